@@ -1,0 +1,149 @@
+import { Readable } from 'node:stream';
+import type {
+  AdapterRequestContext,
+  EhrAdapter,
+  EhrAppointment,
+  EhrClient,
+  EhrDocumentContent,
+  EhrOutboundMessage,
+  EhrPractitioner,
+  TimeWindow,
+} from '../ports';
+import { buildDemoData, type DemoClientRecord, type DemoData } from './demo-data';
+
+export interface DemoAdapterOptions {
+  /** Simulated upstream latency per call (benchmarks). */
+  delayMs?: number;
+  data?: DemoData;
+}
+
+/** The embedded demo EHR: realistic Dutch demo data held in memory. */
+export class DemoEhrAdapter implements EhrAdapter {
+  readonly name: string;
+  readonly data: DemoData;
+  readonly sentMessages: { clientId: string; message: EhrOutboundMessage }[] = [];
+  /** Counts calls per method, so tests and benchmarks can see batching at work. */
+  readonly calls = new Map<string, number>();
+  private readonly delayMs: number;
+
+  constructor(options: DemoAdapterOptions = {}, name = 'demo') {
+    this.name = name;
+    this.data = options.data ?? buildDemoData();
+    this.delayMs = options.delayMs ?? 0;
+  }
+
+  async findClientByBsn(bsn: string, ctx: AdapterRequestContext): Promise<EhrClient | null> {
+    await this.enter('findClientByBsn', ctx);
+    const found = this.data.clients.find((c) => c.client.bsn === bsn);
+    return found ? publicClient(found) : null;
+  }
+
+  async getClient(externalId: string, ctx: AdapterRequestContext): Promise<EhrClient | null> {
+    const found = await this.record(externalId, ctx, 'getClient');
+    return found ? publicClient(found) : null;
+  }
+
+  async findChildrenOfParent(parentBsn: string, ctx: AdapterRequestContext): Promise<EhrClient[]> {
+    await this.enter('findChildrenOfParent', ctx);
+    const ids = this.data.parents[parentBsn] ?? [];
+    return this.data.clients.filter((c) => ids.includes(c.client.externalId)).map(publicClient);
+  }
+
+  async getDossierOverview(clientId: string, ctx: AdapterRequestContext) {
+    return (await this.record(clientId, ctx, 'getDossierOverview'))?.overview ?? null;
+  }
+  async getIntakeReport(clientId: string, ctx: AdapterRequestContext) {
+    return (await this.record(clientId, ctx, 'getIntakeReport'))?.intake ?? null;
+  }
+  async listMedications(clientId: string, ctx: AdapterRequestContext) {
+    return (await this.record(clientId, ctx, 'listMedications'))?.medications ?? [];
+  }
+  async listAllergies(clientId: string, ctx: AdapterRequestContext) {
+    return (await this.record(clientId, ctx, 'listAllergies'))?.allergies ?? [];
+  }
+  async listContraIndications(clientId: string, ctx: AdapterRequestContext) {
+    return (await this.record(clientId, ctx, 'listContraIndications'))?.contraIndications ?? [];
+  }
+  async getTreatmentPlan(clientId: string, ctx: AdapterRequestContext) {
+    return (await this.record(clientId, ctx, 'getTreatmentPlan'))?.plan ?? null;
+  }
+  async listTreatmentTeam(clientId: string, ctx: AdapterRequestContext) {
+    return (await this.record(clientId, ctx, 'listTreatmentTeam'))?.team ?? [];
+  }
+  async getTreatmentEffort(clientId: string, ctx: AdapterRequestContext) {
+    return (await this.record(clientId, ctx, 'getTreatmentEffort'))?.effort ?? null;
+  }
+  async listSessionReports(clientId: string, ctx: AdapterRequestContext) {
+    return (await this.record(clientId, ctx, 'listSessionReports'))?.reports ?? [];
+  }
+  async listDocuments(clientId: string, ctx: AdapterRequestContext) {
+    const docs = (await this.record(clientId, ctx, 'listDocuments'))?.documents ?? [];
+    return docs.map(({ content: _content, ...doc }) => doc);
+  }
+
+  async getDocumentContent(clientId: string, documentId: string, ctx: AdapterRequestContext): Promise<EhrDocumentContent | null> {
+    const doc = (await this.record(clientId, ctx, 'getDocumentContent'))?.documents.find((d) => d.externalId === documentId);
+    if (!doc) return null;
+    const bytes = minimalPdf(doc.content);
+    return { name: doc.name, mediaType: doc.mediaType, size: bytes.length, stream: Readable.from([bytes]) };
+  }
+
+  async listAppointments(clientId: string, window: TimeWindow, ctx: AdapterRequestContext): Promise<EhrAppointment[]> {
+    const all = (await this.record(clientId, ctx, 'listAppointments'))?.appointments ?? [];
+    const from = window.from ? Date.parse(window.from) : -Infinity;
+    const to = window.to ? Date.parse(window.to) : Infinity;
+    return all.filter((a) => Date.parse(a.end) >= from && Date.parse(a.start) < to);
+  }
+
+  async getPractitioners(ids: readonly string[], ctx: AdapterRequestContext): Promise<EhrPractitioner[]> {
+    await this.enter('getPractitioners', ctx);
+    const wanted = new Set(ids);
+    return this.data.practitioners.filter((p) => wanted.has(p.externalId));
+  }
+
+  async sendMessage(clientId: string, message: EhrOutboundMessage, ctx: AdapterRequestContext): Promise<void> {
+    await this.enter('sendMessage', ctx);
+    if (!this.sentMessages.some((m) => m.message.messageId === message.messageId)) this.sentMessages.push({ clientId, message });
+  }
+
+  async ping(): Promise<void> {}
+
+  private async record(externalId: string, ctx: AdapterRequestContext, method: string): Promise<DemoClientRecord | undefined> {
+    await this.enter(method, ctx);
+    return this.data.clients.find((c) => c.client.externalId === externalId);
+  }
+
+  private async enter(method: string, ctx: AdapterRequestContext): Promise<void> {
+    this.calls.set(method, (this.calls.get(method) ?? 0) + 1);
+    if (this.delayMs > 0) await new Promise((r) => setTimeout(r, this.delayMs));
+    ctx.signal?.throwIfAborted();
+  }
+}
+
+function publicClient(record: DemoClientRecord): EhrClient {
+  const { bsn: _bsn, ...client } = record.client;
+  return client;
+}
+
+/** A one-page PDF with a line of text, so downloads open in a viewer. */
+function minimalPdf(text: string): Buffer {
+  const safe = text.replace(/[()\\]/g, ' ').replace(/[^\x20-\x7e]/g, '?');
+  const stream = `BT /F1 12 Tf 72 720 Td (${safe}) Tj ET`;
+  const objects = [
+    '<< /Type /Catalog /Pages 2 0 R >>',
+    '<< /Type /Pages /Kids [3 0 R] /Count 1 >>',
+    '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>',
+    `<< /Length ${stream.length} >>\nstream\n${stream}\nendstream`,
+    '<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>',
+  ];
+  let out = '%PDF-1.4\n';
+  const offsets: number[] = [];
+  objects.forEach((body, i) => {
+    offsets.push(out.length);
+    out += `${i + 1} 0 obj\n${body}\nendobj\n`;
+  });
+  const xref = out.length;
+  out += `xref\n0 ${objects.length + 1}\n0000000000 65535 f \n${offsets.map((o) => `${String(o).padStart(10, '0')} 00000 n \n`).join('')}`;
+  out += `trailer\n<< /Size ${objects.length + 1} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`;
+  return Buffer.from(out, 'latin1');
+}

@@ -1,0 +1,210 @@
+/**
+ * The ports every EHR adapter (and the mail/SMS/video ports) implement. Adapters know their
+ * upstream and nothing of GraphQL; the gateway's modules know these interfaces only.
+ *
+ * Dates are ISO strings: `IsoDate` is YYYY-MM-DD, `IsoDateTime` is ISO 8601 with offset.
+ * Ids are the upstream's own ids ("external ids"); the gateway maps them to its own client ids.
+ */
+
+export type IsoDate = string;
+export type IsoDateTime = string;
+
+/** Who asks, for which client, and a way to give up: passed to every adapter call. */
+export interface AdapterRequestContext {
+  requestId: string;
+  /** The account on whose session this call runs (for the upstream's own audit), if any. */
+  accountId?: string;
+  signal?: AbortSignal;
+}
+
+export interface EhrClient {
+  externalId: string;
+  name: string;
+  birthDate?: IsoDate | null;
+  gender?: string | null;
+  /** Whether the client still has an open episode of care (access ends when treatment ends). */
+  inTreatment?: boolean;
+  /** When the last episode closed, if it did. */
+  treatmentEndedAt?: IsoDateTime | null;
+}
+
+export interface EhrPractitioner {
+  externalId: string;
+  name: string;
+  profession?: string | null;
+  phone?: string | null;
+  email?: string | null;
+}
+
+export interface EhrDossierOverview {
+  dossierNumber: string;
+  registrationDate?: IsoDate | null;
+  registrationReason?: string | null;
+  diagnosis?: string | null;
+  careDemandType?: string | null;
+}
+
+export interface EhrIntakeReport {
+  sections: { title: string; items: { question: string; answer?: string | null }[] }[];
+}
+
+export interface EhrMedication {
+  externalId: string;
+  name: string;
+  dosage?: string | null;
+  since?: IsoDate | null;
+  until?: IsoDate | null;
+  prescriberId?: string | null;
+}
+
+export interface EhrAllergy {
+  externalId: string;
+  substance: string;
+  reaction?: string | null;
+  recordedAt?: IsoDate | null;
+}
+
+export interface EhrContraIndication {
+  externalId: string;
+  description: string;
+  recordedAt?: IsoDate | null;
+}
+
+export type EhrTreatmentPlanStatus = 'DRAFT' | 'AWAITING_APPROVAL' | 'APPROVED' | 'FINAL';
+
+export interface EhrTreatmentPlan {
+  externalId: string;
+  status: EhrTreatmentPlanStatus;
+  careQuestion?: string | null;
+  problemDescription?: string | null;
+  indication?: string | null;
+  explanation?: string | null;
+  goals: { externalId: string; description: string; addedBy: string }[];
+  responsiblePractitionerIds: string[];
+  createdAt: IsoDateTime;
+  finalisedAt?: IsoDateTime | null;
+  approvedAt?: IsoDateTime | null;
+  approvedBy?: string | null;
+}
+
+export type EhrTeamRole = 'LEAD' | 'DEPUTY_LEAD' | 'CO_PRACTITIONER';
+
+export interface EhrTeamMember {
+  practitionerId: string;
+  role: EhrTeamRole;
+  from: IsoDate;
+  until?: IsoDate | null;
+}
+
+export interface EhrTreatmentEffort {
+  plannedMinutes: number;
+  activities: { practitionerId: string; date: IsoDate; minutes: number; activity: string; consultType: string }[];
+}
+
+export interface EhrSessionReport {
+  externalId: string;
+  date: IsoDateTime;
+  title: string;
+  authorId?: string | null;
+  body?: string | null;
+  needsApproval: boolean;
+  approvedAt?: IsoDateTime | null;
+  /** The appointment this report belongs to, if any. */
+  appointmentId?: string | null;
+}
+
+export interface EhrDocument {
+  externalId: string;
+  name: string;
+  mediaType: string;
+  uploadedBy: string;
+  uploadedAt: IsoDateTime;
+  needsApproval: boolean;
+  approvedAt?: IsoDateTime | null;
+}
+
+export interface EhrDocumentContent {
+  name: string;
+  mediaType: string;
+  size?: number;
+  stream: NodeJS.ReadableStream | AsyncIterable<Uint8Array>;
+}
+
+export interface EhrAppointment {
+  externalId: string;
+  start: IsoDateTime;
+  end: IsoDateTime;
+  type: string;
+  practitionerId: string;
+  location?: string | null;
+  online: boolean;
+  reportId?: string | null;
+  /** Organisation-only appointments are visible with AGENDA_VIEW_ORGANISATION only. */
+  organisationOnly?: boolean;
+}
+
+export interface TimeWindow {
+  from?: IsoDateTime;
+  to?: IsoDateTime;
+}
+
+/** A message the portal hands to the EHR (through the outbox). */
+export interface EhrOutboundMessage {
+  messageId: string;
+  conversationId: string;
+  subject: string;
+  body: string;
+  authorName: string;
+  recipientPractitionerIds: string[];
+  sentAt: IsoDateTime;
+}
+
+export interface EhrAdapter {
+  /** The name used in EHR_ADAPTERS and in every item's `source`. */
+  readonly name: string;
+
+  findClientByBsn(bsn: string, ctx: AdapterRequestContext): Promise<EhrClient | null>;
+  getClient(externalId: string, ctx: AdapterRequestContext): Promise<EhrClient | null>;
+  /** Children that the EHR lists for a parent with authority, found by the parent's BSN. */
+  findChildrenOfParent(parentBsn: string, ctx: AdapterRequestContext): Promise<EhrClient[]>;
+
+  getDossierOverview(clientId: string, ctx: AdapterRequestContext): Promise<EhrDossierOverview | null>;
+  getIntakeReport(clientId: string, ctx: AdapterRequestContext): Promise<EhrIntakeReport | null>;
+  listMedications(clientId: string, ctx: AdapterRequestContext): Promise<EhrMedication[]>;
+  listAllergies(clientId: string, ctx: AdapterRequestContext): Promise<EhrAllergy[]>;
+  listContraIndications(clientId: string, ctx: AdapterRequestContext): Promise<EhrContraIndication[]>;
+  getTreatmentPlan(clientId: string, ctx: AdapterRequestContext): Promise<EhrTreatmentPlan | null>;
+  listTreatmentTeam(clientId: string, ctx: AdapterRequestContext): Promise<EhrTeamMember[]>;
+  getTreatmentEffort(clientId: string, ctx: AdapterRequestContext): Promise<EhrTreatmentEffort | null>;
+  listSessionReports(clientId: string, ctx: AdapterRequestContext): Promise<EhrSessionReport[]>;
+  listDocuments(clientId: string, ctx: AdapterRequestContext): Promise<EhrDocument[]>;
+  /** Streams a document; never cached by the gateway. Null when the client has no such document. */
+  getDocumentContent(clientId: string, documentId: string, ctx: AdapterRequestContext): Promise<EhrDocumentContent | null>;
+  listAppointments(clientId: string, window: TimeWindow, ctx: AdapterRequestContext): Promise<EhrAppointment[]>;
+  /** Batch: one call for many ids; unknown ids are simply absent from the answer. */
+  getPractitioners(ids: readonly string[], ctx: AdapterRequestContext): Promise<EhrPractitioner[]>;
+
+  /** Hands a client's message to the EHR; idempotent by messageId. */
+  sendMessage?(clientId: string, message: EhrOutboundMessage, ctx: AdapterRequestContext): Promise<void>;
+
+  /** Cheap liveness probe for /readyz. */
+  ping(signal?: AbortSignal): Promise<void>;
+  close?(): Promise<void>;
+}
+
+export interface MailMessage {
+  to: string;
+  subject: string;
+  text: string;
+}
+export interface MailPort {
+  send(message: MailMessage): Promise<void>;
+}
+
+export interface SmsMessage {
+  to: string;
+  text: string;
+}
+export interface SmsPort {
+  send(message: SmsMessage): Promise<void>;
+}

@@ -1,0 +1,76 @@
+import { randomUUID } from 'node:crypto';
+import DataLoader from 'dataloader';
+import type { DataSource } from 'typeorm';
+import { AccessLogEntity } from './access-log.entity';
+
+export type AccessAction = 'C' | 'R' | 'U' | 'D' | 'E';
+
+export interface AccessEvent {
+  action: AccessAction;
+  eventType: string;
+  resource: string;
+  clientId: string;
+  accountId: string | null;
+  actorName: string;
+  actorRole: string;
+  onBehalfOf?: string | null;
+  accessPoint?: string | null;
+  requestId?: string | null;
+  treatmentRelationship?: boolean;
+  consentApplied?: boolean;
+  emergencyAccess?: boolean;
+}
+
+/**
+ * The access log (NEN 7513). Writing fails closed: callers await the write before data leaves.
+ * Within one request, the lines written in the same tick go to the database in one INSERT.
+ */
+export class AccessLogService {
+  constructor(private readonly db: DataSource) {}
+
+  /** A per-request writer that batches the lines of one tick into one INSERT. */
+  writer(): (event: AccessEvent) => Promise<void> {
+    const loader = new DataLoader<AccessEvent, true>(
+      async (events) => {
+        await this.insert(events);
+        return events.map(() => true as const);
+      },
+      { cache: false },
+    );
+    return async (event) => {
+      await loader.load(event);
+    };
+  }
+
+  async record(event: AccessEvent): Promise<void> {
+    await this.insert([event]);
+  }
+
+  async list(clientId: string, first: number): Promise<AccessLogEntity[]> {
+    return this.db.getRepository(AccessLogEntity).find({ where: { clientId }, order: { at: 'DESC' }, take: first });
+  }
+
+  private async insert(events: readonly AccessEvent[]): Promise<void> {
+    const at = new Date();
+    await this.db.getRepository(AccessLogEntity).insert(
+      events.map((e) => ({
+        id: randomUUID(),
+        at,
+        action: e.action,
+        eventType: e.eventType,
+        resource: e.resource,
+        clientId: e.clientId,
+        accountId: e.accountId,
+        actorName: e.actorName,
+        actorRole: e.actorRole,
+        onBehalfOf: e.onBehalfOf ?? null,
+        accessPoint: e.accessPoint ?? null,
+        requestId: e.requestId ?? null,
+        authorisationApplied: true,
+        treatmentRelationship: e.treatmentRelationship ?? false,
+        consentApplied: e.consentApplied ?? false,
+        emergencyAccess: e.emergencyAccess ?? false,
+      })),
+    );
+  }
+}

@@ -1,0 +1,141 @@
+import { createHmac, randomUUID } from 'node:crypto';
+import type { DataSource } from 'typeorm';
+import type { AdapterRequestContext } from '../../adapters/ports';
+import { BadUserInputError } from '../graphql/errors';
+import type { ClientsService } from '../modules/clients/clients.service';
+import type { AdapterRegistry } from '../modules/ehr/adapter-registry';
+import { ALL_PERMISSIONS, type Permission, PortalRelation, type PortalAccess } from './abilities';
+import { AccountEntity } from './account.entity';
+import { PortalLinkEntity } from './portal-link.entity';
+
+/** The 11-proef every BSN passes (weights 9..2 and -1). */
+export function isValidBsn(bsn: string): boolean {
+  if (!/^\d{9}$/.test(bsn)) return false;
+  const digits = [...bsn].map(Number);
+  const sum = digits.slice(0, 8).reduce((acc, d, i) => acc + d * (9 - i), 0) - digits[8]!;
+  return sum % 11 === 0 && bsn !== '000000000';
+}
+
+export type NotificationSettingsValue = Pick<AccountEntity, 'notifyNewMessage' | 'notifyNewDocument' | 'notifyNewAppointment' | 'notifyNewQuestionnaire'>;
+
+/** Accounts and their portal links; owns the accounts and portal_links tables. */
+export class AccountsService {
+  constructor(
+    private readonly db: DataSource,
+    private readonly clients: ClientsService,
+    private readonly adapters: AdapterRegistry,
+    private readonly bsnHashKey: string,
+  ) {}
+
+  private get accounts() {
+    return this.db.getRepository(AccountEntity);
+  }
+  private get links() {
+    return this.db.getRepository(PortalLinkEntity);
+  }
+
+  hashBsn(bsn: string): string {
+    return createHmac('sha256', this.bsnHashKey).update(bsn).digest('hex');
+  }
+
+  findById(id: string): Promise<AccountEntity | null> {
+    return this.accounts.findOneBy({ id });
+  }
+
+  findByEmail(email: string): Promise<AccountEntity | null> {
+    return this.accounts.findOneBy({ email: email.trim().toLowerCase() });
+  }
+
+  async create(input: { email?: string | null; displayName: string; bsnHash?: string | null }): Promise<AccountEntity> {
+    const account = this.accounts.create({
+      id: randomUUID(),
+      email: input.email ? input.email.trim().toLowerCase() : null,
+      displayName: input.displayName,
+      bsnHash: input.bsnHash ?? null,
+      preferredClientId: null,
+      lastLoginAt: null,
+      previousLoginAt: null,
+      notifyNewMessage: true,
+      notifyNewDocument: true,
+      notifyNewAppointment: true,
+      notifyNewQuestionnaire: true,
+      createdAt: new Date(),
+    });
+    await this.accounts.insert(account);
+    return account;
+  }
+
+  /**
+   * A DigiD login (or the dev login with a BSN): finds or creates the account for this BSN and
+   * links what the EHRs know: the own record (SELF) and, for a parent, the children (PARENT).
+   * An unknown BSN gets an account with no portals yet. The BSN itself is never stored.
+   */
+  async loginWithBsn(bsn: string, ctx: AdapterRequestContext): Promise<AccountEntity> {
+    if (!isValidBsn(bsn)) throw new BadUserInputError('That is not a valid BSN.');
+    const bsnHash = this.hashBsn(bsn);
+    let account = await this.accounts.findOneBy({ bsnHash });
+    const found = await Promise.all(
+      this.adapters.names.map(async (source) => {
+        const [self, children] = await Promise.all([
+          this.adapters.call(source, 'findClientByBsn', (a, signal) => a.findClientByBsn(bsn, { ...ctx, signal })).catch(() => null),
+          this.adapters.call(source, 'findChildrenOfParent', (a, signal) => a.findChildrenOfParent(bsn, { ...ctx, signal })).catch(() => []),
+        ]);
+        return { source, self, children };
+      }),
+    );
+    if (!account) {
+      const name = found.find((f) => f.self)?.self?.name ?? 'DigiD-gebruiker';
+      account = await this.create({ displayName: name, bsnHash });
+    }
+    let ownClientId: string | undefined;
+    for (const { source, self, children } of found) {
+      if (self) {
+        // One person known at two care organisations is one client with two sources.
+        ownClientId = await this.clients.ensureClient({ source, externalId: self.externalId }, ownClientId);
+        await this.link(account.id, ownClientId, PortalRelation.SELF, [...ALL_PERMISSIONS], true);
+      }
+      for (const child of children) {
+        const childId = await this.clients.ensureClient({ source, externalId: child.externalId });
+        await this.link(account.id, childId, PortalRelation.PARENT, [...ALL_PERMISSIONS], true);
+      }
+    }
+    return account;
+  }
+
+  /** Creates or updates the link between an account and a client portal. */
+  async link(accountId: string, clientId: string, relation: PortalRelation, permissions: Permission[], isAdmin: boolean): Promise<void> {
+    const existing = await this.links.findOneBy({ accountId, clientId });
+    if (existing) {
+      if (existing.relation !== relation || existing.isAdmin !== isAdmin || existing.permissions.join() !== permissions.join()) {
+        await this.links.update({ id: existing.id }, { relation, permissions, isAdmin });
+      }
+      return;
+    }
+    await this.links.insert({ id: randomUUID(), accountId, clientId, relation, permissions, isAdmin, createdAt: new Date() });
+  }
+
+  /** Every portal the account may open, the own one (SELF) first. */
+  async portals(accountId: string): Promise<PortalAccess[]> {
+    const rows = await this.links.find({ where: { accountId }, order: { createdAt: 'ASC' } });
+    const rank = (r: PortalRelation) => (r === PortalRelation.SELF ? 0 : 1);
+    return rows
+      .sort((a, b) => rank(a.relation) - rank(b.relation))
+      .map((r) => ({ clientId: r.clientId, relation: r.relation, permissions: r.permissions, isAdmin: r.isAdmin }));
+  }
+
+  /** Stamps a login; the previous one is what "activity since your last login" counts from. */
+  async recordLogin(accountId: string): Promise<void> {
+    const account = await this.findById(accountId);
+    if (!account) return;
+    await this.accounts.update({ id: accountId }, { previousLoginAt: account.lastLoginAt, lastLoginAt: new Date() });
+  }
+
+  async setPreferredPortal(accountId: string, clientId: string): Promise<void> {
+    await this.accounts.update({ id: accountId }, { preferredClientId: clientId });
+  }
+
+  async updateNotificationSettings(accountId: string, changes: Partial<NotificationSettingsValue>): Promise<void> {
+    const clean = Object.fromEntries(Object.entries(changes).filter(([, v]) => typeof v === 'boolean'));
+    if (Object.keys(clean).length) await this.accounts.update({ id: accountId }, clean);
+  }
+}

@@ -1,0 +1,122 @@
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import type { DataSource } from 'typeorm';
+import { UnauthenticatedError } from '../graphql/errors';
+import type { KeyValueStore } from '../kv/kv';
+import type { Logger } from '../observability/logger';
+import type { Metrics } from '../observability/metrics';
+import { RefreshTokenEntity, SessionEntity } from './session.entity';
+import type { TokenService } from './tokens';
+
+export interface IssuedSession {
+  accessToken: string;
+  refreshToken: string;
+  expiresAt: Date;
+  sessionId: string;
+}
+
+/** The authenticated caller of one request or socket. */
+export interface AuthViewer {
+  accountId: string;
+  sessionId: string;
+  tokenId: string;
+  expiresAt: number;
+}
+
+export interface SessionPolicy {
+  idleMinutes: number;
+  maxHours: number;
+  accessTokenTtlSeconds: number;
+}
+
+const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+
+/**
+ * Sessions: a short access token plus a rotating refresh token. Each refresh token works once;
+ * presenting a used one again revokes the whole session (token theft). A revoked session is
+ * put on a deny-list (Redis when configured) so its access tokens stop working at once.
+ */
+export class SessionsService {
+  constructor(
+    private readonly db: DataSource,
+    private readonly tokens: TokenService,
+    private readonly kv: KeyValueStore,
+    private readonly policy: SessionPolicy,
+    private readonly logger: Logger,
+    private readonly metrics: Metrics,
+  ) {}
+
+  async create(accountId: string, method: string): Promise<IssuedSession> {
+    const now = new Date();
+    const session: SessionEntity = {
+      id: randomUUID(),
+      accountId,
+      method,
+      createdAt: now,
+      lastUsedAt: now,
+      expiresAt: new Date(now.getTime() + this.policy.maxHours * 3_600_000),
+      revokedAt: null,
+      revokedReason: null,
+    };
+    const refreshToken = randomBytes(32).toString('base64url');
+    await this.db.transaction(async (tx) => {
+      await tx.getRepository(SessionEntity).insert(session);
+      await tx.getRepository(RefreshTokenEntity).insert({ id: randomUUID(), sessionId: session.id, tokenHash: sha256(refreshToken), createdAt: now, usedAt: null });
+    });
+    this.metrics.securityEvents.inc({ event: 'login' });
+    this.logger.info({ event: 'login', accountId, sessionId: session.id, method }, 'session started');
+    return { ...this.tokens.sign(accountId, session.id), refreshToken, sessionId: session.id };
+  }
+
+  /** Verifies an access token and checks that its session was not revoked. */
+  async authenticate(accessToken: string): Promise<AuthViewer> {
+    const claims = this.tokens.verify(accessToken);
+    if (await this.kv.get(`revoked-session:${claims.sid}`)) throw new UnauthenticatedError('This session has ended; log in again.');
+    return { accountId: claims.sub, sessionId: claims.sid, tokenId: claims.jti, expiresAt: claims.exp * 1000 };
+  }
+
+  /** Trades a refresh token for a new pair; a reused token revokes the session. */
+  async refresh(refreshToken: string): Promise<IssuedSession> {
+    const tokens = this.db.getRepository(RefreshTokenEntity);
+    const row = await tokens.findOneBy({ tokenHash: sha256(refreshToken) });
+    if (!row) throw new UnauthenticatedError('This refresh token is not valid.');
+    const session = await this.db.getRepository(SessionEntity).findOneBy({ id: row.sessionId });
+    if (!session || session.revokedAt) throw new UnauthenticatedError('This session has ended; log in again.');
+    const now = new Date();
+    if (row.usedAt) {
+      await this.revoke(session.id, 'refresh_reuse');
+      this.metrics.securityEvents.inc({ event: 'refresh_reuse' });
+      this.logger.warn({ event: 'refresh_reuse', accountId: session.accountId, sessionId: session.id }, 'a used refresh token was presented again; session revoked');
+      throw new UnauthenticatedError('This refresh token was already used; the session has been ended for safety.');
+    }
+    if (session.expiresAt <= now) throw new UnauthenticatedError('The session reached its maximum length; log in again.');
+    if (now.getTime() - session.lastUsedAt.getTime() > this.policy.idleMinutes * 60_000) {
+      await this.revoke(session.id, 'idle');
+      throw new UnauthenticatedError('The session ended after inactivity; log in again.');
+    }
+    const next = randomBytes(32).toString('base64url');
+    const claimed = await this.db.transaction(async (tx) => {
+      // Claiming the old token and adding the new one in one transaction: two racing refreshes cannot both win.
+      const result = await tx.getRepository(RefreshTokenEntity).createQueryBuilder().update().set({ usedAt: now }).where('id = :id AND used_at IS NULL', { id: row.id }).execute();
+      if (!result.affected) return false;
+      await tx.getRepository(RefreshTokenEntity).insert({ id: randomUUID(), sessionId: session.id, tokenHash: sha256(next), createdAt: now, usedAt: null });
+      await tx.getRepository(SessionEntity).update({ id: session.id }, { lastUsedAt: now });
+      return true;
+    });
+    if (!claimed) throw new UnauthenticatedError('This refresh token was already used.');
+    return { ...this.tokens.sign(session.accountId, session.id), refreshToken: next, sessionId: session.id };
+  }
+
+  async revoke(sessionId: string, reason: string): Promise<void> {
+    await this.db.getRepository(SessionEntity).update({ id: sessionId }, { revokedAt: new Date(), revokedReason: reason });
+    await this.kv.set(`revoked-session:${sessionId}`, reason, this.policy.accessTokenTtlSeconds + 60);
+    if (reason === 'logout') this.metrics.securityEvents.inc({ event: 'logout' });
+    this.logger.info({ event: 'session_revoked', sessionId, reason }, 'session revoked');
+  }
+
+  /** Whether a session still stands (for open WebSockets, checked periodically). */
+  async isActive(sessionId: string): Promise<boolean> {
+    if (await this.kv.get(`revoked-session:${sessionId}`)) return false;
+    const session = await this.db.getRepository(SessionEntity).findOneBy({ id: sessionId });
+    return !!session && !session.revokedAt && session.expiresAt > new Date();
+  }
+}

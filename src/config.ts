@@ -1,0 +1,155 @@
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+
+/** Every setting of the gateway, parsed once at start. Nothing else reads process.env. */
+
+const bool = z.enum(['0', '1', 'true', 'false']).transform((v) => v === '1' || v === 'true');
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+const databaseUrl = z
+  .string()
+  .refine((v) => /^sqlite:.+/.test(v) || /^mysql:\/\/[^/]+\/[A-Za-z0-9_]+/.test(v) || /^mariadb:\/\/[^/]+\/[A-Za-z0-9_]+/.test(v), {
+    message: 'must be mysql://user:pass@host:3306/db or sqlite:PATH',
+  });
+
+const adapterList = z
+  .string()
+  .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+  .pipe(z.array(z.enum(['demo', 'fhir'])).min(1, 'names at least one adapter'));
+
+const fhirAuth = z.string().refine((v) => v === 'none' || v === 'client_credentials' || /^bearer:.+/.test(v), {
+  message: "must be 'none', 'bearer:<token>' or 'client_credentials'",
+});
+
+const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  PORT: int(0, 65535).default(4000),
+  HOST: z.string().default('0.0.0.0'),
+  PUBLIC_URL: z.url().optional(),
+  DATABASE_URL: databaseUrl.default('sqlite:data/portal.sqlite'),
+  REDIS_URL: z.string().regex(/^rediss?:\/\/.+/, 'must be redis://host:6379/0').optional(),
+  REDIS_KEY_PREFIX: z.string().default('ggz:'),
+  EHR_ADAPTERS: adapterList.default(['demo']),
+  FHIR_BASE_URL: z.url().optional(),
+  FHIR_AUTH: fhirAuth.default('none'),
+  FHIR_TOKEN_URL: z.url().optional(),
+  FHIR_CLIENT_ID: z.string().optional(),
+  FHIR_CLIENT_SECRET: z.string().optional(),
+  FHIR_INTAKE_QUESTIONNAIRE: z.string().default('intake'),
+  SYNC_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+  SESSION_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  SESSION_PRIVATE_KEY: z.string().includes('PRIVATE KEY', { message: 'must be a PEM private key' }).optional(),
+  SESSION_KEY_ID: z.string().default('k1'),
+  ACCESS_TOKEN_TTL_SECONDS: int(60, 3600).default(900),
+  SESSION_IDLE_MINUTES: int(1, 1440).default(15),
+  SESSION_MAX_HOURS: int(1, 720).default(12),
+  BSN_HASH_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
+  OIDC_ISSUER: z.url().optional(),
+  OIDC_CLIENT_ID: z.string().optional(),
+  OIDC_CLIENT_SECRET: z.string().optional(),
+  OIDC_REDIRECT_URI: z.url().optional(),
+  OIDC_SUBJECT_CLAIM: z.string().default('sub'),
+  DEV_LOGIN: bool.default(false),
+  DEMO_SEED: bool.optional(),
+  MIGRATE_ON_START: bool.optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  CORS_ORIGINS: z.string().default(''),
+  TRUST_PROXY: bool.default(false),
+  GRAPHQL_MAX_DEPTH: int(2, 50).default(8),
+  GRAPHQL_MAX_ALIASES: int(1, 100).default(15),
+  GRAPHQL_MAX_DIRECTIVES: int(1, 200).default(50),
+  GRAPHQL_MAX_TOKENS: int(100, 100000).default(2000),
+  GRAPHQL_MAX_COST: int(100, 1000000).default(5000),
+  GRAPHQL_MAX_BODY_BYTES: int(1024, 10 * 1024 * 1024).default(100 * 1024),
+  CACHE_TTL_SECONDS: int(0, 86400).default(60),
+  ADAPTER_TIMEOUT_MS: int(50, 120000).default(5000),
+  ADAPTER_RETRIES: int(0, 10).default(2),
+  ADAPTER_BREAKER_THRESHOLD: int(1, 1000).default(5),
+  ADAPTER_BREAKER_HALF_OPEN_MS: int(100, 3600000).default(30000),
+  ADAPTER_CONCURRENCY: int(1, 1000).default(20),
+  WS_MAX_PAYLOAD_BYTES: int(1024, 10 * 1024 * 1024).default(64 * 1024),
+  WS_MAX_SUBSCRIPTIONS: int(1, 1000).default(20),
+  WS_AUTH_TIMEOUT_MS: int(100, 60000).default(10000),
+  SHUTDOWN_GRACE_MS: int(0, 120000).default(10000),
+  FILE_URL_TTL_SECONDS: int(10, 3600).default(300),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+export interface Config extends Env {
+  isProduction: boolean;
+  database: { type: 'sqlite'; path: string } | { type: 'mysql'; url: string };
+  /** The key that signs access tokens: HS256 with a secret, or RS256/ES256 with a PEM key. */
+  sessionKey: { kind: 'secret'; secret: string } | { kind: 'pem'; privateKey: string };
+  syncSecret: string;
+  bsnHashKey: string;
+  generatedSecrets: string[];
+}
+
+export class ConfigError extends Error {
+  constructor(readonly variable: string, reason: string) {
+    super(`configuration error: ${variable} ${reason}`);
+  }
+}
+
+/** Parses the environment into a Config; throws ConfigError naming the first wrong variable. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const raw: Record<string, string> = {};
+  for (const key of Object.keys(envSchema.shape)) {
+    const value = env[key];
+    if (value !== undefined && value !== '') raw[key] = value;
+  }
+  const parsed = envSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const variable = String(issue.path[0] ?? 'environment');
+    const shown = raw[variable] !== undefined && !/SECRET|KEY/.test(variable) ? ` (got '${raw[variable]}')` : '';
+    throw new ConfigError(variable, `${issue.message}${shown}`);
+  }
+  const e = parsed.data;
+  const isProduction = e.NODE_ENV === 'production';
+  const database = e.DATABASE_URL.startsWith('sqlite:')
+    ? ({ type: 'sqlite', path: e.DATABASE_URL.slice('sqlite:'.length) } as const)
+    : ({ type: 'mysql', url: e.DATABASE_URL.replace(/^mariadb:/, 'mysql:') } as const);
+
+  if (isProduction) {
+    if (e.DEV_LOGIN) throw new ConfigError('DEV_LOGIN', 'must not be enabled in production');
+    if (!e.SESSION_SECRET && !e.SESSION_PRIVATE_KEY) throw new ConfigError('SESSION_SECRET', 'or SESSION_PRIVATE_KEY is required in production');
+    if (!e.SYNC_SECRET) throw new ConfigError('SYNC_SECRET', 'is required in production');
+    if (database.type === 'sqlite') throw new ConfigError('DATABASE_URL', 'must point at MySQL/MariaDB in production, not SQLite');
+    if (e.OIDC_ISSUER && !e.OIDC_ISSUER.startsWith('https://')) throw new ConfigError('OIDC_ISSUER', 'must be https:// in production');
+    if (e.DEMO_SEED) throw new ConfigError('DEMO_SEED', 'must not be enabled in production');
+    if (!e.BSN_HASH_KEY) throw new ConfigError('BSN_HASH_KEY', 'is required in production (it links DigiD logins to accounts)');
+  }
+  if (e.EHR_ADAPTERS.includes('fhir') && !e.FHIR_BASE_URL) throw new ConfigError('FHIR_BASE_URL', "is required when EHR_ADAPTERS names 'fhir'");
+  if (e.FHIR_AUTH === 'client_credentials' && (!e.FHIR_TOKEN_URL || !e.FHIR_CLIENT_ID || !e.FHIR_CLIENT_SECRET)) {
+    throw new ConfigError('FHIR_AUTH', 'client_credentials needs FHIR_TOKEN_URL, FHIR_CLIENT_ID and FHIR_CLIENT_SECRET');
+  }
+  const oidcSet = [e.OIDC_ISSUER, e.OIDC_CLIENT_ID, e.OIDC_REDIRECT_URI].filter(Boolean).length;
+  if (oidcSet > 0 && oidcSet < 3) throw new ConfigError('OIDC_ISSUER', 'OIDC_ISSUER, OIDC_CLIENT_ID and OIDC_REDIRECT_URI go together');
+
+  const generatedSecrets: string[] = [];
+  const sessionKey = e.SESSION_PRIVATE_KEY
+    ? ({ kind: 'pem', privateKey: e.SESSION_PRIVATE_KEY } as const)
+    : ({ kind: 'secret', secret: e.SESSION_SECRET ?? generate('SESSION_SECRET', generatedSecrets) } as const);
+  const syncSecret = e.SYNC_SECRET ?? generate('SYNC_SECRET', generatedSecrets);
+
+  // A stable development key, so a restart of `npm start` finds the same demo accounts by BSN.
+  const bsnHashKey = e.BSN_HASH_KEY ?? 'development-only-bsn-hash-key';
+  return { ...e, isProduction, database, sessionKey, syncSecret, bsnHashKey, generatedSecrets };
+}
+
+function generate(name: string, generated: string[]): string {
+  generated.push(name);
+  return randomBytes(32).toString('base64url');
+}
+
+/** Migrations run at start on the embedded SQLite default; on MySQL, `npm run migrate` runs them (or MIGRATE_ON_START=1). */
+export function shouldMigrateOnStart(config: Config): boolean {
+  return config.MIGRATE_ON_START ?? config.database.type === 'sqlite';
+}
+
+/** The demo seed runs by default only where the demo adapter serves on the embedded defaults. */
+export function shouldSeedDemo(config: Config): boolean {
+  return config.DEMO_SEED ?? (!config.isProduction && config.EHR_ADAPTERS.includes('demo'));
+}

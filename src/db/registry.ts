@@ -1,0 +1,10 @@
+import { AccessLogEntity } from '../audit/access-log.entity';
+import { AccountEntity } from '../auth/account.entity';
+import { PortalLinkEntity } from '../auth/portal-link.entity';
+import { RefreshTokenEntity, SessionEntity } from '../auth/session.entity';
+import { ClientEntity, ClientSourceEntity } from '../modules/clients/client.entity';
+import { Platform1764000000000 } from './migrations/1764000000000-Platform';
+
+/** Every entity and migration of the gateway, in one list that the data source and tools share. */
+export const entities = [AccountEntity, PortalLinkEntity, ClientEntity, ClientSourceEntity, AccessLogEntity, SessionEntity, RefreshTokenEntity];
+export const migrations = [Platform1764000000000];

@@ -1,0 +1,95 @@
+import { abilities, type Abilities, type PortalAccess } from '../auth/abilities';
+import type { AccountEntity } from '../auth/account.entity';
+import type { AuthViewer } from '../auth/sessions.service';
+import type { AccessEvent } from '../audit/access-log.service';
+import type { Logger } from '../observability/logger';
+import { RequestEhr, type PartialFailure } from '../modules/ehr/ehr.service';
+import type { Services } from '../services';
+import { ForbiddenError, UnauthenticatedError } from './errors';
+
+/** Everything one operation (HTTP request or WebSocket subscription) runs with. */
+export interface GatewayContext {
+  requestId: string;
+  ip: string | null;
+  viewer: AuthViewer | null;
+  services: Services;
+  logger: Logger;
+  ehr: RequestEhr;
+  partialFailures: PartialFailure[];
+  /** Why a presented token was refused (expired, revoked), for a precise UNAUTHENTICATED message. */
+  authError?: UnauthenticatedError;
+  /** The viewer's account, loaded once per request. */
+  account(): Promise<AccountEntity>;
+  /** The viewer's portal links, loaded once per request. */
+  portals(): Promise<PortalAccess[]>;
+  /** Writes an access-log line; awaited before the data it covers leaves (fail closed). */
+  audit(event: Omit<AccessEvent, 'accountId' | 'actorName' | 'actorRole' | 'accessPoint' | 'requestId'>, access: PortalAccess): Promise<void>;
+}
+
+export function createContext(input: { services: Services; logger: Logger; requestId: string; ip: string | null; viewer: AuthViewer | null }): GatewayContext {
+  const { services, viewer } = input;
+  const partialFailures: PartialFailure[] = [];
+  let accountPromise: Promise<AccountEntity> | undefined;
+  let portalsPromise: Promise<PortalAccess[]> | undefined;
+  let writer: ((e: AccessEvent) => Promise<void>) | undefined;
+
+  const ctx: GatewayContext = {
+    ...input,
+    partialFailures,
+    ehr: new RequestEhr(services.registry, services.clients, {
+      requestId: input.requestId,
+      accountId: viewer?.accountId,
+      onPartialFailure: (f) => partialFailures.push(f),
+    }),
+    account() {
+      if (!viewer) return Promise.reject(ctx.authError ?? new UnauthenticatedError());
+      accountPromise ??= services.accounts.findById(viewer.accountId).then((a) => {
+        if (!a) throw new UnauthenticatedError('This account no longer exists.');
+        return a;
+      });
+      return accountPromise;
+    },
+    portals() {
+      if (!viewer) return Promise.reject(ctx.authError ?? new UnauthenticatedError());
+      portalsPromise ??= services.accounts.portals(viewer.accountId);
+      return portalsPromise;
+    },
+    async audit(event, access) {
+      const account = await ctx.account();
+      writer ??= services.audit.writer();
+      await writer({
+        ...event,
+        accountId: account.id,
+        actorName: account.displayName,
+        actorRole: access.relation,
+        // A parent or representative acts on behalf of the client whose portal this is.
+        onBehalfOf: access.relation === 'SELF' ? null : `client:${access.clientId}`,
+        accessPoint: input.ip,
+        requestId: input.requestId,
+      });
+    },
+  };
+  return ctx;
+}
+
+export function requireViewer(ctx: GatewayContext): AuthViewer {
+  if (!ctx.viewer) throw ctx.authError ?? new UnauthenticatedError();
+  return ctx.viewer;
+}
+
+/**
+ * The one gate for client data: the viewer must have a relation to the client and, where asked,
+ * the named ability. Answers the access with the abilities it carries.
+ */
+export async function authorizeClientAccess(
+  ctx: GatewayContext,
+  clientId: string,
+  needed?: keyof Abilities,
+): Promise<{ access: PortalAccess; can: Abilities }> {
+  requireViewer(ctx);
+  const access = (await ctx.portals()).find((p) => p.clientId === clientId);
+  if (!access) throw new ForbiddenError('You have no access to this portal.');
+  const can = abilities(access);
+  if (needed && !can[needed]) throw new ForbiddenError(`You have no permission for this part of the portal (${needed}).`, { reason: needed });
+  return { access, can };
+}

@@ -1,0 +1,117 @@
+import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+
+/** The only codes an error may leave the gateway with (../shared/contract/portal.graphql). */
+export enum ErrorCode {
+  UNAUTHENTICATED = 'UNAUTHENTICATED',
+  FORBIDDEN = 'FORBIDDEN',
+  NOT_FOUND = 'NOT_FOUND',
+  BAD_USER_INPUT = 'BAD_USER_INPUT',
+  UPSTREAM_UNAVAILABLE = 'UPSTREAM_UNAVAILABLE',
+  RATE_LIMITED = 'RATE_LIMITED',
+  CONFLICT = 'CONFLICT',
+}
+
+/** WebSocket close codes (graphql-ws uses 44xx for protocol-level refusals). */
+export enum CloseCode {
+  GoingAway = 1001,
+  Unauthorized = 4401,
+  Forbidden = 4403,
+  TooManySubscriptions = 4429,
+}
+
+export class AppError extends GraphQLError {
+  constructor(readonly code: ErrorCode, message: string, extra: Record<string, unknown> = {}) {
+    super(message, { extensions: { code, ...extra } });
+  }
+}
+
+export class UnauthenticatedError extends AppError {
+  constructor(message = 'Log in first: this needs a valid session.') {
+    super(ErrorCode.UNAUTHENTICATED, message);
+  }
+}
+export class ForbiddenError extends AppError {
+  constructor(message = 'You may not see or change this.', extra: Record<string, unknown> = {}) {
+    super(ErrorCode.FORBIDDEN, message, extra);
+  }
+}
+export class NotFoundError extends AppError {
+  constructor(message: string, extra: Record<string, unknown> = {}) {
+    super(ErrorCode.NOT_FOUND, message, extra);
+  }
+}
+export class BadUserInputError extends AppError {
+  constructor(message: string, extra: Record<string, unknown> = {}) {
+    super(ErrorCode.BAD_USER_INPUT, message, extra);
+  }
+}
+export class UpstreamUnavailableError extends AppError {
+  readonly upstream: string;
+  constructor(upstream: string, message = `The care organisation's system (${upstream}) does not answer right now.`) {
+    super(ErrorCode.UPSTREAM_UNAVAILABLE, message, { source: upstream });
+    this.upstream = upstream;
+  }
+}
+export class RateLimitedError extends AppError {
+  constructor(readonly retryAfterSeconds: number) {
+    super(ErrorCode.RATE_LIMITED, `Too many attempts; try again in ${retryAfterSeconds} seconds.`, { retryAfter: retryAfterSeconds });
+  }
+}
+export class ConflictError extends AppError {
+  constructor(message: string) {
+    super(ErrorCode.CONFLICT, message);
+  }
+}
+/** An operation of the contract that this gateway does not offer yet: a clear refusal, never fake data. */
+export class NotAvailableError extends AppError {
+  constructor(feature: string) {
+    super(ErrorCode.NOT_FOUND, `${feature} is not available on this gateway yet.`, { reason: 'NOT_IMPLEMENTED' });
+  }
+}
+
+const known = new Set<string>(Object.values(ErrorCode));
+
+/** Apollo's own codes mapped onto the contract's. */
+const apolloCodes: Record<string, ErrorCode> = {
+  GRAPHQL_PARSE_FAILED: ErrorCode.BAD_USER_INPUT,
+  GRAPHQL_VALIDATION_FAILED: ErrorCode.BAD_USER_INPUT,
+  BAD_USER_INPUT: ErrorCode.BAD_USER_INPUT,
+  BAD_REQUEST: ErrorCode.BAD_USER_INPUT,
+  OPERATION_RESOLUTION_FAILURE: ErrorCode.BAD_USER_INPUT,
+  PERSISTED_QUERY_NOT_FOUND: ErrorCode.BAD_USER_INPUT,
+  PERSISTED_QUERY_NOT_SUPPORTED: ErrorCode.BAD_USER_INPUT,
+};
+
+/**
+ * The one place where an error becomes what a client sees: a contract code and no internals.
+ * Unexpected errors are logged by the caller with the request id and leave as UPSTREAM_UNAVAILABLE
+ * (the contract's "try again later"), with that id for support.
+ */
+export function formatGatewayError(formatted: GraphQLFormattedError, error: unknown, requestId?: string): GraphQLFormattedError {
+  const original = error instanceof GraphQLError && error.originalError ? error.originalError : error;
+  const code = String(formatted.extensions?.code ?? '');
+  if (original instanceof AppError) {
+    return { message: original.message, path: formatted.path, locations: formatted.locations, extensions: { ...original.extensions } };
+  }
+  if (known.has(code)) return { ...formatted, extensions: pick(formatted.extensions, code) };
+  const mapped = apolloCodes[code];
+  if (mapped) return { message: formatted.message, locations: formatted.locations, path: formatted.path, extensions: { code: mapped } };
+  return {
+    message: `Something went wrong on our side${requestId ? ` (reference ${requestId})` : ''}. Try again later.`,
+    path: formatted.path,
+    extensions: { code: ErrorCode.UPSTREAM_UNAVAILABLE, ...(requestId ? { requestId } : {}) },
+  };
+}
+
+function pick(extensions: Record<string, unknown> | undefined, code: string): Record<string, unknown> {
+  const out: Record<string, unknown> = { code };
+  for (const key of ['reason', 'retryAfter', 'source', 'limit', 'field']) if (extensions?.[key] !== undefined) out[key] = extensions[key];
+  return out;
+}
+
+export function isExpectedError(error: unknown): boolean {
+  const original = error instanceof GraphQLError && error.originalError ? error.originalError : error;
+  if (original instanceof AppError) return true;
+  if (error instanceof GraphQLError && !error.originalError) return true;
+  return false;
+}

@@ -1,0 +1,45 @@
+import 'reflect-metadata';
+import type { GraphQLSchema } from 'graphql';
+import { buildSchema } from 'type-graphql';
+import { type EventBus, InProcessEventBus, typeGraphqlPubSub } from '../events/event-bus';
+import { AuthResolver } from '../auth/auth.resolver';
+import { ClientResolver } from '../modules/clients/client.resolver';
+import { DashboardResolver } from '../modules/dashboard/dashboard.resolver';
+import {
+  AppointmentResolver,
+  DocumentResolver,
+  DossierResolver,
+  EffortActivityResolver,
+  MedicationResolver,
+  SessionReportResolver,
+  TeamMemberResolver,
+  TreatmentPlanResolver,
+} from '../modules/dossier/dossier.resolver';
+import { MessagesResolver } from '../modules/messages/messages.resolver';
+import { NetworkResolver } from '../modules/network/network.resolver';
+import { PortalResolver, ViewerResolver } from '../modules/portal/portal.resolver';
+import { ClientInputResolver } from '../modules/questionnaires/client-input.resolver';
+
+export const resolvers = [
+  ViewerResolver,
+  PortalResolver,
+  AuthResolver,
+  ClientResolver,
+  DashboardResolver,
+  DossierResolver,
+  AppointmentResolver,
+  MedicationResolver,
+  TreatmentPlanResolver,
+  TeamMemberResolver,
+  EffortActivityResolver,
+  SessionReportResolver,
+  DocumentResolver,
+  MessagesResolver,
+  ClientInputResolver,
+  NetworkResolver,
+] as const;
+
+/** Builds the executable schema from the resolvers (the same code emits schema/schema.graphql). */
+export function buildGatewaySchema(bus: EventBus = new InProcessEventBus()): Promise<GraphQLSchema> {
+  return buildSchema({ resolvers: [...resolvers], validate: false, pubSub: typeGraphqlPubSub(bus) });
+}

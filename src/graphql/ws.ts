@@ -1,0 +1,159 @@
+import type { IncomingMessage } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import { type DocumentNode, GraphQLError, type GraphQLSchema, getOperationAST, parse, specifiedRules, validate, type ValidationRule } from 'graphql';
+import { useServer } from 'graphql-ws/use/ws';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { AuthViewer } from '../auth/sessions.service';
+import type { Config } from '../config';
+import type { Logger } from '../observability/logger';
+import type { Services } from '../services';
+import { clientIp } from '../http/io';
+import { createContext } from './context';
+import { CloseCode, ErrorCode } from './errors';
+
+interface SocketState {
+  viewer: AuthViewer | null;
+  ip: string | null;
+  subscriptions: number;
+}
+
+const states = new WeakMap<WebSocket, SocketState>();
+
+/**
+ * GraphQL over WebSocket (graphql-transport-ws) on the same path as HTTP. The token comes in
+ * connection_init; a socket without a valid one within WS_AUTH_TIMEOUT_MS is closed with 4401.
+ * Operations pass the same parse limits and validation rules as HTTP; only subscriptions are
+ * served here (queries and mutations go over HTTP, through the one pipeline).
+ */
+export function createWebSocketServer(schema: GraphQLSchema, services: Services, logger: Logger, rules: ValidationRule[], maxTokens: number) {
+  const { config } = services;
+  const wss = new WebSocketServer({ noServer: true, maxPayload: config.WS_MAX_PAYLOAD_BYTES });
+  const documents = new Map<string, DocumentNode | readonly GraphQLError[]>();
+  const allRules = [...specifiedRules, ...rules];
+
+  const compile = (query: string): DocumentNode | readonly GraphQLError[] => {
+    const cached = documents.get(query);
+    if (cached) return cached;
+    let result: DocumentNode | readonly GraphQLError[];
+    try {
+      const doc = parse(query, { maxTokens });
+      const errors = validate(schema, doc, allRules);
+      result = errors.length ? errors.map(asBadInput) : doc;
+    } catch (err) {
+      result = [asBadInput(err as GraphQLError)];
+    }
+    if (documents.size >= 1000) documents.delete(documents.keys().next().value!);
+    documents.set(query, result);
+    return result;
+  };
+
+  const server = useServer(
+    {
+      schema,
+      connectionInitWaitTimeout: config.WS_AUTH_TIMEOUT_MS + 60_000,
+      onConnect: async (ctx) => {
+        const socket = ctx.extra.socket as WebSocket;
+        const state = states.get(socket);
+        const raw = (ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization) as unknown;
+        const token = typeof raw === 'string' && raw.startsWith('Bearer ') ? raw.slice(7).trim() : null;
+        if (!state || !token) {
+          socket.close(CloseCode.Unauthorized, 'Unauthorized');
+          return false;
+        }
+        try {
+          state.viewer = await services.sessions.authenticate(token);
+          return true;
+        } catch {
+          socket.close(CloseCode.Unauthorized, 'Unauthorized');
+          return false;
+        }
+      },
+      onSubscribe: (ctx, id, payload) => {
+        const socket = ctx.extra.socket as WebSocket;
+        const state = states.get(socket)!;
+        const compiled = compile(payload.query);
+        if (!('kind' in compiled)) return compiled;
+        const operation = getOperationAST(compiled, payload.operationName);
+        if (operation?.operation !== 'subscription') {
+          return [new GraphQLError('Only subscriptions are served over WebSocket; send queries and mutations over HTTP.', { extensions: { code: ErrorCode.BAD_USER_INPUT } })];
+        }
+        if (state.subscriptions >= config.WS_MAX_SUBSCRIPTIONS) {
+          return [new GraphQLError(`At most ${config.WS_MAX_SUBSCRIPTIONS} subscriptions per connection.`, { extensions: { code: ErrorCode.RATE_LIMITED } })];
+        }
+        state.subscriptions++;
+        const requestId = randomUUID();
+        return {
+          schema,
+          document: compiled,
+          operationName: payload.operationName,
+          variableValues: payload.variables ?? undefined,
+          contextValue: createContext({ services, logger: logger.child({ requestId, subscription: id }), requestId, ip: state.ip, viewer: state.viewer }),
+        };
+      },
+      onComplete: (ctx) => {
+        const state = states.get(ctx.extra.socket as WebSocket);
+        if (state) state.subscriptions = Math.max(0, state.subscriptions - 1);
+      },
+    },
+    wss,
+  );
+
+  wss.on('connection', (socket: WebSocket, req: IncomingMessage) => {
+    const state: SocketState = { viewer: null, ip: clientIp(req, config.TRUST_PROXY), subscriptions: 0 };
+    states.set(socket, state);
+    services.metrics.wsConnections.inc();
+    const timer = setTimeout(() => {
+      if (!state.viewer) socket.close(CloseCode.Unauthorized, 'Unauthorized: no valid token in time');
+    }, config.WS_AUTH_TIMEOUT_MS);
+    timer.unref();
+    socket.once('close', () => {
+      clearTimeout(timer);
+      services.metrics.wsConnections.dec();
+    });
+  });
+
+  // A session that ends (logout, revocation, expiry) closes its sockets within a minute.
+  const sweep = setInterval(() => {
+    for (const socket of wss.clients) {
+      const viewer = states.get(socket)?.viewer;
+      if (!viewer) continue;
+      services.sessions
+        .isActive(viewer.sessionId)
+        .then((active) => {
+          if (!active) socket.close(CloseCode.Unauthorized, 'Session ended');
+        })
+        .catch((err) => logger.warn({ err }, 'session check for a socket failed'));
+    }
+  }, 30_000);
+  sweep.unref();
+
+  return {
+    wss,
+    /** Accepts an upgrade on /graphql when the Origin is allowed. */
+    handleUpgrade(req: IncomingMessage, socket: import('node:stream').Duplex, head: Buffer): void {
+      if (!originAllowed(config, req.headers.origin)) {
+        socket.end('HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\n\r\nOrigin not allowed\r\n');
+        return;
+      }
+      wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+    },
+    async close(): Promise<void> {
+      clearInterval(sweep);
+      for (const socket of wss.clients) socket.close(CloseCode.GoingAway, 'Server shutting down');
+      await server.dispose();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+    },
+  };
+}
+
+function asBadInput(error: GraphQLError): GraphQLError {
+  return new GraphQLError(error.message, { nodes: error.nodes, extensions: { code: ErrorCode.BAD_USER_INPUT } });
+}
+
+/** Browsers send Origin; apps and servers usually do not. Without CORS_ORIGINS, development allows all. */
+export function originAllowed(config: Config, origin: string | undefined): boolean {
+  if (!origin) return true;
+  const allowed = config.CORS_ORIGINS.split(',').map((s) => s.trim()).filter(Boolean);
+  if (!allowed.length) return !config.isProduction;
+  return allowed.includes(origin);
+}

@@ -1,0 +1,66 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { HeaderMap, type ApolloServer } from '@apollo/server';
+import type { AuthViewer } from '../auth/sessions.service';
+import { createContext, type GatewayContext } from '../graphql/context';
+import { ErrorCode, UnauthenticatedError } from '../graphql/errors';
+import type { Logger } from '../observability/logger';
+import type { Services } from '../services';
+import { bearerToken, BodyTooLargeError, clientIp, readBody, sendError } from './io';
+
+/**
+ * Apollo on plain node:http (no Express in the hot path): read the body with a size cap,
+ * authenticate, build the per-request context, execute, write the answer.
+ */
+export function graphqlRoute(apollo: ApolloServer<GatewayContext>, services: Services, logger: Logger) {
+  const { config } = services;
+  return async (req: IncomingMessage, res: ServerResponse, url: URL, requestId: string): Promise<void> => {
+    let body: unknown = undefined;
+    if (req.method === 'POST') {
+      try {
+        const raw = await readBody(req, config.GRAPHQL_MAX_BODY_BYTES);
+        const type = req.headers['content-type'] ?? '';
+        if (raw.length && type.includes('application/json')) body = JSON.parse(raw.toString('utf8'));
+        else body = raw.toString('utf8');
+      } catch (err) {
+        if (err instanceof BodyTooLargeError) {
+          return sendError(res, 413, ErrorCode.BAD_USER_INPUT, `The query document is too large (limit ${err.limit} bytes).`);
+        }
+        return sendError(res, 400, ErrorCode.BAD_USER_INPUT, 'The request body is not valid JSON.');
+      }
+    }
+
+    let viewer: AuthViewer | null = null;
+    let authError: UnauthenticatedError | null = null;
+    const token = bearerToken(req);
+    if (token) {
+      try {
+        viewer = await services.sessions.authenticate(token);
+      } catch (err) {
+        authError = err instanceof UnauthenticatedError ? err : new UnauthenticatedError();
+      }
+    }
+
+    const headers = new HeaderMap();
+    for (const [key, value] of Object.entries(req.headers)) {
+      if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
+    }
+    const ip = clientIp(req, config.TRUST_PROXY);
+    const response = await apollo.executeHTTPGraphQLRequest({
+      httpGraphQLRequest: { method: req.method ?? 'GET', headers, search: url.search, body },
+      context: async () => {
+        const ctx = createContext({ services, logger: logger.child({ requestId }), requestId, ip, viewer });
+        // A token that was sent but failed says why (expired, revoked) instead of a bare "log in".
+        if (authError) ctx.authError = authError;
+        return ctx;
+      },
+    });
+    for (const [key, value] of response.headers) res.setHeader(key, value);
+    res.statusCode = response.status ?? 200;
+    if (response.body.kind === 'complete') {
+      res.end(response.body.string);
+    } else {
+      for await (const chunk of response.body.asyncIterator) res.write(chunk);
+      res.end();
+    }
+  };
+}

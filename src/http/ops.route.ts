@@ -1,0 +1,38 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { DataSource } from 'typeorm';
+import type { Services } from '../services';
+import { sendJson } from './io';
+
+type Check = { ok: boolean; error?: string; [key: string]: unknown };
+
+async function timed(fn: () => Promise<unknown>, ms: number): Promise<Check> {
+  try {
+    await Promise.race([fn(), new Promise((_, reject) => setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms).unref())]);
+    return { ok: true };
+  } catch (err) {
+    return { ok: false, error: (err as Error).message };
+  }
+}
+
+/** /healthz (process up), /readyz (database, Redis, every adapter), /metrics (Prometheus). */
+export function opsRoutes(services: Services, db: DataSource, isShuttingDown: () => boolean) {
+  return {
+    healthz(_req: IncomingMessage, res: ServerResponse) {
+      sendJson(res, 200, { status: 'ok' });
+    },
+    async readyz(_req: IncomingMessage, res: ServerResponse) {
+      const [database, cache, adapters] = await Promise.all([
+        timed(() => db.query('SELECT 1'), 2000),
+        services.config.REDIS_URL ? timed(() => services.kv.ping(), 2000) : Promise.resolve({ ok: true, mode: 'in-process' } as Check),
+        services.registry.readiness(2000),
+      ]);
+      const ready = !isShuttingDown() && database.ok && cache.ok && Object.values(adapters).every((a) => a.ok);
+      sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready', shuttingDown: isShuttingDown(), database, redis: cache, adapters });
+    },
+    async metrics(_req: IncomingMessage, res: ServerResponse) {
+      const text = await services.metrics.registry.metrics();
+      res.writeHead(200, { 'content-type': services.metrics.registry.contentType });
+      res.end(text);
+    },
+  };
+}

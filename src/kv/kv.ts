@@ -1,0 +1,104 @@
+import type { Redis } from 'ioredis';
+
+/**
+ * The small key-value surface the gateway needs (deny-list, rate limits, cache, one-time codes):
+ * Redis when REDIS_URL is set, an in-process map otherwise. Keys are namespaced by the caller.
+ */
+export interface KeyValueStore {
+  get(key: string): Promise<string | null>;
+  set(key: string, value: string, ttlSeconds: number): Promise<void>;
+  /** Sets only when absent; true when this call set it. */
+  setIfAbsent(key: string, value: string, ttlSeconds: number): Promise<boolean>;
+  del(...keys: string[]): Promise<void>;
+  /** Increments a counter that expires ttlSeconds after its first increment; answers the count and seconds left. */
+  incrementWindow(key: string, ttlSeconds: number): Promise<{ count: number; ttlSeconds: number }>;
+  /** Removes every key that starts with the prefix. */
+  deletePrefix(prefix: string): Promise<void>;
+  ping(): Promise<void>;
+}
+
+export class MemoryKeyValueStore implements KeyValueStore {
+  private readonly map = new Map<string, { value: string; expiresAt: number }>();
+
+  private live(key: string): { value: string; expiresAt: number } | undefined {
+    const entry = this.map.get(key);
+    if (entry && entry.expiresAt <= Date.now()) {
+      this.map.delete(key);
+      return undefined;
+    }
+    return entry;
+  }
+  async get(key: string) {
+    return this.live(key)?.value ?? null;
+  }
+  async set(key: string, value: string, ttlSeconds: number) {
+    this.map.set(key, { value, expiresAt: Date.now() + ttlSeconds * 1000 });
+    if (this.map.size % 1000 === 0) this.sweep();
+  }
+  async setIfAbsent(key: string, value: string, ttlSeconds: number) {
+    if (this.live(key)) return false;
+    await this.set(key, value, ttlSeconds);
+    return true;
+  }
+  async del(...keys: string[]) {
+    for (const k of keys) this.map.delete(k);
+  }
+  async incrementWindow(key: string, ttlSeconds: number) {
+    const entry = this.live(key);
+    if (!entry) {
+      this.map.set(key, { value: '1', expiresAt: Date.now() + ttlSeconds * 1000 });
+      return { count: 1, ttlSeconds };
+    }
+    entry.value = String(Number(entry.value) + 1);
+    return { count: Number(entry.value), ttlSeconds: Math.max(1, Math.ceil((entry.expiresAt - Date.now()) / 1000)) };
+  }
+  async deletePrefix(prefix: string) {
+    for (const k of [...this.map.keys()]) if (k.startsWith(prefix)) this.map.delete(k);
+  }
+  async ping() {}
+  private sweep() {
+    const now = Date.now();
+    for (const [k, v] of this.map) if (v.expiresAt <= now) this.map.delete(k);
+  }
+}
+
+export class RedisKeyValueStore implements KeyValueStore {
+  /** `redis` must be created with keyPrefix; SCAN patterns need the prefix added by hand. */
+  constructor(
+    private readonly redis: Redis,
+    private readonly keyPrefix: string,
+  ) {}
+
+  async get(key: string) {
+    return this.redis.get(key);
+  }
+  async set(key: string, value: string, ttlSeconds: number) {
+    await this.redis.set(key, value, 'EX', Math.max(1, Math.ceil(ttlSeconds)));
+  }
+  async setIfAbsent(key: string, value: string, ttlSeconds: number) {
+    return (await this.redis.set(key, value, 'EX', Math.max(1, Math.ceil(ttlSeconds)), 'NX')) === 'OK';
+  }
+  async del(...keys: string[]) {
+    if (keys.length) await this.redis.del(...keys);
+  }
+  async incrementWindow(key: string, ttlSeconds: number) {
+    const [[, count], , [, ttl]] = (await this.redis
+      .multi()
+      .incr(key)
+      .expire(key, ttlSeconds, 'NX')
+      .ttl(key)
+      .exec()) as [[null, number], [null, number], [null, number]];
+    return { count, ttlSeconds: ttl > 0 ? ttl : ttlSeconds };
+  }
+  async deletePrefix(prefix: string) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await this.redis.scan(cursor, 'MATCH', `${this.keyPrefix}${prefix}*`, 'COUNT', 500);
+      cursor = next;
+      if (keys.length) await this.redis.del(...keys.map((k) => k.slice(this.keyPrefix.length)));
+    } while (cursor !== '0');
+  }
+  async ping() {
+    await this.redis.ping();
+  }
+}

@@ -1,0 +1,34 @@
+import { Field, ID, ObjectType, registerEnumType } from 'type-graphql';
+import { DateTimeScalar } from '../../graphql/scalars';
+
+export enum AppointmentWindow {
+  UPCOMING = 'UPCOMING',
+  PAST = 'PAST',
+  ALL = 'ALL',
+}
+registerEnumType(AppointmentWindow, { name: 'AppointmentWindow' });
+
+@ObjectType()
+export class Practitioner {
+  @Field(() => ID) id!: string;
+  @Field() name!: string;
+  @Field(() => String, { nullable: true, description: 'e.g. Psychotherapeut, Psychiater, GZ-psycholoog' }) profession?: string | null;
+  @Field(() => String, { nullable: true }) phone?: string | null;
+  @Field(() => String, { nullable: true }) email?: string | null;
+}
+
+@ObjectType()
+export class Appointment {
+  @Field(() => ID) id!: string;
+  @Field(() => DateTimeScalar) start!: string;
+  @Field(() => DateTimeScalar) end!: string;
+  @Field({ description: 'e.g. Diagnostiek, Behandeling' }) type!: string;
+  // practitioner and report are resolved by AppointmentResolver (batched)
+  @Field(() => String, { nullable: true }) location?: string | null;
+  @Field() online!: boolean;
+  @Field({ description: 'Which adapter (care organisation) it came from' }) source!: string;
+
+  clientId!: string;
+  practitionerId!: string;
+  reportId?: string | null;
+}

@@ -1,0 +1,145 @@
+import { Arg, Ctx, FieldResolver, ID, Int, Query, Resolver, Root } from 'type-graphql';
+import { authorizeClientAccess, type GatewayContext } from '../../graphql/context';
+import { BadUserInputError, NotAvailableError, NotFoundError } from '../../graphql/errors';
+import { DateScalar } from '../../graphql/scalars';
+import { Appointment, AppointmentWindow } from '../appointments/appointment.types';
+import { Dossier } from '../dossier/dossier.types';
+import { dossierReads, inWindow } from '../dossier/dossier.service';
+import { readAudited } from '../dossier/dossier.resolver';
+import { Conversation, ConversationFolder } from '../messages/message.types';
+import { QuestionnaireAssignment, QuestionnaireStatus } from '../questionnaires/questionnaire.types';
+import { ClientStory, DiaryEntry } from '../journal/journal.types';
+import { Consent } from '../consents/consent.types';
+import { NetworkMember } from '../network/network.types';
+import { VideoCallStatus } from '../video/video.types';
+import { AccessLogEntry, Client, Dashboard } from './client.types';
+
+@Resolver(() => Client)
+export class ClientResolver {
+  @Query(() => Client, { description: "One client's portal. FORBIDDEN when the viewer has no relation to this client." })
+  async client(@Arg('id', () => ID) id: string, @Ctx() ctx: GatewayContext): Promise<Client> {
+    await authorizeClientAccess(ctx, id);
+    return { id };
+  }
+
+  @FieldResolver(() => String)
+  async name(@Root() c: Client, @Ctx() ctx: GatewayContext): Promise<string> {
+    return (await this.profile(c, ctx)).name;
+  }
+
+  @FieldResolver(() => DateScalar, { nullable: true })
+  async birthDate(@Root() c: Client, @Ctx() ctx: GatewayContext): Promise<string | null> {
+    return (await this.profile(c, ctx)).birthDate ?? null;
+  }
+
+  @FieldResolver(() => Dashboard)
+  async dashboard(@Root() c: Client, @Ctx() ctx: GatewayContext): Promise<Dashboard> {
+    const { can } = await authorizeClientAccess(ctx, c.id);
+    const [upcoming, parts] = await Promise.all([
+      can.viewAgenda ? this.visibleAppointments(c.id, ctx, AppointmentWindow.UPCOMING) : Promise.resolve([]),
+      can.viewDossier ? countDossierParts(ctx, c.id) : Promise.resolve(0),
+    ]);
+    return { clientId: c.id, upcomingAppointmentCount: upcoming.length, dossierPartCount: parts };
+  }
+
+  @FieldResolver(() => [Appointment])
+  appointments(
+    @Root() c: Client,
+    @Arg('when', () => AppointmentWindow, { defaultValue: AppointmentWindow.UPCOMING }) when: AppointmentWindow,
+    @Ctx() ctx: GatewayContext,
+  ): Promise<Appointment[]> {
+    return this.visibleAppointments(c.id, ctx, when);
+  }
+
+  @FieldResolver(() => Dossier)
+  async dossier(@Root() c: Client, @Ctx() ctx: GatewayContext): Promise<Dossier> {
+    await authorizeClientAccess(ctx, c.id, 'viewDossier');
+    return { clientId: c.id };
+  }
+
+  @FieldResolver(() => [Conversation])
+  conversations(@Arg('folder', () => ConversationFolder, { defaultValue: ConversationFolder.INBOX }) _folder: ConversationFolder): Conversation[] {
+    throw new NotAvailableError('Messages');
+  }
+
+  @FieldResolver(() => [QuestionnaireAssignment])
+  questionnaires(@Arg('status', () => QuestionnaireStatus, { nullable: true }) _status?: QuestionnaireStatus): QuestionnaireAssignment[] {
+    throw new NotAvailableError('Questionnaires');
+  }
+
+  @FieldResolver(() => [DiaryEntry])
+  diary(): DiaryEntry[] {
+    throw new NotAvailableError('The diary');
+  }
+
+  @FieldResolver(() => ClientStory, { nullable: true })
+  story(): ClientStory | null {
+    throw new NotAvailableError('The client story');
+  }
+
+  @FieldResolver(() => [Consent])
+  consents(): Consent[] {
+    throw new NotAvailableError('Consents');
+  }
+
+  @FieldResolver(() => [NetworkMember], { description: 'FORBIDDEN unless the viewer is admin of this care page.' })
+  async network(@Root() c: Client, @Ctx() ctx: GatewayContext): Promise<NetworkMember[]> {
+    await authorizeClientAccess(ctx, c.id, 'manageNetwork');
+    throw new NotAvailableError('The personal network');
+  }
+
+  @FieldResolver(() => VideoCallStatus)
+  videoCall(): VideoCallStatus {
+    throw new NotAvailableError('Video calling');
+  }
+
+  @FieldResolver(() => [AccessLogEntry], { description: 'Who opened this dossier, when, and what (the client\'s right to see the access log).' })
+  async accessLog(@Root() c: Client, @Arg('first', () => Int, { defaultValue: 50 }) first: number, @Ctx() ctx: GatewayContext): Promise<AccessLogEntry[]> {
+    await authorizeClientAccess(ctx, c.id, 'viewAccessLog');
+    if (first < 1 || first > 100) throw new BadUserInputError('first must be between 1 and 100.', { limit: 100 });
+    const rows = await ctx.services.audit.list(c.id, first);
+    return rows.map((r) => ({
+      at: r.at,
+      actor: r.actorName,
+      actorRole: r.actorRole,
+      action: ({ C: 'create', R: 'read', U: 'update', D: 'delete', E: 'execute' } as const)[r.action],
+      resource: r.resource,
+      onBehalfOf: r.onBehalfOf,
+      emergencyAccess: r.emergencyAccess,
+    }));
+  }
+
+  private async profile(c: Client, ctx: GatewayContext) {
+    await authorizeClientAccess(ctx, c.id);
+    const client = await ctx.ehr.first(c.id, 'getClient', (a, id, actx) => a.getClient(id, actx));
+    if (!client) throw new NotFoundError('No care organisation knows this client any more.');
+    return client;
+  }
+
+  private async visibleAppointments(clientId: string, ctx: GatewayContext, when: AppointmentWindow): Promise<Appointment[]> {
+    const { access, can } = await authorizeClientAccess(ctx, clientId, 'viewAgenda');
+    const [list] = await Promise.all([
+      dossierReads.appointments(ctx, clientId, can.viewOrganisationAgenda),
+      ctx.audit({ action: 'R', eventType: 'agenda.read', resource: 'Afspraken', clientId, treatmentRelationship: true }, access),
+    ]);
+    return inWindow(list, when);
+  }
+}
+
+/** How many dossier parts hold something for this client (the dashboard's "dossier parts"). */
+async function countDossierParts(ctx: GatewayContext, clientId: string): Promise<number> {
+  const parts = await readAudited(ctx, clientId, 'dossier.summary.read', 'Dossier (aantallen)', () =>
+    Promise.all([
+      dossierReads.overview(ctx, clientId),
+      dossierReads.intakeReport(ctx, clientId),
+      dossierReads.medications(ctx, clientId),
+      dossierReads.allergies(ctx, clientId),
+      dossierReads.contraIndications(ctx, clientId),
+      dossierReads.treatmentPlan(ctx, clientId),
+      dossierReads.treatmentTeam(ctx, clientId),
+      dossierReads.reports(ctx, clientId),
+      dossierReads.documents(ctx, clientId),
+    ]),
+  );
+  return parts.filter((p) => (Array.isArray(p) ? p.length > 0 : p !== null)).length;
+}

@@ -1,0 +1,43 @@
+import { Field, ID, Int, ObjectType } from 'type-graphql';
+import { DateScalar, DateTimeScalar } from '../../graphql/scalars';
+
+/** One client's portal; every field beyond id is resolved (and authorised) by ClientResolver. */
+@ObjectType()
+export class Client {
+  @Field(() => ID) id!: string;
+}
+
+@ObjectType()
+export class ClientProfile {
+  @Field() name!: string;
+  @Field(() => DateScalar, { nullable: true }) birthDate?: string | null;
+}
+
+@ObjectType()
+export class AccessLogEntry {
+  @Field(() => DateTimeScalar) at!: Date;
+  @Field() actor!: string;
+  @Field() actorRole!: string;
+  @Field() action!: string;
+  @Field() resource!: string;
+  @Field(() => String, { nullable: true, description: 'The person on whose behalf the actor acted' }) onBehalfOf?: string | null;
+  @Field({ description: 'Whether emergency access (break-the-glass) was used' }) emergencyAccess!: boolean;
+}
+
+@ObjectType()
+export class ActivityOverview {
+  @Field(() => DateTimeScalar, { nullable: true }) since?: Date | null;
+  @Field(() => Int) newDocuments!: number;
+  @Field(() => Int) newReports!: number;
+  @Field(() => Int) appointmentsHeld!: number;
+  @Field(() => Int) newMessages!: number;
+  @Field(() => Int) newDiaryEntries!: number;
+}
+
+@ObjectType()
+export class Dashboard {
+  @Field(() => Int) upcomingAppointmentCount!: number;
+  @Field(() => Int) dossierPartCount!: number;
+  // nextAppointment and activity are resolved by DashboardResolver
+  clientId!: string;
+}

@@ -1,0 +1,40 @@
+import { Ctx, FieldResolver, Resolver, Root } from 'type-graphql';
+import { authorizeClientAccess, type GatewayContext } from '../../graphql/context';
+import { Appointment, AppointmentWindow } from '../appointments/appointment.types';
+import { ActivityOverview, Dashboard } from '../clients/client.types';
+import { readAudited } from '../dossier/dossier.resolver';
+import { dossierReads, inWindow } from '../dossier/dossier.service';
+
+@Resolver(() => Dashboard)
+export class DashboardResolver {
+  @FieldResolver(() => Appointment, { nullable: true })
+  async nextAppointment(@Root() d: Dashboard, @Ctx() ctx: GatewayContext): Promise<Appointment | null> {
+    const { can } = await authorizeClientAccess(ctx, d.clientId);
+    if (!can.viewAgenda) return null;
+    const list = await dossierReads.appointments(ctx, d.clientId, can.viewOrganisationAgenda);
+    return inWindow(list, AppointmentWindow.UPCOMING).find((a) => Date.parse(a.start) > Date.now()) ?? null;
+  }
+
+  @FieldResolver(() => ActivityOverview, { description: "Since the viewer's previous login." })
+  async activity(@Root() d: Dashboard, @Ctx() ctx: GatewayContext): Promise<ActivityOverview> {
+    const { can } = await authorizeClientAccess(ctx, d.clientId);
+    const account = await ctx.account();
+    const since = account.previousLoginAt;
+    const after = (iso: string) => !since || Date.parse(iso) > since.getTime();
+    const now = Date.now();
+    const [documents, reports, appointments] = await Promise.all([
+      can.viewDossier ? readAudited(ctx, d.clientId, 'dossier.documents.read', 'Documenten (lijst)', () => dossierReads.documents(ctx, d.clientId)) : [],
+      can.viewDossier ? readAudited(ctx, d.clientId, 'dossier.reports.read', 'Verslaglegging', () => dossierReads.reports(ctx, d.clientId)) : [],
+      can.viewAgenda ? dossierReads.appointments(ctx, d.clientId, can.viewOrganisationAgenda) : [],
+    ]);
+    return {
+      since,
+      newDocuments: documents.filter((x) => after(x.uploadedAt)).length,
+      newReports: reports.filter((x) => after(x.date)).length,
+      appointmentsHeld: appointments.filter((a) => Date.parse(a.end) < now && after(a.end)).length,
+      // The portal keeps no messages or diary yet (later issues); there is nothing new to count.
+      newMessages: 0,
+      newDiaryEntries: 0,
+    };
+  }
+}

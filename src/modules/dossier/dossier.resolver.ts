@@ -1,0 +1,163 @@
+import { Ctx, FieldResolver, Resolver, Root } from 'type-graphql';
+import { authorizeClientAccess, type GatewayContext } from '../../graphql/context';
+import { NotFoundError } from '../../graphql/errors';
+import { Appointment, Practitioner } from '../appointments/appointment.types';
+import type { Sourced } from '../ehr/ehr.service';
+import type { EhrPractitioner } from '../../../adapters/ports';
+import { dossierReads } from './dossier.service';
+import {
+  Allergy,
+  ContraIndication,
+  Document,
+  Dossier,
+  DossierOverview,
+  EffortActivity,
+  IntakeReport,
+  Medication,
+  SessionReport,
+  TeamMember,
+  TreatmentEffort,
+  TreatmentPlan,
+} from './dossier.types';
+
+/**
+ * Reads one dossier part for a viewer with DOSSIER_VIEW, writing the access-log line alongside;
+ * the data leaves only once the line is stored (no log, no data).
+ */
+export async function readAudited<T>(ctx: GatewayContext, clientId: string, eventType: string, resource: string, read: () => Promise<T>): Promise<T> {
+  const { access } = await authorizeClientAccess(ctx, clientId, 'viewDossier');
+  const [data] = await Promise.all([read(), ctx.audit({ action: 'R', eventType, resource, clientId, treatmentRelationship: true }, access)]);
+  return data;
+}
+
+@Resolver(() => Dossier)
+export class DossierResolver {
+  @FieldResolver(() => DossierOverview)
+  async overview(@Root() d: Dossier, @Ctx() ctx: GatewayContext): Promise<DossierOverview> {
+    const overview = await readAudited(ctx, d.clientId, 'dossier.overview.read', 'Dossieroverzicht', () => dossierReads.overview(ctx, d.clientId));
+    if (!overview) throw new NotFoundError('No care organisation has a dossier for this client.');
+    return overview;
+  }
+
+  @FieldResolver(() => IntakeReport, { nullable: true })
+  intakeReport(@Root() d: Dossier, @Ctx() ctx: GatewayContext): Promise<IntakeReport | null> {
+    return readAudited(ctx, d.clientId, 'dossier.intake.read', 'Intakeverslag', () => dossierReads.intakeReport(ctx, d.clientId));
+  }
+
+  @FieldResolver(() => [Medication])
+  medications(@Root() d: Dossier, @Ctx() ctx: GatewayContext): Promise<Medication[]> {
+    return readAudited(ctx, d.clientId, 'dossier.medications.read', 'Medicatie', () => dossierReads.medications(ctx, d.clientId));
+  }
+
+  @FieldResolver(() => [Allergy])
+  allergies(@Root() d: Dossier, @Ctx() ctx: GatewayContext): Promise<Allergy[]> {
+    return readAudited(ctx, d.clientId, 'dossier.allergies.read', 'Allergieën', () => dossierReads.allergies(ctx, d.clientId));
+  }
+
+  @FieldResolver(() => [ContraIndication])
+  contraIndications(@Root() d: Dossier, @Ctx() ctx: GatewayContext): Promise<ContraIndication[]> {
+    return readAudited(ctx, d.clientId, 'dossier.contraindications.read', 'Contra-indicaties', () => dossierReads.contraIndications(ctx, d.clientId));
+  }
+
+  @FieldResolver(() => TreatmentPlan, { nullable: true })
+  treatmentPlan(@Root() d: Dossier, @Ctx() ctx: GatewayContext): Promise<TreatmentPlan | null> {
+    return readAudited(ctx, d.clientId, 'dossier.treatmentplan.read', 'Behandelplan', () => dossierReads.treatmentPlan(ctx, d.clientId));
+  }
+
+  @FieldResolver(() => [TeamMember])
+  treatmentTeam(@Root() d: Dossier, @Ctx() ctx: GatewayContext): Promise<TeamMember[]> {
+    return readAudited(ctx, d.clientId, 'dossier.team.read', 'Behandelteam', () => dossierReads.treatmentTeam(ctx, d.clientId));
+  }
+
+  @FieldResolver(() => TreatmentEffort)
+  treatmentEffort(@Root() d: Dossier, @Ctx() ctx: GatewayContext): Promise<TreatmentEffort> {
+    return readAudited(ctx, d.clientId, 'dossier.effort.read', 'Behandelinzet', () => dossierReads.treatmentEffort(ctx, d.clientId));
+  }
+
+  @FieldResolver(() => [SessionReport])
+  reports(@Root() d: Dossier, @Ctx() ctx: GatewayContext): Promise<SessionReport[]> {
+    return readAudited(ctx, d.clientId, 'dossier.reports.read', 'Verslaglegging', () => dossierReads.reports(ctx, d.clientId));
+  }
+
+  @FieldResolver(() => [Document])
+  documents(@Root() d: Dossier, @Ctx() ctx: GatewayContext): Promise<Document[]> {
+    return readAudited(ctx, d.clientId, 'dossier.documents.read', 'Documenten (lijst)', () => dossierReads.documents(ctx, d.clientId));
+  }
+}
+
+/** A practitioner the EHR does not (or no longer) know still shows as someone, not as an error. */
+async function practitionerOrPlaceholder(ctx: GatewayContext, id: string): Promise<Practitioner> {
+  const found = await ctx.ehr.practitioner(id);
+  return found ? toPractitioner(found) : { id, name: 'Onbekende behandelaar', profession: null, phone: null, email: null };
+}
+
+export function toPractitioner(p: Sourced<EhrPractitioner>): Practitioner {
+  return { id: `${p.source}:${p.externalId}`, name: p.name, profession: p.profession, phone: p.phone, email: p.email };
+}
+
+@Resolver(() => Appointment)
+export class AppointmentResolver {
+  @FieldResolver(() => Practitioner)
+  practitioner(@Root() a: Appointment, @Ctx() ctx: GatewayContext): Promise<Practitioner> {
+    return practitionerOrPlaceholder(ctx, a.practitionerId);
+  }
+
+  @FieldResolver(() => SessionReport, { nullable: true, description: 'Past appointments may link to their report (needs DOSSIER_VIEW).' })
+  async report(@Root() a: Appointment, @Ctx() ctx: GatewayContext): Promise<SessionReport | null> {
+    if (!a.reportId) return null;
+    const { can } = await authorizeClientAccess(ctx, a.clientId);
+    if (!can.viewDossier) return null;
+    const reports = await readAudited(ctx, a.clientId, 'dossier.reports.read', 'Verslaglegging', () => dossierReads.reports(ctx, a.clientId));
+    return reports.find((r) => r.id === a.reportId) ?? null;
+  }
+}
+
+@Resolver(() => Medication)
+export class MedicationResolver {
+  @FieldResolver(() => Practitioner, { nullable: true })
+  prescriber(@Root() m: Medication, @Ctx() ctx: GatewayContext): Promise<Practitioner | null> {
+    return m.prescriberId ? practitionerOrPlaceholder(ctx, m.prescriberId) : Promise.resolve(null);
+  }
+}
+
+@Resolver(() => TreatmentPlan)
+export class TreatmentPlanResolver {
+  @FieldResolver(() => [Practitioner])
+  responsiblePractitioners(@Root() p: TreatmentPlan, @Ctx() ctx: GatewayContext): Promise<Practitioner[]> {
+    return Promise.all(p.responsiblePractitionerIds.map((id) => practitionerOrPlaceholder(ctx, id)));
+  }
+}
+
+@Resolver(() => TeamMember)
+export class TeamMemberResolver {
+  @FieldResolver(() => Practitioner)
+  practitioner(@Root() m: TeamMember, @Ctx() ctx: GatewayContext): Promise<Practitioner> {
+    return practitionerOrPlaceholder(ctx, m.practitionerId);
+  }
+}
+
+@Resolver(() => EffortActivity)
+export class EffortActivityResolver {
+  @FieldResolver(() => Practitioner)
+  by(@Root() x: EffortActivity, @Ctx() ctx: GatewayContext): Promise<Practitioner> {
+    return practitionerOrPlaceholder(ctx, x.practitionerId);
+  }
+}
+
+@Resolver(() => SessionReport)
+export class SessionReportResolver {
+  @FieldResolver(() => Practitioner, { nullable: true })
+  author(@Root() r: SessionReport, @Ctx() ctx: GatewayContext): Promise<Practitioner | null> {
+    return r.authorId ? practitionerOrPlaceholder(ctx, r.authorId) : Promise.resolve(null);
+  }
+}
+
+@Resolver(() => Document)
+export class DocumentResolver {
+  @FieldResolver(() => String, { description: 'A short-lived URL that streams the file to this viewer only.' })
+  async downloadUrl(@Root() d: Document, @Ctx() ctx: GatewayContext): Promise<string> {
+    const account = await ctx.account();
+    return ctx.services.fileUrls.sign(`doc:${d.clientId}:${d.id}`, account.id);
+  }
+}
+

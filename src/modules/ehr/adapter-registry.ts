@@ -1,0 +1,125 @@
+import {
+  BrokenCircuitError,
+  bulkhead,
+  CircuitState,
+  ConsecutiveBreaker,
+  ExponentialBackoff,
+  circuitBreaker,
+  handleAll,
+  type IPolicy,
+  retry,
+  TaskCancelledError,
+  timeout,
+  TimeoutStrategy,
+  wrap,
+} from 'cockatiel';
+import type { EhrAdapter } from '../../../adapters/ports';
+import { UpstreamUnavailableError } from '../../graphql/errors';
+import type { Logger } from '../../observability/logger';
+import type { Metrics } from '../../observability/metrics';
+
+export interface ResilienceOptions {
+  timeoutMs: number;
+  retries: number;
+  breakerThreshold: number;
+  halfOpenAfterMs: number;
+  concurrency: number;
+}
+
+interface Guarded {
+  adapter: EhrAdapter;
+  read: IPolicy;
+  write: IPolicy;
+  breakerState: () => CircuitState;
+}
+
+/**
+ * The loaded EHR adapters, each behind its own policies: a bulkhead (concurrency limit), a circuit
+ * breaker, a timeout per call, and (for reads only) retries with capped, jittered backoff.
+ * Retries live here and nowhere else, so a slow upstream is never retried at two layers.
+ */
+export class AdapterRegistry {
+  private readonly guarded = new Map<string, Guarded>();
+
+  constructor(
+    adapters: EhrAdapter[],
+    options: ResilienceOptions,
+    private readonly metrics: Metrics,
+    private readonly logger: Logger,
+  ) {
+    for (const adapter of adapters) {
+      const breaker = circuitBreaker(handleAll, {
+        halfOpenAfter: options.halfOpenAfterMs,
+        breaker: new ConsecutiveBreaker(options.breakerThreshold),
+      });
+      breaker.onStateChange((state) => {
+        metrics.adapterCircuit.set({ adapter: adapter.name }, state === CircuitState.Open ? 1 : 0);
+        logger.warn({ adapter: adapter.name, state: CircuitState[state] }, 'adapter circuit breaker changed state');
+      });
+      const limit = bulkhead(options.concurrency, options.concurrency * 4);
+      const callTimeout = timeout(options.timeoutMs, TimeoutStrategy.Aggressive);
+      const retryReads = retry(handleAll, {
+        maxAttempts: options.retries,
+        backoff: new ExponentialBackoff({ initialDelay: 50, maxDelay: 1000 }),
+      });
+      this.guarded.set(adapter.name, {
+        adapter,
+        read: wrap(limit, retryReads, breaker, callTimeout),
+        write: wrap(limit, breaker, callTimeout),
+        breakerState: () => breaker.state,
+      });
+    }
+  }
+
+  get names(): string[] {
+    return [...this.guarded.keys()];
+  }
+
+  has(name: string): boolean {
+    return this.guarded.has(name);
+  }
+
+  adapter(name: string): EhrAdapter | undefined {
+    return this.guarded.get(name)?.adapter;
+  }
+
+  /** Runs one adapter call under its policies; failures become UpstreamUnavailableError(source). */
+  async call<T>(source: string, method: string, fn: (adapter: EhrAdapter, signal: AbortSignal) => Promise<T>, kind: 'read' | 'write' = 'read'): Promise<T> {
+    const entry = this.guarded.get(source);
+    if (!entry) throw new UpstreamUnavailableError(source, `No adapter named '${source}' is loaded on this gateway.`);
+    const end = this.metrics.adapterDuration.startTimer({ adapter: source, method });
+    try {
+      const result = await entry[kind].execute(({ signal }) => fn(entry.adapter, signal));
+      this.metrics.adapterCalls.inc({ adapter: source, method, outcome: 'ok' });
+      return result;
+    } catch (err) {
+      const outcome = err instanceof BrokenCircuitError ? 'circuit_open' : err instanceof TaskCancelledError ? 'timeout' : 'error';
+      this.metrics.adapterCalls.inc({ adapter: source, method, outcome });
+      this.logger.warn({ adapter: source, method, outcome, err: (err as Error).message }, 'adapter call failed');
+      throw new UpstreamUnavailableError(source);
+    } finally {
+      end();
+    }
+  }
+
+  /** For /readyz: each adapter's ping (bounded by its timeout) and its breaker state. */
+  async readiness(timeoutMs: number): Promise<Record<string, { ok: boolean; state: string; error?: string }>> {
+    const out: Record<string, { ok: boolean; state: string; error?: string }> = {};
+    await Promise.all(
+      [...this.guarded.entries()].map(async ([name, entry]) => {
+        const state = CircuitState[entry.breakerState()]!.toLowerCase();
+        try {
+          await entry.adapter.ping(AbortSignal.timeout(timeoutMs));
+          out[name] = { ok: entry.breakerState() !== CircuitState.Open, state };
+        } catch (err) {
+          out[name] = { ok: false, state, error: (err as Error).message };
+        }
+      }),
+    );
+    return out;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.guarded.values()].map((g) => g.adapter.close?.()));
+  }
+}

@@ -1,0 +1,126 @@
+import DataLoader from 'dataloader';
+import type { AdapterRequestContext, EhrAdapter, EhrPractitioner } from '../../../adapters/ports';
+import { UpstreamUnavailableError } from '../../graphql/errors';
+import type { ClientSourceRef, ClientsService } from '../clients/clients.service';
+import type { AdapterRegistry } from './adapter-registry';
+import { globalId, parseGlobalId } from './global-id';
+
+/** An upstream item tagged with the adapter (care organisation) it came from. */
+export type Sourced<T> = T & { source: string };
+
+export interface PartialFailure {
+  source: string;
+  part: string;
+}
+
+export interface EhrRequestInfo {
+  requestId: string;
+  accountId?: string;
+  /** Where partial failures are reported (one adapter down, the others answered). */
+  onPartialFailure: (failure: PartialFailure) => void;
+}
+
+/**
+ * Reads EHR data for one request: resolves the portal's client id to its sources, fans out to
+ * every adapter that knows the client in parallel, tags each item with its source, batches
+ * practitioners per adapter, and turns one adapter's failure into a partial answer.
+ * Build one per request (its DataLoaders must never be shared between viewers).
+ */
+export class RequestEhr {
+  private readonly sources: DataLoader<string, ClientSourceRef[]>;
+  private readonly practitioners: DataLoader<string, Sourced<EhrPractitioner> | null>;
+  private readonly parts = new Map<string, Promise<unknown>>();
+
+  constructor(
+    private readonly registry: AdapterRegistry,
+    clients: ClientsService,
+    private readonly info: EhrRequestInfo,
+  ) {
+    this.sources = new DataLoader(async (ids) => {
+      const map = await clients.sourcesOf(ids);
+      return ids.map((id) => (map.get(id) ?? []).filter((s) => registry.has(s.source)));
+    });
+    this.practitioners = new DataLoader(async (ids) => this.loadPractitioners(ids));
+  }
+
+  adapterContext(): AdapterRequestContext {
+    return { requestId: this.info.requestId, accountId: this.info.accountId };
+  }
+
+  clientSources(clientId: string): Promise<ClientSourceRef[]> {
+    return this.sources.load(clientId);
+  }
+
+  /** A list part from every source, concatenated; partial when some sources fail, an error when all do. */
+  collect<T>(clientId: string, part: string, fetch: (adapter: EhrAdapter, externalId: string, ctx: AdapterRequestContext) => Promise<T[]>): Promise<Sourced<T>[]> {
+    return this.memo(`${clientId}|${part}`, async () => {
+      const results = await this.fanOut(clientId, part, fetch);
+      return results.flatMap(({ source, value }) => value.map((item) => ({ ...item, source })));
+    });
+  }
+
+  /** A single part: the first source (in EHR_ADAPTERS order) that has it. */
+  first<T>(clientId: string, part: string, fetch: (adapter: EhrAdapter, externalId: string, ctx: AdapterRequestContext) => Promise<T | null>): Promise<Sourced<T> | null> {
+    return this.memo(`${clientId}|${part}`, async () => {
+      const results = await this.fanOut(clientId, part, fetch);
+      const hit = results.find((r) => r.value !== null && r.value !== undefined);
+      return hit ? { ...(hit.value as T), source: hit.source } : null;
+    });
+  }
+
+  practitioner(id: string): Promise<Sourced<EhrPractitioner> | null> {
+    return this.practitioners.load(id);
+  }
+
+  /** The same part asked twice in one request (e.g. dashboard and list) costs one upstream call. */
+  private memo<T>(key: string, load: () => Promise<T>): Promise<T> {
+    let hit = this.parts.get(key) as Promise<T> | undefined;
+    if (!hit) {
+      hit = load();
+      this.parts.set(key, hit);
+    }
+    return hit;
+  }
+
+  private async fanOut<T>(
+    clientId: string,
+    part: string,
+    fetch: (adapter: EhrAdapter, externalId: string, ctx: AdapterRequestContext) => Promise<T>,
+  ): Promise<{ source: string; value: Awaited<T> }[]> {
+    const sources = await this.clientSources(clientId);
+    const settled = await Promise.allSettled(
+      sources.map(async (s) => ({
+        source: s.source,
+        value: await this.registry.call(s.source, part, (adapter, signal) => fetch(adapter, s.externalId, { ...this.adapterContext(), signal })),
+      })),
+    );
+    const ok = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    const failed = settled.flatMap((r, i) => (r.status === 'rejected' ? [sources[i]!.source] : []));
+    if (failed.length && !ok.length) throw new UpstreamUnavailableError(failed.join(','));
+    for (const source of failed) this.info.onPartialFailure({ source, part });
+    return ok;
+  }
+
+  private async loadPractitioners(ids: readonly string[]): Promise<(Sourced<EhrPractitioner> | null | Error)[]> {
+    const bySource = new Map<string, string[]>();
+    for (const id of ids) {
+      const parsed = parseGlobalId(id);
+      if (parsed && this.registry.has(parsed.source)) bySource.set(parsed.source, [...(bySource.get(parsed.source) ?? []), parsed.externalId]);
+    }
+    const found = new Map<string, Sourced<EhrPractitioner> | Error>();
+    await Promise.all(
+      [...bySource.entries()].map(async ([source, externalIds]) => {
+        try {
+          const list = await this.registry.call(source, 'getPractitioners', (adapter, signal) =>
+            adapter.getPractitioners(externalIds, { ...this.adapterContext(), signal }),
+          );
+          for (const p of list) found.set(globalId(source, p.externalId), { ...p, source });
+        } catch (err) {
+          for (const externalId of externalIds) found.set(globalId(source, externalId), err as Error);
+        }
+      }),
+    );
+    // An Error in the answer rejects only that key (DataLoader's contract).
+    return ids.map((id) => found.get(id) ?? null);
+  }
+}

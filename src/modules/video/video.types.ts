@@ -1,0 +1,11 @@
+import { Field, ObjectType } from 'type-graphql';
+import { Practitioner } from '../appointments/appointment.types';
+import { DateTimeScalar } from '../../graphql/scalars';
+
+@ObjectType()
+export class VideoCallStatus {
+  @Field() ready!: boolean;
+  @Field(() => Practitioner, { nullable: true }) practitioner?: Practitioner | null;
+  @Field(() => String, { nullable: true, description: 'only while ready' }) joinUrl?: string | null;
+  @Field(() => DateTimeScalar, { nullable: true }) readySince?: Date | null;
+}

@@ -1,0 +1,59 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** One registry per app instance (no global state), so two instances in one test do not mix. */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly httpRequests = new Counter({
+    name: 'gateway_http_requests_total',
+    help: 'HTTP requests by route and status',
+    labelNames: ['route', 'status'] as const,
+    registers: [this.registry],
+  });
+  readonly graphqlOperations = new Counter({
+    name: 'gateway_graphql_operations_total',
+    help: 'GraphQL operations by name, type and outcome',
+    labelNames: ['operation', 'type', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly graphqlDuration = new Histogram({
+    name: 'gateway_graphql_operation_duration_seconds',
+    help: 'GraphQL operation latency by name',
+    labelNames: ['operation'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [this.registry],
+  });
+  readonly wsConnections = new Gauge({
+    name: 'gateway_websocket_connections',
+    help: 'Open GraphQL WebSocket connections',
+    registers: [this.registry],
+  });
+  readonly adapterCalls = new Counter({
+    name: 'gateway_adapter_calls_total',
+    help: 'Calls to EHR adapters by adapter, method and outcome',
+    labelNames: ['adapter', 'method', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly adapterDuration = new Histogram({
+    name: 'gateway_adapter_call_duration_seconds',
+    help: 'EHR adapter call latency',
+    labelNames: ['adapter', 'method'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+  readonly adapterCircuit = new Gauge({
+    name: 'gateway_adapter_circuit_open',
+    help: '1 while the circuit breaker of an adapter is open',
+    labelNames: ['adapter'] as const,
+    registers: [this.registry],
+  });
+  readonly securityEvents = new Counter({
+    name: 'gateway_security_events_total',
+    help: 'Logins, failed logins, codes sent, refresh reuse, logouts',
+    labelNames: ['event'] as const,
+    registers: [this.registry],
+  });
+
+  constructor(collectDefaults = true) {
+    if (collectDefaults) collectDefaultMetrics({ register: this.registry });
+  }
+}

@@ -1,0 +1,211 @@
+import 'reflect-metadata';
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Redis } from 'ioredis';
+import type { DataSource } from 'typeorm';
+import type { EhrAdapter } from '../adapters/ports';
+import { AccountsService } from './auth/accounts.service';
+import { devLoginRoute } from './auth/dev-login.route';
+import { SessionsService } from './auth/sessions.service';
+import { TokenService } from './auth/tokens';
+import { AccessLogService } from './audit/access-log.service';
+import { shouldMigrateOnStart, shouldSeedDemo, type Config } from './config';
+import { openDatabase } from './db/data-source';
+import { createApollo, queryProtection } from './graphql/apollo';
+import { ErrorCode } from './graphql/errors';
+import { buildGatewaySchema } from './graphql/schema';
+import { createWebSocketServer, originAllowed } from './graphql/ws';
+import { FileUrlSigner } from './http/file-urls';
+import { filesRoute } from './http/files.route';
+import { graphqlRoute } from './http/graphql.route';
+import { sendError } from './http/io';
+import { opsRoutes } from './http/ops.route';
+import { MemoryKeyValueStore, RedisKeyValueStore, type KeyValueStore } from './kv/kv';
+import { ClientsService } from './modules/clients/clients.service';
+import { loadAdapters } from './modules/ehr/adapter-loader';
+import { AdapterRegistry } from './modules/ehr/adapter-registry';
+import { seedDemoAccounts } from './modules/portal/demo-seed';
+import { createLogger, type Logger } from './observability/logger';
+import { Metrics } from './observability/metrics';
+import type { Services } from './services';
+
+export interface AppOptions {
+  logger?: Logger;
+  /** Replace configured adapters by name (tests and benchmarks pass instrumented ones). */
+  adapters?: Record<string, EhrAdapter>;
+}
+
+export interface App {
+  readonly config: Config;
+  readonly services: Services;
+  readonly db: DataSource;
+  readonly logger: Logger;
+  /** Listens on config.PORT (0 picks a free port); answers the base URL. */
+  start(): Promise<string>;
+  stop(): Promise<void>;
+  url(): string;
+}
+
+/** The composition root: builds config-driven services, picks adapters, wires HTTP and WebSocket. */
+export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
+  const logger = options.logger ?? createLogger(config.LOG_LEVEL);
+  const metrics = new Metrics();
+  const db = await openDatabase(config.database, shouldMigrateOnStart(config));
+
+  let redis: Redis | null = null;
+  let kv: KeyValueStore;
+  if (config.REDIS_URL) {
+    redis = new Redis(config.REDIS_URL, {
+      keyPrefix: config.REDIS_KEY_PREFIX,
+      enableAutoPipelining: true,
+      maxRetriesPerRequest: 1,
+      connectTimeout: 2000,
+      retryStrategy: (times) => Math.min(200 * times, 2000),
+    });
+    redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection problem'));
+    kv = new RedisKeyValueStore(redis, config.REDIS_KEY_PREFIX);
+  } else {
+    kv = new MemoryKeyValueStore();
+  }
+
+  const registry = new AdapterRegistry(
+    loadAdapters(config, options.adapters),
+    {
+      timeoutMs: config.ADAPTER_TIMEOUT_MS,
+      retries: config.ADAPTER_RETRIES,
+      breakerThreshold: config.ADAPTER_BREAKER_THRESHOLD,
+      halfOpenAfterMs: config.ADAPTER_BREAKER_HALF_OPEN_MS,
+      concurrency: config.ADAPTER_CONCURRENCY,
+    },
+    metrics,
+    logger,
+  );
+  const tokens = new TokenService(config.sessionKey, config.SESSION_KEY_ID, config.ACCESS_TOKEN_TTL_SECONDS);
+  const clients = new ClientsService(db);
+  const services: Services = {
+    config,
+    kv,
+    metrics,
+    tokens,
+    registry,
+    clients,
+    sessions: new SessionsService(
+      db,
+      tokens,
+      kv,
+      { idleMinutes: config.SESSION_IDLE_MINUTES, maxHours: config.SESSION_MAX_HOURS, accessTokenTtlSeconds: config.ACCESS_TOKEN_TTL_SECONDS },
+      logger,
+      metrics,
+    ),
+    accounts: new AccountsService(db, clients, registry, config.bsnHashKey),
+    audit: new AccessLogService(db),
+    fileUrls: new FileUrlSigner(config.sessionKey.kind === 'secret' ? config.sessionKey.secret : config.sessionKey.privateKey, config.FILE_URL_TTL_SECONDS),
+  };
+
+  if (shouldSeedDemo(config) && registry.has('demo')) await seedDemoAccounts(services.accounts, clients);
+
+  const schema = await buildGatewaySchema();
+  const apollo = createApollo(schema, config, metrics, logger);
+  await apollo.start();
+  const protection = queryProtection(config);
+  const ws = createWebSocketServer(schema, services, logger, protection.validationRules, protection.maxTokens);
+
+  let shuttingDown = false;
+  let inFlight = 0;
+  const ops = opsRoutes(services, db, () => shuttingDown);
+  const graphql = graphqlRoute(apollo, services, logger);
+  const devLogin = config.DEV_LOGIN && !config.isProduction ? devLoginRoute(services) : null;
+  const files = filesRoute(services, logger);
+
+  const route = async (req: IncomingMessage, res: ServerResponse, url: URL, requestId: string): Promise<string> => {
+    const path = url.pathname;
+    if (path === '/graphql') return cors(req, res, config) ? 'graphql' : (await graphql(req, res, url, requestId), 'graphql');
+    if (path === '/healthz') return (ops.healthz(req, res), 'healthz');
+    if (path === '/readyz') return (await ops.readyz(req, res), 'readyz');
+    if (path === '/metrics') return (await ops.metrics(req, res), 'metrics');
+    if (path === '/auth/dev/login' && devLogin) return (await devLogin(req, res, requestId), 'dev_login');
+    if (path.startsWith('/files/')) return (await files(req, res, url, requestId), 'files');
+    sendError(res, 404, ErrorCode.NOT_FOUND, `Nothing at ${path}.`);
+    return 'not_found';
+  };
+
+  const httpServer: Server = createServer(async (req, res) => {
+    inFlight++;
+    const header = req.headers['x-request-id'];
+    const requestId = typeof header === 'string' && /^[\w.-]{8,64}$/.test(header) ? header : randomUUID();
+    res.setHeader('x-request-id', requestId);
+    res.setHeader('x-content-type-options', 'nosniff');
+    if (shuttingDown) res.setHeader('connection', 'close');
+    let routeName = 'unknown';
+    try {
+      routeName = await route(req, res, new URL(req.url ?? '/', 'http://gateway.local'), requestId);
+    } catch (err) {
+      logger.error({ err, requestId, path: req.url?.split('?')[0] }, 'request failed');
+      if (!res.headersSent) sendError(res, 500, ErrorCode.UPSTREAM_UNAVAILABLE, `Something went wrong on our side (reference ${requestId}).`);
+      else res.destroy();
+    } finally {
+      inFlight--;
+      metrics.httpRequests.inc({ route: routeName, status: String(res.statusCode) });
+    }
+  });
+  httpServer.keepAliveTimeout = 65_000;
+  httpServer.on('upgrade', (req, socket, head) => {
+    if (new URL(req.url ?? '/', 'http://gateway.local').pathname !== '/graphql') {
+      socket.destroy();
+      return;
+    }
+    ws.handleUpgrade(req, socket, head);
+  });
+
+  let baseUrl = '';
+  return {
+    config,
+    services,
+    db,
+    logger,
+    url: () => baseUrl,
+    async start() {
+      await new Promise<void>((resolve, reject) => {
+        httpServer.once('error', reject);
+        httpServer.listen(config.PORT, config.HOST, () => resolve());
+      });
+      const { port } = httpServer.address() as AddressInfo;
+      baseUrl = `http://localhost:${port}`;
+      return baseUrl;
+    },
+    /** Graceful: stop accepting, close sockets with 1001, let in-flight requests finish, close pools. */
+    async stop() {
+      shuttingDown = true;
+      const closed = new Promise<void>((resolve) => (httpServer.listening ? httpServer.close(() => resolve()) : resolve()));
+      httpServer.closeIdleConnections();
+      await ws.close();
+      const deadline = Date.now() + config.SHUTDOWN_GRACE_MS;
+      while (inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+      httpServer.closeAllConnections();
+      await closed;
+      await apollo.stop();
+      await registry.close();
+      await db.destroy();
+      if (redis) await redis.quit().catch(() => redis?.disconnect());
+    },
+  };
+}
+
+/** CORS for browser frontends listed in CORS_ORIGINS; answers preflights itself (true when it did). */
+function cors(req: IncomingMessage, res: ServerResponse, config: Config): boolean {
+  const origin = req.headers.origin;
+  if (origin && config.CORS_ORIGINS && originAllowed(config, origin)) {
+    res.setHeader('access-control-allow-origin', origin);
+    res.setHeader('access-control-allow-credentials', 'true');
+    res.setHeader('vary', 'origin');
+  }
+  if (req.method === 'OPTIONS') {
+    res.setHeader('access-control-allow-methods', 'GET, POST, OPTIONS');
+    res.setHeader('access-control-allow-headers', 'content-type, authorization, apollo-require-preflight, x-request-id');
+    res.setHeader('access-control-max-age', '600');
+    res.writeHead(204).end();
+    return true;
+  }
+  return false;
+}

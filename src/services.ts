@@ -1,0 +1,24 @@
+import type { AccountsService } from './auth/accounts.service';
+import type { SessionsService } from './auth/sessions.service';
+import type { TokenService } from './auth/tokens';
+import type { AccessLogService } from './audit/access-log.service';
+import type { Config } from './config';
+import type { FileUrlSigner } from './http/file-urls';
+import type { KeyValueStore } from './kv/kv';
+import type { ClientsService } from './modules/clients/clients.service';
+import type { AdapterRegistry } from './modules/ehr/adapter-registry';
+import type { Metrics } from './observability/metrics';
+
+/** The services the composition root builds once and hands to every request. */
+export interface Services {
+  config: Config;
+  kv: KeyValueStore;
+  metrics: Metrics;
+  tokens: TokenService;
+  sessions: SessionsService;
+  accounts: AccountsService;
+  clients: ClientsService;
+  registry: AdapterRegistry;
+  audit: AccessLogService;
+  fileUrls: FileUrlSigner;
+}
