@@ -1,0 +1,42 @@
+import { ConfigError, loadConfig } from './config';
+
+const fail = (env: Record<string, string>) => {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    return err as ConfigError;
+  }
+  throw new Error('expected a configuration error');
+};
+
+describe('configuration', () => {
+  it('runs on embedded defaults with nothing set', () => {
+    const config = loadConfig({});
+    expect(config.PORT).toBe(4000);
+    expect(config.database).toEqual({ type: 'sqlite', path: 'data/portal.sqlite' });
+    expect(config.EHR_ADAPTERS).toEqual(['demo']);
+    expect(config.generatedSecrets).toEqual(['SESSION_SECRET', 'SYNC_SECRET']);
+  });
+
+  it('names the variable of a wrong value', () => {
+    expect(fail({ PORT: 'abc' }).message).toMatch(/^configuration error: PORT /);
+    expect(fail({ DATABASE_URL: 'ftp://x' }).message).toMatch(/^configuration error: DATABASE_URL must be mysql:\/\//);
+    expect(fail({ EHR_ADAPTERS: 'demo,epic' }).variable).toBe('EHR_ADAPTERS');
+    expect(fail({ EHR_ADAPTERS: 'fhir' }).variable).toBe('FHIR_BASE_URL');
+    expect(fail({ REDIS_URL: 'localhost:6379' }).variable).toBe('REDIS_URL');
+  });
+
+  it('refuses to start in production with dev login, without secrets, or on SQLite', () => {
+    const prod = { NODE_ENV: 'production', DATABASE_URL: 'mysql://u:p@db:3306/portal', SESSION_SECRET: 'x'.repeat(32), SYNC_SECRET: 'y'.repeat(32), BSN_HASH_KEY: 'z'.repeat(32) };
+    expect(loadConfig(prod).isProduction).toBe(true);
+    expect(fail({ ...prod, DEV_LOGIN: '1' }).variable).toBe('DEV_LOGIN');
+    expect(fail({ ...prod, SESSION_SECRET: '' }).variable).toBe('SESSION_SECRET');
+    expect(fail({ ...prod, SYNC_SECRET: '' }).variable).toBe('SYNC_SECRET');
+    expect(fail({ ...prod, DATABASE_URL: 'sqlite:data/x.sqlite' }).variable).toBe('DATABASE_URL');
+    expect(fail({ ...prod, OIDC_ISSUER: 'http://idp.test', OIDC_CLIENT_ID: 'c', OIDC_REDIRECT_URI: 'https://portal.test/auth/oidc/callback' }).variable).toBe('OIDC_ISSUER');
+  });
+
+  it('does not echo secrets in its error lines', () => {
+    expect(fail({ SESSION_SECRET: 'short-secret' }).message).not.toContain('short-secret');
+  });
+});

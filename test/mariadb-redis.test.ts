@@ -1,0 +1,92 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { portalIds, startTestApp, type TestApp } from './utils/app';
+import { describeWithMariaDb, describeWithRedis, REDIS_URL, redisPrefix } from './utils/services';
+
+describeWithMariaDb('the gateway on MariaDB (its own throwaway database)', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ database: 'mariadb', env: REDIS_URL ? { REDIS_URL, REDIS_KEY_PREFIX: redisPrefix() } : {} });
+  });
+  afterAll(async () => t?.stop());
+
+  it('runs its migrations from a clean database and answers /readyz', async () => {
+    const migrations = (await t.app.db.query('SELECT name FROM migrations')) as { name: string }[];
+    expect(migrations.map((m) => m.name)).toContain('Platform1764000000000');
+    expect((await fetch(`${t.base}/readyz`)).status).toBe(200);
+  });
+
+  it('answers the demo client’s dashboard and refuses a stranger', async () => {
+    const token = await t.login('client@demo.test');
+    const [id] = await portalIds(t, token);
+    const q = 'query($id: ID!) { client(id: $id) { dashboard { upcomingAppointmentCount nextAppointment { start } } } }';
+    const { body } = await t.gql(q, { id }, token);
+    expect(body.data.client.dashboard.upcomingAppointmentCount).toBeGreaterThan(0);
+    const stranger = await t.login('stranger@demo.test');
+    expect((await t.gql(q, { id }, stranger)).body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+  });
+
+  it('keeps the access log append-only with triggers', async () => {
+    const token = await t.login('client@demo.test');
+    const [id] = await portalIds(t, token);
+    await t.gql('query($id: ID!) { client(id: $id) { dossier { medications { name } } } }', { id }, token);
+    await expect(t.app.db.query('DELETE FROM access_log')).rejects.toThrow(/append-only/);
+  });
+
+  it('links a DigiD-style login by BSN to the same account every time', async () => {
+    const a = await t.login({ bsn: '999990019' });
+    const b = await t.login({ bsn: '999990019' });
+    const me = async (token: string) => (await t.gql('{ me { id displayName } }', undefined, token)).body.data.me;
+    expect((await me(a)).id).toBe((await me(b)).id);
+    expect((await me(a)).displayName).toBe('Karen Test');
+  });
+
+  it('ends a logged-out session on every instance through the shared deny-list', async () => {
+    const other = await startTestApp({ env: { DATABASE_URL: t.config.DATABASE_URL, SESSION_SECRET: (t.config.sessionKey as { secret: string }).secret, ...(REDIS_URL ? { REDIS_URL, REDIS_KEY_PREFIX: t.config.REDIS_KEY_PREFIX } : {}) } });
+    try {
+      const token = await t.login('client@demo.test');
+      expect((await other.gql('{ me { id } }', undefined, token)).body.data.me.id).toBeTruthy();
+      await t.gql('mutation { logout }', undefined, token);
+      if (REDIS_URL) expect((await other.gql('{ me { id } }', undefined, token)).body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    } finally {
+      await other.app.stop();
+    }
+  });
+});
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function readiness(t: TestApp): Promise<{ status: number; redisOk: boolean }> {
+  const res = await fetch(`${t.base}/readyz`);
+  const body = (await res.json()) as { redis: { ok: boolean } };
+  return { status: res.status, redisOk: body.redis.ok };
+}
+
+describeWithRedis('readiness follows Redis', () => {
+  it('reports not ready while Redis does not answer, and ready again once it does', async () => {
+    const port = await freePort();
+    const t = await startTestApp({ env: { REDIS_URL: `redis://127.0.0.1:${port}/0` } });
+    let redis: ChildProcess | undefined;
+    try {
+      expect(await readiness(t)).toEqual({ status: 503, redisOk: false });
+      redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+      let state = await readiness(t);
+      for (let i = 0; i < 50 && state.status !== 200; i++) {
+        await new Promise((r) => setTimeout(r, 200));
+        state = await readiness(t);
+      }
+      expect(state).toEqual({ status: 200, redisOk: true });
+    } finally {
+      await t.stop();
+      redis?.kill();
+    }
+  });
+});
