@@ -7,7 +7,7 @@ import type { EhrAdapter } from '../../adapters/ports';
 import { loadConfig, type Config } from '../../src/config';
 import { createLogger } from '../../src/observability/logger';
 import { createApp, type App } from '../../src/server';
-import { createMariaDbDatabase, dropMariaDbDatabase } from './services';
+import { createMariaDbDatabase } from './services';
 
 export interface TestApp {
   app: App;
