@@ -1,0 +1,424 @@
+import type {
+  AllergyIntolerance,
+  Appointment,
+  CarePlan,
+  CareTeam,
+  Condition,
+  DocumentReference,
+  Encounter,
+  EpisodeOfCare,
+  Flag,
+  Goal,
+  Location,
+  MedicationStatement,
+  Patient,
+  Practitioner,
+  QuestionnaireResponse,
+  Reference,
+  ServiceRequest,
+} from '@medplum/fhirtypes';
+import {
+  isContraIndication,
+  isIntakeQuestionnaire,
+  isSessionReport,
+  type Resolve,
+  toAllergy,
+  toAppointment,
+  toClient,
+  toContraIndication,
+  toDocument,
+  toDossierOverview,
+  toIntakeReport,
+  toMedication,
+  toPractitioner,
+  toSessionReport,
+  toTeamMembers,
+  toTeamRole,
+  toTreatmentEffort,
+  toTreatmentPlan,
+  toDateTime,
+  referenceId,
+} from './fhir.mapping';
+
+/** A resolver over a fixed set of resources, as the adapter builds from a bundle's includes. */
+function resolver(...resources: { resourceType: string; id?: string }[]): Resolve {
+  return (<T extends { resourceType: string }>(ref: Reference | undefined, type: string): T | undefined => {
+    const id = referenceId(ref, type);
+    return resources.find((r) => r.resourceType === type && r.id === id) as T | undefined;
+  }) as Resolve;
+}
+const none = resolver();
+
+const patient: Patient = {
+  resourceType: 'Patient',
+  id: 'pat-1',
+  identifier: [{ system: 'http://fhir.nl/fhir/NamingSystem/bsn', value: '999990056' }],
+  name: [{ use: 'official', family: 'Jansen', given: ['Eva', 'Maria'] }],
+  gender: 'female',
+  birthDate: '1991-04-17',
+};
+
+describe('Patient → client', () => {
+  test('name is given names + family when name[0].text is absent', () => {
+    expect(toClient(patient)).toEqual({ externalId: 'pat-1', name: 'Eva Maria Jansen', birthDate: '1991-04-17', gender: 'female' });
+  });
+  test('name[0].text wins over the parts', () => {
+    expect(toClient({ ...patient, name: [{ text: 'E.M. Jansen', family: 'Jansen' }] }).name).toBe('E.M. Jansen');
+  });
+  test('a finished last episode means not in treatment, ended at its period end', () => {
+    const episodes: EpisodeOfCare[] = [
+      { resourceType: 'EpisodeOfCare', status: 'finished', patient: { reference: 'Patient/pat-1' }, period: { start: '2023-01-02', end: '2024-06-30T12:00:00+02:00' } },
+    ];
+    expect(toClient(patient, episodes)).toMatchObject({ inTreatment: false, treatmentEndedAt: '2024-06-30T10:00:00.000Z' });
+  });
+});
+
+test('Practitioner → name, qualification text as profession, phone and e-mail from telecom', () => {
+  const p: Practitioner = {
+    resourceType: 'Practitioner',
+    id: 'pr-1',
+    name: [{ family: 'Groot', prefix: ['Dr.'], given: ['Marieke'] }],
+    telecom: [
+      { system: 'email', value: 'm.degroot@ggz-noord.test' },
+      { system: 'phone', value: '050 555 0101', use: 'work' },
+    ],
+    qualification: [{ code: { coding: [{ system: 'urn:oid:2.16.840.1.113883.2.4.15.111', code: '01.015', display: 'Arts' }], text: 'Psychiater' } }],
+  };
+  expect(toPractitioner(p)).toEqual({ externalId: 'pr-1', name: 'Dr. Marieke Groot', profession: 'Psychiater', phone: '050 555 0101', email: 'm.degroot@ggz-noord.test' });
+});
+
+describe('EpisodeOfCare → overview', () => {
+  const condition: Condition = {
+    resourceType: 'Condition',
+    id: 'cond-1',
+    subject: { reference: 'Patient/pat-1' },
+    code: { coding: [{ system: 'http://snomed.info/sct', code: '35489007', display: 'Depressive disorder' }], text: 'Depressieve stoornis, eenmalige episode, matig' },
+  };
+  const referral: ServiceRequest = {
+    resourceType: 'ServiceRequest',
+    id: 'sr-1',
+    status: 'completed',
+    intent: 'order',
+    subject: { reference: 'Patient/pat-1' },
+    reasonCode: [{ text: 'Somberheid en slaapproblemen sinds een half jaar' }],
+  };
+  const active: EpisodeOfCare = {
+    resourceType: 'EpisodeOfCare',
+    id: 'eoc-2',
+    identifier: [{ system: 'urn:oid:2.16.840.1.113883.2.4.3.11.999.1', value: 'DOS-2025-0412' }],
+    status: 'active',
+    type: [{ text: 'Specialistische GGZ' }],
+    diagnosis: [
+      { condition: { reference: 'Condition/cond-0', display: 'Gegeneraliseerde angststoornis' }, rank: 2 },
+      { condition: { reference: 'Condition/cond-1' }, rank: 1 },
+    ],
+    patient: { reference: 'Patient/pat-1' },
+    period: { start: '2025-03-10' },
+    referralRequest: [{ reference: 'ServiceRequest/sr-1' }],
+  };
+  const old: EpisodeOfCare = { resourceType: 'EpisodeOfCare', id: 'eoc-1', status: 'finished', patient: { reference: 'Patient/pat-1' }, period: { start: '2019-01-01', end: '2019-12-01' } };
+
+  test('the active episode with its rank-1 diagnosis and referral reason', () => {
+    expect(toDossierOverview([old, active], resolver(condition, referral))).toEqual({
+      dossierNumber: 'DOS-2025-0412',
+      registrationDate: '2025-03-10',
+      careDemandType: 'Specialistische GGZ',
+      diagnosis: 'Depressieve stoornis, eenmalige episode, matig',
+      registrationReason: 'Somberheid en slaapproblemen sinds een half jaar',
+    });
+  });
+  test('diagnosis falls back to coding[0].display when the condition has no text', () => {
+    const bare = { ...condition, code: { coding: condition.code!.coding } };
+    expect(toDossierOverview([active], resolver(bare))?.diagnosis).toBe('Depressive disorder');
+  });
+  test('no episode means no overview', () => {
+    expect(toDossierOverview([], none)).toBeNull();
+  });
+});
+
+describe('QuestionnaireResponse → intake report', () => {
+  const qr: QuestionnaireResponse = {
+    resourceType: 'QuestionnaireResponse',
+    id: 'qr-1',
+    status: 'completed',
+    questionnaire: 'https://ggz-noord.test/fhir/Questionnaire/intake|2.1',
+    subject: { reference: 'Patient/pat-1' },
+    authored: '2025-03-12T10:30:00+01:00',
+    item: [
+      {
+        linkId: 'hulpvraag',
+        text: 'Hulpvraag',
+        item: [
+          { linkId: 'hulpvraag.1', text: 'Waarvoor zoekt u hulp?', answer: [{ valueString: 'Ik ben al maanden somber en slaap slecht.' }] },
+          { linkId: 'hulpvraag.2', text: 'Eerder in behandeling geweest?', answer: [{ valueBoolean: false }] },
+        ],
+      },
+      {
+        linkId: 'leefstijl',
+        text: 'Leefstijl',
+        item: [
+          { linkId: 'leefstijl.1', text: 'Glazen alcohol per week', answer: [{ valueInteger: 4 }] },
+          { linkId: 'leefstijl.2', text: 'Werksituatie', answer: [{ valueCoding: { code: 'ziek', display: 'Ziek gemeld' } }] },
+          { linkId: 'leefstijl.3', text: 'Toelichting' },
+        ],
+      },
+    ],
+  };
+  test('matches the configured questionnaire by id, canonical or versioned canonical', () => {
+    expect(isIntakeQuestionnaire(qr, 'intake')).toBe(true);
+    expect(isIntakeQuestionnaire(qr, 'https://ggz-noord.test/fhir/Questionnaire/intake')).toBe(true);
+    expect(isIntakeQuestionnaire({ ...qr, questionnaire: 'Questionnaire/phq9' }, 'intake')).toBe(false);
+  });
+  test('top-level groups are sections; answers as text', () => {
+    expect(toIntakeReport(qr)).toEqual({
+      sections: [
+        {
+          title: 'Hulpvraag',
+          items: [
+            { question: 'Waarvoor zoekt u hulp?', answer: 'Ik ben al maanden somber en slaap slecht.' },
+            { question: 'Eerder in behandeling geweest?', answer: 'Nee' },
+          ],
+        },
+        {
+          title: 'Leefstijl',
+          items: [
+            { question: 'Glazen alcohol per week', answer: '4' },
+            { question: 'Werksituatie', answer: 'Ziek gemeld' },
+            { question: 'Toelichting', answer: null },
+          ],
+        },
+      ],
+    });
+  });
+});
+
+test('MedicationStatement → medication with period and prescriber', () => {
+  const m: MedicationStatement = {
+    resourceType: 'MedicationStatement',
+    id: 'ms-1',
+    status: 'active',
+    medicationCodeableConcept: { coding: [{ system: 'urn:oid:2.16.840.1.113883.2.4.4.10', code: '67903', display: 'SERTRALINE 50MG TABLET' }], text: 'Sertraline 50 mg tablet' },
+    subject: { reference: 'Patient/pat-1' },
+    effectivePeriod: { start: '2025-04-01T09:00:00+02:00' },
+    informationSource: { reference: 'Practitioner/pr-1', display: 'Dr. M. de Groot' },
+    dosage: [{ text: '1x per dag 1 tablet, ’s ochtends' }],
+  };
+  expect(toMedication(m)).toEqual({ externalId: 'ms-1', name: 'Sertraline 50 mg tablet', dosage: '1x per dag 1 tablet, ’s ochtends', since: '2025-04-01', until: null, prescriberId: 'pr-1' });
+});
+
+test('AllergyIntolerance → substance, first manifestation, recorded date', () => {
+  const a: AllergyIntolerance = {
+    resourceType: 'AllergyIntolerance',
+    id: 'al-1',
+    patient: { reference: 'Patient/pat-1' },
+    code: { text: 'Penicilline' },
+    recordedDate: '2018-05-20T14:00:00+02:00',
+    reaction: [{ manifestation: [{ coding: [{ system: 'http://snomed.info/sct', code: '271807003', display: 'Huiduitslag' }] }] }],
+  };
+  expect(toAllergy(a)).toEqual({ externalId: 'al-1', substance: 'Penicilline', reaction: 'Huiduitslag', recordedAt: '2018-05-20' });
+});
+
+test('only Flags with category contra-indicatie are contra-indications', () => {
+  const flag: Flag = {
+    resourceType: 'Flag',
+    id: 'fl-1',
+    status: 'active',
+    category: [{ text: 'contra-indicatie' }],
+    code: { text: 'Geen MRI (pacemaker)' },
+    subject: { reference: 'Patient/pat-1' },
+    period: { start: '2024-11-02' },
+  };
+  const other: Flag = { ...flag, id: 'fl-2', category: [{ text: 'veiligheid' }], code: { text: 'Agressie' } };
+  expect([flag, other].filter(isContraIndication).map(toContraIndication)).toEqual([{ externalId: 'fl-1', description: 'Geen MRI (pacemaker)', recordedAt: '2024-11-02' }]);
+});
+
+describe('CarePlan → treatment plan and planned effort', () => {
+  const goal: Goal = {
+    resourceType: 'Goal',
+    id: 'goal-1',
+    lifecycleStatus: 'active',
+    description: { text: 'Weer vijf dagen per week werken' },
+    subject: { reference: 'Patient/pat-1' },
+    expressedBy: { reference: 'Patient/pat-1', display: 'Eva Jansen' },
+  };
+  const plan: CarePlan = {
+    resourceType: 'CarePlan',
+    id: 'cp-2',
+    status: 'on-hold',
+    intent: 'plan',
+    title: 'Hoe krijg ik weer grip op mijn stemming?',
+    description: 'Depressieve klachten met uitval op werk.',
+    subject: { reference: 'Patient/pat-1' },
+    created: '2025-04-02T11:00:00+02:00',
+    author: { reference: 'Practitioner/pr-1' },
+    contributor: [{ reference: 'Practitioner/pr-2' }, { reference: 'Practitioner/pr-1' }],
+    goal: [{ reference: 'Goal/goal-1' }],
+    activity: [
+      { detail: { status: 'scheduled', kind: 'Appointment', description: 'CGT', scheduledTiming: { repeat: { count: 12, duration: 45, durationUnit: 'min', frequency: 1, period: 1, periodUnit: 'wk' } } } },
+      { detail: { status: 'not-started', description: 'Medicatieconsult', scheduledTiming: { repeat: { count: 3, duration: 0.5, durationUnit: 'h' } } } },
+      { detail: { status: 'cancelled', description: 'Groep', scheduledTiming: { repeat: { count: 8, duration: 90, durationUnit: 'min' } } } },
+    ],
+  };
+  const older: CarePlan = { ...plan, id: 'cp-1', status: 'completed', created: '2024-01-01', title: 'Oud plan' };
+
+  test('the latest plan: status, care question, problem, goals and responsible practitioners', () => {
+    expect(toTreatmentPlan([older, plan], resolver(goal))).toEqual({
+      externalId: 'cp-2',
+      status: 'AWAITING_APPROVAL',
+      careQuestion: 'Hoe krijg ik weer grip op mijn stemming?',
+      problemDescription: 'Depressieve klachten met uitval op werk.',
+      goals: [{ externalId: 'goal-1', description: 'Weer vijf dagen per week werken', addedBy: 'Eva Jansen' }],
+      responsiblePractitionerIds: ['pr-1', 'pr-2'],
+      createdAt: '2025-04-02T09:00:00.000Z',
+    });
+  });
+
+  test('planned minutes = Σ scheduledTiming duration × count, cancelled activities excluded; realised from finished encounters', () => {
+    const encounters: Encounter[] = [
+      {
+        resourceType: 'Encounter',
+        id: 'enc-1',
+        status: 'finished',
+        class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'AMB', display: 'Face-to-face' },
+        type: [{ text: 'Cognitieve gedragstherapie' }],
+        subject: { reference: 'Patient/pat-1' },
+        participant: [{ individual: { reference: 'Practitioner/pr-2' } }],
+        period: { start: '2025-04-10T13:00:00+02:00', end: '2025-04-10T13:45:00+02:00' },
+        length: { value: 45, unit: 'minuten', system: 'http://unitsofmeasure.org', code: 'min' },
+      },
+      {
+        resourceType: 'Encounter',
+        id: 'enc-2',
+        status: 'finished',
+        class: { code: 'VR', display: 'Beeldbellen' },
+        type: [{ text: 'Medicatieconsult' }],
+        subject: { reference: 'Patient/pat-1' },
+        participant: [{ individual: { reference: 'Practitioner/pr-1' } }],
+        period: { start: '2025-05-01T09:00:00+02:00', end: '2025-05-01T09:20:00+02:00' },
+      },
+      { resourceType: 'Encounter', id: 'enc-3', status: 'planned', class: { code: 'AMB' }, participant: [{ individual: { reference: 'Practitioner/pr-1' } }], period: { start: '2026-01-01' } },
+    ];
+    expect(toTreatmentEffort([older, plan], encounters)).toEqual({
+      plannedMinutes: 12 * 45 + 3 * 30,
+      activities: [
+        { practitionerId: 'pr-2', date: '2025-04-10', minutes: 45, activity: 'Cognitieve gedragstherapie', consultType: 'Face-to-face' },
+        { practitionerId: 'pr-1', date: '2025-05-01', minutes: 20, activity: 'Medicatieconsult', consultType: 'Beeldbellen' },
+      ],
+    });
+  });
+});
+
+test('CareTeam roles: regiebehandelaar → LEAD, waarnemend regiebehandelaar → DEPUTY_LEAD, others → CO_PRACTITIONER', () => {
+  const team: CareTeam = {
+    resourceType: 'CareTeam',
+    id: 'ct-1',
+    status: 'active',
+    subject: { reference: 'Patient/pat-1' },
+    period: { start: '2025-03-10' },
+    participant: [
+      { role: [{ text: 'regiebehandelaar' }], member: { reference: 'Practitioner/pr-1' }, period: { start: '2025-03-10' } },
+      { role: [{ text: 'Waarnemend regiebehandelaar' }], member: { reference: 'Practitioner/pr-2' }, period: { start: '2025-03-12', end: '2025-12-31' } },
+      { role: [{ text: 'medebehandelaar' }], member: { reference: 'Practitioner/pr-3' } },
+      { role: [{ text: 'huisarts' }], member: { reference: 'Organization/huisartsenpraktijk' } },
+    ],
+  };
+  const inactive: CareTeam = { ...team, id: 'ct-0', status: 'inactive', participant: [{ member: { reference: 'Practitioner/pr-9' } }] };
+  expect(toTeamMembers([inactive, team])).toEqual([
+    { practitionerId: 'pr-1', role: 'LEAD', from: '2025-03-10', until: null },
+    { practitionerId: 'pr-2', role: 'DEPUTY_LEAD', from: '2025-03-12', until: '2025-12-31' },
+    { practitionerId: 'pr-3', role: 'CO_PRACTITIONER', from: '2025-03-10', until: null },
+  ]);
+  expect(toTeamRole(undefined)).toBe('CO_PRACTITIONER');
+});
+
+describe('DocumentReference → session reports and documents', () => {
+  const report: DocumentReference = {
+    resourceType: 'DocumentReference',
+    id: 'doc-r1',
+    status: 'current',
+    docStatus: 'final',
+    category: [{ text: 'verslag' }],
+    subject: { reference: 'Patient/pat-1' },
+    date: '2025-04-10T14:00:00+02:00',
+    description: 'Verslag behandelsessie 1',
+    author: [{ reference: 'Practitioner/pr-2' }],
+    content: [{ attachment: { contentType: 'text/plain; charset=utf-8', data: Buffer.from('Cliënte vertelt over haar week.').toString('base64') } }],
+    context: { related: [{ reference: 'Appointment/ap-1' }] },
+  };
+  const letter: DocumentReference = {
+    resourceType: 'DocumentReference',
+    id: 'doc-1',
+    status: 'current',
+    docStatus: 'preliminary',
+    category: [{ text: 'brief' }],
+    subject: { reference: 'Patient/pat-1' },
+    date: '2025-03-15T09:00:00Z',
+    author: [{ reference: 'Practitioner/pr-1' }],
+    content: [{ attachment: { contentType: 'application/pdf', title: 'Brief aan huisarts.pdf', url: 'Binary/bin-1' } }],
+  };
+  const author: Practitioner = { resourceType: 'Practitioner', id: 'pr-1', name: [{ text: 'Dr. Marieke de Groot' }] };
+
+  test('category verslag marks a report: date, description as title, author, text body, appointment', () => {
+    expect([report, letter].filter(isSessionReport)).toEqual([report]);
+    expect(toSessionReport(report)).toEqual({
+      externalId: 'doc-r1',
+      date: '2025-04-10T12:00:00.000Z',
+      title: 'Verslag behandelsessie 1',
+      authorId: 'pr-2',
+      body: 'Cliënte vertelt over haar week.',
+      needsApproval: false,
+      appointmentId: 'ap-1',
+    });
+  });
+  test('other documents: attachment title and type, author name, preliminary needs approval', () => {
+    expect(toDocument(letter, resolver(author))).toEqual({
+      externalId: 'doc-1',
+      name: 'Brief aan huisarts.pdf',
+      mediaType: 'application/pdf',
+      uploadedBy: 'Dr. Marieke de Groot',
+      uploadedAt: '2025-03-15T09:00:00.000Z',
+      needsApproval: true,
+    });
+  });
+});
+
+describe('Appointment', () => {
+  const location: Location = { resourceType: 'Location', id: 'loc-1', name: 'Groningen, Spreekkamer 3' };
+  const base: Appointment = {
+    resourceType: 'Appointment',
+    id: 'ap-1',
+    status: 'booked',
+    serviceType: [{ text: 'Behandeling' }],
+    start: '2025-04-10T13:00:00+02:00',
+    end: '2025-04-10T13:45:00+02:00',
+    participant: [
+      { actor: { reference: 'Patient/pat-1' }, status: 'accepted' },
+      { actor: { reference: 'Practitioner/pr-2' }, status: 'accepted' },
+      { actor: { reference: 'Location/loc-1' }, status: 'accepted' },
+    ],
+  };
+  test('type from serviceType when appointmentType is absent; practitioner; location name', () => {
+    expect(toAppointment(base, resolver(location))).toEqual({
+      externalId: 'ap-1',
+      start: '2025-04-10T11:00:00.000Z',
+      end: '2025-04-10T11:45:00.000Z',
+      type: 'Behandeling',
+      practitionerId: 'pr-2',
+      location: 'Groningen, Spreekkamer 3',
+      online: false,
+    });
+  });
+  test('appointmentType says video → online; appointmentType text wins as type', () => {
+    const video = { ...base, appointmentType: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v2-0276', code: 'FOLLOWUP' }], text: 'Beeldbellen' } };
+    expect(toAppointment(video, none)).toMatchObject({ type: 'Beeldbellen', online: true, location: null });
+  });
+  test('an appointment without a practitioner is left out', () => {
+    expect(toAppointment({ ...base, participant: [base.participant[0]!] }, none)).toBeNull();
+  });
+});
+
+test('partial FHIR dates become full ISO date-times', () => {
+  expect(toDateTime('2025')).toBe('2025-01-01T00:00:00.000Z');
+  expect(toDateTime('2025-04-10')).toBe('2025-04-10T00:00:00.000Z');
+  expect(toDateTime(undefined)).toBeNull();
+});

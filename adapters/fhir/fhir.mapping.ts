@@ -1,0 +1,421 @@
+import type {
+  AllergyIntolerance,
+  Appointment,
+  Attachment,
+  CarePlan,
+  CareTeam,
+  CodeableConcept,
+  Condition,
+  DocumentReference,
+  Duration,
+  Encounter,
+  EpisodeOfCare,
+  Flag,
+  Goal,
+  HumanName,
+  MedicationStatement,
+  Patient,
+  Practitioner,
+  QuestionnaireResponse,
+  QuestionnaireResponseItem,
+  QuestionnaireResponseItemAnswer,
+  Reference,
+  ServiceRequest,
+  Timing,
+} from '@medplum/fhirtypes';
+import type {
+  EhrAllergy,
+  EhrAppointment,
+  EhrClient,
+  EhrContraIndication,
+  EhrDocument,
+  EhrDossierOverview,
+  EhrIntakeReport,
+  EhrMedication,
+  EhrPractitioner,
+  EhrSessionReport,
+  EhrTeamMember,
+  EhrTeamRole,
+  EhrTreatmentEffort,
+  EhrTreatmentPlan,
+  EhrTreatmentPlanStatus,
+  IsoDate,
+} from '../ports';
+
+/**
+ * Pure FHIR R4 → port mappings (issue 4's table). No I/O here: the adapter fetches, these map,
+ * so every rule can be tested on a resource literal.
+ */
+
+export const BSN_SYSTEM = 'http://fhir.nl/fhir/NamingSystem/bsn';
+/** Category text that marks a Flag as a contra-indication (the Dutch zib maps them to Flag). */
+export const CONTRA_INDICATION_CATEGORY = 'contra-indicatie';
+/** Category text that marks a DocumentReference as a session report (verslag). */
+export const SESSION_REPORT_CATEGORY = 'verslag';
+
+/** Looks up resources a reference points to, from a search bundle's matches and includes. */
+export type Resolve = <T extends { resourceType: string }>(ref: Reference | undefined, type: T['resourceType']) => T | undefined;
+
+export function personName(names: HumanName[] | undefined): string | undefined {
+  const n = names?.[0];
+  if (!n) return undefined;
+  if (n.text?.trim()) return n.text.trim();
+  const parts = [...(n.prefix ?? []), ...(n.given ?? []), n.family].filter((p): p is string => !!p?.trim());
+  return parts.length ? parts.join(' ') : undefined;
+}
+
+export function conceptText(c: CodeableConcept | undefined): string | undefined {
+  return c?.text ?? c?.coding?.find((x) => x.display)?.display ?? undefined;
+}
+
+/** "Practitioner/abc" → "abc" when the reference points to that type (relative or absolute). */
+export function referenceId(ref: Reference | undefined, type: string): string | undefined {
+  const m = ref?.reference?.match(/(?:^|\/)([A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/.*)?$/);
+  return m && m[1] === type ? m[2] : undefined;
+}
+
+/** FHIR dateTime may carry a time; the port's IsoDate is the date part only. */
+export function toDate(value: string | undefined): IsoDate | null {
+  return value ? value.slice(0, 10) : null;
+}
+
+/** FHIR allows partial dates (2024, 2024-03); the port wants a full ISO date-time. */
+export function toDateTime(value: string | undefined): string | null {
+  if (!value) return null;
+  if (/^\d{4}$/.test(value)) return `${value}-01-01T00:00:00.000Z`;
+  if (/^\d{4}-\d{2}$/.test(value)) return `${value}-01T00:00:00.000Z`;
+  if (/^\d{4}-\d{2}-\d{2}$/.test(value)) return `${value}T00:00:00.000Z`;
+  const ms = Date.parse(value);
+  return Number.isNaN(ms) ? null : new Date(ms).toISOString();
+}
+
+const textIs = (c: CodeableConcept | undefined, wanted: string): boolean =>
+  [c?.text, ...(c?.coding ?? []).map((x) => x.display)].some((t) => t?.trim().toLowerCase() === wanted);
+
+export function hasBsn(patient: Patient, bsn: string): boolean {
+  return (patient.identifier ?? []).some((i) => i.system === BSN_SYSTEM && i.value === bsn);
+}
+
+/** `episodes` are the patient's EpisodeOfCare resources, when the caller fetched them (for inTreatment). */
+export function toClient(patient: Patient, episodes?: EpisodeOfCare[]): EhrClient {
+  const client: EhrClient = {
+    externalId: patient.id ?? '',
+    name: personName(patient.name) ?? 'Onbekende cliënt',
+    birthDate: patient.birthDate ?? null,
+    gender: patient.gender ?? null,
+  };
+  if (episodes) {
+    const open = episodes.some((e) => e.status === 'active' || e.status === 'onhold' || e.status === 'waitlist');
+    client.inTreatment = open;
+    const ends = episodes.map((e) => e.period?.end).filter((e): e is string => !!e).sort();
+    client.treatmentEndedAt = open ? null : toDateTime(ends[ends.length - 1]);
+  }
+  return client;
+}
+
+export function toPractitioner(p: Practitioner): EhrPractitioner {
+  return {
+    externalId: p.id ?? '',
+    name: personName(p.name) ?? 'Onbekende behandelaar',
+    profession: conceptText(p.qualification?.[0]?.code) ?? null,
+    phone: p.telecom?.find((t) => t.system === 'phone')?.value ?? null,
+    email: p.telecom?.find((t) => t.system === 'email')?.value ?? null,
+  };
+}
+
+/** The active episode (else the most recent one) with its diagnosis and referral resolved. */
+export function toDossierOverview(episodes: EpisodeOfCare[], resolve: Resolve): EhrDossierOverview | null {
+  const byStart = [...episodes].sort((a, b) => (b.period?.start ?? '').localeCompare(a.period?.start ?? ''));
+  const episode = byStart.find((e) => e.status === 'active') ?? byStart[0];
+  if (!episode) return null;
+  const diagnoses = episode.diagnosis ?? [];
+  const main = diagnoses.find((d) => d.rank === 1) ?? diagnoses[0];
+  const condition = resolve<Condition>(main?.condition, 'Condition');
+  const referral = resolve<ServiceRequest>(episode.referralRequest?.[0], 'ServiceRequest');
+  return {
+    dossierNumber: episode.identifier?.[0]?.value ?? episode.id ?? '',
+    registrationDate: toDate(episode.period?.start),
+    careDemandType: conceptText(episode.type?.[0]) ?? null,
+    diagnosis: (condition ? conceptText(condition.code) : undefined) ?? main?.condition?.display ?? null,
+    registrationReason: referral?.reasonCode?.[0]?.text ?? conceptText(referral?.reasonCode?.[0]) ?? null,
+  };
+}
+
+/** Does `questionnaire` (a canonical, maybe with |version) name the configured intake questionnaire? */
+export function isIntakeQuestionnaire(qr: QuestionnaireResponse, intake: string): boolean {
+  const canonical = qr.questionnaire?.split('|')[0];
+  if (!canonical) return false;
+  return canonical === intake || canonical.endsWith(`/Questionnaire/${intake}`) || canonical.endsWith(`/${intake}`);
+}
+
+export function answerText(a: QuestionnaireResponseItemAnswer): string | null {
+  if (a.valueString !== undefined) return a.valueString;
+  if (a.valueBoolean !== undefined) return a.valueBoolean ? 'Ja' : 'Nee';
+  if (a.valueInteger !== undefined) return String(a.valueInteger);
+  if (a.valueDecimal !== undefined) return String(a.valueDecimal);
+  if (a.valueDate !== undefined) return a.valueDate;
+  if (a.valueDateTime !== undefined) return a.valueDateTime;
+  if (a.valueTime !== undefined) return a.valueTime;
+  if (a.valueUri !== undefined) return a.valueUri;
+  if (a.valueCoding) return a.valueCoding.display ?? a.valueCoding.code ?? null;
+  if (a.valueQuantity) return [a.valueQuantity.value, a.valueQuantity.unit].filter((x) => x !== undefined).join(' ');
+  if (a.valueReference) return a.valueReference.display ?? null;
+  if (a.valueAttachment) return a.valueAttachment.title ?? null;
+  return null;
+}
+
+function itemAnswer(item: QuestionnaireResponseItem): string | null {
+  const texts = (item.answer ?? []).map(answerText).filter((t): t is string => t !== null && t !== '');
+  return texts.length ? texts.join(', ') : null;
+}
+
+/** Top-level groups become sections; a loose top-level question lands in an untitled section. */
+export function toIntakeReport(qr: QuestionnaireResponse): EhrIntakeReport {
+  const sections: EhrIntakeReport['sections'] = [];
+  const loose: EhrIntakeReport['sections'][number]['items'] = [];
+  for (const top of qr.item ?? []) {
+    if (top.item?.length) {
+      sections.push({
+        title: top.text ?? top.linkId,
+        items: flattenItems(top.item),
+      });
+    } else {
+      loose.push({ question: top.text ?? top.linkId, answer: itemAnswer(top) });
+    }
+  }
+  if (loose.length) sections.unshift({ title: 'Algemeen', items: loose });
+  return { sections };
+}
+
+/** Nested sub-groups are flattened into their section, so no question is lost. */
+function flattenItems(items: QuestionnaireResponseItem[]): { question: string; answer: string | null }[] {
+  return items.flatMap((i) => [
+    ...(i.item?.length && !i.answer?.length ? [] : [{ question: i.text ?? i.linkId, answer: itemAnswer(i) }]),
+    ...(i.item?.length ? flattenItems(i.item) : []),
+    ...(i.answer ?? []).flatMap((a) => (a.item?.length ? flattenItems(a.item) : [])),
+  ]);
+}
+
+export function isShownMedication(m: MedicationStatement): boolean {
+  return m.status === 'active' || m.status === 'completed';
+}
+
+export function toMedication(m: MedicationStatement): EhrMedication {
+  return {
+    externalId: m.id ?? '',
+    name: conceptText(m.medicationCodeableConcept) ?? m.medicationReference?.display ?? 'Onbekend middel',
+    dosage: m.dosage?.[0]?.text ?? null,
+    since: toDate(m.effectivePeriod?.start ?? m.effectiveDateTime),
+    until: toDate(m.effectivePeriod?.end),
+    prescriberId: referenceId(m.informationSource, 'Practitioner') ?? null,
+  };
+}
+
+export function toAllergy(a: AllergyIntolerance): EhrAllergy {
+  const manifestation = a.reaction?.[0]?.manifestation?.[0];
+  return {
+    externalId: a.id ?? '',
+    substance: conceptText(a.code) ?? 'Onbekende stof',
+    reaction: manifestation ? (conceptText(manifestation) ?? null) : null,
+    recordedAt: toDate(a.recordedDate),
+  };
+}
+
+export function isContraIndication(f: Flag): boolean {
+  return (f.category ?? []).some((c) => textIs(c, CONTRA_INDICATION_CATEGORY));
+}
+
+export function toContraIndication(f: Flag): EhrContraIndication {
+  return { externalId: f.id ?? '', description: conceptText(f.code) ?? 'Contra-indicatie', recordedAt: toDate(f.period?.start) };
+}
+
+/**
+ * FHIR CarePlan.status → the portal's plan states: draft is being written, on-hold waits for the
+ * client's agreement (akkoord), active is the agreed plan in force, completed/revoked are closed.
+ */
+export function toPlanStatus(status: CarePlan['status']): EhrTreatmentPlanStatus {
+  switch (status) {
+    case 'on-hold':
+      return 'AWAITING_APPROVAL';
+    case 'active':
+      return 'APPROVED';
+    case 'completed':
+    case 'revoked':
+      return 'FINAL';
+    default:
+      return 'DRAFT';
+  }
+}
+
+/** The latest CarePlan with intent plan (by `created`), its goals resolved. */
+export function toTreatmentPlan(plans: CarePlan[], resolve: Resolve): EhrTreatmentPlan | null {
+  const plan = latestPlan(plans);
+  if (!plan) return null;
+  const goals = (plan.goal ?? []).flatMap((ref) => {
+    const goal = resolve<Goal>(ref, 'Goal');
+    const description = goal ? conceptText(goal.description) : ref.display;
+    if (!description) return [];
+    return [{ externalId: goal?.id ?? referenceId(ref, 'Goal') ?? description, description, addedBy: goal?.expressedBy?.display ?? 'Behandelaar' }];
+  });
+  const responsible = [plan.author, ...(plan.contributor ?? [])]
+    .map((r) => referenceId(r, 'Practitioner'))
+    .filter((id): id is string => !!id);
+  return {
+    externalId: plan.id ?? '',
+    status: toPlanStatus(plan.status),
+    careQuestion: plan.title ?? null,
+    problemDescription: plan.description ?? null,
+    goals,
+    responsiblePractitionerIds: [...new Set(responsible)],
+    createdAt: toDateTime(plan.created ?? plan.period?.start ?? plan.meta?.lastUpdated) ?? new Date(0).toISOString(),
+  };
+}
+
+export function latestPlan(plans: CarePlan[]): CarePlan | undefined {
+  return plans
+    .filter((p) => p.intent === 'plan' && p.status !== 'entered-in-error')
+    .sort((a, b) => (b.created ?? '').localeCompare(a.created ?? ''))[0];
+}
+
+export function toTeamRole(role: CodeableConcept | undefined): EhrTeamRole {
+  if (textIs(role, 'regiebehandelaar')) return 'LEAD';
+  if (textIs(role, 'waarnemend regiebehandelaar')) return 'DEPUTY_LEAD';
+  return 'CO_PRACTITIONER';
+}
+
+/** Participants of active CareTeams that are Practitioners (PractitionerRole/Organization members are skipped). */
+export function toTeamMembers(teams: CareTeam[]): EhrTeamMember[] {
+  return teams
+    .filter((t) => t.status === undefined || t.status === 'active')
+    .flatMap((t) =>
+      (t.participant ?? []).flatMap((p) => {
+        const practitionerId = referenceId(p.member, 'Practitioner');
+        if (!practitionerId) return [];
+        return [{
+          practitionerId,
+          role: toTeamRole(p.role?.[0]),
+          from: toDate(p.period?.start ?? t.period?.start) ?? '1970-01-01',
+          until: toDate(p.period?.end),
+        }];
+      }),
+    );
+}
+
+const MINUTES_PER_UNIT: Record<string, number> = { s: 1 / 60, min: 1, h: 60, d: 1440 };
+
+/** A FHIR Duration (or Timing duration) in whole minutes; unknown units count as none. */
+export function durationMinutes(value: number | undefined, unit: string | undefined): number {
+  if (value === undefined) return 0;
+  const factor = MINUTES_PER_UNIT[unit ?? 'min'];
+  return factor === undefined ? 0 : Math.round(value * factor);
+}
+
+/**
+ * Planned minutes: our choice is `CarePlan.activity.detail.scheduledTiming.repeat`, summing
+ * duration × count for each not-cancelled activity (a count-less timing counts once). That is
+ * standard R4 without an extension, and is what a plan says "10 sessions of 45 minutes" with.
+ */
+export function plannedMinutes(plan: CarePlan | undefined): number {
+  return (plan?.activity ?? []).reduce((sum, a) => {
+    const detail = a.detail;
+    if (!detail || detail.status === 'cancelled' || detail.status === 'entered-in-error') return sum;
+    const timing: Timing | undefined = detail.scheduledTiming;
+    const repeat = timing?.repeat;
+    return sum + durationMinutes(repeat?.duration, repeat?.durationUnit) * (repeat?.count ?? 1);
+  }, 0);
+}
+
+function encounterMinutes(e: Encounter): number {
+  const length: Duration | undefined = e.length;
+  if (length?.value !== undefined) return durationMinutes(length.value, length.code ?? length.unit);
+  const start = e.period?.start ? Date.parse(e.period.start) : NaN;
+  const end = e.period?.end ? Date.parse(e.period.end) : NaN;
+  return Number.isNaN(start) || Number.isNaN(end) ? 0 : Math.round((end - start) / 60_000);
+}
+
+/** Realised effort: finished Encounters (length in minutes), planned from the latest plan. */
+export function toTreatmentEffort(plans: CarePlan[], encounters: Encounter[]): EhrTreatmentEffort {
+  const activities = encounters
+    .filter((e) => e.status === 'finished')
+    .flatMap((e) => {
+      const practitionerId = (e.participant ?? []).map((p) => referenceId(p.individual, 'Practitioner')).find((id) => !!id);
+      const date = toDate(e.period?.start);
+      if (!practitionerId || !date) return [];
+      return [{
+        practitionerId,
+        date,
+        minutes: encounterMinutes(e),
+        activity: conceptText(e.type?.[0]) ?? 'Contact',
+        consultType: e.class?.display ?? e.class?.code ?? 'Onbekend',
+      }];
+    })
+    .sort((a, b) => a.date.localeCompare(b.date));
+  return { plannedMinutes: plannedMinutes(latestPlan(plans)), activities };
+}
+
+export function isSessionReport(d: DocumentReference): boolean {
+  return (d.category ?? []).some((c) => textIs(c, SESSION_REPORT_CATEGORY));
+}
+
+/** Inline text of an attachment (reports are short text); binary content is left to the download. */
+export function attachmentText(a: Attachment | undefined): string | null {
+  if (!a?.data) return null;
+  const type = a.contentType ?? 'text/plain';
+  if (!type.startsWith('text/')) return null;
+  return Buffer.from(a.data, 'base64').toString('utf8');
+}
+
+/** Preliminary documents await the client's approval ("akkoord"); final ones do not. */
+const needsApproval = (d: DocumentReference): boolean => d.docStatus === 'preliminary';
+
+export function toSessionReport(d: DocumentReference): EhrSessionReport {
+  const attachment = d.content?.[0]?.attachment;
+  return {
+    externalId: d.id ?? '',
+    date: toDateTime(d.date ?? attachment?.creation ?? d.meta?.lastUpdated) ?? new Date(0).toISOString(),
+    title: d.description ?? attachment?.title ?? 'Verslag',
+    authorId: (d.author ?? []).map((a) => referenceId(a, 'Practitioner')).find((id) => !!id) ?? null,
+    body: attachmentText(attachment),
+    needsApproval: needsApproval(d),
+    appointmentId: (d.context?.related ?? []).map((r) => referenceId(r, 'Appointment')).find((id) => !!id) ?? null,
+  };
+}
+
+export function toDocument(d: DocumentReference, resolve: Resolve): EhrDocument {
+  const attachment = d.content?.[0]?.attachment;
+  const author = d.author?.[0];
+  const practitioner = resolve<Practitioner>(author, 'Practitioner');
+  return {
+    externalId: d.id ?? '',
+    name: attachment?.title ?? d.description ?? 'Document',
+    mediaType: attachment?.contentType ?? 'application/octet-stream',
+    uploadedBy: author?.display ?? (practitioner ? personName(practitioner.name) : undefined) ?? 'Zorgaanbieder',
+    uploadedAt: toDateTime(d.date ?? attachment?.creation ?? d.meta?.lastUpdated) ?? new Date(0).toISOString(),
+    needsApproval: needsApproval(d),
+  };
+}
+
+const VIDEO = /video|beeldbel|online|virtual|virtueel/i;
+
+/** Online when the type says video (text or the v3 "VR" virtual encounter code). */
+export function isOnline(a: Appointment): boolean {
+  const concepts = [a.appointmentType, ...(a.serviceType ?? [])];
+  return concepts.some((c) => (c?.text && VIDEO.test(c.text)) || (c?.coding ?? []).some((x) => x.code === 'VR' || (x.display && VIDEO.test(x.display))));
+}
+
+/** Null when the appointment has no Practitioner participant (the port needs one). */
+export function toAppointment(a: Appointment, resolve: Resolve): EhrAppointment | null {
+  const practitionerId = (a.participant ?? []).map((p) => referenceId(p.actor, 'Practitioner')).find((id) => !!id);
+  if (!practitionerId || !a.start || !a.end) return null;
+  const locationRef = (a.participant ?? []).map((p) => p.actor).find((r) => !!referenceId(r, 'Location'));
+  const location = resolve<{ resourceType: 'Location'; name?: string }>(locationRef, 'Location');
+  return {
+    externalId: a.id ?? '',
+    start: toDateTime(a.start) ?? a.start,
+    end: toDateTime(a.end) ?? a.end,
+    type: conceptText(a.appointmentType) ?? conceptText(a.serviceType?.[0]) ?? 'Afspraak',
+    practitionerId,
+    location: location?.name ?? locationRef?.display ?? null,
+    online: isOnline(a),
+  };
+}
