@@ -21,6 +21,11 @@ import { filesRoute } from './http/files.route';
 import { graphqlRoute } from './http/graphql.route';
 import { sendError } from './http/io';
 import { opsRoutes } from './http/ops.route';
+import { type EventBus, InProcessEventBus } from './events/event-bus';
+import { RedisEventBus } from './events/redis-event-bus';
+import { syncRoute } from './events/sync.route';
+import { SyncService } from './events/sync.service';
+import { VideoService } from './modules/video/video.service';
 import { MemoryKeyValueStore, RedisKeyValueStore, type KeyValueStore } from './kv/kv';
 import { ClientsService } from './modules/clients/clients.service';
 import { loadAdapters } from './modules/ehr/adapter-loader';
@@ -68,6 +73,10 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   } else {
     kv = new MemoryKeyValueStore();
   }
+  // Live events cross instances through Redis when there is one; the database stays the truth either way.
+  const events: EventBus = config.REDIS_URL
+    ? new RedisEventBus({ url: config.REDIS_URL, prefix: config.REDIS_KEY_PREFIX, logger, connectionName: `ggz-events-${config.REDIS_KEY_PREFIX.replace(/[^\w-]/g, '_')}` })
+    : new InProcessEventBus();
 
   const registry = new AdapterRegistry(
     loadAdapters(config, options.adapters),
@@ -101,11 +110,14 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     accounts: new AccountsService(db, clients, registry, config.bsnHashKey),
     audit: new AccessLogService(db),
     fileUrls: new FileUrlSigner(config.sessionKey.kind === 'secret' ? config.sessionKey.secret : config.sessionKey.privateKey, config.FILE_URL_TTL_SECONDS),
+    events,
+    video: new VideoService(db, events, config.VIDEO_READY_TTL_SECONDS),
   };
+  const sync = new SyncService(db, events, services.video, logger);
 
   if (shouldSeedDemo(config) && registry.has('demo')) await seedDemoAccounts(services.accounts, clients);
 
-  const schema = await buildGatewaySchema();
+  const schema = await buildGatewaySchema(events);
   const apollo = createApollo(schema, config, metrics, logger);
   await apollo.start();
   const protection = queryProtection(config);
@@ -117,6 +129,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const graphql = graphqlRoute(apollo, services, logger);
   const devLogin = config.DEV_LOGIN && !config.isProduction ? devLoginRoute(services) : null;
   const files = filesRoute(services, logger);
+  const syncEvents = syncRoute(config, sync, logger);
 
   const route = async (req: IncomingMessage, res: ServerResponse, url: URL, requestId: string): Promise<string> => {
     const path = url.pathname;
@@ -126,6 +139,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     if (path === '/metrics') return (await ops.metrics(req, res), 'metrics');
     if (path === '/auth/dev/login' && devLogin) return (await devLogin(req, res, requestId), 'dev_login');
     if (path.startsWith('/files/')) return (await files(req, res, url, requestId), 'files');
+    if (path === '/sync/events') return (await syncEvents(req, res, requestId), 'sync_events');
     sendError(res, 404, ErrorCode.NOT_FOUND, `Nothing at ${path}.`);
     return 'not_found';
   };
@@ -185,6 +199,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       httpServer.closeAllConnections();
       await closed;
       await apollo.stop();
+      await sync.drain();
+      await events.close();
       await registry.close();
       await db.destroy();
       if (redis) await redis.quit().catch(() => redis?.disconnect());

@@ -3,10 +3,12 @@ import type { SessionsService } from './auth/sessions.service';
 import type { TokenService } from './auth/tokens';
 import type { AccessLogService } from './audit/access-log.service';
 import type { Config } from './config';
+import type { EventBus } from './events/event-bus';
 import type { FileUrlSigner } from './http/file-urls';
 import type { KeyValueStore } from './kv/kv';
 import type { ClientsService } from './modules/clients/clients.service';
 import type { AdapterRegistry } from './modules/ehr/adapter-registry';
+import type { VideoService } from './modules/video/video.service';
 import type { Metrics } from './observability/metrics';
 
 /** The services the composition root builds once and hands to every request. */
@@ -21,4 +23,7 @@ export interface Services {
   registry: AdapterRegistry;
   audit: AccessLogService;
   fileUrls: FileUrlSigner;
+  /** Live events between instances (Redis) or within this one. */
+  events: EventBus;
+  video: VideoService;
 }

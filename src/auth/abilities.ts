@@ -46,6 +46,10 @@ export interface Abilities {
   actForClient: boolean;
   manageNetwork: boolean;
   viewAccessLog: boolean;
+  /** Whether the practitioner's video room is open: it is an appointment, so agenda rights see it. */
+  viewVideoCall: boolean;
+  /** The room's link is the client's seat in the session: only the client or whoever acts for them. */
+  joinVideoCall: boolean;
 }
 
 const NONE: Abilities = {
@@ -62,6 +66,8 @@ const NONE: Abilities = {
   actForClient: false,
   manageNetwork: false,
   viewAccessLog: false,
+  viewVideoCall: false,
+  joinVideoCall: false,
 };
 
 /** The rights a relation carries: the client and whoever acts for them hold every right. */
@@ -92,6 +98,8 @@ export function abilities(access: PortalAccess | null | undefined): Abilities {
     actForClient: acting,
     manageNetwork: acting || access.isAdmin,
     viewAccessLog: acting || access.isAdmin,
+    viewVideoCall: acting || has.has(Permission.AGENDA_VIEW) || has.has(Permission.AGENDA_MANAGE),
+    joinVideoCall: acting,
   };
 }
 

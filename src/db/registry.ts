@@ -3,8 +3,11 @@ import { AccountEntity } from '../auth/account.entity';
 import { PortalLinkEntity } from '../auth/portal-link.entity';
 import { RefreshTokenEntity, SessionEntity } from '../auth/session.entity';
 import { ClientEntity, ClientSourceEntity } from '../modules/clients/client.entity';
+import { SyncEventEntity } from '../events/sync-event.entity';
+import { VideoRoomEntity } from '../modules/video/video-room.entity';
 import { Platform1764000000000 } from './migrations/1764000000000-Platform';
+import { SyncVideo1764100000005 } from './migrations/1764100000005-SyncVideo';
 
 /** Every entity and migration of the gateway, in one list that the data source and tools share. */
-export const entities = [AccountEntity, PortalLinkEntity, ClientEntity, ClientSourceEntity, AccessLogEntity, SessionEntity, RefreshTokenEntity];
-export const migrations = [Platform1764000000000];
+export const entities = [AccountEntity, PortalLinkEntity, ClientEntity, ClientSourceEntity, AccessLogEntity, SessionEntity, RefreshTokenEntity, SyncEventEntity, VideoRoomEntity];
+export const migrations = [Platform1764000000000, SyncVideo1764100000005];

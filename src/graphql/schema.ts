@@ -19,6 +19,7 @@ import { MessagesResolver } from '../modules/messages/messages.resolver';
 import { NetworkResolver } from '../modules/network/network.resolver';
 import { PortalResolver, ViewerResolver } from '../modules/portal/portal.resolver';
 import { ClientInputResolver } from '../modules/questionnaires/client-input.resolver';
+import { ClientVideoResolver, VideoResolver } from '../modules/video/video.resolver';
 
 export const resolvers = [
   ViewerResolver,
@@ -37,6 +38,8 @@ export const resolvers = [
   MessagesResolver,
   ClientInputResolver,
   NetworkResolver,
+  ClientVideoResolver,
+  VideoResolver,
 ] as const;
 
 /** Builds the executable schema from the resolvers (the same code emits schema/schema.graphql). */

@@ -11,7 +11,6 @@ import { QuestionnaireAssignment, QuestionnaireStatus } from '../questionnaires/
 import { ClientStory, DiaryEntry } from '../journal/journal.types';
 import { Consent } from '../consents/consent.types';
 import { NetworkMember } from '../network/network.types';
-import { VideoCallStatus } from '../video/video.types';
 import { AccessLogEntry, Client, Dashboard } from './client.types';
 
 @Resolver(() => Client)
@@ -86,11 +85,6 @@ export class ClientResolver {
   async network(@Root() c: Client, @Ctx() ctx: GatewayContext): Promise<NetworkMember[]> {
     await authorizeClientAccess(ctx, c.id, 'manageNetwork');
     throw new NotAvailableError('The personal network');
-  }
-
-  @FieldResolver(() => VideoCallStatus)
-  videoCall(): VideoCallStatus {
-    throw new NotAvailableError('Video calling');
   }
 
   @FieldResolver(() => [AccessLogEntry], { description: 'Who opened this dossier, when, and what (the client\'s right to see the access log).' })

@@ -1,6 +1,5 @@
 import { Arg, ID, Mutation, Resolver, Subscription } from 'type-graphql';
 import { NotAvailableError } from '../../graphql/errors';
-import { VideoCallStatus } from '../video/video.types';
 import { Conversation, Message, MessageEvent } from './message.types';
 
 /** Messages and live push arrive with the messages issue; until then these refuse clearly. */
@@ -49,15 +48,5 @@ export class MessagesResolver {
   })
   messageAdded(@Arg('clientId', () => ID) _clientId: string): MessageEvent {
     throw new NotAvailableError('Live messages');
-  }
-
-  @Subscription(() => VideoCallStatus, {
-    description: 'The practitioner opened (or closed) the video room for this client.',
-    subscribe: () => {
-      throw new NotAvailableError('Video calling');
-    },
-  })
-  videoCallStatusChanged(@Arg('clientId', () => ID) _clientId: string): VideoCallStatus {
-    throw new NotAvailableError('Video calling');
   }
 }

@@ -8,4 +8,6 @@ export class VideoCallStatus {
   @Field(() => Practitioner, { nullable: true }) practitioner?: Practitioner | null;
   @Field(() => String, { nullable: true, description: 'only while ready' }) joinUrl?: string | null;
   @Field(() => DateTimeScalar, { nullable: true }) readySince?: Date | null;
+  /** Not in the schema: the global practitioner id the `practitioner` field resolves. */
+  practitionerId?: string | null;
 }

@@ -1,0 +1,55 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Config } from '../config';
+import { ErrorCode } from '../graphql/errors';
+import { BodyTooLargeError, readBody, sendError, sendJson } from '../http/io';
+import type { Logger } from '../observability/logger';
+import { parseSyncEvent, SyncEventInvalidError, type SyncService } from './sync.service';
+import { verifySyncSignature } from './sync.signature';
+
+const header = (req: IncomingMessage, name: string): string | undefined => {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+};
+
+/**
+ * POST /sync/events from practitioner systems (../shared/contract/http.md): size limit, then the
+ * signature over the raw bytes, then the body; 202 only once the event is stored.
+ */
+export function syncRoute(config: Pick<Config, 'syncSecret' | 'SYNC_MAX_BODY_BYTES'>, sync: SyncService, logger: Logger) {
+  return async (req: IncomingMessage, res: ServerResponse, requestId: string): Promise<void> => {
+    if (req.method !== 'POST') {
+      sendError(res, 405, ErrorCode.BAD_USER_INPUT, 'Use POST.', { allow: 'POST' });
+      return;
+    }
+    let raw: Buffer;
+    try {
+      raw = await readBody(req, config.SYNC_MAX_BODY_BYTES);
+    } catch (err) {
+      if (err instanceof BodyTooLargeError) {
+        sendError(res, 413, ErrorCode.BAD_USER_INPUT, err.message, { connection: 'close' });
+        return;
+      }
+      throw err;
+    }
+    // The signature comes before parsing: an unsigned body is never even read as JSON.
+    const check = verifySyncSignature(config.syncSecret, { signature: header(req, 'x-signature'), timestamp: header(req, 'x-signature-timestamp') }, raw);
+    if (!check.ok) {
+      logger.warn({ requestId, reason: check.reason }, 'sync event refused: signature');
+      sendError(res, 401, ErrorCode.UNAUTHENTICATED, check.reason);
+      return;
+    }
+    let event;
+    try {
+      event = parseSyncEvent(raw);
+    } catch (err) {
+      if (err instanceof SyncEventInvalidError) {
+        sendError(res, 400, ErrorCode.BAD_USER_INPUT, err.message);
+        return;
+      }
+      throw err;
+    }
+    const { result, row } = await sync.store(event, raw);
+    sendJson(res, 202, result);
+    if (row) sync.processInBackground(row, event);
+  };
+}

@@ -1,0 +1,199 @@
+import { randomUUID } from 'node:crypto';
+import type { DataSource } from 'typeorm';
+import { z } from 'zod';
+import { ClientEntity, ClientSourceEntity } from '../modules/clients/client.entity';
+import { parseGlobalId, globalId } from '../modules/ehr/global-id';
+import type { VideoService } from '../modules/video/video.service';
+import type { Logger } from '../observability/logger';
+import type { EventBus } from './event-bus';
+import { SyncEventEntity } from './sync-event.entity';
+
+/** Event types of ../shared/contract/http.md; anything else is refused with 400 so a typo is noticed at once. */
+export const SYNC_EVENT_TYPES = [
+  'message.created',
+  'videocall.ready',
+  'videocall.ended',
+  'appointment.upserted',
+  'document.published',
+  'questionnaire.assigned',
+  'dossier.changed',
+] as const;
+export type SyncEventType = (typeof SYNC_EVENT_TYPES)[number];
+
+const text = (max: number) => z.string().trim().min(1).max(max);
+
+const envelope = z.object({
+  id: text(128),
+  type: z.string(),
+  source: text(50),
+  clientId: text(128).optional(),
+  occurredAt: z.iso.datetime({ offset: true }).optional(),
+  data: z.record(z.string(), z.unknown()).default({}),
+});
+
+/** The data each type must carry; types not listed are stored as they come. */
+const dataSchemas: Partial<Record<SyncEventType, z.ZodType>> = {
+  'videocall.ready': z.object({
+    practitionerId: text(128),
+    // https only: the link is shown to clients as a button, so no javascript: or plain-http rooms.
+    joinUrl: z.url({ protocol: /^https$/ }).max(1000),
+  }),
+  'videocall.ended': z.object({}),
+  'message.created': z.object({ conversationId: text(128).optional(), subject: text(200).optional(), practitionerId: text(128), body: text(1000) }),
+  'dossier.changed': z.object({}),
+};
+
+/** Types that concern one client and cannot be stored without saying which. */
+const NEEDS_CLIENT = new Set<SyncEventType>(['message.created', 'videocall.ready', 'videocall.ended', 'dossier.changed', 'appointment.upserted', 'document.published', 'questionnaire.assigned']);
+
+export interface SyncEvent {
+  id: string;
+  type: SyncEventType;
+  source: string;
+  clientId?: string;
+  occurredAt?: string;
+  data: Record<string, unknown>;
+}
+
+export class SyncEventInvalidError extends Error {}
+
+/** Checks a raw body against the contract; throws SyncEventInvalidError with a reason a sender can act on. */
+export function parseSyncEvent(raw: Buffer): SyncEvent {
+  let json: unknown;
+  try {
+    json = JSON.parse(raw.toString('utf8'));
+  } catch {
+    throw new SyncEventInvalidError('The body is not valid JSON.');
+  }
+  const parsed = envelope.safeParse(json);
+  if (!parsed.success) throw new SyncEventInvalidError(describe(parsed.error));
+  const event = parsed.data;
+  if (!(SYNC_EVENT_TYPES as readonly string[]).includes(event.type)) {
+    throw new SyncEventInvalidError(`Unknown event type '${event.type.slice(0, 64)}'; known: ${SYNC_EVENT_TYPES.join(', ')}.`);
+  }
+  const type = event.type as SyncEventType;
+  if (NEEDS_CLIENT.has(type) && !event.clientId) throw new SyncEventInvalidError(`clientId is required for ${type}.`);
+  const schema = dataSchemas[type];
+  if (schema) {
+    const data = schema.safeParse(event.data);
+    if (!data.success) throw new SyncEventInvalidError(describe(data.error, 'data'));
+  }
+  return { ...event, type };
+}
+
+function describe(error: z.ZodError, prefix?: string): string {
+  const issue = error.issues[0]!;
+  const path = [prefix, ...issue.path.map(String)].filter(Boolean).join('.');
+  return `${path || 'body'}: ${issue.message}`;
+}
+
+export type AcceptResult = { status: 'accepted'; id: string } | { status: 'duplicate'; id: string };
+
+/**
+ * Stores inbound events before they are acknowledged, then processes them. The unique index on
+ * event_id makes a resent event (or the same event posted to two instances) land once; only the
+ * request that inserted the row processes it.
+ */
+export class SyncService {
+  private readonly inFlight = new Set<Promise<void>>();
+
+  constructor(
+    private readonly db: DataSource,
+    private readonly bus: EventBus,
+    private readonly video: VideoService,
+    private readonly logger: Logger,
+  ) {}
+
+  async store(event: SyncEvent, raw: Buffer): Promise<{ result: AcceptResult; row: SyncEventEntity | null }> {
+    const repo = this.db.getRepository(SyncEventEntity);
+    const row: SyncEventEntity = {
+      id: randomUUID(),
+      eventId: event.id,
+      type: event.type,
+      source: event.source,
+      clientRef: event.clientId ?? null,
+      occurredAt: event.occurredAt ? new Date(event.occurredAt) : null,
+      payload: raw.toString('utf8'),
+      receivedAt: new Date(),
+      processedAt: null,
+      error: null,
+    };
+    try {
+      await repo.insert(row);
+    } catch (err) {
+      // Driver-neutral duplicate detection (MariaDB 1062, SQLite CONSTRAINT): the row is there, or the error is real.
+      if (await repo.existsBy({ eventId: event.id })) return { result: { status: 'duplicate', id: event.id }, row: null };
+      throw err;
+    }
+    return { result: { status: 'accepted', id: event.id }, row };
+  }
+
+  /** Processes after the answer went out; stop() waits for what is still running. */
+  processInBackground(row: SyncEventEntity, event: SyncEvent): void {
+    const job = this.process(row, event).finally(() => this.inFlight.delete(job));
+    this.inFlight.add(job);
+  }
+
+  async drain(): Promise<void> {
+    await Promise.allSettled([...this.inFlight]);
+  }
+
+  async process(row: SyncEventEntity, event: SyncEvent): Promise<void> {
+    const repo = this.db.getRepository(SyncEventEntity);
+    try {
+      const handled = await this.handle(row, event);
+      if (handled) await repo.update({ id: row.id }, { processedAt: new Date(), error: null });
+    } catch (err) {
+      const message = (err as Error).message.slice(0, 500);
+      this.logger.warn({ eventId: event.id, type: event.type, err: message }, 'sync event not processed');
+      await repo.update({ id: row.id }, { error: message }).catch(() => undefined);
+    }
+  }
+
+  /** Answers whether the event is done; false leaves it pending (processed_at null) for a later handler. */
+  private async handle(row: SyncEventEntity, event: SyncEvent): Promise<boolean> {
+    switch (event.type) {
+      case 'videocall.ready': {
+        const clientId = await this.resolveClient(event);
+        const data = event.data as { practitionerId: string; joinUrl: string };
+        await this.video.markReady(clientId, practitionerGlobalId(event.source, data.practitionerId), data.joinUrl, event.id, row.receivedAt);
+        return true;
+      }
+      case 'videocall.ended': {
+        const clientId = await this.resolveClient(event);
+        await this.video.markEnded(clientId, event.id, row.receivedAt);
+        return true;
+      }
+      case 'dossier.changed': {
+        const clientId = await this.resolveClient(event);
+        await this.bus.publish(dossierChannel(clientId), { clientId, source: event.source, eventId: event.id });
+        return true;
+      }
+      default:
+        // message.created and the rest wait for their modules (messages, agenda, documents); stored, never dropped.
+        return false;
+    }
+  }
+
+  /**
+   * clientId is the portal's own client id (what the portal hands practitioner systems); a
+   * system that only knows its own id for the client may send that, and it is looked up under
+   * the event's source.
+   */
+  private async resolveClient(event: SyncEvent): Promise<string> {
+    const ref = event.clientId!;
+    if (await this.db.getRepository(ClientEntity).existsBy({ id: ref })) return ref;
+    const bySource = await this.db.getRepository(ClientSourceEntity).findOneBy({ source: event.source, externalId: ref });
+    if (bySource) return bySource.clientId;
+    throw new Error(`unknown client '${ref}' for source '${event.source}'`);
+  }
+}
+
+/** The bus channel a dossier cache listens on to drop a client's cached data. */
+export const dossierChannel = (clientId: string): string => `dossier:${clientId}`;
+
+/** Practitioner ids in events are the source system's own; a global id (`source:external`) is kept as is. */
+function practitionerGlobalId(source: string, practitionerId: string): string {
+  const parsed = parseGlobalId(practitionerId);
+  return parsed && parsed.source === source ? practitionerId : globalId(source, practitionerId);
+}

@@ -1,0 +1,101 @@
+import { Arg, Ctx, FieldResolver, ID, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
+import { abilities, type Abilities } from '../../auth/abilities';
+import { authorizeClientAccess, requireViewer, type GatewayContext } from '../../graphql/context';
+import { Practitioner } from '../appointments/appointment.types';
+import { Client } from '../clients/client.types';
+import { toPractitioner } from '../dossier/dossier.resolver';
+import { isVideoRoomState, videoChannel, type VideoRoomState } from './video.service';
+import { VideoCallStatus } from './video.types';
+
+/** What one viewer sees of a room: the join link only for those who may join the call. */
+export function presentVideoCall(state: VideoRoomState, can: Abilities): VideoCallStatus {
+  return {
+    ready: state.ready,
+    practitionerId: state.practitionerId,
+    joinUrl: state.ready && can.joinVideoCall ? state.joinUrl : null,
+    readySince: state.readySince ? new Date(state.readySince) : null,
+  };
+}
+
+@Resolver(() => Client)
+export class ClientVideoResolver {
+  @FieldResolver(() => VideoCallStatus)
+  async videoCall(@Root() c: Client, @Ctx() ctx: GatewayContext): Promise<VideoCallStatus> {
+    const { can } = await authorizeClientAccess(ctx, c.id, 'viewVideoCall');
+    return presentVideoCall(await ctx.services.video.status(c.id), can);
+  }
+}
+
+@Resolver(() => VideoCallStatus)
+export class VideoResolver {
+  @FieldResolver(() => Practitioner, { nullable: true })
+  async practitioner(@Root() s: VideoCallStatus, @Ctx() ctx: GatewayContext): Promise<Practitioner | null> {
+    if (!s.practitionerId) return null;
+    // The event named someone the EHR cannot (or no longer) resolve: show the room, not an error.
+    const found = await ctx.ehr.practitioner(s.practitionerId).catch(() => null);
+    return found ? toPractitioner(found) : { id: s.practitionerId, name: 'Behandelaar', profession: null, phone: null, email: null };
+  }
+
+  @Subscription(() => VideoCallStatus, {
+    description: 'The practitioner opened (or closed) the video room for this client.',
+    subscribe: ({ args, context }: SubscribeResolverData<unknown, { clientId: string }, GatewayContext>) => subscribeVideoCall(context, args.clientId),
+  })
+  videoCallStatusChanged(@Root() status: VideoCallStatus, @Arg('clientId', () => ID) _clientId: string): VideoCallStatus {
+    return status;
+  }
+}
+
+/**
+ * Authorises once on subscribe (FORBIDDEN leaves as the subscription's error) and again for every
+ * event with the viewer's current links and session, because the operation's context is built
+ * once: a right revoked or a session ended while the socket is open ends the stream before the
+ * next event goes out.
+ */
+async function subscribeVideoCall(ctx: GatewayContext, clientId: string): Promise<AsyncIterable<VideoCallStatus>> {
+  await authorizeClientAccess(ctx, clientId, 'viewVideoCall');
+  const viewer = requireViewer(ctx);
+  const { services } = ctx;
+  const controller = new AbortController();
+  const source = services.events.subscribe(videoChannel(clientId), controller.signal);
+  const done = { done: true, value: undefined } as const;
+
+  const currentRights = async (): Promise<Abilities | null> => {
+    const [active, portals] = await Promise.all([services.sessions.isActive(viewer.sessionId), services.accounts.portals(viewer.accountId)]);
+    if (!active) return null;
+    const can = abilities(portals.find((p) => p.clientId === clientId));
+    return can.viewVideoCall ? can : null;
+  };
+
+  const stop = async (): Promise<IteratorReturnResult<undefined>> => {
+    controller.abort();
+    await source.return?.().catch(() => undefined);
+    return done;
+  };
+
+  const iterator: AsyncIterableIterator<VideoCallStatus> = {
+    async next(): Promise<IteratorResult<VideoCallStatus>> {
+      for (;;) {
+        let r: IteratorResult<unknown>;
+        try {
+          r = await source.next();
+        } catch (err) {
+          if (controller.signal.aborted) return done;
+          throw err;
+        }
+        if (r.done) return done;
+        if (!isVideoRoomState(r.value) || r.value.clientId !== clientId) continue;
+        const can = await currentRights();
+        if (!can) {
+          ctx.logger.info({ clientId }, 'video subscription ended: the viewer no longer has the right');
+          return stop();
+        }
+        return { done: false, value: presentVideoCall(r.value, can) };
+      }
+    },
+    return: stop,
+    [Symbol.asyncIterator]() {
+      return iterator;
+    },
+  };
+  return iterator;
+}

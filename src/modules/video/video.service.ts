@@ -1,0 +1,70 @@
+import type { DataSource } from 'typeorm';
+import type { EventBus } from '../../events/event-bus';
+import { VideoRoomEntity } from './video-room.entity';
+
+/** The room state as stored and as carried on the event bus (JSON-safe: dates as ISO strings). */
+export interface VideoRoomState {
+  clientId: string;
+  ready: boolean;
+  practitionerId: string | null;
+  joinUrl: string | null;
+  readySince: string | null;
+}
+
+/** The bus channel of one client's video room; the payload is a VideoRoomState. */
+export const videoChannel = (clientId: string): string => `video:${clientId}`;
+
+/**
+ * Owns the video_rooms table: what practitioner systems said about each client's room. Readiness
+ * lapses VIDEO_READY_TTL_SECONDS after the last ready event, so a room whose practitioner system
+ * never sent `videocall.ended` (crash, lost event) does not stay "ready" for ever.
+ */
+export class VideoService {
+  constructor(
+    private readonly db: DataSource,
+    private readonly bus: EventBus,
+    private readonly readyTtlSeconds: number,
+  ) {}
+
+  async status(clientId: string, now = new Date()): Promise<VideoRoomState> {
+    const row = await this.db.getRepository(VideoRoomEntity).findOneBy({ clientId });
+    return this.present(clientId, row, now);
+  }
+
+  /** A ready event opens the room or refreshes it; a refresh keeps the original readySince. */
+  async markReady(clientId: string, practitionerId: string, joinUrl: string, eventId: string, at = new Date()): Promise<VideoRoomState> {
+    const repo = this.db.getRepository(VideoRoomEntity);
+    const existing = await repo.findOneBy({ clientId });
+    // An event older than what we already applied (late delivery, reprocessing) changes nothing.
+    if (existing && existing.refreshedAt > at) return this.present(clientId, existing, new Date());
+    const current = this.present(clientId, existing, at);
+    const readySince = current.ready && current.practitionerId === practitionerId && current.readySince ? new Date(current.readySince) : at;
+    await repo.save({ clientId, ready: true, practitionerId, joinUrl, readySince, refreshedAt: at, lastEventId: eventId });
+    const state: VideoRoomState = { clientId, ready: true, practitionerId, joinUrl, readySince: readySince.toISOString() };
+    await this.bus.publish(videoChannel(clientId), state);
+    return state;
+  }
+
+  async markEnded(clientId: string, eventId: string, at = new Date()): Promise<VideoRoomState> {
+    const repo = this.db.getRepository(VideoRoomEntity);
+    const existing = await repo.findOneBy({ clientId });
+    if (existing && existing.refreshedAt > at) return this.present(clientId, existing, new Date());
+    await repo.save({ clientId, ready: false, practitionerId: null, joinUrl: null, readySince: null, refreshedAt: at, lastEventId: eventId });
+    const state: VideoRoomState = { clientId, ready: false, practitionerId: null, joinUrl: null, readySince: null };
+    await this.bus.publish(videoChannel(clientId), state);
+    return state;
+  }
+
+  private present(clientId: string, row: VideoRoomEntity | null, now: Date): VideoRoomState {
+    const fresh = row?.ready && now.getTime() - row.refreshedAt.getTime() <= this.readyTtlSeconds * 1000;
+    if (!row || !fresh) return { clientId, ready: false, practitionerId: null, joinUrl: null, readySince: null };
+    return { clientId, ready: true, practitionerId: row.practitionerId, joinUrl: row.joinUrl, readySince: row.readySince?.toISOString() ?? null };
+  }
+}
+
+/** Narrows an event-bus payload to a room state (the bus carries unknown JSON). */
+export function isVideoRoomState(value: unknown): value is VideoRoomState {
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as Record<string, unknown>;
+  return typeof v.clientId === 'string' && typeof v.ready === 'boolean';
+}
