@@ -24,6 +24,8 @@ export interface TestAppOptions {
   env?: Record<string, string>;
   /** 'sqlite' (a temp file, default) or 'mariadb' (its own throwaway database). */
   database?: 'sqlite' | 'mariadb';
+  /** Share an existing database (e.g. a second instance on the first one's DATABASE_URL); it is not dropped on stop(). */
+  databaseUrl?: string;
   adapters?: Record<string, EhrAdapter>;
 }
 
@@ -31,7 +33,9 @@ export interface TestAppOptions {
 export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   let databaseUrl: string;
   let dropDatabase: (() => Promise<void>) | undefined;
-  if (options.database === 'mariadb') {
+  if (options.databaseUrl) {
+    databaseUrl = options.databaseUrl;
+  } else if (options.database === 'mariadb') {
     const created = await createMariaDbDatabase();
     databaseUrl = created.url;
     dropDatabase = created.drop;

@@ -1,0 +1,332 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { createClient, type Client as WsClient } from 'graphql-ws';
+import { Redis } from 'ioredis';
+import WebSocket from 'ws';
+import { PortalRelation, Permission } from '../src/auth/abilities';
+import { signSyncBody } from '../src/events/sync.signature';
+import { portalIds, startTestApp, type TestApp } from './utils/app';
+import { describeWithMariaDbAndRedis, redisPrefix, REDIS_URL } from './utils/services';
+
+const videoSubscription = 'subscription($id: ID!) { videoCallStatusChanged(clientId: $id) { ready joinUrl readySince practitioner { id name } } }';
+
+interface Received {
+  events: { ready: boolean; joinUrl: string | null; readySince: string | null; practitioner: { id: string; name: string } | null }[];
+  errors: { message: string; extensions?: { code?: string } }[];
+  completed: boolean;
+  /** Resolves with the n-th event (1-based), or rejects after the timeout. */
+  nth(n: number, timeoutMs?: number): Promise<Received['events'][number]>;
+  done(timeoutMs?: number): Promise<void>;
+  stop(): void;
+}
+
+/** A graphql-ws subscription as a browser would hold it, collecting what arrives. */
+function subscribe(client: WsClient, clientId: string): Received {
+  const r: Received = {
+    events: [],
+    errors: [],
+    completed: false,
+    nth: (n, timeoutMs = 2000) => until(() => r.events[n - 1], timeoutMs, `event #${n}`),
+    done: async (timeoutMs = 2000) => void (await until(() => (r.completed ? true : undefined), timeoutMs, 'completion')),
+    stop: () => undefined,
+  };
+  r.stop = client.subscribe(
+    { query: videoSubscription, variables: { id: clientId } },
+    {
+      next: (msg) => {
+        if (msg.errors) r.errors.push(...(msg.errors as Received['errors']));
+        const data = msg.data as { videoCallStatusChanged?: Received['events'][number] } | null | undefined;
+        if (data?.videoCallStatusChanged) r.events.push(data.videoCallStatusChanged);
+      },
+      error: (err) => r.errors.push({ message: String((err as Error).message ?? err) }),
+      complete: () => {
+        r.completed = true;
+      },
+    },
+  );
+  return r;
+}
+
+async function until<T>(probe: () => T | undefined, timeoutMs: number, what: string): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+describeWithMariaDbAndRedis('sync events and video-call readiness across two instances (MariaDB + Redis)', () => {
+  const prefix = redisPrefix();
+  const syncSecret = randomBytes(24).toString('hex');
+  let a: TestApp;
+  let b: TestApp;
+  let admin: Redis;
+  let karenId: string;
+  let karenToken: string;
+  let relativeToken: string;
+  const wsClients: WsClient[] = [];
+
+  const ws = (t: TestApp, token: string): WsClient => {
+    const client = createClient({
+      url: `${t.base.replace(/^http/, 'ws')}/graphql`,
+      webSocketImpl: WebSocket,
+      connectionParams: { authorization: `Bearer ${token}` },
+      retryAttempts: 0,
+    });
+    wsClients.push(client);
+    return client;
+  };
+
+  /** Posts a sync event as a practitioner system would; `sign` lets a test break the signature. */
+  const post = async (
+    t: TestApp,
+    event: Record<string, unknown> | string,
+    sign: { secret?: string; timestamp?: number; signature?: string } = {},
+  ): Promise<{ status: number; body: { status?: string; errors?: { message: string; extensions?: { code?: string } }[] } }> => {
+    const raw = typeof event === 'string' ? event : JSON.stringify(event);
+    const timestamp = sign.timestamp ?? Math.floor(Date.now() / 1000);
+    const res = await fetch(`${t.base}/sync/events`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'x-signature-timestamp': String(timestamp),
+        'x-signature': sign.signature ?? signSyncBody(sign.secret ?? syncSecret, timestamp, raw),
+      },
+      body: raw,
+    });
+    return { status: res.status, body: (await res.json()) as never };
+  };
+
+  const ready = (clientId: string, joinUrl = `https://video.ggz-demo.test/room/${randomUUID()}`) => ({
+    id: randomUUID(),
+    type: 'videocall.ready',
+    source: 'demo',
+    clientId,
+    occurredAt: new Date().toISOString(),
+    data: { practitionerId: 'pr-elamrani', joinUrl },
+  });
+  const ended = (clientId: string) => ({ id: randomUUID(), type: 'videocall.ended', source: 'demo', clientId, data: {} });
+
+  /** Waits until this many sockets' subscriptions for the client's room are registered in Redis. */
+  const redisSubscribers = async (clientId: string, atLeast: number): Promise<void> => {
+    const deadline = Date.now() + 5000;
+    for (;;) {
+      const [, n] = (await admin.pubsub('NUMSUB', `${prefix}video:${clientId}`)) as [string, number];
+      // A short settle: the channel may already be subscribed for an earlier socket while this one's operation starts.
+      if (Number(n) >= atLeast) return void (await new Promise((resolve) => setTimeout(resolve, 50)));
+      if (Date.now() > deadline) throw new Error(`no Redis subscriber for ${clientId}`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  };
+
+  const storedEvents = async (eventId: string): Promise<{ type: string; processed_at: Date | null }[]> =>
+    a.app.db.query('SELECT type, processed_at FROM sync_events WHERE event_id = ?', [eventId]);
+
+  beforeAll(async () => {
+    const env = {
+      REDIS_URL: REDIS_URL!,
+      REDIS_KEY_PREFIX: prefix,
+      SYNC_SECRET: syncSecret,
+      // Both instances must accept the same sessions, as behind one load balancer.
+      SESSION_SECRET: randomBytes(32).toString('hex'),
+      LOG_LEVEL: 'warn',
+    };
+    a = await startTestApp({ database: 'mariadb', env });
+    b = await startTestApp({ databaseUrl: a.config.DATABASE_URL, env });
+    admin = new Redis(REDIS_URL!);
+    karenToken = await a.login('client@demo.test');
+    relativeToken = await a.login('relative@demo.test');
+    [karenId] = await portalIds(a, karenToken);
+  });
+
+  afterAll(async () => {
+    await Promise.all(wsClients.map((c) => c.dispose()));
+    await b?.stop();
+    await a?.stop();
+    await admin?.quit();
+  });
+
+  it('delivers a videocall.ready posted to instance B to the client subscribed on instance A within a second, with the joinUrl', async () => {
+    const sub = subscribe(ws(a, karenToken), karenId);
+    await redisSubscribers(karenId, 1);
+    const event = ready(karenId, 'https://video.ggz-demo.test/room/karen-1');
+    const sent = Date.now();
+    const res = await post(b, event);
+    expect(res.status).toBe(202);
+    expect(res.body.status).toBe('accepted');
+    const got = await sub.nth(1, 1000);
+    expect(Date.now() - sent).toBeLessThan(1000);
+    expect(got.ready).toBe(true);
+    expect(got.joinUrl).toBe('https://video.ggz-demo.test/room/karen-1');
+    expect(got.practitioner).toEqual({ id: 'demo:pr-elamrani', name: 'Fatima El Amrani' });
+    expect(got.readySince).toEqual(expect.any(String));
+    expect(sub.errors).toEqual([]);
+    sub.stop();
+  });
+
+  it('answers Client.videoCall with the current state on either instance', async () => {
+    await post(b, ready(karenId, 'https://video.ggz-demo.test/room/karen-2'));
+    const query = 'query($id: ID!) { client(id: $id) { videoCall { ready joinUrl readySince practitioner { id name profession } } } }';
+    for (const t of [a, b]) {
+      const { body } = await (async () => {
+        const deadline = Date.now() + 2000;
+        for (;;) {
+          const r = await t.gql(query, { id: karenId }, karenToken);
+          if (r.body.data?.client.videoCall.joinUrl === 'https://video.ggz-demo.test/room/karen-2' || Date.now() > deadline) return r;
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+      })();
+      expect(body.errors).toBeUndefined();
+      expect(body.data.client.videoCall).toMatchObject({
+        ready: true,
+        joinUrl: 'https://video.ggz-demo.test/room/karen-2',
+        practitioner: { id: 'demo:pr-elamrani', name: 'Fatima El Amrani', profession: 'Psychotherapeut' },
+      });
+    }
+  });
+
+  it('keeps readySince when a ready event only refreshes the room, and lets readiness lapse after VIDEO_READY_TTL_SECONDS', async () => {
+    const first = await a.app.services.video.status(karenId);
+    await post(b, ready(karenId, 'https://video.ggz-demo.test/room/karen-2'));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const refreshed = await a.app.services.video.status(karenId);
+    expect(refreshed.readySince).toBe(first.readySince);
+    const later = new Date(Date.now() + (a.config.VIDEO_READY_TTL_SECONDS + 5) * 1000);
+    expect(await a.app.services.video.status(karenId, later)).toMatchObject({ ready: false, joinUrl: null });
+  });
+
+  it('shows a network member with AGENDA_VIEW that the room is ready, but never the joinUrl', async () => {
+    const { body } = await a.gql('query($id: ID!) { client(id: $id) { videoCall { ready joinUrl } } }', { id: karenId }, relativeToken);
+    expect(body.errors).toBeUndefined();
+    expect(body.data.client.videoCall).toEqual({ ready: true, joinUrl: null });
+
+    const sub = subscribe(ws(a, relativeToken), karenId);
+    await redisSubscribers(karenId, 1);
+    await post(b, ready(karenId, 'https://video.ggz-demo.test/room/karen-3'));
+    const got = await sub.nth(1);
+    expect(got).toMatchObject({ ready: true, joinUrl: null });
+    sub.stop();
+  });
+
+  it('refuses a stranger subscribing to Karen\'s room with FORBIDDEN', async () => {
+    const strangerToken = await a.login('stranger@demo.test');
+    const sub = subscribe(ws(a, strangerToken), karenId);
+    await until(() => (sub.errors.length ? true : undefined), 2000, 'the refusal');
+    expect(sub.errors[0]!.extensions?.code).toBe('FORBIDDEN');
+    expect(sub.events).toEqual([]);
+  });
+
+  it('stops the next event when a network member\'s right is revoked while the socket is open', async () => {
+    const relative = (await a.app.services.accounts.findByEmail('relative@demo.test'))!;
+    const sub = subscribe(ws(a, relativeToken), karenId);
+    await redisSubscribers(karenId, 1);
+    await post(b, ended(karenId));
+    expect(await sub.nth(1)).toMatchObject({ ready: false });
+
+    await a.app.services.accounts.link(relative.id, karenId, PortalRelation.NETWORK_MEMBER, [], false);
+    try {
+      await post(b, ready(karenId));
+      await sub.done();
+      expect(sub.events).toHaveLength(1);
+    } finally {
+      await a.app.services.accounts.link(relative.id, karenId, PortalRelation.NETWORK_MEMBER, [Permission.AGENDA_VIEW], false);
+    }
+  });
+
+  it('refuses a bad signature and a stale timestamp with 401 and a reason, storing nothing', async () => {
+    const bad = ready(karenId);
+    const wrongKey = await post(b, bad, { secret: 'not-the-sync-secret-at-all' });
+    expect(wrongKey.status).toBe(401);
+    expect(wrongKey.body.errors![0]!.message).toMatch(/does not match/);
+
+    const stale = ready(karenId);
+    const old = await post(b, stale, { timestamp: Math.floor(Date.now() / 1000) - 6 * 60 });
+    expect(old.status).toBe(401);
+    expect(old.body.errors![0]!.message).toMatch(/5 minutes/);
+
+    const unsigned = await post(b, ready(karenId), { signature: '' });
+    expect(unsigned.status).toBe(401);
+    expect(await storedEvents(bad.id)).toEqual([]);
+    expect(await storedEvents(stale.id)).toEqual([]);
+  });
+
+  it('accepts the same event id once: both answers 202, one row, one push', async () => {
+    const sub = subscribe(ws(a, karenToken), karenId);
+    await redisSubscribers(karenId, 1);
+    const event = ended(karenId);
+    const first = await post(b, event);
+    const second = await post(a, event);
+    expect([first.status, second.status]).toEqual([202, 202]);
+    expect([first.body.status, second.body.status]).toEqual(['accepted', 'duplicate']);
+    await sub.nth(1);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(sub.events).toHaveLength(1);
+    const rows = await storedEvents(event.id);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.processed_at).not.toBeNull();
+    sub.stop();
+  });
+
+  it('refuses a malformed body and an unknown type with 400 and the reason, and a body over the limit with 413', async () => {
+    const notJson = await post(b, '{"id": ');
+    expect(notJson.status).toBe(400);
+    expect(notJson.body.errors![0]!.message).toMatch(/not valid JSON/);
+
+    const unknown = await post(b, { id: randomUUID(), type: 'videocall.exploded', source: 'demo', clientId: karenId, data: {} });
+    expect(unknown.status).toBe(400);
+    expect(unknown.body.errors![0]!.message).toMatch(/Unknown event type 'videocall.exploded'/);
+
+    const noUrl = await post(b, { ...ready(karenId), data: { practitionerId: 'pr-elamrani', joinUrl: 'javascript:alert(1)' } });
+    expect(noUrl.status).toBe(400);
+    expect(noUrl.body.errors![0]!.message).toMatch(/data\.joinUrl/);
+
+    const huge = await post(b, { ...ended(karenId), data: {}, padding: 'x'.repeat(a.config.SYNC_MAX_BODY_BYTES) });
+    expect(huge.status).toBe(413);
+  });
+
+  it('stores a message.created for the messages module (pending, never dropped)', async () => {
+    const event = { id: randomUUID(), type: 'message.created', source: 'demo', clientId: 'cl-karen', data: { practitionerId: 'pr-bakker', subject: 'Uw afspraak', body: 'Tot dinsdag.' } };
+    expect((await post(b, event)).status).toBe(202);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const rows = await storedEvents(event.id);
+    expect(rows).toEqual([{ type: 'message.created', processed_at: null }]);
+  });
+
+  it('accepts the source system\'s own client id for video events (looked up under the event\'s source)', async () => {
+    const sub = subscribe(ws(a, karenToken), karenId);
+    await redisSubscribers(karenId, 1);
+    await post(b, { ...ready('cl-karen', 'https://video.ggz-demo.test/room/by-external-id') });
+    expect(await sub.nth(1)).toMatchObject({ ready: true, joinUrl: 'https://video.ggz-demo.test/room/by-external-id' });
+    sub.stop();
+  });
+
+  it('keeps subscriptions working after Redis drops every connection of both instances', async () => {
+    const sub = subscribe(ws(a, karenToken), karenId);
+    await redisSubscribers(karenId, 1);
+
+    // Like a Redis restart for these two instances only (others share this Redis server).
+    const name = `ggz-events-${prefix.replace(/[^\w-]/g, '_')}`;
+    const list = (await admin.client('LIST')) as string;
+    const ids = list
+      .split('\n')
+      .filter((line) => line.includes(` name=${name} `))
+      .map((line) => /\bid=(\d+)/.exec(line)![1]!);
+    expect(ids.length).toBeGreaterThanOrEqual(4);
+    for (const id of ids) await admin.client('KILL', 'ID', id);
+
+    // While reconnecting, instances keep answering.
+    expect((await post(b, ended(karenId))).status).toBe(202);
+
+    await redisSubscribers(karenId, 1);
+    const deadline = Date.now() + 5000;
+    let got: Received['events'][number] | undefined;
+    // The publisher may still be reconnecting: resend until one arrives (each event a new id).
+    while (!got && Date.now() < deadline) {
+      await post(b, ready(karenId, 'https://video.ggz-demo.test/room/after-restart'));
+      got = await until(() => sub.events.find((e) => e.joinUrl === 'https://video.ggz-demo.test/room/after-restart'), 500, 'after restart').catch(() => undefined);
+    }
+    expect(got).toMatchObject({ ready: true, joinUrl: 'https://video.ggz-demo.test/room/after-restart' });
+    sub.stop();
+  });
+});
