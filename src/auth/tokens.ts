@@ -1,4 +1,4 @@
-import { createPrivateKey, createPublicKey, randomUUID, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, createSecretKey, randomUUID, type KeyObject } from 'node:crypto';
 import jwt, { type Algorithm, type JwtPayload } from 'jsonwebtoken';
 import type { Config } from '../config';
 import { UnauthenticatedError } from '../graphql/errors';
@@ -85,7 +85,11 @@ export class TokenService {
 }
 
 function toSigningKey(key: Config['sessionKey'], kid: string): SigningKey {
-  if (key.kind === 'secret') return { kid, algorithm: 'HS256', sign: key.secret, verify: key.secret };
+  if (key.kind === 'secret') {
+    // A KeyObject, not the string: jsonwebtoken otherwise tries to parse the string as a public key on every verify.
+    const secret = createSecretKey(Buffer.from(key.secret, 'utf8'));
+    return { kid, algorithm: 'HS256', sign: secret, verify: secret };
+  }
   const privateKey = createPrivateKey(key.privateKey);
   const type = privateKey.asymmetricKeyType;
   const algorithm: Algorithm = type === 'rsa' ? 'RS256' : type === 'ec' ? 'ES256' : (() => {

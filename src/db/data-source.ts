@@ -18,6 +18,8 @@ export function dataSourceOptions(database: Config['database']): DataSourceOptio
       prepareDatabase: (db: { pragma(s: string): unknown }) => {
         db.pragma('journal_mode = WAL');
         db.pragma('busy_timeout = 5000');
+        // WAL + NORMAL: durable against crashes of the process; SQLite is the embedded default, not production.
+        db.pragma('synchronous = NORMAL');
         db.pragma('foreign_keys = ON');
       },
     };

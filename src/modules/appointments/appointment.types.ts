@@ -8,7 +8,7 @@ export enum AppointmentWindow {
 }
 registerEnumType(AppointmentWindow, { name: 'AppointmentWindow' });
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class Practitioner {
   @Field(() => ID) id!: string;
   @Field() name!: string;
@@ -17,7 +17,7 @@ export class Practitioner {
   @Field(() => String, { nullable: true }) email?: string | null;
 }
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class Appointment {
   @Field(() => ID) id!: string;
   @Field(() => DateTimeScalar) start!: string;

@@ -9,13 +9,20 @@ export interface ClientSourceRef {
 
 /** Maps the portal's client ids to where the EHRs know the client; owns the clients tables. */
 export class ClientsService {
-  constructor(private readonly db: DataSource) {}
+  /** Sources are only ever added, so a short in-process cache is safe; it saves a query per request. */
+  private readonly cache = new Map<string, { refs: ClientSourceRef[]; until: number }>();
+
+  constructor(
+    private readonly db: DataSource,
+    private readonly cacheMs = 30_000,
+  ) {}
 
   /** Finds or creates the portal's client for an EHR record; safe under concurrent logins. */
   async ensureClient(ref: ClientSourceRef, linkTo?: string): Promise<string> {
     const repo = this.db.getRepository(ClientSourceEntity);
     const existing = await repo.findOneBy({ source: ref.source, externalId: ref.externalId });
     if (existing) return existing.clientId;
+    if (linkTo) this.cache.delete(linkTo);
     const clientId = linkTo ?? randomUUID();
     try {
       await this.db.transaction(async (tx) => {
@@ -31,11 +38,20 @@ export class ClientsService {
   }
 
   async sourcesOf(clientIds: readonly string[]): Promise<Map<string, ClientSourceRef[]>> {
-    const rows = clientIds.length
-      ? await this.db.getRepository(ClientSourceEntity).createQueryBuilder('s').where('s.client_id IN (:...ids)', { ids: [...clientIds] }).getMany()
-      : [];
-    const out = new Map<string, ClientSourceRef[]>(clientIds.map((id) => [id, []]));
-    for (const row of rows) out.get(row.clientId)?.push({ source: row.source, externalId: row.externalId });
+    const now = Date.now();
+    const out = new Map<string, ClientSourceRef[]>();
+    const missing = clientIds.filter((id) => {
+      const hit = this.cache.get(id);
+      if (hit && hit.until > now) out.set(id, hit.refs);
+      return !out.has(id);
+    });
+    if (missing.length) {
+      const rows = await this.db.getRepository(ClientSourceEntity).createQueryBuilder('s').where('s.client_id IN (:...ids)', { ids: missing }).getMany();
+      for (const id of missing) out.set(id, []);
+      for (const row of rows) out.get(row.clientId)!.push({ source: row.source, externalId: row.externalId });
+      if (this.cache.size > 10_000) this.cache.clear();
+      for (const id of missing) if (out.get(id)!.length) this.cache.set(id, { refs: out.get(id)!, until: now + this.cacheMs });
+    }
     return out;
   }
 }

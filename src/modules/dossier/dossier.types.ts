@@ -2,12 +2,12 @@ import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { DateScalar, DateTimeScalar } from '../../graphql/scalars';
 
 /** The client's record as the EHRs hold it; each part is resolved (and logged) on its own. */
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class Dossier {
   clientId!: string;
 }
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class DossierOverview {
   @Field() dossierNumber!: string;
   @Field(() => DateScalar, { nullable: true }) registrationDate?: string | null;
@@ -17,23 +17,23 @@ export class DossierOverview {
   @Field({ description: 'Which adapter (care organisation) it came from' }) source!: string;
 }
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class IntakeItem {
   @Field() question!: string;
   @Field(() => String, { nullable: true }) answer?: string | null;
 }
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class IntakeSection {
   @Field() title!: string;
   @Field(() => [IntakeItem]) items!: IntakeItem[];
 }
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class IntakeReport {
   @Field(() => [IntakeSection]) sections!: IntakeSection[];
   @Field() source!: string;
 }
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class Medication {
   @Field(() => ID) id!: string;
   @Field() name!: string;
@@ -44,7 +44,7 @@ export class Medication {
   prescriberId?: string | null;
 }
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class Allergy {
   @Field(() => ID) id!: string;
   @Field() substance!: string;
@@ -53,7 +53,7 @@ export class Allergy {
   @Field() source!: string;
 }
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class ContraIndication {
   @Field(() => ID) id!: string;
   @Field() description!: string;
@@ -69,14 +69,14 @@ export enum TreatmentPlanStatus {
 }
 registerEnumType(TreatmentPlanStatus, { name: 'TreatmentPlanStatus' });
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class TreatmentGoal {
   @Field(() => ID) id!: string;
   @Field() description!: string;
   @Field() addedBy!: string;
 }
 
-@ObjectType({ description: 'behandelplan' })
+@ObjectType({ description: 'behandelplan', simpleResolvers: true })
 export class TreatmentPlan {
   @Field(() => ID) id!: string;
   @Field(() => TreatmentPlanStatus) status!: TreatmentPlanStatus;
@@ -107,7 +107,7 @@ registerEnumType(TeamRole, {
   },
 });
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class TeamMember {
   @Field(() => TeamRole) role!: TeamRole;
   @Field(() => DateScalar) from!: string;
@@ -117,7 +117,7 @@ export class TeamMember {
   practitionerId!: string;
 }
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class EffortActivity {
   @Field(() => DateScalar) date!: string;
   @Field(() => Int) minutes!: number;
@@ -126,14 +126,14 @@ export class EffortActivity {
   practitionerId!: string;
 }
 
-@ObjectType({ description: 'behandelinzet' })
+@ObjectType({ description: 'behandelinzet', simpleResolvers: true })
 export class TreatmentEffort {
   @Field(() => Int) plannedMinutes!: number;
   @Field(() => Int) realisedMinutes!: number;
   @Field(() => [EffortActivity]) activities!: EffortActivity[];
 }
 
-@ObjectType({ description: 'verslaglegging' })
+@ObjectType({ description: 'verslaglegging', simpleResolvers: true })
 export class SessionReport {
   @Field(() => ID) id!: string;
   @Field(() => DateTimeScalar) date!: string;
@@ -145,7 +145,7 @@ export class SessionReport {
   authorId?: string | null;
 }
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class Document {
   @Field(() => ID) id!: string;
   @Field() name!: string;

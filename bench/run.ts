@@ -1,0 +1,161 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import autocannon from 'autocannon';
+import { W1_QUERY, W2_QUERY } from './fixture';
+
+/**
+ * `npm run bench`: the gateway against a raw node:http handler over the same adapter, in the same
+ * run, each server in its own process pinned to core 0 and the load generator on core 1 (taskset,
+ * where available). Warm-up, then three measured runs; medians. Every response body is checked
+ * against the first one; errors and mismatches must be 0. Results go to bench/RESULTS.md.
+ */
+
+interface Started {
+  child: ChildProcess;
+  port: number;
+  token: string;
+  clientId: string;
+  statsPort: number;
+}
+
+const root = join(__dirname, '..', '..');
+const hasTaskset = (() => {
+  try {
+    execFileSync('taskset', ['-p', String(process.pid)], { stdio: 'ignore' });
+    return cpus().length > 1;
+  } catch {
+    return false;
+  }
+})();
+
+async function startServer(mode: 'gateway' | 'raw', delayMs: number): Promise<Started> {
+  const script = join(__dirname, 'server.js');
+  const child = hasTaskset ? spawn('taskset', ['-c', '0', process.execPath, script, mode, String(delayMs)]) : spawn(process.execPath, [script, mode, String(delayMs)]);
+  child.stderr!.pipe(process.stderr);
+  const line = await new Promise<string>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).once('line', resolve);
+    child.once('exit', (code) => reject(new Error(`${mode} server exited with ${code}`)));
+  });
+  return { child, ...(JSON.parse(line) as Omit<Started, 'child'>) };
+}
+
+async function calls(s: Started): Promise<number> {
+  const counts = (await (await fetch(`http://127.0.0.1:${s.statsPort}/`)).json()) as Record<string, number>;
+  return Object.values(counts).reduce((a, b) => a + b, 0);
+}
+
+interface Measured {
+  rps: number;
+  p50: number;
+  p99: number;
+  requests: number;
+  errors: number;
+  callsPerRequest: number;
+}
+
+async function measure(s: Started, query: string, connections: number, seconds: number): Promise<Measured> {
+  const body = JSON.stringify({ query, variables: { id: s.clientId } });
+  const headers = { 'content-type': 'application/json', authorization: `Bearer ${s.token}` };
+  const url = `http://127.0.0.1:${s.port}/graphql`;
+  const first = await (await fetch(url, { method: 'POST', headers, body })).text();
+  if (first.includes('"errors"')) throw new Error(`the benchmark query fails: ${first.slice(0, 300)}`);
+  await autocannon({ url, method: 'POST', headers, body, connections, duration: 2 }); // warm-up
+  const runs: Measured[] = [];
+  for (let i = 0; i < 3; i++) {
+    const before = await calls(s);
+    const r = await autocannon({ url, method: 'POST', headers, body, connections, duration: seconds, expectBody: first });
+    const requests = r.requests.total;
+    runs.push({
+      rps: r.requests.average,
+      p50: r.latency.p50,
+      p99: r.latency.p99,
+      requests,
+      errors: r.errors + r.non2xx + (r.mismatches ?? 0) + r.timeouts,
+      callsPerRequest: requests ? ((await calls(s)) - before) / requests : 0,
+    });
+  }
+  const median = (f: (m: Measured) => number) => runs.map(f).sort((a, b) => a - b)[1]!;
+  return {
+    rps: median((m) => m.rps),
+    p50: median((m) => m.p50),
+    p99: median((m) => m.p99),
+    requests: runs.reduce((a, m) => a + m.requests, 0),
+    errors: runs.reduce((a, m) => a + m.errors, 0),
+    callsPerRequest: median((m) => m.callsPerRequest),
+  };
+}
+
+async function withServer<T>(mode: 'gateway' | 'raw', delayMs: number, fn: (s: Started) => Promise<T>): Promise<T> {
+  const s = await startServer(mode, delayMs);
+  try {
+    return await fn(s);
+  } finally {
+    s.child.kill('SIGKILL');
+  }
+}
+
+function version(pkg: string): string {
+  try {
+    return (JSON.parse(readFileSync(join(root, 'node_modules', pkg, 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return '?';
+  }
+}
+
+async function main(): Promise<void> {
+  if (hasTaskset) execFileSync('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' });
+  const seconds = Number(process.env.BENCH_SECONDS ?? 5);
+  const delay = 5;
+  console.log(`bench: ${seconds}s runs, taskset ${hasTaskset ? 'on (server core 0, load core 1)' : 'not available'}`);
+
+  const w1Gateway = await withServer('gateway', delay, (s) => measure(s, W1_QUERY, 1, seconds));
+  const w1Raw = await withServer('raw', delay, (s) => measure(s, W1_QUERY, 1, seconds));
+  console.log('W1 gateway', w1Gateway, 'raw', w1Raw);
+  const w2Gateway = await withServer('gateway', 0, (s) => measure(s, W2_QUERY, 10, seconds));
+  const w2Raw = await withServer('raw', 0, (s) => measure(s, W2_QUERY, 10, seconds));
+  console.log('W2 gateway', w2Gateway, 'raw', w2Raw);
+
+  const cpu = cpus()[0]?.model ?? 'unknown';
+  const md = `# Benchmark results
+
+Written by \`npm run bench\` on ${new Date().toISOString()}. Numbers are medians of three ${seconds}-second runs after a
+2-second warm-up; the machine is shared and noisy, so compare the ratios (gateway against the raw
+handler measured in the same run), not the absolute figures.
+
+- Machine: ${cpus().length} × ${cpu}, ${Math.round(totalmem() / 2 ** 30)} GiB; server pinned to core 0 and load generator to core 1: ${hasTaskset ? 'yes (taskset)' : 'no'}
+- Node ${process.version}; @apollo/server ${version('@apollo/server')}, graphql ${version('graphql')}, type-graphql ${version('type-graphql')}, typeorm ${version('typeorm')}, better-sqlite3 ${version('better-sqlite3')}, dataloader ${version('dataloader')}, autocannon ${version('autocannon')}
+- Baseline: a raw \`node:http\` handler calling the same demo adapter and answering the same JSON.
+- Every response body was compared with the first one: errors + mismatches + non-2xx = gateway ${w1Gateway.errors + w2Gateway.errors}, raw ${w1Raw.errors + w2Raw.errors}.
+
+## W1: dashboard latency, every adapter call delayed ${delay} ms (1 connection)
+
+| server | p50 ms | p99 ms | req/s | adapter calls / request |
+| --- | --- | --- | --- | --- |
+| gateway | ${w1Gateway.p50} | ${w1Gateway.p99} | ${w1Gateway.rps.toFixed(0)} | ${w1Gateway.callsPerRequest.toFixed(1)} |
+| raw handler | ${w1Raw.p50} | ${w1Raw.p99} | ${w1Raw.rps.toFixed(0)} | ${w1Raw.callsPerRequest.toFixed(1)} |
+
+The dashboard asks for the next appointment's practitioner, which depends on the appointment list:
+two adapter round trips one after the other (${2 * delay} ms) in both servers; all dossier parts
+are fetched in parallel within the first. Target: p50 ≤ raw p50 + 3 ms → ${w1Gateway.p50 <= w1Raw.p50 + 3 ? 'met' : 'not met'}.
+
+## W2: 100 appointments with practitioners + medications + team (10 connections, no delay)
+
+| server | req/s | ratio to raw | p50 ms | p99 ms | adapter calls / request |
+| --- | --- | --- | --- | --- | --- |
+| gateway | ${w2Gateway.rps.toFixed(0)} | ${(w2Gateway.rps / w2Raw.rps).toFixed(2)} | ${w2Gateway.p50} | ${w2Gateway.p99} | ${w2Gateway.callsPerRequest.toFixed(1)} |
+| raw handler | ${w2Raw.rps.toFixed(0)} | 1.00 | ${w2Raw.p50} | ${w2Raw.p99} | ${w2Raw.callsPerRequest.toFixed(1)} |
+
+Upstream calls per request stay constant (one practitioner batch for 100 appointments and the team).
+Aim from issue 4: at least 0.30 of the raw handler's throughput.
+`;
+  writeFileSync(join(root, 'bench', 'RESULTS.md'), md);
+  console.log(md);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

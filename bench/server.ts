@@ -1,0 +1,100 @@
+import 'reflect-metadata';
+import { createServer } from 'node:http';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DemoEhrAdapter } from '../adapters/demo/demo.adapter';
+import { ALL_PERMISSIONS, PortalRelation } from '../src/auth/abilities';
+import { loadConfig } from '../src/config';
+import { createLogger } from '../src/observability/logger';
+import { createApp } from '../src/server';
+import { benchData } from './fixture';
+
+/**
+ * One benchmark server, run in its own (pinned) process: `gateway` or `raw`, with an adapter
+ * delay in ms. Prints one JSON line {port, token, clientId, statsPort} when ready; GET on
+ * statsPort answers the adapter's call counts so the runner can compute calls per request.
+ */
+async function main(): Promise<void> {
+  const [mode, delayArg] = process.argv.slice(2);
+  const adapter = new DemoEhrAdapter({ delayMs: Number(delayArg ?? 0), data: benchData() });
+  let port: number;
+  let token = '';
+  let clientId = 'cl-karen';
+
+  if (mode === 'gateway') {
+    const config = loadConfig({
+      PORT: '0',
+      HOST: '127.0.0.1',
+      DATABASE_URL: `sqlite:${join(mkdtempSync(join(tmpdir(), 'ggz-bench-')), 'bench.sqlite')}`,
+      LOG_LEVEL: 'silent',
+      DEMO_SEED: '0',
+      GRAPHQL_MAX_COST: '100000',
+    });
+    const app = await createApp(config, { logger: createLogger('silent'), adapters: { demo: adapter } });
+    const { accounts, clients, sessions } = app.services;
+    const account = await accounts.create({ email: 'bench@demo.test', displayName: 'Karen Test' });
+    clientId = await clients.ensureClient({ source: 'demo', externalId: 'cl-karen' });
+    await accounts.link(account.id, clientId, PortalRelation.SELF, [...ALL_PERMISSIONS], true);
+    token = (await sessions.create(account.id, 'bench')).accessToken;
+    port = Number(new URL(await app.start()).port);
+  } else {
+    port = await rawServer(adapter);
+  }
+
+  const stats = createServer((_req, res) => {
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify(Object.fromEntries(adapter.calls)));
+  });
+  await new Promise<void>((r) => stats.listen(0, '127.0.0.1', () => r()));
+  const statsPort = (stats.address() as { port: number }).port;
+  console.log(JSON.stringify({ port, token, clientId, statsPort }));
+}
+
+/** The baseline: node:http calling the same adapter and answering the same JSON, nothing else. */
+async function rawServer(adapter: DemoEhrAdapter): Promise<number> {
+  const ctx = { requestId: 'raw' };
+  const server = createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const { query } = JSON.parse(Buffer.concat(chunks).toString()) as { query: string };
+    const practitioner = async (ids: string[]) => new Map((await adapter.getPractitioners([...new Set(ids)], ctx)).map((p) => [p.externalId, p]));
+    let body: unknown;
+    if (query.includes('W1')) {
+      const [appointments] = await Promise.all([adapter.listAppointments('cl-karen', {}, ctx), adapter.getDossierOverview('cl-karen', ctx)]);
+      const upcoming = appointments.filter((a) => Date.parse(a.end) >= Date.now()).sort((a, b) => a.start.localeCompare(b.start));
+      const next = upcoming[0];
+      const people = await practitioner(next ? [next.practitionerId] : []);
+      body = { data: { client: { dashboard: { upcomingAppointmentCount: upcoming.length, dossierPartCount: 9, nextAppointment: next ? { start: next.start, type: next.type, practitioner: { name: people.get(next.practitionerId)?.name } } : null } } } };
+    } else {
+      const [appointments, medications, team] = await Promise.all([
+        adapter.listAppointments('cl-karen', {}, ctx),
+        adapter.listMedications('cl-karen', ctx),
+        adapter.listTreatmentTeam('cl-karen', ctx),
+      ]);
+      const people = await practitioner([...appointments.map((a) => a.practitionerId), ...team.map((t) => t.practitionerId)]);
+      const p = (id: string) => ({ id: `demo:${id}`, name: people.get(id)?.name, profession: people.get(id)?.profession });
+      body = {
+        data: {
+          client: {
+            appointments: appointments.map((a) => ({ id: `demo:${a.externalId}`, start: a.start, end: a.end, type: a.type, location: a.location, online: a.online, practitioner: p(a.practitionerId) })),
+            dossier: {
+              medications: medications.map((m) => ({ id: `demo:${m.externalId}`, name: m.name, dosage: m.dosage })),
+              treatmentTeam: team.map((t) => ({ role: t.role, from: t.from, practitioner: { id: `demo:${t.practitionerId}`, name: people.get(t.practitionerId)?.name } })),
+            },
+          },
+        },
+      };
+    }
+    const text = JSON.stringify(body);
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+    res.end(text);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return (server.address() as { port: number }).port;
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
