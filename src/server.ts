@@ -186,6 +186,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       });
       const { port } = httpServer.address() as AddressInfo;
       baseUrl = `http://localhost:${port}`;
+      // Events answered 202 before a crash are processed now, in the background.
+      sync.resumeInBackground();
       return baseUrl;
     },
     /** Graceful: stop accepting, close sockets with 1001, let in-flight requests finish, close pools. */

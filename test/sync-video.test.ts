@@ -301,6 +301,46 @@ describeWithMariaDbAndRedis('sync events and video-call readiness across two ins
     sub.stop();
   });
 
+  it('publishes dossier.changed on the event bus, so a cache on another instance can drop the client\'s data', async () => {
+    const controller = new AbortController();
+    const events = a.app.services.events.subscribe(`dossier:${karenId}`, controller.signal);
+    const arrived = events.next();
+    let deadline = Date.now() + 2000;
+    for (;;) {
+      const [, n] = (await admin.pubsub('NUMSUB', `${prefix}dossier:${karenId}`)) as [string, number];
+      if (Number(n) >= 1 || Date.now() > deadline) break;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const event = { id: randomUUID(), type: 'dossier.changed', source: 'demo', clientId: karenId, data: {} };
+    expect((await post(b, event)).status).toBe(202);
+    const got = await Promise.race([arrived, new Promise((_, reject) => setTimeout(() => reject(new Error('no dossier event')), 2000))]);
+    expect(got).toEqual({ done: false, value: { clientId: karenId, source: 'demo', eventId: event.id } });
+    controller.abort();
+    deadline = Date.now() + 2000;
+    while (!(await storedEvents(event.id))[0]?.processed_at && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect((await storedEvents(event.id))[0]!.processed_at).not.toBeNull();
+  });
+
+  it('processes at start an event that was stored and answered but never processed (a crash in between)', async () => {
+    const sub = subscribe(ws(a, karenToken), karenId);
+    await redisSubscribers(karenId, 1);
+    const event = ready(karenId, 'https://video.ggz-demo.test/room/after-crash');
+    const raw = JSON.stringify(event);
+    await a.app.db.query(
+      'INSERT INTO sync_events (id, event_id, type, source, client_ref, occurred_at, payload, received_at, processed_at, error) VALUES (?, ?, ?, ?, ?, NULL, ?, ?, NULL, NULL)',
+      [randomUUID(), event.id, event.type, event.source, karenId, raw, new Date()],
+    );
+    const c = await startTestApp({ databaseUrl: a.config.DATABASE_URL, env: { REDIS_URL: REDIS_URL!, REDIS_KEY_PREFIX: prefix, SYNC_SECRET: syncSecret, LOG_LEVEL: 'warn' } });
+    try {
+      const got = await until(() => sub.events.find((e) => e.joinUrl === 'https://video.ggz-demo.test/room/after-crash'), 5000, 'the resumed event');
+      expect(got.ready).toBe(true);
+      expect((await storedEvents(event.id))[0]!.processed_at).not.toBeNull();
+    } finally {
+      await c.stop();
+      sub.stop();
+    }
+  });
+
   it('keeps subscriptions working after Redis drops every connection of both instances', async () => {
     const sub = subscribe(ws(a, karenToken), karenId);
     await redisSubscribers(karenId, 1);
@@ -328,5 +368,40 @@ describeWithMariaDbAndRedis('sync events and video-call readiness across two ins
     }
     expect(got).toMatchObject({ ready: true, joinUrl: 'https://video.ggz-demo.test/room/after-restart' });
     sub.stop();
+  });
+});
+
+describe('sync events and video-call readiness on the embedded defaults (SQLite, in-process bus)', () => {
+  let t: TestApp;
+  const syncSecret = randomBytes(24).toString('hex');
+
+  beforeAll(async () => {
+    t = await startTestApp({ env: { SYNC_SECRET: syncSecret } });
+  });
+  afterAll(async () => t.stop());
+
+  it('pushes a signed videocall.ready and videocall.ended to the client without Redis', async () => {
+    const token = await t.login('client@demo.test');
+    const [karenId] = await portalIds(t, token);
+    const client = createClient({ url: `${t.base.replace(/^http/, 'ws')}/graphql`, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${token}` }, retryAttempts: 0 });
+    try {
+      const sub = subscribe(client, karenId!);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const send = async (event: Record<string, unknown>) => {
+        const raw = JSON.stringify(event);
+        const ts = Math.floor(Date.now() / 1000);
+        const res = await fetch(`${t.base}/sync/events`, { method: 'POST', headers: { 'x-signature-timestamp': String(ts), 'x-signature': signSyncBody(syncSecret, ts, raw) }, body: raw });
+        expect(res.status).toBe(202);
+      };
+      // One after the other: processing runs after the 202, and an older event never overrides a newer one.
+      await send({ id: randomUUID(), type: 'videocall.ready', source: 'demo', clientId: karenId, data: { practitionerId: 'pr-bakker', joinUrl: 'https://video.ggz-demo.test/room/local' } });
+      expect(await sub.nth(1)).toMatchObject({ ready: true, joinUrl: 'https://video.ggz-demo.test/room/local', practitioner: { id: 'demo:pr-bakker', name: 'Jeroen Bakker' } });
+      await send({ id: randomUUID(), type: 'videocall.ended', source: 'demo', clientId: karenId, data: {} });
+      expect(await sub.nth(2)).toMatchObject({ ready: false, joinUrl: null, practitioner: null, readySince: null });
+      const { body } = await t.gql('query($id: ID!) { client(id: $id) { videoCall { ready joinUrl } } }', { id: karenId }, token);
+      expect(body.data.client.videoCall).toEqual({ ready: false, joinUrl: null });
+    } finally {
+      await client.dispose();
+    }
   });
 });

@@ -35,3 +35,24 @@ describe('abilities', () => {
     expect(a.actForClient).toBe(false);
   });
 });
+
+describe('video-call abilities', () => {
+  it('lets the client, a parent and a representative see the room and join it', () => {
+    for (const relation of [PortalRelation.SELF, PortalRelation.PARENT, PortalRelation.REPRESENTATIVE]) {
+      const a = abilities(link(relation));
+      expect(a.viewVideoCall && a.joinVideoCall).toBe(true);
+    }
+  });
+
+  it('shows a network member with agenda rights that the room is open, but never lets them join', () => {
+    const a = abilities(link(PortalRelation.NETWORK_MEMBER, [Permission.AGENDA_VIEW]));
+    expect(a.viewVideoCall).toBe(true);
+    expect(a.joinVideoCall).toBe(false);
+    expect(abilities(link(PortalRelation.NETWORK_MEMBER, [...ALL_PERMISSIONS], true)).joinVideoCall).toBe(false);
+  });
+
+  it('shows a network member without agenda rights nothing of the room', () => {
+    const a = abilities(link(PortalRelation.NETWORK_MEMBER, [Permission.DOSSIER_VIEW]));
+    expect(a.viewVideoCall || a.joinVideoCall).toBe(false);
+  });
+});

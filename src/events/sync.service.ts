@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { DataSource } from 'typeorm';
+import { In, IsNull, type DataSource } from 'typeorm';
 import { z } from 'zod';
 import { ClientEntity, ClientSourceEntity } from '../modules/clients/client.entity';
 import { parseGlobalId, globalId } from '../modules/ehr/global-id';
@@ -134,6 +134,39 @@ export class SyncService {
     this.inFlight.add(job);
   }
 
+  /**
+   * Processes events that were stored (and answered 202) but never processed, because the
+   * process stopped in between. Handlers are idempotent (an older room event never overrides a
+   * newer one), so two instances starting together may both run this safely.
+   */
+  async resumePending(limit = 500): Promise<number> {
+    const rows = await this.db.getRepository(SyncEventEntity).find({
+      where: { processedAt: IsNull(), error: IsNull(), type: In([...HANDLED_TYPES]) },
+      order: { receivedAt: 'ASC' },
+      take: limit,
+    });
+    for (const row of rows) {
+      let event: SyncEvent;
+      try {
+        event = parseSyncEvent(Buffer.from(row.payload, 'utf8'));
+      } catch (err) {
+        await this.db.getRepository(SyncEventEntity).update({ id: row.id }, { error: (err as Error).message.slice(0, 500) });
+        continue;
+      }
+      await this.process(row, event);
+    }
+    if (rows.length) this.logger.info({ count: rows.length }, 'resumed pending sync events');
+    return rows.length;
+  }
+
+  /** resumePending at start, tracked like any other processing so stop() waits for it. */
+  resumeInBackground(): void {
+    const job = this.resumePending()
+      .then(() => undefined, (err: Error) => this.logger.warn({ err: err.message }, 'resuming pending sync events failed'))
+      .finally(() => this.inFlight.delete(job));
+    this.inFlight.add(job);
+  }
+
   async drain(): Promise<void> {
     await Promise.allSettled([...this.inFlight]);
   }
@@ -188,6 +221,9 @@ export class SyncService {
     throw new Error(`unknown client '${ref}' for source '${event.source}'`);
   }
 }
+
+/** Types with a handler today; the others stay pending until their module handles them. */
+const HANDLED_TYPES: readonly SyncEventType[] = ['videocall.ready', 'videocall.ended', 'dossier.changed'];
 
 /** The bus channel a dossier cache listens on to drop a client's cached data. */
 export const dossierChannel = (clientId: string): string => `dossier:${clientId}`;
