@@ -49,6 +49,10 @@ const envSchema = z.object({
   OIDC_CLIENT_SECRET: z.string().optional(),
   OIDC_REDIRECT_URI: z.url().optional(),
   OIDC_SUBJECT_CLAIM: z.string().default('sub'),
+  // 'bsn': the claim carries a BSN (11-proef, EHR lookup); 'pseudonym': a broker's stable per-client identifier.
+  OIDC_SUBJECT_TYPE: z.enum(['bsn', 'pseudonym']).default('bsn'),
+  // Lowest acceptable `acr`; eIDAS levels rank low < substantial < high. Production defaults to substantial.
+  OIDC_REQUIRED_ACR: z.string().optional(),
   DEV_LOGIN: bool.default(false),
   DEMO_SEED: bool.optional(),
   MIGRATE_ON_START: bool.optional(),

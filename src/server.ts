@@ -7,6 +7,7 @@ import type { DataSource } from 'typeorm';
 import type { EhrAdapter } from '../adapters/ports';
 import { AccountsService } from './auth/accounts.service';
 import { devLoginRoute } from './auth/dev-login.route';
+import { oidcRoutes } from './auth/oidc.route';
 import { SessionsService } from './auth/sessions.service';
 import { TokenService } from './auth/tokens';
 import { AccessLogService } from './audit/access-log.service';
@@ -129,6 +130,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const graphql = graphqlRoute(apollo, services, logger);
   const devLogin = config.DEV_LOGIN && !config.isProduction ? devLoginRoute(services) : null;
   const files = filesRoute(services, logger);
+  const oidc = config.OIDC_ISSUER ? oidcRoutes(services, logger) : null;
   const syncEvents = syncRoute(config, sync, logger);
 
   const route = async (req: IncomingMessage, res: ServerResponse, url: URL, requestId: string): Promise<string> => {
@@ -138,6 +140,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     if (path === '/readyz') return (await ops.readyz(req, res), 'readyz');
     if (path === '/metrics') return (await ops.metrics(req, res), 'metrics');
     if (path === '/auth/dev/login' && devLogin) return (await devLogin(req, res, requestId), 'dev_login');
+    if (path === '/auth/oidc/login' && oidc) return (await oidc.login(req, res, url, requestId), 'oidc_login');
+    if (path === '/auth/oidc/callback' && oidc) return (await oidc.callback(req, res, url, requestId), 'oidc_callback');
     if (path.startsWith('/files/')) return (await files(req, res, url, requestId), 'files');
     if (path === '/sync/events') return (await syncEvents(req, res, requestId), 'sync_events');
     sendError(res, 404, ErrorCode.NOT_FOUND, `Nothing at ${path}.`);

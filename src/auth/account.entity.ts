@@ -9,6 +9,8 @@ export class AccountEntity {
   @Column({ name: 'display_name', type: 'varchar', length: 200 }) displayName!: string;
   /** HMAC-SHA256 of the BSN with BSN_HASH_KEY: finds the account again, never reveals the BSN. */
   @Column({ name: 'bsn_hash', type: 'varchar', length: 64, nullable: true, unique: true }) bsnHash!: string | null;
+  /** HMAC-SHA256 of (issuer, subject) when a broker sends a pseudonym instead of a BSN. */
+  @Column({ name: 'oidc_subject_hash', type: 'varchar', length: 64, nullable: true, unique: true }) oidcSubjectHash!: string | null;
   @Column({ name: 'preferred_client_id', ...idColumn, nullable: true }) preferredClientId!: string | null;
   @Column({ name: 'last_login_at', ...timeColumn, nullable: true }) lastLoginAt!: Date | null;
   @Column({ name: 'previous_login_at', ...timeColumn, nullable: true }) previousLoginAt!: Date | null;

@@ -46,12 +46,18 @@ export class AccountsService {
     return this.accounts.findOneBy({ email: email.trim().toLowerCase() });
   }
 
-  async create(input: { email?: string | null; displayName: string; bsnHash?: string | null }): Promise<AccountEntity> {
+  /** Domain-separated from the BSN hash, so a pseudonym can never collide with a BSN's account. */
+  hashOidcSubject(issuer: string, subject: string): string {
+    return createHmac('sha256', this.bsnHashKey).update(`oidc-subject\0${issuer}\0${subject}`).digest('hex');
+  }
+
+  async create(input: { email?: string | null; displayName: string; bsnHash?: string | null; oidcSubjectHash?: string | null }): Promise<AccountEntity> {
     const account = this.accounts.create({
       id: randomUUID(),
       email: input.email ? input.email.trim().toLowerCase() : null,
       displayName: input.displayName,
       bsnHash: input.bsnHash ?? null,
+      oidcSubjectHash: input.oidcSubjectHash ?? null,
       preferredClientId: null,
       lastLoginAt: null,
       previousLoginAt: null,
@@ -100,6 +106,24 @@ export class AccountsService {
       }
     }
     return account;
+  }
+
+  /**
+   * A login through a broker that sends a pseudonym rather than a BSN: finds or creates the
+   * account by (issuer, subject). It has no portals until activated (activatePortal).
+   */
+  async loginWithOidcSubject(issuer: string, subject: string): Promise<AccountEntity> {
+    const oidcSubjectHash = this.hashOidcSubject(issuer, subject);
+    const existing = await this.accounts.findOneBy({ oidcSubjectHash });
+    if (existing) return existing;
+    try {
+      return await this.create({ displayName: 'DigiD-gebruiker', oidcSubjectHash });
+    } catch (err) {
+      // Two first logins at once: the unique index let one insert win; use that account.
+      const winner = await this.accounts.findOneBy({ oidcSubjectHash });
+      if (winner) return winner;
+      throw err;
+    }
   }
 
   /** Creates or updates the link between an account and a client portal. */

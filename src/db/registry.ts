@@ -7,7 +7,8 @@ import { SyncEventEntity } from '../events/sync-event.entity';
 import { VideoRoomEntity } from '../modules/video/video-room.entity';
 import { Platform1764000000000 } from './migrations/1764000000000-Platform';
 import { SyncVideo1764100000005 } from './migrations/1764100000005-SyncVideo';
+import { OidcSubject1764100000010 } from './migrations/1764100000010-OidcSubject';
 
 /** Every entity and migration of the gateway, in one list that the data source and tools share. */
 export const entities = [AccountEntity, PortalLinkEntity, ClientEntity, ClientSourceEntity, AccessLogEntity, SessionEntity, RefreshTokenEntity, SyncEventEntity, VideoRoomEntity];
-export const migrations = [Platform1764000000000, SyncVideo1764100000005];
+export const migrations = [Platform1764000000000, SyncVideo1764100000005, OidcSubject1764100000010];
