@@ -77,7 +77,7 @@ const envSchema = z.object({
   SHUTDOWN_GRACE_MS: int(0, 120000).default(10000),
   FILE_URL_TTL_SECONDS: int(10, 3600).default(300),
   SYNC_MAX_BODY_BYTES: int(1024, 10 * 1024 * 1024).default(256 * 1024),
-  VIDEO_READY_TTL_SECONDS: int(10, 86400).default(900),
+  VIDEO_READY_TTL_SECONDS: int(1, 86400).default(900),
 });
 
 export type Env = z.infer<typeof envSchema>;

@@ -376,7 +376,8 @@ describe('sync events and video-call readiness on the embedded defaults (SQLite,
   const syncSecret = randomBytes(24).toString('hex');
 
   beforeAll(async () => {
-    t = await startTestApp({ env: { SYNC_SECRET: syncSecret } });
+    // A one-second readiness, so the lapse without a refresh event can be seen in a test.
+    t = await startTestApp({ env: { SYNC_SECRET: syncSecret, VIDEO_READY_TTL_SECONDS: '1' } });
   });
   afterAll(async () => t.stop());
 
@@ -398,6 +399,26 @@ describe('sync events and video-call readiness on the embedded defaults (SQLite,
       expect(await sub.nth(1)).toMatchObject({ ready: true, joinUrl: 'https://video.ggz-demo.test/room/local', practitioner: { id: 'demo:pr-bakker', name: 'Jeroen Bakker' } });
       await send({ id: randomUUID(), type: 'videocall.ended', source: 'demo', clientId: karenId, data: {} });
       expect(await sub.nth(2)).toMatchObject({ ready: false, joinUrl: null, practitioner: null, readySince: null });
+      const { body } = await t.gql('query($id: ID!) { client(id: $id) { videoCall { ready joinUrl } } }', { id: karenId }, token);
+      expect(body.data.client.videoCall).toEqual({ ready: false, joinUrl: null });
+    } finally {
+      await client.dispose();
+    }
+  });
+
+  it('tells subscribers when readiness lapses after VIDEO_READY_TTL_SECONDS without a refresh event', async () => {
+    const token = await t.login('client@demo.test');
+    const [karenId] = await portalIds(t, token);
+    const client = createClient({ url: `${t.base.replace(/^http/, 'ws')}/graphql`, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${token}` }, retryAttempts: 0 });
+    try {
+      const sub = subscribe(client, karenId!);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const event = { id: randomUUID(), type: 'videocall.ready', source: 'demo', clientId: karenId, data: { practitionerId: 'pr-bakker', joinUrl: 'https://video.ggz-demo.test/room/lapsing' } };
+      const raw = JSON.stringify(event);
+      const ts = Math.floor(Date.now() / 1000);
+      expect((await fetch(`${t.base}/sync/events`, { method: 'POST', headers: { 'x-signature-timestamp': String(ts), 'x-signature': signSyncBody(syncSecret, ts, raw) }, body: raw })).status).toBe(202);
+      expect(await sub.nth(1)).toMatchObject({ ready: true, joinUrl: 'https://video.ggz-demo.test/room/lapsing' });
+      expect(await sub.nth(2, 3000)).toMatchObject({ ready: false, joinUrl: null });
       const { body } = await t.gql('query($id: ID!) { client(id: $id) { videoCall { ready joinUrl } } }', { id: karenId }, token);
       expect(body.data.client.videoCall).toEqual({ ready: false, joinUrl: null });
     } finally {

@@ -67,29 +67,64 @@ async function subscribeVideoCall(ctx: GatewayContext, clientId: string): Promis
   };
 
   const stop = async (): Promise<IteratorReturnResult<undefined>> => {
+    expiresAt = null;
     controller.abort();
     await source.return?.().catch(() => undefined);
     return done;
   };
 
+  // The next bus event, kept across expiry timeouts so no event is read twice or lost.
+  let pending: Promise<IteratorResult<unknown>> | null = null;
+  // While the room is ready: when it lapses without a refresh, this subscriber is told so.
+  let expiresAt: number | null = null;
+
+  const nextEvent = async (): Promise<IteratorResult<unknown> | 'expired'> => {
+    pending ??= source.next();
+    if (expiresAt === null) return pending;
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<'expired'>((resolve) => {
+      timer = setTimeout(() => resolve('expired'), Math.max(0, expiresAt! - Date.now()) + 50);
+    });
+    try {
+      return await Promise.race([pending, expired]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+
+  const deliver = async (state: VideoRoomState): Promise<IteratorResult<VideoCallStatus>> => {
+    const can = await currentRights();
+    if (!can) {
+      ctx.logger.info({ clientId }, 'video subscription ended: the viewer no longer has the right');
+      return stop();
+    }
+    expiresAt = state.ready && state.expiresAt ? Date.parse(state.expiresAt) : null;
+    return { done: false, value: presentVideoCall(state, can) };
+  };
+
   const iterator: AsyncIterableIterator<VideoCallStatus> = {
     async next(): Promise<IteratorResult<VideoCallStatus>> {
       for (;;) {
-        let r: IteratorResult<unknown>;
+        let r: IteratorResult<unknown> | 'expired';
         try {
-          r = await source.next();
+          r = await nextEvent();
         } catch (err) {
           if (controller.signal.aborted) return done;
           throw err;
         }
+        if (r === 'expired') {
+          const state = await services.video.status(clientId);
+          if (state.ready && state.expiresAt) {
+            // Refreshed meanwhile (its event is on its way or already delivered): wait for the new expiry.
+            expiresAt = Date.parse(state.expiresAt);
+            continue;
+          }
+          return deliver(state);
+        }
+        pending = null;
         if (r.done) return done;
         if (!isVideoRoomState(r.value) || r.value.clientId !== clientId) continue;
-        const can = await currentRights();
-        if (!can) {
-          ctx.logger.info({ clientId }, 'video subscription ended: the viewer no longer has the right');
-          return stop();
-        }
-        return { done: false, value: presentVideoCall(r.value, can) };
+        return deliver(r.value);
       }
     },
     return: stop,

@@ -9,6 +9,8 @@ export interface VideoRoomState {
   practitionerId: string | null;
   joinUrl: string | null;
   readySince: string | null;
+  /** When readiness lapses without a refresh event; subscribers are told then. */
+  expiresAt: string | null;
 }
 
 /** The bus channel of one client's video room; the payload is a VideoRoomState. */
@@ -40,7 +42,7 @@ export class VideoService {
     const current = this.present(clientId, existing, at);
     const readySince = current.ready && current.practitionerId === practitionerId && current.readySince ? new Date(current.readySince) : at;
     await repo.save({ clientId, ready: true, practitionerId, joinUrl, readySince, refreshedAt: at, lastEventId: eventId });
-    const state: VideoRoomState = { clientId, ready: true, practitionerId, joinUrl, readySince: readySince.toISOString() };
+    const state: VideoRoomState = { clientId, ready: true, practitionerId, joinUrl, readySince: readySince.toISOString(), expiresAt: this.expiry(at) };
     await this.bus.publish(videoChannel(clientId), state);
     return state;
   }
@@ -50,17 +52,23 @@ export class VideoService {
     const existing = await repo.findOneBy({ clientId });
     if (existing && existing.refreshedAt > at) return this.present(clientId, existing, new Date());
     await repo.save({ clientId, ready: false, practitionerId: null, joinUrl: null, readySince: null, refreshedAt: at, lastEventId: eventId });
-    const state: VideoRoomState = { clientId, ready: false, practitionerId: null, joinUrl: null, readySince: null };
+    const state = closedRoom(clientId);
     await this.bus.publish(videoChannel(clientId), state);
     return state;
   }
 
   private present(clientId: string, row: VideoRoomEntity | null, now: Date): VideoRoomState {
     const fresh = row?.ready && now.getTime() - row.refreshedAt.getTime() <= this.readyTtlSeconds * 1000;
-    if (!row || !fresh) return { clientId, ready: false, practitionerId: null, joinUrl: null, readySince: null };
-    return { clientId, ready: true, practitionerId: row.practitionerId, joinUrl: row.joinUrl, readySince: row.readySince?.toISOString() ?? null };
+    if (!row || !fresh) return closedRoom(clientId);
+    return { clientId, ready: true, practitionerId: row.practitionerId, joinUrl: row.joinUrl, readySince: row.readySince?.toISOString() ?? null, expiresAt: this.expiry(row.refreshedAt) };
+  }
+
+  private expiry(refreshedAt: Date): string {
+    return new Date(refreshedAt.getTime() + this.readyTtlSeconds * 1000).toISOString();
   }
 }
+
+const closedRoom = (clientId: string): VideoRoomState => ({ clientId, ready: false, practitionerId: null, joinUrl: null, readySince: null, expiresAt: null });
 
 /** Narrows an event-bus payload to a room state (the bus carries unknown JSON). */
 export function isVideoRoomState(value: unknown): value is VideoRoomState {
