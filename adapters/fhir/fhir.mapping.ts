@@ -19,6 +19,7 @@ import type {
   QuestionnaireResponse,
   QuestionnaireResponseItem,
   QuestionnaireResponseItemAnswer,
+  RelatedPerson,
   Reference,
   ServiceRequest,
   Timing,
@@ -418,4 +419,16 @@ export function toAppointment(a: Appointment, resolve: Resolve): EhrAppointment 
     location: location?.name ?? locationRef?.display ?? null,
     online: isOnline(a),
   };
+}
+
+/** v3 RoleCode parents and guardians (zib Contactpersoon uses these), or the Dutch words for them. */
+const PARENT_CODES = new Set(['PRN', 'MTH', 'FTH', 'NPRN', 'NMTH', 'NFTH', 'ADOPTP', 'ADOPTM', 'ADOPTF', 'GUARD']);
+const PARENT_WORDS = /\b(ouder|moeder|vader|voogd|gezaghebbende)\b/i;
+
+/** A RelatedPerson who may act for the patient as parent or guardian (ouder met gezag). */
+export function isParentWithAuthority(r: RelatedPerson): boolean {
+  if (r.active === false) return false;
+  return (r.relationship ?? []).some(
+    (c) => (c.text !== undefined && PARENT_WORDS.test(c.text)) || (c.coding ?? []).some((x) => (x.code !== undefined && PARENT_CODES.has(x.code)) || (x.display !== undefined && PARENT_WORDS.test(x.display))),
+  );
 }

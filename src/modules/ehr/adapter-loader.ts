@@ -1,5 +1,6 @@
 import type { EhrAdapter } from '../../../adapters/ports';
 import { DemoEhrAdapter } from '../../../adapters/demo/demo.adapter';
+import { FhirEhrAdapter, fhirAuthFrom } from '../../../adapters/fhir/fhir.adapter';
 import { ConfigError, type Config } from '../../config';
 
 type AdapterFactory = (config: Config) => EhrAdapter;
@@ -7,8 +8,10 @@ type AdapterFactory = (config: Config) => EhrAdapter;
 /** The one place that turns EHR_ADAPTERS names into adapters (Medplum's storage loader, for EHRs). */
 const factories: Record<string, AdapterFactory> = {
   demo: () => new DemoEhrAdapter(),
-  fhir: () => {
-    throw new ConfigError('EHR_ADAPTERS', "names 'fhir', but the FHIR adapter is not part of this build yet");
+  fhir: (config) => {
+    // loadConfig already insists on FHIR_BASE_URL with 'fhir'; this guards configs built by hand.
+    if (!config.FHIR_BASE_URL) throw new ConfigError('FHIR_BASE_URL', "is required when EHR_ADAPTERS names 'fhir'");
+    return new FhirEhrAdapter({ baseUrl: config.FHIR_BASE_URL, auth: fhirAuthFrom(config), intakeQuestionnaire: config.FHIR_INTAKE_QUESTIONNAIRE });
   },
 };
 

@@ -1,0 +1,472 @@
+import { Readable } from 'node:stream';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import type {
+  AllergyIntolerance,
+  Appointment,
+  Bundle,
+  CarePlan,
+  CareTeam,
+  DocumentReference,
+  Encounter,
+  EpisodeOfCare,
+  Flag,
+  MedicationStatement,
+  Patient,
+  Practitioner,
+  QuestionnaireResponse,
+  Reference,
+  RelatedPerson,
+  Resource,
+} from '@medplum/fhirtypes';
+import type {
+  AdapterRequestContext,
+  EhrAdapter,
+  EhrAllergy,
+  EhrAppointment,
+  EhrClient,
+  EhrContraIndication,
+  EhrDocument,
+  EhrDocumentContent,
+  EhrDossierOverview,
+  EhrIntakeReport,
+  EhrMedication,
+  EhrPractitioner,
+  EhrSessionReport,
+  EhrTeamMember,
+  EhrTreatmentEffort,
+  EhrTreatmentPlan,
+  TimeWindow,
+} from '../ports';
+import {
+  BSN_SYSTEM,
+  hasBsn,
+  isContraIndication,
+  isIntakeQuestionnaire,
+  isParentWithAuthority,
+  isSessionReport,
+  isShownMedication,
+  referenceId,
+  type Resolve,
+  toAllergy,
+  toAppointment,
+  toClient,
+  toContraIndication,
+  toDocument,
+  toDossierOverview,
+  toIntakeReport,
+  toMedication,
+  toPractitioner,
+  toSessionReport,
+  toTeamMembers,
+  toTreatmentEffort,
+  toTreatmentPlan,
+} from './fhir.mapping';
+
+export type FhirAuth =
+  | { kind: 'none' }
+  | { kind: 'bearer'; token: string }
+  | { kind: 'client_credentials'; tokenUrl: string; clientId: string; clientSecret: string };
+
+export interface FhirAdapterOptions {
+  baseUrl: string;
+  auth: FhirAuth;
+  /** Canonical URL or id of the intake Questionnaire (FHIR_INTAKE_QUESTIONNAIRE). */
+  intakeQuestionnaire: string;
+  name?: string;
+  /** Injectable for tests; defaults to the global fetch. */
+  fetch?: typeof fetch;
+  /** `_count` per page. */
+  pageSize?: number;
+  /** A guard against a server that pages forever. */
+  maxPages?: number;
+}
+
+/** A non-2xx answer from the FHIR server; the registry's breaker and retries see it as a failure. */
+export class FhirHttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly url: string,
+  ) {
+    super(`FHIR server answered ${status} for ${url}`);
+    this.name = 'FhirHttpError';
+  }
+}
+
+/** Matches of a search plus whatever the server returned through _include/_revinclude. */
+interface SearchResult<T extends Resource> {
+  matches: T[];
+  included: Resource[];
+}
+
+type Param = [string, string];
+
+const FHIR_JSON = 'application/fhir+json';
+
+/**
+ * EHR adapter over FHIR R4 REST. Every read is one search with `_include` where the screen needs
+ * referenced resources; servers may ignore `_include` (the spec allows it), so what is missing is
+ * fetched in one extra `_id` search per resource type, never one call per reference.
+ * No retries here: the AdapterRegistry retries reads, so a slow upstream is retried at one layer only.
+ */
+export class FhirEhrAdapter implements EhrAdapter {
+  readonly name: string;
+  private readonly base: URL;
+  private readonly fetchFn: typeof fetch;
+  private readonly pageSize: number;
+  private readonly maxPages: number;
+  private readonly tokens: TokenSource;
+
+  constructor(private readonly options: FhirAdapterOptions) {
+    this.name = options.name ?? 'fhir';
+    // A trailing slash makes relative resolution keep the base path (https://x/fhir/R4/ + Patient).
+    this.base = new URL(options.baseUrl.endsWith('/') ? options.baseUrl : `${options.baseUrl}/`);
+    this.fetchFn = options.fetch ?? fetch;
+    this.pageSize = options.pageSize ?? 100;
+    this.maxPages = options.maxPages ?? 50;
+    this.tokens = new TokenSource(options.auth, this.fetchFn);
+  }
+
+  async findClientByBsn(bsn: string, ctx: AdapterRequestContext): Promise<EhrClient | null> {
+    const { matches, included } = await this.search<Patient>(
+      'Patient',
+      [['identifier', `${BSN_SYSTEM}|${bsn}`], ['_revinclude', 'EpisodeOfCare:patient']],
+      ctx.signal,
+    );
+    // Some servers match identifiers loosely; the BSN must match exactly.
+    const patient = matches.find((p) => hasBsn(p, bsn));
+    if (!patient?.id) return null;
+    return toClient(patient, await this.episodesOf(patient.id, included, ctx.signal));
+  }
+
+  async getClient(externalId: string, ctx: AdapterRequestContext): Promise<EhrClient | null> {
+    const { matches, included } = await this.search<Patient>('Patient', [['_id', externalId], ['_revinclude', 'EpisodeOfCare:patient']], ctx.signal);
+    const patient = matches.find((p) => p.id === externalId);
+    if (!patient) return null;
+    return toClient(patient, await this.episodesOf(externalId, included, ctx.signal));
+  }
+
+  /**
+   * Children through RelatedPerson: the parent is a RelatedPerson of each child, carrying the
+   * parent's BSN and a parent/guardian relationship. Patient.link is for the same person's other
+   * records and Patient.contact has no searchable identifier, so neither can find a parent's children.
+   */
+  async findChildrenOfParent(parentBsn: string, ctx: AdapterRequestContext): Promise<EhrClient[]> {
+    const { matches, included } = await this.search<RelatedPerson>(
+      'RelatedPerson',
+      [['identifier', `${BSN_SYSTEM}|${parentBsn}`], ['_include', 'RelatedPerson:patient']],
+      ctx.signal,
+    );
+    const refs = matches.filter((r) => hasBsn({ resourceType: 'Patient', identifier: r.identifier }, parentBsn) && isParentWithAuthority(r)).map((r) => r.patient);
+    const resolve = await this.resolver(included, refs.map((ref) => ({ ref, type: 'Patient' })), ctx.signal);
+    const children = refs.map((ref) => resolve<Patient>(ref, 'Patient')).filter((p): p is Patient => !!p);
+    return [...new Map(children.map((p) => [p.id, toClient(p)])).values()];
+  }
+
+  async getDossierOverview(clientId: string, ctx: AdapterRequestContext): Promise<EhrDossierOverview | null> {
+    const { matches, included } = await this.search<EpisodeOfCare>(
+      'EpisodeOfCare',
+      [['patient', `Patient/${clientId}`], ['_include', 'EpisodeOfCare:condition'], ['_include', 'EpisodeOfCare:incoming-referral']],
+      ctx.signal,
+    );
+    const wanted = matches.flatMap((e) => [
+      ...(e.diagnosis ?? []).map((d) => ({ ref: d.condition, type: 'Condition' })),
+      ...(e.referralRequest ?? []).map((ref) => ({ ref, type: 'ServiceRequest' })),
+    ]);
+    return toDossierOverview(matches, await this.resolver(included, wanted, ctx.signal));
+  }
+
+  async getIntakeReport(clientId: string, ctx: AdapterRequestContext): Promise<EhrIntakeReport | null> {
+    // Filtered here rather than by the `questionnaire` search parameter: servers disagree on
+    // matching a versioned canonical, and a client has few responses.
+    const { matches } = await this.search<QuestionnaireResponse>('QuestionnaireResponse', [['patient', `Patient/${clientId}`]], ctx.signal);
+    const intake = matches
+      .filter((qr) => isIntakeQuestionnaire(qr, this.options.intakeQuestionnaire) && qr.status !== 'entered-in-error' && qr.status !== 'stopped')
+      .sort((a, b) => (b.authored ?? '').localeCompare(a.authored ?? ''))[0];
+    return intake ? toIntakeReport(intake) : null;
+  }
+
+  async listMedications(clientId: string, ctx: AdapterRequestContext): Promise<EhrMedication[]> {
+    const { matches } = await this.search<MedicationStatement>('MedicationStatement', [['patient', `Patient/${clientId}`]], ctx.signal);
+    return matches.filter(isShownMedication).map(toMedication);
+  }
+
+  async listAllergies(clientId: string, ctx: AdapterRequestContext): Promise<EhrAllergy[]> {
+    const { matches } = await this.search<AllergyIntolerance>('AllergyIntolerance', [['patient', `Patient/${clientId}`]], ctx.signal);
+    return matches.filter((a) => a.verificationStatus?.coding?.[0]?.code !== 'entered-in-error').map(toAllergy);
+  }
+
+  async listContraIndications(clientId: string, ctx: AdapterRequestContext): Promise<EhrContraIndication[]> {
+    // The category is free text in the zib mapping, so it cannot be a search token; filter here.
+    const { matches } = await this.search<Flag>('Flag', [['patient', `Patient/${clientId}`]], ctx.signal);
+    return matches.filter((f) => f.status === 'active' && isContraIndication(f)).map(toContraIndication);
+  }
+
+  async getTreatmentPlan(clientId: string, ctx: AdapterRequestContext): Promise<EhrTreatmentPlan | null> {
+    const { matches, included } = await this.search<CarePlan>('CarePlan', [['patient', `Patient/${clientId}`], ['_include', 'CarePlan:goal']], ctx.signal);
+    const plans = matches.filter((p) => p.intent === 'plan');
+    const wanted = plans.flatMap((p) => (p.goal ?? []).map((ref) => ({ ref, type: 'Goal' })));
+    return toTreatmentPlan(plans, await this.resolver(included, wanted, ctx.signal));
+  }
+
+  async listTreatmentTeam(clientId: string, ctx: AdapterRequestContext): Promise<EhrTeamMember[]> {
+    const { matches } = await this.search<CareTeam>('CareTeam', [['patient', `Patient/${clientId}`]], ctx.signal);
+    return toTeamMembers(matches);
+  }
+
+  async getTreatmentEffort(clientId: string, ctx: AdapterRequestContext): Promise<EhrTreatmentEffort | null> {
+    const [plans, encounters] = await Promise.all([
+      this.search<CarePlan>('CarePlan', [['patient', `Patient/${clientId}`]], ctx.signal),
+      this.search<Encounter>('Encounter', [['patient', `Patient/${clientId}`], ['status', 'finished']], ctx.signal),
+    ]);
+    return toTreatmentEffort(plans.matches, encounters.matches);
+  }
+
+  async listSessionReports(clientId: string, ctx: AdapterRequestContext): Promise<EhrSessionReport[]> {
+    const { matches } = await this.search<DocumentReference>('DocumentReference', [['patient', `Patient/${clientId}`]], ctx.signal);
+    return matches.filter((d) => d.status === 'current' && isSessionReport(d)).map(toSessionReport);
+  }
+
+  async listDocuments(clientId: string, ctx: AdapterRequestContext): Promise<EhrDocument[]> {
+    const { matches, included } = await this.search<DocumentReference>(
+      'DocumentReference',
+      [['patient', `Patient/${clientId}`], ['_include', 'DocumentReference:author']],
+      ctx.signal,
+    );
+    const docs = matches.filter((d) => d.status === 'current' && !isSessionReport(d));
+    // Author names only matter where the reference carries no display.
+    const wanted = docs.flatMap((d) => (d.author?.[0] && !d.author[0].display ? [{ ref: d.author[0], type: 'Practitioner' }] : []));
+    const resolve = await this.resolver(included, wanted, ctx.signal);
+    return docs.map((d) => toDocument(d, resolve));
+  }
+
+  async getDocumentContent(clientId: string, documentId: string, ctx: AdapterRequestContext): Promise<EhrDocumentContent | null> {
+    const doc = await this.read<DocumentReference>('DocumentReference', documentId, ctx.signal);
+    // A document of another client is "no such document", never its content.
+    if (!doc || referenceId(doc.subject, 'Patient') !== clientId) return null;
+    const attachment = doc.content?.[0]?.attachment;
+    if (!attachment) return null;
+    const name = attachment.title ?? doc.description ?? 'document';
+    const mediaType = attachment.contentType ?? 'application/octet-stream';
+    if (attachment.data) {
+      const bytes = Buffer.from(attachment.data, 'base64');
+      return { name, mediaType, size: bytes.length, stream: Readable.from([bytes]) };
+    }
+    if (!attachment.url) return null;
+    const url = new URL(attachment.url, this.base);
+    // Our token goes only to our FHIR server; an attachment elsewhere is fetched without it.
+    const own = url.origin === this.base.origin;
+    // The call's signal covers getting the answer, not streaming it: cockatiel's timeout aborts
+    // its signal as soon as this method returns, which would cut the body off mid-download. The
+    // stream is ended by its consumer instead (destroying the Readable cancels the fetch body).
+    const download = new AbortController();
+    const abort = (): void => download.abort(ctx.signal?.reason);
+    if (ctx.signal?.aborted) abort();
+    ctx.signal?.addEventListener('abort', abort, { once: true });
+    let res: Response;
+    try {
+      res = await this.send(url, { accept: `${mediaType}, */*;q=0.5`, signal: download.signal, authenticate: own });
+    } finally {
+      ctx.signal?.removeEventListener('abort', abort);
+    }
+    if (res.status === 404 || res.status === 410) return null;
+    if (!res.ok || !res.body) throw new FhirHttpError(res.status, url.pathname);
+    const length = Number(res.headers.get('content-length'));
+    return {
+      name,
+      mediaType: res.headers.get('content-type')?.split(';')[0]?.trim() || mediaType,
+      ...(Number.isFinite(length) && length > 0 ? { size: length } : {}),
+      stream: Readable.fromWeb(res.body as WebReadableStream<Uint8Array>),
+    };
+  }
+
+  async listAppointments(clientId: string, window: TimeWindow, ctx: AdapterRequestContext): Promise<EhrAppointment[]> {
+    const params: Param[] = [['patient', `Patient/${clientId}`], ['_include', 'Appointment:location']];
+    if (window.from) params.push(['date', `ge${window.from}`]);
+    if (window.to) params.push(['date', `lt${window.to}`]);
+    const { matches, included } = await this.search<Appointment>('Appointment', params, ctx.signal);
+    const shown = matches.filter((a) => a.status !== 'cancelled' && a.status !== 'entered-in-error' && a.status !== 'noshow');
+    const wanted = shown.flatMap((a) => (a.participant ?? []).flatMap((p) => (referenceId(p.actor, 'Location') && !p.actor?.display ? [{ ref: p.actor, type: 'Location' }] : [])));
+    const resolve = await this.resolver(included, wanted, ctx.signal);
+    const from = window.from ? Date.parse(window.from) : -Infinity;
+    const to = window.to ? Date.parse(window.to) : Infinity;
+    return shown
+      .map((a) => toAppointment(a, resolve))
+      .filter((a): a is EhrAppointment => a !== null && Date.parse(a.end) >= from && Date.parse(a.start) < to)
+      .sort((a, b) => a.start.localeCompare(b.start));
+  }
+
+  /** One request for the whole batch (`_id=a,b,c`), as the gateway's DataLoader expects. */
+  async getPractitioners(ids: readonly string[], ctx: AdapterRequestContext): Promise<EhrPractitioner[]> {
+    const unique = [...new Set(ids)];
+    if (!unique.length) return [];
+    const { matches } = await this.search<Practitioner>('Practitioner', [['_id', unique.join(',')], ['_count', String(unique.length)]], ctx.signal);
+    return matches.map(toPractitioner);
+  }
+
+  async ping(signal?: AbortSignal): Promise<void> {
+    const url = new URL('metadata', this.base);
+    const res = await this.send(url, { accept: FHIR_JSON, signal, authenticate: true });
+    await res.body?.cancel();
+    if (!res.ok) throw new FhirHttpError(res.status, url.pathname);
+  }
+
+  /** Episodes from a `_revinclude`, or one extra search when the server ignored it. */
+  private async episodesOf(patientId: string, included: Resource[], signal?: AbortSignal): Promise<EpisodeOfCare[]> {
+    const mine = (r: Resource): r is EpisodeOfCare => r.resourceType === 'EpisodeOfCare' && referenceId(r.patient, 'Patient') === patientId;
+    const episodes = included.filter(mine);
+    if (episodes.length) return episodes;
+    return (await this.search<EpisodeOfCare>('EpisodeOfCare', [['patient', `Patient/${patientId}`]], signal)).matches;
+  }
+
+  /**
+   * A resolver over the bundle's resources; references it cannot resolve are fetched in one
+   * `_id` search per type (for servers that ignore `_include`).
+   */
+  private async resolver(included: Resource[], wanted: { ref: Reference | undefined; type: string }[], signal?: AbortSignal): Promise<Resolve> {
+    const known = new Map<string, Resource>();
+    for (const r of included) if (r.id) known.set(`${r.resourceType}/${r.id}`, r);
+    const missing = new Map<string, Set<string>>();
+    for (const { ref, type } of wanted) {
+      const id = referenceId(ref, type);
+      if (id && !known.has(`${type}/${id}`)) missing.set(type, (missing.get(type) ?? new Set()).add(id));
+    }
+    await Promise.all(
+      [...missing.entries()].map(async ([type, ids]) => {
+        const { matches } = await this.search<Resource>(type, [['_id', [...ids].join(',')]], signal);
+        for (const r of matches) if (r.id) known.set(`${r.resourceType}/${r.id}`, r);
+      }),
+    );
+    return (<T extends { resourceType: string }>(ref: Reference | undefined, type: string): T | undefined => {
+      const id = referenceId(ref, type);
+      return id ? (known.get(`${type}/${id}`) as T | undefined) : undefined;
+    }) as Resolve;
+  }
+
+  private async read<T extends Resource>(type: string, id: string, signal?: AbortSignal): Promise<T | null> {
+    const url = new URL(`${type}/${encodeURIComponent(id)}`, this.base);
+    const res = await this.send(url, { accept: FHIR_JSON, signal, authenticate: true });
+    if (res.status === 404 || res.status === 410) {
+      await res.body?.cancel();
+      return null;
+    }
+    if (!res.ok) {
+      await res.body?.cancel();
+      throw new FhirHttpError(res.status, url.pathname);
+    }
+    const resource = (await res.json()) as Resource;
+    return resource.resourceType === type ? (resource as T) : null;
+  }
+
+  /** A search with its `next` pages followed; entries with search.mode include go to `included`. */
+  private async search<T extends Resource>(type: string, params: Param[], signal?: AbortSignal): Promise<SearchResult<T>> {
+    const url: URL = new URL(type, this.base);
+    for (const [k, v] of params) url.searchParams.append(k, v);
+    if (!url.searchParams.has('_count')) url.searchParams.set('_count', String(this.pageSize));
+    const matches: T[] = [];
+    const included: Resource[] = [];
+    let next: URL | undefined = url;
+    for (let page = 0; next; page++) {
+      if (page >= this.maxPages) throw new Error(`FHIR search ${type} has more than ${this.maxPages} pages`);
+      const res = await this.send(next, { accept: FHIR_JSON, signal, authenticate: true });
+      if (!res.ok) {
+        await res.body?.cancel();
+        throw new FhirHttpError(res.status, next.pathname);
+      }
+      const bundle = (await res.json()) as Bundle;
+      for (const entry of bundle.entry ?? []) {
+        const resource = entry.resource;
+        if (!resource) continue;
+        // Without search.mode, the resource type tells a match from an include.
+        const isMatch = entry.search?.mode ? entry.search.mode === 'match' : resource.resourceType === type;
+        if (isMatch) matches.push(resource as T);
+        else included.push(resource);
+      }
+      next = this.nextPage(bundle);
+    }
+    return { matches, included };
+  }
+
+  /** Only pages on our own server are followed: a `next` elsewhere would take our token with it. */
+  private nextPage(bundle: Bundle): URL | undefined {
+    const href = bundle.link?.find((l) => l.relation === 'next')?.url;
+    if (!href) return undefined;
+    const url = new URL(href, this.base);
+    if (url.origin !== this.base.origin) throw new Error(`FHIR server paged to another origin (${url.origin})`);
+    return url;
+  }
+
+  private async send(url: URL, init: { accept: string; signal?: AbortSignal; authenticate: boolean }): Promise<Response> {
+    const headers: Record<string, string> = { accept: init.accept };
+    if (init.authenticate) {
+      const token = await this.tokens.get(init.signal);
+      if (token) headers.authorization = `Bearer ${token}`;
+    }
+    const res = await this.fetchFn(url, { headers, signal: init.signal });
+    // An expired or revoked token: drop it, so the registry's retry fetches a fresh one.
+    if (res.status === 401 && init.authenticate) this.tokens.invalidate();
+    return res;
+  }
+}
+
+/** The access token per FHIR_AUTH: none, a fixed bearer, or client_credentials cached until expiry. */
+class TokenSource {
+  private cached?: { token: string; expiresAt: number };
+  private pending?: Promise<string>;
+
+  constructor(
+    private readonly auth: FhirAuth,
+    private readonly fetchFn: typeof fetch,
+  ) {}
+
+  async get(signal?: AbortSignal): Promise<string | undefined> {
+    if (this.auth.kind === 'none') return undefined;
+    if (this.auth.kind === 'bearer') return this.auth.token;
+    // A margin, so a token does not expire between here and the FHIR server.
+    if (this.cached && this.cached.expiresAt - 30_000 > Date.now()) return this.cached.token;
+    // Concurrent calls share one token request.
+    this.pending ??= this.fetchToken(this.auth, signal).finally(() => {
+      this.pending = undefined;
+    });
+    return this.pending;
+  }
+
+  invalidate(): void {
+    this.cached = undefined;
+  }
+
+  private async fetchToken(auth: Extract<FhirAuth, { kind: 'client_credentials' }>, signal?: AbortSignal): Promise<string> {
+    const res = await this.fetchFn(auth.tokenUrl, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        accept: 'application/json',
+        authorization: `Basic ${Buffer.from(`${encodeURIComponent(auth.clientId)}:${encodeURIComponent(auth.clientSecret)}`).toString('base64')}`,
+      },
+      body: new URLSearchParams({ grant_type: 'client_credentials' }).toString(),
+      signal,
+    });
+    if (!res.ok) {
+      await res.body?.cancel();
+      throw new FhirHttpError(res.status, 'token endpoint');
+    }
+    const body = (await res.json()) as { access_token?: unknown; expires_in?: unknown };
+    if (typeof body.access_token !== 'string') throw new Error('token endpoint answered without an access_token');
+    const lifetime = typeof body.expires_in === 'number' ? body.expires_in : 300;
+    this.cached = { token: body.access_token, expiresAt: Date.now() + lifetime * 1000 };
+    return body.access_token;
+  }
+}
+
+/** FHIR_AUTH as parsed config → the adapter's auth. */
+export function fhirAuthFrom(config: {
+  FHIR_AUTH: string;
+  FHIR_TOKEN_URL?: string;
+  FHIR_CLIENT_ID?: string;
+  FHIR_CLIENT_SECRET?: string;
+}): FhirAuth {
+  if (config.FHIR_AUTH.startsWith('bearer:')) return { kind: 'bearer', token: config.FHIR_AUTH.slice('bearer:'.length) };
+  if (config.FHIR_AUTH === 'client_credentials') {
+    return { kind: 'client_credentials', tokenUrl: config.FHIR_TOKEN_URL ?? '', clientId: config.FHIR_CLIENT_ID ?? '', clientSecret: config.FHIR_CLIENT_SECRET ?? '' };
+  }
+  return { kind: 'none' };
+}

@@ -1,0 +1,248 @@
+import { startFhirServer, type TestFhirServer } from './utils/fhir-server';
+import { APPOINTMENT_COUNT, EVA_BSN, INTAKE_QUESTIONNAIRE, KAREN_BSN, seedGgzClient, type GgzSeed } from './utils/fhir-ggz-seed';
+import { portalIds, startTestApp, type TestApp } from './utils/app';
+
+/**
+ * The FHIR adapter end to end: the gateway reads a FHIR R4 server (Medplum's router over
+ * node:http) only over HTTP, exactly as a production server.
+ */
+let fhir: TestFhirServer;
+let seed: GgzSeed;
+let t: TestApp;
+let token: string;
+let clientId: string;
+
+beforeAll(async () => {
+  fhir = await startFhirServer();
+  seed = await seedGgzClient(fhir.repo);
+  t = await startTestApp({
+    env: {
+      EHR_ADAPTERS: 'fhir,demo',
+      FHIR_BASE_URL: fhir.baseUrl,
+      FHIR_INTAKE_QUESTIONNAIRE: INTAKE_QUESTIONNAIRE,
+      // Fail fast once the server is stopped; the policies themselves are tested elsewhere.
+      ADAPTER_RETRIES: '1',
+      ADAPTER_TIMEOUT_MS: '3000',
+      // Without the demo seed, Karen's first login links her demo and FHIR records into one client.
+      DEMO_SEED: '0',
+    },
+  });
+  token = await t.login({ bsn: EVA_BSN });
+  [clientId] = (await portalIds(t, token)) as [string];
+});
+
+afterAll(async () => {
+  await t?.stop();
+  await fhir?.stop();
+});
+
+const fhirId = (id: string) => `fhir:${id}`;
+
+test('a dev login by BSN links the FHIR Patient found by the bsn identifier; name and birth date come from it', async () => {
+  expect(clientId).toBeDefined();
+  const { body } = await t.gql('query($id: ID!) { client(id: $id) { name birthDate } }', { id: clientId }, token);
+  expect(body.errors).toBeUndefined();
+  expect(body.data.client).toEqual({ name: 'Eva Maria Jansen', birthDate: '1991-04-17' });
+});
+
+test('the dossier overview, intake, medications, allergies and contra-indications answer the mapped FHIR values', async () => {
+  const { body } = await t.gql(
+    `query($id: ID!) { client(id: $id) { dossier {
+      overview { dossierNumber registrationDate registrationReason diagnosis careDemandType }
+      intakeReport { sections { title items { question answer } } }
+      medications { id name dosage since until prescriber { name profession } }
+      allergies { id substance reaction recordedAt }
+      contraIndications { id description recordedAt }
+    } } }`,
+    { id: clientId },
+    token,
+  );
+  expect(body.errors).toBeUndefined();
+  const d = body.data.client.dossier;
+  expect(d.overview).toEqual({
+    dossierNumber: 'DOS-2026-0412',
+    registrationDate: '2026-03-10',
+    registrationReason: 'Somberheid en slaapproblemen sinds een half jaar, uitval op werk',
+    diagnosis: 'Depressieve stoornis, eenmalige episode, matig',
+    careDemandType: 'Specialistische GGZ',
+  });
+  expect(d.intakeReport.sections).toEqual([
+    {
+      title: 'Hulpvraag',
+      items: [
+        { question: 'Waarvoor zoekt u hulp?', answer: 'Ik ben al maanden somber en slaap slecht.' },
+        { question: 'Eerder in behandeling geweest?', answer: 'Nee' },
+      ],
+    },
+    { title: 'Leefstijl', items: [{ question: 'Glazen alcohol per week', answer: '4' }] },
+  ]);
+  expect(d.medications).toHaveLength(2);
+  expect(d.medications).toEqual(
+    expect.arrayContaining([
+      {
+        id: expect.stringMatching(/^fhir:/),
+        name: 'Sertraline 50 mg tablet',
+        dosage: '1x per dag 1 tablet, ’s ochtends',
+        since: '2026-04-01',
+        until: null,
+        prescriber: { name: 'Dr. Marieke de Groot', profession: 'Psychiater' },
+      },
+      expect.objectContaining({ name: 'Oxazepam 10 mg tablet', since: '2026-03-15', until: '2026-03-29' }),
+    ]),
+  );
+  expect(d.allergies).toEqual([{ id: expect.stringMatching(/^fhir:/), substance: 'Penicilline', reaction: 'Huiduitslag', recordedAt: '2018-05-20' }]);
+  expect(d.contraIndications).toEqual([{ id: expect.stringMatching(/^fhir:/), description: 'Geen MRI (pacemaker)', recordedAt: '2024-11-02' }]);
+});
+
+test('the treatment plan, team, effort, session reports and documents answer the mapped FHIR values', async () => {
+  const { body } = await t.gql(
+    `query($id: ID!) { client(id: $id) { dossier {
+      treatmentPlan { id status careQuestion problemDescription goals { description addedBy } responsiblePractitioners { name } createdAt }
+      treatmentTeam { practitioner { id name } role from until }
+      treatmentEffort { plannedMinutes realisedMinutes activities { by { name } date minutes activity consultType } }
+      reports { id date title author { name } body needsApproval }
+      documents { id name mediaType uploadedBy uploadedAt needsApproval downloadUrl }
+    } } }`,
+    { id: clientId },
+    token,
+  );
+  expect(body.errors).toBeUndefined();
+  const d = body.data.client.dossier;
+  expect(d.treatmentPlan).toMatchObject({
+    id: expect.stringMatching(/^fhir:/),
+    status: 'APPROVED',
+    careQuestion: 'Hoe krijg ik weer grip op mijn stemming?',
+    problemDescription: 'Depressieve klachten met slaapproblemen en uitval op werk.',
+    responsiblePractitioners: [{ name: 'Dr. Marieke de Groot' }, { name: 'Jeroen Bakker' }],
+    createdAt: '2026-04-02T09:00:00.000Z',
+  });
+  expect(d.treatmentPlan.goals).toEqual(
+    expect.arrayContaining([
+      { description: 'Weer vijf dagen per week werken', addedBy: 'Eva Jansen' },
+      { description: 'Minstens zes uur per nacht slapen', addedBy: 'Eva Jansen' },
+    ]),
+  );
+  expect(d.treatmentTeam.map((m: { practitioner: { name: string }; role: string; from: string }) => [m.practitioner.name, m.role, m.from])).toEqual([
+    ['Dr. Marieke de Groot', 'LEAD', '2026-03-10'],
+    ['Jeroen Bakker', 'DEPUTY_LEAD', '2026-03-12'],
+    ['Fatima El Amrani', 'CO_PRACTITIONER', '2026-04-02'],
+  ]);
+  expect(d.treatmentTeam[0].practitioner.id).toBe(fhirId(seed.practitioners.degroot.id));
+  expect(d.treatmentEffort).toEqual({
+    plannedMinutes: 12 * 45 + 3 * 30,
+    realisedMinutes: 135,
+    activities: expect.arrayContaining([
+      { by: { name: 'Jeroen Bakker' }, date: '2026-03-12', minutes: 90, activity: 'Intake', consultType: 'Face-to-face' },
+      { by: { name: 'Fatima El Amrani' }, date: '2026-04-10', minutes: 45, activity: 'Cognitieve gedragstherapie', consultType: 'Beeldbellen' },
+    ]),
+  });
+  expect(d.treatmentEffort.activities).toHaveLength(2);
+  expect(d.reports).toEqual([
+    {
+      id: expect.stringMatching(/^fhir:/),
+      date: '2026-04-10T12:00:00.000Z',
+      title: 'Verslag behandelsessie 1',
+      author: { name: 'Fatima El Amrani' },
+      body: 'Cliënte vertelt over haar week; slaapt iets beter.',
+      needsApproval: false,
+    },
+  ]);
+  const byName = Object.fromEntries(d.documents.map((doc: { name: string }) => [doc.name, doc]));
+  expect(Object.keys(byName).sort()).toEqual(['Behandelplan ter akkoord.pdf', 'Brief aan huisarts.pdf']);
+  expect(byName['Brief aan huisarts.pdf']).toMatchObject({ mediaType: 'application/pdf', uploadedBy: 'Dr. Marieke de Groot', uploadedAt: '2026-03-15T09:00:00.000Z', needsApproval: false });
+  expect(byName['Behandelplan ter akkoord.pdf']).toMatchObject({ uploadedBy: 'Dr. M. de Groot', needsApproval: true });
+
+  // Content streams from the FHIR server: a Binary behind attachment.url, and inline attachment.data.
+  for (const name of ['Brief aan huisarts.pdf', 'Behandelplan ter akkoord.pdf']) {
+    const res = await fetch(new URL(byName[name].downloadUrl, t.base));
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toContain('application/pdf');
+    expect(Buffer.from(await res.arrayBuffer()).equals(seed.pdf)).toBe(true);
+  }
+});
+
+test(`${APPOINTMENT_COUNT} appointments with their practitioners answer with source "fhir" and cost exactly one Practitioner request upstream`, async () => {
+  const before = fhir.requests.length;
+  const { body } = await t.gql(
+    'query($id: ID!) { client(id: $id) { appointments(when: ALL) { id start end type location online source practitioner { id name profession phone email } } } }',
+    { id: clientId },
+    token,
+  );
+  expect(body.errors).toBeUndefined();
+  const appointments = body.data.client.appointments;
+  expect(appointments).toHaveLength(APPOINTMENT_COUNT);
+  expect(appointments.every((a: { source: string }) => a.source === 'fhir')).toBe(true);
+  const names = new Set(appointments.map((a: { practitioner: { name: string } }) => a.practitioner.name));
+  expect(names).toEqual(new Set(['Dr. Marieke de Groot', 'Jeroen Bakker', 'Fatima El Amrani', 'Lotte Visser']));
+  expect(appointments[0]).toMatchObject({ type: 'Intake', location: 'Groningen, Spreekkamer 3', online: false });
+  expect(appointments[3]).toMatchObject({ type: 'Beeldbellen', location: null, online: true });
+  expect(appointments[1].practitioner).toEqual({
+    id: fhirId(seed.practitioners.bakker.id),
+    name: 'Jeroen Bakker',
+    profession: 'GZ-psycholoog',
+    phone: '050 555 0102',
+    email: 'j.bakker@ggz-noord.test',
+  });
+
+  const upstream = fhir.requests.slice(before);
+  const practitionerRequests = upstream.filter((r) => r.method === 'GET' && r.path === 'Practitioner');
+  expect(practitionerRequests).toHaveLength(1);
+  expect(practitionerRequests[0]!.query.get('_id')!.split(',').sort()).toEqual(Object.values(seed.practitioners).map((p) => p.id).sort());
+  // The appointments themselves: one search (two pages at most), plus the Locations the server did not _include.
+  expect(upstream.filter((r) => r.path.startsWith('Practitioner/'))).toHaveLength(0);
+  expect(upstream.filter((r) => r.path === 'Appointment').length).toBeLessThanOrEqual(2);
+});
+
+test('a client known at both organisations sees the items of both, each with its source', async () => {
+  const karen = await t.login({ bsn: KAREN_BSN });
+  const [karenId] = await portalIds(t, karen);
+  const { body } = await t.gql('query($id: ID!) { client(id: $id) { dossier { medications { id name } } } }', { id: karenId }, karen);
+  expect(body.errors).toBeUndefined();
+  const ids: string[] = body.data.client.dossier.medications.map((m: { id: string }) => m.id);
+  expect(body.data.client.dossier.medications).toContainEqual({ id: expect.stringMatching(/^fhir:/), name: 'Quetiapine 25 mg tablet' });
+  expect(ids.some((id) => id.startsWith('demo:'))).toBe(true);
+});
+
+test('the adapter pings the FHIR server through GET /metadata', async () => {
+  const before = fhir.requests.length;
+  const res = await fetch(new URL('/readyz', t.base));
+  expect(res.status).toBe(200);
+  expect(fhir.requests.slice(before).some((r) => r.path === 'metadata')).toBe(true);
+});
+
+describe('when the FHIR server is stopped mid-suite', () => {
+  beforeAll(async () => {
+    await fhir.stop();
+  });
+
+  test('FHIR-backed fields answer null with UPSTREAM_UNAVAILABLE at their path while the rest of the query answers', async () => {
+    const { status, body } = await t.gql(
+      `query($id: ID!) {
+        me { displayName portals { client { id } } }
+        client(id: $id) { id dossier { intakeReport { sections { title } } treatmentPlan { id } } }
+      }`,
+      { id: clientId },
+      token,
+    );
+    expect(status).toBe(200);
+    expect(body.data.me.portals.length).toBeGreaterThan(0);
+    expect(body.data.client.id).toBe(clientId);
+    expect(body.data.client.dossier).toEqual({ intakeReport: null, treatmentPlan: null });
+    const byPath = Object.fromEntries((body.errors ?? []).map((e: { path?: string[]; extensions?: { code?: string } }) => [e.path?.join('.'), e.extensions?.code]));
+    expect(byPath).toEqual({
+      'client.dossier.intakeReport': 'UPSTREAM_UNAVAILABLE',
+      'client.dossier.treatmentPlan': 'UPSTREAM_UNAVAILABLE',
+    });
+  });
+
+  test('a client known at both organisations still gets the demo items, marked partial for the FHIR source', async () => {
+    const karen = await t.login({ bsn: KAREN_BSN });
+    const [karenId] = await portalIds(t, karen);
+    const { body } = await t.gql('query($id: ID!) { client(id: $id) { dossier { medications { id name } } } }', { id: karenId }, karen);
+    expect(body.errors).toBeUndefined();
+    const ids: string[] = body.data.client.dossier.medications.map((m: { id: string }) => m.id);
+    expect(ids.length).toBeGreaterThan(0);
+    expect(ids.every((id) => id.startsWith('demo:'))).toBe(true);
+    expect(body.extensions?.partial).toContainEqual(expect.objectContaining({ source: 'fhir', code: 'UPSTREAM_UNAVAILABLE' }));
+  });
+});
