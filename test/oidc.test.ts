@@ -3,7 +3,8 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { DEMO_BSN } from '../adapters/demo/demo-data';
-import { startTestApp, type TestApp } from './utils/app';
+import { startTestApp, type TestApp, type TestAppOptions } from './utils/app';
+import { describeWithMariaDbAndRedis, REDIS_URL, redisPrefix } from './utils/services';
 
 const CLIENT_ID = 'ggz-gateway';
 const CLIENT_SECRET = 'a-test-client-secret-of-some-length';
@@ -64,7 +65,13 @@ async function startProvider(redirectUris: string[]): Promise<{ issuer: string; 
 
 const sessionCookieSet = (res: Response) => res.headers.getSetCookie().some((c) => /^portal_(session|refresh)=[^;]/.test(c));
 
-describe('DigiD / OIDC login against a real OpenID provider (oidc-provider on loopback)', () => {
+/** The same rules on the embedded defaults and on MariaDB + Redis (state kept in Redis, the migration on MariaDB). */
+const backings: { name: string; describe: jest.Describe; options: () => TestAppOptions }[] = [
+  { name: 'SQLite and the in-process store', describe, options: () => ({}) },
+  { name: 'MariaDB and Redis', describe: describeWithMariaDbAndRedis, options: () => ({ database: 'mariadb', env: { REDIS_URL: REDIS_URL!, REDIS_KEY_PREFIX: redisPrefix() } }) },
+];
+
+for (const backing of backings) backing.describe(`DigiD / OIDC login against a real OpenID provider (oidc-provider on loopback), on ${backing.name}`, () => {
   let provider: { issuer: string; process: ChildProcess };
   let t: TestApp;
   let tPseudonym: TestApp;
@@ -77,9 +84,11 @@ describe('DigiD / OIDC login against a real OpenID provider (oidc-provider on lo
     gatewayPseudonym = `http://127.0.0.1:${portPseudonym}`;
     provider = await startProvider([`${gateway}/auth/oidc/callback`, `${gatewayPseudonym}/auth/oidc/callback`]);
     const oidcEnv = (base: string) => ({ OIDC_ISSUER: provider.issuer, OIDC_CLIENT_ID: CLIENT_ID, OIDC_CLIENT_SECRET: CLIENT_SECRET, OIDC_REDIRECT_URI: `${base}/auth/oidc/callback` });
-    t = await startTestApp({ env: { PORT: String(port), ...oidcEnv(gateway) } });
+    const [options, optionsPseudonym] = [backing.options(), backing.options()];
+    t = await startTestApp({ ...options, env: { ...options.env, PORT: String(port), ...oidcEnv(gateway) } });
     tPseudonym = await startTestApp({
-      env: { PORT: String(portPseudonym), ...oidcEnv(gatewayPseudonym), OIDC_SUBJECT_TYPE: 'pseudonym', OIDC_REQUIRED_ACR: 'http://eidas.europa.eu/LoA/substantial' },
+      ...optionsPseudonym,
+      env: { ...optionsPseudonym.env, PORT: String(portPseudonym), ...oidcEnv(gatewayPseudonym), OIDC_SUBJECT_TYPE: 'pseudonym', OIDC_REQUIRED_ACR: 'http://eidas.europa.eu/LoA/substantial' },
     });
   }, 60_000);
   afterAll(async () => {
