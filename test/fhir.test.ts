@@ -1,5 +1,6 @@
 import { startFhirServer, type TestFhirServer } from './utils/fhir-server';
-import { APPOINTMENT_COUNT, EVA_BSN, INTAKE_QUESTIONNAIRE, KAREN_BSN, seedGgzClient, type GgzSeed } from './utils/fhir-ggz-seed';
+import { FhirEhrAdapter } from '../adapters/fhir/fhir.adapter';
+import { APPOINTMENT_COUNT, EVA_BSN, INTAKE_QUESTIONNAIRE, KAREN_BSN, PARENT_BSN, seedGgzClient, type GgzSeed } from './utils/fhir-ggz-seed';
 import { portalIds, startTestApp, type TestApp } from './utils/app';
 
 /**
@@ -201,6 +202,24 @@ test('a client known at both organisations sees the items of both, each with its
   const ids: string[] = body.data.client.dossier.medications.map((m: { id: string }) => m.id);
   expect(body.data.client.dossier.medications).toContainEqual({ id: expect.stringMatching(/^fhir:/), name: 'Quetiapine 25 mg tablet' });
   expect(ids.some((id) => id.startsWith('demo:'))).toBe(true);
+});
+
+test("a parent listed as RelatedPerson (father) of a child gets the child's portal as PARENT; a neighbour does not", async () => {
+  const parent = await t.login({ bsn: PARENT_BSN });
+  const { body } = await t.gql('{ me { portals { relation client { name birthDate } } } }', undefined, parent);
+  expect(body.errors).toBeUndefined();
+  expect(body.data.me.portals).toEqual([{ relation: 'PARENT', client: { name: 'Noor-Sem Jansen', birthDate: '2014-02-08' } }]);
+  const neighbour = await t.login({ bsn: '999990093' });
+  expect((await t.gql('{ me { portals { relation } } }', undefined, neighbour)).body.data.me.portals).toEqual([]);
+});
+
+test('a search larger than one page follows the server\'s next links to the end', async () => {
+  const small = new FhirEhrAdapter({ baseUrl: fhir.baseUrl, auth: { kind: 'none' }, intakeQuestionnaire: INTAKE_QUESTIONNAIRE, pageSize: 7 });
+  const before = fhir.requests.length;
+  const all = await small.listAppointments(seed.eva.id, {}, { requestId: 'paging' });
+  expect(all).toHaveLength(APPOINTMENT_COUNT);
+  expect(new Set(all.map((a) => a.externalId)).size).toBe(APPOINTMENT_COUNT);
+  expect(fhir.requests.slice(before).filter((r) => r.path === 'Appointment')).toHaveLength(Math.ceil(APPOINTMENT_COUNT / 7));
 });
 
 test('the adapter pings the FHIR server through GET /metadata', async () => {

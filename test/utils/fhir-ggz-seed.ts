@@ -20,10 +20,14 @@ export const EVA_BSN = '999990056';
 /** Karen Test of the demo adapter, also known here: one person at two care organisations. */
 export const KAREN_BSN = '999990019';
 export const APPOINTMENT_COUNT = 50;
+/** Eva's husband, parent with authority of their son Noor-Sem; not a client himself. */
+export const PARENT_BSN = '999990068';
+export const CHILD_BSN = '999990081';
 
 export interface GgzSeed {
   eva: Patient & { id: string };
   karen: Patient & { id: string };
+  child: Patient & { id: string };
   practitioners: Record<'degroot' | 'bakker' | 'elamrani' | 'visser', Practitioner & { id: string }>;
   pdf: Buffer;
 }
@@ -281,5 +285,30 @@ export async function seedGgzClient(repo: MemoryRepository, now = new Date()): P
   });
   await create({ resourceType: 'MedicationStatement', status: 'active', medicationCodeableConcept: { text: 'Quetiapine 25 mg tablet' }, subject: ref(karen), dosage: [{ text: 'voor de nacht 1 tablet' }] });
 
-  return { eva, karen, practitioners, pdf };
+  const child = await create<Patient>({
+    resourceType: 'Patient',
+    identifier: [{ system: BSN_SYSTEM, value: CHILD_BSN }],
+    name: [{ use: 'official', family: 'Jansen', given: ['Noor-Sem'] }],
+    gender: 'male',
+    birthDate: '2014-02-08',
+  });
+  await create({
+    resourceType: 'RelatedPerson',
+    active: true,
+    patient: ref(child),
+    identifier: [{ system: BSN_SYSTEM, value: PARENT_BSN }],
+    relationship: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-RoleCode', code: 'FTH', display: 'vader' }] }],
+    name: [{ text: 'Bram Jansen' }],
+  });
+  // A neighbour listed as contact has no authority and must not see the child's portal.
+  await create({
+    resourceType: 'RelatedPerson',
+    active: true,
+    patient: ref(child),
+    identifier: [{ system: BSN_SYSTEM, value: '999990093' }],
+    relationship: [{ text: 'buurvrouw' }],
+    name: [{ text: 'Ria Bos' }],
+  });
+
+  return { eva, karen, child, practitioners, pdf };
 }
