@@ -36,6 +36,16 @@ describe('configuration', () => {
     expect(fail({ ...prod, OIDC_ISSUER: 'http://idp.test', OIDC_CLIENT_ID: 'c', OIDC_REDIRECT_URI: 'https://portal.test/auth/oidc/callback' }).variable).toBe('OIDC_ISSUER');
   });
 
+  it('refuses an OIDC client with two authentication methods, an unknown subject type, or an http callback in production', () => {
+    const oidc = { OIDC_ISSUER: 'https://broker.test', OIDC_CLIENT_ID: 'c', OIDC_REDIRECT_URI: 'https://portal.test/auth/oidc/callback' };
+    const key = '-----BEGIN PRIVATE KEY-----\nMIG...\n-----END PRIVATE KEY-----';
+    expect(loadConfig({ ...oidc, OIDC_CLIENT_PRIVATE_KEY: key }).OIDC_SUBJECT_TYPE).toBe('bsn');
+    expect(fail({ ...oidc, OIDC_CLIENT_PRIVATE_KEY: key, OIDC_CLIENT_SECRET: 's' }).variable).toBe('OIDC_CLIENT_PRIVATE_KEY');
+    expect(fail({ ...oidc, OIDC_SUBJECT_TYPE: 'email' }).variable).toBe('OIDC_SUBJECT_TYPE');
+    const prod = { NODE_ENV: 'production', DATABASE_URL: 'mysql://u:p@db:3306/portal', SESSION_SECRET: 'x'.repeat(32), SYNC_SECRET: 'y'.repeat(32), BSN_HASH_KEY: 'z'.repeat(32) };
+    expect(fail({ ...prod, ...oidc, OIDC_REDIRECT_URI: 'http://portal.test/auth/oidc/callback' }).variable).toBe('OIDC_REDIRECT_URI');
+  });
+
   it('does not echo secrets in its error lines', () => {
     expect(fail({ SESSION_SECRET: 'short-secret' }).message).not.toContain('short-secret');
   });

@@ -47,6 +47,9 @@ const envSchema = z.object({
   OIDC_ISSUER: z.url().optional(),
   OIDC_CLIENT_ID: z.string().optional(),
   OIDC_CLIENT_SECRET: z.string().optional(),
+  // private_key_jwt client authentication (what the OpenID NLGov profile asks of DigiD brokers' clients).
+  OIDC_CLIENT_PRIVATE_KEY: z.string().includes('PRIVATE KEY', { message: 'must be a PEM private key' }).optional(),
+  OIDC_CLIENT_KEY_ID: z.string().optional(),
   OIDC_REDIRECT_URI: z.url().optional(),
   OIDC_SUBJECT_CLAIM: z.string().default('sub'),
   // 'bsn': the claim carries a BSN (11-proef, EHR lookup); 'pseudonym': a broker's stable per-client identifier.
@@ -124,6 +127,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     if (!e.SYNC_SECRET) throw new ConfigError('SYNC_SECRET', 'is required in production');
     if (database.type === 'sqlite') throw new ConfigError('DATABASE_URL', 'must point at MySQL/MariaDB in production, not SQLite');
     if (e.OIDC_ISSUER && !e.OIDC_ISSUER.startsWith('https://')) throw new ConfigError('OIDC_ISSUER', 'must be https:// in production');
+    // The session cookies are Secure in production; a browser would drop them on an http callback.
+    if (e.OIDC_REDIRECT_URI && !e.OIDC_REDIRECT_URI.startsWith('https://')) throw new ConfigError('OIDC_REDIRECT_URI', 'must be https:// in production');
     if (e.DEMO_SEED) throw new ConfigError('DEMO_SEED', 'must not be enabled in production');
     if (!e.BSN_HASH_KEY) throw new ConfigError('BSN_HASH_KEY', 'is required in production (it links DigiD logins to accounts)');
   }
@@ -133,6 +138,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   const oidcSet = [e.OIDC_ISSUER, e.OIDC_CLIENT_ID, e.OIDC_REDIRECT_URI].filter(Boolean).length;
   if (oidcSet > 0 && oidcSet < 3) throw new ConfigError('OIDC_ISSUER', 'OIDC_ISSUER, OIDC_CLIENT_ID and OIDC_REDIRECT_URI go together');
+  if (e.OIDC_CLIENT_PRIVATE_KEY && e.OIDC_CLIENT_SECRET) throw new ConfigError('OIDC_CLIENT_PRIVATE_KEY', 'and OIDC_CLIENT_SECRET exclude each other (one client authentication method)');
 
   const generatedSecrets: string[] = [];
   const sessionKey = e.SESSION_PRIVATE_KEY

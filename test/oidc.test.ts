@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -8,6 +9,9 @@ import { describeWithMariaDbAndRedis, REDIS_URL, redisPrefix } from './utils/ser
 
 const CLIENT_ID = 'ggz-gateway';
 const CLIENT_SECRET = 'a-test-client-secret-of-some-length';
+/** The second gateway authenticates with private_key_jwt, as the NLGov profile asks of broker clients. */
+const clientKey = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+const CLIENT_KEY_ID = 'gateway-key-1';
 
 /** Cookies per host, as a browser keeps them (paths and expiry kept simple: Max-Age=0 deletes). */
 class CookieJar {
@@ -53,7 +57,13 @@ async function freePort(): Promise<number> {
 
 async function startProvider(redirectUris: string[]): Promise<{ issuer: string; process: ChildProcess }> {
   const child = spawn(process.execPath, [join(__dirname, 'utils', 'oidc-provider.mjs')], {
-    env: { ...process.env, OIDC_CLIENT_ID: CLIENT_ID, OIDC_CLIENT_SECRET: CLIENT_SECRET, OIDC_REDIRECT_URIS: redirectUris.join(',') },
+    env: {
+      ...process.env,
+      OIDC_CLIENT_ID: CLIENT_ID,
+      OIDC_CLIENT_SECRET: CLIENT_SECRET,
+      OIDC_REDIRECT_URIS: redirectUris.join(','),
+      OIDC_CLIENT_JWKS: JSON.stringify({ keys: [{ ...clientKey.publicKey.export({ format: 'jwk' }), kid: CLIENT_KEY_ID, alg: 'ES256', use: 'sig' }] }),
+    },
     stdio: ['ignore', 'pipe', 'ignore'],
   });
   const line = await new Promise<string>((resolve, reject) => {
@@ -88,7 +98,17 @@ for (const backing of backings) backing.describe(`DigiD / OIDC login against a r
     t = await startTestApp({ ...options, env: { ...options.env, PORT: String(port), ...oidcEnv(gateway) } });
     tPseudonym = await startTestApp({
       ...optionsPseudonym,
-      env: { ...optionsPseudonym.env, PORT: String(portPseudonym), ...oidcEnv(gatewayPseudonym), OIDC_SUBJECT_TYPE: 'pseudonym', OIDC_REQUIRED_ACR: 'http://eidas.europa.eu/LoA/substantial' },
+      env: {
+        ...optionsPseudonym.env,
+        PORT: String(portPseudonym),
+        OIDC_ISSUER: provider.issuer,
+        OIDC_CLIENT_ID: `${CLIENT_ID}-pkjwt`,
+        OIDC_CLIENT_PRIVATE_KEY: clientKey.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
+        OIDC_CLIENT_KEY_ID: CLIENT_KEY_ID,
+        OIDC_REDIRECT_URI: `${gatewayPseudonym}/auth/oidc/callback`,
+        OIDC_SUBJECT_TYPE: 'pseudonym',
+        OIDC_REQUIRED_ACR: 'http://eidas.europa.eu/LoA/substantial',
+      },
     });
   }, 60_000);
   afterAll(async () => {
@@ -269,7 +289,7 @@ for (const backing of backings) backing.describe(`DigiD / OIDC login against a r
     expect(t.logs.join('')).toMatch(/"event":"login_failed","method":"oidc","reason":"state_mismatch"/);
   });
 
-  it('with a pseudonym subject and OIDC_REQUIRED_ACR: finds the same account again by (issuer, subject), and refuses a weaker acr', async () => {
+  it('with private_key_jwt, a pseudonym subject and OIDC_REQUIRED_ACR: finds the same account again by (issuer, subject), and refuses a weaker acr', async () => {
     const login = async (acr: 'acr-low' | 'acr-substantial') => {
       const jar = new CookieJar();
       const callback = await authorize(jar, await startLogin(jar, gatewayPseudonym), 'broker-pseudonym-7f3a');

@@ -39,6 +39,8 @@ export function oidcRoutes(services: Services, logger: Logger) {
       issuer: config.OIDC_ISSUER!,
       clientId: config.OIDC_CLIENT_ID!,
       clientSecret: config.OIDC_CLIENT_SECRET,
+      clientPrivateKey: config.OIDC_CLIENT_PRIVATE_KEY,
+      clientKeyId: config.OIDC_CLIENT_KEY_ID,
       redirectUri: config.OIDC_REDIRECT_URI!,
       subjectClaim: config.OIDC_SUBJECT_CLAIM,
       subjectType: config.OIDC_SUBJECT_TYPE,

@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash, createPrivateKey, timingSafeEqual, webcrypto } from 'node:crypto';
 import * as oidc from 'openid-client';
 import type { KeyValueStore } from '../kv/kv';
 import type { Logger } from '../observability/logger';
@@ -15,6 +15,9 @@ export interface OidcSettings {
   issuer: string;
   clientId: string;
   clientSecret?: string;
+  /** PEM (RSA or EC P-256) for private_key_jwt; takes the place of clientSecret. */
+  clientPrivateKey?: string;
+  clientKeyId?: string;
   redirectUri: string;
   subjectClaim: string;
   subjectType: 'bsn' | 'pseudonym';
@@ -107,14 +110,11 @@ export class OidcService {
   /** Discovery happens at the first login, so the gateway starts while the provider is down. */
   private discover(): Promise<oidc.Configuration> {
     if (!this.configuration) {
-      const { issuer, clientId, clientSecret, allowInsecureIssuer } = this.settings;
+      const { issuer, clientId, allowInsecureIssuer } = this.settings;
       const insecure = issuer.startsWith('http://');
       if (insecure && !allowInsecureIssuer) return Promise.reject(new OidcLoginError('provider_unavailable', 502, 'The identity provider must be reached over https.'));
-      this.configuration = oidc
-        .discovery(new URL(issuer), clientId, undefined, clientSecret ? oidc.ClientSecretBasic(clientSecret) : oidc.None(), {
-          execute: insecure ? [oidc.allowInsecureRequests] : [],
-          timeout: 10,
-        })
+      this.configuration = this.clientAuthentication()
+        .then((auth) => oidc.discovery(new URL(issuer), clientId, undefined, auth, { execute: insecure ? [oidc.allowInsecureRequests] : [], timeout: 10 }))
         .catch((err: unknown) => {
           // Forget the failure so the next login tries again.
           this.configuration = null;
@@ -123,6 +123,24 @@ export class OidcService {
         });
     }
     return this.configuration;
+  }
+
+  private async clientAuthentication(): Promise<oidc.ClientAuth> {
+    const { clientSecret, clientPrivateKey, clientKeyId } = this.settings;
+    if (clientPrivateKey) {
+      const key = createPrivateKey(clientPrivateKey);
+      const curve = key.asymmetricKeyDetails?.namedCurve;
+      const algorithm =
+        key.asymmetricKeyType === 'rsa'
+          ? { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }
+          : key.asymmetricKeyType === 'ec' && curve === 'prime256v1'
+            ? { name: 'ECDSA', namedCurve: 'P-256' }
+            : null;
+      if (!algorithm) throw new Error('OIDC_CLIENT_PRIVATE_KEY must be an RSA or EC P-256 key');
+      const cryptoKey = await webcrypto.subtle.importKey('pkcs8', key.export({ format: 'der', type: 'pkcs8' }), algorithm, false, ['sign']);
+      return oidc.PrivateKeyJwt({ key: cryptoKey, kid: clientKeyId });
+    }
+    return clientSecret ? oidc.ClientSecretBasic(clientSecret) : oidc.None();
   }
 
   /** Starts a login: answers the provider URL and the `state` the browser cookie binds to. */

@@ -1,6 +1,7 @@
 // A real OpenID provider (oidc-provider, ESM) for the OIDC suite, run as a child process so jest's
 // CommonJS runtime never loads it. Prints one JSON line { issuer } once it listens on loopback.
 //   OIDC_CLIENT_ID, OIDC_CLIENT_SECRET, OIDC_REDIRECT_URIS (comma-separated): the gateways' client registration
+//   OIDC_CLIENT_JWKS (optional): public keys of a second client, `${OIDC_CLIENT_ID}-pkjwt`, that uses private_key_jwt
 // Test hook, as a misbehaving provider would: GET /__test/next-id-token?tamper=foreign-issuer|expired|acr-low|acr-substantial
 // makes the next token response carry an ID token re-signed with the provider's own key but with
 // that claim changed, so only the gateway's claim checks can refuse it.
@@ -22,11 +23,23 @@ const provider = new Provider(issuer, {
     {
       client_id: process.env.OIDC_CLIENT_ID,
       client_secret: process.env.OIDC_CLIENT_SECRET,
-      redirect_uris: process.env.OIDC_REDIRECT_URIS.split(","),
+      redirect_uris: process.env.OIDC_REDIRECT_URIS.split(','),
       grant_types: ['authorization_code'],
       response_types: ['code'],
       token_endpoint_auth_method: 'client_secret_basic',
     },
+    ...(process.env.OIDC_CLIENT_JWKS
+      ? [
+          {
+            client_id: `${process.env.OIDC_CLIENT_ID}-pkjwt`,
+            redirect_uris: process.env.OIDC_REDIRECT_URIS.split(','),
+            grant_types: ['authorization_code'],
+            response_types: ['code'],
+            token_endpoint_auth_method: 'private_key_jwt',
+            jwks: JSON.parse(process.env.OIDC_CLIENT_JWKS),
+          },
+        ]
+      : []),
   ],
   jwks: { keys: [signingJwk] },
   cookies: { keys: ['oidc-test-cookie-key-0123456789abcdef'] },
