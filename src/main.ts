@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { ConfigError, loadConfig } from './config';
-import { DEMO_ACCOUNTS } from './modules/portal/demo-seed';
+import { DEMO_ACCOUNTS, DEMO_PASSWORD } from './modules/portal/demo-seed';
 import { createApp } from './server';
 
 /** The process entry: parse config (one clear line on a wrong value), start, stop on SIGTERM/SIGINT. */
@@ -49,6 +49,7 @@ function printWelcome(base: string, devLogin: boolean): void {
   if (devLogin) {
     lines.push(
       `Demo accounts: ${Object.values(DEMO_ACCOUNTS).join(', ')} (client with a full dossier, parent of two, network member with AGENDA_VIEW, no portals)`,
+      `  password login: mutation login(email, password: "${DEMO_PASSWORD}"), then verifyLoginCode with the code printed in this log`,
       'Try it:',
       `  TOKEN=$(curl -s -X POST ${base}/auth/dev/login -H 'content-type: application/json' -d '{"email":"client@demo.test"}' | node -pe 'JSON.parse(require("fs").readFileSync(0)).accessToken')`,
       `  curl -s ${base}/graphql -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' \\`,

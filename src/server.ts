@@ -4,8 +4,12 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import type { DataSource } from 'typeorm';
-import type { EhrAdapter } from '../adapters/ports';
+import type { EhrAdapter, MailPort, SmsPort } from '../adapters/ports';
 import { AccountsService } from './auth/accounts.service';
+import { OwnAccountsService } from './auth/own-accounts.service';
+import { RateLimiter } from './auth/rate-limit';
+import { LogMailer } from '../adapters/mail/mail';
+import { LogSms } from '../adapters/sms/sms';
 import { devLoginRoute } from './auth/dev-login.route';
 import { oidcRoutes } from './auth/oidc.route';
 import { SessionsService } from './auth/sessions.service';
@@ -40,6 +44,9 @@ export interface AppOptions {
   logger?: Logger;
   /** Replace configured adapters by name (tests and benchmarks pass instrumented ones). */
   adapters?: Record<string, EhrAdapter>;
+  /** Where mail and SMS go; the embedded default writes them to the log. */
+  mail?: MailPort;
+  sms?: SmsPort;
 }
 
 export interface App {
@@ -93,6 +100,26 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   );
   const tokens = new TokenService(config.sessionKey, config.SESSION_KEY_ID, config.ACCESS_TOKEN_TTL_SECONDS);
   const clients = new ClientsService(db);
+  const sessions = new SessionsService(
+    db,
+    tokens,
+    kv,
+    { idleMinutes: config.SESSION_IDLE_MINUTES, maxHours: config.SESSION_MAX_HOURS, accessTokenTtlSeconds: config.ACCESS_TOKEN_TTL_SECONDS },
+    logger,
+    metrics,
+  );
+  const accounts = new AccountsService(db, clients, registry, config.bsnHashKey);
+  const ownAccounts = new OwnAccountsService(
+    db,
+    accounts,
+    sessions,
+    new RateLimiter(kv),
+    options.mail ?? new LogMailer(logger, !config.isProduction),
+    options.sms ?? new LogSms(logger, !config.isProduction),
+    logger,
+    metrics,
+    config.PUBLIC_URL ?? `http://localhost:${config.PORT}`,
+  );
   const services: Services = {
     config,
     kv,
@@ -100,15 +127,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     tokens,
     registry,
     clients,
-    sessions: new SessionsService(
-      db,
-      tokens,
-      kv,
-      { idleMinutes: config.SESSION_IDLE_MINUTES, maxHours: config.SESSION_MAX_HOURS, accessTokenTtlSeconds: config.ACCESS_TOKEN_TTL_SECONDS },
-      logger,
-      metrics,
-    ),
-    accounts: new AccountsService(db, clients, registry, config.bsnHashKey),
+    sessions,
+    accounts,
+    ownAccounts,
     audit: new AccessLogService(db),
     fileUrls: new FileUrlSigner(config.sessionKey.kind === 'secret' ? config.sessionKey.secret : config.sessionKey.privateKey, config.FILE_URL_TTL_SECONDS),
     events,
@@ -116,7 +137,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   };
   const sync = new SyncService(db, events, services.video, logger);
 
-  if (shouldSeedDemo(config) && registry.has('demo')) await seedDemoAccounts(services.accounts, clients);
+  if (shouldSeedDemo(config) && registry.has('demo')) await seedDemoAccounts(services.accounts, clients, ownAccounts);
 
   const schema = await buildGatewaySchema(events);
   const apollo = createApollo(schema, config, metrics, logger);

@@ -1,4 +1,5 @@
 import type { AccountsService } from './auth/accounts.service';
+import type { OwnAccountsService } from './auth/own-accounts.service';
 import type { SessionsService } from './auth/sessions.service';
 import type { TokenService } from './auth/tokens';
 import type { AccessLogService } from './audit/access-log.service';
@@ -19,6 +20,8 @@ export interface Services {
   tokens: TokenService;
   sessions: SessionsService;
   accounts: AccountsService;
+  /** Password + second-factor login, activation codes, password reset. */
+  ownAccounts: OwnAccountsService;
   clients: ClientsService;
   registry: AdapterRegistry;
   audit: AccessLogService;

@@ -1,30 +1,39 @@
 import { Arg, Ctx, ID, Mutation, Resolver } from 'type-graphql';
 import { requireViewer, type GatewayContext } from '../graphql/context';
-import { NotAvailableError } from '../graphql/errors';
 import { DateScalar } from '../graphql/scalars';
-import { LoginChallenge, Portal, Session } from '../modules/portal/portal.types';
+import { effectivePermissions } from './abilities';
+import { CodeChannel, LoginChallenge, Portal, Session } from '../modules/portal/portal.types';
+import type { IssuedSession } from './sessions.service';
+
+const toSession = (s: IssuedSession, mustChangePassword = false): Session => ({
+  accessToken: s.accessToken,
+  refreshToken: s.refreshToken,
+  expiresAt: s.expiresAt,
+  mustChangePassword,
+});
 
 @Resolver()
 export class AuthResolver {
   @Mutation(() => LoginChallenge, { description: 'Step 1 of a password login: always answers a challenge; the code goes out by e-mail or SMS.' })
-  login(@Arg('email') _email: string, @Arg('password') _password: string): LoginChallenge {
-    throw new NotAvailableError('Login with an own account');
+  async login(@Arg('email') email: string, @Arg('password') password: string, @Ctx() ctx: GatewayContext): Promise<LoginChallenge> {
+    const c = await ctx.services.ownAccounts.login(email, password, ctx.ip);
+    return { challengeId: c.challengeId, channel: c.channel as CodeChannel, maskedDestination: c.maskedDestination, expiresAt: c.expiresAt };
   }
 
   @Mutation(() => Session, { description: 'Step 2: the 6-digit code, valid 5 minutes, a few tries.' })
-  verifyLoginCode(@Arg('challengeId', () => ID) _challengeId: string, @Arg('code') _code: string): Session {
-    throw new NotAvailableError('Login with an own account');
+  async verifyLoginCode(@Arg('challengeId', () => ID) challengeId: string, @Arg('code') code: string, @Ctx() ctx: GatewayContext): Promise<Session> {
+    const s = await ctx.services.ownAccounts.verifyLoginCode(challengeId, code.trim(), ctx.ip);
+    return toSession(s, s.mustChangePassword);
   }
 
-  @Mutation(() => Boolean)
-  resendLoginCode(@Arg('challengeId', () => ID) _challengeId: string): boolean {
-    throw new NotAvailableError('Login with an own account');
+  @Mutation(() => Boolean, { description: 'Sends a new code (after a short cool-down); the old one stops working.' })
+  resendLoginCode(@Arg('challengeId', () => ID) challengeId: string, @Ctx() ctx: GatewayContext): Promise<boolean> {
+    return ctx.services.ownAccounts.resendLoginCode(challengeId);
   }
 
   @Mutation(() => Session)
   async refreshSession(@Arg('refreshToken') refreshToken: string, @Ctx() ctx: GatewayContext): Promise<Session> {
-    const issued = await ctx.services.sessions.refresh(refreshToken);
-    return { accessToken: issued.accessToken, refreshToken: issued.refreshToken, expiresAt: issued.expiresAt };
+    return toSession(await ctx.services.sessions.refresh(refreshToken));
   }
 
   @Mutation(() => Boolean, { description: 'Ends this session: its access and refresh tokens stop working at once.' })
@@ -34,8 +43,29 @@ export class AuthResolver {
     return true;
   }
 
+  @Mutation(() => Session, { description: 'Sets a new password; every other session of the account ends. Answers a fresh session.' })
+  async changePassword(@Arg('currentPassword') currentPassword: string, @Arg('newPassword') newPassword: string, @Ctx() ctx: GatewayContext): Promise<Session> {
+    const viewer = requireViewer(ctx);
+    return toSession(await ctx.services.ownAccounts.changePassword(viewer.accountId, currentPassword, newPassword));
+  }
+
+  @Mutation(() => Boolean, { description: 'Mails a single-use reset link (30 minutes) if the account exists; always answers true.' })
+  async requestPasswordReset(@Arg('email') email: string, @Ctx() ctx: GatewayContext): Promise<boolean> {
+    await ctx.services.ownAccounts.requestPasswordReset(email, ctx.ip);
+    return true;
+  }
+
+  @Mutation(() => Boolean, { description: 'Sets a new password with the token from the reset mail; ends every session of the account.' })
+  async resetPassword(@Arg('token') token: string, @Arg('newPassword') newPassword: string, @Ctx() ctx: GatewayContext): Promise<boolean> {
+    await ctx.services.ownAccounts.resetPassword(token, newPassword);
+    return true;
+  }
+
   @Mutation(() => Portal, { description: "Links the logged-in account to a client record: the letter's activation code plus birth date." })
-  activatePortal(@Arg('activationCode') _code: string, @Arg('birthDate', () => DateScalar) _birthDate: string): Portal {
-    throw new NotAvailableError('Portal activation with a code');
+  async activatePortal(@Arg('activationCode') activationCode: string, @Arg('birthDate', () => DateScalar) birthDate: string, @Ctx() ctx: GatewayContext): Promise<Portal> {
+    const viewer = requireViewer(ctx);
+    const linked = await ctx.services.ownAccounts.activatePortal(viewer.accountId, activationCode, birthDate);
+    const access = { clientId: linked.clientId, relation: linked.relation, permissions: [], isAdmin: true };
+    return { clientId: linked.clientId, relation: linked.relation, isAdmin: true, permissions: effectivePermissions(access) };
   }
 }

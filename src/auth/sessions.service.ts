@@ -20,7 +20,12 @@ export interface AuthViewer {
   sessionId: string;
   tokenId: string;
   expiresAt: number;
+  /** Logged in with a password that must be replaced first: no client data until then. */
+  mustChangePassword: boolean;
 }
+
+/** Suffix of a session method whose holder must set a new password before anything else. */
+export const MUST_CHANGE_PASSWORD = ':must-change';
 
 export interface SessionPolicy {
   idleMinutes: number;
@@ -64,14 +69,14 @@ export class SessionsService {
     });
     this.metrics.securityEvents.inc({ event: 'login' });
     this.logger.info({ event: 'login', accountId, sessionId: session.id, method }, 'session started');
-    return { ...this.tokens.sign(accountId, session.id), refreshToken, sessionId: session.id };
+    return { ...this.tokens.sign(accountId, session.id, method.endsWith(MUST_CHANGE_PASSWORD)), refreshToken, sessionId: session.id };
   }
 
   /** Verifies an access token and checks that its session was not revoked. */
   async authenticate(accessToken: string): Promise<AuthViewer> {
     const claims = this.tokens.verify(accessToken);
     if (await this.kv.get(`revoked-session:${claims.sid}`)) throw new UnauthenticatedError('This session has ended; log in again.');
-    return { accountId: claims.sub, sessionId: claims.sid, tokenId: claims.jti, expiresAt: claims.exp * 1000 };
+    return { accountId: claims.sub, sessionId: claims.sid, tokenId: claims.jti, expiresAt: claims.exp * 1000, mustChangePassword: claims.pwc };
   }
 
   /** Trades a refresh token for a new pair; a reused token revokes the session. */
@@ -89,6 +94,7 @@ export class SessionsService {
       throw new UnauthenticatedError('This refresh token was already used; the session has been ended for safety.');
     }
     if (session.expiresAt <= now) throw new UnauthenticatedError('The session reached its maximum length; log in again.');
+    if (session.method.endsWith(MUST_CHANGE_PASSWORD)) throw new UnauthenticatedError('Set a new password first, then log in again.');
     if (now.getTime() - session.lastUsedAt.getTime() > this.policy.idleMinutes * 60_000) {
       await this.revoke(session.id, 'idle');
       throw new UnauthenticatedError('The session ended after inactivity; log in again.');

@@ -14,6 +14,8 @@ export interface AccessClaims {
   /** token id, for the deny-list */
   jti: string;
   exp: number;
+  /** Password change required before anything else. */
+  pwc: boolean;
 }
 
 interface SigningKey {
@@ -46,9 +48,9 @@ export class TokenService {
     this.keys.set(kid, toSigningKey(key, kid));
   }
 
-  sign(accountId: string, sessionId: string): { accessToken: string; expiresAt: Date; jti: string } {
+  sign(accountId: string, sessionId: string, mustChangePassword = false): { accessToken: string; expiresAt: Date; jti: string } {
     const jti = randomUUID();
-    const accessToken = jwt.sign({ sid: sessionId }, this.current.sign, {
+    const accessToken = jwt.sign(mustChangePassword ? { sid: sessionId, pwc: true } : { sid: sessionId }, this.current.sign, {
       algorithm: this.current.algorithm,
       keyid: this.current.kid,
       issuer: TOKEN_ISSUER,
@@ -76,7 +78,7 @@ export class TokenService {
       if (typeof payload.sub !== 'string' || typeof payload.sid !== 'string' || typeof payload.jti !== 'string' || typeof payload.exp !== 'number') {
         throw new Error('missing claims');
       }
-      return { sub: payload.sub, sid: payload.sid, jti: payload.jti, exp: payload.exp };
+      return { sub: payload.sub, sid: payload.sid, jti: payload.jti, exp: payload.exp, pwc: payload.pwc === true };
     } catch (err) {
       const expired = err instanceof jwt.TokenExpiredError;
       throw new UnauthenticatedError(expired ? 'The session has expired; log in again.' : 'The access token is not valid.');

@@ -1,5 +1,6 @@
 import { AccessLogEntity } from '../audit/access-log.entity';
 import { AccountEntity } from '../auth/account.entity';
+import { AccountCredentialsEntity, ActivationCodeEntity, LoginChallengeEntity, PasswordResetEntity } from '../auth/credentials.entity';
 import { PortalLinkEntity } from '../auth/portal-link.entity';
 import { RefreshTokenEntity, SessionEntity } from '../auth/session.entity';
 import { ClientEntity, ClientSourceEntity } from '../modules/clients/client.entity';
@@ -8,7 +9,8 @@ import { VideoRoomEntity } from '../modules/video/video-room.entity';
 import { Platform1764000000000 } from './migrations/1764000000000-Platform';
 import { SyncVideo1764100000005 } from './migrations/1764100000005-SyncVideo';
 import { OidcSubject1764100000010 } from './migrations/1764100000010-OidcSubject';
+import { OwnAccounts1764100000020 } from './migrations/1764100000020-OwnAccounts';
 
 /** Every entity and migration of the gateway, in one list that the data source and tools share. */
-export const entities = [AccountEntity, PortalLinkEntity, ClientEntity, ClientSourceEntity, AccessLogEntity, SessionEntity, RefreshTokenEntity, SyncEventEntity, VideoRoomEntity];
-export const migrations = [Platform1764000000000, SyncVideo1764100000005, OidcSubject1764100000010];
+export const entities = [AccountEntity, PortalLinkEntity, ClientEntity, ClientSourceEntity, AccessLogEntity, SessionEntity, RefreshTokenEntity, SyncEventEntity, VideoRoomEntity, AccountCredentialsEntity, LoginChallengeEntity, ActivationCodeEntity, PasswordResetEntity];
+export const migrations = [Platform1764000000000, SyncVideo1764100000005, OidcSubject1764100000010, OwnAccounts1764100000020];

@@ -86,7 +86,8 @@ export async function authorizeClientAccess(
   clientId: string,
   needed?: keyof Abilities,
 ): Promise<{ access: PortalAccess; can: Abilities }> {
-  requireViewer(ctx);
+  const viewer = requireViewer(ctx);
+  if (viewer.mustChangePassword) throw new ForbiddenError('Set a new password first (changePassword).', { reason: 'PASSWORD_CHANGE_REQUIRED' });
   const access = (await ctx.portals()).find((p) => p.clientId === clientId);
   if (!access) throw new ForbiddenError('You have no access to this portal.');
   const can = abilities(access);

@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import type { EhrAdapter } from '../../adapters/ports';
+import type { EhrAdapter, MailPort, SmsPort } from '../../adapters/ports';
 import { loadConfig, type Config } from '../../src/config';
 import { createLogger } from '../../src/observability/logger';
 import { createApp, type App } from '../../src/server';
@@ -16,7 +16,7 @@ export interface TestApp {
   logs: string[];
   /** POST /auth/dev/login by e-mail (or { bsn }); answers the access token. */
   login(who: string | { bsn: string }): Promise<string>;
-  gql<T = any>(query: string, variables?: Record<string, unknown>, token?: string): Promise<{ status: number; body: { data?: T; errors?: { message: string; extensions?: { code?: string } }[]; extensions?: any } }>;
+  gql<T = any>(query: string, variables?: Record<string, unknown>, token?: string): Promise<{ status: number; body: { data?: T; errors?: { message: string; extensions?: { code?: string; [key: string]: any } }[]; extensions?: any } }>;
   stop(): Promise<void>;
 }
 
@@ -27,6 +27,9 @@ export interface TestAppOptions {
   /** Share an existing database (e.g. a second instance on the first one's DATABASE_URL); it is not dropped on stop(). */
   databaseUrl?: string;
   adapters?: Record<string, EhrAdapter>;
+  /** In-memory outboxes, so tests can read the codes and links that would have been sent. */
+  mail?: MailPort;
+  sms?: SmsPort;
 }
 
 /** Starts the whole gateway on a free loopback port with its own database; stop() removes it again. */
@@ -61,7 +64,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
       cb();
     },
   });
-  const app = await createApp(config, { logger: createLogger(config.LOG_LEVEL, sink), adapters: options.adapters });
+  const app = await createApp(config, { logger: createLogger(config.LOG_LEVEL, sink), adapters: options.adapters, mail: options.mail, sms: options.sms });
   const base = await app.start();
 
   const gql: TestApp['gql'] = async (query, variables, token) => {

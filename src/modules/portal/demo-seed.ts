@@ -1,6 +1,7 @@
 import { DEMO_BSN } from '../../../adapters/demo/demo-data';
 import { ALL_PERMISSIONS, Permission, PortalRelation } from '../../auth/abilities';
 import type { AccountsService } from '../../auth/accounts.service';
+import type { OwnAccountsService } from '../../auth/own-accounts.service';
 import type { ClientsService } from '../clients/clients.service';
 
 export const DEMO_ACCOUNTS = {
@@ -10,12 +11,15 @@ export const DEMO_ACCOUNTS = {
   stranger: 'stranger@demo.test',
 } as const;
 
+/** The demo accounts' password (own-account login: password, then the code from the log). */
+export const DEMO_PASSWORD = 'Demo-Portaal-2026!';
+
 /**
  * The contract's four demo accounts on the demo EHR: Karen Test (a client with a full dossier),
  * a parent of Sanne (14) and Daan (9), Karen's sister as a network member with only AGENDA_VIEW,
  * and a stranger with no portals. Idempotent: runs at every start of the embedded default.
  */
-export async function seedDemoAccounts(accounts: AccountsService, clients: ClientsService, source = 'demo'): Promise<void> {
+export async function seedDemoAccounts(accounts: AccountsService, clients: ClientsService, ownAccounts?: OwnAccountsService, source = 'demo'): Promise<void> {
   const ensure = async (email: string, displayName: string, bsn?: string) =>
     (await accounts.findByEmail(email)) ?? (await accounts.create({ email, displayName, bsnHash: bsn ? accounts.hashBsn(bsn) : null }));
 
@@ -33,5 +37,11 @@ export async function seedDemoAccounts(accounts: AccountsService, clients: Clien
   const relative = await ensure(DEMO_ACCOUNTS.relative, 'Ellen Test');
   await accounts.link(relative.id, karenId, PortalRelation.NETWORK_MEMBER, [Permission.AGENDA_VIEW], false);
 
-  await ensure(DEMO_ACCOUNTS.stranger, 'Sam Vreemd');
+  const stranger = await ensure(DEMO_ACCOUNTS.stranger, 'Sam Vreemd');
+
+  if (ownAccounts) {
+    for (const account of [client, parent, relative, stranger]) {
+      if (!(await ownAccounts.hasPassword(account.id))) await ownAccounts.setPassword(account.id, DEMO_PASSWORD, false);
+    }
+  }
 }

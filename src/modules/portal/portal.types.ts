@@ -41,6 +41,7 @@ export class Session {
   @Field() accessToken!: string;
   @Field() refreshToken!: string;
   @Field(() => DateTimeScalar) expiresAt!: Date;
+  @Field({ description: 'The password must be replaced (changePassword) before any client data is served.' }) mustChangePassword!: boolean;
 }
 
 export enum CodeChannel {

@@ -1,0 +1,251 @@
+import { createHash, randomBytes, randomInt, randomUUID, timingSafeEqual } from 'node:crypto';
+import type { DataSource } from 'typeorm';
+import type { MailPort, SmsPort } from '../../adapters/ports';
+import { BadUserInputError, RateLimitedError, UnauthenticatedError } from '../graphql/errors';
+import type { Logger } from '../observability/logger';
+import type { Metrics } from '../observability/metrics';
+import { ALL_PERMISSIONS, PortalRelation } from './abilities';
+import type { AccountsService } from './accounts.service';
+import { AccountCredentialsEntity, ActivationCodeEntity, LoginChallengeEntity, PasswordResetEntity } from './credentials.entity';
+import { DUMMY_HASH, hashPassword, passwordProblem, verifyPassword } from './password';
+import { LIMITS, type RateLimiter } from './rate-limit';
+import { SessionEntity } from './session.entity';
+import { MUST_CHANGE_PASSWORD, type IssuedSession, type SessionsService } from './sessions.service';
+
+const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+const sameHash = (a: string, b: string) => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
+
+export const CODE_TTL_MS = 5 * 60_000;
+export const CODE_MAX_ATTEMPTS = 5;
+export const RESEND_COOLDOWN_MS = 30_000;
+const MAX_RESENDS = 5;
+const RESET_TTL_MS = 30 * 60_000;
+const ACTIVATION_MAX_ATTEMPTS = 5;
+
+export interface Challenge {
+  challengeId: string;
+  channel: 'EMAIL' | 'SMS';
+  maskedDestination: string;
+  expiresAt: Date;
+}
+
+export function maskEmail(email: string): string {
+  const [local = '', domain = ''] = email.split('@');
+  return `${local.slice(0, 1)}***@${domain}`;
+}
+export function maskPhone(phone: string): string {
+  return `${phone.slice(0, 3)}*****${phone.slice(-2)}`;
+}
+
+/**
+ * Own accounts (Caren, Tromp, Extenzo): password + a 6-digit code by e-mail or SMS on every
+ * login, activation codes from the practitioner's letter, and password reset by a single-use link.
+ * Every answer is the same for an unknown e-mail as for a known one (no account enumeration).
+ */
+export class OwnAccountsService {
+  constructor(
+    private readonly db: DataSource,
+    private readonly accounts: AccountsService,
+    private readonly sessions: SessionsService,
+    private readonly limiter: RateLimiter,
+    private readonly mail: MailPort,
+    private readonly sms: SmsPort,
+    private readonly logger: Logger,
+    private readonly metrics: Metrics,
+    private readonly publicUrl: string,
+  ) {}
+
+  private get credentials() {
+    return this.db.getRepository(AccountCredentialsEntity);
+  }
+  private get challenges() {
+    return this.db.getRepository(LoginChallengeEntity);
+  }
+
+  async hasPassword(accountId: string): Promise<boolean> {
+    return (await this.credentials.countBy({ accountId })) > 0;
+  }
+
+  /** Sets (or replaces) an account's password; `mustChange` forces a new one at the next login. */
+  async setPassword(accountId: string, password: string, mustChange: boolean): Promise<void> {
+    const account = await this.accounts.findById(accountId);
+    const problem = passwordProblem(password, account?.email);
+    if (problem) throw new BadUserInputError(`The password does not meet the policy: ${problem}.`, { field: 'password' });
+    const passwordHash = await hashPassword(password);
+    const existing = await this.credentials.findOneBy({ accountId });
+    if (existing) await this.credentials.update({ accountId }, { passwordHash, mustChangePassword: mustChange, updatedAt: new Date() });
+    else await this.credentials.insert({ accountId, passwordHash, mustChangePassword: mustChange, codeChannel: 'EMAIL', phone: null, phoneVerified: false, updatedAt: new Date() });
+  }
+
+  async login(email: string, password: string, ip: string | null): Promise<Challenge> {
+    const normalized = email.trim().toLowerCase();
+    await this.limiter.hit('login-ip', ip, LIMITS.loginPerIp);
+    await this.limiter.hit('login-account', normalized, LIMITS.loginPerAccount);
+    const account = await this.accounts.findByEmail(normalized);
+    const creds = account ? await this.credentials.findOneBy({ accountId: account.id }) : null;
+    // Always verify against some hash, so a missing account costs the same time as a wrong password.
+    const ok = await verifyPassword(password, creds?.passwordHash ?? DUMMY_HASH);
+    const valid = Boolean(account && creds && ok);
+    const sms = valid && creds!.codeChannel === 'SMS' && creds!.phone && creds!.phoneVerified;
+    const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
+    const now = new Date();
+    const challenge: LoginChallengeEntity = {
+      id: randomUUID(),
+      accountId: valid ? account!.id : null,
+      codeHash: sha256(valid ? code : randomBytes(16).toString('hex')),
+      channel: sms ? 'SMS' : 'EMAIL',
+      maskedDestination: sms ? maskPhone(creds!.phone!) : maskEmail(normalized),
+      expiresAt: new Date(now.getTime() + CODE_TTL_MS),
+      attempts: 0,
+      resends: 0,
+      lastSentAt: now,
+      consumedAt: null,
+    };
+    await this.challenges.insert(challenge);
+    if (valid) {
+      await this.sendCode(challenge, code, normalized, creds!);
+    } else {
+      this.metrics.securityEvents.inc({ event: 'login_failed' });
+      this.logger.warn({ event: 'login_failed', reason: account ? 'wrong_password' : 'unknown_account', ip }, 'password login refused');
+    }
+    return { challengeId: challenge.id, channel: challenge.channel, maskedDestination: challenge.maskedDestination, expiresAt: challenge.expiresAt };
+  }
+
+  async verifyLoginCode(challengeId: string, code: string, ip: string | null): Promise<IssuedSession & { mustChangePassword: boolean }> {
+    await this.limiter.hit('verify-ip', ip, LIMITS.verifyPerIp);
+    const challenge = await this.challenges.findOneBy({ id: challengeId });
+    if (!challenge || challenge.consumedAt) throw new UnauthenticatedError('This login attempt is no longer valid; log in again.');
+    if (challenge.expiresAt <= new Date()) throw new UnauthenticatedError('The code has expired (codes are valid 5 minutes); ask for a new one.');
+    if (challenge.attempts >= CODE_MAX_ATTEMPTS) throw new UnauthenticatedError('Too many wrong codes; log in again.');
+    // Count the try before comparing, in one statement, so parallel guesses cannot exceed the limit.
+    const counted = await this.challenges
+      .createQueryBuilder()
+      .update()
+      .set({ attempts: () => 'attempts + 1' })
+      .where('id = :id AND attempts < :max AND consumed_at IS NULL', { id: challengeId, max: CODE_MAX_ATTEMPTS })
+      .execute();
+    if (!counted.affected) throw new UnauthenticatedError('Too many wrong codes; log in again.');
+    if (!challenge.accountId || !/^\d{6}$/.test(code) || !sameHash(sha256(code), challenge.codeHash)) {
+      this.metrics.securityEvents.inc({ event: 'code_failed' });
+      this.logger.warn({ event: 'code_failed', challengeId, ip }, 'wrong login code');
+      const left = CODE_MAX_ATTEMPTS - challenge.attempts - 1;
+      throw new UnauthenticatedError(left > 0 ? `The code is not right; ${left} tries left.` : 'Too many wrong codes; log in again.');
+    }
+    const consumed = await this.challenges.createQueryBuilder().update().set({ consumedAt: new Date() }).where('id = :id AND consumed_at IS NULL', { id: challengeId }).execute();
+    if (!consumed.affected) throw new UnauthenticatedError('This login attempt is no longer valid; log in again.');
+    const creds = await this.credentials.findOneBy({ accountId: challenge.accountId });
+    const mustChangePassword = creds?.mustChangePassword ?? false;
+    await this.accounts.recordLogin(challenge.accountId);
+    // A session that must set a new password first reaches no client data and cannot be refreshed.
+    const session = await this.sessions.create(challenge.accountId, mustChangePassword ? `password${MUST_CHANGE_PASSWORD}` : 'password');
+    return { ...session, mustChangePassword };
+  }
+
+  async resendLoginCode(challengeId: string): Promise<boolean> {
+    const challenge = await this.challenges.findOneBy({ id: challengeId });
+    if (!challenge || challenge.consumedAt || challenge.attempts >= CODE_MAX_ATTEMPTS) throw new UnauthenticatedError('This login attempt is no longer valid; log in again.');
+    const wait = challenge.lastSentAt.getTime() + RESEND_COOLDOWN_MS - Date.now();
+    if (wait > 0) throw new RateLimitedError(Math.ceil(wait / 1000));
+    if (challenge.resends >= MAX_RESENDS) throw new RateLimitedError(Math.ceil(CODE_TTL_MS / 1000));
+    const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
+    const now = new Date();
+    await this.challenges.update(
+      { id: challengeId },
+      // A new code replaces the old one and gets its own 5 minutes.
+      { codeHash: sha256(challenge.accountId ? code : randomBytes(16).toString('hex')), expiresAt: new Date(now.getTime() + CODE_TTL_MS), lastSentAt: now, resends: challenge.resends + 1 },
+    );
+    if (challenge.accountId) {
+      const [account, creds] = await Promise.all([this.accounts.findById(challenge.accountId), this.credentials.findOneBy({ accountId: challenge.accountId })]);
+      if (account?.email && creds) await this.sendCode(challenge, code, account.email, creds);
+    }
+    return true;
+  }
+
+  /** Sets a new password, ends every session of the account and answers a fresh one for this device. */
+  async changePassword(accountId: string, current: string, next: string): Promise<IssuedSession> {
+    const creds = await this.credentials.findOneBy({ accountId });
+    if (!creds || !(await verifyPassword(current, creds.passwordHash))) throw new BadUserInputError('The current password is not right.', { field: 'currentPassword' });
+    if (current === next) throw new BadUserInputError('Choose a password you did not use now.', { field: 'newPassword' });
+    await this.setPassword(accountId, next, false);
+    await this.revokeOtherSessions(accountId, null, 'password_changed');
+    return this.sessions.create(accountId, 'password');
+  }
+
+  /** Always answers the same; mails a single-use 30-minute link when the account exists. */
+  async requestPasswordReset(email: string, ip: string | null): Promise<void> {
+    const normalized = email.trim().toLowerCase();
+    await this.limiter.hit('reset-ip', ip, LIMITS.resetPerIp);
+    await this.limiter.hit('reset-account', normalized, LIMITS.resetPerAccount);
+    const account = await this.accounts.findByEmail(normalized);
+    if (!account || !(await this.credentials.findOneBy({ accountId: account.id }))) return;
+    const token = randomBytes(32).toString('base64url');
+    await this.db.getRepository(PasswordResetEntity).insert({ id: randomUUID(), accountId: account.id, tokenHash: sha256(token), expiresAt: new Date(Date.now() + RESET_TTL_MS), usedAt: null });
+    await this.mail.send({
+      to: normalized,
+      subject: 'Nieuw wachtwoord instellen',
+      text: `Via deze link stelt u een nieuw wachtwoord in (30 minuten geldig, één keer te gebruiken):\n${this.publicUrl}/wachtwoord-herstellen?token=${token}\n\nHeeft u dit niet aangevraagd? Dan kunt u deze e-mail negeren.`,
+    });
+  }
+
+  async resetPassword(token: string, password: string): Promise<void> {
+    const resets = this.db.getRepository(PasswordResetEntity);
+    const row = await resets.findOneBy({ tokenHash: sha256(token) });
+    if (!row || row.usedAt || row.expiresAt <= new Date()) throw new BadUserInputError('This reset link is not valid (any more); ask for a new one.', { field: 'token' });
+    const account = await this.accounts.findById(row.accountId);
+    const problem = passwordProblem(password, account?.email);
+    if (problem) throw new BadUserInputError(`The password does not meet the policy: ${problem}.`, { field: 'password' });
+    const claimed = await resets.createQueryBuilder().update().set({ usedAt: new Date() }).where('id = :id AND used_at IS NULL', { id: row.id }).execute();
+    if (!claimed.affected) throw new BadUserInputError('This reset link was already used.', { field: 'token' });
+    await this.setPassword(row.accountId, password, false);
+    await this.revokeOtherSessions(row.accountId, null, 'password_reset');
+  }
+
+  /** Issues an activation code for a client record (from a practitioner system or an invitation). */
+  async createActivationCode(clientId: string, birthDate: string, relation: PortalRelation = PortalRelation.SELF, validDays = 30): Promise<string> {
+    const code = randomBytes(6).toString('hex').toUpperCase().replace(/(.{4})(?=.)/g, '$1-');
+    await this.db.getRepository(ActivationCodeEntity).insert({
+      id: randomUUID(),
+      codeHash: sha256(code.replace(/-/g, '')),
+      clientId,
+      birthDate,
+      relation,
+      expiresAt: new Date(Date.now() + validDays * 86_400_000),
+      attempts: 0,
+      usedAt: null,
+      createdAt: new Date(),
+    });
+    return code;
+  }
+
+  /** The letter's code plus the birth date links the logged-in account to the client record. */
+  async activatePortal(accountId: string, activationCode: string, birthDate: string): Promise<{ clientId: string; relation: PortalRelation }> {
+    await this.limiter.hit('activate-account', accountId, LIMITS.activatePerAccount);
+    const codes = this.db.getRepository(ActivationCodeEntity);
+    const row = await codes.findOneBy({ codeHash: sha256(activationCode.trim().toUpperCase().replace(/[\s-]/g, '')) });
+    const refuse = () => new BadUserInputError('The activation code or the birth date is not right, or the code is no longer valid.');
+    if (!row || row.usedAt || row.expiresAt <= new Date() || row.attempts >= ACTIVATION_MAX_ATTEMPTS) throw refuse();
+    if (row.birthDate !== birthDate) {
+      await codes.createQueryBuilder().update().set({ attempts: () => 'attempts + 1' }).where('id = :id', { id: row.id }).execute();
+      this.logger.warn({ event: 'activation_failed', accountId }, 'activation with a wrong birth date');
+      throw refuse();
+    }
+    const claimed = await codes.createQueryBuilder().update().set({ usedAt: new Date() }).where('id = :id AND used_at IS NULL', { id: row.id }).execute();
+    if (!claimed.affected) throw refuse();
+    const relation = row.relation as PortalRelation;
+    await this.accounts.link(accountId, row.clientId, relation, [...ALL_PERMISSIONS], true);
+    return { clientId: row.clientId, relation };
+  }
+
+  private async sendCode(challenge: Pick<LoginChallengeEntity, 'channel'>, code: string, email: string, creds: AccountCredentialsEntity): Promise<void> {
+    const text = `Uw inlogcode is ${code}. De code is 5 minuten geldig. Deel deze code met niemand.`;
+    if (challenge.channel === 'SMS' && creds.phone) await this.sms.send({ to: creds.phone, text });
+    else await this.mail.send({ to: email, subject: 'Uw inlogcode', text });
+    this.metrics.securityEvents.inc({ event: 'code_sent' });
+    this.logger.info({ event: 'code_sent', accountId: creds.accountId, channel: challenge.channel }, 'login code sent');
+  }
+
+  private async revokeOtherSessions(accountId: string, keepSessionId: string | null, reason: string): Promise<void> {
+    const active = await this.db.getRepository(SessionEntity).find({ where: { accountId }, select: { id: true, revokedAt: true } });
+    for (const s of active) if (s.id !== keepSessionId && !s.revokedAt) await this.sessions.revoke(s.id, reason);
+  }
+}

@@ -1,0 +1,28 @@
+import { RateLimitedError } from '../graphql/errors';
+import type { KeyValueStore } from '../kv/kv';
+
+export interface Limit {
+  max: number;
+  windowSeconds: number;
+}
+
+/** Fixed-window counters in Redis (or in-process): over the limit → RATE_LIMITED with a retry-after. */
+export class RateLimiter {
+  constructor(private readonly kv: KeyValueStore) {}
+
+  async hit(bucket: string, key: string | null | undefined, limit: Limit): Promise<void> {
+    if (!key) return;
+    const { count, ttlSeconds } = await this.kv.incrementWindow(`rl:${bucket}:${key}`, limit.windowSeconds);
+    if (count > limit.max) throw new RateLimitedError(ttlSeconds);
+  }
+}
+
+/** The limits on the doors people knock on: login, code verification, activation, reset. */
+export const LIMITS = {
+  loginPerAccount: { max: 10, windowSeconds: 15 * 60 },
+  loginPerIp: { max: 50, windowSeconds: 15 * 60 },
+  verifyPerIp: { max: 50, windowSeconds: 15 * 60 },
+  activatePerAccount: { max: 10, windowSeconds: 60 * 60 },
+  resetPerAccount: { max: 5, windowSeconds: 60 * 60 },
+  resetPerIp: { max: 20, windowSeconds: 60 * 60 },
+} satisfies Record<string, Limit>;
