@@ -126,7 +126,13 @@ export class RedisEventBus implements EventBus {
   async close(): Promise<void> {
     this.closed = true;
     this.local.removeAllListeners();
-    await Promise.all([this.publisher, this.subscriber].map((c) => c.quit().catch(() => c.disconnect())));
+    // QUIT would wait in the offline queue for a Redis that is down; only a live connection says goodbye.
+    await Promise.all(
+      [this.publisher, this.subscriber].map(async (c) => {
+        if (c.status !== 'ready') return c.disconnect();
+        await c.quit().catch(() => c.disconnect());
+      }),
+    );
   }
 
   private retain(channel: string): void {
