@@ -175,6 +175,7 @@ test(`${APPOINTMENT_COUNT} appointments with their practitioners answer with sou
   expect(appointments.every((a: { source: string }) => a.source === 'fhir')).toBe(true);
   const names = new Set(appointments.map((a: { practitioner: { name: string } }) => a.practitioner.name));
   expect(names).toEqual(new Set(['Dr. Marieke de Groot', 'Jeroen Bakker', 'Fatima El Amrani', 'Lotte Visser']));
+  // Medplum's MemoryRepository ignores _include, so the Location names came through the adapter's one fallback search.
   expect(appointments[0]).toMatchObject({ type: 'Intake', location: 'Groningen, Spreekkamer 3', online: false });
   expect(appointments[3]).toMatchObject({ type: 'Beeldbellen', location: null, online: true });
   expect(appointments[1].practitioner).toEqual({

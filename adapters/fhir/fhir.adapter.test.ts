@@ -199,3 +199,36 @@ test('client_credentials: a token about to expire is not reused', async () => {
   await fhir.ping();
   expect(calls.filter((c) => c.url.pathname === '/fhir/R4/metadata').map((c) => c.headers.authorization)).toEqual(['Bearer tok-1', 'Bearer tok-2']);
 });
+
+test('appointments link to their session report through _revinclude=DocumentReference:related, in the same round trip', async () => {
+  const { calls, fetchFn } = fakeFhir({
+    '/fhir/R4/Appointment': () =>
+      json({
+        resourceType: 'Bundle',
+        type: 'searchset',
+        entry: [
+          {
+            search: { mode: 'match' },
+            resource: {
+              resourceType: 'Appointment',
+              id: 'a1',
+              status: 'fulfilled',
+              serviceType: [{ text: 'Behandeling' }],
+              start: '2026-04-10T11:00:00Z',
+              end: '2026-04-10T11:45:00Z',
+              participant: [{ actor: { reference: 'Practitioner/pr1' }, status: 'accepted' }, { actor: { reference: 'Location/l1', display: 'Groningen, Spreekkamer 3' }, status: 'accepted' }],
+            },
+          },
+          {
+            search: { mode: 'include' },
+            resource: { resourceType: 'DocumentReference', id: 'r1', status: 'current', category: [{ text: 'verslag' }], content: [], context: { related: [{ reference: 'Appointment/a1' }] } },
+          },
+        ],
+      }),
+  });
+  const [appointment] = await adapter(fetchFn).listAppointments('p1', { from: '2026-04-01T00:00:00Z' }, ctx);
+  expect(appointment).toMatchObject({ externalId: 'a1', reportId: 'r1', location: 'Groningen, Spreekkamer 3' });
+  expect(calls).toHaveLength(1);
+  expect(calls[0]!.url.searchParams.getAll('_revinclude')).toEqual(['DocumentReference:related']);
+  expect(calls[0]!.url.searchParams.getAll('date')).toEqual(['ge2026-04-01T00:00:00Z']);
+});

@@ -46,6 +46,7 @@ import {
   isSessionReport,
   isShownMedication,
   referenceId,
+  reportsByAppointment,
   type Resolve,
   toAllergy,
   toAppointment,
@@ -280,18 +281,25 @@ export class FhirEhrAdapter implements EhrAdapter {
   }
 
   async listAppointments(clientId: string, window: TimeWindow, ctx: AdapterRequestContext): Promise<EhrAppointment[]> {
-    const params: Param[] = [['patient', `Patient/${clientId}`], ['_include', 'Appointment:location']];
+    // Reports point at their appointment (DocumentReference.context.related); _revinclude brings
+    // them along in the same round trip. A server that ignores it leaves reportId empty: the link
+    // is a convenience, not worth a second search on every agenda screen.
+    const params: Param[] = [['patient', `Patient/${clientId}`], ['_include', 'Appointment:location'], ['_revinclude', 'DocumentReference:related']];
     if (window.from) params.push(['date', `ge${window.from}`]);
     if (window.to) params.push(['date', `lt${window.to}`]);
     const { matches, included } = await this.search<Appointment>('Appointment', params, ctx.signal);
     const shown = matches.filter((a) => a.status !== 'cancelled' && a.status !== 'entered-in-error' && a.status !== 'noshow');
     const wanted = shown.flatMap((a) => (a.participant ?? []).flatMap((p) => (referenceId(p.actor, 'Location') && !p.actor?.display ? [{ ref: p.actor, type: 'Location' }] : [])));
     const resolve = await this.resolver(included, wanted, ctx.signal);
+    const reports = reportsByAppointment(included);
     const from = window.from ? Date.parse(window.from) : -Infinity;
     const to = window.to ? Date.parse(window.to) : Infinity;
     return shown
-      .map((a) => toAppointment(a, resolve))
-      .filter((a): a is EhrAppointment => a !== null && Date.parse(a.end) >= from && Date.parse(a.start) < to)
+      .flatMap((a): EhrAppointment[] => {
+        const appointment = toAppointment(a, resolve);
+        return appointment ? [{ ...appointment, reportId: reports.get(appointment.externalId) ?? null }] : [];
+      })
+      .filter((a) => Date.parse(a.end) >= from && Date.parse(a.start) < to)
       .sort((a, b) => a.start.localeCompare(b.start));
   }
 

@@ -38,6 +38,7 @@ import {
   toTreatmentPlan,
   toDateTime,
   referenceId,
+  reportsByAppointment,
 } from './fhir.mapping';
 
 /** A resolver over a fixed set of resources, as the adapter builds from a bundle's includes. */
@@ -253,6 +254,8 @@ describe('CarePlan → treatment plan and planned effort', () => {
     author: { reference: 'Practitioner/pr-1' },
     contributor: [{ reference: 'Practitioner/pr-2' }, { reference: 'Practitioner/pr-1' }],
     goal: [{ reference: 'Goal/goal-1' }],
+    addresses: [{ reference: 'Condition/cond-1', display: 'Depressieve stoornis, matig' }],
+    note: [{ text: 'Eerst slaap op orde, daarna werkhervatting.' }],
     activity: [
       { detail: { status: 'scheduled', kind: 'Appointment', description: 'CGT', scheduledTiming: { repeat: { count: 12, duration: 45, durationUnit: 'min', frequency: 1, period: 1, periodUnit: 'wk' } } } },
       { detail: { status: 'not-started', description: 'Medicatieconsult', scheduledTiming: { repeat: { count: 3, duration: 0.5, durationUnit: 'h' } } } },
@@ -267,6 +270,8 @@ describe('CarePlan → treatment plan and planned effort', () => {
       status: 'AWAITING_APPROVAL',
       careQuestion: 'Hoe krijg ik weer grip op mijn stemming?',
       problemDescription: 'Depressieve klachten met uitval op werk.',
+      indication: 'Depressieve stoornis, matig',
+      explanation: 'Eerst slaap op orde, daarna werkhervatting.',
       goals: [{ externalId: 'goal-1', description: 'Weer vijf dagen per week werken', addedBy: 'Eva Jansen' }],
       responsiblePractitionerIds: ['pr-1', 'pr-2'],
       createdAt: '2025-04-02T09:00:00.000Z',
@@ -369,6 +374,9 @@ describe('DocumentReference → session reports and documents', () => {
       needsApproval: false,
       appointmentId: 'ap-1',
     });
+  });
+  test('a report pointing at an appointment links them; other documents do not', () => {
+    expect(reportsByAppointment([report, { ...letter, context: { related: [{ reference: 'Appointment/ap-2' }] } }])).toEqual(new Map([['ap-1', 'doc-r1']]));
   });
   test('other documents: attachment title and type, author name, preliminary needs approval', () => {
     expect(toDocument(letter, resolver(author))).toEqual({

@@ -266,6 +266,9 @@ export function toTreatmentPlan(plans: CarePlan[], resolve: Resolve): EhrTreatme
     status: toPlanStatus(plan.status),
     careQuestion: plan.title ?? null,
     problemDescription: plan.description ?? null,
+    // The indication is the condition the plan addresses; the practitioner's explanation its first note.
+    indication: plan.addresses?.[0]?.display ?? null,
+    explanation: plan.note?.[0]?.text ?? null,
     goals,
     responsiblePractitionerIds: [...new Set(responsible)],
     createdAt: toDateTime(plan.created ?? plan.period?.start ?? plan.meta?.lastUpdated) ?? new Date(0).toISOString(),
@@ -431,4 +434,19 @@ export function isParentWithAuthority(r: RelatedPerson): boolean {
   return (r.relationship ?? []).some(
     (c) => (c.text !== undefined && PARENT_WORDS.test(c.text)) || (c.coding ?? []).some((x) => (x.code !== undefined && PARENT_CODES.has(x.code)) || (x.display !== undefined && PARENT_WORDS.test(x.display))),
   );
+}
+
+/** Appointment id → the session report (DocumentReference with category verslag) that points at it. */
+export function reportsByAppointment(resources: { resourceType: string }[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const r of resources) {
+    if (r.resourceType !== 'DocumentReference') continue;
+    const doc = r as DocumentReference;
+    if (!doc.id || doc.status !== 'current' || !isSessionReport(doc)) continue;
+    for (const related of doc.context?.related ?? []) {
+      const appointmentId = referenceId(related, 'Appointment');
+      if (appointmentId && !out.has(appointmentId)) out.set(appointmentId, doc.id);
+    }
+  }
+  return out;
 }
