@@ -35,6 +35,7 @@ import { MemoryKeyValueStore, RedisKeyValueStore, type KeyValueStore } from './k
 import { ClientsService } from './modules/clients/clients.service';
 import { loadAdapters } from './modules/ehr/adapter-loader';
 import { AdapterRegistry } from './modules/ehr/adapter-registry';
+import { EhrCache } from './modules/ehr/ehr-cache';
 import { seedDemoAccounts } from './modules/portal/demo-seed';
 import { createLogger, type Logger } from './observability/logger';
 import { Metrics } from './observability/metrics';
@@ -126,6 +127,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     metrics,
     tokens,
     registry,
+    ehrCache: new EhrCache(kv, config.CACHE_TTL_SECONDS),
     clients,
     sessions,
     accounts,
@@ -135,7 +137,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     events,
     video: new VideoService(db, events, config.VIDEO_READY_TTL_SECONDS),
   };
-  const sync = new SyncService(db, events, services.video, logger);
+  const sync = new SyncService(db, events, services.video, logger, services.ehrCache);
 
   if (shouldSeedDemo(config) && registry.has('demo')) await seedDemoAccounts(services.accounts, clients, ownAccounts);
 

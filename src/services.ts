@@ -9,6 +9,7 @@ import type { FileUrlSigner } from './http/file-urls';
 import type { KeyValueStore } from './kv/kv';
 import type { ClientsService } from './modules/clients/clients.service';
 import type { AdapterRegistry } from './modules/ehr/adapter-registry';
+import type { EhrCache } from './modules/ehr/ehr-cache';
 import type { VideoService } from './modules/video/video.service';
 import type { Metrics } from './observability/metrics';
 
@@ -24,6 +25,8 @@ export interface Services {
   ownAccounts: OwnAccountsService;
   clients: ClientsService;
   registry: AdapterRegistry;
+  /** Read-through cache of EHR answers per client, source and part. */
+  ehrCache: EhrCache;
   audit: AccessLogService;
   fileUrls: FileUrlSigner;
   /** Live events between instances (Redis) or within this one. */

@@ -7,6 +7,7 @@ import type { VideoService } from '../modules/video/video.service';
 import type { Logger } from '../observability/logger';
 import type { EventBus } from './event-bus';
 import { SyncEventEntity } from './sync-event.entity';
+import type { EhrCache } from '../modules/ehr/ehr-cache';
 
 /** Event types of ../shared/contract/http.md; anything else is refused with 400 so a typo is noticed at once. */
 export const SYNC_EVENT_TYPES = [
@@ -102,6 +103,7 @@ export class SyncService {
     private readonly bus: EventBus,
     private readonly video: VideoService,
     private readonly logger: Logger,
+    private readonly ehrCache?: EhrCache,
   ) {}
 
   async store(event: SyncEvent, raw: Buffer): Promise<{ result: AcceptResult; row: SyncEventEntity | null }> {
@@ -199,6 +201,8 @@ export class SyncService {
       }
       case 'dossier.changed': {
         const clientId = await this.resolveClient(event);
+        // The cache is shared (Redis) or this instance's own, so dropping it here reaches every reader.
+        await this.ehrCache?.dropClient(clientId);
         await this.bus.publish(dossierChannel(clientId), { clientId, source: event.source, eventId: event.id });
         return true;
       }

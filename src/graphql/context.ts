@@ -40,7 +40,7 @@ export function createContext(input: { services: Services; logger: Logger; reque
       requestId: input.requestId,
       accountId: viewer?.accountId,
       onPartialFailure: (f) => partialFailures.push(f),
-    }),
+    }, services.ehrCache),
     account() {
       if (!viewer) return Promise.reject(ctx.authError ?? new UnauthenticatedError());
       accountPromise ??= services.accounts.findById(viewer.accountId).then((a) => {

@@ -55,6 +55,8 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     LOG_LEVEL: 'info',
     SESSION_SECRET: randomBytes(32).toString('hex'),
     SYNC_SECRET: randomBytes(24).toString('hex'),
+    // Suites see the adapters directly unless they test the cache (test/ehr-cache.test.ts).
+    CACHE_TTL_SECONDS: '0',
     ...options.env,
   });
   const logs: string[] = [];

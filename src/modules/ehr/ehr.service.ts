@@ -3,6 +3,7 @@ import type { AdapterRequestContext, EhrAdapter, EhrPractitioner } from '../../.
 import { UpstreamUnavailableError } from '../../graphql/errors';
 import type { ClientSourceRef, ClientsService } from '../clients/clients.service';
 import type { AdapterRegistry } from './adapter-registry';
+import type { EhrCache } from './ehr-cache';
 import { globalId, parseGlobalId } from './global-id';
 
 /** An upstream item tagged with the adapter (care organisation) it came from. */
@@ -35,6 +36,7 @@ export class RequestEhr {
     private readonly registry: AdapterRegistry,
     clients: ClientsService,
     private readonly info: EhrRequestInfo,
+    private readonly cache?: EhrCache,
   ) {
     this.sources = new DataLoader(async (ids) => {
       const map = await clients.sourcesOf(ids);
@@ -91,7 +93,9 @@ export class RequestEhr {
     const settled = await Promise.allSettled(
       sources.map(async (s) => ({
         source: s.source,
-        value: await this.registry.call(s.source, part, (adapter, signal) => fetch(adapter, s.externalId, { ...this.adapterContext(), signal })),
+        value: await this.readThrough(clientId, s.source, part, () =>
+          this.registry.call(s.source, part, (adapter, signal) => fetch(adapter, s.externalId, { ...this.adapterContext(), signal })),
+        ),
       })),
     );
     const ok = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
@@ -99,6 +103,10 @@ export class RequestEhr {
     if (failed.length && !ok.length) throw new UpstreamUnavailableError(failed.join(','));
     for (const source of failed) this.info.onPartialFailure({ source, part });
     return ok;
+  }
+
+  private readThrough<T>(clientId: string, source: string, part: string, load: () => Promise<T>): Promise<T> {
+    return this.cache ? this.cache.read(clientId, source, part, load) : load();
   }
 
   private async loadPractitioners(ids: readonly string[]): Promise<(Sourced<EhrPractitioner> | null | Error)[]> {

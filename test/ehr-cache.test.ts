@@ -1,0 +1,72 @@
+import { randomUUID } from 'node:crypto';
+import { DemoEhrAdapter } from '../adapters/demo/demo.adapter';
+import { signSyncBody } from '../src/events/sync.signature';
+import { portalIds, startTestApp, type TestApp } from './utils/app';
+import { describeWithRedis, REDIS_URL, redisPrefix } from './utils/services';
+
+const MEDS = 'query($id: ID!) { client(id: $id) { dossier { medications { name } } } }';
+
+async function postSync(t: TestApp, event: Record<string, unknown>): Promise<number> {
+  const raw = JSON.stringify(event);
+  const ts = Math.floor(Date.now() / 1000);
+  const res = await fetch(`${t.base}/sync/events`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-signature-timestamp': String(ts), 'x-signature': signSyncBody(t.config.syncSecret, ts, raw) },
+    body: raw,
+  });
+  return res.status;
+}
+
+function cacheSuite(name: string, env: () => Record<string, string>) {
+  describe(name, () => {
+    let t: TestApp;
+    const demo = new DemoEhrAdapter();
+    beforeAll(async () => {
+      t = await startTestApp({ env: { CACHE_TTL_SECONDS: '60', ...env() }, adapters: { demo } });
+    });
+    afterAll(async () => t.stop());
+
+    it('reads a dossier part from the EHR once, then from the cache', async () => {
+      const token = await t.login('client@demo.test');
+      const [id] = await portalIds(t, token);
+      const before = demo.calls.get('listMedications') ?? 0;
+      const first = await t.gql(MEDS, { id }, token);
+      const second = await t.gql(MEDS, { id }, token);
+      expect(second.body.data).toEqual(first.body.data);
+      expect(first.body.data.client.dossier.medications.length).toBeGreaterThan(0);
+      expect((demo.calls.get('listMedications') ?? 0) - before).toBe(1);
+    });
+
+    it('never serves one client’s cached data for another', async () => {
+      const token = await t.login('parent@demo.test');
+      const names = async (id: string) =>
+        (await t.gql('query($id: ID!) { client(id: $id) { dossier { allergies { substance } overview { dossierNumber } } } }', { id }, token)).body.data.client.dossier;
+      const [a, b] = await portalIds(t, token);
+      const [first, second] = [await names(a!), await names(b!)];
+      expect(first.overview.dossierNumber).not.toBe(second.overview.dossierNumber);
+      expect(await names(a!)).toEqual(first);
+    });
+
+    it('drops a client’s cached data on a signed dossier.changed event', async () => {
+      const token = await t.login('client@demo.test');
+      const [id] = await portalIds(t, token);
+      await t.gql(MEDS, { id }, token);
+      const before = demo.calls.get('listMedications') ?? 0;
+      demo.data.clients[0]!.medications.push({ externalId: 'md-new', name: 'Melatonine 1 mg tablet', dosage: '1 tablet voor het slapen', since: '2026-11-01', prescriberId: 'pr-degroot' });
+      expect((await t.gql(MEDS, { id }, token)).body.data.client.dossier.medications.map((m: { name: string }) => m.name)).not.toContain('Melatonine 1 mg tablet');
+      expect(await postSync(t, { id: randomUUID(), type: 'dossier.changed', source: 'demo', clientId: id, occurredAt: new Date().toISOString(), data: {} })).toBe(202);
+      let names: string[] = [];
+      for (let i = 0; i < 20 && !names.includes('Melatonine 1 mg tablet'); i++) {
+        names = (await t.gql(MEDS, { id }, token)).body.data.client.dossier.medications.map((m: { name: string }) => m.name);
+        if (!names.includes('Melatonine 1 mg tablet')) await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(names).toContain('Melatonine 1 mg tablet');
+      expect((demo.calls.get('listMedications') ?? 0) - before).toBeGreaterThanOrEqual(1);
+    });
+  });
+}
+
+cacheSuite('the EHR read-through cache (in-process)', () => ({}));
+describeWithRedis('with Redis', () => {
+  cacheSuite('the EHR read-through cache (Redis)', () => ({ REDIS_URL: REDIS_URL!, REDIS_KEY_PREFIX: redisPrefix() }));
+});
