@@ -264,6 +264,13 @@ for (const backing of backings) backing.describe(`DigiD / OIDC login against a r
     await expectRefused(await request(jar, callback), 401, 'issuer_mismatch');
   });
 
+  it.each([['forged-signature'], ['unknown-key']])('refuses an ID token signed with a key the provider never published (%s)', async (tamper) => {
+    const jar = new CookieJar();
+    const callback = await authorize(jar, await startLogin(jar), DEMO_BSN.karen);
+    await tamperNextIdToken(tamper);
+    await expectRefused(await request(jar, callback), 401, 'invalid_signature');
+  });
+
   it('refuses an expired ID token', async () => {
     const jar = new CookieJar();
     const callback = await authorize(jar, await startLogin(jar), DEMO_BSN.karen);

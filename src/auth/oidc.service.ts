@@ -38,6 +38,7 @@ export type OidcFailureReason =
   | 'issuer_mismatch'
   | 'audience_mismatch'
   | 'id_token_expired'
+  | 'invalid_signature'
   | 'acr_too_low'
   | 'invalid_subject'
   | 'provider_unavailable';
@@ -94,7 +95,8 @@ function sameString(a: string, b: string): boolean {
 /**
  * DigiD (through an OpenID NLGov broker) or any OpenID provider: authorization code flow with
  * PKCE S256, `state` and `nonce` per redirect kept server-side. openid-client checks the ID token
- * (signature against the provider's JWKS, refetched on an unknown key, iss, aud, exp, nonce).
+ * (iss, aud, exp, nonce; the signature against the provider's JWKS, refetched on an unknown key at
+ * most once a minute, only because discovery turns on enableNonRepudiationChecks).
  */
 export class OidcService {
   private configuration: Promise<oidc.Configuration> | null = null;
@@ -114,7 +116,14 @@ export class OidcService {
       const insecure = issuer.startsWith('http://');
       if (insecure && !allowInsecureIssuer) return Promise.reject(new OidcLoginError('provider_unavailable', 502, 'The identity provider must be reached over https.'));
       this.configuration = this.clientAuthentication()
-        .then((auth) => oidc.discovery(new URL(issuer), clientId, undefined, auth, { execute: insecure ? [oidc.allowInsecureRequests] : [], timeout: 10 }))
+        .then((auth) =>
+          oidc.discovery(new URL(issuer), clientId, undefined, auth, {
+            // openid-client skips the ID token signature by default (token endpoint over TLS); the
+            // issue asks for it: enableNonRepudiationChecks verifies it against the provider's JWKS.
+            execute: insecure ? [oidc.allowInsecureRequests, oidc.enableNonRepudiationChecks] : [oidc.enableNonRepudiationChecks],
+            timeout: 10,
+          }),
+        )
         .catch((err: unknown) => {
           // Forget the failure so the next login tries again.
           this.configuration = null;
@@ -241,6 +250,10 @@ export class OidcService {
     const cause = inner instanceof Error && typeof inner.cause === 'object' && inner.cause !== null ? (inner.cause as { claim?: unknown }) : {};
     const claim = typeof cause.claim === 'string' ? cause.claim : null;
     this.logger.warn({ event: 'oidc_token_rejected', code, claim, detail }, 'ID token or response refused');
+    // An unknown `kid` refetches the JWKS (key rotation) at most once a minute, then lands here.
+    if (code === 'OAUTH_KEY_SELECTION_FAILED' || detail === 'JWT signature verification failed') {
+      return new OidcLoginError('invalid_signature', 401, 'The ID token is not signed by the identity provider; start the login again.');
+    }
     if (claim === 'nonce') return new OidcLoginError('nonce_mismatch', 401, 'The ID token was not issued for this login (nonce); start the login again.');
     if (claim === 'iss' || /"iss" \(issuer\) response parameter/.test(detail)) {
       return new OidcLoginError('issuer_mismatch', 401, 'The answer did not come from the configured identity provider; start the login again.');

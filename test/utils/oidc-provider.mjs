@@ -2,7 +2,7 @@
 // CommonJS runtime never loads it. Prints one JSON line { issuer } once it listens on loopback.
 //   OIDC_CLIENT_ID, OIDC_CLIENT_SECRET, OIDC_REDIRECT_URIS (comma-separated): the gateways' client registration
 //   OIDC_CLIENT_JWKS (optional): public keys of a second client, `${OIDC_CLIENT_ID}-pkjwt`, that uses private_key_jwt
-// Test hook, as a misbehaving provider would: GET /__test/next-id-token?tamper=foreign-issuer|expired|acr-low|acr-substantial
+// Test hook, as a misbehaving provider would: GET /__test/next-id-token?tamper=foreign-issuer|expired|acr-low|acr-substantial|forged-signature|unknown-key
 // makes the next token response carry an ID token re-signed with the provider's own key but with
 // that claim changed, so only the gateway's claim checks can refuse it.
 import { createServer } from 'node:http';
@@ -63,7 +63,10 @@ provider.use(async (ctx, next) => {
     if (tamper === 'foreign-issuer') claims.iss = 'http://127.0.0.1:1/another-issuer';
     if (tamper === 'expired') Object.assign(claims, { iat: now - 7200, exp: now - 3600 });
     if (tamper.startsWith('acr-')) claims.acr = `http://eidas.europa.eu/LoA/${tamper.slice(4)}`;
-    ctx.body = { ...ctx.body, id_token: await new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: signingJwk.kid, typ: 'JWT' }).sign(signingKey) };
+    // A key the provider never published: under its own kid (forged) or an unknown one (not in the JWKS).
+    const foreign = tamper === 'forged-signature' || tamper === 'unknown-key' ? (await generateKeyPair('RS256')).privateKey : null;
+    const kid = tamper === 'unknown-key' ? 'a-key-nobody-published' : signingJwk.kid;
+    ctx.body = { ...ctx.body, id_token: await new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid, typ: 'JWT' }).sign(foreign ?? signingKey) };
     tamper = null;
   }
 });
