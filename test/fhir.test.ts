@@ -24,6 +24,9 @@ beforeAll(async () => {
       // Fail fast once the server is stopped; the policies themselves are tested elsewhere.
       ADAPTER_RETRIES: '1',
       ADAPTER_TIMEOUT_MS: '3000',
+      // Every query here must reach the FHIR server: request counts and the outage are about the
+      // adapter, not the read-through cache (tested on its own).
+      CACHE_TTL_SECONDS: '0',
       // Without the demo seed, Karen's first login links her demo and FHIR records into one client.
       DEMO_SEED: '0',
     },
