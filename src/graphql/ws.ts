@@ -8,8 +8,8 @@ import type { Config } from '../config';
 import type { Logger } from '../observability/logger';
 import type { Services } from '../services';
 import { clientIp } from '../http/io';
-import { createContext } from './context';
-import { CloseCode, ErrorCode } from './errors';
+import { createContext, type GatewayContext } from './context';
+import { CloseCode, ErrorCode, formatGatewayError, isExpectedError } from './errors';
 
 interface SocketState {
   viewer: AuthViewer | null;
@@ -89,6 +89,15 @@ export function createWebSocketServer(schema: GraphQLSchema, services: Services,
           variableValues: payload.variables ?? undefined,
           contextValue: createContext({ services, logger: logger.child({ requestId, subscription: id }), requestId, ip: state.ip, viewer: state.viewer }),
         };
+      },
+      // The same error mapping as HTTP: contract codes only, no internals; unexpected errors logged with the request id.
+      onNext: (_ctx, _id, _payload, args, result) => {
+        if (!result.errors?.length) return;
+        const context = args.contextValue as GatewayContext;
+        for (const error of result.errors) {
+          if (!isExpectedError(error)) context.logger.error({ err: error.originalError ?? error }, 'subscription failed');
+        }
+        return { ...result, errors: result.errors.map((error) => formatGatewayError(error.toJSON(), error, context.requestId)) };
       },
       onComplete: (ctx) => {
         const state = states.get(ctx.extra.socket as WebSocket);
