@@ -271,6 +271,22 @@ for (const backing of backings) backing.describe(`DigiD / OIDC login against a r
     await expectRefused(await request(jar, callback), 401, 'invalid_signature');
   });
 
+  it('follows a key rollover: an ID token under a newly published kid is accepted once the JWKS cool-down (60 s) has passed', async () => {
+    const warm = new CookieJar();
+    expect((await request(warm, await authorize(warm, await startLogin(warm), DEMO_BSN.karen))).status).toBe(302); // the old JWKS is cached now
+    const jar = new CookieJar();
+    const callback = await authorize(jar, await startLogin(jar), DEMO_BSN.karen);
+    await tamperNextIdToken('rotate-key');
+    // The gateway's clock only (the provider runs in its own process): past the refetch cool-down.
+    const realNow = Date.now.bind(Date);
+    const clock = jest.spyOn(Date, 'now').mockImplementation(() => realNow() + 61_000);
+    try {
+      expect((await request(jar, callback)).status).toBe(302);
+    } finally {
+      clock.mockRestore();
+    }
+  });
+
   it('refuses an expired ID token', async () => {
     const jar = new CookieJar();
     const callback = await authorize(jar, await startLogin(jar), DEMO_BSN.karen);

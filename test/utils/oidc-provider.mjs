@@ -2,7 +2,7 @@
 // CommonJS runtime never loads it. Prints one JSON line { issuer } once it listens on loopback.
 //   OIDC_CLIENT_ID, OIDC_CLIENT_SECRET, OIDC_REDIRECT_URIS (comma-separated): the gateways' client registration
 //   OIDC_CLIENT_JWKS (optional): public keys of a second client, `${OIDC_CLIENT_ID}-pkjwt`, that uses private_key_jwt
-// Test hook, as a misbehaving provider would: GET /__test/next-id-token?tamper=foreign-issuer|expired|acr-low|acr-substantial|forged-signature|unknown-key
+// Test hook, as a misbehaving provider would: GET /__test/next-id-token?tamper=foreign-issuer|expired|acr-low|acr-substantial|forged-signature|unknown-key|rotate-key
 // makes the next token response carry an ID token re-signed with the provider's own key but with
 // that claim changed, so only the gateway's claim checks can refuse it.
 import { createServer } from 'node:http';
@@ -50,6 +50,8 @@ const provider = new Provider(issuer, {
 });
 
 let tamper = null;
+// After rotate-key the provider signs with a new key and publishes both, as a real key rollover does.
+let rotated = null;
 provider.use(async (ctx, next) => {
   if (ctx.path === '/__test/next-id-token') {
     tamper = ctx.query.tamper ?? null;
@@ -57,6 +59,15 @@ provider.use(async (ctx, next) => {
     return;
   }
   await next();
+  if (ctx.path === '/jwks' && rotated) ctx.body = { keys: [...ctx.body.keys, rotated.publicJwk] };
+  if (ctx.path === '/token' && tamper === 'rotate-key' && ctx.body && typeof ctx.body.id_token === 'string') {
+    const { privateKey: key, publicKey } = await generateKeyPair('RS256');
+    rotated = { key, kid: randomUUID(), publicJwk: null };
+    rotated.publicJwk = { ...(await exportJWK(publicKey)), kid: rotated.kid, alg: 'RS256', use: 'sig' };
+    const claims = decodeJwt(ctx.body.id_token);
+    ctx.body = { ...ctx.body, id_token: await new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: rotated.kid, typ: 'JWT' }).sign(key) };
+    tamper = null;
+  }
   if (ctx.path === '/token' && tamper && ctx.body && typeof ctx.body.id_token === 'string') {
     const claims = decodeJwt(ctx.body.id_token);
     const now = Math.floor(Date.now() / 1000);
