@@ -81,6 +81,8 @@ const envSchema = z.object({
   FILE_URL_TTL_SECONDS: int(10, 3600).default(300),
   SYNC_MAX_BODY_BYTES: int(1024, 10 * 1024 * 1024).default(256 * 1024),
   VIDEO_READY_TTL_SECONDS: int(1, 86400).default(900),
+  TREATMENT_END_GRACE_DAYS: int(0, 3650).default(0),
+  TREATMENT_END_READ_ONLY_DAYS: int(0, 3650).default(30),
 });
 
 export type Env = z.infer<typeof envSchema>;

@@ -33,6 +33,7 @@ import { SyncService } from './events/sync.service';
 import { VideoService } from './modules/video/video.service';
 import { MemoryKeyValueStore, RedisKeyValueStore, type KeyValueStore } from './kv/kv';
 import { ClientsService } from './modules/clients/clients.service';
+import { ConsentsService } from './modules/consents/consents.service';
 import { loadAdapters } from './modules/ehr/adapter-loader';
 import { AdapterRegistry } from './modules/ehr/adapter-registry';
 import { EhrCache } from './modules/ehr/ehr-cache';
@@ -129,6 +130,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     registry,
     ehrCache: new EhrCache(kv, config.CACHE_TTL_SECONDS),
     clients,
+    consents: new ConsentsService(db),
     sessions,
     accounts,
     ownAccounts,

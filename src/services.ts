@@ -8,6 +8,7 @@ import type { EventBus } from './events/event-bus';
 import type { FileUrlSigner } from './http/file-urls';
 import type { KeyValueStore } from './kv/kv';
 import type { ClientsService } from './modules/clients/clients.service';
+import type { ConsentsService } from './modules/consents/consents.service';
 import type { AdapterRegistry } from './modules/ehr/adapter-registry';
 import type { EhrCache } from './modules/ehr/ehr-cache';
 import type { VideoService } from './modules/video/video.service';
@@ -24,6 +25,7 @@ export interface Services {
   /** Password + second-factor login, activation codes, password reset. */
   ownAccounts: OwnAccountsService;
   clients: ClientsService;
+  consents: ConsentsService;
   registry: AdapterRegistry;
   /** Read-through cache of EHR answers per client, source and part. */
   ehrCache: EhrCache;

@@ -10,7 +10,9 @@ import { Platform1764000000000 } from './migrations/1764000000000-Platform';
 import { SyncVideo1764100000005 } from './migrations/1764100000005-SyncVideo';
 import { OidcSubject1764100000010 } from './migrations/1764100000010-OidcSubject';
 import { OwnAccounts1764100000020 } from './migrations/1764100000020-OwnAccounts';
+import { PortalConsents1764100000030 } from './migrations/1764100000030-PortalConsents';
+import { PortalConsentEntity } from '../modules/consents/portal-consent.entity';
 
 /** Every entity and migration of the gateway, in one list that the data source and tools share. */
-export const entities = [AccountEntity, PortalLinkEntity, ClientEntity, ClientSourceEntity, AccessLogEntity, SessionEntity, RefreshTokenEntity, SyncEventEntity, VideoRoomEntity, AccountCredentialsEntity, LoginChallengeEntity, ActivationCodeEntity, PasswordResetEntity];
-export const migrations = [Platform1764000000000, SyncVideo1764100000005, OidcSubject1764100000010, OwnAccounts1764100000020];
+export const entities = [AccountEntity, PortalLinkEntity, ClientEntity, ClientSourceEntity, AccessLogEntity, SessionEntity, RefreshTokenEntity, SyncEventEntity, VideoRoomEntity, AccountCredentialsEntity, LoginChallengeEntity, ActivationCodeEntity, PasswordResetEntity, PortalConsentEntity];
+export const migrations = [Platform1764000000000, SyncVideo1764100000005, OidcSubject1764100000010, OwnAccounts1764100000020, PortalConsents1764100000030];

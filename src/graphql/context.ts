@@ -1,4 +1,6 @@
-import { abilities, type Abilities, type PortalAccess } from '../auth/abilities';
+import { abilities, PortalRelation, type Abilities, type PortalAccess } from '../auth/abilities';
+import { ageInYears, parentMayAccess, portalState } from '../auth/portal-rules';
+import { PARENT_ACCESS } from '../modules/consents/consents.service';
 import type { AccountEntity } from '../auth/account.entity';
 import type { AuthViewer } from '../auth/sessions.service';
 import type { AccessEvent } from '../audit/access-log.service';
@@ -85,6 +87,7 @@ export async function authorizeClientAccess(
   ctx: GatewayContext,
   clientId: string,
   needed?: keyof Abilities,
+  options: { write?: boolean } = {},
 ): Promise<{ access: PortalAccess; can: Abilities }> {
   const viewer = requireViewer(ctx);
   if (viewer.mustChangePassword) throw new ForbiddenError('Set a new password first (changePassword).', { reason: 'PASSWORD_CHANGE_REQUIRED' });
@@ -92,5 +95,25 @@ export async function authorizeClientAccess(
   if (!access) throw new ForbiddenError('You have no access to this portal.');
   const can = abilities(access);
   if (needed && !can[needed]) throw new ForbiddenError(`You have no permission for this part of the portal (${needed}).`, { reason: needed });
+  await checkPortalRules(ctx, access, options.write ?? false);
   return { access, can };
+}
+
+/**
+ * The rules that depend on the client's record: access ends when treatment ends, and from 16 a
+ * child decides whether the parents still see the portal. Asked once per client per request.
+ */
+async function checkPortalRules(ctx: GatewayContext, access: PortalAccess, write: boolean): Promise<void> {
+  const { config, consents } = ctx.services;
+  // The EHR being down is no reason to lock people out of what the portal itself holds.
+  const profile = await ctx.ehr.first(access.clientId, 'getClient', (a, id, c) => a.getClient(id, c)).catch(() => null);
+  const state = portalState(profile, { graceDays: config.TREATMENT_END_GRACE_DAYS, readOnlyDays: config.TREATMENT_END_READ_ONLY_DAYS });
+  if (state === 'closed') throw new ForbiddenError('This portal has closed because the treatment has ended.', { reason: 'TREATMENT_ENDED' });
+  if (state === 'read-only' && write) throw new ForbiddenError('The treatment has ended: this portal can still be read but no longer changed.', { reason: 'PORTAL_READ_ONLY' });
+  if (access.relation === PortalRelation.PARENT) {
+    const age = ageInYears(profile?.birthDate);
+    if (age !== null && age >= 16 && !parentMayAccess(access.relation, age, await consents.isGranted(access.clientId, PARENT_ACCESS))) {
+      throw new ForbiddenError('From 16 the client decides who sees the portal, and has not given parents access.', { reason: 'CHILD_DECIDES' });
+    }
+  }
 }

@@ -4,6 +4,7 @@ import { buildSchema } from 'type-graphql';
 import { type EventBus, InProcessEventBus, typeGraphqlPubSub } from '../events/event-bus';
 import { AuthResolver } from '../auth/auth.resolver';
 import { ClientResolver } from '../modules/clients/client.resolver';
+import { ConsentMutationResolver, ConsentResolver } from '../modules/consents/consent.resolver';
 import { DashboardResolver } from '../modules/dashboard/dashboard.resolver';
 import {
   AppointmentResolver,
@@ -26,6 +27,8 @@ export const resolvers = [
   PortalResolver,
   AuthResolver,
   ClientResolver,
+  ConsentResolver,
+  ConsentMutationResolver,
   DashboardResolver,
   DossierResolver,
   AppointmentResolver,

@@ -9,7 +9,6 @@ import { readAudited } from '../dossier/dossier.resolver';
 import { Conversation, ConversationFolder } from '../messages/message.types';
 import { QuestionnaireAssignment, QuestionnaireStatus } from '../questionnaires/questionnaire.types';
 import { ClientStory, DiaryEntry } from '../journal/journal.types';
-import { Consent } from '../consents/consent.types';
 import { NetworkMember } from '../network/network.types';
 import { AccessLogEntry, Client, Dashboard } from './client.types';
 
@@ -74,11 +73,6 @@ export class ClientResolver {
   @FieldResolver(() => ClientStory, { nullable: true })
   story(): ClientStory | null {
     throw new NotAvailableError('The client story');
-  }
-
-  @FieldResolver(() => [Consent])
-  consents(): Consent[] {
-    throw new NotAvailableError('Consents');
   }
 
   @FieldResolver(() => [NetworkMember], { description: 'FORBIDDEN unless the viewer is admin of this care page.' })

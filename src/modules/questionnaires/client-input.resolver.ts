@@ -1,11 +1,10 @@
 import { Arg, ID, Mutation, Resolver } from 'type-graphql';
 import { NotAvailableError } from '../../graphql/errors';
-import { Consent } from '../consents/consent.types';
 import { Document, TreatmentPlan } from '../dossier/dossier.types';
 import { ClientStory, DiaryEntry } from '../journal/journal.types';
 import { AnswerInput, QuestionnaireAssignment } from './questionnaire.types';
 
-/** What a client writes back (answers, goals, approvals, consents, diary, story): a later issue. */
+/** What a client writes back (answers, goals, approvals, diary, story): a later issue. */
 @Resolver()
 export class ClientInputResolver {
   @Mutation(() => QuestionnaireAssignment)
@@ -35,11 +34,6 @@ export class ClientInputResolver {
   @Mutation(() => Document)
   approveDocument(@Arg('documentId', () => ID) _documentId: string): Document {
     throw new NotAvailableError('Approving documents');
-  }
-
-  @Mutation(() => Consent)
-  setConsent(@Arg('consentId', () => ID) _consentId: string, @Arg('granted') _granted: boolean): Consent {
-    throw new NotAvailableError('Consents');
   }
 
   @Mutation(() => DiaryEntry)

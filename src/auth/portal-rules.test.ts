@@ -1,0 +1,28 @@
+import { PortalRelation } from './abilities';
+import { ageInYears, parentMayAccess, portalState } from './portal-rules';
+
+const settings = { graceDays: 7, readOnlyDays: 30 };
+const endedDaysAgo = (days: number) => ({ inTreatment: false, treatmentEndedAt: new Date(Date.now() - days * 86_400_000).toISOString() });
+
+describe('portal rules', () => {
+  it('keeps the portal open during treatment and the grace period, read-only after, then closed', () => {
+    expect(portalState({ inTreatment: true }, settings)).toBe('open');
+    expect(portalState(endedDaysAgo(3), settings)).toBe('open');
+    expect(portalState(endedDaysAgo(10), settings)).toBe('read-only');
+    expect(portalState(endedDaysAgo(40), settings)).toBe('closed');
+  });
+
+  it('counts age in whole years on the birthday', () => {
+    const now = new Date('2026-11-23T12:00:00Z');
+    expect(ageInYears('2010-11-23', now)).toBe(16);
+    expect(ageInYears('2010-11-24', now)).toBe(15);
+    expect(ageInYears(null, now)).toBeNull();
+  });
+
+  it('lets a parent see a child under 16, and a child from 16 only with the child’s consent', () => {
+    expect(parentMayAccess(PortalRelation.PARENT, 14, false)).toBe(true);
+    expect(parentMayAccess(PortalRelation.PARENT, 16, false)).toBe(false);
+    expect(parentMayAccess(PortalRelation.PARENT, 17, true)).toBe(true);
+    expect(parentMayAccess(PortalRelation.SELF, 17, false)).toBe(true);
+  });
+});
