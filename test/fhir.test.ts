@@ -47,6 +47,9 @@ test('a dev login by BSN links the FHIR Patient found by the bsn identifier; nam
   const { body } = await t.gql('query($id: ID!) { client(id: $id) { name birthDate } }', { id: clientId }, token);
   expect(body.errors).toBeUndefined();
   expect(body.data.client).toEqual({ name: 'Eva Maria Jansen', birthDate: '1991-04-17' });
+  // The BSN went in a POST body (Patient/_search), never in a URL.
+  expect(fhir.requests.some((r) => r.method === 'POST' && r.path === 'Patient/_search' && r.body?.includes(EVA_BSN))).toBe(true);
+  expect(fhir.requests.some((r) => r.query.toString().includes(EVA_BSN))).toBe(false);
 });
 
 test('the dossier overview, intake, medications, allergies and contra-indications answer the mapped FHIR values', async () => {

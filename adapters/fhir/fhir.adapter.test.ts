@@ -153,7 +153,7 @@ test('an upstream error status is a failure, not an empty answer', async () => {
 test('children of a parent come from RelatedPerson resources with the parent BSN and a parent relationship', async () => {
   const bsn = { system: 'http://fhir.nl/fhir/NamingSystem/bsn', value: '999990044' };
   const { calls, fetchFn } = fakeFhir({
-    '/fhir/R4/RelatedPerson': () =>
+    '/fhir/R4/RelatedPerson/_search': () =>
       json(
         bundle([
           { resourceType: 'RelatedPerson', id: 'rp1', patient: { reference: 'Patient/kid1' }, identifier: [bsn], relationship: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-RoleCode', code: 'MTH' }] }] },
@@ -165,7 +165,10 @@ test('children of a parent come from RelatedPerson resources with the parent BSN
   const children = await adapter(fetchFn).findChildrenOfParent('999990044', ctx);
   expect(children).toEqual([{ externalId: 'kid1', name: 'Daan de Vries', birthDate: '2012-09-01', gender: null }]);
   expect(calls).toHaveLength(1);
-  expect(calls[0]!.url.searchParams.get('identifier')).toBe('http://fhir.nl/fhir/NamingSystem/bsn|999990044');
+  // Searched by POST: the BSN travels in the body, never in a URL that proxies and servers log.
+  expect(calls[0]!.method).toBe('POST');
+  expect(calls[0]!.url.href).not.toContain('999990044');
+  expect(new URLSearchParams(calls[0]!.body).get('identifier')).toBe('http://fhir.nl/fhir/NamingSystem/bsn|999990044');
 });
 
 test('a document of another client is not served', async () => {
@@ -186,6 +189,26 @@ test('an attachment URL on another host is fetched without our token', async () 
   expect(content?.name).toBe('Brief.pdf');
   expect(calls[0]!.headers.authorization).toBe('Bearer t0k');
   expect(calls[1]!.headers.authorization).toBeUndefined();
+});
+
+test('one caller giving up does not fail the others waiting for the same token', async () => {
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  const { fetchFn } = fakeFhir({
+    '/oauth2/token': async () => {
+      await gate;
+      return new Response(JSON.stringify({ access_token: 'tok-1', expires_in: 3600 }));
+    },
+    '/fhir/R4/metadata': () => json({ resourceType: 'CapabilityStatement' }),
+  });
+  const fhir = adapter(fetchFn, { kind: 'client_credentials', tokenUrl: 'https://ehr.ggz-noord.test/oauth2/token', clientId: 'portal', clientSecret: 's3cret' });
+  const impatient = new AbortController();
+  const first = fhir.ping(impatient.signal);
+  const second = fhir.ping();
+  impatient.abort();
+  release();
+  await expect(first).rejects.toThrow();
+  await expect(second).resolves.toBeUndefined();
 });
 
 test('client_credentials: a token about to expire is not reused', async () => {

@@ -132,6 +132,7 @@ export class FhirEhrAdapter implements EhrAdapter {
       'Patient',
       [['identifier', `${BSN_SYSTEM}|${bsn}`], ['_revinclude', 'EpisodeOfCare:patient']],
       ctx.signal,
+      { bsnInQuery: true },
     );
     // Some servers match identifiers loosely; the BSN must match exactly.
     const patient = matches.find((p) => hasBsn(p, bsn));
@@ -156,6 +157,7 @@ export class FhirEhrAdapter implements EhrAdapter {
       'RelatedPerson',
       [['identifier', `${BSN_SYSTEM}|${parentBsn}`], ['_include', 'RelatedPerson:patient']],
       ctx.signal,
+      { bsnInQuery: true },
     );
     const refs = matches.filter((r) => hasBsn({ resourceType: 'Patient', identifier: r.identifier }, parentBsn) && isParentWithAuthority(r)).map((r) => r.patient);
     const resolve = await this.resolver(included, refs.map((ref) => ({ ref, type: 'Patient' })), ctx.signal);
@@ -365,17 +367,21 @@ export class FhirEhrAdapter implements EhrAdapter {
     return resource.resourceType === type ? (resource as T) : null;
   }
 
-  /** A search with its `next` pages followed; entries with search.mode include go to `included`. */
-  private async search<T extends Resource>(type: string, params: Param[], signal?: AbortSignal): Promise<SearchResult<T>> {
-    const url: URL = new URL(type, this.base);
-    for (const [k, v] of params) url.searchParams.append(k, v);
-    if (!url.searchParams.has('_count')) url.searchParams.set('_count', String(this.pageSize));
+  /**
+   * A search with its `next` pages followed; entries with search.mode include go to `included`.
+   * `bsnInQuery` searches by POST `_search` (FHIR's form-encoded search), so a BSN never appears
+   * in a URL and so never in the access logs of proxies and servers on the way.
+   */
+  private async search<T extends Resource>(type: string, params: Param[], signal?: AbortSignal, options: { bsnInQuery?: boolean } = {}): Promise<SearchResult<T>> {
+    const query = new URLSearchParams(params);
+    if (!query.has('_count')) query.set('_count', String(this.pageSize));
+    const first = options.bsnInQuery ? new URL(`${type}/_search`, this.base) : new URL(`${type}?${query}`, this.base);
     const matches: T[] = [];
     const included: Resource[] = [];
-    let next: URL | undefined = url;
+    let next: URL | undefined = first;
     for (let page = 0; next; page++) {
       if (page >= this.maxPages) throw new Error(`FHIR search ${type} has more than ${this.maxPages} pages`);
-      const res = await this.send(next, { accept: FHIR_JSON, signal, authenticate: true });
+      const res: Response = await this.send(next, { accept: FHIR_JSON, signal, authenticate: true, ...(page === 0 && options.bsnInQuery ? { form: query } : {}) });
       if (!res.ok) {
         await res.body?.cancel();
         throw new FhirHttpError(res.status, next.pathname);
@@ -403,13 +409,15 @@ export class FhirEhrAdapter implements EhrAdapter {
     return url;
   }
 
-  private async send(url: URL, init: { accept: string; signal?: AbortSignal; authenticate: boolean }): Promise<Response> {
+  /** One HTTP exchange: GET, or POST with a form body (search by POST). */
+  private async send(url: URL, init: { accept: string; signal?: AbortSignal; authenticate: boolean; form?: URLSearchParams }): Promise<Response> {
     const headers: Record<string, string> = { accept: init.accept };
     if (init.authenticate) {
       const token = await this.tokens.get(init.signal);
       if (token) headers.authorization = `Bearer ${token}`;
     }
-    const res = await this.fetchFn(url, { headers, signal: init.signal });
+    if (init.form) headers['content-type'] = 'application/x-www-form-urlencoded';
+    const res = await this.fetchFn(url, init.form ? { method: 'POST', headers, body: init.form.toString(), signal: init.signal } : { headers, signal: init.signal });
     // An expired or revoked token: drop it, so the registry's retry fetches a fresh one.
     if (res.status === 401 && init.authenticate) this.tokens.invalidate();
     return res;
@@ -431,11 +439,12 @@ class TokenSource {
     if (this.auth.kind === 'bearer') return this.auth.token;
     // A margin, so a token does not expire between here and the FHIR server.
     if (this.cached && this.cached.expiresAt - 30_000 > Date.now()) return this.cached.token;
-    // Concurrent calls share one token request.
-    this.pending ??= this.fetchToken(this.auth, signal).finally(() => {
+    // Concurrent calls share one token request, bounded by its own timeout: one caller giving up
+    // must not fail the others waiting for the same token.
+    this.pending ??= this.fetchToken(this.auth, AbortSignal.timeout(TOKEN_TIMEOUT_MS)).finally(() => {
       this.pending = undefined;
     });
-    return this.pending;
+    return untilAborted(this.pending, signal);
   }
 
   invalidate(): void {
@@ -463,6 +472,19 @@ class TokenSource {
     this.cached = { token: body.access_token, expiresAt: Date.now() + lifetime * 1000 };
     return body.access_token;
   }
+}
+
+const TOKEN_TIMEOUT_MS = 10_000;
+
+/** Waits for `promise`, or rejects as soon as `signal` aborts (the promise itself runs on). */
+function untilAborted<T>(promise: Promise<T>, signal?: AbortSignal): Promise<T> {
+  if (!signal) return promise;
+  signal.throwIfAborted();
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
 /** FHIR_AUTH as parsed config → the adapter's auth. */

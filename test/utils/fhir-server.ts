@@ -11,6 +11,7 @@ export interface RecordedRequest {
   /** Path below the FHIR base, e.g. "Practitioner" or "DocumentReference/123". */
   path: string;
   query: URLSearchParams;
+  body?: string;
 }
 
 export interface TestFhirServer {
@@ -52,12 +53,20 @@ export async function startFhirServer(): Promise<TestFhirServer> {
     const url = new URL(req.url ?? '/', 'http://fhir.test');
     if (!url.pathname.startsWith(`${BASE_PATH}/`)) return send(res, 404, { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'not-found' }] });
     const path = url.pathname.slice(BASE_PATH.length + 1);
-    requests.push({ method: req.method ?? 'GET', path, query: url.searchParams });
+    const recorded: RecordedRequest = { method: req.method ?? 'GET', path, query: url.searchParams };
+    requests.push(recorded);
     if (path === 'metadata') return send(res, 200, capabilityStatement());
 
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
-    const body: unknown = chunks.length ? JSON.parse(Buffer.concat(chunks).toString('utf8')) : undefined;
+    const raw = Buffer.concat(chunks).toString('utf8');
+    // Search by POST sends a form; Medplum's router takes it as a parameter object.
+    const body: unknown = !chunks.length
+      ? undefined
+      : String(req.headers['content-type']).startsWith('application/x-www-form-urlencoded')
+        ? formToObject(new URLSearchParams(raw))
+        : JSON.parse(raw);
+    recorded.body = raw;
     const [outcome, resource] = await router.handleRequest(
       { method: (req.method ?? 'GET') as HttpMethod, url: `/${path}${url.search}`, pathname: '', params: {}, query: {}, body, headers: req.headers },
       repo,
@@ -107,6 +116,15 @@ export async function startFhirServer(): Promise<TestFhirServer> {
         server.close(() => resolve());
       }),
   };
+}
+
+function formToObject(form: URLSearchParams): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const key of new Set(form.keys())) {
+    const values = form.getAll(key);
+    out[key] = values.length === 1 ? values[0]! : values;
+  }
+  return out;
 }
 
 function send(res: ServerResponse, status: number, resource: Resource): void {
