@@ -336,12 +336,25 @@ for (const backing of backings) backing.describe(`DigiD / OIDC login against a r
   });
 });
 
-describe('without OIDC_ISSUER', () => {
-  it('answers 404 on the OIDC routes', async () => {
+describe('the OIDC routes without a reachable provider', () => {
+  it('answers 404 when OIDC_ISSUER is not configured', async () => {
     const t = await startTestApp();
     try {
       expect((await fetch(`${t.base}/auth/oidc/login`)).status).toBe(404);
       expect((await fetch(`${t.base}/auth/oidc/callback?code=x&state=y`)).status).toBe(404);
+    } finally {
+      await t.stop();
+    }
+  });
+
+  it('answers 502 with a reason, and starts no login, while the provider cannot be reached', async () => {
+    const dead = `http://127.0.0.1:${await freePort()}`;
+    const t = await startTestApp({ env: { OIDC_ISSUER: dead, OIDC_CLIENT_ID: CLIENT_ID, OIDC_REDIRECT_URI: 'http://127.0.0.1:1/auth/oidc/callback' } });
+    try {
+      const res = await fetch(`${t.base}/auth/oidc/login`, { redirect: 'manual' });
+      expect(res.status).toBe(502);
+      expect(res.headers.getSetCookie()).toEqual([]);
+      expect(((await res.json()) as { errors: { extensions: { reason: string } }[] }).errors[0]!.extensions.reason).toBe('provider_unavailable');
     } finally {
       await t.stop();
     }
