@@ -116,6 +116,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     accounts,
     sessions,
     new RateLimiter(kv),
+    kv,
     options.mail ?? new LogMailer(logger, !config.isProduction),
     options.sms ?? new LogSms(logger, !config.isProduction),
     logger,

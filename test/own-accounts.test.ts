@@ -155,4 +155,26 @@ describe('own accounts: password, a code by e-mail, sessions', () => {
     for (let i = 0; i < 5; i++) await t.gql(ACTIVATE, { c: code, d: `1990-01-0${i + 1}` }, token);
     expect((await t.gql(ACTIVATE, { c: code, d: '1988-04-12' }, token)).body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
   });
+
+  it('sends login codes by SMS once a phone number is confirmed by an SMS code, ending the other sessions', async () => {
+    const login = async () => {
+      const c = await challenge('parent@demo.test', DEMO_PASSWORD);
+      return { c, code: () => (c.channel === 'SMS' ? codeIn(sms.last('+31612345678')?.text) : codeIn(mail.last('parent@demo.test')?.text)) };
+    };
+    const first = await login();
+    const s1 = (await t.gql(VERIFY, { c: first.c.challengeId, code: first.code() })).body.data.verifyLoginCode;
+    const other = await t.login('parent@demo.test');
+    const early = await t.gql('mutation { setLoginCodeChannel(channel: SMS) }', undefined, s1.accessToken);
+    expect(early.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect((await t.gql('mutation { requestPhoneNumberChange(phone: "06 123") }', undefined, s1.accessToken)).body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect((await t.gql('mutation { requestPhoneNumberChange(phone: "+31 6 12345678") }', undefined, s1.accessToken)).body.data.requestPhoneNumberChange).toBe(true);
+    expect((await t.gql('mutation { confirmPhoneNumber(code: "000000x") }', undefined, s1.accessToken)).body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    const smsCode = codeIn(sms.last('+31612345678')?.text);
+    expect((await t.gql('mutation($c: String!) { confirmPhoneNumber(code: $c) }', { c: smsCode }, s1.accessToken)).body.data.confirmPhoneNumber).toBe(true);
+    expect((await t.gql('{ me { id } }', undefined, other)).body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    expect((await t.gql('mutation { setLoginCodeChannel(channel: SMS) }', undefined, s1.accessToken)).body.data.setLoginCodeChannel).toBe(true);
+    const second = await login();
+    expect(second.c).toMatchObject({ channel: 'SMS', maskedDestination: '+31*****78' });
+    expect((await t.gql(VERIFY, { c: second.c.challengeId, code: second.code() })).body.data.verifyLoginCode.accessToken).toBeTruthy();
+  });
 });

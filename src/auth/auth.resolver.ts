@@ -61,6 +61,25 @@ export class AuthResolver {
     return true;
   }
 
+  @Mutation(() => Boolean, { description: 'Sends an SMS code to a new phone number; the number is used once confirmed.' })
+  async requestPhoneNumberChange(@Arg('phone') phone: string, @Ctx() ctx: GatewayContext): Promise<boolean> {
+    await ctx.services.ownAccounts.requestPhoneChange(requireViewer(ctx).accountId, phone);
+    return true;
+  }
+
+  @Mutation(() => Boolean, { description: 'Confirms the new phone number with the SMS code; every other session of the account ends.' })
+  async confirmPhoneNumber(@Arg('code') code: string, @Ctx() ctx: GatewayContext): Promise<boolean> {
+    const viewer = requireViewer(ctx);
+    await ctx.services.ownAccounts.confirmPhoneChange(viewer.accountId, viewer.sessionId, code);
+    return true;
+  }
+
+  @Mutation(() => Boolean, { description: 'Where login codes go: EMAIL, or SMS to a confirmed phone number.' })
+  async setLoginCodeChannel(@Arg('channel', () => CodeChannel) channel: CodeChannel, @Ctx() ctx: GatewayContext): Promise<boolean> {
+    await ctx.services.ownAccounts.setCodeChannel(requireViewer(ctx).accountId, channel);
+    return true;
+  }
+
   @Mutation(() => Portal, { description: "Links the logged-in account to a client record: the letter's activation code plus birth date." })
   async activatePortal(@Arg('activationCode') activationCode: string, @Arg('birthDate', () => DateScalar) birthDate: string, @Ctx() ctx: GatewayContext): Promise<Portal> {
     const viewer = requireViewer(ctx);

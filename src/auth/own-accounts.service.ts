@@ -2,6 +2,7 @@ import { createHash, randomBytes, randomInt, randomUUID, timingSafeEqual } from 
 import type { DataSource } from 'typeorm';
 import type { MailPort, SmsPort } from '../../adapters/ports';
 import { BadUserInputError, RateLimitedError, UnauthenticatedError } from '../graphql/errors';
+import type { KeyValueStore } from '../kv/kv';
 import type { Logger } from '../observability/logger';
 import type { Metrics } from '../observability/metrics';
 import { ALL_PERMISSIONS, PortalRelation } from './abilities';
@@ -48,6 +49,7 @@ export class OwnAccountsService {
     private readonly accounts: AccountsService,
     private readonly sessions: SessionsService,
     private readonly limiter: RateLimiter,
+    private readonly kv: KeyValueStore,
     private readonly mail: MailPort,
     private readonly sms: SmsPort,
     private readonly logger: Logger,
@@ -234,6 +236,42 @@ export class OwnAccountsService {
     const relation = row.relation as PortalRelation;
     await this.accounts.link(accountId, row.clientId, relation, [...ALL_PERMISSIONS], true);
     return { clientId: row.clientId, relation };
+  }
+
+  /** Step 1 of a phone change (Caren): an SMS code to the new number; the number counts once confirmed. */
+  async requestPhoneChange(accountId: string, phone: string): Promise<void> {
+    const normalized = phone.replace(/[\s()-]/g, '');
+    if (!/^\+?\d{9,15}$/.test(normalized)) throw new BadUserInputError('Give a mobile number such as +31612345678.', { field: 'phone' });
+    if (!(await this.credentials.findOneBy({ accountId }))) throw new BadUserInputError('Only accounts with a password use a phone number for login codes.');
+    await this.limiter.hit('phone-change', accountId, LIMITS.activatePerAccount);
+    const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
+    await this.kv.set(`phone-change:${accountId}`, JSON.stringify({ phone: normalized, codeHash: sha256(code), attempts: 0 }), CODE_TTL_MS / 1000);
+    await this.sms.send({ to: normalized, text: `Uw code om dit nummer te bevestigen is ${code}. De code is 5 minuten geldig.` });
+  }
+
+  /** Step 2: the code from the SMS; the new number is stored verified and other sessions end. */
+  async confirmPhoneChange(accountId: string, sessionId: string, code: string): Promise<void> {
+    const key = `phone-change:${accountId}`;
+    const pending = await this.kv.get(key);
+    if (!pending) throw new BadUserInputError('There is no phone change waiting, or its code expired; start again.');
+    const state = JSON.parse(pending) as { phone: string; codeHash: string; attempts: number };
+    if (state.attempts >= CODE_MAX_ATTEMPTS || !sameHash(sha256(code.trim()), state.codeHash)) {
+      state.attempts++;
+      if (state.attempts >= CODE_MAX_ATTEMPTS) await this.kv.del(key);
+      else await this.kv.set(key, JSON.stringify(state), CODE_TTL_MS / 1000);
+      throw new BadUserInputError('The code is not right.', { field: 'code' });
+    }
+    await this.kv.del(key);
+    await this.credentials.update({ accountId }, { phone: state.phone, phoneVerified: true, updatedAt: new Date() });
+    await this.revokeOtherSessions(accountId, sessionId, 'phone_changed');
+  }
+
+  /** Where login codes go: SMS needs a confirmed phone number. */
+  async setCodeChannel(accountId: string, channel: 'EMAIL' | 'SMS'): Promise<void> {
+    const creds = await this.credentials.findOneBy({ accountId });
+    if (!creds) throw new BadUserInputError('Only accounts with a password receive login codes.');
+    if (channel === 'SMS' && !(creds.phone && creds.phoneVerified)) throw new BadUserInputError('Confirm a phone number first.', { field: 'channel' });
+    await this.credentials.update({ accountId }, { codeChannel: channel, updatedAt: new Date() });
   }
 
   private async sendCode(challenge: Pick<LoginChallengeEntity, 'channel'>, code: string, email: string, creds: AccountCredentialsEntity): Promise<void> {
