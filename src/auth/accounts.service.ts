@@ -93,13 +93,17 @@ export class AccountsService {
       const name = found.find((f) => f.self)?.self?.name ?? 'DigiD-gebruiker';
       account = await this.create({ displayName: name, bsnHash });
     }
-    let ownClientId: string | undefined;
-    for (const { source, self, children } of found) {
-      if (self) {
-        // One person known at two care organisations is one client with two sources.
-        ownClientId = await this.clients.ensureClient({ source, externalId: self.externalId }, ownClientId);
-        await this.link(account.id, ownClientId, PortalRelation.SELF, [...ALL_PERMISSIONS], true);
-      }
+    // One person known at two care organisations is one client with two sources: a record seen
+    // before decides which client the others join.
+    const selfRefs = found.flatMap(({ source, self }) => (self ? [{ source, externalId: self.externalId }] : []));
+    const known = await Promise.all(selfRefs.map((ref) => this.clients.existingClientId(ref)));
+    let ownClientId = known.find((id): id is string => Boolean(id));
+    for (const [i, ref] of selfRefs.entries()) {
+      const clientId = known[i] ?? (await this.clients.ensureClient(ref, ownClientId));
+      ownClientId ??= clientId;
+      await this.link(account.id, clientId, PortalRelation.SELF, [...ALL_PERMISSIONS], true);
+    }
+    for (const { source, children } of found) {
       for (const child of children) {
         const childId = await this.clients.ensureClient({ source, externalId: child.externalId });
         await this.link(account.id, childId, PortalRelation.PARENT, [...ALL_PERMISSIONS], true);

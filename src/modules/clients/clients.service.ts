@@ -17,6 +17,10 @@ export class ClientsService {
     private readonly cacheMs = 30_000,
   ) {}
 
+  async existingClientId(ref: ClientSourceRef): Promise<string | null> {
+    return (await this.db.getRepository(ClientSourceEntity).findOneBy({ source: ref.source, externalId: ref.externalId }))?.clientId ?? null;
+  }
+
   /** Finds or creates the portal's client for an EHR record; safe under concurrent logins. */
   async ensureClient(ref: ClientSourceRef, linkTo?: string): Promise<string> {
     const repo = this.db.getRepository(ClientSourceEntity);
