@@ -12,6 +12,7 @@ import { LogMailer } from '../adapters/mail/mail';
 import { LogSms } from '../adapters/sms/sms';
 import { devLoginRoute } from './auth/dev-login.route';
 import { oidcRoutes } from './auth/oidc.route';
+import { browserSessionRoutes } from './auth/browser-session.route';
 import { SessionsService } from './auth/sessions.service';
 import { TokenService } from './auth/tokens';
 import { AccessLogService } from './audit/access-log.service';
@@ -157,6 +158,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const devLogin = config.DEV_LOGIN && !config.isProduction ? devLoginRoute(services) : null;
   const files = filesRoute(services, logger);
   const oidc = config.OIDC_ISSUER ? oidcRoutes(services, logger) : null;
+  const browserSession = browserSessionRoutes(services);
   const syncEvents = syncRoute(config, sync, logger);
 
   const route = async (req: IncomingMessage, res: ServerResponse, url: URL, requestId: string): Promise<string> => {
@@ -166,6 +168,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     if (path === '/readyz') return (await ops.readyz(req, res), 'readyz');
     if (path === '/metrics') return (await ops.metrics(req, res), 'metrics');
     if (path === '/auth/dev/login' && devLogin) return (await devLogin(req, res, requestId), 'dev_login');
+    if (path === '/auth/session/refresh') return (await browserSession.refresh(req, res), 'session_refresh');
+    if (path === '/auth/session/logout') return (await browserSession.logout(req, res), 'session_logout');
     if (path === '/auth/oidc/login' && oidc) return (await oidc.login(req, res, url, requestId), 'oidc_login');
     if (path === '/auth/oidc/callback' && oidc) return (await oidc.callback(req, res, url, requestId), 'oidc_callback');
     if (path.startsWith('/files/')) return (await files(req, res, url, requestId), 'files');

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ErrorCode } from '../graphql/errors';
+import { cookie, readCookie } from '../http/cookies';
 import { clientIp, sendError, sendJson } from '../http/io';
 import type { Logger } from '../observability/logger';
 import type { Services } from '../services';
@@ -8,25 +9,6 @@ import { EIDAS_SUBSTANTIAL, OidcLoginError, OidcService } from './oidc.service';
 /** Binds a login's `state` to the browser that started it; only sent back to the callback. */
 const STATE_COOKIE = 'oidc_state';
 const CALLBACK_PATH_COOKIE_SCOPE = '/auth/oidc';
-
-function readCookie(req: IncomingMessage, name: string): string | null {
-  for (const part of (req.headers.cookie ?? '').split(';')) {
-    const [key, ...rest] = part.trim().split('=');
-    if (key === name) return decodeURIComponent(rest.join('='));
-  }
-  return null;
-}
-
-function cookie(name: string, value: string, options: { maxAge: number; path: string; sameSite: 'Strict' | 'Lax'; secure: boolean }): string {
-  return [
-    `${name}=${encodeURIComponent(value)}`,
-    `Path=${options.path}`,
-    `Max-Age=${options.maxAge}`,
-    'HttpOnly',
-    `SameSite=${options.sameSite}`,
-    ...(options.secure ? ['Secure'] : []),
-  ].join('; ');
-}
 
 /**
  * GET /auth/oidc/login?returnTo=/path and GET /auth/oidc/callback (contract/http.md). Built only
