@@ -77,6 +77,7 @@ const envSchema = z.object({
   WS_MAX_PAYLOAD_BYTES: int(1024, 10 * 1024 * 1024).default(64 * 1024),
   WS_MAX_SUBSCRIPTIONS: int(1, 1000).default(20),
   WS_AUTH_TIMEOUT_MS: int(100, 60000).default(10000),
+  WS_SESSION_CHECK_MS: int(100, 60000).default(30000),
   SHUTDOWN_GRACE_MS: int(0, 120000).default(10000),
   FILE_URL_TTL_SECONDS: int(10, 3600).default(300),
   SYNC_MAX_BODY_BYTES: int(1024, 10 * 1024 * 1024).default(256 * 1024),

@@ -183,6 +183,23 @@ describe('the gateway on its embedded defaults (SQLite, in-process, demo adapter
     expect(code).toBe(4401);
   });
 
+  it('closes an open WebSocket with 4401 once its session is logged out', async () => {
+    const quick = await startTestApp({ env: { WS_SESSION_CHECK_MS: '200' } });
+    try {
+      const token = await quick.login('client@demo.test');
+      const ws = new WebSocket(`${quick.base.replace('http', 'ws')}/graphql`, 'graphql-transport-ws');
+      await new Promise((resolve) => ws.on('open', resolve));
+      ws.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } }));
+      const ack = await new Promise<string>((resolve) => ws.once('message', (m) => resolve(String(m))));
+      expect(JSON.parse(ack).type).toBe('connection_ack');
+      const closed = new Promise<number>((resolve) => ws.on('close', (c) => resolve(c)));
+      await quick.gql('mutation { logout }', undefined, token);
+      expect(await closed).toBe(4401);
+    } finally {
+      await quick.stop();
+    }
+  });
+
   it('exposes Prometheus metrics with operation counts and adapter calls', async () => {
     await t.gql('query Dash($id: ID!) { client(id: $id) { dashboard { upcomingAppointmentCount } } }', { id: karenId }, karenToken);
     const text = await (await fetch(`${t.base}/metrics`)).text();

@@ -1,5 +1,5 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import type { DataSource } from 'typeorm';
+import { In, type DataSource } from 'typeorm';
 import { UnauthenticatedError } from '../graphql/errors';
 import type { KeyValueStore } from '../kv/kv';
 import type { Logger } from '../observability/logger';
@@ -117,6 +117,14 @@ export class SessionsService {
     await this.kv.set(`revoked-session:${sessionId}`, reason, this.policy.accessTokenTtlSeconds + 60);
     if (reason === 'logout') this.metrics.securityEvents.inc({ event: 'logout' });
     this.logger.info({ event: 'session_revoked', sessionId, reason }, 'session revoked');
+  }
+
+  /** Of these sessions, the ones that ended (revoked, past their maximum length, or gone). */
+  async endedAmong(sessionIds: string[]): Promise<string[]> {
+    const rows = await this.db.getRepository(SessionEntity).find({ where: { id: In(sessionIds) }, select: { id: true, revokedAt: true, expiresAt: true } });
+    const now = new Date();
+    const standing = new Set(rows.filter((r) => !r.revokedAt && r.expiresAt > now).map((r) => r.id));
+    return sessionIds.filter((id) => !standing.has(id));
   }
 
   /** Whether a session still stands (for open WebSockets, checked periodically). */

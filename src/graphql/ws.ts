@@ -121,19 +121,22 @@ export function createWebSocketServer(schema: GraphQLSchema, services: Services,
     });
   });
 
-  // A session that ends (logout, revocation, expiry) closes its sockets within a minute.
+  // A session that ends (logout, revocation, expiry) closes its sockets within a minute:
+  // one query per sweep for all open sessions, not one per socket.
   const sweep = setInterval(() => {
+    const bySession = new Map<string, WebSocket[]>();
     for (const socket of wss.clients) {
       const viewer = states.get(socket)?.viewer;
-      if (!viewer) continue;
-      services.sessions
-        .isActive(viewer.sessionId)
-        .then((active) => {
-          if (!active) socket.close(CloseCode.Unauthorized, 'Session ended');
-        })
-        .catch((err) => logger.warn({ err }, 'session check for a socket failed'));
+      if (viewer) bySession.set(viewer.sessionId, [...(bySession.get(viewer.sessionId) ?? []), socket]);
     }
-  }, 30_000);
+    if (!bySession.size) return;
+    services.sessions
+      .endedAmong([...bySession.keys()])
+      .then((ended) => {
+        for (const id of ended) for (const socket of bySession.get(id) ?? []) socket.close(CloseCode.Unauthorized, 'Session ended');
+      })
+      .catch((err) => logger.warn({ err }, 'session check for open sockets failed'));
+  }, config.WS_SESSION_CHECK_MS);
   sweep.unref();
 
   return {
