@@ -80,8 +80,13 @@ const envSchema = z.object({
   WS_SESSION_CHECK_MS: int(100, 60000).default(30000),
   SHUTDOWN_GRACE_MS: int(0, 120000).default(10000),
   FILE_URL_TTL_SECONDS: int(10, 3600).default(300),
+  FHIR_SUBSCRIPTION_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
   SYNC_MAX_BODY_BYTES: int(1024, 10 * 1024 * 1024).default(256 * 1024),
   VIDEO_READY_TTL_SECONDS: int(1, 86400).default(900),
+  // The message outbox to the EHRs: how often it looks for due rows, and its capped retry backoff.
+  OUTBOX_POLL_MS: int(10, 600000).default(2000),
+  OUTBOX_RETRY_BASE_MS: int(10, 3600000).default(1000),
+  OUTBOX_RETRY_MAX_MS: int(100, 86400000).default(300000),
   TREATMENT_END_GRACE_DAYS: int(0, 3650).default(0),
   TREATMENT_END_READ_ONLY_DAYS: int(0, 3650).default(30),
 });

@@ -30,8 +30,11 @@ import { opsRoutes } from './http/ops.route';
 import { type EventBus, InProcessEventBus } from './events/event-bus';
 import { RedisEventBus } from './events/redis-event-bus';
 import { syncRoute } from './events/sync.route';
+import { fhirHookRoute } from './events/fhir-hook.route';
 import { SyncService } from './events/sync.service';
 import { VideoService } from './modules/video/video.service';
+import { MessageOutbox } from './modules/messages/message-outbox';
+import { MessagesService } from './modules/messages/messages.service';
 import { MemoryKeyValueStore, RedisKeyValueStore, type KeyValueStore } from './kv/kv';
 import { ClientsService } from './modules/clients/clients.service';
 import { ConsentsService } from './modules/consents/consents.service';
@@ -124,6 +127,11 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     metrics,
     config.PUBLIC_URL ?? `http://localhost:${config.PORT}`,
   );
+  const outbox = new MessageOutbox(db, registry, clients, logger, {
+    pollMs: config.OUTBOX_POLL_MS,
+    retryBaseMs: config.OUTBOX_RETRY_BASE_MS,
+    retryMaxMs: config.OUTBOX_RETRY_MAX_MS,
+  });
   const services: Services = {
     config,
     kv,
@@ -140,6 +148,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     fileUrls: new FileUrlSigner(config.sessionKey.kind === 'secret' ? config.sessionKey.secret : config.sessionKey.privateKey, config.FILE_URL_TTL_SECONDS),
     events,
     video: new VideoService(db, events, config.VIDEO_READY_TTL_SECONDS),
+    messages: new MessagesService(db, events, () => outbox.kick()),
   };
   const sync = new SyncService(db, events, services.video, logger, services.ehrCache);
 
@@ -160,6 +169,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const oidc = config.OIDC_ISSUER ? oidcRoutes(services, logger) : null;
   const browserSession = browserSessionRoutes(services);
   const syncEvents = syncRoute(config, sync, logger);
+  const fhirHook = fhirHookRoute(config, (name) => registry.has(name), sync, logger);
 
   const route = async (req: IncomingMessage, res: ServerResponse, url: URL, requestId: string): Promise<string> => {
     const path = url.pathname;
@@ -174,6 +184,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     if (path === '/auth/oidc/callback' && oidc) return (await oidc.callback(req, res, url, requestId), 'oidc_callback');
     if (path.startsWith('/files/')) return (await files(req, res, url, requestId), 'files');
     if (path === '/sync/events') return (await syncEvents(req, res, requestId), 'sync_events');
+    if (path.startsWith('/sync/fhir/')) return (await fhirHook(req, res, url, requestId), 'sync_fhir');
     sendError(res, 404, ErrorCode.NOT_FOUND, `Nothing at ${path}.`);
     return 'not_found';
   };
@@ -222,6 +233,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       baseUrl = `http://localhost:${port}`;
       // Events answered 202 before a crash are processed now, in the background.
       sync.resumeInBackground();
+      // Messages stored but not yet handed to their EHR (a stop or crash in between) go out now.
+      outbox.start();
       return baseUrl;
     },
     /** Graceful: stop accepting, close sockets with 1001, let in-flight requests finish, close pools. */
@@ -236,6 +249,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       await closed;
       await apollo.stop();
       await sync.drain();
+      await outbox.stop();
       await events.close();
       await registry.close();
       await db.destroy();
