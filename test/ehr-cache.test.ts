@@ -37,6 +37,17 @@ function cacheSuite(name: string, env: () => Record<string, string>) {
       expect((demo.calls.get('listMedications') ?? 0) - before).toBe(1);
     });
 
+    it('caches practitioners by id, so the next screen costs no practitioner batch', async () => {
+      const token = await t.login('client@demo.test');
+      const [id] = await portalIds(t, token);
+      const q = 'query($id: ID!) { client(id: $id) { appointments(when: ALL) { practitioner { name profession } } } }';
+      const first = await t.gql(q, { id }, token);
+      const before = demo.calls.get('getPractitioners') ?? 0;
+      const second = await t.gql(q, { id }, token);
+      expect(second.body.data).toEqual(first.body.data);
+      expect((demo.calls.get('getPractitioners') ?? 0) - before).toBe(0);
+    });
+
     it('never serves one client’s cached data for another', async () => {
       const token = await t.login('parent@demo.test');
       const names = async (id: string) =>

@@ -6,6 +6,8 @@ import type { Redis } from 'ioredis';
  */
 export interface KeyValueStore {
   get(key: string): Promise<string | null>;
+  /** Several keys in one round trip; null where absent. */
+  getMany(keys: string[]): Promise<(string | null)[]>;
   set(key: string, value: string, ttlSeconds: number): Promise<void>;
   /** Sets only when absent; true when this call set it. */
   setIfAbsent(key: string, value: string, ttlSeconds: number): Promise<boolean>;
@@ -30,6 +32,9 @@ export class MemoryKeyValueStore implements KeyValueStore {
   }
   async get(key: string) {
     return this.live(key)?.value ?? null;
+  }
+  async getMany(keys: string[]) {
+    return keys.map((k) => this.live(k)?.value ?? null);
   }
   async set(key: string, value: string, ttlSeconds: number) {
     this.map.set(key, { value, expiresAt: Date.now() + ttlSeconds * 1000 });
@@ -71,6 +76,9 @@ export class RedisKeyValueStore implements KeyValueStore {
 
   async get(key: string) {
     return this.redis.get(key);
+  }
+  async getMany(keys: string[]) {
+    return keys.length ? this.redis.mget(...keys) : [];
   }
   async set(key: string, value: string, ttlSeconds: number) {
     await this.redis.set(key, value, 'EX', Math.max(1, Math.ceil(ttlSeconds)));

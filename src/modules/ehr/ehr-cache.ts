@@ -27,6 +27,25 @@ export class EhrCache {
     return value;
   }
 
+  /**
+   * Items that are the same for every client (practitioners), by id: reads what is cached in one
+   * round trip and loads only the missing ids (one batch upstream).
+   */
+  async readMany<T extends { externalId: string }>(source: string, kind: string, ids: readonly string[], load: (missing: string[]) => Promise<T[]>): Promise<T[]> {
+    if (!this.enabled) return load([...ids]);
+    const keys = ids.map((id) => `ehr-${kind}:${source}:${id}`);
+    const hits = await this.kv.getMany(keys).catch(() => keys.map(() => null));
+    const found: T[] = [];
+    const missing: string[] = [];
+    hits.forEach((hit, i) => (hit === null ? missing.push(ids[i]!) : found.push(JSON.parse(hit) as T)));
+    if (missing.length) {
+      const loaded = await load(missing);
+      await Promise.all(loaded.map((item) => this.kv.set(`ehr-${kind}:${source}:${item.externalId}`, JSON.stringify(item), this.ttlSeconds).catch(() => undefined)));
+      found.push(...loaded);
+    }
+    return found;
+  }
+
   async dropClient(clientId: string): Promise<void> {
     await this.kv.deletePrefix(`ehr:${clientId}:`);
   }

@@ -119,9 +119,11 @@ export class RequestEhr {
     await Promise.all(
       [...bySource.entries()].map(async ([source, externalIds]) => {
         try {
-          const list = await this.registry.call(source, 'getPractitioners', (adapter, signal) =>
-            adapter.getPractitioners(externalIds, { ...this.adapterContext(), signal }),
-          );
+          const list = this.cache
+            ? await this.cache.readMany(source, 'practitioner', externalIds, (missing) =>
+                this.registry.call(source, 'getPractitioners', (adapter, signal) => adapter.getPractitioners(missing, { ...this.adapterContext(), signal })),
+              )
+            : await this.registry.call(source, 'getPractitioners', (adapter, signal) => adapter.getPractitioners(externalIds, { ...this.adapterContext(), signal }));
           for (const p of list) found.set(globalId(source, p.externalId), { ...p, source });
         } catch (err) {
           for (const externalId of externalIds) found.set(globalId(source, externalId), err as Error);
