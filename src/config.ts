@@ -61,6 +61,7 @@ const envSchema = z.object({
   MIGRATE_ON_START: bool.optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   CORS_ORIGINS: z.string().default(''),
+  TRUSTED_DOCUMENTS: z.string().optional(),
   TRUST_PROXY: bool.default(false),
   GRAPHQL_MAX_DEPTH: int(2, 50).default(8),
   GRAPHQL_MAX_ALIASES: int(1, 100).default(15),

@@ -23,6 +23,7 @@ import { ErrorCode } from './graphql/errors';
 import { buildGatewaySchema } from './graphql/schema';
 import { createWebSocketServer, originAllowed } from './graphql/ws';
 import { FileUrlSigner } from './http/file-urls';
+import { TrustedDocuments } from './graphql/trusted-documents';
 import { filesRoute } from './http/files.route';
 import { graphqlRoute } from './http/graphql.route';
 import { sendError } from './http/io';
@@ -141,6 +142,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     ehrCache: new EhrCache(kv, config.CACHE_TTL_SECONDS),
     clients,
     consents: new ConsentsService(db),
+    trustedDocuments: config.TRUSTED_DOCUMENTS ? TrustedDocuments.load(config.TRUSTED_DOCUMENTS) : null,
     sessions,
     accounts,
     ownAccounts,

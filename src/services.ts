@@ -6,12 +6,14 @@ import type { AccessLogService } from './audit/access-log.service';
 import type { Config } from './config';
 import type { EventBus } from './events/event-bus';
 import type { FileUrlSigner } from './http/file-urls';
+import type { TrustedDocuments } from './graphql/trusted-documents';
 import type { KeyValueStore } from './kv/kv';
 import type { ClientsService } from './modules/clients/clients.service';
 import type { ConsentsService } from './modules/consents/consents.service';
 import type { AdapterRegistry } from './modules/ehr/adapter-registry';
 import type { EhrCache } from './modules/ehr/ehr-cache';
 import type { VideoService } from './modules/video/video.service';
+import type { MessagesService } from './modules/messages/messages.service';
 import type { Metrics } from './observability/metrics';
 
 /** The services the composition root builds once and hands to every request. */
@@ -31,7 +33,11 @@ export interface Services {
   ehrCache: EhrCache;
   audit: AccessLogService;
   fileUrls: FileUrlSigner;
+  /** The operation safelist, when TRUSTED_DOCUMENTS is configured (production frontends). */
+  trustedDocuments: TrustedDocuments | null;
   /** Live events between instances (Redis) or within this one. */
   events: EventBus;
   video: VideoService;
+  /** Conversations and messages the portal owns (their EHR copies go through the outbox). */
+  messages: MessagesService;
 }

@@ -71,7 +71,9 @@ export function createWebSocketServer(schema: GraphQLSchema, services: Services,
       onSubscribe: (ctx, id, payload) => {
         const socket = ctx.extra.socket as WebSocket;
         const state = states.get(socket)!;
-        const compiled = compile(payload.query);
+        const query = services.trustedDocuments ? services.trustedDocuments.resolve(payload.query, payload.extensions) : payload.query;
+        if (!query) return [new GraphQLError('This operation is not one of the trusted documents of this gateway.', { extensions: { code: ErrorCode.FORBIDDEN } })];
+        const compiled = compile(query);
         if (!('kind' in compiled)) return compiled;
         const operation = getOperationAST(compiled, payload.operationName);
         if (operation?.operation !== 'subscription') {

@@ -29,6 +29,27 @@ export function graphqlRoute(apollo: ApolloServer<GatewayContext>, services: Ser
       }
     }
 
+    // Trusted documents: only listed operations run; a hash alone is swapped for its query.
+    const trusted = services.trustedDocuments;
+    let search = url.search;
+    if (trusted) {
+      const fromUrl = req.method !== 'POST';
+      const payload = (fromUrl ? { query: url.searchParams.get('query') ?? undefined, extensions: parseJson(url.searchParams.get('extensions')) } : body) as
+        | { query?: unknown; extensions?: Record<string, unknown> }
+        | undefined;
+      const query = payload && typeof payload === 'object' ? trusted.resolve(payload.query, payload.extensions) : null;
+      if (!query) return sendError(res, 400, ErrorCode.FORBIDDEN, 'This operation is not one of the trusted documents of this gateway.');
+      const { persistedQuery: _ignored, ...extensions } = payload!.extensions ?? {};
+      if (fromUrl) {
+        const params = new URLSearchParams(url.search);
+        params.set('query', query);
+        params.delete('extensions');
+        search = `?${params.toString()}`;
+      } else {
+        body = { ...payload, query, extensions };
+      }
+    }
+
     let viewer: AuthViewer | null = null;
     let authError: UnauthenticatedError | null = null;
     const token = bearerToken(req);
@@ -46,7 +67,7 @@ export function graphqlRoute(apollo: ApolloServer<GatewayContext>, services: Ser
     }
     const ip = clientIp(req, config.TRUST_PROXY);
     const response = await apollo.executeHTTPGraphQLRequest({
-      httpGraphQLRequest: { method: req.method ?? 'GET', headers, search: url.search, body },
+      httpGraphQLRequest: { method: req.method ?? 'GET', headers, search, body },
       context: async () => {
         const ctx = createContext({ services, logger: logger.child({ requestId }), requestId, ip, viewer });
         // A token that was sent but failed says why (expired, revoked) instead of a bare "log in".
@@ -63,4 +84,13 @@ export function graphqlRoute(apollo: ApolloServer<GatewayContext>, services: Ser
       res.end();
     }
   };
+}
+
+function parseJson(text: string | null): Record<string, unknown> | undefined {
+  if (!text) return undefined;
+  try {
+    return JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
 }

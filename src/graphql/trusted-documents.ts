@@ -1,0 +1,41 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { ConfigError } from '../config';
+
+const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+
+/**
+ * A trusted-documents safelist (persisted-query list): when configured, only the operations the
+ * portal frontends were built with run. A client sends either the full query (its SHA-256 must be
+ * listed) or only `extensions.persistedQuery.sha256Hash` (the query is taken from the list).
+ * Unlike APQ, an unknown query is never registered.
+ */
+export class TrustedDocuments {
+  private constructor(private readonly byHash: Map<string, string>) {}
+
+  /** The file is a JSON array of query strings, or an object { "<sha256>": "<query>" }. */
+  static load(path: string): TrustedDocuments {
+    let json: unknown;
+    try {
+      json = JSON.parse(readFileSync(path, 'utf8'));
+    } catch (err) {
+      throw new ConfigError('TRUSTED_DOCUMENTS', `cannot be read as JSON (${(err as Error).message})`);
+    }
+    const entries = Array.isArray(json) ? json.map((q) => [sha256(String(q)), String(q)] as const) : Object.entries(json as Record<string, string>);
+    for (const [hash, query] of entries) {
+      if (sha256(query) !== hash) throw new ConfigError('TRUSTED_DOCUMENTS', `lists a query under a hash that is not its SHA-256 (${hash.slice(0, 12)}…)`);
+    }
+    return new TrustedDocuments(new Map(entries));
+  }
+
+  get size(): number {
+    return this.byHash.size;
+  }
+
+  /** The query to run, or null when the request is not a trusted document. */
+  resolve(query: unknown, extensions: unknown): string | null {
+    if (typeof query === 'string' && query.length) return this.byHash.has(sha256(query)) ? query : null;
+    const hash = (extensions as { persistedQuery?: { sha256Hash?: unknown } } | undefined)?.persistedQuery?.sha256Hash;
+    return typeof hash === 'string' ? (this.byHash.get(hash) ?? null) : null;
+  }
+}
