@@ -16,7 +16,7 @@ import {
   TeamMemberResolver,
   TreatmentPlanResolver,
 } from '../modules/dossier/dossier.resolver';
-import { MessagesResolver } from '../modules/messages/messages.resolver';
+import { ClientConversationsResolver, ConversationResolver, MessagesResolver } from '../modules/messages/messages.resolver';
 import { NetworkResolver } from '../modules/network/network.resolver';
 import { PortalResolver, ViewerResolver } from '../modules/portal/portal.resolver';
 import { ClientInputResolver } from '../modules/questionnaires/client-input.resolver';
@@ -39,6 +39,8 @@ export const resolvers = [
   SessionReportResolver,
   DocumentResolver,
   MessagesResolver,
+  ClientConversationsResolver,
+  ConversationResolver,
   ClientInputResolver,
   NetworkResolver,
   ClientVideoResolver,

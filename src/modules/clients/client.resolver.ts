@@ -6,7 +6,6 @@ import { Appointment, AppointmentWindow } from '../appointments/appointment.type
 import { Dossier } from '../dossier/dossier.types';
 import { dossierReads, inWindow } from '../dossier/dossier.service';
 import { readAudited } from '../dossier/dossier.resolver';
-import { Conversation, ConversationFolder } from '../messages/message.types';
 import { QuestionnaireAssignment, QuestionnaireStatus } from '../questionnaires/questionnaire.types';
 import { ClientStory, DiaryEntry } from '../journal/journal.types';
 import { NetworkMember } from '../network/network.types';
@@ -53,11 +52,6 @@ export class ClientResolver {
   async dossier(@Root() c: Client, @Ctx() ctx: GatewayContext): Promise<Dossier> {
     await authorizeClientAccess(ctx, c.id, 'viewDossier');
     return { clientId: c.id };
-  }
-
-  @FieldResolver(() => [Conversation])
-  conversations(@Arg('folder', () => ConversationFolder, { defaultValue: ConversationFolder.INBOX }) _folder: ConversationFolder): Conversation[] {
-    throw new NotAvailableError('Messages');
   }
 
   @FieldResolver(() => [QuestionnaireAssignment])

@@ -15,6 +15,19 @@ export enum ParticipantKind {
 }
 registerEnumType(ParticipantKind, { name: 'ParticipantKind' });
 
+/** TEAM: with chosen practitioners of the treatment team; the others are group channels (Caren). */
+export enum ConversationKind {
+  TEAM = 'TEAM',
+  PERSONAL_NETWORK = 'PERSONAL_NETWORK',
+  TRUST_GROUP = 'TRUST_GROUP',
+  CARE_ORGANISATION = 'CARE_ORGANISATION',
+}
+registerEnumType(ConversationKind, { name: 'ConversationKind' });
+
+/** Shown in every conversation (the manuals: not for crises; an answer can take three working days). */
+export const CONVERSATION_NOTICE =
+  'Berichten zijn niet bedoeld voor crisissituaties. Bel bij een crisis uw behandelaar of de crisisdienst, of 112 bij direct gevaar. Een antwoord kan tot drie werkdagen duren.';
+
 export enum MessageEventKind {
   ADDED = 'ADDED',
   DELETED = 'DELETED',
@@ -57,6 +70,9 @@ export class Conversation {
   @Field(() => Int) unreadCount!: number;
   @Field() archived!: boolean;
   @Field(() => DateTimeScalar) lastMessageAt!: Date;
+  @Field(() => ConversationKind) kind!: ConversationKind;
+  @Field({ description: 'Messages are not for crises; an answer can take up to three working days (show it with every conversation).' })
+  notice!: string;
 }
 
 @ObjectType()

@@ -1,52 +1,262 @@
-import { Arg, ID, Mutation, Resolver, Subscription } from 'type-graphql';
-import { NotAvailableError } from '../../graphql/errors';
-import { Conversation, Message, MessageEvent } from './message.types';
+import { Arg, Ctx, FieldResolver, ID, Mutation, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
+import { PortalRelation, type Abilities, type PortalAccess } from '../../auth/abilities';
+import type { AccountEntity } from '../../auth/account.entity';
+import { authorizeClientAccess, type GatewayContext } from '../../graphql/context';
+import { BadUserInputError, ForbiddenError, NotFoundError } from '../../graphql/errors';
+import { reauthorizeLive } from '../../graphql/live-access';
+import { Client } from '../clients/client.types';
+import { dossierReads } from '../dossier/dossier.service';
+import { parseGlobalId } from '../ehr/global-id';
+import type { ConversationEntity, ConversationKindValue } from './message.entity';
+import { checkBody, checkSubject, mayReadConversation, mayStartConversation, mayUseMessages } from './message-rules';
+import { Conversation, ConversationFolder, ConversationKind, Message, MessageEvent, MessageEventKind } from './message.types';
+import { isMessageSignal, messagesChannel, presentMessage, type Author, type ConversationView } from './messages.service';
 
-/** Messages and live push arrive with the messages issue; until then these refuse clearly. */
+const audited = { treatmentRelationship: true } as const;
+
+/** A MessageEvent whose conversation's messages are resolved on demand (ConversationResolver). */
+type MessageEventPayload = Omit<MessageEvent, 'conversation'> & { conversation: ConversationView };
+
+/** A conversation the viewer may read (or write in), with the rights it was opened under. */
+interface Opened {
+  conversation: ConversationEntity;
+  access: PortalAccess;
+  can: Abilities;
+  account: AccountEntity;
+}
+
+async function openConversation(ctx: GatewayContext, conversationId: string, write: boolean): Promise<Opened> {
+  const conversation = await ctx.services.messages.conversation(conversationId);
+  if (!conversation) throw new NotFoundError('No such conversation.');
+  const { access, can } = await authorizeClientAccess(ctx, conversation.clientId, undefined, { write });
+  const account = await ctx.account();
+  const participant = await ctx.services.messages.isParticipant(conversation.id, account.id);
+  if (!mayReadConversation(can, conversation.kind, participant)) throw new ForbiddenError('You have no permission for this conversation.', { reason: 'MESSAGES' });
+  return { conversation, access, can, account };
+}
+
+const authorOf = (account: AccountEntity, access: PortalAccess): Author => ({
+  // Parents and representatives write as the client's side of the conversation.
+  kind: access.relation === PortalRelation.NETWORK_MEMBER ? 'NETWORK_MEMBER' : 'CLIENT',
+  ref: account.id,
+  name: account.displayName,
+});
+
+/** Which EHRs get a copy: a TEAM conversation goes to its practitioners' systems, the care-organisation channel to every system of the client. */
+async function deliveryTargets(ctx: GatewayContext, conversation: Pick<ConversationEntity, 'clientId' | 'kind'>, practitionerIds: string[]): Promise<string[]> {
+  if (conversation.kind === 'TEAM') return practitionerIds.flatMap((id) => parseGlobalId(id)?.source ?? []);
+  if (conversation.kind === 'CARE_ORGANISATION') return (await ctx.ehr.clientSources(conversation.clientId)).map((s) => s.source);
+  // Personal network and trust group channels stay between the client's own people.
+  return [];
+}
+
+function refuseAttachments(attachmentIds?: string[] | null): void {
+  if (attachmentIds?.length) throw new BadUserInputError('Attachments cannot be sent on this gateway yet.', { field: 'attachmentIds' });
+}
+
+@Resolver(() => Client)
+export class ClientConversationsResolver {
+  @FieldResolver(() => [Conversation])
+  async conversations(
+    @Root() c: Client,
+    @Arg('folder', () => ConversationFolder, { defaultValue: ConversationFolder.INBOX }) folder: ConversationFolder,
+    @Ctx() ctx: GatewayContext,
+  ): Promise<ConversationView[]> {
+    const { access, can } = await authorizeClientAccess(ctx, c.id);
+    if (!mayUseMessages(can)) throw new ForbiddenError('You have no permission for messages in this portal.', { reason: 'MESSAGES' });
+    const account = await ctx.account();
+    const [list] = await Promise.all([
+      ctx.services.messages.list(c.id, account.id, folder, (conv, refs) => mayReadConversation(can, conv.kind, refs.has(account.id))),
+      ctx.audit({ action: 'R', eventType: 'messages.list.read', resource: 'Berichten (overzicht)', clientId: c.id, ...audited }, access),
+    ]);
+    return list;
+  }
+}
+
+@Resolver(() => Conversation)
+export class ConversationResolver {
+  @FieldResolver(() => [Message])
+  async messages(@Root() conv: ConversationView, @Ctx() ctx: GatewayContext): Promise<Message[]> {
+    const { access } = await openConversation(ctx, conv.id, false);
+    const [list] = await Promise.all([
+      ctx.services.messages.messages(conv.id),
+      ctx.audit({ action: 'R', eventType: 'messages.read', resource: `Berichten: ${conv.subject}`, clientId: conv.clientId, ...audited }, access),
+    ]);
+    return list.map(presentMessage);
+  }
+}
+
 @Resolver()
 export class MessagesResolver {
   @Mutation(() => Conversation)
-  startConversation(
-    @Arg('clientId', () => ID) _clientId: string,
-    @Arg('subject') _subject: string,
-    @Arg('recipientIds', () => [ID]) _recipientIds: string[],
-    @Arg('body') _body: string,
-    @Arg('attachmentIds', () => [ID], { nullable: true }) _attachmentIds?: string[],
-  ): Conversation {
-    throw new NotAvailableError('Messages');
+  async startConversation(
+    @Arg('clientId', () => ID) clientId: string,
+    @Arg('subject') subject: string,
+    @Arg('recipientIds', () => [ID]) recipientIds: string[],
+    @Arg('body') body: string,
+    @Ctx() ctx: GatewayContext,
+    @Arg('attachmentIds', () => [ID], { nullable: true }) attachmentIds?: string[],
+    @Arg('kind', () => ConversationKind, { defaultValue: ConversationKind.TEAM, description: 'TEAM (with practitioners of the active treatment team) or a group channel.' })
+    kind: ConversationKind = ConversationKind.TEAM,
+  ): Promise<ConversationView> {
+    const { access, can } = await authorizeClientAccess(ctx, clientId, undefined, { write: true });
+    const kindValue = kind as ConversationKindValue;
+    if (!mayStartConversation(can, kindValue)) throw new ForbiddenError('You have no permission to start this kind of conversation.', { reason: 'MESSAGES' });
+    const cleanSubject = checkSubject(subject);
+    const cleanBody = checkBody(body);
+    refuseAttachments(attachmentIds);
+    const recipients = [...new Set(recipientIds)];
+    if (kind === ConversationKind.TEAM && !recipients.length) throw new BadUserInputError('Choose at least one practitioner of the treatment team.', { field: 'recipientIds' });
+    if ((kind === ConversationKind.PERSONAL_NETWORK || kind === ConversationKind.TRUST_GROUP) && recipients.length) {
+      throw new BadUserInputError('A personal-network or trust-group channel has no practitioners as recipients.', { field: 'recipientIds' });
+    }
+    const practitioners = await this.activeTeamMembers(ctx, clientId, recipients);
+    const account = await ctx.account();
+    const { conversation } = await ctx.services.messages.start({
+      clientId,
+      kind: kindValue,
+      subject: cleanSubject,
+      body: cleanBody,
+      author: authorOf(account, access),
+      practitioners,
+      deliverTo: await deliveryTargets(ctx, { clientId, kind: kindValue }, recipients),
+    });
+    await ctx.audit({ action: 'C', eventType: 'messages.create', resource: `Bericht (nieuw gesprek): ${cleanSubject}`, clientId, ...audited }, access);
+    return ctx.services.messages.view(conversation, account.id);
   }
 
   @Mutation(() => Message)
-  postMessage(
-    @Arg('conversationId', () => ID) _conversationId: string,
-    @Arg('body') _body: string,
-    @Arg('attachmentIds', () => [ID], { nullable: true }) _attachmentIds?: string[],
-  ): Message {
-    throw new NotAvailableError('Messages');
+  async postMessage(
+    @Arg('conversationId', () => ID) conversationId: string,
+    @Arg('body') body: string,
+    @Ctx() ctx: GatewayContext,
+    @Arg('attachmentIds', () => [ID], { nullable: true }) attachmentIds?: string[],
+  ): Promise<Message> {
+    const { conversation, access, account } = await openConversation(ctx, conversationId, true);
+    const cleanBody = checkBody(body);
+    refuseAttachments(attachmentIds);
+    const practitionerIds = (await ctx.services.messages.participants([conversation.id])).filter((p) => p.kind === 'PRACTITIONER').map((p) => p.ref);
+    const message = await ctx.services.messages.post({
+      conversation,
+      body: cleanBody,
+      author: authorOf(account, access),
+      deliverTo: await deliveryTargets(ctx, conversation, practitionerIds),
+    });
+    await ctx.audit({ action: 'C', eventType: 'messages.create', resource: `Bericht: ${conversation.subject}`, clientId: conversation.clientId, ...audited }, access);
+    return presentMessage(message);
   }
 
   @Mutation(() => Conversation)
-  markConversationRead(@Arg('conversationId', () => ID) _conversationId: string): Conversation {
-    throw new NotAvailableError('Messages');
+  async markConversationRead(@Arg('conversationId', () => ID) conversationId: string, @Ctx() ctx: GatewayContext): Promise<ConversationView> {
+    // Reading is allowed in a read-only portal (treatment ended), so this is no write.
+    const { conversation, account } = await openConversation(ctx, conversationId, false);
+    await ctx.services.messages.markRead(conversation, account.id);
+    return ctx.services.messages.view(conversation, account.id);
   }
 
   @Mutation(() => Conversation)
-  archiveConversation(@Arg('conversationId', () => ID) _conversationId: string, @Arg('archived', { defaultValue: true }) _archived: boolean): Conversation {
-    throw new NotAvailableError('Messages');
+  async archiveConversation(
+    @Arg('conversationId', () => ID) conversationId: string,
+    @Arg('archived', { defaultValue: true }) archived: boolean,
+    @Ctx() ctx: GatewayContext,
+  ): Promise<ConversationView> {
+    const { conversation, account } = await openConversation(ctx, conversationId, false);
+    await ctx.services.messages.archive(conversation, account.id, archived);
+    return ctx.services.messages.view(conversation, account.id);
   }
 
   @Mutation(() => Message)
-  deleteMessage(@Arg('messageId', () => ID) _messageId: string): Message {
-    throw new NotAvailableError('Messages');
+  async deleteMessage(@Arg('messageId', () => ID) messageId: string, @Ctx() ctx: GatewayContext): Promise<Message> {
+    const message = await ctx.services.messages.message(messageId);
+    if (!message) throw new NotFoundError('No such message.');
+    const { conversation, access, account } = await openConversation(ctx, message.conversationId, true);
+    if (message.authorKind === 'PRACTITIONER' || message.authorRef !== account.id) throw new ForbiddenError('Only the author can delete a message.', { reason: 'NOT_AUTHOR' });
+    const deleted = await ctx.services.messages.delete(message);
+    await ctx.audit({ action: 'D', eventType: 'messages.delete', resource: `Bericht verwijderd: ${conversation.subject}`, clientId: conversation.clientId, ...audited }, access);
+    return presentMessage(deleted);
   }
 
   @Subscription(() => MessageEvent, {
     description: "A message arrives in, or is deleted from, one of this client's conversations the viewer may read.",
-    subscribe: () => {
-      throw new NotAvailableError('Live messages');
-    },
+    subscribe: ({ args, context }: SubscribeResolverData<unknown, { clientId: string }, GatewayContext>) => subscribeMessages(context, args.clientId),
   })
-  messageAdded(@Arg('clientId', () => ID) _clientId: string): MessageEvent {
-    throw new NotAvailableError('Live messages');
+  messageAdded(@Root() event: MessageEventPayload, @Arg('clientId', () => ID) _clientId: string): MessageEventPayload {
+    return event;
   }
+
+  /** Recipients must be practitioners of the client's active treatment team (as the EHR lists it now). */
+  private async activeTeamMembers(ctx: GatewayContext, clientId: string, ids: string[]): Promise<Author[]> {
+    if (!ids.length) return [];
+    const team = await dossierReads.treatmentTeam(ctx, clientId);
+    const active = new Set(team.filter((m) => m.active).map((m) => m.practitionerId));
+    const unknown = ids.filter((id) => !active.has(id));
+    if (unknown.length) throw new BadUserInputError(`Not a practitioner of the active treatment team: ${unknown.join(', ')}.`, { field: 'recipientIds' });
+    return Promise.all(
+      ids.map(async (id) => {
+        // A name snapshot; the EHR not answering the name is no reason to refuse the message.
+        const found = await ctx.ehr.practitioner(id).catch(() => null);
+        return { kind: 'PRACTITIONER' as const, ref: id, name: found?.name ?? 'Behandelaar' };
+      }),
+    );
+  }
+}
+
+/**
+ * Authorises on subscribe (FORBIDDEN leaves as the subscription's error), then for every bus
+ * signal authorises again with fresh rights, reads the message from the database (the truth; the
+ * signal carries no content) and passes it on only when the viewer may read that conversation.
+ */
+async function subscribeMessages(ctx: GatewayContext, clientId: string): Promise<AsyncIterable<MessageEventPayload>> {
+  const { can } = await authorizeClientAccess(ctx, clientId);
+  if (!mayUseMessages(can)) throw new ForbiddenError('You have no permission for messages in this portal.', { reason: 'MESSAGES' });
+  const { services } = ctx;
+  const controller = new AbortController();
+  const source = services.events.subscribe(messagesChannel(clientId), controller.signal);
+  const done = { done: true, value: undefined } as const;
+
+  const stop = async (): Promise<IteratorReturnResult<undefined>> => {
+    controller.abort();
+    await source.return?.().catch(() => undefined);
+    return done;
+  };
+
+  const iterator: AsyncIterableIterator<MessageEventPayload> = {
+    async next(): Promise<IteratorResult<MessageEventPayload>> {
+      for (;;) {
+        let r: IteratorResult<unknown>;
+        try {
+          r = await source.next();
+        } catch (err) {
+          if (controller.signal.aborted) return done;
+          throw err;
+        }
+        if (r.done) return done;
+        if (!isMessageSignal(r.value) || r.value.clientId !== clientId) continue;
+        const live = await reauthorizeLive(ctx, clientId);
+        if (!live || !mayUseMessages(live.can)) {
+          ctx.logger.info({ clientId }, 'message subscription ended: the viewer no longer has the right');
+          return stop();
+        }
+        const [conversation, message, account] = await Promise.all([
+          services.messages.conversation(r.value.conversationId),
+          services.messages.message(r.value.messageId),
+          live.ctx.account(),
+        ]);
+        if (!conversation || !message || conversation.clientId !== clientId) continue;
+        const participant = await services.messages.isParticipant(conversation.id, account.id);
+        if (!mayReadConversation(live.can, conversation.kind, participant)) continue;
+        const [view] = await Promise.all([
+          services.messages.view(conversation, account.id),
+          live.ctx.audit({ action: 'R', eventType: 'messages.read', resource: `Bericht (live): ${conversation.subject}`, clientId, ...audited }, live.access),
+        ]);
+        const kind = r.value.kind === 'DELETED' ? MessageEventKind.DELETED : MessageEventKind.ADDED;
+        return { done: false, value: { kind, conversation: view, message: presentMessage(message) } };
+      }
+    },
+    return: stop,
+    [Symbol.asyncIterator]() {
+      return iterator;
+    },
+  };
+  return iterator;
 }

@@ -1,6 +1,7 @@
 import { Arg, Ctx, FieldResolver, ID, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
-import { abilities, type Abilities } from '../../auth/abilities';
-import { authorizeClientAccess, requireViewer, type GatewayContext } from '../../graphql/context';
+import type { Abilities } from '../../auth/abilities';
+import { authorizeClientAccess, type GatewayContext } from '../../graphql/context';
+import { reauthorizeLive } from '../../graphql/live-access';
 import { Practitioner } from '../appointments/appointment.types';
 import { Client } from '../clients/client.types';
 import { toPractitioner } from '../dossier/dossier.resolver';
@@ -53,18 +54,12 @@ export class VideoResolver {
  */
 async function subscribeVideoCall(ctx: GatewayContext, clientId: string): Promise<AsyncIterable<VideoCallStatus>> {
   await authorizeClientAccess(ctx, clientId, 'viewVideoCall');
-  const viewer = requireViewer(ctx);
   const { services } = ctx;
   const controller = new AbortController();
   const source = services.events.subscribe(videoChannel(clientId), controller.signal);
   const done = { done: true, value: undefined } as const;
 
-  const currentRights = async (): Promise<Abilities | null> => {
-    const [active, portals] = await Promise.all([services.sessions.isActive(viewer.sessionId), services.accounts.portals(viewer.accountId)]);
-    if (!active) return null;
-    const can = abilities(portals.find((p) => p.clientId === clientId));
-    return can.viewVideoCall ? can : null;
-  };
+  const currentRights = async (): Promise<Abilities | null> => (await reauthorizeLive(ctx, clientId, 'viewVideoCall'))?.can ?? null;
 
   const stop = async (): Promise<IteratorReturnResult<undefined>> => {
     expiresAt = null;

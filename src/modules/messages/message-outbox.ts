@@ -1,0 +1,142 @@
+import { In, LessThanOrEqual, type DataSource } from 'typeorm';
+import type { EhrOutboundMessage } from '../../../adapters/ports';
+import type { Logger } from '../../observability/logger';
+import type { ClientsService } from '../clients/clients.service';
+import type { AdapterRegistry } from '../ehr/adapter-registry';
+import { parseGlobalId } from '../ehr/global-id';
+import { ConversationEntity, ConversationParticipantEntity, MessageEntity, MessageOutboxEntity } from './message.entity';
+
+export interface OutboxOptions {
+  pollMs: number;
+  retryBaseMs: number;
+  retryMaxMs: number;
+  /** How long a claimed row is left to this instance before another may try it (a crash mid-send). */
+  leaseMs?: number;
+  batch?: number;
+}
+
+type Outcome = { status: 'delivered' } | { status: 'cancelled'; reason: string } | { status: 'retry'; reason: string };
+
+/**
+ * Hands portal messages to the client's EHRs (`sendMessage`, idempotent by message id). Rows come
+ * from the same transaction as the message, so a crash before sending loses nothing: pending rows
+ * are picked up at start and on every poll, by whichever instance claims them first. Failures are
+ * retried with capped exponential backoff and jitter until the EHR acknowledges.
+ */
+export class MessageOutbox {
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+  private again = false;
+  private stopped = true;
+
+  constructor(
+    private readonly db: DataSource,
+    private readonly registry: AdapterRegistry,
+    private readonly clients: ClientsService,
+    private readonly logger: Logger,
+    private readonly options: OutboxOptions,
+  ) {}
+
+  start(): void {
+    this.stopped = false;
+    this.kick();
+  }
+
+  /** Runs a pass now (or right after the current one), e.g. after a message was committed. */
+  kick(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.running = this.runOnce()
+      .then(() => undefined, (err: Error) => this.logger.warn({ err: err.message }, 'message outbox pass failed'))
+      .finally(() => {
+        this.running = null;
+        if (this.stopped) return;
+        if (this.again) {
+          this.again = false;
+          this.kick();
+        } else {
+          this.timer = setTimeout(() => this.kick(), this.options.pollMs);
+          this.timer.unref();
+        }
+      });
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await this.running;
+  }
+
+  /** One pass over the due rows; answers how many were delivered. */
+  async runOnce(now = new Date()): Promise<number> {
+    const repo = this.db.getRepository(MessageOutboxEntity);
+    const due = await repo.find({ where: { status: 'pending', nextAttemptAt: LessThanOrEqual(now) }, order: { nextAttemptAt: 'ASC' }, take: this.options.batch ?? 20 });
+    let delivered = 0;
+    for (const row of due) {
+      // Claim: only the instance whose update moved the row on sends it now.
+      const lease = new Date(Date.now() + (this.options.leaseMs ?? 60_000));
+      const claimed = await repo.update({ id: row.id, status: 'pending', nextAttemptAt: row.nextAttemptAt }, { nextAttemptAt: lease });
+      if (claimed.affected !== 1) continue;
+      const outcome = await this.deliver(row).catch((err: Error): Outcome => ({ status: 'retry', reason: err.message }));
+      if (outcome.status === 'delivered') {
+        delivered++;
+        await repo.update({ id: row.id }, { status: 'delivered', deliveredAt: new Date(), attempts: row.attempts + 1, lastError: null });
+      } else if (outcome.status === 'cancelled') {
+        await repo.update({ id: row.id }, { status: 'cancelled', lastError: outcome.reason.slice(0, 500) });
+      } else {
+        const attempts = row.attempts + 1;
+        const next = new Date(Date.now() + this.backoff(attempts));
+        this.logger.warn({ messageId: row.messageId, source: row.source, attempts, err: outcome.reason }, 'message not yet delivered to the EHR; will retry');
+        await repo.update({ id: row.id }, { attempts, nextAttemptAt: next, lastError: outcome.reason.slice(0, 500) });
+      }
+    }
+    return delivered;
+  }
+
+  /** Rows still waiting for one message (tests and operations). */
+  pending(messageIds: string[]): Promise<MessageOutboxEntity[]> {
+    return this.db.getRepository(MessageOutboxEntity).find({ where: { messageId: In(messageIds), status: 'pending' } });
+  }
+
+  private backoff(attempts: number): number {
+    const capped = Math.min(this.options.retryMaxMs, this.options.retryBaseMs * 2 ** Math.min(attempts - 1, 30));
+    return Math.round(capped / 2 + (Math.random() * capped) / 2);
+  }
+
+  private async deliver(row: MessageOutboxEntity): Promise<Outcome> {
+    const message = await this.db.getRepository(MessageEntity).findOneBy({ id: row.messageId });
+    if (!message) return { status: 'cancelled', reason: 'the message no longer exists' };
+    if (message.deletedAt || message.body === null) return { status: 'cancelled', reason: 'the author deleted the message before it was delivered' };
+    const adapter = this.registry.adapter(row.source);
+    // Another instance may have this adapter loaded (a rolling configuration change): keep the row.
+    if (!adapter) return { status: 'retry', reason: `adapter '${row.source}' is not loaded here` };
+    if (!adapter.sendMessage) return { status: 'cancelled', reason: `adapter '${row.source}' cannot receive messages` };
+    const [conversation, participants, sources] = await Promise.all([
+      this.db.getRepository(ConversationEntity).findOneByOrFail({ id: message.conversationId }),
+      this.db.getRepository(ConversationParticipantEntity).findBy({ conversationId: message.conversationId, kind: 'PRACTITIONER' }),
+      this.clients.sourcesOf([message.clientId]),
+    ]);
+    const externalClientId = sources.get(message.clientId)?.find((s) => s.source === row.source)?.externalId;
+    if (!externalClientId) return { status: 'cancelled', reason: `the client is not known at '${row.source}'` };
+    const outbound: EhrOutboundMessage = {
+      messageId: message.id,
+      conversationId: conversation.id,
+      subject: conversation.subject,
+      body: message.body,
+      authorName: message.authorName,
+      recipientPractitionerIds: participants.flatMap((p) => {
+        const id = parseGlobalId(p.ref);
+        return id && id.source === row.source ? [id.externalId] : [];
+      }),
+      sentAt: message.sentAt.toISOString(),
+    };
+    await this.registry.call(row.source, 'sendMessage', (a, signal) => a.sendMessage!(externalClientId, outbound, { requestId: `outbox:${row.id}`, signal }), 'write');
+    return { status: 'delivered' };
+  }
+}

@@ -1,0 +1,307 @@
+import { randomUUID } from 'node:crypto';
+import { In, type DataSource, type EntityManager } from 'typeorm';
+import type { EventBus } from '../../events/event-bus';
+import { Message, Participant, ParticipantKind, ConversationFolder, ConversationKind, CONVERSATION_NOTICE, type Conversation } from './message.types';
+import {
+  ConversationEntity,
+  ConversationParticipantEntity,
+  ConversationReaderEntity,
+  MessageEntity,
+  MessageOutboxEntity,
+  type ConversationKindValue,
+  type ParticipantKindValue,
+} from './message.entity';
+
+/** A conversation as one reader sees it; its messages are loaded only when asked for. */
+export type ConversationView = Omit<Conversation, 'messages'> & { clientId: string };
+
+export interface Author {
+  kind: ParticipantKindValue;
+  /** The account id, or the practitioner's global id. */
+  ref: string;
+  name: string;
+}
+
+/** What the bus carries on a client's messages channel: a signal to look in the database. */
+export interface MessageSignal {
+  clientId: string;
+  conversationId: string;
+  messageId: string;
+  kind: 'ADDED' | 'DELETED';
+}
+
+export const messagesChannel = (clientId: string): string => `messages:${clientId}`;
+
+export function isMessageSignal(value: unknown): value is MessageSignal {
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as Record<string, unknown>;
+  return typeof v.clientId === 'string' && typeof v.conversationId === 'string' && typeof v.messageId === 'string' && (v.kind === 'ADDED' || v.kind === 'DELETED');
+}
+
+/**
+ * Owns conversations, messages, reader state and the message outbox. Authorisation is the
+ * resolvers' job; this keeps the data consistent: a message and its outbox rows are written in
+ * one transaction, and the bus is told only after the commit.
+ */
+export class MessagesService {
+  constructor(
+    private readonly db: DataSource,
+    private readonly bus: EventBus,
+    /** Wakes the outbox worker after a commit, so delivery does not wait for the next poll. */
+    private readonly onEnqueued: () => void = () => undefined,
+  ) {}
+
+  conversation(id: string): Promise<ConversationEntity | null> {
+    return this.db.getRepository(ConversationEntity).findOneBy({ id });
+  }
+
+  message(id: string): Promise<MessageEntity | null> {
+    return this.db.getRepository(MessageEntity).findOneBy({ id });
+  }
+
+  participants(conversationIds: string[]): Promise<ConversationParticipantEntity[]> {
+    if (!conversationIds.length) return Promise.resolve([]);
+    return this.db.getRepository(ConversationParticipantEntity).find({ where: { conversationId: In(conversationIds) }, order: { kind: 'ASC', name: 'ASC' } });
+  }
+
+  async isParticipant(conversationId: string, ref: string): Promise<boolean> {
+    return this.db.getRepository(ConversationParticipantEntity).existsBy({ conversationId, ref });
+  }
+
+  /** One client's conversations for one reader, newest activity first, with unread counts and folder applied. */
+  async list(clientId: string, accountId: string, folder: ConversationFolder, visible: (c: ConversationEntity, participantRefs: Set<string>) => boolean): Promise<ConversationView[]> {
+    const all = await this.db.getRepository(ConversationEntity).find({ where: { clientId }, order: { lastMessageAt: 'DESC' } });
+    const views = await this.views(all, accountId, visible);
+    if (folder === ConversationFolder.ALL) return views;
+    return views.filter((v) => v.archived === (folder === ConversationFolder.ARCHIVE));
+  }
+
+  async view(conversation: ConversationEntity, accountId: string): Promise<ConversationView> {
+    const [view] = await this.views([conversation], accountId, () => true);
+    return view!;
+  }
+
+  async messages(conversationId: string): Promise<MessageEntity[]> {
+    return this.db.getRepository(MessageEntity).find({ where: { conversationId }, order: { sentAt: 'ASC', id: 'ASC' } });
+  }
+
+  async start(input: {
+    clientId: string;
+    kind: ConversationKindValue;
+    subject: string;
+    body: string;
+    author: Author;
+    practitioners: Author[];
+    /** EHRs (adapter names) that get a copy through the outbox. */
+    deliverTo: string[];
+  }): Promise<{ conversation: ConversationEntity; message: MessageEntity }> {
+    const now = new Date();
+    const conversation: ConversationEntity = { id: randomUUID(), clientId: input.clientId, subject: input.subject, kind: input.kind, createdAt: now, lastMessageAt: now };
+    const message = newMessage(conversation, input.author, input.body, now, null);
+    await this.db.transaction(async (tx) => {
+      await tx.getRepository(ConversationEntity).insert(conversation);
+      await tx.getRepository(ConversationParticipantEntity).insert(
+        uniqueByRef([input.author, ...input.practitioners]).map((p) => ({ id: randomUUID(), conversationId: conversation.id, kind: p.kind, ref: p.ref, name: p.name })),
+      );
+      await tx.getRepository(MessageEntity).insert(message);
+      await enqueue(tx, message.id, input.deliverTo, now);
+      // The author has read what they wrote.
+      if (input.author.kind !== 'PRACTITIONER') await markRead(tx, conversation.id, input.author.ref, now);
+    });
+    await this.announce(message, 'ADDED', input.deliverTo.length > 0);
+    return { conversation, message };
+  }
+
+  async post(input: { conversation: ConversationEntity; body: string; author: Author; deliverTo: string[] }): Promise<MessageEntity> {
+    const now = new Date();
+    const message = newMessage(input.conversation, input.author, input.body, now, null);
+    await this.db.transaction(async (tx) => {
+      await this.addToConversation(tx, input.conversation, message, input.author);
+      await enqueue(tx, message.id, input.deliverTo, now);
+      if (input.author.kind !== 'PRACTITIONER') await markRead(tx, input.conversation.id, input.author.ref, now);
+    });
+    await this.announce(message, 'ADDED', input.deliverTo.length > 0);
+    return message;
+  }
+
+  /**
+   * A practitioner's message from a sync event: a reply to a conversation of this client, or a
+   * new TEAM conversation. Idempotent by event id (a reprocessed event adds nothing).
+   */
+  async receiveFromPractitioner(input: { clientId: string; eventId: string; conversationId?: string; subject?: string; practitioner: Author; body: string; at: Date }): Promise<MessageEntity> {
+    const existing = await this.db.getRepository(MessageEntity).findOneBy({ sourceEventId: input.eventId });
+    if (existing) return existing;
+    let conversation: ConversationEntity;
+    let isNew = false;
+    if (input.conversationId) {
+      const found = await this.conversation(input.conversationId);
+      if (!found || found.clientId !== input.clientId) throw new Error(`conversation '${input.conversationId}' is not a conversation of this client`);
+      conversation = found;
+    } else {
+      conversation = { id: randomUUID(), clientId: input.clientId, subject: input.subject ?? 'Bericht van uw behandelaar', kind: 'TEAM', createdAt: input.at, lastMessageAt: input.at };
+      isNew = true;
+    }
+    const message = newMessage(conversation, input.practitioner, input.body, input.at, input.eventId);
+    try {
+      await this.db.transaction(async (tx) => {
+        if (isNew) await tx.getRepository(ConversationEntity).insert(conversation);
+        await this.addToConversation(tx, conversation, message, input.practitioner);
+      });
+    } catch (err) {
+      // The same event processed on two instances at once: the unique event id let one through.
+      const landed = await this.db.getRepository(MessageEntity).findOneBy({ sourceEventId: input.eventId });
+      if (landed) return landed;
+      throw err;
+    }
+    await this.announce(message, 'ADDED', false);
+    return message;
+  }
+
+  /** Body (and attachments) gone for everyone; the message stays as "deleted". Pending EHR copies are cancelled by the worker. */
+  async delete(message: MessageEntity): Promise<MessageEntity> {
+    if (message.deletedAt) return message;
+    const deletedAt = new Date();
+    await this.db.getRepository(MessageEntity).update({ id: message.id }, { body: null, deletedAt });
+    const deleted = { ...message, body: null, deletedAt };
+    await this.announce(deleted, 'DELETED', false);
+    return deleted;
+  }
+
+  async markRead(conversation: ConversationEntity, accountId: string): Promise<void> {
+    await markRead(this.db.manager, conversation.id, accountId, latest(new Date(), conversation.lastMessageAt));
+  }
+
+  async archive(conversation: ConversationEntity, accountId: string, archived: boolean): Promise<void> {
+    const state = await readerState(this.db.manager, conversation.id, accountId);
+    state.archivedAt = archived ? latest(new Date(), conversation.lastMessageAt) : null;
+    await this.db.getRepository(ConversationReaderEntity).save(state);
+  }
+
+  private async addToConversation(tx: EntityManager, conversation: ConversationEntity, message: MessageEntity, author: Author): Promise<void> {
+    await tx.getRepository(MessageEntity).insert(message);
+    await tx.getRepository(ConversationEntity).update({ id: conversation.id }, { lastMessageAt: message.sentAt });
+    conversation.lastMessageAt = message.sentAt;
+    if (!(await tx.getRepository(ConversationParticipantEntity).existsBy({ conversationId: conversation.id, ref: author.ref }))) {
+      await tx.getRepository(ConversationParticipantEntity).insert({ id: randomUUID(), conversationId: conversation.id, kind: author.kind, ref: author.ref, name: author.name });
+    }
+  }
+
+  private async announce(message: MessageEntity, kind: MessageSignal['kind'], enqueued: boolean): Promise<void> {
+    if (enqueued) this.onEnqueued();
+    const signal: MessageSignal = { clientId: message.clientId, conversationId: message.conversationId, messageId: message.id, kind };
+    // The database already holds the message; a lost signal only delays a screen until its next query.
+    await this.bus.publish(messagesChannel(message.clientId), signal).catch(() => undefined);
+  }
+
+  private async views(conversations: ConversationEntity[], accountId: string, visible: (c: ConversationEntity, refs: Set<string>) => boolean): Promise<ConversationView[]> {
+    if (!conversations.length) return [];
+    const ids = conversations.map((c) => c.id);
+    const [participants, readers, unread] = await Promise.all([
+      this.participants(ids),
+      this.db.getRepository(ConversationReaderEntity).find({ where: { conversationId: In(ids), accountId } }),
+      this.unreadCounts(ids, accountId),
+    ]);
+    const byConversation = new Map<string, ConversationParticipantEntity[]>();
+    for (const p of participants) byConversation.set(p.conversationId, [...(byConversation.get(p.conversationId) ?? []), p]);
+    const readerOf = new Map(readers.map((r) => [r.conversationId, r]));
+    return conversations
+      .filter((c) => visible(c, new Set((byConversation.get(c.id) ?? []).map((p) => p.ref))))
+      .map((c) => {
+        const reader = readerOf.get(c.id);
+        return {
+          id: c.id,
+          clientId: c.clientId,
+          subject: c.subject,
+          kind: c.kind as ConversationKind,
+          participants: (byConversation.get(c.id) ?? []).map(toParticipant),
+          unreadCount: unread.get(c.id) ?? 0,
+          // A newer message brings an archived conversation back to the inbox.
+          archived: !!reader?.archivedAt && c.lastMessageAt.getTime() <= reader.archivedAt.getTime(),
+          lastMessageAt: c.lastMessageAt,
+          notice: CONVERSATION_NOTICE,
+        };
+      });
+  }
+
+  /** Messages by others, not deleted, newer than what this reader marked read. */
+  private async unreadCounts(conversationIds: string[], accountId: string): Promise<Map<string, number>> {
+    const rows: { conversationId: string; n: string | number }[] = await this.db
+      .getRepository(MessageEntity)
+      .createQueryBuilder('m')
+      .select('m.conversation_id', 'conversationId')
+      .addSelect('COUNT(*)', 'n')
+      .leftJoin(ConversationReaderEntity, 'r', 'r.conversation_id = m.conversation_id AND r.account_id = :accountId', { accountId })
+      .where('m.conversation_id IN (:...conversationIds)', { conversationIds })
+      .andWhere('m.deleted_at IS NULL')
+      .andWhere('m.author_ref <> :accountId', { accountId })
+      .andWhere('(r.last_read_at IS NULL OR m.sent_at > r.last_read_at)')
+      .groupBy('m.conversation_id')
+      .getRawMany();
+    return new Map(rows.map((r) => [r.conversationId, Number(r.n)]));
+  }
+}
+
+function newMessage(conversation: ConversationEntity, author: Author, body: string, at: Date, sourceEventId: string | null): MessageEntity {
+  return {
+    id: randomUUID(),
+    conversationId: conversation.id,
+    clientId: conversation.clientId,
+    authorKind: author.kind,
+    authorRef: author.ref,
+    authorName: author.name,
+    body,
+    sentAt: at,
+    deletedAt: null,
+    sourceEventId,
+  };
+}
+
+async function enqueue(tx: EntityManager, messageId: string, sources: string[], now: Date): Promise<void> {
+  const unique = [...new Set(sources)];
+  if (!unique.length) return;
+  await tx.getRepository(MessageOutboxEntity).insert(
+    unique.map((source) => ({ id: randomUUID(), messageId, source, status: 'pending' as const, attempts: 0, nextAttemptAt: now, lastError: null, createdAt: now, deliveredAt: null })),
+  );
+}
+
+async function readerState(m: EntityManager, conversationId: string, accountId: string): Promise<ConversationReaderEntity> {
+  return (
+    (await m.getRepository(ConversationReaderEntity).findOneBy({ conversationId, accountId })) ?? {
+      id: randomUUID(),
+      conversationId,
+      accountId,
+      lastReadAt: null,
+      archivedAt: null,
+    }
+  );
+}
+
+async function markRead(m: EntityManager, conversationId: string, accountId: string, at: Date): Promise<void> {
+  const state = await readerState(m, conversationId, accountId);
+  if (state.lastReadAt && state.lastReadAt >= at) return;
+  state.lastReadAt = at;
+  await m.getRepository(ConversationReaderEntity).save(state);
+}
+
+const latest = (a: Date, b: Date): Date => (a.getTime() >= b.getTime() ? a : b);
+
+function uniqueByRef(list: Author[]): Author[] {
+  const seen = new Set<string>();
+  return list.filter((a) => (seen.has(a.ref) ? false : (seen.add(a.ref), true)));
+}
+
+export function toParticipant(p: { ref: string; name: string; kind: ParticipantKindValue }): Participant {
+  return { id: p.ref, name: p.name, kind: p.kind as ParticipantKind };
+}
+
+export function presentMessage(m: MessageEntity): Message {
+  return {
+    id: m.id,
+    conversationId: m.conversationId,
+    author: toParticipant({ ref: m.authorRef, name: m.authorName, kind: m.authorKind }),
+    body: m.deletedAt ? null : m.body,
+    sentAt: m.sentAt,
+    deletedAt: m.deletedAt,
+    attachments: [],
+  };
+}
