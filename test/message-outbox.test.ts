@@ -1,0 +1,127 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { AdapterRequestContext, EhrOutboundMessage } from '../adapters/ports';
+import { DemoEhrAdapter } from '../adapters/demo/demo.adapter';
+import { portalIds, startTestApp, type TestApp } from './utils/app';
+
+/** The demo EHR, but its message endpoint fails the first `failures` calls (an outage), and counts what it acknowledged. */
+class FlakyEhr extends DemoEhrAdapter {
+  readonly acknowledged: { clientId: string; message: EhrOutboundMessage }[] = [];
+  attempts = 0;
+  constructor(public failures: number) {
+    super();
+  }
+  override async sendMessage(clientId: string, message: EhrOutboundMessage, ctx: AdapterRequestContext): Promise<void> {
+    this.attempts++;
+    if (this.failures > 0) {
+      this.failures--;
+      throw new Error('EHR unavailable (simulated)');
+    }
+    await super.sendMessage(clientId, message, ctx);
+    this.acknowledged.push({ clientId, message });
+  }
+}
+
+const START = `mutation($clientId: ID!, $recipientIds: [ID!]!, $body: String!, $kind: ConversationKind) {
+  startConversation(clientId: $clientId, subject: "Uitslag", recipientIds: $recipientIds, body: $body, kind: $kind) { id messages { id body } }
+}`;
+const LIST = 'query($id: ID!) { client(id: $id) { conversations(folder: ALL) { id messages { id body } } } }';
+const fast = { OUTBOX_POLL_MS: '50', OUTBOX_RETRY_BASE_MS: '50', OUTBOX_RETRY_MAX_MS: '200', ADAPTER_BREAKER_THRESHOLD: '100', LOG_LEVEL: 'error' };
+
+async function until<T>(probe: () => T | undefined | Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+describe('the message outbox to the EHR (retries, restart, exactly once)', () => {
+  it('shows the message in the conversation at once while the EHR fails, and delivers it exactly once after retries', async () => {
+    const ehr = new FlakyEhr(3);
+    const t = await startTestApp({ env: fast, adapters: { demo: ehr } });
+    try {
+      const token = await t.login('client@demo.test');
+      const [karenId] = await portalIds(t, token);
+      const { body } = await t.gql(START, { clientId: karenId, recipientIds: ['demo:pr-bakker'], body: 'Wanneer is de uitslag bekend?' }, token);
+      expect(body.errors).toBeUndefined();
+      const messageId = body.data.startConversation.messages[0].id;
+      // In the conversation before the EHR has it.
+      const list = (await t.gql(LIST, { id: karenId }, token)).body.data.client.conversations;
+      expect(list.flatMap((c: { messages: { id: string }[] }) => c.messages.map((m) => m.id))).toContain(messageId);
+
+      await until(() => (ehr.acknowledged.length ? true : undefined), 5000, 'delivery');
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(ehr.attempts).toBe(4);
+      expect(ehr.acknowledged).toHaveLength(1);
+      expect(ehr.acknowledged[0]).toMatchObject({
+        clientId: 'cl-karen',
+        message: { messageId, subject: 'Uitslag', body: 'Wanneer is de uitslag bekend?', authorName: expect.any(String), recipientPractitionerIds: ['pr-bakker'] },
+      });
+      const rows: { status: string; attempts: number }[] = await t.app.db.query('SELECT status, attempts FROM message_outbox WHERE message_id = ?', [messageId]);
+      expect(rows).toEqual([{ status: 'delivered', attempts: 4 }]);
+    } finally {
+      await t.stop();
+    }
+  });
+
+  it('delivers after a restart what was stored while the EHR was down (pending rows are picked up at start)', async () => {
+    const dbUrl = `sqlite:${join(mkdtempSync(join(tmpdir(), 'ggz-outbox-')), 'portal.sqlite')}`;
+    const down = new FlakyEhr(Number.MAX_SAFE_INTEGER);
+    // No polling to speak of: after the failed first attempt only a start-up pass can deliver it.
+    const first = await startTestApp({ databaseUrl: dbUrl, env: { ...fast, OUTBOX_POLL_MS: '600000' }, adapters: { demo: down } });
+    let messageId: string;
+    try {
+      const token = await first.login('client@demo.test');
+      const [karenId] = await portalIds(first, token);
+      const { body } = await first.gql(START, { clientId: karenId, recipientIds: ['demo:pr-degroot'], body: 'Bericht tijdens storing' }, token);
+      messageId = body.data.startConversation.messages[0].id;
+      await until(() => (down.attempts > 0 ? true : undefined), 3000, 'a first attempt');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    } finally {
+      await first.stop();
+    }
+    expect(down.acknowledged).toEqual([]);
+
+    const healthy = new FlakyEhr(0);
+    const second = await startTestApp({ databaseUrl: dbUrl, env: { ...fast, OUTBOX_POLL_MS: '600000' }, adapters: { demo: healthy } });
+    try {
+      await until(() => (healthy.acknowledged.length ? true : undefined), 5000, 'delivery after restart');
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(healthy.acknowledged.map((a) => a.message.messageId)).toEqual([messageId!]);
+      const rows: { status: string; attempts: number }[] = await second.app.db.query('SELECT status, attempts FROM message_outbox WHERE message_id = ?', [messageId!]);
+      expect(rows).toEqual([{ status: 'delivered', attempts: 2 }]);
+    } finally {
+      await second.stop();
+    }
+  });
+
+  it('cancels the EHR copy of a message its author deleted before delivery, and sends group-channel messages nowhere', async () => {
+    const ehr = new FlakyEhr(Number.MAX_SAFE_INTEGER);
+    const t = await startTestApp({ env: fast, adapters: { demo: ehr } });
+    try {
+      const token = await t.login('client@demo.test');
+      const [karenId] = await portalIds(t, token);
+      const { body } = await t.gql(START, { clientId: karenId, recipientIds: ['demo:pr-bakker'], body: 'Toch niet' }, token);
+      const messageId = body.data.startConversation.messages[0].id;
+      await until(() => (ehr.attempts > 0 ? true : undefined), 3000, 'a first attempt');
+      await t.gql('mutation($id: ID!) { deleteMessage(messageId: $id) { id } }', { id: messageId }, token);
+      ehr.failures = 0;
+      const row = await until(async () => {
+        const [r] = (await t.app.db.query('SELECT status FROM message_outbox WHERE message_id = ?', [messageId])) as { status: string }[];
+        return r?.status === 'pending' ? undefined : r;
+      }, 5000, 'the row to settle');
+      expect(row.status).toBe('cancelled');
+      expect(ehr.acknowledged).toEqual([]);
+
+      const channel = await t.gql(START, { clientId: karenId, recipientIds: [], body: 'Alleen familie', kind: 'PERSONAL_NETWORK' }, token);
+      const channelMessage = channel.body.data.startConversation.messages[0].id;
+      expect(await t.app.db.query('SELECT id FROM message_outbox WHERE message_id = ?', [channelMessage])).toEqual([]);
+    } finally {
+      await t.stop();
+    }
+  });
+});
