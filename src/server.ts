@@ -39,6 +39,7 @@ import { MessagesService } from './modules/messages/messages.service';
 import { MemoryKeyValueStore, RedisKeyValueStore, type KeyValueStore } from './kv/kv';
 import { ClientsService } from './modules/clients/clients.service';
 import { ConsentsService } from './modules/consents/consents.service';
+import { NetworkService } from './modules/network/network.service';
 import { loadAdapters } from './modules/ehr/adapter-loader';
 import { AdapterRegistry } from './modules/ehr/adapter-registry';
 import { EhrCache } from './modules/ehr/ehr-cache';
@@ -116,17 +117,19 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     metrics,
   );
   const accounts = new AccountsService(db, clients, registry, config.bsnHashKey);
+  const mail = options.mail ?? new LogMailer(logger, !config.isProduction);
+  const publicUrl = config.PUBLIC_URL ?? `http://localhost:${config.PORT}`;
   const ownAccounts = new OwnAccountsService(
     db,
     accounts,
     sessions,
     new RateLimiter(kv),
     kv,
-    options.mail ?? new LogMailer(logger, !config.isProduction),
+    mail,
     options.sms ?? new LogSms(logger, !config.isProduction),
     logger,
     metrics,
-    config.PUBLIC_URL ?? `http://localhost:${config.PORT}`,
+    publicUrl,
   );
   const outbox = new MessageOutbox(db, registry, clients, logger, {
     pollMs: config.OUTBOX_POLL_MS,
@@ -142,6 +145,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     ehrCache: new EhrCache(kv, config.CACHE_TTL_SECONDS),
     clients,
     consents: new ConsentsService(db),
+    network: new NetworkService(db, accounts, ownAccounts, sessions, mail, publicUrl),
     trustedDocuments: config.TRUSTED_DOCUMENTS ? TrustedDocuments.load(config.TRUSTED_DOCUMENTS) : null,
     sessions,
     accounts,

@@ -10,6 +10,7 @@ import type { TrustedDocuments } from './graphql/trusted-documents';
 import type { KeyValueStore } from './kv/kv';
 import type { ClientsService } from './modules/clients/clients.service';
 import type { ConsentsService } from './modules/consents/consents.service';
+import type { NetworkService } from './modules/network/network.service';
 import type { AdapterRegistry } from './modules/ehr/adapter-registry';
 import type { EhrCache } from './modules/ehr/ehr-cache';
 import type { VideoService } from './modules/video/video.service';
@@ -28,6 +29,8 @@ export interface Services {
   ownAccounts: OwnAccountsService;
   clients: ClientsService;
   consents: ConsentsService;
+  /** The personal network: invitations and members. */
+  network: NetworkService;
   registry: AdapterRegistry;
   /** Read-through cache of EHR answers per client, source and part. */
   ehrCache: EhrCache;

@@ -1,5 +1,5 @@
 import { createHmac, randomUUID } from 'node:crypto';
-import type { DataSource } from 'typeorm';
+import { In, type DataSource } from 'typeorm';
 import type { AdapterRequestContext } from '../../adapters/ports';
 import { BadUserInputError } from '../graphql/errors';
 import type { ClientsService } from '../modules/clients/clients.service';
@@ -140,6 +140,25 @@ export class AccountsService {
       return;
     }
     await this.links.insert({ id: randomUUID(), accountId, clientId, relation, permissions, isAdmin, createdAt: new Date() });
+  }
+
+  /** The network members of a client's portal, with their account's name and e-mail. */
+  async networkMembers(clientId: string): Promise<{ link: PortalLinkEntity; account: AccountEntity | null }[]> {
+    const links = await this.links.find({ where: { clientId, relation: PortalRelation.NETWORK_MEMBER }, order: { createdAt: 'ASC' } });
+    const accounts = links.length ? await this.accounts.findBy({ id: In(links.map((l) => l.accountId)) }) : [];
+    return links.map((link) => ({ link, account: accounts.find((a) => a.id === link.accountId) ?? null }));
+  }
+
+  findLink(linkId: string): Promise<PortalLinkEntity | null> {
+    return this.links.findOneBy({ id: linkId });
+  }
+
+  async updateLink(linkId: string, permissions: Permission[], isAdmin: boolean): Promise<void> {
+    await this.links.update({ id: linkId }, { permissions, isAdmin });
+  }
+
+  async removeLink(linkId: string): Promise<void> {
+    await this.links.delete({ id: linkId });
   }
 
   /** Every portal the account may open, the own one (SELF) first. */

@@ -17,7 +17,7 @@ import {
   TreatmentPlanResolver,
 } from '../modules/dossier/dossier.resolver';
 import { ClientConversationsResolver, ConversationResolver, MessagesResolver } from '../modules/messages/messages.resolver';
-import { NetworkResolver } from '../modules/network/network.resolver';
+import { NetworkFieldResolver, NetworkResolver } from '../modules/network/network.resolver';
 import { PortalResolver, ViewerResolver } from '../modules/portal/portal.resolver';
 import { ClientInputResolver } from '../modules/questionnaires/client-input.resolver';
 import { ClientVideoResolver, VideoResolver } from '../modules/video/video.resolver';
@@ -43,6 +43,7 @@ export const resolvers = [
   ConversationResolver,
   ClientInputResolver,
   NetworkResolver,
+  NetworkFieldResolver,
   ClientVideoResolver,
   VideoResolver,
 ] as const;

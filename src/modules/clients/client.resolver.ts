@@ -8,7 +8,6 @@ import { dossierReads, inWindow } from '../dossier/dossier.service';
 import { readAudited } from '../dossier/dossier.resolver';
 import { QuestionnaireAssignment, QuestionnaireStatus } from '../questionnaires/questionnaire.types';
 import { ClientStory, DiaryEntry } from '../journal/journal.types';
-import { NetworkMember } from '../network/network.types';
 import { AccessLogEntry, Client, Dashboard } from './client.types';
 
 @Resolver(() => Client)
@@ -69,11 +68,6 @@ export class ClientResolver {
     throw new NotAvailableError('The client story');
   }
 
-  @FieldResolver(() => [NetworkMember], { description: 'FORBIDDEN unless the viewer is admin of this care page.' })
-  async network(@Root() c: Client, @Ctx() ctx: GatewayContext): Promise<NetworkMember[]> {
-    await authorizeClientAccess(ctx, c.id, 'manageNetwork');
-    throw new NotAvailableError('The personal network');
-  }
 
   @FieldResolver(() => [AccessLogEntry], { description: 'Who opened this dossier, when, and what (the client\'s right to see the access log).' })
   async accessLog(@Root() c: Client, @Arg('first', () => Int, { defaultValue: 50 }) first: number, @Ctx() ctx: GatewayContext): Promise<AccessLogEntry[]> {

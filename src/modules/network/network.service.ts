@@ -1,0 +1,184 @@
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { IsNull, LessThan, type DataSource } from 'typeorm';
+import { z } from 'zod';
+import type { MailPort } from '../../../adapters/ports';
+import { type Permission, PortalRelation, permissionSetProblem } from '../../auth/abilities';
+import type { AccountsService } from '../../auth/accounts.service';
+import type { OwnAccountsService } from '../../auth/own-accounts.service';
+import { passwordProblem } from '../../auth/password';
+import type { IssuedSession, SessionsService } from '../../auth/sessions.service';
+import { BadUserInputError, ConflictError, ForbiddenError, NotFoundError, UnauthenticatedError } from '../../graphql/errors';
+import { InvitationEntity } from './invitation.entity';
+
+const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+const INVITATION_DAYS = 3;
+/** Pending and expired invitations disappear after about a month (Caren). */
+const FORGET_AFTER_DAYS = 30;
+
+export type MemberStatus = 'INVITED' | 'ACTIVE' | 'EXPIRED';
+export interface Member {
+  id: string;
+  name: string;
+  email: string;
+  admin: boolean;
+  permissions: Permission[];
+  status: MemberStatus;
+}
+
+const invitationInput = z.object({
+  name: z.string().trim().min(1, 'name is required').max(200, 'name is at most 200 characters'),
+  email: z.email('email is not a valid e-mail address').max(254),
+  language: z.enum(['nl', 'en'], { message: "language is 'nl' or 'en'" }),
+  message: z.string().trim().max(1000, 'message is at most 1000 characters').nullish(),
+});
+
+/**
+ * The personal network of a client's care page (Caren): an admin invites people by e-mail with
+ * chosen rights; the invitation link (3 days, single use) lets someone with an account accept it,
+ * or someone without one register with it (the link confirms the e-mail address).
+ */
+export class NetworkService {
+  constructor(
+    private readonly db: DataSource,
+    private readonly accounts: AccountsService,
+    private readonly ownAccounts: OwnAccountsService,
+    private readonly sessions: SessionsService,
+    private readonly mail: MailPort,
+    private readonly publicUrl: string,
+  ) {}
+
+  private get invitations() {
+    return this.db.getRepository(InvitationEntity);
+  }
+
+  async members(clientId: string): Promise<Member[]> {
+    await this.invitations.delete({ clientId, acceptedAt: IsNull(), expiresAt: LessThan(new Date(Date.now() - FORGET_AFTER_DAYS * 86_400_000)) });
+    const [links, invitations] = await Promise.all([this.accounts.networkMembers(clientId), this.invitations.find({ where: { clientId }, order: { createdAt: 'ASC' } })]);
+    const now = new Date();
+    return [
+      ...links.map(({ link, account }) => ({
+        id: `link:${link.id}`,
+        name: account?.displayName ?? 'Onbekend',
+        email: account?.email ?? '',
+        admin: link.isAdmin,
+        permissions: link.permissions,
+        status: 'ACTIVE' as const,
+      })),
+      ...invitations
+        .filter((i) => !i.acceptedAt)
+        .map((i) => ({ id: `inv:${i.id}`, name: i.name, email: i.email, admin: i.admin, permissions: i.permissions, status: (i.expiresAt > now ? 'INVITED' : 'EXPIRED') as MemberStatus })),
+    ];
+  }
+
+  async invite(clientId: string, invitedBy: string, input: { name: string; email: string; language: string; permissions: Permission[]; message?: string | null }): Promise<{ invitation: InvitationEntity; member: Member }> {
+    const parsed = invitationInput.safeParse(input);
+    if (!parsed.success) throw new BadUserInputError(parsed.error.issues[0]!.message);
+    const problem = permissionSetProblem(input.permissions);
+    if (problem) throw new BadUserInputError(`The permissions do not fit together: ${problem}.`);
+    const email = parsed.data.email.toLowerCase();
+    const token = randomBytes(32).toString('base64url');
+    const invitation: InvitationEntity = {
+      id: randomUUID(),
+      clientId,
+      invitedBy,
+      name: parsed.data.name,
+      email,
+      language: parsed.data.language,
+      permissions: [...new Set(input.permissions)],
+      admin: false,
+      tokenHash: sha256(token),
+      expiresAt: new Date(Date.now() + INVITATION_DAYS * 86_400_000),
+      acceptedAt: null,
+      createdAt: new Date(),
+    };
+    await this.invitations.insert(invitation);
+    const inviter = await this.accounts.findById(invitedBy);
+    const link = `${this.publicUrl}/uitnodiging?token=${token}`;
+    const personal = parsed.data.message ? `\n\n${parsed.data.message}\n` : '\n';
+    await this.mail.send({
+      to: email,
+      subject: parsed.data.language === 'en' ? 'You are invited to a care page' : 'Uitnodiging voor een zorgpagina',
+      text:
+        parsed.data.language === 'en'
+          ? `${inviter?.displayName ?? 'Someone'} invites you to their personal network on the care page.${personal}\nAccept within 3 days: ${link}`
+          : `${inviter?.displayName ?? 'Iemand'} nodigt u uit voor het persoonlijk netwerk op de zorgpagina.${personal}\nAccepteer binnen 3 dagen: ${link}`,
+    });
+    return { invitation, member: { id: `inv:${invitation.id}`, name: invitation.name, email, admin: false, permissions: invitation.permissions, status: 'INVITED' } };
+  }
+
+  /** A logged-in person accepts: their account joins the network with the invitation's rights. */
+  async accept(token: string, accountId: string): Promise<{ clientId: string; permissions: Permission[]; admin: boolean }> {
+    const invitation = await this.claim(token);
+    await this.accounts.link(accountId, invitation.clientId, PortalRelation.NETWORK_MEMBER, invitation.permissions, invitation.admin);
+    return { clientId: invitation.clientId, permissions: invitation.permissions, admin: invitation.admin };
+  }
+
+  /** Someone without an account registers with the link: the e-mail counts as confirmed by it. */
+  async register(token: string, displayName: string, password: string): Promise<IssuedSession> {
+    const row = await this.invitations.findOneBy({ tokenHash: sha256(token) });
+    if (!row || row.acceptedAt || row.expiresAt <= new Date()) throw new UnauthenticatedError('This invitation is not valid (any more); ask for a new one.');
+    if (await this.accounts.findByEmail(row.email)) throw new ConflictError('There is already an account for this e-mail address: log in and accept the invitation.');
+    const name = displayName.trim() || row.name;
+    if (name.length > 200) throw new BadUserInputError('The name is at most 200 characters.');
+    const problem = passwordProblem(password, row.email);
+    if (problem) throw new BadUserInputError(`The password does not meet the policy: ${problem}.`, { field: 'password' });
+    const account = await this.accounts.create({ email: row.email, displayName: name });
+    await this.ownAccounts.setPassword(account.id, password, false);
+    await this.accept(token, account.id);
+    await this.accounts.recordLogin(account.id);
+    return this.sessions.create(account.id, 'password');
+  }
+
+  async setPermissions(memberId: string, permissions: Permission[], admin: boolean | null | undefined): Promise<{ clientId: string; apply: () => Promise<Member> }> {
+    const problem = permissionSetProblem(permissions);
+    if (problem) throw new BadUserInputError(`The permissions do not fit together: ${problem}.`);
+    const target = await this.find(memberId);
+    return {
+      clientId: target.clientId,
+      apply: async () => {
+        const unique = [...new Set(permissions)];
+        if (target.kind === 'link') {
+          await this.accounts.updateLink(target.id, unique, admin ?? target.admin);
+        } else {
+          await this.invitations.update({ id: target.id }, { permissions: unique, admin: admin ?? target.admin });
+        }
+        const member = (await this.members(target.clientId)).find((m) => m.id === memberId);
+        if (!member) throw new NotFoundError('No such network member.');
+        return member;
+      },
+    };
+  }
+
+  async remove(memberId: string): Promise<{ clientId: string; apply: () => Promise<void> }> {
+    const target = await this.find(memberId);
+    return {
+      clientId: target.clientId,
+      apply: async () => {
+        if (target.kind === 'link') await this.accounts.removeLink(target.id);
+        else await this.invitations.delete({ id: target.id });
+      },
+    };
+  }
+
+  private async find(memberId: string): Promise<{ kind: 'link' | 'inv'; id: string; clientId: string; admin: boolean }> {
+    const [kind, id] = memberId.split(':') as [string, string | undefined];
+    if (kind === 'link' && id) {
+      const link = await this.accounts.findLink(id);
+      if (link && link.relation === PortalRelation.NETWORK_MEMBER) return { kind, id, clientId: link.clientId, admin: link.isAdmin };
+      if (link) throw new ForbiddenError('Only network members are managed here; the client and parents are not.');
+    }
+    if (kind === 'inv' && id) {
+      const invitation = await this.invitations.findOneBy({ id });
+      if (invitation && !invitation.acceptedAt) return { kind, id, clientId: invitation.clientId, admin: invitation.admin };
+    }
+    throw new NotFoundError('No such network member.');
+  }
+
+  private async claim(token: string): Promise<InvitationEntity> {
+    const row = await this.invitations.findOneBy({ tokenHash: sha256(token) });
+    if (!row || row.acceptedAt || row.expiresAt <= new Date()) throw new BadUserInputError('This invitation is not valid (any more); ask for a new one.');
+    const claimed = await this.invitations.createQueryBuilder().update().set({ acceptedAt: new Date() }).where('id = :id AND accepted_at IS NULL', { id: row.id }).execute();
+    if (!claimed.affected) throw new BadUserInputError('This invitation was already used.');
+    return row;
+  }
+}
