@@ -1,4 +1,6 @@
-import { Arg, Ctx, FieldResolver, ID, Int, Query, Resolver, Root } from 'type-graphql';
+import type { GraphQLResolveInfo } from 'graphql';
+import { Arg, Ctx, FieldResolver, ID, Info, Int, Query, Resolver, Root } from 'type-graphql';
+import { selectsField } from '../../graphql/selection';
 import { authorizeClientAccess, type GatewayContext } from '../../graphql/context';
 import { BadUserInputError, NotAvailableError, NotFoundError } from '../../graphql/errors';
 import { DateScalar } from '../../graphql/scalars';
@@ -39,12 +41,15 @@ export class ClientResolver {
   }
 
   @FieldResolver(() => [Appointment])
-  appointments(
+  async appointments(
     @Root() c: Client,
     @Arg('when', () => AppointmentWindow, { defaultValue: AppointmentWindow.UPCOMING }) when: AppointmentWindow,
     @Ctx() ctx: GatewayContext,
+    @Info() info: GraphQLResolveInfo,
   ): Promise<Appointment[]> {
-    return this.visibleAppointments(c.id, ctx, when);
+    const list = await this.visibleAppointments(c.id, ctx, when);
+    if (selectsField(info, 'practitioner')) await ctx.ehr.prefetchPractitioners(list.map((a) => a.practitionerId));
+    return list;
   }
 
   @FieldResolver(() => Dossier)

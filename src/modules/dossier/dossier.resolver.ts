@@ -86,9 +86,12 @@ export class DossierResolver {
 }
 
 /** A practitioner the EHR does not (or no longer) know still shows as someone, not as an error. */
-async function practitionerOrPlaceholder(ctx: GatewayContext, id: string): Promise<Practitioner> {
-  const found = await ctx.ehr.practitioner(id);
-  return found ? toPractitioner(found) : { id, name: 'Onbekende behandelaar', profession: null, phone: null, email: null };
+function practitionerOrPlaceholder(ctx: GatewayContext, id: string): Practitioner | Promise<Practitioner> {
+  const present = (found: Sourced<EhrPractitioner> | null): Practitioner =>
+    found ? toPractitioner(found) : { id, name: 'Onbekende behandelaar', profession: null, phone: null, email: null };
+  // Already loaded in this request (a prefetched batch): answer without a promise per field.
+  const loaded = ctx.ehr.practitionerIfLoaded(id);
+  return loaded !== undefined ? present(loaded) : ctx.ehr.practitioner(id).then(present);
 }
 
 export function toPractitioner(p: Sourced<EhrPractitioner>): Practitioner {
@@ -98,7 +101,7 @@ export function toPractitioner(p: Sourced<EhrPractitioner>): Practitioner {
 @Resolver(() => Appointment)
 export class AppointmentResolver {
   @FieldResolver(() => Practitioner)
-  practitioner(@Root() a: Appointment, @Ctx() ctx: GatewayContext): Promise<Practitioner> {
+  practitioner(@Root() a: Appointment, @Ctx() ctx: GatewayContext): Practitioner | Promise<Practitioner> {
     return practitionerOrPlaceholder(ctx, a.practitionerId);
   }
 
@@ -115,8 +118,8 @@ export class AppointmentResolver {
 @Resolver(() => Medication)
 export class MedicationResolver {
   @FieldResolver(() => Practitioner, { nullable: true })
-  prescriber(@Root() m: Medication, @Ctx() ctx: GatewayContext): Promise<Practitioner | null> {
-    return m.prescriberId ? practitionerOrPlaceholder(ctx, m.prescriberId) : Promise.resolve(null);
+  prescriber(@Root() m: Medication, @Ctx() ctx: GatewayContext): Practitioner | null | Promise<Practitioner> {
+    return m.prescriberId ? practitionerOrPlaceholder(ctx, m.prescriberId) : null;
   }
 }
 
@@ -124,14 +127,14 @@ export class MedicationResolver {
 export class TreatmentPlanResolver {
   @FieldResolver(() => [Practitioner])
   responsiblePractitioners(@Root() p: TreatmentPlan, @Ctx() ctx: GatewayContext): Promise<Practitioner[]> {
-    return Promise.all(p.responsiblePractitionerIds.map((id) => practitionerOrPlaceholder(ctx, id)));
+    return Promise.all(p.responsiblePractitionerIds.map(async (id) => practitionerOrPlaceholder(ctx, id)));
   }
 }
 
 @Resolver(() => TeamMember)
 export class TeamMemberResolver {
   @FieldResolver(() => Practitioner)
-  practitioner(@Root() m: TeamMember, @Ctx() ctx: GatewayContext): Promise<Practitioner> {
+  practitioner(@Root() m: TeamMember, @Ctx() ctx: GatewayContext): Practitioner | Promise<Practitioner> {
     return practitionerOrPlaceholder(ctx, m.practitionerId);
   }
 }
@@ -139,7 +142,7 @@ export class TeamMemberResolver {
 @Resolver(() => EffortActivity)
 export class EffortActivityResolver {
   @FieldResolver(() => Practitioner)
-  by(@Root() x: EffortActivity, @Ctx() ctx: GatewayContext): Promise<Practitioner> {
+  by(@Root() x: EffortActivity, @Ctx() ctx: GatewayContext): Practitioner | Promise<Practitioner> {
     return practitionerOrPlaceholder(ctx, x.practitionerId);
   }
 }
@@ -147,8 +150,8 @@ export class EffortActivityResolver {
 @Resolver(() => SessionReport)
 export class SessionReportResolver {
   @FieldResolver(() => Practitioner, { nullable: true })
-  author(@Root() r: SessionReport, @Ctx() ctx: GatewayContext): Promise<Practitioner | null> {
-    return r.authorId ? practitionerOrPlaceholder(ctx, r.authorId) : Promise.resolve(null);
+  author(@Root() r: SessionReport, @Ctx() ctx: GatewayContext): Practitioner | null | Promise<Practitioner> {
+    return r.authorId ? practitionerOrPlaceholder(ctx, r.authorId) : null;
   }
 }
 

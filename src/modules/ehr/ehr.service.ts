@@ -31,6 +31,7 @@ export class RequestEhr {
   private readonly sources: DataLoader<string, ClientSourceRef[]>;
   private readonly practitioners: DataLoader<string, Sourced<EhrPractitioner> | null>;
   private readonly parts = new Map<string, Promise<unknown>>();
+  private readonly loadedPractitioners = new Map<string, Sourced<EhrPractitioner> | null>();
 
   constructor(
     private readonly registry: AdapterRegistry,
@@ -71,7 +72,23 @@ export class RequestEhr {
   }
 
   practitioner(id: string): Promise<Sourced<EhrPractitioner> | null> {
-    return this.practitioners.load(id);
+    return this.practitioners.load(id).then((p) => {
+      this.loadedPractitioners.set(id, p);
+      return p;
+    });
+  }
+
+  /**
+   * A practitioner this request already loaded, without a promise (undefined when not loaded yet):
+   * lets a list of 100 appointments resolve its practitioners synchronously after one batch.
+   */
+  practitionerIfLoaded(id: string): Sourced<EhrPractitioner> | null | undefined {
+    return this.loadedPractitioners.get(id);
+  }
+
+  /** Loads many practitioners in one batch ahead of the fields that will ask for them. */
+  async prefetchPractitioners(ids: Iterable<string>): Promise<void> {
+    await Promise.all([...new Set(ids)].map((id) => this.practitioner(id).catch(() => undefined)));
   }
 
   /** The same part asked twice in one request (e.g. dashboard and list) costs one upstream call. */
