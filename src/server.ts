@@ -35,7 +35,7 @@ import { fhirHookRoute } from './events/fhir-hook.route';
 import { SyncService } from './events/sync.service';
 import { VideoService } from './modules/video/video.service';
 import { MessageOutbox } from './modules/messages/message-outbox';
-import { MessagesService } from './modules/messages/messages.service';
+import { MessagesService, practitionerName } from './modules/messages/messages.service';
 import { MemoryKeyValueStore, RedisKeyValueStore, type KeyValueStore } from './kv/kv';
 import { ClientsService } from './modules/clients/clients.service';
 import { ConsentsService } from './modules/consents/consents.service';
@@ -154,9 +154,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     fileUrls: new FileUrlSigner(config.sessionKey.kind === 'secret' ? config.sessionKey.secret : config.sessionKey.privateKey, config.FILE_URL_TTL_SECONDS),
     events,
     video: new VideoService(db, events, config.VIDEO_READY_TTL_SECONDS),
-    messages: new MessagesService(db, events, () => outbox.kick()),
+    messages: new MessagesService(db, events, () => outbox.kick(), (id) => practitionerName(registry, id)),
   };
-  const sync = new SyncService(db, events, services.video, logger, services.ehrCache);
+  const sync = new SyncService(db, events, services.video, logger, services.ehrCache, services.messages);
 
   if (shouldSeedDemo(config) && registry.has('demo')) await seedDemoAccounts(services.accounts, clients, ownAccounts);
 

@@ -285,12 +285,14 @@ describeWithMariaDbAndRedis('sync events and video-call readiness across two ins
     expect(huge.status).toBe(413);
   });
 
-  it('stores a message.created for the messages module (pending, never dropped)', async () => {
+  it('stores a message.created and hands it to the messages module (processed, the message in the database)', async () => {
     const event = { id: randomUUID(), type: 'message.created', source: 'demo', clientId: 'cl-karen', data: { practitionerId: 'pr-bakker', subject: 'Uw afspraak', body: 'Tot dinsdag.' } };
     expect((await post(b, event)).status).toBe(202);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    const rows = await storedEvents(event.id);
-    expect(rows).toEqual([{ type: 'message.created', processed_at: null }]);
+    const deadline = Date.now() + 2000;
+    while (!(await storedEvents(event.id))[0]?.processed_at && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect((await storedEvents(event.id))[0]).toMatchObject({ type: 'message.created', processed_at: expect.any(Date) });
+    const messages: { body: string }[] = await a.app.db.query('SELECT body FROM messages WHERE source_event_id = ?', [event.id]);
+    expect(messages).toEqual([{ body: 'Tot dinsdag.' }]);
   });
 
   it('accepts the source system\'s own client id for video events (looked up under the event\'s source)', async () => {

@@ -8,6 +8,7 @@ import type { Logger } from '../observability/logger';
 import type { EventBus } from './event-bus';
 import { SyncEventEntity } from './sync-event.entity';
 import type { EhrCache } from '../modules/ehr/ehr-cache';
+import type { MessagesService } from '../modules/messages/messages.service';
 
 /** Event types of ../shared/contract/http.md; anything else is refused with 400 so a typo is noticed at once. */
 export const SYNC_EVENT_TYPES = [
@@ -104,6 +105,7 @@ export class SyncService {
     private readonly video: VideoService,
     private readonly logger: Logger,
     private readonly ehrCache?: EhrCache,
+    private readonly messages?: MessagesService,
   ) {}
 
   async store(event: SyncEvent, raw: Buffer): Promise<{ result: AcceptResult; row: SyncEventEntity | null }> {
@@ -206,8 +208,24 @@ export class SyncService {
         await this.bus.publish(dossierChannel(clientId), { clientId, source: event.source, eventId: event.id });
         return true;
       }
+      case 'message.created': {
+        if (!this.messages) return false;
+        const clientId = await this.resolveClient(event);
+        const data = event.data as { conversationId?: string; subject?: string; practitionerId: string; body: string };
+        // The time we received it, not the sender's occurredAt: unread counts and order follow arrival here.
+        await this.messages.receiveFromPractitioner({
+          clientId,
+          eventId: event.id,
+          conversationId: data.conversationId,
+          subject: data.subject,
+          practitionerId: practitionerGlobalId(event.source, data.practitionerId),
+          body: data.body,
+          at: row.receivedAt,
+        });
+        return true;
+      }
       default:
-        // message.created and the rest wait for their modules (messages, agenda, documents); stored, never dropped.
+        // The rest wait for their modules (messages, agenda, documents); stored, never dropped.
         return false;
     }
   }
@@ -227,7 +245,7 @@ export class SyncService {
 }
 
 /** Types with a handler today; the others stay pending until their module handles them. */
-const HANDLED_TYPES: readonly SyncEventType[] = ['videocall.ready', 'videocall.ended', 'dossier.changed'];
+const HANDLED_TYPES: readonly SyncEventType[] = ['videocall.ready', 'videocall.ended', 'dossier.changed', 'message.created'];
 
 /** The bus channel a dossier cache listens on to drop a client's cached data. */
 export const dossierChannel = (clientId: string): string => `dossier:${clientId}`;

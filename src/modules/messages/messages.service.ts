@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { In, type DataSource, type EntityManager } from 'typeorm';
 import type { EventBus } from '../../events/event-bus';
+import type { AdapterRegistry } from '../ehr/adapter-registry';
+import { parseGlobalId } from '../ehr/global-id';
 import { Message, Participant, ParticipantKind, ConversationFolder, ConversationKind, CONVERSATION_NOTICE, type Conversation } from './message.types';
 import {
   ConversationEntity,
@@ -49,6 +51,8 @@ export class MessagesService {
     private readonly bus: EventBus,
     /** Wakes the outbox worker after a commit, so delivery does not wait for the next poll. */
     private readonly onEnqueued: () => void = () => undefined,
+    /** A practitioner's display name by global id (through the EHR adapters), for practitioners' own messages. */
+    private readonly practitionerName: (practitionerId: string) => Promise<string | null> = async () => null,
   ) {}
 
   conversation(id: string): Promise<ConversationEntity | null> {
@@ -128,9 +132,15 @@ export class MessagesService {
    * A practitioner's message from a sync event: a reply to a conversation of this client, or a
    * new TEAM conversation. Idempotent by event id (a reprocessed event adds nothing).
    */
-  async receiveFromPractitioner(input: { clientId: string; eventId: string; conversationId?: string; subject?: string; practitioner: Author; body: string; at: Date }): Promise<MessageEntity> {
+  async receiveFromPractitioner(input: { clientId: string; eventId: string; conversationId?: string; subject?: string; practitionerId: string; body: string; at: Date }): Promise<MessageEntity> {
     const existing = await this.db.getRepository(MessageEntity).findOneBy({ sourceEventId: input.eventId });
     if (existing) return existing;
+    const known = input.conversationId
+      ? await this.db.getRepository(ConversationParticipantEntity).findOneBy({ conversationId: input.conversationId, ref: input.practitionerId })
+      : null;
+    // The EHR not answering the name is no reason to hold the message back.
+    const name = known?.name ?? (await this.practitionerName(input.practitionerId).catch(() => null)) ?? 'Behandelaar';
+    const practitioner: Author = { kind: 'PRACTITIONER', ref: input.practitionerId, name };
     let conversation: ConversationEntity;
     let isNew = false;
     if (input.conversationId) {
@@ -141,11 +151,11 @@ export class MessagesService {
       conversation = { id: randomUUID(), clientId: input.clientId, subject: input.subject ?? 'Bericht van uw behandelaar', kind: 'TEAM', createdAt: input.at, lastMessageAt: input.at };
       isNew = true;
     }
-    const message = newMessage(conversation, input.practitioner, input.body, input.at, input.eventId);
+    const message = newMessage(conversation, practitioner, input.body, input.at, input.eventId);
     try {
       await this.db.transaction(async (tx) => {
         if (isNew) await tx.getRepository(ConversationEntity).insert(conversation);
-        await this.addToConversation(tx, conversation, message, input.practitioner);
+        await this.addToConversation(tx, conversation, message, practitioner);
       });
     } catch (err) {
       // The same event processed on two instances at once: the unique event id let one through.
@@ -304,4 +314,12 @@ export function presentMessage(m: MessageEntity): Message {
     deletedAt: m.deletedAt,
     attachments: [],
   };
+}
+
+/** A practitioner's name from the adapter their global id names (no request context: sync events have none). */
+export async function practitionerName(registry: AdapterRegistry, practitionerId: string): Promise<string | null> {
+  const id = parseGlobalId(practitionerId);
+  if (!id || !registry.has(id.source)) return null;
+  const found = await registry.call(id.source, 'getPractitioners', (adapter, signal) => adapter.getPractitioners([id.externalId], { requestId: `practitioner:${practitionerId}`, signal }));
+  return found.find((p) => p.externalId === id.externalId)?.name ?? null;
 }
