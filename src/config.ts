@@ -4,7 +4,12 @@ import { z } from 'zod';
 /** Every setting of the gateway, parsed once at start. Nothing else reads process.env. */
 
 const bool = z.enum(['0', '1', 'true', 'false']).transform((v) => v === '1' || v === 'true');
-const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const int = (min: number, max: number) =>
+  z.coerce
+    .number({ error: `must be a whole number from ${min} to ${max}` })
+    .int({ error: `must be a whole number from ${min} to ${max}` })
+    .min(min, { error: `must be at least ${min}` })
+    .max(max, { error: `must be at most ${max}` });
 
 const databaseUrl = z
   .string()
@@ -88,6 +93,9 @@ const envSchema = z.object({
   OUTBOX_POLL_MS: int(10, 600000).default(2000),
   OUTBOX_RETRY_BASE_MS: int(10, 3600000).default(1000),
   OUTBOX_RETRY_MAX_MS: int(100, 86400000).default(300000),
+  // Message attachments: where they are kept (file:PATH embedded) and the largest upload (250 MB like the manual).
+  FILE_STORAGE_URL: z.string().regex(/^file:.+/, 'must be file:PATH').default('file:data/files'),
+  UPLOAD_MAX_BYTES: int(1024, 2 * 1024 * 1024 * 1024).default(250 * 1024 * 1024),
   TREATMENT_END_GRACE_DAYS: int(0, 3650).default(0),
   TREATMENT_END_READ_ONLY_DAYS: int(0, 3650).default(30),
 });
