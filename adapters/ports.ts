@@ -208,3 +208,12 @@ export interface SmsMessage {
 export interface SmsPort {
   send(message: SmsMessage): Promise<void>;
 }
+
+/** Where uploaded files (message attachments) are kept: local disk embedded, an S3-compatible store in production. */
+export interface FileStoragePort {
+  /** Stores the stream under a key; answers the bytes written. Rejects (and leaves nothing) if the stream fails. */
+  put(key: string, stream: NodeJS.ReadableStream): Promise<number>;
+  /** The stored bytes, or null when nothing is stored under the key. */
+  get(key: string): Promise<NodeJS.ReadableStream | null>;
+  delete(key: string): Promise<void>;
+}

@@ -36,6 +36,9 @@ import { SyncService } from './events/sync.service';
 import { VideoService } from './modules/video/video.service';
 import { MessageOutbox } from './modules/messages/message-outbox';
 import { MessagesService, practitionerName } from './modules/messages/messages.service';
+import { AttachmentsService } from './modules/messages/attachments.service';
+import { loadFileStorage } from '../adapters/storage/local-disk.storage';
+import { uploadsRoute } from './http/uploads.route';
 import { MemoryKeyValueStore, RedisKeyValueStore, type KeyValueStore } from './kv/kv';
 import { ClientsService } from './modules/clients/clients.service';
 import { ConsentsService } from './modules/consents/consents.service';
@@ -136,6 +139,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     retryBaseMs: config.OUTBOX_RETRY_BASE_MS,
     retryMaxMs: config.OUTBOX_RETRY_MAX_MS,
   });
+  const attachments = new AttachmentsService(db, loadFileStorage(config.FILE_STORAGE_URL), config.UPLOAD_MAX_BYTES);
   const services: Services = {
     config,
     kv,
@@ -154,7 +158,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     fileUrls: new FileUrlSigner(config.sessionKey.kind === 'secret' ? config.sessionKey.secret : config.sessionKey.privateKey, config.FILE_URL_TTL_SECONDS),
     events,
     video: new VideoService(db, events, config.VIDEO_READY_TTL_SECONDS),
-    messages: new MessagesService(db, events, () => outbox.kick(), (id) => practitionerName(registry, id)),
+    messages: new MessagesService(db, events, () => outbox.kick(), (id) => practitionerName(registry, id), attachments),
+    attachments,
   };
   const sync = new SyncService(db, events, services.video, logger, services.ehrCache, services.messages);
 
@@ -172,6 +177,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const graphql = graphqlRoute(apollo, services, logger);
   const devLogin = config.DEV_LOGIN && !config.isProduction ? devLoginRoute(services) : null;
   const files = filesRoute(services, logger);
+  const uploads = uploadsRoute(services, logger);
   const oidc = config.OIDC_ISSUER ? oidcRoutes(services, logger) : null;
   const browserSession = browserSessionRoutes(services);
   const syncEvents = syncRoute(config, sync, logger);
@@ -188,6 +194,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     if (path === '/auth/session/logout') return (await browserSession.logout(req, res), 'session_logout');
     if (path === '/auth/oidc/login' && oidc) return (await oidc.login(req, res, url, requestId), 'oidc_login');
     if (path === '/auth/oidc/callback' && oidc) return (await oidc.callback(req, res, url, requestId), 'oidc_callback');
+    if (path === '/files') return (await uploads(req, res, requestId), 'files_upload');
     if (path.startsWith('/files/')) return (await files(req, res, url, requestId), 'files');
     if (path === '/sync/events') return (await syncEvents(req, res, requestId), 'sync_events');
     if (path.startsWith('/sync/fhir/')) return (await fhirHook(req, res, url, requestId), 'sync_fhir');

@@ -15,6 +15,7 @@ import type { AdapterRegistry } from './modules/ehr/adapter-registry';
 import type { EhrCache } from './modules/ehr/ehr-cache';
 import type { VideoService } from './modules/video/video.service';
 import type { MessagesService } from './modules/messages/messages.service';
+import type { AttachmentsService } from './modules/messages/attachments.service';
 import type { Metrics } from './observability/metrics';
 
 /** The services the composition root builds once and hands to every request. */
@@ -43,4 +44,6 @@ export interface Services {
   video: VideoService;
   /** Conversations and messages the portal owns (their EHR copies go through the outbox). */
   messages: MessagesService;
+  /** Uploaded files (message attachments) in file storage. */
+  attachments: AttachmentsService;
 }

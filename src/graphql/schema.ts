@@ -16,7 +16,7 @@ import {
   TeamMemberResolver,
   TreatmentPlanResolver,
 } from '../modules/dossier/dossier.resolver';
-import { ClientConversationsResolver, ConversationResolver, MessagesResolver } from '../modules/messages/messages.resolver';
+import { ClientConversationsResolver, ConversationResolver, MessageAttachmentsResolver, MessagesResolver } from '../modules/messages/messages.resolver';
 import { NetworkFieldResolver, NetworkResolver } from '../modules/network/network.resolver';
 import { PortalResolver, ViewerResolver } from '../modules/portal/portal.resolver';
 import { ClientInputResolver } from '../modules/questionnaires/client-input.resolver';
@@ -41,6 +41,7 @@ export const resolvers = [
   MessagesResolver,
   ClientConversationsResolver,
   ConversationResolver,
+  MessageAttachmentsResolver,
   ClientInputResolver,
   NetworkResolver,
   NetworkFieldResolver,

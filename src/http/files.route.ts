@@ -6,6 +6,7 @@ import { ErrorCode } from '../graphql/errors';
 import type { Logger } from '../observability/logger';
 import { parseGlobalId } from '../modules/ehr/global-id';
 import type { Services } from '../services';
+import { sendAttachment } from './attachment-download';
 import { bearerToken, clientIp, sendError } from './io';
 
 /**
@@ -25,6 +26,8 @@ export function filesRoute(services: Services, logger: Logger) {
       const viewer = await services.sessions.authenticate(token).catch(() => null);
       if (!viewer || viewer.accountId !== ref.accountId) return sendError(res, 403, ErrorCode.FORBIDDEN, 'This download link was made for someone else.');
     }
+
+    if (fileId.startsWith('att:')) return sendAttachment(services, logger, req, res, fileId.slice('att:'.length), ref.accountId, requestId);
 
     const match = /^doc:([^:]+):(.+)$/.exec(fileId);
     const doc = match ? parseGlobalId(match[2]!) : null;

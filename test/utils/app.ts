@@ -57,6 +57,8 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     SYNC_SECRET: randomBytes(24).toString('hex'),
     // Suites see the adapters directly unless they test the cache (test/ehr-cache.test.ts).
     CACHE_TTL_SECONDS: '0',
+    // Uploads in a throwaway directory (instances that share a database pass one FILE_STORAGE_URL).
+    FILE_STORAGE_URL: `file:${mkdtempSync(join(tmpdir(), 'ggz-files-'))}`,
     ...options.env,
   });
   const logs: string[] = [];

@@ -82,3 +82,20 @@ export class MessageOutboxEntity {
   @Column({ name: 'created_at', ...timeColumn }) createdAt!: Date;
   @Column({ name: 'delivered_at', ...timeColumn, nullable: true }) deliveredAt!: Date | null;
 }
+
+/**
+ * An uploaded file: first only its uploader's (message_id null), then part of exactly one message.
+ * The bytes live in file storage under storage_key; the media type is what the content is, not what the name says.
+ */
+@Entity('message_attachments')
+@Index('ix_message_attachments_message', ['messageId'])
+export class AttachmentEntity {
+  @PrimaryColumn(idColumn) id!: string;
+  @Column({ name: 'uploader_account_id', ...idColumn }) uploaderAccountId!: string;
+  @Column({ name: 'message_id', ...idColumn, nullable: true }) messageId!: string | null;
+  @Column({ type: 'varchar', length: 255 }) name!: string;
+  @Column({ name: 'media_type', type: 'varchar', length: 127 }) mediaType!: string;
+  @Column({ type: 'bigint', transformer: { to: (v: number) => v, from: (v: string | number) => Number(v) } }) size!: number;
+  @Column({ name: 'storage_key', type: 'varchar', length: 100 }) storageKey!: string;
+  @Column({ name: 'created_at', ...timeColumn }) createdAt!: Date;
+}

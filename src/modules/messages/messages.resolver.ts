@@ -9,10 +9,13 @@ import { dossierReads } from '../dossier/dossier.service';
 import { parseGlobalId } from '../ehr/global-id';
 import type { ConversationEntity, ConversationKindValue } from './message.entity';
 import { checkBody, checkSubject, mayReadConversation, mayStartConversation, mayUseMessages } from './message-rules';
-import { Conversation, ConversationFolder, ConversationKind, Message, MessageEvent, MessageEventKind } from './message.types';
+import { Attachment, Conversation, ConversationFolder, ConversationKind, Message, MessageEvent, MessageEventKind } from './message.types';
 import { isMessageSignal, messagesChannel, presentMessage, type Author, type ConversationView } from './messages.service';
 
 const audited = { treatmentRelationship: true } as const;
+
+/** The file id in a signed /files link for an attachment (documents use `doc:`). */
+export const attachmentFileId = (attachmentId: string): string => `att:${attachmentId}`;
 
 /** A MessageEvent whose conversation's messages are resolved on demand (ConversationResolver). */
 type MessageEventPayload = Omit<MessageEvent, 'conversation'> & { conversation: ConversationView };
@@ -50,9 +53,6 @@ async function deliveryTargets(ctx: GatewayContext, conversation: Pick<Conversat
   return [];
 }
 
-function refuseAttachments(attachmentIds?: string[] | null): void {
-  if (attachmentIds?.length) throw new BadUserInputError('Attachments cannot be sent on this gateway yet.', { field: 'attachmentIds' });
-}
 
 @Resolver(() => Client)
 export class ClientConversationsResolver {
@@ -86,6 +86,17 @@ export class ConversationResolver {
   }
 }
 
+@Resolver(() => Message)
+export class MessageAttachmentsResolver {
+  /** Links signed for this viewer only; the download checks again that they may read the message. */
+  @FieldResolver(() => [Attachment])
+  async attachments(@Root() m: Message, @Ctx() ctx: GatewayContext): Promise<Attachment[]> {
+    if (m.deletedAt) return [];
+    const [rows, account] = await Promise.all([ctx.services.attachments.forMessage(m.id), ctx.account()]);
+    return rows.map((a) => ({ id: a.id, name: a.name, mediaType: a.mediaType, size: a.size, downloadUrl: ctx.services.fileUrls.sign(attachmentFileId(a.id), account.id) }));
+  }
+}
+
 @Resolver()
 export class MessagesResolver {
   @Mutation(() => Conversation)
@@ -104,7 +115,6 @@ export class MessagesResolver {
     if (!mayStartConversation(can, kindValue)) throw new ForbiddenError('You have no permission to start this kind of conversation.', { reason: 'MESSAGES' });
     const cleanSubject = checkSubject(subject);
     const cleanBody = checkBody(body);
-    refuseAttachments(attachmentIds);
     const recipients = [...new Set(recipientIds)];
     if (kind === ConversationKind.TEAM && !recipients.length) throw new BadUserInputError('Choose at least one practitioner of the treatment team.', { field: 'recipientIds' });
     if ((kind === ConversationKind.PERSONAL_NETWORK || kind === ConversationKind.TRUST_GROUP) && recipients.length) {
@@ -120,6 +130,7 @@ export class MessagesResolver {
       author: authorOf(account, access),
       practitioners,
       deliverTo: await deliveryTargets(ctx, { clientId, kind: kindValue }, recipients),
+      attachmentIds: attachmentIds ?? [],
     });
     await ctx.audit({ action: 'C', eventType: 'messages.create', resource: `Bericht (nieuw gesprek): ${cleanSubject}`, clientId, ...audited }, access);
     return ctx.services.messages.view(conversation, account.id);
@@ -134,13 +145,13 @@ export class MessagesResolver {
   ): Promise<Message> {
     const { conversation, access, account } = await openConversation(ctx, conversationId, true);
     const cleanBody = checkBody(body);
-    refuseAttachments(attachmentIds);
     const practitionerIds = (await ctx.services.messages.participants([conversation.id])).filter((p) => p.kind === 'PRACTITIONER').map((p) => p.ref);
     const message = await ctx.services.messages.post({
       conversation,
       body: cleanBody,
       author: authorOf(account, access),
       deliverTo: await deliveryTargets(ctx, conversation, practitionerIds),
+      attachmentIds: attachmentIds ?? [],
     });
     await ctx.audit({ action: 'C', eventType: 'messages.create', resource: `Bericht: ${conversation.subject}`, clientId: conversation.clientId, ...audited }, access);
     return presentMessage(message);

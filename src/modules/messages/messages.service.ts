@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { In, type DataSource, type EntityManager } from 'typeorm';
 import type { EventBus } from '../../events/event-bus';
 import type { AdapterRegistry } from '../ehr/adapter-registry';
+import type { AttachmentsService } from './attachments.service';
 import { parseGlobalId } from '../ehr/global-id';
 import { Message, Participant, ParticipantKind, ConversationFolder, ConversationKind, CONVERSATION_NOTICE, type Conversation } from './message.types';
 import {
@@ -53,6 +54,7 @@ export class MessagesService {
     private readonly onEnqueued: () => void = () => undefined,
     /** A practitioner's display name by global id (through the EHR adapters), for practitioners' own messages. */
     private readonly practitionerName: (practitionerId: string) => Promise<string | null> = async () => null,
+    private readonly attachments?: AttachmentsService,
   ) {}
 
   conversation(id: string): Promise<ConversationEntity | null> {
@@ -98,6 +100,8 @@ export class MessagesService {
     practitioners: Author[];
     /** EHRs (adapter names) that get a copy through the outbox. */
     deliverTo: string[];
+    /** Uploads of the author that become this message's attachments. */
+    attachmentIds?: string[];
   }): Promise<{ conversation: ConversationEntity; message: MessageEntity }> {
     const now = new Date();
     const conversation: ConversationEntity = { id: randomUUID(), clientId: input.clientId, subject: input.subject, kind: input.kind, createdAt: now, lastMessageAt: now };
@@ -108,6 +112,7 @@ export class MessagesService {
         uniqueByRef([input.author, ...input.practitioners]).map((p) => ({ id: randomUUID(), conversationId: conversation.id, kind: p.kind, ref: p.ref, name: p.name })),
       );
       await tx.getRepository(MessageEntity).insert(message);
+      await this.claimAttachments(tx, input.attachmentIds, input.author, message.id);
       await enqueue(tx, message.id, input.deliverTo, now);
       // The author has read what they wrote.
       if (input.author.kind !== 'PRACTITIONER') await markRead(tx, conversation.id, input.author.ref, now);
@@ -116,11 +121,12 @@ export class MessagesService {
     return { conversation, message };
   }
 
-  async post(input: { conversation: ConversationEntity; body: string; author: Author; deliverTo: string[] }): Promise<MessageEntity> {
+  async post(input: { conversation: ConversationEntity; body: string; author: Author; deliverTo: string[]; attachmentIds?: string[] }): Promise<MessageEntity> {
     const now = new Date();
     const message = newMessage(input.conversation, input.author, input.body, now, null);
     await this.db.transaction(async (tx) => {
       await this.addToConversation(tx, input.conversation, message, input.author);
+      await this.claimAttachments(tx, input.attachmentIds, input.author, message.id);
       await enqueue(tx, message.id, input.deliverTo, now);
       if (input.author.kind !== 'PRACTITIONER') await markRead(tx, input.conversation.id, input.author.ref, now);
     });
@@ -172,6 +178,7 @@ export class MessagesService {
     if (message.deletedAt) return message;
     const deletedAt = new Date();
     await this.db.getRepository(MessageEntity).update({ id: message.id }, { body: null, deletedAt });
+    await this.attachments?.removeForMessage(message.id);
     const deleted = { ...message, body: null, deletedAt };
     await this.announce(deleted, 'DELETED', false);
     return deleted;
@@ -185,6 +192,12 @@ export class MessagesService {
     const state = await readerState(this.db.manager, conversation.id, accountId);
     state.archivedAt = archived ? latest(new Date(), conversation.lastMessageAt) : null;
     await this.db.getRepository(ConversationReaderEntity).save(state);
+  }
+
+  private async claimAttachments(tx: EntityManager, ids: string[] | undefined, author: Author, messageId: string): Promise<void> {
+    if (!ids?.length) return;
+    if (!this.attachments || author.kind === 'PRACTITIONER') throw new Error('attachments cannot be claimed here');
+    await this.attachments.claim(tx, ids, author.ref, messageId);
   }
 
   private async addToConversation(tx: EntityManager, conversation: ConversationEntity, message: MessageEntity, author: Author): Promise<void> {

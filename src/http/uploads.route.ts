@@ -1,0 +1,63 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import busboy from 'busboy';
+import { ErrorCode } from '../graphql/errors';
+import { AttachmentRefusedError } from '../modules/messages/attachments.service';
+import type { AttachmentEntity } from '../modules/messages/message.entity';
+import type { Logger } from '../observability/logger';
+import type { Services } from '../services';
+import { bearerToken, sendError, sendJson } from './io';
+
+/**
+ * POST /files (multipart, one file, session required) → { id, name, mediaType, size }. The file
+ * streams to storage (never held in memory); the id is then usable once, by its uploader only.
+ */
+export function uploadsRoute(services: Services, logger: Logger) {
+  const { config } = services;
+  return async (req: IncomingMessage, res: ServerResponse, requestId: string): Promise<void> => {
+    if (req.method !== 'POST') return sendError(res, 405, ErrorCode.BAD_USER_INPUT, 'Upload a file with POST (multipart/form-data).');
+    const token = bearerToken(req);
+    const viewer = token ? await services.sessions.authenticate(token).catch(() => null) : null;
+    if (!viewer) return sendError(res, 401, ErrorCode.UNAUTHENTICATED, 'Log in first: uploading needs a valid session.');
+    // A browser's cookie alone would let another site post a form here: ask for a header a plain form cannot set.
+    if (!req.headers.authorization && !req.headers['apollo-require-preflight'] && !req.headers['x-requested-with']) {
+      return sendError(res, 403, ErrorCode.FORBIDDEN, 'Send the Authorization header, or x-requested-with with the session cookie.');
+    }
+    if (!/^multipart\/form-data/i.test(req.headers['content-type'] ?? '')) return sendError(res, 400, ErrorCode.BAD_USER_INPUT, 'Send the file as multipart/form-data.');
+    const declared = Number(req.headers['content-length']);
+    // Multipart framing adds a little; anything far over the limit is refused before reading it.
+    if (Number.isFinite(declared) && declared > config.UPLOAD_MAX_BYTES + 64 * 1024) {
+      return sendError(res, 413, ErrorCode.BAD_USER_INPUT, `The file is larger than the limit of ${config.UPLOAD_MAX_BYTES} bytes.`, { connection: 'close' });
+    }
+
+    let upload: Promise<AttachmentEntity> | null = null;
+    const parsed = new Promise<void>((resolve, reject) => {
+      let bb: busboy.Busboy;
+      try {
+        bb = busboy({ headers: req.headers, limits: { files: 1, fileSize: config.UPLOAD_MAX_BYTES + 1, fields: 10, parts: 12 } });
+      } catch (err) {
+        return reject(err);
+      }
+      bb.on('file', (_field, stream, info) => {
+        if (upload) return void stream.resume();
+        const started = services.attachments.upload(viewer.accountId, info.filename ?? 'bestand', stream);
+        // Handled where it is awaited; this keeps an early refusal from counting as unhandled meanwhile.
+        started.catch(() => undefined);
+        upload = started;
+      });
+      bb.once('close', () => resolve());
+      bb.once('error', reject);
+      req.pipe(bb);
+    });
+
+    try {
+      await parsed;
+      if (!upload) return sendError(res, 400, ErrorCode.BAD_USER_INPUT, 'The request holds no file.');
+      const row = await (upload as Promise<AttachmentEntity>);
+      sendJson(res, 200, { id: row.id, name: row.name, mediaType: row.mediaType, size: row.size });
+    } catch (err) {
+      if (err instanceof AttachmentRefusedError) return sendError(res, err.status, ErrorCode.BAD_USER_INPUT, err.message);
+      logger.warn({ err: (err as Error).message, requestId }, 'upload failed');
+      if (!res.headersSent) sendError(res, 400, ErrorCode.BAD_USER_INPUT, 'The upload could not be read.');
+    }
+  };
+}

@@ -1,0 +1,175 @@
+import { randomUUID } from 'node:crypto';
+import { basename } from 'node:path';
+import { Readable } from 'node:stream';
+import { fromBuffer } from 'file-type';
+import { In, IsNull, type DataSource, type EntityManager } from 'typeorm';
+import type { FileStoragePort } from '../../../adapters/ports';
+import { BadUserInputError } from '../../graphql/errors';
+import { AttachmentEntity } from './message.entity';
+
+/** What may be attached: documents, images, audio and video, judged by content. Executables and archives are not on it. */
+const ALLOWED_MEDIA_TYPES = new Set([
+  'application/pdf',
+  'application/rtf',
+  'image/png',
+  'image/jpeg',
+  'image/gif',
+  'image/webp',
+  'image/heic',
+  'image/heif',
+  'image/tiff',
+  'image/bmp',
+  'audio/mpeg',
+  'audio/mp4',
+  'audio/ogg',
+  'audio/vnd.wave',
+  'video/mp4',
+  'video/quicktime',
+  'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
+  'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+  'application/vnd.openxmlformats-officedocument.presentationml.presentation',
+  'application/vnd.oasis.opendocument.text',
+  'application/vnd.oasis.opendocument.spreadsheet',
+  'application/vnd.oasis.opendocument.presentation',
+  'text/plain',
+]);
+const SNIFF_BYTES = 4100;
+export const MAX_ATTACHMENTS_PER_MESSAGE = 10;
+
+export class AttachmentRefusedError extends Error {
+  constructor(readonly status: 413 | 415, message: string) {
+    super(message);
+  }
+}
+
+/**
+ * Uploaded files and their use as message attachments. The bytes go to file storage behind a
+ * port; the row says who uploaded it and, once used, to which message it belongs (only once).
+ */
+export class AttachmentsService {
+  constructor(
+    private readonly db: DataSource,
+    private readonly storage: FileStoragePort,
+    private readonly maxBytes: number,
+  ) {}
+
+  /** Streams an upload to storage: type by content (415 if not allowed), size capped (413). */
+  async upload(accountId: string, fileName: string, stream: Readable): Promise<AttachmentEntity> {
+    const { head, rest } = await readHead(stream, SNIFF_BYTES);
+    const mediaType = await mediaTypeOf(head);
+    if (!mediaType || !ALLOWED_MEDIA_TYPES.has(mediaType)) {
+      stream.resume();
+      throw new AttachmentRefusedError(415, `Only documents, images, audio and video can be attached; this file is ${mediaType ?? 'of an unknown type'}.`);
+    }
+    const max = this.maxBytes;
+    let size = 0;
+    const counted = Readable.from(
+      (async function* () {
+        for await (const chunk of rest()) {
+          size += (chunk as Buffer).length;
+          if (size > max) throw new AttachmentRefusedError(413, `The file is larger than ${max} bytes.`);
+          yield chunk;
+        }
+      })(),
+    );
+    const storageKey = randomUUID();
+    try {
+      await this.storage.put(storageKey, counted);
+    } catch (err) {
+      // Let busboy finish the request so the answer (413) can go out.
+      stream.resume();
+      throw err;
+    }
+    const row: AttachmentEntity = { id: randomUUID(), uploaderAccountId: accountId, messageId: null, name: cleanName(fileName), mediaType, size, storageKey, createdAt: new Date() };
+    await this.db.getRepository(AttachmentEntity).insert(row);
+    return row;
+  }
+
+  /**
+   * Attaches uploads to a message inside the message's transaction: only the uploader's own, not
+   * yet used ones. The conditional update is the guard, so two messages cannot take the same file.
+   */
+  async claim(tx: EntityManager, ids: string[], accountId: string, messageId: string): Promise<void> {
+    const unique = [...new Set(ids)];
+    if (!unique.length) return;
+    if (unique.length > MAX_ATTACHMENTS_PER_MESSAGE) throw new BadUserInputError(`At most ${MAX_ATTACHMENTS_PER_MESSAGE} attachments per message.`, { field: 'attachmentIds', limit: MAX_ATTACHMENTS_PER_MESSAGE });
+    const result = await tx.getRepository(AttachmentEntity).update({ id: In(unique), uploaderAccountId: accountId, messageId: IsNull() }, { messageId });
+    if (result.affected !== unique.length) {
+      throw new BadUserInputError('An attachment is unknown, was uploaded by someone else, or is already part of a message.', { field: 'attachmentIds' });
+    }
+  }
+
+  find(id: string): Promise<AttachmentEntity | null> {
+    return this.db.getRepository(AttachmentEntity).findOneBy({ id });
+  }
+
+  forMessage(messageId: string): Promise<AttachmentEntity[]> {
+    return this.db.getRepository(AttachmentEntity).find({ where: { messageId }, order: { createdAt: 'ASC' } });
+  }
+
+  content(attachment: AttachmentEntity): Promise<NodeJS.ReadableStream | null> {
+    return this.storage.get(attachment.storageKey);
+  }
+
+  /** A deleted message's files are gone for everyone: rows and bytes. */
+  async removeForMessage(messageId: string): Promise<void> {
+    const rows = await this.forMessage(messageId);
+    await this.db.getRepository(AttachmentEntity).delete({ messageId });
+    await Promise.all(rows.map((r) => this.storage.delete(r.storageKey)));
+  }
+}
+
+/** Reads the first bytes for sniffing without losing them: answers them and the whole stream again. */
+async function readHead(stream: Readable, bytes: number): Promise<{ head: Buffer; rest: () => AsyncIterable<Buffer> }> {
+  const chunks: Buffer[] = [];
+  let length = 0;
+  let ended = false;
+  await new Promise<void>((resolve, reject) => {
+    const finish = () => {
+      stream.off('data', onData);
+      stream.off('end', onEnd);
+      stream.off('error', onError);
+      stream.pause();
+      resolve();
+    };
+    const onData = (chunk: Buffer) => {
+      chunks.push(chunk);
+      length += chunk.length;
+      if (length >= bytes) finish();
+    };
+    const onEnd = () => {
+      ended = true;
+      finish();
+    };
+    const onError = (err: Error) => reject(err);
+    stream.on('data', onData);
+    stream.once('end', onEnd);
+    stream.once('error', onError);
+  });
+  const head = Buffer.concat(chunks);
+  return {
+    head,
+    rest: async function* () {
+      yield head;
+      if (!ended) for await (const chunk of stream) yield chunk as Buffer;
+    },
+  };
+}
+
+/** The type the bytes say; plain UTF-8 text (no control characters) counts as text/plain. */
+async function mediaTypeOf(head: Buffer): Promise<string | null> {
+  if (!head.length) return null;
+  const detected = await fromBuffer(head);
+  if (detected) return detected.mime;
+  try {
+    const text = new TextDecoder('utf-8', { fatal: true }).decode(head, { stream: true });
+    return /[\u0000-\u0008\u000b\u000e-\u001f\u007f]/.test(text) ? null : 'text/plain';
+  } catch {
+    return null;
+  }
+}
+
+function cleanName(name: string): string {
+  const base = basename(name.replace(/\\/g, '/')).replace(/[\u0000-\u001f\u007f]/g, '').trim();
+  return [...(base || 'bestand')].slice(0, 200).join('');
+}
