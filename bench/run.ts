@@ -4,13 +4,19 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
+import { fanoutMarkdown, runFanout, type FanoutOptions } from './fanout';
 import { W1_QUERY, W2_QUERY } from './fixture';
 
 /**
  * `npm run bench`: the gateway against a raw node:http handler over the same adapter, in the same
  * run, each server in its own process pinned to core 0 and the load generator on core 1 (taskset,
  * where available). Warm-up, then three measured runs; medians. Every response body is checked
- * against the first one; errors and mismatches must be 0. Results go to bench/RESULTS.md.
+ * against the first one; errors and mismatches must be 0. Then the subscription fan-out
+ * (bench/fanout.ts). Results go to bench/RESULTS.md.
+ *
+ *   npm run bench                                  W1, W2 and the fan-out with 1 000 sockets
+ *   npm run bench -- --fanout-only                 only the fan-out; replaces that section of RESULTS.md
+ *   npm run bench -- --fanout-only --large         the fan-out with 10 000 sockets (ulimit -n ≥ 30000)
  */
 
 interface Started {
@@ -105,7 +111,56 @@ function version(pkg: string): string {
   }
 }
 
+const args = process.argv.slice(2);
+const FANOUT_HEADING = '## Fan-out';
+
+/** The fan-out run, unpinned (its five processes share the cores), as a RESULTS.md section. */
+async function fanoutSection(): Promise<string> {
+  if (hasTaskset) execFileSync('taskset', ['-cp', `0-${cpus().length - 1}`, String(process.pid)], { stdio: 'ignore' });
+  const large = args.includes('--large');
+  const options: FanoutOptions = {
+    sockets: large ? 10_000 : Number(process.env.FANOUT_SOCKETS ?? 1000),
+    events: Number(process.env.FANOUT_EVENTS ?? 100),
+    gateways: [
+      { label: 'gateway', dist: join(__dirname, '..') },
+      // A second build in the same run (before/after a change): FANOUT_COMPARE_DIST=/path/to/dist.
+      ...(process.env.FANOUT_COMPARE_DIST ? [{ label: process.env.FANOUT_COMPARE_LABEL ?? 'gateway (compare build)', dist: process.env.FANOUT_COMPARE_DIST }] : []),
+    ],
+    mariadbUrl: process.env.FANOUT_MARIADB_URL ?? 'mysql://root@127.0.0.1:3306',
+    redisUrl: process.env.FANOUT_REDIS_URL ?? 'redis://127.0.0.1:6379/0',
+    harnesses: 2,
+  };
+  console.log(`fan-out: ${options.sockets} sockets, ${options.events} events, ${options.gateways.map((g) => g.label).join(' + ')} + raw ws`);
+  const result = await runFanout(options);
+  const command = `npm run bench -- --fanout-only${large ? ' --large' : ''}`;
+  let tree = '';
+  try {
+    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain'], { cwd: root, encoding: 'utf8' }).split('\n').filter(Boolean).length;
+    tree = `; code: ${head}${dirty ? ` + ${dirty} uncommitted paths in the shared working tree` : ''}`;
+  } catch {
+    tree = '';
+  }
+  const environment = `${cpus().length} × ${cpus()[0]?.model ?? 'unknown'}, Node ${process.version}; graphql-ws ${version('graphql-ws')}, ws ${version('ws')}, ioredis ${version('ioredis')}, mysql2 ${version('mysql2')}, typeorm ${version('typeorm')}, graphql ${version('graphql')}, type-graphql ${version('type-graphql')}, dataloader ${version('dataloader')}${tree}`;
+  const md = fanoutMarkdown(result, command, environment);
+  console.log(md);
+  return md;
+}
+
 async function main(): Promise<void> {
+  if (args.includes('--fanout-only')) {
+    const path = join(root, 'bench', 'RESULTS.md');
+    let previous = '';
+    try {
+      previous = readFileSync(path, 'utf8');
+    } catch {
+      previous = '# Benchmark results\n\n';
+    }
+    const at = previous.indexOf(FANOUT_HEADING);
+    const kept = at >= 0 ? previous.slice(0, at) : `${previous.trimEnd()}\n\n`;
+    writeFileSync(path, kept + (await fanoutSection()));
+    return;
+  }
   if (hasTaskset) execFileSync('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' });
   const seconds = Number(process.env.BENCH_SECONDS ?? 5);
   const delay = 5;
@@ -151,11 +206,14 @@ are fetched in parallel within the first. Target: p50 ≤ raw p50 + 3 ms → ${w
 Upstream calls per request stay constant (one practitioner batch for 100 appointments and the team).
 Aim from issue 4: at least 0.30 of the raw handler's throughput.
 `;
-  writeFileSync(join(root, 'bench', 'RESULTS.md'), md);
   console.log(md);
+  writeFileSync(join(root, 'bench', 'RESULTS.md'), `${md}\n${await fanoutSection()}`);
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

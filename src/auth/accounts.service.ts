@@ -1,4 +1,5 @@
 import { createHmac, randomUUID } from 'node:crypto';
+import DataLoader from 'dataloader';
 import { In, type DataSource } from 'typeorm';
 import type { AdapterRequestContext } from '../../adapters/ports';
 import { BadUserInputError } from '../graphql/errors';
@@ -20,6 +21,9 @@ export type NotificationSettingsValue = Pick<AccountEntity, 'notifyNewMessage' |
 
 /** Accounts and their portal links; owns the accounts and portal_links tables. */
 export class AccountsService {
+  /** Coalesces the lookups of one tick (live subscribers re-check on every event) into one query; no cache. */
+  private readonly portalLoader = new DataLoader<string, PortalAccess[]>((ids) => this.portalsOfMany(ids), { cache: false, maxBatchSize: 1000 });
+
   constructor(
     private readonly db: DataSource,
     private readonly clients: ClientsService,
@@ -162,12 +166,20 @@ export class AccountsService {
   }
 
   /** Every portal the account may open, the own one (SELF) first. */
-  async portals(accountId: string): Promise<PortalAccess[]> {
-    const rows = await this.links.find({ where: { accountId }, order: { createdAt: 'ASC' } });
+  portals(accountId: string): Promise<PortalAccess[]> {
+    return this.portalLoader.load(accountId);
+  }
+
+  private async portalsOfMany(accountIds: readonly string[]): Promise<PortalAccess[][]> {
+    const rows = await this.links.find({ where: { accountId: In([...new Set(accountIds)]) }, order: { createdAt: 'ASC' } });
     const rank = (r: PortalRelation) => (r === PortalRelation.SELF ? 0 : 1);
-    return rows
-      .sort((a, b) => rank(a.relation) - rank(b.relation))
-      .map((r) => ({ clientId: r.clientId, relation: r.relation, permissions: r.permissions, isAdmin: r.isAdmin }));
+    const byAccount = new Map<string, PortalLinkEntity[]>();
+    for (const row of rows) byAccount.set(row.accountId, [...(byAccount.get(row.accountId) ?? []), row]);
+    return accountIds.map((id) =>
+      (byAccount.get(id) ?? [])
+        .sort((a, b) => rank(a.relation) - rank(b.relation))
+        .map((r) => ({ clientId: r.clientId, relation: r.relation, permissions: r.permissions, isAdmin: r.isAdmin })),
+    );
   }
 
   /** Stamps a login; the previous one is what "activity since your last login" counts from. */

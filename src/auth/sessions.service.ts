@@ -1,4 +1,5 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import DataLoader from 'dataloader';
 import { In, type DataSource } from 'typeorm';
 import { UnauthenticatedError } from '../graphql/errors';
 import type { KeyValueStore } from '../kv/kv';
@@ -41,6 +42,12 @@ const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
  * put on a deny-list (Redis when configured) so its access tokens stop working at once.
  */
 export class SessionsService {
+  /**
+   * Coalesces the checks made in one tick (every live subscriber re-checks on every event) into
+   * one deny-list round and one query. No cache: each call still reads after it was made.
+   */
+  private readonly activity = new DataLoader<string, boolean>((ids) => this.activeAmong(ids), { cache: false, maxBatchSize: 1000 });
+
   constructor(
     private readonly db: DataSource,
     private readonly tokens: TokenService,
@@ -128,9 +135,17 @@ export class SessionsService {
   }
 
   /** Whether a session still stands (for open WebSockets, checked periodically). */
-  async isActive(sessionId: string): Promise<boolean> {
-    if (await this.kv.get(`revoked-session:${sessionId}`)) return false;
-    const session = await this.db.getRepository(SessionEntity).findOneBy({ id: sessionId });
-    return !!session && !session.revokedAt && session.expiresAt > new Date();
+  isActive(sessionId: string): Promise<boolean> {
+    return this.activity.load(sessionId);
+  }
+
+  private async activeAmong(ids: readonly string[]): Promise<boolean[]> {
+    const unique = [...new Set(ids)];
+    const denied = await Promise.all(unique.map((id) => this.kv.get(`revoked-session:${id}`)));
+    const candidates = unique.filter((_, i) => !denied[i]);
+    const rows = candidates.length ? await this.db.getRepository(SessionEntity).findBy({ id: In(candidates) }) : [];
+    const now = new Date();
+    const active = new Set(rows.filter((s) => !s.revokedAt && s.expiresAt > now).map((s) => s.id));
+    return ids.map((id) => active.has(id));
   }
 }
