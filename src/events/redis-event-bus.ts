@@ -1,7 +1,7 @@
-import { EventEmitter, on } from 'node:events';
+import { EventEmitter } from 'node:events';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from '../observability/logger';
-import type { EventBus } from './event-bus';
+import { listen, type EventBus } from './event-bus';
 
 export interface RedisEventBusOptions {
   url: string;
@@ -86,7 +86,7 @@ export class RedisEventBus implements EventBus {
     const abort = () => controller.abort();
     signal?.addEventListener('abort', abort, { once: true });
     // Listen locally before asking Redis, so nothing published right after subscribing is lost here.
-    const source = on(this.local, channel, { signal: controller.signal });
+    const source = listen(this.local, channel, controller.signal);
     this.retain(channel);
     let released = false;
     const release = () => {
@@ -104,7 +104,7 @@ export class RedisEventBus implements EventBus {
             release();
             return { done: true, value: undefined };
           }
-          return { done: false, value: (r.value as unknown[])[0] };
+          return r;
         } catch (err) {
           release();
           if ((err as Error).name === 'AbortError') return { done: true, value: undefined };
