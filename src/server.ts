@@ -37,6 +37,7 @@ import { VideoService } from './modules/video/video.service';
 import { MessageOutbox } from './modules/messages/message-outbox';
 import { MessagesService, practitionerName } from './modules/messages/messages.service';
 import { AttachmentsService } from './modules/messages/attachments.service';
+import { MessageMailer } from './modules/messages/message-mail';
 import { loadFileStorage } from '../adapters/storage/local-disk.storage';
 import { uploadsRoute } from './http/uploads.route';
 import { MemoryKeyValueStore, RedisKeyValueStore, type KeyValueStore } from './kv/kv';
@@ -140,6 +141,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     retryMaxMs: config.OUTBOX_RETRY_MAX_MS,
   });
   const attachments = new AttachmentsService(db, loadFileStorage(config.FILE_STORAGE_URL), config.UPLOAD_MAX_BYTES);
+  const mailer = new MessageMailer(db, kv, mail, logger, publicUrl);
   const services: Services = {
     config,
     kv,
@@ -158,7 +160,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     fileUrls: new FileUrlSigner(config.sessionKey.kind === 'secret' ? config.sessionKey.secret : config.sessionKey.privateKey, config.FILE_URL_TTL_SECONDS),
     events,
     video: new VideoService(db, events, config.VIDEO_READY_TTL_SECONDS),
-    messages: new MessagesService(db, events, () => outbox.kick(), (id) => practitionerName(registry, id), attachments),
+    messages: new MessagesService(db, events, () => outbox.kick(), (id) => practitionerName(registry, id), attachments, (m) => mailer.notify(m)),
     attachments,
   };
   const sync = new SyncService(db, events, services.video, logger, services.ehrCache, services.messages);
@@ -263,6 +265,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       await apollo.stop();
       await sync.drain();
       await outbox.stop();
+      await mailer.drain();
       await events.close();
       await registry.close();
       await db.destroy();

@@ -10,6 +10,7 @@ import { parseGlobalId } from '../ehr/global-id';
 import type { ConversationEntity, ConversationKindValue } from './message.entity';
 import { checkBody, checkSubject, mayReadConversation, mayStartConversation, mayUseMessages } from './message-rules';
 import { Attachment, Conversation, ConversationFolder, ConversationKind, Message, MessageEvent, MessageEventKind } from './message.types';
+import { presenceKey } from './message-mail';
 import { isMessageSignal, messagesChannel, presentMessage, type Author, type ConversationView } from './messages.service';
 
 const audited = { treatmentRelationship: true } as const;
@@ -225,9 +226,17 @@ async function subscribeMessages(ctx: GatewayContext, clientId: string): Promise
   const source = services.events.subscribe(messagesChannel(clientId), controller.signal);
   const done = { done: true, value: undefined } as const;
 
+  // While the subscription is open (on any instance) the viewer sees messages live: no e-mail about them.
+  const presence = presenceKey(clientId, (await ctx.account()).id);
+  const markPresent = () => services.kv.set(presence, '1', 90).catch(() => undefined);
+  await markPresent();
+  const heartbeat = setInterval(() => void markPresent(), 30_000);
+  heartbeat.unref();
+
   const stop = async (): Promise<IteratorReturnResult<undefined>> => {
+    clearInterval(heartbeat);
     controller.abort();
-    await source.return?.().catch(() => undefined);
+    await Promise.all([source.return?.().catch(() => undefined), services.kv.del(presence).catch(() => undefined)]);
     return done;
   };
 

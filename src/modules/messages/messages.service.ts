@@ -55,6 +55,8 @@ export class MessagesService {
     /** A practitioner's display name by global id (through the EHR adapters), for practitioners' own messages. */
     private readonly practitionerName: (practitionerId: string) => Promise<string | null> = async () => null,
     private readonly attachments?: AttachmentsService,
+    /** Called after a new message is stored (the new-message e-mail). */
+    private readonly onAdded: (message: MessageEntity) => void = () => undefined,
   ) {}
 
   conversation(id: string): Promise<ConversationEntity | null> {
@@ -211,6 +213,7 @@ export class MessagesService {
 
   private async announce(message: MessageEntity, kind: MessageSignal['kind'], enqueued: boolean): Promise<void> {
     if (enqueued) this.onEnqueued();
+    if (kind === 'ADDED') this.onAdded(message);
     const signal: MessageSignal = { clientId: message.clientId, conversationId: message.conversationId, messageId: message.id, kind };
     // The database already holds the message; a lost signal only delays a screen until its next query.
     await this.bus.publish(messagesChannel(message.clientId), signal).catch(() => undefined);

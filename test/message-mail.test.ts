@@ -1,0 +1,77 @@
+import { randomUUID } from 'node:crypto';
+import { createClient } from 'graphql-ws';
+import WebSocket from 'ws';
+import { MemoryMailer } from '../adapters/mail/mail';
+import { portalIds, startTestApp, type TestApp } from './utils/app';
+
+async function settle(ms = 150): Promise<void> {
+  await new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+describe('new-message e-mail', () => {
+  let t: TestApp;
+  const mail = new MemoryMailer();
+  let karenToken: string;
+  let karenId: string;
+  const toKaren = () => mail.sent.filter((m) => m.to === 'client@demo.test');
+  const fromPractitioner = (body: string, conversationId?: string) =>
+    t.app.services.messages.receiveFromPractitioner({ clientId: karenId, eventId: randomUUID(), conversationId, subject: 'Uw behandeling', practitionerId: 'demo:pr-bakker', body, at: new Date() });
+
+  beforeAll(async () => {
+    t = await startTestApp({ mail, env: { LOG_LEVEL: 'warn' } });
+    karenToken = await t.login('client@demo.test');
+    [karenId] = await portalIds(t, karenToken);
+  });
+  afterAll(async () => t.stop());
+
+  it('mails the client once per conversation per 15 minutes, without the message or its subject', async () => {
+    const first = await fromPractitioner('Geheime inhoud');
+    await fromPractitioner('Nog een bericht', first.conversationId);
+    await settle();
+    expect(toKaren()).toHaveLength(1);
+    expect(toKaren()[0]!.subject).toBe('Nieuw bericht in uw cliëntportaal');
+    expect(toKaren()[0]!.text).not.toMatch(/Geheime inhoud|Uw behandeling/);
+    expect(toKaren()[0]!.text).toMatch(/niet bedoeld voor crisissituaties/);
+
+    await fromPractitioner('Ander gesprek');
+    await settle();
+    expect(toKaren()).toHaveLength(2);
+    // Nobody without the right to read it (the relative has only AGENDA_VIEW) is told.
+    expect(mail.sent.filter((m) => m.to === 'relative@demo.test')).toEqual([]);
+  });
+
+  it('sends nothing to the author of a message, nor while the reader has a live subscription open', async () => {
+    mail.sent.length = 0;
+    const mine = await t.gql('mutation($c: ID!) { startConversation(clientId: $c, subject: "Zelf", recipientIds: ["demo:pr-bakker"], body: "Van mij") { id } }', { c: karenId }, karenToken);
+    expect(mine.body.errors).toBeUndefined();
+    await settle();
+    expect(toKaren()).toEqual([]);
+
+    const ws = createClient({ url: `${t.base.replace(/^http/, 'ws')}/graphql`, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${karenToken}` }, retryAttempts: 0 });
+    const got: unknown[] = [];
+    const stop = ws.subscribe({ query: 'subscription($id: ID!) { messageAdded(clientId: $id) { message { id } } }', variables: { id: karenId } }, { next: (m) => void got.push(m), error: () => undefined, complete: () => undefined });
+    try {
+      await settle(200);
+      await fromPractitioner('Live gezien');
+      await settle();
+      expect(got).toHaveLength(1);
+      expect(toKaren()).toEqual([]);
+    } finally {
+      stop();
+      await ws.dispose();
+    }
+  });
+
+  it('sends nothing when the reader turned new-message notifications off', async () => {
+    mail.sent.length = 0;
+    const off = await t.gql('mutation { updateNotificationSettings(input: { newMessage: false }) { newMessage } }', undefined, karenToken);
+    expect(off.body.errors).toBeUndefined();
+    try {
+      await fromPractitioner('Stil bericht');
+      await settle();
+      expect(toKaren()).toEqual([]);
+    } finally {
+      await t.gql('mutation { updateNotificationSettings(input: { newMessage: true }) { newMessage } }', undefined, karenToken);
+    }
+  });
+});
