@@ -175,6 +175,16 @@ describe('messages: conversations, replies, unread, archive, delete and refusals
     }
   });
 
+  it('counts new messages by others on the dashboard, only in conversations the viewer may read', async () => {
+    await t.app.services.messages.receiveFromPractitioner({ clientId: karenId, eventId: `dash-${Date.now()}`, subject: 'Dashboard', practitionerId: 'demo:pr-bakker', body: 'Nieuw', at: new Date() });
+    const query = 'query($id: ID!) { client(id: $id) { dashboard { activity { newMessages } } } }';
+    const karens = await t.gql(query, { id: karenId }, karenToken);
+    expect(karens.body.errors).toBeUndefined();
+    expect(karens.body.data.client.dashboard.activity.newMessages).toBeGreaterThanOrEqual(1);
+    const relatives = await t.gql(query, { id: karenId }, relativeToken);
+    expect(relatives.body.data.client.dashboard.activity.newMessages).toBe(0);
+  });
+
   it('writes the access log: reads (R), new messages (C) and deletions (D)', async () => {
     const rows: { action: string; event_type: string }[] = await t.app.db.query("SELECT action, event_type FROM access_log WHERE event_type LIKE 'messages.%'");
     const seen = new Set(rows.map((r) => `${r.action} ${r.event_type}`));

@@ -4,6 +4,7 @@ import { Appointment, AppointmentWindow } from '../appointments/appointment.type
 import { ActivityOverview, Dashboard } from '../clients/client.types';
 import { readAudited } from '../dossier/dossier.resolver';
 import { dossierReads, inWindow } from '../dossier/dossier.service';
+import { mayReadConversation, mayUseMessages } from '../messages/message-rules';
 
 @Resolver(() => Dashboard)
 export class DashboardResolver {
@@ -22,18 +23,20 @@ export class DashboardResolver {
     const since = account.previousLoginAt;
     const after = (iso: string) => !since || Date.parse(iso) > since.getTime();
     const now = Date.now();
-    const [documents, reports, appointments] = await Promise.all([
+    const [documents, reports, appointments, newMessages] = await Promise.all([
       can.viewDossier ? readAudited(ctx, d.clientId, 'dossier.documents.read', 'Documenten (lijst)', () => dossierReads.documents(ctx, d.clientId)) : [],
       can.viewDossier ? readAudited(ctx, d.clientId, 'dossier.reports.read', 'Verslaglegging', () => dossierReads.reports(ctx, d.clientId)) : [],
       can.viewAgenda ? dossierReads.appointments(ctx, d.clientId, can.viewOrganisationAgenda) : [],
+      // A count only (no content), over the conversations this viewer may read.
+      mayUseMessages(can) ? ctx.services.messages.countNewSince(d.clientId, account.id, since, (c, refs) => mayReadConversation(can, c.kind, refs.has(account.id))) : 0,
     ]);
     return {
       since,
       newDocuments: documents.filter((x) => after(x.uploadedAt)).length,
       newReports: reports.filter((x) => after(x.date)).length,
       appointmentsHeld: appointments.filter((a) => Date.parse(a.end) < now && after(a.end)).length,
-      // The portal keeps no messages or diary yet (later issues); there is nothing new to count.
-      newMessages: 0,
+      newMessages,
+      // The portal keeps no diary yet (a later issue); there is nothing new to count.
       newDiaryEntries: 0,
     };
   }

@@ -89,6 +89,25 @@ export class MessagesService {
     return view!;
   }
 
+  /** Messages by others since a moment (the dashboard's "new since your last login"), in conversations the reader may see. */
+  async countNewSince(clientId: string, accountId: string, since: Date | null, visible: (c: ConversationEntity, participantRefs: Set<string>) => boolean): Promise<number> {
+    const conversations = await this.db.getRepository(ConversationEntity).find({ where: { clientId } });
+    if (!conversations.length) return 0;
+    const participants = await this.participants(conversations.map((c) => c.id));
+    const ids = conversations
+      .filter((c) => visible(c, new Set(participants.filter((p) => p.conversationId === c.id).map((p) => p.ref))))
+      .map((c) => c.id);
+    if (!ids.length) return 0;
+    const query = this.db
+      .getRepository(MessageEntity)
+      .createQueryBuilder('m')
+      .where('m.conversation_id IN (:...ids)', { ids })
+      .andWhere('m.deleted_at IS NULL')
+      .andWhere('m.author_ref <> :accountId', { accountId });
+    if (since) query.andWhere('m.sent_at > :since', { since });
+    return query.getCount();
+  }
+
   async messages(conversationId: string): Promise<MessageEntity[]> {
     return this.db.getRepository(MessageEntity).find({ where: { conversationId }, order: { sentAt: 'ASC', id: 'ASC' } });
   }
