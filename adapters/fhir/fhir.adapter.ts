@@ -6,6 +6,7 @@ import type {
   Bundle,
   CarePlan,
   CareTeam,
+  Communication,
   DocumentReference,
   Encounter,
   EpisodeOfCare,
@@ -30,6 +31,7 @@ import type {
   EhrDossierOverview,
   EhrIntakeReport,
   EhrMedication,
+  EhrOutboundMessage,
   EhrPractitioner,
   EhrSessionReport,
   EhrTeamMember,
@@ -102,6 +104,9 @@ interface SearchResult<T extends Resource> {
 type Param = [string, string];
 
 const FHIR_JSON = 'application/fhir+json';
+/** Identifies the portal's messages (and conversations) in the EHR, so a resent message is recognised. */
+export const PORTAL_MESSAGE_SYSTEM = 'urn:ggz-portal:message';
+export const PORTAL_CONVERSATION_SYSTEM = 'urn:ggz-portal:conversation';
 
 /**
  * EHR adapter over FHIR R4 REST. Every read is one search with `_include` where the screen needs
@@ -313,6 +318,36 @@ export class FhirEhrAdapter implements EhrAdapter {
     return matches.map(toPractitioner);
   }
 
+  /**
+   * A portal message becomes a Communication about the patient to the chosen practitioners. A
+   * conditional create on the message id (If-None-Exist) makes it idempotent: the outbox may send
+   * the same message again after a timeout, and the server keeps one Communication.
+   */
+  async sendMessage(clientId: string, message: EhrOutboundMessage, ctx: AdapterRequestContext): Promise<void> {
+    const communication: Communication = {
+      resourceType: 'Communication',
+      identifier: [{ system: PORTAL_MESSAGE_SYSTEM, value: message.messageId }],
+      status: 'completed',
+      subject: { reference: `Patient/${clientId}` },
+      // The author may be the client, a parent or a network member: named, not referenced.
+      sender: { display: message.authorName },
+      recipient: message.recipientPractitionerIds.map((id) => ({ reference: `Practitioner/${id}` })),
+      topic: { coding: [{ system: PORTAL_CONVERSATION_SYSTEM, code: message.conversationId }], text: message.subject },
+      sent: message.sentAt,
+      payload: [{ contentString: message.body }],
+    };
+    const url = new URL('Communication', this.base);
+    const res = await this.send(url, {
+      accept: FHIR_JSON,
+      signal: ctx.signal,
+      authenticate: true,
+      json: communication,
+      ifNoneExist: `identifier=${PORTAL_MESSAGE_SYSTEM}|${message.messageId}`,
+    });
+    await res.body?.cancel();
+    if (!res.ok) throw new FhirHttpError(res.status, url.pathname);
+  }
+
   async ping(signal?: AbortSignal): Promise<void> {
     const url = new URL('metadata', this.base);
     const res = await this.send(url, { accept: FHIR_JSON, signal, authenticate: true });
@@ -409,15 +444,21 @@ export class FhirEhrAdapter implements EhrAdapter {
     return url;
   }
 
-  /** One HTTP exchange: GET, or POST with a form body (search by POST). */
-  private async send(url: URL, init: { accept: string; signal?: AbortSignal; authenticate: boolean; form?: URLSearchParams }): Promise<Response> {
+  /** One HTTP exchange: GET, POST with a form body (search by POST), or POST of a resource (conditional create). */
+  private async send(
+    url: URL,
+    init: { accept: string; signal?: AbortSignal; authenticate: boolean; form?: URLSearchParams; json?: Resource; ifNoneExist?: string },
+  ): Promise<Response> {
     const headers: Record<string, string> = { accept: init.accept };
     if (init.authenticate) {
       const token = await this.tokens.get(init.signal);
       if (token) headers.authorization = `Bearer ${token}`;
     }
     if (init.form) headers['content-type'] = 'application/x-www-form-urlencoded';
-    const res = await this.fetchFn(url, init.form ? { method: 'POST', headers, body: init.form.toString(), signal: init.signal } : { headers, signal: init.signal });
+    if (init.json) headers['content-type'] = FHIR_JSON;
+    if (init.ifNoneExist) headers['if-none-exist'] = init.ifNoneExist;
+    const body = init.form ? init.form.toString() : init.json ? JSON.stringify(init.json) : undefined;
+    const res = await this.fetchFn(url, body !== undefined ? { method: 'POST', headers, body, signal: init.signal } : { headers, signal: init.signal });
     // An expired or revoked token: drop it, so the registry's retry fetches a fresh one.
     if (res.status === 401 && init.authenticate) this.tokens.invalidate();
     return res;

@@ -1,0 +1,122 @@
+import { createServer, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Operator } from '@medplum/core';
+import type { Communication } from '@medplum/fhirtypes';
+import { PORTAL_MESSAGE_SYSTEM } from '../adapters/fhir/fhir.adapter';
+import { startFhirServer, type TestFhirServer } from './utils/fhir-server';
+import { EVA_BSN, INTAKE_QUESTIONNAIRE, seedGgzClient, type GgzSeed } from './utils/fhir-ggz-seed';
+import { portalIds, startTestApp, type TestApp } from './utils/app';
+
+/** A gateway to the FHIR server that can be "killed" (every connection dropped) and brought back. */
+async function switchableProxy(target: string): Promise<{ baseUrl: string; up: boolean; close(): Promise<void> }> {
+  const to = new URL(target);
+  const state = { up: true };
+  const server: Server = createServer((req, res) => {
+    if (!state.up) return void req.socket.destroy();
+    const upstream = request({ host: to.hostname, port: to.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
+      res.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.pipe(res);
+    });
+    upstream.on('error', () => res.destroy());
+    req.pipe(upstream);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    baseUrl: `http://127.0.0.1:${port}${to.pathname}`,
+    get up() {
+      return state.up;
+    },
+    set up(value: boolean) {
+      state.up = value;
+      if (!value) server.closeAllConnections();
+    },
+    close: () => new Promise<void>((resolve) => (server.closeAllConnections(), server.close(() => resolve()))),
+  };
+}
+
+async function until<T>(probe: () => Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+describe('messages to a FHIR EHR as Communication, through an outage', () => {
+  let fhir: TestFhirServer;
+  let seed: GgzSeed;
+  let proxy: Awaited<ReturnType<typeof switchableProxy>>;
+  let t: TestApp;
+
+  beforeAll(async () => {
+    fhir = await startFhirServer();
+    seed = await seedGgzClient(fhir.repo);
+    proxy = await switchableProxy(fhir.baseUrl);
+    t = await startTestApp({
+      env: {
+        EHR_ADAPTERS: 'fhir',
+        FHIR_BASE_URL: proxy.baseUrl,
+        FHIR_INTAKE_QUESTIONNAIRE: INTAKE_QUESTIONNAIRE,
+        ADAPTER_RETRIES: '0',
+        ADAPTER_TIMEOUT_MS: '2000',
+        ADAPTER_BREAKER_THRESHOLD: '100',
+        // The team read before the outage is what the recipient check uses during it.
+        CACHE_TTL_SECONDS: '60',
+        DEMO_SEED: '0',
+        OUTBOX_POLL_MS: '100',
+        OUTBOX_RETRY_BASE_MS: '100',
+        OUTBOX_RETRY_MAX_MS: '300',
+        LOG_LEVEL: 'error',
+      },
+    });
+  });
+  afterAll(async () => {
+    await t?.stop();
+    await proxy?.close();
+    await fhir?.stop();
+  });
+
+  it('keeps a message sent while the FHIR server is down in the conversation, and creates exactly one Communication once it is back', async () => {
+    const token = await t.login({ bsn: EVA_BSN });
+    const [clientId] = await portalIds(t, token);
+    const team = await t.gql('query($id: ID!) { client(id: $id) { dossier { treatmentTeam { active practitioner { id } } } } }', { id: clientId }, token);
+    expect(team.body.errors).toBeUndefined();
+    const recipient = `fhir:${seed.practitioners.bakker.id}`;
+    expect(team.body.data.client.dossier.treatmentTeam.map((m: { practitioner: { id: string } }) => m.practitioner.id)).toContain(recipient);
+
+    proxy.up = false;
+    const started = await t.gql(
+      'mutation($c: ID!, $r: [ID!]!) { startConversation(clientId: $c, subject: "Slaap", recipientIds: $r, body: "Ik slaap nog steeds slecht.") { id messages { id body } } }',
+      { c: clientId, r: [recipient] },
+      token,
+    );
+    expect(started.body.errors).toBeUndefined();
+    const messageId = started.body.data.startConversation.messages[0].id as string;
+    await until(async () => {
+      const [row] = (await t.app.db.query('SELECT attempts FROM message_outbox WHERE message_id = ?', [messageId])) as { attempts: number }[];
+      return row && row.attempts >= 2 ? true : undefined;
+    }, 5000, 'failed attempts during the outage');
+
+    proxy.up = true;
+    await until(async () => {
+      const [row] = (await t.app.db.query('SELECT status FROM message_outbox WHERE message_id = ?', [messageId])) as { status: string }[];
+      return row?.status === 'delivered' ? true : undefined;
+    }, 5000, 'delivery after the outage');
+    const found = await fhir.repo.searchResources<Communication>({ resourceType: 'Communication', filters: [{ code: 'identifier', operator: Operator.EQUALS, value: `${PORTAL_MESSAGE_SYSTEM}|${messageId}` }] });
+    expect(found).toHaveLength(1);
+    expect(found[0]).toMatchObject({
+      subject: { reference: `Patient/${seed.eva.id}` },
+      recipient: [{ reference: `Practitioner/${seed.practitioners.bakker.id}` }],
+      payload: [{ contentString: 'Ik slaap nog steeds slecht.' }],
+    });
+
+    // A resend of the same message (the outbox after a lost acknowledgement) adds no second Communication.
+    const adapter = t.app.services.registry.adapter('fhir')!;
+    await adapter.sendMessage!(seed.eva.id, { messageId, conversationId: 'c', subject: 'Slaap', body: 'Ik slaap nog steeds slecht.', authorName: 'Eva', recipientPractitionerIds: [], sentAt: new Date().toISOString() }, { requestId: 'r' });
+    const again = await fhir.repo.searchResources<Communication>({ resourceType: 'Communication', filters: [{ code: 'identifier', operator: Operator.EQUALS, value: `${PORTAL_MESSAGE_SYSTEM}|${messageId}` }] });
+    expect(again).toHaveLength(1);
+  });
+});
