@@ -59,13 +59,24 @@ async function until<T>(probe: () => T | undefined, timeoutMs: number, what: str
 const LIST = 'query($id: ID!) { client(id: $id) { conversations(folder: ALL) { id subject unreadCount messages { id body author { kind } } } } }';
 
 /** Both suites below: the same behaviour on the embedded defaults and across two instances. */
-function liveSuite(name: string, setup: () => Promise<{ a: TestApp; b: TestApp; syncSecret: string; waitForSubscribers: (clientId: string, n: number) => Promise<void>; close: () => Promise<void> }>) {
+interface LiveSetup {
+  a: TestApp;
+  b: TestApp;
+  syncSecret: string;
+  waitForSubscribers: (clientId: string, n: number) => Promise<void>;
+  close: () => Promise<void>;
+  /** Drops every Redis connection of both instances (like a Redis restart), where there is Redis. */
+  dropRedis?: () => Promise<void>;
+}
+
+function liveSuite(name: string, setup: () => Promise<LiveSetup>, options: { redis?: boolean } = {}) {
   describe(name, () => {
     let a: TestApp;
     let b: TestApp;
     let syncSecret: string;
     let waitForSubscribers: (clientId: string, n: number) => Promise<void>;
     let close: () => Promise<void>;
+    let dropRedis: LiveSetup['dropRedis'];
     let karenId: string;
     let karenToken: string;
     let relativeToken: string;
@@ -89,7 +100,7 @@ function liveSuite(name: string, setup: () => Promise<{ a: TestApp; b: TestApp; 
     };
 
     beforeAll(async () => {
-      ({ a, b, syncSecret, waitForSubscribers, close } = await setup());
+      ({ a, b, syncSecret, waitForSubscribers, close, dropRedis } = await setup());
       karenToken = await a.login('client@demo.test');
       relativeToken = await a.login('relative@demo.test');
       [karenId] = await portalIds(a, karenToken);
@@ -164,6 +175,31 @@ function liveSuite(name: string, setup: () => Promise<{ a: TestApp; b: TestApp; 
       await b.gql('mutation($id: ID!) { deleteMessage(messageId: $id) { id } }', { id: messageId }, karenToken);
       const got = await until(() => sub.events[0], 2000, 'the deletion');
       expect(got).toMatchObject({ kind: 'DELETED', message: { id: messageId, body: null, deletedAt: expect.any(String) } });
+      sub.stop();
+    });
+
+    (options.redis ? it : it.skip)('keeps messages sent while Redis is down in the database and the conversation, and pushes again once it is back', async () => {
+      if (!dropRedis) throw new Error('this suite has no Redis to drop');
+      const sub = subscribe(ws(a, karenToken), karenId);
+      await waitForSubscribers(karenId, 1);
+      await dropRedis();
+      // While the bus reconnects, instances keep answering and storing.
+      expect(await post(b, practitionerMessage({ subject: 'Tijdens storing', body: 'Bewaard in de database.' }))).toBe(202);
+      const stored = async () =>
+        ((await a.gql(LIST, { id: karenId }, karenToken)).body.data.client.conversations as { subject: string }[]).some((c) => c.subject === 'Tijdens storing') || undefined;
+      const deadline = Date.now() + 5000;
+      while (!(await stored()) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(await stored()).toBe(true);
+
+      await waitForSubscribers(karenId, 1);
+      let got: LiveEvent | undefined;
+      const until5s = Date.now() + 5000;
+      // The publisher may still be reconnecting: send until one arrives (each a new event id).
+      while (!got && Date.now() < until5s) {
+        await post(b, practitionerMessage({ subject: 'Na storing', body: 'Weer live.' }));
+        got = await until(() => sub.events.find((e) => e.conversation.subject === 'Na storing'), 500, 'after the restart').catch(() => undefined);
+      }
+      expect(got).toMatchObject({ kind: 'ADDED', message: { body: 'Weer live.' } });
       sub.stop();
     });
 
@@ -245,6 +281,15 @@ describeWithMariaDbAndRedis('across two instances (MariaDB + Redis)', () => {
         await a.stop();
         await admin.quit();
       },
+      dropRedis: async () => {
+        const name = `ggz-events-${prefix.replace(/[^\w-]/g, '_')}`;
+        const list = (await admin.client('LIST')) as string;
+        const ids = list
+          .split('\n')
+          .filter((line) => line.includes(` name=${name} `))
+          .map((line) => /\bid=(\d+)/.exec(line)![1]!);
+        for (const id of ids) await admin.client('KILL', 'ID', id);
+      },
     };
-  });
+  }, { redis: true });
 });
