@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { writeHeapSnapshot } from 'node:v8';
 import { Redis } from 'ioredis';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { DemoEhrAdapter as DemoEhrAdapterType } from '../adapters/demo/demo.adapter';
@@ -122,6 +123,10 @@ async function main(): Promise<void> {
     if (msg.type === 'stats') {
       if (msg.gc) (globalThis as { gc?: () => void }).gc?.();
       reply(stats());
+    } else if (msg.type === 'heap-snapshot') {
+      (globalThis as { gc?: () => void }).gc?.();
+      writeHeapSnapshot(msg.path);
+      reply({ type: 'ok' });
     } else if (msg.type === 'reset-eld') {
       eld.reset();
       reply({ type: 'ok' });

@@ -38,6 +38,8 @@ export interface FanoutVariant {
   max: number;
   /** Publish → first arrival, median over events. */
   firstP50: number;
+  /** Trigger sent → the instance's 202 (the sync event stored; for raw, published), median. */
+  acceptedP50: number;
   rssPerSocketKb: number;
   heapPerSocketKb: number;
   eld: LoopDelay;
@@ -134,6 +136,12 @@ async function measurePhase(phase: Phase, options: FanoutOptions): Promise<Fanou
   const statsAll = async (gc: boolean) => Promise.all(phase.servers.map((s) => s.ask<Stats>({ type: 'stats', gc })));
   await sleep(300);
   const before = await statsAll(true);
+  // For finding what a socket costs: FANOUT_HEAP_DIR gets instance A's heap before and with the sockets.
+  const snapshotDir = process.env.FANOUT_HEAP_DIR;
+  const snapshot = async (when: string) => {
+    if (snapshotDir) await phase.servers[0]!.ask({ type: 'heap-snapshot', path: join(snapshotDir, `${phase.mode}-${when}.heapsnapshot`) });
+  };
+  await snapshot('before');
 
   const harnesses = Array.from({ length: options.harnesses }, startHarness);
   try {
@@ -153,16 +161,18 @@ async function measurePhase(phase: Phase, options: FanoutOptions): Promise<Fanou
     const connectMs = Math.max(...connected.map((c) => c.ms));
 
     let seq = 0;
-    const fire = async (): Promise<{ count: number; first: number; last: number; sentAt: number }> => {
+    const fire = async (): Promise<{ count: number; first: number; last: number; sentAt: number; accepted: number }> => {
       seq++;
       const sentAt = wallMs();
       await phase.trigger(seq, sentAt);
+      const accepted = wallMs() - sentAt;
       const replies = await Promise.all(harnesses.map((h) => h.ask<Extract<HarnessReply, { type: 'delivered' }>>({ type: 'expect', seq })));
       return {
         count: replies.reduce((a, r) => a + r.count, 0),
         first: Math.min(...replies.filter((r) => r.count).map((r) => r.first)),
         last: Math.max(...replies.map((r) => r.last)),
         sentAt,
+        accepted,
       };
     };
 
@@ -174,21 +184,25 @@ async function measurePhase(phase: Phase, options: FanoutOptions): Promise<Fanou
 
     await sleep(500);
     const idle = await statsAll(true);
+    await snapshot('idle');
     await Promise.all(phase.servers.map((s) => s.ask({ type: 'reset-eld' })));
 
     const latencies: number[] = [];
     const firsts: number[] = [];
+    const accepts: number[] = [];
     let delivered = 0;
     for (let i = 0; i < options.events; i++) {
       const r = await fire();
       delivered += r.count;
       latencies.push(r.last - r.sentAt);
       firsts.push(r.first - r.sentAt);
+      accepts.push(r.accepted);
       await sleep(20);
     }
     const after = await statsAll(false);
     latencies.sort((a, b) => a - b);
     firsts.sort((a, b) => a - b);
+    accepts.sort((a, b) => a - b);
     const sum = (xs: Stats[], f: (s: Stats) => number) => xs.reduce((a, s) => a + f(s), 0);
     return {
       label: phase.label,
@@ -202,6 +216,7 @@ async function measurePhase(phase: Phase, options: FanoutOptions): Promise<Fanou
       p99: quantile(latencies, 0.99),
       max: latencies[latencies.length - 1]!,
       firstP50: quantile(firsts, 0.5),
+      acceptedP50: quantile(accepts, 0.5),
       rssPerSocketKb: (sum(idle, (s) => s.rss) - sum(before, (s) => s.rss)) / sockets / 1024,
       heapPerSocketKb: (sum(idle, (s) => s.heapUsed) - sum(before, (s) => s.heapUsed)) / sockets / 1024,
       // The worse of the two instances during the measured events.
@@ -336,7 +351,7 @@ export function fanoutMarkdown(result: FanoutResult, command: string, environmen
   const rows = variants
     .map(
       (v) =>
-        `| ${v.label} | ${v.sockets} | ${v.delivered} / ${v.expected} | ${ms(v.p50)} | ${ms(v.p95)} | ${ms(v.p99)} | ${ms(v.max)} | ${(v.p50 / raw.p50).toFixed(2)} / ${(v.p95 / raw.p95).toFixed(2)} / ${(v.p99 / raw.p99).toFixed(2)} | ${ms(v.firstP50)} | ${v.rssPerSocketKb.toFixed(1)} | ${v.heapPerSocketKb.toFixed(1)} | ${ms(v.eld.p99)} / ${ms(v.eld.max)} |`,
+        `| ${v.label} | ${v.sockets} | ${v.delivered} / ${v.expected} | ${ms(v.p50)} | ${ms(v.p95)} | ${ms(v.p99)} | ${ms(v.max)} | ${(v.p50 / raw.p50).toFixed(2)} / ${(v.p95 / raw.p95).toFixed(2)} / ${(v.p99 / raw.p99).toFixed(2)} | ${ms(v.acceptedP50)} / ${ms(v.firstP50)} | ${v.rssPerSocketKb.toFixed(1)} | ${v.heapPerSocketKb.toFixed(1)} | ${ms(v.eld.p99)} / ${ms(v.eld.max)} |`,
     )
     .join('\n');
   const gw = variants[0]!;
@@ -354,13 +369,22 @@ event reaches every socket. Latency = trigger sent → last socket's arrival (wa
 Raw baseline in the same run: two bare \`ws\` servers on the same Redis; each event is one PUBLISH of
 the same graphql-ws \`next\` frame, which both write to every socket; same harness, same parsing.
 
-| server | sockets | delivered | p50 ms | p95 ms | p99 ms | max ms | ratio to raw (p50/p95/p99) | first arrival p50 ms | RSS KB / idle socket | heap KB / socket | loop delay p99 / max ms |
+| server | sockets | delivered | p50 ms | p95 ms | p99 ms | max ms | ratio to raw (p50/p95/p99) | 202 / first arrival p50 ms | RSS KB / idle socket | heap KB / socket | loop delay p99 / max ms |
 | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
 ${rows}
 
 - Delivered must be all (${gw.expected}): ${variants.every((v) => v.delivered === v.expected) ? 'yes, for every server' : 'NO — see the delivered column'}; sockets that failed to connect: ${variants.map((v) => v.failedSockets).join(' / ')}.
+- "202 / first arrival": trigger sent → the instance answered (gateway: sync event verified and stored; raw: published), and → the first socket's arrival; the last arrival is the latency columns.
 - RSS and heap per socket: both instances together, after GC, idle sockets with their subscription open, minus the same before any socket; loop delay: the worse instance, during the measured events.
 - The gateway's latency includes what the raw baseline does not do: verifying and storing the sync event (202 only once stored), the room update in MariaDB, and per subscriber per event the re-authorisation and a graphql-js execution.
+- Runs: \`npm run bench\` (W1, W2, then this section), \`npm run bench -- --fanout-only\` (only this section,
+  the rest of RESULTS.md kept), \`npm run bench -- --fanout-only --large\` (10 000 sockets; needs \`ulimit -n\` ≥ 12 000 in
+  the shell that runs it — each instance holds 5 000 sockets plus its pools, each harness 5 000 — e.g.
+  \`ulimit -n 30000 && npm run bench -- --fanout-only --large\`; budget ~10 minutes, most of it creating 10 000
+  accounts and sessions). \`FANOUT_SOCKETS\`, \`FANOUT_EVENTS\`, \`FANOUT_MARIADB_URL\`, \`FANOUT_REDIS_URL\` override the
+  defaults; \`FANOUT_COMPARE_DIST=/path/to/other/dist\` (+ \`FANOUT_COMPARE_LABEL\`) runs a second build of the gateway
+  on the same database and tokens in the same run (before/after); \`FANOUT_PROFILE_DIR\` / \`FANOUT_HEAP_DIR\` write
+  CPU profiles / heap snapshots of the instances.
 - Aim (issue 5): p99 < 100 ms at 1 000 sockets → ${gw.sockets >= 1000 && gw.p99 < 100 ? 'met' : gw.sockets >= 1000 ? 'not met' : 'n/a'}; ≤ 30 KB per idle socket → ${gw.rssPerSocketKb <= 30 ? 'met' : 'not met'}.
 `;
 }

@@ -13,7 +13,7 @@ export interface FanoutServerSpec {
   setupAccounts?: number;
 }
 
-export type FanoutServerCommand = { type: 'stats'; gc?: boolean } | { type: 'reset-eld' } | { type: 'stop' };
+export type FanoutServerCommand = { type: 'stats'; gc?: boolean } | { type: 'reset-eld' } | { type: 'heap-snapshot'; path: string } | { type: 'stop' };
 
 export interface LoopDelay {
   p50: number;
