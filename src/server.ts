@@ -141,7 +141,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     retryMaxMs: config.OUTBOX_RETRY_MAX_MS,
   });
   const attachments = new AttachmentsService(db, loadFileStorage(config.FILE_STORAGE_URL), config.UPLOAD_MAX_BYTES);
-  const mailer = new MessageMailer(db, kv, mail, logger, publicUrl);
+  const mailer = new MessageMailer(db, accounts, kv, mail, logger, publicUrl);
   const services: Services = {
     config,
     kv,

@@ -146,11 +146,16 @@ export class AccountsService {
     await this.links.insert({ id: randomUUID(), accountId, clientId, relation, permissions, isAdmin, createdAt: new Date() });
   }
 
-  /** The network members of a client's portal, with their account's name and e-mail. */
-  async networkMembers(clientId: string): Promise<{ link: PortalLinkEntity; account: AccountEntity | null }[]> {
-    const links = await this.links.find({ where: { clientId, relation: PortalRelation.NETWORK_MEMBER }, order: { createdAt: 'ASC' } });
+  /** Everyone linked to a client's portal (optionally one relation), with their account. */
+  async linkedAccounts(clientId: string, relation?: PortalRelation): Promise<{ link: PortalLinkEntity; account: AccountEntity | null }[]> {
+    const links = await this.links.find({ where: relation ? { clientId, relation } : { clientId }, order: { createdAt: 'ASC' } });
     const accounts = links.length ? await this.accounts.findBy({ id: In(links.map((l) => l.accountId)) }) : [];
     return links.map((link) => ({ link, account: accounts.find((a) => a.id === link.accountId) ?? null }));
+  }
+
+  /** The network members of a client's portal, with their account's name and e-mail. */
+  networkMembers(clientId: string): Promise<{ link: PortalLinkEntity; account: AccountEntity | null }[]> {
+    return this.linkedAccounts(clientId, PortalRelation.NETWORK_MEMBER);
   }
 
   findLink(linkId: string): Promise<PortalLinkEntity | null> {

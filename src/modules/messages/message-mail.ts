@@ -1,8 +1,7 @@
-import { In, type DataSource } from 'typeorm';
+import type { DataSource } from 'typeorm';
 import type { MailPort } from '../../../adapters/ports';
 import { abilities } from '../../auth/abilities';
-import { AccountEntity } from '../../auth/account.entity';
-import { PortalLinkEntity } from '../../auth/portal-link.entity';
+import type { AccountsService } from '../../auth/accounts.service';
 import type { KeyValueStore } from '../../kv/kv';
 import type { Logger } from '../../observability/logger';
 import { mayReadConversation } from './message-rules';
@@ -22,6 +21,7 @@ export class MessageMailer {
 
   constructor(
     private readonly db: DataSource,
+    private readonly accounts: AccountsService,
     private readonly kv: KeyValueStore,
     private readonly mail: MailPort,
     private readonly logger: Logger,
@@ -44,17 +44,11 @@ export class MessageMailer {
   private async send(message: MessageEntity): Promise<void> {
     const conversation = await this.db.getRepository(ConversationEntity).findOneBy({ id: message.conversationId });
     if (!conversation) return;
-    // Portal links belong to the accounts module; this read-only query is its one use here (no service method lists a client's links yet).
-    const links = await this.db.getRepository(PortalLinkEntity).findBy({ clientId: message.clientId });
-    const candidates = links.filter((l) => l.accountId !== message.authorRef);
+    const candidates = (await this.accounts.linkedAccounts(message.clientId)).filter(({ link }) => link.accountId !== message.authorRef);
     if (!candidates.length) return;
-    const [accounts, participants] = await Promise.all([
-      this.db.getRepository(AccountEntity).findBy({ id: In(candidates.map((l) => l.accountId)) }),
-      this.db.getRepository(ConversationParticipantEntity).findBy({ conversationId: conversation.id }),
-    ]);
+    const participants = await this.db.getRepository(ConversationParticipantEntity).findBy({ conversationId: conversation.id });
     const refs = new Set(participants.map((p) => p.ref));
-    for (const link of candidates) {
-      const account = accounts.find((a) => a.id === link.accountId);
+    for (const { link, account } of candidates) {
       if (!account?.email || !account.notifyNewMessage) continue;
       const can = abilities({ clientId: link.clientId, relation: link.relation, permissions: link.permissions, isAdmin: link.isAdmin });
       if (!mayReadConversation(can, conversation.kind, refs.has(account.id))) continue;
