@@ -183,6 +183,7 @@ handler measured in the same run), not the absolute figures.
 - Machine: ${cpus().length} × ${cpu}, ${Math.round(totalmem() / 2 ** 30)} GiB; server pinned to core 0 and load generator to core 1: ${hasTaskset ? 'yes (taskset)' : 'no'}
 - Node ${process.version}; @apollo/server ${version('@apollo/server')}, graphql ${version('graphql')}, type-graphql ${version('type-graphql')}, typeorm ${version('typeorm')}, better-sqlite3 ${version('better-sqlite3')}, dataloader ${version('dataloader')}, autocannon ${version('autocannon')}
 - Baseline: a raw \`node:http\` handler calling the same demo adapter and answering the same JSON.
+- The gateway runs with its EHR cache off (\`CACHE_TTL_SECONDS=0\`), so every request goes through the adapter path; with the cache on, W1 and W2 make no adapter calls at all after the first request.
 - Every response body was compared with the first one: errors + mismatches + non-2xx = gateway ${w1Gateway.errors + w2Gateway.errors}, raw ${w1Raw.errors + w2Raw.errors}.
 
 ## W1: dashboard latency, every adapter call delayed ${delay} ms (1 connection)

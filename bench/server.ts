@@ -30,6 +30,8 @@ async function main(): Promise<void> {
       LOG_LEVEL: 'silent',
       DEMO_SEED: '0',
       GRAPHQL_MAX_COST: '100000',
+      // Measure the adapter path itself: with the read-through cache on, W1/W2 would only measure the cache.
+      CACHE_TTL_SECONDS: '0',
     });
     const app = await createApp(config, { logger: createLogger('silent'), adapters: { demo: adapter } });
     const { accounts, clients, sessions } = app.services;
