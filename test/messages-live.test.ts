@@ -6,6 +6,7 @@ import { DemoEhrAdapter } from '../adapters/demo/demo.adapter';
 import { Permission, PortalRelation } from '../src/auth/abilities';
 import { signSyncBody } from '../src/events/sync.signature';
 import { portalIds, startTestApp, type TestApp } from './utils/app';
+import { subscribeTo, until, type Received as LiveReceived } from './utils/live';
 import { describeWithMariaDbAndRedis, redisPrefix, REDIS_URL } from './utils/services';
 
 const SUBSCRIPTION = `subscription($id: ID!) { messageAdded(clientId: $id) {
@@ -20,41 +21,8 @@ interface LiveEvent {
   message: { id: string; conversationId: string; body: string | null; deletedAt: string | null; author: { id: string; name: string; kind: string } };
 }
 
-interface Received {
-  events: LiveEvent[];
-  errors: { message: string; extensions?: { code?: string } }[];
-  completed: boolean;
-  stop(): void;
-}
-
-function subscribe(client: WsClient, clientId: string): Received {
-  const r: Received = { events: [], errors: [], completed: false, stop: () => undefined };
-  r.stop = client.subscribe(
-    { query: SUBSCRIPTION, variables: { id: clientId } },
-    {
-      next: (msg) => {
-        if (msg.errors) r.errors.push(...(msg.errors as Received['errors']));
-        const data = msg.data as { messageAdded?: LiveEvent } | null | undefined;
-        if (data?.messageAdded) r.events.push(data.messageAdded);
-      },
-      error: (err) => r.errors.push({ message: String((err as Error).message ?? err) }),
-      complete: () => {
-        r.completed = true;
-      },
-    },
-  );
-  return r;
-}
-
-async function until<T>(probe: () => T | undefined, timeoutMs: number, what: string): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
+type Received = LiveReceived<LiveEvent>;
+const subscribe = (client: WsClient, clientId: string): Received => subscribeTo<LiveEvent>(client, SUBSCRIPTION, { id: clientId }, 'messageAdded');
 
 const LIST = 'query($id: ID!) { client(id: $id) { conversations(folder: ALL) { id subject unreadCount messages { id body author { kind } } } } }';
 

@@ -5,56 +5,15 @@ import WebSocket from 'ws';
 import { PortalRelation, Permission } from '../src/auth/abilities';
 import { signSyncBody } from '../src/events/sync.signature';
 import { portalIds, startTestApp, type TestApp } from './utils/app';
+import { subscribeTo, until, type Received as LiveReceived } from './utils/live';
 import { describeWithMariaDbAndRedis, redisPrefix, REDIS_URL } from './utils/services';
 
 const videoSubscription = 'subscription($id: ID!) { videoCallStatusChanged(clientId: $id) { ready joinUrl readySince practitioner { id name } } }';
 
-interface Received {
-  events: { ready: boolean; joinUrl: string | null; readySince: string | null; practitioner: { id: string; name: string } | null }[];
-  errors: { message: string; extensions?: { code?: string } }[];
-  completed: boolean;
-  /** Resolves with the n-th event (1-based), or rejects after the timeout. */
-  nth(n: number, timeoutMs?: number): Promise<Received['events'][number]>;
-  done(timeoutMs?: number): Promise<void>;
-  stop(): void;
-}
-
+type VideoEvent = { ready: boolean; joinUrl: string | null; readySince: string | null; practitioner: { id: string; name: string } | null };
+type Received = LiveReceived<VideoEvent>;
 /** A graphql-ws subscription as a browser would hold it, collecting what arrives. */
-function subscribe(client: WsClient, clientId: string): Received {
-  const r: Received = {
-    events: [],
-    errors: [],
-    completed: false,
-    nth: (n, timeoutMs = 2000) => until(() => r.events[n - 1], timeoutMs, `event #${n}`),
-    done: async (timeoutMs = 2000) => void (await until(() => (r.completed ? true : undefined), timeoutMs, 'completion')),
-    stop: () => undefined,
-  };
-  r.stop = client.subscribe(
-    { query: videoSubscription, variables: { id: clientId } },
-    {
-      next: (msg) => {
-        if (msg.errors) r.errors.push(...(msg.errors as Received['errors']));
-        const data = msg.data as { videoCallStatusChanged?: Received['events'][number] } | null | undefined;
-        if (data?.videoCallStatusChanged) r.events.push(data.videoCallStatusChanged);
-      },
-      error: (err) => r.errors.push({ message: String((err as Error).message ?? err) }),
-      complete: () => {
-        r.completed = true;
-      },
-    },
-  );
-  return r;
-}
-
-async function until<T>(probe: () => T | undefined, timeoutMs: number, what: string): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
+const subscribe = (client: WsClient, clientId: string): Received => subscribeTo<VideoEvent>(client, videoSubscription, { id: clientId }, 'videoCallStatusChanged');
 
 describeWithMariaDbAndRedis('sync events and video-call readiness across two instances (MariaDB + Redis)', () => {
   const prefix = redisPrefix();
