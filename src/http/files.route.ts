@@ -1,13 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { abilities } from '../auth/abilities';
 import { ErrorCode } from '../graphql/errors';
 import type { Logger } from '../observability/logger';
 import { parseGlobalId } from '../modules/ehr/global-id';
 import type { Services } from '../services';
 import { sendAttachment } from './attachment-download';
-import { bearerToken, clientIp, sendError } from './io';
+import { auditAndStream } from './download';
+import { bearerToken, sendError } from './io';
 
 /**
  * GET /files/:id?a=&e=&sig= streams a file to the viewer the URL was signed for, until it expires.
@@ -51,33 +50,11 @@ export function filesRoute(services: Services, logger: Logger) {
     }
     if (!content) return sendError(res, 404, ErrorCode.NOT_FOUND, 'No such file.');
 
-    try {
-      await services.audit.record({
-        action: 'R',
-        eventType: 'dossier.document.download',
-        resource: `Document: ${content.name}`,
-        clientId,
-        accountId: account.id,
-        actorName: account.displayName,
-        actorRole: access!.relation,
-        onBehalfOf: access!.relation === 'SELF' ? null : `client:${clientId}`,
-        accessPoint: clientIp(req, services.config.TRUST_PROXY),
-        requestId,
-        treatmentRelationship: true,
-      });
-    } catch (err) {
-      logger.error({ err, requestId }, 'access log write failed; download refused');
-      return sendError(res, 503, ErrorCode.UPSTREAM_UNAVAILABLE, 'The download cannot be logged right now, so it is not served. Try again later.');
-    }
-
-    res.writeHead(200, {
-      'content-type': content.mediaType,
-      'content-disposition': `attachment; filename*=UTF-8''${encodeURIComponent(content.name)}`,
-      'x-content-type-options': 'nosniff',
-      'cache-control': 'no-store',
-      ...(content.size !== undefined ? { 'content-length': String(content.size) } : {}),
-    });
-    const stream = content.stream instanceof Readable ? content.stream : Readable.from(content.stream as AsyncIterable<Uint8Array>);
-    await pipeline(stream, res).catch((err) => logger.warn({ err, requestId }, 'file stream ended early'));
+    await auditAndStream(
+      { services, logger, req, res, requestId },
+      { account, access: access! },
+      { clientId, eventType: 'dossier.document.download', resource: `Document: ${content.name}` },
+      content,
+    );
   };
 }
