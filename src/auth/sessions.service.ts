@@ -126,15 +126,7 @@ export class SessionsService {
     this.logger.info({ event: 'session_revoked', sessionId, reason }, 'session revoked');
   }
 
-  /** Of these sessions, the ones that ended (revoked, past their maximum length, or gone). */
-  async endedAmong(sessionIds: string[]): Promise<string[]> {
-    const rows = await this.db.getRepository(SessionEntity).find({ where: { id: In(sessionIds) }, select: { id: true, revokedAt: true, expiresAt: true } });
-    const now = new Date();
-    const standing = new Set(rows.filter((r) => !r.revokedAt && r.expiresAt > now).map((r) => r.id));
-    return sessionIds.filter((id) => !standing.has(id));
-  }
-
-  /** Whether a session still stands (for open WebSockets, checked periodically). */
+  /** Whether a session still stands (open WebSockets, live events); the checks of one tick share one query. */
   isActive(sessionId: string): Promise<boolean> {
     return this.activity.load(sessionId);
   }

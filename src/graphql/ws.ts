@@ -131,13 +131,15 @@ export function createWebSocketServer(schema: GraphQLSchema, services: Services,
       const viewer = states.get(socket)?.viewer;
       if (viewer) bySession.set(viewer.sessionId, [...(bySession.get(viewer.sessionId) ?? []), socket]);
     }
-    if (!bySession.size) return;
-    services.sessions
-      .endedAmong([...bySession.keys()])
-      .then((ended) => {
-        for (const id of ended) for (const socket of bySession.get(id) ?? []) socket.close(CloseCode.Unauthorized, 'Session ended');
-      })
-      .catch((err) => logger.warn({ err }, 'session check for open sockets failed'));
+    // isActive batches the checks of one tick into one query (and honours the deny-list).
+    for (const [sessionId, sockets] of bySession) {
+      services.sessions
+        .isActive(sessionId)
+        .then((active) => {
+          if (!active) for (const socket of sockets) socket.close(CloseCode.Unauthorized, 'Session ended');
+        })
+        .catch((err) => logger.warn({ err }, 'session check for open sockets failed'));
+    }
   }, config.WS_SESSION_CHECK_MS);
   sweep.unref();
 

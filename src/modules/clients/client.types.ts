@@ -1,16 +1,10 @@
 import { Field, ID, Int, ObjectType } from 'type-graphql';
-import { DateScalar, DateTimeScalar } from '../../graphql/scalars';
+import { DateTimeScalar } from '../../graphql/scalars';
 
 /** One client's portal; every field beyond id is resolved (and authorised) by ClientResolver. */
 @ObjectType()
 export class Client {
   @Field(() => ID) id!: string;
-}
-
-@ObjectType()
-export class ClientProfile {
-  @Field() name!: string;
-  @Field(() => DateScalar, { nullable: true }) birthDate?: string | null;
 }
 
 @ObjectType()
