@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import DataLoader from 'dataloader';
 import type { DataSource } from 'typeorm';
+import { RawTable } from '../db/raw-table';
 import { AccessLogEntity } from './access-log.entity';
 
 export type AccessAction = 'C' | 'R' | 'U' | 'D' | 'E';
@@ -26,7 +27,12 @@ export interface AccessEvent {
  * Within one request, the lines written in the same tick go to the database in one INSERT.
  */
 export class AccessLogService {
-  constructor(private readonly db: DataSource) {}
+  /** Every dossier read writes here: plain SQL, built once. */
+  private readonly raw: RawTable<AccessLogEntity>;
+
+  constructor(private readonly db: DataSource) {
+    this.raw = new RawTable(db, AccessLogEntity);
+  }
 
   /** A per-request writer that batches the lines of one tick into one INSERT. */
   writer(): (event: AccessEvent) => Promise<void> {
@@ -52,7 +58,7 @@ export class AccessLogService {
 
   private async insert(events: readonly AccessEvent[]): Promise<void> {
     const at = new Date();
-    await this.db.getRepository(AccessLogEntity).insert(
+    await this.raw.insertMany(
       events.map((e) => ({
         id: randomUUID(),
         at,

@@ -5,6 +5,7 @@ import type { AdapterRequestContext } from '../../adapters/ports';
 import { BadUserInputError } from '../graphql/errors';
 import type { ClientsService } from '../modules/clients/clients.service';
 import type { AdapterRegistry } from '../modules/ehr/adapter-registry';
+import { RawTable } from '../db/raw-table';
 import { ALL_PERMISSIONS, type Permission, PortalRelation, type PortalAccess } from './abilities';
 import { AccountEntity } from './account.entity';
 import { PortalLinkEntity } from './portal-link.entity';
@@ -23,13 +24,19 @@ export type NotificationSettingsValue = Pick<AccountEntity, 'notifyNewMessage' |
 export class AccountsService {
   /** Coalesces the lookups of one tick (live subscribers re-check on every event) into one query; no cache. */
   private readonly portalLoader = new DataLoader<string, PortalAccess[]>((ids) => this.portalsOfMany(ids), { cache: false, maxBatchSize: 1000 });
+  /** Every request reads the viewer's account and portal links: plain SQL, built once. */
+  private readonly rawAccounts: RawTable<AccountEntity>;
+  private readonly rawLinks: RawTable<PortalLinkEntity>;
 
   constructor(
     private readonly db: DataSource,
     private readonly clients: ClientsService,
     private readonly adapters: AdapterRegistry,
     private readonly bsnHashKey: string,
-  ) {}
+  ) {
+    this.rawAccounts = new RawTable(db, AccountEntity);
+    this.rawLinks = new RawTable(db, PortalLinkEntity);
+  }
 
   private get accounts() {
     return this.db.getRepository(AccountEntity);
@@ -42,8 +49,8 @@ export class AccountsService {
     return createHmac('sha256', this.bsnHashKey).update(bsn).digest('hex');
   }
 
-  findById(id: string): Promise<AccountEntity | null> {
-    return this.accounts.findOneBy({ id });
+  async findById(id: string): Promise<AccountEntity | null> {
+    return (await this.rawAccounts.findIn('id', [id]))[0] ?? null;
   }
 
   findByEmail(email: string): Promise<AccountEntity | null> {
@@ -176,7 +183,7 @@ export class AccountsService {
   }
 
   private async portalsOfMany(accountIds: readonly string[]): Promise<PortalAccess[][]> {
-    const rows = await this.links.find({ where: { accountId: In([...new Set(accountIds)]) }, order: { createdAt: 'ASC' } });
+    const rows = await this.rawLinks.findIn('accountId', [...new Set(accountIds)], 'createdAt');
     const rank = (r: PortalRelation) => (r === PortalRelation.SELF ? 0 : 1);
     const byAccount = new Map<string, PortalLinkEntity[]>();
     for (const row of rows) byAccount.set(row.accountId, [...(byAccount.get(row.accountId) ?? []), row]);
