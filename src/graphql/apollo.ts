@@ -8,6 +8,7 @@ import type { Logger } from '../observability/logger';
 import type { Metrics } from '../observability/metrics';
 import type { GatewayContext } from './context';
 import { formatGatewayError, isExpectedError } from './errors';
+import { jitGateway } from './jit-executor';
 
 /** The query limits, shared by HTTP (Apollo) and WebSocket (graphql-ws) so neither path bypasses them. */
 export function queryProtection(config: Config): { validationRules: ValidationRule[]; plugins: ApolloServerPlugin[]; maxTokens: number } {
@@ -58,7 +59,7 @@ function observabilityPlugin(metrics: Metrics): ApolloServerPlugin<GatewayContex
 export function createApollo(schema: GraphQLSchema, config: Config, metrics: Metrics, logger: Logger): ApolloServer<GatewayContext> {
   const protection = queryProtection(config);
   return new ApolloServer<GatewayContext>({
-    schema,
+    ...(config.GRAPHQL_EXECUTOR === 'jit' ? { gateway: jitGateway(schema) } : { schema }),
     csrfPrevention: true,
     allowBatchedHttpRequests: false,
     persistedQueries: false,
