@@ -17,6 +17,7 @@ import { W1_QUERY, W2_QUERY } from './fixture';
  *   npm run bench                                  W1, W2 and the fan-out with 1 000 sockets
  *   npm run bench -- --fanout-only                 only the fan-out; replaces that section of RESULTS.md
  *   npm run bench -- --fanout-only --large         the fan-out with 10 000 sockets (ulimit -n ≥ 30000)
+ *   npm run bench -- --http-only                   only W1 and W2; the fan-out section of RESULTS.md is kept
  */
 
 interface Started {
@@ -208,7 +209,14 @@ Upstream calls per request stay constant (one practitioner batch for 100 appoint
 Aim from issue 4: at least 0.30 of the raw handler's throughput.
 `;
   console.log(md);
-  writeFileSync(join(root, 'bench', 'RESULTS.md'), `${md}\n${await fanoutSection()}`);
+  const path = join(root, 'bench', 'RESULTS.md');
+  if (args.includes('--http-only')) {
+    const previous = readFileSync(path, 'utf8');
+    const at = previous.indexOf(FANOUT_HEADING);
+    writeFileSync(path, `${md}\n${at >= 0 ? previous.slice(at) : ''}`);
+    return;
+  }
+  writeFileSync(path, `${md}\n${await fanoutSection()}`);
 }
 
 main().then(

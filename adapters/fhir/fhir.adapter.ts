@@ -41,6 +41,7 @@ import type {
 } from '../ports';
 import {
   BSN_SYSTEM,
+  compareTimes,
   hasBsn,
   isContraIndication,
   isIntakeQuestionnaire,
@@ -189,7 +190,7 @@ export class FhirEhrAdapter implements EhrAdapter {
     const { matches } = await this.search<QuestionnaireResponse>('QuestionnaireResponse', [['patient', `Patient/${clientId}`]], ctx.signal);
     const intake = matches
       .filter((qr) => isIntakeQuestionnaire(qr, this.options.intakeQuestionnaire) && qr.status !== 'entered-in-error' && qr.status !== 'stopped')
-      .sort((a, b) => (b.authored ?? '').localeCompare(a.authored ?? ''))[0];
+      .sort((a, b) => compareTimes(b.authored ?? '', a.authored ?? ''))[0];
     return intake ? toIntakeReport(intake) : null;
   }
 
@@ -307,7 +308,7 @@ export class FhirEhrAdapter implements EhrAdapter {
         return appointment ? [{ ...appointment, reportId: reports.get(appointment.externalId) ?? null }] : [];
       })
       .filter((a) => Date.parse(a.end) >= from && Date.parse(a.start) < to)
-      .sort((a, b) => a.start.localeCompare(b.start));
+      .sort((a, b) => compareTimes(a.start, b.start));
   }
 
   /** One request for the whole batch (`_id=a,b,c`), as the gateway's DataLoader expects. */

@@ -57,6 +57,14 @@ export const SESSION_REPORT_CATEGORY = 'verslag';
 /** Looks up resources a reference points to, from a search bundle's matches and includes. */
 export type Resolve = <T extends { resourceType: string }>(ref: Reference | undefined, type: T['resourceType']) => T | undefined;
 
+/** Orders FHIR dates and times by the instant they name (offsets included); unparsable ones by their text. */
+export function compareTimes(a: string, b: string): number {
+  const x = Date.parse(a);
+  const y = Date.parse(b);
+  if (Number.isNaN(x) || Number.isNaN(y)) return a < b ? -1 : a > b ? 1 : 0;
+  return x - y;
+}
+
 export function personName(names: HumanName[] | undefined): string | undefined {
   const n = names?.[0];
   if (!n) return undefined;
@@ -126,7 +134,7 @@ export function toPractitioner(p: Practitioner): EhrPractitioner {
 
 /** The active episode (else the most recent one) with its diagnosis and referral resolved. */
 export function toDossierOverview(episodes: EpisodeOfCare[], resolve: Resolve): EhrDossierOverview | null {
-  const byStart = [...episodes].sort((a, b) => (b.period?.start ?? '').localeCompare(a.period?.start ?? ''));
+  const byStart = [...episodes].sort((a, b) => compareTimes(b.period?.start ?? '', a.period?.start ?? ''));
   const episode = byStart.find((e) => e.status === 'active') ?? byStart[0];
   if (!episode) return null;
   const diagnoses = episode.diagnosis ?? [];
@@ -278,7 +286,7 @@ export function toTreatmentPlan(plans: CarePlan[], resolve: Resolve): EhrTreatme
 export function latestPlan(plans: CarePlan[]): CarePlan | undefined {
   return plans
     .filter((p) => p.intent === 'plan' && p.status !== 'entered-in-error')
-    .sort((a, b) => (b.created ?? '').localeCompare(a.created ?? ''))[0];
+    .sort((a, b) => compareTimes(b.created ?? '', a.created ?? ''))[0];
 }
 
 export function toTeamRole(role: CodeableConcept | undefined): EhrTeamRole {
@@ -353,7 +361,7 @@ export function toTreatmentEffort(plans: CarePlan[], encounters: Encounter[]): E
         consultType: e.class?.display ?? e.class?.code ?? 'Onbekend',
       }];
     })
-    .sort((a, b) => a.date.localeCompare(b.date));
+    .sort((a, b) => compareTimes(a.date, b.date));
   return { plannedMinutes: plannedMinutes(latestPlan(plans)), activities };
 }
 

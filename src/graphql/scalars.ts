@@ -23,7 +23,11 @@ export const DateScalar = new GraphQLScalarType({
   },
 });
 
+/** What Date#toISOString writes: served as is, without parsing (hundreds per appointment list). */
+const CANONICAL_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
 function toIso(v: unknown): string {
+  if (typeof v === 'string' && CANONICAL_UTC.test(v)) return v;
   const d = v instanceof Date ? v : typeof v === 'string' || typeof v === 'number' ? new Date(v) : null;
   if (!d || Number.isNaN(d.getTime())) throw new GraphQLError('DateTime must be ISO 8601 with an offset', { extensions: { code: 'BAD_USER_INPUT' } });
   return d.toISOString();

@@ -23,7 +23,9 @@ export class Appointment {
   @Field(() => DateTimeScalar) start!: string;
   @Field(() => DateTimeScalar) end!: string;
   @Field({ description: 'e.g. Diagnostiek, Behandeling' }) type!: string;
-  // practitioner and report are resolved by AppointmentResolver (batched)
+  /** Filled in by whoever lists appointments, from one batch (withPractitioners): no resolver per item. */
+  @Field(() => Practitioner) practitioner!: Practitioner;
+  // report is resolved by AppointmentResolver
   @Field(() => String, { nullable: true }) location?: string | null;
   @Field() online!: boolean;
   @Field({ description: 'Which adapter (care organisation) it came from' }) source!: string;
@@ -32,3 +34,6 @@ export class Appointment {
   practitionerId!: string;
   reportId?: string | null;
 }
+
+/** An appointment as the dossier service reads it, before its practitioner is filled in. */
+export type AppointmentRecord = Omit<Appointment, 'practitioner'>;

@@ -4,10 +4,10 @@ import { selectsField } from '../../graphql/selection';
 import { authorizeClientAccess, type GatewayContext } from '../../graphql/context';
 import { BadUserInputError, NotAvailableError, NotFoundError } from '../../graphql/errors';
 import { DateScalar } from '../../graphql/scalars';
-import { Appointment, AppointmentWindow } from '../appointments/appointment.types';
+import { Appointment, type AppointmentRecord, AppointmentWindow } from '../appointments/appointment.types';
 import { Dossier } from '../dossier/dossier.types';
 import { dossierReads, inWindow } from '../dossier/dossier.service';
-import { readAudited } from '../dossier/dossier.resolver';
+import { readAudited, withPractitioners } from '../dossier/dossier.resolver';
 import { QuestionnaireAssignment, QuestionnaireStatus } from '../questionnaires/questionnaire.types';
 import { ClientStory, DiaryEntry } from '../journal/journal.types';
 import { AccessLogEntry, Client, Dashboard } from './client.types';
@@ -48,8 +48,8 @@ export class ClientResolver {
     @Info() info: GraphQLResolveInfo,
   ): Promise<Appointment[]> {
     const list = await this.visibleAppointments(c.id, ctx, when);
-    if (selectsField(info, 'practitioner')) await ctx.ehr.prefetchPractitioners(list.map((a) => a.practitionerId));
-    return list;
+    // Unselected, `practitioner` is never read: no practitioner batch for a list without them.
+    return selectsField(info, 'practitioner') ? withPractitioners(ctx, list) : (list as Appointment[]);
   }
 
   @FieldResolver(() => Dossier)
@@ -97,7 +97,7 @@ export class ClientResolver {
     return client;
   }
 
-  private async visibleAppointments(clientId: string, ctx: GatewayContext, when: AppointmentWindow): Promise<Appointment[]> {
+  private async visibleAppointments(clientId: string, ctx: GatewayContext, when: AppointmentWindow): Promise<AppointmentRecord[]> {
     const { access, can } = await authorizeClientAccess(ctx, clientId, 'viewAgenda');
     const [list] = await Promise.all([
       dossierReads.appointments(ctx, clientId, can.viewOrganisationAgenda),

@@ -2,7 +2,7 @@ import { Ctx, FieldResolver, Resolver, Root } from 'type-graphql';
 import { authorizeClientAccess, type GatewayContext } from '../../graphql/context';
 import { Appointment, AppointmentWindow } from '../appointments/appointment.types';
 import { ActivityOverview, Dashboard } from '../clients/client.types';
-import { readAudited } from '../dossier/dossier.resolver';
+import { readAudited, withPractitioners } from '../dossier/dossier.resolver';
 import { dossierReads, inWindow } from '../dossier/dossier.service';
 import { mayReadConversation, mayUseMessages } from '../messages/message-rules';
 
@@ -13,7 +13,8 @@ export class DashboardResolver {
     const { can } = await authorizeClientAccess(ctx, d.clientId);
     if (!can.viewAgenda) return null;
     const list = await dossierReads.appointments(ctx, d.clientId, can.viewOrganisationAgenda);
-    return inWindow(list, AppointmentWindow.UPCOMING).find((a) => Date.parse(a.start) > Date.now()) ?? null;
+    const next = inWindow(list, AppointmentWindow.UPCOMING).find((a) => Date.parse(a.start) > Date.now());
+    return next ? (await withPractitioners(ctx, [next]))[0]! : null;
   }
 
   @FieldResolver(() => ActivityOverview, { description: "Since the viewer's previous login." })

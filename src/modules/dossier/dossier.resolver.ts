@@ -1,7 +1,7 @@
 import { Ctx, FieldResolver, Resolver, Root } from 'type-graphql';
 import { authorizeClientAccess, type GatewayContext } from '../../graphql/context';
 import { NotFoundError } from '../../graphql/errors';
-import { Appointment, Practitioner } from '../appointments/appointment.types';
+import { Appointment, type AppointmentRecord, Practitioner } from '../appointments/appointment.types';
 import type { Sourced } from '../ehr/ehr.service';
 import type { EhrPractitioner } from '../../../adapters/ports';
 import { dossierReads } from './dossier.service';
@@ -94,19 +94,27 @@ function practitionerOrPlaceholder(ctx: GatewayContext, id: string): Practitione
   return loaded !== undefined ? present(loaded) : ctx.ehr.practitioner(id).then(present);
 }
 
+/**
+ * Appointments with their practitioners, all from one batch; the field is then a plain property,
+ * so a list of a hundred costs no resolver call per item.
+ */
+export async function withPractitioners(ctx: GatewayContext, list: AppointmentRecord[]): Promise<Appointment[]> {
+  await ctx.ehr.prefetchPractitioners(list.map((a) => a.practitionerId));
+  // After the batch every answer is at hand; only a practitioner the batch failed on is a promise.
+  const people = await Promise.all(list.map((a) => practitionerOrPlaceholder(ctx, a.practitionerId)));
+  return list.map((a, i) => Object.assign({}, a, { practitioner: people[i]! }));
+}
+
 export function toPractitioner(p: Sourced<EhrPractitioner>): Practitioner {
   return { id: `${p.source}:${p.externalId}`, name: p.name, profession: p.profession, phone: p.phone, email: p.email };
 }
 
+// `@Root() x: Readonly<T>` (not `T`) on list items: with a class type type-graphql copies every
+// item into a new instance of that class before each field resolver runs.
 @Resolver(() => Appointment)
 export class AppointmentResolver {
-  @FieldResolver(() => Practitioner)
-  practitioner(@Root() a: Appointment, @Ctx() ctx: GatewayContext): Practitioner | Promise<Practitioner> {
-    return practitionerOrPlaceholder(ctx, a.practitionerId);
-  }
-
   @FieldResolver(() => SessionReport, { nullable: true, description: 'Past appointments may link to their report (needs DOSSIER_VIEW).' })
-  async report(@Root() a: Appointment, @Ctx() ctx: GatewayContext): Promise<SessionReport | null> {
+  async report(@Root() a: Readonly<Appointment>, @Ctx() ctx: GatewayContext): Promise<SessionReport | null> {
     if (!a.reportId) return null;
     const { can } = await authorizeClientAccess(ctx, a.clientId);
     if (!can.viewDossier) return null;
@@ -118,7 +126,7 @@ export class AppointmentResolver {
 @Resolver(() => Medication)
 export class MedicationResolver {
   @FieldResolver(() => Practitioner, { nullable: true })
-  prescriber(@Root() m: Medication, @Ctx() ctx: GatewayContext): Practitioner | null | Promise<Practitioner> {
+  prescriber(@Root() m: Readonly<Medication>, @Ctx() ctx: GatewayContext): Practitioner | null | Promise<Practitioner> {
     return m.prescriberId ? practitionerOrPlaceholder(ctx, m.prescriberId) : null;
   }
 }
@@ -126,7 +134,7 @@ export class MedicationResolver {
 @Resolver(() => TreatmentPlan)
 export class TreatmentPlanResolver {
   @FieldResolver(() => [Practitioner])
-  responsiblePractitioners(@Root() p: TreatmentPlan, @Ctx() ctx: GatewayContext): Promise<Practitioner[]> {
+  responsiblePractitioners(@Root() p: Readonly<TreatmentPlan>, @Ctx() ctx: GatewayContext): Promise<Practitioner[]> {
     return Promise.all(p.responsiblePractitionerIds.map(async (id) => practitionerOrPlaceholder(ctx, id)));
   }
 }
@@ -134,7 +142,7 @@ export class TreatmentPlanResolver {
 @Resolver(() => TeamMember)
 export class TeamMemberResolver {
   @FieldResolver(() => Practitioner)
-  practitioner(@Root() m: TeamMember, @Ctx() ctx: GatewayContext): Practitioner | Promise<Practitioner> {
+  practitioner(@Root() m: Readonly<TeamMember>, @Ctx() ctx: GatewayContext): Practitioner | Promise<Practitioner> {
     return practitionerOrPlaceholder(ctx, m.practitionerId);
   }
 }
@@ -142,7 +150,7 @@ export class TeamMemberResolver {
 @Resolver(() => EffortActivity)
 export class EffortActivityResolver {
   @FieldResolver(() => Practitioner)
-  by(@Root() x: EffortActivity, @Ctx() ctx: GatewayContext): Practitioner | Promise<Practitioner> {
+  by(@Root() x: Readonly<EffortActivity>, @Ctx() ctx: GatewayContext): Practitioner | Promise<Practitioner> {
     return practitionerOrPlaceholder(ctx, x.practitionerId);
   }
 }
@@ -150,7 +158,7 @@ export class EffortActivityResolver {
 @Resolver(() => SessionReport)
 export class SessionReportResolver {
   @FieldResolver(() => Practitioner, { nullable: true })
-  author(@Root() r: SessionReport, @Ctx() ctx: GatewayContext): Practitioner | null | Promise<Practitioner> {
+  author(@Root() r: Readonly<SessionReport>, @Ctx() ctx: GatewayContext): Practitioner | null | Promise<Practitioner> {
     return r.authorId ? practitionerOrPlaceholder(ctx, r.authorId) : null;
   }
 }
@@ -158,7 +166,7 @@ export class SessionReportResolver {
 @Resolver(() => Document)
 export class DocumentResolver {
   @FieldResolver(() => String, { description: 'A short-lived URL that streams the file to this viewer only.' })
-  async downloadUrl(@Root() d: Document, @Ctx() ctx: GatewayContext): Promise<string> {
+  async downloadUrl(@Root() d: Readonly<Document>, @Ctx() ctx: GatewayContext): Promise<string> {
     const account = await ctx.account();
     return ctx.services.fileUrls.sign(`doc:${d.clientId}:${d.id}`, account.id);
   }

@@ -57,7 +57,8 @@ export class AdapterRegistry {
         logger.warn({ adapter: adapter.name, state: CircuitState[state] }, 'adapter circuit breaker changed state');
       });
       const limit = bulkhead(options.concurrency, options.concurrency * 4);
-      const callTimeout = timeout(options.timeoutMs, TimeoutStrategy.Aggressive);
+      // A call that returned has nothing left to cancel; aborting it anyway costs a DOMException per call.
+      const callTimeout = timeout(options.timeoutMs, { strategy: TimeoutStrategy.Aggressive, abortOnReturn: false });
       const retryReads = retry(handleAll, {
         maxAttempts: options.retries,
         backoff: new ExponentialBackoff({ initialDelay: 50, maxDelay: 1000 }),

@@ -74,10 +74,11 @@ export class ClientConversationsResolver {
   }
 }
 
+// `Readonly<T>` roots: type-graphql copies a class-typed root into a new instance per call.
 @Resolver(() => Conversation)
 export class ConversationResolver {
   @FieldResolver(() => [Message])
-  async messages(@Root() conv: ConversationView, @Ctx() ctx: GatewayContext): Promise<Message[]> {
+  async messages(@Root() conv: Readonly<ConversationView>, @Ctx() ctx: GatewayContext): Promise<Message[]> {
     const { access } = await openConversation(ctx, conv.id, false);
     const [list] = await Promise.all([
       ctx.services.messages.messages(conv.id),
@@ -91,7 +92,7 @@ export class ConversationResolver {
 export class MessageAttachmentsResolver {
   /** Links signed for this viewer only; the download checks again that they may read the message. */
   @FieldResolver(() => [Attachment])
-  async attachments(@Root() m: Message, @Ctx() ctx: GatewayContext): Promise<Attachment[]> {
+  async attachments(@Root() m: Readonly<Message>, @Ctx() ctx: GatewayContext): Promise<Attachment[]> {
     if (m.deletedAt) return [];
     const [rows, account] = await Promise.all([ctx.services.attachments.forMessage(m.id), ctx.account()]);
     return rows.map((a) => ({ id: a.id, name: a.name, mediaType: a.mediaType, size: a.size, downloadUrl: ctx.services.fileUrls.sign(attachmentFileId(a.id), account.id) }));
