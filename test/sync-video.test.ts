@@ -5,6 +5,7 @@ import WebSocket from 'ws';
 import { PortalRelation, Permission } from '../src/auth/abilities';
 import { signSyncBody } from '../src/events/sync.signature';
 import { portalIds, startTestApp, type TestApp } from './utils/app';
+import { videoChannel } from '../src/modules/video/video.service';
 import { subscribeTo, until, type Received as LiveReceived } from './utils/live';
 import { describeWithMariaDbAndRedis, redisPrefix, REDIS_URL } from './utils/services';
 
@@ -166,6 +167,18 @@ describeWithMariaDbAndRedis('sync events and video-call readiness across two ins
     const got = await sub.nth(1);
     expect(got).toMatchObject({ ready: true, joinUrl: null });
     sub.stop();
+  });
+
+  it('gives each subscriber of one event its own rights: on the same instance the client gets the joinUrl, a network member not', async () => {
+    const relativeSub = subscribe(ws(a, relativeToken), karenId);
+    const karenSubs = [subscribe(ws(a, karenToken), karenId), subscribe(ws(a, karenToken), karenId)];
+    await redisSubscribers(karenId, 1);
+    await until(() => (a.app.services.events.localSubscribers(videoChannel(karenId)) >= 3 ? true : undefined), 2000, 'three subscribers on instance A');
+    await post(b, ready(karenId, 'https://video.ggz-demo.test/room/shared'));
+    const [relativeGot, ...karenGot] = await Promise.all([relativeSub.nth(1), ...karenSubs.map((s) => s.nth(1))]);
+    expect(relativeGot).toMatchObject({ ready: true, joinUrl: null });
+    for (const got of karenGot) expect(got).toMatchObject({ ready: true, joinUrl: 'https://video.ggz-demo.test/room/shared', practitioner: { id: 'demo:pr-elamrani' } });
+    for (const sub of [relativeSub, ...karenSubs]) sub.stop();
   });
 
   it('refuses a stranger subscribing to Karen\'s room with FORBIDDEN', async () => {

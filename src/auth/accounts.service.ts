@@ -189,7 +189,8 @@ export class AccountsService {
     for (const row of rows) byAccount.set(row.accountId, [...(byAccount.get(row.accountId) ?? []), row]);
     return accountIds.map((id) =>
       (byAccount.get(id) ?? [])
-        .sort((a, b) => rank(a.relation) - rank(b.relation))
+        // Same order on every request: links made in the same millisecond (a parent's children) by client id.
+        .sort((a, b) => rank(a.relation) - rank(b.relation) || a.createdAt.getTime() - b.createdAt.getTime() || (a.clientId < b.clientId ? -1 : 1))
         .map((r) => ({ clientId: r.clientId, relation: r.relation, permissions: r.permissions, isAdmin: r.isAdmin })),
     );
   }

@@ -8,6 +8,8 @@ import { EventEmitter } from 'node:events';
 export interface EventBus {
   publish(channel: string, payload: unknown): Promise<void>;
   subscribe(channel: string, signal?: AbortSignal): AsyncIterableIterator<unknown>;
+  /** How many subscribers this instance has on a channel. */
+  localSubscribers(channel: string): number;
   close(): Promise<void>;
 }
 
@@ -24,6 +26,10 @@ export class InProcessEventBus implements EventBus {
 
   subscribe(channel: string, signal?: AbortSignal): AsyncIterableIterator<unknown> {
     return listen(this.emitter, channel, signal);
+  }
+
+  localSubscribers(channel: string): number {
+    return this.emitter.listenerCount(channel);
   }
 
   async close(): Promise<void> {

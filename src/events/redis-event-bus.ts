@@ -81,6 +81,10 @@ export class RedisEventBus implements EventBus {
     }
   }
 
+  localSubscribers(channel: string): number {
+    return this.local.listenerCount(channel);
+  }
+
   subscribe(channel: string, signal?: AbortSignal): AsyncIterableIterator<unknown> {
     const controller = new AbortController();
     const abort = () => controller.abort();

@@ -1,6 +1,7 @@
 import { abilities, PortalRelation, type Abilities, type PortalAccess } from '../auth/abilities';
 import { ageInYears, parentMayAccess, portalState } from '../auth/portal-rules';
 import { PARENT_ACCESS } from '../modules/consents/consents.service';
+import type { EhrClient } from '../../adapters/ports';
 import type { AccountEntity } from '../auth/account.entity';
 import type { AuthViewer } from '../auth/sessions.service';
 import type { AccessEvent } from '../audit/access-log.service';
@@ -26,23 +27,57 @@ export interface GatewayContext {
   portals(): Promise<PortalAccess[]>;
   /** Writes an access-log line; awaited before the data it covers leaves (fail closed). */
   audit(event: Omit<AccessEvent, 'accountId' | 'actorName' | 'actorRole' | 'accessPoint' | 'requestId'>, access: PortalAccess): Promise<void>;
+  /** The client's record as the portal rules need it (treatment end, birth date); null when no EHR answers. */
+  portalProfile(clientId: string): Promise<EhrClient | null>;
 }
 
-export function createContext(input: { services: Services; logger: Logger; requestId: string; ip: string | null; viewer: AuthViewer | null }): GatewayContext {
+export interface ContextInput {
+  services: Services;
+  /** The parent logger; the context's own child (with `logBindings`) is made on first use. */
+  logger: Logger;
+  logBindings?: Record<string, unknown>;
+  requestId: string;
+  ip: string | null;
+  viewer: AuthViewer | null;
+  /** Where portalProfile reads; live re-authorisation passes one read shared by an event's subscribers. */
+  portalProfile?: (clientId: string) => Promise<EhrClient | null>;
+}
+
+/**
+ * The context of one operation. What an open subscription may never use (its EHR reader, its
+ * child logger) is made on first use: thousands of idle sockets each hold one of these.
+ */
+export function createContext(input: ContextInput): GatewayContext {
   const { services, viewer } = input;
   const partialFailures: PartialFailure[] = [];
   let accountPromise: Promise<AccountEntity> | undefined;
   let portalsPromise: Promise<PortalAccess[]> | undefined;
   let writer: ((e: AccessEvent) => Promise<void>) | undefined;
+  let ehr: RequestEhr | undefined;
+  let logger: Logger | undefined;
 
   const ctx: GatewayContext = {
-    ...input,
+    services,
+    requestId: input.requestId,
+    ip: input.ip,
+    viewer,
     partialFailures,
-    ehr: new RequestEhr(services.registry, services.clients, {
-      requestId: input.requestId,
-      accountId: viewer?.accountId,
-      onPartialFailure: (f) => partialFailures.push(f),
-    }, services.ehrCache),
+    get logger() {
+      return (logger ??= input.logBindings ? input.logger.child(input.logBindings) : input.logger);
+    },
+    get ehr() {
+      return (ehr ??= new RequestEhr(
+        services.registry,
+        services.clients,
+        { requestId: input.requestId, accountId: viewer?.accountId, onPartialFailure: (f) => partialFailures.push(f) },
+        services.ehrCache,
+      ));
+    },
+    portalProfile(clientId) {
+      if (input.portalProfile) return input.portalProfile(clientId);
+      // The EHR being down is no reason to lock people out of what the portal itself holds.
+      return ctx.ehr.first(clientId, 'getClient', (a, id, c) => a.getClient(id, c)).catch(() => null);
+    },
     account() {
       if (!viewer) return Promise.reject(ctx.authError ?? new UnauthenticatedError());
       accountPromise ??= services.accounts.findById(viewer.accountId).then((a) => {
@@ -105,8 +140,7 @@ export async function authorizeClientAccess(
  */
 async function checkPortalRules(ctx: GatewayContext, access: PortalAccess, write: boolean): Promise<void> {
   const { config, consents } = ctx.services;
-  // The EHR being down is no reason to lock people out of what the portal itself holds.
-  const profile = await ctx.ehr.first(access.clientId, 'getClient', (a, id, c) => a.getClient(id, c)).catch(() => null);
+  const profile = await ctx.portalProfile(access.clientId);
   const state = portalState(profile, { graceDays: config.TREATMENT_END_GRACE_DAYS, readOnlyDays: config.TREATMENT_END_READ_ONLY_DAYS });
   if (state === 'closed') throw new ForbiddenError('This portal has closed because the treatment has ended.', { reason: 'TREATMENT_ENDED' });
   if (state === 'read-only' && write) throw new ForbiddenError('The treatment has ended: this portal can still be read but no longer changed.', { reason: 'PORTAL_READ_ONLY' });

@@ -18,6 +18,8 @@ export class CompiledOperations {
 
   constructor(
     private readonly schema: GraphQLSchema,
+    /** false: every operation runs in graphql-js (GRAPHQL_EXECUTOR=graphql-js). */
+    private readonly compile = true,
     private readonly max = 1000,
   ) {}
 
@@ -26,9 +28,9 @@ export class CompiledOperations {
     let perDocument = this.byDocument.get(document);
     const hit = perDocument?.get(name);
     if (hit) return hit;
-    const compiled = compileQuery(this.schema, document, operationName ?? undefined, { disablingCapturingStackErrors: true });
+    const compiled = this.compile ? compileQuery(this.schema, document, operationName ?? undefined, { disablingCapturingStackErrors: true }) : null;
     // What the compiler cannot take (it answers errors instead of a function) runs in graphql-js.
-    const entry: Compiled = isCompiledQuery(compiled)
+    const entry: Compiled = compiled && isCompiledQuery(compiled)
       ? compiled
       : { query: (root, context, variables) => execute({ schema: this.schema, document, rootValue: root, contextValue: context, variableValues: variables, operationName }) };
     if (!perDocument) this.byDocument.set(document, (perDocument = new Map()));

@@ -1,4 +1,6 @@
+import type { EhrClient } from '../../adapters/ports';
 import type { Abilities, PortalAccess } from '../auth/abilities';
+import type { Services } from '../services';
 import { AppError } from './errors';
 import { authorizeClientAccess, createContext, requireViewer, type GatewayContext } from './context';
 
@@ -18,7 +20,14 @@ export interface LiveAccess {
 export async function reauthorizeLive(ctx: GatewayContext, clientId: string, needed?: keyof Abilities): Promise<LiveAccess | null> {
   const viewer = requireViewer(ctx);
   if (!(await ctx.services.sessions.isActive(viewer.sessionId))) return null;
-  const fresh = createContext({ services: ctx.services, logger: ctx.logger, requestId: ctx.requestId, ip: ctx.ip, viewer });
+  const fresh = createContext({
+    services: ctx.services,
+    logger: ctx.logger,
+    requestId: ctx.requestId,
+    ip: ctx.ip,
+    viewer,
+    portalProfile: (id) => profileThisTick(ctx, id),
+  });
   try {
     const { access, can } = await authorizeClientAccess(fresh, clientId, needed);
     return { ctx: fresh, access, can };
@@ -26,4 +35,29 @@ export async function reauthorizeLive(ctx: GatewayContext, clientId: string, nee
     if (err instanceof AppError) return null;
     throw err;
   }
+}
+
+const profiles = new WeakMap<Services, Map<string, Promise<EhrClient | null>>>();
+
+/**
+ * The subscribers of one event re-authorise together, in the same tick: they share one read of
+ * the client's record for the portal rules instead of one EHR (or cache) read each. Kept for this
+ * tick only, so the next event reads again.
+ */
+function profileThisTick(ctx: GatewayContext, clientId: string): Promise<EhrClient | null> {
+  const { services } = ctx;
+  let tick = profiles.get(services);
+  if (!tick) {
+    tick = new Map();
+    profiles.set(services, tick);
+    setImmediate(() => profiles.delete(services));
+  }
+  let profile = tick.get(clientId);
+  if (!profile) {
+    // A read for the access rules on nobody's behalf: no viewer's account goes upstream with it.
+    const system = createContext({ services, logger: ctx.logger, requestId: 'live-authorisation', ip: null, viewer: null });
+    profile = system.portalProfile(clientId);
+    tick.set(clientId, profile);
+  }
+  return profile;
 }

@@ -9,6 +9,8 @@ import type { Logger } from '../observability/logger';
 import type { Services } from '../services';
 import { clientIp } from '../http/io';
 import { createContext, type GatewayContext } from './context';
+import { CompiledOperations } from './jit-executor';
+import { liveSubscribe } from './live-execution';
 import { CloseCode, ErrorCode, formatGatewayError, isExpectedError } from './errors';
 
 interface SocketState {
@@ -50,6 +52,8 @@ export function createWebSocketServer(schema: GraphQLSchema, services: Services,
   const server = useServer(
     {
       schema,
+      // Each event rendered by the operation's compiled form, shared by subscribers holding the same value.
+      subscribe: liveSubscribe(new CompiledOperations(schema, config.GRAPHQL_EXECUTOR === 'jit')),
       connectionInitWaitTimeout: config.WS_AUTH_TIMEOUT_MS + 60_000,
       onConnect: async (ctx) => {
         const socket = ctx.extra.socket as WebSocket;
@@ -89,7 +93,7 @@ export function createWebSocketServer(schema: GraphQLSchema, services: Services,
           document: compiled,
           operationName: payload.operationName,
           variableValues: payload.variables ?? undefined,
-          contextValue: createContext({ services, logger: logger.child({ requestId, subscription: id }), requestId, ip: state.ip, viewer: state.viewer }),
+          contextValue: createContext({ services, logger, logBindings: { requestId, subscription: id }, requestId, ip: state.ip, viewer: state.viewer }),
         };
       },
       // The same error mapping as HTTP: contract codes only, no internals; unexpected errors logged with the request id.

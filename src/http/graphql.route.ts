@@ -69,7 +69,7 @@ export function graphqlRoute(apollo: ApolloServer<GatewayContext>, services: Ser
     const response = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method: req.method ?? 'GET', headers, search, body },
       context: async () => {
-        const ctx = createContext({ services, logger: logger.child({ requestId }), requestId, ip, viewer });
+        const ctx = createContext({ services, logger, logBindings: { requestId }, requestId, ip, viewer });
         // A token that was sent but failed says why (expired, revoked) instead of a bare "log in".
         if (authError) ctx.authError = authError;
         return ctx;

@@ -2,6 +2,7 @@ import { Arg, Ctx, FieldResolver, ID, Resolver, Root, Subscription, type Subscri
 import type { Abilities } from '../../auth/abilities';
 import { authorizeClientAccess, type GatewayContext } from '../../graphql/context';
 import { reauthorizeLive } from '../../graphql/live-access';
+import { shareLiveValue } from '../../graphql/live-execution';
 import { Practitioner } from '../appointments/appointment.types';
 import { Client } from '../clients/client.types';
 import { toPractitioner } from '../dossier/dossier.resolver';
@@ -16,6 +17,20 @@ export function presentVideoCall(state: VideoRoomState, can: Abilities): VideoCa
     joinUrl: state.ready && can.joinVideoCall ? state.joinUrl : null,
     readySince: state.readySince ? new Date(state.readySince) : null,
   };
+}
+
+const presented = new WeakMap<VideoRoomState, Map<boolean, VideoCallStatus>>();
+
+/**
+ * What a live subscriber sees of one event: the same object for every subscriber with the same
+ * right to join (the bus hands all local subscribers one state object), so they share one execution.
+ */
+function presentVideoCallLive(state: VideoRoomState, can: Abilities): VideoCallStatus {
+  let byRight = presented.get(state);
+  if (!byRight) presented.set(state, (byRight = new Map()));
+  let status = byRight.get(can.joinVideoCall);
+  if (!status) byRight.set(can.joinVideoCall, (status = shareLiveValue(presentVideoCall(state, can))));
+  return status;
 }
 
 @Resolver(() => Client)
@@ -94,7 +109,7 @@ async function subscribeVideoCall(ctx: GatewayContext, clientId: string): Promis
       return stop();
     }
     expiresAt = state.ready && state.expiresAt ? Date.parse(state.expiresAt) : null;
-    return { done: false, value: presentVideoCall(state, can) };
+    return { done: false, value: presentVideoCallLive(state, can) };
   };
 
   const iterator: AsyncIterableIterator<VideoCallStatus> = {
