@@ -120,7 +120,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     logger,
     metrics,
   );
-  const accounts = new AccountsService(db, clients, registry, config.bsnHashKey);
+  const accounts = new AccountsService(db, clients, registry, config.bsnHashKey, kv);
   const mail = options.mail ?? new LogMailer(logger, !config.isProduction);
   const publicUrl = config.PUBLIC_URL ?? `http://localhost:${config.PORT}`;
   const ownAccounts = new OwnAccountsService(

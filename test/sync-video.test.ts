@@ -206,6 +206,38 @@ describeWithMariaDbAndRedis('sync events and video-call readiness across two ins
     }
   });
 
+  it('stops the next event on instance A when the right is revoked through instance B (rights kept in memory are dropped everywhere)', async () => {
+    const relative = (await b.app.services.accounts.findByEmail('relative@demo.test'))!;
+    const sub = subscribe(ws(a, relativeToken), karenId);
+    await redisSubscribers(karenId, 1);
+    // Two events: instance A now holds the member's rights in memory.
+    await post(b, ended(karenId));
+    await post(b, ready(karenId));
+    await sub.nth(2);
+
+    await b.app.services.accounts.link(relative.id, karenId, PortalRelation.NETWORK_MEMBER, [], false);
+    try {
+      await post(b, ended(karenId));
+      await sub.done();
+      expect(sub.events).toHaveLength(2);
+    } finally {
+      await b.app.services.accounts.link(relative.id, karenId, PortalRelation.NETWORK_MEMBER, [Permission.AGENDA_VIEW], false);
+    }
+  });
+
+  it('stops the next event on instance A for a session logged out on instance B', async () => {
+    const token = await b.login('client@demo.test');
+    const sub = subscribe(ws(a, token), karenId);
+    await redisSubscribers(karenId, 1);
+    await post(b, ended(karenId));
+    await sub.nth(1);
+
+    expect((await b.gql('mutation { logout }', undefined, token)).body.errors).toBeUndefined();
+    await post(b, ready(karenId));
+    await sub.done();
+    expect(sub.events).toHaveLength(1);
+  });
+
   it('refuses a bad signature and a stale timestamp with 401 and a reason, storing nothing', async () => {
     const bad = ready(karenId);
     const wrongKey = await post(b, bad, { secret: 'not-the-sync-secret-at-all' });

@@ -6,6 +6,7 @@ import { BadUserInputError } from '../graphql/errors';
 import type { ClientsService } from '../modules/clients/clients.service';
 import type { AdapterRegistry } from '../modules/ehr/adapter-registry';
 import { RawTable } from '../db/raw-table';
+import type { KeyValueStore } from '../kv/kv';
 import { ALL_PERMISSIONS, type Permission, PortalRelation, type PortalAccess } from './abilities';
 import { AccountEntity } from './account.entity';
 import { PortalLinkEntity } from './portal-link.entity';
@@ -20,6 +21,11 @@ export function isValidBsn(bsn: string): boolean {
 
 export type NotificationSettingsValue = Pick<AccountEntity, 'notifyNewMessage' | 'notifyNewDocument' | 'notifyNewAppointment' | 'notifyNewQuestionnaire'>;
 
+const LINKS_STAMP_KEY = 'portal-links-stamp';
+const LINKS_STAMP_TTL_SECONDS = 30 * 86_400;
+/** What livePortals keeps is read again after this long even without a new stamp (a stamp lost while Redis was down). */
+const LIVE_LINKS_MAX_AGE_MS = 30_000;
+
 /** Accounts and their portal links; owns the accounts and portal_links tables. */
 export class AccountsService {
   /** Coalesces the lookups of one tick (live subscribers re-check on every event) into one query; no cache. */
@@ -33,6 +39,7 @@ export class AccountsService {
     private readonly clients: ClientsService,
     private readonly adapters: AdapterRegistry,
     private readonly bsnHashKey: string,
+    private readonly kv: KeyValueStore,
   ) {
     this.rawAccounts = new RawTable(db, AccountEntity);
     this.rawLinks = new RawTable(db, PortalLinkEntity);
@@ -146,11 +153,11 @@ export class AccountsService {
     const existing = await this.links.findOneBy({ accountId, clientId });
     if (existing) {
       if (existing.relation !== relation || existing.isAdmin !== isAdmin || existing.permissions.join() !== permissions.join()) {
-        await this.links.update({ id: existing.id }, { relation, permissions, isAdmin });
+        await this.changingLinks(() => this.links.update({ id: existing.id }, { relation, permissions, isAdmin }));
       }
       return;
     }
-    await this.links.insert({ id: randomUUID(), accountId, clientId, relation, permissions, isAdmin, createdAt: new Date() });
+    await this.changingLinks(() => this.links.insert({ id: randomUUID(), accountId, clientId, relation, permissions, isAdmin, createdAt: new Date() }));
   }
 
   /** Everyone linked to a client's portal (optionally one relation), with their account. */
@@ -170,16 +177,69 @@ export class AccountsService {
   }
 
   async updateLink(linkId: string, permissions: Permission[], isAdmin: boolean): Promise<void> {
-    await this.links.update({ id: linkId }, { permissions, isAdmin });
+    await this.changingLinks(() => this.links.update({ id: linkId }, { permissions, isAdmin }));
   }
 
   async removeLink(linkId: string): Promise<void> {
-    await this.links.delete({ id: linkId });
+    await this.changingLinks(() => this.links.delete({ id: linkId }));
   }
 
   /** Every portal the account may open, the own one (SELF) first. */
   portals(accountId: string): Promise<PortalAccess[]> {
     return this.portalLoader.load(accountId);
+  }
+
+  /**
+   * Portal links for re-checking open subscriptions on every event. An event's subscribers all
+   * ask at once; while no link changed anywhere (the shared stamp in the key-value store, renewed
+   * by every link write on any instance) they are answered from this instance's memory, so an
+   * event costs one key read instead of a query over every subscriber's links. A changed stamp,
+   * a store that cannot answer, or 30 seconds since the last read reads the database again.
+   */
+  async livePortals(accountId: string): Promise<PortalAccess[]> {
+    return this.liveLoader.load(accountId);
+  }
+
+  private readonly liveLoader = new DataLoader<string, PortalAccess[]>((ids) => this.livePortalsOfMany(ids), { cache: false, maxBatchSize: 1000 });
+  private live: { stamp: string | null; portals: Map<string, PortalAccess[]>; at: number } = { stamp: null, portals: new Map(), at: 0 };
+
+  private async livePortalsOfMany(accountIds: readonly string[]): Promise<PortalAccess[][]> {
+    const stamp = await this.linksStamp().catch(() => null);
+    if (stamp === null) {
+      // The store cannot say whether links changed: the database, and nothing kept from before.
+      this.live = { stamp: null, portals: new Map(), at: 0 };
+      return this.portalsOfMany(accountIds);
+    }
+    const now = Date.now();
+    if (stamp !== this.live.stamp || now - this.live.at > LIVE_LINKS_MAX_AGE_MS || this.live.portals.size > 100_000) this.live = { stamp, portals: new Map(), at: now };
+    const { portals } = this.live;
+    const missing = [...new Set(accountIds.filter((id) => !portals.has(id)))];
+    if (missing.length) {
+      // Kept under the stamp read before the query: a change meanwhile leaves a newer stamp, so the next event reads again.
+      const loaded = await this.portalsOfMany(missing);
+      missing.forEach((id, i) => portals.set(id, loaded[i]!));
+    }
+    return accountIds.map((id) => portals.get(id)!);
+  }
+
+  /** The stamp of the last portal-link change anywhere (made on first use when absent). */
+  private async linksStamp(): Promise<string> {
+    const current = await this.kv.get(LINKS_STAMP_KEY);
+    if (current) return current;
+    await this.kv.setIfAbsent(LINKS_STAMP_KEY, randomUUID(), LINKS_STAMP_TTL_SECONDS);
+    return (await this.kv.get(LINKS_STAMP_KEY)) ?? Promise.reject(new Error('no links stamp'));
+  }
+
+  /**
+   * A link write between two new stamps (the second voids whatever was read while the write was
+   * under way). When the store cannot take a stamp (Redis down), the change still lands and other
+   * instances notice it by the age limit of what they keep (LIVE_LINKS_MAX_AGE_MS).
+   */
+  private async changingLinks(write: () => Promise<unknown>): Promise<void> {
+    const renew = () => this.kv.set(LINKS_STAMP_KEY, randomUUID(), LINKS_STAMP_TTL_SECONDS).catch(() => (this.live = { stamp: null, portals: new Map(), at: 0 }));
+    await renew();
+    await write();
+    await renew();
   }
 
   private async portalsOfMany(accountIds: readonly string[]): Promise<PortalAccess[][]> {

@@ -48,6 +48,9 @@ export class SessionsService {
    * one deny-list round and one query. No cache: each call still reads after it was made.
    */
   private readonly activity = new DataLoader<string, boolean>((ids) => this.activeAmong(ids), { cache: false, maxBatchSize: 1000 });
+  private readonly standing = new DataLoader<string, boolean>((ids) => this.standingAmong(ids), { cache: false, maxBatchSize: 1000 });
+  /** When each session seen standing ends (its maximum length); a revoked or ended one is dropped. */
+  private readonly sessionEnds = new Map<string, number>();
 
   private readonly rawSessions: RawTable<SessionEntity>;
 
@@ -127,23 +130,52 @@ export class SessionsService {
   async revoke(sessionId: string, reason: string): Promise<void> {
     await this.db.getRepository(SessionEntity).update({ id: sessionId }, { revokedAt: new Date(), revokedReason: reason });
     await this.kv.set(`revoked-session:${sessionId}`, reason, this.policy.accessTokenTtlSeconds + 60);
+    this.sessionEnds.delete(sessionId);
     if (reason === 'logout') this.metrics.securityEvents.inc({ event: 'logout' });
     this.logger.info({ event: 'session_revoked', sessionId, reason }, 'session revoked');
   }
 
-  /** Whether a session still stands (open WebSockets, live events); the checks of one tick share one query. */
+  /**
+   * Whether a session still stands, for a live event: the deny-list (written at once by every
+   * revocation, on any instance) and the session's end, remembered from its row. The checks of
+   * one tick share one deny-list read; a session not seen before costs one query.
+   */
   isActive(sessionId: string): Promise<boolean> {
     return this.activity.load(sessionId);
+  }
+
+  /**
+   * Whether a session still stands by its row (revoked, ended) and the deny-list: the periodic
+   * sweep of open sockets, which also catches a revocation whose deny-list entry has lapsed.
+   */
+  isStanding(sessionId: string): Promise<boolean> {
+    return this.standing.load(sessionId);
   }
 
   private async activeAmong(ids: readonly string[]): Promise<boolean[]> {
     const unique = [...new Set(ids)];
     // One deny-list read and one query for every check of the tick (an event's subscribers re-check together).
     const denied = await this.kv.getMany(unique.map((id) => `revoked-session:${id}`));
-    const candidates = unique.filter((_, i) => !denied[i]);
-    const rows = await this.rawSessions.findIn('id', candidates);
-    const now = new Date();
-    const active = new Set(rows.filter((s) => !s.revokedAt && s.expiresAt > now).map((s) => s.id));
+    const unknown = unique.filter((id, i) => !denied[i] && !this.sessionEnds.has(id));
+    if (unknown.length) await this.standingAmong(unknown);
+    const now = Date.now();
+    const active = new Set(unique.filter((id, i) => !denied[i] && (this.sessionEnds.get(id) ?? 0) > now));
     return ids.map((id) => active.has(id));
+  }
+
+  private async standingAmong(ids: readonly string[]): Promise<boolean[]> {
+    const unique = [...new Set(ids)];
+    const [denied, rows] = await Promise.all([this.kv.getMany(unique.map((id) => `revoked-session:${id}`)), this.rawSessions.findIn('id', unique)]);
+    const now = new Date();
+    const standing = new Set<string>();
+    for (const row of rows) {
+      if (!row.revokedAt && row.expiresAt > now && !denied[unique.indexOf(row.id)]) {
+        standing.add(row.id);
+        if (this.sessionEnds.size >= 100_000) this.sessionEnds.clear();
+        this.sessionEnds.set(row.id, row.expiresAt.getTime());
+      }
+    }
+    for (const id of unique) if (!standing.has(id)) this.sessionEnds.delete(id);
+    return ids.map((id) => standing.has(id));
   }
 }

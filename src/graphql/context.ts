@@ -17,6 +17,8 @@ export interface GatewayContext {
   viewer: AuthViewer | null;
   services: Services;
   logger: Logger;
+  /** The logger this context's own one is a child of (for contexts made from this one). */
+  rootLogger: Logger;
   ehr: RequestEhr;
   partialFailures: PartialFailure[];
   /** Why a presented token was refused (expired, revoked), for a precise UNAUTHENTICATED message. */
@@ -41,6 +43,8 @@ export interface ContextInput {
   viewer: AuthViewer | null;
   /** Where portalProfile reads; live re-authorisation passes one read shared by an event's subscribers. */
   portalProfile?: (clientId: string) => Promise<EhrClient | null>;
+  /** Where portals() reads; live re-authorisation passes the links kept until any link changes. */
+  portalsOf?: (accountId: string) => Promise<PortalAccess[]>;
 }
 
 /**
@@ -62,6 +66,7 @@ export function createContext(input: ContextInput): GatewayContext {
     ip: input.ip,
     viewer,
     partialFailures,
+    rootLogger: input.logger,
     get logger() {
       return (logger ??= input.logBindings ? input.logger.child(input.logBindings) : input.logger);
     },
@@ -88,7 +93,7 @@ export function createContext(input: ContextInput): GatewayContext {
     },
     portals() {
       if (!viewer) return Promise.reject(ctx.authError ?? new UnauthenticatedError());
-      portalsPromise ??= services.accounts.portals(viewer.accountId);
+      portalsPromise ??= input.portalsOf ? input.portalsOf(viewer.accountId) : services.accounts.portals(viewer.accountId);
       return portalsPromise;
     },
     async audit(event, access) {

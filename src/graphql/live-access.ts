@@ -1,5 +1,6 @@
 import type { EhrClient } from '../../adapters/ports';
 import type { Abilities, PortalAccess } from '../auth/abilities';
+import type { Logger } from '../observability/logger';
 import type { Services } from '../services';
 import { AppError } from './errors';
 import { authorizeClientAccess, createContext, requireViewer, type GatewayContext } from './context';
@@ -19,15 +20,23 @@ export interface LiveAccess {
  */
 export async function reauthorizeLive(ctx: GatewayContext, clientId: string, needed?: keyof Abilities): Promise<LiveAccess | null> {
   const viewer = requireViewer(ctx);
-  if (!(await ctx.services.sessions.isActive(viewer.sessionId))) return null;
+  const profile = sharedPortalProfile(ctx.services, ctx.rootLogger);
   const fresh = createContext({
     services: ctx.services,
-    logger: ctx.logger,
+    logger: ctx.rootLogger,
+    logBindings: { requestId: ctx.requestId },
     requestId: ctx.requestId,
     ip: ctx.ip,
     viewer,
-    portalProfile: (id) => profileThisTick(ctx, id),
+    portalProfile: profile,
+    portalsOf: (accountId) => ctx.services.accounts.livePortals(accountId),
   });
+  // The session, the links and the client's record are read side by side (each batched or shared
+  // over the event's subscribers), not one after another; nothing leaves before all three agree.
+  const portals = fresh.portals();
+  void profile(clientId).catch(() => undefined);
+  portals.catch(() => undefined);
+  if (!(await ctx.services.sessions.isActive(viewer.sessionId))) return null;
   try {
     const { access, can } = await authorizeClientAccess(fresh, clientId, needed);
     return { ctx: fresh, access, can };
@@ -40,12 +49,15 @@ export async function reauthorizeLive(ctx: GatewayContext, clientId: string, nee
 const profiles = new WeakMap<Services, Map<string, Promise<EhrClient | null>>>();
 
 /**
- * The subscribers of one event re-authorise together, in the same tick: they share one read of
- * the client's record for the portal rules instead of one EHR (or cache) read each. Kept for this
- * tick only, so the next event reads again.
+ * The subscribers of one event re-authorise together, in the same tick (as do sockets subscribing
+ * together after a restart): they share one read of the client's record for the portal rules
+ * instead of one EHR (or cache) read each. Kept for this tick only, so the next event reads again.
  */
-function profileThisTick(ctx: GatewayContext, clientId: string): Promise<EhrClient | null> {
-  const { services } = ctx;
+export function sharedPortalProfile(services: Services, logger: Logger): (clientId: string) => Promise<EhrClient | null> {
+  return (clientId) => profileThisTick(services, logger, clientId);
+}
+
+function profileThisTick(services: Services, logger: Logger, clientId: string): Promise<EhrClient | null> {
   let tick = profiles.get(services);
   if (!tick) {
     tick = new Map();
@@ -55,7 +67,7 @@ function profileThisTick(ctx: GatewayContext, clientId: string): Promise<EhrClie
   let profile = tick.get(clientId);
   if (!profile) {
     // A read for the access rules on nobody's behalf: no viewer's account goes upstream with it.
-    const system = createContext({ services, logger: ctx.logger, requestId: 'live-authorisation', ip: null, viewer: null });
+    const system = createContext({ services, logger, requestId: 'live-authorisation', ip: null, viewer: null });
     profile = system.portalProfile(clientId);
     tick.set(clientId, profile);
   }

@@ -11,6 +11,7 @@ import { clientIp } from '../http/io';
 import { createContext, type GatewayContext } from './context';
 import { CompiledOperations } from './jit-executor';
 import { liveSubscribe } from './live-execution';
+import { sharedPortalProfile } from './live-access';
 import { CloseCode, ErrorCode, formatGatewayError, isExpectedError } from './errors';
 
 interface SocketState {
@@ -93,7 +94,16 @@ export function createWebSocketServer(schema: GraphQLSchema, services: Services,
           document: compiled,
           operationName: payload.operationName,
           variableValues: payload.variables ?? undefined,
-          contextValue: createContext({ services, logger, logBindings: { requestId, subscription: id }, requestId, ip: state.ip, viewer: state.viewer }),
+          contextValue: createContext({
+            services,
+            logger,
+            logBindings: { requestId, subscription: id },
+            requestId,
+            ip: state.ip,
+            viewer: state.viewer,
+            // The subscribe-time check reads the client's record once per tick for all sockets, and keeps no EHR reader per socket.
+            portalProfile: sharedPortalProfile(services, logger),
+          }),
         };
       },
       // The same error mapping as HTTP: contract codes only, no internals; unexpected errors logged with the request id.
@@ -135,10 +145,10 @@ export function createWebSocketServer(schema: GraphQLSchema, services: Services,
       const viewer = states.get(socket)?.viewer;
       if (viewer) bySession.set(viewer.sessionId, [...(bySession.get(viewer.sessionId) ?? []), socket]);
     }
-    // isActive batches the checks of one tick into one query (and honours the deny-list).
+    // By the session rows (batched into one query), so a revocation is caught even after its deny-list entry lapsed.
     for (const [sessionId, sockets] of bySession) {
       services.sessions
-        .isActive(sessionId)
+        .isStanding(sessionId)
         .then((active) => {
           if (!active) for (const socket of sockets) socket.close(CloseCode.Unauthorized, 'Session ended');
         })
