@@ -343,8 +343,8 @@ export async function runFanout(options: FanoutOptions): Promise<FanoutResult> {
 const ms = (x: number) => x.toFixed(1);
 
 /** The fan-out section of bench/RESULTS.md. */
-export function fanoutMarkdown(result: FanoutResult, command: string, environment: string): string {
-  const head = `## Fan-out: videoCallStatusChanged over two instances (MariaDB + Redis)\n\n`;
+export function fanoutMarkdown(result: FanoutResult, command: string, environment: string, heading: string): string {
+  const head = `${heading}\n\n`;
   if ('skipped' in result) return `${head}Skipped: ${result.skipped}. Start MariaDB and Redis (or set FANOUT_MARIADB_URL / FANOUT_REDIS_URL) and run \`${command}\`.\n`;
   const { options, variants } = result;
   const raw = variants.find((v) => v.label.startsWith('raw'))!;

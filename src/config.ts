@@ -90,6 +90,10 @@ const envSchema = z.object({
   FILE_URL_TTL_SECONDS: int(10, 3600).default(300),
   FHIR_SUBSCRIPTION_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
   SYNC_MAX_BODY_BYTES: int(1024, 10 * 1024 * 1024).default(256 * 1024),
+  // A sync event whose processing failed (an unknown client, the database away) is tried again with capped backoff.
+  SYNC_RETRY_BASE_MS: int(50, 3600000).default(5000),
+  SYNC_RETRY_MAX_MS: int(100, 86400000).default(3600000),
+  SYNC_RETRY_MAX_ATTEMPTS: int(1, 100).default(12),
   VIDEO_READY_TTL_SECONDS: int(1, 86400).default(900),
   // The message outbox to the EHRs: how often it looks for due rows, and its capped retry backoff.
   OUTBOX_POLL_MS: int(10, 600000).default(2000),

@@ -123,11 +123,12 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const accounts = new AccountsService(db, clients, registry, config.bsnHashKey, kv);
   const mail = options.mail ?? new LogMailer(logger, !config.isProduction);
   const publicUrl = config.PUBLIC_URL ?? `http://localhost:${config.PORT}`;
+  const limiter = new RateLimiter(kv);
   const ownAccounts = new OwnAccountsService(
     db,
     accounts,
     sessions,
-    new RateLimiter(kv),
+    limiter,
     kv,
     mail,
     options.sms ?? new LogSms(logger, !config.isProduction),
@@ -162,8 +163,18 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     video: new VideoService(db, events, config.VIDEO_READY_TTL_SECONDS),
     messages: new MessagesService(db, events, () => outbox.kick(), (id) => practitionerName(registry, id), attachments, (m) => mailer.notify(m)),
     attachments,
+    limiter,
   };
-  const sync = new SyncService(db, events, services.video, logger, services.ehrCache, services.messages);
+  const sync = new SyncService(
+    db,
+    events,
+    services.video,
+    logger,
+    metrics,
+    { baseMs: config.SYNC_RETRY_BASE_MS, maxMs: config.SYNC_RETRY_MAX_MS, maxAttempts: config.SYNC_RETRY_MAX_ATTEMPTS },
+    services.ehrCache,
+    services.messages,
+  );
 
   if (shouldSeedDemo(config) && registry.has('demo')) await seedDemoAccounts(services.accounts, clients, ownAccounts);
 
@@ -182,7 +193,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const uploads = uploadsRoute(services, logger);
   const oidc = config.OIDC_ISSUER ? oidcRoutes(services, logger) : null;
   const browserSession = browserSessionRoutes(services);
-  const syncEvents = syncRoute(config, sync, logger);
+  const syncEvents = syncRoute(config, sync, logger, metrics);
   const fhirHook = fhirHookRoute(config, (name) => registry.has(name), sync, logger);
 
   const route = async (req: IncomingMessage, res: ServerResponse, url: URL, requestId: string): Promise<string> => {
@@ -248,6 +259,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       baseUrl = `http://localhost:${port}`;
       // Events answered 202 before a crash are processed now, in the background.
       sync.resumeInBackground();
+      sync.startRetries();
       // Messages stored but not yet handed to their EHR (a stop or crash in between) go out now.
       outbox.start();
       return baseUrl;

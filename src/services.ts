@@ -17,6 +17,7 @@ import type { VideoService } from './modules/video/video.service';
 import type { MessagesService } from './modules/messages/messages.service';
 import type { AttachmentsService } from './modules/messages/attachments.service';
 import type { Metrics } from './observability/metrics';
+import type { RateLimiter } from './auth/rate-limit';
 
 /** The services the composition root builds once and hands to every request. */
 export interface Services {
@@ -46,4 +47,6 @@ export interface Services {
   messages: MessagesService;
   /** Uploaded files (message attachments) in file storage. */
   attachments: AttachmentsService;
+  /** Fixed-window limits (LIMITS) shared by every instance through the key-value store. */
+  limiter: RateLimiter;
 }

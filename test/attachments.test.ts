@@ -93,4 +93,23 @@ describe('attachments: POST /files, use once by the uploader, signed downloads f
       await t.app.services.accounts.link(relative.id, karenId, PortalRelation.NETWORK_MEMBER, [Permission.AGENDA_VIEW], false);
     }
   });
+
+  it('answers 429 with Retry-After once an account uploads more than 60 files in an hour', async () => {
+    const token = await t.login('parent@demo.test');
+    const statuses: number[] = [];
+    let retryAfter: string | null = null;
+    for (let i = 0; i < 61 && !retryAfter; i++) {
+      const form = new FormData();
+      form.append('file', new Blob([PNG]), `foto-${i}.png`);
+      const res = await fetch(`${t.base}/files`, { method: 'POST', body: form, headers: { authorization: `Bearer ${token}` } });
+      statuses.push(res.status);
+      if (res.status === 429) {
+        retryAfter = res.headers.get('retry-after');
+        expect(((await res.json()) as { errors: { extensions: { code: string } }[] }).errors[0]!.extensions.code).toBe('RATE_LIMITED');
+      } else await res.arrayBuffer();
+    }
+    expect(statuses.slice(0, 60).every((s) => s === 200)).toBe(true);
+    expect(statuses[60]).toBe(429);
+    expect(Number(retryAfter)).toBeGreaterThan(0);
+  });
 });

@@ -74,6 +74,29 @@ function cacheSuite(name: string, env: () => Record<string, string>) {
       expect(names).toContain('Melatonine 1 mg tablet');
       expect((demo.calls.get('listMedications') ?? 0) - before).toBeGreaterThanOrEqual(1);
     });
+
+    it('shows a changed appointment after a signed appointment.upserted event (its cache dropped)', async () => {
+      const token = await t.login('client@demo.test');
+      const [id] = await portalIds(t, token);
+      const APPOINTMENTS = 'query($id: ID!) { client(id: $id) { appointments(when: ALL) { id type } } }';
+      const types = async () => (await t.gql(APPOINTMENTS, { id }, token)).body.data.client.appointments.map((a: { type: string }) => a.type) as string[];
+      await types();
+      const appointment = demo.data.clients[0]!.appointments[0]!;
+      const original = appointment.type;
+      appointment.type = 'Groepsbehandeling (verzet)';
+      try {
+        expect(await types()).not.toContain('Groepsbehandeling (verzet)');
+        expect(await postSync(t, { id: randomUUID(), type: 'appointment.upserted', source: 'demo', clientId: id, data: { appointmentId: appointment.externalId } })).toBe(202);
+        let seen: string[] = [];
+        for (let i = 0; i < 20 && !seen.includes('Groepsbehandeling (verzet)'); i++) {
+          seen = await types();
+          if (!seen.includes('Groepsbehandeling (verzet)')) await new Promise((r) => setTimeout(r, 50));
+        }
+        expect(seen).toContain('Groepsbehandeling (verzet)');
+      } finally {
+        appointment.type = original;
+      }
+    });
   });
 }
 

@@ -185,6 +185,29 @@ describe('messages: conversations, replies, unread, archive, delete and refusals
     expect(relatives.body.data.client.dashboard.activity.newMessages).toBe(0);
   });
 
+  it('answers RATE_LIMITED with retryAfter once an account posts more than 30 messages in 15 minutes, and stores nothing of the refused ones', async () => {
+    // The relative, so Karen's own conversations in the other tests keep their budget.
+    await setRelativePermissions([Permission.MESSAGES_PERSONAL_NETWORK]);
+    const started = await start(relativeToken, { kind: 'PERSONAL_NETWORK', recipientIds: [], subject: 'Boodschappen' });
+    expect(started.body.errors).toBeUndefined();
+    const id = started.body.data.startConversation.id;
+    const count = async () => Number(((await t.app.db.query('SELECT COUNT(*) AS n FROM messages WHERE conversation_id = ?', [id])) as { n: number }[])[0]!.n);
+    // Earlier tests spent part of this account's budget: post until refused, never more than the limit allows.
+    let refused: { message: string; extensions?: { code?: string; retryAfter?: number } } | undefined;
+    let posted = 0;
+    for (let i = 0; i < 31 && !refused; i++) {
+      const answer = await t.gql(POST, { id, body: `bericht ${i}` }, relativeToken);
+      refused = answer.body.errors?.[0];
+      if (!refused) posted++;
+    }
+    expect(refused?.extensions).toMatchObject({ code: 'RATE_LIMITED' });
+    expect(refused?.extensions?.retryAfter).toBeGreaterThan(0);
+    expect(posted).toBeGreaterThan(0);
+    const before = await count();
+    expect((await t.gql(POST, { id, body: 'nog een' }, relativeToken)).body.errors?.[0]?.extensions?.code).toBe('RATE_LIMITED');
+    expect(await count()).toBe(before);
+  });
+
   it('writes the access log: reads (R), new messages (C) and deletions (D)', async () => {
     const rows: { action: string; event_type: string }[] = await t.app.db.query("SELECT action, event_type FROM access_log WHERE event_type LIKE 'messages.%'");
     const seen = new Set(rows.map((r) => `${r.action} ${r.event_type}`));

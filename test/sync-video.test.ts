@@ -91,6 +91,9 @@ describeWithMariaDbAndRedis('sync events and video-call readiness across two ins
       // Both instances must accept the same sessions, as behind one load balancer.
       SESSION_SECRET: randomBytes(32).toString('hex'),
       LOG_LEVEL: 'warn',
+      // Failed events are tried again quickly here (production: seconds to an hour).
+      SYNC_RETRY_BASE_MS: '100',
+      SYNC_RETRY_MAX_MS: '400',
     };
     a = await startTestApp({ database: 'mariadb', env });
     b = await startTestApp({ databaseUrl: a.config.DATABASE_URL, env });
@@ -236,6 +239,32 @@ describeWithMariaDbAndRedis('sync events and video-call readiness across two ins
     await post(b, ready(karenId));
     await sub.done();
     expect(sub.events).toHaveLength(1);
+  });
+
+  it('tries a failed event again until it can be processed: a room for a client the portal did not know yet', async () => {
+    const externalId = `cl-late-${randomUUID().slice(0, 8)}`;
+    const event = ready(externalId, 'https://video.ggz-demo.test/room/late');
+    expect((await post(b, event)).status).toBe(202);
+    // Unknown client: recorded as failed, with a next attempt.
+    const failed = await until(async () => {
+      const [row] = (await a.app.db.query('SELECT attempts, error, next_attempt_at, processed_at FROM sync_events WHERE event_id = ?', [event.id])) as { attempts: number; error: string | null; next_attempt_at: Date | null; processed_at: Date | null }[];
+      return row && row.attempts >= 1 ? row : undefined;
+    }, 3000, 'the failed attempt');
+    expect(failed.error).toMatch(/unknown client/);
+    expect(failed.next_attempt_at).not.toBeNull();
+    expect(failed.processed_at).toBeNull();
+
+    // The client becomes known (e.g. its first login); a later attempt processes the stored event.
+    const clientId = await a.app.services.clients.ensureClient({ source: 'demo', externalId });
+    const room = await until(async () => {
+      const status = await a.app.services.video.status(clientId);
+      return status.ready ? status : undefined;
+    }, 5000, 'the retried event');
+    expect(room.joinUrl).toBe('https://video.ggz-demo.test/room/late');
+    const [row] = (await storedEvents(event.id)) as { processed_at: Date | null }[];
+    expect(row!.processed_at).not.toBeNull();
+    const metrics = await (await fetch(`${b.base}/metrics`)).text();
+    expect(metrics).toMatch(/gateway_sync_events_total\{type="videocall.ready",outcome="accepted"\} [1-9]/);
   });
 
   it('refuses a bad signature and a stale timestamp with 401 and a reason, storing nothing', async () => {

@@ -17,7 +17,7 @@ export class RateLimiter {
   }
 }
 
-/** The limits on the doors people knock on: login, code verification, activation, reset. */
+/** The limits on the doors people knock on (login, code verification, activation, reset) and on writing. */
 export const LIMITS = {
   loginPerAccount: { max: 10, windowSeconds: 15 * 60 },
   loginPerIp: { max: 50, windowSeconds: 15 * 60 },
@@ -25,4 +25,8 @@ export const LIMITS = {
   activatePerAccount: { max: 10, windowSeconds: 60 * 60 },
   resetPerAccount: { max: 5, windowSeconds: 60 * 60 },
   resetPerIp: { max: 20, windowSeconds: 60 * 60 },
+  // Writing: far above what a person types, well below what a script or a stuck client sends.
+  messagesPerAccount: { max: 30, windowSeconds: 15 * 60 },
+  conversationsPerAccount: { max: 10, windowSeconds: 60 * 60 },
+  uploadsPerAccount: { max: 60, windowSeconds: 60 * 60 },
 } satisfies Record<string, Limit>;

@@ -18,4 +18,8 @@ export class SyncEventEntity {
   /** Null until a handler has dealt with it; types without a handler yet stay null (never dropped). */
   @Column({ name: 'processed_at', ...timeColumn, nullable: true }) processedAt!: Date | null;
   @Column({ type: 'varchar', length: 500, nullable: true }) error!: string | null;
+  /** Failed processing attempts so far. */
+  @Column({ type: 'int', default: 0 }) attempts!: number;
+  /** When a failed event is tried again; null when it is not (processed, waiting for a handler, or given up). */
+  @Column({ name: 'next_attempt_at', ...timeColumn, nullable: true }) nextAttemptAt!: Date | null;
 }

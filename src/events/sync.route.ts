@@ -3,6 +3,7 @@ import type { Config } from '../config';
 import { ErrorCode } from '../graphql/errors';
 import { BodyTooLargeError, readBody, sendError, sendJson } from '../http/io';
 import type { Logger } from '../observability/logger';
+import type { Metrics } from '../observability/metrics';
 import { parseSyncEvent, SyncEventInvalidError, type SyncService } from './sync.service';
 import { verifySyncSignature } from './sync.signature';
 
@@ -15,7 +16,7 @@ const header = (req: IncomingMessage, name: string): string | undefined => {
  * POST /sync/events from practitioner systems (../shared/contract/http.md): size limit, then the
  * signature over the raw bytes, then the body; 202 only once the event is stored.
  */
-export function syncRoute(config: Pick<Config, 'syncSecret' | 'SYNC_MAX_BODY_BYTES'>, sync: SyncService, logger: Logger) {
+export function syncRoute(config: Pick<Config, 'syncSecret' | 'SYNC_MAX_BODY_BYTES'>, sync: SyncService, logger: Logger, metrics: Metrics) {
   return async (req: IncomingMessage, res: ServerResponse, requestId: string): Promise<void> => {
     if (req.method !== 'POST') {
       sendError(res, 405, ErrorCode.BAD_USER_INPUT, 'Use POST.', { allow: 'POST' });
@@ -35,6 +36,7 @@ export function syncRoute(config: Pick<Config, 'syncSecret' | 'SYNC_MAX_BODY_BYT
     const check = verifySyncSignature(config.syncSecret, { signature: header(req, 'x-signature'), timestamp: header(req, 'x-signature-timestamp') }, raw);
     if (!check.ok) {
       logger.warn({ requestId, reason: check.reason }, 'sync event refused: signature');
+      metrics.syncEvents.inc({ type: 'unknown', outcome: 'refused' });
       sendError(res, 401, ErrorCode.UNAUTHENTICATED, check.reason);
       return;
     }
@@ -43,12 +45,14 @@ export function syncRoute(config: Pick<Config, 'syncSecret' | 'SYNC_MAX_BODY_BYT
       event = parseSyncEvent(raw);
     } catch (err) {
       if (err instanceof SyncEventInvalidError) {
+        metrics.syncEvents.inc({ type: 'unknown', outcome: 'invalid' });
         sendError(res, 400, ErrorCode.BAD_USER_INPUT, err.message);
         return;
       }
       throw err;
     }
     const { result, row } = await sync.store(event, raw);
+    metrics.syncEvents.inc({ type: event.type, outcome: result.status });
     sendJson(res, 202, result);
     if (row) sync.processInBackground(row, event);
   };

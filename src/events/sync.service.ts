@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { In, IsNull, type DataSource } from 'typeorm';
+import { In, IsNull, LessThanOrEqual, type DataSource } from 'typeorm';
 import { z } from 'zod';
 import { ClientEntity, ClientSourceEntity } from '../modules/clients/client.entity';
 import { parseGlobalId, globalId } from '../modules/ehr/global-id';
 import type { VideoService } from '../modules/video/video.service';
 import type { Logger } from '../observability/logger';
+import type { Metrics } from '../observability/metrics';
 import type { EventBus } from './event-bus';
 import { SyncEventEntity } from './sync-event.entity';
 import type { EhrCache } from '../modules/ehr/ehr-cache';
@@ -96,14 +97,23 @@ export type AcceptResult = { status: 'accepted'; id: string } | { status: 'dupli
  * event_id makes a resent event (or the same event posted to two instances) land once; only the
  * request that inserted the row processes it.
  */
+export interface SyncRetryOptions {
+  baseMs: number;
+  maxMs: number;
+  maxAttempts: number;
+}
+
 export class SyncService {
   private readonly inFlight = new Set<Promise<void>>();
+  private retryTimer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly db: DataSource,
     private readonly bus: EventBus,
     private readonly video: VideoService,
     private readonly logger: Logger,
+    private readonly metrics: Metrics,
+    private readonly retry: SyncRetryOptions,
     private readonly ehrCache?: EhrCache,
     private readonly messages?: MessagesService,
   ) {}
@@ -121,6 +131,8 @@ export class SyncService {
       receivedAt: new Date(),
       processedAt: null,
       error: null,
+      attempts: 0,
+      nextAttemptAt: null,
     };
     try {
       await repo.insert(row);
@@ -134,7 +146,7 @@ export class SyncService {
 
   /** Processes after the answer went out; stop() waits for what is still running. */
   processInBackground(row: SyncEventEntity, event: SyncEvent): void {
-    const job = this.process(row, event).finally(() => this.inFlight.delete(job));
+    const job: Promise<void> = this.process(row, event).then(() => undefined).finally(() => this.inFlight.delete(job));
     this.inFlight.add(job);
   }
 
@@ -171,20 +183,82 @@ export class SyncService {
     this.inFlight.add(job);
   }
 
+  /** Tries failed events again when they are due, by whichever instance claims them first. */
+  startRetries(): void {
+    const every = Math.min(this.retry.baseMs, 5000);
+    const tick = () => {
+      const job = this.retryDue()
+        .then(() => undefined, (err: Error) => this.logger.warn({ err: err.message }, 'retrying sync events failed'))
+        .finally(() => {
+          this.inFlight.delete(job);
+          if (this.retryTimer) this.retryTimer = setTimeout(tick, every).unref();
+        });
+      this.inFlight.add(job);
+    };
+    this.retryTimer = setTimeout(tick, every).unref();
+  }
+
+  stopRetries(): void {
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+  }
+
+  /** One pass over the failed events that are due; answers how many were processed now. */
+  async retryDue(now = new Date(), batch = 50): Promise<number> {
+    const repo = this.db.getRepository(SyncEventEntity);
+    const due = await repo.find({
+      where: { processedAt: IsNull(), nextAttemptAt: LessThanOrEqual(now), type: In([...HANDLED_TYPES]) },
+      order: { nextAttemptAt: 'ASC' },
+      take: batch,
+    });
+    let processed = 0;
+    for (const row of due) {
+      // Claim: only the instance whose update moved the row on tries it now (a crash leaves it due again after the lease).
+      const lease = new Date(Date.now() + 60_000);
+      const claimed = await repo.update({ id: row.id, nextAttemptAt: row.nextAttemptAt! }, { nextAttemptAt: lease });
+      if (claimed.affected !== 1) continue;
+      let event: SyncEvent;
+      try {
+        event = parseSyncEvent(Buffer.from(row.payload, 'utf8'));
+      } catch (err) {
+        await repo.update({ id: row.id }, { error: (err as Error).message.slice(0, 500), nextAttemptAt: null });
+        continue;
+      }
+      if (await this.process(row, event)) processed++;
+    }
+    return processed;
+  }
+
   async drain(): Promise<void> {
+    this.stopRetries();
     await Promise.allSettled([...this.inFlight]);
   }
 
-  async process(row: SyncEventEntity, event: SyncEvent): Promise<void> {
+  /** Answers whether the event was processed; a failure is recorded and scheduled again with backoff. */
+  async process(row: SyncEventEntity, event: SyncEvent): Promise<boolean> {
     const repo = this.db.getRepository(SyncEventEntity);
     try {
       const handled = await this.handle(row, event);
-      if (handled) await repo.update({ id: row.id }, { processedAt: new Date(), error: null });
+      if (handled) {
+        await repo.update({ id: row.id }, { processedAt: new Date(), error: null, nextAttemptAt: null });
+        this.metrics.syncEvents.inc({ type: event.type, outcome: 'processed' });
+      }
+      return handled;
     } catch (err) {
       const message = (err as Error).message.slice(0, 500);
-      this.logger.warn({ eventId: event.id, type: event.type, err: message }, 'sync event not processed');
-      await repo.update({ id: row.id }, { error: message }).catch(() => undefined);
+      const attempts = row.attempts + 1;
+      const giveUp = attempts >= this.retry.maxAttempts;
+      const nextAttemptAt = giveUp ? null : new Date(Date.now() + this.backoff(attempts));
+      this.logger.warn({ eventId: event.id, type: event.type, attempts, retryAt: nextAttemptAt, err: message }, giveUp ? 'sync event not processed; given up' : 'sync event not processed; will retry');
+      this.metrics.syncEvents.inc({ type: event.type, outcome: giveUp ? 'failed' : 'retry' });
+      await repo.update({ id: row.id }, { error: message, attempts, nextAttemptAt }).catch(() => undefined);
+      return false;
     }
+  }
+
+  private backoff(attempts: number): number {
+    const capped = Math.min(this.retry.maxMs, this.retry.baseMs * 2 ** Math.min(attempts - 1, 30));
+    return Math.round(capped / 2 + (Math.random() * capped) / 2);
   }
 
   /** Answers whether the event is done; false leaves it pending (processed_at null) for a later handler. */
@@ -201,6 +275,9 @@ export class SyncService {
         await this.video.markEnded(clientId, event.id, row.receivedAt);
         return true;
       }
+      // A changed appointment or a newly published document changes what the EHR answers: the same as dossier.changed.
+      case 'appointment.upserted':
+      case 'document.published':
       case 'dossier.changed': {
         const clientId = await this.resolveClient(event);
         // The cache is shared (Redis) or this instance's own, so dropping it here reaches every reader.
@@ -225,7 +302,7 @@ export class SyncService {
         return true;
       }
       default:
-        // The rest wait for their modules (messages, agenda, documents); stored, never dropped.
+        // questionnaire.assigned waits for the questionnaires module; stored, never dropped.
         return false;
     }
   }
@@ -245,7 +322,7 @@ export class SyncService {
 }
 
 /** Types with a handler today; the others stay pending until their module handles them. */
-const HANDLED_TYPES: readonly SyncEventType[] = ['videocall.ready', 'videocall.ended', 'dossier.changed', 'message.created'];
+const HANDLED_TYPES: readonly SyncEventType[] = ['videocall.ready', 'videocall.ended', 'dossier.changed', 'appointment.upserted', 'document.published', 'message.created'];
 
 /** The bus channel a dossier cache listens on to drop a client's cached data. */
 export const dossierChannel = (clientId: string): string => `dossier:${clientId}`;

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import busboy from 'busboy';
-import { ErrorCode } from '../graphql/errors';
+import { LIMITS } from '../auth/rate-limit';
+import { ErrorCode, RateLimitedError } from '../graphql/errors';
 import { AttachmentRefusedError } from '../modules/messages/attachments.service';
 import type { AttachmentEntity } from '../modules/messages/message.entity';
 import type { Logger } from '../observability/logger';
@@ -23,6 +24,12 @@ export function uploadsRoute(services: Services, logger: Logger) {
       return sendError(res, 403, ErrorCode.FORBIDDEN, 'Send the Authorization header, or x-requested-with with the session cookie.');
     }
     if (!/^multipart\/form-data/i.test(req.headers['content-type'] ?? '')) return sendError(res, 400, ErrorCode.BAD_USER_INPUT, 'Send the file as multipart/form-data.');
+    try {
+      await services.limiter.hit('uploads', viewer.accountId, LIMITS.uploadsPerAccount);
+    } catch (err) {
+      if (!(err instanceof RateLimitedError)) throw err;
+      return sendError(res, 429, ErrorCode.RATE_LIMITED, err.message, { 'retry-after': String(err.retryAfterSeconds), connection: 'close' });
+    }
     const declared = Number(req.headers['content-length']);
     // Multipart framing adds a little; anything far over the limit is refused before reading it.
     if (Number.isFinite(declared) && declared > config.UPLOAD_MAX_BYTES + 64 * 1024) {

@@ -22,6 +22,12 @@ export class Metrics {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers: [this.registry],
   });
+  readonly syncEvents = new Counter({
+    name: 'gateway_sync_events_total',
+    help: 'Inbound practitioner-system events by type and outcome (accepted, duplicate, refused, invalid, processed, retry, failed)',
+    labelNames: ['type', 'outcome'] as const,
+    registers: [this.registry],
+  });
   readonly wsConnections = new Gauge({
     name: 'gateway_websocket_connections',
     help: 'Open GraphQL WebSocket connections',

@@ -39,10 +39,10 @@ export function subscribeTo<T>(client: WsClient, query: string, variables: Recor
 }
 
 /** Polls until the probe answers something, or fails naming what it waited for. */
-export async function until<T>(probe: () => T | undefined, timeoutMs: number, what: string): Promise<T> {
+export async function until<T>(probe: () => T | undefined | Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const value = probe();
+    const value = await probe();
     if (value !== undefined) return value;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 10));

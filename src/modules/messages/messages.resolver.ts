@@ -4,6 +4,7 @@ import type { AccountEntity } from '../../auth/account.entity';
 import { authorizeClientAccess, type GatewayContext } from '../../graphql/context';
 import { BadUserInputError, ForbiddenError, NotFoundError } from '../../graphql/errors';
 import { reauthorizeLive } from '../../graphql/live-access';
+import { LIMITS } from '../../auth/rate-limit';
 import { Client } from '../clients/client.types';
 import { dossierReads } from '../dossier/dossier.service';
 import { parseGlobalId } from '../ehr/global-id';
@@ -122,8 +123,10 @@ export class MessagesResolver {
     if ((kind === ConversationKind.PERSONAL_NETWORK || kind === ConversationKind.TRUST_GROUP) && recipients.length) {
       throw new BadUserInputError('A personal-network or trust-group channel has no practitioners as recipients.', { field: 'recipientIds' });
     }
-    const practitioners = await this.activeTeamMembers(ctx, clientId, recipients);
     const account = await ctx.account();
+    await ctx.services.limiter.hit('conversations', account.id, LIMITS.conversationsPerAccount);
+    await ctx.services.limiter.hit('messages', account.id, LIMITS.messagesPerAccount);
+    const practitioners = await this.activeTeamMembers(ctx, clientId, recipients);
     const { conversation } = await ctx.services.messages.start({
       clientId,
       kind: kindValue,
@@ -147,6 +150,7 @@ export class MessagesResolver {
   ): Promise<Message> {
     const { conversation, access, account } = await openConversation(ctx, conversationId, true);
     const cleanBody = checkBody(body);
+    await ctx.services.limiter.hit('messages', account.id, LIMITS.messagesPerAccount);
     const practitionerIds = (await ctx.services.messages.participants([conversation.id])).filter((p) => p.kind === 'PRACTITIONER').map((p) => p.ref);
     const message = await ctx.services.messages.post({
       conversation,
