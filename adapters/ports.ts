@@ -186,6 +186,8 @@ export interface EhrAdapter {
 
   /** Hands a client's message to the EHR; idempotent by messageId. */
   sendMessage?(clientId: string, message: EhrOutboundMessage, ctx: AdapterRequestContext): Promise<void>;
+  /** Withdraws the copy of a message its author deleted (its text gone, marked withdrawn); idempotent, and done when there is no copy. */
+  withdrawMessage?(clientId: string, messageId: string, ctx: AdapterRequestContext): Promise<void>;
 
   /** Cheap liveness probe for /readyz. */
   ping(signal?: AbortSignal): Promise<void>;

@@ -119,4 +119,28 @@ describe('messages to a FHIR EHR as Communication, through an outage', () => {
     const again = await fhir.repo.searchResources<Communication>({ resourceType: 'Communication', filters: [{ code: 'identifier', operator: Operator.EQUALS, value: `${PORTAL_MESSAGE_SYSTEM}|${messageId}` }] });
     expect(again).toHaveLength(1);
   });
+
+  it('withdraws the Communication when the author deletes a delivered message: entered-in-error, its text gone', async () => {
+    const token = await t.login({ bsn: EVA_BSN });
+    const [clientId] = await portalIds(t, token);
+    const started = await t.gql(
+      'mutation($c: ID!, $r: [ID!]!) { startConversation(clientId: $c, subject: "Afspraak", recipientIds: $r, body: "Ik kan donderdag niet.") { messages { id } } }',
+      { c: clientId, r: [`fhir:${seed.practitioners.bakker.id}`] },
+      token,
+    );
+    const messageId = started.body.data.startConversation.messages[0].id as string;
+    const byIdentifier = () =>
+      fhir.repo.searchResources<Communication>({ resourceType: 'Communication', filters: [{ code: 'identifier', operator: Operator.EQUALS, value: `${PORTAL_MESSAGE_SYSTEM}|${messageId}` }] });
+    await until(async () => ((await byIdentifier()).length ? true : undefined), 5000, 'the Communication');
+
+    expect((await t.gql('mutation($id: ID!) { deleteMessage(messageId: $id) { deletedAt } }', { id: messageId }, token)).body.errors).toBeUndefined();
+    const withdrawn = await until(async () => {
+      const [c] = await byIdentifier();
+      return c?.status === 'entered-in-error' ? c : undefined;
+    }, 5000, 'the withdrawal');
+    expect(withdrawn.payload).toBeUndefined();
+    expect(withdrawn.subject).toEqual({ reference: `Patient/${seed.eva.id}` });
+    const rows = (await t.app.db.query("SELECT status FROM message_outbox WHERE message_id = ? AND action = 'withdraw'", [messageId])) as { status: string }[];
+    expect(rows).toEqual([{ status: 'delivered' }]);
+  });
 });

@@ -111,15 +111,47 @@ describe('the message outbox to the EHR (retries, restart, exactly once)', () =>
       await t.gql('mutation($id: ID!) { deleteMessage(messageId: $id) { id } }', { id: messageId }, token);
       ehr.failures = 0;
       const row = await until(async () => {
-        const [r] = (await t.app.db.query('SELECT status FROM message_outbox WHERE message_id = ?', [messageId])) as { status: string }[];
+        const [r] = (await t.app.db.query("SELECT status FROM message_outbox WHERE message_id = ? AND action = 'send'", [messageId])) as { status: string }[];
         return r?.status === 'pending' ? undefined : r;
       }, 5000, 'the row to settle');
       expect(row.status).toBe('cancelled');
       expect(ehr.acknowledged).toEqual([]);
+      // Nothing reached the EHR, so there is nothing to withdraw.
+      const withdrawal = await until(async () => {
+        const [r] = (await t.app.db.query("SELECT status FROM message_outbox WHERE message_id = ? AND action = 'withdraw'", [messageId])) as { status: string }[];
+        return r?.status === 'pending' ? undefined : r;
+      }, 5000, 'the withdrawal to settle');
+      expect(withdrawal.status).toBe('cancelled');
 
       const channel = await t.gql(START, { clientId: karenId, recipientIds: [], body: 'Alleen familie', kind: 'PERSONAL_NETWORK' }, token);
       const channelMessage = channel.body.data.startConversation.messages[0].id;
       expect(await t.app.db.query('SELECT id FROM message_outbox WHERE message_id = ?', [channelMessage])).toEqual([]);
+    } finally {
+      await t.stop();
+    }
+  });
+
+  it('withdraws the EHR copy of a delivered message its author deleted, and only once the send has settled', async () => {
+    const ehr = new FlakyEhr(0);
+    const t = await startTestApp({ env: fast, adapters: { demo: ehr } });
+    try {
+      const token = await t.login('client@demo.test');
+      const [karenId] = await portalIds(t, token);
+      const { body } = await t.gql(START, { clientId: karenId, recipientIds: ['demo:pr-bakker'], body: 'Graag een terugbelverzoek' }, token);
+      const messageId = body.data.startConversation.messages[0].id;
+      await until(() => (ehr.acknowledged.length ? true : undefined), 3000, 'the delivery');
+      const del = await t.gql('mutation($id: ID!) { deleteMessage(messageId: $id) { id } }', { id: messageId }, token);
+      expect(del.body.errors).toBeUndefined();
+      const copy = await until(() => {
+        const sent = ehr.sentMessages.find((m) => m.message.messageId === messageId);
+        return sent?.withdrawn ? sent : undefined;
+      }, 3000, 'the withdrawal');
+      expect(copy.message.body).toBe('');
+      const rows = (await t.app.db.query('SELECT action, status FROM message_outbox WHERE message_id = ? ORDER BY action', [messageId])) as { action: string; status: string }[];
+      expect(rows).toEqual([
+        { action: 'send', status: 'delivered' },
+        { action: 'withdraw', status: 'delivered' },
+      ]);
     } finally {
       await t.stop();
     }

@@ -21,7 +21,7 @@ export interface DemoAdapterOptions {
 export class DemoEhrAdapter implements EhrAdapter {
   readonly name: string;
   readonly data: DemoData;
-  readonly sentMessages: { clientId: string; message: EhrOutboundMessage }[] = [];
+  readonly sentMessages: { clientId: string; message: EhrOutboundMessage; withdrawn?: boolean }[] = [];
   /** Counts calls per method, so tests and benchmarks can see batching at work. */
   readonly calls = new Map<string, number>();
   private readonly delayMs: number;
@@ -104,6 +104,12 @@ export class DemoEhrAdapter implements EhrAdapter {
   async sendMessage(clientId: string, message: EhrOutboundMessage, ctx: AdapterRequestContext): Promise<void> {
     await this.enter('sendMessage', ctx);
     if (!this.sentMessages.some((m) => m.message.messageId === message.messageId)) this.sentMessages.push({ clientId, message });
+  }
+
+  async withdrawMessage(clientId: string, messageId: string, ctx: AdapterRequestContext): Promise<void> {
+    await this.enter('withdrawMessage', ctx);
+    const copy = this.sentMessages.find((m) => m.clientId === clientId && m.message.messageId === messageId);
+    if (copy) Object.assign(copy, { withdrawn: true, message: { ...copy.message, body: '' } });
   }
 
   async ping(): Promise<void> {}

@@ -349,6 +349,22 @@ export class FhirEhrAdapter implements EhrAdapter {
     if (!res.ok) throw new FhirHttpError(res.status, url.pathname);
   }
 
+  /**
+   * The Communication(s) carrying the message (found by the portal's message identifier) become
+   * `entered-in-error` without their payload: the text is gone from the EHR as from the portal.
+   */
+  async withdrawMessage(clientId: string, messageId: string, ctx: AdapterRequestContext): Promise<void> {
+    const { matches } = await this.search<Communication>('Communication', [['identifier', `${PORTAL_MESSAGE_SYSTEM}|${messageId}`], ['subject', `Patient/${clientId}`]], ctx.signal);
+    for (const found of matches) {
+      if (found.status === 'entered-in-error' && !found.payload?.length) continue;
+      const { payload: _text, ...rest } = found;
+      const url = new URL(`Communication/${found.id}`, this.base);
+      const res = await this.send(url, { accept: FHIR_JSON, signal: ctx.signal, authenticate: true, json: { ...rest, status: 'entered-in-error' }, method: 'PUT' });
+      await res.body?.cancel();
+      if (!res.ok) throw new FhirHttpError(res.status, url.pathname);
+    }
+  }
+
   async ping(signal?: AbortSignal): Promise<void> {
     const url = new URL('metadata', this.base);
     const res = await this.send(url, { accept: FHIR_JSON, signal, authenticate: true });
@@ -448,7 +464,7 @@ export class FhirEhrAdapter implements EhrAdapter {
   /** One HTTP exchange: GET, POST with a form body (search by POST), or POST of a resource (conditional create). */
   private async send(
     url: URL,
-    init: { accept: string; signal?: AbortSignal; authenticate: boolean; form?: URLSearchParams; json?: Resource; ifNoneExist?: string },
+    init: { accept: string; signal?: AbortSignal; authenticate: boolean; form?: URLSearchParams; json?: Resource; ifNoneExist?: string; method?: 'POST' | 'PUT' },
   ): Promise<Response> {
     const headers: Record<string, string> = { accept: init.accept };
     if (init.authenticate) {
@@ -459,7 +475,7 @@ export class FhirEhrAdapter implements EhrAdapter {
     if (init.json) headers['content-type'] = FHIR_JSON;
     if (init.ifNoneExist) headers['if-none-exist'] = init.ifNoneExist;
     const body = init.form ? init.form.toString() : init.json ? JSON.stringify(init.json) : undefined;
-    const res = await this.fetchFn(url, body !== undefined ? { method: 'POST', headers, body, signal: init.signal } : { headers, signal: init.signal });
+    const res = await this.fetchFn(url, body !== undefined ? { method: init.method ?? 'POST', headers, body, signal: init.signal } : { headers, signal: init.signal });
     // An expired or revoked token: drop it, so the registry's retry fetches a fresh one.
     if (res.status === 401 && init.authenticate) this.tokens.invalidate();
     return res;

@@ -24,7 +24,6 @@ export interface AccessEvent {
 
 /**
  * The access log (NEN 7513). Writing fails closed: callers await the write before data leaves.
- * Within one request, the lines written in the same tick go to the database in one INSERT.
  */
 export class AccessLogService {
   /** Every dossier read writes here: plain SQL, built once. */
@@ -34,17 +33,22 @@ export class AccessLogService {
     this.raw = new RawTable(db, AccessLogEntity);
   }
 
-  /** A per-request writer that batches the lines of one tick into one INSERT. */
+  /**
+   * Lines written in the same tick, by one request or by several at once, go to the database in
+   * one INSERT; each caller still waits for the INSERT that holds its own line (fail closed).
+   */
+  private readonly batch = new DataLoader<AccessEvent, true>(
+    async (events) => {
+      await this.insert(events);
+      return events.map(() => true as const);
+    },
+    { cache: false, maxBatchSize: 500 },
+  );
+
+  /** The writer a request uses (batched with every other line of the same tick). */
   writer(): (event: AccessEvent) => Promise<void> {
-    const loader = new DataLoader<AccessEvent, true>(
-      async (events) => {
-        await this.insert(events);
-        return events.map(() => true as const);
-      },
-      { cache: false },
-    );
     return async (event) => {
-      await loader.load(event);
+      await this.batch.load(event);
     };
   }
 

@@ -99,6 +99,25 @@ export class MessageOutbox {
     return delivered;
   }
 
+  /**
+   * Withdraws an EHR's copy of a deleted message, once its send has settled: a send still pending
+   * is cancelled by its own delivery (the body is gone), so the withdrawal waits for that outcome.
+   */
+  private async withdraw(row: MessageOutboxEntity): Promise<Outcome> {
+    const sends = await this.db.getRepository(MessageOutboxEntity).findBy({ messageId: row.messageId, source: row.source, action: 'send' });
+    if (sends.some((s) => s.status === 'pending')) return { status: 'retry', reason: 'the send of this message has not settled yet' };
+    if (!sends.some((s) => s.status === 'delivered')) return { status: 'cancelled', reason: 'no copy reached this EHR' };
+    const adapter = this.registry.adapter(row.source);
+    if (!adapter) return { status: 'retry', reason: `adapter '${row.source}' is not loaded here` };
+    if (!adapter.withdrawMessage) return { status: 'cancelled', reason: `adapter '${row.source}' cannot withdraw messages` };
+    const message = await this.db.getRepository(MessageEntity).findOneBy({ id: row.messageId });
+    if (!message) return { status: 'cancelled', reason: 'the message no longer exists' };
+    const externalClientId = (await this.clients.sourcesOf([message.clientId])).get(message.clientId)?.find((s) => s.source === row.source)?.externalId;
+    if (!externalClientId) return { status: 'cancelled', reason: `the client is not known at '${row.source}'` };
+    await this.registry.call(row.source, 'withdrawMessage', (a, signal) => a.withdrawMessage!(externalClientId, message.id, { requestId: `outbox:${row.id}`, signal }), 'write');
+    return { status: 'delivered' };
+  }
+
   /** Rows still waiting for one message (tests and operations). */
   pending(messageIds: string[]): Promise<MessageOutboxEntity[]> {
     return this.db.getRepository(MessageOutboxEntity).find({ where: { messageId: In(messageIds), status: 'pending' } });
@@ -110,6 +129,7 @@ export class MessageOutbox {
   }
 
   private async deliver(row: MessageOutboxEntity): Promise<Outcome> {
+    if (row.action === 'withdraw') return this.withdraw(row);
     const message = await this.db.getRepository(MessageEntity).findOneBy({ id: row.messageId });
     if (!message) return { status: 'cancelled', reason: 'the message no longer exists' };
     if (message.deletedAt || message.body === null) return { status: 'cancelled', reason: 'the author deleted the message before it was delivered' };

@@ -62,6 +62,7 @@ export class ConversationReaderEntity {
 }
 
 export type OutboxStatus = 'pending' | 'delivered' | 'cancelled';
+export type OutboxAction = 'send' | 'withdraw';
 
 /**
  * A message still to be handed to one EHR (source). Written in the same transaction as the
@@ -69,13 +70,15 @@ export type OutboxStatus = 'pending' | 'delivered' | 'cancelled';
  * It holds no text: the body is read from the message at delivery, so a deletion reaches it too.
  */
 @Entity('message_outbox')
-@Index('uq_message_outbox_message_source', ['messageId', 'source'], { unique: true })
+@Index('uq_message_outbox_message_source_action', ['messageId', 'source', 'action'], { unique: true })
 @Index('ix_message_outbox_due', ['status', 'nextAttemptAt'])
 export class MessageOutboxEntity {
   @PrimaryColumn(idColumn) id!: string;
   @Column({ name: 'message_id', ...idColumn }) messageId!: string;
   @Column({ type: 'varchar', length: 50 }) source!: string;
   @Column({ type: 'varchar', length: 16 }) status!: OutboxStatus;
+  /** send: hand the message over; withdraw: the author deleted it, so the EHR's copy is withdrawn. */
+  @Column({ type: 'varchar', length: 16, default: 'send' }) action!: OutboxAction;
   @Column({ type: 'int', default: 0 }) attempts!: number;
   @Column({ name: 'next_attempt_at', ...timeColumn }) nextAttemptAt!: Date;
   @Column({ name: 'last_error', type: 'varchar', length: 500, nullable: true }) lastError!: string | null;

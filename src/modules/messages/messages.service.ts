@@ -11,6 +11,7 @@ import {
   ConversationReaderEntity,
   MessageEntity,
   MessageOutboxEntity,
+  type OutboxAction,
   type ConversationKindValue,
   type ParticipantKindValue,
 } from './message.entity';
@@ -198,7 +199,13 @@ export class MessagesService {
   async delete(message: MessageEntity): Promise<MessageEntity> {
     if (message.deletedAt) return message;
     const deletedAt = new Date();
-    await this.db.getRepository(MessageEntity).update({ id: message.id }, { body: null, deletedAt });
+    await this.db.transaction(async (tx) => {
+      await tx.getRepository(MessageEntity).update({ id: message.id }, { body: null, deletedAt });
+      // Every EHR that was (or may yet be) handed a copy gets it withdrawn; an undelivered send is cancelled by the outbox.
+      const sent = await tx.getRepository(MessageOutboxEntity).findBy({ messageId: message.id, action: 'send' });
+      await enqueue(tx, message.id, sent.filter((row) => row.status !== 'cancelled').map((row) => row.source), deletedAt, 'withdraw');
+    });
+    this.onEnqueued();
     await this.attachments?.removeForMessage(message.id);
     const deleted = { ...message, body: null, deletedAt };
     await this.announce(deleted, 'DELETED', false);
@@ -301,11 +308,11 @@ function newMessage(conversation: ConversationEntity, author: Author, body: stri
   };
 }
 
-async function enqueue(tx: EntityManager, messageId: string, sources: string[], now: Date): Promise<void> {
+async function enqueue(tx: EntityManager, messageId: string, sources: string[], now: Date, action: OutboxAction = 'send'): Promise<void> {
   const unique = [...new Set(sources)];
   if (!unique.length) return;
   await tx.getRepository(MessageOutboxEntity).insert(
-    unique.map((source) => ({ id: randomUUID(), messageId, source, status: 'pending' as const, attempts: 0, nextAttemptAt: now, lastError: null, createdAt: now, deliveredAt: null })),
+    unique.map((source) => ({ id: randomUUID(), messageId, source, status: 'pending' as const, action, attempts: 0, nextAttemptAt: now, lastError: null, createdAt: now, deliveredAt: null })),
   );
 }
 
