@@ -148,6 +148,15 @@ export interface TimeWindow {
   to?: IsoDateTime;
 }
 
+/** A file attached to an outbound message; its bytes are read only by the adapter that sends them. */
+export interface EhrOutboundAttachment {
+  id: string;
+  name: string;
+  mediaType: string;
+  size: number;
+  content(): Promise<NodeJS.ReadableStream>;
+}
+
 /** A message the portal hands to the EHR (through the outbox). */
 export interface EhrOutboundMessage {
   messageId: string;
@@ -157,6 +166,7 @@ export interface EhrOutboundMessage {
   authorName: string;
   recipientPractitionerIds: string[];
   sentAt: IsoDateTime;
+  attachments?: EhrOutboundAttachment[];
 }
 
 export interface EhrAdapter {

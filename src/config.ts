@@ -41,6 +41,8 @@ const envSchema = z.object({
   FHIR_CLIENT_ID: z.string().optional(),
   FHIR_CLIENT_SECRET: z.string().optional(),
   FHIR_INTAKE_QUESTIONNAIRE: z.string().default('intake'),
+  // Message attachments up to this size go inside the FHIR Communication; larger ones are named only.
+  FHIR_INLINE_ATTACHMENT_MAX_BYTES: int(0, 100 * 1024 * 1024).default(20 * 1024 * 1024),
   SYNC_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
   SESSION_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   SESSION_PRIVATE_KEY: z.string().includes('PRIVATE KEY', { message: 'must be a PEM private key' }).optional(),

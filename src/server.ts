@@ -136,12 +136,15 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     metrics,
     publicUrl,
   );
-  const outbox = new MessageOutbox(db, registry, clients, logger, {
-    pollMs: config.OUTBOX_POLL_MS,
-    retryBaseMs: config.OUTBOX_RETRY_BASE_MS,
-    retryMaxMs: config.OUTBOX_RETRY_MAX_MS,
-  });
   const attachments = new AttachmentsService(db, loadFileStorage(config.FILE_STORAGE_URL), config.UPLOAD_MAX_BYTES);
+  const outbox = new MessageOutbox(
+    db,
+    registry,
+    clients,
+    logger,
+    { pollMs: config.OUTBOX_POLL_MS, retryBaseMs: config.OUTBOX_RETRY_BASE_MS, retryMaxMs: config.OUTBOX_RETRY_MAX_MS },
+    attachments,
+  );
   const mailer = new MessageMailer(db, accounts, kv, mail, logger, publicUrl);
   const services: Services = {
     config,

@@ -1,4 +1,5 @@
 import { Permission, PortalRelation } from '../src/auth/abilities';
+import type { DemoEhrAdapter } from '../adapters/demo/demo.adapter';
 import { portalIds, startTestApp, type TestApp } from './utils/app';
 
 const PNG = Buffer.concat([
@@ -77,18 +78,36 @@ describe('attachments: POST /files, use once by the uploader, signed downloads f
     expect((await fetch(`${t.base}${attachment.downloadUrl}`)).status).toBe(404);
   });
 
+  it('hands the attachment\'s bytes to the EHR with its message', async () => {
+    const { body: up } = await upload(PNG, 'verwijsbrief.png', karenToken);
+    const started = await t.gql(START, { c: karenId, a: [up.id] }, karenToken);
+    const messageId = started.body.data.startConversation.messages[0].id as string;
+    const demo = t.app.services.registry.adapter('demo') as DemoEhrAdapter;
+    const deadline = Date.now() + 5000;
+    let copy = demo.sentMessages.find((m) => m.message.messageId === messageId);
+    while (!copy && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+      copy = demo.sentMessages.find((m) => m.message.messageId === messageId);
+    }
+    expect(copy?.files).toEqual([{ name: 'verwijsbrief.png', mediaType: 'image/png', bytes: PNG }]);
+  });
+
   it('refuses someone else\'s attachment with BAD_USER_INPUT', async () => {
     const relative = (await t.app.services.accounts.findByEmail('relative@demo.test'))!;
     await t.app.services.accounts.link(relative.id, karenId, PortalRelation.NETWORK_MEMBER, [Permission.AGENDA_VIEW, Permission.MESSAGES_PERSONAL_NETWORK], false);
     try {
       const relativeToken = await t.login('relative@demo.test');
       const { body: theirs } = await upload(PNG, 'van-familie.png', relativeToken);
+      const fotos = async () =>
+        (await t.gql('query($id: ID!) { client(id: $id) { conversations(folder: ALL) { subject } } }', { id: karenId }, karenToken)).body.data.client.conversations.filter(
+          (c: { subject: string }) => c.subject === 'Foto',
+        ).length as number;
+      const before = await fotos();
       const res = await t.gql(START, { c: karenId, a: [theirs.id] }, karenToken);
       expect(code(res.body)).toBe('BAD_USER_INPUT');
       expect(res.body.errors![0]!.message).toMatch(/someone else/);
       // Nothing of the refused message was stored.
-      const list = await t.gql('query($id: ID!) { client(id: $id) { conversations(folder: ALL) { subject } } }', { id: karenId }, karenToken);
-      expect(list.body.data.client.conversations.filter((c: { subject: string }) => c.subject === 'Foto')).toHaveLength(1);
+      expect(await fotos()).toBe(before);
     } finally {
       await t.app.services.accounts.link(relative.id, karenId, PortalRelation.NETWORK_MEMBER, [Permission.AGENDA_VIEW], false);
     }

@@ -120,6 +120,31 @@ describe('messages to a FHIR EHR as Communication, through an outage', () => {
     expect(again).toHaveLength(1);
   });
 
+  it('sends an attachment inside the Communication (base64 contentAttachment with its type, name and size)', async () => {
+    const token = await t.login({ bsn: EVA_BSN });
+    const [clientId] = await portalIds(t, token);
+    const pdf = Buffer.from('%PDF-1.4\n% Slaapdagboek week 47\n%%EOF\n');
+    const form = new FormData();
+    form.append('file', new Blob([pdf]), 'slaapdagboek.pdf');
+    const up = (await (await fetch(`${t.base}/files`, { method: 'POST', body: form, headers: { authorization: `Bearer ${token}` } })).json()) as { id: string; mediaType: string };
+    expect(up.mediaType).toBe('application/pdf');
+    const started = await t.gql(
+      'mutation($c: ID!, $r: [ID!]!, $a: [ID!]) { startConversation(clientId: $c, subject: "Dagboek", recipientIds: $r, body: "Zie bijlage.", attachmentIds: $a) { messages { id } } }',
+      { c: clientId, r: [`fhir:${seed.practitioners.bakker.id}`], a: [up.id] },
+      token,
+    );
+    expect(started.body.errors).toBeUndefined();
+    const messageId = started.body.data.startConversation.messages[0].id as string;
+    const [communication] = await until(async () => {
+      const found = await fhir.repo.searchResources<Communication>({ resourceType: 'Communication', filters: [{ code: 'identifier', operator: Operator.EQUALS, value: `${PORTAL_MESSAGE_SYSTEM}|${messageId}` }] });
+      return found.length ? found : undefined;
+    }, 5000, 'the Communication');
+    expect(communication!.payload).toEqual([
+      { contentString: 'Zie bijlage.' },
+      { contentAttachment: { contentType: 'application/pdf', title: 'slaapdagboek.pdf', size: pdf.length, data: pdf.toString('base64') } },
+    ]);
+  });
+
   it('withdraws the Communication when the author deletes a delivered message: entered-in-error, its text gone', async () => {
     const token = await t.login({ bsn: EVA_BSN });
     const [clientId] = await portalIds(t, token);

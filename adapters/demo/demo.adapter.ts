@@ -21,7 +21,7 @@ export interface DemoAdapterOptions {
 export class DemoEhrAdapter implements EhrAdapter {
   readonly name: string;
   readonly data: DemoData;
-  readonly sentMessages: { clientId: string; message: EhrOutboundMessage; withdrawn?: boolean }[] = [];
+  readonly sentMessages: { clientId: string; message: EhrOutboundMessage; withdrawn?: boolean; files?: { name: string; mediaType: string; bytes: Buffer }[] }[] = [];
   /** Counts calls per method, so tests and benchmarks can see batching at work. */
   readonly calls = new Map<string, number>();
   private readonly delayMs: number;
@@ -103,7 +103,15 @@ export class DemoEhrAdapter implements EhrAdapter {
 
   async sendMessage(clientId: string, message: EhrOutboundMessage, ctx: AdapterRequestContext): Promise<void> {
     await this.enter('sendMessage', ctx);
-    if (!this.sentMessages.some((m) => m.message.messageId === message.messageId)) this.sentMessages.push({ clientId, message });
+    if (this.sentMessages.some((m) => m.message.messageId === message.messageId)) return;
+    // The demo EHR keeps attachments' bytes, as a real one would (and as tests check).
+    const files = [];
+    for (const a of message.attachments ?? []) {
+      const chunks: Buffer[] = [];
+      for await (const chunk of await a.content()) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string));
+      files.push({ name: a.name, mediaType: a.mediaType, bytes: Buffer.concat(chunks) });
+    }
+    this.sentMessages.push({ clientId, message, files });
   }
 
   async withdrawMessage(clientId: string, messageId: string, ctx: AdapterRequestContext): Promise<void> {

@@ -79,6 +79,8 @@ export interface FhirAdapterOptions {
   name?: string;
   /** Injectable for tests; defaults to the global fetch. */
   fetch?: typeof fetch;
+  /** Attachments up to this size travel inside the Communication (base64); larger ones are named only. */
+  inlineAttachmentMaxBytes?: number;
   /** `_count` per page. */
   pageSize?: number;
   /** A guard against a server that pages forever. */
@@ -335,7 +337,7 @@ export class FhirEhrAdapter implements EhrAdapter {
       recipient: message.recipientPractitionerIds.map((id) => ({ reference: `Practitioner/${id}` })),
       topic: { coding: [{ system: PORTAL_CONVERSATION_SYSTEM, code: message.conversationId }], text: message.subject },
       sent: message.sentAt,
-      payload: [{ contentString: message.body }],
+      payload: [{ contentString: message.body }, ...(await this.attachmentPayloads(message))],
     };
     const url = new URL('Communication', this.base);
     const res = await this.send(url, {
@@ -347,6 +349,25 @@ export class FhirEhrAdapter implements EhrAdapter {
     });
     await res.body?.cancel();
     if (!res.ok) throw new FhirHttpError(res.status, url.pathname);
+  }
+
+  /**
+   * Each attachment as a payload: its bytes inline (Attachment.data) up to the inline limit, so the
+   * EHR keeps them with the message; a larger one is named, with a note that it is in the portal.
+   */
+  private async attachmentPayloads(message: EhrOutboundMessage): Promise<NonNullable<Communication['payload']>> {
+    const limit = this.options.inlineAttachmentMaxBytes ?? 20 * 1024 * 1024;
+    const payloads: NonNullable<Communication['payload']> = [];
+    for (const a of message.attachments ?? []) {
+      if (a.size > limit) {
+        payloads.push({ contentString: `Bijlage "${a.name}" (${a.mediaType}, ${a.size} bytes) staat in het cliëntportaal.` });
+        continue;
+      }
+      const chunks: Buffer[] = [];
+      for await (const chunk of await a.content()) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string));
+      payloads.push({ contentAttachment: { contentType: a.mediaType, title: a.name, size: a.size, data: Buffer.concat(chunks).toString('base64') } });
+    }
+    return payloads;
   }
 
   /**

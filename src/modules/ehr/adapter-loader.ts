@@ -11,7 +11,12 @@ const factories: Record<string, AdapterFactory> = {
   fhir: (config) => {
     // loadConfig already insists on FHIR_BASE_URL with 'fhir'; this guards configs built by hand.
     if (!config.FHIR_BASE_URL) throw new ConfigError('FHIR_BASE_URL', "is required when EHR_ADAPTERS names 'fhir'");
-    return new FhirEhrAdapter({ baseUrl: config.FHIR_BASE_URL, auth: fhirAuthFrom(config), intakeQuestionnaire: config.FHIR_INTAKE_QUESTIONNAIRE });
+    return new FhirEhrAdapter({
+      baseUrl: config.FHIR_BASE_URL,
+      auth: fhirAuthFrom(config),
+      intakeQuestionnaire: config.FHIR_INTAKE_QUESTIONNAIRE,
+      inlineAttachmentMaxBytes: config.FHIR_INLINE_ATTACHMENT_MAX_BYTES,
+    });
   },
 };
 

@@ -1,5 +1,6 @@
 import { In, LessThanOrEqual, type DataSource } from 'typeorm';
-import type { EhrOutboundMessage } from '../../../adapters/ports';
+import type { EhrOutboundAttachment, EhrOutboundMessage } from '../../../adapters/ports';
+import type { AttachmentsService } from './attachments.service';
 import type { Logger } from '../../observability/logger';
 import type { ClientsService } from '../clients/clients.service';
 import type { AdapterRegistry } from '../ehr/adapter-registry';
@@ -35,6 +36,8 @@ export class MessageOutbox {
     private readonly clients: ClientsService,
     private readonly logger: Logger,
     private readonly options: OutboxOptions,
+    /** Where attachments' bytes are read from, to go along with their message. */
+    private readonly attachments?: AttachmentsService,
   ) {}
 
   start(): void {
@@ -99,6 +102,23 @@ export class MessageOutbox {
     return delivered;
   }
 
+  private async outboundAttachments(messageId: string): Promise<EhrOutboundAttachment[]> {
+    const service = this.attachments;
+    if (!service) return [];
+    return (await service.forMessage(messageId)).map((a) => ({
+      id: a.id,
+      name: a.name,
+      mediaType: a.mediaType,
+      size: Number(a.size),
+      content: async () => {
+        const stream = await service.content(a);
+        // Gone from storage while the message still lists it: retried (a shared store may lag), never sent without it.
+        if (!stream) throw new Error(`attachment ${a.id} is missing from file storage`);
+        return stream;
+      },
+    }));
+  }
+
   /**
    * Withdraws an EHR's copy of a deleted message, once its send has settled: a send still pending
    * is cancelled by its own delivery (the body is gone), so the withdrawal waits for that outcome.
@@ -155,6 +175,7 @@ export class MessageOutbox {
         return id && id.source === row.source ? [id.externalId] : [];
       }),
       sentAt: message.sentAt.toISOString(),
+      attachments: await this.outboundAttachments(message.id),
     };
     await this.registry.call(row.source, 'sendMessage', (a, signal) => a.sendMessage!(externalClientId, outbound, { requestId: `outbox:${row.id}`, signal }), 'write');
     return { status: 'delivered' };
