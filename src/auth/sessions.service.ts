@@ -35,6 +35,9 @@ export interface SessionPolicy {
   accessTokenTtlSeconds: number;
 }
 
+const REVOCATION_STAMP_KEY = 'sessions-revoked-stamp';
+const REVOCATION_STAMP_TTL_SECONDS = 30 * 86_400;
+
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
 /**
@@ -51,6 +54,8 @@ export class SessionsService {
   private readonly standing = new DataLoader<string, boolean>((ids) => this.standingAmong(ids), { cache: false, maxBatchSize: 1000 });
   /** When each session seen standing ends (its maximum length); a revoked or ended one is dropped. */
   private readonly sessionEnds = new Map<string, number>();
+  /** Sessions found clear of the deny-list while the revocation stamp was `stamp`. */
+  private cleared: { stamp: string | null; ids: Set<string> } = { stamp: null, ids: new Set() };
 
   private readonly rawSessions: RawTable<SessionEntity>;
 
@@ -130,7 +135,9 @@ export class SessionsService {
   async revoke(sessionId: string, reason: string): Promise<void> {
     await this.db.getRepository(SessionEntity).update({ id: sessionId }, { revokedAt: new Date(), revokedReason: reason });
     await this.kv.set(`revoked-session:${sessionId}`, reason, this.policy.accessTokenTtlSeconds + 60);
+    await this.kv.set(REVOCATION_STAMP_KEY, randomUUID(), REVOCATION_STAMP_TTL_SECONDS);
     this.sessionEnds.delete(sessionId);
+    this.cleared.ids.delete(sessionId);
     if (reason === 'logout') this.metrics.securityEvents.inc({ event: 'logout' });
     this.logger.info({ event: 'session_revoked', sessionId, reason }, 'session revoked');
   }
@@ -154,14 +161,37 @@ export class SessionsService {
 
   private async activeAmong(ids: readonly string[]): Promise<boolean[]> {
     const unique = [...new Set(ids)];
-    // One deny-list read and one query for every check of the tick (an event's subscribers re-check together).
-    const denied = await this.kv.getMany(unique.map((id) => `revoked-session:${id}`));
-    const unknown = unique.filter((id, i) => !denied[i] && !this.sessionEnds.has(id));
-    if (unknown.length) await this.standingAmong(unknown);
+    // While no session was revoked anywhere (the shared stamp is unchanged), a session this instance
+    // already found clear of the deny-list needs no new look: one key read for the whole tick.
+    const stamp = await this.revocationStamp();
+    if (stamp !== this.cleared.stamp || this.cleared.ids.size > 100_000) this.cleared = { stamp, ids: new Set() };
+    const cleared = this.cleared.ids;
+    const toCheck = unique.filter((id) => !cleared.has(id));
+    const denied = new Set<string>();
+    if (toCheck.length) {
+      const answers = await this.kv.getMany(toCheck.map((id) => `revoked-session:${id}`));
+      toCheck.forEach((id, i) => (answers[i] ? denied.add(id) : undefined));
+      const unknown = toCheck.filter((id) => !denied.has(id) && !this.sessionEnds.has(id));
+      if (unknown.length) await this.standingAmong(unknown);
+      // Only under a stamp read before the deny-list: a revocation meanwhile renews it, so the next check looks again.
+      if (stamp !== null && this.cleared.ids === cleared) for (const id of toCheck) if (!denied.has(id) && this.sessionEnds.has(id)) cleared.add(id);
+    }
     const now = Date.now();
-    const active = new Set(unique.filter((id, i) => !denied[i] && (this.sessionEnds.get(id) ?? 0) > now));
-    return ids.map((id) => active.has(id));
+    return ids.map((id) => !denied.has(id) && (this.sessionEnds.get(id) ?? 0) > now);
   }
+
+  /** The stamp of the last revocation anywhere; null when the store cannot say (then every check reads the deny-list). */
+  private async revocationStamp(): Promise<string | null> {
+    try {
+      const current = await this.kv.get(REVOCATION_STAMP_KEY);
+      if (current) return current;
+      await this.kv.setIfAbsent(REVOCATION_STAMP_KEY, randomUUID(), REVOCATION_STAMP_TTL_SECONDS);
+      return await this.kv.get(REVOCATION_STAMP_KEY);
+    } catch {
+      return null;
+    }
+  }
+
 
   private async standingAmong(ids: readonly string[]): Promise<boolean[]> {
     const unique = [...new Set(ids)];
