@@ -94,6 +94,8 @@ const envSchema = z.object({
   SYNC_MAX_BODY_BYTES: int(1024, 10 * 1024 * 1024).default(256 * 1024),
   // A sync event whose processing failed (an unknown client, the database away) is tried again with capped backoff.
   SYNC_RETRY_BASE_MS: int(50, 3600000).default(5000),
+  // Events per source system per minute on POST /sync/events (0: no limit); over it 429 with Retry-After.
+  SYNC_RATE_LIMIT_PER_MINUTE: int(0, 1000000).default(6000),
   SYNC_RETRY_MAX_MS: int(100, 86400000).default(3600000),
   SYNC_RETRY_MAX_ATTEMPTS: int(1, 100).default(12),
   VIDEO_READY_TTL_SECONDS: int(1, 86400).default(900),

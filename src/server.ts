@@ -196,7 +196,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const uploads = uploadsRoute(services, logger);
   const oidc = config.OIDC_ISSUER ? oidcRoutes(services, logger) : null;
   const browserSession = browserSessionRoutes(services);
-  const syncEvents = syncRoute(config, sync, logger, metrics);
+  const syncEvents = syncRoute(config, sync, logger, metrics, limiter);
   const fhirHook = fhirHookRoute(config, (name) => registry.has(name), sync, logger);
 
   const route = async (req: IncomingMessage, res: ServerResponse, url: URL, requestId: string): Promise<string> => {

@@ -461,3 +461,34 @@ describe('sync events and video-call readiness on the embedded defaults (SQLite,
     }
   });
 });
+
+describe('POST /sync/events per source system: a rate limit', () => {
+  const syncSecret = randomBytes(24).toString('hex');
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ env: { SYNC_SECRET: syncSecret, SYNC_RATE_LIMIT_PER_MINUTE: '3', LOG_LEVEL: 'error' } });
+  });
+  afterAll(async () => t.stop());
+
+  const send = (source: string) => {
+    const event = { id: randomUUID(), type: 'dossier.changed', source, clientId: 'cl-karen', data: {} };
+    const raw = JSON.stringify(event);
+    const ts = Math.floor(Date.now() / 1000);
+    return fetch(`${t.base}/sync/events`, { method: 'POST', headers: { 'x-signature-timestamp': String(ts), 'x-signature': signSyncBody(syncSecret, ts, raw) }, body: raw }).then(async (res) => ({
+      id: event.id,
+      status: res.status,
+      retryAfter: res.headers.get('retry-after'),
+      body: (await res.json()) as { errors?: { extensions?: { code?: string } }[] },
+    }));
+  };
+
+  it('answers 429 with Retry-After past the limit for one source, stores nothing of it, and lets other sources through', async () => {
+    const answers = [];
+    for (let i = 0; i < 4; i++) answers.push(await send('demo'));
+    expect(answers.map((a) => a.status)).toEqual([202, 202, 202, 429]);
+    expect(Number(answers[3]!.retryAfter)).toBeGreaterThan(0);
+    expect(answers[3]!.body.errors?.[0]?.extensions?.code).toBe('RATE_LIMITED');
+    expect(await t.app.db.query('SELECT id FROM sync_events WHERE event_id = ?', [answers[3]!.id])).toEqual([]);
+    expect((await send('fhir')).status).toBe(202);
+  });
+});

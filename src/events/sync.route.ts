@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Config } from '../config';
-import { ErrorCode } from '../graphql/errors';
+import type { RateLimiter } from '../auth/rate-limit';
+import { ErrorCode, RateLimitedError } from '../graphql/errors';
 import { BodyTooLargeError, readBody, sendError, sendJson } from '../http/io';
 import type { Logger } from '../observability/logger';
 import type { Metrics } from '../observability/metrics';
@@ -16,7 +17,13 @@ const header = (req: IncomingMessage, name: string): string | undefined => {
  * POST /sync/events from practitioner systems (../shared/contract/http.md): size limit, then the
  * signature over the raw bytes, then the body; 202 only once the event is stored.
  */
-export function syncRoute(config: Pick<Config, 'syncSecret' | 'SYNC_MAX_BODY_BYTES'>, sync: SyncService, logger: Logger, metrics: Metrics) {
+export function syncRoute(
+  config: Pick<Config, 'syncSecret' | 'SYNC_MAX_BODY_BYTES' | 'SYNC_RATE_LIMIT_PER_MINUTE'>,
+  sync: SyncService,
+  logger: Logger,
+  metrics: Metrics,
+  limiter: RateLimiter,
+) {
   return async (req: IncomingMessage, res: ServerResponse, requestId: string): Promise<void> => {
     if (req.method !== 'POST') {
       sendError(res, 405, ErrorCode.BAD_USER_INPUT, 'Use POST.', { allow: 'POST' });
@@ -50,6 +57,17 @@ export function syncRoute(config: Pick<Config, 'syncSecret' | 'SYNC_MAX_BODY_BYT
         return;
       }
       throw err;
+    }
+    // Per source system, after the signature: a runaway sender is slowed down, the others are not.
+    if (config.SYNC_RATE_LIMIT_PER_MINUTE > 0) {
+      try {
+        await limiter.hit('sync', event.source, { max: config.SYNC_RATE_LIMIT_PER_MINUTE, windowSeconds: 60 });
+      } catch (err) {
+        if (!(err instanceof RateLimitedError)) throw err;
+        metrics.syncEvents.inc({ type: event.type, outcome: 'rate_limited' });
+        sendError(res, 429, ErrorCode.RATE_LIMITED, `Too many events from '${event.source}'; send again in ${err.retryAfterSeconds} seconds.`, { 'retry-after': String(err.retryAfterSeconds) });
+        return;
+      }
     }
     const { result, row } = await sync.store(event, raw);
     metrics.syncEvents.inc({ type: event.type, outcome: result.status });

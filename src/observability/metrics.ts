@@ -24,7 +24,7 @@ export class Metrics {
   });
   readonly syncEvents = new Counter({
     name: 'gateway_sync_events_total',
-    help: 'Inbound practitioner-system events by type and outcome (accepted, duplicate, refused, invalid, processed, retry, failed)',
+    help: 'Inbound practitioner-system events by type and outcome (accepted, duplicate, refused, invalid, rate_limited, processed, retry, failed)',
     labelNames: ['type', 'outcome'] as const,
     registers: [this.registry],
   });
