@@ -62,6 +62,33 @@ describe('new-message e-mail', () => {
     }
   });
 
+  it('counts every device: one closing its subscription does not end the other\'s, and mail resumes when both are gone', async () => {
+    mail.sent.length = 0;
+    const query = 'subscription($id: ID!) { messageAdded(clientId: $id) { message { id } } }';
+    const device = () => createClient({ url: `${t.base.replace(/^http/, 'ws')}/graphql`, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${karenToken}` }, retryAttempts: 0 });
+    const [phone, laptop] = [device(), device()];
+    const gotOnLaptop: unknown[] = [];
+    const stopPhone = phone.subscribe({ query, variables: { id: karenId } }, { next: () => undefined, error: () => undefined, complete: () => undefined });
+    const stopLaptop = laptop.subscribe({ query, variables: { id: karenId } }, { next: (m) => void gotOnLaptop.push(m), error: () => undefined, complete: () => undefined });
+    try {
+      await settle(200);
+      stopPhone();
+      await phone.dispose();
+      await settle(200);
+      await fromPractitioner('Op de laptop gezien');
+      await settle();
+      expect(gotOnLaptop).toHaveLength(1);
+      expect(toKaren()).toEqual([]);
+    } finally {
+      stopLaptop();
+      await laptop.dispose();
+    }
+    await settle(200);
+    await fromPractitioner('Niemand kijkt');
+    await settle();
+    expect(toKaren()).toHaveLength(1);
+  });
+
   it('sends nothing when the reader turned new-message notifications off', async () => {
     mail.sent.length = 0;
     const off = await t.gql('mutation { updateNotificationSettings(input: { newMessage: false }) { newMessage } }', undefined, karenToken);

@@ -16,11 +16,17 @@ export interface KeyValueStore {
   incrementWindow(key: string, ttlSeconds: number): Promise<{ count: number; ttlSeconds: number }>;
   /** Removes every key that starts with the prefix. */
   deletePrefix(prefix: string): Promise<void>;
+  /** Adds (or renews) a member of a set under `key` that lapses on its own after ttlSeconds. */
+  addMember(key: string, member: string, ttlSeconds: number): Promise<void>;
+  removeMember(key: string, member: string): Promise<void>;
+  /** How many members of the set have not lapsed. */
+  countMembers(key: string): Promise<number>;
   ping(): Promise<void>;
 }
 
 export class MemoryKeyValueStore implements KeyValueStore {
   private readonly map = new Map<string, { value: string; expiresAt: number }>();
+  private readonly sets = new Map<string, Map<string, number>>();
 
   private live(key: string): { value: string; expiresAt: number } | undefined {
     const entry = this.map.get(key);
@@ -59,6 +65,24 @@ export class MemoryKeyValueStore implements KeyValueStore {
   }
   async deletePrefix(prefix: string) {
     for (const k of [...this.map.keys()]) if (k.startsWith(prefix)) this.map.delete(k);
+    for (const k of [...this.sets.keys()]) if (k.startsWith(prefix)) this.sets.delete(k);
+  }
+  async addMember(key: string, member: string, ttlSeconds: number) {
+    const set = this.sets.get(key) ?? new Map<string, number>();
+    set.set(member, Date.now() + ttlSeconds * 1000);
+    this.sets.set(key, set);
+  }
+  async removeMember(key: string, member: string) {
+    const set = this.sets.get(key);
+    set?.delete(member);
+    if (set && !set.size) this.sets.delete(key);
+  }
+  async countMembers(key: string) {
+    const set = this.sets.get(key);
+    if (!set) return 0;
+    const now = Date.now();
+    for (const [member, until] of set) if (until <= now) set.delete(member);
+    return set.size;
   }
   async ping() {}
   private sweep() {
@@ -105,6 +129,22 @@ export class RedisKeyValueStore implements KeyValueStore {
       cursor = next;
       if (keys.length) await this.redis.del(...keys.map((k) => k.slice(this.keyPrefix.length)));
     } while (cursor !== '0');
+  }
+  /** A sorted set scored by each member's lapse time, so a member whose instance died lapses too. */
+  async addMember(key: string, member: string, ttlSeconds: number) {
+    const now = Date.now();
+    await this.redis
+      .multi()
+      .zremrangebyscore(key, '-inf', now)
+      .zadd(key, now + ttlSeconds * 1000, member)
+      .pexpire(key, ttlSeconds * 1000)
+      .exec();
+  }
+  async removeMember(key: string, member: string) {
+    await this.redis.zrem(key, member);
+  }
+  async countMembers(key: string) {
+    return this.redis.zcount(key, `(${Date.now()}`, '+inf');
   }
   async ping() {
     await this.redis.ping();

@@ -52,7 +52,7 @@ export class MessageMailer {
       if (!account?.email || !account.notifyNewMessage) continue;
       const can = abilities({ clientId: link.clientId, relation: link.relation, permissions: link.permissions, isAdmin: link.isAdmin });
       if (!mayReadConversation(can, conversation.kind, refs.has(account.id))) continue;
-      if (await this.kv.get(presenceKey(message.clientId, account.id))) continue;
+      if ((await this.kv.countMembers(presenceKey(message.clientId, account.id))) > 0) continue;
       if (!(await this.kv.setIfAbsent(`mail:new-message:${conversation.id}:${account.id}`, '1', this.intervalSeconds))) continue;
       await this.mail.send({
         to: account.email,

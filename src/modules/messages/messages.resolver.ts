@@ -233,7 +233,9 @@ async function subscribeMessages(ctx: GatewayContext, clientId: string): Promise
 
   // While the subscription is open (on any instance) the viewer sees messages live: no e-mail about them.
   const presence = presenceKey(clientId, (await ctx.account()).id);
-  const markPresent = () => services.kv.set(presence, '1', 90).catch(() => undefined);
+  // One member per subscription (another device leaving does not end this one's presence); each lapses by itself if its instance dies.
+  const member = ctx.requestId;
+  const markPresent = () => services.kv.addMember(presence, member, 90).catch(() => undefined);
   await markPresent();
   const heartbeat = setInterval(() => void markPresent(), 30_000);
   heartbeat.unref();
@@ -241,7 +243,7 @@ async function subscribeMessages(ctx: GatewayContext, clientId: string): Promise
   const stop = async (): Promise<IteratorReturnResult<undefined>> => {
     clearInterval(heartbeat);
     controller.abort();
-    await Promise.all([source.return?.().catch(() => undefined), services.kv.del(presence).catch(() => undefined)]);
+    await Promise.all([source.return?.().catch(() => undefined), services.kv.removeMember(presence, member).catch(() => undefined)]);
     return done;
   };
 
