@@ -104,7 +104,13 @@ const envSchema = z.object({
   OUTBOX_RETRY_BASE_MS: int(10, 3600000).default(1000),
   OUTBOX_RETRY_MAX_MS: int(100, 86400000).default(300000),
   // Message attachments: where they are kept (file:PATH embedded) and the largest upload (250 MB like the manual).
-  FILE_STORAGE_URL: z.string().regex(/^file:.+/, 'must be file:PATH').default('file:data/files'),
+  FILE_STORAGE_URL: z
+    .string()
+    .regex(/^(file:.+|s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/[^?]*)?(\?.*)?)$/, 'must be file:PATH or s3://BUCKET[/PREFIX][?endpoint=URL&region=REGION]')
+    .default('file:data/files'),
+  // For an s3:// store; both or neither (then the SDK's own chain: an instance or workload role).
+  S3_ACCESS_KEY_ID: z.string().min(1).optional(),
+  S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
   UPLOAD_MAX_BYTES: int(1024, 2 * 1024 * 1024 * 1024).default(250 * 1024 * 1024),
   TREATMENT_END_GRACE_DAYS: int(0, 3650).default(0),
   TREATMENT_END_READ_ONLY_DAYS: int(0, 3650).default(30),
@@ -160,6 +166,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     if (!e.BSN_HASH_KEY) throw new ConfigError('BSN_HASH_KEY', 'is required in production (it links DigiD logins to accounts)');
   }
   if (e.EHR_ADAPTERS.includes('fhir') && !e.FHIR_BASE_URL) throw new ConfigError('FHIR_BASE_URL', "is required when EHR_ADAPTERS names 'fhir'");
+  if (!!e.S3_ACCESS_KEY_ID !== !!e.S3_SECRET_ACCESS_KEY) throw new ConfigError(e.S3_ACCESS_KEY_ID ? 'S3_SECRET_ACCESS_KEY' : 'S3_ACCESS_KEY_ID', 'must be set together with the other S3 key');
   if (e.FHIR_AUTH === 'client_credentials' && (!e.FHIR_TOKEN_URL || !e.FHIR_CLIENT_ID || !e.FHIR_CLIENT_SECRET)) {
     throw new ConfigError('FHIR_AUTH', 'client_credentials needs FHIR_TOKEN_URL, FHIR_CLIENT_ID and FHIR_CLIENT_SECRET');
   }

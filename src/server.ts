@@ -136,7 +136,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     metrics,
     publicUrl,
   );
-  const attachments = new AttachmentsService(db, loadFileStorage(config.FILE_STORAGE_URL), config.UPLOAD_MAX_BYTES);
+  const s3Credentials = config.S3_ACCESS_KEY_ID && config.S3_SECRET_ACCESS_KEY ? { accessKeyId: config.S3_ACCESS_KEY_ID, secretAccessKey: config.S3_SECRET_ACCESS_KEY } : undefined;
+  const attachments = new AttachmentsService(db, loadFileStorage(config.FILE_STORAGE_URL, s3Credentials), config.UPLOAD_MAX_BYTES);
   const outbox = new MessageOutbox(
     db,
     registry,
