@@ -81,6 +81,15 @@ describe('the gateway on its embedded defaults (SQLite, in-process, demo adapter
     expect(body.data.client.accessLog[0]).toMatchObject({ actor: 'Karen Test', actorRole: 'SELF', action: 'read' });
   });
 
+  it('logs a read of the client\'s name and birth date once per request, however many of them are asked', async () => {
+    const before = (await t.app.services.audit.list(karenId, 100)).filter((e) => e.eventType === 'client.profile.read').length;
+    const { body } = await t.gql('query($id: ID!) { client(id: $id) { name birthDate } }', { id: karenId }, karenToken);
+    expect(body.data.client.name).toBe('Karen Test');
+    const after = (await t.app.services.audit.list(karenId, 100)).filter((e) => e.eventType === 'client.profile.read');
+    expect(after).toHaveLength(before + 1);
+    expect(after[0]).toMatchObject({ resource: 'Naam en geboortedatum', actorRole: 'SELF', action: 'R' });
+  });
+
   it('refuses the access log being changed: it is append-only in the database', async () => {
     await expect(t.app.db.query('UPDATE access_log SET actor_name = ?', ['someone else'])).rejects.toThrow(/append-only/);
     await expect(t.app.db.query('DELETE FROM access_log')).rejects.toThrow(/append-only/);

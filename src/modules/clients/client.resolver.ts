@@ -1,5 +1,6 @@
 import type { GraphQLResolveInfo } from 'graphql';
 import { Arg, Ctx, FieldResolver, ID, Info, Int, Query, Resolver, Root } from 'type-graphql';
+import type { EhrClient } from '../../../adapters/ports';
 import { selectsField } from '../../graphql/selection';
 import { authorizeClientAccess, type GatewayContext } from '../../graphql/context';
 import { BadUserInputError, NotAvailableError, NotFoundError } from '../../graphql/errors';
@@ -11,6 +12,8 @@ import { readAudited, withPractitioners } from '../dossier/dossier.resolver';
 import { QuestionnaireAssignment, QuestionnaireStatus } from '../questionnaires/questionnaire.types';
 import { ClientStory, DiaryEntry } from '../journal/journal.types';
 import { AccessLogEntry, Client, Dashboard } from './client.types';
+
+const profileReads = new WeakMap<GatewayContext, Map<string, Promise<EhrClient>>>();
 
 @Resolver(() => Client)
 export class ClientResolver {
@@ -90,11 +93,24 @@ export class ClientResolver {
     }));
   }
 
-  private async profile(c: Client, ctx: GatewayContext) {
-    await authorizeClientAccess(ctx, c.id);
-    const client = await ctx.ehr.first(c.id, 'getClient', (a, id, actx) => a.getClient(id, actx));
-    if (!client) throw new NotFoundError('No care organisation knows this client any more.');
-    return client;
+  /** The client's name and birth date from the EHR, with one access-log line per request however many fields ask. */
+  private profile(c: Client, ctx: GatewayContext): Promise<EhrClient> {
+    let perClient = profileReads.get(ctx);
+    if (!perClient) profileReads.set(ctx, (perClient = new Map()));
+    let read = perClient.get(c.id);
+    if (!read) {
+      read = (async () => {
+        const { access } = await authorizeClientAccess(ctx, c.id);
+        const [client] = await Promise.all([
+          ctx.ehr.first(c.id, 'getClient', (a, id, actx) => a.getClient(id, actx)),
+          ctx.audit({ action: 'R', eventType: 'client.profile.read', resource: 'Naam en geboortedatum', clientId: c.id, treatmentRelationship: true }, access),
+        ]);
+        if (!client) throw new NotFoundError('No care organisation knows this client any more.');
+        return client;
+      })();
+      perClient.set(c.id, read);
+    }
+    return read;
   }
 
   private async visibleAppointments(clientId: string, ctx: GatewayContext, when: AppointmentWindow): Promise<AppointmentRecord[]> {
