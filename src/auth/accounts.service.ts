@@ -6,6 +6,7 @@ import { BadUserInputError } from '../graphql/errors';
 import type { ClientsService } from '../modules/clients/clients.service';
 import type { AdapterRegistry } from '../modules/ehr/adapter-registry';
 import { RawTable } from '../db/raw-table';
+import { ChangeStamp } from '../kv/change-stamp';
 import type { KeyValueStore } from '../kv/kv';
 import { ALL_PERMISSIONS, type Permission, PortalRelation, type PortalAccess } from './abilities';
 import { AccountEntity } from './account.entity';
@@ -21,8 +22,6 @@ export function isValidBsn(bsn: string): boolean {
 
 export type NotificationSettingsValue = Pick<AccountEntity, 'notifyNewMessage' | 'notifyNewDocument' | 'notifyNewAppointment' | 'notifyNewQuestionnaire'>;
 
-const LINKS_STAMP_KEY = 'portal-links-stamp';
-const LINKS_STAMP_TTL_SECONDS = 30 * 86_400;
 /** What livePortals keeps is read again after this long even without a new stamp (a stamp lost while Redis was down). */
 const LIVE_LINKS_MAX_AGE_MS = 30_000;
 
@@ -33,16 +32,19 @@ export class AccountsService {
   /** Every request reads the viewer's account and portal links: plain SQL, built once. */
   private readonly rawAccounts: RawTable<AccountEntity>;
   private readonly rawLinks: RawTable<PortalLinkEntity>;
+  /** Renewed by every link write, on any instance: what livePortals keeps is valid while it is unchanged. */
+  private readonly linksStamp: ChangeStamp;
 
   constructor(
     private readonly db: DataSource,
     private readonly clients: ClientsService,
     private readonly adapters: AdapterRegistry,
     private readonly bsnHashKey: string,
-    private readonly kv: KeyValueStore,
+    kv: KeyValueStore,
   ) {
     this.rawAccounts = new RawTable(db, AccountEntity);
     this.rawLinks = new RawTable(db, PortalLinkEntity);
+    this.linksStamp = new ChangeStamp(kv, 'portal-links-stamp');
   }
 
   private get accounts() {
@@ -204,7 +206,7 @@ export class AccountsService {
   private live: { stamp: string | null; portals: Map<string, PortalAccess[]>; at: number } = { stamp: null, portals: new Map(), at: 0 };
 
   private async livePortalsOfMany(accountIds: readonly string[]): Promise<PortalAccess[][]> {
-    const stamp = await this.linksStamp().catch(() => null);
+    const stamp = await this.linksStamp.read();
     if (stamp === null) {
       // The store cannot say whether links changed: the database, and nothing kept from before.
       this.live = { stamp: null, portals: new Map(), at: 0 };
@@ -222,21 +224,13 @@ export class AccountsService {
     return accountIds.map((id) => portals.get(id)!);
   }
 
-  /** The stamp of the last portal-link change anywhere (made on first use when absent). */
-  private async linksStamp(): Promise<string> {
-    const current = await this.kv.get(LINKS_STAMP_KEY);
-    if (current) return current;
-    await this.kv.setIfAbsent(LINKS_STAMP_KEY, randomUUID(), LINKS_STAMP_TTL_SECONDS);
-    return (await this.kv.get(LINKS_STAMP_KEY)) ?? Promise.reject(new Error('no links stamp'));
-  }
-
   /**
    * A link write between two new stamps (the second voids whatever was read while the write was
    * under way). When the store cannot take a stamp (Redis down), the change still lands and other
    * instances notice it by the age limit of what they keep (LIVE_LINKS_MAX_AGE_MS).
    */
   private async changingLinks(write: () => Promise<unknown>): Promise<void> {
-    const renew = () => this.kv.set(LINKS_STAMP_KEY, randomUUID(), LINKS_STAMP_TTL_SECONDS).catch(() => (this.live = { stamp: null, portals: new Map(), at: 0 }));
+    const renew = () => this.linksStamp.renew().catch(() => (this.live = { stamp: null, portals: new Map(), at: 0 }));
     await renew();
     await write();
     await renew();

@@ -3,6 +3,7 @@ import DataLoader from 'dataloader';
 import type { DataSource } from 'typeorm';
 import { UnauthenticatedError } from '../graphql/errors';
 import { RawTable } from '../db/raw-table';
+import { ChangeStamp } from '../kv/change-stamp';
 import type { KeyValueStore } from '../kv/kv';
 import type { Logger } from '../observability/logger';
 import type { Metrics } from '../observability/metrics';
@@ -35,9 +36,6 @@ export interface SessionPolicy {
   accessTokenTtlSeconds: number;
 }
 
-const REVOCATION_STAMP_KEY = 'sessions-revoked-stamp';
-const REVOCATION_STAMP_TTL_SECONDS = 30 * 86_400;
-
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
 /**
@@ -58,6 +56,8 @@ export class SessionsService {
   private cleared: { stamp: string | null; ids: Set<string> } = { stamp: null, ids: new Set() };
 
   private readonly rawSessions: RawTable<SessionEntity>;
+  /** Renewed by every revocation, on any instance: `cleared` is valid while it is unchanged. */
+  private readonly revocations: ChangeStamp;
 
   constructor(
     private readonly db: DataSource,
@@ -68,6 +68,7 @@ export class SessionsService {
     private readonly metrics: Metrics,
   ) {
     this.rawSessions = new RawTable(db, SessionEntity);
+    this.revocations = new ChangeStamp(kv, 'sessions-revoked-stamp');
   }
 
   async create(accountId: string, method: string): Promise<IssuedSession> {
@@ -135,7 +136,7 @@ export class SessionsService {
   async revoke(sessionId: string, reason: string): Promise<void> {
     await this.db.getRepository(SessionEntity).update({ id: sessionId }, { revokedAt: new Date(), revokedReason: reason });
     await this.kv.set(`revoked-session:${sessionId}`, reason, this.policy.accessTokenTtlSeconds + 60);
-    await this.kv.set(REVOCATION_STAMP_KEY, randomUUID(), REVOCATION_STAMP_TTL_SECONDS);
+    await this.revocations.renew();
     this.sessionEnds.delete(sessionId);
     this.cleared.ids.delete(sessionId);
     if (reason === 'logout') this.metrics.securityEvents.inc({ event: 'logout' });
@@ -163,7 +164,7 @@ export class SessionsService {
     const unique = [...new Set(ids)];
     // While no session was revoked anywhere (the shared stamp is unchanged), a session this instance
     // already found clear of the deny-list needs no new look: one key read for the whole tick.
-    const stamp = await this.revocationStamp();
+    const stamp = await this.revocations.read();
     if (stamp !== this.cleared.stamp || this.cleared.ids.size > 100_000) this.cleared = { stamp, ids: new Set() };
     const cleared = this.cleared.ids;
     const toCheck = unique.filter((id) => !cleared.has(id));
@@ -180,17 +181,7 @@ export class SessionsService {
     return ids.map((id) => !denied.has(id) && (this.sessionEnds.get(id) ?? 0) > now);
   }
 
-  /** The stamp of the last revocation anywhere; null when the store cannot say (then every check reads the deny-list). */
-  private async revocationStamp(): Promise<string | null> {
-    try {
-      const current = await this.kv.get(REVOCATION_STAMP_KEY);
-      if (current) return current;
-      await this.kv.setIfAbsent(REVOCATION_STAMP_KEY, randomUUID(), REVOCATION_STAMP_TTL_SECONDS);
-      return await this.kv.get(REVOCATION_STAMP_KEY);
-    } catch {
-      return null;
-    }
-  }
+
 
 
   private async standingAmong(ids: readonly string[]): Promise<boolean[]> {

@@ -1,4 +1,6 @@
-import { Ctx, FieldResolver, Resolver, Root } from 'type-graphql';
+import type { GraphQLResolveInfo } from 'graphql';
+import { Ctx, FieldResolver, Info, Resolver, Root } from 'type-graphql';
+import { selectsField } from '../../graphql/selection';
 import { authorizeClientAccess, type GatewayContext } from '../../graphql/context';
 import { Appointment, AppointmentWindow } from '../appointments/appointment.types';
 import { ActivityOverview, Dashboard } from '../clients/client.types';
@@ -9,12 +11,14 @@ import { mayReadConversation, mayUseMessages } from '../messages/message-rules';
 @Resolver(() => Dashboard)
 export class DashboardResolver {
   @FieldResolver(() => Appointment, { nullable: true })
-  async nextAppointment(@Root() d: Dashboard, @Ctx() ctx: GatewayContext): Promise<Appointment | null> {
+  async nextAppointment(@Root() d: Dashboard, @Ctx() ctx: GatewayContext, @Info() info: GraphQLResolveInfo): Promise<Appointment | null> {
     const { can } = await authorizeClientAccess(ctx, d.clientId);
     if (!can.viewAgenda) return null;
     const list = await dossierReads.appointments(ctx, d.clientId, can.viewOrganisationAgenda);
     const next = inWindow(list, AppointmentWindow.UPCOMING).find((a) => Date.parse(a.start) > Date.now());
-    return next ? (await withPractitioners(ctx, [next]))[0]! : null;
+    if (!next) return null;
+    // Unselected, `practitioner` is never read: no practitioner batch for it.
+    return selectsField(info, 'practitioner') ? (await withPractitioners(ctx, [next]))[0]! : (next as Appointment);
   }
 
   @FieldResolver(() => ActivityOverview, { description: "Since the viewer's previous login." })

@@ -132,10 +132,15 @@ export class MessageOutbox {
     if (!adapter.withdrawMessage) return { status: 'cancelled', reason: `adapter '${row.source}' cannot withdraw messages` };
     const message = await this.db.getRepository(MessageEntity).findOneBy({ id: row.messageId });
     if (!message) return { status: 'cancelled', reason: 'the message no longer exists' };
-    const externalClientId = (await this.clients.sourcesOf([message.clientId])).get(message.clientId)?.find((s) => s.source === row.source)?.externalId;
+    const externalClientId = await this.externalClientId(message.clientId, row.source);
     if (!externalClientId) return { status: 'cancelled', reason: `the client is not known at '${row.source}'` };
     await this.registry.call(row.source, 'withdrawMessage', (a, signal) => a.withdrawMessage!(externalClientId, message.id, { requestId: `outbox:${row.id}`, signal }), 'write');
     return { status: 'delivered' };
+  }
+
+  /** The client's id in one EHR, or undefined when that EHR does not know the client. */
+  private async externalClientId(clientId: string, source: string): Promise<string | undefined> {
+    return (await this.clients.sourcesOf([clientId])).get(clientId)?.find((s) => s.source === source)?.externalId;
   }
 
   /** Rows still waiting for one message (tests and operations). */
@@ -157,12 +162,11 @@ export class MessageOutbox {
     // Another instance may have this adapter loaded (a rolling configuration change): keep the row.
     if (!adapter) return { status: 'retry', reason: `adapter '${row.source}' is not loaded here` };
     if (!adapter.sendMessage) return { status: 'cancelled', reason: `adapter '${row.source}' cannot receive messages` };
-    const [conversation, participants, sources] = await Promise.all([
+    const [conversation, participants, externalClientId] = await Promise.all([
       this.db.getRepository(ConversationEntity).findOneByOrFail({ id: message.conversationId }),
       this.db.getRepository(ConversationParticipantEntity).findBy({ conversationId: message.conversationId, kind: 'PRACTITIONER' }),
-      this.clients.sourcesOf([message.clientId]),
+      this.externalClientId(message.clientId, row.source),
     ]);
-    const externalClientId = sources.get(message.clientId)?.find((s) => s.source === row.source)?.externalId;
     if (!externalClientId) return { status: 'cancelled', reason: `the client is not known at '${row.source}'` };
     const outbound: EhrOutboundMessage = {
       messageId: message.id,
