@@ -1,20 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { DemoEhrAdapter } from '../adapters/demo/demo.adapter';
-import { signSyncBody } from '../src/events/sync.signature';
 import { portalIds, startTestApp, type TestApp } from './utils/app';
+import { postSignedSync } from './utils/live';
 import { describeWithRedis, REDIS_URL, redisPrefix } from './utils/services';
 
 const MEDS = 'query($id: ID!) { client(id: $id) { dossier { medications { name } } } }';
 
 async function postSync(t: TestApp, event: Record<string, unknown>): Promise<number> {
-  const raw = JSON.stringify(event);
-  const ts = Math.floor(Date.now() / 1000);
-  const res = await fetch(`${t.base}/sync/events`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-signature-timestamp': String(ts), 'x-signature': signSyncBody(t.config.syncSecret, ts, raw) },
-    body: raw,
-  });
-  return res.status;
+  return (await postSignedSync(t.base, t.config.syncSecret, event)).status;
 }
 
 function cacheSuite(name: string, env: () => Record<string, string>) {

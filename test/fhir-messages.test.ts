@@ -6,6 +6,7 @@ import { PORTAL_MESSAGE_SYSTEM } from '../adapters/fhir/fhir.adapter';
 import { startFhirServer, type TestFhirServer } from './utils/fhir-server';
 import { EVA_BSN, INTAKE_QUESTIONNAIRE, seedGgzClient, type GgzSeed } from './utils/fhir-ggz-seed';
 import { portalIds, startTestApp, type TestApp } from './utils/app';
+import { until } from './utils/live';
 
 /** A gateway to the FHIR server that can be "killed" (every connection dropped) and brought back. */
 async function switchableProxy(target: string): Promise<{ baseUrl: string; up: boolean; close(): Promise<void> }> {
@@ -33,16 +34,6 @@ async function switchableProxy(target: string): Promise<{ baseUrl: string; up: b
     },
     close: () => new Promise<void>((resolve) => (server.closeAllConnections(), server.close(() => resolve()))),
   };
-}
-
-async function until<T>(probe: () => Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 describe('messages to a FHIR EHR as Communication, through an outage', () => {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { AdapterRequestContext, EhrOutboundMessage } from '../adapters/ports';
 import { DemoEhrAdapter } from '../adapters/demo/demo.adapter';
 import { portalIds, startTestApp, type TestApp } from './utils/app';
+import { until } from './utils/live';
 
 /** The demo EHR, but its message endpoint fails the first `failures` calls (an outage), and counts what it acknowledged. */
 class FlakyEhr extends DemoEhrAdapter {
@@ -28,16 +29,6 @@ const START = `mutation($clientId: ID!, $recipientIds: [ID!]!, $body: String!, $
 }`;
 const LIST = 'query($id: ID!) { client(id: $id) { conversations(folder: ALL) { id messages { id body } } } }';
 const fast = { OUTBOX_POLL_MS: '50', OUTBOX_RETRY_BASE_MS: '50', OUTBOX_RETRY_MAX_MS: '200', ADAPTER_BREAKER_THRESHOLD: '100', LOG_LEVEL: 'error' };
-
-async function until<T>(probe: () => T | undefined | Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 describe('the message outbox to the EHR (retries, restart, exactly once)', () => {
   it('shows the message in the conversation at once while the EHR fails, and delivers it exactly once after retries', async () => {

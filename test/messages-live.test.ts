@@ -4,9 +4,8 @@ import { Redis } from 'ioredis';
 import WebSocket from 'ws';
 import { DemoEhrAdapter } from '../adapters/demo/demo.adapter';
 import { Permission, PortalRelation } from '../src/auth/abilities';
-import { signSyncBody } from '../src/events/sync.signature';
 import { portalIds, startTestApp, type TestApp } from './utils/app';
-import { subscribeTo, until, type Received as LiveReceived } from './utils/live';
+import { postSignedSync, redisSubscribers, subscribeTo, until, type Received as LiveReceived } from './utils/live';
 import { describeWithMariaDbAndRedis, redisPrefix, REDIS_URL } from './utils/services';
 
 const SUBSCRIPTION = `subscription($id: ID!) { messageAdded(clientId: $id) {
@@ -55,12 +54,7 @@ function liveSuite(name: string, setup: () => Promise<LiveSetup>, options: { red
       sockets.push(client);
       return client;
     };
-    const post = async (t: TestApp, event: Record<string, unknown>): Promise<number> => {
-      const raw = JSON.stringify(event);
-      const ts = Math.floor(Date.now() / 1000);
-      const res = await fetch(`${t.base}/sync/events`, { method: 'POST', headers: { 'x-signature-timestamp': String(ts), 'x-signature': signSyncBody(syncSecret, ts, raw) }, body: raw });
-      return res.status;
-    };
+    const post = async (t: TestApp, event: Record<string, unknown>): Promise<number> => (await postSignedSync(t.base, syncSecret, event)).status;
     const practitionerMessage = (data: Record<string, unknown>) => ({ id: randomUUID(), type: 'message.created', source: 'demo', clientId: karenId, data: { practitionerId: 'pr-bakker', ...data } });
     const setRelative = async (permissions: Permission[]) => {
       const relative = (await a.app.services.accounts.findByEmail('relative@demo.test'))!;
@@ -235,15 +229,7 @@ describeWithMariaDbAndRedis('across two instances (MariaDB + Redis)', () => {
       a,
       b,
       syncSecret,
-      waitForSubscribers: async (clientId, n) => {
-        const deadline = Date.now() + 5000;
-        for (;;) {
-          const [, count] = (await admin.pubsub('NUMSUB', `${prefix}messages:${clientId}`)) as [string, number];
-          if (Number(count) >= n) return void (await new Promise((resolve) => setTimeout(resolve, 50)));
-          if (Date.now() > deadline) throw new Error(`no Redis subscriber for ${clientId}`);
-          await new Promise((resolve) => setTimeout(resolve, 20));
-        }
-      },
+      waitForSubscribers: (clientId, n) => redisSubscribers(admin, `${prefix}messages:${clientId}`, n),
       close: async () => {
         await b.stop();
         await a.stop();

@@ -6,7 +6,7 @@ import { PortalRelation, Permission } from '../src/auth/abilities';
 import { signSyncBody } from '../src/events/sync.signature';
 import { portalIds, startTestApp, type TestApp } from './utils/app';
 import { videoChannel } from '../src/modules/video/video.service';
-import { subscribeTo, until, type Received as LiveReceived } from './utils/live';
+import { postSignedSync, redisSubscribers as waitForRedisSubscribers, subscribeTo, until, type Received as LiveReceived } from './utils/live';
 import { describeWithMariaDbAndRedis, redisPrefix, REDIS_URL } from './utils/services';
 
 const videoSubscription = 'subscription($id: ID!) { videoCallStatusChanged(clientId: $id) { ready joinUrl readySince practitioner { id name } } }';
@@ -69,16 +69,7 @@ describeWithMariaDbAndRedis('sync events and video-call readiness across two ins
   const ended = (clientId: string) => ({ id: randomUUID(), type: 'videocall.ended', source: 'demo', clientId, data: {} });
 
   /** Waits until this many sockets' subscriptions for the client's room are registered in Redis. */
-  const redisSubscribers = async (clientId: string, atLeast: number): Promise<void> => {
-    const deadline = Date.now() + 5000;
-    for (;;) {
-      const [, n] = (await admin.pubsub('NUMSUB', `${prefix}video:${clientId}`)) as [string, number];
-      // A short settle: the channel may already be subscribed for an earlier socket while this one's operation starts.
-      if (Number(n) >= atLeast) return void (await new Promise((resolve) => setTimeout(resolve, 50)));
-      if (Date.now() > deadline) throw new Error(`no Redis subscriber for ${clientId}`);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  };
+  const redisSubscribers = (clientId: string, atLeast: number): Promise<void> => waitForRedisSubscribers(admin, `${prefix}video:${clientId}`, atLeast);
 
   const storedEvents = async (eventId: string): Promise<{ type: string; processed_at: Date | null }[]> =>
     a.app.db.query('SELECT type, processed_at FROM sync_events WHERE event_id = ?', [eventId]);
@@ -340,18 +331,13 @@ describeWithMariaDbAndRedis('sync events and video-call readiness across two ins
     const controller = new AbortController();
     const events = a.app.services.events.subscribe(`dossier:${karenId}`, controller.signal);
     const arrived = events.next();
-    let deadline = Date.now() + 2000;
-    for (;;) {
-      const [, n] = (await admin.pubsub('NUMSUB', `${prefix}dossier:${karenId}`)) as [string, number];
-      if (Number(n) >= 1 || Date.now() > deadline) break;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    await waitForRedisSubscribers(admin, `${prefix}dossier:${karenId}`, 1, 2000);
     const event = { id: randomUUID(), type: 'dossier.changed', source: 'demo', clientId: karenId, data: {} };
     expect((await post(b, event)).status).toBe(202);
     const got = await Promise.race([arrived, new Promise((_, reject) => setTimeout(() => reject(new Error('no dossier event')), 2000))]);
     expect(got).toEqual({ done: false, value: { clientId: karenId, source: 'demo', eventId: event.id } });
     controller.abort();
-    deadline = Date.now() + 2000;
+    const deadline = Date.now() + 2000;
     while (!(await storedEvents(event.id))[0]?.processed_at && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
     expect((await storedEvents(event.id))[0]!.processed_at).not.toBeNull();
   });
@@ -423,12 +409,7 @@ describe('sync events and video-call readiness on the embedded defaults (SQLite,
     try {
       const sub = subscribe(client, karenId!);
       await new Promise((resolve) => setTimeout(resolve, 200));
-      const send = async (event: Record<string, unknown>) => {
-        const raw = JSON.stringify(event);
-        const ts = Math.floor(Date.now() / 1000);
-        const res = await fetch(`${t.base}/sync/events`, { method: 'POST', headers: { 'x-signature-timestamp': String(ts), 'x-signature': signSyncBody(syncSecret, ts, raw) }, body: raw });
-        expect(res.status).toBe(202);
-      };
+      const send = async (event: Record<string, unknown>) => expect((await postSignedSync(t.base, syncSecret, event)).status).toBe(202);
       // One after the other: processing runs after the 202, and an older event never overrides a newer one.
       await send({ id: randomUUID(), type: 'videocall.ready', source: 'demo', clientId: karenId, data: { practitionerId: 'pr-bakker', joinUrl: 'https://video.ggz-demo.test/room/local' } });
       expect(await sub.nth(1)).toMatchObject({ ready: true, joinUrl: 'https://video.ggz-demo.test/room/local', practitioner: { id: 'demo:pr-bakker', name: 'Jeroen Bakker' } });
@@ -449,9 +430,7 @@ describe('sync events and video-call readiness on the embedded defaults (SQLite,
       const sub = subscribe(client, karenId!);
       await new Promise((resolve) => setTimeout(resolve, 200));
       const event = { id: randomUUID(), type: 'videocall.ready', source: 'demo', clientId: karenId, data: { practitionerId: 'pr-bakker', joinUrl: 'https://video.ggz-demo.test/room/lapsing' } };
-      const raw = JSON.stringify(event);
-      const ts = Math.floor(Date.now() / 1000);
-      expect((await fetch(`${t.base}/sync/events`, { method: 'POST', headers: { 'x-signature-timestamp': String(ts), 'x-signature': signSyncBody(syncSecret, ts, raw) }, body: raw })).status).toBe(202);
+      expect((await postSignedSync(t.base, syncSecret, event)).status).toBe(202);
       expect(await sub.nth(1)).toMatchObject({ ready: true, joinUrl: 'https://video.ggz-demo.test/room/lapsing' });
       expect(await sub.nth(2, 3000)).toMatchObject({ ready: false, joinUrl: null });
       const { body } = await t.gql('query($id: ID!) { client(id: $id) { videoCall { ready joinUrl } } }', { id: karenId }, token);
@@ -472,9 +451,7 @@ describe('POST /sync/events per source system: a rate limit', () => {
 
   const send = (source: string) => {
     const event = { id: randomUUID(), type: 'dossier.changed', source, clientId: 'cl-karen', data: {} };
-    const raw = JSON.stringify(event);
-    const ts = Math.floor(Date.now() / 1000);
-    return fetch(`${t.base}/sync/events`, { method: 'POST', headers: { 'x-signature-timestamp': String(ts), 'x-signature': signSyncBody(syncSecret, ts, raw) }, body: raw }).then(async (res) => ({
+    return postSignedSync(t.base, syncSecret, event).then(async (res) => ({
       id: event.id,
       status: res.status,
       retryAfter: res.headers.get('retry-after'),

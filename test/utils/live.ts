@@ -1,4 +1,6 @@
 import type { Client as WsClient } from 'graphql-ws';
+import type { Redis } from 'ioredis';
+import { signSyncBody } from '../../src/events/sync.signature';
 
 /** What one graphql-ws subscription received, as a browser would hold it. */
 export interface Received<T> {
@@ -46,5 +48,30 @@ export async function until<T>(probe: () => T | undefined | Promise<T | undefine
     if (value !== undefined) return value;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** POSTs a practitioner system's event to /sync/events, signed as ../shared/contract/http.md says. */
+export async function postSignedSync(base: string, secret: string, event: Record<string, unknown>): Promise<Response> {
+  const raw = JSON.stringify(event);
+  const ts = Math.floor(Date.now() / 1000);
+  return fetch(`${base}/sync/events`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-signature-timestamp': String(ts), 'x-signature': signSyncBody(secret, ts, raw) },
+    body: raw,
+  });
+}
+
+/**
+ * Waits until Redis counts at least `atLeast` subscribers on a (prefixed) channel, so a socket's
+ * subscription is in place before an event is sent; a short settle follows, for the operation behind it.
+ */
+export async function redisSubscribers(admin: Redis, channel: string, atLeast: number, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const [, n] = (await admin.pubsub('NUMSUB', channel)) as [string, number];
+    if (Number(n) >= atLeast) return void (await new Promise((resolve) => setTimeout(resolve, 50)));
+    if (Date.now() > deadline) throw new Error(`no Redis subscriber on ${channel}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
