@@ -380,7 +380,7 @@ ${rows}
 - Runs: \`npm run bench\` (W1, W2, then this section), \`npm run bench -- --fanout-only\` (only this section,
   the rest of RESULTS.md kept), \`npm run bench -- --fanout-only --large\` (10 000 sockets; needs \`ulimit -n\` ≥ 12 000 in
   the shell that runs it — each instance holds 5 000 sockets plus its pools, each harness 5 000 — e.g.
-  \`ulimit -n 30000 && npm run bench -- --fanout-only --large\`; budget ~10 minutes, most of it creating 10 000
+  \`ulimit -n 20000 && npm run bench -- --fanout-only --large\`; budget ~3 minutes, most of it creating 10 000
   accounts and sessions). \`FANOUT_SOCKETS\`, \`FANOUT_EVENTS\`, \`FANOUT_MARIADB_URL\`, \`FANOUT_REDIS_URL\` override the
   defaults; \`FANOUT_COMPARE_DIST=/path/to/other/dist\` (+ \`FANOUT_COMPARE_LABEL\`) runs a second build of the gateway
   on the same database and tokens in the same run (before/after); \`FANOUT_PROFILE_DIR\` / \`FANOUT_HEAP_DIR\` write

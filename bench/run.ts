@@ -16,7 +16,7 @@ import { W1_QUERY, W2_QUERY } from './fixture';
  *
  *   npm run bench                                  W1, W2 and the fan-out with 1 000 sockets
  *   npm run bench -- --fanout-only                 only the fan-out; replaces that section of RESULTS.md
- *   npm run bench -- --fanout-only --large         the fan-out with 10 000 sockets (ulimit -n ≥ 30000), its own section
+ *   npm run bench -- --fanout-only --large         the fan-out with 10 000 sockets (ulimit -n ≥ 12 000), its own section
  *   npm run bench -- --http-only                   only W1 and W2; the fan-out section of RESULTS.md is kept
  */
 
