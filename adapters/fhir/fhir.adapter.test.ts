@@ -255,3 +255,78 @@ test('appointments link to their session report through _revinclude=DocumentRefe
   expect(calls[0]!.url.searchParams.getAll('_revinclude')).toEqual(['DocumentReference:related']);
   expect(calls[0]!.url.searchParams.getAll('date')).toEqual(['ge2026-04-01T00:00:00Z']);
 });
+
+describe('approvals (Provenance)', () => {
+  const AKKOORD = { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType', code: 'AUTHEN' }], text: 'akkoord' };
+  const doc = (id: string, category: string, docStatus: 'preliminary' | 'final', status: 'current' | 'superseded' = 'current') => ({
+    resourceType: 'DocumentReference' as const,
+    id,
+    status,
+    docStatus,
+    category: [{ text: category }],
+    subject: { reference: 'Patient/p1' },
+    date: '2026-04-10T14:00:00Z',
+    author: [{ reference: 'Practitioner/pr1', display: 'Fatima El Amrani' }],
+    content: [{ attachment: { contentType: 'application/pdf', title: `${id}.pdf` } }],
+  });
+  const provenance = (target: string, who: string, recorded: string) => ({ resourceType: 'Provenance' as const, target: [{ reference: target }], recorded, activity: AKKOORD, agent: [{ who: { reference: who } }] });
+
+  test('session reports take approvedAt from the Provenances a server _revincluded, in the same round trip', async () => {
+    const { calls, fetchFn } = fakeFhir({
+      '/fhir/R4/DocumentReference': () =>
+        json({
+          resourceType: 'Bundle',
+          type: 'searchset',
+          entry: [
+            { search: { mode: 'match' }, resource: doc('r1', 'verslag', 'preliminary') },
+            { search: { mode: 'match' }, resource: doc('r2', 'verslag', 'preliminary') },
+            { search: { mode: 'include' }, resource: provenance('DocumentReference/r1', 'Patient/p1', '2026-04-11T08:30:00Z') },
+          ],
+        }),
+    });
+    const reports = await adapter(fetchFn).listSessionReports('p1', ctx);
+    expect(reports.map((r) => [r.externalId, r.needsApproval, r.approvedAt])).toEqual([
+      ['r1', true, '2026-04-11T08:30:00.000Z'],
+      ['r2', true, null],
+    ]);
+    expect(calls).toHaveLength(1);
+    expect(calls[0]!.url.searchParams.getAll('_revinclude')).toEqual(['Provenance:target']);
+  });
+
+  test('a server that ignores _revinclude costs one Provenance search by POST, for the listed documents only', async () => {
+    const { calls, fetchFn } = fakeFhir({
+      '/fhir/R4/DocumentReference': () => json(bundle([doc('d1', 'brief', 'final'), doc('d2', 'behandelovereenkomst', 'final'), doc('d3', 'brief', 'final', 'superseded'), doc('r1', 'verslag', 'final')])),
+      '/fhir/R4/Provenance/_search': () => json(bundle([provenance('DocumentReference/d2', 'RelatedPerson/rp1', '2026-03-14T09:05:00Z'), provenance('DocumentReference/d1', 'Practitioner/pr1', '2026-03-15T09:00:00Z')])),
+    });
+    const docs = await adapter(fetchFn).listDocuments('p1', ctx);
+    expect(docs.map((d) => [d.externalId, d.approvedAt])).toEqual([
+      ['d1', null],
+      ['d2', '2026-03-14T09:05:00.000Z'],
+    ]);
+    expect(calls.map((c) => `${c.method} ${c.url.pathname}`)).toEqual(['GET /fhir/R4/DocumentReference', 'POST /fhir/R4/Provenance/_search']);
+    expect(new URLSearchParams(calls[1]!.body).get('target')).toBe('DocumentReference/d1,DocumentReference/d2');
+  });
+
+  test('the treatment plan looks for an akkoord on the shown plan only, and only once it is agreed', async () => {
+    let status: 'active' | 'on-hold' = 'active';
+    const { calls, fetchFn } = fakeFhir({
+      '/fhir/R4/CarePlan': () =>
+        json(
+          bundle([
+            { resourceType: 'CarePlan', id: 'cp1', status: 'completed', intent: 'plan', subject: { reference: 'Patient/p1' }, created: '2025-01-01' },
+            { resourceType: 'CarePlan', id: 'cp2', status, intent: 'plan', subject: { reference: 'Patient/p1' }, created: '2026-04-02T11:00:00+02:00' },
+          ]),
+        ),
+      '/fhir/R4/Provenance/_search': () => json(bundle([provenance('CarePlan/cp2', 'Patient/p1', '2026-04-03T17:12:00Z')])),
+    });
+    await expect(adapter(fetchFn).getTreatmentPlan('p1', ctx)).resolves.toMatchObject({ externalId: 'cp2', status: 'APPROVED', approvedAt: '2026-04-03T17:12:00.000Z' });
+    expect(calls.map((c) => c.url.pathname)).toEqual(['/fhir/R4/CarePlan', '/fhir/R4/Provenance/_search']);
+    expect(calls[0]!.url.searchParams.getAll('_revinclude')).toEqual(['Provenance:target']);
+    expect(new URLSearchParams(calls[1]!.body).get('target')).toBe('CarePlan/cp2');
+
+    status = 'on-hold';
+    calls.length = 0;
+    await expect(adapter(fetchFn).getTreatmentPlan('p1', ctx)).resolves.toMatchObject({ status: 'AWAITING_APPROVAL', approvedAt: null });
+    expect(calls.map((c) => c.url.pathname)).toEqual(['/fhir/R4/CarePlan']);
+  });
+});

@@ -14,6 +14,7 @@ import type {
   MedicationStatement,
   Patient,
   Practitioner,
+  Provenance,
   QuestionnaireResponse,
   Reference,
   RelatedPerson,
@@ -40,14 +41,18 @@ import type {
   TimeWindow,
 } from '../ports';
 import {
+  type Approvals,
+  approvalsByTarget,
   BSN_SYSTEM,
   compareTimes,
   hasBsn,
+  isAgreedPlan,
   isContraIndication,
   isIntakeQuestionnaire,
   isParentWithAuthority,
   isSessionReport,
   isShownMedication,
+  latestPlan,
   referenceId,
   reportsByAppointment,
   type Resolve,
@@ -114,7 +119,8 @@ export const PORTAL_CONVERSATION_SYSTEM = 'urn:ggz-portal:conversation';
 /**
  * EHR adapter over FHIR R4 REST. Every read is one search with `_include` where the screen needs
  * referenced resources; servers may ignore `_include` (the spec allows it), so what is missing is
- * fetched in one extra `_id` search per resource type, never one call per reference.
+ * fetched in one extra `_id` search per resource type, never one call per reference; likewise an
+ * ignored `_revinclude` of approvals costs one `Provenance` search per list.
  * No retries here: the AdapterRegistry retries reads, so a slow upstream is retried at one layer only.
  */
 export class FhirEhrAdapter implements EhrAdapter {
@@ -140,7 +146,7 @@ export class FhirEhrAdapter implements EhrAdapter {
       'Patient',
       [['identifier', `${BSN_SYSTEM}|${bsn}`], ['_revinclude', 'EpisodeOfCare:patient']],
       ctx.signal,
-      { bsnInQuery: true },
+      { byPost: true },
     );
     // Some servers match identifiers loosely; the BSN must match exactly.
     const patient = matches.find((p) => hasBsn(p, bsn));
@@ -165,7 +171,7 @@ export class FhirEhrAdapter implements EhrAdapter {
       'RelatedPerson',
       [['identifier', `${BSN_SYSTEM}|${parentBsn}`], ['_include', 'RelatedPerson:patient']],
       ctx.signal,
-      { bsnInQuery: true },
+      { byPost: true },
     );
     const refs = matches.filter((r) => hasBsn({ resourceType: 'Patient', identifier: r.identifier }, parentBsn) && isParentWithAuthority(r)).map((r) => r.patient);
     const resolve = await this.resolver(included, refs.map((ref) => ({ ref, type: 'Patient' })), ctx.signal);
@@ -213,10 +219,18 @@ export class FhirEhrAdapter implements EhrAdapter {
   }
 
   async getTreatmentPlan(clientId: string, ctx: AdapterRequestContext): Promise<EhrTreatmentPlan | null> {
-    const { matches, included } = await this.search<CarePlan>('CarePlan', [['patient', `Patient/${clientId}`], ['_include', 'CarePlan:goal']], ctx.signal);
+    const { matches, included } = await this.search<CarePlan>(
+      'CarePlan',
+      [['patient', `Patient/${clientId}`], ['_include', 'CarePlan:goal'], ['_revinclude', 'Provenance:target']],
+      ctx.signal,
+    );
     const plans = matches.filter((p) => p.intent === 'plan');
     const wanted = plans.flatMap((p) => (p.goal ?? []).map((ref) => ({ ref, type: 'Goal' })));
-    return toTreatmentPlan(plans, await this.resolver(included, wanted, ctx.signal));
+    // Only the plan shown, and only once agreed, can carry an akkoord worth a search.
+    const shown = latestPlan(plans);
+    const approvable = shown && isAgreedPlan(shown) ? referencesTo([shown]) : [];
+    const [resolve, approvals] = await Promise.all([this.resolver(included, wanted, ctx.signal), this.approvalsOf(included, approvable, ctx.signal)]);
+    return toTreatmentPlan(plans, resolve, approvals);
   }
 
   async listTreatmentTeam(clientId: string, ctx: AdapterRequestContext): Promise<EhrTeamMember[]> {
@@ -233,21 +247,30 @@ export class FhirEhrAdapter implements EhrAdapter {
   }
 
   async listSessionReports(clientId: string, ctx: AdapterRequestContext): Promise<EhrSessionReport[]> {
-    const { matches } = await this.search<DocumentReference>('DocumentReference', [['patient', `Patient/${clientId}`]], ctx.signal);
-    return matches.filter((d) => d.status === 'current' && isSessionReport(d)).map(toSessionReport);
+    const { matches, included } = await this.search<DocumentReference>(
+      'DocumentReference',
+      [['patient', `Patient/${clientId}`], ['_revinclude', 'Provenance:target']],
+      ctx.signal,
+    );
+    const reports = matches.filter((d) => d.status === 'current' && isSessionReport(d));
+    const approvals = await this.approvalsOf(included, referencesTo(reports), ctx.signal);
+    return reports.map((d) => toSessionReport(d, approvals));
   }
 
   async listDocuments(clientId: string, ctx: AdapterRequestContext): Promise<EhrDocument[]> {
     const { matches, included } = await this.search<DocumentReference>(
       'DocumentReference',
-      [['patient', `Patient/${clientId}`], ['_include', 'DocumentReference:author']],
+      [['patient', `Patient/${clientId}`], ['_include', 'DocumentReference:author'], ['_revinclude', 'Provenance:target']],
       ctx.signal,
     );
     const docs = matches.filter((d) => d.status === 'current' && !isSessionReport(d));
     // Author names only matter where the reference carries no display.
     const wanted = docs.flatMap((d) => (d.author?.[0] && !d.author[0].display ? [{ ref: d.author[0], type: 'Practitioner' }] : []));
-    const resolve = await this.resolver(included, wanted, ctx.signal);
-    return docs.map((d) => toDocument(d, resolve));
+    const [resolve, approvals] = await Promise.all([
+      this.resolver(included, wanted, ctx.signal),
+      this.approvalsOf(included, referencesTo(docs), ctx.signal),
+    ]);
+    return docs.map((d) => toDocument(d, resolve, approvals));
   }
 
   async getDocumentContent(clientId: string, documentId: string, ctx: AdapterRequestContext): Promise<EhrDocumentContent | null> {
@@ -306,7 +329,7 @@ export class FhirEhrAdapter implements EhrAdapter {
     const to = window.to ? Date.parse(window.to) : Infinity;
     return shown
       .flatMap((a): EhrAppointment[] => {
-        const appointment = toAppointment(a, resolve);
+        const appointment = toAppointment(a, resolve, clientId);
         return appointment ? [{ ...appointment, reportId: reports.get(appointment.externalId) ?? null }] : [];
       })
       .filter((a) => Date.parse(a.end) >= from && Date.parse(a.start) < to)
@@ -402,6 +425,20 @@ export class FhirEhrAdapter implements EhrAdapter {
   }
 
   /**
+   * Client approvals of `targets` ("DocumentReference/d1"): the Provenances a `_revinclude` brought,
+   * else one `Provenance?target=…` search for exactly those resources, by POST as a hundred
+   * references outgrow some servers' URL limits. A bundle without any Provenance cannot tell an
+   * ignored `_revinclude` (Medplum's MemoryRepository) from "none yet", so it pays that search.
+   */
+  private async approvalsOf(included: Resource[], targets: string[], signal?: AbortSignal): Promise<Approvals> {
+    if (!targets.length) return new Map();
+    const provenances = included.filter((r) => r.resourceType === 'Provenance');
+    if (provenances.length) return approvalsByTarget(provenances);
+    const { matches } = await this.search<Provenance>('Provenance', [['target', targets.join(',')]], signal, { byPost: true });
+    return approvalsByTarget(matches);
+  }
+
+  /**
    * A resolver over the bundle's resources; references it cannot resolve are fetched in one
    * `_id` search per type (for servers that ignore `_include`).
    */
@@ -442,19 +479,20 @@ export class FhirEhrAdapter implements EhrAdapter {
 
   /**
    * A search with its `next` pages followed; entries with search.mode include go to `included`.
-   * `bsnInQuery` searches by POST `_search` (FHIR's form-encoded search), so a BSN never appears
-   * in a URL and so never in the access logs of proxies and servers on the way.
+   * `byPost` searches by POST `_search` (FHIR's form-encoded search): a BSN then never appears in a
+   * URL and so never in the access logs of proxies and servers on the way, and a long list of
+   * values does not hit a URL length limit.
    */
-  private async search<T extends Resource>(type: string, params: Param[], signal?: AbortSignal, options: { bsnInQuery?: boolean } = {}): Promise<SearchResult<T>> {
+  private async search<T extends Resource>(type: string, params: Param[], signal?: AbortSignal, options: { byPost?: boolean } = {}): Promise<SearchResult<T>> {
     const query = new URLSearchParams(params);
     if (!query.has('_count')) query.set('_count', String(this.pageSize));
-    const first = options.bsnInQuery ? new URL(`${type}/_search`, this.base) : new URL(`${type}?${query}`, this.base);
+    const first = options.byPost ? new URL(`${type}/_search`, this.base) : new URL(`${type}?${query}`, this.base);
     const matches: T[] = [];
     const included: Resource[] = [];
     let next: URL | undefined = first;
     for (let page = 0; next; page++) {
       if (page >= this.maxPages) throw new Error(`FHIR search ${type} has more than ${this.maxPages} pages`);
-      const res: Response = await this.send(next, { accept: FHIR_JSON, signal, authenticate: true, ...(page === 0 && options.bsnInQuery ? { form: query } : {}) });
+      const res: Response = await this.send(next, { accept: FHIR_JSON, signal, authenticate: true, ...(page === 0 && options.byPost ? { form: query } : {}) });
       if (!res.ok) {
         await res.body?.cancel();
         throw new FhirHttpError(res.status, next.pathname);
@@ -554,6 +592,11 @@ class TokenSource {
 }
 
 const TOKEN_TIMEOUT_MS = 10_000;
+
+/** "DocumentReference/d1" for each resource, as a `target` search and Provenance.target name them. */
+function referencesTo(resources: Resource[]): string[] {
+  return resources.flatMap((r) => (r.id ? [`${r.resourceType}/${r.id}`] : []));
+}
 
 /** Waits for `promise`, or rejects as soon as `signal` aborts (the promise itself runs on). */
 function untilAborted<T>(promise: Promise<T>, signal?: AbortSignal): Promise<T> {

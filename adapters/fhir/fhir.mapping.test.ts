@@ -13,12 +13,17 @@ import type {
   MedicationStatement,
   Patient,
   Practitioner,
+  Provenance,
   QuestionnaireResponse,
   Reference,
   ServiceRequest,
 } from '@medplum/fhirtypes';
 import {
+  approvalsByTarget,
+  type Approvals,
+  isClientApproval,
   isContraIndication,
+  isOrganisationOnly,
   isIntakeQuestionnaire,
   isSessionReport,
   type Resolve,
@@ -49,6 +54,16 @@ function resolver(...resources: { resourceType: string; id?: string }[]): Resolv
   }) as Resolve;
 }
 const none = resolver();
+const noApprovals: Approvals = new Map();
+
+/** The akkoord as this adapter reads it: AUTHEN in R4's ProvenanceActivityType, with the Dutch word. */
+const AKKOORD = { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType', code: 'AUTHEN', display: 'authenticator' }], text: 'akkoord' };
+const ATTESTER = { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/provenance-participant-type', code: 'attester', display: 'Attester' }] };
+
+/** A Provenance as an EHR records who agreed to what, and when. */
+function provenance(id: string, target: string, who: string, recorded: string, activity: Provenance['activity'] = AKKOORD): Provenance {
+  return { resourceType: 'Provenance', id, target: [{ reference: target }], recorded, activity, agent: [{ type: ATTESTER, who: { reference: who } }] };
+}
 
 const patient: Patient = {
   resourceType: 'Patient',
@@ -265,7 +280,7 @@ describe('CarePlan → treatment plan and planned effort', () => {
   const older: CarePlan = { ...plan, id: 'cp-1', status: 'completed', created: '2024-01-01', title: 'Oud plan' };
 
   test('the latest plan: status, care question, problem, goals and responsible practitioners', () => {
-    expect(toTreatmentPlan([older, plan], resolver(goal))).toEqual({
+    expect(toTreatmentPlan([older, plan], resolver(goal), noApprovals)).toEqual({
       externalId: 'cp-2',
       status: 'AWAITING_APPROVAL',
       careQuestion: 'Hoe krijg ik weer grip op mijn stemming?',
@@ -275,7 +290,23 @@ describe('CarePlan → treatment plan and planned effort', () => {
       goals: [{ externalId: 'goal-1', description: 'Weer vijf dagen per week werken', addedBy: 'Eva Jansen' }],
       responsiblePractitionerIds: ['pr-1', 'pr-2'],
       createdAt: '2025-04-02T09:00:00.000Z',
+      approvedAt: null,
     });
+  });
+
+  test("an agreed plan's approvedAt is the latest akkoord of the client or a representative; a practitioner's signature is not one", () => {
+    const agreed: CarePlan = { ...plan, status: 'active' };
+    const approvals = approvalsByTarget([
+      provenance('pv-1', 'CarePlan/cp-2', 'Patient/pat-1', '2025-04-03T19:12:00+02:00'),
+      provenance('pv-2', 'CarePlan/cp-2', 'RelatedPerson/rp-partner', '2025-04-04T08:00:00+02:00'),
+      provenance('pv-3', 'CarePlan/cp-2', 'Practitioner/pr-1', '2025-04-05T10:00:00+02:00'),
+    ]);
+    expect(toTreatmentPlan([older, agreed], resolver(goal), approvals)).toMatchObject({ status: 'APPROVED', approvedAt: '2025-04-04T06:00:00.000Z' });
+  });
+
+  test('a plan back on hold awaits a new akkoord, so an earlier one does not show', () => {
+    const approvals = approvalsByTarget([provenance('pv-1', 'CarePlan/cp-2', 'Patient/pat-1', '2025-04-03T19:12:00+02:00')]);
+    expect(toTreatmentPlan([plan], resolver(goal), approvals)).toMatchObject({ status: 'AWAITING_APPROVAL', approvedAt: null });
   });
 
   test('planned minutes = Σ scheduledTiming duration × count, cancelled activities excluded; realised from finished encounters', () => {
@@ -365,13 +396,14 @@ describe('DocumentReference → session reports and documents', () => {
 
   test('category verslag marks a report: date, description as title, author, text body, appointment', () => {
     expect([report, letter].filter(isSessionReport)).toEqual([report]);
-    expect(toSessionReport(report)).toEqual({
+    expect(toSessionReport(report, noApprovals)).toEqual({
       externalId: 'doc-r1',
       date: '2025-04-10T12:00:00.000Z',
       title: 'Verslag behandelsessie 1',
       authorId: 'pr-2',
       body: 'Cliënte vertelt over haar week.',
       needsApproval: false,
+      approvedAt: null,
       appointmentId: 'ap-1',
     });
   });
@@ -379,15 +411,26 @@ describe('DocumentReference → session reports and documents', () => {
     expect(reportsByAppointment([report, { ...letter, context: { related: [{ reference: 'Appointment/ap-2' }] } }])).toEqual(new Map([['ap-1', 'doc-r1']]));
   });
   test('other documents: attachment title and type, author name, preliminary needs approval', () => {
-    expect(toDocument(letter, resolver(author))).toEqual({
+    expect(toDocument(letter, resolver(author), noApprovals)).toEqual({
       externalId: 'doc-1',
       name: 'Brief aan huisarts.pdf',
       mediaType: 'application/pdf',
       uploadedBy: 'Dr. Marieke de Groot',
       uploadedAt: '2025-03-15T09:00:00.000Z',
       needsApproval: true,
+      approvedAt: null,
     });
   });
+  test('a report or document that needs approval has approvedAt null until the client gives akkoord, then its recorded time', () => {
+    const asked: DocumentReference = { ...report, id: 'doc-r2', docStatus: 'preliminary', description: 'Verslag adviesgesprek' };
+    expect(toSessionReport(asked, noApprovals)).toMatchObject({ needsApproval: true, approvedAt: null });
+    const approvals = approvalsByTarget([provenance('pv-1', 'DocumentReference/doc-r2', 'Patient/pat-1', '2025-04-11T10:30:00+02:00'), provenance('pv-2', 'DocumentReference/doc-1', 'Patient/pat-1', '2025-03-16T09:00:00Z')]);
+    expect(toSessionReport(asked, approvals)).toMatchObject({ needsApproval: true, approvedAt: '2025-04-11T08:30:00.000Z' });
+    expect(toDocument(letter, none, approvals)).toMatchObject({ needsApproval: true, approvedAt: '2025-03-16T09:00:00.000Z' });
+    // An EHR that finalises the document on akkoord: no longer asked, still approved.
+    expect(toDocument({ ...letter, docStatus: 'final' }, none, approvals)).toMatchObject({ needsApproval: false, approvedAt: '2025-03-16T09:00:00.000Z' });
+  });
+
 });
 
 describe('Appointment', () => {
@@ -406,7 +449,7 @@ describe('Appointment', () => {
     ],
   };
   test('type from serviceType when appointmentType is absent; practitioner; location name', () => {
-    expect(toAppointment(base, resolver(location))).toEqual({
+    expect(toAppointment(base, resolver(location), 'pat-1')).toEqual({
       externalId: 'ap-1',
       start: '2025-04-10T11:00:00.000Z',
       end: '2025-04-10T11:45:00.000Z',
@@ -414,14 +457,65 @@ describe('Appointment', () => {
       practitionerId: 'pr-2',
       location: 'Groningen, Spreekkamer 3',
       online: false,
+      organisationOnly: false,
     });
   });
   test('appointmentType says video → online; appointmentType text wins as type', () => {
     const video = { ...base, appointmentType: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v2-0276', code: 'FOLLOWUP' }], text: 'Beeldbellen' } };
-    expect(toAppointment(video, none)).toMatchObject({ type: 'Beeldbellen', online: true, location: null });
+    expect(toAppointment(video, none, 'pat-1')).toMatchObject({ type: 'Beeldbellen', online: true, location: null });
   });
   test('an appointment without a practitioner is left out', () => {
-    expect(toAppointment({ ...base, participant: [base.participant[0]!] }, none)).toBeNull();
+    expect(toAppointment({ ...base, participant: [base.participant[0]!] }, none, 'pat-1')).toBeNull();
+  });
+  test('the client informed but not attending (participant required: information-only) makes an organisation-only appointment', () => {
+    const mdo: Appointment = {
+      ...base,
+      id: 'ap-mdo',
+      serviceType: [{ coding: [{ system: 'http://snomed.info/sct', code: '185353001', display: 'Multidisciplinary case conference' }], text: 'Multidisciplinair overleg' }],
+      participant: [
+        { actor: { reference: 'Patient/pat-1', display: 'Eva Jansen' }, required: 'information-only', status: 'accepted' },
+        { actor: { reference: 'Practitioner/pr-1' }, required: 'required', status: 'accepted' },
+        { actor: { reference: 'Practitioner/pr-2' }, required: 'required', status: 'tentative' },
+      ],
+    };
+    expect(toAppointment(mdo, none, 'pat-1')).toMatchObject({ externalId: 'ap-mdo', type: 'Multidisciplinair overleg', practitionerId: 'pr-1', organisationOnly: true });
+    expect(isOrganisationOnly({ ...base, participant: [{ ...base.participant[0]!, required: 'required' }, base.participant[1]!] }, 'pat-1')).toBe(false);
+  });
+  test("in a group session another patient's information-only role does not hide it from this client", () => {
+    const group: Appointment = {
+      ...base,
+      serviceType: [{ text: 'Groepstherapie' }],
+      participant: [...base.participant, { actor: { reference: 'Patient/pat-2' }, required: 'information-only', status: 'accepted' }],
+    };
+    expect(isOrganisationOnly(group, 'pat-1')).toBe(false);
+    expect(isOrganisationOnly(group, 'pat-2')).toBe(true);
+  });
+});
+
+describe('Provenance → client approval', () => {
+  test('an akkoord by the client (Patient) or a representative (RelatedPerson) counts, by AUTHEN, LA or the word akkoord', () => {
+    expect(isClientApproval(provenance('pv-1', 'DocumentReference/d1', 'Patient/pat-1', '2025-04-11T10:30:00Z'))).toBe(true);
+    expect(isClientApproval(provenance('pv-2', 'DocumentReference/d1', 'RelatedPerson/rp-1', '2025-04-11T10:30:00Z', { text: 'Akkoord' }))).toBe(true);
+    const legal = { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-DocumentCompletion', code: 'LA', display: 'legally authenticated' }] };
+    expect(isClientApproval(provenance('pv-3', 'DocumentReference/d1', 'Patient/pat-1', '2025-04-11T10:30:00Z', legal))).toBe(true);
+  });
+  test("a practitioner's akkoord, a client's edit (v3 DataOperation UPDATE) and \"niet akkoord\" are no client approval", () => {
+    expect(isClientApproval(provenance('pv-1', 'DocumentReference/d1', 'Practitioner/pr-1', '2025-04-11T10:30:00Z'))).toBe(false);
+    const update = { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-DataOperation', code: 'UPDATE', display: 'revise' }] };
+    expect(isClientApproval(provenance('pv-2', 'DocumentReference/d1', 'Patient/pat-1', '2025-04-11T10:30:00Z', update))).toBe(false);
+    expect(isClientApproval(provenance('pv-3', 'DocumentReference/d1', 'Patient/pat-1', '2025-04-11T10:30:00Z', { text: 'niet akkoord' }))).toBe(false);
+    expect(isClientApproval({ ...provenance('pv-4', 'DocumentReference/d1', 'Patient/pat-1', '2025-04-11T10:30:00Z'), agent: [{ who: { display: 'Eva Jansen' } }] })).toBe(false);
+  });
+  test('several approvals of one target: the latest recorded wins; absolute and versioned targets key by type and id', () => {
+    const approved: DocumentReference = { resourceType: 'DocumentReference', id: 'd1', status: 'current', content: [] };
+    const approvals = approvalsByTarget([
+      provenance('pv-1', 'DocumentReference/d1', 'Patient/pat-1', '2025-04-11T12:30:00+02:00'),
+      provenance('pv-2', 'https://ehr.ggz-noord.test/fhir/R4/DocumentReference/d1/_history/3', 'RelatedPerson/rp-1', '2025-04-11T10:45:00Z'),
+      provenance('pv-3', 'DocumentReference/d1', 'Patient/pat-1', '2025-04-09T10:00:00Z'),
+      provenance('pv-4', 'DocumentReference/d1', 'Practitioner/pr-1', '2025-05-01T10:00:00Z'),
+      approved,
+    ]);
+    expect(approvals).toEqual(new Map([['DocumentReference/d1', '2025-04-11T10:45:00.000Z']]));
   });
 });
 

@@ -16,6 +16,7 @@ import type {
   MedicationStatement,
   Patient,
   Practitioner,
+  Provenance,
   QuestionnaireResponse,
   QuestionnaireResponseItem,
   QuestionnaireResponseItemAnswer,
@@ -41,6 +42,7 @@ import type {
   EhrTreatmentPlan,
   EhrTreatmentPlanStatus,
   IsoDate,
+  IsoDateTime,
 } from '../ports';
 
 /**
@@ -77,10 +79,18 @@ export function conceptText(c: CodeableConcept | undefined): string | undefined 
   return c?.text ?? c?.coding?.find((x) => x.display)?.display ?? undefined;
 }
 
+const REFERENCE = /(?:^|\/)([A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/.*)?$/;
+
 /** "Practitioner/abc" → "abc" when the reference points to that type (relative or absolute). */
 export function referenceId(ref: Reference | undefined, type: string): string | undefined {
-  const m = ref?.reference?.match(/(?:^|\/)([A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/.*)?$/);
+  const m = ref?.reference?.match(REFERENCE);
   return m && m[1] === type ? m[2] : undefined;
+}
+
+/** Any reference as "Type/id" (relative, absolute or versioned), to key resources of several types. */
+export function referenceKey(ref: Reference | undefined): string | undefined {
+  const m = ref?.reference?.match(REFERENCE);
+  return m ? `${m[1]}/${m[2]}` : undefined;
 }
 
 /** FHIR dateTime may carry a time; the port's IsoDate is the date part only. */
@@ -256,8 +266,8 @@ export function toPlanStatus(status: CarePlan['status']): EhrTreatmentPlanStatus
   }
 }
 
-/** The latest CarePlan with intent plan (by `created`), its goals resolved. */
-export function toTreatmentPlan(plans: CarePlan[], resolve: Resolve): EhrTreatmentPlan | null {
+/** The latest CarePlan with intent plan (by `created`), its goals resolved, its approval from `approvals`. */
+export function toTreatmentPlan(plans: CarePlan[], resolve: Resolve, approvals: Approvals): EhrTreatmentPlan | null {
   const plan = latestPlan(plans);
   if (!plan) return null;
   const goals = (plan.goal ?? []).flatMap((ref) => {
@@ -280,7 +290,17 @@ export function toTreatmentPlan(plans: CarePlan[], resolve: Resolve): EhrTreatme
     goals,
     responsiblePractitionerIds: [...new Set(responsible)],
     createdAt: toDateTime(plan.created ?? plan.period?.start ?? plan.meta?.lastUpdated) ?? new Date(0).toISOString(),
+    approvedAt: isAgreedPlan(plan) ? approvedAt(approvals, plan) : null,
   };
+}
+
+/**
+ * Only an agreed plan (active, or closed after it) shows an akkoord: a plan back in draft or
+ * on-hold waits for a new one, and an approved plan's goals can no longer be changed.
+ */
+export function isAgreedPlan(plan: CarePlan): boolean {
+  const status = toPlanStatus(plan.status);
+  return status === 'APPROVED' || status === 'FINAL';
 }
 
 export function latestPlan(plans: CarePlan[]): CarePlan | undefined {
@@ -365,6 +385,60 @@ export function toTreatmentEffort(plans: CarePlan[], encounters: Encounter[]): E
   return { plannedMinutes: plannedMinutes(latestPlan(plans)), activities };
 }
 
+/** "DocumentReference/d1" or "CarePlan/cp1" → when the client or their representative last gave akkoord. */
+export type Approvals = ReadonlyMap<string, IsoDateTime>;
+
+const PARTICIPATION_TYPE = 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType';
+const DOCUMENT_COMPLETION = 'http://terminology.hl7.org/CodeSystem/v3-DocumentCompletion';
+
+/**
+ * Provenance.activity codes read as the client's akkoord. We write AUTHEN (authenticator: attests
+ * to the content without legally signing it; in R4's ProvenanceActivityType value set) with the
+ * text "akkoord"; LA (legal authenticator, or DocumentCompletion "legally authenticated") counts
+ * too, for an agreement signed as such. Data operations (CREATE, UPDATE) say nothing of agreement.
+ */
+const APPROVAL_CODES: Record<string, ReadonlySet<string>> = {
+  [PARTICIPATION_TYPE]: new Set(['AUTHEN', 'LA']),
+  [DOCUMENT_COMPLETION]: new Set(['LA']),
+};
+/** EHRs that keep the activity as free text name it so; compared whole, so "niet akkoord" is no approval. */
+const APPROVAL_TEXT = 'akkoord';
+
+export function isApprovalActivity(activity: CodeableConcept | undefined): boolean {
+  const coded = (activity?.coding ?? []).some((c) => c.system !== undefined && c.code !== undefined && !!APPROVAL_CODES[c.system]?.has(c.code));
+  return coded || textIs(activity, APPROVAL_TEXT);
+}
+
+/**
+ * The client's akkoord: an approval activity by the client (Patient) or whoever acts for them or
+ * was permitted to (RelatedPerson). A practitioner signing the same thing is not the client's say.
+ */
+export function isClientApproval(p: Provenance): boolean {
+  if (!isApprovalActivity(p.activity)) return false;
+  return (p.agent ?? []).some((a) => !!(referenceId(a.who, 'Patient') ?? referenceId(a.who, 'RelatedPerson')));
+}
+
+/** Every target of a client approval → its latest `recorded`; other resources and Provenances are skipped. */
+export function approvalsByTarget(resources: { resourceType: string }[]): Map<string, IsoDateTime> {
+  const out = new Map<string, IsoDateTime>();
+  for (const r of resources) {
+    if (r.resourceType !== 'Provenance') continue;
+    const p = r as Provenance;
+    const recorded = toDateTime(p.recorded);
+    if (!recorded || !isClientApproval(p)) continue;
+    for (const target of p.target ?? []) {
+      const key = referenceKey(target);
+      const known = key ? out.get(key) : undefined;
+      if (key && (!known || compareTimes(recorded, known) > 0)) out.set(key, recorded);
+    }
+  }
+  return out;
+}
+
+function approvedAt(approvals: Approvals, r: { resourceType: string; id?: string }): IsoDateTime | null {
+  return (r.id && approvals.get(`${r.resourceType}/${r.id}`)) || null;
+}
+
 export function isSessionReport(d: DocumentReference): boolean {
   return (d.category ?? []).some((c) => textIs(c, SESSION_REPORT_CATEGORY));
 }
@@ -380,7 +454,7 @@ export function attachmentText(a: Attachment | undefined): string | null {
 /** Preliminary documents await the client's approval ("akkoord"); final ones do not. */
 const needsApproval = (d: DocumentReference): boolean => d.docStatus === 'preliminary';
 
-export function toSessionReport(d: DocumentReference): EhrSessionReport {
+export function toSessionReport(d: DocumentReference, approvals: Approvals): EhrSessionReport {
   const attachment = d.content?.[0]?.attachment;
   return {
     externalId: d.id ?? '',
@@ -389,11 +463,12 @@ export function toSessionReport(d: DocumentReference): EhrSessionReport {
     authorId: (d.author ?? []).map((a) => referenceId(a, 'Practitioner')).find((id) => !!id) ?? null,
     body: attachmentText(attachment),
     needsApproval: needsApproval(d),
+    approvedAt: approvedAt(approvals, d),
     appointmentId: (d.context?.related ?? []).map((r) => referenceId(r, 'Appointment')).find((id) => !!id) ?? null,
   };
 }
 
-export function toDocument(d: DocumentReference, resolve: Resolve): EhrDocument {
+export function toDocument(d: DocumentReference, resolve: Resolve, approvals: Approvals): EhrDocument {
   const attachment = d.content?.[0]?.attachment;
   const author = d.author?.[0];
   const practitioner = resolve<Practitioner>(author, 'Practitioner');
@@ -404,6 +479,7 @@ export function toDocument(d: DocumentReference, resolve: Resolve): EhrDocument 
     uploadedBy: author?.display ?? (practitioner ? personName(practitioner.name) : undefined) ?? 'Zorgaanbieder',
     uploadedAt: toDateTime(d.date ?? attachment?.creation ?? d.meta?.lastUpdated) ?? new Date(0).toISOString(),
     needsApproval: needsApproval(d),
+    approvedAt: approvedAt(approvals, d),
   };
 }
 
@@ -415,8 +491,18 @@ export function isOnline(a: Appointment): boolean {
   return concepts.some((c) => (c?.text && VIDEO.test(c.text)) || (c?.coding ?? []).some((x) => x.code === 'VR' || (x.display && VIDEO.test(x.display))));
 }
 
+/**
+ * The organisation's own appointment about the client (e.g. a multidisciplinair overleg): the
+ * client takes part as `information-only`, informed but not attending. Decided by this client's
+ * participant, as a group session may list other patients.
+ */
+export function isOrganisationOnly(a: Appointment, clientId: string): boolean {
+  const client = (a.participant ?? []).filter((p) => referenceId(p.actor, 'Patient') === clientId);
+  return client.length > 0 && client.every((p) => p.required === 'information-only');
+}
+
 /** Null when the appointment has no Practitioner participant (the port needs one). */
-export function toAppointment(a: Appointment, resolve: Resolve): EhrAppointment | null {
+export function toAppointment(a: Appointment, resolve: Resolve, clientId: string): EhrAppointment | null {
   const practitionerId = (a.participant ?? []).map((p) => referenceId(p.actor, 'Practitioner')).find((id) => !!id);
   if (!practitionerId || !a.start || !a.end) return null;
   const locationRef = (a.participant ?? []).map((p) => p.actor).find((r) => !!referenceId(r, 'Location'));
@@ -429,6 +515,7 @@ export function toAppointment(a: Appointment, resolve: Resolve): EhrAppointment 
     practitionerId,
     location: location?.name ?? locationRef?.display ?? null,
     online: isOnline(a),
+    organisationOnly: isOrganisationOnly(a, clientId),
   };
 }
 
