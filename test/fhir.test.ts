@@ -1,6 +1,6 @@
 import { startFhirServer, type TestFhirServer } from './utils/fhir-server';
 import { FhirEhrAdapter } from '../adapters/fhir/fhir.adapter';
-import { APPOINTMENT_COUNT, EVA_BSN, INTAKE_QUESTIONNAIRE, KAREN_BSN, PARENT_BSN, seedGgzClient, type GgzSeed } from './utils/fhir-ggz-seed';
+import { APPOINTMENT_COUNT, EVA_BSN, INTAKE_QUESTIONNAIRE, KAREN_BSN, MDO_TYPE, PARENT_BSN, seedGgzClient, type GgzSeed } from './utils/fhir-ggz-seed';
 import { portalIds, startTestApp, type TestApp } from './utils/app';
 
 /**
@@ -102,13 +102,14 @@ test('the dossier overview, intake, medications, allergies and contra-indication
 });
 
 test('the treatment plan, team, effort, session reports and documents answer the mapped FHIR values', async () => {
+  const before = fhir.requests.length;
   const { body } = await t.gql(
     `query($id: ID!) { client(id: $id) { dossier {
-      treatmentPlan { id status careQuestion problemDescription goals { description addedBy } responsiblePractitioners { name } createdAt }
+      treatmentPlan { id status careQuestion problemDescription goals { description addedBy } responsiblePractitioners { name } createdAt approvedAt }
       treatmentTeam { practitioner { id name } role from until }
       treatmentEffort { plannedMinutes realisedMinutes activities { by { name } date minutes activity consultType } }
-      reports { id date title author { name } body needsApproval }
-      documents { id name mediaType uploadedBy uploadedAt needsApproval downloadUrl }
+      reports { id date title author { name } body needsApproval approvedAt }
+      documents { id name mediaType uploadedBy uploadedAt needsApproval approvedAt downloadUrl }
     } } }`,
     { id: clientId },
     token,
@@ -122,6 +123,8 @@ test('the treatment plan, team, effort, session reports and documents answer the
     problemDescription: 'Depressieve klachten met slaapproblemen en uitval op werk.',
     responsiblePractitioners: [{ name: 'Dr. Marieke de Groot' }, { name: 'Jeroen Bakker' }],
     createdAt: '2026-04-02T09:00:00.000Z',
+    // The husband's akkoord (RelatedPerson); the psychiatrist's later Provenance is not the client's.
+    approvedAt: '2026-04-03T17:12:00.000Z',
   });
   expect(d.treatmentPlan.goals).toEqual(
     expect.arrayContaining([
@@ -152,12 +155,31 @@ test('the treatment plan, team, effort, session reports and documents answer the
       author: { name: 'Fatima El Amrani' },
       body: 'Cliënte vertelt over haar week; slaapt iets beter.',
       needsApproval: false,
+      approvedAt: null,
+    },
+    {
+      id: expect.stringMatching(/^fhir:/),
+      date: '2026-03-20T10:00:00.000Z',
+      title: 'Verslag adviesgesprek',
+      author: { name: 'Jeroen Bakker' },
+      body: 'Behandeladvies besproken: CGT in 12 sessies. Cliënte stemt in.',
+      needsApproval: true,
+      approvedAt: '2026-03-21T08:30:00.000Z',
     },
   ]);
   const byName = Object.fromEntries(d.documents.map((doc: { name: string }) => [doc.name, doc]));
-  expect(Object.keys(byName).sort()).toEqual(['Behandelplan ter akkoord.pdf', 'Brief aan huisarts.pdf']);
-  expect(byName['Brief aan huisarts.pdf']).toMatchObject({ mediaType: 'application/pdf', uploadedBy: 'Dr. Marieke de Groot', uploadedAt: '2026-03-15T09:00:00.000Z', needsApproval: false });
-  expect(byName['Behandelplan ter akkoord.pdf']).toMatchObject({ uploadedBy: 'Dr. M. de Groot', needsApproval: true });
+  expect(Object.keys(byName).sort()).toEqual(['Behandelovereenkomst.pdf', 'Behandelplan ter akkoord.pdf', 'Brief aan huisarts.pdf']);
+  expect(byName['Brief aan huisarts.pdf']).toMatchObject({ mediaType: 'application/pdf', uploadedBy: 'Dr. Marieke de Groot', uploadedAt: '2026-03-15T09:00:00.000Z', needsApproval: false, approvedAt: null });
+  // Only the practitioner's signature so far: still waiting for the client's akkoord.
+  expect(byName['Behandelplan ter akkoord.pdf']).toMatchObject({ uploadedBy: 'Dr. M. de Groot', needsApproval: true, approvedAt: null });
+  expect(byName['Behandelovereenkomst.pdf']).toMatchObject({ uploadedBy: 'Jeroen Bakker', needsApproval: false, approvedAt: '2026-03-14T09:05:00.000Z' });
+
+  // Medplum's MemoryRepository ignores _revinclude: the plan, the reports and the documents each
+  // cost one Provenance search (by POST) for exactly what they list, no more.
+  const provenanceSearches = fhir.requests.slice(before).filter((r) => r.path.startsWith('Provenance'));
+  expect(provenanceSearches.map((r) => `${r.method} ${r.path}`)).toEqual(Array(3).fill('POST Provenance/_search'));
+  const targets = provenanceSearches.map((r) => new URLSearchParams(r.body).get('target')!.split(',').length).sort();
+  expect(targets).toEqual([1, 2, 3]);
 
   // Content streams from the FHIR server: a Binary behind attachment.url, and inline attachment.data.
   for (const name of ['Brief aan huisarts.pdf', 'Behandelplan ter akkoord.pdf']) {
@@ -168,7 +190,7 @@ test('the treatment plan, team, effort, session reports and documents answer the
   }
 });
 
-test(`${APPOINTMENT_COUNT} appointments with their practitioners answer with source "fhir" and cost exactly one Practitioner request upstream`, async () => {
+test(`${APPOINTMENT_COUNT} appointments and an MDO with their practitioners answer with source "fhir" and cost exactly one Practitioner request upstream`, async () => {
   const before = fhir.requests.length;
   const { body } = await t.gql(
     'query($id: ID!) { client(id: $id) { appointments(when: ALL) { id start end type location online source practitioner { id name profession phone email } } } }',
@@ -177,7 +199,9 @@ test(`${APPOINTMENT_COUNT} appointments with their practitioners answer with sou
   );
   expect(body.errors).toBeUndefined();
   const appointments = body.data.client.appointments;
-  expect(appointments).toHaveLength(APPOINTMENT_COUNT);
+  // The client holds every right, AGENDA_VIEW_ORGANISATION too, so the organisation-only MDO is listed.
+  expect(appointments).toHaveLength(APPOINTMENT_COUNT + 1);
+  expect(appointments.filter((a: { type: string }) => a.type === MDO_TYPE)).toEqual([expect.objectContaining({ id: fhirId(seed.mdo.id), location: null, online: false })]);
   expect(appointments.every((a: { source: string }) => a.source === 'fhir')).toBe(true);
   const names = new Set(appointments.map((a: { practitioner: { name: string } }) => a.practitioner.name));
   expect(names).toEqual(new Set(['Dr. Marieke de Groot', 'Jeroen Bakker', 'Fatima El Amrani', 'Lotte Visser']));
@@ -224,9 +248,16 @@ test('a search larger than one page follows the server\'s next links to the end'
   const small = new FhirEhrAdapter({ baseUrl: fhir.baseUrl, auth: { kind: 'none' }, intakeQuestionnaire: INTAKE_QUESTIONNAIRE, pageSize: 7 });
   const before = fhir.requests.length;
   const all = await small.listAppointments(seed.eva.id, {}, { requestId: 'paging' });
-  expect(all).toHaveLength(APPOINTMENT_COUNT);
-  expect(new Set(all.map((a) => a.externalId)).size).toBe(APPOINTMENT_COUNT);
-  expect(fhir.requests.slice(before).filter((r) => r.path === 'Appointment')).toHaveLength(Math.ceil(APPOINTMENT_COUNT / 7));
+  expect(all).toHaveLength(APPOINTMENT_COUNT + 1);
+  expect(new Set(all.map((a) => a.externalId)).size).toBe(APPOINTMENT_COUNT + 1);
+  expect(fhir.requests.slice(before).filter((r) => r.path === 'Appointment')).toHaveLength(Math.ceil((APPOINTMENT_COUNT + 1) / 7));
+});
+
+test('an Appointment where the client is an information-only participant reads as organisation-only; the others do not', async () => {
+  const adapter = new FhirEhrAdapter({ baseUrl: fhir.baseUrl, auth: { kind: 'none' }, intakeQuestionnaire: INTAKE_QUESTIONNAIRE });
+  const all = await adapter.listAppointments(seed.eva.id, {}, { requestId: 'mdo' });
+  expect(all.filter((a) => a.organisationOnly)).toEqual([expect.objectContaining({ externalId: seed.mdo.id, type: MDO_TYPE, practitionerId: seed.practitioners.degroot.id })]);
+  expect(all.filter((a) => a.organisationOnly === false)).toHaveLength(APPOINTMENT_COUNT);
 });
 
 test('the adapter pings the FHIR server through GET /metadata', async () => {

@@ -9,6 +9,9 @@ import type {
   Location,
   Patient,
   Practitioner,
+  Provenance,
+  ProvenanceAgent,
+  RelatedPerson,
   Resource,
 } from '@medplum/fhirtypes';
 import type { MemoryRepository } from '@medplum/fhir-router';
@@ -20,6 +23,8 @@ export const EVA_BSN = '999990056';
 /** Karen Test of the demo adapter, also known here: one person at two care organisations. */
 export const KAREN_BSN = '999990019';
 export const APPOINTMENT_COUNT = 50;
+/** Besides those, one multidisciplinair overleg about Eva that she does not attend (organisation-only). */
+export const MDO_TYPE = 'Multidisciplinair overleg';
 /** Eva's husband, parent with authority of their son Noor-Sem; not a client himself. */
 export const PARENT_BSN = '999990068';
 export const CHILD_BSN = '999990081';
@@ -30,6 +35,7 @@ export interface GgzSeed {
   child: Patient & { id: string };
   practitioners: Record<'degroot' | 'bakker' | 'elamrani' | 'visser', Practitioner & { id: string }>;
   pdf: Buffer;
+  mdo: Appointment & { id: string };
 }
 
 const DAY = 86_400_000;
@@ -75,6 +81,23 @@ export async function seedGgzClient(repo: MemoryRepository, now = new Date()): P
     address: [{ line: ['Herestraat 12'], city: 'Groningen', postalCode: '9711 LK', country: 'NL' }],
   });
   const pat = ref(eva);
+  // Eva's husband in her personal network, permitted to approve her plan; a contact, not a parent.
+  const partner = await create<RelatedPerson>({
+    resourceType: 'RelatedPerson',
+    active: true,
+    patient: pat,
+    relationship: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-RoleCode', code: 'HUSB', display: 'echtgenoot' }] }],
+    name: [{ text: 'Bram Jansen' }],
+  });
+  /** How the EHR records who agreed (akkoord) to what, and when: AUTHEN from R4's ProvenanceActivityType. */
+  const akkoord = (target: { resourceType: string; id: string }, who: ProvenanceAgent['who'], recorded: string) =>
+    create<Provenance>({
+      resourceType: 'Provenance',
+      target: [ref(target)],
+      recorded,
+      activity: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType', code: 'AUTHEN', display: 'authenticator' }], text: 'akkoord' },
+      agent: [{ type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/provenance-participant-type', code: 'attester' }] }, who }],
+    });
 
   const condition = await create<Condition>({
     resourceType: 'Condition',
@@ -169,7 +192,7 @@ export async function seedGgzClient(repo: MemoryRepository, now = new Date()): P
       create<Goal>({ resourceType: 'Goal', lifecycleStatus: 'active', description: { text }, subject: pat, expressedBy: { ...pat, display: 'Eva Jansen' } }),
     ),
   );
-  await create<CarePlan>({
+  const plan = await create<CarePlan>({
     resourceType: 'CarePlan',
     status: 'active',
     intent: 'plan',
@@ -185,6 +208,9 @@ export async function seedGgzClient(repo: MemoryRepository, now = new Date()): P
       { detail: { status: 'scheduled', description: 'Medicatieconsult', scheduledTiming: { repeat: { count: 3, duration: 30, durationUnit: 'min' } } } },
     ],
   });
+  // Approved by Eva's husband for her; the psychiatrist's later signature is not the client's akkoord.
+  await akkoord(plan, { ...ref(partner), display: 'Bram Jansen' }, '2026-04-03T19:12:00+02:00');
+  await akkoord(plan, ref(practitioners.degroot), '2026-04-05T10:00:00+02:00');
   await create({
     resourceType: 'CareTeam',
     status: 'active',
@@ -241,6 +267,20 @@ export async function seedGgzClient(repo: MemoryRepository, now = new Date()): P
     );
   }
 
+  const mdo = await create<Appointment>({
+    resourceType: 'Appointment',
+    status: 'booked',
+    serviceType: [{ coding: [{ system: 'http://snomed.info/sct', code: '185353001', display: 'Multidisciplinary case conference' }], text: MDO_TYPE }],
+    start: at(3, 8, 30),
+    end: at(3, 9, 30),
+    participant: [
+      // Eva is informed of the meeting about her, not invited to it.
+      { actor: pat, required: 'information-only', status: 'accepted' },
+      { actor: ref(practitioners.degroot), required: 'required', status: 'accepted' },
+      { actor: ref(practitioners.bakker), required: 'required', status: 'accepted' },
+    ],
+  });
+
   const pdf = Buffer.from('%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n', 'latin1');
   const binary = await create<Binary>({ resourceType: 'Binary', contentType: 'application/pdf', data: pdf.toString('base64') });
   await create<DocumentReference>({
@@ -255,6 +295,19 @@ export async function seedGgzClient(repo: MemoryRepository, now = new Date()): P
     content: [{ attachment: { contentType: 'text/plain; charset=utf-8', data: Buffer.from('Cliënte vertelt over haar week; slaapt iets beter.').toString('base64') } }],
     context: { related: [ref(appointments[0]!)] },
   });
+  // A report the client was asked to agree to (akkoord), and did; the EHR leaves it preliminary.
+  const advice = await create<DocumentReference>({
+    resourceType: 'DocumentReference',
+    status: 'current',
+    docStatus: 'preliminary',
+    category: [{ text: 'verslag' }],
+    subject: pat,
+    date: '2026-03-20T11:00:00+01:00',
+    description: 'Verslag adviesgesprek',
+    author: [ref(practitioners.bakker)],
+    content: [{ attachment: { contentType: 'text/plain; charset=utf-8', data: Buffer.from('Behandeladvies besproken: CGT in 12 sessies. Cliënte stemt in.').toString('base64') } }],
+  });
+  await akkoord(advice, pat, '2026-03-21T09:30:00+01:00');
   await create<DocumentReference>({
     resourceType: 'DocumentReference',
     status: 'current',
@@ -265,7 +318,19 @@ export async function seedGgzClient(repo: MemoryRepository, now = new Date()): P
     author: [ref(practitioners.degroot)],
     content: [{ attachment: { contentType: 'application/pdf', title: 'Brief aan huisarts.pdf', url: `Binary/${binary.id}` } }],
   });
-  await create<DocumentReference>({
+  // Signed by the client; the EHR finalised it on her akkoord.
+  const agreement = await create<DocumentReference>({
+    resourceType: 'DocumentReference',
+    status: 'current',
+    docStatus: 'final',
+    category: [{ text: 'behandelovereenkomst' }],
+    subject: pat,
+    date: '2026-03-12T12:00:00Z',
+    author: [{ ...ref(practitioners.bakker), display: 'Jeroen Bakker' }],
+    content: [{ attachment: { contentType: 'application/pdf', title: 'Behandelovereenkomst.pdf', data: pdf.toString('base64') } }],
+  });
+  await akkoord(agreement, pat, '2026-03-14T10:05:00+01:00');
+  const awaiting = await create<DocumentReference>({
     resourceType: 'DocumentReference',
     status: 'current',
     docStatus: 'preliminary',
@@ -275,6 +340,8 @@ export async function seedGgzClient(repo: MemoryRepository, now = new Date()): P
     author: [{ ...ref(practitioners.degroot), display: 'Dr. M. de Groot' }],
     content: [{ attachment: { contentType: 'application/pdf', title: 'Behandelplan ter akkoord.pdf', data: pdf.toString('base64') } }],
   });
+  // Still waiting for Eva: only her practitioner has signed it.
+  await akkoord(awaiting, ref(practitioners.degroot), '2026-04-02T12:05:00Z');
 
   const karen = await create<Patient>({
     resourceType: 'Patient',
@@ -310,5 +377,5 @@ export async function seedGgzClient(repo: MemoryRepository, now = new Date()): P
     name: [{ text: 'Ria Bos' }],
   });
 
-  return { eva, karen, child, practitioners, pdf };
+  return { eva, karen, child, practitioners, pdf, mdo };
 }
