@@ -172,7 +172,7 @@ test('the treatment plan, team, effort, session reports and documents answer the
   expect(byName['Brief aan huisarts.pdf']).toMatchObject({ mediaType: 'application/pdf', uploadedBy: 'Dr. Marieke de Groot', uploadedAt: '2026-03-15T09:00:00.000Z', needsApproval: false, approvedAt: null });
   // Only the practitioner's signature so far: still waiting for the client's akkoord.
   expect(byName['Behandelplan ter akkoord.pdf']).toMatchObject({ uploadedBy: 'Dr. M. de Groot', needsApproval: true, approvedAt: null });
-  expect(byName['Behandelovereenkomst.pdf']).toMatchObject({ uploadedBy: 'Jeroen Bakker', needsApproval: false, approvedAt: '2026-03-14T09:05:00.000Z' });
+  expect(byName['Behandelovereenkomst.pdf']).toMatchObject({ uploadedBy: 'Jeroen Bakker', needsApproval: true, approvedAt: '2026-03-14T09:05:00.000Z' });
 
   // Medplum's MemoryRepository ignores _revinclude: the plan, the reports and the documents each
   // cost one Provenance search (by POST) for exactly what they list, no more.

@@ -427,8 +427,9 @@ describe('DocumentReference → session reports and documents', () => {
     const approvals = approvalsByTarget([provenance('pv-1', 'DocumentReference/doc-r2', 'Patient/pat-1', '2025-04-11T10:30:00+02:00'), provenance('pv-2', 'DocumentReference/doc-1', 'Patient/pat-1', '2025-03-16T09:00:00Z')]);
     expect(toSessionReport(asked, approvals)).toMatchObject({ needsApproval: true, approvedAt: '2025-04-11T08:30:00.000Z' });
     expect(toDocument(letter, none, approvals)).toMatchObject({ needsApproval: true, approvedAt: '2025-03-16T09:00:00.000Z' });
-    // An EHR that finalises the document on akkoord: no longer asked, still approved.
-    expect(toDocument({ ...letter, docStatus: 'final' }, none, approvals)).toMatchObject({ needsApproval: false, approvedAt: '2025-03-16T09:00:00.000Z' });
+    // An EHR that finalises the document on akkoord: still one that asked, now approved (as the demo adapter says it).
+    expect(toDocument({ ...letter, docStatus: 'final' }, none, approvals)).toMatchObject({ needsApproval: true, approvedAt: '2025-03-16T09:00:00.000Z' });
+    expect(toDocument({ ...letter, docStatus: 'final' }, none, noApprovals)).toMatchObject({ needsApproval: false, approvedAt: null });
   });
 
 });

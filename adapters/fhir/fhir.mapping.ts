@@ -451,8 +451,12 @@ export function attachmentText(a: Attachment | undefined): string | null {
   return Buffer.from(a.data, 'base64').toString('utf8');
 }
 
-/** Preliminary documents await the client's approval ("akkoord"); final ones do not. */
-const needsApproval = (d: DocumentReference): boolean => d.docStatus === 'preliminary';
+/**
+ * A document asks for the client's akkoord while preliminary, and still counts as one that asked
+ * once the akkoord is there (an EHR may finalise it then): like the demo adapter, needsApproval
+ * stays true and approvedAt says it was given, so a portal shows "approved on …", not nothing.
+ */
+const needsApproval = (d: DocumentReference, approvedAt: IsoDateTime | null): boolean => d.docStatus === 'preliminary' || approvedAt !== null;
 
 export function toSessionReport(d: DocumentReference, approvals: Approvals): EhrSessionReport {
   const attachment = d.content?.[0]?.attachment;
@@ -462,7 +466,7 @@ export function toSessionReport(d: DocumentReference, approvals: Approvals): Ehr
     title: d.description ?? attachment?.title ?? 'Verslag',
     authorId: (d.author ?? []).map((a) => referenceId(a, 'Practitioner')).find((id) => !!id) ?? null,
     body: attachmentText(attachment),
-    needsApproval: needsApproval(d),
+    needsApproval: needsApproval(d, approvedAt(approvals, d)),
     approvedAt: approvedAt(approvals, d),
     appointmentId: (d.context?.related ?? []).map((r) => referenceId(r, 'Appointment')).find((id) => !!id) ?? null,
   };
@@ -478,7 +482,7 @@ export function toDocument(d: DocumentReference, resolve: Resolve, approvals: Ap
     mediaType: attachment?.contentType ?? 'application/octet-stream',
     uploadedBy: author?.display ?? (practitioner ? personName(practitioner.name) : undefined) ?? 'Zorgaanbieder',
     uploadedAt: toDateTime(d.date ?? attachment?.creation ?? d.meta?.lastUpdated) ?? new Date(0).toISOString(),
-    needsApproval: needsApproval(d),
+    needsApproval: needsApproval(d, approvedAt(approvals, d)),
     approvedAt: approvedAt(approvals, d),
   };
 }
