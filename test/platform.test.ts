@@ -64,9 +64,15 @@ describe('the gateway on its embedded defaults (SQLite, in-process, demo adapter
 
   it('gives a network member with only AGENDA_VIEW the agenda but FORBIDDEN on the dossier', async () => {
     const token = await t.login('relative@demo.test');
-    const agenda = await t.gql('query($id: ID!) { client(id: $id) { appointments(when: ALL) { start type } } }', { id: karenId }, token);
+    const agendaQuery = 'query($id: ID!) { client(id: $id) { appointments(when: ALL) { start type } } }';
+    const agenda = await t.gql(agendaQuery, { id: karenId }, token);
     expect(agenda.body.errors).toBeUndefined();
     expect(agenda.body.data.client.appointments.length).toBeGreaterThan(0);
+    // The care organisation's own meeting about Karen (organisation-only) needs AGENDA_VIEW_ORGANISATION: she sees it, he does not.
+    const types = (body: { data: { client: { appointments: { type: string }[] } } }) => body.data.client.appointments.map((a) => a.type);
+    expect(types((await t.gql(agendaQuery, { id: karenId }, karenToken)).body)).toContain('Multidisciplinair overleg');
+    expect(types(agenda.body)).not.toContain('Multidisciplinair overleg');
+    expect(types(agenda.body).length).toBe(types((await t.gql(agendaQuery, { id: karenId }, karenToken)).body).length - 1);
     const dossier = await t.gql('query($id: ID!) { client(id: $id) { dossier { medications { name } } } }', { id: karenId }, token);
     expect(dossier.body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
     const log = await t.gql('query($id: ID!) { client(id: $id) { accessLog { actor } } }', { id: karenId }, token);
