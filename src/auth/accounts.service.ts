@@ -27,8 +27,18 @@ const LIVE_LINKS_MAX_AGE_MS = 30_000;
 
 /** Accounts and their portal links; owns the accounts and portal_links tables. */
 export class AccountsService {
-  /** Coalesces the lookups of one tick (live subscribers re-check on every event) into one query; no cache. */
-  private readonly portalLoader = new DataLoader<string, PortalAccess[]>((ids) => this.portalsOfMany(ids), { cache: false, maxBatchSize: 1000 });
+  /**
+   * Coalesce the lookups of one turn of the event loop (every request it served; live subscribers
+   * re-checking on an event) into one query each; nothing is kept after it.
+   */
+  private readonly portalLoader = new DataLoader<string, PortalAccess[]>((ids) => this.portalsOfMany(ids), { cache: false, maxBatchSize: 1000, batchScheduleFn: (run) => setImmediate(run) });
+  private readonly accountLoader = new DataLoader<string, AccountEntity | null>(
+    async (ids) => {
+      const found = new Map((await this.rawAccounts.findIn('id', [...new Set(ids)])).map((a) => [a.id, a]));
+      return ids.map((id) => found.get(id) ?? null);
+    },
+    { cache: false, maxBatchSize: 1000, batchScheduleFn: (run) => setImmediate(run) },
+  );
   /** Every request reads the viewer's account and portal links: plain SQL, built once. */
   private readonly rawAccounts: RawTable<AccountEntity>;
   private readonly rawLinks: RawTable<PortalLinkEntity>;
@@ -58,8 +68,8 @@ export class AccountsService {
     return createHmac('sha256', this.bsnHashKey).update(bsn).digest('hex');
   }
 
-  async findById(id: string): Promise<AccountEntity | null> {
-    return (await this.rawAccounts.findIn('id', [id]))[0] ?? null;
+  findById(id: string): Promise<AccountEntity | null> {
+    return this.accountLoader.load(id);
   }
 
   findByEmail(email: string): Promise<AccountEntity | null> {

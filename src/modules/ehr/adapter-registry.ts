@@ -13,6 +13,7 @@ import {
   TimeoutStrategy,
   wrap,
 } from 'cockatiel';
+import { setMaxListeners } from 'node:events';
 import type { EhrAdapter } from '../../../adapters/ports';
 import { UpstreamUnavailableError } from '../../graphql/errors';
 import type { Logger } from '../../observability/logger';
@@ -40,6 +41,11 @@ interface Guarded {
  */
 export class AdapterRegistry {
   private readonly guarded = new Map<string, Guarded>();
+  /**
+   * Aborted by close(): every call in flight is cancelled at shutdown. Each call's timeout listens
+   * on it while the call runs, so under load hundreds listen at once: that is no leak.
+   */
+  private readonly closing = new AbortController();
 
   constructor(
     adapters: EhrAdapter[],
@@ -63,6 +69,7 @@ export class AdapterRegistry {
         maxAttempts: options.retries,
         backoff: new ExponentialBackoff({ initialDelay: 50, maxDelay: 1000 }),
       });
+      setMaxListeners(0, this.closing.signal);
       this.guarded.set(adapter.name, {
         adapter,
         read: wrap(limit, retryReads, breaker, callTimeout),
@@ -90,7 +97,7 @@ export class AdapterRegistry {
     if (!entry) throw new UpstreamUnavailableError(source, `No adapter named '${source}' is loaded on this gateway.`);
     const end = this.metrics.adapterDuration.startTimer({ adapter: source, method });
     try {
-      const result = await entry[kind].execute(({ signal }) => fn(entry.adapter, signal));
+      const result = await entry[kind].execute(({ signal }) => fn(entry.adapter, signal), this.closing.signal);
       this.metrics.adapterCalls.inc({ adapter: source, method, outcome: 'ok' });
       return result;
     } catch (err) {
@@ -121,6 +128,7 @@ export class AdapterRegistry {
   }
 
   async close(): Promise<void> {
+    this.closing.abort();
     await Promise.all([...this.guarded.values()].map((g) => g.adapter.close?.()));
   }
 }
