@@ -376,7 +376,7 @@ ${rows}
 - Delivered must be all (${gw.expected}): ${variants.every((v) => v.delivered === v.expected) ? 'yes, for every server' : 'NO — see the delivered column'}; sockets that failed to connect: ${variants.map((v) => v.failedSockets).join(' / ')}.
 - "202 / first arrival": trigger sent → the instance answered (gateway: sync event verified and stored; raw: published), and → the first socket's arrival; the last arrival is the latency columns.
 - RSS and heap per socket: both instances together, after GC, idle sockets with their subscription open, minus the same before any socket; loop delay: the worse instance, during the measured events.
-- The gateway's latency includes what the raw baseline does not do: verifying and storing the sync event (202 only once stored), the room update in MariaDB, and per subscriber per event the re-authorisation and a graphql-js execution.
+- The gateway's latency includes what the raw baseline does not do: verifying and storing the sync event (202 only once stored), the room update in MariaDB, and per subscriber per event the re-authorisation (session, links, portal rules) and graphql-ws's own framing; the event itself is rendered once per distinct value, selection and variables by the operation compiled with graphql-jit.
 - Runs: \`npm run bench\` (W1, W2, then this section), \`npm run bench -- --fanout-only\` (only this section,
   the rest of RESULTS.md kept), \`npm run bench -- --fanout-only --large\` (10 000 sockets; needs \`ulimit -n\` ≥ 12 000 in
   the shell that runs it — each instance holds 5 000 sockets plus its pools, each harness 5 000 — e.g.
