@@ -69,7 +69,7 @@ describe('the gateway on its embedded defaults (SQLite, in-process, demo adapter
     expect(agenda.body.errors).toBeUndefined();
     expect(agenda.body.data.client.appointments.length).toBeGreaterThan(0);
     // The care organisation's own meeting about Karen (organisation-only) needs AGENDA_VIEW_ORGANISATION: she sees it, he does not.
-    const types = (body: { data: { client: { appointments: { type: string }[] } } }) => body.data.client.appointments.map((a) => a.type);
+    const types = (body: { data?: { client: { appointments: { type: string }[] } } }) => body.data!.client.appointments.map((a) => a.type);
     expect(types((await t.gql(agendaQuery, { id: karenId }, karenToken)).body)).toContain('Multidisciplinair overleg');
     expect(types(agenda.body)).not.toContain('Multidisciplinair overleg');
     expect(types(agenda.body).length).toBe(types((await t.gql(agendaQuery, { id: karenId }, karenToken)).body).length - 1);
