@@ -55,6 +55,7 @@ import {
   latestPlan,
   referenceId,
   reportsByAppointment,
+  resourceKey,
   type Resolve,
   toAllergy,
   toAppointment,
@@ -595,7 +596,7 @@ const TOKEN_TIMEOUT_MS = 10_000;
 
 /** "DocumentReference/d1" for each resource, as a `target` search and Provenance.target name them. */
 function referencesTo(resources: Resource[]): string[] {
-  return resources.flatMap((r) => (r.id ? [`${r.resourceType}/${r.id}`] : []));
+  return resources.flatMap((r) => resourceKey(r) ?? []);
 }
 
 /** Waits for `promise`, or rejects as soon as `signal` aborts (the promise itself runs on). */

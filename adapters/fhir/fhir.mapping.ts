@@ -435,8 +435,14 @@ export function approvalsByTarget(resources: { resourceType: string }[]): Map<st
   return out;
 }
 
+/** "DocumentReference/d1": how a reference, a `target` search and `Approvals` name a resource. */
+export function resourceKey(r: { resourceType: string; id?: string }): string | undefined {
+  return r.id ? `${r.resourceType}/${r.id}` : undefined;
+}
+
 function approvedAt(approvals: Approvals, r: { resourceType: string; id?: string }): IsoDateTime | null {
-  return (r.id && approvals.get(`${r.resourceType}/${r.id}`)) || null;
+  const key = resourceKey(r);
+  return (key && approvals.get(key)) || null;
 }
 
 export function isSessionReport(d: DocumentReference): boolean {
@@ -460,14 +466,15 @@ const needsApproval = (d: DocumentReference, approvedAt: IsoDateTime | null): bo
 
 export function toSessionReport(d: DocumentReference, approvals: Approvals): EhrSessionReport {
   const attachment = d.content?.[0]?.attachment;
+  const approved = approvedAt(approvals, d);
   return {
     externalId: d.id ?? '',
     date: toDateTime(d.date ?? attachment?.creation ?? d.meta?.lastUpdated) ?? new Date(0).toISOString(),
     title: d.description ?? attachment?.title ?? 'Verslag',
     authorId: (d.author ?? []).map((a) => referenceId(a, 'Practitioner')).find((id) => !!id) ?? null,
     body: attachmentText(attachment),
-    needsApproval: needsApproval(d, approvedAt(approvals, d)),
-    approvedAt: approvedAt(approvals, d),
+    needsApproval: needsApproval(d, approved),
+    approvedAt: approved,
     appointmentId: (d.context?.related ?? []).map((r) => referenceId(r, 'Appointment')).find((id) => !!id) ?? null,
   };
 }
@@ -476,14 +483,15 @@ export function toDocument(d: DocumentReference, resolve: Resolve, approvals: Ap
   const attachment = d.content?.[0]?.attachment;
   const author = d.author?.[0];
   const practitioner = resolve<Practitioner>(author, 'Practitioner');
+  const approved = approvedAt(approvals, d);
   return {
     externalId: d.id ?? '',
     name: attachment?.title ?? d.description ?? 'Document',
     mediaType: attachment?.contentType ?? 'application/octet-stream',
     uploadedBy: author?.display ?? (practitioner ? personName(practitioner.name) : undefined) ?? 'Zorgaanbieder',
     uploadedAt: toDateTime(d.date ?? attachment?.creation ?? d.meta?.lastUpdated) ?? new Date(0).toISOString(),
-    needsApproval: needsApproval(d, approvedAt(approvals, d)),
-    approvedAt: approvedAt(approvals, d),
+    needsApproval: needsApproval(d, approved),
+    approvedAt: approved,
   };
 }
 

@@ -53,6 +53,7 @@ export class AdapterRegistry {
     private readonly metrics: Metrics,
     private readonly logger: Logger,
   ) {
+    setMaxListeners(0, this.closing.signal);
     for (const adapter of adapters) {
       const breaker = circuitBreaker(handleAll, {
         halfOpenAfter: options.halfOpenAfterMs,
@@ -69,7 +70,6 @@ export class AdapterRegistry {
         maxAttempts: options.retries,
         backoff: new ExponentialBackoff({ initialDelay: 50, maxDelay: 1000 }),
       });
-      setMaxListeners(0, this.closing.signal);
       this.guarded.set(adapter.name, {
         adapter,
         read: wrap(limit, retryReads, breaker, callTimeout),
