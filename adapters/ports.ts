@@ -79,12 +79,20 @@ export interface EhrTreatmentPlan {
   problemDescription?: string | null;
   indication?: string | null;
   explanation?: string | null;
-  goals: { externalId: string; description: string; addedBy: string }[];
+  goals: EhrTreatmentGoal[];
   responsiblePractitionerIds: string[];
   createdAt: IsoDateTime;
   finalisedAt?: IsoDateTime | null;
   approvedAt?: IsoDateTime | null;
   approvedBy?: string | null;
+}
+
+export interface EhrTreatmentGoal {
+  externalId: string;
+  description: string;
+  addedBy: string;
+  /** Added by the client or someone acting for them: such a goal may be removed until the plan is approved. */
+  byClient?: boolean;
 }
 
 export type EhrTeamRole = 'LEAD' | 'DEPUTY_LEAD' | 'CO_PRACTITIONER';
@@ -169,6 +177,83 @@ export interface EhrOutboundMessage {
   attachments?: EhrOutboundAttachment[];
 }
 
+/**
+ * Who does something in the portal for the client, as the EHR should record it: the client, a
+ * parent with authority, a legal representative or a network member the client permitted.
+ */
+export interface EhrActor {
+  /** The name the EHR shows (the portal account's display name). */
+  name: string;
+  kind: 'CLIENT' | 'PARENT' | 'REPRESENTATIVE' | 'NETWORK_MEMBER';
+}
+
+/** What can ask for the client's akkoord. */
+export type EhrApprovalTarget = 'TREATMENT_PLAN' | 'DOCUMENT' | 'SESSION_REPORT';
+
+/** The client's akkoord on a plan, document or session report. */
+export interface EhrApproval {
+  target: EhrApprovalTarget;
+  /** The plan's, document's or report's external id. */
+  itemId: string;
+  by: EhrActor;
+  at: IsoDateTime;
+}
+
+/** A goal the client adds to their treatment plan (allowed until the plan is approved). */
+export interface EhrNewGoal {
+  /** Chosen by the portal, so a retried add creates one goal. */
+  goalId: string;
+  planId: string;
+  description: string;
+  addedBy: EhrActor;
+  at: IsoDateTime;
+}
+
+/** Takes a goal the client added out of a plan that is not approved yet. */
+export interface EhrGoalRemoval {
+  planId: string;
+  /** The goal's external id, as the plan lists it. */
+  goalId: string;
+  removedBy: EhrActor;
+  at: IsoDateTime;
+}
+
+/** The client's choice on one consent topic (toestemming), e.g. sharing data with the GP. */
+export interface EhrConsentChoice {
+  /** The topic's code; one consent per client and topic, the latest choice wins. */
+  topic: string;
+  /** How the topic reads to a person, kept with the consent. */
+  description?: string;
+  granted: boolean;
+  by: EhrActor;
+  at: IsoDateTime;
+}
+
+export type EhrQuestionType = 'TEXT' | 'CHOICE' | 'SCALE' | 'DATE' | 'BOOLEAN';
+
+/** A questionnaire's answers as saved so far (IN_PROGRESS) or sent (COMPLETED, read-only after). */
+export interface EhrQuestionnaireAnswers {
+  /** The assignment the answers belong to: one response per assignment, each save replaces the last. */
+  assignmentId: string;
+  /** The Questionnaire answered: a canonical URL or id. */
+  questionnaire: string;
+  status: 'IN_PROGRESS' | 'COMPLETED';
+  answers: { questionId: string; question?: string; type?: EhrQuestionType; value: string | null }[];
+  by: EhrActor;
+  at: IsoDateTime;
+}
+
+/**
+ * What a write did. Done also when it had been done before (writes are idempotent: a retried call
+ * changes nothing more). A refusal is an answer, not a failure, so it never counts against the
+ * adapter's circuit breaker: NOT_FOUND when the client has no such item, NOT_CHANGEABLE when the
+ * EHR's rules forbid it (an approved plan's goals, a goal the practitioner set, nothing to approve,
+ * a questionnaire already sent).
+ */
+export type EhrWriteResult =
+  | { done: true; /** The external id of what was created, where something was. */ id?: string }
+  | { done: false; refusal: 'NOT_FOUND' | 'NOT_CHANGEABLE'; reason: string };
+
 export interface EhrAdapter {
   /** The name used in EHR_ADAPTERS and in every item's `source`. */
   readonly name: string;
@@ -198,6 +283,17 @@ export interface EhrAdapter {
   sendMessage?(clientId: string, message: EhrOutboundMessage, ctx: AdapterRequestContext): Promise<void>;
   /** Withdraws the copy of a message its author deleted (its text gone, marked withdrawn); idempotent, and done when there is no copy. */
   withdrawMessage?(clientId: string, messageId: string, ctx: AdapterRequestContext): Promise<void>;
+
+  /** Records the client's akkoord on a plan, document or report (a plan is then approved); idempotent. */
+  approve?(clientId: string, approval: EhrApproval, ctx: AdapterRequestContext): Promise<EhrWriteResult>;
+  /** Adds a client's goal to a plan not yet approved; idempotent by goalId, answers the goal's external id. */
+  addTreatmentGoal?(clientId: string, goal: EhrNewGoal, ctx: AdapterRequestContext): Promise<EhrWriteResult>;
+  /** Removes a goal the client added from a plan not yet approved; done when it is already gone. */
+  removeTreatmentGoal?(clientId: string, removal: EhrGoalRemoval, ctx: AdapterRequestContext): Promise<EhrWriteResult>;
+  /** Records a consent choice; one consent per client and topic, so setting it again updates it. */
+  setConsent?(clientId: string, choice: EhrConsentChoice, ctx: AdapterRequestContext): Promise<EhrWriteResult>;
+  /** Saves a questionnaire's answers for an assignment; refused once a different set was sent (COMPLETED). */
+  saveQuestionnaireAnswers?(clientId: string, answers: EhrQuestionnaireAnswers, ctx: AdapterRequestContext): Promise<EhrWriteResult>;
 
   /** Cheap liveness probe for /readyz. */
   ping(signal?: AbortSignal): Promise<void>;

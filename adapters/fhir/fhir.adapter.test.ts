@@ -1,5 +1,9 @@
-import type { Bundle, Resource } from '@medplum/fhirtypes';
+import { startFhirServer, type TestFhirServer } from '../../test/utils/fhir-server';
+import { parseSearchRequest } from '@medplum/core';
+import type { Bundle, CarePlan, Consent, DocumentReference, Goal, Patient, Provenance, QuestionnaireResponse, Resource } from '@medplum/fhirtypes';
+import type { EhrActor } from '../ports';
 import { FhirEhrAdapter, fhirAuthFrom, type FhirAuth } from './fhir.adapter';
+import { PORTAL_APPROVAL_SYSTEM, PORTAL_CONSENT_SYSTEM } from './fhir.mapping';
 
 /** A scripted FHIR server: answers by path, records every request with its headers. */
 function fakeFhir(routes: Record<string, (url: URL) => Response | Promise<Response>>) {
@@ -318,15 +322,206 @@ describe('approvals (Provenance)', () => {
           ]),
         ),
       '/fhir/R4/Provenance/_search': () => json(bundle([provenance('CarePlan/cp2', 'Patient/p1', '2026-04-03T17:12:00Z')])),
+      '/fhir/R4/Patient': () => json(bundle([{ resourceType: 'Patient', id: 'p1', name: [{ given: ['Eva'], family: 'Jansen' }] }])),
     });
-    await expect(adapter(fetchFn).getTreatmentPlan('p1', ctx)).resolves.toMatchObject({ externalId: 'cp2', status: 'APPROVED', approvedAt: '2026-04-03T17:12:00.000Z' });
-    expect(calls.map((c) => c.url.pathname)).toEqual(['/fhir/R4/CarePlan', '/fhir/R4/Provenance/_search']);
+    await expect(adapter(fetchFn).getTreatmentPlan('p1', ctx)).resolves.toMatchObject({ externalId: 'cp2', status: 'APPROVED', approvedAt: '2026-04-03T17:12:00.000Z', approvedBy: 'Eva Jansen' });
+    // The agent has no display and the server included no Patient: its name costs one more search.
+    expect(calls.map((c) => c.url.pathname)).toEqual(['/fhir/R4/CarePlan', '/fhir/R4/Provenance/_search', '/fhir/R4/Patient']);
     expect(calls[0]!.url.searchParams.getAll('_revinclude')).toEqual(['Provenance:target']);
+    expect(calls[0]!.url.searchParams.getAll('_include:iterate')).toEqual(['Provenance:agent']);
     expect(new URLSearchParams(calls[1]!.body).get('target')).toBe('CarePlan/cp2');
+    expect(calls[2]!.url.searchParams.get('_id')).toBe('p1');
 
     status = 'on-hold';
     calls.length = 0;
     await expect(adapter(fetchFn).getTreatmentPlan('p1', ctx)).resolves.toMatchObject({ status: 'AWAITING_APPROVAL', approvedAt: null });
     expect(calls.map((c) => c.url.pathname)).toEqual(['/fhir/R4/CarePlan']);
+  });
+});
+
+/**
+ * Writes against a real FHIR server: Medplum's FhirRouter over a MemoryRepository, served over
+ * HTTP as production is; each test seeds its own patient, so tests do not see each other's writes.
+ */
+describe('writes to a FHIR server (Medplum over HTTP)', () => {
+  let fhir: TestFhirServer;
+  let ehr: FhirEhrAdapter;
+  const karen: EhrActor = { name: 'Eva Jansen', kind: 'CLIENT' };
+  const father: EhrActor = { name: 'Mark Jansen', kind: 'PARENT' };
+  const at = '2026-04-11T10:30:00.000Z';
+
+  beforeAll(async () => {
+    fhir = await startFhirServer();
+    ehr = new FhirEhrAdapter({ baseUrl: fhir.baseUrl, auth: { kind: 'none' }, intakeQuestionnaire: 'intake' });
+  });
+  afterAll(async () => fhir?.stop());
+
+  const create = <T extends Resource>(r: T) => fhir.repo.createResource<T>(r) as Promise<T & { id: string }>;
+  /** What the server holds, searched in its repository (not through the adapter under test). */
+  const all = <T extends Resource>(type: T['resourceType'], query: string) => fhir.repo.searchResources<T>(parseSearchRequest<T>(`${type}?${query}`));
+
+  /** A patient with a plan on hold (one practitioner's goal), a treatment agreement to sign, a letter and a report to approve. */
+  async function seedPatient(planStatus: CarePlan['status'] = 'on-hold') {
+    const patient = await create<Patient>({ resourceType: 'Patient', name: [{ given: ['Eva'], family: 'Jansen' }] });
+    const subject = { reference: `Patient/${patient.id}` };
+    const practitionerGoal = await create<Goal>({ resourceType: 'Goal', lifecycleStatus: 'active', description: { text: 'Weer vijf dagen werken' }, subject, expressedBy: { display: 'Jeroen Bakker' } });
+    const plan = await create<CarePlan>({ resourceType: 'CarePlan', status: planStatus, intent: 'plan', subject, created: '2026-04-02T11:00:00Z', title: 'Grip op stemming', goal: [{ reference: `Goal/${practitionerGoal.id}` }] });
+    const doc = (description: string, docStatus: DocumentReference['docStatus'], category = 'behandelovereenkomst') =>
+      create<DocumentReference>({ resourceType: 'DocumentReference', status: 'current', docStatus, description, category: [{ text: category }], subject, date: '2026-04-10T14:00:00Z', content: [{ attachment: { contentType: 'application/pdf', title: `${description}.pdf` } }] });
+    return {
+      patient,
+      plan,
+      practitionerGoal,
+      agreement: await doc('Behandelovereenkomst', 'preliminary'),
+      letter: await doc('Verwijsbrief', 'final', 'brief'),
+      report: await doc('Verslag adviesgesprek', 'preliminary', 'verslag'),
+    };
+  }
+
+  test('approving a document records the akkoord as the Provenance the reader knows; the documents then read approvedAt', async () => {
+    const { patient, agreement } = await seedPatient();
+    expect((await ehr.listDocuments(patient.id, ctx)).find((d) => d.externalId === agreement.id)).toMatchObject({ needsApproval: true, approvedAt: null });
+    await expect(ehr.approve(patient.id, { target: 'DOCUMENT', itemId: agreement.id, by: karen, at }, ctx)).resolves.toEqual({ done: true });
+    expect((await ehr.listDocuments(patient.id, ctx)).find((d) => d.externalId === agreement.id)).toMatchObject({ needsApproval: true, approvedAt: at });
+    const [provenance] = await all<Provenance>('Provenance', `target=DocumentReference/${agreement.id}`);
+    expect(provenance).toMatchObject({
+      target: [{ reference: `DocumentReference/${agreement.id}` }],
+      recorded: at,
+      activity: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType', code: 'AUTHEN' }], text: 'akkoord' },
+      agent: [{ who: { reference: `Patient/${patient.id}`, display: 'Eva Jansen' } }],
+    });
+    expect(provenance!.meta?.tag).toEqual([expect.objectContaining({ system: PORTAL_APPROVAL_SYSTEM })]);
+  });
+
+  test('approving twice (a retry) creates one Provenance: a conditional create on its tag', async () => {
+    const { patient, report } = await seedPatient();
+    const approval = { target: 'SESSION_REPORT' as const, itemId: report.id, by: karen, at };
+    await ehr.approve(patient.id, approval, ctx);
+    await ehr.approve(patient.id, { ...approval, at: '2026-04-11T10:31:00.000Z' }, ctx);
+    expect(await all<Provenance>('Provenance', `target=DocumentReference/${report.id}`)).toHaveLength(1);
+    const creates = fhir.requests.filter((r) => r.method === 'POST' && r.path === 'Provenance');
+    expect(creates.length).toBeGreaterThanOrEqual(2);
+    expect((await ehr.listSessionReports(patient.id, ctx)).find((r) => r.externalId === report.id)?.approvedAt).toBe(at);
+  });
+
+  test('approving a plan on hold makes it active with the akkoord; approvedBy is the parent who gave it, for the client', async () => {
+    const { patient, plan } = await seedPatient();
+    await expect(ehr.approve(patient.id, { target: 'TREATMENT_PLAN', itemId: plan.id, by: father, at }, ctx)).resolves.toEqual({ done: true });
+    expect(await ehr.getTreatmentPlan(patient.id, ctx)).toMatchObject({ externalId: plan.id, status: 'APPROVED', approvedAt: at, approvedBy: 'Mark Jansen' });
+    const [provenance] = await all<Provenance>('Provenance', `target=CarePlan/${plan.id}`);
+    expect(provenance!.agent[0]).toMatchObject({ who: { type: 'RelatedPerson', display: 'Mark Jansen' }, onBehalfOf: { reference: `Patient/${patient.id}` }, role: [{ text: 'ouder met gezag' }] });
+    // Again (the answer was lost): the plan is active, nothing more is written.
+    await expect(ehr.approve(patient.id, { target: 'TREATMENT_PLAN', itemId: plan.id, by: father, at }, ctx)).resolves.toEqual({ done: true });
+    expect(await all<Provenance>('Provenance', `target=CarePlan/${plan.id}`)).toHaveLength(1);
+  });
+
+  test("approvedBy falls back to the approving Patient's name when the Provenance has no display", async () => {
+    const { patient, plan } = await seedPatient('active');
+    await create<Provenance>({ resourceType: 'Provenance', target: [{ reference: `CarePlan/${plan.id}` }], recorded: at, activity: { text: 'akkoord' }, agent: [{ who: { reference: `Patient/${patient.id}` } }] });
+    expect(await ehr.getTreatmentPlan(patient.id, ctx)).toMatchObject({ status: 'APPROVED', approvedAt: at, approvedBy: 'Eva Jansen' });
+  });
+
+  test("a draft plan, a letter that asks nothing and another client's document are refused, with nothing written", async () => {
+    const { patient, letter } = await seedPatient();
+    const other = await seedPatient('draft');
+    await expect(ehr.approve(other.patient.id, { target: 'TREATMENT_PLAN', itemId: other.plan.id, by: karen, at }, ctx)).resolves.toMatchObject({ done: false, refusal: 'NOT_CHANGEABLE' });
+    await expect(ehr.approve(patient.id, { target: 'DOCUMENT', itemId: letter.id, by: karen, at }, ctx)).resolves.toMatchObject({ done: false, refusal: 'NOT_CHANGEABLE' });
+    await expect(ehr.approve(patient.id, { target: 'DOCUMENT', itemId: other.agreement.id, by: karen, at }, ctx)).resolves.toMatchObject({ done: false, refusal: 'NOT_FOUND' });
+    await expect(ehr.approve(patient.id, { target: 'DOCUMENT', itemId: 'no-such-doc', by: karen, at }, ctx)).resolves.toMatchObject({ done: false, refusal: 'NOT_FOUND' });
+    for (const id of [other.plan.id, letter.id, other.agreement.id]) expect(await all<Provenance>('Provenance', `target=${id === other.plan.id ? 'CarePlan' : 'DocumentReference'}/${id}`)).toHaveLength(0);
+    expect((await ehr.getTreatmentPlan(other.patient.id, ctx))?.status).toBe('DRAFT');
+  });
+
+  test('a goal the client adds is a Goal in CarePlan.goal and reads back as theirs; the same goal id again adds nothing', async () => {
+    const { patient, plan } = await seedPatient();
+    const goal = { goalId: 'g-portal-1', planId: plan.id, description: 'Elke dag een half uur wandelen', addedBy: karen, at };
+    const added = await ehr.addTreatmentGoal(patient.id, goal, ctx);
+    expect(added).toEqual({ done: true, id: expect.any(String) });
+    await expect(ehr.addTreatmentGoal(patient.id, goal, ctx)).resolves.toEqual(added);
+    const read = await ehr.getTreatmentPlan(patient.id, ctx);
+    expect(read?.goals).toEqual([
+      { externalId: expect.any(String), description: 'Weer vijf dagen werken', addedBy: 'Jeroen Bakker', byClient: false },
+      { externalId: added.done ? added.id : '', description: 'Elke dag een half uur wandelen', addedBy: 'Eva Jansen', byClient: true },
+    ]);
+    const stored = await fhir.repo.readResource<Goal>('Goal', added.done ? added.id! : '');
+    expect(stored).toMatchObject({ lifecycleStatus: 'proposed', subject: { reference: `Patient/${patient.id}` }, expressedBy: { reference: `Patient/${patient.id}` } });
+    expect(await all<Goal>('Goal', `subject=Patient/${patient.id}`)).toHaveLength(2);
+  });
+
+  test('a plan changed between read and write (If-Match 412) is read again, so neither change is lost', async () => {
+    const { patient, plan } = await seedPatient();
+    let interfered = false;
+    const racing = (async (input: string | URL | Request, init?: RequestInit) => {
+      const url = new URL(String(input instanceof Request ? input.url : input));
+      if (init?.method === 'PUT' && url.pathname.endsWith(`/CarePlan/${plan.id}`) && !interfered) {
+        interfered = true;
+        const current = await fhir.repo.readResource<CarePlan>('CarePlan', plan.id);
+        await fhir.repo.updateResource<CarePlan>({ ...current, note: [{ text: 'Toegevoegd door de behandelaar' }] });
+      }
+      return fetch(input, init);
+    }) as typeof fetch;
+    const racer = new FhirEhrAdapter({ baseUrl: fhir.baseUrl, auth: { kind: 'none' }, intakeQuestionnaire: 'intake', fetch: racing });
+    await racer.addTreatmentGoal(patient.id, { goalId: 'g-race', planId: plan.id, description: 'Beter slapen', addedBy: karen, at }, ctx);
+    expect(interfered).toBe(true);
+    const stored = await fhir.repo.readResource<CarePlan>('CarePlan', plan.id);
+    expect(stored.note).toEqual([{ text: 'Toegevoegd door de behandelaar' }]);
+    expect(stored.goal).toHaveLength(2);
+    const puts = fhir.requests.filter((r) => r.method === 'PUT' && r.path === `CarePlan/${plan.id}`);
+    expect(puts).toHaveLength(2);
+  });
+
+  test("removing the client's goal cancels it and takes it out of the plan; a practitioner's goal is refused", async () => {
+    const { patient, plan, practitionerGoal } = await seedPatient();
+    const added = await ehr.addTreatmentGoal(patient.id, { goalId: 'g-remove', planId: plan.id, description: 'Minder piekeren', addedBy: karen, at }, ctx);
+    const goalId = added.done ? added.id! : '';
+    await expect(ehr.removeTreatmentGoal(patient.id, { planId: plan.id, goalId, removedBy: karen, at }, ctx)).resolves.toEqual({ done: true });
+    expect((await ehr.getTreatmentPlan(patient.id, ctx))?.goals.map((g) => g.description)).toEqual(['Weer vijf dagen werken']);
+    expect((await fhir.repo.readResource<Goal>('Goal', goalId)).lifecycleStatus).toBe('cancelled');
+    // Again (a retry): already gone.
+    await expect(ehr.removeTreatmentGoal(patient.id, { planId: plan.id, goalId, removedBy: karen, at }, ctx)).resolves.toEqual({ done: true });
+    await expect(ehr.removeTreatmentGoal(patient.id, { planId: plan.id, goalId: practitionerGoal.id, removedBy: karen, at }, ctx)).resolves.toMatchObject({ done: false, refusal: 'NOT_CHANGEABLE' });
+    expect((await fhir.repo.readResource<Goal>('Goal', practitionerGoal.id)).lifecycleStatus).toBe('active');
+  });
+
+  test('once the plan is approved its goals are fixed: adding and removing are refused, nothing changes', async () => {
+    const { patient, plan } = await seedPatient();
+    const added = await ehr.addTreatmentGoal(patient.id, { goalId: 'g-fixed', planId: plan.id, description: 'Weer sporten', addedBy: karen, at }, ctx);
+    await ehr.approve(patient.id, { target: 'TREATMENT_PLAN', itemId: plan.id, by: karen, at }, ctx);
+    await expect(ehr.removeTreatmentGoal(patient.id, { planId: plan.id, goalId: added.done ? added.id! : '', removedBy: karen, at }, ctx)).resolves.toMatchObject({ done: false, refusal: 'NOT_CHANGEABLE' });
+    await expect(ehr.addTreatmentGoal(patient.id, { goalId: 'g-late', planId: plan.id, description: 'Te laat', addedBy: karen, at }, ctx)).resolves.toMatchObject({ done: false, refusal: 'NOT_CHANGEABLE' });
+    expect((await ehr.getTreatmentPlan(patient.id, ctx))?.goals.map((g) => g.description)).toEqual(['Weer vijf dagen werken', 'Weer sporten']);
+  });
+
+  test('a consent is one Consent per client and topic: given, then withdrawn, it is updated in place', async () => {
+    const { patient } = await seedPatient();
+    const choice = { topic: 'share-gp', description: 'Gegevens delen met de huisarts', granted: true, by: karen, at };
+    await expect(ehr.setConsent(patient.id, choice, ctx)).resolves.toMatchObject({ done: true });
+    await expect(ehr.setConsent(patient.id, { ...choice, granted: false, at: '2026-04-12T08:00:00.000Z' }, ctx)).resolves.toMatchObject({ done: true });
+    const consents = await all<Consent>('Consent', `patient=Patient/${patient.id}`);
+    expect(consents).toHaveLength(1);
+    expect(consents[0]).toMatchObject({
+      identifier: [{ system: PORTAL_CONSENT_SYSTEM, value: 'share-gp' }],
+      status: 'rejected',
+      dateTime: '2026-04-12T08:00:00.000Z',
+      provision: { type: 'deny' },
+      patient: { reference: `Patient/${patient.id}` },
+    });
+  });
+
+  test('questionnaire answers: saved and saved again in one response, sent once; a sent questionnaire is read-only', async () => {
+    const { patient } = await seedPatient();
+    const base = { assignmentId: 'as-1', questionnaire: 'https://ggz-noord.test/fhir/Questionnaire/phq9', by: karen, at };
+    const answers = (value: string | null) => [
+      { questionId: 'q1', question: 'Hoe slaapt u?', type: 'TEXT' as const, value: 'Slecht' },
+      { questionId: 'q2', question: 'Somberheid (0-3)', type: 'SCALE' as const, value },
+    ];
+    await expect(ehr.saveQuestionnaireAnswers(patient.id, { ...base, status: 'IN_PROGRESS', answers: answers(null) }, ctx)).resolves.toMatchObject({ done: true });
+    await expect(ehr.saveQuestionnaireAnswers(patient.id, { ...base, status: 'COMPLETED', answers: answers('2') }, ctx)).resolves.toMatchObject({ done: true });
+    const [response, ...more] = await all<QuestionnaireResponse>('QuestionnaireResponse', `patient=Patient/${patient.id}`);
+    expect(more).toHaveLength(0);
+    expect(response).toMatchObject({ status: 'completed', item: [{ linkId: 'q1', answer: [{ valueString: 'Slecht' }] }, { linkId: 'q2', answer: [{ valueInteger: 2 }] }] });
+    await expect(ehr.saveQuestionnaireAnswers(patient.id, { ...base, status: 'COMPLETED', answers: answers('2') }, ctx)).resolves.toMatchObject({ done: true });
+    await expect(ehr.saveQuestionnaireAnswers(patient.id, { ...base, status: 'IN_PROGRESS', answers: answers('3') }, ctx)).resolves.toMatchObject({ done: false, refusal: 'NOT_CHANGEABLE' });
+    expect((await all<QuestionnaireResponse>('QuestionnaireResponse', `patient=Patient/${patient.id}`))[0]?.item?.[1]?.answer).toEqual([{ valueInteger: 2 }]);
   });
 });

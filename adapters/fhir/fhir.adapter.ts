@@ -7,10 +7,12 @@ import type {
   CarePlan,
   CareTeam,
   Communication,
+  Consent,
   DocumentReference,
   Encounter,
   EpisodeOfCare,
   Flag,
+  Goal,
   MedicationStatement,
   Patient,
   Practitioner,
@@ -25,39 +27,56 @@ import type {
   EhrAdapter,
   EhrAllergy,
   EhrAppointment,
+  EhrApproval,
   EhrClient,
+  EhrConsentChoice,
   EhrContraIndication,
   EhrDocument,
   EhrDocumentContent,
   EhrDossierOverview,
   EhrIntakeReport,
+  EhrGoalRemoval,
   EhrMedication,
+  EhrNewGoal,
   EhrOutboundMessage,
   EhrPractitioner,
+  EhrQuestionnaireAnswers,
   EhrSessionReport,
   EhrTeamMember,
   EhrTreatmentEffort,
   EhrTreatmentPlan,
+  EhrWriteResult,
   TimeWindow,
 } from '../ports';
 import {
   type Approvals,
   approvalsByTarget,
+  approvalTag,
   BSN_SYSTEM,
   compareTimes,
   hasBsn,
   isAgreedPlan,
+  isClientGoal,
   isContraIndication,
+  isGoneGoal,
   isIntakeQuestionnaire,
   isParentWithAuthority,
   isSessionReport,
   isShownMedication,
   latestPlan,
+  PORTAL_APPROVAL_SYSTEM,
+  PORTAL_ASSIGNMENT_SYSTEM,
+  PORTAL_CONSENT_SYSTEM,
+  PORTAL_GOAL_SYSTEM,
   referenceId,
+  referenceKey,
   reportsByAppointment,
   resourceKey,
   type Resolve,
+  sameAnswers,
   toAllergy,
+  toApprovalProvenance,
+  toConsent,
   toAppointment,
   toClient,
   toContraIndication,
@@ -65,11 +84,15 @@ import {
   toDossierOverview,
   toIntakeReport,
   toMedication,
+  toPortalGoal,
   toPractitioner,
+  toQuestionnaireResponse,
   toSessionReport,
   toTeamMembers,
   toTreatmentEffort,
   toTreatmentPlan,
+  withGoal,
+  withoutGoal,
 } from './fhir.mapping';
 
 export type FhirAuth =
@@ -222,7 +245,8 @@ export class FhirEhrAdapter implements EhrAdapter {
   async getTreatmentPlan(clientId: string, ctx: AdapterRequestContext): Promise<EhrTreatmentPlan | null> {
     const { matches, included } = await this.search<CarePlan>(
       'CarePlan',
-      [['patient', `Patient/${clientId}`], ['_include', 'CarePlan:goal'], ['_revinclude', 'Provenance:target']],
+      // The approvals' agents come along where the server iterates includes (approvedBy's name).
+      [['patient', `Patient/${clientId}`], ['_include', 'CarePlan:goal'], ['_revinclude', 'Provenance:target'], ['_include:iterate', 'Provenance:agent']],
       ctx.signal,
     );
     const plans = matches.filter((p) => p.intent === 'plan');
@@ -231,7 +255,11 @@ export class FhirEhrAdapter implements EhrAdapter {
     const shown = latestPlan(plans);
     const approvable = shown && isAgreedPlan(shown) ? referencesTo([shown]) : [];
     const [resolve, approvals] = await Promise.all([this.resolver(included, wanted, ctx.signal), this.approvalsOf(included, approvable, ctx.signal)]);
-    return toTreatmentPlan(plans, resolve, approvals);
+    // Who approved: the agent's display, else its Patient or RelatedPerson (one more search, only then).
+    const approval = shown ? approvals.get(resourceKey(shown) ?? '') : undefined;
+    if (!approval || approval.by) return toTreatmentPlan(plans, resolve, approvals);
+    const people = await this.resolver(included, [{ ref: approval.who, type: 'Patient' }, { ref: approval.who, type: 'RelatedPerson' }], ctx.signal);
+    return toTreatmentPlan(plans, ((ref: Reference | undefined, type: string) => resolve(ref, type) ?? people(ref, type)) as Resolve, approvals);
   }
 
   async listTreatmentTeam(clientId: string, ctx: AdapterRequestContext): Promise<EhrTeamMember[]> {
@@ -410,6 +438,106 @@ export class FhirEhrAdapter implements EhrAdapter {
     }
   }
 
+  /**
+   * The client's akkoord: a Provenance on the DocumentReference or CarePlan (README), created once
+   * per approved version by a conditional create on its tag, so a retry adds none. A plan on hold
+   * then becomes active, with If-Match: a practitioner's change in between is read again, not lost.
+   * An active plan is left as it is; a document that no longer asks is done if akkoord was given.
+   */
+  async approve(clientId: string, approval: EhrApproval, ctx: AdapterRequestContext): Promise<EhrWriteResult> {
+    const signal = ctx.signal;
+    if (approval.target !== 'TREATMENT_PLAN') {
+      const doc = await this.read<DocumentReference>('DocumentReference', approval.itemId, signal);
+      if (!doc || referenceId(doc.subject, 'Patient') !== clientId || doc.status !== 'current' || isSessionReport(doc) !== (approval.target === 'SESSION_REPORT')) {
+        return refused('NOT_FOUND', 'The client has no such document or report.');
+      }
+      if (doc.docStatus === 'preliminary') {
+        await this.createOnce(toApprovalProvenance(clientId, doc, approval), `_tag=${PORTAL_APPROVAL_SYSTEM}|${approvalTag(doc)}`, signal);
+        return { done: true };
+      }
+      const given = await this.approvalsOf([], referencesTo([doc]), signal);
+      return given.size ? { done: true } : refused('NOT_CHANGEABLE', 'This document does not ask for approval.');
+    }
+    for (let attempt = 1; ; attempt++) {
+      const plan = await this.clientPlan(clientId, approval.itemId, signal);
+      if (!plan) return refused('NOT_FOUND', 'The client has no such treatment plan.');
+      if (plan.status === 'active') return { done: true };
+      if (plan.status !== 'on-hold') return refused('NOT_CHANGEABLE', 'The treatment plan does not wait for approval.');
+      await this.createOnce(toApprovalProvenance(clientId, plan, approval), `_tag=${PORTAL_APPROVAL_SYSTEM}|${approvalTag(plan)}`, signal);
+      if (await this.update({ ...plan, status: 'active' }, signal, attempt)) return { done: true };
+    }
+  }
+
+  /**
+   * A Goal (identifier = the portal's goal id, conditional create) referenced from CarePlan.goal;
+   * the plan is written with If-Match on the version read, so a concurrent change is read again.
+   */
+  async addTreatmentGoal(clientId: string, goal: EhrNewGoal, ctx: AdapterRequestContext): Promise<EhrWriteResult> {
+    let created: Goal | undefined;
+    for (let attempt = 1; ; attempt++) {
+      const plan = await this.clientPlan(clientId, goal.planId, ctx.signal);
+      if (!plan) return refused('NOT_FOUND', 'The client has no such treatment plan.');
+      if (!isOpenPlan(plan)) return refused('NOT_CHANGEABLE', 'The treatment plan is approved: its goals can no longer change.');
+      created ??= (await this.createOnce(toPortalGoal(clientId, goal), `identifier=${PORTAL_GOAL_SYSTEM}|${goal.goalId}`, ctx.signal)).resource;
+      const next = withGoal(plan, `Goal/${created.id}`);
+      if (next === plan || (await this.update(next, ctx.signal, attempt))) return { done: true, id: created.id };
+    }
+  }
+
+  /**
+   * Cancels a goal the client added (lifecycleStatus cancelled) and takes it out of CarePlan.goal,
+   * both with If-Match; refused once the plan is approved or for a practitioner's goal. A goal
+   * already cancelled and out of the plan is done (a retry).
+   */
+  async removeTreatmentGoal(clientId: string, removal: EhrGoalRemoval, ctx: AdapterRequestContext): Promise<EhrWriteResult> {
+    for (let attempt = 1; ; attempt++) {
+      const [plan, goal] = await Promise.all([this.clientPlan(clientId, removal.planId, ctx.signal), this.read<Goal>('Goal', removal.goalId, ctx.signal)]);
+      if (!plan || !goal || referenceId(goal.subject, 'Patient') !== clientId) return refused('NOT_FOUND', 'The client has no such goal.');
+      const ref = `Goal/${goal.id}`;
+      if (!(plan.goal ?? []).some((g) => referenceKey(g) === ref)) return isGoneGoal(goal) ? { done: true } : refused('NOT_FOUND', 'The goal is not part of this plan.');
+      if (!isOpenPlan(plan)) return refused('NOT_CHANGEABLE', 'The treatment plan is approved: its goals can no longer change.');
+      if (!isClientGoal(goal)) return refused('NOT_CHANGEABLE', 'Only goals the client added can be removed.');
+      if (!isGoneGoal(goal) && !(await this.update({ ...goal, lifecycleStatus: 'cancelled', statusDate: removal.at.slice(0, 10) }, ctx.signal, attempt))) continue;
+      if (await this.update(withoutGoal(plan, ref), ctx.signal, attempt)) return { done: true };
+    }
+  }
+
+  /** One Consent per client and topic: a conditional update on the portal identifier and the patient creates or replaces it. */
+  async setConsent(clientId: string, choice: EhrConsentChoice, ctx: AdapterRequestContext): Promise<EhrWriteResult> {
+    const query = new URLSearchParams({ identifier: `${PORTAL_CONSENT_SYSTEM}|${choice.topic}`, patient: `Patient/${clientId}` });
+    const url = new URL(`Consent?${query}`, this.base);
+    const { status, resource } = await this.writeResource<Consent>('PUT', url, toConsent(clientId, choice), ctx.signal);
+    if (status === 412) throw new FhirHttpError(status, url.pathname);
+    return { done: true, ...(resource?.id ? { id: resource.id } : {}) };
+  }
+
+  /**
+   * The assignment's QuestionnaireResponse (identifier = the assignment): created once, replaced
+   * on every save with If-Match; once completed it is read-only, and sending the same answers again
+   * is done (a retried "save and send").
+   */
+  async saveQuestionnaireAnswers(clientId: string, input: EhrQuestionnaireAnswers, ctx: AdapterRequestContext): Promise<EhrWriteResult> {
+    const response = toQuestionnaireResponse(clientId, input);
+    const identifier = `${PORTAL_ASSIGNMENT_SYSTEM}|${input.assignmentId}`;
+    for (let attempt = 1; ; attempt++) {
+      const { matches } = await this.search<QuestionnaireResponse>('QuestionnaireResponse', [['identifier', identifier], ['patient', `Patient/${clientId}`]], ctx.signal);
+      const existing = matches.find((qr) => qr.identifier?.system === PORTAL_ASSIGNMENT_SYSTEM && qr.identifier.value === input.assignmentId);
+      if (!existing) {
+        const made = await this.createOnce(response, `identifier=${identifier}`, ctx.signal);
+        // Another save created it first: replace that one on the next pass.
+        if (made.created) return { done: true, id: made.resource.id };
+        if (attempt >= CONFLICT_ATTEMPTS) throw new FhirHttpError(412, 'QuestionnaireResponse');
+        continue;
+      }
+      if (existing.status === 'completed' || existing.status === 'amended') {
+        return response.status === 'completed' && sameAnswers(existing, response)
+          ? { done: true, id: existing.id }
+          : refused('NOT_CHANGEABLE', 'This questionnaire was sent: it can no longer be changed.');
+      }
+      if (await this.update({ ...response, id: existing.id, meta: existing.meta }, ctx.signal, attempt)) return { done: true, id: existing.id };
+    }
+  }
+
   async ping(signal?: AbortSignal): Promise<void> {
     const url = new URL('metadata', this.base);
     const res = await this.send(url, { accept: FHIR_JSON, signal, authenticate: true });
@@ -461,6 +589,60 @@ export class FhirEhrAdapter implements EhrAdapter {
       const id = referenceId(ref, type);
       return id ? (known.get(`${type}/${id}`) as T | undefined) : undefined;
     }) as Resolve;
+  }
+
+  /** The client's CarePlan with intent plan by id, or null. */
+  private async clientPlan(clientId: string, planId: string, signal?: AbortSignal): Promise<CarePlan | null> {
+    const plan = await this.read<CarePlan>('CarePlan', planId, signal);
+    return plan && plan.intent === 'plan' && referenceId(plan.subject, 'Patient') === clientId ? plan : null;
+  }
+
+  /**
+   * A conditional create (If-None-Exist): answers the resource created, or the one that already
+   * matched (200), so a retried write finds what the first attempt made. A server that answers
+   * without a body is searched with the same criteria.
+   */
+  private async createOnce<T extends Resource>(resource: T, ifNoneExist: string, signal?: AbortSignal): Promise<{ resource: T & { id: string }; created: boolean }> {
+    const url = new URL(resource.resourceType, this.base);
+    const { status, resource: answered } = await this.writeResource<T>('POST', url, resource, signal, { ifNoneExist });
+    // 412 here: several resources match the criteria, which a portal identifier should never do.
+    if (status === 412) throw new FhirHttpError(status, url.pathname);
+    const found = answered?.id ? answered : (await this.search<T>(resource.resourceType, [...new URLSearchParams(ifNoneExist)] as Param[], signal)).matches[0];
+    if (!found?.id) throw new Error(`FHIR server created a ${resource.resourceType} it cannot find again`);
+    return { resource: found as T & { id: string }, created: status === 201 };
+  }
+
+  /**
+   * PUT of a resource read before, with If-Match on the version read (where the server gave one):
+   * true when written, false on 412 (changed meanwhile; the caller reads again). After
+   * CONFLICT_ATTEMPTS the conflict is a failure: the upstream keeps changing under us.
+   */
+  private async update(resource: Resource, signal: AbortSignal | undefined, attempt: number): Promise<boolean> {
+    const url = new URL(`${resource.resourceType}/${encodeURIComponent(resource.id ?? '')}`, this.base);
+    const version = resource.meta?.versionId;
+    const { status } = await this.writeResource('PUT', url, resource, signal, version ? { ifMatch: `W/"${version}"` } : {});
+    if (status !== 412) return true;
+    if (attempt >= CONFLICT_ATTEMPTS) throw new FhirHttpError(status, url.pathname);
+    return false;
+  }
+
+  /** POST or PUT of a resource: the status, and the resource the server answered with if any. 412 is answered, other failures thrown. */
+  private async writeResource<T extends Resource>(
+    method: 'POST' | 'PUT',
+    url: URL,
+    resource: Resource,
+    signal: AbortSignal | undefined,
+    conditions: { ifNoneExist?: string; ifMatch?: string } = {},
+  ): Promise<{ status: number; resource?: T }> {
+    const res = await this.send(url, { accept: FHIR_JSON, signal, authenticate: true, json: resource, method, ...conditions });
+    if (!res.ok) {
+      await res.body?.cancel();
+      if (res.status === 412) return { status: res.status };
+      throw new FhirHttpError(res.status, url.pathname);
+    }
+    const text = await res.text();
+    const answered = text ? (JSON.parse(text) as Resource) : undefined;
+    return { status: res.status, ...(answered?.resourceType === resource.resourceType ? { resource: answered as T } : {}) };
   }
 
   private async read<T extends Resource>(type: string, id: string, signal?: AbortSignal): Promise<T | null> {
@@ -524,7 +706,7 @@ export class FhirEhrAdapter implements EhrAdapter {
   /** One HTTP exchange: GET, POST with a form body (search by POST), or POST of a resource (conditional create). */
   private async send(
     url: URL,
-    init: { accept: string; signal?: AbortSignal; authenticate: boolean; form?: URLSearchParams; json?: Resource; ifNoneExist?: string; method?: 'POST' | 'PUT' },
+    init: { accept: string; signal?: AbortSignal; authenticate: boolean; form?: URLSearchParams; json?: Resource; ifNoneExist?: string; ifMatch?: string; method?: 'POST' | 'PUT' },
   ): Promise<Response> {
     const headers: Record<string, string> = { accept: init.accept };
     if (init.authenticate) {
@@ -532,8 +714,13 @@ export class FhirEhrAdapter implements EhrAdapter {
       if (token) headers.authorization = `Bearer ${token}`;
     }
     if (init.form) headers['content-type'] = 'application/x-www-form-urlencoded';
-    if (init.json) headers['content-type'] = FHIR_JSON;
+    if (init.json) {
+      headers['content-type'] = FHIR_JSON;
+      // Writes read back what the server stored (ids, versions for the next If-Match).
+      headers.prefer = 'return=representation';
+    }
     if (init.ifNoneExist) headers['if-none-exist'] = init.ifNoneExist;
+    if (init.ifMatch) headers['if-match'] = init.ifMatch;
     const body = init.form ? init.form.toString() : init.json ? JSON.stringify(init.json) : undefined;
     const res = await this.fetchFn(url, body !== undefined ? { method: init.method ?? 'POST', headers, body, signal: init.signal } : { headers, signal: init.signal });
     // An expired or revoked token: drop it, so the registry's retry fetches a fresh one.
@@ -593,6 +780,17 @@ class TokenSource {
 }
 
 const TOKEN_TIMEOUT_MS = 10_000;
+/** Read-modify-write passes before a resource that keeps changing under us counts as a failure. */
+const CONFLICT_ATTEMPTS = 3;
+
+function refused(refusal: 'NOT_FOUND' | 'NOT_CHANGEABLE', reason: string): EhrWriteResult {
+  return { done: false, refusal, reason };
+}
+
+/** Goals may change until the client approves: a draft or a plan on hold, not an agreed or withdrawn one. */
+function isOpenPlan(plan: CarePlan): boolean {
+  return !isAgreedPlan(plan) && plan.status !== 'entered-in-error';
+}
 
 /** "DocumentReference/d1" for each resource, as a `target` search and Provenance.target name them. */
 function referencesTo(resources: Resource[]): string[] {

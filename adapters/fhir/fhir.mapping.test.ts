@@ -18,10 +18,26 @@ import type {
   Reference,
   ServiceRequest,
 } from '@medplum/fhirtypes';
+import type { EhrActor } from '../ports';
 import {
+  actorReference,
   approvalsByTarget,
+  approvalTag,
   type Approvals,
   isClientApproval,
+  isClientGoal,
+  isClientSide,
+  PORTAL_ASSIGNMENT_SYSTEM,
+  PORTAL_CONSENT_SYSTEM,
+  PORTAL_GOAL_SYSTEM,
+  sameAnswers,
+  toAnswer,
+  toApprovalProvenance,
+  toConsent,
+  toPortalGoal,
+  toQuestionnaireResponse,
+  withGoal,
+  withoutGoal,
   isContraIndication,
   isOrganisationOnly,
   isIntakeQuestionnaire,
@@ -287,10 +303,11 @@ describe('CarePlan → treatment plan and planned effort', () => {
       problemDescription: 'Depressieve klachten met uitval op werk.',
       indication: 'Depressieve stoornis, matig',
       explanation: 'Eerst slaap op orde, daarna werkhervatting.',
-      goals: [{ externalId: 'goal-1', description: 'Weer vijf dagen per week werken', addedBy: 'Eva Jansen' }],
+      goals: [{ externalId: 'goal-1', description: 'Weer vijf dagen per week werken', addedBy: 'Eva Jansen', byClient: true }],
       responsiblePractitionerIds: ['pr-1', 'pr-2'],
       createdAt: '2025-04-02T09:00:00.000Z',
       approvedAt: null,
+      approvedBy: null,
     });
   });
 
@@ -302,6 +319,27 @@ describe('CarePlan → treatment plan and planned effort', () => {
       provenance('pv-3', 'CarePlan/cp-2', 'Practitioner/pr-1', '2025-04-05T10:00:00+02:00'),
     ]);
     expect(toTreatmentPlan([older, agreed], resolver(goal), approvals)).toMatchObject({ status: 'APPROVED', approvedAt: '2025-04-04T06:00:00.000Z' });
+  });
+
+  test("approvedBy is the approving agent's display, else the name of the Patient or RelatedPerson it references", () => {
+    const agreed: CarePlan = { ...plan, status: 'active' };
+    const displayed: Provenance = { ...provenance('pv-1', 'CarePlan/cp-2', 'Patient/pat-1', '2025-04-03T19:12:00+02:00'), agent: [{ who: { reference: 'Patient/pat-1', display: 'E. Jansen' } }] };
+    const named = approvalsByTarget([displayed]);
+    expect(toTreatmentPlan([agreed], resolver(goal), named)).toMatchObject({ approvedBy: 'E. Jansen' });
+    const bare = approvalsByTarget([provenance('pv-2', 'CarePlan/cp-2', 'RelatedPerson/rp-1', '2025-04-03T19:12:00+02:00')]);
+    const partner = { resourceType: 'RelatedPerson', id: 'rp-1', patient: { reference: 'Patient/pat-1' }, name: [{ given: ['Tom'], family: 'Jansen' }] };
+    expect(toTreatmentPlan([agreed], resolver(goal, partner), bare)).toMatchObject({ approvedBy: 'Tom Jansen' });
+    expect(toTreatmentPlan([agreed], resolver(goal), bare)).toMatchObject({ approvedAt: '2025-04-03T17:12:00.000Z', approvedBy: null });
+  });
+
+  test("a cancelled goal is no longer in the plan; a practitioner's goal is not the client's to remove", () => {
+    const practitioners: Goal = { ...goal, id: 'goal-2', expressedBy: { reference: 'Practitioner/pr-1', display: 'Jeroen Bakker' } };
+    const withdrawn: Goal = { ...goal, id: 'goal-3', lifecycleStatus: 'cancelled' };
+    const three: CarePlan = { ...plan, goal: [{ reference: 'Goal/goal-1' }, { reference: 'Goal/goal-2' }, { reference: 'Goal/goal-3' }] };
+    expect(toTreatmentPlan([three], resolver(goal, practitioners, withdrawn), noApprovals)?.goals).toEqual([
+      { externalId: 'goal-1', description: 'Weer vijf dagen per week werken', addedBy: 'Eva Jansen', byClient: true },
+      { externalId: 'goal-2', description: 'Weer vijf dagen per week werken', addedBy: 'Jeroen Bakker', byClient: false },
+    ]);
   });
 
   test('a plan back on hold awaits a new akkoord, so an earlier one does not show', () => {
@@ -516,7 +554,7 @@ describe('Provenance → client approval', () => {
       provenance('pv-4', 'DocumentReference/d1', 'Practitioner/pr-1', '2025-05-01T10:00:00Z'),
       approved,
     ]);
-    expect(approvals).toEqual(new Map([['DocumentReference/d1', '2025-04-11T10:45:00.000Z']]));
+    expect(approvals).toEqual(new Map([['DocumentReference/d1', { at: '2025-04-11T10:45:00.000Z', by: null, who: { reference: 'RelatedPerson/rp-1' } }]]));
   });
 });
 
@@ -524,4 +562,108 @@ test('partial FHIR dates become full ISO date-times', () => {
   expect(toDateTime('2025')).toBe('2025-01-01T00:00:00.000Z');
   expect(toDateTime('2025-04-10')).toBe('2025-04-10T00:00:00.000Z');
   expect(toDateTime(undefined)).toBeNull();
+});
+
+describe('what the portal writes', () => {
+  const client: EhrActor = { name: 'Eva Jansen', kind: 'CLIENT' };
+  const mother: EhrActor = { name: 'Ria Jansen', kind: 'PARENT' };
+  const member: EhrActor = { name: 'Tom Jansen', kind: 'NETWORK_MEMBER' };
+  const doc: DocumentReference = { resourceType: 'DocumentReference', id: 'd1', meta: { versionId: '3' }, status: 'current', docStatus: 'preliminary', content: [] };
+
+  test("the client's akkoord is a Provenance the reader counts, with who approved; a representative acts on the client's behalf", () => {
+    const own = toApprovalProvenance('pat-1', doc, { by: client, at: '2025-04-11T10:30:00.000Z' });
+    expect(own).toMatchObject({ target: [{ reference: 'DocumentReference/d1' }], recorded: '2025-04-11T10:30:00.000Z', agent: [{ who: { reference: 'Patient/pat-1', display: 'Eva Jansen' } }] });
+    expect(own.agent[0]!.onBehalfOf).toBeUndefined();
+    const parent = toApprovalProvenance('pat-1', doc, { by: mother, at: '2025-04-11T10:30:00.000Z' });
+    expect(parent.agent[0]).toMatchObject({ who: { type: 'RelatedPerson', display: 'Ria Jansen' }, onBehalfOf: { reference: 'Patient/pat-1' }, role: [{ text: 'ouder met gezag' }] });
+    for (const p of [own, parent]) expect(isClientApproval(p)).toBe(true);
+    expect(approvalsByTarget([parent]).get('DocumentReference/d1')).toMatchObject({ at: '2025-04-11T10:30:00.000Z', by: 'Ria Jansen' });
+  });
+
+  test('an approval is tagged by target and version: a retry finds it, a new version asks anew', () => {
+    expect(approvalTag(doc)).toBe('DocumentReference-d1-3');
+    expect(approvalTag({ ...doc, meta: { versionId: '4' } })).not.toBe(approvalTag(doc));
+    expect(toApprovalProvenance('pat-1', doc, { by: client, at: '2025-04-11T10:30:00Z' }).meta?.tag?.[0]?.code).toBe('DocumentReference-d1-3');
+  });
+
+  test('the client side is a Patient or RelatedPerson: referenced, or named with its type; a practitioner or a bare name is not', () => {
+    expect(isClientSide(actorReference('pat-1', member))).toBe(true);
+    // FHIR allows the type as an absolute StructureDefinition URL (Medplum's types allow only the short name).
+    expect(isClientSide({ type: 'http://hl7.org/fhir/StructureDefinition/RelatedPerson', display: 'Tom' } as unknown as Reference)).toBe(true);
+    expect(isClientSide({ type: 'Practitioner', display: 'Dr. de Groot' })).toBe(false);
+    expect(isClientSide({ type: 'RelatedPerson' })).toBe(false);
+    expect(isClientSide({ display: 'Tom' })).toBe(false);
+  });
+
+  test("a client's goal: proposed, expressed by them, with the portal's goal id; added to a plan once, removed entirely", () => {
+    const goal = toPortalGoal('pat-1', { goalId: 'g-1', planId: 'cp-1', description: 'Elke dag wandelen', addedBy: mother, at: '2025-04-11T10:30:00Z' });
+    expect(goal).toMatchObject({
+      identifier: [{ system: PORTAL_GOAL_SYSTEM, value: 'g-1' }],
+      lifecycleStatus: 'proposed',
+      description: { text: 'Elke dag wandelen' },
+      subject: { reference: 'Patient/pat-1' },
+      expressedBy: { type: 'RelatedPerson', display: 'Ria Jansen' },
+    });
+    expect(isClientGoal(goal)).toBe(true);
+    expect(isClientGoal({ ...goal, identifier: [], expressedBy: { reference: 'Practitioner/pr-1' } })).toBe(false);
+    const plan: CarePlan = { resourceType: 'CarePlan', status: 'on-hold', intent: 'plan', subject: { reference: 'Patient/pat-1' }, goal: [{ reference: 'Goal/a' }] };
+    const added = withGoal(plan, 'Goal/b');
+    expect(added.goal).toEqual([{ reference: 'Goal/a' }, { reference: 'Goal/b' }]);
+    expect(withGoal(added, 'Goal/b')).toBe(added);
+    expect(withoutGoal({ ...added, goal: [...added.goal!, { reference: 'https://ehr.test/fhir/Goal/b/_history/2' }] }, 'Goal/b').goal).toEqual([{ reference: 'Goal/a' }]);
+  });
+
+  test('a consent given is active with a permit provision, withdrawn it is rejected with a deny; one identifier per topic', () => {
+    const given = toConsent('pat-1', { topic: 'share-gp', description: 'Gegevens delen met de huisarts', granted: true, by: client, at: '2025-04-11T10:30:00Z' });
+    expect(given).toMatchObject({
+      identifier: [{ system: PORTAL_CONSENT_SYSTEM, value: 'share-gp' }],
+      status: 'active',
+      scope: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/consentscope', code: 'patient-privacy' }] },
+      category: [{ coding: [{ system: 'http://loinc.org', code: '59284-0' }], text: 'Gegevens delen met de huisarts' }],
+      patient: { reference: 'Patient/pat-1' },
+      dateTime: '2025-04-11T10:30:00Z',
+      performer: [{ reference: 'Patient/pat-1' }],
+      policyRule: { coding: [{ code: 'OPTIN' }] },
+      provision: { type: 'permit' },
+    });
+    expect(toConsent('pat-1', { topic: 'share-gp', granted: false, by: client, at: '2025-04-12T10:30:00Z' })).toMatchObject({ status: 'rejected', provision: { type: 'deny' } });
+  });
+
+  test('answers typed as their question asks (read back as text by the intake mapping), text where they do not fit', () => {
+    expect(toAnswer('SCALE', '3')).toEqual({ valueInteger: 3 });
+    expect(toAnswer('SCALE', '2.5')).toEqual({ valueDecimal: 2.5 });
+    expect(toAnswer('BOOLEAN', 'Ja')).toEqual({ valueBoolean: true });
+    expect(toAnswer('BOOLEAN', 'nee')).toEqual({ valueBoolean: false });
+    expect(toAnswer('DATE', '2025-04-11')).toEqual({ valueDate: '2025-04-11' });
+    expect(toAnswer('SCALE', 'weet niet')).toEqual({ valueString: 'weet niet' });
+    expect(toAnswer('CHOICE', 'Soms')).toEqual({ valueString: 'Soms' });
+  });
+
+  test("a questionnaire's answers: one response per assignment, an unanswered question without an answer", () => {
+    const input = {
+      assignmentId: 'as-1',
+      questionnaire: 'https://ggz-noord.test/fhir/Questionnaire/phq9',
+      status: 'IN_PROGRESS' as const,
+      answers: [
+        { questionId: 'q1', question: 'Hoe slaapt u?', value: 'Slecht' },
+        { questionId: 'q2', type: 'SCALE' as const, value: '' },
+      ],
+      by: member,
+      at: '2025-04-11T10:30:00Z',
+    };
+    const qr = toQuestionnaireResponse('pat-1', input);
+    expect(qr).toEqual({
+      resourceType: 'QuestionnaireResponse',
+      identifier: { system: PORTAL_ASSIGNMENT_SYSTEM, value: 'as-1' },
+      questionnaire: 'https://ggz-noord.test/fhir/Questionnaire/phq9',
+      status: 'in-progress',
+      subject: { reference: 'Patient/pat-1' },
+      authored: '2025-04-11T10:30:00Z',
+      author: { type: 'RelatedPerson', display: 'Tom Jansen' },
+      source: { type: 'RelatedPerson', display: 'Tom Jansen' },
+      item: [{ linkId: 'q1', text: 'Hoe slaapt u?', answer: [{ valueString: 'Slecht' }] }, { linkId: 'q2' }],
+    });
+    expect(sameAnswers(qr, { ...qr, status: 'completed', authored: '2025-04-12T08:00:00Z' })).toBe(true);
+    expect(sameAnswers(qr, toQuestionnaireResponse('pat-1', { ...input, answers: [input.answers[0]!, { ...input.answers[1]!, value: '2' }] }))).toBe(false);
+  });
 });

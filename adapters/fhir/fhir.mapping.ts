@@ -6,6 +6,7 @@ import type {
   CareTeam,
   CodeableConcept,
   Condition,
+  Consent,
   DocumentReference,
   Duration,
   Encounter,
@@ -26,19 +27,25 @@ import type {
   Timing,
 } from '@medplum/fhirtypes';
 import type {
+  EhrActor,
   EhrAllergy,
+  EhrApproval,
   EhrAppointment,
   EhrClient,
+  EhrConsentChoice,
   EhrContraIndication,
   EhrDocument,
   EhrDossierOverview,
   EhrIntakeReport,
   EhrMedication,
+  EhrNewGoal,
   EhrPractitioner,
+  EhrQuestionnaireAnswers,
   EhrSessionReport,
   EhrTeamMember,
   EhrTeamRole,
   EhrTreatmentEffort,
+  EhrTreatmentGoal,
   EhrTreatmentPlan,
   EhrTreatmentPlanStatus,
   IsoDate,
@@ -266,16 +273,33 @@ export function toPlanStatus(status: CarePlan['status']): EhrTreatmentPlanStatus
   }
 }
 
-/** The latest CarePlan with intent plan (by `created`), its goals resolved, its approval from `approvals`. */
+/** Goals taken back (cancelled, rejected) or recorded by mistake are no longer part of the plan. */
+const GONE_GOAL: ReadonlySet<Goal['lifecycleStatus']> = new Set(['cancelled', 'rejected', 'entered-in-error']);
+
+export function isGoneGoal(goal: Goal): boolean {
+  return GONE_GOAL.has(goal.lifecycleStatus);
+}
+
+/**
+ * The latest CarePlan with intent plan (by `created`), its goals resolved, its approval from
+ * `approvals` (who approved: the agent's display, else the resolved Patient's or RelatedPerson's name).
+ */
 export function toTreatmentPlan(plans: CarePlan[], resolve: Resolve, approvals: Approvals): EhrTreatmentPlan | null {
   const plan = latestPlan(plans);
   if (!plan) return null;
-  const goals = (plan.goal ?? []).flatMap((ref) => {
+  const goals = (plan.goal ?? []).flatMap((ref): EhrTreatmentGoal[] => {
     const goal = resolve<Goal>(ref, 'Goal');
+    if (goal && isGoneGoal(goal)) return [];
     const description = goal ? conceptText(goal.description) : ref.display;
     if (!description) return [];
-    return [{ externalId: goal?.id ?? referenceId(ref, 'Goal') ?? description, description, addedBy: goal?.expressedBy?.display ?? 'Behandelaar' }];
+    return [{
+      externalId: goal?.id ?? referenceId(ref, 'Goal') ?? description,
+      description,
+      addedBy: goal?.expressedBy?.display ?? 'Behandelaar',
+      byClient: goal ? isClientGoal(goal) : false,
+    }];
   });
+  const approval = isAgreedPlan(plan) ? approvalOf(approvals, plan) : null;
   const responsible = [plan.author, ...(plan.contributor ?? [])]
     .map((r) => referenceId(r, 'Practitioner'))
     .filter((id): id is string => !!id);
@@ -290,8 +314,15 @@ export function toTreatmentPlan(plans: CarePlan[], resolve: Resolve, approvals: 
     goals,
     responsiblePractitionerIds: [...new Set(responsible)],
     createdAt: toDateTime(plan.created ?? plan.period?.start ?? plan.meta?.lastUpdated) ?? new Date(0).toISOString(),
-    approvedAt: isAgreedPlan(plan) ? approvedAt(approvals, plan) : null,
+    approvedAt: approval?.at ?? null,
+    approvedBy: approval ? (approval.by ?? approverName(approval.who, resolve)) : null,
   };
+}
+
+/** The name of the Patient or RelatedPerson an approval's agent references, where the bundle has it. */
+function approverName(who: Reference | undefined, resolve: Resolve): string | null {
+  const person = resolve<Patient>(who, 'Patient') ?? resolve<RelatedPerson>(who, 'RelatedPerson');
+  return personName(person?.name) ?? null;
 }
 
 /**
@@ -385,8 +416,17 @@ export function toTreatmentEffort(plans: CarePlan[], encounters: Encounter[]): E
   return { plannedMinutes: plannedMinutes(latestPlan(plans)), activities };
 }
 
-/** "DocumentReference/d1" or "CarePlan/cp1" → when the client or their representative last gave akkoord. */
-export type Approvals = ReadonlyMap<string, IsoDateTime>;
+/** The client's (or their representative's) latest akkoord on one resource. */
+export interface Approval {
+  at: IsoDateTime;
+  /** The agent's display name, if the Provenance carries one. */
+  by: string | null;
+  /** The agent, to look its name up where there is no display. */
+  who?: Reference;
+}
+
+/** "DocumentReference/d1" or "CarePlan/cp1" → the client's or their representative's latest akkoord. */
+export type Approvals = ReadonlyMap<string, Approval>;
 
 const PARTICIPATION_TYPE = 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType';
 const DOCUMENT_COMPLETION = 'http://terminology.hl7.org/CodeSystem/v3-DocumentCompletion';
@@ -409,27 +449,41 @@ export function isApprovalActivity(activity: CodeableConcept | undefined): boole
   return coded || textIs(activity, APPROVAL_TEXT);
 }
 
+const CLIENT_SIDE = new Set(['Patient', 'RelatedPerson']);
+
+/**
+ * The client (Patient) or someone acting for them or permitted by them (RelatedPerson): a literal
+ * reference, or a logical one (`type` with a display) for a person the EHR has no resource of,
+ * as the portal writes for a parent or network member.
+ */
+export function isClientSide(who: Reference | undefined): boolean {
+  if (referenceId(who, 'Patient') ?? referenceId(who, 'RelatedPerson')) return true;
+  const type = who?.type?.split('/').pop();
+  return !who?.reference && !!who?.display && !!type && CLIENT_SIDE.has(type);
+}
+
 /**
  * The client's akkoord: an approval activity by the client (Patient) or whoever acts for them or
  * was permitted to (RelatedPerson). A practitioner signing the same thing is not the client's say.
  */
 export function isClientApproval(p: Provenance): boolean {
   if (!isApprovalActivity(p.activity)) return false;
-  return (p.agent ?? []).some((a) => !!(referenceId(a.who, 'Patient') ?? referenceId(a.who, 'RelatedPerson')));
+  return (p.agent ?? []).some((a) => isClientSide(a.who));
 }
 
-/** Every target of a client approval → its latest `recorded`; other resources and Provenances are skipped. */
-export function approvalsByTarget(resources: { resourceType: string }[]): Map<string, IsoDateTime> {
-  const out = new Map<string, IsoDateTime>();
+/** Every target of a client approval → its latest `recorded` and who gave it; other resources and Provenances are skipped. */
+export function approvalsByTarget(resources: { resourceType: string }[]): Map<string, Approval> {
+  const out = new Map<string, Approval>();
   for (const r of resources) {
     if (r.resourceType !== 'Provenance') continue;
     const p = r as Provenance;
     const recorded = toDateTime(p.recorded);
     if (!recorded || !isClientApproval(p)) continue;
+    const who = (p.agent ?? []).find((a) => isClientSide(a.who))?.who;
     for (const target of p.target ?? []) {
       const key = referenceKey(target);
       const known = key ? out.get(key) : undefined;
-      if (key && (!known || compareTimes(recorded, known) > 0)) out.set(key, recorded);
+      if (key && (!known || compareTimes(recorded, known.at) > 0)) out.set(key, { at: recorded, by: who?.display ?? null, who });
     }
   }
   return out;
@@ -440,9 +494,13 @@ export function resourceKey(r: { resourceType: string; id?: string }): string | 
   return r.id ? `${r.resourceType}/${r.id}` : undefined;
 }
 
-function approvedAt(approvals: Approvals, r: { resourceType: string; id?: string }): IsoDateTime | null {
+function approvalOf(approvals: Approvals, r: { resourceType: string; id?: string }): Approval | null {
   const key = resourceKey(r);
   return (key && approvals.get(key)) || null;
+}
+
+function approvedAt(approvals: Approvals, r: { resourceType: string; id?: string }): IsoDateTime | null {
+  return approvalOf(approvals, r)?.at ?? null;
 }
 
 export function isSessionReport(d: DocumentReference): boolean {
@@ -556,4 +614,161 @@ export function reportsByAppointment(resources: { resourceType: string }[]): Map
     }
   }
   return out;
+}
+
+// --- Writes: the resources the portal creates or changes for the client (pure builders) ---
+
+/** Tags the portal's approval Provenances (R4 Provenance has no identifier), so a retried approval is found. */
+export const PORTAL_APPROVAL_SYSTEM = 'urn:ggz-portal:approval';
+/** Identifies goals the client added through the portal. */
+export const PORTAL_GOAL_SYSTEM = 'urn:ggz-portal:goal';
+/** Identifies the client's consent per topic (one Consent per client and topic). */
+export const PORTAL_CONSENT_SYSTEM = 'urn:ggz-portal:consent';
+/** Identifies the QuestionnaireResponse of a questionnaire assignment. */
+export const PORTAL_ASSIGNMENT_SYSTEM = 'urn:ggz-portal:questionnaire-assignment';
+
+/** AUTHEN with the word akkoord: what isApprovalActivity reads as the client's akkoord. */
+const AKKOORD_ACTIVITY: CodeableConcept = { coding: [{ system: PARTICIPATION_TYPE, code: 'AUTHEN', display: 'authenticator' }], text: APPROVAL_TEXT };
+const ATTESTER: CodeableConcept = { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/provenance-participant-type', code: 'attester', display: 'Attester' }] };
+const ACTOR_ROLE: Record<EhrActor['kind'], string | undefined> = {
+  CLIENT: undefined,
+  PARENT: 'ouder met gezag',
+  REPRESENTATIVE: 'wettelijk vertegenwoordiger',
+  NETWORK_MEMBER: 'netwerklid met toestemming van de cliënt',
+};
+
+/**
+ * The client as a reference to their Patient; anyone acting for them as a logical RelatedPerson
+ * reference (type and name): the portal knows their name, not a RelatedPerson id in this EHR.
+ */
+export function actorReference(clientId: string, actor: EhrActor): Reference<Patient | RelatedPerson> {
+  return actor.kind === 'CLIENT' ? { reference: `Patient/${clientId}`, display: actor.name } : { type: 'RelatedPerson', display: actor.name };
+}
+
+/**
+ * The tag of one approval: the target and the version approved, so a retry finds the Provenance it
+ * made (conditional create on `_tag`) while a new version asking for a new akkoord gets its own.
+ */
+export function approvalTag(target: { resourceType: string; id?: string; meta?: { versionId?: string } }): string {
+  return `${target.resourceType}-${target.id ?? ''}-${target.meta?.versionId ?? '0'}`;
+}
+
+/** The client's akkoord as a Provenance, in exactly the shape isClientApproval reads. */
+export function toApprovalProvenance(clientId: string, target: { resourceType: string; id?: string; meta?: { versionId?: string } }, approval: Pick<EhrApproval, 'by' | 'at'>): Provenance {
+  const role = ACTOR_ROLE[approval.by.kind];
+  return {
+    resourceType: 'Provenance',
+    meta: { tag: [{ system: PORTAL_APPROVAL_SYSTEM, code: approvalTag(target) }] },
+    target: [{ reference: `${target.resourceType}/${target.id ?? ''}` }],
+    recorded: approval.at,
+    activity: AKKOORD_ACTIVITY,
+    agent: [
+      {
+        type: ATTESTER,
+        ...(role ? { role: [{ text: role }] } : {}),
+        who: actorReference(clientId, approval.by),
+        ...(approval.by.kind === 'CLIENT' ? {} : { onBehalfOf: { reference: `Patient/${clientId}` } }),
+      },
+    ],
+  };
+}
+
+/** A goal the client (or someone acting for them) added: a portal identifier, or expressed by the client's side. */
+export function isClientGoal(goal: Goal): boolean {
+  return (goal.identifier ?? []).some((i) => i.system === PORTAL_GOAL_SYSTEM) || isClientSide(goal.expressedBy);
+}
+
+/**
+ * A goal the client proposes for their plan: `proposed` until the practitioner takes it on (the
+ * plan, and with it the goal, is agreed by the client's akkoord), expressed by the client's side.
+ */
+export function toPortalGoal(clientId: string, goal: EhrNewGoal): Goal {
+  return {
+    resourceType: 'Goal',
+    identifier: [{ system: PORTAL_GOAL_SYSTEM, value: goal.goalId }],
+    lifecycleStatus: 'proposed',
+    description: { text: goal.description },
+    subject: { reference: `Patient/${clientId}` },
+    expressedBy: actorReference(clientId, goal.addedBy),
+    startDate: goal.at.slice(0, 10),
+    statusDate: goal.at.slice(0, 10),
+  };
+}
+
+/** The plan with `goalRef` added once (a retry adds nothing). */
+export function withGoal(plan: CarePlan, goalRef: string): CarePlan {
+  const goals = plan.goal ?? [];
+  return goals.some((g) => referenceKey(g) === goalRef) ? plan : { ...plan, goal: [...goals, { reference: goalRef }] };
+}
+
+/** The plan without any reference to `goalRef`. */
+export function withoutGoal(plan: CarePlan, goalRef: string): CarePlan {
+  return { ...plan, goal: (plan.goal ?? []).filter((g) => referenceKey(g) !== goalRef) };
+}
+
+/**
+ * A consent choice: `active` with a permit provision when given, `rejected` with a deny provision
+ * when refused or withdrawn. Privacy scope, LOINC 59284-0 and opt-in policy as R4's examples do
+ * (ppc-1 wants a policy rule); the topic is the portal identifier and a provision code.
+ */
+export function toConsent(clientId: string, choice: EhrConsentChoice): Consent {
+  return {
+    resourceType: 'Consent',
+    identifier: [{ system: PORTAL_CONSENT_SYSTEM, value: choice.topic }],
+    status: choice.granted ? 'active' : 'rejected',
+    scope: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/consentscope', code: 'patient-privacy', display: 'Privacy Consent' }] },
+    category: [{ coding: [{ system: 'http://loinc.org', code: '59284-0', display: 'Patient Consent' }], text: choice.description ?? choice.topic }],
+    patient: { reference: `Patient/${clientId}` },
+    dateTime: choice.at,
+    performer: [actorReference(clientId, choice.by)],
+    policyRule: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'OPTIN', display: 'opt-in' }] },
+    provision: {
+      type: choice.granted ? 'permit' : 'deny',
+      code: [{ coding: [{ system: PORTAL_CONSENT_SYSTEM, code: choice.topic }], ...(choice.description ? { text: choice.description } : {}) }],
+    },
+  };
+}
+
+/** One answer typed as the question asks, as answerText reads it back; text where the value does not fit the type. */
+export function toAnswer(type: EhrQuestionnaireAnswers['answers'][number]['type'], value: string): QuestionnaireResponseItemAnswer {
+  const v = value.trim();
+  if (type === 'BOOLEAN') {
+    if (/^(true|ja|yes)$/i.test(v)) return { valueBoolean: true };
+    if (/^(false|nee|no)$/i.test(v)) return { valueBoolean: false };
+  }
+  if (type === 'SCALE') {
+    if (/^-?\d+$/.test(v)) return { valueInteger: Number(v) };
+    if (/^-?\d+(\.\d+)?$/.test(v)) return { valueDecimal: Number(v) };
+  }
+  if (type === 'DATE' && /^\d{4}-\d{2}-\d{2}$/.test(v)) return { valueDate: v };
+  return { valueString: value };
+}
+
+/**
+ * The answers of one assignment as a QuestionnaireResponse (identifier = the assignment), one item
+ * per question; an unanswered question keeps its item without an answer (R4 allows no empty answer).
+ */
+export function toQuestionnaireResponse(clientId: string, input: EhrQuestionnaireAnswers): QuestionnaireResponse {
+  const person = actorReference(clientId, input.by);
+  return {
+    resourceType: 'QuestionnaireResponse',
+    identifier: { system: PORTAL_ASSIGNMENT_SYSTEM, value: input.assignmentId },
+    questionnaire: input.questionnaire,
+    status: input.status === 'COMPLETED' ? 'completed' : 'in-progress',
+    subject: { reference: `Patient/${clientId}` },
+    authored: input.at,
+    author: person,
+    source: person,
+    item: input.answers.map((a) => ({
+      linkId: a.questionId,
+      ...(a.question ? { text: a.question } : {}),
+      ...(a.value !== null && a.value.trim() !== '' ? { answer: [toAnswer(a.type, a.value)] } : {}),
+    })),
+  };
+}
+
+/** Whether two responses say the same (a "save and send" retried after it was sent). */
+export function sameAnswers(a: QuestionnaireResponse, b: QuestionnaireResponse): boolean {
+  const answers = (qr: QuestionnaireResponse) => JSON.stringify((qr.item ?? []).map((i) => [i.linkId, i.answer ?? []]));
+  return answers(a) === answers(b);
 }
