@@ -134,7 +134,7 @@ export function buildDemoData(now: Date = new Date()): DemoData {
       goals: [
         { externalId: 'gl-k-1', description: 'Binnen drie maanden weer vier dagen per week werken.', addedBy: 'Jeroen Bakker' },
         { externalId: 'gl-k-2', description: 'Zelfstandig met de trein naar Amsterdam reizen.', addedBy: 'Jeroen Bakker' },
-        { externalId: 'gl-k-3', description: 'Minstens zes uur per nacht slapen.', addedBy: 'Karen Test' },
+        { externalId: 'gl-k-3', description: 'Minstens zes uur per nacht slapen.', addedBy: 'Karen Test', byClient: true },
       ],
       responsiblePractitionerIds: ['pr-bakker', 'pr-degroot'],
       createdAt: at(-40, 10),

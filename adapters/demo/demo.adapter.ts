@@ -3,10 +3,17 @@ import type {
   AdapterRequestContext,
   EhrAdapter,
   EhrAppointment,
+  EhrApproval,
   EhrClient,
+  EhrConsentChoice,
   EhrDocumentContent,
+  EhrGoalRemoval,
+  EhrNewGoal,
   EhrOutboundMessage,
   EhrPractitioner,
+  EhrQuestionnaireAnswers,
+  EhrTreatmentPlan,
+  EhrWriteResult,
   TimeWindow,
 } from '../ports';
 import { buildDemoData, type DemoClientRecord, type DemoData } from './demo-data';
@@ -22,6 +29,11 @@ export class DemoEhrAdapter implements EhrAdapter {
   readonly name: string;
   readonly data: DemoData;
   readonly sentMessages: { clientId: string; message: EhrOutboundMessage; withdrawn?: boolean; files?: { name: string; mediaType: string; bytes: Buffer }[] }[] = [];
+  /** Consent choices per client and topic (the latest wins), as the EHR would keep them. */
+  readonly consents = new Map<string, Map<string, EhrConsentChoice>>();
+  /** Questionnaire answers per client and assignment, as last saved. */
+  readonly questionnaireAnswers = new Map<string, EhrQuestionnaireAnswers>();
+  private readonly removedGoals = new Set<string>();
   /** Counts calls per method, so tests and benchmarks can see batching at work. */
   readonly calls = new Map<string, number>();
   private readonly delayMs: number;
@@ -120,6 +132,65 @@ export class DemoEhrAdapter implements EhrAdapter {
     if (copy) Object.assign(copy, { withdrawn: true, message: { ...copy.message, body: '' } });
   }
 
+  /** The akkoord is kept in memory for this process: the item reads approved from then on. */
+  async approve(clientId: string, approval: EhrApproval, ctx: AdapterRequestContext): Promise<EhrWriteResult> {
+    const record = await this.record(clientId, ctx, 'approve');
+    if (!record) return refused('NOT_FOUND', 'No such client.');
+    if (approval.target === 'TREATMENT_PLAN') {
+      const plan = record.plan;
+      if (!plan || plan.externalId !== approval.itemId) return refused('NOT_FOUND', 'The client has no such treatment plan.');
+      if (plan.status === 'APPROVED' || (plan.status === 'FINAL' && plan.approvedAt)) return { done: true };
+      if (plan.status !== 'AWAITING_APPROVAL') return refused('NOT_CHANGEABLE', 'The treatment plan does not wait for approval.');
+      record.plan = { ...plan, status: 'APPROVED', approvedAt: approval.at, approvedBy: approval.by.name };
+      return { done: true };
+    }
+    return approval.target === 'DOCUMENT' ? approveIn(record.documents, approval) : approveIn(record.reports, approval);
+  }
+
+  async addTreatmentGoal(clientId: string, goal: EhrNewGoal, ctx: AdapterRequestContext): Promise<EhrWriteResult> {
+    const record = await this.record(clientId, ctx, 'addTreatmentGoal');
+    const plan = record?.plan;
+    if (!record || !plan || plan.externalId !== goal.planId) return refused('NOT_FOUND', 'The client has no such treatment plan.');
+    if (!isOpenPlan(plan)) return refused('NOT_CHANGEABLE', 'The treatment plan is approved: its goals can no longer change.');
+    if (!plan.goals.some((g) => g.externalId === goal.goalId) && !this.removedGoals.has(`${clientId}:${goal.goalId}`)) {
+      record.plan = { ...plan, goals: [...plan.goals, { externalId: goal.goalId, description: goal.description, addedBy: goal.addedBy.name, byClient: true }] };
+    }
+    return { done: true, id: goal.goalId };
+  }
+
+  async removeTreatmentGoal(clientId: string, removal: EhrGoalRemoval, ctx: AdapterRequestContext): Promise<EhrWriteResult> {
+    const record = await this.record(clientId, ctx, 'removeTreatmentGoal');
+    const plan = record?.plan;
+    if (!record || !plan || plan.externalId !== removal.planId) return refused('NOT_FOUND', 'The client has no such treatment plan.');
+    const goal = plan.goals.find((g) => g.externalId === removal.goalId);
+    if (!goal) return this.removedGoals.has(`${clientId}:${removal.goalId}`) ? { done: true } : refused('NOT_FOUND', 'The goal is not part of this plan.');
+    if (!isOpenPlan(plan)) return refused('NOT_CHANGEABLE', 'The treatment plan is approved: its goals can no longer change.');
+    if (!goal.byClient) return refused('NOT_CHANGEABLE', 'Only goals the client added can be removed.');
+    this.removedGoals.add(`${clientId}:${removal.goalId}`);
+    record.plan = { ...plan, goals: plan.goals.filter((g) => g !== goal) };
+    return { done: true };
+  }
+
+  async setConsent(clientId: string, choice: EhrConsentChoice, ctx: AdapterRequestContext): Promise<EhrWriteResult> {
+    if (!(await this.record(clientId, ctx, 'setConsent'))) return refused('NOT_FOUND', 'No such client.');
+    const mine = this.consents.get(clientId) ?? new Map<string, EhrConsentChoice>();
+    mine.set(choice.topic, choice);
+    this.consents.set(clientId, mine);
+    return { done: true, id: `${clientId}:${choice.topic}` };
+  }
+
+  async saveQuestionnaireAnswers(clientId: string, answers: EhrQuestionnaireAnswers, ctx: AdapterRequestContext): Promise<EhrWriteResult> {
+    if (!(await this.record(clientId, ctx, 'saveQuestionnaireAnswers'))) return refused('NOT_FOUND', 'No such client.');
+    const key = `${clientId}:${answers.assignmentId}`;
+    const saved = this.questionnaireAnswers.get(key);
+    if (saved?.status === 'COMPLETED') {
+      const same = answers.status === 'COMPLETED' && JSON.stringify(saved.answers.map((a) => [a.questionId, a.value])) === JSON.stringify(answers.answers.map((a) => [a.questionId, a.value]));
+      return same ? { done: true, id: key } : refused('NOT_CHANGEABLE', 'This questionnaire was sent: it can no longer be changed.');
+    }
+    this.questionnaireAnswers.set(key, answers);
+    return { done: true, id: key };
+  }
+
   async ping(): Promise<void> {}
 
   private async record(externalId: string, ctx: AdapterRequestContext, method: string): Promise<DemoClientRecord | undefined> {
@@ -132,6 +203,26 @@ export class DemoEhrAdapter implements EhrAdapter {
     if (this.delayMs > 0) await new Promise((r) => setTimeout(r, this.delayMs));
     ctx.signal?.throwIfAborted();
   }
+}
+
+function refused(refusal: 'NOT_FOUND' | 'NOT_CHANGEABLE', reason: string): EhrWriteResult {
+  return { done: false, refusal, reason };
+}
+
+/** A document or report that asks for akkoord gets approvedAt once; approving it again changes nothing. */
+function approveIn<T extends { externalId: string; needsApproval: boolean; approvedAt?: string | null }>(list: T[], approval: EhrApproval): EhrWriteResult {
+  const index = list.findIndex((item) => item.externalId === approval.itemId);
+  const item = list[index];
+  if (!item) return refused('NOT_FOUND', 'The client has no such document or report.');
+  if (item.approvedAt) return { done: true };
+  if (!item.needsApproval) return refused('NOT_CHANGEABLE', 'This document does not ask for approval.');
+  list[index] = { ...item, approvedAt: approval.at };
+  return { done: true };
+}
+
+/** The client may change goals until approving. */
+function isOpenPlan(plan: EhrTreatmentPlan): boolean {
+  return plan.status === 'DRAFT' || plan.status === 'AWAITING_APPROVAL';
 }
 
 function publicClient(record: DemoClientRecord): EhrClient {
