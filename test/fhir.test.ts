@@ -1,4 +1,6 @@
 import { startFhirServer, type TestFhirServer } from './utils/fhir-server';
+import { parseSearchRequest } from '@medplum/core';
+import type { Provenance } from '@medplum/fhirtypes';
 import { FhirEhrAdapter } from '../adapters/fhir/fhir.adapter';
 import { APPOINTMENT_COUNT, EVA_BSN, INTAKE_QUESTIONNAIRE, KAREN_BSN, MDO_TYPE, PARENT_BSN, seedGgzClient, type GgzSeed } from './utils/fhir-ggz-seed';
 import { portalIds, startTestApp, type TestApp } from './utils/app';
@@ -105,7 +107,7 @@ test('the treatment plan, team, effort, session reports and documents answer the
   const before = fhir.requests.length;
   const { body } = await t.gql(
     `query($id: ID!) { client(id: $id) { dossier {
-      treatmentPlan { id status careQuestion problemDescription goals { description addedBy } responsiblePractitioners { name } createdAt approvedAt }
+      treatmentPlan { id status careQuestion problemDescription goals { description addedBy } responsiblePractitioners { name } createdAt approvedAt approvedBy }
       treatmentTeam { practitioner { id name } role from until }
       treatmentEffort { plannedMinutes realisedMinutes activities { by { name } date minutes activity consultType } }
       reports { id date title author { name } body needsApproval approvedAt }
@@ -125,6 +127,7 @@ test('the treatment plan, team, effort, session reports and documents answer the
     createdAt: '2026-04-02T09:00:00.000Z',
     // The husband's akkoord (RelatedPerson); the psychiatrist's later Provenance is not the client's.
     approvedAt: '2026-04-03T17:12:00.000Z',
+    approvedBy: 'Bram Jansen',
   });
   expect(d.treatmentPlan.goals).toEqual(
     expect.arrayContaining([
@@ -265,6 +268,23 @@ test('the adapter pings the FHIR server through GET /metadata', async () => {
   const res = await fetch(new URL('/readyz', t.base));
   expect(res.status).toBe(200);
   expect(fhir.requests.slice(before).some((r) => r.path === 'metadata')).toBe(true);
+});
+
+test("approveDocument gives the client's akkoord to the FHIR server as a Provenance; the next read shows it", async () => {
+  const documents = 'query($id: ID!) { client(id: $id) { dossier { documents { id name needsApproval approvedAt } } } }';
+  const awaiting = (await t.gql(documents, { id: clientId }, token)).body.data.client.dossier.documents.find((d: { name: string }) => d.name === 'Behandelplan ter akkoord.pdf');
+  expect(awaiting).toMatchObject({ needsApproval: true, approvedAt: null });
+  const { body } = await t.gql('mutation($id: ID!) { approveDocument(documentId: $id) { id approvedAt } }', { id: awaiting.id }, token);
+  expect(body.errors).toBeUndefined();
+  const approvedAt = body.data.approveDocument.approvedAt as string;
+  expect(approvedAt).toBeTruthy();
+  const after = (await t.gql(documents, { id: clientId }, token)).body.data.client.dossier.documents.find((d: { id: string }) => d.id === awaiting.id);
+  expect(after).toMatchObject({ needsApproval: true, approvedAt });
+  const documentId = String(awaiting.id).slice('fhir:'.length);
+  const provenances = await fhir.repo.searchResources<Provenance>(parseSearchRequest<Provenance>(`Provenance?target=DocumentReference/${documentId}`));
+  // The practitioner's signature was there already; Eva's akkoord is the new one.
+  expect(provenances).toHaveLength(2);
+  expect(provenances.find((p) => p.agent[0]?.who.reference === `Patient/${seed.eva.id}`)).toMatchObject({ activity: { text: 'akkoord' } });
 });
 
 describe('when the FHIR server is stopped mid-suite', () => {

@@ -46,6 +46,11 @@ export class EhrCache {
     return found;
   }
 
+  /** One part of one source, after the portal wrote it (an approval): the next read asks the EHR. */
+  async dropPart(clientId: string, source: string, part: string): Promise<void> {
+    if (this.enabled) await this.kv.del(`ehr:${clientId}:${source}:${part}`);
+  }
+
   async dropClient(clientId: string): Promise<void> {
     await this.kv.deletePrefix(`ehr:${clientId}:`);
   }

@@ -1,10 +1,15 @@
-import { Arg, ID, Mutation, Resolver } from 'type-graphql';
+import { Arg, Ctx, ID, Mutation, Resolver } from 'type-graphql';
+import type { GatewayContext } from '../../graphql/context';
 import { NotAvailableError } from '../../graphql/errors';
+import { approveDossierItem, DOCUMENT_APPROVAL, TREATMENT_PLAN_APPROVAL } from '../dossier/approvals.service';
 import { Document, TreatmentPlan } from '../dossier/dossier.types';
 import { ClientStory, DiaryEntry } from '../journal/journal.types';
 import { AnswerInput, QuestionnaireAssignment } from './questionnaire.types';
 
-/** What a client writes back (answers, goals, approvals, diary, story): a later issue. */
+/**
+ * What a client writes back. Approvals go to the EHR now (the dossier module's approvals service);
+ * answers, goals, diary and story are a later issue (the EHR port can write answers and goals).
+ */
 @Resolver()
 export class ClientInputResolver {
   @Mutation(() => QuestionnaireAssignment)
@@ -27,13 +32,13 @@ export class ClientInputResolver {
   }
 
   @Mutation(() => TreatmentPlan)
-  approveTreatmentPlan(@Arg('planId', () => ID) _planId: string): TreatmentPlan {
-    throw new NotAvailableError('Approving the treatment plan');
+  approveTreatmentPlan(@Arg('planId', () => ID) planId: string, @Ctx() ctx: GatewayContext): Promise<TreatmentPlan> {
+    return approveDossierItem(ctx, TREATMENT_PLAN_APPROVAL, planId);
   }
 
   @Mutation(() => Document)
-  approveDocument(@Arg('documentId', () => ID) _documentId: string): Document {
-    throw new NotAvailableError('Approving documents');
+  approveDocument(@Arg('documentId', () => ID) documentId: string, @Ctx() ctx: GatewayContext): Promise<Document> {
+    return approveDossierItem(ctx, DOCUMENT_APPROVAL, documentId);
   }
 
   @Mutation(() => DiaryEntry)

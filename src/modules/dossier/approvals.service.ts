@@ -1,0 +1,109 @@
+import type { EhrActor, EhrApprovalTarget } from '../../../adapters/ports';
+import { abilities, PortalRelation, type PortalAccess } from '../../auth/abilities';
+import { authorizeClientAccess, type GatewayContext } from '../../graphql/context';
+import { BadUserInputError, ConflictError, ForbiddenError, NotAvailableError, NotFoundError } from '../../graphql/errors';
+import { parseGlobalId } from '../ehr/global-id';
+import { dossierReads } from './dossier.service';
+import type { Document, TreatmentPlan } from './dossier.types';
+
+type ApprovalState = 'ASKS' | 'APPROVED' | 'ASKS_NOTHING';
+
+/** One kind of dossier item the client can give akkoord on: how it is read, judged and logged. */
+interface Approvable<T extends { id: string }> {
+  target: EhrApprovalTarget;
+  /** The EHR part it is read (and cached) as. */
+  part: string;
+  /** For messages: "document", "treatment plan". */
+  noun: string;
+  eventType: string;
+  resource(item: T): string;
+  /** The client's items of this kind, as the dossier shows them. */
+  read(ctx: GatewayContext, clientId: string): Promise<T[]>;
+  state(item: T): ApprovalState;
+}
+
+export const DOCUMENT_APPROVAL: Approvable<Document> = {
+  target: 'DOCUMENT',
+  part: 'listDocuments',
+  noun: 'document',
+  eventType: 'dossier.document.approve',
+  resource: (d) => `Akkoord op document: ${d.name}`,
+  read: (ctx, clientId) => dossierReads.documents(ctx, clientId),
+  state: (d) => (d.approvedAt ? 'APPROVED' : d.needsApproval ? 'ASKS' : 'ASKS_NOTHING'),
+};
+
+export const TREATMENT_PLAN_APPROVAL: Approvable<TreatmentPlan> = {
+  target: 'TREATMENT_PLAN',
+  part: 'getTreatmentPlan',
+  noun: 'treatment plan',
+  eventType: 'dossier.treatmentplan.approve',
+  resource: () => 'Akkoord op behandelplan',
+  read: async (ctx, clientId) => {
+    const plan = await dossierReads.treatmentPlan(ctx, clientId);
+    return plan ? [plan] : [];
+  },
+  // An agreed plan stays agreed (also one the EHR set active itself): approving it again changes nothing.
+  state: (p) => (p.approvedAt || p.status === 'APPROVED' ? 'APPROVED' : p.status === 'AWAITING_APPROVAL' ? 'ASKS' : 'ASKS_NOTHING'),
+};
+
+/**
+ * The client's akkoord on a plan or document, given by the client, a parent or representative, or
+ * a network member with PLANS_APPROVE (also for documents). The id names the item's EHR, not its
+ * client: it is looked for among the clients whose dossier the viewer may see (no one else's is
+ * read), so an id outside them is NOT_FOUND. Approving what is approved answers it unchanged.
+ * The write is logged, goes to the item's EHR under the registry's write policy, and the client's
+ * cached part is dropped, so the answer (read again) and every later read show the akkoord.
+ */
+export async function approveDossierItem<T extends { id: string }>(ctx: GatewayContext, kind: Approvable<T>, id: string): Promise<T> {
+  const { clientId, item, source } = await locate(ctx, kind, id);
+  const { access } = await authorizeClientAccess(ctx, clientId, 'approvePlans', { write: true });
+  const state = kind.state(item);
+  if (state === 'ASKS_NOTHING') throw new BadUserInputError(`This ${kind.noun} does not ask for approval.`, { reason: 'NOT_APPROVABLE' });
+  if (state === 'APPROVED') {
+    await ctx.audit({ action: 'R', eventType: kind.eventType, resource: kind.resource(item), clientId, treatmentRelationship: true }, access);
+    return item;
+  }
+  if (!ctx.services.registry.adapter(source)?.approve) throw new NotAvailableError(`Approving a ${kind.noun} of this care organisation`);
+  const externalClientId = (await ctx.ehr.clientSources(clientId)).find((s) => s.source === source)!.externalId;
+  const itemId = parseGlobalId(id)!.externalId;
+  const [by] = await Promise.all([actor(ctx, access), ctx.audit({ action: 'U', eventType: kind.eventType, resource: kind.resource(item), clientId, treatmentRelationship: true }, access)]);
+  const at = new Date().toISOString();
+  const result = await ctx.ehr.write(source, 'approve', (adapter, c) => adapter.approve!(externalClientId, { target: kind.target, itemId, by, at }, c));
+  if (!result.done) {
+    if (result.refusal === 'NOT_FOUND') throw new NotFoundError(`No such ${kind.noun}.`);
+    throw new ConflictError(`The care organisation's system refused the approval: ${result.reason}`);
+  }
+  await ctx.ehr.forget(clientId, source, kind.part);
+  // The EHR's own record of the akkoord (its time); should the read miss it, the akkoord just given.
+  const fresh = (await kind.read(ctx, clientId)).find((x) => x.id === id);
+  return fresh ?? { ...item, approvedAt: at };
+}
+
+/**
+ * The client whose item this is, among those whose dossier the viewer may see and whose records
+ * include the id's EHR. A viewer who may see no dossier at all is refused outright.
+ */
+async function locate<T extends { id: string }>(ctx: GatewayContext, kind: Approvable<T>, id: string): Promise<{ clientId: string; item: T; source: string }> {
+  const portals = (await ctx.portals()).filter((p) => abilities(p).viewDossier);
+  if (!portals.length) throw new ForbiddenError('You have no permission for this part of the portal (approvePlans).', { reason: 'approvePlans' });
+  const parsed = parseGlobalId(id);
+  if (!parsed) throw new NotFoundError(`No such ${kind.noun}.`);
+  const holders = await Promise.all(portals.map(async (p) => ((await ctx.ehr.clientSources(p.clientId)).some((s) => s.source === parsed.source) ? [p.clientId] : [])));
+  const searched = await Promise.allSettled(holders.flat().map(async (clientId) => ({ clientId, item: (await kind.read(ctx, clientId)).find((x) => x.id === id) })));
+  for (const r of searched) if (r.status === 'fulfilled' && r.value.item) return { clientId: r.value.clientId, item: r.value.item, source: parsed.source };
+  // An EHR that did not answer cannot say the item is not there.
+  const failed = searched.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  throw new NotFoundError(`No such ${kind.noun}.`);
+}
+
+const ACTOR_KIND: Record<PortalRelation, EhrActor['kind']> = {
+  [PortalRelation.SELF]: 'CLIENT',
+  [PortalRelation.PARENT]: 'PARENT',
+  [PortalRelation.REPRESENTATIVE]: 'REPRESENTATIVE',
+  [PortalRelation.NETWORK_MEMBER]: 'NETWORK_MEMBER',
+};
+
+async function actor(ctx: GatewayContext, access: PortalAccess): Promise<EhrActor> {
+  return { name: (await ctx.account()).displayName, kind: ACTOR_KIND[access.relation] };
+}
