@@ -61,6 +61,10 @@ describe('who may see a portal: minors from 16, and the end of treatment', () =>
       expect(body.errors).toBeUndefined();
       const write = await t.gql('mutation($c: ID!) { setConsent(consentId: $c, granted: true) { granted } }', { c: body.data.client.consents[0].id }, token);
       expect(write.body.errors?.[0]?.extensions).toMatchObject({ code: 'FORBIDDEN', reason: 'PORTAL_READ_ONLY' });
+      // An akkoord is a change too: refused, and nothing reaches the EHR.
+      const approval = await t.gql('mutation { approveDocument(documentId: "demo:dc-k-1") { approvedAt } }', undefined, token);
+      expect(approval.body.errors?.[0]?.extensions).toMatchObject({ code: 'FORBIDDEN', reason: 'PORTAL_READ_ONLY' });
+      expect(demo.calls.get('approve')).toBeUndefined();
 
       karen.treatmentEndedAt = new Date(Date.now() - 40 * DAY).toISOString();
       const closed = await t.gql(read, { id }, token);
