@@ -78,6 +78,8 @@ const envSchema = z.object({
   GRAPHQL_MAX_BODY_BYTES: int(1024, 10 * 1024 * 1024).default(100 * 1024),
   // 'jit': operations compiled once (graphql-jit) and run as plain JavaScript; 'graphql-js': the reference executor.
   GRAPHQL_EXECUTOR: z.enum(['jit', 'graphql-js']).default('jit'),
+  // With 'jit': a query text Apollo has already accepted runs directly when it answers without errors.
+  GRAPHQL_DIRECT_PATH: bool.default(true),
   CACHE_TTL_SECONDS: int(0, 86400).default(60),
   ADAPTER_TIMEOUT_MS: int(50, 120000).default(5000),
   ADAPTER_RETRIES: int(0, 10).default(2),

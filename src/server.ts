@@ -19,6 +19,7 @@ import { AccessLogService } from './audit/access-log.service';
 import { shouldMigrateOnStart, shouldSeedDemo, type Config } from './config';
 import { openDatabase } from './db/data-source';
 import { createApollo, queryProtection } from './graphql/apollo';
+import { KnownOperations } from './graphql/jit-executor';
 import { ErrorCode } from './graphql/errors';
 import { buildGatewaySchema } from './graphql/schema';
 import { createWebSocketServer, originAllowed } from './graphql/ws';
@@ -183,7 +184,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   if (shouldSeedDemo(config) && registry.has('demo')) await seedDemoAccounts(services.accounts, clients, ownAccounts);
 
   const schema = await buildGatewaySchema(events);
-  const apollo = createApollo(schema, config, metrics, logger);
+  const known = config.GRAPHQL_EXECUTOR === 'jit' && config.GRAPHQL_DIRECT_PATH ? new KnownOperations() : undefined;
+  const apollo = createApollo(schema, config, metrics, logger, known);
   await apollo.start();
   const protection = queryProtection(config);
   const ws = createWebSocketServer(schema, services, logger, protection.validationRules, protection.maxTokens);
@@ -191,7 +193,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   let shuttingDown = false;
   let inFlight = 0;
   const ops = opsRoutes(services, db, () => shuttingDown);
-  const graphql = graphqlRoute(apollo, services, logger);
+  const graphql = graphqlRoute(apollo, services, logger, known);
   const devLogin = config.DEV_LOGIN && !config.isProduction ? devLoginRoute(services) : null;
   const files = filesRoute(services, logger);
   const uploads = uploadsRoute(services, logger);

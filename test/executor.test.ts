@@ -44,12 +44,14 @@ describe('the compiled (graphql-jit) executor answers exactly what graphql-js an
   }
 
   for (const probe of PROBES) {
-    it(`the same answer for ${probe.name}`, async () => {
-      const [a, b] = [await answer(jit, probe), await answer(reference, probe)];
+    it(`the same answer for ${probe.name}, also when asked again (the direct path)`, async () => {
+      const [a, again, b] = [await answer(jit, probe), await answer(jit, probe), await answer(reference, probe)];
       // Client ids are per database; everything else must match byte for byte.
       const normalise = (x: unknown) => JSON.stringify(x).replace(/"[0-9a-f-]{36}"/g, '"<uuid>"');
       expect(a.status).toBe(b.status);
       expect(normalise(a.body)).toBe(normalise(b.body));
+      expect(again.status).toBe(b.status);
+      expect(normalise(again.body)).toBe(normalise(b.body));
     });
   }
 
@@ -60,6 +62,83 @@ describe('the compiled (graphql-jit) executor answers exactly what graphql-js an
     expect(a.body.data.client.appointments[0].practitioner.name).toBeTruthy();
     const member = await answer(jit, PROBES[1]!);
     expect(member.body.errors?.every((e) => typeof e.extensions?.code === 'string')).toBe(true);
+  });
+});
+
+describe('the direct path: a query text Apollo accepted before runs without its pipeline', () => {
+  let t: TestApp;
+  let token: string;
+  let memberToken: string;
+  let id: string;
+  beforeAll(async () => {
+    t = await startTestApp();
+    token = await t.login(LOGINS.client);
+    memberToken = await t.login(LOGINS.member);
+    [id] = await portalIds(t, token);
+  });
+  afterAll(async () => t?.stop());
+
+  async function post(query: string, bearer: string, headers: Record<string, string> = {}) {
+    const res = await fetch(`${t.base}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${bearer}`, ...headers },
+      body: JSON.stringify({ query, variables: { id } }),
+    });
+    return { status: res.status, type: res.headers.get('content-type'), requestId: res.headers.get('x-request-id')!, body: (await res.json()) as any };
+  }
+  const direct = async () => (await t.app.services.metrics.graphqlDirect.get()).values[0]?.value ?? 0;
+  const operations = async (outcome: string) =>
+    (await t.app.services.metrics.graphqlOperations.get()).values.find((v) => v.labels.operation === 'Screen' && v.labels.outcome === outcome)?.value ?? 0;
+  const logLines = (requestId: string) => t.app.db.getRepository(AccessLogEntity).countBy({ requestId });
+
+  it('answers a repeated query directly, with the same data, the same access-log lines and the operation counted', async () => {
+    const first = await post(SCREEN, token);
+    const before = await direct();
+    const okBefore = await operations('ok');
+    const second = await post(SCREEN, token);
+    expect(await direct()).toBe(before + 1);
+    expect(await operations('ok')).toBe(okBefore + 1);
+    expect(second.status).toBe(200);
+    expect(second.type).toBe('application/json; charset=utf-8');
+    expect(second.body).toEqual(first.body);
+    expect(await logLines(second.requestId)).toBe(await logLines(first.requestId));
+    expect(await logLines(second.requestId)).toBeGreaterThan(0);
+  });
+
+  it('hands an answer with errors to Apollo without running it twice: same errors, same log lines, counted as an error', async () => {
+    const first = await post(SCREEN, memberToken);
+    const before = await direct();
+    const errorsBefore = await operations('error');
+    const second = await post(SCREEN, memberToken);
+    expect(await direct()).toBe(before);
+    expect(await operations('error')).toBe(errorsBefore + 1);
+    expect(second.body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    expect(second.body).toEqual(first.body);
+    // Executing a second time would write the agenda line twice.
+    expect(await logLines(second.requestId)).toBe(await logLines(first.requestId));
+  });
+
+  it('leaves media-type negotiation to Apollo when the client asks for more than plain JSON', async () => {
+    await post(SCREEN, token);
+    const before = await direct();
+    const negotiated = await post(SCREEN, token, { accept: 'application/graphql-response+json, application/json;q=0.9' });
+    expect(negotiated.type).toBe('application/graphql-response+json; charset=utf-8');
+    expect(negotiated.body.data.client.appointments.length).toBeGreaterThan(0);
+    expect(await direct()).toBe(before);
+  });
+
+  it('never takes a mutation, and a revoked session is refused on the direct path too', async () => {
+    const session = await t.login(LOGINS.client);
+    await post(SCREEN, session);
+    const mutation = 'mutation { logout }';
+    await post(mutation, session);
+    const other = await t.login(LOGINS.client);
+    const before = await direct();
+    await post(mutation, other);
+    expect(await direct()).toBe(before);
+    const refused = await post(SCREEN, session);
+    expect(refused.body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    expect(refused.body.data ?? null).toBeNull();
   });
 });
 

@@ -8,7 +8,7 @@ import type { Logger } from '../observability/logger';
 import type { Metrics } from '../observability/metrics';
 import type { GatewayContext } from './context';
 import { formatGatewayError, isExpectedError } from './errors';
-import { jitGateway } from './jit-executor';
+import { jitGateway, type KnownOperations } from './jit-executor';
 
 /** The query limits, shared by HTTP (Apollo) and WebSocket (graphql-ws) so neither path bypasses them. */
 export function queryProtection(config: Config): { validationRules: ValidationRule[]; plugins: ApolloServerPlugin[]; maxTokens: number } {
@@ -25,6 +25,12 @@ export function queryProtection(config: Config): { validationRules: ValidationRu
   return { validationRules: validationRules as ValidationRule[], plugins: plugins as ApolloServerPlugin[], maxTokens: config.GRAPHQL_MAX_TOKENS };
 }
 
+/** Counts and times one operation: Apollo's plugin and the GraphQL route's direct path both report here. */
+export function recordOperation(metrics: Metrics, name: string, type: string, failed: boolean, seconds: number): void {
+  metrics.graphqlDuration.observe({ operation: name }, seconds);
+  metrics.graphqlOperations.inc({ operation: name, type, outcome: failed ? 'error' : 'ok' });
+}
+
 /** Counts and times every operation, and logs unexpected errors with the request id. */
 function observabilityPlugin(metrics: Metrics): ApolloServerPlugin<GatewayContext> {
   return {
@@ -39,10 +45,8 @@ function observabilityPlugin(metrics: Metrics): ApolloServerPlugin<GatewayContex
           }
         },
         async willSendResponse({ response, operationName, operation, errors, contextValue }) {
-          const name = operationName ?? 'anonymous';
-          const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-          metrics.graphqlDuration.observe({ operation: name }, seconds);
-          metrics.graphqlOperations.inc({ operation: name, type: operation?.operation ?? 'unknown', outcome: errors?.length ? 'error' : 'ok' });
+          const seconds = Number(process.hrtime.bigint() - (contextValue.operationStarted ?? started)) / 1e9;
+          recordOperation(metrics, operationName ?? 'anonymous', operation?.operation ?? 'unknown', !!errors?.length, seconds);
           // One adapter down, the others answered: say so, so a frontend can show "partly unavailable".
           if (contextValue.partialFailures.length && response.body.kind === 'single') {
             response.body.singleResult.extensions = {
@@ -56,10 +60,16 @@ function observabilityPlugin(metrics: Metrics): ApolloServerPlugin<GatewayContex
   };
 }
 
-export function createApollo(schema: GraphQLSchema, config: Config, metrics: Metrics, logger: Logger): ApolloServer<GatewayContext> {
+/**
+ * `known`: where the compiled executor records the queries it ran, for the GraphQL route's direct
+ * path. That path skips this server's pipeline only for answers without errors, so it is sound as
+ * long as no plugin here changes a successful query's answer: the query-limit plugin and
+ * observabilityPlugin act on errors and partial failures, and the route reports its own metrics.
+ */
+export function createApollo(schema: GraphQLSchema, config: Config, metrics: Metrics, logger: Logger, known?: KnownOperations): ApolloServer<GatewayContext> {
   const protection = queryProtection(config);
   return new ApolloServer<GatewayContext>({
-    ...(config.GRAPHQL_EXECUTOR === 'jit' ? { gateway: jitGateway(schema) } : { schema }),
+    ...(config.GRAPHQL_EXECUTOR === 'jit' ? { gateway: jitGateway(schema, known) } : { schema }),
     csrfPrevention: true,
     allowBatchedHttpRequests: false,
     persistedQueries: false,

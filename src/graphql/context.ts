@@ -21,6 +21,8 @@ export interface GatewayContext {
   rootLogger: Logger;
   ehr: RequestEhr;
   partialFailures: PartialFailure[];
+  /** When the GraphQL route's direct path began executing (hrtime), so a hand-over to Apollo times the whole operation. */
+  operationStarted?: bigint;
   /** Why a presented token was refused (expired, revoked), for a precise UNAUTHENTICATED message. */
   authError?: UnauthenticatedError;
   /** The viewer's account, loaded once per request. */

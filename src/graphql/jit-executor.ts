@@ -1,6 +1,7 @@
 import type { ApolloServerOptionsWithGateway } from '@apollo/server';
 import { execute, printSchema, type DocumentNode, type ExecutionResult, type GraphQLSchema } from 'graphql';
 import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
+import { LRUCache } from 'lru-cache';
 import type { GatewayContext } from './context';
 
 type Gateway = ApolloServerOptionsWithGateway<GatewayContext>['gateway'];
@@ -44,11 +45,53 @@ export class CompiledOperations {
   }
 }
 
+/** A query Apollo has parsed, validated (with the query limits) and run once. */
+export interface KnownOperation {
+  compiled: Compiled;
+  /** The operation's own name, as Apollo reports it in metrics ('anonymous' when it has none). */
+  name: string;
+}
+
+/**
+ * Query texts Apollo has accepted, by text and requested operation name, for the direct path in
+ * the GraphQL route. Validation depends only on the schema and the document, never on who asks,
+ * so a text that passed once passes again; only queries are kept (no mutations, no subscriptions).
+ * Bounded by the total length of the texts kept; the least recently used go first.
+ */
+export class KnownOperations {
+  private readonly byQuery: LRUCache<string, Map<string | null, KnownOperation>>;
+
+  constructor(maxQueryChars = 4 * 1024 * 1024) {
+    this.byQuery = new LRUCache({ maxSize: maxQueryChars, sizeCalculation: (_ops, query) => query.length + 1 });
+  }
+
+  remember(query: string, operationName: string | null | undefined, operation: KnownOperation): void {
+    let perName = this.byQuery.get(query);
+    if (!perName) this.byQuery.set(query, (perName = new Map()));
+    perName.set(operationName ?? null, operation);
+  }
+
+  find(query: string, operationName: string | null | undefined): KnownOperation | undefined {
+    return this.byQuery.get(query)?.get(operationName ?? null);
+  }
+}
+
+/**
+ * What the direct path already executed, handed to Apollo to format: a result with errors, or the
+ * error the execution threw. Apollo's executor answers it instead of executing a second time.
+ */
+const handedOver = new WeakMap<object, { result: ExecutionResult } | { error: unknown }>();
+
+export function handOverToApollo(context: GatewayContext, outcome: { result: ExecutionResult } | { error: unknown }): void {
+  handedOver.set(context, outcome);
+}
+
 /**
  * Apollo Server's one hook for its execution step is the gateway interface: Apollo still parses,
  * validates (with the query limits), runs the plugins and formats errors; only `execute` is ours.
+ * Every query it runs is remembered in `known` (when given) for the direct path.
  */
-export function jitGateway(schema: GraphQLSchema): Gateway {
+export function jitGateway(schema: GraphQLSchema, known?: KnownOperations): Gateway {
   const operations = new CompiledOperations(schema);
   return {
     onSchemaLoadOrUpdate(callback) {
@@ -58,7 +101,16 @@ export function jitGateway(schema: GraphQLSchema): Gateway {
     async load() {
       return {
         executor: async (request): Promise<ExecutionResult> => {
+          const handed = handedOver.get(request.context);
+          if (handed) {
+            handedOver.delete(request.context);
+            if ('error' in handed) throw handed.error;
+            return handed.result;
+          }
           const compiled = operations.get(request.document, request.operationName ?? request.request.operationName);
+          if (known && request.operation.operation === 'query' && typeof request.request.query === 'string') {
+            known.remember(request.request.query, request.request.operationName, { compiled, name: request.operationName ?? 'anonymous' });
+          }
           return compiled.query(undefined, request.context, request.request.variables ?? {});
         },
       };

@@ -22,6 +22,11 @@ export class Metrics {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers: [this.registry],
   });
+  readonly graphqlDirect = new Counter({
+    name: 'gateway_graphql_direct_total',
+    help: 'Queries answered on the direct path (a known query text, no errors), without Apollo\'s request pipeline',
+    registers: [this.registry],
+  });
   readonly syncEvents = new Counter({
     name: 'gateway_sync_events_total',
     help: 'Inbound practitioner-system events by type and outcome (accepted, duplicate, refused, invalid, rate_limited, processed, retry, failed)',
