@@ -32,6 +32,13 @@ interface Guarded {
   read: IPolicy;
   write: IPolicy;
   breakerState: () => CircuitState;
+  /** Each method's labelled metrics, looked up once rather than by label object on every call. */
+  byMethod: Map<string, MethodMetrics>;
+}
+
+interface MethodMetrics {
+  startTimer: () => () => void;
+  ok: () => void;
 }
 
 /**
@@ -75,6 +82,7 @@ export class AdapterRegistry {
         read: wrap(limit, retryReads, breaker, callTimeout),
         write: wrap(limit, breaker, callTimeout),
         breakerState: () => breaker.state,
+        byMethod: new Map(),
       });
     }
   }
@@ -95,10 +103,16 @@ export class AdapterRegistry {
   async call<T>(source: string, method: string, fn: (adapter: EhrAdapter, signal: AbortSignal) => Promise<T>, kind: 'read' | 'write' = 'read'): Promise<T> {
     const entry = this.guarded.get(source);
     if (!entry) throw new UpstreamUnavailableError(source, `No adapter named '${source}' is loaded on this gateway.`);
-    const end = this.metrics.adapterDuration.startTimer({ adapter: source, method });
+    let measured = entry.byMethod.get(method);
+    if (!measured) {
+      const duration = this.metrics.adapterDuration.labels({ adapter: source, method });
+      const ok = this.metrics.adapterCalls.labels({ adapter: source, method, outcome: 'ok' });
+      entry.byMethod.set(method, (measured = { startTimer: () => duration.startTimer(), ok: () => ok.inc() }));
+    }
+    const end = measured.startTimer();
     try {
       const result = await entry[kind].execute(({ signal }) => fn(entry.adapter, signal), this.closing.signal);
-      this.metrics.adapterCalls.inc({ adapter: source, method, outcome: 'ok' });
+      measured.ok();
       return result;
     } catch (err) {
       const outcome = err instanceof BrokenCircuitError ? 'circuit_open' : err instanceof TaskCancelledError ? 'timeout' : 'error';
