@@ -147,13 +147,13 @@ describe('messages to a FHIR EHR as Communication, through an outage', () => {
     const messageId = started.body.data.startConversation.messages[0].id as string;
     const byIdentifier = () =>
       fhir.repo.searchResources<Communication>({ resourceType: 'Communication', filters: [{ code: 'identifier', operator: Operator.EQUALS, value: `${PORTAL_MESSAGE_SYSTEM}|${messageId}` }] });
-    await until(async () => ((await byIdentifier()).length ? true : undefined), 5000, 'the Communication');
+    await until(async () => ((await byIdentifier()).length ? true : undefined), 15000, 'the Communication');
 
     expect((await t.gql('mutation($id: ID!) { deleteMessage(messageId: $id) { deletedAt } }', { id: messageId }, token)).body.errors).toBeUndefined();
     const withdrawn = await until(async () => {
       const [c] = await byIdentifier();
       return c?.status === 'entered-in-error' ? c : undefined;
-    }, 5000, 'the withdrawal');
+    }, 15000, 'the withdrawal');
     expect(withdrawn.payload).toBeUndefined();
     expect(withdrawn.subject).toEqual({ reference: `Patient/${seed.eva.id}` });
     const rows = (await t.app.db.query("SELECT status FROM message_outbox WHERE message_id = ? AND action = 'withdraw'", [messageId])) as { status: string }[];
