@@ -29,26 +29,31 @@ export class AccessLogService {
   /** Every dossier read writes here: plain SQL, built once. */
   private readonly raw: RawTable<AccessLogEntity>;
 
+  /**
+   * Lines written together go to the database in one INSERT; each caller still waits for the
+   * INSERT that holds its own line (fail closed). What "together" means depends on the driver:
+   * - MySQL/MariaDB: every line of one turn of the event loop (setImmediate), from every request
+   *   that turn served. Each INSERT costs a round trip and a commit, and the request waits for the
+   *   round trip anyway.
+   * - SQLite (synchronous, in process): the lines of one tick. An INSERT costs only its commit,
+   *   and waiting for the turn's end keeps every waiting request's objects alive past the young
+   *   generation's collections; per tick measured 0.94 of the CPU per W2 request of per turn.
+   */
+  private readonly batch: DataLoader<AccessEvent, true>;
+
   constructor(private readonly db: DataSource) {
     this.raw = new RawTable(db, AccessLogEntity);
+    const perTurn = db.options.type === 'mysql' || db.options.type === 'mariadb';
+    this.batch = new DataLoader<AccessEvent, true>(
+      async (events) => {
+        await this.insert(events);
+        return events.map(() => true as const);
+      },
+      { cache: false, maxBatchSize: 500, ...(perTurn ? { batchScheduleFn: (run: () => void) => setImmediate(run) } : {}) },
+    );
   }
 
-  /**
-   * Lines written in the same turn of the event loop, by one request or by every request that turn
-   * served, go to the database in one INSERT; each caller still waits for the INSERT that holds its
-   * own line (fail closed). Waiting for the turn's end (setImmediate) rather than the tick's costs a
-   * request well under a millisecond and, under load, saves about a fifth of a W2 request's CPU:
-   * on SQLite most of an INSERT is its commit, on MySQL its round trip.
-   */
-  private readonly batch = new DataLoader<AccessEvent, true>(
-    async (events) => {
-      await this.insert(events);
-      return events.map(() => true as const);
-    },
-    { cache: false, maxBatchSize: 500, batchScheduleFn: (run) => setImmediate(run) },
-  );
-
-  /** The writer a request uses (batched with every other line of the same tick). */
+  /** The writer a request uses (batched with the other lines written at the same time). */
   writer(): (event: AccessEvent) => Promise<void> {
     return async (event) => {
       await this.batch.load(event);

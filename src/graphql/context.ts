@@ -95,6 +95,10 @@ export function createContext(input: ContextInput): GatewayContext {
     },
     portals() {
       if (!viewer) return Promise.reject(ctx.authError ?? new UnauthenticatedError());
+      if (!portalsPromise && !input.portalsOf) {
+        // The access log needs the account after the links: asked in the same batch, not a turn later.
+        ctx.account().catch(() => undefined);
+      }
       portalsPromise ??= input.portalsOf ? input.portalsOf(viewer.accountId) : services.accounts.portals(viewer.accountId);
       return portalsPromise;
     },
