@@ -18,7 +18,7 @@ export class EhrCache {
 
   async read<T>(clientId: string, source: string, part: string, load: () => Promise<T>): Promise<T> {
     if (!this.enabled) return load();
-    const key = `ehr:${clientId}:${source}:${part}`;
+    const key = partKey(clientId, source, part);
     const hit = await this.kv.get(key).catch(() => null);
     if (hit !== null) return JSON.parse(hit) as T;
     const value = await load();
@@ -33,14 +33,14 @@ export class EhrCache {
    */
   async readMany<T extends { externalId: string }>(source: string, kind: string, ids: readonly string[], load: (missing: string[]) => Promise<T[]>): Promise<T[]> {
     if (!this.enabled) return load([...ids]);
-    const keys = ids.map((id) => `ehr-${kind}:${source}:${id}`);
+    const keys = ids.map((id) => itemKey(kind, source, id));
     const hits = await this.kv.getMany(keys).catch(() => keys.map(() => null));
     const found: T[] = [];
     const missing: string[] = [];
     hits.forEach((hit, i) => (hit === null ? missing.push(ids[i]!) : found.push(JSON.parse(hit) as T)));
     if (missing.length) {
       const loaded = await load(missing);
-      await Promise.all(loaded.map((item) => this.kv.set(`ehr-${kind}:${source}:${item.externalId}`, JSON.stringify(item), this.ttlSeconds).catch(() => undefined)));
+      await Promise.all(loaded.map((item) => this.kv.set(itemKey(kind, source, item.externalId), JSON.stringify(item), this.ttlSeconds).catch(() => undefined)));
       found.push(...loaded);
     }
     return found;
@@ -48,10 +48,13 @@ export class EhrCache {
 
   /** One part of one source, after the portal wrote it (an approval): the next read asks the EHR. */
   async dropPart(clientId: string, source: string, part: string): Promise<void> {
-    if (this.enabled) await this.kv.del(`ehr:${clientId}:${source}:${part}`);
+    if (this.enabled) await this.kv.del(partKey(clientId, source, part));
   }
 
   async dropClient(clientId: string): Promise<void> {
     await this.kv.deletePrefix(`ehr:${clientId}:`);
   }
 }
+
+const partKey = (clientId: string, source: string, part: string): string => `ehr:${clientId}:${source}:${part}`;
+const itemKey = (kind: string, source: string, id: string): string => `ehr-${kind}:${source}:${id}`;
