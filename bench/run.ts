@@ -129,14 +129,20 @@ async function sideBySide(query: string, seconds: number): Promise<SideBySide | 
   const [gateway, raw] = await Promise.all([startServer('gateway', 0), startServer('raw', 0)]);
   try {
     if (cpuMs(gateway.child.pid!) === null) return null;
-    const load = (s: Started, duration: number) =>
-      autocannon({ url: `http://127.0.0.1:${s.port}/graphql`, method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${s.token}` }, body: JSON.stringify({ query, variables: { id: s.clientId } }), connections: 10, duration });
+    const request = (s: Started) => ({
+      url: `http://127.0.0.1:${s.port}/graphql`,
+      method: 'POST' as const,
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${s.token}` },
+      body: JSON.stringify({ query, variables: { id: s.clientId } }),
+    });
+    const firsts = new Map(await Promise.all([gateway, raw].map(async (s) => [s, await (await fetch(request(s).url, request(s))).text()] as const)));
+    const load = (s: Started, duration: number) => autocannon({ ...request(s), connections: 10, duration, expectBody: firsts.get(s) });
     await Promise.all([load(gateway, 3), load(raw, 3)]);
     const rounds: SideBySide[] = [];
     for (let i = 0; i < 3; i++) {
       const before = [cpuMs(gateway.child.pid!)!, cpuMs(raw.child.pid!)!];
       const [g, r] = await Promise.all([load(gateway, seconds), load(raw, seconds)]);
-      if (g.errors + g.non2xx + r.errors + r.non2xx) throw new Error('side-by-side W2 run had errors');
+      if (g.errors + g.non2xx + (g.mismatches ?? 0) + r.errors + r.non2xx + (r.mismatches ?? 0)) throw new Error('side-by-side W2 run had errors or answers that differed from the first');
       rounds.push({ gatewayMs: (cpuMs(gateway.child.pid!)! - before[0]!) / g.requests.total, rawMs: (cpuMs(raw.child.pid!)! - before[1]!) / r.requests.total });
     }
     const median = (f: (x: SideBySide) => number) => rounds.map(f).sort((a, b) => a - b)[1]!;
@@ -233,6 +239,9 @@ async function main(): Promise<void> {
   console.log('W2 gateway', w2Gateway, 'raw', w2Raw);
   const w2Cpu = await sideBySide(W2_QUERY, seconds * 2);
   console.log('W2 side by side', w2Cpu);
+  const failed = w1Gateway.errors + w2Gateway.errors + w1Raw.errors + w2Raw.errors;
+  // A run in which any answer was an error or differed from the first is no result: nothing is written.
+  if (failed) throw new Error(`bench: ${failed} answers were errors, timeouts, non-2xx or differed from the first answer (gateway ${w1Gateway.errors + w2Gateway.errors}, raw ${w1Raw.errors + w2Raw.errors}); RESULTS.md not written`);
 
   const cpu = cpus()[0]?.model ?? 'unknown';
   const md = `# Benchmark results

@@ -90,7 +90,8 @@ export function graphqlRoute(apollo: ApolloServer<GatewayContext>, services: Ser
           metrics.graphqlDirect.inc();
           res.statusCode = 200;
           res.setHeader('content-type', 'application/json; charset=utf-8');
-          res.end(Buffer.from(JSON.stringify({ data: result.data })));
+          // Byte for byte what Apollo writes for the same answer (its JSON ends with a newline).
+          res.end(Buffer.from(JSON.stringify({ data: result.data }) + '\n'));
           return;
         }
         handOverToApollo(context, { result });
