@@ -5,6 +5,7 @@ import WebSocket from 'ws';
 import { PortalRelation, Permission } from '../src/auth/abilities';
 import { signSyncBody } from '../src/events/sync.signature';
 import { portalIds, startTestApp, type TestApp } from './utils/app';
+import { videoRooms } from '../src/modules/video/video.resolver';
 import { videoChannel } from '../src/modules/video/video.service';
 import { postSignedSync, redisSubscribers as waitForRedisSubscribers, subscribeTo, until, type Received as LiveReceived } from './utils/live';
 import { describeWithMariaDbAndRedis, redisPrefix, REDIS_URL } from './utils/services';
@@ -167,7 +168,7 @@ describeWithMariaDbAndRedis('sync events and video-call readiness across two ins
     const relativeSub = subscribe(ws(a, relativeToken), karenId);
     const karenSubs = [subscribe(ws(a, karenToken), karenId), subscribe(ws(a, karenToken), karenId)];
     await redisSubscribers(karenId, 1);
-    await until(() => (a.app.services.events.localSubscribers(videoChannel(karenId)) >= 3 ? true : undefined), 2000, 'three subscribers on instance A');
+    await until(() => (videoRooms(a.app.services, a.app.logger).seats(karenId) >= 3 ? true : undefined), 2000, 'three subscribers on instance A');
     await post(b, ready(karenId, 'https://video.ggz-demo.test/room/shared'));
     const [relativeGot, ...karenGot] = await Promise.all([relativeSub.nth(1), ...karenSubs.map((s) => s.nth(1))]);
     expect(relativeGot).toMatchObject({ ready: true, joinUrl: null });
@@ -435,6 +436,25 @@ describe('sync events and video-call readiness on the embedded defaults (SQLite,
       expect(await sub.nth(2, 3000)).toMatchObject({ ready: false, joinUrl: null });
       const { body } = await t.gql('query($id: ID!) { client(id: $id) { videoCall { ready joinUrl } } }', { id: karenId }, token);
       expect(body.data.client.videoCall).toEqual({ ready: false, joinUrl: null });
+    } finally {
+      await client.dispose();
+    }
+  });
+  it('tells a socket that subscribed while the room was already ready when readiness lapses, and lets go of the bus when the last socket leaves', async () => {
+    const token = await t.login('client@demo.test');
+    const [karenId] = await portalIds(t, token);
+    const event = { id: randomUUID(), type: 'videocall.ready', source: 'demo', clientId: karenId, data: { practitionerId: 'pr-bakker', joinUrl: 'https://video.ggz-demo.test/room/opened-before' } };
+    expect((await postSignedSync(t.base, syncSecret, event)).status).toBe(202);
+    await until(async () => ((await t.app.services.video.status(karenId!)).ready ? true : undefined), 2000, 'the open room');
+    // The portal shows the open room (Client.videoCall), then subscribes: no event for this socket yet.
+    const client = createClient({ url: `${t.base.replace(/^http/, 'ws')}/graphql`, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${token}` }, retryAttempts: 0 });
+    try {
+      const sub = subscribe(client, karenId!);
+      expect(await sub.nth(1, 3000)).toMatchObject({ ready: false, joinUrl: null });
+      expect(videoRooms(t.app.services, t.app.logger).seats(karenId!)).toBe(1);
+      sub.stop();
+      await until(() => (videoRooms(t.app.services, t.app.logger).seats(karenId!) === 0 ? true : undefined), 2000, 'the seat released');
+      expect(t.app.services.events.localSubscribers(videoChannel(karenId!))).toBe(0);
     } finally {
       await client.dispose();
     }

@@ -212,6 +212,11 @@ export class AccountsService {
     return this.liveLoader.load(accountId);
   }
 
+  /** livePortals for many accounts at once (an event's subscribers), in the same order. */
+  livePortalsMany(accountIds: readonly string[]): Promise<PortalAccess[][]> {
+    return this.livePortalsOfMany(accountIds);
+  }
+
   private readonly liveLoader = new DataLoader<string, PortalAccess[]>((ids) => this.livePortalsOfMany(ids), { cache: false, maxBatchSize: 1000 });
   private live: { stamp: string | null; portals: Map<string, PortalAccess[]>; at: number } = { stamp: null, portals: new Map(), at: 0 };
 
@@ -247,7 +252,10 @@ export class AccountsService {
   }
 
   private async portalsOfMany(accountIds: readonly string[]): Promise<PortalAccess[][]> {
-    const rows = await this.rawLinks.findIn('accountId', [...new Set(accountIds)], 'createdAt');
+    const unique = [...new Set(accountIds)];
+    // At most 1000 values per IN list (an event's subscribers can be many thousands).
+    const rows: PortalLinkEntity[] = [];
+    for (let at = 0; at < unique.length; at += 1000) rows.push(...(await this.rawLinks.findIn('accountId', unique.slice(at, at + 1000), 'createdAt')));
     const rank = (r: PortalRelation) => (r === PortalRelation.SELF ? 0 : 1);
     const byAccount = new Map<string, PortalLinkEntity[]>();
     for (const row of rows) byAccount.set(row.accountId, [...(byAccount.get(row.accountId) ?? []), row]);

@@ -152,6 +152,11 @@ export class SessionsService {
     return this.activity.load(sessionId);
   }
 
+  /** isActive for many sessions at once (an event's subscribers), in the same order. */
+  activeMany(sessionIds: readonly string[]): Promise<boolean[]> {
+    return this.activeAmong(sessionIds);
+  }
+
   /**
    * Whether a session still stands by its row (revoked, ended) and the deny-list: the periodic
    * sweep of open sockets, which also catches a revocation whose deny-list entry has lapsed.
@@ -186,11 +191,15 @@ export class SessionsService {
 
   private async standingAmong(ids: readonly string[]): Promise<boolean[]> {
     const unique = [...new Set(ids)];
-    const [denied, rows] = await Promise.all([this.kv.getMany(unique.map((id) => `revoked-session:${id}`)), this.rawSessions.findIn('id', unique)]);
+    // At most 1000 values per IN list: an event's subscribers can be many thousands.
+    const chunks: string[][] = [];
+    for (let at = 0; at < unique.length; at += 1000) chunks.push(unique.slice(at, at + 1000));
+    const [answers, rows] = await Promise.all([this.kv.getMany(unique.map((id) => `revoked-session:${id}`)), Promise.all(chunks.map((chunk) => this.rawSessions.findIn('id', chunk))).then((r) => r.flat())]);
+    const denied = new Set(unique.filter((_, i) => answers[i]));
     const now = new Date();
     const standing = new Set<string>();
     for (const row of rows) {
-      if (!row.revokedAt && row.expiresAt > now && !denied[unique.indexOf(row.id)]) {
+      if (!row.revokedAt && row.expiresAt > now && !denied.has(row.id)) {
         standing.add(row.id);
         if (this.sessionEnds.size >= 100_000) this.sessionEnds.clear();
         this.sessionEnds.set(row.id, row.expiresAt.getTime());

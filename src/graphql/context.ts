@@ -135,13 +135,24 @@ export async function authorizeClientAccess(
   needed?: keyof Abilities,
   options: { write?: boolean } = {},
 ): Promise<{ access: PortalAccess; can: Abilities }> {
-  const viewer = requireViewer(ctx);
+  const granted = accessIn(requireViewer(ctx), await ctx.portals(), clientId, needed);
+  await checkPortalRules(ctx, granted.access, options.write ?? false);
+  return granted;
+}
+
+const abilitiesOf = new WeakMap<PortalAccess, Abilities>();
+
+/**
+ * The relation and ability part of the gate, on links already read: throws FORBIDDEN with the
+ * reason. A link object read once and kept (live re-checks) computes its abilities once.
+ */
+export function accessIn(viewer: AuthViewer, portals: readonly PortalAccess[], clientId: string, needed?: keyof Abilities): { access: PortalAccess; can: Abilities } {
   if (viewer.mustChangePassword) throw new ForbiddenError('Set a new password first (changePassword).', { reason: 'PASSWORD_CHANGE_REQUIRED' });
-  const access = (await ctx.portals()).find((p) => p.clientId === clientId);
+  const access = portals.find((p) => p.clientId === clientId);
   if (!access) throw new ForbiddenError('You have no access to this portal.');
-  const can = abilities(access);
+  let can = abilitiesOf.get(access);
+  if (!can) abilitiesOf.set(access, (can = abilities(access)));
   if (needed && !can[needed]) throw new ForbiddenError(`You have no permission for this part of the portal (${needed}).`, { reason: needed });
-  await checkPortalRules(ctx, access, options.write ?? false);
   return { access, can };
 }
 
@@ -150,15 +161,35 @@ export async function authorizeClientAccess(
  * child decides whether the parents still see the portal. Asked once per client per request.
  */
 async function checkPortalRules(ctx: GatewayContext, access: PortalAccess, write: boolean): Promise<void> {
-  const { config, consents } = ctx.services;
-  const profile = await ctx.portalProfile(access.clientId);
+  const refusal = portalRefusal(ctx.services.config, await ctx.portalProfile(access.clientId), access, write);
+  if (refusal === ASK_CHILD_CONSENT) {
+    if (!(await ctx.services.consents.isGranted(access.clientId, PARENT_ACCESS))) throw childDecides();
+  } else if (refusal) throw refusal;
+}
+
+/** A parent's access to a child of 16 or older hangs on the child's consent, which is not in the record. */
+export const ASK_CHILD_CONSENT = 'ask-child-consent';
+
+/**
+ * The portal rules on the client's record, without I/O: a refusal, null when access stands, or
+ * ASK_CHILD_CONSENT when only the child's consent (PARENT_ACCESS) can decide.
+ */
+export function portalRefusal(
+  config: Pick<Services['config'], 'TREATMENT_END_GRACE_DAYS' | 'TREATMENT_END_READ_ONLY_DAYS'>,
+  profile: EhrClient | null,
+  access: PortalAccess,
+  write: boolean,
+): ForbiddenError | typeof ASK_CHILD_CONSENT | null {
   const state = portalState(profile, { graceDays: config.TREATMENT_END_GRACE_DAYS, readOnlyDays: config.TREATMENT_END_READ_ONLY_DAYS });
-  if (state === 'closed') throw new ForbiddenError('This portal has closed because the treatment has ended.', { reason: 'TREATMENT_ENDED' });
-  if (state === 'read-only' && write) throw new ForbiddenError('The treatment has ended: this portal can still be read but no longer changed.', { reason: 'PORTAL_READ_ONLY' });
+  if (state === 'closed') return new ForbiddenError('This portal has closed because the treatment has ended.', { reason: 'TREATMENT_ENDED' });
+  if (state === 'read-only' && write) return new ForbiddenError('The treatment has ended: this portal can still be read but no longer changed.', { reason: 'PORTAL_READ_ONLY' });
   if (access.relation === PortalRelation.PARENT) {
     const age = ageInYears(profile?.birthDate);
-    if (age !== null && age >= 16 && !parentMayAccess(access.relation, age, await consents.isGranted(access.clientId, PARENT_ACCESS))) {
-      throw new ForbiddenError('From 16 the client decides who sees the portal, and has not given parents access.', { reason: 'CHILD_DECIDES' });
-    }
+    // Without the consent, parentMayAccess says no from 16; with it, yes.
+    if (age !== null && age >= 16 && !parentMayAccess(access.relation, age, false)) return ASK_CHILD_CONSENT;
   }
+  return null;
 }
+
+export const childDecides = (): ForbiddenError =>
+  new ForbiddenError('From 16 the client decides who sees the portal, and has not given parents access.', { reason: 'CHILD_DECIDES' });

@@ -2,8 +2,10 @@ import type { EhrClient } from '../../adapters/ports';
 import type { Abilities, PortalAccess } from '../auth/abilities';
 import type { Logger } from '../observability/logger';
 import type { Services } from '../services';
+import type { AuthViewer } from '../auth/sessions.service';
+import { PARENT_ACCESS } from '../modules/consents/consents.service';
 import { AppError } from './errors';
-import { authorizeClientAccess, createContext, requireViewer, type GatewayContext } from './context';
+import { accessIn, ASK_CHILD_CONSENT, authorizeClientAccess, createContext, portalRefusal, requireViewer, type GatewayContext } from './context';
 
 export interface LiveAccess {
   /** A fresh context for this one event: current portal links, its own DataLoaders and audit writer. */
@@ -44,6 +46,45 @@ export async function reauthorizeLive(ctx: GatewayContext, clientId: string, nee
     if (err instanceof AppError) return null;
     throw err;
   }
+}
+
+/**
+ * reauthorizeLive for all subscribers of one event at once, by the same rules (accessIn and
+ * portalRefusal): one deny-list and session read, one read of the links (kept in memory while no
+ * link changed), one client record and at most one consent read for all of them, then a plain
+ * loop, instead of a context and a chain of awaits per subscriber. Answers, per viewer in order,
+ * the rights, or null when the event must not reach that viewer (the caller ends the stream).
+ */
+export async function reauthorizeSeats(
+  services: Services,
+  logger: Logger,
+  clientId: string,
+  viewers: readonly AuthViewer[],
+  needed?: keyof Abilities,
+): Promise<({ access: PortalAccess; can: Abilities } | null)[]> {
+  if (!viewers.length) return [];
+  const [active, links, profile] = await Promise.all([
+    services.sessions.activeMany(viewers.map((v) => v.sessionId)),
+    services.accounts.livePortalsMany(viewers.map((v) => v.accountId)),
+    sharedPortalProfile(services, logger)(clientId),
+  ]);
+  let childConsent: Promise<boolean> | undefined;
+  const answers = viewers.map((viewer, i) => {
+    if (!active[i]) return null;
+    try {
+      const granted = accessIn(viewer, links[i]!, clientId, needed);
+      const refusal = portalRefusal(services.config, profile, granted.access, false);
+      if (refusal === ASK_CHILD_CONSENT) {
+        childConsent ??= services.consents.isGranted(clientId, PARENT_ACCESS);
+        return childConsent.then((consented) => (consented ? granted : null));
+      }
+      return refusal ? null : granted;
+    } catch (err) {
+      if (err instanceof AppError) return null;
+      throw err;
+    }
+  });
+  return childConsent ? Promise.all(answers) : (answers as ({ access: PortalAccess; can: Abilities } | null)[]);
 }
 
 const profiles = new WeakMap<Services, Map<string, Promise<EhrClient | null>>>();

@@ -1,7 +1,9 @@
 import { Arg, Ctx, FieldResolver, ID, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
 import type { Abilities } from '../../auth/abilities';
 import { authorizeClientAccess, type GatewayContext } from '../../graphql/context';
-import { reauthorizeLive } from '../../graphql/live-access';
+import { LiveRooms } from '../../graphql/live-rooms';
+import type { Logger } from '../../observability/logger';
+import type { Services } from '../../services';
 import { shareLiveValue } from '../../graphql/live-execution';
 import { Practitioner } from '../appointments/appointment.types';
 import { Client } from '../clients/client.types';
@@ -61,86 +63,34 @@ export class VideoResolver {
   }
 }
 
+const rooms = new WeakMap<Services, LiveRooms<VideoRoomState, VideoCallStatus>>();
+
+/** This instance's video rooms: one bus subscription, re-authorisation and lapse timer per client, shared by its sockets. */
+export function videoRooms(services: Services, logger: Logger): LiveRooms<VideoRoomState, VideoCallStatus> {
+  let found = rooms.get(services);
+  if (!found) {
+    found = new LiveRooms<VideoRoomState, VideoCallStatus>(services, logger, {
+      name: 'video',
+      channel: videoChannel,
+      needed: 'viewVideoCall',
+      accept: (payload, clientId) => (isVideoRoomState(payload) && payload.clientId === clientId ? payload : null),
+      present: presentVideoCallLive,
+      // While the room is ready: when it lapses without a refresh, subscribers are told so.
+      lapsesAt: (state) => (state.ready && state.expiresAt ? Date.parse(state.expiresAt) : null),
+      current: (clientId) => services.video.status(clientId),
+    });
+    rooms.set(services, found);
+  }
+  return found;
+}
+
 /**
- * Authorises once on subscribe (FORBIDDEN leaves as the subscription's error) and again for every
- * event with the viewer's current links and session, because the operation's context is built
- * once: a right revoked or a session ended while the socket is open ends the stream before the
- * next event goes out.
+ * Authorises once on subscribe (FORBIDDEN leaves as the subscription's error), then takes a seat
+ * in the client's room, which authorises again for every event with the viewer's current links
+ * and session: a right revoked or a session ended while the socket is open ends the stream before
+ * the next event goes out.
  */
 async function subscribeVideoCall(ctx: GatewayContext, clientId: string): Promise<AsyncIterable<VideoCallStatus>> {
   await authorizeClientAccess(ctx, clientId, 'viewVideoCall');
-  const { services } = ctx;
-  const controller = new AbortController();
-  const source = services.events.subscribe(videoChannel(clientId), controller.signal);
-  const done = { done: true, value: undefined } as const;
-
-  const currentRights = async (): Promise<Abilities | null> => (await reauthorizeLive(ctx, clientId, 'viewVideoCall'))?.can ?? null;
-
-  const stop = async (): Promise<IteratorReturnResult<undefined>> => {
-    expiresAt = null;
-    controller.abort();
-    await source.return?.().catch(() => undefined);
-    return done;
-  };
-
-  // The next bus event, kept across expiry timeouts so no event is read twice or lost.
-  let pending: Promise<IteratorResult<unknown>> | null = null;
-  // While the room is ready: when it lapses without a refresh, this subscriber is told so.
-  let expiresAt: number | null = null;
-
-  const nextEvent = async (): Promise<IteratorResult<unknown> | 'expired'> => {
-    pending ??= source.next();
-    if (expiresAt === null) return pending;
-    let timer: NodeJS.Timeout | undefined;
-    const expired = new Promise<'expired'>((resolve) => {
-      timer = setTimeout(() => resolve('expired'), Math.max(0, expiresAt! - Date.now()) + 50);
-    });
-    try {
-      return await Promise.race([pending, expired]);
-    } finally {
-      clearTimeout(timer);
-    }
-  };
-
-  const deliver = async (state: VideoRoomState): Promise<IteratorResult<VideoCallStatus>> => {
-    const can = await currentRights();
-    if (!can) {
-      ctx.logger.info({ clientId }, 'video subscription ended: the viewer no longer has the right');
-      return stop();
-    }
-    expiresAt = state.ready && state.expiresAt ? Date.parse(state.expiresAt) : null;
-    return { done: false, value: presentVideoCallLive(state, can) };
-  };
-
-  const iterator: AsyncIterableIterator<VideoCallStatus> = {
-    async next(): Promise<IteratorResult<VideoCallStatus>> {
-      for (;;) {
-        let r: IteratorResult<unknown> | 'expired';
-        try {
-          r = await nextEvent();
-        } catch (err) {
-          if (controller.signal.aborted) return done;
-          throw err;
-        }
-        if (r === 'expired') {
-          const state = await services.video.status(clientId);
-          if (state.ready && state.expiresAt) {
-            // Refreshed meanwhile (its event is on its way or already delivered): wait for the new expiry.
-            expiresAt = Date.parse(state.expiresAt);
-            continue;
-          }
-          return deliver(state);
-        }
-        pending = null;
-        if (r.done) return done;
-        if (!isVideoRoomState(r.value) || r.value.clientId !== clientId) continue;
-        return deliver(r.value);
-      }
-    },
-    return: stop,
-    [Symbol.asyncIterator]() {
-      return iterator;
-    },
-  };
-  return iterator;
+  return videoRooms(ctx.services, ctx.rootLogger).join(ctx, clientId);
 }

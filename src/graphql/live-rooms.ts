@@ -1,0 +1,254 @@
+import type { Abilities } from '../auth/abilities';
+import type { AuthViewer } from '../auth/sessions.service';
+import type { Logger } from '../observability/logger';
+import type { Services } from '../services';
+import { requireViewer, type GatewayContext } from './context';
+import { reauthorizeSeats } from './live-access';
+
+/** What one kind of live room carries, and how a subscriber sees it. */
+export interface RoomKind<E, V> {
+  /** For logs, e.g. 'video call'. */
+  name: string;
+  channel(clientId: string): string;
+  /** The ability every seat must still have for each event. */
+  needed?: keyof Abilities;
+  /** This room's events among what the bus carries (unknown JSON); null skips a payload. */
+  accept(payload: unknown, clientId: string): E | null;
+  /** What a seat with these rights receives; seats with the same answer may share one object. */
+  present(event: E, can: Abilities): V;
+  /** When an event lapses without a newer one (readiness expiring): the room then asks `current`. */
+  lapsesAt?(event: E): number | null;
+  /** The room's state now, asked when a lapse falls due (and when the room opens, to time it). */
+  current?(clientId: string): Promise<E>;
+}
+
+const DONE = { done: true, value: undefined } as const;
+/** After a failed `current` read, the lapse is tried again this much later. */
+const LAPSE_RETRY_MS = 5_000;
+
+/**
+ * The open subscriptions of one kind on this instance, one room per client: a room holds one bus
+ * subscription for all its seats and handles each event once for them all (one batched
+ * re-authorisation, one shared presentation per distinct right, one lapse timer), so an event's
+ * cost per socket is a queue push instead of its own bus iterator, context, awaits and timer.
+ */
+export class LiveRooms<E, V> {
+  private readonly rooms = new Map<string, Room<E, V>>();
+
+  constructor(
+    private readonly services: Services,
+    private readonly logger: Logger,
+    private readonly kind: RoomKind<E, V>,
+  ) {}
+
+  /**
+   * A seat for a subscriber already authorised on subscribe: the room's events from now on, each
+   * re-authorised; a revoked right or ended session ends the stream before that event goes out.
+   */
+  join(ctx: GatewayContext, clientId: string): AsyncIterableIterator<V> {
+    let room = this.rooms.get(clientId);
+    if (!room) {
+      const opened: Room<E, V> = new Room(this.services, this.logger, this.kind, clientId, () => {
+        if (this.rooms.get(clientId) === opened) this.rooms.delete(clientId);
+      });
+      this.rooms.set(clientId, (room = opened));
+    }
+    return room.seat(ctx);
+  }
+
+  /** Open seats for a client on this instance. */
+  seats(clientId: string): number {
+    return this.rooms.get(clientId)?.size ?? 0;
+  }
+}
+
+class Room<E, V> {
+  private readonly seats = new Set<Seat<V>>();
+  private readonly controller = new AbortController();
+  /** Events and lapses, one after the other, in order. */
+  private chain: Promise<void> = Promise.resolve();
+  private timer: NodeJS.Timeout | undefined;
+  /** Bumped by every schedule, so a lapse that fell due before a newer event changes nothing. */
+  private generation = 0;
+  private closed = false;
+
+  constructor(
+    private readonly services: Services,
+    private readonly logger: Logger,
+    private readonly kind: RoomKind<E, V>,
+    private readonly clientId: string,
+    private readonly onClosed: () => void,
+  ) {
+    void this.listen(services.events.subscribe(kind.channel(clientId), this.controller.signal));
+    const { current, lapsesAt } = kind;
+    if (current && lapsesAt) {
+      // A room that was already open when the first seat came in lapses on time too.
+      const generation = this.generation;
+      void this.enqueue(async () => {
+        const state = await current(clientId).catch((err: unknown) => {
+          this.logger.warn({ err, clientId, room: kind.name }, 'live room: could not read the current state');
+          return null;
+        });
+        const at = state ? lapsesAt(state) : null;
+        if (generation === this.generation && at !== null && at > Date.now()) this.schedule(at);
+      });
+    }
+  }
+
+  get size(): number {
+    return this.seats.size;
+  }
+
+  seat(ctx: GatewayContext): AsyncIterableIterator<V> {
+    const seat = new Seat<V>(ctx, requireViewer(ctx), (s) => this.leave(s));
+    this.seats.add(seat);
+    return seat;
+  }
+
+  private leave(seat: Seat<V>): void {
+    this.seats.delete(seat);
+    if (this.seats.size || this.closed) return;
+    this.closed = true;
+    clearTimeout(this.timer);
+    this.controller.abort();
+    this.onClosed();
+  }
+
+  private async listen(source: AsyncIterableIterator<unknown>): Promise<void> {
+    try {
+      for (;;) {
+        const r = await source.next();
+        if (r.done) break;
+        const event = this.kind.accept(r.value, this.clientId);
+        if (event) await this.enqueue(() => this.deliver(event));
+      }
+      for (const seat of [...this.seats]) seat.end();
+    } catch (err) {
+      this.failAll(err);
+    }
+  }
+
+  private enqueue(step: () => Promise<void>): Promise<void> {
+    this.chain = this.chain.then(step).catch((err: unknown) => this.failAll(err));
+    return this.chain;
+  }
+
+  /** Rights that cannot be checked (the database down) end every seat with the error: fail closed; clients reconnect and catch up. */
+  private failAll(err: unknown): void {
+    this.logger.error({ err, clientId: this.clientId, room: this.kind.name }, 'live room: an event could not be delivered');
+    for (const seat of [...this.seats]) seat.fail(err);
+  }
+
+  private async deliver(event: E): Promise<void> {
+    this.schedule(this.kind.lapsesAt?.(event) ?? null);
+    const seats = [...this.seats];
+    if (!seats.length) return;
+    const rights = await reauthorizeSeats(
+      this.services,
+      this.logger,
+      this.clientId,
+      seats.map((s) => s.viewer),
+      this.kind.needed,
+    );
+    seats.forEach((seat, i) => {
+      const granted = rights[i];
+      if (granted) {
+        seat.push(this.kind.present(event, granted.can));
+      } else {
+        seat.ctx.logger.info({ clientId: this.clientId }, `${this.kind.name} subscription ended: the viewer no longer has the right`);
+        seat.end();
+      }
+    });
+  }
+
+  private schedule(at: number | null): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const generation = ++this.generation;
+    if (at === null || this.closed) return;
+    this.timer = setTimeout(() => void this.enqueue(() => this.lapse(generation)), Math.max(0, at - Date.now()) + 50);
+    this.timer.unref();
+  }
+
+  private async lapse(generation: number): Promise<void> {
+    if (generation !== this.generation || this.closed) return;
+    let state: E;
+    try {
+      state = await this.kind.current!(this.clientId);
+    } catch (err) {
+      this.logger.warn({ err, clientId: this.clientId, room: this.kind.name }, 'live room: could not read the state for a lapse; trying again');
+      this.schedule(Date.now() + LAPSE_RETRY_MS);
+      return;
+    }
+    const at = this.kind.lapsesAt!(state);
+    // Refreshed meanwhile (its event is on its way or already delivered): wait for the new lapse.
+    if (at !== null && at > Date.now()) this.schedule(at);
+    else await this.deliver(state);
+  }
+}
+
+/** One subscriber's stream in a room: a queue the room pushes to, read by graphql-ws. */
+class Seat<V> implements AsyncIterableIterator<V> {
+  private queue: V[] | null = null;
+  private waiting: { resolve(r: IteratorResult<V>): void; reject(err: unknown): void } | null = null;
+  private finished = false;
+  private failure: { err: unknown } | null = null;
+
+  constructor(
+    readonly ctx: GatewayContext,
+    readonly viewer: AuthViewer,
+    private readonly leave: (seat: Seat<V>) => void,
+  ) {}
+
+  next(): Promise<IteratorResult<V>> {
+    if (this.queue?.length) return Promise.resolve({ done: false, value: this.queue.shift()! });
+    if (this.failure) {
+      const { err } = this.failure;
+      this.failure = null;
+      return Promise.reject(err);
+    }
+    if (this.finished) return Promise.resolve(DONE);
+    return new Promise((resolve, reject) => (this.waiting = { resolve, reject }));
+  }
+
+  push(value: V): void {
+    if (this.finished) return;
+    const waiting = this.waiting;
+    if (waiting) {
+      this.waiting = null;
+      waiting.resolve({ done: false, value });
+    } else (this.queue ??= []).push(value);
+  }
+
+  /** No more events; what is queued (authorised when it came) still goes out first. */
+  end(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.leave(this);
+    const waiting = this.waiting;
+    this.waiting = null;
+    waiting?.resolve(DONE);
+  }
+
+  fail(err: unknown): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.leave(this);
+    this.queue = null;
+    const waiting = this.waiting;
+    this.waiting = null;
+    if (waiting) waiting.reject(err);
+    else this.failure = { err };
+  }
+
+  return(): Promise<IteratorResult<V>> {
+    this.queue = null;
+    this.failure = null;
+    this.end();
+    return Promise.resolve(DONE);
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<V> {
+    return this;
+  }
+}
