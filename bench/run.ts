@@ -63,28 +63,33 @@ interface Measured {
   callsPerRequest: number;
 }
 
-async function measure(s: Started, query: string, connections: number, seconds: number): Promise<Measured> {
+/** One measured run of a server; the first answer, the warm-up and the body check are set up by `prepare`. */
+type Run = () => Promise<Measured>;
+
+async function prepare(s: Started, query: string, connections: number, seconds: number): Promise<Run> {
   const body = JSON.stringify({ query, variables: { id: s.clientId } });
   const headers = { 'content-type': 'application/json', authorization: `Bearer ${s.token}` };
   const url = `http://127.0.0.1:${s.port}/graphql`;
   const first = await (await fetch(url, { method: 'POST', headers, body })).text();
   if (first.includes('"errors"')) throw new Error(`the benchmark query fails: ${first.slice(0, 300)}`);
   await autocannon({ url, method: 'POST', headers, body, connections, duration: 2 }); // warm-up
-  const runs: Measured[] = [];
-  for (let i = 0; i < 3; i++) {
+  return async () => {
     const before = await calls(s);
     const r = await autocannon({ url, method: 'POST', headers, body, connections, duration: seconds, expectBody: first });
     const requests = r.requests.total;
-    runs.push({
+    return {
       rps: r.requests.average,
       p50: r.latency.p50,
       p99: r.latency.p99,
       requests,
       errors: r.errors + r.non2xx + (r.mismatches ?? 0) + r.timeouts,
       callsPerRequest: requests ? ((await calls(s)) - before) / requests : 0,
-    });
-  }
-  const median = (f: (m: Measured) => number) => runs.map(f).sort((a, b) => a - b)[1]!;
+    };
+  };
+}
+
+function summarise(runs: Measured[]): Measured {
+  const median = (f: (m: Measured) => number) => runs.map(f).sort((a, b) => a - b)[Math.floor(runs.length / 2)]!;
   return {
     rps: median((m) => m.rps),
     p50: median((m) => m.p50),
@@ -95,12 +100,26 @@ async function measure(s: Started, query: string, connections: number, seconds: 
   };
 }
 
-async function withServer<T>(mode: 'gateway' | 'raw', delayMs: number, fn: (s: Started) => Promise<T>): Promise<T> {
-  const s = await startServer(mode, delayMs);
+/**
+ * The gateway and the raw handler in turns: both servers up (each in its own process on core 0),
+ * then three rounds of one gateway run followed by one raw run, so a drift of the machine's speed
+ * over the minute of measuring hits both alike instead of whichever ran second. Medians.
+ */
+async function gatewayAgainstRaw(query: string, connections: number, seconds: number, delayMs: number): Promise<{ gateway: Measured; raw: Measured; ratios: number[] }> {
+  const [gateway, raw] = await Promise.all([startServer('gateway', delayMs), startServer('raw', delayMs)]);
   try {
-    return await fn(s);
+    const runGateway = await prepare(gateway, query, connections, seconds);
+    const runRaw = await prepare(raw, query, connections, seconds);
+    const rounds: { gateway: Measured; raw: Measured }[] = [];
+    for (let i = 0; i < 3; i++) rounds.push({ gateway: await runGateway(), raw: await runRaw() });
+    return {
+      gateway: summarise(rounds.map((r) => r.gateway)),
+      raw: summarise(rounds.map((r) => r.raw)),
+      ratios: rounds.map((r) => r.gateway.rps / r.raw.rps),
+    };
   } finally {
-    s.child.kill('SIGKILL');
+    gateway.child.kill('SIGKILL');
+    raw.child.kill('SIGKILL');
   }
 }
 
@@ -231,12 +250,10 @@ async function main(): Promise<void> {
   const delay = 5;
   console.log(`bench: ${seconds}s runs, taskset ${hasTaskset ? 'on (server core 0, load core 1)' : 'not available'}`);
 
-  const w1Gateway = await withServer('gateway', delay, (s) => measure(s, W1_QUERY, 1, seconds));
-  const w1Raw = await withServer('raw', delay, (s) => measure(s, W1_QUERY, 1, seconds));
+  const { gateway: w1Gateway, raw: w1Raw } = await gatewayAgainstRaw(W1_QUERY, 1, seconds, delay);
   console.log('W1 gateway', w1Gateway, 'raw', w1Raw);
-  const w2Gateway = await withServer('gateway', 0, (s) => measure(s, W2_QUERY, 10, seconds));
-  const w2Raw = await withServer('raw', 0, (s) => measure(s, W2_QUERY, 10, seconds));
-  console.log('W2 gateway', w2Gateway, 'raw', w2Raw);
+  const { gateway: w2Gateway, raw: w2Raw, ratios: w2Ratios } = await gatewayAgainstRaw(W2_QUERY, 10, seconds, 0);
+  console.log('W2 gateway', w2Gateway, 'raw', w2Raw, 'ratios', w2Ratios);
   const w2Cpu = await sideBySide(W2_QUERY, seconds * 2);
   console.log('W2 side by side', w2Cpu);
   const failed = w1Gateway.errors + w2Gateway.errors + w1Raw.errors + w2Raw.errors;
@@ -247,8 +264,9 @@ async function main(): Promise<void> {
   const md = `# Benchmark results
 
 Written by \`npm run bench\` on ${new Date().toISOString()}. Numbers are medians of three ${seconds}-second runs after a
-2-second warm-up; the machine is shared and noisy, so compare the ratios (gateway against the raw
-handler measured in the same run), not the absolute figures.
+2-second warm-up; the gateway and the raw handler run in turns (gateway, raw, gateway, raw, …, both
+processes up throughout), so a drift of the shared machine's speed hits both alike; still compare the
+ratios, not the absolute figures.
 
 - Machine: ${cpus().length} × ${cpu}, ${Math.round(totalmem() / 2 ** 30)} GiB; server pinned to core 0 and load generator to core 1: ${hasTaskset ? 'yes (taskset)' : 'no'}
 - Node ${process.version}; @apollo/server ${version('@apollo/server')}, graphql ${version('graphql')}, type-graphql ${version('type-graphql')}, typeorm ${version('typeorm')}, better-sqlite3 ${version('better-sqlite3')}, dataloader ${version('dataloader')}, autocannon ${version('autocannon')}
@@ -275,6 +293,7 @@ are fetched in parallel within the first. Target: p50 ≤ raw p50 + 3 ms → ${w
 | raw handler | ${w2Raw.rps.toFixed(0)} | 1.00 | ${w2Raw.p50} | ${w2Raw.p99} | ${w2Raw.callsPerRequest.toFixed(1)} |
 
 Upstream calls per request stay constant (one practitioner batch for 100 appointments and the team).
+The ratio in each of the three rounds (a gateway run and the raw run right after it): ${w2Ratios.map((r) => r.toFixed(2)).join(', ')}.
 Aim from issue 4: at least 0.30 of the raw handler's throughput → ${w2Gateway.rps / w2Raw.rps >= 0.3 ? 'met' : 'not met'} in this table.
 ${
   w2Cpu

@@ -91,7 +91,7 @@ export function graphqlRoute(apollo: ApolloServer<GatewayContext>, services: Ser
           res.statusCode = 200;
           res.setHeader('content-type', 'application/json; charset=utf-8');
           // Byte for byte what Apollo writes for the same answer (its JSON ends with a newline).
-          res.end(Buffer.from(JSON.stringify({ data: result.data }) + '\n'));
+          res.end(JSON.stringify({ data: result.data }) + '\n');
           return;
         }
         handOverToApollo(context, { result });
