@@ -41,7 +41,8 @@ export class VideoService {
     if (existing && existing.refreshedAt > at) return this.present(clientId, existing, new Date());
     const current = this.present(clientId, existing, at);
     const readySince = current.ready && current.practitionerId === practitionerId && current.readySince ? new Date(current.readySince) : at;
-    await repo.save({ clientId, ready: true, practitionerId, joinUrl, readySince, refreshedAt: at, lastEventId: eventId });
+    // One statement (INSERT … ON DUPLICATE KEY / ON CONFLICT UPDATE), not save()'s SELECT before its write.
+    await repo.upsert({ clientId, ready: true, practitionerId, joinUrl, readySince, refreshedAt: at, lastEventId: eventId }, ['clientId']);
     const state: VideoRoomState = { clientId, ready: true, practitionerId, joinUrl, readySince: readySince.toISOString(), expiresAt: this.expiry(at) };
     await this.bus.publish(videoChannel(clientId), state);
     return state;
@@ -51,7 +52,7 @@ export class VideoService {
     const repo = this.db.getRepository(VideoRoomEntity);
     const existing = await repo.findOneBy({ clientId });
     if (existing && existing.refreshedAt > at) return this.present(clientId, existing, new Date());
-    await repo.save({ clientId, ready: false, practitionerId: null, joinUrl: null, readySince: null, refreshedAt: at, lastEventId: eventId });
+    await repo.upsert({ clientId, ready: false, practitionerId: null, joinUrl: null, readySince: null, refreshedAt: at, lastEventId: eventId }, ['clientId']);
     const state = closedRoom(clientId);
     await this.bus.publish(videoChannel(clientId), state);
     return state;
