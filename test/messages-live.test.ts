@@ -6,6 +6,7 @@ import { DemoEhrAdapter } from '../adapters/demo/demo.adapter';
 import { Permission, PortalRelation } from '../src/auth/abilities';
 import { portalIds, startTestApp, type TestApp } from './utils/app';
 import { postSignedSync, redisSubscribers, subscribeTo, until, type Received as LiveReceived } from './utils/live';
+import { AccessLogEntity } from '../src/audit/access-log.entity';
 import { describeWithMariaDbAndRedis, redisPrefix, REDIS_URL } from './utils/services';
 
 const SUBSCRIPTION = `subscription($id: ID!) { messageAdded(clientId: $id) {
@@ -85,6 +86,10 @@ function liveSuite(name: string, setup: () => Promise<LiveSetup>, options: { red
         message: { body: 'De uitslag is binnen.', author: { id: 'demo:pr-bakker', name: 'Jeroen Bakker', kind: 'PRACTITIONER' } },
       });
       expect(sub.errors).toEqual([]);
+      // A message read live is a read like any other: one access-log line for this reader, written before it went out.
+      const karen = (await a.app.services.accounts.findByEmail('client@demo.test'))!;
+      const lines = await a.app.db.getRepository(AccessLogEntity).findBy({ accountId: karen.id, eventType: 'messages.read', resource: 'Bericht (live): Uw uitslag' });
+      expect(lines.map((l) => ({ action: l.action, clientId: l.clientId, actorRole: l.actorRole }))).toEqual([{ action: 'R', clientId: karenId, actorRole: 'SELF' }]);
       sub.stop();
     });
 

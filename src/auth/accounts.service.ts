@@ -22,7 +22,7 @@ export function isValidBsn(bsn: string): boolean {
 
 export type NotificationSettingsValue = Pick<AccountEntity, 'notifyNewMessage' | 'notifyNewDocument' | 'notifyNewAppointment' | 'notifyNewQuestionnaire'>;
 
-/** What livePortals keeps is read again after this long even without a new stamp (a stamp lost while Redis was down). */
+/** What livePortalsMany keeps is read again after this long even without a new stamp (a stamp lost while Redis was down). */
 const LIVE_LINKS_MAX_AGE_MS = 30_000;
 
 /** Accounts and their portal links; owns the accounts and portal_links tables. */
@@ -42,8 +42,9 @@ export class AccountsService {
   /** Every request reads the viewer's account and portal links: plain SQL, built once. */
   private readonly rawAccounts: RawTable<AccountEntity>;
   private readonly rawLinks: RawTable<PortalLinkEntity>;
-  /** Renewed by every link write, on any instance: what livePortals keeps is valid while it is unchanged. */
+  /** Renewed by every link write, on any instance: what livePortalsMany keeps is valid while it is unchanged. */
   private readonly linksStamp: ChangeStamp;
+  private live: { stamp: string | null; portals: Map<string, PortalAccess[]>; at: number } = { stamp: null, portals: new Map(), at: 0 };
 
   constructor(
     private readonly db: DataSource,
@@ -208,19 +209,7 @@ export class AccountsService {
    * event costs one key read instead of a query over every subscriber's links. A changed stamp,
    * a store that cannot answer, or 30 seconds since the last read reads the database again.
    */
-  async livePortals(accountId: string): Promise<PortalAccess[]> {
-    return this.liveLoader.load(accountId);
-  }
-
-  /** livePortals for many accounts at once (an event's subscribers), in the same order. */
-  livePortalsMany(accountIds: readonly string[]): Promise<PortalAccess[][]> {
-    return this.livePortalsOfMany(accountIds);
-  }
-
-  private readonly liveLoader = new DataLoader<string, PortalAccess[]>((ids) => this.livePortalsOfMany(ids), { cache: false, maxBatchSize: 1000 });
-  private live: { stamp: string | null; portals: Map<string, PortalAccess[]>; at: number } = { stamp: null, portals: new Map(), at: 0 };
-
-  private async livePortalsOfMany(accountIds: readonly string[]): Promise<PortalAccess[][]> {
+  async livePortalsMany(accountIds: readonly string[]): Promise<PortalAccess[][]> {
     const stamp = await this.linksStamp.read();
     if (stamp === null) {
       // The store cannot say whether links changed: the database, and nothing kept from before.

@@ -45,8 +45,6 @@ export interface ContextInput {
   viewer: AuthViewer | null;
   /** Where portalProfile reads; live re-authorisation passes one read shared by an event's subscribers. */
   portalProfile?: (clientId: string) => Promise<EhrClient | null>;
-  /** Where portals() reads; live re-authorisation passes the links kept until any link changes. */
-  portalsOf?: (accountId: string) => Promise<PortalAccess[]>;
 }
 
 /**
@@ -95,11 +93,11 @@ export function createContext(input: ContextInput): GatewayContext {
     },
     portals() {
       if (!viewer) return Promise.reject(ctx.authError ?? new UnauthenticatedError());
-      if (!portalsPromise && !input.portalsOf) {
+      if (!portalsPromise) {
         // The access log needs the account after the links: asked in the same batch, not a turn later.
         ctx.account().catch(() => undefined);
       }
-      portalsPromise ??= input.portalsOf ? input.portalsOf(viewer.accountId) : services.accounts.portals(viewer.accountId);
+      portalsPromise ??= services.accounts.portals(viewer.accountId);
       return portalsPromise;
     },
     async audit(event, access) {

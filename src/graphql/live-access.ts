@@ -5,55 +5,16 @@ import type { Services } from '../services';
 import type { AuthViewer } from '../auth/sessions.service';
 import { PARENT_ACCESS } from '../modules/consents/consents.service';
 import { AppError } from './errors';
-import { accessIn, ASK_CHILD_CONSENT, authorizeClientAccess, createContext, portalRefusal, requireViewer, type GatewayContext } from './context';
-
-export interface LiveAccess {
-  /** A fresh context for this one event: current portal links, its own DataLoaders and audit writer. */
-  ctx: GatewayContext;
-  access: PortalAccess;
-  can: Abilities;
-}
+import { accessIn, ASK_CHILD_CONSENT, createContext, portalRefusal } from './context';
 
 /**
- * Authorises a subscriber again for one event. A subscription's context is built once, so its
- * memoised portal links would keep a revoked right alive: this asks again with a fresh context
- * (session still active, the relation and the ability, treatment-ended and minors rules).
- * Answers null when the viewer may no longer have the event; the caller ends the stream.
- */
-export async function reauthorizeLive(ctx: GatewayContext, clientId: string, needed?: keyof Abilities): Promise<LiveAccess | null> {
-  const viewer = requireViewer(ctx);
-  const profile = sharedPortalProfile(ctx.services, ctx.rootLogger);
-  const fresh = createContext({
-    services: ctx.services,
-    logger: ctx.rootLogger,
-    logBindings: { requestId: ctx.requestId },
-    requestId: ctx.requestId,
-    ip: ctx.ip,
-    viewer,
-    portalProfile: profile,
-    portalsOf: (accountId) => ctx.services.accounts.livePortals(accountId),
-  });
-  // The session, the links and the client's record are read side by side (each batched or shared
-  // over the event's subscribers), not one after another; nothing leaves before all three agree.
-  const portals = fresh.portals();
-  void profile(clientId).catch(() => undefined);
-  portals.catch(() => undefined);
-  if (!(await ctx.services.sessions.isActive(viewer.sessionId))) return null;
-  try {
-    const { access, can } = await authorizeClientAccess(fresh, clientId, needed);
-    return { ctx: fresh, access, can };
-  } catch (err) {
-    if (err instanceof AppError) return null;
-    throw err;
-  }
-}
-
-/**
- * reauthorizeLive for all subscribers of one event at once, by the same rules (accessIn and
- * portalRefusal): one deny-list and session read, one read of the links (kept in memory while no
- * link changed), one client record and at most one consent read for all of them, then a plain
- * loop, instead of a context and a chain of awaits per subscriber. Answers, per viewer in order,
- * the rights, or null when the event must not reach that viewer (the caller ends the stream).
+ * Authorises the subscribers of one event again, all at once. A subscription's context is built
+ * once, so its memoised portal links would keep a revoked right alive: this asks again, by the
+ * rules every request follows (accessIn, portalRefusal): the session still active, the relation
+ * and the ability, the treatment-ended and minors rules. One deny-list and session read, one read
+ * of the links (kept in memory while no link changed anywhere), one client record and at most one
+ * consent read for all of them, then a plain loop. Answers, per viewer in order, the rights, or
+ * null when the event must not reach that viewer (the caller ends that stream).
  */
 export async function reauthorizeSeats(
   services: Services,

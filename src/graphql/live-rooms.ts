@@ -1,4 +1,4 @@
-import type { Abilities } from '../auth/abilities';
+import type { Abilities, PortalAccess } from '../auth/abilities';
 import type { AuthViewer } from '../auth/sessions.service';
 import type { Logger } from '../observability/logger';
 import type { Services } from '../services';
@@ -12,14 +12,27 @@ export interface RoomKind<E, V> {
   channel(clientId: string): string;
   /** The ability every seat must still have for each event. */
   needed?: keyof Abilities;
+  /** Beyond `needed`: whether a seat with these rights may stay (checked for every event). */
+  allowed?(can: Abilities): boolean;
   /** This room's events among what the bus carries (unknown JSON); null skips a payload. */
   accept(payload: unknown, clientId: string): E | null;
-  /** What a seat with these rights receives; seats with the same answer may share one object. */
-  present(event: E, can: Abilities): V;
+  /**
+   * What each seat still admitted receives of an event, in order, or null to pass that seat over
+   * for this event (it stays open). Seats with the same answer may share one object.
+   */
+  present(event: E, seats: readonly Admitted[]): (V | null)[] | Promise<(V | null)[]>;
   /** When an event lapses without a newer one (readiness expiring): the room then asks `current`. */
   lapsesAt?(event: E): number | null;
   /** The room's state now, asked when a lapse falls due (and when the room opens, to time it). */
   current?(clientId: string): Promise<E>;
+}
+
+/** A seat that passed this event's re-authorisation, with its current rights. */
+export interface Admitted {
+  ctx: GatewayContext;
+  viewer: AuthViewer;
+  access: PortalAccess;
+  can: Abilities;
 }
 
 const DONE = { done: true, value: undefined } as const;
@@ -45,7 +58,7 @@ export class LiveRooms<E, V> {
    * A seat for a subscriber already authorised on subscribe: the room's events from now on, each
    * re-authorised; a revoked right or ended session ends the stream before that event goes out.
    */
-  join(ctx: GatewayContext, clientId: string): AsyncIterableIterator<V> {
+  join(ctx: GatewayContext, clientId: string, onLeave?: () => void): AsyncIterableIterator<V> {
     let room = this.rooms.get(clientId);
     if (!room) {
       const opened: Room<E, V> = new Room(this.services, this.logger, this.kind, clientId, () => {
@@ -53,7 +66,7 @@ export class LiveRooms<E, V> {
       });
       this.rooms.set(clientId, (room = opened));
     }
-    return room.seat(ctx);
+    return room.seat(ctx, onLeave);
   }
 
   /** Open seats for a client on this instance. */
@@ -99,8 +112,11 @@ class Room<E, V> {
     return this.seats.size;
   }
 
-  seat(ctx: GatewayContext): AsyncIterableIterator<V> {
-    const seat = new Seat<V>(ctx, requireViewer(ctx), (s) => this.leave(s));
+  seat(ctx: GatewayContext, onLeave?: () => void): AsyncIterableIterator<V> {
+    const seat = new Seat<V>(ctx, requireViewer(ctx), (s) => {
+      this.leave(s);
+      onLeave?.();
+    });
     this.seats.add(seat);
     return seat;
   }
@@ -150,14 +166,23 @@ class Room<E, V> {
       seats.map((s) => s.viewer),
       this.kind.needed,
     );
+    const admitted: Admitted[] = [];
+    const open: Seat<V>[] = [];
     seats.forEach((seat, i) => {
       const granted = rights[i];
-      if (granted) {
-        seat.push(this.kind.present(event, granted.can));
+      if (granted && (this.kind.allowed?.(granted.can) ?? true)) {
+        admitted.push({ ctx: seat.ctx, viewer: seat.viewer, access: granted.access, can: granted.can });
+        open.push(seat);
       } else {
         seat.ctx.logger.info({ clientId: this.clientId }, `${this.kind.name} subscription ended: the viewer no longer has the right`);
         seat.end();
       }
+    });
+    if (!open.length) return;
+    const values = await this.kind.present(event, admitted);
+    open.forEach((seat, i) => {
+      const value = values[i];
+      if (value !== null && value !== undefined) seat.push(value);
     });
   }
 

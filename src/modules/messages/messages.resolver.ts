@@ -3,7 +3,9 @@ import { PortalRelation, type Abilities, type PortalAccess } from '../../auth/ab
 import type { AccountEntity } from '../../auth/account.entity';
 import { authorizeClientAccess, type GatewayContext } from '../../graphql/context';
 import { BadUserInputError, ForbiddenError, NotFoundError } from '../../graphql/errors';
-import { reauthorizeLive } from '../../graphql/live-access';
+import { LiveRooms } from '../../graphql/live-rooms';
+import type { Logger } from '../../observability/logger';
+import type { Services } from '../../services';
 import { LIMITS } from '../../auth/rate-limit';
 import { Client } from '../clients/client.types';
 import { dossierReads } from '../dossier/dossier.service';
@@ -12,7 +14,7 @@ import type { ConversationEntity, ConversationKindValue } from './message.entity
 import { checkBody, checkSubject, mayReadConversation, mayStartConversation, mayUseMessages } from './message-rules';
 import { Attachment, Conversation, ConversationFolder, ConversationKind, Message, MessageEvent, MessageEventKind } from './message.types';
 import { presenceKey } from './message-mail';
-import { isMessageSignal, messagesChannel, presentMessage, type Author, type ConversationView } from './messages.service';
+import { isMessageSignal, messagesChannel, presentMessage, type Author, type ConversationView, type MessageSignal } from './messages.service';
 
 const audited = { treatmentRelationship: true } as const;
 
@@ -218,18 +220,52 @@ export class MessagesResolver {
   }
 }
 
+const rooms = new WeakMap<Services, LiveRooms<MessageSignal, MessageEventPayload>>();
+
 /**
- * Authorises on subscribe (FORBIDDEN leaves as the subscription's error), then for every bus
- * signal authorises again with fresh rights, reads the message from the database (the truth; the
- * signal carries no content) and passes it on only when the viewer may read that conversation.
+ * This instance's message rooms, one per client: per signal one re-authorisation of all its
+ * sockets, one read of the message, its conversation and participants (the database is the truth;
+ * the signal carries no content), then per reader who may read that conversation their own view
+ * (unread count, folder) and an access-log line, awaited before the message goes out.
+ */
+export function messageRooms(services: Services, logger: Logger): LiveRooms<MessageSignal, MessageEventPayload> {
+  let found = rooms.get(services);
+  if (!found) {
+    found = new LiveRooms<MessageSignal, MessageEventPayload>(services, logger, {
+      name: 'message',
+      channel: messagesChannel,
+      allowed: mayUseMessages,
+      accept: (payload, clientId) => (isMessageSignal(payload) && payload.clientId === clientId ? payload : null),
+      present: async (signal, seats) => {
+        const [conversation, message] = await Promise.all([services.messages.conversation(signal.conversationId), services.messages.message(signal.messageId)]);
+        if (!conversation || !message || conversation.clientId !== signal.clientId) return seats.map(() => null);
+        const refs = new Set((await services.messages.participants([conversation.id])).map((p) => p.ref));
+        const kind = signal.kind === 'DELETED' ? MessageEventKind.DELETED : MessageEventKind.ADDED;
+        return Promise.all(
+          seats.map(async ({ ctx, viewer, access, can }): Promise<MessageEventPayload | null> => {
+            if (!mayReadConversation(can, conversation.kind, refs.has(viewer.accountId))) return null;
+            const [view] = await Promise.all([
+              services.messages.view(conversation, viewer.accountId),
+              ctx.audit({ action: 'R', eventType: 'messages.read', resource: `Bericht (live): ${conversation.subject}`, clientId: conversation.clientId, ...audited }, access),
+            ]);
+            return { kind, conversation: view, message: presentMessage(message) };
+          }),
+        );
+      },
+    });
+    rooms.set(services, found);
+  }
+  return found;
+}
+
+/**
+ * Authorises on subscribe (FORBIDDEN leaves as the subscription's error), then takes a seat in
+ * the client's message room, which authorises again for every signal (messageRooms).
  */
 async function subscribeMessages(ctx: GatewayContext, clientId: string): Promise<AsyncIterable<MessageEventPayload>> {
   const { can } = await authorizeClientAccess(ctx, clientId);
   if (!mayUseMessages(can)) throw new ForbiddenError('You have no permission for messages in this portal.', { reason: 'MESSAGES' });
   const { services } = ctx;
-  const controller = new AbortController();
-  const source = services.events.subscribe(messagesChannel(clientId), controller.signal);
-  const done = { done: true, value: undefined } as const;
 
   // While the subscription is open (on any instance) the viewer sees messages live: no e-mail about them.
   const presence = presenceKey(clientId, (await ctx.account()).id);
@@ -240,50 +276,8 @@ async function subscribeMessages(ctx: GatewayContext, clientId: string): Promise
   const heartbeat = setInterval(() => void markPresent(), 30_000);
   heartbeat.unref();
 
-  const stop = async (): Promise<IteratorReturnResult<undefined>> => {
+  return messageRooms(services, ctx.rootLogger).join(ctx, clientId, () => {
     clearInterval(heartbeat);
-    controller.abort();
-    await Promise.all([source.return?.().catch(() => undefined), services.kv.removeMember(presence, member).catch(() => undefined)]);
-    return done;
-  };
-
-  const iterator: AsyncIterableIterator<MessageEventPayload> = {
-    async next(): Promise<IteratorResult<MessageEventPayload>> {
-      for (;;) {
-        let r: IteratorResult<unknown>;
-        try {
-          r = await source.next();
-        } catch (err) {
-          if (controller.signal.aborted) return done;
-          throw err;
-        }
-        if (r.done) return done;
-        if (!isMessageSignal(r.value) || r.value.clientId !== clientId) continue;
-        const live = await reauthorizeLive(ctx, clientId);
-        if (!live || !mayUseMessages(live.can)) {
-          ctx.logger.info({ clientId }, 'message subscription ended: the viewer no longer has the right');
-          return stop();
-        }
-        const [conversation, message, account] = await Promise.all([
-          services.messages.conversation(r.value.conversationId),
-          services.messages.message(r.value.messageId),
-          live.ctx.account(),
-        ]);
-        if (!conversation || !message || conversation.clientId !== clientId) continue;
-        const participant = await services.messages.isParticipant(conversation.id, account.id);
-        if (!mayReadConversation(live.can, conversation.kind, participant)) continue;
-        const [view] = await Promise.all([
-          services.messages.view(conversation, account.id),
-          live.ctx.audit({ action: 'R', eventType: 'messages.read', resource: `Bericht (live): ${conversation.subject}`, clientId, ...audited }, live.access),
-        ]);
-        const kind = r.value.kind === 'DELETED' ? MessageEventKind.DELETED : MessageEventKind.ADDED;
-        return { done: false, value: { kind, conversation: view, message: presentMessage(message) } };
-      }
-    },
-    return: stop,
-    [Symbol.asyncIterator]() {
-      return iterator;
-    },
-  };
-  return iterator;
+    void services.kv.removeMember(presence, member).catch(() => undefined);
+  });
 }

@@ -74,7 +74,7 @@ export function videoRooms(services: Services, logger: Logger): LiveRooms<VideoR
       channel: videoChannel,
       needed: 'viewVideoCall',
       accept: (payload, clientId) => (isVideoRoomState(payload) && payload.clientId === clientId ? payload : null),
-      present: presentVideoCallLive,
+      present: (state, seats) => seats.map((seat) => presentVideoCallLive(state, seat.can)),
       // While the room is ready: when it lapses without a refresh, subscribers are told so.
       lapsesAt: (state) => (state.ready && state.expiresAt ? Date.parse(state.expiresAt) : null),
       current: (clientId) => services.video.status(clientId),
