@@ -2,7 +2,8 @@ import { GraphQLBoolean, GraphQLObjectType, GraphQLSchema, GraphQLString, parse,
 import { EventEmitter } from 'node:events';
 import { listen } from '../events/event-bus';
 import { CompiledOperations } from './jit-executor';
-import { liveSubscribe, shareLiveValue } from './live-execution';
+import { MessageType, stringifyMessage } from 'graphql-ws';
+import { attachLiveSink, liveSubscribe, shareLiveValue } from './live-execution';
 
 /** A schema whose one live type counts how often its resolver runs. */
 function countingSchema() {
@@ -11,7 +12,14 @@ function countingSchema() {
     name: 'Status',
     fields: {
       ready: { type: GraphQLBoolean },
-      label: { type: GraphQLString, resolve: (s: { ready: boolean }) => (counter.label++, s.ready ? 'open' : 'closed') },
+      label: {
+        type: GraphQLString,
+        resolve: (s: { ready: boolean; broken?: boolean }) => {
+          counter.label++;
+          if (s.broken) throw new Error('the label cannot be made');
+          return s.ready ? 'open' : 'closed';
+        },
+      },
     },
   });
   const emitter = new EventEmitter();
@@ -27,10 +35,15 @@ function countingSchema() {
   return { schema, emitter, counter };
 }
 
-async function openSubscribers(schema: GraphQLSchema, n: number, compile: boolean) {
+async function openSubscribers(schema: GraphQLSchema, n: number, compile: boolean, contextValue: () => object = () => ({})) {
   const subscribe = liveSubscribe(new CompiledOperations(schema, compile));
   const document = parse('subscription { status { ready label } }');
-  return Promise.all(Array.from({ length: n }, async () => (await subscribe({ schema, document, contextValue: {} })) as AsyncIterableIterator<ExecutionResult>));
+  return Promise.all(Array.from({ length: n }, async () => (await subscribe({ schema, document, contextValue: contextValue() })) as AsyncIterableIterator<ExecutionResult>));
+}
+
+/** A socket as ws offers it, recording what is written to it. */
+function fakeSocket() {
+  return { readyState: 1, bufferedAmount: 0, sent: [] as string[], send(data: string) { this.sent.push(data); } };
 }
 
 describe.each([true, false])('live events rendered for many subscribers (compiled: %s)', (compile) => {
@@ -51,6 +64,37 @@ describe.each([true, false])('live events rendered for many subscribers (compile
     const results = await Promise.all(subscribers.map((s) => s.next()));
     expect(results.map((r) => r.value.data.status.label)).toEqual(Array(5).fill('closed'));
     expect(counter.label).toBe(5);
+    await Promise.all(subscribers.map((s) => s.return!()));
+  });
+
+  it('writes error-free answers straight to an attached socket, byte for byte graphql-ws\'s next frame, and hands the rest to graphql-ws in order', async () => {
+    const { schema, emitter } = countingSchema();
+    const sockets = [fakeSocket(), fakeSocket()];
+    const ids = ['a1', 'quote"d'];
+    let n = 0;
+    const subscribers = await openSubscribers(schema, 2, compile, () => {
+      const context = {};
+      const i = n++;
+      attachLiveSink(context, { id: ids[i]!, socket: sockets[i]! });
+      return context;
+    });
+    const pending = subscribers.map((s) => s.next());
+    emitter.emit('status', shareLiveValue({ ready: true }));
+    emitter.emit('status', shareLiveValue({ ready: false }));
+    await new Promise((resolve) => setImmediate(resolve));
+    const frame = (id: string, label: string, ready: boolean) => stringifyMessage({ id, type: MessageType.Next, payload: { data: { status: { ready, label } } } });
+    sockets.forEach((socket, i) => expect(socket.sent).toEqual([frame(ids[i]!, 'open', true), frame(ids[i]!, 'closed', false)]));
+
+    // An answer with errors goes to graphql-ws (its onNext formats errors), and so does one for a socket that is behind.
+    emitter.emit('status', shareLiveValue({ ready: true, broken: true }));
+    for (const handed of await Promise.all(pending)) expect(handed.value.errors?.[0]?.message).toBe('the label cannot be made');
+    sockets[1]!.bufferedAmount = 10 * 1024 * 1024;
+    const next = subscribers.map((s) => s.next());
+    emitter.emit('status', shareLiveValue({ ready: false }));
+    await new Promise((resolve) => setImmediate(resolve));
+    // Socket 0 is not behind: written directly. Socket 1 is: graphql-ws gets the answer and waits for its write.
+    expect(sockets.map((s) => s.sent.length)).toEqual([3, 2]);
+    expect((await next[1]!).value).toEqual({ data: { status: { ready: false, label: 'closed' } } });
     await Promise.all(subscribers.map((s) => s.return!()));
   });
 

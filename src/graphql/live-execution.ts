@@ -20,10 +20,45 @@ export function shareLiveValue<T extends object>(value: T): T {
   return value;
 }
 
+/** Where a subscription's answers can be written straight to its socket (graphql-ws's `next` frame). */
+export interface LiveSink {
+  /** The subscription's id, as the client chose it. */
+  id: string;
+  socket: { readyState: number; bufferedAmount: number; send(data: string): void };
+}
+
+const sinks = new WeakMap<object, LiveSink & { head: string }>();
+
+/** Lets the subscription run with this context write error-free answers straight to its socket. */
+export function attachLiveSink(context: object, sink: LiveSink): void {
+  sinks.set(context, { ...sink, head: `{"id":${JSON.stringify(sink.id)},"type":"next","payload":` });
+}
+
+/** Beyond this much unsent on a socket, answers wait in line through graphql-ws, which waits for each write. */
+const DIRECT_MAX_BUFFERED = 64 * 1024;
+const OPEN = 1;
+const payloads = new WeakMap<ExecutionResult, string>();
+
+/**
+ * An error-free answer written as graphql-ws would write it: the same bytes as its
+ * stringifyMessage({ id, type: 'next', payload }), but the payload's JSON made once per answer
+ * (shared by every subscriber holding it) and no promise per write. False when it cannot go this
+ * way (errors to format, a socket behind or closed): then graphql-ws sends it.
+ */
+export function writeDirect(sink: LiveSink & { head: string }, result: ExecutionResult): boolean {
+  if (result.errors || sink.socket.readyState !== OPEN || sink.socket.bufferedAmount > DIRECT_MAX_BUFFERED) return false;
+  let payload = payloads.get(result);
+  if (payload === undefined) payloads.set(result, (payload = JSON.stringify(result)));
+  sink.socket.send(sink.head + payload + '}');
+  return true;
+}
+
 /**
  * graphql-ws's subscribe step: the source stream as graphql-js makes it (the subscription's own
  * authorisation runs there), then each event rendered by the operation's compiled form, once per
- * distinct value, document and variables where the value is shareable.
+ * distinct value, document and variables where the value is shareable. With a sink attached to
+ * the context (ws.ts), error-free answers go straight to the socket; graphql-ws still opens,
+ * completes and ends the subscription, and sends answers with errors (formatted by its onNext).
  */
 export function liveSubscribe(operations: CompiledOperations) {
   return async (args: ExecutionArgs): Promise<AsyncIterable<ExecutionResult> | ExecutionResult> => {
@@ -35,7 +70,8 @@ export function liveSubscribe(operations: CompiledOperations) {
     if (id === undefined) documentIds.set(args.document, (id = nextDocumentId++));
     const key = `${id}\u0000${args.operationName ?? ''}\u0000${JSON.stringify(variables)}`;
     const execute = (event: unknown): Rendered => compiled.query(event, args.contextValue, variables);
-    return mapEvents(stream, (event) => {
+    const sink = typeof args.contextValue === 'object' && args.contextValue !== null ? sinks.get(args.contextValue) : undefined;
+    return mapEvents(stream, sink, (event) => {
       if (typeof event !== 'object' || event === null || !shareable.has(event)) return execute(event);
       let byOperation = rendered.get(event);
       if (!byOperation) rendered.set(event, (byOperation = new Map()));
@@ -50,19 +86,28 @@ function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
   return typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
 }
 
-/** The events of `source`, each rendered; return() and throw() reach the source (it unsubscribes). */
-function mapEvents(source: AsyncIterable<unknown>, render: (event: unknown) => Rendered): AsyncIterableIterator<ExecutionResult> {
+/**
+ * The events of `source`, each rendered; return() and throw() reach the source (it unsubscribes).
+ * With a sink, an answer it writes is not handed to graphql-ws: the next event is awaited instead,
+ * so answers leave in order whichever way each goes.
+ */
+function mapEvents(source: AsyncIterable<unknown>, sink: (LiveSink & { head: string }) | undefined, render: (event: unknown) => Rendered): AsyncIterableIterator<ExecutionResult> {
   const iterator = source[Symbol.asyncIterator]();
   const done = { done: true, value: undefined } as const;
   const mapped: AsyncIterableIterator<ExecutionResult> = {
     async next() {
-      const r = await iterator.next();
-      if (r.done) return done;
-      try {
-        return { done: false, value: await render(r.value) };
-      } catch (err) {
-        await iterator.return?.().catch(() => undefined);
-        throw err;
+      for (;;) {
+        const r = await iterator.next();
+        if (r.done) return done;
+        let result: ExecutionResult;
+        try {
+          result = await render(r.value);
+        } catch (err) {
+          await iterator.return?.().catch(() => undefined);
+          throw err;
+        }
+        if (sink && writeDirect(sink, result)) continue;
+        return { done: false, value: result };
       }
     },
     async return() {

@@ -10,7 +10,7 @@ import type { Services } from '../services';
 import { clientIp } from '../http/io';
 import { createContext, type GatewayContext } from './context';
 import { CompiledOperations } from './jit-executor';
-import { liveSubscribe } from './live-execution';
+import { attachLiveSink, liveSubscribe } from './live-execution';
 import { sharedPortalProfile } from './live-access';
 import { CloseCode, ErrorCode, formatGatewayError, isExpectedError } from './errors';
 
@@ -89,22 +89,19 @@ export function createWebSocketServer(schema: GraphQLSchema, services: Services,
         }
         state.subscriptions++;
         const requestId = randomUUID();
-        return {
-          schema,
-          document: compiled,
-          operationName: payload.operationName,
-          variableValues: payload.variables ?? undefined,
-          contextValue: createContext({
-            services,
-            logger,
-            logBindings: { requestId, subscription: id },
-            requestId,
-            ip: state.ip,
-            viewer: state.viewer,
-            // The subscribe-time check reads the client's record once per tick for all sockets, and keeps no EHR reader per socket.
-            portalProfile: sharedPortalProfile(services, logger),
-          }),
-        };
+        const contextValue = createContext({
+          services,
+          logger,
+          logBindings: { requestId, subscription: id },
+          requestId,
+          ip: state.ip,
+          viewer: state.viewer,
+          // The subscribe-time check reads the client's record once per tick for all sockets, and keeps no EHR reader per socket.
+          portalProfile: sharedPortalProfile(services, logger),
+        });
+        // Error-free events are written straight to the socket in graphql-ws's own frame (live-execution.ts).
+        attachLiveSink(contextValue, { id, socket });
+        return { schema, document: compiled, operationName: payload.operationName, variableValues: payload.variables ?? undefined, contextValue };
       },
       // The same error mapping as HTTP: contract codes only, no internals; unexpected errors logged with the request id.
       onNext: (_ctx, _id, _payload, args, result) => {
