@@ -98,6 +98,52 @@ describe.each([true, false])('live events rendered for many subscribers (compile
     await Promise.all(subscribers.map((s) => s.return!()));
   });
 
+  it('lets a source that offers direct delivery write a shareable event while its reader waits, without waking the reader', async () => {
+    // A source like LiveRooms' seats: a push while the reader waits may be taken directly.
+    let take: ((event: unknown) => boolean) | null = null;
+    let wake: ((r: IteratorResult<unknown>) => void) | null = null;
+    const source = {
+      offerDirect(t: (event: unknown) => boolean) {
+        take = t;
+      },
+      next: () => new Promise<IteratorResult<unknown>>((resolve) => (wake = resolve)),
+      return: async () => ({ done: true, value: undefined }) as IteratorResult<unknown>,
+      [Symbol.asyncIterator]() {
+        return this;
+      },
+    };
+    const push = (event: unknown) => {
+      if (take?.(event)) return;
+      const w = wake!;
+      wake = null;
+      w({ done: false, value: event });
+    };
+    const Status = new GraphQLObjectType({ name: 'Status', fields: { ready: { type: GraphQLBoolean } } });
+    const schema = new GraphQLSchema({
+      query: new GraphQLObjectType({ name: 'Query', fields: { ok: { type: GraphQLBoolean } } }),
+      subscription: new GraphQLObjectType({ name: 'Subscription', fields: { status: { type: Status, subscribe: () => source, resolve: (event: unknown) => event } } }),
+    });
+    const socket = fakeSocket();
+    const context = {};
+    attachLiveSink(context, { id: 's1', socket });
+    const subscriber = (await liveSubscribe(new CompiledOperations(schema, compile))({ schema, document: parse('subscription { status { ready } }'), contextValue: context })) as AsyncIterableIterator<ExecutionResult>;
+    expect(take).not.toBeNull();
+    let woken = false;
+    const reading = subscriber.next().then((r) => ((woken = true), r));
+    await new Promise((resolve) => setImmediate(resolve));
+    push(shareLiveValue({ ready: true }));
+    expect(socket.sent).toEqual([stringifyMessage({ id: 's1', type: MessageType.Next, payload: { data: { status: { ready: true } } } })]);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(woken).toBe(false);
+    // A value not marked shareable (it may depend on the viewer) goes the reader's way, and is written from there.
+    push({ ready: false });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(socket.sent).toHaveLength(2);
+    expect(JSON.parse(socket.sent[1]!).payload).toEqual({ data: { status: { ready: false } } });
+    expect(woken).toBe(false);
+    void reading;
+  });
+
   it('ends the source subscription when a subscriber leaves', async () => {
     const { schema, emitter } = countingSchema();
     const [subscriber] = await openSubscribers(schema, 1, compile);

@@ -71,15 +71,41 @@ export function liveSubscribe(operations: CompiledOperations) {
     const key = `${id}\u0000${args.operationName ?? ''}\u0000${JSON.stringify(variables)}`;
     const execute = (event: unknown): Rendered => compiled.query(event, args.contextValue, variables);
     const sink = typeof args.contextValue === 'object' && args.contextValue !== null ? sinks.get(args.contextValue) : undefined;
-    return mapEvents(stream, sink, (event) => {
-      if (typeof event !== 'object' || event === null || !shareable.has(event)) return execute(event);
+    const renderShared = (event: object): Rendered => {
       let byOperation = rendered.get(event);
       if (!byOperation) rendered.set(event, (byOperation = new Map()));
       let result = byOperation.get(key);
       if (!result) byOperation.set(key, (result = execute(event)));
       return result;
-    });
+    };
+    if (sink && isDirectSource(stream)) {
+      // A shareable event whose answer is at hand is written by the source's own push, while this
+      // subscription waits for its next event: no promise, no await per socket.
+      stream.offerDirect((event) => {
+        if (typeof event !== 'object' || event === null || !shareable.has(event)) return false;
+        const result = renderShared(event);
+        return !isPromiseLike(result) && writeDirect(sink, result);
+      });
+    }
+    return mapEvents(stream, sink, (event) => (typeof event === 'object' && event !== null && shareable.has(event) ? renderShared(event) : execute(event)));
   };
+}
+
+/**
+ * A source that can hand an event straight to a synchronous taker, while its reader waits with
+ * nothing queued (so nothing can overtake); `take` answers false when the event must go the
+ * reader's way after all (LiveRooms' seats are such sources).
+ */
+export interface DirectSource {
+  offerDirect(take: (event: unknown) => boolean): void;
+}
+
+function isDirectSource(value: unknown): value is DirectSource {
+  return typeof (value as Partial<DirectSource>).offerDirect === 'function';
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as PromiseLike<unknown> | null)?.then === 'function';
 }
 
 function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {

@@ -4,6 +4,7 @@ import type { Logger } from '../observability/logger';
 import type { Services } from '../services';
 import { requireViewer, type GatewayContext } from './context';
 import { reauthorizeSeats } from './live-access';
+import type { DirectSource } from './live-execution';
 
 /** What one kind of live room carries, and how a subscriber sees it. */
 export interface RoomKind<E, V> {
@@ -213,8 +214,9 @@ class Room<E, V> {
 }
 
 /** One subscriber's stream in a room: a queue the room pushes to, read by graphql-ws. */
-class Seat<V> implements AsyncIterableIterator<V> {
+class Seat<V> implements AsyncIterableIterator<V>, DirectSource {
   private queue: V[] | null = null;
+  private direct: ((value: V) => boolean) | null = null;
   private waiting: { resolve(r: IteratorResult<V>): void; reject(err: unknown): void } | null = null;
   private finished = false;
   private failure: { err: unknown } | null = null;
@@ -236,10 +238,16 @@ class Seat<V> implements AsyncIterableIterator<V> {
     return new Promise((resolve, reject) => (this.waiting = { resolve, reject }));
   }
 
+  offerDirect(take: (event: unknown) => boolean): void {
+    this.direct = take;
+  }
+
   push(value: V): void {
     if (this.finished) return;
     const waiting = this.waiting;
     if (waiting) {
+      // The reader waits and nothing is queued: a taker may write it now, and the reader waits on.
+      if (this.direct?.(value)) return;
       this.waiting = null;
       waiting.resolve({ done: false, value });
     } else (this.queue ??= []).push(value);
