@@ -50,6 +50,19 @@ export const resolvers = [
 ] as const;
 
 /** Builds the executable schema from the resolvers (the same code emits schema/schema.graphql). */
-export function buildGatewaySchema(bus: EventBus = new InProcessEventBus()): Promise<GraphQLSchema> {
-  return buildSchema({ resolvers: [...resolvers], validate: false, pubSub: typeGraphqlPubSub(bus) });
+export async function buildGatewaySchema(bus: EventBus = new InProcessEventBus()): Promise<GraphQLSchema> {
+  const schema = await buildSchema({ resolvers: [...resolvers], validate: false, pubSub: typeGraphqlPubSub(bus) });
+  answerEventsAsTheyAre(schema);
+  return schema;
+}
+
+/**
+ * Every subscription field answers its event as it is: the work (authorisation, reading, what
+ * each viewer may see) happens in its `subscribe`, and its method only returns `@Root()`.
+ * type-graphql's resolver for it would answer a promise whatever the method does (its argument
+ * validation is async even when switched off), and then no event could be rendered for its
+ * sockets synchronously. The methods stay for type-graphql to declare the fields and arguments.
+ */
+export function answerEventsAsTheyAre(schema: GraphQLSchema): void {
+  for (const field of Object.values(schema.getSubscriptionType()?.getFields() ?? {})) field.resolve = (event: unknown) => event;
 }

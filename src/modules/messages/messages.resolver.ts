@@ -199,6 +199,7 @@ export class MessagesResolver {
     description: "A message arrives in, or is deleted from, one of this client's conversations the viewer may read.",
     subscribe: ({ args, context }: SubscribeResolverData<unknown, { clientId: string }, GatewayContext>) => subscribeMessages(context, args.clientId),
   })
+  // Declares the field and its argument; the schema answers the event as it is (answerEventsAsTheyAre).
   messageAdded(@Root() event: MessageEventPayload, @Arg('clientId', () => ID) _clientId: string): MessageEventPayload {
     return event;
   }

@@ -58,6 +58,7 @@ export class VideoResolver {
     description: 'The practitioner opened (or closed) the video room for this client.',
     subscribe: ({ args, context }: SubscribeResolverData<unknown, { clientId: string }, GatewayContext>) => subscribeVideoCall(context, args.clientId),
   })
+  // Declares the field and its argument; the schema answers the event as it is (answerEventsAsTheyAre).
   videoCallStatusChanged(@Root() status: VideoCallStatus, @Arg('clientId', () => ID) _clientId: string): VideoCallStatus {
     return status;
   }
