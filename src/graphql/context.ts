@@ -189,5 +189,5 @@ export function portalRefusal(
   return null;
 }
 
-export const childDecides = (): ForbiddenError =>
+const childDecides = (): ForbiddenError =>
   new ForbiddenError('From 16 the client decides who sees the portal, and has not given parents access.', { reason: 'CHILD_DECIDES' });

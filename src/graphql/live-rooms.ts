@@ -76,6 +76,16 @@ export class LiveRooms<E, V> {
   }
 }
 
+/** One LiveRooms of a kind per app instance (its Services), made on first use. */
+export function liveRoomsOf<E, V>(kind: (services: Services) => RoomKind<E, V>): (services: Services, logger: Logger) => LiveRooms<E, V> {
+  const made = new WeakMap<Services, LiveRooms<E, V>>();
+  return (services, logger) => {
+    let rooms = made.get(services);
+    if (!rooms) made.set(services, (rooms = new LiveRooms(services, logger, kind(services))));
+    return rooms;
+  };
+}
+
 class Room<E, V> {
   private readonly seats = new Set<Seat<V>>();
   private readonly controller = new AbortController();

@@ -3,9 +3,7 @@ import { PortalRelation, type Abilities, type PortalAccess } from '../../auth/ab
 import type { AccountEntity } from '../../auth/account.entity';
 import { authorizeClientAccess, type GatewayContext } from '../../graphql/context';
 import { BadUserInputError, ForbiddenError, NotFoundError } from '../../graphql/errors';
-import { LiveRooms } from '../../graphql/live-rooms';
-import type { Logger } from '../../observability/logger';
-import type { Services } from '../../services';
+import { liveRoomsOf } from '../../graphql/live-rooms';
 import { LIMITS } from '../../auth/rate-limit';
 import { Client } from '../clients/client.types';
 import { dossierReads } from '../dossier/dossier.service';
@@ -221,43 +219,34 @@ export class MessagesResolver {
   }
 }
 
-const rooms = new WeakMap<Services, LiveRooms<MessageSignal, MessageEventPayload>>();
-
 /**
  * This instance's message rooms, one per client: per signal one re-authorisation of all its
  * sockets, one read of the message, its conversation and participants (the database is the truth;
  * the signal carries no content), then per reader who may read that conversation their own view
  * (unread count, folder) and an access-log line, awaited before the message goes out.
  */
-export function messageRooms(services: Services, logger: Logger): LiveRooms<MessageSignal, MessageEventPayload> {
-  let found = rooms.get(services);
-  if (!found) {
-    found = new LiveRooms<MessageSignal, MessageEventPayload>(services, logger, {
-      name: 'message',
-      channel: messagesChannel,
-      allowed: mayUseMessages,
-      accept: (payload, clientId) => (isMessageSignal(payload) && payload.clientId === clientId ? payload : null),
-      present: async (signal, seats) => {
-        const [conversation, message] = await Promise.all([services.messages.conversation(signal.conversationId), services.messages.message(signal.messageId)]);
-        if (!conversation || !message || conversation.clientId !== signal.clientId) return seats.map(() => null);
-        const refs = new Set((await services.messages.participants([conversation.id])).map((p) => p.ref));
-        const kind = signal.kind === 'DELETED' ? MessageEventKind.DELETED : MessageEventKind.ADDED;
-        return Promise.all(
-          seats.map(async ({ ctx, viewer, access, can }): Promise<MessageEventPayload | null> => {
-            if (!mayReadConversation(can, conversation.kind, refs.has(viewer.accountId))) return null;
-            const [view] = await Promise.all([
-              services.messages.view(conversation, viewer.accountId),
-              ctx.audit({ action: 'R', eventType: 'messages.read', resource: `Bericht (live): ${conversation.subject}`, clientId: conversation.clientId, ...audited }, access),
-            ]);
-            return { kind, conversation: view, message: presentMessage(message) };
-          }),
-        );
-      },
-    });
-    rooms.set(services, found);
-  }
-  return found;
-}
+export const messageRooms = liveRoomsOf<MessageSignal, MessageEventPayload>((services) => ({
+  name: 'message',
+  channel: messagesChannel,
+  allowed: mayUseMessages,
+  accept: (payload, clientId) => (isMessageSignal(payload) && payload.clientId === clientId ? payload : null),
+  present: async (signal, seats) => {
+    const [conversation, message] = await Promise.all([services.messages.conversation(signal.conversationId), services.messages.message(signal.messageId)]);
+    if (!conversation || !message || conversation.clientId !== signal.clientId) return seats.map(() => null);
+    const refs = new Set((await services.messages.participants([conversation.id])).map((p) => p.ref));
+    const kind = signal.kind === 'DELETED' ? MessageEventKind.DELETED : MessageEventKind.ADDED;
+    return Promise.all(
+      seats.map(async ({ ctx, viewer, access, can }): Promise<MessageEventPayload | null> => {
+        if (!mayReadConversation(can, conversation.kind, refs.has(viewer.accountId))) return null;
+        const [view] = await Promise.all([
+          services.messages.view(conversation, viewer.accountId),
+          ctx.audit({ action: 'R', eventType: 'messages.read', resource: `Bericht (live): ${conversation.subject}`, clientId: conversation.clientId, ...audited }, access),
+        ]);
+        return { kind, conversation: view, message: presentMessage(message) };
+      }),
+    );
+  },
+}));
 
 /**
  * Authorises on subscribe (FORBIDDEN leaves as the subscription's error), then takes a seat in

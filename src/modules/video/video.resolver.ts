@@ -1,9 +1,7 @@
 import { Arg, Ctx, FieldResolver, ID, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
 import type { Abilities } from '../../auth/abilities';
 import { authorizeClientAccess, type GatewayContext } from '../../graphql/context';
-import { LiveRooms } from '../../graphql/live-rooms';
-import type { Logger } from '../../observability/logger';
-import type { Services } from '../../services';
+import { liveRoomsOf } from '../../graphql/live-rooms';
 import { shareLiveValue } from '../../graphql/live-execution';
 import { Practitioner } from '../appointments/appointment.types';
 import { Client } from '../clients/client.types';
@@ -64,26 +62,17 @@ export class VideoResolver {
   }
 }
 
-const rooms = new WeakMap<Services, LiveRooms<VideoRoomState, VideoCallStatus>>();
-
 /** This instance's video rooms: one bus subscription, re-authorisation and lapse timer per client, shared by its sockets. */
-export function videoRooms(services: Services, logger: Logger): LiveRooms<VideoRoomState, VideoCallStatus> {
-  let found = rooms.get(services);
-  if (!found) {
-    found = new LiveRooms<VideoRoomState, VideoCallStatus>(services, logger, {
-      name: 'video',
-      channel: videoChannel,
-      needed: 'viewVideoCall',
-      accept: (payload, clientId) => (isVideoRoomState(payload) && payload.clientId === clientId ? payload : null),
-      present: (state, seats) => seats.map((seat) => presentVideoCallLive(state, seat.can)),
-      // While the room is ready: when it lapses without a refresh, subscribers are told so.
-      lapsesAt: (state) => (state.ready && state.expiresAt ? Date.parse(state.expiresAt) : null),
-      current: (clientId) => services.video.status(clientId),
-    });
-    rooms.set(services, found);
-  }
-  return found;
-}
+export const videoRooms = liveRoomsOf<VideoRoomState, VideoCallStatus>((services) => ({
+  name: 'video',
+  channel: videoChannel,
+  needed: 'viewVideoCall',
+  accept: (payload, clientId) => (isVideoRoomState(payload) && payload.clientId === clientId ? payload : null),
+  present: (state, seats) => seats.map((seat) => presentVideoCallLive(state, seat.can)),
+  // While the room is ready: when it lapses without a refresh, subscribers are told so.
+  lapsesAt: (state) => (state.ready && state.expiresAt ? Date.parse(state.expiresAt) : null),
+  current: (clientId) => services.video.status(clientId),
+}));
 
 /**
  * Authorises once on subscribe (FORBIDDEN leaves as the subscription's error), then takes a seat
