@@ -458,6 +458,13 @@ describe('sync events and video-call readiness on the embedded defaults (SQLite,
     } finally {
       await client.dispose();
     }
+    // A socket that goes away without completing its subscription gives up its seat too.
+    const leaving = createClient({ url: `${t.base.replace(/^http/, 'ws')}/graphql`, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${token}` }, retryAttempts: 0 });
+    subscribe(leaving, karenId!);
+    await until(() => (videoRooms(t.app.services, t.app.logger).seats(karenId!) === 1 ? true : undefined), 2000, 'the seat taken');
+    await leaving.dispose();
+    await until(() => (videoRooms(t.app.services, t.app.logger).seats(karenId!) === 0 ? true : undefined), 2000, 'the seat released on close');
+    expect(t.app.services.events.localSubscribers(videoChannel(karenId!))).toBe(0);
   });
 });
 
