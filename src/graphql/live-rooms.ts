@@ -180,6 +180,8 @@ class Room<E, V> {
     const admitted: Admitted[] = [];
     const open: Seat<V>[] = [];
     seats.forEach((seat, i) => {
+      // Left while its rights were being checked: nothing to present, nothing to log as read.
+      if (seat.finished) return;
       const granted = rights[i];
       if (granted && (this.kind.allowed?.(granted.can) ?? true)) {
         admitted.push({ ctx: seat.ctx, viewer: seat.viewer, access: granted.access, can: granted.can });
@@ -228,7 +230,7 @@ class Seat<V> implements AsyncIterableIterator<V>, DirectSource {
   private queue: V[] | null = null;
   private direct: ((value: V) => boolean) | null = null;
   private waiting: { resolve(r: IteratorResult<V>): void; reject(err: unknown): void } | null = null;
-  private finished = false;
+  private ended = false;
   private failure: { err: unknown } | null = null;
 
   constructor(
@@ -244,8 +246,13 @@ class Seat<V> implements AsyncIterableIterator<V>, DirectSource {
       this.failure = null;
       return Promise.reject(err);
     }
-    if (this.finished) return Promise.resolve(DONE);
+    if (this.ended) return Promise.resolve(DONE);
     return new Promise((resolve, reject) => (this.waiting = { resolve, reject }));
+  }
+
+  /** Ended, failed or returned: takes no more events. */
+  get finished(): boolean {
+    return this.ended;
   }
 
   offerDirect(take: (event: unknown) => boolean): void {
@@ -253,7 +260,7 @@ class Seat<V> implements AsyncIterableIterator<V>, DirectSource {
   }
 
   push(value: V): void {
-    if (this.finished) return;
+    if (this.ended) return;
     const waiting = this.waiting;
     if (waiting) {
       // The reader waits and nothing is queued: a taker may write it now, and the reader waits on.
@@ -265,8 +272,8 @@ class Seat<V> implements AsyncIterableIterator<V>, DirectSource {
 
   /** No more events; what is queued (authorised when it came) still goes out first. */
   end(): void {
-    if (this.finished) return;
-    this.finished = true;
+    if (this.ended) return;
+    this.ended = true;
     this.leave(this);
     const waiting = this.waiting;
     this.waiting = null;
@@ -274,8 +281,8 @@ class Seat<V> implements AsyncIterableIterator<V>, DirectSource {
   }
 
   fail(err: unknown): void {
-    if (this.finished) return;
-    this.finished = true;
+    if (this.ended) return;
+    this.ended = true;
     this.leave(this);
     this.queue = null;
     const waiting = this.waiting;
