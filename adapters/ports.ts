@@ -254,6 +254,11 @@ export type EhrWriteResult =
   | { done: true; /** The external id of what was created, where something was. */ id?: string }
   | { done: false; refusal: 'NOT_FOUND' | 'NOT_CHANGEABLE'; reason: string };
 
+/** A write the EHR refuses, as every adapter answers it. */
+export function writeRefused(refusal: 'NOT_FOUND' | 'NOT_CHANGEABLE', reason: string): EhrWriteResult {
+  return { done: false, refusal, reason };
+}
+
 export interface EhrAdapter {
   /** The name used in EHR_ADAPTERS and in every item's `source`. */
   readonly name: string;

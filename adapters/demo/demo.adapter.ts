@@ -16,6 +16,7 @@ import type {
   EhrWriteResult,
   TimeWindow,
 } from '../ports';
+import { writeRefused } from '../ports';
 import { buildDemoData, type DemoClientRecord, type DemoData } from './demo-data';
 
 export interface DemoAdapterOptions {
@@ -135,12 +136,12 @@ export class DemoEhrAdapter implements EhrAdapter {
   /** The akkoord is kept in memory for this process: the item reads approved from then on. */
   async approve(clientId: string, approval: EhrApproval, ctx: AdapterRequestContext): Promise<EhrWriteResult> {
     const record = await this.record(clientId, ctx, 'approve');
-    if (!record) return refused('NOT_FOUND', 'No such client.');
+    if (!record) return writeRefused('NOT_FOUND', 'No such client.');
     if (approval.target === 'TREATMENT_PLAN') {
       const plan = record.plan;
-      if (!plan || plan.externalId !== approval.itemId) return refused('NOT_FOUND', 'The client has no such treatment plan.');
+      if (!plan || plan.externalId !== approval.itemId) return writeRefused('NOT_FOUND', 'The client has no such treatment plan.');
       if (plan.status === 'APPROVED' || (plan.status === 'FINAL' && plan.approvedAt)) return { done: true };
-      if (plan.status !== 'AWAITING_APPROVAL') return refused('NOT_CHANGEABLE', 'The treatment plan does not wait for approval.');
+      if (plan.status !== 'AWAITING_APPROVAL') return writeRefused('NOT_CHANGEABLE', 'The treatment plan does not wait for approval.');
       record.plan = { ...plan, status: 'APPROVED', approvedAt: approval.at, approvedBy: approval.by.name };
       return { done: true };
     }
@@ -150,8 +151,8 @@ export class DemoEhrAdapter implements EhrAdapter {
   async addTreatmentGoal(clientId: string, goal: EhrNewGoal, ctx: AdapterRequestContext): Promise<EhrWriteResult> {
     const record = await this.record(clientId, ctx, 'addTreatmentGoal');
     const plan = record?.plan;
-    if (!record || !plan || plan.externalId !== goal.planId) return refused('NOT_FOUND', 'The client has no such treatment plan.');
-    if (!isOpenPlan(plan)) return refused('NOT_CHANGEABLE', 'The treatment plan is approved: its goals can no longer change.');
+    if (!record || !plan || plan.externalId !== goal.planId) return writeRefused('NOT_FOUND', 'The client has no such treatment plan.');
+    if (!isOpenPlan(plan)) return writeRefused('NOT_CHANGEABLE', 'The treatment plan is approved: its goals can no longer change.');
     if (!plan.goals.some((g) => g.externalId === goal.goalId) && !this.removedGoals.has(`${clientId}:${goal.goalId}`)) {
       record.plan = { ...plan, goals: [...plan.goals, { externalId: goal.goalId, description: goal.description, addedBy: goal.addedBy.name, byClient: true }] };
     }
@@ -161,18 +162,18 @@ export class DemoEhrAdapter implements EhrAdapter {
   async removeTreatmentGoal(clientId: string, removal: EhrGoalRemoval, ctx: AdapterRequestContext): Promise<EhrWriteResult> {
     const record = await this.record(clientId, ctx, 'removeTreatmentGoal');
     const plan = record?.plan;
-    if (!record || !plan || plan.externalId !== removal.planId) return refused('NOT_FOUND', 'The client has no such treatment plan.');
+    if (!record || !plan || plan.externalId !== removal.planId) return writeRefused('NOT_FOUND', 'The client has no such treatment plan.');
     const goal = plan.goals.find((g) => g.externalId === removal.goalId);
-    if (!goal) return this.removedGoals.has(`${clientId}:${removal.goalId}`) ? { done: true } : refused('NOT_FOUND', 'The goal is not part of this plan.');
-    if (!isOpenPlan(plan)) return refused('NOT_CHANGEABLE', 'The treatment plan is approved: its goals can no longer change.');
-    if (!goal.byClient) return refused('NOT_CHANGEABLE', 'Only goals the client added can be removed.');
+    if (!goal) return this.removedGoals.has(`${clientId}:${removal.goalId}`) ? { done: true } : writeRefused('NOT_FOUND', 'The goal is not part of this plan.');
+    if (!isOpenPlan(plan)) return writeRefused('NOT_CHANGEABLE', 'The treatment plan is approved: its goals can no longer change.');
+    if (!goal.byClient) return writeRefused('NOT_CHANGEABLE', 'Only goals the client added can be removed.');
     this.removedGoals.add(`${clientId}:${removal.goalId}`);
     record.plan = { ...plan, goals: plan.goals.filter((g) => g !== goal) };
     return { done: true };
   }
 
   async setConsent(clientId: string, choice: EhrConsentChoice, ctx: AdapterRequestContext): Promise<EhrWriteResult> {
-    if (!(await this.record(clientId, ctx, 'setConsent'))) return refused('NOT_FOUND', 'No such client.');
+    if (!(await this.record(clientId, ctx, 'setConsent'))) return writeRefused('NOT_FOUND', 'No such client.');
     const mine = this.consents.get(clientId) ?? new Map<string, EhrConsentChoice>();
     mine.set(choice.topic, choice);
     this.consents.set(clientId, mine);
@@ -180,12 +181,12 @@ export class DemoEhrAdapter implements EhrAdapter {
   }
 
   async saveQuestionnaireAnswers(clientId: string, answers: EhrQuestionnaireAnswers, ctx: AdapterRequestContext): Promise<EhrWriteResult> {
-    if (!(await this.record(clientId, ctx, 'saveQuestionnaireAnswers'))) return refused('NOT_FOUND', 'No such client.');
+    if (!(await this.record(clientId, ctx, 'saveQuestionnaireAnswers'))) return writeRefused('NOT_FOUND', 'No such client.');
     const key = `${clientId}:${answers.assignmentId}`;
     const saved = this.questionnaireAnswers.get(key);
     if (saved?.status === 'COMPLETED') {
       const same = answers.status === 'COMPLETED' && JSON.stringify(saved.answers.map((a) => [a.questionId, a.value])) === JSON.stringify(answers.answers.map((a) => [a.questionId, a.value]));
-      return same ? { done: true, id: key } : refused('NOT_CHANGEABLE', 'This questionnaire was sent: it can no longer be changed.');
+      return same ? { done: true, id: key } : writeRefused('NOT_CHANGEABLE', 'This questionnaire was sent: it can no longer be changed.');
     }
     this.questionnaireAnswers.set(key, answers);
     return { done: true, id: key };
@@ -205,17 +206,14 @@ export class DemoEhrAdapter implements EhrAdapter {
   }
 }
 
-function refused(refusal: 'NOT_FOUND' | 'NOT_CHANGEABLE', reason: string): EhrWriteResult {
-  return { done: false, refusal, reason };
-}
 
 /** A document or report that asks for akkoord gets approvedAt once; approving it again changes nothing. */
 function approveIn<T extends { externalId: string; needsApproval: boolean; approvedAt?: string | null }>(list: T[], approval: EhrApproval): EhrWriteResult {
   const index = list.findIndex((item) => item.externalId === approval.itemId);
   const item = list[index];
-  if (!item) return refused('NOT_FOUND', 'The client has no such document or report.');
+  if (!item) return writeRefused('NOT_FOUND', 'The client has no such document or report.');
   if (item.approvedAt) return { done: true };
-  if (!item.needsApproval) return refused('NOT_CHANGEABLE', 'This document does not ask for approval.');
+  if (!item.needsApproval) return writeRefused('NOT_CHANGEABLE', 'This document does not ask for approval.');
   list[index] = { ...item, approvedAt: approval.at };
   return { done: true };
 }

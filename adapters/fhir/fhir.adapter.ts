@@ -48,6 +48,7 @@ import type {
   EhrWriteResult,
   TimeWindow,
 } from '../ports';
+import { writeRefused } from '../ports';
 import {
   type Approvals,
   approvalsByTarget,
@@ -449,20 +450,20 @@ export class FhirEhrAdapter implements EhrAdapter {
     if (approval.target !== 'TREATMENT_PLAN') {
       const doc = await this.read<DocumentReference>('DocumentReference', approval.itemId, signal);
       if (!doc || referenceId(doc.subject, 'Patient') !== clientId || doc.status !== 'current' || isSessionReport(doc) !== (approval.target === 'SESSION_REPORT')) {
-        return refused('NOT_FOUND', 'The client has no such document or report.');
+        return writeRefused('NOT_FOUND', 'The client has no such document or report.');
       }
       if (doc.docStatus === 'preliminary') {
         await this.createOnce(toApprovalProvenance(clientId, doc, approval), `_tag=${PORTAL_APPROVAL_SYSTEM}|${approvalTag(doc)}`, signal);
         return { done: true };
       }
       const given = await this.approvalsOf([], referencesTo([doc]), signal);
-      return given.size ? { done: true } : refused('NOT_CHANGEABLE', 'This document does not ask for approval.');
+      return given.size ? { done: true } : writeRefused('NOT_CHANGEABLE', 'This document does not ask for approval.');
     }
     for (let attempt = 1; ; attempt++) {
       const plan = await this.clientPlan(clientId, approval.itemId, signal);
-      if (!plan) return refused('NOT_FOUND', 'The client has no such treatment plan.');
+      if (!plan) return writeRefused('NOT_FOUND', 'The client has no such treatment plan.');
       if (plan.status === 'active') return { done: true };
-      if (plan.status !== 'on-hold') return refused('NOT_CHANGEABLE', 'The treatment plan does not wait for approval.');
+      if (plan.status !== 'on-hold') return writeRefused('NOT_CHANGEABLE', 'The treatment plan does not wait for approval.');
       await this.createOnce(toApprovalProvenance(clientId, plan, approval), `_tag=${PORTAL_APPROVAL_SYSTEM}|${approvalTag(plan)}`, signal);
       if (await this.update({ ...plan, status: 'active' }, signal, attempt)) return { done: true };
     }
@@ -476,8 +477,8 @@ export class FhirEhrAdapter implements EhrAdapter {
     let created: Goal | undefined;
     for (let attempt = 1; ; attempt++) {
       const plan = await this.clientPlan(clientId, goal.planId, ctx.signal);
-      if (!plan) return refused('NOT_FOUND', 'The client has no such treatment plan.');
-      if (!isOpenPlan(plan)) return refused('NOT_CHANGEABLE', 'The treatment plan is approved: its goals can no longer change.');
+      if (!plan) return writeRefused('NOT_FOUND', 'The client has no such treatment plan.');
+      if (!isOpenPlan(plan)) return writeRefused('NOT_CHANGEABLE', 'The treatment plan is approved: its goals can no longer change.');
       created ??= (await this.createOnce(toPortalGoal(clientId, goal), `identifier=${PORTAL_GOAL_SYSTEM}|${goal.goalId}`, ctx.signal)).resource;
       const next = withGoal(plan, `Goal/${created.id}`);
       if (next === plan || (await this.update(next, ctx.signal, attempt))) return { done: true, id: created.id };
@@ -492,11 +493,11 @@ export class FhirEhrAdapter implements EhrAdapter {
   async removeTreatmentGoal(clientId: string, removal: EhrGoalRemoval, ctx: AdapterRequestContext): Promise<EhrWriteResult> {
     for (let attempt = 1; ; attempt++) {
       const [plan, goal] = await Promise.all([this.clientPlan(clientId, removal.planId, ctx.signal), this.read<Goal>('Goal', removal.goalId, ctx.signal)]);
-      if (!plan || !goal || referenceId(goal.subject, 'Patient') !== clientId) return refused('NOT_FOUND', 'The client has no such goal.');
+      if (!plan || !goal || referenceId(goal.subject, 'Patient') !== clientId) return writeRefused('NOT_FOUND', 'The client has no such goal.');
       const ref = `Goal/${goal.id}`;
-      if (!(plan.goal ?? []).some((g) => referenceKey(g) === ref)) return isGoneGoal(goal) ? { done: true } : refused('NOT_FOUND', 'The goal is not part of this plan.');
-      if (!isOpenPlan(plan)) return refused('NOT_CHANGEABLE', 'The treatment plan is approved: its goals can no longer change.');
-      if (!isClientGoal(goal)) return refused('NOT_CHANGEABLE', 'Only goals the client added can be removed.');
+      if (!(plan.goal ?? []).some((g) => referenceKey(g) === ref)) return isGoneGoal(goal) ? { done: true } : writeRefused('NOT_FOUND', 'The goal is not part of this plan.');
+      if (!isOpenPlan(plan)) return writeRefused('NOT_CHANGEABLE', 'The treatment plan is approved: its goals can no longer change.');
+      if (!isClientGoal(goal)) return writeRefused('NOT_CHANGEABLE', 'Only goals the client added can be removed.');
       if (!isGoneGoal(goal) && !(await this.update({ ...goal, lifecycleStatus: 'cancelled', statusDate: removal.at.slice(0, 10) }, ctx.signal, attempt))) continue;
       if (await this.update(withoutGoal(plan, ref), ctx.signal, attempt)) return { done: true };
     }
@@ -532,7 +533,7 @@ export class FhirEhrAdapter implements EhrAdapter {
       if (existing.status === 'completed' || existing.status === 'amended') {
         return response.status === 'completed' && sameAnswers(existing, response)
           ? { done: true, id: existing.id }
-          : refused('NOT_CHANGEABLE', 'This questionnaire was sent: it can no longer be changed.');
+          : writeRefused('NOT_CHANGEABLE', 'This questionnaire was sent: it can no longer be changed.');
       }
       if (await this.update({ ...response, id: existing.id, meta: existing.meta }, ctx.signal, attempt)) return { done: true, id: existing.id };
     }
@@ -783,9 +784,6 @@ const TOKEN_TIMEOUT_MS = 10_000;
 /** Read-modify-write passes before a resource that keeps changing under us counts as a failure. */
 const CONFLICT_ATTEMPTS = 3;
 
-function refused(refusal: 'NOT_FOUND' | 'NOT_CHANGEABLE', reason: string): EhrWriteResult {
-  return { done: false, refusal, reason };
-}
 
 /** Goals may change until the client approves: a draft or a plan on hold, not an agreed or withdrawn one. */
 function isOpenPlan(plan: CarePlan): boolean {
