@@ -241,10 +241,7 @@ export class AccountsService {
   }
 
   private async portalsOfMany(accountIds: readonly string[]): Promise<PortalAccess[][]> {
-    const unique = [...new Set(accountIds)];
-    // At most 1000 values per IN list (an event's subscribers can be many thousands).
-    const rows: PortalLinkEntity[] = [];
-    for (let at = 0; at < unique.length; at += 1000) rows.push(...(await this.rawLinks.findIn('accountId', unique.slice(at, at + 1000), 'createdAt')));
+    const rows = await this.rawLinks.findIn('accountId', [...new Set(accountIds)], 'createdAt');
     const rank = (r: PortalRelation) => (r === PortalRelation.SELF ? 0 : 1);
     const byAccount = new Map<string, PortalLinkEntity[]>();
     for (const row of rows) byAccount.set(row.accountId, [...(byAccount.get(row.accountId) ?? []), row]);

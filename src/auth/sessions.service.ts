@@ -48,7 +48,7 @@ export class SessionsService {
    * Coalesces the checks made in one tick (every live subscriber re-checks on every event) into
    * one deny-list round and one query. No cache: each call still reads after it was made.
    */
-  private readonly activity = new DataLoader<string, boolean>((ids) => this.activeAmong(ids), { cache: false, maxBatchSize: 1000 });
+  private readonly activity = new DataLoader<string, boolean>((ids) => this.activeMany(ids), { cache: false, maxBatchSize: 1000 });
   private readonly standing = new DataLoader<string, boolean>((ids) => this.standingAmong(ids), { cache: false, maxBatchSize: 1000 });
   /** When each session seen standing ends (its maximum length); a revoked or ended one is dropped. */
   private readonly sessionEnds = new Map<string, number>();
@@ -152,11 +152,6 @@ export class SessionsService {
     return this.activity.load(sessionId);
   }
 
-  /** isActive for many sessions at once (an event's subscribers), in the same order. */
-  activeMany(sessionIds: readonly string[]): Promise<boolean[]> {
-    return this.activeAmong(sessionIds);
-  }
-
   /**
    * Whether a session still stands by its row (revoked, ended) and the deny-list: the periodic
    * sweep of open sockets, which also catches a revocation whose deny-list entry has lapsed.
@@ -165,7 +160,8 @@ export class SessionsService {
     return this.standing.load(sessionId);
   }
 
-  private async activeAmong(ids: readonly string[]): Promise<boolean[]> {
+  /** isActive for many sessions at once (an event's subscribers), in the same order. */
+  async activeMany(ids: readonly string[]): Promise<boolean[]> {
     const unique = [...new Set(ids)];
     // While no session was revoked anywhere (the shared stamp is unchanged), a session this instance
     // already found clear of the deny-list needs no new look: one key read for the whole tick.
@@ -186,15 +182,9 @@ export class SessionsService {
     return ids.map((id) => !denied.has(id) && (this.sessionEnds.get(id) ?? 0) > now);
   }
 
-
-
-
   private async standingAmong(ids: readonly string[]): Promise<boolean[]> {
     const unique = [...new Set(ids)];
-    // At most 1000 values per IN list: an event's subscribers can be many thousands.
-    const chunks: string[][] = [];
-    for (let at = 0; at < unique.length; at += 1000) chunks.push(unique.slice(at, at + 1000));
-    const [answers, rows] = await Promise.all([this.kv.getMany(unique.map((id) => `revoked-session:${id}`)), Promise.all(chunks.map((chunk) => this.rawSessions.findIn('id', chunk))).then((r) => r.flat())]);
+    const [answers, rows] = await Promise.all([this.kv.getMany(unique.map((id) => `revoked-session:${id}`)), this.rawSessions.findIn('id', unique)]);
     const denied = new Set(unique.filter((_, i) => answers[i]));
     const now = new Date();
     const standing = new Set<string>();

@@ -8,6 +8,8 @@ import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata';
  * the driver's own rules (dates, booleans, column transformers), so the rows are the same as a
  * repository's on SQLite and MySQL/MariaDB.
  */
+const IN_LIST_MAX = 1000;
+
 export class RawTable<T extends ObjectLiteral> {
   private readonly columns: ColumnMetadata[];
   private readonly table: string;
@@ -28,8 +30,17 @@ export class RawTable<T extends ObjectLiteral> {
     this.rowPlaceholders = `(${this.columns.map(() => '?').join(', ')})`;
   }
 
-  /** Rows whose `property` is one of `values`, ordered by `orderBy` ascending. */
+  /**
+   * Rows whose `property` is one of `values`, ordered by `orderBy` ascending within each statement.
+   * At most IN_LIST_MAX values go into one statement (an event's subscribers can be thousands);
+   * more are asked in several, side by side.
+   */
   async findIn<K extends keyof T & string>(property: K, values: readonly unknown[], orderBy?: keyof T & string): Promise<T[]> {
+    if (values.length > IN_LIST_MAX) {
+      const chunks: unknown[][] = [];
+      for (let at = 0; at < values.length; at += IN_LIST_MAX) chunks.push(values.slice(at, at + IN_LIST_MAX));
+      return (await Promise.all(chunks.map((chunk) => this.findIn(property, chunk, orderBy)))).flat();
+    }
     if (!values.length) return [];
     const column = this.column(property);
     const order = orderBy ? ` ORDER BY ${this.db.driver.escape(this.column(orderBy).databaseName)} ASC` : '';
