@@ -38,6 +38,21 @@ describe('who may see a portal: minors from 16, and the end of treatment', () =>
     expect((await t.gql(q, { id: sanneId }, parent)).body.errors?.[0]?.extensions?.reason).toBe('CHILD_DECIDES');
   });
 
+  it('does not look among the documents of a child of 16 who has not given the parent access: approving one of them is NOT_FOUND, and nothing is approved', async () => {
+    record('cl-sanne').client.birthDate = yearsAgo(16.5);
+    const sanne = record('cl-sanne');
+    sanne.documents.push({ externalId: 'dc-s-akkoord', name: 'Behandelplan Sanne.pdf', mediaType: 'application/pdf', uploadedBy: 'M. Jansen', uploadedAt: new Date().toISOString(), needsApproval: true, approvedAt: null, content: 'Behandelplan.' });
+    try {
+      const parent = await t.login('parent@demo.test');
+      const { body } = await t.gql('mutation($id: ID!) { approveDocument(documentId: $id) { id approvedAt } }', { id: 'demo:dc-s-akkoord' }, parent);
+      // The parent still sees Daan's portal, so the id is looked for there, not in Sanne's.
+      expect(body.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
+      expect(sanne.documents.find((d) => d.externalId === 'dc-s-akkoord')?.approvedAt).toBeNull();
+    } finally {
+      sanne.documents = sanne.documents.filter((d) => d.externalId !== 'dc-s-akkoord');
+    }
+  });
+
   it('keeps a parent’s access to a child under 16', async () => {
     record('cl-daan').client.birthDate = yearsAgo(9);
     const parent = await t.login('parent@demo.test');

@@ -80,15 +80,20 @@ export async function approveDossierItem<T extends { id: string }>(ctx: GatewayC
 }
 
 /**
- * The client whose item this is, among those whose dossier the viewer may see and whose records
- * include the id's EHR. A viewer who may see no dossier at all is refused outright.
+ * The client whose item this is, among those whose dossier the viewer may see now (the relation,
+ * DOSSIER_VIEW and the portal rules, as every read is gated) and whose records include the id's
+ * EHR: no other client's dossier is read. A viewer who may see no dossier at all is refused
+ * outright; one whose every dossier is closed to them (treatment ended, the child decides) hears why.
  */
 async function locate<T extends { id: string }>(ctx: GatewayContext, kind: Approvable<T>, id: string): Promise<{ clientId: string; item: T; source: string }> {
   const portals = (await ctx.portals()).filter((p) => abilities(p).viewDossier);
   if (!portals.length) throw new ForbiddenError('You have no permission for this part of the portal (approvePlans).', { reason: 'approvePlans' });
+  const gates = await Promise.allSettled(portals.map((p) => authorizeClientAccess(ctx, p.clientId, 'viewDossier')));
+  const open = gates.flatMap((g) => (g.status === 'fulfilled' ? [g.value.access.clientId] : []));
+  if (!open.length) throw (gates[0] as PromiseRejectedResult).reason;
   const parsed = parseGlobalId(id);
   if (!parsed) throw new NotFoundError(`No such ${kind.noun}.`);
-  const holders = await Promise.all(portals.map(async (p) => ((await ctx.ehr.clientSources(p.clientId)).some((s) => s.source === parsed.source) ? [p.clientId] : [])));
+  const holders = await Promise.all(open.map(async (clientId) => ((await ctx.ehr.clientSources(clientId)).some((s) => s.source === parsed.source) ? [clientId] : [])));
   const searched = await Promise.allSettled(holders.flat().map(async (clientId) => ({ clientId, item: (await kind.read(ctx, clientId)).find((x) => x.id === id) })));
   for (const r of searched) if (r.status === 'fulfilled' && r.value.item) return { clientId: r.value.clientId, item: r.value.item, source: parsed.source };
   // An EHR that did not answer cannot say the item is not there.
