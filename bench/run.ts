@@ -66,16 +66,31 @@ interface Measured {
 /** One measured run of a server; the first answer, the warm-up and the body check are set up by `prepare`. */
 type Run = () => Promise<Measured>;
 
-async function prepare(s: Started, query: string, connections: number, seconds: number): Promise<Run> {
-  const body = JSON.stringify({ query, variables: { id: s.clientId } });
-  const headers = { 'content-type': 'application/json', authorization: `Bearer ${s.token}` };
-  const url = `http://127.0.0.1:${s.port}/graphql`;
-  const first = await (await fetch(url, { method: 'POST', headers, body })).text();
+/** The benchmark query as a POST to one server, for fetch and autocannon alike. */
+function requestTo(s: Started, query: string) {
+  return {
+    url: `http://127.0.0.1:${s.port}/graphql`,
+    method: 'POST' as const,
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${s.token}` },
+    body: JSON.stringify({ query, variables: { id: s.clientId } }),
+  };
+}
+
+/** The server's answer to the query, which every later answer must equal; a query that fails stops the bench. */
+async function firstAnswer(s: Started, query: string): Promise<string> {
+  const request = requestTo(s, query);
+  const first = await (await fetch(request.url, request)).text();
   if (first.includes('"errors"')) throw new Error(`the benchmark query fails: ${first.slice(0, 300)}`);
-  await autocannon({ url, method: 'POST', headers, body, connections, duration: 2 }); // warm-up
+  return first;
+}
+
+async function prepare(s: Started, query: string, connections: number, seconds: number): Promise<Run> {
+  const request = requestTo(s, query);
+  const first = await firstAnswer(s, query);
+  await autocannon({ ...request, connections, duration: 2 }); // warm-up
   return async () => {
     const before = await calls(s);
-    const r = await autocannon({ url, method: 'POST', headers, body, connections, duration: seconds, expectBody: first });
+    const r = await autocannon({ ...request, connections, duration: seconds, expectBody: first });
     const requests = r.requests.total;
     return {
       rps: r.requests.average,
@@ -148,14 +163,8 @@ async function sideBySide(query: string, seconds: number): Promise<SideBySide | 
   const [gateway, raw] = await Promise.all([startServer('gateway', 0), startServer('raw', 0)]);
   try {
     if (cpuMs(gateway.child.pid!) === null) return null;
-    const request = (s: Started) => ({
-      url: `http://127.0.0.1:${s.port}/graphql`,
-      method: 'POST' as const,
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${s.token}` },
-      body: JSON.stringify({ query, variables: { id: s.clientId } }),
-    });
-    const firsts = new Map(await Promise.all([gateway, raw].map(async (s) => [s, await (await fetch(request(s).url, request(s))).text()] as const)));
-    const load = (s: Started, duration: number) => autocannon({ ...request(s), connections: 10, duration, expectBody: firsts.get(s) });
+    const firsts = new Map(await Promise.all([gateway, raw].map(async (s) => [s, await firstAnswer(s, query)] as const)));
+    const load = (s: Started, duration: number) => autocannon({ ...requestTo(s, query), connections: 10, duration, expectBody: firsts.get(s) });
     await Promise.all([load(gateway, 3), load(raw, 3)]);
     const rounds: SideBySide[] = [];
     for (let i = 0; i < 3; i++) {
