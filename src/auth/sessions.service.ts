@@ -169,12 +169,12 @@ export class SessionsService {
     if (stamp !== this.cleared.stamp || this.cleared.ids.size > 100_000) this.cleared = { stamp, ids: new Set() };
     const cleared = this.cleared.ids;
     const toCheck = unique.filter((id) => !cleared.has(id));
-    const denied = new Set<string>();
+    let denied: ReadonlySet<string> = new Set();
     if (toCheck.length) {
-      const answers = await this.kv.getMany(toCheck.map((id) => `revoked-session:${id}`));
-      toCheck.forEach((id, i) => (answers[i] ? denied.add(id) : undefined));
+      denied = await this.deniedAmong(toCheck);
       const unknown = toCheck.filter((id) => !denied.has(id) && !this.sessionEnds.has(id));
-      if (unknown.length) await this.standingAmong(unknown);
+      // Just checked against the deny-list: only their rows are read.
+      if (unknown.length) await this.standingAmong(unknown, denied);
       // Only under a stamp read before the deny-list: a revocation meanwhile renews it, so the next check looks again.
       if (stamp !== null && this.cleared.ids === cleared) for (const id of toCheck) if (!denied.has(id) && this.sessionEnds.has(id)) cleared.add(id);
     }
@@ -182,14 +182,14 @@ export class SessionsService {
     return ids.map((id) => !denied.has(id) && (this.sessionEnds.get(id) ?? 0) > now);
   }
 
-  private async standingAmong(ids: readonly string[]): Promise<boolean[]> {
+  /** `denied`: the deny-list as the caller just read it for these ids; without it, it is read here. */
+  private async standingAmong(ids: readonly string[], denied?: ReadonlySet<string>): Promise<boolean[]> {
     const unique = [...new Set(ids)];
-    const [answers, rows] = await Promise.all([this.kv.getMany(unique.map((id) => `revoked-session:${id}`)), this.rawSessions.findIn('id', unique)]);
-    const denied = new Set(unique.filter((_, i) => answers[i]));
+    const [deniedNow, rows] = await Promise.all([denied ?? this.deniedAmong(unique), this.rawSessions.findIn('id', unique)]);
     const now = new Date();
     const standing = new Set<string>();
     for (const row of rows) {
-      if (!row.revokedAt && row.expiresAt > now && !denied.has(row.id)) {
+      if (!row.revokedAt && row.expiresAt > now && !deniedNow.has(row.id)) {
         standing.add(row.id);
         if (this.sessionEnds.size >= 100_000) this.sessionEnds.clear();
         this.sessionEnds.set(row.id, row.expiresAt.getTime());
@@ -197,5 +197,11 @@ export class SessionsService {
     }
     for (const id of unique) if (!standing.has(id)) this.sessionEnds.delete(id);
     return ids.map((id) => standing.has(id));
+  }
+
+  /** The sessions among `ids` on the deny-list (revoked on some instance). */
+  private async deniedAmong(ids: readonly string[]): Promise<Set<string>> {
+    const answers = await this.kv.getMany(ids.map((id) => `revoked-session:${id}`));
+    return new Set(ids.filter((_, i) => answers[i]));
   }
 }
