@@ -33,6 +33,8 @@ export class Appointment {
   clientId!: string;
   practitionerId!: string;
   reportId?: string | null;
+  /** Shown only to viewers with AGENDA_VIEW_ORGANISATION (the client is not a participant). */
+  organisationOnly?: boolean;
 }
 
 /** An appointment as the dossier service reads it, before its practitioner is filled in. */
