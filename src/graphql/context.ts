@@ -103,8 +103,16 @@ export function createContext(input: ContextInput): GatewayContext {
     async audit(event, access) {
       const account = await ctx.account();
       writer ??= services.audit.writer();
-      await writer({
-        ...event,
+      // Every field named (not `...event`, which V8 copies several times slower), and typed so
+      // that a field added to AccessEvent cannot be left out here.
+      const line: { [K in keyof Required<AccessEvent>]: AccessEvent[K] } = {
+        action: event.action,
+        eventType: event.eventType,
+        resource: event.resource,
+        clientId: event.clientId,
+        treatmentRelationship: event.treatmentRelationship,
+        consentApplied: event.consentApplied,
+        emergencyAccess: event.emergencyAccess,
         accountId: account.id,
         actorName: account.displayName,
         actorRole: access.relation,
@@ -112,7 +120,8 @@ export function createContext(input: ContextInput): GatewayContext {
         onBehalfOf: access.relation === 'SELF' ? null : `client:${access.clientId}`,
         accessPoint: input.ip,
         requestId: input.requestId,
-      });
+      };
+      await writer(line);
     },
   };
   return ctx;
