@@ -23,8 +23,11 @@ export const DateScalar = new GraphQLScalarType({
   },
 });
 
-/** What Date#toISOString writes: served as is, without parsing (hundreds per appointment list). */
-const CANONICAL_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+/**
+ * What Date#toISOString writes: served as is, without parsing (hundreds per appointment list);
+ * for years 0000-9999 its text order is its time order.
+ */
+export const CANONICAL_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
 function toIso(v: unknown): string {
   if (typeof v === 'string' && CANONICAL_UTC.test(v)) return v;

@@ -1,5 +1,6 @@
 import type { EhrAppointment } from '../../../adapters/ports';
 import type { GatewayContext } from '../../graphql/context';
+import { CANONICAL_UTC } from '../../graphql/scalars';
 import { type AppointmentRecord, AppointmentWindow } from '../appointments/appointment.types';
 import { globalId } from '../ehr/global-id';
 import {
@@ -198,6 +199,3 @@ export function byTime<T>(list: readonly T[], time: (item: T) => string, order: 
     .sort((a, b) => sign * (a.at - b.at))
     .map((x) => x.item);
 }
-
-/** What Date#toISOString writes (years 0000-9999): text order is time order. */
-const CANONICAL_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;

@@ -46,7 +46,8 @@ interface MethodMetrics {
  *
  * The timeout is ours (callWithin), not cockatiel's: cockatiel's timeout policy listens on three
  * abort signals per call (the parent's, its own, and a promise made from it), which cost about 5 %
- * of a 100-appointment screen's CPU at five adapter calls per screen (bench/RESULTS.md); ours
+ * of a 100-appointment screen's CPU at five adapter calls per screen (measured against the build
+ * with cockatiel's timeout); ours
  * settles the call from its timer and cancels calls at shutdown from a set, with no listeners.
  */
 export class AdapterRegistry {
