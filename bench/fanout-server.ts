@@ -6,7 +6,7 @@ import { writeHeapSnapshot } from 'node:v8';
 import { Redis } from 'ioredis';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { DemoEhrAdapter as DemoEhrAdapterType } from '../adapters/demo/demo.adapter';
-import type * as Abilities from '../src/auth/abilities';
+import type * as Permissions from '../src/auth/permissions';
 import type * as ConfigModule from '../src/config';
 import type * as LoggerModule from '../src/observability/logger';
 import type * as ServerModule from '../src/server';
@@ -42,7 +42,8 @@ async function startGateway(): Promise<{ base: string; stop: () => Promise<void>
   const { createApp } = require(join(dist, 'src', 'server')) as typeof ServerModule;
   const { loadConfig } = require(join(dist, 'src', 'config')) as typeof ConfigModule;
   const { createLogger } = require(join(dist, 'src', 'observability', 'logger')) as typeof LoggerModule;
-  const { ALL_PERMISSIONS, PortalRelation } = require(join(dist, 'src', 'auth', 'abilities')) as typeof Abilities;
+  // Builds before the access gate kept the enums in auth/abilities.
+  const { ALL_PERMISSIONS, PortalRelation } = requireFirst<typeof Permissions>(join(dist, 'src', 'auth', 'permissions'), join(dist, 'src', 'auth', 'abilities'));
   const { DemoEhrAdapter } = require(join(dist, 'adapters', 'demo', 'demo.adapter')) as { DemoEhrAdapter: typeof DemoEhrAdapterType };
 
   const config = loadConfig({
@@ -141,3 +142,14 @@ main().catch((err) => {
   console.error(err);
   process.exit(1);
 });
+
+function requireFirst<T>(...paths: string[]): T {
+  for (const path of paths) {
+    try {
+      return require(path) as T;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw err;
+    }
+  }
+  throw new Error(`none of ${paths.join(', ')} found`);
+}

@@ -4,7 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DemoEhrAdapter } from '../adapters/demo/demo.adapter';
-import { ALL_PERMISSIONS, PortalRelation } from '../src/auth/abilities';
+import { ALL_PERMISSIONS, PortalRelation } from '../src/auth/permissions';
 import { loadConfig } from '../src/config';
 import { createLogger } from '../src/observability/logger';
 import { createApp } from '../src/server';

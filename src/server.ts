@@ -39,6 +39,7 @@ import { MessageOutbox } from './modules/messages/message-outbox';
 import { MessagesService, practitionerName } from './modules/messages/messages.service';
 import { AttachmentsService } from './modules/messages/attachments.service';
 import { MessageMailer } from './modules/messages/message-mail';
+import { authorizeAccount } from './graphql/gate-readers';
 import { loadFileStorage } from '../adapters/storage/local-disk.storage';
 import { uploadsRoute } from './http/uploads.route';
 import { MemoryKeyValueStore, RedisKeyValueStore, type KeyValueStore } from './kv/kv';
@@ -147,7 +148,16 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     { pollMs: config.OUTBOX_POLL_MS, retryBaseMs: config.OUTBOX_RETRY_BASE_MS, retryMaxMs: config.OUTBOX_RETRY_MAX_MS },
     attachments,
   );
-  const mailer = new MessageMailer(db, accounts, kv, mail, logger, publicUrl);
+  const mailer = new MessageMailer({
+    db,
+    accounts,
+    kv,
+    mail,
+    logger,
+    portalUrl: publicUrl,
+    // Asked when a message arrives, long after `services` below exists.
+    authorize: (accountId, clientId, action) => authorizeAccount(services, logger, accountId, clientId, action),
+  });
   const services: Services = {
     config,
     kv,

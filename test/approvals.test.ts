@@ -1,5 +1,5 @@
 import { DemoEhrAdapter } from '../adapters/demo/demo.adapter';
-import { Permission, PortalRelation } from '../src/auth/abilities';
+import { Permission, PortalRelation } from '../src/auth/permissions';
 import { portalIds, startTestApp, type TestApp } from './utils/app';
 
 const documentsQuery = 'query($id: ID!) { client(id: $id) { dossier { documents { id name needsApproval approvedAt } } } }';
@@ -92,9 +92,9 @@ describe('approving a treatment plan or document', () => {
   it('gives a network member who may see the dossier but not approve (no PLANS_APPROVE) FORBIDDEN, for the plan and for documents alike', async () => {
     const token = await ellen([Permission.AGENDA_VIEW, Permission.DOSSIER_VIEW]);
     const plan = await t.gql(approvePlan, { id: PLAN }, token);
-    expect(plan.body.errors?.[0]?.extensions).toMatchObject({ code: 'FORBIDDEN', reason: 'approvePlans' });
+    expect(plan.body.errors?.[0]?.extensions).toMatchObject({ code: 'FORBIDDEN', reason: 'NO_PERMISSION', action: 'APPROVE_PLAN' });
     const document = await t.gql(approveDocument, { id: AGREEMENT }, token);
-    expect(document.body.errors?.[0]?.extensions).toMatchObject({ code: 'FORBIDDEN', reason: 'approvePlans' });
+    expect(document.body.errors?.[0]?.extensions).toMatchObject({ code: 'FORBIDDEN', reason: 'NO_PERMISSION', action: 'APPROVE_PLAN' });
     expect((await t.gql(planQuery, { id: karenId }, karenToken)).body.data.client.dossier.treatmentPlan).toMatchObject({ status: 'AWAITING_APPROVAL', approvedAt: null });
   });
 
@@ -110,7 +110,7 @@ describe('approving a treatment plan or document', () => {
 
     expect((await t.gql(planQuery, { id: karenId }, karenToken)).body.data.client.dossier.treatmentPlan).toMatchObject({ status: 'APPROVED', approvedAt, approvedBy: 'Ellen Test' });
     const line = (await approveLines()).find((e) => e.eventType === 'dossier.treatmentplan.approve');
-    expect(line).toMatchObject({ action: 'U', resource: 'Akkoord op behandelplan', actorName: 'Ellen Test', actorRole: 'NETWORK_MEMBER', onBehalfOf: `client:${karenId}` });
+    expect(line).toMatchObject({ action: 'U', resource: 'Akkoord op behandelplan', actorName: 'Ellen Test', actorRole: 'NETWORK_MEMBER', onBehalfOf: 'Karen Test' });
 
     const again = await t.gql(approvePlan, { id: PLAN }, karenToken);
     expect(again.body.data.approveTreatmentPlan).toMatchObject({ status: 'APPROVED', approvedAt, approvedBy: 'Ellen Test' });

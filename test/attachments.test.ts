@@ -1,4 +1,4 @@
-import { Permission, PortalRelation } from '../src/auth/abilities';
+import { Permission, PortalRelation } from '../src/auth/permissions';
 import type { DemoEhrAdapter } from '../adapters/demo/demo.adapter';
 import { portalIds, startTestApp, type TestApp } from './utils/app';
 

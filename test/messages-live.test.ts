@@ -3,7 +3,7 @@ import { createClient, type Client as WsClient } from 'graphql-ws';
 import { Redis } from 'ioredis';
 import WebSocket from 'ws';
 import { DemoEhrAdapter } from '../adapters/demo/demo.adapter';
-import { Permission, PortalRelation } from '../src/auth/abilities';
+import { Permission, PortalRelation } from '../src/auth/permissions';
 import { portalIds, startTestApp, type TestApp } from './utils/app';
 import { postSignedSync, redisSubscribers, subscribeTo, until, type Received as LiveReceived } from './utils/live';
 import { AccessLogEntity } from '../src/audit/access-log.entity';

@@ -1,6 +1,6 @@
 import type { AdapterRequestContext, EhrOutboundMessage } from '../adapters/ports';
 import { DemoEhrAdapter } from '../adapters/demo/demo.adapter';
-import { Permission, PortalRelation } from '../src/auth/abilities';
+import { Permission, PortalRelation } from '../src/auth/permissions';
 import { portalIds, startTestApp, type TestApp } from './utils/app';
 
 const START = `mutation($clientId: ID!, $subject: String!, $recipientIds: [ID!]!, $body: String!, $kind: ConversationKind) {

@@ -56,8 +56,9 @@ describe('the gateway on its embedded defaults (SQLite, in-process, demo adapter
   it('refuses a stranger the client with FORBIDDEN and leaks nothing', async () => {
     const token = await t.login('stranger@demo.test');
     const { body } = await t.gql(dashboardQuery, { id: karenId }, token);
-    expect(body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
-    expect(body.data).toBeNull();
+    expect(body.errors?.[0]?.extensions).toMatchObject({ code: 'FORBIDDEN', reason: 'NO_RELATION' });
+    expect(body.errors?.[0]?.path).toEqual(['client']);
+    expect(body.data).toEqual({ client: null });
     const me = await t.gql('{ me { portals { relation } } }', undefined, token);
     expect(me.body.data.me.portals).toEqual([]);
   });

@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { createClient, type Client as WsClient } from 'graphql-ws';
 import { Redis } from 'ioredis';
 import WebSocket from 'ws';
-import { PortalRelation, Permission } from '../src/auth/abilities';
+import { PortalRelation, Permission } from '../src/auth/permissions';
 import { signSyncBody } from '../src/events/sync.signature';
 import { portalIds, startTestApp, type TestApp } from './utils/app';
 import { videoRooms } from '../src/modules/video/video.resolver';

@@ -8,7 +8,9 @@ import type { AdapterRegistry } from '../modules/ehr/adapter-registry';
 import { RawTable } from '../db/raw-table';
 import { ChangeStamp } from '../kv/change-stamp';
 import type { KeyValueStore } from '../kv/kv';
-import { ALL_PERMISSIONS, type Permission, PortalRelation, type PortalAccess } from './abilities';
+import { OWN_LOGIN_FROM_AGE } from './access';
+import { ALL_PERMISSIONS, type Permission, PortalRelation, type PortalAccess } from './permissions';
+import { ageInYears } from './portal-rules';
 import { AccountEntity } from './account.entity';
 import { PortalLinkEntity } from './portal-link.entity';
 
@@ -125,8 +127,10 @@ export class AccountsService {
       account = await this.create({ displayName: name, bsnHash });
     }
     // One person known at two care organisations is one client with two sources: a record seen
-    // before decides which client the others join.
-    const selfRefs = found.flatMap(({ source, self }) => (self ? [{ source, externalId: self.externalId }] : []));
+    // before decides which client the others join. A child has an own login from 12 (Tromp); a
+    // younger child's DigiD opens no portal of their own: the parents with authority act for them.
+    const ownLogin = (self: { birthDate?: string | null }) => (ageInYears(self.birthDate) ?? OWN_LOGIN_FROM_AGE) >= OWN_LOGIN_FROM_AGE;
+    const selfRefs = found.flatMap(({ source, self }) => (self && ownLogin(self) ? [{ source, externalId: self.externalId }] : []));
     const known = await Promise.all(selfRefs.map((ref) => this.clients.existingClientId(ref)));
     let ownClientId = known.find((id): id is string => Boolean(id));
     for (const [i, ref] of selfRefs.entries()) {

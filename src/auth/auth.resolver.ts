@@ -1,7 +1,7 @@
 import { Arg, Ctx, ID, Mutation, Resolver } from 'type-graphql';
 import { requireViewer, type GatewayContext } from '../graphql/context';
 import { DateScalar } from '../graphql/scalars';
-import { effectivePermissions } from './abilities';
+import { effectivePermissions } from './permissions';
 import { CodeChannel, LoginChallenge, Portal, Session } from '../modules/portal/portal.types';
 import type { IssuedSession } from './sessions.service';
 

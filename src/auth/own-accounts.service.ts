@@ -5,7 +5,7 @@ import { BadUserInputError, RateLimitedError, UnauthenticatedError } from '../gr
 import type { KeyValueStore } from '../kv/kv';
 import type { Logger } from '../observability/logger';
 import type { Metrics } from '../observability/metrics';
-import { ALL_PERMISSIONS, PortalRelation } from './abilities';
+import { ALL_PERMISSIONS, PortalRelation } from './permissions';
 import type { AccountsService } from './accounts.service';
 import { AccountCredentialsEntity, ActivationCodeEntity, LoginChallengeEntity, PasswordResetEntity } from './credentials.entity';
 import { DUMMY_HASH, hashPassword, passwordProblem, verifyPassword } from './password';
@@ -66,6 +66,11 @@ export class OwnAccountsService {
 
   async hasPassword(accountId: string): Promise<boolean> {
     return (await this.credentials.countBy({ accountId })) > 0;
+  }
+
+  /** Whether the account's password was set for it and must be replaced before any client data is served. */
+  async mustChangePassword(accountId: string): Promise<boolean> {
+    return (await this.credentials.findOneBy({ accountId }))?.mustChangePassword ?? false;
   }
 
   /** Sets (or replaces) an account's password; `mustChange` forces a new one at the next login. */

@@ -1,4 +1,4 @@
-import { PortalRelation } from './abilities';
+import { PortalRelation } from './permissions';
 import { ageInYears, parentMayAccess, portalState } from './portal-rules';
 
 const settings = { graceDays: 7, readOnlyDays: 30 };

@@ -1,5 +1,5 @@
 import type { EhrClient } from '../../adapters/ports';
-import { PortalRelation } from './abilities';
+import { PortalRelation } from './permissions';
 
 export type PortalState = 'open' | 'read-only' | 'closed';
 

@@ -1,6 +1,5 @@
-import { abilities, PortalRelation, type Abilities, type PortalAccess } from '../auth/abilities';
-import { ageInYears, parentMayAccess, portalState } from '../auth/portal-rules';
-import { PARENT_ACCESS } from '../modules/consents/consents.service';
+import { PARENT_ACCESS, type AccessSettings, type GateReader } from '../auth/access';
+import type { PortalAccess } from '../auth/permissions';
 import type { EhrClient } from '../../adapters/ports';
 import type { AccountEntity } from '../auth/account.entity';
 import type { AuthViewer } from '../auth/sessions.service';
@@ -8,10 +7,10 @@ import type { AccessEvent } from '../audit/access-log.service';
 import type { Logger } from '../observability/logger';
 import { RequestEhr, type PartialFailure } from '../modules/ehr/ehr.service';
 import type { Services } from '../services';
-import { ForbiddenError, UnauthenticatedError } from './errors';
+import { UnauthenticatedError } from './errors';
 
-/** Everything one operation (HTTP request or WebSocket subscription) runs with. */
-export interface GatewayContext {
+/** Everything one operation (HTTP request or WebSocket subscription) runs with; also what the access gate reads. */
+export interface GatewayContext extends GateReader {
   requestId: string;
   ip: string | null;
   viewer: AuthViewer | null;
@@ -32,7 +31,8 @@ export interface GatewayContext {
   /** Writes an access-log line; awaited before the data it covers leaves (fail closed). */
   audit(event: Omit<AccessEvent, 'accountId' | 'actorName' | 'actorRole' | 'accessPoint' | 'requestId'>, access: PortalAccess): Promise<void>;
   /** The client's record as the portal rules need it (treatment end, birth date); null when no EHR answers. */
-  portalProfile(clientId: string): Promise<EhrClient | null>;
+  profile(clientId: string): Promise<EhrClient | null>;
+  settings: AccessSettings;
 }
 
 export interface ContextInput {
@@ -43,8 +43,8 @@ export interface ContextInput {
   requestId: string;
   ip: string | null;
   viewer: AuthViewer | null;
-  /** Where portalProfile reads; live re-authorisation passes one read shared by an event's subscribers. */
-  portalProfile?: (clientId: string) => Promise<EhrClient | null>;
+  /** Where profile reads; live re-authorisation passes one read shared by an event's subscribers. */
+  profile?: (clientId: string) => Promise<EhrClient | null>;
 }
 
 /**
@@ -59,6 +59,7 @@ export function createContext(input: ContextInput): GatewayContext {
   let writer: ((e: AccessEvent) => Promise<void>) | undefined;
   let ehr: RequestEhr | undefined;
   let logger: Logger | undefined;
+  let consents: Map<string, Promise<boolean>> | undefined;
 
   const ctx: GatewayContext = {
     services,
@@ -78,10 +79,17 @@ export function createContext(input: ContextInput): GatewayContext {
         services.ehrCache,
       ));
     },
-    portalProfile(clientId) {
-      if (input.portalProfile) return input.portalProfile(clientId);
+    settings: services.config,
+    profile(clientId) {
+      if (input.profile) return input.profile(clientId);
       // The EHR being down is no reason to lock people out of what the portal itself holds.
       return ctx.ehr.first(clientId, 'getClient', (a, id, c) => a.getClient(id, c)).catch(() => null);
+    },
+    childConsented(clientId) {
+      consents ??= new Map();
+      let granted = consents.get(clientId);
+      if (!granted) consents.set(clientId, (granted = services.consents.isGranted(clientId, PARENT_ACCESS)));
+      return granted;
     },
     account() {
       if (!viewer) return Promise.reject(ctx.authError ?? new UnauthenticatedError());
@@ -101,7 +109,7 @@ export function createContext(input: ContextInput): GatewayContext {
       return portalsPromise;
     },
     async audit(event, access) {
-      const account = await ctx.account();
+      const [account, onBehalfOf] = await Promise.all([ctx.account(), onBehalfOfName(ctx, access)]);
       writer ??= services.audit.writer();
       // Every field named (not `...event`, which V8 copies several times slower), and typed so
       // that a field added to AccessEvent cannot be left out here.
@@ -116,8 +124,7 @@ export function createContext(input: ContextInput): GatewayContext {
         accountId: account.id,
         actorName: account.displayName,
         actorRole: access.relation,
-        // A parent or representative acts on behalf of the client whose portal this is.
-        onBehalfOf: access.relation === 'SELF' ? null : `client:${access.clientId}`,
+        onBehalfOf,
         accessPoint: input.ip,
         requestId: input.requestId,
       };
@@ -127,76 +134,24 @@ export function createContext(input: ContextInput): GatewayContext {
   return ctx;
 }
 
+/**
+ * The responsible person on whose behalf a parent, representative or network member acts: the
+ * client, by name (the record is already read for the portal rules); the client in person acts
+ * for themselves.
+ */
+async function onBehalfOfName(ctx: GatewayContext, access: PortalAccess): Promise<string | null> {
+  return access.relation === 'SELF' ? null : onBehalfOf(access, (await ctx.profile(access.clientId))?.name);
+}
+
+/** The access-log's "on behalf of" for a link: the client's name, or null for the client in person. */
+export function onBehalfOf(access: Pick<PortalAccess, 'relation'>, clientName: string | null | undefined): string | null {
+  return access.relation === 'SELF' ? null : (clientName ?? UNKNOWN_CLIENT_NAME);
+}
+
+/** When no EHR answers for the client's name, the line still says it was on the client's behalf. */
+export const UNKNOWN_CLIENT_NAME = 'de cliënt (naam niet beschikbaar)';
+
 export function requireViewer(ctx: GatewayContext): AuthViewer {
   if (!ctx.viewer) throw ctx.authError ?? new UnauthenticatedError();
   return ctx.viewer;
 }
-
-/**
- * The one gate for client data: the viewer must have a relation to the client and, where asked,
- * the named ability. Answers the access with the abilities it carries.
- */
-export async function authorizeClientAccess(
-  ctx: GatewayContext,
-  clientId: string,
-  needed?: keyof Abilities,
-  options: { write?: boolean } = {},
-): Promise<{ access: PortalAccess; can: Abilities }> {
-  const granted = accessIn(requireViewer(ctx), await ctx.portals(), clientId, needed);
-  await checkPortalRules(ctx, granted.access, options.write ?? false);
-  return granted;
-}
-
-const abilitiesOf = new WeakMap<PortalAccess, Abilities>();
-
-/**
- * The relation and ability part of the gate, on links already read: throws FORBIDDEN with the
- * reason. A link object read once and kept (live re-checks) computes its abilities once.
- */
-export function accessIn(viewer: AuthViewer, portals: readonly PortalAccess[], clientId: string, needed?: keyof Abilities): { access: PortalAccess; can: Abilities } {
-  if (viewer.mustChangePassword) throw new ForbiddenError('Set a new password first (changePassword).', { reason: 'PASSWORD_CHANGE_REQUIRED' });
-  const access = portals.find((p) => p.clientId === clientId);
-  if (!access) throw new ForbiddenError('You have no access to this portal.');
-  let can = abilitiesOf.get(access);
-  if (!can) abilitiesOf.set(access, (can = abilities(access)));
-  if (needed && !can[needed]) throw new ForbiddenError(`You have no permission for this part of the portal (${needed}).`, { reason: needed });
-  return { access, can };
-}
-
-/**
- * The rules that depend on the client's record: access ends when treatment ends, and from 16 a
- * child decides whether the parents still see the portal. Asked once per client per request.
- */
-async function checkPortalRules(ctx: GatewayContext, access: PortalAccess, write: boolean): Promise<void> {
-  const refusal = portalRefusal(ctx.services.config, await ctx.portalProfile(access.clientId), access, write);
-  if (refusal === ASK_CHILD_CONSENT) {
-    if (!(await ctx.services.consents.isGranted(access.clientId, PARENT_ACCESS))) throw childDecides();
-  } else if (refusal) throw refusal;
-}
-
-/** A parent's access to a child of 16 or older hangs on the child's consent, which is not in the record. */
-export const ASK_CHILD_CONSENT = 'ask-child-consent';
-
-/**
- * The portal rules on the client's record, without I/O: a refusal, null when access stands, or
- * ASK_CHILD_CONSENT when only the child's consent (PARENT_ACCESS) can decide.
- */
-export function portalRefusal(
-  config: Pick<Services['config'], 'TREATMENT_END_GRACE_DAYS' | 'TREATMENT_END_READ_ONLY_DAYS'>,
-  profile: EhrClient | null,
-  access: PortalAccess,
-  write: boolean,
-): ForbiddenError | typeof ASK_CHILD_CONSENT | null {
-  const state = portalState(profile, { graceDays: config.TREATMENT_END_GRACE_DAYS, readOnlyDays: config.TREATMENT_END_READ_ONLY_DAYS });
-  if (state === 'closed') return new ForbiddenError('This portal has closed because the treatment has ended.', { reason: 'TREATMENT_ENDED' });
-  if (state === 'read-only' && write) return new ForbiddenError('The treatment has ended: this portal can still be read but no longer changed.', { reason: 'PORTAL_READ_ONLY' });
-  if (access.relation === PortalRelation.PARENT) {
-    const age = ageInYears(profile?.birthDate);
-    // Without the consent, parentMayAccess says no from 16; with it, yes.
-    if (age !== null && age >= 16 && !parentMayAccess(access.relation, age, false)) return ASK_CHILD_CONSENT;
-  }
-  return null;
-}
-
-const childDecides = (): ForbiddenError =>
-  new ForbiddenError('From 16 the client decides who sees the portal, and has not given parents access.', { reason: 'CHILD_DECIDES' });

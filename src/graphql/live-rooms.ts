@@ -1,9 +1,10 @@
-import type { Abilities, PortalAccess } from '../auth/abilities';
+import type { Action, Grant, Rights } from '../auth/access';
+import type { PortalAccess } from '../auth/permissions';
 import type { AuthViewer } from '../auth/sessions.service';
 import type { Logger } from '../observability/logger';
 import type { Services } from '../services';
 import { requireViewer, type GatewayContext } from './context';
-import { reauthorizeSeats } from './live-access';
+import { reauthorizeSeats } from './gate-readers';
 import type { DirectSource } from './live-execution';
 
 /** What one kind of live room carries, and how a subscriber sees it. */
@@ -11,10 +12,8 @@ export interface RoomKind<E, V> {
   /** For logs, e.g. 'video call'. */
   name: string;
   channel(clientId: string): string;
-  /** The ability every seat must still have for each event. */
-  needed?: keyof Abilities;
-  /** Beyond `needed`: whether a seat with these rights may stay (checked for every event). */
-  allowed?(can: Abilities): boolean;
+  /** What every seat must still be allowed, by the gate, for each event. */
+  action: Action;
   /** This room's events among what the bus carries (unknown JSON); null skips a payload. */
   accept(payload: unknown, clientId: string): E | null;
   /**
@@ -33,7 +32,7 @@ export interface Admitted {
   ctx: GatewayContext;
   viewer: AuthViewer;
   access: PortalAccess;
-  can: Abilities;
+  can: Rights;
 }
 
 const DONE = { done: true, value: undefined } as const;
@@ -175,15 +174,15 @@ class Room<E, V> {
       this.logger,
       this.clientId,
       seats.map((s) => s.viewer),
-      this.kind.needed,
+      this.kind.action,
     );
     const admitted: Admitted[] = [];
     const open: Seat<V>[] = [];
     seats.forEach((seat, i) => {
       // Left while its rights were being checked: nothing to present, nothing to log as read.
       if (seat.finished) return;
-      const granted = rights[i];
-      if (granted && (this.kind.allowed?.(granted.can) ?? true)) {
+      const granted: Grant | null | undefined = rights[i];
+      if (granted) {
         admitted.push({ ctx: seat.ctx, viewer: seat.viewer, access: granted.access, can: granted.can });
         open.push(seat);
       } else {

@@ -11,7 +11,7 @@ import { clientIp } from '../http/io';
 import { createContext, type GatewayContext } from './context';
 import { CompiledOperations } from './jit-executor';
 import { attachLiveSink, liveSubscribe } from './live-execution';
-import { sharedPortalProfile } from './live-access';
+import { sharedPortalProfile } from './gate-readers';
 import { CloseCode, ErrorCode, formatGatewayError, isExpectedError } from './errors';
 
 interface SocketState {
@@ -97,7 +97,7 @@ export function createWebSocketServer(schema: GraphQLSchema, services: Services,
           ip: state.ip,
           viewer: state.viewer,
           // The subscribe-time check reads the client's record once per tick for all sockets, and keeps no EHR reader per socket.
-          portalProfile: sharedPortalProfile(services, logger),
+          profile: sharedPortalProfile(services, logger),
         });
         // Error-free events are written straight to the socket in graphql-ws's own frame (live-execution.ts).
         attachLiveSink(contextValue, { id, socket });

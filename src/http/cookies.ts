@@ -1,9 +1,11 @@
 import type { IncomingMessage } from 'node:http';
+import { safeDecode } from './io';
 
+/** A cookie's value; a value that is not valid percent-encoding counts as no cookie (no token to try). */
 export function readCookie(req: IncomingMessage, name: string): string | null {
   for (const part of (req.headers.cookie ?? '').split(';')) {
     const [key, ...rest] = part.trim().split('=');
-    if (key === name) return decodeURIComponent(rest.join('='));
+    if (key === name) return safeDecode(rest.join('='));
   }
   return null;
 }

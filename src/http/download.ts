@@ -1,8 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { PortalAccess } from '../auth/abilities';
+import type { PortalAccess } from '../auth/permissions';
+import { onBehalfOf } from '../graphql/context';
 import { ErrorCode } from '../graphql/errors';
+import { sharedPortalProfile } from '../graphql/gate-readers';
 import type { Logger } from '../observability/logger';
 import type { Services } from '../services';
 import { clientIp, sendError } from './io';
@@ -34,7 +36,7 @@ export async function auditAndStream(
       accountId: who.account.id,
       actorName: who.account.displayName,
       actorRole: who.access.relation,
-      onBehalfOf: who.access.relation === 'SELF' ? null : `client:${what.clientId}`,
+      onBehalfOf: onBehalfOf(who.access, who.access.relation === 'SELF' ? null : (await sharedPortalProfile(services, logger)(what.clientId))?.name),
       accessPoint: clientIp(req, services.config.TRUST_PROXY),
       requestId,
       treatmentRelationship: true,

@@ -1,12 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { abilities } from '../auth/abilities';
+import { Action } from '../auth/access';
 import { ErrorCode } from '../graphql/errors';
+import { authorizeAccount } from '../graphql/gate-readers';
 import type { Logger } from '../observability/logger';
 import { parseGlobalId } from '../modules/ehr/global-id';
 import type { Services } from '../services';
 import { sendAttachment } from './attachment-download';
 import { auditAndStream } from './download';
-import { bearerToken, sendError } from './io';
+import { bearerToken, safeDecode, sendError, sendRefusal } from './io';
 
 /**
  * GET /files/:id?a=&e=&sig= streams a file to the viewer the URL was signed for, until it expires.
@@ -15,27 +16,33 @@ import { bearerToken, sendError } from './io';
 export function filesRoute(services: Services, logger: Logger) {
   return async (req: IncomingMessage, res: ServerResponse, url: URL, requestId: string): Promise<void> => {
     if (req.method !== 'GET') return sendError(res, 405, ErrorCode.BAD_USER_INPUT, 'Use GET with a signed download link.');
-    const fileId = decodeURIComponent(url.pathname.slice('/files/'.length));
+    const fileId = safeDecode(url.pathname.slice('/files/'.length));
+    if (fileId === null) return sendError(res, 400, ErrorCode.BAD_USER_INPUT, 'The file id in the link is not valid percent-encoding.');
     const ref = services.fileUrls.verify(fileId, url.searchParams);
     if ('error' in ref) return sendError(res, 403, ErrorCode.FORBIDDEN, ref.error);
 
     // A session sent along must be the one the link was made for.
     const token = bearerToken(req);
+    let sessionMustChange = false;
     if (token) {
       const viewer = await services.sessions.authenticate(token).catch(() => null);
       if (!viewer || viewer.accountId !== ref.accountId) return sendError(res, 403, ErrorCode.FORBIDDEN, 'This download link was made for someone else.');
+      sessionMustChange = viewer.mustChangePassword;
     }
+    // The link was made earlier: the gate decides again now, as for any read (a password to be
+    // replaced first, a 16-year-old who withdrew the parents' access, a treatment that ended).
+    const mustChangePassword = sessionMustChange || (await services.ownAccounts.mustChangePassword(ref.accountId));
+    const gate = (clientId: string, action: Action) => authorizeAccount(services, logger, ref.accountId, clientId, action, { mustChangePassword });
 
-    if (fileId.startsWith('att:')) return sendAttachment(services, logger, req, res, fileId.slice('att:'.length), ref.accountId, requestId);
+    if (fileId.startsWith('att:')) return sendAttachment({ services, logger, req, res, requestId }, fileId.slice('att:'.length), ref.accountId, gate);
 
     const match = /^doc:([^:]+):(.+)$/.exec(fileId);
     const doc = match ? parseGlobalId(match[2]!) : null;
     if (!match || !doc) return sendError(res, 404, ErrorCode.NOT_FOUND, 'No such file.');
     const clientId = match[1]!;
 
-    const [account, portals] = await Promise.all([services.accounts.findById(ref.accountId), services.accounts.portals(ref.accountId)]);
-    const access = portals.find((p) => p.clientId === clientId);
-    if (!account || !abilities(access).viewDossier) return sendError(res, 403, ErrorCode.FORBIDDEN, 'You may no longer open this document.');
+    const [account, grant] = await Promise.all([services.accounts.findById(ref.accountId), gate(clientId, Action.VIEW_DOSSIER)]);
+    if (!account || !('access' in grant)) return sendRefusal(res, grant, 'You may no longer open this document.');
     const sources = (await services.clients.sourcesOf([clientId])).get(clientId) ?? [];
     const source = sources.find((s) => s.source === doc.source);
     if (!source) return sendError(res, 404, ErrorCode.NOT_FOUND, 'No such file.');
@@ -52,9 +59,10 @@ export function filesRoute(services: Services, logger: Logger) {
 
     await auditAndStream(
       { services, logger, req, res, requestId },
-      { account, access: access! },
+      { account, access: grant.access },
       { clientId, eventType: 'dossier.document.download', resource: `Document: ${content.name}` },
       content,
     );
   };
 }
+

@@ -1,5 +1,6 @@
 import { readCookie, SESSION_COOKIE } from './cookies';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { GraphQLError } from 'graphql';
 
 export class BodyTooLargeError extends Error {
   constructor(readonly limit: number) {
@@ -28,8 +29,8 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
 }
 
 /** A refusal outside GraphQL execution, shaped like a GraphQL error so every client reads it the same way. */
-export function sendError(res: ServerResponse, status: number, code: string, message: string, headers: Record<string, string | string[]> = {}): void {
-  sendJson(res, status, { errors: [{ message, extensions: { code } }] }, headers);
+export function sendError(res: ServerResponse, status: number, code: string, message: string, headers: Record<string, string | string[]> = {}, reason?: string): void {
+  sendJson(res, status, { errors: [{ message, extensions: reason ? { code, reason } : { code } }] }, headers);
 }
 
 export function clientIp(req: IncomingMessage, trustProxy: boolean): string | null {
@@ -46,4 +47,19 @@ export function bearerToken(req: IncomingMessage): string | null {
   const header = req.headers.authorization;
   if (header?.startsWith('Bearer ')) return header.slice(7).trim() || null;
   return readCookie(req, SESSION_COOKIE);
+}
+
+/** A percent-encoded value (a path segment, a cookie), or null when it is not valid percent-encoding. */
+export function safeDecode(value: string): string | null {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return null;
+  }
+}
+
+/** 403 with the gate's reason (or the fallback when the account is gone), never the file. */
+export function sendRefusal(res: ServerResponse, refusal: Error | { access: unknown }, fallback: string): void {
+  const gate = refusal instanceof GraphQLError ? refusal : null;
+  sendError(res, 403, 'FORBIDDEN', gate?.message ?? fallback, {}, gate?.extensions.reason as string | undefined);
 }

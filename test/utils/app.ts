@@ -16,7 +16,7 @@ export interface TestApp {
   logs: string[];
   /** POST /auth/dev/login by e-mail (or { bsn }); answers the access token. */
   login(who: string | { bsn: string }): Promise<string>;
-  gql<T = any>(query: string, variables?: Record<string, unknown>, token?: string): Promise<{ status: number; body: { data?: T; errors?: { message: string; extensions?: { code?: string; [key: string]: any } }[]; extensions?: any } }>;
+  gql<T = any>(query: string, variables?: Record<string, unknown>, token?: string): Promise<{ status: number; body: { data?: T; errors?: { message: string; path?: any[]; extensions?: { code?: string; [key: string]: any } }[]; extensions?: any } }>;
   stop(): Promise<void>;
 }
 
@@ -106,4 +106,11 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
 export async function portalIds(t: TestApp, token: string): Promise<string[]> {
   const { body } = await t.gql('{ me { portals { client { id } } } }', undefined, token);
   return body.data.me.portals.map((p: { client: { id: string } }) => p.client.id);
+}
+
+/** The portal's client id for a record of the demo EHR (e.g. 'cl-daan'), whoever may open it. */
+export async function clientIdOf(t: TestApp, externalId: string, source = 'demo'): Promise<string> {
+  const id = await t.app.services.clients.existingClientId({ source, externalId });
+  if (!id) throw new Error(`no client for ${source}:${externalId}`);
+  return id;
 }

@@ -2,7 +2,8 @@ import type { GraphQLResolveInfo } from 'graphql';
 import { Arg, Ctx, FieldResolver, ID, Info, Int, Query, Resolver, Root } from 'type-graphql';
 import type { EhrClient } from '../../../adapters/ports';
 import { selectsField } from '../../graphql/selection';
-import { authorizeClientAccess, type GatewayContext } from '../../graphql/context';
+import { Action, authorize } from '../../auth/access';
+import { UNKNOWN_CLIENT_NAME, type GatewayContext } from '../../graphql/context';
 import { BadUserInputError, NotAvailableError, NotFoundError } from '../../graphql/errors';
 import { DateScalar } from '../../graphql/scalars';
 import { Appointment, type AppointmentRecord, AppointmentWindow } from '../appointments/appointment.types';
@@ -17,9 +18,9 @@ const profileReads = new WeakMap<GatewayContext, Map<string, Promise<EhrClient>>
 
 @Resolver(() => Client)
 export class ClientResolver {
-  @Query(() => Client, { description: "One client's portal. FORBIDDEN when the viewer has no relation to this client." })
+  @Query(() => Client, { nullable: true, description: "One client's portal. FORBIDDEN when the viewer has no relation to this client." })
   async client(@Arg('id', () => ID) id: string, @Ctx() ctx: GatewayContext): Promise<Client> {
-    await authorizeClientAccess(ctx, id);
+    await authorize(ctx, id, Action.VIEW_PORTAL);
     return { id };
   }
 
@@ -33,17 +34,18 @@ export class ClientResolver {
     return (await this.profile(c, ctx)).birthDate ?? null;
   }
 
-  @FieldResolver(() => Dashboard)
+  @FieldResolver(() => Dashboard, { nullable: true })
   async dashboard(@Root() c: Client, @Ctx() ctx: GatewayContext): Promise<Dashboard> {
-    const { can } = await authorizeClientAccess(ctx, c.id);
+    const { can } = await authorize(ctx, c.id, Action.VIEW_PORTAL);
+    // What the viewer may not see counts as nothing, not as a refusal of the whole dashboard.
     const [upcoming, parts] = await Promise.all([
-      can.viewAgenda ? this.visibleAppointments(c.id, ctx, AppointmentWindow.UPCOMING) : Promise.resolve([]),
-      can.viewDossier ? countDossierParts(ctx, c.id) : Promise.resolve(0),
+      can.VIEW_AGENDA ? this.visibleAppointments(c.id, ctx, AppointmentWindow.UPCOMING) : Promise.resolve([]),
+      can.VIEW_DOSSIER ? countDossierParts(ctx, c.id) : Promise.resolve(0),
     ]);
     return { clientId: c.id, upcomingAppointmentCount: upcoming.length, dossierPartCount: parts };
   }
 
-  @FieldResolver(() => [Appointment])
+  @FieldResolver(() => [Appointment], { nullable: true })
   async appointments(
     @Root() c: Client,
     @Arg('when', () => AppointmentWindow, { defaultValue: AppointmentWindow.UPCOMING }) when: AppointmentWindow,
@@ -55,40 +57,49 @@ export class ClientResolver {
     return selectsField(info, 'practitioner') ? withPractitioners(ctx, list) : (list as Appointment[]);
   }
 
-  @FieldResolver(() => Dossier)
+  @FieldResolver(() => Dossier, { nullable: true })
   async dossier(@Root() c: Client, @Ctx() ctx: GatewayContext): Promise<Dossier> {
-    await authorizeClientAccess(ctx, c.id, 'viewDossier');
+    await authorize(ctx, c.id, Action.VIEW_DOSSIER);
     return { clientId: c.id };
   }
 
-  @FieldResolver(() => [QuestionnaireAssignment])
-  questionnaires(@Arg('status', () => QuestionnaireStatus, { nullable: true }) _status?: QuestionnaireStatus): QuestionnaireAssignment[] {
+  @FieldResolver(() => [QuestionnaireAssignment], { nullable: true })
+  async questionnaires(
+    @Root() c: Client,
+    @Ctx() ctx: GatewayContext,
+    @Arg('status', () => QuestionnaireStatus, { nullable: true }) _status?: QuestionnaireStatus,
+  ): Promise<QuestionnaireAssignment[]> {
+    await authorize(ctx, c.id, Action.VIEW_QUESTIONNAIRES);
     throw new NotAvailableError('Questionnaires');
   }
 
-  @FieldResolver(() => [DiaryEntry])
-  diary(): DiaryEntry[] {
+  @FieldResolver(() => [DiaryEntry], { nullable: true })
+  async diary(@Root() c: Client, @Ctx() ctx: GatewayContext): Promise<DiaryEntry[]> {
+    await authorize(ctx, c.id, Action.VIEW_JOURNAL);
     throw new NotAvailableError('The diary');
   }
 
   @FieldResolver(() => ClientStory, { nullable: true })
-  story(): ClientStory | null {
+  async story(@Root() c: Client, @Ctx() ctx: GatewayContext): Promise<ClientStory | null> {
+    await authorize(ctx, c.id, Action.VIEW_JOURNAL);
     throw new NotAvailableError('The client story');
   }
 
-
-  @FieldResolver(() => [AccessLogEntry], { description: 'Who opened this dossier, when, and what (the client\'s right to see the access log).' })
+  @FieldResolver(() => [AccessLogEntry], { nullable: true, description: 'Who opened this dossier, when, and what (the client\'s right to see the access log).' })
   async accessLog(@Root() c: Client, @Arg('first', () => Int, { defaultValue: 50 }) first: number, @Ctx() ctx: GatewayContext): Promise<AccessLogEntry[]> {
-    await authorizeClientAccess(ctx, c.id, 'viewAccessLog');
+    await authorize(ctx, c.id, Action.VIEW_ACCESS_LOG);
     if (first < 1 || first > 100) throw new BadUserInputError('first must be between 1 and 100.', { limit: 100 });
     const rows = await ctx.services.audit.list(c.id, first);
+    // Lines written before the log named the person kept the client's id: shown by name too.
+    const legacy = rows.some((r) => r.onBehalfOf?.startsWith('client:'));
+    const clientName = legacy ? ((await ctx.profile(c.id))?.name ?? UNKNOWN_CLIENT_NAME) : null;
     return rows.map((r) => ({
       at: r.at,
       actor: r.actorName,
       actorRole: r.actorRole,
       action: ({ C: 'create', R: 'read', U: 'update', D: 'delete', E: 'execute' } as const)[r.action],
       resource: r.resource,
-      onBehalfOf: r.onBehalfOf,
+      onBehalfOf: r.onBehalfOf?.startsWith('client:') ? clientName : r.onBehalfOf,
       emergencyAccess: r.emergencyAccess,
     }));
   }
@@ -100,7 +111,7 @@ export class ClientResolver {
     let read = perClient.get(c.id);
     if (!read) {
       read = (async () => {
-        const { access } = await authorizeClientAccess(ctx, c.id);
+        const { access } = await authorize(ctx, c.id, Action.VIEW_PORTAL);
         const [client] = await Promise.all([
           ctx.ehr.first(c.id, 'getClient', (a, id, actx) => a.getClient(id, actx)),
           ctx.audit({ action: 'R', eventType: 'client.profile.read', resource: 'Naam en geboortedatum', clientId: c.id, treatmentRelationship: true }, access),
@@ -114,9 +125,9 @@ export class ClientResolver {
   }
 
   private async visibleAppointments(clientId: string, ctx: GatewayContext, when: AppointmentWindow): Promise<AppointmentRecord[]> {
-    const { access, can } = await authorizeClientAccess(ctx, clientId, 'viewAgenda');
+    const { access, can } = await authorize(ctx, clientId, Action.VIEW_AGENDA);
     const [list] = await Promise.all([
-      dossierReads.appointments(ctx, clientId, can.viewOrganisationAgenda),
+      dossierReads.appointments(ctx, clientId, can.VIEW_ORGANISATION_AGENDA),
       ctx.audit({ action: 'R', eventType: 'agenda.read', resource: 'Afspraken', clientId, treatmentRelationship: true }, access),
     ]);
     return inWindow(list, when);

@@ -1,20 +1,20 @@
 import type { GraphQLResolveInfo } from 'graphql';
 import { Ctx, FieldResolver, Info, Resolver, Root } from 'type-graphql';
 import { selectsField } from '../../graphql/selection';
-import { authorizeClientAccess, type GatewayContext } from '../../graphql/context';
+import { Action, authorize, mayReadConversation } from '../../auth/access';
+import type { GatewayContext } from '../../graphql/context';
 import { Appointment, AppointmentWindow } from '../appointments/appointment.types';
 import { ActivityOverview, Dashboard } from '../clients/client.types';
 import { readAudited, withPractitioners } from '../dossier/dossier.resolver';
 import { dossierReads, inWindow } from '../dossier/dossier.service';
-import { mayReadConversation, mayUseMessages } from '../messages/message-rules';
 
 @Resolver(() => Dashboard)
 export class DashboardResolver {
   @FieldResolver(() => Appointment, { nullable: true })
   async nextAppointment(@Root() d: Dashboard, @Ctx() ctx: GatewayContext, @Info() info: GraphQLResolveInfo): Promise<Appointment | null> {
-    const { can } = await authorizeClientAccess(ctx, d.clientId);
-    if (!can.viewAgenda) return null;
-    const list = await dossierReads.appointments(ctx, d.clientId, can.viewOrganisationAgenda);
+    const { can } = await authorize(ctx, d.clientId, Action.VIEW_PORTAL);
+    if (!can.VIEW_AGENDA) return null;
+    const list = await dossierReads.appointments(ctx, d.clientId, can.VIEW_ORGANISATION_AGENDA);
     const next = inWindow(list, AppointmentWindow.UPCOMING).find((a) => Date.parse(a.start) > Date.now());
     if (!next) return null;
     // Unselected, `practitioner` is never read: no practitioner batch for it.
@@ -23,17 +23,18 @@ export class DashboardResolver {
 
   @FieldResolver(() => ActivityOverview, { description: "Since the viewer's previous login." })
   async activity(@Root() d: Dashboard, @Ctx() ctx: GatewayContext): Promise<ActivityOverview> {
-    const { can } = await authorizeClientAccess(ctx, d.clientId);
+    const grant = await authorize(ctx, d.clientId, Action.VIEW_PORTAL);
+    const { can } = grant;
     const account = await ctx.account();
     const since = account.previousLoginAt;
     const after = (iso: string) => !since || Date.parse(iso) > since.getTime();
     const now = Date.now();
     const [documents, reports, appointments, newMessages] = await Promise.all([
-      can.viewDossier ? readAudited(ctx, d.clientId, 'dossier.documents.read', 'Documenten (lijst)', () => dossierReads.documents(ctx, d.clientId)) : [],
-      can.viewDossier ? readAudited(ctx, d.clientId, 'dossier.reports.read', 'Verslaglegging', () => dossierReads.reports(ctx, d.clientId)) : [],
-      can.viewAgenda ? dossierReads.appointments(ctx, d.clientId, can.viewOrganisationAgenda) : [],
+      can.VIEW_DOSSIER ? readAudited(ctx, d.clientId, 'dossier.documents.read', 'Documenten (lijst)', () => dossierReads.documents(ctx, d.clientId)) : [],
+      can.VIEW_DOSSIER ? readAudited(ctx, d.clientId, 'dossier.reports.read', 'Verslaglegging', () => dossierReads.reports(ctx, d.clientId)) : [],
+      can.VIEW_AGENDA ? dossierReads.appointments(ctx, d.clientId, can.VIEW_ORGANISATION_AGENDA) : [],
       // A count only (no content), over the conversations this viewer may read.
-      mayUseMessages(can) ? ctx.services.messages.countNewSince(d.clientId, account.id, since, (c, refs) => mayReadConversation(can, c.kind, refs.has(account.id))) : 0,
+      can.READ_MESSAGES ? ctx.services.messages.countNewSince(d.clientId, account.id, since, (c, refs) => mayReadConversation(grant, c.kind, refs.has(account.id))) : 0,
     ]);
     return {
       since,

@@ -1,6 +1,7 @@
 import type { EhrActor, EhrApprovalTarget } from '../../../adapters/ports';
-import { abilities, PortalRelation, type PortalAccess } from '../../auth/abilities';
-import { authorizeClientAccess, type GatewayContext } from '../../graphql/context';
+import { Action, authorize, decide, Reason } from '../../auth/access';
+import { PortalRelation, type PortalAccess } from '../../auth/permissions';
+import type { GatewayContext } from '../../graphql/context';
 import { BadUserInputError, ConflictError, ForbiddenError, NotAvailableError, NotFoundError } from '../../graphql/errors';
 import { parseGlobalId } from '../ehr/global-id';
 import { dossierReads } from './dossier.service';
@@ -56,7 +57,7 @@ export const TREATMENT_PLAN_APPROVAL: Approvable<TreatmentPlan> = {
  */
 export async function approveDossierItem<T extends { id: string }>(ctx: GatewayContext, kind: Approvable<T>, id: string): Promise<T> {
   const { clientId, item, source } = await locate(ctx, kind, id);
-  const { access } = await authorizeClientAccess(ctx, clientId, 'approvePlans', { write: true });
+  const { access } = await authorize(ctx, clientId, Action.APPROVE_PLAN);
   const state = kind.state(item);
   if (state === 'ASKS_NOTHING') throw new BadUserInputError(`This ${kind.noun} does not ask for approval.`, { reason: 'NOT_APPROVABLE' });
   if (state === 'APPROVED') {
@@ -66,13 +67,15 @@ export async function approveDossierItem<T extends { id: string }>(ctx: GatewayC
   if (!ctx.services.registry.adapter(source)?.approve) throw new NotAvailableError(`Approving a ${kind.noun} of this care organisation`);
   const externalClientId = (await ctx.ehr.clientSources(clientId)).find((s) => s.source === source)!.externalId;
   const itemId = parseGlobalId(id)!.externalId;
-  const [by] = await Promise.all([actor(ctx, access), ctx.audit({ action: 'U', eventType: kind.eventType, resource: kind.resource(item), clientId, treatmentRelationship: true }, access)]);
+  const by = await actor(ctx, access);
   const at = new Date().toISOString();
   const result = await ctx.ehr.write(source, 'approve', (adapter, c) => adapter.approve!(externalClientId, { target: kind.target, itemId, by, at }, c));
   if (!result.done) {
     if (result.refusal === 'NOT_FOUND') throw new NotFoundError(`No such ${kind.noun}.`);
     throw new ConflictError(`The care organisation's system refused the approval: ${result.reason}`);
   }
+  // Logged once the EHR took it: the log says what happened, not what was tried.
+  await ctx.audit({ action: 'U', eventType: kind.eventType, resource: kind.resource(item), clientId, treatmentRelationship: true }, access);
   await ctx.ehr.forget(clientId, source, kind.part);
   // The EHR's own record of the akkoord (its time); should the read miss it, the akkoord just given.
   const fresh = (await kind.read(ctx, clientId)).find((x) => x.id === id);
@@ -86,11 +89,15 @@ export async function approveDossierItem<T extends { id: string }>(ctx: GatewayC
  * outright; one whose every dossier is closed to them (treatment ended, the child decides) hears why.
  */
 async function locate<T extends { id: string }>(ctx: GatewayContext, kind: Approvable<T>, id: string): Promise<{ clientId: string; item: T; source: string }> {
-  const portals = (await ctx.portals()).filter((p) => abilities(p).viewDossier);
-  if (!portals.length) throw new ForbiddenError('You have no permission for this part of the portal (approvePlans).', { reason: 'approvePlans' });
-  const gates = await Promise.allSettled(portals.map((p) => authorizeClientAccess(ctx, p.clientId, 'viewDossier')));
-  const open = gates.flatMap((g) => (g.status === 'fulfilled' ? [g.value.access.clientId] : []));
-  if (!open.length) throw (gates[0] as PromiseRejectedResult).reason;
+  const portals = await ctx.portals();
+  const gates = await Promise.all(portals.map((p) => decide(ctx, p.clientId, Action.VIEW_DOSSIER)));
+  const open = gates.flatMap((g) => ('access' in g ? [g.access.clientId] : []));
+  if (!open.length) {
+    // The gate's own reason where it has one beyond the missing right (treatment ended, the child decides).
+    const told = gates.find((g) => g instanceof ForbiddenError && g.extensions.reason !== Reason.NO_PERMISSION);
+    if (told) throw told;
+    throw new ForbiddenError('You have no permission for this part of the portal (APPROVE_PLAN).', { reason: Reason.NO_PERMISSION, action: Action.APPROVE_PLAN });
+  }
   const parsed = parseGlobalId(id);
   if (!parsed) throw new NotFoundError(`No such ${kind.noun}.`);
   const holders = await Promise.all(open.map(async (clientId) => ((await ctx.ehr.clientSources(clientId)).some((s) => s.source === parsed.source) ? [clientId] : [])));

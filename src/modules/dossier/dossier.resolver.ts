@@ -1,5 +1,6 @@
 import { Ctx, FieldResolver, Resolver, Root } from 'type-graphql';
-import { authorizeClientAccess, type GatewayContext } from '../../graphql/context';
+import { Action, authorize } from '../../auth/access';
+import type { GatewayContext } from '../../graphql/context';
 import { NotFoundError } from '../../graphql/errors';
 import { Appointment, type AppointmentRecord, Practitioner } from '../appointments/appointment.types';
 import type { Sourced } from '../ehr/ehr.service';
@@ -25,14 +26,14 @@ import {
  * the data leaves only once the line is stored (no log, no data).
  */
 export async function readAudited<T>(ctx: GatewayContext, clientId: string, eventType: string, resource: string, read: () => Promise<T>): Promise<T> {
-  const { access } = await authorizeClientAccess(ctx, clientId, 'viewDossier');
+  const { access } = await authorize(ctx, clientId, Action.VIEW_DOSSIER);
   const [data] = await Promise.all([read(), ctx.audit({ action: 'R', eventType, resource, clientId, treatmentRelationship: true }, access)]);
   return data;
 }
 
 @Resolver(() => Dossier)
 export class DossierResolver {
-  @FieldResolver(() => DossierOverview)
+  @FieldResolver(() => DossierOverview, { nullable: true })
   async overview(@Root() d: Dossier, @Ctx() ctx: GatewayContext): Promise<DossierOverview> {
     const overview = await readAudited(ctx, d.clientId, 'dossier.overview.read', 'Dossieroverzicht', () => dossierReads.overview(ctx, d.clientId));
     if (!overview) throw new NotFoundError('No care organisation has a dossier for this client.');
@@ -44,17 +45,17 @@ export class DossierResolver {
     return readAudited(ctx, d.clientId, 'dossier.intake.read', 'Intakeverslag', () => dossierReads.intakeReport(ctx, d.clientId));
   }
 
-  @FieldResolver(() => [Medication])
+  @FieldResolver(() => [Medication], { nullable: true })
   medications(@Root() d: Dossier, @Ctx() ctx: GatewayContext): Promise<Medication[]> {
     return readAudited(ctx, d.clientId, 'dossier.medications.read', 'Medicatie', () => dossierReads.medications(ctx, d.clientId));
   }
 
-  @FieldResolver(() => [Allergy])
+  @FieldResolver(() => [Allergy], { nullable: true })
   allergies(@Root() d: Dossier, @Ctx() ctx: GatewayContext): Promise<Allergy[]> {
     return readAudited(ctx, d.clientId, 'dossier.allergies.read', 'Allergieën', () => dossierReads.allergies(ctx, d.clientId));
   }
 
-  @FieldResolver(() => [ContraIndication])
+  @FieldResolver(() => [ContraIndication], { nullable: true })
   contraIndications(@Root() d: Dossier, @Ctx() ctx: GatewayContext): Promise<ContraIndication[]> {
     return readAudited(ctx, d.clientId, 'dossier.contraindications.read', 'Contra-indicaties', () => dossierReads.contraIndications(ctx, d.clientId));
   }
@@ -64,22 +65,22 @@ export class DossierResolver {
     return readAudited(ctx, d.clientId, 'dossier.treatmentplan.read', 'Behandelplan', () => dossierReads.treatmentPlan(ctx, d.clientId));
   }
 
-  @FieldResolver(() => [TeamMember])
+  @FieldResolver(() => [TeamMember], { nullable: true })
   treatmentTeam(@Root() d: Dossier, @Ctx() ctx: GatewayContext): Promise<TeamMember[]> {
     return readAudited(ctx, d.clientId, 'dossier.team.read', 'Behandelteam', () => dossierReads.treatmentTeam(ctx, d.clientId));
   }
 
-  @FieldResolver(() => TreatmentEffort)
+  @FieldResolver(() => TreatmentEffort, { nullable: true })
   treatmentEffort(@Root() d: Dossier, @Ctx() ctx: GatewayContext): Promise<TreatmentEffort> {
     return readAudited(ctx, d.clientId, 'dossier.effort.read', 'Behandelinzet', () => dossierReads.treatmentEffort(ctx, d.clientId));
   }
 
-  @FieldResolver(() => [SessionReport])
+  @FieldResolver(() => [SessionReport], { nullable: true })
   reports(@Root() d: Dossier, @Ctx() ctx: GatewayContext): Promise<SessionReport[]> {
     return readAudited(ctx, d.clientId, 'dossier.reports.read', 'Verslaglegging', () => dossierReads.reports(ctx, d.clientId));
   }
 
-  @FieldResolver(() => [Document])
+  @FieldResolver(() => [Document], { nullable: true })
   documents(@Root() d: Dossier, @Ctx() ctx: GatewayContext): Promise<Document[]> {
     return readAudited(ctx, d.clientId, 'dossier.documents.read', 'Documenten (lijst)', () => dossierReads.documents(ctx, d.clientId));
   }
@@ -139,8 +140,8 @@ export class AppointmentResolver {
   @FieldResolver(() => SessionReport, { nullable: true, description: 'Past appointments may link to their report (needs DOSSIER_VIEW).' })
   async report(@Root() a: Readonly<Appointment>, @Ctx() ctx: GatewayContext): Promise<SessionReport | null> {
     if (!a.reportId) return null;
-    const { can } = await authorizeClientAccess(ctx, a.clientId);
-    if (!can.viewDossier) return null;
+    const { can } = await authorize(ctx, a.clientId, Action.VIEW_PORTAL);
+    if (!can.VIEW_DOSSIER) return null;
     const reports = await readAudited(ctx, a.clientId, 'dossier.reports.read', 'Verslaglegging', () => dossierReads.reports(ctx, a.clientId));
     return reports.find((r) => r.id === a.reportId) ?? null;
   }

@@ -1,14 +1,26 @@
 import type { DataSource } from 'typeorm';
 import type { MailPort } from '../../../adapters/ports';
-import { abilities } from '../../auth/abilities';
+import { Action, mayReadConversation, type Grant } from '../../auth/access';
 import type { AccountsService } from '../../auth/accounts.service';
 import type { KeyValueStore } from '../../kv/kv';
 import type { Logger } from '../../observability/logger';
-import { mayReadConversation } from './message-rules';
 import { ConversationEntity, ConversationParticipantEntity, type MessageEntity } from './message.entity';
 
 /** The key that says a viewer has a live messages subscription for a client open (on any instance). */
 export const presenceKey = (clientId: string, accountId: string): string => `presence:messages:${clientId}:${accountId}`;
+
+export interface MessageMailerOptions {
+  db: DataSource;
+  accounts: AccountsService;
+  kv: KeyValueStore;
+  mail: MailPort;
+  logger: Logger;
+  portalUrl: string;
+  /** The access gate for an account outside a request (gate-readers' authorizeAccount). */
+  authorize(accountId: string, clientId: string, action: Action): Promise<Grant | Error>;
+  /** At most one mail per conversation per reader in this many seconds (15 minutes). */
+  intervalSeconds?: number;
+}
 
 /**
  * Tells readers of a conversation by e-mail that a message arrived: only those who may read it,
@@ -19,15 +31,19 @@ export const presenceKey = (clientId: string, accountId: string): string => `pre
 export class MessageMailer {
   private readonly inFlight = new Set<Promise<void>>();
 
-  constructor(
-    private readonly db: DataSource,
-    private readonly accounts: AccountsService,
-    private readonly kv: KeyValueStore,
-    private readonly mail: MailPort,
-    private readonly logger: Logger,
-    private readonly portalUrl: string,
-    private readonly intervalSeconds = 15 * 60,
-  ) {}
+  private readonly db: DataSource;
+  private readonly accounts: AccountsService;
+  private readonly kv: KeyValueStore;
+  private readonly mail: MailPort;
+  private readonly logger: Logger;
+  private readonly portalUrl: string;
+  private readonly intervalSeconds: number;
+  private readonly authorize: MessageMailerOptions['authorize'];
+
+  constructor(options: MessageMailerOptions) {
+    ({ db: this.db, accounts: this.accounts, kv: this.kv, mail: this.mail, logger: this.logger, portalUrl: this.portalUrl, authorize: this.authorize } = options);
+    this.intervalSeconds = options.intervalSeconds ?? 15 * 60;
+  }
 
   /** In the background: a mail server that is slow or down never holds a message back. */
   notify(message: MessageEntity): void {
@@ -48,10 +64,12 @@ export class MessageMailer {
     if (!candidates.length) return;
     const participants = await this.db.getRepository(ConversationParticipantEntity).findBy({ conversationId: conversation.id });
     const refs = new Set(participants.map((p) => p.ref));
-    for (const { link, account } of candidates) {
+    for (const { account } of candidates) {
       if (!account?.email || !account.notifyNewMessage) continue;
-      const can = abilities({ clientId: link.clientId, relation: link.relation, permissions: link.permissions, isAdmin: link.isAdmin });
-      if (!mayReadConversation(can, conversation.kind, refs.has(account.id))) continue;
+      // The gate, as for reading the message itself: the portal rules (a child of 16 who withheld
+      // access, a closed portal) hold for a mail about it as much as for the portal.
+      const grant = await this.authorize(account.id, message.clientId, Action.READ_MESSAGES);
+      if (!('access' in grant) || !mayReadConversation(grant, conversation.kind, refs.has(account.id))) continue;
       if ((await this.kv.countMembers(presenceKey(message.clientId, account.id))) > 0) continue;
       if (!(await this.kv.setIfAbsent(`mail:new-message:${conversation.id}:${account.id}`, '1', this.intervalSeconds))) continue;
       await this.mail.send({

@@ -1,7 +1,8 @@
 import { Arg, Ctx, FieldResolver, ID, Mutation, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
-import { PortalRelation, type Abilities, type PortalAccess } from '../../auth/abilities';
+import { Action, authorize, CONVERSATION_ACTION, Reason, mayReadConversation, mayStartConversation, type Grant } from '../../auth/access';
+import { PortalRelation, type PortalAccess } from '../../auth/permissions';
 import type { AccountEntity } from '../../auth/account.entity';
-import { authorizeClientAccess, type GatewayContext } from '../../graphql/context';
+import type { GatewayContext } from '../../graphql/context';
 import { BadUserInputError, ForbiddenError, NotFoundError } from '../../graphql/errors';
 import { liveRoomsOf } from '../../graphql/live-rooms';
 import { LIMITS } from '../../auth/rate-limit';
@@ -9,7 +10,7 @@ import { Client } from '../clients/client.types';
 import { dossierReads } from '../dossier/dossier.service';
 import { parseGlobalId } from '../ehr/global-id';
 import type { ConversationEntity, ConversationKindValue } from './message.entity';
-import { checkBody, checkSubject, mayReadConversation, mayStartConversation, mayUseMessages } from './message-rules';
+import { checkBody, checkSubject } from './message-rules';
 import { Attachment, Conversation, ConversationFolder, ConversationKind, Message, MessageEvent, MessageEventKind } from './message.types';
 import { presenceKey } from './message-mail';
 import { isMessageSignal, messagesChannel, presentMessage, type Author, type ConversationView, type MessageSignal } from './messages.service';
@@ -23,22 +24,23 @@ export const attachmentFileId = (attachmentId: string): string => `att:${attachm
 type MessageEventPayload = Omit<MessageEvent, 'conversation'> & { conversation: ConversationView };
 
 /** A conversation the viewer may read (or write in), with the rights it was opened under. */
-interface Opened {
+interface Opened extends Grant {
   conversation: ConversationEntity;
-  access: PortalAccess;
-  can: Abilities;
   account: AccountEntity;
 }
 
 async function openConversation(ctx: GatewayContext, conversationId: string, write: boolean): Promise<Opened> {
   const conversation = await ctx.services.messages.conversation(conversationId);
   if (!conversation) throw new NotFoundError('No such conversation.');
-  const { access, can } = await authorizeClientAccess(ctx, conversation.clientId, undefined, { write });
+  const grant = await authorize(ctx, conversation.clientId, write ? Action.SEND_MESSAGE : Action.READ_MESSAGES);
   const account = await ctx.account();
   const participant = await ctx.services.messages.isParticipant(conversation.id, account.id);
-  if (!mayReadConversation(can, conversation.kind, participant)) throw new ForbiddenError('You have no permission for this conversation.', { reason: 'MESSAGES' });
-  return { conversation, access, can, account };
+  if (!mayReadConversation(grant, conversation.kind, participant)) throw noConversationRight(conversation.kind);
+  return { conversation, access: grant.access, can: grant.can, account };
 }
+
+const noConversationRight = (kind: ConversationKindValue) =>
+  new ForbiddenError('You have no permission for this conversation.', { reason: Reason.NO_PERMISSION, action: CONVERSATION_ACTION[kind] });
 
 const authorOf = (account: AccountEntity, access: PortalAccess): Author => ({
   // Parents and representatives write as the client's side of the conversation.
@@ -58,17 +60,17 @@ async function deliveryTargets(ctx: GatewayContext, conversation: Pick<Conversat
 
 @Resolver(() => Client)
 export class ClientConversationsResolver {
-  @FieldResolver(() => [Conversation])
+  @FieldResolver(() => [Conversation], { nullable: true })
   async conversations(
     @Root() c: Client,
     @Arg('folder', () => ConversationFolder, { defaultValue: ConversationFolder.INBOX }) folder: ConversationFolder,
     @Ctx() ctx: GatewayContext,
   ): Promise<ConversationView[]> {
-    const { access, can } = await authorizeClientAccess(ctx, c.id);
-    if (!mayUseMessages(can)) throw new ForbiddenError('You have no permission for messages in this portal.', { reason: 'MESSAGES' });
+    const grant = await authorize(ctx, c.id, Action.READ_MESSAGES);
+    const { access } = grant;
     const account = await ctx.account();
     const [list] = await Promise.all([
-      ctx.services.messages.list(c.id, account.id, folder, (conv, refs) => mayReadConversation(can, conv.kind, refs.has(account.id))),
+      ctx.services.messages.list(c.id, account.id, folder, (conv, refs) => mayReadConversation(grant, conv.kind, refs.has(account.id))),
       ctx.audit({ action: 'R', eventType: 'messages.list.read', resource: 'Berichten (overzicht)', clientId: c.id, ...audited }, access),
     ]);
     return list;
@@ -113,9 +115,10 @@ export class MessagesResolver {
     @Arg('kind', () => ConversationKind, { defaultValue: ConversationKind.TEAM, description: 'TEAM (with practitioners of the active treatment team) or a group channel.' })
     kind: ConversationKind = ConversationKind.TEAM,
   ): Promise<ConversationView> {
-    const { access, can } = await authorizeClientAccess(ctx, clientId, undefined, { write: true });
+    const grant = await authorize(ctx, clientId, Action.SEND_MESSAGE);
+    const { access } = grant;
     const kindValue = kind as ConversationKindValue;
-    if (!mayStartConversation(can, kindValue)) throw new ForbiddenError('You have no permission to start this kind of conversation.', { reason: 'MESSAGES' });
+    if (!mayStartConversation(grant, kindValue)) throw noConversationRight(kindValue);
     const cleanSubject = checkSubject(subject);
     const cleanBody = checkBody(body);
     const recipients = [...new Set(recipientIds)];
@@ -228,7 +231,7 @@ export class MessagesResolver {
 export const messageRooms = liveRoomsOf<MessageSignal, MessageEventPayload>((services) => ({
   name: 'message',
   channel: messagesChannel,
-  allowed: mayUseMessages,
+  action: Action.READ_MESSAGES,
   accept: (payload, clientId) => (isMessageSignal(payload) && payload.clientId === clientId ? payload : null),
   present: async (signal, seats) => {
     const [conversation, message] = await Promise.all([services.messages.conversation(signal.conversationId), services.messages.message(signal.messageId)]);
@@ -237,7 +240,7 @@ export const messageRooms = liveRoomsOf<MessageSignal, MessageEventPayload>((ser
     const kind = signal.kind === 'DELETED' ? MessageEventKind.DELETED : MessageEventKind.ADDED;
     return Promise.all(
       seats.map(async ({ ctx, viewer, access, can }): Promise<MessageEventPayload | null> => {
-        if (!mayReadConversation(can, conversation.kind, refs.has(viewer.accountId))) return null;
+        if (!mayReadConversation({ access, can }, conversation.kind, refs.has(viewer.accountId))) return null;
         const [view] = await Promise.all([
           services.messages.view(conversation, viewer.accountId),
           ctx.audit({ action: 'R', eventType: 'messages.read', resource: `Bericht (live): ${conversation.subject}`, clientId: conversation.clientId, ...audited }, access),
@@ -253,8 +256,7 @@ export const messageRooms = liveRoomsOf<MessageSignal, MessageEventPayload>((ser
  * the client's message room, which authorises again for every signal (messageRooms).
  */
 async function subscribeMessages(ctx: GatewayContext, clientId: string): Promise<AsyncIterable<MessageEventPayload>> {
-  const { can } = await authorizeClientAccess(ctx, clientId);
-  if (!mayUseMessages(can)) throw new ForbiddenError('You have no permission for messages in this portal.', { reason: 'MESSAGES' });
+  await authorize(ctx, clientId, Action.READ_MESSAGES);
   const { services } = ctx;
 
   // While the subscription is open (on any instance) the viewer sees messages live: no e-mail about them.

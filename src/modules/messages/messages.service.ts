@@ -166,8 +166,10 @@ export class MessagesService {
     const known = input.conversationId
       ? await this.db.getRepository(ConversationParticipantEntity).findOneBy({ conversationId: input.conversationId, ref: input.practitionerId })
       : null;
-    // The EHR not answering the name is no reason to hold the message back.
-    const name = known?.name ?? (await this.practitionerName(input.practitionerId).catch(() => null)) ?? 'Behandelaar';
+    // Only a practitioner the client's EHR knows writes to the client: an unknown id is parked (the
+    // event is tried again, as for an unknown client), never shown as a conversation from someone.
+    const name = known?.name ?? (await this.practitionerName(input.practitionerId));
+    if (name === null) throw new Error(`unknown practitioner '${input.practitionerId}'`);
     const practitioner: Author = { kind: 'PRACTITIONER', ref: input.practitionerId, name };
     let conversation: ConversationEntity;
     let isNew = false;

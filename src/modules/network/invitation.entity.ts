@@ -1,6 +1,6 @@
 import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 import { enumListTransformer, idColumn, timeColumn } from '../../db/columns';
-import type { Permission } from '../../auth/abilities';
+import type { Permission } from '../../auth/permissions';
 
 /** An invitation to a client's personal network (Caren): valid 3 days, the token stored hashed. */
 @Entity('network_invitations')

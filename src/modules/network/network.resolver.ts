@@ -1,6 +1,7 @@
 import { Arg, Ctx, FieldResolver, ID, Mutation, Resolver, Root } from 'type-graphql';
-import { effectivePermissions, Permission, PortalRelation } from '../../auth/abilities';
-import { authorizeClientAccess, requireViewer, type GatewayContext } from '../../graphql/context';
+import { effectivePermissions, Permission, PortalRelation } from '../../auth/permissions';
+import { Action, authorize } from '../../auth/access';
+import { requireViewer, type GatewayContext } from '../../graphql/context';
 import { Client } from '../clients/client.types';
 import { Portal, Session } from '../portal/portal.types';
 import { Invitation, InvitationInput, NetworkMember, NetworkMemberStatus } from './network.types';
@@ -13,9 +14,9 @@ const toMember = (m: { id: string; name: string; email: string; admin: boolean; 
 /** The personal network (Caren): only the client's side and care-page admins manage it. */
 @Resolver(() => Client)
 export class NetworkFieldResolver {
-  @FieldResolver(() => [NetworkMember], { description: 'FORBIDDEN unless the viewer is admin of this care page.' })
+  @FieldResolver(() => [NetworkMember], { nullable: true, description: 'FORBIDDEN unless the viewer is admin of this care page.' })
   async network(@Root() c: Client, @Ctx() ctx: GatewayContext): Promise<NetworkMember[]> {
-    await authorizeClientAccess(ctx, c.id, 'manageNetwork');
+    await authorize(ctx, c.id, Action.VIEW_NETWORK);
     return (await ctx.services.network.members(c.id)).map(toMember);
   }
 }
@@ -24,12 +25,11 @@ export class NetworkFieldResolver {
 export class NetworkResolver {
   @Mutation(() => Invitation, { description: 'Invites someone by e-mail with chosen rights; the link is valid 3 days.' })
   async inviteNetworkMember(@Arg('clientId', () => ID) clientId: string, @Arg('input', () => InvitationInput) input: InvitationInput, @Ctx() ctx: GatewayContext): Promise<Invitation> {
-    const { access } = await authorizeClientAccess(ctx, clientId, 'manageNetwork', { write: true });
+    const { access } = await authorize(ctx, clientId, Action.MANAGE_NETWORK);
     const account = await ctx.account();
-    const [{ invitation, member }] = await Promise.all([
-      ctx.services.network.invite(clientId, account.id, input),
-      ctx.audit({ action: 'C', eventType: 'network.invite', resource: 'Persoonlijk netwerk: uitnodiging', clientId, consentApplied: true }, access),
-    ]);
+    // The line says what happened: written once the invitation exists, never for a refused one.
+    const { invitation, member } = await ctx.services.network.invite(clientId, account.id, input);
+    await ctx.audit({ action: 'C', eventType: 'network.invite', resource: 'Persoonlijk netwerk: uitnodiging', clientId, consentApplied: true }, access);
     return { id: invitation.id, email: invitation.email, expiresAt: invitation.expiresAt, member: toMember(member) };
   }
 
@@ -54,20 +54,19 @@ export class NetworkResolver {
     @Arg('admin', () => Boolean, { nullable: true }) admin: boolean | null | undefined,
     @Ctx() ctx: GatewayContext,
   ): Promise<NetworkMember> {
-    const change = await ctx.services.network.setPermissions(memberId, permissions, admin);
-    const { access } = await authorizeClientAccess(ctx, change.clientId, 'manageNetwork', { write: true });
-    const [member] = await Promise.all([
-      change.apply(),
-      ctx.audit({ action: 'U', eventType: 'network.permissions', resource: 'Persoonlijk netwerk: rechten', clientId: change.clientId, consentApplied: true }, access),
-    ]);
+    const target = await ctx.services.network.find(memberId);
+    const { access } = await authorize(ctx, target.clientId, Action.MANAGE_NETWORK);
+    const member = await ctx.services.network.setPermissions(target, permissions, admin);
+    await ctx.audit({ action: 'U', eventType: 'network.permissions', resource: 'Persoonlijk netwerk: rechten', clientId: target.clientId, consentApplied: true }, access);
     return toMember(member);
   }
 
   @Mutation(() => Boolean, { description: 'Removes a member (their access ends at once) or withdraws an invitation.' })
   async removeNetworkMember(@Arg('memberId', () => ID) memberId: string, @Ctx() ctx: GatewayContext): Promise<boolean> {
-    const removal = await ctx.services.network.remove(memberId);
-    const { access } = await authorizeClientAccess(ctx, removal.clientId, 'manageNetwork', { write: true });
-    await Promise.all([removal.apply(), ctx.audit({ action: 'D', eventType: 'network.remove', resource: 'Persoonlijk netwerk: lid verwijderd', clientId: removal.clientId, consentApplied: true }, access)]);
+    const target = await ctx.services.network.find(memberId);
+    const { access } = await authorize(ctx, target.clientId, Action.MANAGE_NETWORK);
+    await ctx.services.network.remove(target);
+    await ctx.audit({ action: 'D', eventType: 'network.remove', resource: 'Persoonlijk netwerk: lid verwijderd', clientId: target.clientId, consentApplied: true }, access);
     return true;
   }
 }

@@ -2,7 +2,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { IsNull, LessThan, type DataSource } from 'typeorm';
 import { z } from 'zod';
 import type { MailPort } from '../../../adapters/ports';
-import { type Permission, PortalRelation, permissionSetProblem } from '../../auth/abilities';
+import { type Permission, PortalRelation, permissionSetProblem } from '../../auth/permissions';
 import type { AccountsService } from '../../auth/accounts.service';
 import type { OwnAccountsService } from '../../auth/own-accounts.service';
 import { passwordProblem } from '../../auth/password';
@@ -10,10 +10,22 @@ import type { IssuedSession, SessionsService } from '../../auth/sessions.service
 import { BadUserInputError, ConflictError, ForbiddenError, NotFoundError, UnauthenticatedError } from '../../graphql/errors';
 import { InvitationEntity } from './invitation.entity';
 
+/** FORBIDDEN reason: the logged-in account's e-mail address is not the one the invitation was sent to. */
+export const INVITATION_FOR_ANOTHER_ADDRESS = 'INVITATION_FOR_ANOTHER_ADDRESS';
+
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 const INVITATION_DAYS = 3;
 /** Pending and expired invitations disappear after about a month (Caren). */
 const FORGET_AFTER_DAYS = 30;
+
+/** A member or pending invitation, found by its id: which client's network it is in. */
+export interface MemberRef {
+  memberId: string;
+  kind: 'link' | 'inv';
+  id: string;
+  clientId: string;
+  admin: boolean;
+}
 
 export type MemberStatus = 'INVITED' | 'ACTIVE' | 'EXPIRED';
 export interface Member {
@@ -108,6 +120,14 @@ export class NetworkService {
 
   /** A logged-in person accepts: their account joins the network with the invitation's rights. */
   async accept(token: string, accountId: string): Promise<{ clientId: string; permissions: Permission[]; admin: boolean }> {
+    const [row, account] = await Promise.all([this.invitations.findOneBy({ tokenHash: sha256(token) }), this.accounts.findById(accountId)]);
+    // An invitation is for the address it was sent to: a link that reached someone else opens nothing
+    // (and stays usable for the person it was meant for).
+    if (row && !row.acceptedAt && row.expiresAt > new Date() && account && account.email !== row.email) {
+      throw new ForbiddenError('This invitation was sent to another e-mail address. Log in with the account of that address, or register with the link.', {
+        reason: INVITATION_FOR_ANOTHER_ADDRESS,
+      });
+    }
     const invitation = await this.claim(token);
     await this.accounts.link(accountId, invitation.clientId, PortalRelation.NETWORK_MEMBER, invitation.permissions, invitation.admin);
     return { clientId: invitation.clientId, permissions: invitation.permissions, admin: invitation.admin };
@@ -129,47 +149,35 @@ export class NetworkService {
     return this.sessions.create(account.id, 'password');
   }
 
-  async setPermissions(memberId: string, permissions: Permission[], admin: boolean | null | undefined): Promise<{ clientId: string; apply: () => Promise<Member> }> {
+  /** Changes a member's (or a pending invitation's) rights; the permission set must fit together. */
+  async setPermissions(target: MemberRef, permissions: Permission[], admin: boolean | null | undefined): Promise<Member> {
     const problem = permissionSetProblem(permissions);
     if (problem) throw new BadUserInputError(`The permissions do not fit together: ${problem}.`);
-    const target = await this.find(memberId);
-    return {
-      clientId: target.clientId,
-      apply: async () => {
-        const unique = [...new Set(permissions)];
-        if (target.kind === 'link') {
-          await this.accounts.updateLink(target.id, unique, admin ?? target.admin);
-        } else {
-          await this.invitations.update({ id: target.id }, { permissions: unique, admin: admin ?? target.admin });
-        }
-        const member = (await this.members(target.clientId)).find((m) => m.id === memberId);
-        if (!member) throw new NotFoundError('No such network member.');
-        return member;
-      },
-    };
+    const unique = [...new Set(permissions)];
+    if (target.kind === 'link') await this.accounts.updateLink(target.id, unique, admin ?? target.admin);
+    else await this.invitations.update({ id: target.id }, { permissions: unique, admin: admin ?? target.admin });
+    const member = (await this.members(target.clientId)).find((m) => m.id === target.memberId);
+    if (!member) throw new NotFoundError('No such network member.');
+    return member;
   }
 
-  async remove(memberId: string): Promise<{ clientId: string; apply: () => Promise<void> }> {
-    const target = await this.find(memberId);
-    return {
-      clientId: target.clientId,
-      apply: async () => {
-        if (target.kind === 'link') await this.accounts.removeLink(target.id);
-        else await this.invitations.delete({ id: target.id });
-      },
-    };
+  /** Removes a member (their access ends at once) or withdraws an invitation. */
+  async remove(target: MemberRef): Promise<void> {
+    if (target.kind === 'link') await this.accounts.removeLink(target.id);
+    else await this.invitations.delete({ id: target.id });
   }
 
-  private async find(memberId: string): Promise<{ kind: 'link' | 'inv'; id: string; clientId: string; admin: boolean }> {
+  /** Which client's network a member id belongs to (so the caller can ask the gate first); NOT_FOUND otherwise. */
+  async find(memberId: string): Promise<MemberRef> {
     const [kind, id] = memberId.split(':') as [string, string | undefined];
     if (kind === 'link' && id) {
       const link = await this.accounts.findLink(id);
-      if (link && link.relation === PortalRelation.NETWORK_MEMBER) return { kind, id, clientId: link.clientId, admin: link.isAdmin };
-      if (link) throw new ForbiddenError('Only network members are managed here; the client and parents are not.');
+      if (link && link.relation === PortalRelation.NETWORK_MEMBER) return { memberId, kind, id, clientId: link.clientId, admin: link.isAdmin };
+      // The client's own side is not managed here; to anyone else such an id is no member at all.
     }
     if (kind === 'inv' && id) {
       const invitation = await this.invitations.findOneBy({ id });
-      if (invitation && !invitation.acceptedAt) return { kind, id, clientId: invitation.clientId, admin: invitation.admin };
+      if (invitation && !invitation.acceptedAt) return { memberId, kind, id, clientId: invitation.clientId, admin: invitation.admin };
     }
     throw new NotFoundError('No such network member.');
   }

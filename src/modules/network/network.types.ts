@@ -1,5 +1,5 @@
 import { Field, ID, InputType, ObjectType, registerEnumType } from 'type-graphql';
-import { Permission } from '../../auth/abilities';
+import { Permission } from '../../auth/permissions';
 import { DateTimeScalar } from '../../graphql/scalars';
 
 export enum NetworkMemberStatus {

@@ -1,5 +1,5 @@
 import { DEMO_BSN } from '../../../adapters/demo/demo-data';
-import { ALL_PERMISSIONS, Permission, PortalRelation } from '../../auth/abilities';
+import { ALL_PERMISSIONS, Permission, PortalRelation } from '../../auth/permissions';
 import type { AccountsService } from '../../auth/accounts.service';
 import type { OwnAccountsService } from '../../auth/own-accounts.service';
 import type { ClientsService } from '../clients/clients.service';

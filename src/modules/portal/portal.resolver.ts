@@ -1,6 +1,7 @@
 import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
-import { authorizeClientAccess, requireViewer, type GatewayContext } from '../../graphql/context';
-import { effectivePermissions } from '../../auth/abilities';
+import { Action, authorize } from '../../auth/access';
+import { requireViewer, type GatewayContext } from '../../graphql/context';
+import { effectivePermissions } from '../../auth/permissions';
 import { Client } from '../clients/client.types';
 import { NotificationSettings, NotificationSettingsInput, Portal, Viewer } from './portal.types';
 
@@ -33,7 +34,7 @@ export class ViewerResolver {
   @Mutation(() => Viewer, { description: "Stores the portal that opens first; a parent switches with client(id)." })
   async setPreferredPortal(@Arg('clientId', () => ID) clientId: string, @Ctx() ctx: GatewayContext): Promise<Viewer> {
     const viewer = requireViewer(ctx);
-    await authorizeClientAccess(ctx, clientId);
+    await authorize(ctx, clientId, Action.VIEW_PORTAL);
     await ctx.services.accounts.setPreferredPortal(viewer.accountId, clientId);
     const account = await ctx.account();
     return { id: account.id, displayName: account.displayName, email: account.email, preferredClientId: clientId };

@@ -1,5 +1,5 @@
 import { Field, ID, InputType, ObjectType, registerEnumType } from 'type-graphql';
-import { Permission, PortalRelation } from '../../auth/abilities';
+import { Permission, PortalRelation } from '../../auth/permissions';
 import { DateTimeScalar } from '../../graphql/scalars';
 
 @ObjectType()

@@ -1,5 +1,6 @@
 import { Arg, Ctx, ID, Mutation, Resolver } from 'type-graphql';
-import type { GatewayContext } from '../../graphql/context';
+import { Action, authorize } from '../../auth/access';
+import { requireViewer, type GatewayContext } from '../../graphql/context';
 import { NotAvailableError } from '../../graphql/errors';
 import { approveDossierItem, DOCUMENT_APPROVAL, TREATMENT_PLAN_APPROVAL } from '../dossier/approvals.service';
 import { Document, TreatmentPlan } from '../dossier/dossier.types';
@@ -9,6 +10,7 @@ import { AnswerInput, QuestionnaireAssignment } from './questionnaire.types';
 /**
  * What a client writes back. Approvals go to the EHR now (the dossier module's approvals service);
  * answers, goals, diary and story are a later issue (the EHR port can write answers and goals).
+ * Until then each asks the gate first, so a refusal stays a refusal, and then says it is not there.
  */
 @Resolver()
 export class ClientInputResolver {
@@ -17,17 +19,21 @@ export class ClientInputResolver {
     @Arg('assignmentId', () => ID) _assignmentId: string,
     @Arg('answers', () => [AnswerInput]) _answers: AnswerInput[],
     @Arg('submit', { defaultValue: false }) _submit: boolean,
+    @Ctx() ctx: GatewayContext,
   ): QuestionnaireAssignment {
+    requireViewer(ctx);
     throw new NotAvailableError('Questionnaires');
   }
 
   @Mutation(() => TreatmentPlan)
-  addTreatmentGoal(@Arg('clientId', () => ID) _clientId: string, @Arg('description') _description: string): TreatmentPlan {
+  async addTreatmentGoal(@Arg('clientId', () => ID) clientId: string, @Arg('description') _description: string, @Ctx() ctx: GatewayContext): Promise<TreatmentPlan> {
+    await authorize(ctx, clientId, Action.CHANGE_TREATMENT_GOALS);
     throw new NotAvailableError('Changing treatment goals');
   }
 
   @Mutation(() => TreatmentPlan)
-  removeTreatmentGoal(@Arg('goalId', () => ID) _goalId: string): TreatmentPlan {
+  removeTreatmentGoal(@Arg('goalId', () => ID) _goalId: string, @Ctx() ctx: GatewayContext): TreatmentPlan {
+    requireViewer(ctx);
     throw new NotAvailableError('Changing treatment goals');
   }
 
@@ -42,12 +48,19 @@ export class ClientInputResolver {
   }
 
   @Mutation(() => DiaryEntry)
-  addDiaryEntry(@Arg('clientId', () => ID) _clientId: string, @Arg('text') _text: string): DiaryEntry {
+  async addDiaryEntry(@Arg('clientId', () => ID) clientId: string, @Arg('text') _text: string, @Ctx() ctx: GatewayContext): Promise<DiaryEntry> {
+    await authorize(ctx, clientId, Action.WRITE_JOURNAL);
     throw new NotAvailableError('The diary');
   }
 
   @Mutation(() => ClientStory)
-  saveClientStory(@Arg('clientId', () => ID) _clientId: string, @Arg('text') _text: string, @Arg('shareWithOrganisation') _share: boolean): ClientStory {
+  async saveClientStory(
+    @Arg('clientId', () => ID) clientId: string,
+    @Arg('text') _text: string,
+    @Arg('shareWithOrganisation') _share: boolean,
+    @Ctx() ctx: GatewayContext,
+  ): Promise<ClientStory> {
+    await authorize(ctx, clientId, Action.WRITE_JOURNAL);
     throw new NotAvailableError('The client story');
   }
 }

@@ -1,6 +1,6 @@
 import { Arg, Ctx, FieldResolver, ID, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
-import type { Abilities } from '../../auth/abilities';
-import { authorizeClientAccess, type GatewayContext } from '../../graphql/context';
+import { Action, authorize, type Rights } from '../../auth/access';
+import type { GatewayContext } from '../../graphql/context';
 import { liveRoomsOf } from '../../graphql/live-rooms';
 import { shareLiveValue } from '../../graphql/live-execution';
 import { Practitioner } from '../appointments/appointment.types';
@@ -10,11 +10,11 @@ import { isVideoRoomState, videoChannel, type VideoRoomState } from './video.ser
 import { VideoCallStatus } from './video.types';
 
 /** What one viewer sees of a room: the join link only for those who may join the call. */
-export function presentVideoCall(state: VideoRoomState, can: Abilities): VideoCallStatus {
+export function presentVideoCall(state: VideoRoomState, can: Rights): VideoCallStatus {
   return {
     ready: state.ready,
     practitionerId: state.practitionerId,
-    joinUrl: state.ready && can.joinVideoCall ? state.joinUrl : null,
+    joinUrl: state.ready && can.JOIN_VIDEO_CALL ? state.joinUrl : null,
     readySince: state.readySince ? new Date(state.readySince) : null,
   };
 }
@@ -25,19 +25,19 @@ const presented = new WeakMap<VideoRoomState, Map<boolean, VideoCallStatus>>();
  * What a live subscriber sees of one event: the same object for every subscriber with the same
  * right to join (the bus hands all local subscribers one state object), so they share one execution.
  */
-function presentVideoCallLive(state: VideoRoomState, can: Abilities): VideoCallStatus {
+function presentVideoCallLive(state: VideoRoomState, can: Rights): VideoCallStatus {
   let byRight = presented.get(state);
   if (!byRight) presented.set(state, (byRight = new Map()));
-  let status = byRight.get(can.joinVideoCall);
-  if (!status) byRight.set(can.joinVideoCall, (status = shareLiveValue(presentVideoCall(state, can))));
+  let status = byRight.get(can.JOIN_VIDEO_CALL);
+  if (!status) byRight.set(can.JOIN_VIDEO_CALL, (status = shareLiveValue(presentVideoCall(state, can))));
   return status;
 }
 
 @Resolver(() => Client)
 export class ClientVideoResolver {
-  @FieldResolver(() => VideoCallStatus)
+  @FieldResolver(() => VideoCallStatus, { nullable: true })
   async videoCall(@Root() c: Client, @Ctx() ctx: GatewayContext): Promise<VideoCallStatus> {
-    const { can } = await authorizeClientAccess(ctx, c.id, 'viewVideoCall');
+    const { can } = await authorize(ctx, c.id, Action.VIEW_VIDEO_CALL);
     return presentVideoCall(await ctx.services.video.status(c.id), can);
   }
 }
@@ -66,7 +66,7 @@ export class VideoResolver {
 export const videoRooms = liveRoomsOf<VideoRoomState, VideoCallStatus>((services) => ({
   name: 'video',
   channel: videoChannel,
-  needed: 'viewVideoCall',
+  action: Action.VIEW_VIDEO_CALL,
   accept: (payload, clientId) => (isVideoRoomState(payload) && payload.clientId === clientId ? payload : null),
   present: (state, seats) => seats.map((seat) => presentVideoCallLive(state, seat.can)),
   // While the room is ready: when it lapses without a refresh, subscribers are told so.
@@ -81,6 +81,6 @@ export const videoRooms = liveRoomsOf<VideoRoomState, VideoCallStatus>((services
  * the next event goes out.
  */
 async function subscribeVideoCall(ctx: GatewayContext, clientId: string): Promise<AsyncIterable<VideoCallStatus>> {
-  await authorizeClientAccess(ctx, clientId, 'viewVideoCall');
+  await authorize(ctx, clientId, Action.VIEW_VIDEO_CALL);
   return videoRooms(ctx.services, ctx.rootLogger).join(ctx, clientId);
 }
