@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 /** Every setting of the gateway, parsed once at start. Nothing else reads process.env. */
@@ -70,6 +71,15 @@ const envSchema = z.object({
   CORS_ORIGINS: z.string().default(''),
   TRUSTED_DOCUMENTS: z.string().optional(),
   TRUST_PROXY: bool.default(false),
+  // Who may read /metrics: the peer addresses (never X-Forwarded-For) of the scrapers, or '*'.
+  METRICS_ALLOW: z
+    .string()
+    .default('127.0.0.1,::1')
+    .refine((v) => v.trim() === '*' || v.split(',').every((a) => isIP(a.trim()) !== 0), { message: "must be '*' or a comma list of IP addresses" }),
+  // Uploads never used as an attachment (or filed) are removed after this many hours.
+  UPLOAD_UNUSED_TTL_HOURS: int(1, 24 * 90).default(24),
+  // An upload that receives nothing for this long is given up (its partial file removed).
+  UPLOAD_IDLE_TIMEOUT_MS: int(1000, 600000).default(30000),
   GRAPHQL_MAX_DEPTH: int(2, 50).default(8),
   GRAPHQL_MAX_ALIASES: int(1, 100).default(15),
   GRAPHQL_MAX_DIRECTIVES: int(1, 200).default(50),

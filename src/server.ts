@@ -77,7 +77,8 @@ export interface App {
 /** The composition root: builds config-driven services, picks adapters, wires HTTP and WebSocket. */
 export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
   const logger = options.logger ?? createLogger(config.LOG_LEVEL);
-  const metrics = new Metrics();
+  const trustedDocuments = config.TRUSTED_DOCUMENTS ? TrustedDocuments.load(config.TRUSTED_DOCUMENTS) : null;
+  const metrics = new Metrics({ knownOperations: trustedDocuments?.operationNames() ?? null });
   const db = await openDatabase(config.database, shouldMigrateOnStart(config));
 
   let redis: Redis | null = null;
@@ -168,7 +169,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     clients,
     consents: new ConsentsService(db),
     network: new NetworkService(db, accounts, ownAccounts, sessions, mail, publicUrl),
-    trustedDocuments: config.TRUSTED_DOCUMENTS ? TrustedDocuments.load(config.TRUSTED_DOCUMENTS) : null,
+    trustedDocuments,
     sessions,
     accounts,
     ownAccounts,
@@ -260,6 +261,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   });
 
   let baseUrl = '';
+  let uploadSweep: NodeJS.Timeout | undefined;
   return {
     config,
     services,
@@ -278,11 +280,18 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       sync.startRetries();
       // Messages stored but not yet handed to their EHR (a stop or crash in between) go out now.
       outbox.start();
+      // Uploads that no message took are removed after UPLOAD_UNUSED_TTL_HOURS.
+      const unusedAfter = config.UPLOAD_UNUSED_TTL_HOURS * 3_600_000;
+      uploadSweep = setInterval(() => {
+        attachments.removeUnused(unusedAfter).catch((err: Error) => logger.warn({ err: err.message }, 'removing unused uploads failed'));
+      }, Math.min(unusedAfter, 3_600_000));
+      uploadSweep.unref();
       return baseUrl;
     },
     /** Graceful: stop accepting, close sockets with 1001, let in-flight requests finish, close pools. */
     async stop() {
       shuttingDown = true;
+      clearInterval(uploadSweep);
       const closed = new Promise<void>((resolve) => (httpServer.listening ? httpServer.close(() => resolve()) : resolve()));
       httpServer.closeIdleConnections();
       await ws.close();

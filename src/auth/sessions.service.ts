@@ -1,6 +1,6 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import DataLoader from 'dataloader';
-import type { DataSource } from 'typeorm';
+import { In, IsNull, type DataSource } from 'typeorm';
 import { UnauthenticatedError } from '../graphql/errors';
 import { RawTable } from '../db/raw-table';
 import { ChangeStamp } from '../kv/change-stamp';
@@ -49,7 +49,7 @@ export class SessionsService {
    * one deny-list round and one query. No cache: each call still reads after it was made.
    */
   private readonly activity = new DataLoader<string, boolean>((ids) => this.activeMany(ids), { cache: false, maxBatchSize: 1000 });
-  private readonly standing = new DataLoader<string, boolean>((ids) => this.standingAmong(ids), { cache: false, maxBatchSize: 1000 });
+  private readonly continuing = new DataLoader<string, boolean>((ids) => this.refreshableAmong(ids), { cache: false, maxBatchSize: 1000 });
   /** When each session seen standing ends (its maximum length); a revoked or ended one is dropped. */
   private readonly sessionEnds = new Map<string, number>();
   /** Sessions found clear of the deny-list while the revocation stamp was `stamp`. */
@@ -153,11 +153,33 @@ export class SessionsService {
   }
 
   /**
-   * Whether a session still stands by its row (revoked, ended) and the deny-list: the periodic
-   * sweep of open sockets, which also catches a revocation whose deny-list entry has lapsed.
+   * Whether a session could still be refreshed now, by its row and the deny-list: not revoked, not
+   * past its maximum length, used within the idle time, no password to replace first. The periodic
+   * sweep of open sockets asks this, so a socket lives as long as its session may (and a revocation
+   * whose deny-list entry has lapsed is still caught).
    */
-  isStanding(sessionId: string): Promise<boolean> {
-    return this.standing.load(sessionId);
+  mayContinue(sessionId: string): Promise<boolean> {
+    return this.continuing.load(sessionId);
+  }
+
+  /** Activity on an open socket counts as use of its session (the idle rule), as a refresh does. */
+  async touch(sessionIds: readonly string[], at = new Date()): Promise<void> {
+    const unique = [...new Set(sessionIds)];
+    for (let i = 0; i < unique.length; i += 500) {
+      await this.db.getRepository(SessionEntity).update({ id: In(unique.slice(i, i + 500)), revokedAt: IsNull() }, { lastUsedAt: at });
+    }
+  }
+
+  private async refreshableAmong(ids: readonly string[]): Promise<boolean[]> {
+    const unique = [...new Set(ids)];
+    const [denied, rows] = await Promise.all([this.deniedAmong(unique), this.rawSessions.findIn('id', unique)]);
+    const now = Date.now();
+    const ok = new Set(
+      rows
+        .filter((r) => !r.revokedAt && !denied.has(r.id) && r.expiresAt.getTime() > now && now - r.lastUsedAt.getTime() <= this.policy.idleMinutes * 60_000 && !r.method.endsWith(MUST_CHANGE_PASSWORD))
+        .map((r) => r.id),
+    );
+    return ids.map((id) => ok.has(id));
   }
 
   /** isActive for many sessions at once (an event's subscribers), in the same order. */

@@ -7,7 +7,7 @@ import type { Config } from '../config';
 import type { Logger } from '../observability/logger';
 import type { Metrics } from '../observability/metrics';
 import type { GatewayContext } from './context';
-import { formatGatewayError, isExpectedError } from './errors';
+import { formatGatewayError, isClientMistake, isExpectedError } from './errors';
 import { jitGateway, type KnownOperations } from './jit-executor';
 
 /** The query limits, shared by HTTP (Apollo) and WebSocket (graphql-ws) so neither path bypasses them. */
@@ -17,7 +17,10 @@ export function queryProtection(config: Config): { validationRules: ValidationRu
     maxAliases: { n: config.GRAPHQL_MAX_ALIASES },
     maxDirectives: { n: config.GRAPHQL_MAX_DIRECTIVES },
     costLimit: { maxCost: config.GRAPHQL_MAX_COST, ignoreIntrospection: !config.isProduction },
-    blockFieldSuggestion: { enabled: config.isProduction },
+    // graphql-armor's blocker rewrites error.message, which graphql-jit's errors keep read-only (every
+    // error then became a 500); the hints are taken out where errors are presented, for HTTP and
+    // WebSocket alike (formatGatewayError's hideSuggestions).
+    blockFieldSuggestion: { enabled: false },
     // Tokens are limited by graphql-js's own parser (parseOptions.maxTokens), before any rule runs.
     maxTokens: { enabled: false },
   });
@@ -26,13 +29,18 @@ export function queryProtection(config: Config): { validationRules: ValidationRu
 }
 
 /** Counts and times one operation: Apollo's plugin and the GraphQL route's direct path both report here. */
-export function recordOperation(metrics: Metrics, name: string, type: string, failed: boolean, seconds: number): void {
-  metrics.graphqlDuration.observe({ operation: name }, seconds);
-  metrics.graphqlOperations.inc({ operation: name, type, outcome: failed ? 'error' : 'ok' });
+export function recordOperation(metrics: Metrics, label: string, type: string, failed: boolean, seconds: number): void {
+  metrics.graphqlDuration.observe({ operation: label }, seconds);
+  metrics.graphqlOperations.inc({ operation: label, type, outcome: failed ? 'error' : 'ok' });
 }
 
-/** Counts and times every operation, and logs unexpected errors with the request id. */
-function observabilityPlugin(metrics: Metrics): ApolloServerPlugin<GatewayContext> {
+/**
+ * Counts and times every operation, and logs its errors: an error of ours at error level with its
+ * stack and the request id the client is given as reference (`references`, read by formatError);
+ * a client's mistake (a refused document, variables, an operation name) at info, without a stack.
+ * Refusals by the gate are normal answers and are not logged here.
+ */
+function observabilityPlugin(metrics: Metrics, references: WeakMap<object, string>): ApolloServerPlugin<GatewayContext> {
   return {
     async requestDidStart() {
       const started = process.hrtime.bigint();
@@ -40,13 +48,16 @@ function observabilityPlugin(metrics: Metrics): ApolloServerPlugin<GatewayContex
         async didEncounterErrors({ errors, contextValue, operationName }) {
           for (const error of errors) {
             if (!isExpectedError(error)) {
+              references.set(error, contextValue.requestId);
               contextValue.logger.error({ err: error.originalError ?? error, operationName, path: error.path }, 'unexpected error in operation');
+            } else if (isClientMistake(error) || error.extensions?.code === 'BAD_USER_INPUT') {
+              contextValue.logger.info({ operationName, refused: error.message.slice(0, 300) }, 'operation refused');
             }
           }
         },
         async willSendResponse({ response, operationName, operation, errors, contextValue }) {
           const seconds = Number(process.hrtime.bigint() - (contextValue.operationStarted ?? started)) / 1e9;
-          recordOperation(metrics, operationName ?? 'anonymous', operation?.operation ?? 'unknown', !!errors?.length, seconds);
+          recordOperation(metrics, metrics.operations.label(operationName), operation?.operation ?? 'unknown', !!errors?.length, seconds);
           // One adapter down, the others answered: say so, so a frontend can show "partly unavailable".
           if (contextValue.partialFailures.length && response.body.kind === 'single') {
             response.body.singleResult.extensions = {
@@ -68,8 +79,9 @@ function observabilityPlugin(metrics: Metrics): ApolloServerPlugin<GatewayContex
  */
 export function createApollo(schema: GraphQLSchema, config: Config, metrics: Metrics, logger: Logger, known?: KnownOperations): ApolloServer<GatewayContext> {
   const protection = queryProtection(config);
+  const references = new WeakMap<object, string>();
   return new ApolloServer<GatewayContext>({
-    ...(config.GRAPHQL_EXECUTOR === 'jit' ? { gateway: jitGateway(schema, known) } : { schema }),
+    ...(config.GRAPHQL_EXECUTOR === 'jit' ? { gateway: jitGateway(schema, known, (name) => metrics.operations.label(name)) } : { schema }),
     csrfPrevention: true,
     allowBatchedHttpRequests: false,
     persistedQueries: false,
@@ -88,9 +100,15 @@ export function createApollo(schema: GraphQLSchema, config: Config, metrics: Met
       ...protection.plugins,
       ApolloServerPluginCacheControlDisabled(),
       ...(config.isProduction ? [ApolloServerPluginLandingPageDisabled()] : []),
-      observabilityPlugin(metrics),
+      observabilityPlugin(metrics, references),
     ],
-    formatError: (formatted, error) => formatGatewayError(formatted, error),
+    formatError: (formatted, error) => formatGatewayError(formatted, error, { requestId: referenceOf(references, error), hideSuggestions: config.isProduction }),
   });
 }
 
+
+/** The request id an unexpected error was logged under (by the error, or the error Apollo wrapped). */
+function referenceOf(references: WeakMap<object, string>, error: unknown): string | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  return references.get(error) ?? ((error as { originalError?: object }).originalError ? references.get((error as { originalError: object }).originalError) : undefined);
+}

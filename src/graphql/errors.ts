@@ -82,12 +82,26 @@ const apolloCodes: Record<string, ErrorCode> = {
   PERSISTED_QUERY_NOT_SUPPORTED: ErrorCode.BAD_USER_INPUT,
 };
 
+/** How errors are presented: production hides the schema's field names from "Did you mean …?" hints. */
+export interface ErrorPresentation {
+  /** The request (or subscription) id an unexpected error is logged under and the client is given. */
+  requestId?: string;
+  hideSuggestions?: boolean;
+}
+
 /**
  * The one place where an error becomes what a client sees: a contract code and no internals.
- * Unexpected errors are logged by the caller with the request id and leave as UPSTREAM_UNAVAILABLE
- * (the contract's "try again later"), with that id for support.
+ * A refusal of the document or its variables by graphql itself (no error of ours behind it) is
+ * the client's mistake: BAD_USER_INPUT with graphql-js's message. Anything else unexpected is
+ * logged by the caller with the request id and leaves as UPSTREAM_UNAVAILABLE (the contract's "try
+ * again later"), with that id for support.
  */
-export function formatGatewayError(formatted: GraphQLFormattedError, error: unknown, requestId?: string): GraphQLFormattedError {
+export function formatGatewayError(formatted: GraphQLFormattedError, error: unknown, options: ErrorPresentation = {}): GraphQLFormattedError {
+  const out = presentError(formatted, error, options.requestId);
+  return options.hideSuggestions ? { ...out, message: withoutSuggestions(out.message) } : out;
+}
+
+function presentError(formatted: GraphQLFormattedError, error: unknown, requestId?: string): GraphQLFormattedError {
   const original = error instanceof GraphQLError && error.originalError ? error.originalError : error;
   const code = String(formatted.extensions?.code ?? '');
   if (original instanceof AppError) {
@@ -96,11 +110,25 @@ export function formatGatewayError(formatted: GraphQLFormattedError, error: unkn
   if (known.has(code)) return { ...formatted, extensions: pick(formatted.extensions, code) };
   const mapped = apolloCodes[code];
   if (mapped) return { message: formatted.message, locations: formatted.locations, path: formatted.path, extensions: { code: mapped } };
+  if (isClientMistake(error)) return { message: formatted.message, locations: formatted.locations, path: formatted.path, extensions: { code: ErrorCode.BAD_USER_INPUT } };
   return {
     message: `Something went wrong on our side${requestId ? ` (reference ${requestId})` : ''}. Try again later.`,
     path: formatted.path,
     extensions: { code: ErrorCode.UPSTREAM_UNAVAILABLE, ...(requestId ? { requestId } : {}) },
   };
+}
+
+/**
+ * graphql's own refusal of a document, an operation name or variables: a GraphQLError with no error
+ * of ours behind it and no path (an error while executing a field has the field's path).
+ */
+export function isClientMistake(error: unknown): boolean {
+  return error instanceof GraphQLError && !error.originalError && !error.path && !(error instanceof AppError);
+}
+
+/** graphql-js's "Did you mean …?" hints name fields of the schema; production does not hand them out. */
+export function withoutSuggestions(message: string): string {
+  return message.replace(/ ?Did you mean .+\?$/, '');
 }
 
 function pick(extensions: Record<string, unknown> | undefined, code: string): Record<string, unknown> {
@@ -112,6 +140,5 @@ function pick(extensions: Record<string, unknown> | undefined, code: string): Re
 export function isExpectedError(error: unknown): boolean {
   const original = error instanceof GraphQLError && error.originalError ? error.originalError : error;
   if (original instanceof AppError) return true;
-  if (error instanceof GraphQLError && !error.originalError) return true;
-  return false;
+  return isClientMistake(error);
 }

@@ -1,5 +1,6 @@
 import type { ApolloServerOptionsWithGateway } from '@apollo/server';
-import { execute, GraphQLEnumType, printSchema, type DocumentNode, type ExecutionResult, type GraphQLSchema } from 'graphql';
+import { execute, getOperationAST, GraphQLEnumType, GraphQLError, printSchema, type DocumentNode, type ExecutionResult, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
+import { getVariableValues } from 'graphql/execution/values';
 import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
 import { LRUCache } from 'lru-cache';
 import type { GatewayContext } from './context';
@@ -43,7 +44,7 @@ export class CompiledOperations {
     const compiled = this.compile ? compileQuery(this.schema, document, operationName ?? undefined, this.options) : null;
     // What the compiler cannot take (it answers errors instead of a function) runs in graphql-js.
     const entry: Compiled = compiled && isCompiledQuery(compiled)
-      ? compiled
+      ? withGraphqlJsVariableErrors(this.schema, document, operationName, compiled)
       : { query: (root, context, variables) => execute({ schema: this.schema, document, rootValue: root, contextValue: context, variableValues: variables, operationName }) };
     if (!perDocument) this.byDocument.set(document, (perDocument = new Map()));
     perDocument.set(name, entry);
@@ -56,6 +57,31 @@ export class CompiledOperations {
   }
 }
 
+/**
+ * graphql-jit refuses missing, null or ill-typed variables with errors of its own (other messages,
+ * no `extensions`, read-only fields) before it executes anything. Such an answer is replaced by
+ * graphql-js's own variable errors, which Apollo and graphql-ws know as BAD_USER_INPUT; the run
+ * itself is untouched (an answer with data, or without errors, is returned as it is).
+ */
+function withGraphqlJsVariableErrors(schema: GraphQLSchema, document: DocumentNode, operationName: string | null | undefined, compiled: CompiledQuery): Compiled {
+  const operation = getOperationAST(document, operationName);
+  const refused = (result: ExecutionResult, variables: Record<string, unknown> | null | undefined): ExecutionResult => {
+    if (!result.errors || result.data !== undefined || !operation) return result;
+    const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], variables ?? {});
+    return coerced.errors ? { errors: coerced.errors } : result;
+  };
+  return {
+    query: (root, context, variables) => {
+      const result = compiled.query(root, context, variables);
+      return isPromise(result) ? result.then((r) => refused(r, variables)) : refused(result, variables);
+    },
+  };
+}
+
+function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
+  return typeof (value as Promise<T> | null)?.then === 'function';
+}
+
 /** Whether every enum of the schema has its names as its internal values (serializing one is then the identity). */
 export function enumsServeTheirNames(schema: GraphQLSchema): boolean {
   return Object.values(schema.getTypeMap()).every((type) => !(type instanceof GraphQLEnumType) || type.getValues().every((v) => v.value === v.name));
@@ -64,7 +90,7 @@ export function enumsServeTheirNames(schema: GraphQLSchema): boolean {
 /** A query Apollo has parsed, validated (with the query limits) and run once. */
 export interface KnownOperation {
   compiled: Compiled;
-  /** The operation's own name, as Apollo reports it in metrics ('anonymous' when it has none). */
+  /** The operation's metrics label (its name when known, see OperationLabels), worked out once. */
   name: string;
 }
 
@@ -107,7 +133,7 @@ export function handOverToApollo(context: GatewayContext, outcome: { result: Exe
  * validates (with the query limits), runs the plugins and formats errors; only `execute` is ours.
  * Every query it runs is remembered in `known` (when given) for the direct path.
  */
-export function jitGateway(schema: GraphQLSchema, known?: KnownOperations): Gateway {
+export function jitGateway(schema: GraphQLSchema, known?: KnownOperations, label: (name: string | null | undefined) => string = (n) => n ?? 'anonymous'): Gateway {
   const operations = new CompiledOperations(schema);
   return {
     onSchemaLoadOrUpdate(callback) {
@@ -123,9 +149,12 @@ export function jitGateway(schema: GraphQLSchema, known?: KnownOperations): Gate
             if ('error' in handed) throw handed.error;
             return handed.result;
           }
+          // Apollo hands every document on, also one whose operation it could not pick, and subscriptions.
+          const refused = refusedOperation(request.operation, request.request.operationName);
+          if (refused) return { errors: [refused] };
           const compiled = operations.get(request.document, request.operationName ?? request.request.operationName);
           if (known && request.operation.operation === 'query' && typeof request.request.query === 'string') {
-            known.remember(request.request.query, request.request.operationName, { compiled, name: request.operationName ?? 'anonymous' });
+            known.remember(request.request.query, request.request.operationName, { compiled, name: label(request.operationName) });
           }
           return compiled.query(undefined, request.context, request.request.variables ?? {});
         },
@@ -133,4 +162,20 @@ export function jitGateway(schema: GraphQLSchema, known?: KnownOperations): Gate
     },
     async stop() {},
   };
+}
+
+/**
+ * The client's mistakes in naming or choosing the operation, with graphql-js's messages: none
+ * picked (several without a name, or an unknown name), or a subscription sent over HTTP.
+ */
+function refusedOperation(operation: OperationDefinitionNode | undefined, requestedName: string | null | undefined): GraphQLError | null {
+  if (!operation) {
+    return new GraphQLError(requestedName ? `Unknown operation named "${requestedName}".` : 'Must provide operation name if query contains multiple operations.', {
+      extensions: { code: 'BAD_USER_INPUT' },
+    });
+  }
+  if (operation.operation === 'subscription') {
+    return new GraphQLError('Subscriptions are served over WebSocket (graphql-transport-ws) on this path, not over HTTP.', { extensions: { code: 'BAD_USER_INPUT' } });
+  }
+  return null;
 }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { Kind, parse } from 'graphql';
 import { ConfigError } from '../config';
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
@@ -26,6 +27,19 @@ export class TrustedDocuments {
       if (sha256(query) !== hash) throw new ConfigError('TRUSTED_DOCUMENTS', `lists a query under a hash that is not its SHA-256 (${hash.slice(0, 12)}…)`);
     }
     return new TrustedDocuments(new Map(entries));
+  }
+
+  /** The names of the listed operations (the only operation names metrics label by). */
+  operationNames(): Set<string> {
+    const names = new Set<string>();
+    for (const query of this.byHash.values()) {
+      try {
+        for (const def of parse(query).definitions) if (def.kind === Kind.OPERATION_DEFINITION && def.name) names.add(def.name.value);
+      } catch {
+        // A listed text that does not parse names nothing; running it is refused as for anyone.
+      }
+    }
+    return names;
   }
 
   get size(): number {

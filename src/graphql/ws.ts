@@ -12,12 +12,14 @@ import { createContext, type GatewayContext } from './context';
 import { CompiledOperations } from './jit-executor';
 import { attachLiveSink, liveSubscribe } from './live-execution';
 import { sharedPortalProfile } from './gate-readers';
-import { CloseCode, ErrorCode, formatGatewayError, isExpectedError } from './errors';
+import { CloseCode, ErrorCode, formatGatewayError, isExpectedError, withoutSuggestions } from './errors';
 
 interface SocketState {
   viewer: AuthViewer | null;
   ip: string | null;
   subscriptions: number;
+  /** The client sent something since the last sweep: counts as use of the session. */
+  active: boolean;
 }
 
 const states = new WeakMap<WebSocket, SocketState>();
@@ -41,9 +43,9 @@ export function createWebSocketServer(schema: GraphQLSchema, services: Services,
     try {
       const doc = parse(query, { maxTokens });
       const errors = validate(schema, doc, allRules);
-      result = errors.length ? errors.map(asBadInput) : doc;
+      result = errors.length ? errors.map((e) => asBadInput(e, config.isProduction)) : doc;
     } catch (err) {
-      result = [asBadInput(err as GraphQLError)];
+      result = [asBadInput(err as GraphQLError, config.isProduction)];
     }
     if (documents.size >= 1000) documents.delete(documents.keys().next().value!);
     documents.set(query, result);
@@ -110,7 +112,7 @@ export function createWebSocketServer(schema: GraphQLSchema, services: Services,
         for (const error of result.errors) {
           if (!isExpectedError(error)) context.logger.error({ err: error.originalError ?? error }, 'subscription failed');
         }
-        return { ...result, errors: result.errors.map((error) => formatGatewayError(error.toJSON(), error, context.requestId)) };
+        return { ...result, errors: result.errors.map((error) => formatGatewayError(error.toJSON(), error, { requestId: context.requestId, hideSuggestions: config.isProduction })) };
       },
       onComplete: (ctx) => {
         const state = states.get(ctx.extra.socket as WebSocket);
@@ -121,8 +123,9 @@ export function createWebSocketServer(schema: GraphQLSchema, services: Services,
   );
 
   wss.on('connection', (socket: WebSocket, req: IncomingMessage) => {
-    const state: SocketState = { viewer: null, ip: clientIp(req, config.TRUST_PROXY), subscriptions: 0 };
+    const state: SocketState = { viewer: null, ip: clientIp(req, config.TRUST_PROXY), subscriptions: 0, active: false };
     states.set(socket, state);
+    socket.on('message', () => (state.active = true));
     services.metrics.wsConnections.inc();
     const timer = setTimeout(() => {
       if (!state.viewer) socket.close(CloseCode.Unauthorized, 'Unauthorized: no valid token in time');
@@ -134,23 +137,28 @@ export function createWebSocketServer(schema: GraphQLSchema, services: Services,
     });
   });
 
-  // A session that ends (logout, revocation, expiry) closes its sockets within a minute:
-  // one query per sweep for all open sessions, not one per socket.
+  // A socket lives as long as its session may: within WS_SESSION_CHECK_MS of the session ending
+  // (logout, revocation, its maximum length, or idle time without any use), its sockets are closed
+  // with 4401. What a client sent on a socket counts as use. One query per sweep for all sessions.
   const sweep = setInterval(() => {
     const bySession = new Map<string, WebSocket[]>();
+    const used = new Set<string>();
     for (const socket of wss.clients) {
-      const viewer = states.get(socket)?.viewer;
-      if (viewer) bySession.set(viewer.sessionId, [...(bySession.get(viewer.sessionId) ?? []), socket]);
+      const state = states.get(socket);
+      const viewer = state?.viewer;
+      if (!viewer) continue;
+      bySession.set(viewer.sessionId, [...(bySession.get(viewer.sessionId) ?? []), socket]);
+      if (state.active) used.add(viewer.sessionId);
+      state.active = false;
     }
-    // By the session rows (batched into one query), so a revocation is caught even after its deny-list entry lapsed.
-    for (const [sessionId, sockets] of bySession) {
-      services.sessions
-        .isStanding(sessionId)
-        .then((active) => {
-          if (!active) for (const socket of sockets) socket.close(CloseCode.Unauthorized, 'Session ended');
-        })
-        .catch((err) => logger.warn({ err }, 'session check for open sockets failed'));
-    }
+    void (async () => {
+      if (used.size) await services.sessions.touch([...used]);
+      await Promise.all(
+        [...bySession].map(async ([sessionId, sockets]) => {
+          if (!(await services.sessions.mayContinue(sessionId))) for (const socket of sockets) socket.close(CloseCode.Unauthorized, 'Session ended');
+        }),
+      );
+    })().catch((err) => logger.warn({ err }, 'session check for open sockets failed'));
   }, config.WS_SESSION_CHECK_MS);
   sweep.unref();
 
@@ -173,8 +181,9 @@ export function createWebSocketServer(schema: GraphQLSchema, services: Services,
   };
 }
 
-function asBadInput(error: GraphQLError): GraphQLError {
-  return new GraphQLError(error.message, { nodes: error.nodes, extensions: { code: ErrorCode.BAD_USER_INPUT } });
+/** A refused document as HTTP answers it: BAD_USER_INPUT, and in production no "Did you mean …?" hints. */
+function asBadInput(error: GraphQLError, hideSuggestions: boolean): GraphQLError {
+  return new GraphQLError(hideSuggestions ? withoutSuggestions(error.message) : error.message, { nodes: error.nodes, extensions: { code: ErrorCode.BAD_USER_INPUT } });
 }
 
 /** Browsers send Origin; apps and servers usually do not. Without CORS_ORIGINS, development allows all. */

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { DataSource } from 'typeorm';
 import type { Services } from '../services';
-import { sendJson } from './io';
+import { sendError, sendJson } from './io';
 
 type Check = { ok: boolean; error?: string; [key: string]: unknown };
 
@@ -29,10 +29,22 @@ export function opsRoutes(services: Services, db: DataSource, isShuttingDown: ()
       const ready = !isShuttingDown() && database.ok && cache.ok && Object.values(adapters).every((a) => a.ok);
       sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready', shuttingDown: isShuttingDown(), database, redis: cache, adapters });
     },
-    async metrics(_req: IncomingMessage, res: ServerResponse) {
+    async metrics(req: IncomingMessage, res: ServerResponse) {
+      // Counts and names of operations are for the operator, not for the public.
+      if (!metricsAllowed(services.config.METRICS_ALLOW, req.socket.remoteAddress)) {
+        return sendError(res, 403, 'FORBIDDEN', 'Metrics are served only to the addresses in METRICS_ALLOW.');
+      }
       const text = await services.metrics.registry.metrics();
       res.writeHead(200, { 'content-type': services.metrics.registry.contentType });
       res.end(text);
     },
   };
+}
+
+/** Whether a peer may read /metrics: by its socket address (an IPv4 peer may appear as ::ffff:a.b.c.d). */
+export function metricsAllowed(allow: string, peer: string | undefined): boolean {
+  if (allow.trim() === '*') return true;
+  if (!peer) return false;
+  const address = peer.startsWith('::ffff:') ? peer.slice(7) : peer;
+  return allow.split(',').some((a) => a.trim() === address || a.trim() === peer);
 }

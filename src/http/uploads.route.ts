@@ -1,5 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
 import busboy from 'busboy';
+import { Reason } from '../auth/access';
 import { LIMITS } from '../auth/rate-limit';
 import { ErrorCode, RateLimitedError } from '../graphql/errors';
 import { AttachmentRefusedError } from '../modules/messages/attachments.service';
@@ -23,6 +25,11 @@ export function uploadsRoute(services: Services, logger: Logger) {
     if (!req.headers.authorization && !req.headers['apollo-require-preflight'] && !req.headers['x-requested-with']) {
       return sendError(res, 403, ErrorCode.FORBIDDEN, 'Send the Authorization header, or x-requested-with with the session cookie.');
     }
+    if (viewer.mustChangePassword) return sendError(res, 403, ErrorCode.FORBIDDEN, 'Set a new password first (changePassword).', {}, Reason.PASSWORD_CHANGE_REQUIRED);
+    // A file is only ever used in a portal: an account that has none has nothing to upload for.
+    if (!(await services.accounts.portals(viewer.accountId)).length) {
+      return sendError(res, 403, ErrorCode.FORBIDDEN, 'Uploading is for accounts with a portal.', {}, Reason.NO_RELATION);
+    }
     if (!/^multipart\/form-data/i.test(req.headers['content-type'] ?? '')) return sendError(res, 400, ErrorCode.BAD_USER_INPUT, 'Send the file as multipart/form-data.');
     try {
       await services.limiter.hit('uploads', viewer.accountId, LIMITS.uploadsPerAccount);
@@ -37,6 +44,11 @@ export function uploadsRoute(services: Services, logger: Logger) {
     }
 
     let upload: Promise<AttachmentEntity> | null = null;
+    let file: Readable | null = null;
+    // A refusal (too large, a wrong type) is answered at once, not after the rest of the body
+    // arrived at the sender's pace; the connection is then closed, which stops the sending.
+    let refuse: (err: AttachmentRefusedError) => void = () => undefined;
+    const refused = new Promise<AttachmentRefusedError>((resolve) => (refuse = resolve));
     const parsed = new Promise<void>((resolve, reject) => {
       let bb: busboy.Busboy;
       try {
@@ -46,25 +58,44 @@ export function uploadsRoute(services: Services, logger: Logger) {
       }
       bb.on('file', (_field, stream, info) => {
         if (upload) return void stream.resume();
+        file = stream;
         const started = services.attachments.upload(viewer.accountId, info.filename ?? 'bestand', stream);
-        // Handled where it is awaited; this keeps an early refusal from counting as unhandled meanwhile.
-        started.catch(() => undefined);
+        started.catch((err: unknown) => {
+          if (err instanceof AttachmentRefusedError) refuse(err);
+        });
         upload = started;
       });
       bb.once('close', () => resolve());
       bb.once('error', reject);
       req.pipe(bb);
     });
+    // A sender that stops sending, or goes away, fails the upload: storage removes what it wrote.
+    const stalled = () => {
+      file?.destroy(new Error('the upload stopped arriving'));
+      req.destroy();
+    };
+    req.setTimeout(config.UPLOAD_IDLE_TIMEOUT_MS, stalled);
+    req.once('close', () => {
+      if (!req.complete) file?.destroy(new Error('the sender went away'));
+    });
 
     try {
-      await parsed;
+      const first = await Promise.race([parsed.then(() => null), refused]);
+      if (first) return refuseNow(req, res, first);
       if (!upload) return sendError(res, 400, ErrorCode.BAD_USER_INPUT, 'The request holds no file.');
       const row = await (upload as Promise<AttachmentEntity>);
       sendJson(res, 200, { id: row.id, name: row.name, mediaType: row.mediaType, size: row.size });
     } catch (err) {
-      if (err instanceof AttachmentRefusedError) return sendError(res, err.status, ErrorCode.BAD_USER_INPUT, err.message);
+      if (err instanceof AttachmentRefusedError) return refuseNow(req, res, err);
       logger.warn({ err: (err as Error).message, requestId }, 'upload failed');
-      if (!res.headersSent) sendError(res, 400, ErrorCode.BAD_USER_INPUT, 'The upload could not be read.');
+      if (!res.headersSent) sendError(res, 400, ErrorCode.BAD_USER_INPUT, 'The upload could not be read.', { connection: 'close' });
     }
   };
+}
+
+/** Answers a refused upload now and closes the connection once the answer is out (the rest is not read). */
+function refuseNow(req: IncomingMessage, res: ServerResponse, err: AttachmentRefusedError): void {
+  if (res.headersSent) return;
+  res.once('finish', () => req.destroy());
+  sendError(res, err.status, ErrorCode.BAD_USER_INPUT, err.message, { connection: 'close' });
 }

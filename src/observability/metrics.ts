@@ -64,7 +64,39 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  constructor(collectDefaults = true) {
-    if (collectDefaults) collectDefaultMetrics({ register: this.registry });
+  /** The operation names that may become label values (bounded: see OperationLabels). */
+  readonly operations: OperationLabels;
+
+  constructor(options: { collectDefaults?: boolean; knownOperations?: ReadonlySet<string> | null } = {}) {
+    if (options.collectDefaults ?? true) collectDefaultMetrics({ register: this.registry });
+    this.operations = new OperationLabels(options.knownOperations ?? null);
+  }
+}
+
+/** The label every operation name beyond the known ones is counted under. */
+export const OTHER_OPERATIONS = '__other__';
+
+/**
+ * Operation names are chosen by whoever sends the request, and every label value a Prometheus
+ * registry sees is kept for good: thousands of made-up names once made /metrics fail for good. So
+ * only known names become labels: with trusted documents, their operations' names; without, the
+ * first `max` names of at most 64 characters this instance saw (a frontend's operations are a few
+ * dozen). Everything else is counted as one value, OTHER_OPERATIONS.
+ */
+export class OperationLabels {
+  private readonly seen = new Set<string>();
+
+  constructor(
+    private readonly known: ReadonlySet<string> | null,
+    private readonly max = 200,
+  ) {}
+
+  label(name: string | null | undefined): string {
+    if (!name || name === 'anonymous') return 'anonymous';
+    if (this.known) return this.known.has(name) ? name : OTHER_OPERATIONS;
+    if (this.seen.has(name)) return name;
+    if (name.length > 64 || this.seen.size >= this.max) return OTHER_OPERATIONS;
+    this.seen.add(name);
+    return name;
   }
 }

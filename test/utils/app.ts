@@ -6,6 +6,7 @@ import { Writable } from 'node:stream';
 import type { EhrAdapter, MailPort, SmsPort } from '../../adapters/ports';
 import { loadConfig, type Config } from '../../src/config';
 import { createLogger } from '../../src/observability/logger';
+import { seedDemoAccounts } from '../../src/modules/portal/demo-seed';
 import { createApp, type App } from '../../src/server';
 import { createMariaDbDatabase } from './services';
 
@@ -30,6 +31,12 @@ export interface TestAppOptions {
   /** In-memory outboxes, so tests can read the codes and links that would have been sent. */
   mail?: MailPort;
   sms?: SmsPort;
+  /**
+   * The production configuration (NODE_ENV=production, no dev login, no demo seed by config):
+   * needs MariaDB (production refuses SQLite). The demo accounts are seeded by the test helper,
+   * and login() makes sessions through the service, as a real login would.
+   */
+  production?: boolean;
 }
 
 /** Starts the whole gateway on a free loopback port with its own database; stop() removes it again. */
@@ -45,6 +52,9 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   } else {
     databaseUrl = `sqlite:${join(mkdtempSync(join(tmpdir(), 'ggz-test-')), 'portal.sqlite')}`;
   }
+  const production: Record<string, string> = options.production
+    ? { NODE_ENV: 'production', DEV_LOGIN: '0', DEMO_SEED: '0', BSN_HASH_KEY: randomBytes(16).toString('hex'), EHR_ADAPTERS: 'demo' }
+    : {};
   const config = loadConfig({
     PORT: '0',
     HOST: '127.0.0.1',
@@ -59,6 +69,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     CACHE_TTL_SECONDS: '0',
     // Uploads in a throwaway directory (instances that share a database pass one FILE_STORAGE_URL).
     FILE_STORAGE_URL: `file:${mkdtempSync(join(tmpdir(), 'ggz-files-'))}`,
+    ...production,
     ...options.env,
   });
   const logs: string[] = [];
@@ -69,6 +80,8 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     },
   });
   const app = await createApp(config, { logger: createLogger(config.LOG_LEVEL, sink), adapters: options.adapters, mail: options.mail, sms: options.sms });
+  // Production refuses DEMO_SEED; its suites get the same demo accounts from the seed itself.
+  if (options.production) await seedDemoAccounts(app.services.accounts, app.services.clients, app.services.ownAccounts);
   const base = await app.start();
 
   const gql: TestApp['gql'] = async (query, variables, token) => {
@@ -80,6 +93,14 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     return { status: res.status, body: (await res.json()) as any };
   };
   const login: TestApp['login'] = async (who) => {
+    if (!config.DEV_LOGIN) {
+      // Production configuration (no dev login): the session a real login would give, made by the service.
+      const services = app.services;
+      const account = typeof who === 'string' ? await services.accounts.findByEmail(who) : await services.accounts.loginWithBsn(who.bsn, { requestId: 'test-login' });
+      if (!account) throw new Error(`no account ${JSON.stringify(who)}`);
+      await services.accounts.recordLogin(account.id);
+      return (await services.sessions.create(account.id, 'test')).accessToken;
+    }
     const res = await fetch(`${base}/auth/dev/login`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },

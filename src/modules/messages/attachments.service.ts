@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { basename } from 'node:path';
 import { Readable } from 'node:stream';
 import { fromBuffer } from 'file-type';
-import { In, IsNull, type DataSource, type EntityManager } from 'typeorm';
+import { In, IsNull, LessThan, type DataSource, type EntityManager } from 'typeorm';
 import type { FileStoragePort } from '../../../adapters/ports';
 import { BadUserInputError } from '../../graphql/errors';
 import { AttachmentEntity } from './message.entity';
@@ -109,6 +109,24 @@ export class AttachmentsService {
 
   content(attachment: AttachmentEntity): Promise<NodeJS.ReadableStream | null> {
     return this.storage.get(attachment.storageKey);
+  }
+
+  /**
+   * Uploads that were never used (no message took them) within `maxAgeMs` are removed, rows and
+   * bytes; answers how many. Idempotent, so every instance may run it.
+   */
+  async removeUnused(maxAgeMs: number, now = Date.now()): Promise<number> {
+    const repo = this.db.getRepository(AttachmentEntity);
+    const stale = await repo.find({ where: { messageId: IsNull(), createdAt: LessThan(new Date(now - maxAgeMs)) }, take: 500 });
+    let removed = 0;
+    for (const row of stale) {
+      // The row first, and only while still unused: a message that took it meanwhile keeps its file.
+      const gone = await repo.delete({ id: row.id, messageId: IsNull() });
+      if (!gone.affected) continue;
+      await this.storage.delete(row.storageKey);
+      removed++;
+    }
+    return removed;
   }
 
   /** A deleted message's files are gone for everyone: rows and bytes. */
