@@ -6,6 +6,7 @@ import { Redis } from 'ioredis';
 import type { DataSource } from 'typeorm';
 import type { EhrAdapter, MailPort, SmsPort } from '../adapters/ports';
 import { AccountsService } from './auth/accounts.service';
+import { ROUTES, type RouteAccess, type RouteName } from './auth/operations';
 import { OwnAccountsService } from './auth/own-accounts.service';
 import { RateLimiter } from './auth/rate-limit';
 import { LogMailer } from '../adapters/mail/mail';
@@ -54,6 +55,15 @@ import { createLogger, type Logger } from './observability/logger';
 import { Metrics } from './observability/metrics';
 import type { Services } from './services';
 
+interface MountedRoute {
+  name: string;
+  path: string;
+  /** The path is a prefix (`/files/<id>`). */
+  prefix?: boolean;
+  access: RouteAccess;
+  handle(req: IncomingMessage, res: ServerResponse, url: URL, requestId: string): unknown;
+}
+
 export interface AppOptions {
   logger?: Logger;
   /** Replace configured adapters by name (tests and benchmarks pass instrumented ones). */
@@ -68,6 +78,8 @@ export interface App {
   readonly services: Services;
   readonly db: DataSource;
   readonly logger: Logger;
+  /** The HTTP routes this instance serves, with what each asks (docs/authorisation.md, the matrix test). */
+  readonly routes: readonly { name: string; path: string; access: RouteAccess }[];
   /** Listens on config.PORT (0 picks a free port); answers the base URL. */
   start(): Promise<string>;
   stop(): Promise<void>;
@@ -213,23 +225,34 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const syncEvents = syncRoute(config, sync, logger, metrics, limiter);
   const fhirHook = fhirHookRoute(config, (name) => registry.has(name), sync, logger);
 
+  /** Every HTTP route with what it asks before it answers (docs/authorisation.md lists them; the matrix test probes each). */
+  const mount = (name: RouteName, handle: MountedRoute['handle']): MountedRoute => ({ name, ...ROUTES[name], handle });
+  const routes: MountedRoute[] = [
+    mount('graphql', (req, res, url, id) => (cors(req, res, config) ? undefined : graphql(req, res, url, id))),
+    mount('healthz', (req, res) => ops.healthz(req, res)),
+    mount('readyz', (req, res) => ops.readyz(req, res)),
+    mount('metrics', (req, res) => ops.metrics(req, res)),
+    ...(devLogin ? [mount('dev_login', (req, res, _url, id) => devLogin(req, res, id))] : []),
+    mount('session_refresh', (req, res) => browserSession.refresh(req, res)),
+    mount('session_logout', (req, res) => browserSession.logout(req, res)),
+    ...(oidc ? [mount('oidc_login', (req, res, url, id) => oidc.login(req, res, url, id)), mount('oidc_callback', (req, res, url, id) => oidc.callback(req, res, url, id))] : []),
+    mount('files_upload', (req, res, _url, id) => uploads(req, res, id)),
+    mount('files', (req, res, url, id) => files(req, res, url, id)),
+    mount('sync_events', (req, res, _url, id) => syncEvents(req, res, id)),
+    mount('sync_fhir', (req, res, url, id) => fhirHook(req, res, url, id)),
+  ];
+  const byPath = new Map(routes.filter((r) => !r.prefix).map((r) => [r.path, r]));
+  const prefixed = routes.filter((r) => r.prefix);
+
   const route = async (req: IncomingMessage, res: ServerResponse, url: URL, requestId: string): Promise<string> => {
     const path = url.pathname;
-    if (path === '/graphql') return cors(req, res, config) ? 'graphql' : (await graphql(req, res, url, requestId), 'graphql');
-    if (path === '/healthz') return (ops.healthz(req, res), 'healthz');
-    if (path === '/readyz') return (await ops.readyz(req, res), 'readyz');
-    if (path === '/metrics') return (await ops.metrics(req, res), 'metrics');
-    if (path === '/auth/dev/login' && devLogin) return (await devLogin(req, res, requestId), 'dev_login');
-    if (path === '/auth/session/refresh') return (await browserSession.refresh(req, res), 'session_refresh');
-    if (path === '/auth/session/logout') return (await browserSession.logout(req, res), 'session_logout');
-    if (path === '/auth/oidc/login' && oidc) return (await oidc.login(req, res, url, requestId), 'oidc_login');
-    if (path === '/auth/oidc/callback' && oidc) return (await oidc.callback(req, res, url, requestId), 'oidc_callback');
-    if (path === '/files') return (await uploads(req, res, requestId), 'files_upload');
-    if (path.startsWith('/files/')) return (await files(req, res, url, requestId), 'files');
-    if (path === '/sync/events') return (await syncEvents(req, res, requestId), 'sync_events');
-    if (path.startsWith('/sync/fhir/')) return (await fhirHook(req, res, url, requestId), 'sync_fhir');
-    sendError(res, 404, ErrorCode.NOT_FOUND, `Nothing at ${path}.`);
-    return 'not_found';
+    const found = byPath.get(path) ?? prefixed.find((r) => path.startsWith(r.path));
+    if (!found) {
+      sendError(res, 404, ErrorCode.NOT_FOUND, `Nothing at ${path}.`);
+      return 'not_found';
+    }
+    await found.handle(req, res, url, requestId);
+    return found.name;
   };
 
   const httpServer: Server = createServer(async (req, res) => {
@@ -267,6 +290,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     services,
     db,
     logger,
+    routes: routes.map(({ name, path, access }) => ({ name, path, access })),
     url: () => baseUrl,
     async start() {
       await new Promise<void>((resolve, reject) => {
