@@ -35,6 +35,8 @@ const envSchema = z.object({
   DATABASE_URL: databaseUrl.default('sqlite:data/portal.sqlite'),
   REDIS_URL: z.string().regex(/^rediss?:\/\/.+/, 'must be redis://host:6379/0').optional(),
   REDIS_KEY_PREFIX: z.string().default('ggz:'),
+  // Every Redis command answers within this or fails (then the database decides, or the instance alone).
+  REDIS_COMMAND_TIMEOUT_MS: int(20, 10000).default(500),
   EHR_ADAPTERS: adapterList.default(['demo']),
   FHIR_BASE_URL: z.url().optional(),
   FHIR_AUTH: fhirAuth.default('none'),
@@ -91,10 +93,12 @@ const envSchema = z.object({
   // With 'jit': a query text Apollo has already accepted runs directly when it answers without errors.
   GRAPHQL_DIRECT_PATH: bool.default(true),
   CACHE_TTL_SECONDS: int(0, 86400).default(60),
-  ADAPTER_TIMEOUT_MS: int(50, 120000).default(5000),
+  ADAPTER_TIMEOUT_MS: int(50, 120000).default(2500),
+  // All attempts of one read together, waits between them included: what a person waits for a field at most.
+  ADAPTER_DEADLINE_MS: int(50, 120000).default(3000),
   ADAPTER_RETRIES: int(0, 10).default(2),
   ADAPTER_BREAKER_THRESHOLD: int(1, 1000).default(5),
-  ADAPTER_BREAKER_HALF_OPEN_MS: int(100, 3600000).default(30000),
+  ADAPTER_BREAKER_HALF_OPEN_MS: int(100, 3600000).default(5000),
   ADAPTER_CONCURRENCY: int(1, 1000).default(20),
   WS_MAX_PAYLOAD_BYTES: int(1024, 10 * 1024 * 1024).default(64 * 1024),
   WS_MAX_SUBSCRIPTIONS: int(1, 1000).default(20),
@@ -106,6 +110,8 @@ const envSchema = z.object({
   SYNC_MAX_BODY_BYTES: int(1024, 10 * 1024 * 1024).default(256 * 1024),
   // A sync event whose processing failed (an unknown client, the database away) is tried again with capped backoff.
   SYNC_RETRY_BASE_MS: int(50, 3600000).default(5000),
+  // An accepted event is the receiving instance's for this long; then any instance may process it (a crash in between).
+  SYNC_CLAIM_MS: int(100, 600000).default(5000),
   // Events per source system per minute on POST /sync/events (0: no limit); over it 429 with Retry-After.
   SYNC_RATE_LIMIT_PER_MINUTE: int(0, 1000000).default(6000),
   SYNC_RETRY_MAX_MS: int(100, 86400000).default(3600000),

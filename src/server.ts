@@ -101,6 +101,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       enableAutoPipelining: true,
       maxRetriesPerRequest: 1,
       connectTimeout: 2000,
+      // A Redis that is frozen or gone makes a command fail within this, never hang a request.
+      commandTimeout: config.REDIS_COMMAND_TIMEOUT_MS,
       retryStrategy: (times) => Math.min(200 * times, 2000),
     });
     redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection problem'));
@@ -117,6 +119,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     loadAdapters(config, options.adapters),
     {
       timeoutMs: config.ADAPTER_TIMEOUT_MS,
+      deadlineMs: config.ADAPTER_DEADLINE_MS,
       retries: config.ADAPTER_RETRIES,
       breakerThreshold: config.ADAPTER_BREAKER_THRESHOLD,
       halfOpenAfterMs: config.ADAPTER_BREAKER_HALF_OPEN_MS,
@@ -199,12 +202,22 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     services.video,
     logger,
     metrics,
-    { baseMs: config.SYNC_RETRY_BASE_MS, maxMs: config.SYNC_RETRY_MAX_MS, maxAttempts: config.SYNC_RETRY_MAX_ATTEMPTS },
+    { baseMs: config.SYNC_RETRY_BASE_MS, maxMs: config.SYNC_RETRY_MAX_MS, maxAttempts: config.SYNC_RETRY_MAX_ATTEMPTS, claimMs: config.SYNC_CLAIM_MS },
     services.ehrCache,
     services.messages,
   );
 
   if (shouldSeedDemo(config) && registry.has('demo')) await seedDemoAccounts(services.accounts, clients, ownAccounts);
+
+  // Back after an outage: what was revoked meanwhile reached only the sessions table.
+  let redisWasDown = false;
+  redis?.on('close', () => (redisWasDown = true));
+  redis?.on('ready', () => {
+    if (!redisWasDown) return;
+    redisWasDown = false;
+    logger.info('redis is back: rebuilding the session deny-list');
+    sessions.rebuildDenyList().catch((err: Error) => logger.warn({ err: err.message }, 'session deny-list rebuild failed'));
+  });
 
   const schema = await buildGatewaySchema(events);
   const known = config.GRAPHQL_EXECUTOR === 'jit' && config.GRAPHQL_DIRECT_PATH ? new KnownOperations() : undefined;
@@ -298,7 +311,11 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         httpServer.listen(config.PORT, config.HOST, () => resolve());
       });
       const { port } = httpServer.address() as AddressInfo;
+      // A store that starts empty (a new or restarted Redis) gets the deny-list from the sessions table.
+      await sessions.rebuildDenyList().catch((err: Error) => logger.warn({ err: err.message }, 'session deny-list rebuild failed; retried at the first check'));
       baseUrl = `http://localhost:${port}`;
+      // Whether each EHR answers, once, so the log and /readyz say so from the start.
+      await registry.probe(config.ADAPTER_TIMEOUT_MS);
       // Events answered 202 before a crash are processed now, in the background.
       sync.resumeInBackground();
       sync.startRetries();

@@ -1,51 +1,22 @@
-import { createServer, request, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Operator } from '@medplum/core';
 import type { Communication } from '@medplum/fhirtypes';
 import { PORTAL_MESSAGE_SYSTEM } from '../adapters/fhir/fhir.adapter';
+import { startFaultProxy, type FaultProxy } from './utils/fault-proxy';
 import { startFhirServer, type TestFhirServer } from './utils/fhir-server';
 import { EVA_BSN, INTAKE_QUESTIONNAIRE, seedGgzClient, type GgzSeed } from './utils/fhir-ggz-seed';
 import { portalIds, startTestApp, type TestApp } from './utils/app';
 import { until } from './utils/live';
 
-/** A gateway to the FHIR server that can be "killed" (every connection dropped) and brought back. */
-async function switchableProxy(target: string): Promise<{ baseUrl: string; up: boolean; close(): Promise<void> }> {
-  const to = new URL(target);
-  const state = { up: true };
-  const server: Server = createServer((req, res) => {
-    if (!state.up) return void req.socket.destroy();
-    const upstream = request({ host: to.hostname, port: to.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
-      res.writeHead(answer.statusCode ?? 502, answer.headers);
-      answer.pipe(res);
-    });
-    upstream.on('error', () => res.destroy());
-    req.pipe(upstream);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    baseUrl: `http://127.0.0.1:${port}${to.pathname}`,
-    get up() {
-      return state.up;
-    },
-    set up(value: boolean) {
-      state.up = value;
-      if (!value) server.closeAllConnections();
-    },
-    close: () => new Promise<void>((resolve) => (server.closeAllConnections(), server.close(() => resolve()))),
-  };
-}
-
 describe('messages to a FHIR EHR as Communication, through an outage', () => {
   let fhir: TestFhirServer;
   let seed: GgzSeed;
-  let proxy: Awaited<ReturnType<typeof switchableProxy>>;
+  let proxy: FaultProxy;
   let t: TestApp;
 
   beforeAll(async () => {
     fhir = await startFhirServer();
     seed = await seedGgzClient(fhir.repo);
-    proxy = await switchableProxy(fhir.baseUrl);
+    proxy = await startFaultProxy(fhir.baseUrl);
     t = await startTestApp({
       env: {
         EHR_ADAPTERS: 'fhir',
@@ -78,7 +49,7 @@ describe('messages to a FHIR EHR as Communication, through an outage', () => {
     const recipient = `fhir:${seed.practitioners.bakker.id}`;
     expect(team.body.data.client.dossier.treatmentTeam.map((m: { practitioner: { id: string } }) => m.practitioner.id)).toContain(recipient);
 
-    proxy.up = false;
+    proxy.mode = 'refuse';
     const started = await t.gql(
       'mutation($c: ID!, $r: [ID!]!) { startConversation(clientId: $c, subject: "Slaap", recipientIds: $r, body: "Ik slaap nog steeds slecht.") { id messages { id body } } }',
       { c: clientId, r: [recipient] },
@@ -91,7 +62,7 @@ describe('messages to a FHIR EHR as Communication, through an outage', () => {
       return row && row.attempts >= 2 ? true : undefined;
     }, 5000, 'failed attempts during the outage');
 
-    proxy.up = true;
+    proxy.mode = 'pass';
     await until(async () => {
       const [row] = (await t.app.db.query('SELECT status FROM message_outbox WHERE message_id = ?', [messageId])) as { status: string }[];
       return row?.status === 'delivered' ? true : undefined;

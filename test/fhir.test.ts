@@ -263,11 +263,13 @@ test('an Appointment where the client is an information-only participant reads a
   expect(all.filter((a) => a.organisationOnly === false)).toHaveLength(APPOINTMENT_COUNT);
 });
 
-test('the adapter pings the FHIR server through GET /metadata', async () => {
+test('the adapter pings the FHIR server through GET /metadata at start; /readyz reports it without calling it', async () => {
+  expect(fhir.requests.some((r) => r.path === 'metadata')).toBe(true);
   const before = fhir.requests.length;
   const res = await fetch(new URL('/readyz', t.base));
   expect(res.status).toBe(200);
-  expect(fhir.requests.slice(before).some((r) => r.path === 'metadata')).toBe(true);
+  expect(((await res.json()) as { adapters: Record<string, { state: string; lastOk: string | null }> }).adapters.fhir).toMatchObject({ state: 'closed', lastOk: expect.any(String) });
+  expect(fhir.requests.length).toBe(before);
 });
 
 test("approveDocument gives the client's akkoord to the FHIR server as a Provenance; the next read shows it", async () => {

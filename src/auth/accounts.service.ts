@@ -174,7 +174,12 @@ export class AccountsService {
       }
       return;
     }
-    await this.changingLinks(() => this.links.insert({ id: randomUUID(), accountId, clientId, relation, permissions, isAdmin, createdAt: new Date() }));
+    try {
+      await this.changingLinks(() => this.links.insert({ id: randomUUID(), accountId, clientId, relation, permissions, isAdmin, createdAt: new Date() }));
+    } catch (err) {
+      // Made at the same moment elsewhere (two instances seeding, two first logins): the unique index let one in.
+      if (!(await this.links.findOneBy({ accountId, clientId }))) throw err;
+    }
   }
 
   /** Everyone linked to a client's portal (optionally one relation), with their account. */

@@ -1,18 +1,25 @@
 import { RateLimitedError } from '../graphql/errors';
-import type { KeyValueStore } from '../kv/kv';
+import { MemoryKeyValueStore, type KeyValueStore } from '../kv/kv';
 
 export interface Limit {
   max: number;
   windowSeconds: number;
 }
 
-/** Fixed-window counters in Redis (or in-process): over the limit → RATE_LIMITED with a retry-after. */
+/**
+ * Fixed-window counters in Redis (or in-process): over the limit → RATE_LIMITED with a retry-after.
+ * While Redis does not answer, each instance counts on its own (so a limit holds per instance,
+ * and nothing that is stored first, such as a practitioner's event, is refused for want of Redis).
+ */
 export class RateLimiter {
+  private readonly local = new MemoryKeyValueStore();
+
   constructor(private readonly kv: KeyValueStore) {}
 
   async hit(bucket: string, key: string | null | undefined, limit: Limit): Promise<void> {
     if (!key) return;
-    const { count, ttlSeconds } = await this.kv.incrementWindow(`rl:${bucket}:${key}`, limit.windowSeconds);
+    const name = `rl:${bucket}:${key}`;
+    const { count, ttlSeconds } = await this.kv.incrementWindow(name, limit.windowSeconds).catch(() => this.local.incrementWindow(name, limit.windowSeconds));
     if (count > limit.max) throw new RateLimitedError(ttlSeconds);
   }
 }

@@ -1,6 +1,6 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import DataLoader from 'dataloader';
-import { In, IsNull, type DataSource } from 'typeorm';
+import { In, IsNull, MoreThan, type DataSource } from 'typeorm';
 import { UnauthenticatedError } from '../graphql/errors';
 import { RawTable } from '../db/raw-table';
 import { ChangeStamp } from '../kv/change-stamp';
@@ -37,6 +37,13 @@ export interface SessionPolicy {
 }
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+const denyKey = (sessionId: string): string => `revoked-session:${sessionId}`;
+/**
+ * Present while the deny-list is whole: written by every rebuild. Gone after Redis lost its data
+ * (a restart without persistence, a flush), which makes the next check rebuild the list.
+ */
+export const DENY_LIST_MARKER = 'revoked-sessions:whole';
+const DENY_LIST_MARKER_TTL_SECONDS = 365 * 86_400;
 
 /**
  * Sessions: a short access token plus a rotating refresh token. Each refresh token works once;
@@ -56,6 +63,9 @@ export class SessionsService {
   private cleared: { stamp: string | null; ids: Set<string> } = { stamp: null, ids: new Set() };
 
   private readonly rawSessions: RawTable<SessionEntity>;
+  /** The session rows of one tick in one query (the deny-list's stand-in while Redis is away). */
+  private readonly tableRows: DataLoader<string, SessionEntity | null>;
+  private rebuilding: Promise<void> | undefined;
   /** Renewed by every revocation, on any instance: `cleared` is valid while it is unchanged. */
   private readonly revocations: ChangeStamp;
 
@@ -68,6 +78,13 @@ export class SessionsService {
     private readonly metrics: Metrics,
   ) {
     this.rawSessions = new RawTable(db, SessionEntity);
+    this.tableRows = new DataLoader(
+      async (ids) => {
+        const found = new Map((await this.rawSessions.findIn('id', [...ids])).map((r) => [r.id, r]));
+        return ids.map((id) => found.get(id) ?? null);
+      },
+      { cache: false, maxBatchSize: 1000 },
+    );
     this.revocations = new ChangeStamp(kv, 'sessions-revoked-stamp');
   }
 
@@ -93,11 +110,36 @@ export class SessionsService {
     return { ...this.tokens.sign(accountId, session.id, method.endsWith(MUST_CHANGE_PASSWORD)), refreshToken, sessionId: session.id };
   }
 
-  /** Verifies an access token and checks that its session was not revoked. */
+  /**
+   * Verifies an access token and checks that its session was not revoked. The deny-list (Redis)
+   * answers in one round trip; the sessions table is the truth behind it: when Redis does not
+   * answer (within REDIS_COMMAND_TIMEOUT_MS) the row decides, and when Redis lost its data (the
+   * list's marker is gone) the list is rebuilt from the table first. A Redis outage logs no one out
+   * and brings no logged-out session back.
+   */
   async authenticate(accessToken: string): Promise<AuthViewer> {
     const claims = this.tokens.verify(accessToken);
-    if (await this.kv.get(`revoked-session:${claims.sid}`)) throw new UnauthenticatedError('This session has ended; log in again.');
+    if ((await this.deniedAmong([claims.sid])).size) throw new UnauthenticatedError('This session has ended; log in again.');
     return { accountId: claims.sub, sessionId: claims.sid, tokenId: claims.jti, expiresAt: claims.exp * 1000, mustChangePassword: claims.pwc };
+  }
+
+  /**
+   * Writes the deny-list again from the sessions table: every session revoked within an access
+   * token's lifetime (older revocations' tokens have expired anyway), then the marker that says the
+   * list is whole. After Redis lost its data, and after every reconnect (a revocation during an
+   * outage reached only the table). Concurrent calls share one rebuild.
+   */
+  rebuildDenyList(): Promise<void> {
+    this.rebuilding ??= (async () => {
+      const since = new Date(Date.now() - (this.policy.accessTokenTtlSeconds + 60) * 1000);
+      const revoked = await this.db.getRepository(SessionEntity).find({ where: { revokedAt: MoreThan(since) }, select: { id: true, revokedReason: true } });
+      await Promise.all(revoked.map((r) => this.kv.set(denyKey(r.id), r.revokedReason ?? 'revoked', this.policy.accessTokenTtlSeconds + 60)));
+      // Whatever an instance cleared under the old stamp is to be looked at again.
+      await this.revocations.renew();
+      await this.kv.set(DENY_LIST_MARKER, new Date().toISOString(), DENY_LIST_MARKER_TTL_SECONDS);
+      this.logger.info({ revoked: revoked.length }, 'session deny-list rebuilt from the sessions table');
+    })().finally(() => (this.rebuilding = undefined));
+    return this.rebuilding;
   }
 
   /** Trades a refresh token for a new pair; a reused token revokes the session. */
@@ -135,8 +177,13 @@ export class SessionsService {
 
   async revoke(sessionId: string, reason: string): Promise<void> {
     await this.db.getRepository(SessionEntity).update({ id: sessionId }, { revokedAt: new Date(), revokedReason: reason });
-    await this.kv.set(`revoked-session:${sessionId}`, reason, this.policy.accessTokenTtlSeconds + 60);
-    await this.revocations.renew();
+    try {
+      await this.kv.set(denyKey(sessionId), reason, this.policy.accessTokenTtlSeconds + 60);
+      await this.revocations.renew();
+    } catch (err) {
+      // The table has it; every instance rebuilds the list from the table when Redis is back.
+      this.logger.warn({ err: (err as Error).message, sessionId }, 'session revoked in the database; the deny-list write waits for Redis');
+    }
     this.sessionEnds.delete(sessionId);
     this.cleared.ids.delete(sessionId);
     if (reason === 'logout') this.metrics.securityEvents.inc({ event: 'logout' });
@@ -221,9 +268,28 @@ export class SessionsService {
     return ids.map((id) => standing.has(id));
   }
 
-  /** The sessions among `ids` on the deny-list (revoked on some instance). */
+  /**
+   * The sessions among `ids` that are revoked: by the deny-list, read with its marker in one round
+   * trip; by the sessions table when the store does not answer, or lost its data (then the list is
+   * rebuilt). An id without a row counts as revoked there.
+   */
   private async deniedAmong(ids: readonly string[]): Promise<Set<string>> {
-    const answers = await this.kv.getMany(ids.map((id) => `revoked-session:${id}`));
+    let answers: (string | null)[];
+    try {
+      answers = await this.kv.getMany([...ids.map(denyKey), DENY_LIST_MARKER]);
+    } catch {
+      return this.revokedInTable(ids);
+    }
+    if (answers[ids.length] === null) {
+      await this.rebuildDenyList().catch((err: Error) => this.logger.warn({ err: err.message }, 'session deny-list could not be rebuilt yet'));
+      return this.revokedInTable(ids);
+    }
     return new Set(ids.filter((_, i) => answers[i]));
+  }
+
+  private async revokedInTable(ids: readonly string[]): Promise<Set<string>> {
+    const rows = await this.tableRows.loadMany([...new Set(ids)]);
+    const standing = new Set(rows.flatMap((r) => (r && !(r instanceof Error) && !r.revokedAt ? [r.id] : [])));
+    return new Set(ids.filter((id) => !standing.has(id)));
   }
 }

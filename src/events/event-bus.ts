@@ -10,6 +10,12 @@ export interface EventBus {
   subscribe(channel: string, signal?: AbortSignal): AsyncIterableIterator<unknown>;
   /** How many subscribers this instance has on a channel. */
   localSubscribers(channel: string): number;
+  /**
+   * Called when the bus is back after events may have been missed (Redis was away since `since`):
+   * whoever holds subscribers tells them what happened meanwhile (live rooms resync). Answers the
+   * function that stops listening.
+   */
+  onReconnect(listener: (since: Date) => void): () => void;
   close(): Promise<void>;
 }
 
@@ -30,6 +36,11 @@ export class InProcessEventBus implements EventBus {
 
   localSubscribers(channel: string): number {
     return this.emitter.listenerCount(channel);
+  }
+
+  /** In one process nothing is ever missed. */
+  onReconnect(): () => void {
+    return () => undefined;
   }
 
   async close(): Promise<void> {

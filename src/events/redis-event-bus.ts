@@ -26,6 +26,9 @@ export class RedisEventBus implements EventBus {
   private readonly local = new EventEmitter({ captureRejections: false });
   private readonly counts = new Map<string, number>();
   private closed = false;
+  /** When the subscriber connection was lost (null while it is up), and who wants to know it came back. */
+  private downSince: Date | null = null;
+  private readonly reconnectListeners = new Set<(since: Date) => void>();
 
   constructor(private readonly options: RedisEventBusOptions) {
     const base: RedisOptions = {
@@ -43,8 +46,15 @@ export class RedisEventBus implements EventBus {
     for (const [role, conn] of [['publisher', this.publisher], ['subscriber', this.subscriber]] as const) {
       conn.on('error', (err: Error) => options.logger.warn({ err: err.message, role }, 'event bus: redis connection problem'));
     }
+    this.subscriber.on('close', () => {
+      if (!this.closed && !this.downSince) this.downSince = new Date();
+    });
     this.subscriber.on('ready', () => {
       options.logger.info({ channels: this.counts.size }, 'event bus: redis subscriber ready');
+      const since = this.downSince;
+      this.downSince = null;
+      // Whatever was published while it was away never arrived here: the subscribers are told to catch up.
+      if (since) for (const listener of this.reconnectListeners) listener(since);
       // Belt and braces beside autoResubscribe: a SUBSCRIBE that failed during an outage was never recorded by ioredis.
       if (this.counts.size) this.subscriber.subscribe(...[...this.counts.keys()].map((c) => options.prefix + c)).catch(() => undefined);
     });
@@ -83,6 +93,11 @@ export class RedisEventBus implements EventBus {
 
   localSubscribers(channel: string): number {
     return this.local.listenerCount(channel);
+  }
+
+  onReconnect(listener: (since: Date) => void): () => void {
+    this.reconnectListeners.add(listener);
+    return () => this.reconnectListeners.delete(listener);
   }
 
   subscribe(channel: string, signal?: AbortSignal): AsyncIterableIterator<unknown> {

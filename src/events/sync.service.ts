@@ -101,6 +101,8 @@ export interface SyncRetryOptions {
   baseMs: number;
   maxMs: number;
   maxAttempts: number;
+  /** How long an accepted event is the receiving instance's own before any instance may process it. */
+  claimMs: number;
 }
 
 export class SyncService {
@@ -132,7 +134,8 @@ export class SyncService {
       processedAt: null,
       error: null,
       attempts: 0,
-      nextAttemptAt: null,
+      // The receiving instance processes it now; should it crash first, any instance claims it once this is due.
+      nextAttemptAt: new Date(Date.now() + this.retry.claimMs),
     };
     try {
       await repo.insert(row);
@@ -185,7 +188,7 @@ export class SyncService {
 
   /** Tries failed events again when they are due, by whichever instance claims them first. */
   startRetries(): void {
-    const every = Math.min(this.retry.baseMs, 5000);
+    const every = Math.min(this.retry.baseMs, this.retry.claimMs, 1000);
     const tick = () => {
       const job = this.retryDue()
         .then(() => undefined, (err: Error) => this.logger.warn({ err: err.message }, 'retrying sync events failed'))
@@ -207,15 +210,19 @@ export class SyncService {
   async retryDue(now = new Date(), batch = 50): Promise<number> {
     const repo = this.db.getRepository(SyncEventEntity);
     const due = await repo.find({
-      where: { processedAt: IsNull(), nextAttemptAt: LessThanOrEqual(now), type: In([...HANDLED_TYPES]) },
-      order: { nextAttemptAt: 'ASC' },
+      where: [
+        { processedAt: IsNull(), nextAttemptAt: LessThanOrEqual(now), type: In([...HANDLED_TYPES]) },
+        // Stored before claims existed and never tried: anyone's after the claim time.
+        { processedAt: IsNull(), nextAttemptAt: IsNull(), attempts: 0, error: IsNull(), receivedAt: LessThanOrEqual(new Date(now.getTime() - this.retry.claimMs)), type: In([...HANDLED_TYPES]) },
+      ],
+      order: { receivedAt: 'ASC' },
       take: batch,
     });
     let processed = 0;
     for (const row of due) {
       // Claim: only the instance whose update moved the row on tries it now (a crash leaves it due again after the lease).
       const lease = new Date(Date.now() + 60_000);
-      const claimed = await repo.update({ id: row.id, nextAttemptAt: row.nextAttemptAt! }, { nextAttemptAt: lease });
+      const claimed = await repo.update({ id: row.id, processedAt: IsNull(), nextAttemptAt: row.nextAttemptAt ?? IsNull() }, { nextAttemptAt: lease });
       if (claimed.affected !== 1) continue;
       let event: SyncEvent;
       try {

@@ -25,6 +25,12 @@ export interface RoomKind<E, V> {
   lapsesAt?(event: E): number | null;
   /** The room's state now, asked when a lapse falls due (and when the room opens, to time it). */
   current?(clientId: string): Promise<E>;
+  /**
+   * What happened since `since`, from the database, when the bus is back after an outage (events
+   * published meanwhile never arrived): delivered to the seats as any event. A seat may so receive
+   * an event twice (one it got just before the outage); the events carry ids to tell.
+   */
+  resync?(clientId: string, since: Date): Promise<E[]>;
 }
 
 /** A seat that passed this event's re-authorisation, with its current rights. */
@@ -52,7 +58,15 @@ export class LiveRooms<E, V> {
     private readonly services: Services,
     private readonly logger: Logger,
     private readonly kind: RoomKind<E, V>,
-  ) {}
+  ) {
+    if (kind.resync) services.events.onReconnect((since) => this.resync(since));
+  }
+
+  /** The bus is back after an outage: every room of this instance catches its seats up. */
+  private resync(since: Date): void {
+    this.logger.info({ rooms: this.rooms.size, room: this.kind.name, since }, 'live rooms: the bus is back, catching subscribers up');
+    for (const room of this.rooms.values()) room.resync(since);
+  }
 
   /**
    * A seat for a subscriber already authorised on subscribe: the room's events from now on, each
@@ -120,6 +134,15 @@ class Room<E, V> {
 
   get size(): number {
     return this.seats.size;
+  }
+
+  /** Delivers what the database says happened since `since`, in line with the room's other events. */
+  resync(since: Date): void {
+    const { resync } = this.kind;
+    if (!resync || this.closed) return;
+    void this.enqueue(async () => {
+      for (const event of await resync(this.clientId, since)) await this.deliver(event);
+    });
   }
 
   seat(ctx: GatewayContext, onLeave?: () => void): AsyncIterableIterator<V> {

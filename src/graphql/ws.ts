@@ -12,7 +12,7 @@ import { createContext, type GatewayContext } from './context';
 import { CompiledOperations } from './jit-executor';
 import { attachLiveSink, liveSubscribe } from './live-execution';
 import { sharedPortalProfile } from './gate-readers';
-import { CloseCode, ErrorCode, formatGatewayError, isExpectedError, withoutSuggestions } from './errors';
+import { CloseCode, ErrorCode, formatGatewayError, isExpectedError, UnauthenticatedError, withoutSuggestions } from './errors';
 
 interface SocketState {
   viewer: AuthViewer | null;
@@ -70,8 +70,13 @@ export function createWebSocketServer(schema: GraphQLSchema, services: Services,
         try {
           state.viewer = await services.sessions.authenticate(token);
           return true;
-        } catch {
-          socket.close(CloseCode.Unauthorized, 'Unauthorized');
+        } catch (err) {
+          // A token refused is 4401; a session store that cannot be read is ours (1011: the client tries again).
+          if (err instanceof UnauthenticatedError) socket.close(CloseCode.Unauthorized, 'Unauthorized');
+          else {
+            logger.error({ err }, 'the session of a socket could not be checked');
+            socket.close(1011, 'Try again');
+          }
           return false;
         }
       },

@@ -66,7 +66,12 @@ export function graphqlRoute(apollo: ApolloServer<GatewayContext>, services: Ser
       try {
         viewer = await services.sessions.authenticate(token);
       } catch (err) {
-        authError = err instanceof UnauthenticatedError ? err : new UnauthenticatedError();
+        // "Log in again" only when the token itself is refused: a session store that cannot be read is ours to fix.
+        if (!(err instanceof UnauthenticatedError)) {
+          logger.error({ err, requestId }, 'the session could not be checked');
+          return sendError(res, 503, ErrorCode.UPSTREAM_UNAVAILABLE, `The session cannot be checked right now (reference ${requestId}); try again shortly.`, { 'retry-after': '5' });
+        }
+        authError = err;
       }
     }
 

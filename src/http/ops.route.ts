@@ -14,20 +14,28 @@ async function timed(fn: () => Promise<unknown>, ms: number): Promise<Check> {
   }
 }
 
-/** /healthz (process up), /readyz (database, Redis, every adapter), /metrics (Prometheus). */
+/** /healthz (process up), /readyz (this instance can serve; its dependencies in the body), /metrics (Prometheus). */
 export function opsRoutes(services: Services, db: DataSource, isShuttingDown: () => boolean) {
   return {
     healthz(_req: IncomingMessage, res: ServerResponse) {
       sendJson(res, 200, { status: 'ok' });
     },
+    /**
+     * Readiness is about this instance being able to serve: its database answers and it is not
+     * shutting down. Redis and the EHRs are reported in the body (and in /metrics), never in the
+     * status: with Redis away the instance serves on (the database decides, limits count locally),
+     * and with one EHR away the other parts, the portal's own data and the cache still answer, so an
+     * orchestrator routing by readiness must not take every instance out. No EHR is called here.
+     */
     async readyz(_req: IncomingMessage, res: ServerResponse) {
-      const [database, cache, adapters] = await Promise.all([
+      const [database, cache] = await Promise.all([
         timed(() => db.query('SELECT 1'), 2000),
-        services.config.REDIS_URL ? timed(() => services.kv.ping(), 2000) : Promise.resolve({ ok: true, mode: 'in-process' } as Check),
-        services.registry.readiness(2000),
+        services.config.REDIS_URL ? timed(() => services.kv.ping(), services.config.REDIS_COMMAND_TIMEOUT_MS + 100) : Promise.resolve({ ok: true, mode: 'in-process' } as Check),
       ]);
-      const ready = !isShuttingDown() && database.ok && cache.ok && Object.values(adapters).every((a) => a.ok);
-      sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready', shuttingDown: isShuttingDown(), database, redis: cache, adapters });
+      const adapters = services.registry.health();
+      const ready = !isShuttingDown() && database.ok;
+      const degraded = !cache.ok || Object.values(adapters).some((a) => a.state !== 'closed');
+      sendJson(res, ready ? 200 : 503, { status: !ready ? 'not ready' : degraded ? 'degraded' : 'ready', shuttingDown: isShuttingDown(), database, redis: cache, adapters });
     },
     async metrics(req: IncomingMessage, res: ServerResponse) {
       // Counts and names of operations are for the operator, not for the public.

@@ -6,6 +6,8 @@ import { idColumn, timeColumn } from '../../db/columns';
 export class ClientEntity {
   @PrimaryColumn(idColumn) id!: string;
   @Column({ name: 'created_at', ...timeColumn }) createdAt!: Date;
+  /** The name the EHR last gave (shown while no EHR answers); the EHR stays the truth. */
+  @Column({ name: 'display_name', type: 'varchar', length: 200, nullable: true }) displayName!: string | null;
 }
 
 /** Where a client is known: one row per adapter (care organisation) and its id there. */

@@ -113,10 +113,16 @@ export class ClientResolver {
       read = (async () => {
         const { access } = await authorize(ctx, c.id, Action.VIEW_PORTAL);
         const [client] = await Promise.all([
-          ctx.ehr.first(c.id, 'getClient', (a, id, actx) => a.getClient(id, actx)),
+          ctx.ehr.first(c.id, 'getClient', (a, id, actx) => a.getClient(id, actx)).catch(async (err: unknown) => {
+            // No EHR answers: the name it gave last time, so the rest of the screen still answers (birth date unknown).
+            const name = await ctx.services.clients.storedName(c.id);
+            if (name === null) throw err;
+            return { externalId: '', name, birthDate: null, source: '' };
+          }),
           ctx.audit({ action: 'R', eventType: 'client.profile.read', resource: 'Naam en geboortedatum', clientId: c.id, treatmentRelationship: true }, access),
         ]);
         if (!client) throw new NotFoundError('No care organisation knows this client any more.');
+        if (client.source) await ctx.services.clients.rememberName(c.id, client.name);
         return client;
       })();
       perClient.set(c.id, read);

@@ -11,6 +11,8 @@ export interface ClientSourceRef {
 export class ClientsService {
   /** Sources are only ever added, so a short in-process cache is safe; it saves a query per request. */
   private readonly cache = new Map<string, { refs: ClientSourceRef[]; until: number }>();
+  /** The names this instance last stored (a cache: it only saves writes of an unchanged name). */
+  private readonly names = new Map<string, string>();
 
   constructor(
     private readonly db: DataSource,
@@ -30,7 +32,7 @@ export class ClientsService {
     const clientId = linkTo ?? randomUUID();
     try {
       await this.db.transaction(async (tx) => {
-        if (!linkTo) await tx.getRepository(ClientEntity).insert({ id: clientId, createdAt: new Date() });
+        if (!linkTo) await tx.getRepository(ClientEntity).insert({ id: clientId, createdAt: new Date(), displayName: null });
         await tx.getRepository(ClientSourceEntity).insert({ id: randomUUID(), clientId, source: ref.source, externalId: ref.externalId });
       });
       return clientId;
@@ -39,6 +41,19 @@ export class ClientsService {
       if (raced) return raced.clientId;
       throw err;
     }
+  }
+
+  /** The name an EHR last gave for the client, or null. */
+  async storedName(clientId: string): Promise<string | null> {
+    return (await this.db.getRepository(ClientEntity).findOneBy({ id: clientId }))?.displayName ?? null;
+  }
+
+  /** Keeps the name an EHR just gave, written only when it changed (this instance remembers what it wrote). */
+  async rememberName(clientId: string, name: string): Promise<void> {
+    if (this.names.get(clientId) === name) return;
+    await this.db.getRepository(ClientEntity).update({ id: clientId }, { displayName: name.slice(0, 200) });
+    if (this.names.size > 10_000) this.names.clear();
+    this.names.set(clientId, name);
   }
 
   async sourcesOf(clientIds: readonly string[]): Promise<Map<string, ClientSourceRef[]>> {

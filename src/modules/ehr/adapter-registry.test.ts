@@ -4,7 +4,7 @@ import { createLogger } from '../../observability/logger';
 import { Metrics } from '../../observability/metrics';
 import { AdapterRegistry, type ResilienceOptions } from './adapter-registry';
 
-const options: ResilienceOptions = { timeoutMs: 100, retries: 2, breakerThreshold: 3, halfOpenAfterMs: 60_000, concurrency: 10 };
+const options: ResilienceOptions = { deadlineMs: 10_000, timeoutMs: 100, retries: 2, breakerThreshold: 3, halfOpenAfterMs: 60_000, concurrency: 10 };
 
 function registryWith(options: ResilienceOptions) {
   const metrics = new Metrics();
@@ -23,16 +23,79 @@ function hanging(signals: AbortSignal[]) {
 }
 
 describe('AdapterRegistry', () => {
-  it('gives up on an upstream that does not answer within the timeout, retrying reads, and tells the upstream to stop', async () => {
+  it('gives up on an upstream that does not answer within the timeout, without trying again (it is slow, not gone), and tells it to stop', async () => {
     const { registry, count } = registryWith(options);
     const signals: AbortSignal[] = [];
     const started = Date.now();
     await expect(registry.call('ehr', 'listAppointments', hanging(signals))).rejects.toBeInstanceOf(UpstreamUnavailableError);
-    // One attempt and two retries, each cut off after 100 ms (plus backoff), not left hanging.
-    expect(signals).toHaveLength(3);
-    expect(signals.every((s) => s.aborted)).toBe(true);
-    expect(Date.now() - started).toBeLessThan(3000);
+    expect(signals).toHaveLength(1);
+    expect(signals[0]!.aborted).toBe(true);
+    expect(Date.now() - started).toBeLessThan(1000);
     expect(await count('timeout')).toBe(1);
+    await registry.close();
+  });
+
+  it('tries a read again only when that may help: a refused connection or a 503, not a 404 or a 400', async () => {
+    const { registry } = registryWith({ ...options, breakerThreshold: 100 });
+    const failing = (err: Error) => {
+      let reached = 0;
+      return {
+        fn: async () => {
+          reached++;
+          throw err;
+        },
+        reached: () => reached,
+      };
+    };
+    const refused = failing(Object.assign(new TypeError('fetch failed'), { cause: { code: 'ECONNREFUSED' } }));
+    await expect(registry.call('ehr', 'getClient', refused.fn)).rejects.toBeInstanceOf(UpstreamUnavailableError);
+    expect(refused.reached()).toBe(3);
+    const unavailable = failing(Object.assign(new Error('FHIR server answered 503'), { status: 503 }));
+    await expect(registry.call('ehr', 'getClient', unavailable.fn)).rejects.toBeInstanceOf(UpstreamUnavailableError);
+    expect(unavailable.reached()).toBe(3);
+    for (const status of [400, 404, 422]) {
+      const refusedByIt = failing(Object.assign(new Error(`FHIR server answered ${status}`), { status }));
+      await expect(registry.call('ehr', 'getClient', refusedByIt.fn)).rejects.toBeInstanceOf(UpstreamUnavailableError);
+      expect([status, refusedByIt.reached()]).toEqual([status, 1]);
+    }
+    await registry.close();
+  });
+
+  it('keeps all attempts of a read within its deadline, waits between them included', async () => {
+    const { registry } = registryWith({ ...options, timeoutMs: 1000, deadlineMs: 300, retries: 10, breakerThreshold: 100 });
+    let reached = 0;
+    const started = Date.now();
+    const slowThenRefused = async () => {
+      reached++;
+      await new Promise((r) => setTimeout(r, 120));
+      throw Object.assign(new Error('reset'), { code: 'ECONNRESET' });
+    };
+    await expect(registry.call('ehr', 'getClient', slowThenRefused)).rejects.toBeInstanceOf(UpstreamUnavailableError);
+    expect(Date.now() - started).toBeLessThan(450);
+    expect(reached).toBeLessThanOrEqual(3);
+    await registry.close();
+  });
+
+  it('fails at once while the circuit is open (no retries of the open-circuit error), and tries the upstream again after the half-open wait', async () => {
+    const { registry } = registryWith({ ...options, breakerThreshold: 2, halfOpenAfterMs: 300 });
+    let up = false;
+    let reached = 0;
+    const upstream = async () => {
+      reached++;
+      if (!up) throw Object.assign(new Error('503'), { status: 503 });
+      return 'ok';
+    };
+    await expect(registry.call('ehr', 'getClient', upstream)).rejects.toBeInstanceOf(UpstreamUnavailableError);
+    expect(registry.health().ehr!.state).toBe('open');
+    const before = reached;
+    const started = Date.now();
+    await expect(registry.call('ehr', 'getClient', upstream)).rejects.toBeInstanceOf(UpstreamUnavailableError);
+    expect(Date.now() - started).toBeLessThan(30);
+    expect(reached).toBe(before);
+    up = true;
+    await new Promise((r) => setTimeout(r, 350));
+    await expect(registry.call('ehr', 'getClient', upstream)).resolves.toBe('ok');
+    expect(registry.health().ehr).toMatchObject({ state: 'closed', lastOk: expect.any(String) });
     await registry.close();
   });
 

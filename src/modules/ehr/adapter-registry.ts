@@ -6,6 +6,7 @@ import {
   ExponentialBackoff,
   circuitBreaker,
   handleAll,
+  handleWhen,
   type IPolicy,
   retry,
   TaskCancelledError,
@@ -17,7 +18,10 @@ import type { Logger } from '../../observability/logger';
 import type { Metrics } from '../../observability/metrics';
 
 export interface ResilienceOptions {
+  /** One attempt's deadline. */
   timeoutMs: number;
+  /** A read's deadline over all its attempts and the waits between them (a write has one attempt of timeoutMs). */
+  deadlineMs: number;
   retries: number;
   breakerThreshold: number;
   halfOpenAfterMs: number;
@@ -32,6 +36,31 @@ interface Guarded {
   breakerState: () => CircuitState;
   /** Each method's labelled metrics, looked up once rather than by label object on every call. */
   byMethod: Map<string, MethodMetrics>;
+  /** The last answer and the last failure, for /readyz (which asks no EHR itself). */
+  lastOk: number | null;
+  lastFailure: { at: number; message: string } | null;
+}
+
+/** What /readyz and /metrics say of one adapter: its breaker and how its last calls went. */
+export interface AdapterHealth {
+  state: 'closed' | 'open' | 'half-open' | 'isolated';
+  lastOk: string | null;
+  lastFailure: { at: string; message: string } | null;
+}
+
+/**
+ * Whether another attempt may help: a refused or reset connection, or the upstream saying it is
+ * overloaded or unavailable (429, 502, 503, 504). Not a timeout (the upstream is slow: another
+ * attempt would only add to the wait), not an open circuit (fail fast), not a client error.
+ */
+export function worthRetrying(err: unknown): boolean {
+  if (err instanceof BrokenCircuitError || err instanceof TaskCancelledError) return false;
+  const status = (err as { status?: unknown }).status;
+  if (typeof status === 'number') return status === 429 || status === 502 || status === 503 || status === 504;
+  const code = (err as { code?: unknown; cause?: { code?: unknown } }).code ?? (err as { cause?: { code?: unknown } }).cause?.code;
+  if (typeof code === 'string') return ['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT'].includes(code);
+  // fetch's "fetch failed" carries the socket error as its cause; anything else is not known to pass.
+  return err instanceof TypeError && /fetch failed|socket/i.test(err.message);
 }
 
 interface MethodMetrics {
@@ -57,6 +86,7 @@ export class AdapterRegistry {
   /** How to cancel each attempt under way (abort its signal, fail it): close() cancels them all. */
   private readonly inFlight = new Set<(error: TaskCancelledError) => void>();
   private readonly timeoutMs: number;
+  private readonly deadlineMs: number;
 
   constructor(
     adapters: EhrAdapter[],
@@ -65,6 +95,7 @@ export class AdapterRegistry {
     private readonly logger: Logger,
   ) {
     this.timeoutMs = options.timeoutMs;
+    this.deadlineMs = options.deadlineMs;
     for (const adapter of adapters) {
       const breaker = circuitBreaker(handleAll, {
         halfOpenAfter: options.halfOpenAfterMs,
@@ -75,7 +106,7 @@ export class AdapterRegistry {
         logger.warn({ adapter: adapter.name, state: CircuitState[state] }, 'adapter circuit breaker changed state');
       });
       const limit = bulkhead(options.concurrency, options.concurrency * 4);
-      const retryReads = retry(handleAll, {
+      const retryReads = retry(handleWhen(worthRetrying), {
         maxAttempts: options.retries,
         backoff: new ExponentialBackoff({ initialDelay: 50, maxDelay: 1000 }),
       });
@@ -85,6 +116,8 @@ export class AdapterRegistry {
         write: wrap(limit, breaker),
         breakerState: () => breaker.state,
         byMethod: new Map(),
+        lastOk: null,
+        lastFailure: null,
       });
     }
   }
@@ -112,13 +145,17 @@ export class AdapterRegistry {
       entry.byMethod.set(method, (measured = { startTimer: () => duration.startTimer(), ok: () => ok.inc() }));
     }
     const end = measured.startTimer();
+    // A read has one deadline for all its attempts; each attempt gets what is left of it (at most timeoutMs).
+    const deadline = kind === 'read' ? Date.now() + this.deadlineMs : Infinity;
     try {
-      const result = await entry[kind].execute(() => this.callWithin((signal) => fn(entry.adapter, signal)), this.closing.signal);
+      const result = await entry[kind].execute(() => this.callWithin((signal) => fn(entry.adapter, signal), Math.min(this.timeoutMs, deadline - Date.now())), this.closing.signal);
       measured.ok();
+      entry.lastOk = Date.now();
       return result;
     } catch (err) {
       const outcome = err instanceof BrokenCircuitError ? 'circuit_open' : err instanceof TaskCancelledError ? 'timeout' : 'error';
       this.metrics.adapterCalls.inc({ adapter: source, method, outcome });
+      entry.lastFailure = { at: Date.now(), message: `${outcome}: ${(err as Error).message}`.slice(0, 200) };
       this.logger.warn({ adapter: source, method, outcome, err: (err as Error).message }, 'adapter call failed');
       throw new UpstreamUnavailableError(source);
     } finally {
@@ -132,7 +169,7 @@ export class AdapterRegistry {
    * adapter honours the signal (cockatiel's "aggressive" strategy). An attempt that settled in time
    * leaves nothing behind: its timer is cleared and its signal is never aborted.
    */
-  private callWithin<T>(run: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  private callWithin<T>(run: (signal: AbortSignal) => Promise<T>, timeoutMs: number): Promise<T> {
     const controller = new AbortController();
     let timer: NodeJS.Timeout | undefined;
     let cancel!: (error: TaskCancelledError) => void;
@@ -143,7 +180,8 @@ export class AdapterRegistry {
       };
     });
     if (this.closing.signal.aborted) cancel(new TaskCancelledError('The gateway is shutting down.'));
-    else timer = setTimeout(() => cancel(new TaskCancelledError(`Operation timed out after ${this.timeoutMs}ms`)), this.timeoutMs);
+    else if (timeoutMs <= 0) cancel(new TaskCancelledError(`The read's deadline of ${this.deadlineMs}ms has passed`));
+    else timer = setTimeout(() => cancel(new TaskCancelledError(`Operation timed out after ${timeoutMs}ms`)), timeoutMs);
     this.inFlight.add(cancel);
     let attempt: Promise<T>;
     try {
@@ -157,21 +195,42 @@ export class AdapterRegistry {
     });
   }
 
-  /** For /readyz: each adapter's ping (bounded by its timeout) and its breaker state. */
-  async readiness(timeoutMs: number): Promise<Record<string, { ok: boolean; state: string; error?: string }>> {
-    const out: Record<string, { ok: boolean; state: string; error?: string }> = {};
+  /**
+   * For /readyz: each adapter's breaker and how its last calls went, without calling it (a probe
+   * every few seconds on every instance would otherwise be load on every EHR).
+   */
+  health(): Record<string, AdapterHealth> {
+    const out: Record<string, AdapterHealth> = {};
+    for (const [name, entry] of this.guarded) {
+      const state = CircuitState[entry.breakerState()]!.toLowerCase().replace('halfopen', 'half-open') as AdapterHealth['state'];
+      out[name] = {
+        state,
+        lastOk: entry.lastOk ? new Date(entry.lastOk).toISOString() : null,
+        lastFailure: entry.lastFailure ? { at: new Date(entry.lastFailure.at).toISOString(), message: entry.lastFailure.message } : null,
+      };
+    }
+    return out;
+  }
+
+  /**
+   * Asks every adapter once whether its upstream answers (FHIR: GET /metadata), at start, so the
+   * log and /readyz say at once when an EHR is unreachable; answers the names that did not answer.
+   */
+  async probe(timeoutMs: number): Promise<string[]> {
+    const down: string[] = [];
     await Promise.all(
       [...this.guarded.entries()].map(async ([name, entry]) => {
-        const state = CircuitState[entry.breakerState()]!.toLowerCase();
         try {
           await entry.adapter.ping(AbortSignal.timeout(timeoutMs));
-          out[name] = { ok: entry.breakerState() !== CircuitState.Open, state };
+          entry.lastOk = Date.now();
         } catch (err) {
-          out[name] = { ok: false, state, error: (err as Error).message };
+          entry.lastFailure = { at: Date.now(), message: `probe: ${(err as Error).message}`.slice(0, 200) };
+          down.push(name);
         }
       }),
     );
-    return out;
+    if (down.length) this.logger.warn({ adapters: down }, 'an EHR did not answer at start; its parts answer UPSTREAM_UNAVAILABLE until it does');
+    return down;
   }
 
   async close(): Promise<void> {

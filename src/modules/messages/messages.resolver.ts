@@ -233,6 +233,7 @@ export const messageRooms = liveRoomsOf<MessageSignal, MessageEventPayload>((ser
   channel: messagesChannel,
   action: Action.READ_MESSAGES,
   accept: (payload, clientId) => (isMessageSignal(payload) && payload.clientId === clientId ? payload : null),
+  resync: (clientId, since) => services.messages.signalsSince(clientId, since),
   present: async (signal, seats) => {
     const [conversation, message] = await Promise.all([services.messages.conversation(signal.conversationId), services.messages.message(signal.messageId)]);
     if (!conversation || !message || conversation.clientId !== signal.clientId) return seats.map(() => null);

@@ -34,6 +34,9 @@ export interface MessageSignal {
   kind: 'ADDED' | 'DELETED';
 }
 
+/** How far before a bus outage began its catch-up looks, for events that were in flight. */
+const SIGNAL_MARGIN_MS = 2_000;
+
 export const messagesChannel = (clientId: string): string => `messages:${clientId}`;
 
 export function isMessageSignal(value: unknown): value is MessageSignal {
@@ -107,6 +110,24 @@ export class MessagesService {
       .andWhere('m.author_ref <> :accountId', { accountId });
     if (since) query.andWhere('m.sent_at > :since', { since });
     return query.getCount();
+  }
+
+  /**
+   * What the bus would have carried for a client since a moment: its messages sent or deleted
+   * since then (a little before, for events in flight when the bus went away), oldest first.
+   */
+  async signalsSince(clientId: string, since: Date): Promise<MessageSignal[]> {
+    const from = new Date(since.getTime() - SIGNAL_MARGIN_MS);
+    const rows = await this.db
+      .getRepository(MessageEntity)
+      .createQueryBuilder('m')
+      .innerJoin(ConversationEntity, 'c', 'c.id = m.conversationId')
+      .where('c.clientId = :clientId', { clientId })
+      .andWhere('(m.sentAt >= :from OR m.deletedAt >= :from)', { from })
+      .orderBy('m.sentAt', 'ASC')
+      .limit(200)
+      .getMany();
+    return rows.map((m) => ({ clientId, conversationId: m.conversationId, messageId: m.id, kind: m.deletedAt && m.deletedAt >= from ? 'DELETED' : 'ADDED' }));
   }
 
   async messages(conversationId: string): Promise<MessageEntity[]> {

@@ -20,8 +20,9 @@ export const DEMO_PASSWORD = 'Demo-Portaal-2026!';
  * and a stranger with no portals. Idempotent: runs at every start of the embedded default.
  */
 export async function seedDemoAccounts(accounts: AccountsService, clients: ClientsService, ownAccounts?: OwnAccountsService, source = 'demo'): Promise<void> {
+  // Several instances may start on a fresh database at once: whoever inserts second finds the first's row.
   const ensure = async (email: string, displayName: string, bsn?: string) =>
-    (await accounts.findByEmail(email)) ?? (await accounts.create({ email, displayName, bsnHash: bsn ? accounts.hashBsn(bsn) : null }));
+    (await accounts.findByEmail(email)) ?? (await winnerOf(() => accounts.create({ email, displayName, bsnHash: bsn ? accounts.hashBsn(bsn) : null }), () => accounts.findByEmail(email)));
 
   const karenId = await clients.ensureClient({ source, externalId: 'cl-karen' });
   const sanneId = await clients.ensureClient({ source, externalId: 'cl-sanne' });
@@ -41,7 +42,23 @@ export async function seedDemoAccounts(accounts: AccountsService, clients: Clien
 
   if (ownAccounts) {
     for (const account of [client, parent, relative, stranger]) {
-      if (!(await ownAccounts.hasPassword(account.id))) await ownAccounts.setPassword(account.id, DEMO_PASSWORD, false);
+      if (!(await ownAccounts.hasPassword(account.id))) {
+        await winnerOf(
+          async () => (await ownAccounts.setPassword(account.id, DEMO_PASSWORD, false), true),
+          async () => ((await ownAccounts.hasPassword(account.id)) ? true : null),
+        );
+      }
     }
+  }
+}
+
+/** Runs `create`; when it fails because another instance made the same row just before, answers that row. */
+async function winnerOf<T>(create: () => Promise<T>, existing: () => Promise<T | null>): Promise<T> {
+  try {
+    return await create();
+  } catch (err) {
+    const found = await existing();
+    if (found) return found;
+    throw err;
   }
 }

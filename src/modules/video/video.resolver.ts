@@ -72,6 +72,8 @@ export const videoRooms = liveRoomsOf<VideoRoomState, VideoCallStatus>((services
   // While the room is ready: when it lapses without a refresh, subscribers are told so.
   lapsesAt: (state) => (state.ready && state.expiresAt ? Date.parse(state.expiresAt) : null),
   current: (clientId) => services.video.status(clientId),
+  // After a bus outage: the room as it is now (a ready or ended that was published meanwhile).
+  resync: async (clientId) => [await services.video.status(clientId)],
 }));
 
 /**
