@@ -350,15 +350,16 @@ describe.each(configurations)('hostile input, in $name', ({ production }) => {
   it('closes a socket once its session could no longer be refreshed (idle, or past its maximum); activity on the socket counts as use', async () => {
     const idleToken = await t.login('client@demo.test');
     const activeToken = await t.login('client@demo.test');
-    const idle = await openSocket(t, idleToken);
-    const active = await openSocket(t, activeToken);
-    // connection_init was use of both sessions: let a sweep count it before they are made idle.
-    await new Promise((resolve) => setTimeout(resolve, 500));
     const sid = (tok: string) => (jwt.decode(tok) as { sid: string }).sid;
     const sessions = t.app.db.getRepository(SessionEntity);
     const ago = new Date(Date.now() - 5 * 60_000);
-    await sessions.update({ id: sid(idleToken) }, { lastUsedAt: ago });
+    // The active session was last used long ago; its socket opens now and keeps sending.
     await sessions.update({ id: sid(activeToken) }, { lastUsedAt: ago });
+    const idle = await openSocket(t, idleToken);
+    const active = await openSocket(t, activeToken);
+    // connection_init was use of the idle session too: let a sweep count it before it is made idle.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await sessions.update({ id: sid(idleToken) }, { lastUsedAt: ago });
     const keepBusy = setInterval(() => active.send({ type: 'ping' }), 50);
     try {
       expect(await idle.closed).toBe(4401);

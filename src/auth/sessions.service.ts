@@ -56,7 +56,9 @@ export class SessionsService {
    * one deny-list round and one query. No cache: each call still reads after it was made.
    */
   private readonly activity = new DataLoader<string, boolean>((ids) => this.activeMany(ids), { cache: false, maxBatchSize: 1000 });
-  private readonly continuing = new DataLoader<string, boolean>((ids) => this.refreshableAmong(ids), { cache: false, maxBatchSize: 1000 });
+  private readonly continuing = new DataLoader<string, boolean>((ids) => this.refreshableAmong(ids, true), { cache: false, maxBatchSize: 1000 });
+  /** The same for sessions in use right now (their idle time starts again): revoked, ended or a password to replace. */
+  private readonly continuingInUse = new DataLoader<string, boolean>((ids) => this.refreshableAmong(ids, false), { cache: false, maxBatchSize: 1000 });
   /** When each session seen standing ends (its maximum length); a revoked or ended one is dropped. */
   private readonly sessionEnds = new Map<string, number>();
   /** Sessions found clear of the deny-list while the revocation stamp was `stamp`. */
@@ -205,8 +207,8 @@ export class SessionsService {
    * sweep of open sockets asks this, so a socket lives as long as its session may (and a revocation
    * whose deny-list entry has lapsed is still caught).
    */
-  mayContinue(sessionId: string): Promise<boolean> {
-    return this.continuing.load(sessionId);
+  mayContinue(sessionId: string, usedNow = false): Promise<boolean> {
+    return (usedNow ? this.continuingInUse : this.continuing).load(sessionId);
   }
 
   /** Activity on an open socket counts as use of its session (the idle rule), as a refresh does. */
@@ -217,13 +219,13 @@ export class SessionsService {
     }
   }
 
-  private async refreshableAmong(ids: readonly string[]): Promise<boolean[]> {
+  private async refreshableAmong(ids: readonly string[], idleCounts: boolean): Promise<boolean[]> {
     const unique = [...new Set(ids)];
     const [denied, rows] = await Promise.all([this.deniedAmong(unique), this.rawSessions.findIn('id', unique)]);
     const now = Date.now();
     const ok = new Set(
       rows
-        .filter((r) => !r.revokedAt && !denied.has(r.id) && r.expiresAt.getTime() > now && now - r.lastUsedAt.getTime() <= this.policy.idleMinutes * 60_000 && !r.method.endsWith(MUST_CHANGE_PASSWORD))
+        .filter((r) => !r.revokedAt && !denied.has(r.id) && r.expiresAt.getTime() > now && (!idleCounts || now - r.lastUsedAt.getTime() <= this.policy.idleMinutes * 60_000) && !r.method.endsWith(MUST_CHANGE_PASSWORD))
         .map((r) => r.id),
     );
     return ids.map((id) => ok.has(id));

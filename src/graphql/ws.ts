@@ -160,7 +160,7 @@ export function createWebSocketServer(schema: GraphQLSchema, services: Services,
       if (used.size) await services.sessions.touch([...used]);
       await Promise.all(
         [...bySession].map(async ([sessionId, sockets]) => {
-          if (!(await services.sessions.mayContinue(sessionId))) for (const socket of sockets) socket.close(CloseCode.Unauthorized, 'Session ended');
+          if (!(await services.sessions.mayContinue(sessionId, used.has(sessionId)))) for (const socket of sockets) socket.close(CloseCode.Unauthorized, 'Session ended');
         }),
       );
     })().catch((err) => logger.warn({ err }, 'session check for open sockets failed'));
