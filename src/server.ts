@@ -20,14 +20,16 @@ import { AccessLogService } from './audit/access-log.service';
 import { shouldMigrateOnStart, shouldSeedDemo, type Config } from './config';
 import { openDatabase } from './db/data-source';
 import { createApollo, queryProtection } from './graphql/apollo';
-import { KnownOperations } from './graphql/jit-executor';
-import { ErrorCode } from './graphql/errors';
-import { buildGatewaySchema } from './graphql/schema';
+import { KnownOperations } from './graphql/execution/jit-executor';
+import { ErrorCode } from './errors';
+import { buildGatewaySchema } from './schema';
 import { createWebSocketServer, originAllowed } from './graphql/ws';
 import { FileUrlSigner } from './http/file-urls';
 import { TrustedDocuments } from './graphql/trusted-documents';
 import { filesRoute } from './http/files.route';
 import { graphqlRoute } from './http/graphql.route';
+import { DirectPath } from './graphql/execution/direct-path';
+import { LiveDelivery } from './live/live-delivery';
 import { sendError } from './http/io';
 import { opsRoutes } from './http/ops.route';
 import { type EventBus, InProcessEventBus } from './events/event-bus';
@@ -195,6 +197,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     messages: new MessagesService(db, events, () => outbox.kick(), (id) => practitionerName(registry, id), attachments, (m) => mailer.notify(m)),
     attachments,
     limiter,
+    // Its rooms are made on a subscription's first use, long after `services` exists.
+    live: new LiveDelivery({ services: () => services, logger }),
   };
   const sync = new SyncService(
     db,
@@ -229,7 +233,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   let shuttingDown = false;
   let inFlight = 0;
   const ops = opsRoutes(services, db, () => shuttingDown);
-  const graphql = graphqlRoute(apollo, services, logger, known);
+  const graphql = graphqlRoute(apollo, services, logger, known ? new DirectPath(known, metrics) : undefined);
   const devLogin = config.DEV_LOGIN && !config.isProduction ? devLoginRoute(services) : null;
   const files = filesRoute(services, logger);
   const uploads = uploadsRoute(services, logger);

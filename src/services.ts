@@ -18,6 +18,7 @@ import type { MessagesService } from './modules/messages/messages.service';
 import type { AttachmentsService } from './modules/messages/attachments.service';
 import type { Metrics } from './observability/metrics';
 import type { RateLimiter } from './auth/rate-limit';
+import type { LiveDelivery } from './live/live-delivery';
 
 /** The services the composition root builds once and hands to every request. */
 export interface Services {
@@ -49,4 +50,6 @@ export interface Services {
   attachments: AttachmentsService;
   /** Fixed-window limits (LIMITS) shared by every instance through the key-value store. */
   limiter: RateLimiter;
+  /** The live rooms of every kind of subscription on this instance. */
+  live: LiveDelivery;
 }

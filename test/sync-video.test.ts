@@ -5,8 +5,8 @@ import WebSocket from 'ws';
 import { PortalRelation, Permission } from '../src/auth/permissions';
 import { signSyncBody } from '../src/events/sync.signature';
 import { portalIds, startTestApp, type TestApp } from './utils/app';
-import { videoRooms } from '../src/modules/video/video.resolver';
-import { videoChannel } from '../src/modules/video/video.service';
+import { VIDEO_ROOMS } from '../src/modules/video/video.resolver';
+import { VIDEO_TOPIC } from '../src/modules/video/video.topics';
 import { postSignedSync, redisSubscribers as waitForRedisSubscribers, subscribeTo, until, type Received as LiveReceived } from './utils/live';
 import { describeWithMariaDbAndRedis, redisPrefix, REDIS_URL } from './utils/services';
 
@@ -168,7 +168,7 @@ describeWithMariaDbAndRedis('sync events and video-call readiness across two ins
     const relativeSub = subscribe(ws(a, relativeToken), karenId);
     const karenSubs = [subscribe(ws(a, karenToken), karenId), subscribe(ws(a, karenToken), karenId)];
     await redisSubscribers(karenId, 1);
-    await until(() => (videoRooms(a.app.services, a.app.logger).seats(karenId) >= 3 ? true : undefined), 2000, 'three subscribers on instance A');
+    await until(() => (a.app.services.live.rooms(VIDEO_ROOMS).seats(karenId) >= 3 ? true : undefined), 2000, 'three subscribers on instance A');
     await post(b, ready(karenId, 'https://video.ggz-demo.test/room/shared'));
     const [relativeGot, ...karenGot] = await Promise.all([relativeSub.nth(1), ...karenSubs.map((s) => s.nth(1))]);
     expect(relativeGot).toMatchObject({ ready: true, joinUrl: null });
@@ -451,20 +451,20 @@ describe('sync events and video-call readiness on the embedded defaults (SQLite,
     try {
       const sub = subscribe(client, karenId!);
       expect(await sub.nth(1, 3000)).toMatchObject({ ready: false, joinUrl: null });
-      expect(videoRooms(t.app.services, t.app.logger).seats(karenId!)).toBe(1);
+      expect(t.app.services.live.rooms(VIDEO_ROOMS).seats(karenId!)).toBe(1);
       sub.stop();
-      await until(() => (videoRooms(t.app.services, t.app.logger).seats(karenId!) === 0 ? true : undefined), 2000, 'the seat released');
-      expect(t.app.services.events.localSubscribers(videoChannel(karenId!))).toBe(0);
+      await until(() => (t.app.services.live.rooms(VIDEO_ROOMS).seats(karenId!) === 0 ? true : undefined), 2000, 'the seat released');
+      expect(t.app.services.events.localSubscribers(VIDEO_TOPIC.channel(karenId!))).toBe(0);
     } finally {
       await client.dispose();
     }
     // A socket that goes away without completing its subscription gives up its seat too.
     const leaving = createClient({ url: `${t.base.replace(/^http/, 'ws')}/graphql`, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${token}` }, retryAttempts: 0 });
     subscribe(leaving, karenId!);
-    await until(() => (videoRooms(t.app.services, t.app.logger).seats(karenId!) === 1 ? true : undefined), 2000, 'the seat taken');
+    await until(() => (t.app.services.live.rooms(VIDEO_ROOMS).seats(karenId!) === 1 ? true : undefined), 2000, 'the seat taken');
     await leaving.dispose();
-    await until(() => (videoRooms(t.app.services, t.app.logger).seats(karenId!) === 0 ? true : undefined), 2000, 'the seat released on close');
-    expect(t.app.services.events.localSubscribers(videoChannel(karenId!))).toBe(0);
+    await until(() => (t.app.services.live.rooms(VIDEO_ROOMS).seats(karenId!) === 0 ? true : undefined), 2000, 'the seat released on close');
+    expect(t.app.services.events.localSubscribers(VIDEO_TOPIC.channel(karenId!))).toBe(0);
   });
 });
 

@@ -1,5 +1,5 @@
 import type { EhrClient } from '../../adapters/ports';
-import { ForbiddenError, UnauthenticatedError } from '../graphql/errors';
+import { ForbiddenError, UnauthenticatedError } from '../errors';
 import { Permission, PortalRelation, type PortalAccess } from './permissions';
 import { ageInYears, portalState, type PortalRuleSettings } from './portal-rules';
 import type { AuthViewer } from './sessions.service';

@@ -2,7 +2,7 @@ import { createHmac, randomUUID } from 'node:crypto';
 import DataLoader from 'dataloader';
 import { In, type DataSource } from 'typeorm';
 import type { AdapterRequestContext } from '../../adapters/ports';
-import { BadUserInputError } from '../graphql/errors';
+import { BadUserInputError } from '../errors';
 import type { ClientsService } from '../modules/clients/clients.service';
 import type { AdapterRegistry } from '../modules/ehr/adapter-registry';
 import { RawTable } from '../db/raw-table';

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ErrorCode, UnauthenticatedError } from '../graphql/errors';
+import { ErrorCode, UnauthenticatedError } from '../errors';
 import { cookie, readCookie, REFRESH_COOKIE, SESSION_COOKIE } from '../http/cookies';
 import { sendError, sendJson } from '../http/io';
 import type { Services } from '../services';

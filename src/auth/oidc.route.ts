@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ErrorCode } from '../graphql/errors';
+import { ErrorCode } from '../errors';
 import { cookie, readCookie } from '../http/cookies';
 import { clientIp, sendError, sendJson } from '../http/io';
 import type { Logger } from '../observability/logger';

@@ -1,7 +1,7 @@
 import { createHash, randomBytes, randomInt, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import type { MailPort, SmsPort } from '../../adapters/ports';
-import { BadUserInputError, RateLimitedError, UnauthenticatedError } from '../graphql/errors';
+import { BadUserInputError, RateLimitedError, UnauthenticatedError } from '../errors';
 import type { KeyValueStore } from '../kv/kv';
 import type { Logger } from '../observability/logger';
 import type { Metrics } from '../observability/metrics';

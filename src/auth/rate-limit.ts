@@ -1,4 +1,4 @@
-import { RateLimitedError } from '../graphql/errors';
+import { RateLimitedError } from '../errors';
 import { MemoryKeyValueStore, type KeyValueStore } from '../kv/kv';
 
 export interface Limit {

@@ -1,7 +1,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import DataLoader from 'dataloader';
 import { In, IsNull, MoreThan, type DataSource } from 'typeorm';
-import { UnauthenticatedError } from '../graphql/errors';
+import { UnauthenticatedError } from '../errors';
 import { RawTable } from '../db/raw-table';
 import { ChangeStamp } from '../kv/change-stamp';
 import type { KeyValueStore } from '../kv/kv';

@@ -2,7 +2,7 @@ import { createPrivateKey, createPublicKey, createSecretKey, randomUUID, type Ke
 import jwt, { type Algorithm, type JwtPayload } from 'jsonwebtoken';
 import { LRUCache } from 'lru-cache';
 import type { Config } from '../config';
-import { UnauthenticatedError } from '../graphql/errors';
+import { UnauthenticatedError } from '../errors';
 
 export const TOKEN_ISSUER = 'ggz-portal-gateway';
 export const TOKEN_AUDIENCE = 'ggz-portal';

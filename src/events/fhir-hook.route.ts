@@ -2,7 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { FhirNotificationError, fhirNotificationToEvent } from '../../adapters/fhir/fhir-notification';
 import type { Config } from '../config';
-import { ErrorCode } from '../graphql/errors';
+import { ErrorCode } from '../errors';
 import { BodyTooLargeError, readBody, sendError, sendJson } from '../http/io';
 import type { Logger } from '../observability/logger';
 import { parseSyncEvent, SyncEventInvalidError, type SyncService } from './sync.service';

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Config } from '../config';
 import type { RateLimiter } from '../auth/rate-limit';
-import { ErrorCode, RateLimitedError } from '../graphql/errors';
+import { ErrorCode, RateLimitedError } from '../errors';
 import { BodyTooLargeError, readBody, sendError, sendJson } from '../http/io';
 import type { Logger } from '../observability/logger';
 import type { Metrics } from '../observability/metrics';

@@ -7,8 +7,8 @@ import type { Config } from '../config';
 import type { Logger } from '../observability/logger';
 import type { Metrics } from '../observability/metrics';
 import type { GatewayContext } from './context';
-import { formatGatewayError, isClientMistake, isExpectedError } from './errors';
-import { jitGateway, type KnownOperations } from './jit-executor';
+import { formatGatewayError, isClientMistake, isExpectedError } from '../errors';
+import { jitGateway, type KnownOperations } from './execution/jit-executor';
 
 /** The query limits, shared by HTTP (Apollo) and WebSocket (graphql-ws) so neither path bypasses them. */
 export function queryProtection(config: Config): { validationRules: ValidationRule[]; plugins: ApolloServerPlugin[]; maxTokens: number } {

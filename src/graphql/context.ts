@@ -1,5 +1,6 @@
 import { PARENT_ACCESS, type AccessSettings, type GateReader } from '../auth/access';
 import type { PortalAccess } from '../auth/permissions';
+import type { LiveSink } from './execution/live-execution';
 import type { EhrClient } from '../../adapters/ports';
 import type { AccountEntity } from '../auth/account.entity';
 import type { AuthViewer } from '../auth/sessions.service';
@@ -7,7 +8,7 @@ import type { AccessEvent } from '../audit/access-log.service';
 import type { Logger } from '../observability/logger';
 import { RequestEhr, type PartialFailure } from '../modules/ehr/ehr.service';
 import type { Services } from '../services';
-import { UnauthenticatedError } from './errors';
+import { UnauthenticatedError } from '../errors';
 
 /** Everything one operation (HTTP request or WebSocket subscription) runs with; also what the access gate reads. */
 export interface GatewayContext extends GateReader {
@@ -24,6 +25,8 @@ export interface GatewayContext extends GateReader {
   operationStarted?: bigint;
   /** Why a presented token was refused (expired, revoked), for a precise UNAUTHENTICATED message. */
   authError?: UnauthenticatedError;
+  /** A subscription's socket, when the operation is one (set by the WebSocket layer, read by its live room). */
+  liveSink?: LiveSink;
   /** The viewer's account, loaded once per request. */
   account(): Promise<AccountEntity>;
   /** The viewer's portal links, loaded once per request. */

@@ -4,7 +4,7 @@ import type { AuthViewer } from '../auth/sessions.service';
 import type { Logger } from '../observability/logger';
 import type { Services } from '../services';
 import { createContext } from './context';
-import type { ForbiddenError, UnauthenticatedError } from './errors';
+import type { ForbiddenError, UnauthenticatedError } from '../errors';
 
 /**
  * Authorises the subscribers of one event again, all at once, through the gate's batched form. A

@@ -9,10 +9,10 @@ import type { Logger } from '../observability/logger';
 import type { Services } from '../services';
 import { clientIp } from '../http/io';
 import { createContext, type GatewayContext } from './context';
-import { CompiledOperations } from './jit-executor';
-import { attachLiveSink, liveSubscribe } from './live-execution';
+import { CompiledOperations } from './execution/jit-executor';
+import { liveSubscribe, socketSink } from './execution/live-execution';
 import { sharedPortalProfile } from './gate-readers';
-import { CloseCode, ErrorCode, formatGatewayError, isExpectedError, UnauthenticatedError, withoutSuggestions } from './errors';
+import { CloseCode, ErrorCode, formatGatewayError, isExpectedError, UnauthenticatedError, withoutSuggestions } from '../errors';
 
 interface SocketState {
   viewer: AuthViewer | null;
@@ -106,8 +106,8 @@ export function createWebSocketServer(schema: GraphQLSchema, services: Services,
           // The subscribe-time check reads the client's record once per tick for all sockets, and keeps no EHR reader per socket.
           profile: sharedPortalProfile(services, logger),
         });
-        // Error-free events are written straight to the socket in graphql-ws's own frame (live-execution.ts).
-        attachLiveSink(contextValue, { id, socket });
+        // The socket's sink for this subscription: its live room writes error-free events straight to it (live-execution.ts).
+        contextValue.liveSink = socketSink(socket, id);
         return { schema, document: compiled, operationName: payload.operationName, variableValues: payload.variables ?? undefined, contextValue };
       },
       // The same error mapping as HTTP: contract codes only, no internals; unexpected errors logged with the request id.

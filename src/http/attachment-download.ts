@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Action, mayReadConversation, type Grant } from '../auth/access';
-import { ErrorCode } from '../graphql/errors';
+import { ErrorCode } from '../errors';
 import type { Logger } from '../observability/logger';
 import type { Services } from '../services';
 import { auditAndStream } from './download';

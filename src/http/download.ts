@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { PortalAccess } from '../auth/permissions';
 import { onBehalfOf } from '../graphql/context';
-import { ErrorCode } from '../graphql/errors';
+import { ErrorCode } from '../errors';
 import { sharedPortalProfile } from '../graphql/gate-readers';
 import type { Logger } from '../observability/logger';
 import type { Services } from '../services';

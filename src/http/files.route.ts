@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Action } from '../auth/access';
-import { ErrorCode } from '../graphql/errors';
+import { ErrorCode } from '../errors';
 import { authorizeAccount } from '../graphql/gate-readers';
 import type { Logger } from '../observability/logger';
 import { parseGlobalId } from '../modules/ehr/global-id';

@@ -1,27 +1,20 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HeaderMap, type ApolloServer } from '@apollo/server';
 import type { AuthViewer } from '../auth/sessions.service';
-import { recordOperation } from '../graphql/apollo';
 import { createContext, type GatewayContext } from '../graphql/context';
-import { ErrorCode, UnauthenticatedError } from '../graphql/errors';
-import { handOverToApollo, type KnownOperation, type KnownOperations } from '../graphql/jit-executor';
+import { ErrorCode, UnauthenticatedError } from '../errors';
+import type { DirectPath } from '../graphql/execution/direct-path';
 import type { Logger } from '../observability/logger';
 import type { Services } from '../services';
 import { bearerToken, BodyTooLargeError, clientIp, readBody, sendError } from './io';
 
 /**
  * Apollo on plain node:http (no Express in the hot path): read the body with a size cap,
- * authenticate, build the per-request context, execute, write the answer.
- *
- * The direct path: a POSTed query whose text Apollo has already parsed, validated and run (see
- * KnownOperations) is executed here with the same compiled operation and context, and when it
- * answers without errors and without partial failures the answer is written as Apollo would
- * write it. Anything else (errors, partial answers, a thrown error) is handed to Apollo with the
- * outcome, so errors are formatted, logged and extended by Apollo's pipeline alone, without
- * executing twice. That pipeline costs about a fifth of a screen's CPU (bench/RESULTS.md).
+ * authenticate, build the per-request context, execute, write the answer. A query Apollo has
+ * accepted before may take the direct path first (src/graphql/execution/direct-path.ts).
  */
-export function graphqlRoute(apollo: ApolloServer<GatewayContext>, services: Services, logger: Logger, known?: KnownOperations) {
-  const { config, metrics } = services;
+export function graphqlRoute(apollo: ApolloServer<GatewayContext>, services: Services, logger: Logger, direct?: DirectPath) {
+  const { config } = services;
   return async (req: IncomingMessage, res: ServerResponse, url: URL, requestId: string): Promise<void> => {
     let body: unknown = undefined;
     if (req.method === 'POST') {
@@ -83,27 +76,9 @@ export function graphqlRoute(apollo: ApolloServer<GatewayContext>, services: Ser
       return ctx;
     };
 
-    let context: GatewayContext | undefined;
-    const direct = known && req.method === 'POST' ? directRequest(req, body, known) : undefined;
-    if (direct) {
-      context = makeContext();
-      const started = (context.operationStarted = process.hrtime.bigint());
-      try {
-        const result = await direct.operation.compiled.query(undefined, context, direct.variables);
-        if (!result.errors && !result.extensions && !context.partialFailures.length) {
-          recordOperation(metrics, direct.operation.name, 'query', false, Number(process.hrtime.bigint() - started) / 1e9);
-          metrics.graphqlDirect.inc();
-          res.statusCode = 200;
-          res.setHeader('content-type', 'application/json; charset=utf-8');
-          // Byte for byte what Apollo writes for the same answer (its JSON ends with a newline).
-          res.end(JSON.stringify({ data: result.data }) + '\n');
-          return;
-        }
-        handOverToApollo(context, { result });
-      } catch (error) {
-        handOverToApollo(context, { error });
-      }
-    }
+    // A query Apollo accepted before runs here when its answer is error-free; anything else goes on to Apollo with the outcome.
+    const context = direct ? await direct.answer(req, res, body, makeContext) : undefined;
+    if (res.writableEnded) return;
 
     const headers = new HeaderMap();
     for (const [key, value] of Object.entries(req.headers)) {
@@ -122,26 +97,6 @@ export function graphqlRoute(apollo: ApolloServer<GatewayContext>, services: Ser
       res.end();
     }
   };
-}
-
-/**
- * The known operation a POST asks for, when the request is one Apollo would answer with plain
- * `application/json` and no checks left to make: a JSON body (so no CSRF concern), a string query
- * Apollo has accepted before under the same operation name, variables an object or absent, no
- * extensions, and an Accept header that leaves no other media type to negotiate.
- */
-function directRequest(req: IncomingMessage, body: unknown, known: KnownOperations): { operation: KnownOperation; variables: Record<string, unknown> } | undefined {
-  const type = req.headers['content-type'];
-  if (!type || type.split(';', 1)[0]!.trim().toLowerCase() !== 'application/json') return undefined;
-  const accept = req.headers.accept;
-  if (accept !== undefined && accept !== '*/*' && accept !== 'application/json') return undefined;
-  if (!body || typeof body !== 'object' || Array.isArray(body)) return undefined;
-  const { query, operationName, variables, extensions } = body as Record<string, unknown>;
-  if (typeof query !== 'string' || extensions !== undefined) return undefined;
-  if (operationName !== undefined && operationName !== null && typeof operationName !== 'string') return undefined;
-  if (variables !== undefined && variables !== null && (typeof variables !== 'object' || Array.isArray(variables))) return undefined;
-  const operation = known.find(query, operationName);
-  return operation ? { operation, variables: (variables ?? {}) as Record<string, unknown> } : undefined;
 }
 
 function parseJson(text: string | null): Record<string, unknown> | undefined {

@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream';
 import busboy from 'busboy';
 import { Reason } from '../auth/access';
 import { LIMITS } from '../auth/rate-limit';
-import { ErrorCode, RateLimitedError } from '../graphql/errors';
+import { ErrorCode, RateLimitedError } from '../errors';
 import { AttachmentRefusedError } from '../modules/messages/attachments.service';
 import type { AttachmentEntity } from '../modules/messages/message.entity';
 import type { Logger } from '../observability/logger';

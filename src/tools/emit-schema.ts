@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { lexicographicSortSchema, printSchema } from 'graphql';
-import { buildGatewaySchema } from '../graphql/schema';
+import { buildGatewaySchema } from '../schema';
 
 /** `npm run schema:emit` writes schema/schema.graphql; `schema:check` fails when it drifted from the code. */
 async function main(): Promise<void> {

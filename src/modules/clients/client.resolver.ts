@@ -4,7 +4,7 @@ import type { EhrClient } from '../../../adapters/ports';
 import { selectsField } from '../../graphql/selection';
 import { Action, authorize } from '../../auth/access';
 import { UNKNOWN_CLIENT_NAME, type GatewayContext } from '../../graphql/context';
-import { BadUserInputError, NotAvailableError, NotFoundError } from '../../graphql/errors';
+import { BadUserInputError, NotAvailableError, NotFoundError } from '../../errors';
 import { DateScalar } from '../../graphql/scalars';
 import { Appointment, type AppointmentRecord, AppointmentWindow } from '../appointments/appointment.types';
 import { Dossier } from '../dossier/dossier.types';

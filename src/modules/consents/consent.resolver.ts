@@ -2,7 +2,7 @@ import { Arg, Ctx, FieldResolver, ID, Mutation, Resolver, Root } from 'type-grap
 import { Action, authorize, CHILD_DECIDES_FROM_AGE, PARENT_ACCESS } from '../../auth/access';
 import { ageInYears } from '../../auth/portal-rules';
 import type { GatewayContext } from '../../graphql/context';
-import { NotFoundError } from '../../graphql/errors';
+import { NotFoundError } from '../../errors';
 import { Client } from '../clients/client.types';
 import { Consent } from './consent.types';
 

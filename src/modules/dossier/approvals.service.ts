@@ -2,7 +2,7 @@ import type { EhrActor, EhrApprovalTarget } from '../../../adapters/ports';
 import { Action, authorize, decide, Reason } from '../../auth/access';
 import { PortalRelation, type PortalAccess } from '../../auth/permissions';
 import type { GatewayContext } from '../../graphql/context';
-import { BadUserInputError, ConflictError, ForbiddenError, NotAvailableError, NotFoundError } from '../../graphql/errors';
+import { BadUserInputError, ConflictError, ForbiddenError, NotAvailableError, NotFoundError } from '../../errors';
 import { parseGlobalId } from '../ehr/global-id';
 import { dossierReads } from './dossier.service';
 import type { Document, TreatmentPlan } from './dossier.types';

@@ -1,7 +1,7 @@
 import { Ctx, FieldResolver, Resolver, Root } from 'type-graphql';
 import { Action, authorize } from '../../auth/access';
 import type { GatewayContext } from '../../graphql/context';
-import { NotFoundError } from '../../graphql/errors';
+import { NotFoundError } from '../../errors';
 import { Appointment, type AppointmentRecord, Practitioner } from '../appointments/appointment.types';
 import type { Sourced } from '../ehr/ehr.service';
 import type { EhrPractitioner } from '../../../adapters/ports';

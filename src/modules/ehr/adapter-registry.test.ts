@@ -1,5 +1,5 @@
 import type { EhrAdapter } from '../../../adapters/ports';
-import { UpstreamUnavailableError } from '../../graphql/errors';
+import { UpstreamUnavailableError } from '../../errors';
 import { createLogger } from '../../observability/logger';
 import { Metrics } from '../../observability/metrics';
 import { AdapterRegistry, type ResilienceOptions } from './adapter-registry';

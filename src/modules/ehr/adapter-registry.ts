@@ -13,7 +13,7 @@ import {
   wrap,
 } from 'cockatiel';
 import type { EhrAdapter } from '../../../adapters/ports';
-import { UpstreamUnavailableError } from '../../graphql/errors';
+import { UpstreamUnavailableError } from '../../errors';
 import type { Logger } from '../../observability/logger';
 import type { Metrics } from '../../observability/metrics';
 

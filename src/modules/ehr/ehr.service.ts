@@ -1,6 +1,6 @@
 import DataLoader from 'dataloader';
 import type { AdapterRequestContext, EhrAdapter, EhrPractitioner } from '../../../adapters/ports';
-import { UpstreamUnavailableError } from '../../graphql/errors';
+import { UpstreamUnavailableError } from '../../errors';
 import type { ClientSourceRef, ClientsService } from '../clients/clients.service';
 import type { AdapterRegistry } from './adapter-registry';
 import type { EhrCache } from './ehr-cache';

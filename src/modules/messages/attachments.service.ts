@@ -4,7 +4,7 @@ import { Readable } from 'node:stream';
 import { fromBuffer } from 'file-type';
 import { In, IsNull, LessThan, type DataSource, type EntityManager } from 'typeorm';
 import type { FileStoragePort } from '../../../adapters/ports';
-import { BadUserInputError } from '../../graphql/errors';
+import { BadUserInputError } from '../../errors';
 import { AttachmentEntity } from './message.entity';
 
 /** What may be attached: documents, images, audio and video, judged by content. Executables and archives are not on it. */

@@ -1,4 +1,4 @@
-import { BadUserInputError } from '../../graphql/errors';
+import { BadUserInputError } from '../../errors';
 
 export const BODY_MAX = 1000;
 export const SUBJECT_MAX = 200;

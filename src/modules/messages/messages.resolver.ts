@@ -1,10 +1,11 @@
-import { Arg, Ctx, FieldResolver, ID, Mutation, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
+import { Arg, Ctx, Extensions, FieldResolver, ID, Mutation, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
 import { Action, authorize, CONVERSATION_ACTION, Reason, mayReadConversation, mayStartConversation, type Grant } from '../../auth/access';
 import { PortalRelation, type PortalAccess } from '../../auth/permissions';
 import type { AccountEntity } from '../../auth/account.entity';
 import type { GatewayContext } from '../../graphql/context';
-import { BadUserInputError, ForbiddenError, NotFoundError } from '../../graphql/errors';
-import { liveRoomsOf } from '../../graphql/live-rooms';
+import { ANSWERS_EVENT_AS_IT_IS } from '../../graphql/execution/live-execution';
+import { BadUserInputError, ForbiddenError, NotFoundError } from '../../errors';
+import { defineRooms } from '../../live/live-delivery';
 import { LIMITS } from '../../auth/rate-limit';
 import { Client } from '../clients/client.types';
 import { dossierReads } from '../dossier/dossier.service';
@@ -13,7 +14,8 @@ import type { ConversationEntity, ConversationKindValue } from './message.entity
 import { checkBody, checkSubject } from './message-rules';
 import { Attachment, Conversation, ConversationFolder, ConversationKind, Message, MessageEvent, MessageEventKind } from './message.types';
 import { presenceKey } from './message-mail';
-import { isMessageSignal, messagesChannel, presentMessage, type Author, type ConversationView, type MessageSignal } from './messages.service';
+import { presentMessage, type Author, type ConversationView } from './messages.service';
+import { MESSAGE_TOPIC, type MessageSignal } from './messages.topics';
 
 const audited = { treatmentRelationship: true } as const;
 
@@ -200,7 +202,8 @@ export class MessagesResolver {
     description: "A message arrives in, or is deleted from, one of this client's conversations the viewer may read.",
     subscribe: ({ args, context }: SubscribeResolverData<unknown, { clientId: string }, GatewayContext>) => subscribeMessages(context, args.clientId),
   })
-  // Declares the field and its argument; the schema answers the event as it is (answerEventsAsTheyAre).
+  // Declares the field and its argument; its subscribe's events are already the answers (ANSWERS_EVENT_AS_IT_IS).
+  @Extensions(ANSWERS_EVENT_AS_IT_IS)
   messageAdded(@Root() event: MessageEventPayload, @Arg('clientId', () => ID) _clientId: string): MessageEventPayload {
     return event;
   }
@@ -228,11 +231,9 @@ export class MessagesResolver {
  * the signal carries no content), then per reader who may read that conversation their own view
  * (unread count, folder) and an access-log line, awaited before the message goes out.
  */
-export const messageRooms = liveRoomsOf<MessageSignal, MessageEventPayload>((services) => ({
-  name: 'message',
-  channel: messagesChannel,
+export const MESSAGE_ROOMS = defineRooms<MessageSignal, MessageEventPayload>('message', (services) => ({
+  topic: MESSAGE_TOPIC,
   action: Action.READ_MESSAGES,
-  accept: (payload, clientId) => (isMessageSignal(payload) && payload.clientId === clientId ? payload : null),
   resync: (clientId, since) => services.messages.signalsSince(clientId, since),
   present: async (signal, seats) => {
     const [conversation, message] = await Promise.all([services.messages.conversation(signal.conversationId), services.messages.message(signal.messageId)]);
@@ -269,7 +270,7 @@ async function subscribeMessages(ctx: GatewayContext, clientId: string): Promise
   const heartbeat = setInterval(() => void markPresent(), 30_000);
   heartbeat.unref();
 
-  return messageRooms(services, ctx.rootLogger).join(ctx, clientId, () => {
+  return services.live.join(MESSAGE_ROOMS, ctx, clientId, () => {
     clearInterval(heartbeat);
     void services.kv.removeMember(presence, member).catch(() => undefined);
   });

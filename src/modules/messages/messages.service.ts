@@ -3,6 +3,7 @@ import { In, type DataSource, type EntityManager } from 'typeorm';
 import type { EventBus } from '../../events/event-bus';
 import type { AdapterRegistry } from '../ehr/adapter-registry';
 import type { AttachmentsService } from './attachments.service';
+import { MESSAGE_TOPIC, type MessageSignal } from './messages.topics';
 import { parseGlobalId } from '../ehr/global-id';
 import { Message, Participant, ParticipantKind, ConversationFolder, ConversationKind, CONVERSATION_NOTICE, type Conversation } from './message.types';
 import {
@@ -26,24 +27,8 @@ export interface Author {
   name: string;
 }
 
-/** What the bus carries on a client's messages channel: a signal to look in the database. */
-export interface MessageSignal {
-  clientId: string;
-  conversationId: string;
-  messageId: string;
-  kind: 'ADDED' | 'DELETED';
-}
-
 /** How far before a bus outage began its catch-up looks, for events that were in flight. */
 const SIGNAL_MARGIN_MS = 2_000;
-
-export const messagesChannel = (clientId: string): string => `messages:${clientId}`;
-
-export function isMessageSignal(value: unknown): value is MessageSignal {
-  if (typeof value !== 'object' || value === null) return false;
-  const v = value as Record<string, unknown>;
-  return typeof v.clientId === 'string' && typeof v.conversationId === 'string' && typeof v.messageId === 'string' && (v.kind === 'ADDED' || v.kind === 'DELETED');
-}
 
 /**
  * Owns conversations, messages, reader state and the message outbox. Authorisation is the
@@ -265,7 +250,7 @@ export class MessagesService {
     if (kind === 'ADDED') this.onAdded(message);
     const signal: MessageSignal = { clientId: message.clientId, conversationId: message.conversationId, messageId: message.id, kind };
     // The database already holds the message; a lost signal only delays a screen until its next query.
-    await this.bus.publish(messagesChannel(message.clientId), signal).catch(() => undefined);
+    await MESSAGE_TOPIC.publish(this.bus, signal).catch(() => undefined);
   }
 
   private async views(conversations: ConversationEntity[], accountId: string, visible: (c: ConversationEntity, refs: Set<string>) => boolean): Promise<ConversationView[]> {

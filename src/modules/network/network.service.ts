@@ -7,7 +7,7 @@ import type { AccountsService } from '../../auth/accounts.service';
 import type { OwnAccountsService } from '../../auth/own-accounts.service';
 import { passwordProblem } from '../../auth/password';
 import type { IssuedSession, SessionsService } from '../../auth/sessions.service';
-import { BadUserInputError, ConflictError, ForbiddenError, NotFoundError, UnauthenticatedError } from '../../graphql/errors';
+import { BadUserInputError, ConflictError, ForbiddenError, NotFoundError, UnauthenticatedError } from '../../errors';
 import { InvitationEntity } from './invitation.entity';
 
 /** FORBIDDEN reason: the logged-in account's e-mail address is not the one the invitation was sent to. */

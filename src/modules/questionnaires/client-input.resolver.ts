@@ -1,7 +1,7 @@
 import { Arg, Ctx, ID, Mutation, Resolver } from 'type-graphql';
 import { Action, authorize } from '../../auth/access';
 import { requireViewer, type GatewayContext } from '../../graphql/context';
-import { NotAvailableError } from '../../graphql/errors';
+import { NotAvailableError } from '../../errors';
 import { approveDossierItem, DOCUMENT_APPROVAL, TREATMENT_PLAN_APPROVAL } from '../dossier/approvals.service';
 import { Document, TreatmentPlan } from '../dossier/dossier.types';
 import { ClientStory, DiaryEntry } from '../journal/journal.types';

@@ -1,12 +1,13 @@
-import { Arg, Ctx, FieldResolver, ID, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
+import { Arg, Ctx, Extensions, FieldResolver, ID, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
 import { Action, authorize, type Rights } from '../../auth/access';
 import type { GatewayContext } from '../../graphql/context';
-import { liveRoomsOf } from '../../graphql/live-rooms';
-import { shareLiveValue } from '../../graphql/live-execution';
+import { ANSWERS_EVENT_AS_IT_IS } from '../../graphql/execution/live-execution';
+import { defineRooms } from '../../live/live-delivery';
+import { shareLiveValue } from '../../graphql/execution/live-execution';
 import { Practitioner } from '../appointments/appointment.types';
 import { Client } from '../clients/client.types';
 import { toPractitioner } from '../dossier/dossier.resolver';
-import { isVideoRoomState, videoChannel, type VideoRoomState } from './video.service';
+import { VIDEO_TOPIC, type VideoRoomState } from './video.topics';
 import { VideoCallStatus } from './video.types';
 
 /** What one viewer sees of a room: the join link only for those who may join the call. */
@@ -56,18 +57,17 @@ export class VideoResolver {
     description: 'The practitioner opened (or closed) the video room for this client.',
     subscribe: ({ args, context }: SubscribeResolverData<unknown, { clientId: string }, GatewayContext>) => subscribeVideoCall(context, args.clientId),
   })
-  // Declares the field and its argument; the schema answers the event as it is (answerEventsAsTheyAre).
+  // Declares the field and its argument; its subscribe's events are already the answers (ANSWERS_EVENT_AS_IT_IS).
+  @Extensions(ANSWERS_EVENT_AS_IT_IS)
   videoCallStatusChanged(@Root() status: VideoCallStatus, @Arg('clientId', () => ID) _clientId: string): VideoCallStatus {
     return status;
   }
 }
 
 /** This instance's video rooms: one bus subscription, re-authorisation and lapse timer per client, shared by its sockets. */
-export const videoRooms = liveRoomsOf<VideoRoomState, VideoCallStatus>((services) => ({
-  name: 'video',
-  channel: videoChannel,
+export const VIDEO_ROOMS = defineRooms<VideoRoomState, VideoCallStatus>('video', (services) => ({
+  topic: VIDEO_TOPIC,
   action: Action.VIEW_VIDEO_CALL,
-  accept: (payload, clientId) => (isVideoRoomState(payload) && payload.clientId === clientId ? payload : null),
   present: (state, seats) => seats.map((seat) => presentVideoCallLive(state, seat.can)),
   // While the room is ready: when it lapses without a refresh, subscribers are told so.
   lapsesAt: (state) => (state.ready && state.expiresAt ? Date.parse(state.expiresAt) : null),
@@ -84,5 +84,5 @@ export const videoRooms = liveRoomsOf<VideoRoomState, VideoCallStatus>((services
  */
 async function subscribeVideoCall(ctx: GatewayContext, clientId: string): Promise<AsyncIterable<VideoCallStatus>> {
   await authorize(ctx, clientId, Action.VIEW_VIDEO_CALL);
-  return videoRooms(ctx.services, ctx.rootLogger).join(ctx, clientId);
+  return ctx.services.live.join(VIDEO_ROOMS, ctx, clientId);
 }

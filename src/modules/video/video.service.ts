@@ -1,20 +1,7 @@
 import type { DataSource } from 'typeorm';
 import type { EventBus } from '../../events/event-bus';
 import { VideoRoomEntity } from './video-room.entity';
-
-/** The room state as stored and as carried on the event bus (JSON-safe: dates as ISO strings). */
-export interface VideoRoomState {
-  clientId: string;
-  ready: boolean;
-  practitionerId: string | null;
-  joinUrl: string | null;
-  readySince: string | null;
-  /** When readiness lapses without a refresh event; subscribers are told then. */
-  expiresAt: string | null;
-}
-
-/** The bus channel of one client's video room; the payload is a VideoRoomState. */
-export const videoChannel = (clientId: string): string => `video:${clientId}`;
+import { VIDEO_TOPIC, type VideoRoomState } from './video.topics';
 
 /**
  * Owns the video_rooms table: what practitioner systems said about each client's room. Readiness
@@ -44,7 +31,7 @@ export class VideoService {
     // One statement (INSERT … ON DUPLICATE KEY / ON CONFLICT UPDATE), not save()'s SELECT before its write.
     await repo.upsert({ clientId, ready: true, practitionerId, joinUrl, readySince, refreshedAt: at, lastEventId: eventId }, ['clientId']);
     const state: VideoRoomState = { clientId, ready: true, practitionerId, joinUrl, readySince: readySince.toISOString(), expiresAt: this.expiry(at) };
-    await this.bus.publish(videoChannel(clientId), state);
+    await VIDEO_TOPIC.publish(this.bus, state);
     return state;
   }
 
@@ -54,7 +41,7 @@ export class VideoService {
     if (existing && existing.refreshedAt > at) return this.present(clientId, existing, new Date());
     await repo.upsert({ clientId, ready: false, practitionerId: null, joinUrl: null, readySince: null, refreshedAt: at, lastEventId: eventId }, ['clientId']);
     const state = closedRoom(clientId);
-    await this.bus.publish(videoChannel(clientId), state);
+    await VIDEO_TOPIC.publish(this.bus, state);
     return state;
   }
 
@@ -70,10 +57,3 @@ export class VideoService {
 }
 
 const closedRoom = (clientId: string): VideoRoomState => ({ clientId, ready: false, practitionerId: null, joinUrl: null, readySince: null, expiresAt: null });
-
-/** Narrows an event-bus payload to a room state (the bus carries unknown JSON). */
-export function isVideoRoomState(value: unknown): value is VideoRoomState {
-  if (typeof value !== 'object' || value === null) return false;
-  const v = value as Record<string, unknown>;
-  return typeof v.clientId === 'string' && typeof v.ready === 'boolean';
-}

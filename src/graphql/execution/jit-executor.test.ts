@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { GraphQLEnumType, GraphQLList, GraphQLNonNull, GraphQLObjectType, GraphQLSchema, GraphQLString, parse } from 'graphql';
 import { CompiledOperations, enumsServeTheirNames } from './jit-executor';
-import { buildGatewaySchema } from './schema';
+import { buildGatewaySchema } from '../../schema';
 
 /** A schema with one enum, whose internal values are the given ones, and a list of strings. */
 function schemaWith(values: Record<string, { value: unknown }>, answer: unknown) {

@@ -1,9 +1,9 @@
 import { GraphQLBoolean, GraphQLObjectType, GraphQLSchema, GraphQLString, parse, type ExecutionResult } from 'graphql';
 import { EventEmitter } from 'node:events';
-import { listen } from '../events/event-bus';
+import { listen } from '../../events/event-bus';
 import { CompiledOperations } from './jit-executor';
 import { MessageType, stringifyMessage } from 'graphql-ws';
-import { attachLiveSink, liveSubscribe, shareLiveValue } from './live-execution';
+import { liveSubscribe, shareLiveValue, socketSink } from './live-execution';
 
 /** A schema whose one live type counts how often its resolver runs. */
 function countingSchema() {
@@ -43,7 +43,7 @@ async function openSubscribers(schema: GraphQLSchema, n: number, compile: boolea
 
 /** A socket as ws offers it, recording what is written to it. */
 function fakeSocket() {
-  return { readyState: 1, bufferedAmount: 0, sent: [] as string[], send(data: string) { this.sent.push(data); } };
+  return { readyState: 1, bufferedAmount: 0, sent: [] as string[], send(data: string) { this.sent.push(data); }, close() { this.readyState = 3; } };
 }
 
 describe.each([true, false])('live events rendered for many subscribers (compiled: %s)', (compile) => {
@@ -73,10 +73,8 @@ describe.each([true, false])('live events rendered for many subscribers (compile
     const ids = ['a1', 'quote"d'];
     let n = 0;
     const subscribers = await openSubscribers(schema, 2, compile, () => {
-      const context = {};
       const i = n++;
-      attachLiveSink(context, { id: ids[i]!, socket: sockets[i]! });
-      return context;
+      return { liveSink: socketSink(sockets[i]!, ids[i]!) };
     });
     const pending = subscribers.map((s) => s.next());
     emitter.emit('status', shareLiveValue({ ready: true }));
@@ -124,8 +122,7 @@ describe.each([true, false])('live events rendered for many subscribers (compile
       subscription: new GraphQLObjectType({ name: 'Subscription', fields: { status: { type: Status, subscribe: () => source, resolve: (event: unknown) => event } } }),
     });
     const socket = fakeSocket();
-    const context = {};
-    attachLiveSink(context, { id: 's1', socket });
+    const context = { liveSink: socketSink(socket, 's1') };
     const subscriber = (await liveSubscribe(new CompiledOperations(schema, compile))({ schema, document: parse('subscription { status { ready } }'), contextValue: context })) as AsyncIterableIterator<ExecutionResult>;
     expect(take).not.toBeNull();
     let woken = false;

@@ -3,19 +3,19 @@ import type { PortalAccess } from '../auth/permissions';
 import type { AuthViewer } from '../auth/sessions.service';
 import type { Logger } from '../observability/logger';
 import type { Services } from '../services';
-import { requireViewer, type GatewayContext } from './context';
-import { reauthorizeSeats } from './gate-readers';
-import type { DirectSource } from './live-execution';
+import { requireViewer, type GatewayContext } from '../graphql/context';
+import { reauthorizeSeats } from '../graphql/gate-readers';
+import type { DirectSource } from '../graphql/execution/live-execution';
+import type { Topic } from './topic';
 
 /** What one kind of live room carries, and how a subscriber sees it. */
-export interface RoomKind<E, V> {
+export interface RoomKind<E extends { clientId: string }, V> {
   /** For logs, e.g. 'video call'. */
   name: string;
-  channel(clientId: string): string;
+  /** The events a room of this kind listens to, on its client's channel. */
+  topic: Topic<E>;
   /** What every seat must still be allowed, by the gate, for each event. */
   action: Action;
-  /** This room's events among what the bus carries (unknown JSON); null skips a payload. */
-  accept(payload: unknown, clientId: string): E | null;
   /**
    * What each seat still admitted receives of an event, in order, or null to pass that seat over
    * for this event (it stays open). Seats with the same answer may share one object.
@@ -51,7 +51,7 @@ const LAPSE_RETRY_MS = 5_000;
  * re-authorisation, one shared presentation per distinct right, one lapse timer), so an event's
  * cost per socket is a queue push instead of its own bus iterator, context, awaits and timer.
  */
-export class LiveRooms<E, V> {
+export class LiveRooms<E extends { clientId: string }, V> {
   private readonly rooms = new Map<string, Room<E, V>>();
 
   constructor(
@@ -89,17 +89,7 @@ export class LiveRooms<E, V> {
   }
 }
 
-/** One LiveRooms of a kind per app instance (its Services), made on first use. */
-export function liveRoomsOf<E, V>(kind: (services: Services) => RoomKind<E, V>): (services: Services, logger: Logger) => LiveRooms<E, V> {
-  const made = new WeakMap<Services, LiveRooms<E, V>>();
-  return (services, logger) => {
-    let rooms = made.get(services);
-    if (!rooms) made.set(services, (rooms = new LiveRooms(services, logger, kind(services))));
-    return rooms;
-  };
-}
-
-class Room<E, V> {
+class Room<E extends { clientId: string }, V> {
   private readonly seats = new Set<Seat<V>>();
   private readonly controller = new AbortController();
   /** Events and lapses, one after the other, in order. */
@@ -116,7 +106,7 @@ class Room<E, V> {
     private readonly clientId: string,
     private readonly onClosed: () => void,
   ) {
-    void this.listen(services.events.subscribe(kind.channel(clientId), this.controller.signal));
+    void this.listen(services.events.subscribe(kind.topic.channel(clientId), this.controller.signal));
     const { current, lapsesAt } = kind;
     if (current && lapsesAt) {
       // A room that was already open when the first seat came in lapses on time too.
@@ -168,7 +158,7 @@ class Room<E, V> {
       for (;;) {
         const r = await source.next();
         if (r.done) break;
-        const event = this.kind.accept(r.value, this.clientId);
+        const event = this.kind.topic.accept(r.value, this.clientId);
         if (event) await this.enqueue(() => this.deliver(event));
       }
       for (const seat of [...this.seats]) seat.end();

@@ -3,7 +3,7 @@ import { execute, getOperationAST, GraphQLEnumType, GraphQLError, printSchema, t
 import { getVariableValues } from 'graphql/execution/values';
 import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
 import { LRUCache } from 'lru-cache';
-import type { GatewayContext } from './context';
+import type { GatewayContext } from '../context';
 
 type Gateway = ApolloServerOptionsWithGateway<GatewayContext>['gateway'];
 type Compiled = Pick<CompiledQuery, 'query'>;

@@ -1,0 +1,59 @@
+import 'reflect-metadata';
+import type { GraphQLSchema } from 'graphql';
+import { buildSchema } from 'type-graphql';
+import { type EventBus, InProcessEventBus, typeGraphqlPubSub } from './events/event-bus';
+import { answerEventsAsTheyAre } from './graphql/execution/live-execution';
+import { AuthResolver } from './auth/auth.resolver';
+import { ClientResolver } from './modules/clients/client.resolver';
+import { ConsentMutationResolver, ConsentResolver } from './modules/consents/consent.resolver';
+import { DashboardResolver } from './modules/dashboard/dashboard.resolver';
+import {
+  AppointmentResolver,
+  DocumentResolver,
+  DossierResolver,
+  EffortActivityResolver,
+  MedicationResolver,
+  SessionReportResolver,
+  TeamMemberResolver,
+  TreatmentPlanResolver,
+} from './modules/dossier/dossier.resolver';
+import { ClientConversationsResolver, ConversationResolver, MessageAttachmentsResolver, MessagesResolver } from './modules/messages/messages.resolver';
+import { NetworkFieldResolver, NetworkResolver } from './modules/network/network.resolver';
+import { PortalResolver, ViewerResolver } from './modules/portal/portal.resolver';
+import { ClientInputResolver } from './modules/questionnaires/client-input.resolver';
+import { ClientVideoResolver, VideoResolver } from './modules/video/video.resolver';
+
+export const resolvers = [
+  ViewerResolver,
+  PortalResolver,
+  AuthResolver,
+  ClientResolver,
+  ConsentResolver,
+  ConsentMutationResolver,
+  DashboardResolver,
+  DossierResolver,
+  AppointmentResolver,
+  MedicationResolver,
+  TreatmentPlanResolver,
+  TeamMemberResolver,
+  EffortActivityResolver,
+  SessionReportResolver,
+  DocumentResolver,
+  MessagesResolver,
+  ClientConversationsResolver,
+  ConversationResolver,
+  MessageAttachmentsResolver,
+  ClientInputResolver,
+  NetworkResolver,
+  NetworkFieldResolver,
+  ClientVideoResolver,
+  VideoResolver,
+] as const;
+
+/** Builds the executable schema from the resolvers (the same code emits schema/schema.graphql). */
+export async function buildGatewaySchema(bus: EventBus = new InProcessEventBus()): Promise<GraphQLSchema> {
+  const schema = await buildSchema({ resolvers: [...resolvers], validate: false, pubSub: typeGraphqlPubSub(bus) });
+  answerEventsAsTheyAre(schema);
+  return schema;
+}
+
