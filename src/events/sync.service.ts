@@ -287,9 +287,8 @@ export class SyncService {
       case 'document.published':
       case 'dossier.changed': {
         const clientId = await this.resolveClient(event);
-        // The cache is shared (Redis) or this instance's own, so dropping it here reaches every reader.
+        // The cache is shared (Redis) or this instance's own (then it is the only one), so dropping it here reaches every reader.
         await this.ehrCache?.dropClient(clientId);
-        await this.bus.publish(dossierChannel(clientId), { clientId, source: event.source, eventId: event.id });
         return true;
       }
       case 'message.created': {
@@ -330,9 +329,6 @@ export class SyncService {
 
 /** Types with a handler today; the others stay pending until their module handles them. */
 const HANDLED_TYPES: readonly SyncEventType[] = ['videocall.ready', 'videocall.ended', 'dossier.changed', 'appointment.upserted', 'document.published', 'message.created'];
-
-/** The bus channel a dossier cache listens on to drop a client's cached data. */
-export const dossierChannel = (clientId: string): string => `dossier:${clientId}`;
 
 /** Practitioner ids in events are the source system's own; a global id (`source:external`) is kept as is. */
 function practitionerGlobalId(source: string, practitionerId: string): string {
