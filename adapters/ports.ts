@@ -259,6 +259,19 @@ export function writeRefused(refusal: 'NOT_FOUND' | 'NOT_CHANGEABLE', reason: st
   return { done: false, refusal, reason };
 }
 
+/** A sync event made from an upstream's own notification (the gateway stores and processes it like POST /sync/events). */
+export interface EhrNotificationEvent {
+  id: string;
+  type: 'message.created' | 'dossier.changed';
+  source: string;
+  clientId: string;
+  occurredAt?: string;
+  data: Record<string, unknown>;
+}
+
+/** A notification that is not one the adapter can read: refused with its reason (400). */
+export class NotificationRefusedError extends Error {}
+
 export interface EhrAdapter {
   /** The name used in EHR_ADAPTERS and in every item's `source`. */
   readonly name: string;
@@ -300,7 +313,14 @@ export interface EhrAdapter {
   /** Saves a questionnaire's answers for an assignment; refused once a different set was sent (COMPLETED). */
   saveQuestionnaireAnswers?(clientId: string, answers: EhrQuestionnaireAnswers, ctx: AdapterRequestContext): Promise<EhrWriteResult>;
 
-  /** Cheap liveness probe for /readyz. */
+  /**
+   * Turns the upstream's own change notification (a FHIR Subscription rest-hook's resource, say)
+   * into a sync event of ../shared/contract/http.md; throws NotificationRefusedError for one it
+   * cannot read. Adapters without it have no notification endpoint.
+   */
+  notificationToEvent?(notification: unknown): EhrNotificationEvent;
+
+  /** Cheap liveness probe: does the upstream answer (asked once at start). */
   ping(signal?: AbortSignal): Promise<void>;
   close?(): Promise<void>;
 }

@@ -3,12 +3,12 @@ import type { GraphQLSchema } from 'graphql';
 import { buildSchema } from 'type-graphql';
 import { type EventBus, InProcessEventBus, typeGraphqlPubSub } from './events/event-bus';
 import { answerEventsAsTheyAre } from './graphql/execution/live-execution';
-import { AuthResolver } from './auth/auth.resolver';
+import { AuthResolver } from './modules/identity/auth.resolver';
 import { ClientResolver } from './modules/clients/client.resolver';
 import { ConsentMutationResolver, ConsentResolver } from './modules/consents/consent.resolver';
 import { DashboardResolver } from './modules/dashboard/dashboard.resolver';
+import { AppointmentResolver, ClientAppointmentsResolver } from './modules/appointments/appointments.resolver';
 import {
-  AppointmentResolver,
   DocumentResolver,
   DossierResolver,
   EffortActivityResolver,
@@ -21,6 +21,7 @@ import { ClientConversationsResolver, ConversationResolver, MessageAttachmentsRe
 import { NetworkFieldResolver, NetworkResolver } from './modules/network/network.resolver';
 import { PortalResolver, ViewerResolver } from './modules/portal/portal.resolver';
 import { ClientInputResolver } from './modules/questionnaires/client-input.resolver';
+import { ApprovalsResolver } from './modules/dossier/approvals.resolver';
 import { ClientVideoResolver, VideoResolver } from './modules/video/video.resolver';
 
 export const resolvers = [
@@ -32,6 +33,7 @@ export const resolvers = [
   ConsentMutationResolver,
   DashboardResolver,
   DossierResolver,
+  ClientAppointmentsResolver,
   AppointmentResolver,
   MedicationResolver,
   TreatmentPlanResolver,
@@ -44,6 +46,7 @@ export const resolvers = [
   ConversationResolver,
   MessageAttachmentsResolver,
   ClientInputResolver,
+  ApprovalsResolver,
   NetworkResolver,
   NetworkFieldResolver,
   ClientVideoResolver,

@@ -5,16 +5,17 @@ import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import type { DataSource } from 'typeorm';
 import type { EhrAdapter, MailPort, SmsPort } from '../adapters/ports';
-import { AccountsService } from './auth/accounts.service';
-import { ROUTES, type RouteAccess, type RouteName } from './auth/operations';
-import { OwnAccountsService } from './auth/own-accounts.service';
-import { RateLimiter } from './auth/rate-limit';
+import { AccountsService } from './modules/identity/accounts.service';
+import type { RouteAccess } from './auth/operations';
+import { mountRoutes } from './http/routes';
+import { identityRoutes } from './modules/identity/identity.routes';
+import { filesRoutes } from './modules/files/files.routes';
+import { syncRoutes } from './events/sync.routes';
+import { OwnAccountsService } from './modules/identity/own-accounts.service';
+import { RateLimiter } from './kv/rate-limit';
 import { LogMailer } from '../adapters/mail/mail';
 import { LogSms } from '../adapters/sms/sms';
-import { devLoginRoute } from './auth/dev-login.route';
-import { oidcRoutes } from './auth/oidc.route';
-import { browserSessionRoutes } from './auth/browser-session.route';
-import { SessionsService } from './auth/sessions.service';
+import { SessionsService } from './modules/identity/sessions.service';
 import { TokenService } from './auth/tokens';
 import { AccessLogService } from './audit/access-log.service';
 import { shouldMigrateOnStart, shouldSeedDemo, type Config } from './config';
@@ -24,9 +25,8 @@ import { KnownOperations } from './graphql/execution/jit-executor';
 import { ErrorCode } from './errors';
 import { buildGatewaySchema } from './schema';
 import { createWebSocketServer, originAllowed } from './graphql/ws';
-import { FileUrlSigner } from './http/file-urls';
+import { FileUrlSigner } from './modules/files/file-urls';
 import { TrustedDocuments } from './graphql/trusted-documents';
-import { filesRoute } from './http/files.route';
 import { graphqlRoute } from './http/graphql.route';
 import { DirectPath } from './graphql/execution/direct-path';
 import { LiveDelivery } from './live/live-delivery';
@@ -34,37 +34,27 @@ import { sendError } from './http/io';
 import { opsRoutes } from './http/ops.route';
 import { type EventBus, InProcessEventBus } from './events/event-bus';
 import { RedisEventBus } from './events/redis-event-bus';
-import { syncRoute } from './events/sync.route';
-import { fhirHookRoute } from './events/fhir-hook.route';
 import { SyncService } from './events/sync.service';
 import { VideoService } from './modules/video/video.service';
 import { MessageOutbox } from './modules/messages/message-outbox';
 import { MessagesService, practitionerName } from './modules/messages/messages.service';
-import { AttachmentsService } from './modules/messages/attachments.service';
+import { AttachmentsService } from './modules/files/attachments.service';
 import { MessageMailer } from './modules/messages/message-mail';
 import { authorizeAccount } from './graphql/gate-readers';
-import { loadFileStorage } from '../adapters/storage/local-disk.storage';
-import { uploadsRoute } from './http/uploads.route';
 import { MemoryKeyValueStore, RedisKeyValueStore, type KeyValueStore } from './kv/kv';
 import { ClientsService } from './modules/clients/clients.service';
 import { ConsentsService } from './modules/consents/consents.service';
 import { NetworkService } from './modules/network/network.service';
-import { loadAdapters } from './modules/ehr/adapter-loader';
+import { loadEhrAdapters, loadFileStorage } from '../adapters/loader';
+import { DEMO_PEOPLE } from '../adapters/demo/demo-data';
+import { fhirAuthFrom } from '../adapters/fhir/fhir.adapter';
 import { AdapterRegistry } from './modules/ehr/adapter-registry';
 import { EhrCache } from './modules/ehr/ehr-cache';
+import { RequestEhr } from './modules/ehr/ehr.service';
 import { seedDemoAccounts } from './modules/portal/demo-seed';
 import { createLogger, type Logger } from './observability/logger';
 import { Metrics } from './observability/metrics';
 import type { Services } from './services';
-
-interface MountedRoute {
-  name: string;
-  path: string;
-  /** The path is a prefix (`/files/<id>`). */
-  prefix?: boolean;
-  access: RouteAccess;
-  handle(req: IncomingMessage, res: ServerResponse, url: URL, requestId: string): unknown;
-}
 
 export interface AppOptions {
   logger?: Logger;
@@ -118,7 +108,15 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     : new InProcessEventBus();
 
   const registry = new AdapterRegistry(
-    loadAdapters(config, options.adapters),
+    loadEhrAdapters(
+      {
+        names: config.EHR_ADAPTERS,
+        fhir: config.FHIR_BASE_URL
+          ? { baseUrl: config.FHIR_BASE_URL, auth: fhirAuthFrom(config), intakeQuestionnaire: config.FHIR_INTAKE_QUESTIONNAIRE, inlineAttachmentMaxBytes: config.FHIR_INLINE_ATTACHMENT_MAX_BYTES }
+          : undefined,
+      },
+      options.adapters,
+    ),
     {
       timeoutMs: config.ADAPTER_TIMEOUT_MS,
       deadlineMs: config.ADAPTER_DEADLINE_MS,
@@ -176,13 +174,15 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     // Asked when a message arrives, long after `services` below exists.
     authorize: (accountId, clientId, action) => authorizeAccount(services, logger, accountId, clientId, action),
   });
+  const ehrCache = new EhrCache(kv, config.CACHE_TTL_SECONDS);
   const services: Services = {
     config,
     kv,
     metrics,
     tokens,
     registry,
-    ehrCache: new EhrCache(kv, config.CACHE_TTL_SECONDS),
+    ehrCache,
+    readEhr: (info) => new RequestEhr(registry, clients, info, ehrCache),
     clients,
     consents: new ConsentsService(db),
     network: new NetworkService(db, accounts, ownAccounts, sessions, mail, publicUrl),
@@ -211,7 +211,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     services.messages,
   );
 
-  if (shouldSeedDemo(config) && registry.has('demo')) await seedDemoAccounts(services.accounts, clients, ownAccounts);
+  if (shouldSeedDemo(config) && registry.has('demo')) await seedDemoAccounts(services.accounts, clients, DEMO_PEOPLE, ownAccounts);
 
   // Back after an outage: what was revoked meanwhile reached only the sessions table.
   let redisWasDown = false;
@@ -234,43 +234,16 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   let inFlight = 0;
   const ops = opsRoutes(services, db, () => shuttingDown);
   const graphql = graphqlRoute(apollo, services, logger, known ? new DirectPath(known, metrics) : undefined);
-  const devLogin = config.DEV_LOGIN && !config.isProduction ? devLoginRoute(services) : null;
-  const files = filesRoute(services, logger);
-  const uploads = uploadsRoute(services, logger);
-  const oidc = config.OIDC_ISSUER ? oidcRoutes(services, logger) : null;
-  const browserSession = browserSessionRoutes(services);
-  const syncEvents = syncRoute(config, sync, logger, metrics, limiter);
-  const fhirHook = fhirHookRoute(config, (name) => registry.has(name), sync, logger);
-
-  /** Every HTTP route with what it asks before it answers (docs/authorisation.md lists them; the matrix test probes each). */
-  const mount = (name: RouteName, handle: MountedRoute['handle']): MountedRoute => ({ name, ...ROUTES[name], handle });
-  const routes: MountedRoute[] = [
-    mount('graphql', (req, res, url, id) => (cors(req, res, config) ? undefined : graphql(req, res, url, id))),
-    mount('healthz', (req, res) => ops.healthz(req, res)),
-    mount('readyz', (req, res) => ops.readyz(req, res)),
-    mount('metrics', (req, res) => ops.metrics(req, res)),
-    ...(devLogin ? [mount('dev_login', (req, res, _url, id) => devLogin(req, res, id))] : []),
-    mount('session_refresh', (req, res) => browserSession.refresh(req, res)),
-    mount('session_logout', (req, res) => browserSession.logout(req, res)),
-    ...(oidc ? [mount('oidc_login', (req, res, url, id) => oidc.login(req, res, url, id)), mount('oidc_callback', (req, res, url, id) => oidc.callback(req, res, url, id))] : []),
-    mount('files_upload', (req, res, _url, id) => uploads(req, res, id)),
-    mount('files', (req, res, url, id) => files(req, res, url, id)),
-    mount('sync_events', (req, res, _url, id) => syncEvents(req, res, id)),
-    mount('sync_fhir', (req, res, url, id) => fhirHook(req, res, url, id)),
-  ];
-  const byPath = new Map(routes.filter((r) => !r.prefix).map((r) => [r.path, r]));
-  const prefixed = routes.filter((r) => r.prefix);
-
-  const route = async (req: IncomingMessage, res: ServerResponse, url: URL, requestId: string): Promise<string> => {
-    const path = url.pathname;
-    const found = byPath.get(path) ?? prefixed.find((r) => path.startsWith(r.path));
-    if (!found) {
-      sendError(res, 404, ErrorCode.NOT_FOUND, `Nothing at ${path}.`);
-      return 'not_found';
-    }
-    await found.handle(req, res, url, requestId);
-    return found.name;
-  };
+  // Every module's routes, each at the path its row in ROUTES gives (docs/authorisation.md lists them).
+  const { routes, dispatch } = mountRoutes({
+    graphql: (req, res, url, id) => (cors(req, res, config) ? undefined : graphql(req, res, url, id)),
+    healthz: (req, res) => ops.healthz(req, res),
+    readyz: (req, res) => ops.readyz(req, res),
+    metrics: (req, res) => ops.metrics(req, res),
+    ...identityRoutes(services, logger),
+    ...filesRoutes(services, logger),
+    ...syncRoutes(services, sync, logger),
+  });
 
   const httpServer: Server = createServer(async (req, res) => {
     inFlight++;
@@ -281,7 +254,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     if (shuttingDown) res.setHeader('connection', 'close');
     let routeName = 'unknown';
     try {
-      routeName = await route(req, res, new URL(req.url ?? '/', 'http://gateway.local'), requestId);
+      routeName = await dispatch(req, res, new URL(req.url ?? '/', 'http://gateway.local'), requestId);
     } catch (err) {
       logger.error({ err, requestId, path: req.url?.split('?')[0] }, 'request failed');
       if (!res.headersSent) sendError(res, 500, ErrorCode.UPSTREAM_UNAVAILABLE, `Something went wrong on our side (reference ${requestId}).`);

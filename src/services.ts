@@ -1,11 +1,11 @@
-import type { AccountsService } from './auth/accounts.service';
-import type { OwnAccountsService } from './auth/own-accounts.service';
-import type { SessionsService } from './auth/sessions.service';
+import type { AccountsService } from './modules/identity/accounts.service';
+import type { OwnAccountsService } from './modules/identity/own-accounts.service';
+import type { SessionsService } from './modules/identity/sessions.service';
 import type { TokenService } from './auth/tokens';
 import type { AccessLogService } from './audit/access-log.service';
 import type { Config } from './config';
 import type { EventBus } from './events/event-bus';
-import type { FileUrlSigner } from './http/file-urls';
+import type { FileUrlSigner } from './modules/files/file-urls';
 import type { TrustedDocuments } from './graphql/trusted-documents';
 import type { KeyValueStore } from './kv/kv';
 import type { ClientsService } from './modules/clients/clients.service';
@@ -13,11 +13,12 @@ import type { ConsentsService } from './modules/consents/consents.service';
 import type { NetworkService } from './modules/network/network.service';
 import type { AdapterRegistry } from './modules/ehr/adapter-registry';
 import type { EhrCache } from './modules/ehr/ehr-cache';
+import type { EhrRequestInfo, RequestEhr } from './modules/ehr/ehr.service';
 import type { VideoService } from './modules/video/video.service';
 import type { MessagesService } from './modules/messages/messages.service';
-import type { AttachmentsService } from './modules/messages/attachments.service';
+import type { AttachmentsService } from './modules/files/attachments.service';
 import type { Metrics } from './observability/metrics';
-import type { RateLimiter } from './auth/rate-limit';
+import type { RateLimiter } from './kv/rate-limit';
 import type { LiveDelivery } from './live/live-delivery';
 
 /** The services the composition root builds once and hands to every request. */
@@ -37,6 +38,8 @@ export interface Services {
   registry: AdapterRegistry;
   /** Read-through cache of EHR answers per client, source and part. */
   ehrCache: EhrCache;
+  /** The EHR reader of one request (its DataLoaders are never shared between viewers). */
+  readEhr(info: EhrRequestInfo): RequestEhr;
   audit: AccessLogService;
   fileUrls: FileUrlSigner;
   /** The operation safelist, when TRUSTED_DOCUMENTS is configured (production frontends). */

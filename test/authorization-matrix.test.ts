@@ -8,7 +8,7 @@ import { MemoryMailer } from '../adapters/mail/mail';
 import { Action, PARENT_ACCESS, Reason, RULES } from '../src/auth/access';
 import { authorisationMarkdown, OPERATIONS, readmeRightsBlock, README_BEGIN, README_END, ROUTES, type OperationAccess } from '../src/auth/operations';
 import { ALL_PERMISSIONS, Permission, PortalRelation } from '../src/auth/permissions';
-import { MUST_CHANGE_PASSWORD } from '../src/auth/sessions.service';
+import { MUST_CHANGE_PASSWORD } from '../src/modules/identity/sessions.service';
 import { buildGatewaySchema } from '../src/schema';
 import { InvitationEntity } from '../src/modules/network/invitation.entity';
 import { addDemoClient, approvedPlan, bornYearsAgo } from './factories';

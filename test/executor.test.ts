@@ -1,8 +1,8 @@
 import { portalIds, startTestApp, type TestApp } from './utils/app';
 import { describeWithMariaDb } from './utils/services';
 import { RawTable } from '../src/db/raw-table';
-import { AccountEntity } from '../src/auth/account.entity';
-import { PortalLinkEntity } from '../src/auth/portal-link.entity';
+import { AccountEntity } from '../src/modules/identity/account.entity';
+import { PortalLinkEntity } from '../src/modules/identity/portal-link.entity';
 import { AccessLogEntity } from '../src/audit/access-log.entity';
 
 const SCREEN = `query Screen($id: ID!) {

@@ -4,7 +4,7 @@ import WebSocket from 'ws';
 import { openDatabase } from '../src/db/data-source';
 import { loadConfig } from '../src/config';
 import { SyncEventEntity } from '../src/events/sync-event.entity';
-import { AccountEntity } from '../src/auth/account.entity';
+import { AccountEntity } from '../src/modules/identity/account.entity';
 import { startFaultProxy, type FaultProxy } from './utils/fault-proxy';
 import { startFhirServer, type TestFhirServer } from './utils/fhir-server';
 import { EVA_BSN, INTAKE_QUESTIONNAIRE, KAREN_BSN, seedGgzClient } from './utils/fhir-ggz-seed';

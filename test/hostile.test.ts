@@ -6,7 +6,7 @@ import WebSocket from 'ws';
 import { DemoEhrAdapter } from '../adapters/demo/demo.adapter';
 import type { EhrAdapter } from '../adapters/ports';
 import { TOKEN_AUDIENCE, TOKEN_ISSUER } from '../src/auth/tokens';
-import { SessionEntity } from '../src/auth/session.entity';
+import { SessionEntity } from '../src/modules/identity/session.entity';
 import { SyncEventEntity } from '../src/events/sync-event.entity';
 import { signSyncBody } from '../src/events/sync.signature';
 import { portalIds, startTestApp, type TestApp } from './utils/app';

@@ -1,6 +1,6 @@
 import { MemoryMailer } from '../adapters/mail/mail';
 import { MemorySms } from '../adapters/sms/sms';
-import { LoginChallengeEntity } from '../src/auth/credentials.entity';
+import { LoginChallengeEntity } from '../src/modules/identity/credentials.entity';
 import { DEMO_PASSWORD } from '../src/modules/portal/demo-seed';
 import { portalIds, startTestApp, type TestApp } from './utils/app';
 

@@ -49,6 +49,13 @@ export const DEMO_BSN = {
   parent: '999990044',
 } as const;
 
+/** Who the demo EHR's records are, for the gateway's demo accounts (src/modules/portal/demo-seed.ts). */
+export const DEMO_PEOPLE = {
+  client: { bsn: DEMO_BSN.karen, externalId: 'cl-karen' },
+  parent: { bsn: DEMO_BSN.parent, children: ['cl-sanne', 'cl-daan'] },
+} as const;
+export type DemoPeople = typeof DEMO_PEOPLE;
+
 const DAY = 86_400_000;
 
 export function buildDemoData(now: Date = new Date()): DemoData {

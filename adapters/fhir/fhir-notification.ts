@@ -10,6 +10,8 @@
  * re-sending the same notification is processed once.
  */
 
+import { NotificationRefusedError, type EhrNotificationEvent } from '../ports';
+
 interface Reference {
   reference?: string;
 }
@@ -27,16 +29,9 @@ interface AnyResource {
   sent?: string;
 }
 
-export interface FhirNotificationEvent {
-  id: string;
-  type: 'message.created' | 'dossier.changed';
-  source: string;
-  clientId: string;
-  occurredAt?: string;
-  data: Record<string, unknown>;
-}
+export type FhirNotificationEvent = EhrNotificationEvent;
 
-export class FhirNotificationError extends Error {}
+export class FhirNotificationError extends NotificationRefusedError {}
 
 const idOf = (ref: Reference | undefined, type: string): string | null => {
   const m = ref?.reference ? new RegExp(`(?:^|/)${type}/([^/]+)$`).exec(ref.reference.split('/_history')[0]!) : null;

@@ -48,7 +48,8 @@ import type {
   EhrWriteResult,
   TimeWindow,
 } from '../ports';
-import { writeRefused } from '../ports';
+import { writeRefused, type EhrNotificationEvent } from '../ports';
+import { fhirNotificationToEvent } from './fhir-notification';
 import {
   type Approvals,
   approvalsByTarget,
@@ -537,6 +538,10 @@ export class FhirEhrAdapter implements EhrAdapter {
       }
       if (await this.update({ ...response, id: existing.id, meta: existing.meta }, ctx.signal, attempt)) return { done: true, id: existing.id };
     }
+  }
+
+  notificationToEvent(notification: unknown): EhrNotificationEvent {
+    return fhirNotificationToEvent(this.name, notification);
   }
 
   async ping(signal?: AbortSignal): Promise<void> {

@@ -2,7 +2,7 @@ import type { EhrClient } from '../../adapters/ports';
 import { ForbiddenError, UnauthenticatedError } from '../errors';
 import { Permission, PortalRelation, type PortalAccess } from './permissions';
 import { ageInYears, portalState, type PortalRuleSettings } from './portal-rules';
-import type { AuthViewer } from './sessions.service';
+import type { AuthViewer } from './tokens';
 
 /**
  * The one access gate: may this viewer do this to this client's portal now? Every GraphQL field,

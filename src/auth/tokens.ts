@@ -4,6 +4,16 @@ import { LRUCache } from 'lru-cache';
 import type { Config } from '../config';
 import { UnauthenticatedError } from '../errors';
 
+/** The authenticated caller of one request or socket. */
+export interface AuthViewer {
+  accountId: string;
+  sessionId: string;
+  tokenId: string;
+  expiresAt: number;
+  /** Logged in with a password that must be replaced first: no client data until then. */
+  mustChangePassword: boolean;
+}
+
 export const TOKEN_ISSUER = 'ggz-portal-gateway';
 export const TOKEN_AUDIENCE = 'ggz-portal';
 const CLOCK_TOLERANCE_SECONDS = 5;

@@ -1,8 +1,8 @@
 import { AccessLogEntity } from '../audit/access-log.entity';
-import { AccountEntity } from '../auth/account.entity';
-import { AccountCredentialsEntity, ActivationCodeEntity, LoginChallengeEntity, PasswordResetEntity } from '../auth/credentials.entity';
-import { PortalLinkEntity } from '../auth/portal-link.entity';
-import { RefreshTokenEntity, SessionEntity } from '../auth/session.entity';
+import { AccountEntity } from '../modules/identity/account.entity';
+import { AccountCredentialsEntity, ActivationCodeEntity, LoginChallengeEntity, PasswordResetEntity } from '../modules/identity/credentials.entity';
+import { PortalLinkEntity } from '../modules/identity/portal-link.entity';
+import { RefreshTokenEntity, SessionEntity } from '../modules/identity/session.entity';
 import { ClientEntity, ClientSourceEntity } from '../modules/clients/client.entity';
 import { SyncEventEntity } from '../events/sync-event.entity';
 import { VideoRoomEntity } from '../modules/video/video-room.entity';

@@ -1,6 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { FhirNotificationError, fhirNotificationToEvent } from '../../adapters/fhir/fhir-notification';
+import { NotificationRefusedError, type EhrAdapter } from '../../adapters/ports';
 import type { Config } from '../config';
 import { ErrorCode } from '../errors';
 import { BodyTooLargeError, readBody, sendError, sendJson } from '../http/io';
@@ -13,11 +13,13 @@ import { parseSyncEvent, SyncEventInvalidError, type SyncService } from './sync.
  * `channel.header`, compared in constant time. Notifications become the same stored, idempotent
  * sync events as POST /sync/events.
  */
-export function fhirHookRoute(config: Pick<Config, 'FHIR_SUBSCRIPTION_SECRET' | 'SYNC_MAX_BODY_BYTES'>, loaded: (name: string) => boolean, sync: SyncService, logger: Logger) {
+export function fhirHookRoute(config: Pick<Config, 'FHIR_SUBSCRIPTION_SECRET' | 'SYNC_MAX_BODY_BYTES'>, adapter: (name: string) => EhrAdapter | undefined, sync: SyncService, logger: Logger) {
   const secret = Buffer.from(`Bearer ${config.FHIR_SUBSCRIPTION_SECRET ?? ''}`);
   return async (req: IncomingMessage, res: ServerResponse, url: URL, requestId: string): Promise<void> => {
     const source = url.pathname.slice('/sync/fhir/'.length);
-    if (!config.FHIR_SUBSCRIPTION_SECRET || !loaded(source)) return sendError(res, 404, ErrorCode.NOT_FOUND, `No FHIR notification endpoint for '${source}'.`);
+    const found = adapter(source);
+    const toEvent = found?.notificationToEvent?.bind(found);
+    if (!config.FHIR_SUBSCRIPTION_SECRET || !toEvent) return sendError(res, 404, ErrorCode.NOT_FOUND, `No FHIR notification endpoint for '${source}'.`);
     if (req.method !== 'POST') return sendError(res, 405, ErrorCode.BAD_USER_INPUT, 'Use POST.', { allow: 'POST' });
     const given = Buffer.from(req.headers.authorization ?? '');
     if (given.length !== secret.length || !timingSafeEqual(given, secret)) {
@@ -35,10 +37,10 @@ export function fhirHookRoute(config: Pick<Config, 'FHIR_SUBSCRIPTION_SECRET' | 
     if (!raw.length) return sendJson(res, 200, { status: 'ok' });
     let event;
     try {
-      const mapped = fhirNotificationToEvent(source, JSON.parse(raw.toString('utf8')));
+      const mapped = toEvent(JSON.parse(raw.toString('utf8')));
       event = parseSyncEvent(Buffer.from(JSON.stringify(mapped)));
     } catch (err) {
-      if (err instanceof FhirNotificationError || err instanceof SyncEventInvalidError || err instanceof SyntaxError) {
+      if (err instanceof NotificationRefusedError || err instanceof SyncEventInvalidError || err instanceof SyntaxError) {
         return sendError(res, 400, ErrorCode.BAD_USER_INPUT, err instanceof SyntaxError ? 'The body is not valid JSON.' : err.message);
       }
       throw err;

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Config } from '../config';
-import type { RateLimiter } from '../auth/rate-limit';
+import type { RateLimiter } from '../kv/rate-limit';
 import { ErrorCode, RateLimitedError } from '../errors';
 import { BodyTooLargeError, readBody, sendError, sendJson } from '../http/io';
 import type { Logger } from '../observability/logger';

@@ -2,11 +2,11 @@ import { PARENT_ACCESS, type AccessSettings, type GateReader } from '../auth/acc
 import type { PortalAccess } from '../auth/permissions';
 import type { LiveSink } from './execution/live-execution';
 import type { EhrClient } from '../../adapters/ports';
-import type { AccountEntity } from '../auth/account.entity';
-import type { AuthViewer } from '../auth/sessions.service';
+import type { AccountEntity } from '../modules/identity/account.entity';
+import type { AuthViewer } from '../auth/tokens';
 import type { AccessEvent } from '../audit/access-log.service';
 import type { Logger } from '../observability/logger';
-import { RequestEhr, type PartialFailure } from '../modules/ehr/ehr.service';
+import type { PartialFailure, RequestEhr } from '../modules/ehr/ehr.service';
 import type { Services } from '../services';
 import { UnauthenticatedError } from '../errors';
 
@@ -75,12 +75,7 @@ export function createContext(input: ContextInput): GatewayContext {
       return (logger ??= input.logBindings ? input.logger.child(input.logBindings) : input.logger);
     },
     get ehr() {
-      return (ehr ??= new RequestEhr(
-        services.registry,
-        services.clients,
-        { requestId: input.requestId, accountId: viewer?.accountId, onPartialFailure: (f) => partialFailures.push(f) },
-        services.ehrCache,
-      ));
+      return (ehr ??= services.readEhr({ requestId: input.requestId, accountId: viewer?.accountId, onPartialFailure: (f) => partialFailures.push(f) }));
     },
     settings: services.config,
     profile(clientId) {

@@ -1,6 +1,6 @@
 import type { EhrClient } from '../../adapters/ports';
 import { authorizeMany, decide, PARENT_ACCESS, type Action, type GateReader, type Grant, type SeatReaders } from '../auth/access';
-import type { AuthViewer } from '../auth/sessions.service';
+import type { AuthViewer } from '../auth/tokens';
 import type { Logger } from '../observability/logger';
 import type { Services } from '../services';
 import { createContext } from './context';

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { type DocumentNode, GraphQLError, type GraphQLSchema, getOperationAST, parse, specifiedRules, validate, type ValidationRule } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { AuthViewer } from '../auth/sessions.service';
+import type { AuthViewer } from '../auth/tokens';
 import type { Config } from '../config';
 import type { Logger } from '../observability/logger';
 import type { Services } from '../services';

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HeaderMap, type ApolloServer } from '@apollo/server';
-import type { AuthViewer } from '../auth/sessions.service';
+import type { AuthViewer } from '../auth/tokens';
 import { createContext, type GatewayContext } from '../graphql/context';
 import { ErrorCode, UnauthenticatedError } from '../errors';
 import type { DirectPath } from '../graphql/execution/direct-path';

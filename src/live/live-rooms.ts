@@ -1,6 +1,6 @@
 import type { Action, Grant, Rights } from '../auth/access';
 import type { PortalAccess } from '../auth/permissions';
-import type { AuthViewer } from '../auth/sessions.service';
+import type { AuthViewer } from '../auth/tokens';
 import type { Logger } from '../observability/logger';
 import type { Services } from '../services';
 import { requireViewer, type GatewayContext } from '../graphql/context';

@@ -6,6 +6,7 @@ import { Writable } from 'node:stream';
 import type { EhrAdapter, MailPort, SmsPort } from '../../adapters/ports';
 import { loadConfig, type Config } from '../../src/config';
 import { createLogger } from '../../src/observability/logger';
+import { DEMO_PEOPLE } from '../../adapters/demo/demo-data';
 import { seedDemoAccounts } from '../../src/modules/portal/demo-seed';
 import { createApp, type App } from '../../src/server';
 import { createMariaDbDatabase } from './services';
@@ -81,7 +82,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   });
   const app = await createApp(config, { logger: createLogger(config.LOG_LEVEL, sink), adapters: options.adapters, mail: options.mail, sms: options.sms });
   // Production refuses DEMO_SEED; its suites get the same demo accounts from the seed itself.
-  if (options.production) await seedDemoAccounts(app.services.accounts, app.services.clients, app.services.ownAccounts);
+  if (options.production) await seedDemoAccounts(app.services.accounts, app.services.clients, DEMO_PEOPLE, app.services.ownAccounts);
   const base = await app.start();
 
   const gql: TestApp['gql'] = async (query, variables, token) => {

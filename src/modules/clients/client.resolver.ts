@@ -1,15 +1,14 @@
-import type { GraphQLResolveInfo } from 'graphql';
-import { Arg, Ctx, FieldResolver, ID, Info, Int, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Ctx, FieldResolver, ID, Int, Query, Resolver, Root } from 'type-graphql';
 import type { EhrClient } from '../../../adapters/ports';
-import { selectsField } from '../../graphql/selection';
 import { Action, authorize } from '../../auth/access';
 import { UNKNOWN_CLIENT_NAME, type GatewayContext } from '../../graphql/context';
 import { BadUserInputError, NotAvailableError, NotFoundError } from '../../errors';
 import { DateScalar } from '../../graphql/scalars';
-import { Appointment, type AppointmentRecord, AppointmentWindow } from '../appointments/appointment.types';
+import { AppointmentWindow } from '../appointments/appointment.types';
+import { readAgenda } from '../appointments/appointments.service';
 import { Dossier } from '../dossier/dossier.types';
-import { dossierReads, inWindow } from '../dossier/dossier.service';
-import { readAudited, withPractitioners } from '../dossier/dossier.resolver';
+import { dossierReads } from '../dossier/dossier.service';
+import { readAudited } from '../dossier/dossier.resolver';
 import { QuestionnaireAssignment, QuestionnaireStatus } from '../questionnaires/questionnaire.types';
 import { ClientStory, DiaryEntry } from '../journal/journal.types';
 import { AccessLogEntry, Client, Dashboard } from './client.types';
@@ -39,22 +38,10 @@ export class ClientResolver {
     const { can } = await authorize(ctx, c.id, Action.VIEW_PORTAL);
     // What the viewer may not see counts as nothing, not as a refusal of the whole dashboard.
     const [upcoming, parts] = await Promise.all([
-      can.VIEW_AGENDA ? this.visibleAppointments(c.id, ctx, AppointmentWindow.UPCOMING) : Promise.resolve([]),
+      can.VIEW_AGENDA ? readAgenda(ctx, c.id, AppointmentWindow.UPCOMING) : Promise.resolve([]),
       can.VIEW_DOSSIER ? countDossierParts(ctx, c.id) : Promise.resolve(0),
     ]);
     return { clientId: c.id, upcomingAppointmentCount: upcoming.length, dossierPartCount: parts };
-  }
-
-  @FieldResolver(() => [Appointment], { nullable: true })
-  async appointments(
-    @Root() c: Client,
-    @Arg('when', () => AppointmentWindow, { defaultValue: AppointmentWindow.UPCOMING }) when: AppointmentWindow,
-    @Ctx() ctx: GatewayContext,
-    @Info() info: GraphQLResolveInfo,
-  ): Promise<Appointment[]> {
-    const list = await this.visibleAppointments(c.id, ctx, when);
-    // Unselected, `practitioner` is never read: no practitioner batch for a list without them.
-    return selectsField(info, 'practitioner') ? withPractitioners(ctx, list) : (list as Appointment[]);
   }
 
   @FieldResolver(() => Dossier, { nullable: true })
@@ -128,15 +115,6 @@ export class ClientResolver {
       perClient.set(c.id, read);
     }
     return read;
-  }
-
-  private async visibleAppointments(clientId: string, ctx: GatewayContext, when: AppointmentWindow): Promise<AppointmentRecord[]> {
-    const { access, can } = await authorize(ctx, clientId, Action.VIEW_AGENDA);
-    const [list] = await Promise.all([
-      dossierReads.appointments(ctx, clientId, can.VIEW_ORGANISATION_AGENDA),
-      ctx.audit({ action: 'R', eventType: 'agenda.read', resource: 'Afspraken', clientId, treatmentRelationship: true }, access),
-    ]);
-    return inWindow(list, when);
   }
 }
 

@@ -5,8 +5,10 @@ import { Action, authorize, mayReadConversation } from '../../auth/access';
 import type { GatewayContext } from '../../graphql/context';
 import { Appointment, AppointmentWindow } from '../appointments/appointment.types';
 import { ActivityOverview, Dashboard } from '../clients/client.types';
-import { readAudited, withPractitioners } from '../dossier/dossier.resolver';
-import { dossierReads, inWindow } from '../dossier/dossier.service';
+import { readAudited } from '../dossier/dossier.resolver';
+import { withPractitioners } from '../appointments/practitioners';
+import { appointmentReads, inWindow } from '../appointments/appointments.service';
+import { dossierReads } from '../dossier/dossier.service';
 
 @Resolver(() => Dashboard)
 export class DashboardResolver {
@@ -14,7 +16,7 @@ export class DashboardResolver {
   async nextAppointment(@Root() d: Dashboard, @Ctx() ctx: GatewayContext, @Info() info: GraphQLResolveInfo): Promise<Appointment | null> {
     const { can } = await authorize(ctx, d.clientId, Action.VIEW_PORTAL);
     if (!can.VIEW_AGENDA) return null;
-    const list = await dossierReads.appointments(ctx, d.clientId, can.VIEW_ORGANISATION_AGENDA);
+    const list = await appointmentReads.all(ctx, d.clientId, can.VIEW_ORGANISATION_AGENDA);
     const next = inWindow(list, AppointmentWindow.UPCOMING).find((a) => Date.parse(a.start) > Date.now());
     if (!next) return null;
     // Unselected, `practitioner` is never read: no practitioner batch for it.
@@ -32,7 +34,7 @@ export class DashboardResolver {
     const [documents, reports, appointments, newMessages] = await Promise.all([
       can.VIEW_DOSSIER ? readAudited(ctx, d.clientId, 'dossier.documents.read', 'Documenten (lijst)', () => dossierReads.documents(ctx, d.clientId)) : [],
       can.VIEW_DOSSIER ? readAudited(ctx, d.clientId, 'dossier.reports.read', 'Verslaglegging', () => dossierReads.reports(ctx, d.clientId)) : [],
-      can.VIEW_AGENDA ? dossierReads.appointments(ctx, d.clientId, can.VIEW_ORGANISATION_AGENDA) : [],
+      can.VIEW_AGENDA ? appointmentReads.all(ctx, d.clientId, can.VIEW_ORGANISATION_AGENDA) : [],
       // A count only (no content), over the conversations this viewer may read.
       can.READ_MESSAGES ? ctx.services.messages.countNewSince(d.clientId, account.id, since, (c, refs) => mayReadConversation(grant, c.kind, refs.has(account.id))) : 0,
     ]);

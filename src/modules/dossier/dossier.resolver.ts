@@ -2,9 +2,8 @@ import { Ctx, FieldResolver, Resolver, Root } from 'type-graphql';
 import { Action, authorize } from '../../auth/access';
 import type { GatewayContext } from '../../graphql/context';
 import { NotFoundError } from '../../errors';
-import { Appointment, type AppointmentRecord, Practitioner } from '../appointments/appointment.types';
-import type { Sourced } from '../ehr/ehr.service';
-import type { EhrPractitioner } from '../../../adapters/ports';
+import { Practitioner } from '../appointments/appointment.types';
+import { practitionerOrPlaceholder } from '../appointments/practitioners';
 import { dossierReads } from './dossier.service';
 import {
   Allergy,
@@ -86,67 +85,8 @@ export class DossierResolver {
   }
 }
 
-/** A practitioner the EHR does not (or no longer) know still shows as someone, not as an error. */
-function practitionerOrPlaceholder(ctx: GatewayContext, id: string): Practitioner | Promise<Practitioner> {
-  const present = (found: Sourced<EhrPractitioner> | null): Practitioner =>
-    found ? toPractitioner(found) : { id, name: 'Onbekende behandelaar', profession: null, phone: null, email: null };
-  // Already loaded in this request (a prefetched batch): answer without a promise per field.
-  const loaded = ctx.ehr.practitionerIfLoaded(id);
-  return loaded !== undefined ? present(loaded) : ctx.ehr.practitioner(id).then(present);
-}
-
-/**
- * Appointments with their practitioners, all from one batch; the field is then a plain property,
- * so a list of a hundred costs no resolver call per item.
- */
-export async function withPractitioners(ctx: GatewayContext, list: readonly AppointmentRecord[]): Promise<Appointment[]> {
-  await ctx.ehr.prefetchPractitioners(list.map((a) => a.practitionerId));
-  // After the batch every answer is at hand; only a practitioner the batch failed on is a promise.
-  const people = list.map((a) => practitionerOrPlaceholder(ctx, a.practitionerId));
-  const present = people.some((p) => p instanceof Promise) ? await Promise.all(people) : (people as Practitioner[]);
-  return list.map((a, i) => withPractitioner(a, present[i]!));
-}
-
-/**
- * The appointment as served: one object literal (a copy with an added property costs V8 two
- * objects and a slower shape), typed so that a field added to Appointment cannot be left out here.
- */
-function withPractitioner(a: AppointmentRecord, practitioner: Practitioner): Appointment {
-  const served: { [K in keyof Required<Appointment>]: Appointment[K] } = {
-    id: a.id,
-    start: a.start,
-    end: a.end,
-    type: a.type,
-    practitioner,
-    location: a.location,
-    online: a.online,
-    source: a.source,
-    clientId: a.clientId,
-    practitionerId: a.practitionerId,
-    reportId: a.reportId,
-    organisationOnly: a.organisationOnly,
-  };
-  return served;
-}
-
-export function toPractitioner(p: Sourced<EhrPractitioner>): Practitioner {
-  return { id: `${p.source}:${p.externalId}`, name: p.name, profession: p.profession, phone: p.phone, email: p.email };
-}
-
 // `@Root() x: Readonly<T>` (not `T`) on list items: with a class type type-graphql copies every
 // item into a new instance of that class before each field resolver runs.
-@Resolver(() => Appointment)
-export class AppointmentResolver {
-  @FieldResolver(() => SessionReport, { nullable: true, description: 'Past appointments may link to their report (needs DOSSIER_VIEW).' })
-  async report(@Root() a: Readonly<Appointment>, @Ctx() ctx: GatewayContext): Promise<SessionReport | null> {
-    if (!a.reportId) return null;
-    const { can } = await authorize(ctx, a.clientId, Action.VIEW_PORTAL);
-    if (!can.VIEW_DOSSIER) return null;
-    const reports = await readAudited(ctx, a.clientId, 'dossier.reports.read', 'Verslaglegging', () => dossierReads.reports(ctx, a.clientId));
-    return reports.find((r) => r.id === a.reportId) ?? null;
-  }
-}
-
 @Resolver(() => Medication)
 export class MedicationResolver {
   @FieldResolver(() => Practitioner, { nullable: true })

@@ -1,8 +1,6 @@
-import type { EhrAppointment } from '../../../adapters/ports';
 import type { GatewayContext } from '../../graphql/context';
-import { CANONICAL_UTC } from '../../graphql/scalars';
-import { type AppointmentRecord, AppointmentWindow } from '../appointments/appointment.types';
 import { globalId } from '../ehr/global-id';
+import { byTime } from '../ehr/time-order';
 import {
   Allergy,
   ContraIndication,
@@ -145,57 +143,4 @@ export const dossierReads = {
     }));
     return byTime(documents, (d) => d.uploadedAt, 'desc');
   },
-
-  /**
-   * All appointments of the client (every source), the window applied by the caller. The list is
-   * the request's own (shared by the dashboard and the agenda in one query): do not change it.
-   */
-  async appointments(ctx: GatewayContext, clientId: string, includeOrganisationOnly: boolean): Promise<readonly AppointmentRecord[]> {
-    const list = await ctx.ehr.collect(clientId, 'listAppointments', (a, id, c) => a.listAppointments(id, {}, c), (a, source) => toAppointment(clientId, a, source));
-    return includeOrganisationOnly ? list : list.filter((a) => !a.organisationOnly);
-  },
 };
-
-function toAppointment(clientId: string, a: EhrAppointment, source: string): AppointmentRecord {
-  return {
-    id: globalId(source, a.externalId),
-    start: a.start,
-    end: a.end,
-    type: a.type,
-    location: a.location,
-    online: a.online,
-    source,
-    clientId,
-    practitionerId: globalId(source, a.practitionerId),
-    reportId: a.reportId ? globalId(source, a.reportId) : null,
-    organisationOnly: a.organisationOnly === true,
-  };
-}
-
-/** Applies a window to appointments: upcoming soonest first, past latest first. */
-export function inWindow<T extends AppointmentRecord>(list: readonly T[], window: AppointmentWindow, now = Date.now()): T[] {
-  if (window === AppointmentWindow.UPCOMING) return byTime(list.filter((a) => Date.parse(a.end) >= now), (a) => a.start, 'asc');
-  if (window === AppointmentWindow.PAST) return byTime(list.filter((a) => Date.parse(a.end) < now), (a) => a.start, 'desc');
-  return byTime(list, (a) => a.start, 'asc');
-}
-
-/**
- * Sorts by an ISO date or time, each parsed once (so offsets compare correctly). String
- * localeCompare, used before, took about a millisecond for a hundred appointments. Times that are
- * all in Date#toISOString's own form (what the adapters serve) sort as text, which orders them the
- * same without parsing a hundred dates per screen.
- */
-export function byTime<T>(list: readonly T[], time: (item: T) => string, order: 'asc' | 'desc'): T[] {
-  const sign = order === 'asc' ? 1 : -1;
-  if (list.every((item) => CANONICAL_UTC.test(time(item)))) {
-    return list.slice().sort((a, b) => {
-      const x = time(a);
-      const y = time(b);
-      return x === y ? 0 : x < y ? -sign : sign;
-    });
-  }
-  return list
-    .map((item) => ({ item, at: Date.parse(time(item)) || 0 }))
-    .sort((a, b) => sign * (a.at - b.at))
-    .map((x) => x.item);
-}

@@ -1,7 +1,7 @@
 import type { DataSource } from 'typeorm';
 import type { MailPort } from '../../../adapters/ports';
 import { Action, mayReadConversation, type Grant } from '../../auth/access';
-import type { AccountsService } from '../../auth/accounts.service';
+import type { AccountsService } from '../identity/accounts.service';
 import type { KeyValueStore } from '../../kv/kv';
 import type { Logger } from '../../observability/logger';
 import { ConversationEntity, ConversationParticipantEntity, type MessageEntity } from './message.entity';

@@ -1,6 +1,6 @@
 import { In, LessThanOrEqual, type DataSource } from 'typeorm';
 import type { EhrOutboundAttachment, EhrOutboundMessage } from '../../../adapters/ports';
-import type { AttachmentsService } from './attachments.service';
+import type { AttachmentsService } from '../files/attachments.service';
 import type { Logger } from '../../observability/logger';
 import type { ClientsService } from '../clients/clients.service';
 import type { AdapterRegistry } from '../ehr/adapter-registry';

@@ -1,12 +1,12 @@
 import { Arg, Ctx, Extensions, FieldResolver, ID, Mutation, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
 import { Action, authorize, CONVERSATION_ACTION, Reason, mayReadConversation, mayStartConversation, type Grant } from '../../auth/access';
 import { PortalRelation, type PortalAccess } from '../../auth/permissions';
-import type { AccountEntity } from '../../auth/account.entity';
+import type { AccountEntity } from '../identity/account.entity';
 import type { GatewayContext } from '../../graphql/context';
 import { ANSWERS_EVENT_AS_IT_IS } from '../../graphql/execution/live-execution';
 import { BadUserInputError, ForbiddenError, NotFoundError } from '../../errors';
 import { defineRooms } from '../../live/live-delivery';
-import { LIMITS } from '../../auth/rate-limit';
+import { LIMITS } from '../../kv/rate-limit';
 import { Client } from '../clients/client.types';
 import { dossierReads } from '../dossier/dossier.service';
 import { parseGlobalId } from '../ehr/global-id';

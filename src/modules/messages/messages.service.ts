@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { In, type DataSource, type EntityManager } from 'typeorm';
 import type { EventBus } from '../../events/event-bus';
 import type { AdapterRegistry } from '../ehr/adapter-registry';
-import type { AttachmentsService } from './attachments.service';
+import type { AttachmentsService } from '../files/attachments.service';
 import { MESSAGE_TOPIC, type MessageSignal } from './messages.topics';
 import { parseGlobalId } from '../ehr/global-id';
 import { Message, Participant, ParticipantKind, ConversationFolder, ConversationKind, CONVERSATION_NOTICE, type Conversation } from './message.types';

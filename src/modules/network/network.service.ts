@@ -3,10 +3,10 @@ import { IsNull, LessThan, type DataSource } from 'typeorm';
 import { z } from 'zod';
 import type { MailPort } from '../../../adapters/ports';
 import { type Permission, PortalRelation, permissionSetProblem } from '../../auth/permissions';
-import type { AccountsService } from '../../auth/accounts.service';
-import type { OwnAccountsService } from '../../auth/own-accounts.service';
-import { passwordProblem } from '../../auth/password';
-import type { IssuedSession, SessionsService } from '../../auth/sessions.service';
+import type { AccountsService } from '../identity/accounts.service';
+import type { OwnAccountsService } from '../identity/own-accounts.service';
+import { passwordProblem } from '../identity/password';
+import type { IssuedSession, SessionsService } from '../identity/sessions.service';
 import { BadUserInputError, ConflictError, ForbiddenError, NotFoundError, UnauthenticatedError } from '../../errors';
 import { InvitationEntity } from './invitation.entity';
 

@@ -2,14 +2,13 @@ import { Arg, Ctx, ID, Mutation, Resolver } from 'type-graphql';
 import { Action, authorize } from '../../auth/access';
 import { requireViewer, type GatewayContext } from '../../graphql/context';
 import { NotAvailableError } from '../../errors';
-import { approveDossierItem, DOCUMENT_APPROVAL, TREATMENT_PLAN_APPROVAL } from '../dossier/approvals.service';
-import { Document, TreatmentPlan } from '../dossier/dossier.types';
+import { TreatmentPlan } from '../dossier/dossier.types';
 import { ClientStory, DiaryEntry } from '../journal/journal.types';
 import { AnswerInput, QuestionnaireAssignment } from './questionnaire.types';
 
 /**
- * What a client writes back. Approvals go to the EHR now (the dossier module's approvals service);
- * answers, goals, diary and story are a later issue (the EHR port can write answers and goals).
+ * What a client writes back: answers, goals, diary and story are a later issue (the EHR port can
+ * write answers and goals); approvals are the dossier module's (approvals.resolver.ts).
  * Until then each asks the gate first, so a refusal stays a refusal, and then says it is not there.
  */
 @Resolver()
@@ -35,16 +34,6 @@ export class ClientInputResolver {
   removeTreatmentGoal(@Arg('goalId', () => ID) _goalId: string, @Ctx() ctx: GatewayContext): TreatmentPlan {
     requireViewer(ctx);
     throw new NotAvailableError('Changing treatment goals');
-  }
-
-  @Mutation(() => TreatmentPlan)
-  approveTreatmentPlan(@Arg('planId', () => ID) planId: string, @Ctx() ctx: GatewayContext): Promise<TreatmentPlan> {
-    return approveDossierItem(ctx, TREATMENT_PLAN_APPROVAL, planId);
-  }
-
-  @Mutation(() => Document)
-  approveDocument(@Arg('documentId', () => ID) documentId: string, @Ctx() ctx: GatewayContext): Promise<Document> {
-    return approveDossierItem(ctx, DOCUMENT_APPROVAL, documentId);
   }
 
   @Mutation(() => DiaryEntry)

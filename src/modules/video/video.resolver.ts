@@ -6,7 +6,7 @@ import { defineRooms } from '../../live/live-delivery';
 import { shareLiveValue } from '../../graphql/execution/live-execution';
 import { Practitioner } from '../appointments/appointment.types';
 import { Client } from '../clients/client.types';
-import { toPractitioner } from '../dossier/dossier.resolver';
+import { toPractitioner } from '../appointments/practitioners';
 import { VIDEO_TOPIC, type VideoRoomState } from './video.topics';
 import { VideoCallStatus } from './video.types';
 

@@ -1,16 +1,16 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import DataLoader from 'dataloader';
 import { In, type DataSource } from 'typeorm';
-import type { AdapterRequestContext } from '../../adapters/ports';
-import { BadUserInputError } from '../errors';
-import type { ClientsService } from '../modules/clients/clients.service';
-import type { AdapterRegistry } from '../modules/ehr/adapter-registry';
-import { RawTable } from '../db/raw-table';
-import { ChangeStamp } from '../kv/change-stamp';
-import type { KeyValueStore } from '../kv/kv';
-import { OWN_LOGIN_FROM_AGE } from './access';
-import { ALL_PERMISSIONS, type Permission, PortalRelation, type PortalAccess } from './permissions';
-import { ageInYears } from './portal-rules';
+import type { AdapterRequestContext } from '../../../adapters/ports';
+import { BadUserInputError } from '../../errors';
+import type { ClientsService } from '../clients/clients.service';
+import type { AdapterRegistry } from '../ehr/adapter-registry';
+import { RawTable } from '../../db/raw-table';
+import { ChangeStamp } from '../../kv/change-stamp';
+import type { KeyValueStore } from '../../kv/kv';
+import { OWN_LOGIN_FROM_AGE } from '../../auth/access';
+import { ALL_PERMISSIONS, type Permission, PortalRelation, type PortalAccess } from '../../auth/permissions';
+import { ageInYears } from '../../auth/portal-rules';
 import { AccountEntity } from './account.entity';
 import { PortalLinkEntity } from './portal-link.entity';
 

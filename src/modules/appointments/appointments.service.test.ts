@@ -1,6 +1,7 @@
 import 'reflect-metadata';
-import { AppointmentWindow } from '../appointments/appointment.types';
-import { byTime, inWindow } from './dossier.service';
+import { AppointmentWindow } from './appointment.types';
+import { byTime } from '../ehr/time-order';
+import { inWindow } from './appointments.service';
 
 const at = (start: string, end = start) => ({ id: start, start, end, type: 'Behandeling', online: false, source: 'demo', clientId: 'c', practitionerId: 'demo:p' });
 

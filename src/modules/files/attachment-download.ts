@@ -1,10 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Action, mayReadConversation, type Grant } from '../auth/access';
-import { ErrorCode } from '../errors';
-import type { Logger } from '../observability/logger';
-import type { Services } from '../services';
+import { Action, mayReadConversation, type Grant } from '../../auth/access';
+import { ErrorCode } from '../../errors';
+import type { Logger } from '../../observability/logger';
+import type { Services } from '../../services';
 import { auditAndStream } from './download';
-import { sendError, sendRefusal } from './io';
+import { sendError, sendRefusal } from '../../http/io';
 
 /**
  * Streams a message attachment to the account a verified link was signed for, if the gate still

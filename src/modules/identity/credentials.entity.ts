@@ -1,5 +1,5 @@
 import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
-import { idColumn, timeColumn } from '../db/columns';
+import { idColumn, timeColumn } from '../../db/columns';
 
 /** An own account's password and second factor (accounts that log in with DigiD have none). */
 @Entity('account_credentials')

@@ -1,5 +1,5 @@
 import { RateLimitedError } from '../errors';
-import { MemoryKeyValueStore, type KeyValueStore } from '../kv/kv';
+import { MemoryKeyValueStore, type KeyValueStore } from './kv';
 
 export interface Limit {
   max: number;

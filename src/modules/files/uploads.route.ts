@@ -1,14 +1,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import busboy from 'busboy';
-import { Reason } from '../auth/access';
-import { LIMITS } from '../auth/rate-limit';
-import { ErrorCode, RateLimitedError } from '../errors';
-import { AttachmentRefusedError } from '../modules/messages/attachments.service';
-import type { AttachmentEntity } from '../modules/messages/message.entity';
-import type { Logger } from '../observability/logger';
-import type { Services } from '../services';
-import { bearerToken, sendError, sendJson } from './io';
+import { Reason } from '../../auth/access';
+import { LIMITS } from '../../kv/rate-limit';
+import { ErrorCode, RateLimitedError } from '../../errors';
+import { AttachmentRefusedError } from './attachments.service';
+import type { AttachmentEntity } from '../messages/message.entity';
+import type { Logger } from '../../observability/logger';
+import type { Services } from '../../services';
+import { bearerToken, sendError, sendJson } from '../../http/io';
 
 /**
  * POST /files (multipart, one file, session required) → { id, name, mediaType, size }. The file

@@ -5,7 +5,7 @@ import { fromBuffer } from 'file-type';
 import { In, IsNull, LessThan, type DataSource, type EntityManager } from 'typeorm';
 import type { FileStoragePort } from '../../../adapters/ports';
 import { BadUserInputError } from '../../errors';
-import { AttachmentEntity } from './message.entity';
+import { AttachmentEntity } from '../messages/message.entity';
 
 /** What may be attached: documents, images, audio and video, judged by content. Executables and archives are not on it. */
 const ALLOWED_MEDIA_TYPES = new Set([

@@ -1,5 +1,5 @@
 import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
-import { idColumn, timeColumn } from '../db/columns';
+import { idColumn, timeColumn } from '../../db/columns';
 
 /** A login: the refresh-token family hangs off it, revoking it ends every token of the family. */
 @Entity('sessions')

@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
-import { AppError, ErrorCode } from '../errors';
-import { readBody, sendError, sendJson } from '../http/io';
-import type { Services } from '../services';
+import { AppError, ErrorCode } from '../../errors';
+import { readBody, sendError, sendJson } from '../../http/io';
+import type { Services } from '../../services';
 
 const body = z.union([
   z.object({ accountId: z.string().min(1).max(64) }),

@@ -1,13 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Action } from '../auth/access';
-import { ErrorCode } from '../errors';
-import { authorizeAccount } from '../graphql/gate-readers';
-import type { Logger } from '../observability/logger';
-import { parseGlobalId } from '../modules/ehr/global-id';
-import type { Services } from '../services';
+import { Action } from '../../auth/access';
+import { ErrorCode } from '../../errors';
+import { authorizeAccount } from '../../graphql/gate-readers';
+import type { Logger } from '../../observability/logger';
+import { parseGlobalId } from '../ehr/global-id';
+import type { Services } from '../../services';
 import { sendAttachment } from './attachment-download';
 import { auditAndStream } from './download';
-import { bearerToken, safeDecode, sendError, sendRefusal } from './io';
+import { bearerToken, safeDecode, sendError, sendRefusal } from '../../http/io';
 
 /**
  * GET /files/:id?a=&e=&sig= streams a file to the viewer the URL was signed for, until it expires.

@@ -1,13 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { PortalAccess } from '../auth/permissions';
-import { onBehalfOf } from '../graphql/context';
-import { ErrorCode } from '../errors';
-import { sharedPortalProfile } from '../graphql/gate-readers';
-import type { Logger } from '../observability/logger';
-import type { Services } from '../services';
-import { clientIp, sendError } from './io';
+import type { PortalAccess } from '../../auth/permissions';
+import { onBehalfOf } from '../../graphql/context';
+import { ErrorCode } from '../../errors';
+import { sharedPortalProfile } from '../../graphql/gate-readers';
+import type { Logger } from '../../observability/logger';
+import type { Services } from '../../services';
+import { clientIp, sendError } from '../../http/io';
 
 export interface DownloadFile {
   name: string;

@@ -1,7 +1,7 @@
 import { createHash, createPrivateKey, timingSafeEqual, webcrypto } from 'node:crypto';
 import * as oidc from 'openid-client';
-import type { KeyValueStore } from '../kv/kv';
-import type { Logger } from '../observability/logger';
+import type { KeyValueStore } from '../../kv/kv';
+import type { Logger } from '../../observability/logger';
 import { isValidBsn, type AccountsService } from './accounts.service';
 import type { IssuedSession, SessionsService } from './sessions.service';
 

@@ -1,8 +1,8 @@
 import { Arg, Ctx, ID, Mutation, Resolver } from 'type-graphql';
-import { requireViewer, type GatewayContext } from '../graphql/context';
-import { DateScalar } from '../graphql/scalars';
-import { effectivePermissions } from './permissions';
-import { CodeChannel, LoginChallenge, Portal, Session } from '../modules/portal/portal.types';
+import { requireViewer, type GatewayContext } from '../../graphql/context';
+import { DateScalar } from '../../graphql/scalars';
+import { effectivePermissions } from '../../auth/permissions';
+import { CodeChannel, LoginChallenge, Portal, Session } from '../portal/portal.types';
 import type { IssuedSession } from './sessions.service';
 
 const toSession = (s: IssuedSession, mustChangePassword = false): Session => ({

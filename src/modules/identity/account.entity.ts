@@ -1,5 +1,5 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
-import { idColumn, timeColumn } from '../db/columns';
+import { idColumn, timeColumn } from '../../db/columns';
 
 /** A person who can log in: with DigiD (linked by a keyed hash of the BSN) or an own account. */
 @Entity('accounts')

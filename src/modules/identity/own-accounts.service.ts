@@ -1,15 +1,15 @@
 import { createHash, randomBytes, randomInt, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { DataSource } from 'typeorm';
-import type { MailPort, SmsPort } from '../../adapters/ports';
-import { BadUserInputError, RateLimitedError, UnauthenticatedError } from '../errors';
-import type { KeyValueStore } from '../kv/kv';
-import type { Logger } from '../observability/logger';
-import type { Metrics } from '../observability/metrics';
-import { ALL_PERMISSIONS, PortalRelation } from './permissions';
+import type { MailPort, SmsPort } from '../../../adapters/ports';
+import { BadUserInputError, RateLimitedError, UnauthenticatedError } from '../../errors';
+import type { KeyValueStore } from '../../kv/kv';
+import type { Logger } from '../../observability/logger';
+import type { Metrics } from '../../observability/metrics';
+import { ALL_PERMISSIONS, PortalRelation } from '../../auth/permissions';
 import type { AccountsService } from './accounts.service';
 import { AccountCredentialsEntity, ActivationCodeEntity, LoginChallengeEntity, PasswordResetEntity } from './credentials.entity';
 import { DUMMY_HASH, hashPassword, passwordProblem, verifyPassword } from './password';
-import { LIMITS, type RateLimiter } from './rate-limit';
+import { LIMITS, type RateLimiter } from '../../kv/rate-limit';
 import { SessionEntity } from './session.entity';
 import { MUST_CHANGE_PASSWORD, type IssuedSession, type SessionsService } from './sessions.service';
 

@@ -1,30 +1,20 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import DataLoader from 'dataloader';
 import { In, IsNull, MoreThan, type DataSource } from 'typeorm';
-import { UnauthenticatedError } from '../errors';
-import { RawTable } from '../db/raw-table';
-import { ChangeStamp } from '../kv/change-stamp';
-import type { KeyValueStore } from '../kv/kv';
-import type { Logger } from '../observability/logger';
-import type { Metrics } from '../observability/metrics';
+import { UnauthenticatedError } from '../../errors';
+import { RawTable } from '../../db/raw-table';
+import { ChangeStamp } from '../../kv/change-stamp';
+import type { KeyValueStore } from '../../kv/kv';
+import type { Logger } from '../../observability/logger';
+import type { Metrics } from '../../observability/metrics';
 import { RefreshTokenEntity, SessionEntity } from './session.entity';
-import type { TokenService } from './tokens';
+import type { AuthViewer, TokenService } from '../../auth/tokens';
 
 export interface IssuedSession {
   accessToken: string;
   refreshToken: string;
   expiresAt: Date;
   sessionId: string;
-}
-
-/** The authenticated caller of one request or socket. */
-export interface AuthViewer {
-  accountId: string;
-  sessionId: string;
-  tokenId: string;
-  expiresAt: number;
-  /** Logged in with a password that must be replaced first: no client data until then. */
-  mustChangePassword: boolean;
 }
 
 /** Suffix of a session method whose holder must set a new password before anything else. */

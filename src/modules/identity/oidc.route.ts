@@ -1,9 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ErrorCode } from '../errors';
-import { cookie, readCookie } from '../http/cookies';
-import { clientIp, sendError, sendJson } from '../http/io';
-import type { Logger } from '../observability/logger';
-import type { Services } from '../services';
+import { ErrorCode } from '../../errors';
+import { cookie, readCookie } from '../../http/cookies';
+import { clientIp, sendError, sendJson } from '../../http/io';
+import type { Logger } from '../../observability/logger';
+import type { Services } from '../../services';
 import { EIDAS_SUBSTANTIAL, OidcLoginError, OidcService } from './oidc.service';
 
 /** Binds a login's `state` to the browser that started it; only sent back to the callback. */

@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ErrorCode, UnauthenticatedError } from '../errors';
-import { cookie, readCookie, REFRESH_COOKIE, SESSION_COOKIE } from '../http/cookies';
-import { sendError, sendJson } from '../http/io';
-import type { Services } from '../services';
+import { ErrorCode, UnauthenticatedError } from '../../errors';
+import { cookie, readCookie, REFRESH_COOKIE, SESSION_COOKIE } from '../../http/cookies';
+import { sendError, sendJson } from '../../http/io';
+import type { Services } from '../../services';
 
 /**
  * Browser mode: the tokens live in httpOnly cookies that page scripts cannot read, so refresh and

@@ -1,6 +1,6 @@
 import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
-import { enumListTransformer, idColumn, timeColumn } from '../db/columns';
-import type { Permission, PortalRelation } from './permissions';
+import { enumListTransformer, idColumn, timeColumn } from '../../db/columns';
+import type { Permission, PortalRelation } from '../../auth/permissions';
 
 /** One account's access to one client's portal: the relation and, for network members, the rights. */
 @Entity('portal_links')

@@ -1,0 +1,39 @@
+import { DemoEhrAdapter } from './demo/demo.adapter';
+import { FhirEhrAdapter, type FhirAuth } from './fhir/fhir.adapter';
+import type { EhrAdapter, FileStoragePort } from './ports';
+import { LocalDiskStorage } from './storage/local-disk.storage';
+import { parseS3Url, S3Storage, type S3StorageOptions } from './storage/s3.storage';
+
+/** What the EHR adapters are built from (the composition root passes its configuration). */
+export interface EhrAdapterSettings {
+  /** EHR_ADAPTERS, in order. */
+  names: readonly string[];
+  fhir?: { baseUrl: string; auth: FhirAuth; intakeQuestionnaire: string; inlineAttachmentMaxBytes: number };
+}
+
+type AdapterFactory = (settings: EhrAdapterSettings) => EhrAdapter;
+
+/** The one place that turns EHR_ADAPTERS names into adapters (Medplum's storage loader, for EHRs). */
+const factories: Record<string, AdapterFactory> = {
+  demo: () => new DemoEhrAdapter(),
+  fhir: ({ fhir }) => {
+    // The configuration already insists on FHIR_BASE_URL with 'fhir'; this guards settings built by hand.
+    if (!fhir) throw new Error("the 'fhir' adapter needs FHIR_BASE_URL");
+    return new FhirEhrAdapter(fhir);
+  },
+};
+
+/** Builds the configured adapters in order; `given` replaces one by name (tests, benchmarks). */
+export function loadEhrAdapters(settings: EhrAdapterSettings, given: Record<string, EhrAdapter> = {}): EhrAdapter[] {
+  return settings.names.map((name) => given[name] ?? factories[name]!(settings));
+}
+
+/**
+ * Picks the file storage by URL prefix (one place): `file:PATH` (the embedded default, one
+ * instance) or `s3://BUCKET[/PREFIX]?endpoint=…&region=…` (production: shared by every instance).
+ */
+export function loadFileStorage(url: string, s3Credentials?: S3StorageOptions['credentials']): FileStoragePort {
+  if (url.startsWith('file:')) return new LocalDiskStorage(url.slice('file:'.length));
+  if (url.startsWith('s3://')) return new S3Storage(parseS3Url(url, s3Credentials));
+  throw new Error(`unsupported FILE_STORAGE_URL '${url.split(':')[0]}:'`);
+}
