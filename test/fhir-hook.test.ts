@@ -1,4 +1,5 @@
 import { DemoEhrAdapter } from '../adapters/demo/demo.adapter';
+import { fhirNotificationToEvent } from '../adapters/fhir/fhir-notification';
 import { portalIds, startTestApp, type TestApp } from './utils/app';
 
 const SECRET = 'fhir-subscription-secret-123';
@@ -6,8 +7,9 @@ const MEDS = 'query($id: ID!) { client(id: $id) { dossier { medications { name }
 
 describe('FHIR Subscription rest-hook → sync events', () => {
   let t: TestApp;
-  // A FHIR-speaking organisation stands in as the demo adapter registered under the name 'fhir'.
-  const fhir = new DemoEhrAdapter({}, 'fhir');
+  // A FHIR-speaking organisation stands in as the demo adapter registered under the name 'fhir',
+  // reading its rest-hooks as the FHIR adapter does.
+  const fhir = Object.assign(new DemoEhrAdapter({}, 'fhir'), { notificationToEvent: (n: unknown) => fhirNotificationToEvent('fhir', n) });
   beforeAll(async () => {
     t = await startTestApp({
       env: { EHR_ADAPTERS: 'fhir', FHIR_BASE_URL: 'http://127.0.0.1:9/fhir', FHIR_SUBSCRIPTION_SECRET: SECRET, CACHE_TTL_SECONDS: '60', DEMO_SEED: '0' },
