@@ -136,7 +136,7 @@ const envSchema = z.object({
 
 export type Env = z.infer<typeof envSchema>;
 
-export interface Config extends Env {
+export interface Config extends Env, ReturnType<typeof slicesOf> {
   isProduction: boolean;
   database: { type: 'sqlite'; path: string } | { type: 'mysql'; url: string };
   /** The key that signs access tokens: HS256 with a secret, or RS256/ES256 with a PEM key. */
@@ -200,7 +200,26 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 
   // A stable development key, so a restart of `npm start` finds the same demo accounts by BSN.
   const bsnHashKey = e.BSN_HASH_KEY ?? 'development-only-bsn-hash-key';
-  return { ...e, isProduction, database, sessionKey, syncSecret, bsnHashKey, generatedSecrets };
+  return { ...e, isProduction, database, sessionKey, syncSecret, bsnHashKey, generatedSecrets, ...slicesOf(e) };
+}
+
+/** What each part is given of the settings: its slice, named as it names them. */
+function slicesOf(e: Env) {
+  return {
+    publicUrl: e.PUBLIC_URL ?? `http://localhost:${e.PORT}`,
+    sessions: { idleMinutes: e.SESSION_IDLE_MINUTES, maxHours: e.SESSION_MAX_HOURS, accessTokenTtlSeconds: e.ACCESS_TOKEN_TTL_SECONDS },
+    adapters: {
+      timeoutMs: e.ADAPTER_TIMEOUT_MS,
+      deadlineMs: e.ADAPTER_DEADLINE_MS,
+      retries: e.ADAPTER_RETRIES,
+      breakerThreshold: e.ADAPTER_BREAKER_THRESHOLD,
+      halfOpenAfterMs: e.ADAPTER_BREAKER_HALF_OPEN_MS,
+      concurrency: e.ADAPTER_CONCURRENCY,
+    },
+    outbox: { pollMs: e.OUTBOX_POLL_MS, retryBaseMs: e.OUTBOX_RETRY_BASE_MS, retryMaxMs: e.OUTBOX_RETRY_MAX_MS },
+    syncRetry: { baseMs: e.SYNC_RETRY_BASE_MS, maxMs: e.SYNC_RETRY_MAX_MS, maxAttempts: e.SYNC_RETRY_MAX_ATTEMPTS, claimMs: e.SYNC_CLAIM_MS },
+    ws: { maxPayloadBytes: e.WS_MAX_PAYLOAD_BYTES, maxSubscriptions: e.WS_MAX_SUBSCRIPTIONS, authTimeoutMs: e.WS_AUTH_TIMEOUT_MS, sessionCheckMs: e.WS_SESSION_CHECK_MS },
+  };
 }
 
 function generate(name: string, generated: string[]): string {

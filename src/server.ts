@@ -117,53 +117,21 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       },
       options.adapters,
     ),
-    {
-      timeoutMs: config.ADAPTER_TIMEOUT_MS,
-      deadlineMs: config.ADAPTER_DEADLINE_MS,
-      retries: config.ADAPTER_RETRIES,
-      breakerThreshold: config.ADAPTER_BREAKER_THRESHOLD,
-      halfOpenAfterMs: config.ADAPTER_BREAKER_HALF_OPEN_MS,
-      concurrency: config.ADAPTER_CONCURRENCY,
-    },
+    config.adapters,
     metrics,
     logger,
   );
   const tokens = new TokenService(config.sessionKey, config.SESSION_KEY_ID, config.ACCESS_TOKEN_TTL_SECONDS);
   const clients = new ClientsService(db);
-  const sessions = new SessionsService(
-    db,
-    tokens,
-    kv,
-    { idleMinutes: config.SESSION_IDLE_MINUTES, maxHours: config.SESSION_MAX_HOURS, accessTokenTtlSeconds: config.ACCESS_TOKEN_TTL_SECONDS },
-    logger,
-    metrics,
-  );
-  const accounts = new AccountsService(db, clients, registry, config.bsnHashKey, kv);
+  const sessions = new SessionsService({ db, tokens, kv, policy: config.sessions, logger, metrics });
+  const accounts = new AccountsService({ db, clients, adapters: registry, bsnHashKey: config.bsnHashKey, kv });
   const mail = options.mail ?? new LogMailer(logger, !config.isProduction);
-  const publicUrl = config.PUBLIC_URL ?? `http://localhost:${config.PORT}`;
+  const { publicUrl } = config;
   const limiter = new RateLimiter(kv);
-  const ownAccounts = new OwnAccountsService(
-    db,
-    accounts,
-    sessions,
-    limiter,
-    kv,
-    mail,
-    options.sms ?? new LogSms(logger, !config.isProduction),
-    logger,
-    metrics,
-    publicUrl,
-  );
+  const ownAccounts = new OwnAccountsService({ db, accounts, sessions, limiter, kv, mail, sms: options.sms ?? new LogSms(logger, !config.isProduction), logger, metrics, publicUrl });
   const s3Credentials = config.S3_ACCESS_KEY_ID && config.S3_SECRET_ACCESS_KEY ? { accessKeyId: config.S3_ACCESS_KEY_ID, secretAccessKey: config.S3_SECRET_ACCESS_KEY } : undefined;
   const attachments = new AttachmentsService(db, loadFileStorage(config.FILE_STORAGE_URL, s3Credentials), config.UPLOAD_MAX_BYTES);
-  const outbox = new MessageOutbox(
-    db,
-    registry,
-    clients,
-    logger,
-    { pollMs: config.OUTBOX_POLL_MS, retryBaseMs: config.OUTBOX_RETRY_BASE_MS, retryMaxMs: config.OUTBOX_RETRY_MAX_MS },
-    attachments,
-  );
+  const outbox = new MessageOutbox({ db, registry, clients, logger, options: config.outbox, attachments });
   const mailer = new MessageMailer({
     db,
     accounts,
@@ -185,7 +153,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     readEhr: (info) => new RequestEhr(registry, clients, info, ehrCache),
     clients,
     consents: new ConsentsService(db),
-    network: new NetworkService(db, accounts, ownAccounts, sessions, mail, publicUrl),
+    network: new NetworkService({ db, accounts, ownAccounts, sessions, mail, publicUrl }),
     trustedDocuments,
     sessions,
     accounts,
@@ -194,22 +162,20 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     fileUrls: new FileUrlSigner(config.sessionKey.kind === 'secret' ? config.sessionKey.secret : config.sessionKey.privateKey, config.FILE_URL_TTL_SECONDS),
     events,
     video: new VideoService(db, events, config.VIDEO_READY_TTL_SECONDS),
-    messages: new MessagesService(db, events, () => outbox.kick(), (id) => practitionerName(registry, id), attachments, (m) => mailer.notify(m)),
+    messages: new MessagesService({
+      db,
+      bus: events,
+      onEnqueued: () => outbox.kick(),
+      practitionerName: (id) => practitionerName(registry, id),
+      attachments,
+      onAdded: (message) => mailer.notify(message),
+    }),
     attachments,
     limiter,
     // Its rooms are made on a subscription's first use, long after `services` exists.
     live: new LiveDelivery({ services: () => services, logger }),
   };
-  const sync = new SyncService(
-    db,
-    events,
-    services.video,
-    logger,
-    metrics,
-    { baseMs: config.SYNC_RETRY_BASE_MS, maxMs: config.SYNC_RETRY_MAX_MS, maxAttempts: config.SYNC_RETRY_MAX_ATTEMPTS, claimMs: config.SYNC_CLAIM_MS },
-    services.ehrCache,
-    services.messages,
-  );
+  const sync = new SyncService({ db, bus: events, video: services.video, logger, metrics, retry: config.syncRetry, ehrCache, messages: services.messages });
 
   if (shouldSeedDemo(config) && registry.has('demo')) await seedDemoAccounts(services.accounts, clients, DEMO_PEOPLE, ownAccounts);
 

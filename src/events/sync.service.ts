@@ -105,20 +105,40 @@ export interface SyncRetryOptions {
   claimMs: number;
 }
 
+export interface SyncServiceOptions {
+  db: DataSource;
+  bus: EventBus;
+  video: VideoService;
+  logger: Logger;
+  metrics: Metrics;
+  retry: SyncRetryOptions;
+  ehrCache: EhrCache;
+  messages: MessagesService;
+}
+
 export class SyncService {
   private readonly inFlight = new Set<Promise<void>>();
   private retryTimer: NodeJS.Timeout | null = null;
 
-  constructor(
-    private readonly db: DataSource,
-    private readonly bus: EventBus,
-    private readonly video: VideoService,
-    private readonly logger: Logger,
-    private readonly metrics: Metrics,
-    private readonly retry: SyncRetryOptions,
-    private readonly ehrCache?: EhrCache,
-    private readonly messages?: MessagesService,
-  ) {}
+  private readonly db: DataSource;
+  private readonly bus: EventBus;
+  private readonly video: VideoService;
+  private readonly logger: Logger;
+  private readonly metrics: Metrics;
+  private readonly retry: SyncRetryOptions;
+  private readonly ehrCache: EhrCache;
+  private readonly messages: MessagesService;
+
+  constructor(options: SyncServiceOptions) {
+    this.db = options.db;
+    this.bus = options.bus;
+    this.video = options.video;
+    this.logger = options.logger;
+    this.metrics = options.metrics;
+    this.retry = options.retry;
+    this.ehrCache = options.ehrCache;
+    this.messages = options.messages;
+  }
 
   async store(event: SyncEvent, raw: Buffer): Promise<{ result: AcceptResult; row: SyncEventEntity | null }> {
     const repo = this.db.getRepository(SyncEventEntity);
@@ -288,11 +308,10 @@ export class SyncService {
       case 'dossier.changed': {
         const clientId = await this.resolveClient(event);
         // The cache is shared (Redis) or this instance's own (then it is the only one), so dropping it here reaches every reader.
-        await this.ehrCache?.dropClient(clientId);
+        await this.ehrCache.dropClient(clientId);
         return true;
       }
       case 'message.created': {
-        if (!this.messages) return false;
         const clientId = await this.resolveClient(event);
         const data = event.data as { conversationId?: string; subject?: string; practitionerId: string; body: string };
         // The time we received it, not the sender's occurredAt: unread counts and order follow arrival here.

@@ -1,6 +1,7 @@
 import { PARENT_ACCESS, type AccessSettings, type GateReader } from '../auth/access';
 import type { PortalAccess } from '../auth/permissions';
 import type { LiveSink } from './execution/live-execution';
+import type { HandedOver } from './execution/jit-executor';
 import type { EhrClient } from '../../adapters/ports';
 import type { AccountEntity } from '../modules/identity/account.entity';
 import type { AuthViewer } from '../auth/tokens';
@@ -27,6 +28,10 @@ export interface GatewayContext extends GateReader {
   authError?: UnauthenticatedError;
   /** A subscription's socket, when the operation is one (set by the WebSocket layer, read by its live room). */
   liveSink?: LiveSink;
+  /** What the GraphQL route's direct path already executed, for Apollo to format (jit-executor.ts). */
+  handedOver?: HandedOver;
+  /** One promise per key for the length of this operation (a part several fields ask for, read and logged once). */
+  once<T>(key: string, make: () => Promise<T>): Promise<T>;
   /** The viewer's account, loaded once per request. */
   account(): Promise<AccountEntity>;
   /** The viewer's portal links, loaded once per request. */
@@ -63,6 +68,7 @@ export function createContext(input: ContextInput): GatewayContext {
   let ehr: RequestEhr | undefined;
   let logger: Logger | undefined;
   let consents: Map<string, Promise<boolean>> | undefined;
+  let memo: Map<string, Promise<unknown>> | undefined;
 
   const ctx: GatewayContext = {
     services,
@@ -82,6 +88,12 @@ export function createContext(input: ContextInput): GatewayContext {
       if (input.profile) return input.profile(clientId);
       // The EHR being down is no reason to lock people out of what the portal itself holds.
       return ctx.ehr.first(clientId, 'getClient', (a, id, c) => a.getClient(id, c)).catch(() => null);
+    },
+    once<T>(key: string, make: () => Promise<T>): Promise<T> {
+      memo ??= new Map();
+      let hit = memo.get(key) as Promise<T> | undefined;
+      if (!hit) memo.set(key, (hit = make()));
+      return hit;
     },
     childConsented(clientId) {
       consents ??= new Map();

@@ -22,8 +22,6 @@ interface SocketState {
   active: boolean;
 }
 
-const states = new WeakMap<WebSocket, SocketState>();
-
 /**
  * GraphQL over WebSocket (graphql-transport-ws) on the same path as HTTP. The token comes in
  * connection_init; a socket without a valid one within WS_AUTH_TIMEOUT_MS is closed with 4401.
@@ -32,7 +30,10 @@ const states = new WeakMap<WebSocket, SocketState>();
  */
 export function createWebSocketServer(schema: GraphQLSchema, services: Services, logger: Logger, rules: ValidationRule[], maxTokens: number) {
   const { config } = services;
-  const wss = new WebSocketServer({ noServer: true, maxPayload: config.WS_MAX_PAYLOAD_BYTES });
+  const settings = config.ws;
+  // Each open socket's state on this server (who it authenticated as, its subscriptions).
+  const states = new WeakMap<WebSocket, SocketState>();
+  const wss = new WebSocketServer({ noServer: true, maxPayload: settings.maxPayloadBytes });
   const documents = new Map<string, DocumentNode | readonly GraphQLError[]>();
   const allRules = [...specifiedRules, ...rules];
 
@@ -57,7 +58,7 @@ export function createWebSocketServer(schema: GraphQLSchema, services: Services,
       schema,
       // Each event rendered by the operation's compiled form, shared by subscribers holding the same value.
       subscribe: liveSubscribe(new CompiledOperations(schema, config.GRAPHQL_EXECUTOR === 'jit')),
-      connectionInitWaitTimeout: config.WS_AUTH_TIMEOUT_MS + 60_000,
+      connectionInitWaitTimeout: settings.authTimeoutMs + 60_000,
       onConnect: async (ctx) => {
         const socket = ctx.extra.socket as WebSocket;
         const state = states.get(socket);
@@ -91,8 +92,8 @@ export function createWebSocketServer(schema: GraphQLSchema, services: Services,
         if (operation?.operation !== 'subscription') {
           return [new GraphQLError('Only subscriptions are served over WebSocket; send queries and mutations over HTTP.', { extensions: { code: ErrorCode.BAD_USER_INPUT } })];
         }
-        if (state.subscriptions >= config.WS_MAX_SUBSCRIPTIONS) {
-          return [new GraphQLError(`At most ${config.WS_MAX_SUBSCRIPTIONS} subscriptions per connection.`, { extensions: { code: ErrorCode.RATE_LIMITED } })];
+        if (state.subscriptions >= settings.maxSubscriptions) {
+          return [new GraphQLError(`At most ${settings.maxSubscriptions} subscriptions per connection.`, { extensions: { code: ErrorCode.RATE_LIMITED } })];
         }
         state.subscriptions++;
         const requestId = randomUUID();
@@ -134,7 +135,7 @@ export function createWebSocketServer(schema: GraphQLSchema, services: Services,
     services.metrics.wsConnections.inc();
     const timer = setTimeout(() => {
       if (!state.viewer) socket.close(CloseCode.Unauthorized, 'Unauthorized: no valid token in time');
-    }, config.WS_AUTH_TIMEOUT_MS);
+    }, settings.authTimeoutMs);
     timer.unref();
     socket.once('close', () => {
       clearTimeout(timer);
@@ -164,7 +165,7 @@ export function createWebSocketServer(schema: GraphQLSchema, services: Services,
         }),
       );
     })().catch((err) => logger.warn({ err }, 'session check for open sockets failed'));
-  }, config.WS_SESSION_CHECK_MS);
+  }, settings.sessionCheckMs);
   sweep.unref();
 
   return {

@@ -118,14 +118,15 @@ export class KnownOperations {
   }
 }
 
-/**
- * What the direct path already executed, handed to Apollo to format: a result with errors, or the
- * error the execution threw. Apollo's executor answers it instead of executing a second time.
- */
-const handedOver = new WeakMap<object, { result: ExecutionResult } | { error: unknown }>();
+/** What the direct path already executed: a result with errors, or the error the execution threw. */
+export type HandedOver = { result: ExecutionResult } | { error: unknown };
 
-export function handOverToApollo(context: GatewayContext, outcome: { result: ExecutionResult } | { error: unknown }): void {
-  handedOver.set(context, outcome);
+/**
+ * Hands the direct path's outcome to Apollo to format, on the request's context: Apollo's
+ * executor (jitGateway) answers it instead of executing a second time.
+ */
+export function handOverToApollo(context: GatewayContext, outcome: HandedOver): void {
+  context.handedOver = outcome;
 }
 
 /**
@@ -143,9 +144,9 @@ export function jitGateway(schema: GraphQLSchema, known?: KnownOperations, label
     async load() {
       return {
         executor: async (request): Promise<ExecutionResult> => {
-          const handed = handedOver.get(request.context);
+          const handed = request.context.handedOver;
           if (handed) {
-            handedOver.delete(request.context);
+            request.context.handedOver = undefined;
             if ('error' in handed) throw handed.error;
             return handed.result;
           }

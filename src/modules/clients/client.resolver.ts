@@ -13,7 +13,6 @@ import { QuestionnaireAssignment, QuestionnaireStatus } from '../questionnaires/
 import { ClientStory, DiaryEntry } from '../journal/journal.types';
 import { AccessLogEntry, Client, Dashboard } from './client.types';
 
-const profileReads = new WeakMap<GatewayContext, Map<string, Promise<EhrClient>>>();
 
 @Resolver(() => Client)
 export class ClientResolver {
@@ -93,11 +92,7 @@ export class ClientResolver {
 
   /** The client's name and birth date from the EHR, with one access-log line per request however many fields ask. */
   private profile(c: Client, ctx: GatewayContext): Promise<EhrClient> {
-    let perClient = profileReads.get(ctx);
-    if (!perClient) profileReads.set(ctx, (perClient = new Map()));
-    let read = perClient.get(c.id);
-    if (!read) {
-      read = (async () => {
+    return ctx.once(`client-profile:${c.id}`, async () => {
         const { access } = await authorize(ctx, c.id, Action.VIEW_PORTAL);
         const [client] = await Promise.all([
           ctx.ehr.first(c.id, 'getClient', (a, id, actx) => a.getClient(id, actx)).catch(async (err: unknown) => {
@@ -111,10 +106,7 @@ export class ClientResolver {
         if (!client) throw new NotFoundError('No care organisation knows this client any more.');
         if (client.source) await ctx.services.clients.rememberName(c.id, client.name);
         return client;
-      })();
-      perClient.set(c.id, read);
-    }
-    return read;
+    });
   }
 }
 

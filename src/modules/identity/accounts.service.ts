@@ -48,13 +48,14 @@ export class AccountsService {
   private readonly linksStamp: ChangeStamp;
   private live: { stamp: string | null; portals: Map<string, PortalAccess[]>; at: number } = { stamp: null, portals: new Map(), at: 0 };
 
-  constructor(
-    private readonly db: DataSource,
-    private readonly clients: ClientsService,
-    private readonly adapters: AdapterRegistry,
-    private readonly bsnHashKey: string,
-    kv: KeyValueStore,
-  ) {
+  private readonly db: DataSource;
+  private readonly clients: ClientsService;
+  private readonly adapters: AdapterRegistry;
+  private readonly bsnHashKey: string;
+
+  constructor(options: { db: DataSource; clients: ClientsService; adapters: AdapterRegistry; bsnHashKey: string; kv: KeyValueStore }) {
+    ({ db: this.db, clients: this.clients, adapters: this.adapters, bsnHashKey: this.bsnHashKey } = options);
+    const { db, kv } = options;
     this.rawAccounts = new RawTable(db, AccountEntity);
     this.rawLinks = new RawTable(db, PortalLinkEntity);
     this.linksStamp = new ChangeStamp(kv, 'portal-links-stamp');

@@ -38,24 +38,48 @@ export function maskPhone(phone: string): string {
   return `${phone.slice(0, 3)}*****${phone.slice(-2)}`;
 }
 
+export interface OwnAccountsServiceOptions {
+  db: DataSource;
+  accounts: AccountsService;
+  sessions: SessionsService;
+  limiter: RateLimiter;
+  kv: KeyValueStore;
+  mail: MailPort;
+  sms: SmsPort;
+  logger: Logger;
+  metrics: Metrics;
+  publicUrl: string;
+}
+
 /**
  * Own accounts (Caren, Tromp, Extenzo): password + a 6-digit code by e-mail or SMS on every
  * login, activation codes from the practitioner's letter, and password reset by a single-use link.
  * Every answer is the same for an unknown e-mail as for a known one (no account enumeration).
  */
 export class OwnAccountsService {
-  constructor(
-    private readonly db: DataSource,
-    private readonly accounts: AccountsService,
-    private readonly sessions: SessionsService,
-    private readonly limiter: RateLimiter,
-    private readonly kv: KeyValueStore,
-    private readonly mail: MailPort,
-    private readonly sms: SmsPort,
-    private readonly logger: Logger,
-    private readonly metrics: Metrics,
-    private readonly publicUrl: string,
-  ) {}
+  private readonly db: DataSource;
+  private readonly accounts: AccountsService;
+  private readonly sessions: SessionsService;
+  private readonly limiter: RateLimiter;
+  private readonly kv: KeyValueStore;
+  private readonly mail: MailPort;
+  private readonly sms: SmsPort;
+  private readonly logger: Logger;
+  private readonly metrics: Metrics;
+  private readonly publicUrl: string;
+
+  constructor(options: OwnAccountsServiceOptions) {
+    this.db = options.db;
+    this.accounts = options.accounts;
+    this.sessions = options.sessions;
+    this.limiter = options.limiter;
+    this.kv = options.kv;
+    this.mail = options.mail;
+    this.sms = options.sms;
+    this.logger = options.logger;
+    this.metrics = options.metrics;
+    this.publicUrl = options.publicUrl;
+  }
 
   private get credentials() {
     return this.db.getRepository(AccountCredentialsEntity);

@@ -61,14 +61,16 @@ export class SessionsService {
   /** Renewed by every revocation, on any instance: `cleared` is valid while it is unchanged. */
   private readonly revocations: ChangeStamp;
 
-  constructor(
-    private readonly db: DataSource,
-    private readonly tokens: TokenService,
-    private readonly kv: KeyValueStore,
-    private readonly policy: SessionPolicy,
-    private readonly logger: Logger,
-    private readonly metrics: Metrics,
-  ) {
+  private readonly db: DataSource;
+  private readonly tokens: TokenService;
+  private readonly kv: KeyValueStore;
+  private readonly policy: SessionPolicy;
+  private readonly logger: Logger;
+  private readonly metrics: Metrics;
+
+  constructor(options: { db: DataSource; tokens: TokenService; kv: KeyValueStore; policy: SessionPolicy; logger: Logger; metrics: Metrics }) {
+    ({ db: this.db, tokens: this.tokens, kv: this.kv, policy: this.policy, logger: this.logger, metrics: this.metrics } = options);
+    const { db, kv } = options;
     this.rawSessions = new RawTable(db, SessionEntity);
     this.tableRows = new DataLoader(
       async (ids) => {

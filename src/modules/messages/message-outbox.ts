@@ -18,6 +18,16 @@ export interface OutboxOptions {
 
 type Outcome = { status: 'delivered' } | { status: 'cancelled'; reason: string } | { status: 'retry'; reason: string };
 
+export interface MessageOutboxOptions {
+  db: DataSource;
+  registry: AdapterRegistry;
+  clients: ClientsService;
+  logger: Logger;
+  options: OutboxOptions;
+  /** Where attachments' bytes are read from, to go along with their message. */
+  attachments: AttachmentsService;
+}
+
 /**
  * Hands portal messages to the client's EHRs (`sendMessage`, idempotent by message id). Rows come
  * from the same transaction as the message, so a crash before sending loses nothing: pending rows
@@ -30,15 +40,21 @@ export class MessageOutbox {
   private again = false;
   private stopped = true;
 
-  constructor(
-    private readonly db: DataSource,
-    private readonly registry: AdapterRegistry,
-    private readonly clients: ClientsService,
-    private readonly logger: Logger,
-    private readonly options: OutboxOptions,
-    /** Where attachments' bytes are read from, to go along with their message. */
-    private readonly attachments?: AttachmentsService,
-  ) {}
+  private readonly db: DataSource;
+  private readonly registry: AdapterRegistry;
+  private readonly clients: ClientsService;
+  private readonly logger: Logger;
+  private readonly options: OutboxOptions;
+  private readonly attachments: AttachmentsService;
+
+  constructor(options: MessageOutboxOptions) {
+    this.db = options.db;
+    this.registry = options.registry;
+    this.clients = options.clients;
+    this.logger = options.logger;
+    this.options = options.options;
+    this.attachments = options.attachments;
+  }
 
   start(): void {
     this.stopped = false;

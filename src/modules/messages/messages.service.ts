@@ -30,23 +30,39 @@ export interface Author {
 /** How far before a bus outage began its catch-up looks, for events that were in flight. */
 const SIGNAL_MARGIN_MS = 2_000;
 
+export interface MessagesServiceOptions {
+  db: DataSource;
+  bus: EventBus;
+  /** Wakes the outbox worker after a commit, so delivery does not wait for the next poll. */
+  onEnqueued: () => void;
+  /** A practitioner's display name by global id (through the EHR adapters), for practitioners' own messages. */
+  practitionerName: (practitionerId: string) => Promise<string | null>;
+  attachments: AttachmentsService;
+  /** Called after a new message is stored (the new-message e-mail). */
+  onAdded: (message: MessageEntity) => void;
+}
+
 /**
  * Owns conversations, messages, reader state and the message outbox. Authorisation is the
  * resolvers' job; this keeps the data consistent: a message and its outbox rows are written in
  * one transaction, and the bus is told only after the commit.
  */
 export class MessagesService {
-  constructor(
-    private readonly db: DataSource,
-    private readonly bus: EventBus,
-    /** Wakes the outbox worker after a commit, so delivery does not wait for the next poll. */
-    private readonly onEnqueued: () => void = () => undefined,
-    /** A practitioner's display name by global id (through the EHR adapters), for practitioners' own messages. */
-    private readonly practitionerName: (practitionerId: string) => Promise<string | null> = async () => null,
-    private readonly attachments?: AttachmentsService,
-    /** Called after a new message is stored (the new-message e-mail). */
-    private readonly onAdded: (message: MessageEntity) => void = () => undefined,
-  ) {}
+  private readonly db: DataSource;
+  private readonly bus: EventBus;
+  private readonly onEnqueued: () => void;
+  private readonly practitionerName: (practitionerId: string) => Promise<string | null>;
+  private readonly attachments: AttachmentsService;
+  private readonly onAdded: (message: MessageEntity) => void;
+
+  constructor(options: MessagesServiceOptions) {
+    this.db = options.db;
+    this.bus = options.bus;
+    this.onEnqueued = options.onEnqueued;
+    this.practitionerName = options.practitionerName;
+    this.attachments = options.attachments;
+    this.onAdded = options.onAdded;
+  }
 
   conversation(id: string): Promise<ConversationEntity | null> {
     return this.db.getRepository(ConversationEntity).findOneBy({ id });
@@ -214,7 +230,7 @@ export class MessagesService {
       await enqueue(tx, message.id, sent.filter((row) => row.status !== 'cancelled').map((row) => row.source), deletedAt, 'withdraw');
     });
     this.onEnqueued();
-    await this.attachments?.removeForMessage(message.id);
+    await this.attachments.removeForMessage(message.id);
     const deleted = { ...message, body: null, deletedAt };
     await this.announce(deleted, 'DELETED', false);
     return deleted;

@@ -44,20 +44,36 @@ const invitationInput = z.object({
   message: z.string().trim().max(1000, 'message is at most 1000 characters').nullish(),
 });
 
+export interface NetworkServiceOptions {
+  db: DataSource;
+  accounts: AccountsService;
+  ownAccounts: OwnAccountsService;
+  sessions: SessionsService;
+  mail: MailPort;
+  publicUrl: string;
+}
+
 /**
  * The personal network of a client's care page (Caren): an admin invites people by e-mail with
  * chosen rights; the invitation link (3 days, single use) lets someone with an account accept it,
  * or someone without one register with it (the link confirms the e-mail address).
  */
 export class NetworkService {
-  constructor(
-    private readonly db: DataSource,
-    private readonly accounts: AccountsService,
-    private readonly ownAccounts: OwnAccountsService,
-    private readonly sessions: SessionsService,
-    private readonly mail: MailPort,
-    private readonly publicUrl: string,
-  ) {}
+  private readonly db: DataSource;
+  private readonly accounts: AccountsService;
+  private readonly ownAccounts: OwnAccountsService;
+  private readonly sessions: SessionsService;
+  private readonly mail: MailPort;
+  private readonly publicUrl: string;
+
+  constructor(options: NetworkServiceOptions) {
+    this.db = options.db;
+    this.accounts = options.accounts;
+    this.ownAccounts = options.ownAccounts;
+    this.sessions = options.sessions;
+    this.mail = options.mail;
+    this.publicUrl = options.publicUrl;
+  }
 
   private get invitations() {
     return this.db.getRepository(InvitationEntity);

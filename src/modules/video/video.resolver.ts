@@ -20,6 +20,7 @@ export function presentVideoCall(state: VideoRoomState, can: Rights): VideoCallS
   };
 }
 
+// A cache, by event object: subscribers with the same right to join share one presented value (and its render).
 const presented = new WeakMap<VideoRoomState, Map<boolean, VideoCallStatus>>();
 
 /**
