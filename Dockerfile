@@ -1,5 +1,6 @@
 # syntax=docker/dockerfile:1
-# Build stage: compile TypeScript and build native modules (better-sqlite3) from the lock file.
+# Build stage: compile TypeScript (the gateway only: bench/ and test/ are not built or copied) and
+# build native modules (better-sqlite3) from the lock file.
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
@@ -8,7 +9,6 @@ RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ormconfig.ts ./
 COPY src ./src
 COPY adapters ./adapters
-COPY bench ./bench
 COPY schema ./schema
 RUN npm run build && npm prune --omit=dev
 

@@ -11,13 +11,9 @@ export enum ErrorCode {
   CONFLICT = 'CONFLICT',
 }
 
-/** WebSocket close codes (graphql-ws uses 44xx for protocol-level refusals). */
-export enum CloseCode {
-  GoingAway = 1001,
-  Unauthorized = 4401,
-  Forbidden = 4403,
-  TooManySubscriptions = 4429,
-}
+/** WebSocket close codes: graphql-ws's own for the protocol (4400, 4401, 4403, 4409, …), RFC 6455's for the rest. */
+export { CloseCode } from 'graphql-ws';
+export const SocketCloseCode = { GoingAway: 1001, InternalError: 1011 } as const;
 
 export class AppError extends GraphQLError {
   constructor(readonly code: ErrorCode, message: string, extra: Record<string, unknown> = {}) {

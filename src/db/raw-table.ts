@@ -1,6 +1,9 @@
 import type { DataSource, EntityTarget, ObjectLiteral } from 'typeorm';
 import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata';
 
+/** The most values one IN (…) list holds; more are asked in several statements. */
+const IN_LIST_MAX = 1000;
+
 /**
  * One entity's table by plain SQL, for the few statements every request runs (portal links, the
  * account, the access log). typeorm's QueryBuilder rebuilds its SQL on every call, which costs
@@ -8,8 +11,6 @@ import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata';
  * the driver's own rules (dates, booleans, column transformers), so the rows are the same as a
  * repository's on SQLite and MySQL/MariaDB.
  */
-const IN_LIST_MAX = 1000;
-
 export class RawTable<T extends ObjectLiteral> {
   private readonly columns: ColumnMetadata[];
   private readonly table: string;

@@ -92,11 +92,6 @@ function describe(error: z.ZodError, prefix?: string): string {
 
 export type AcceptResult = { status: 'accepted'; id: string } | { status: 'duplicate'; id: string };
 
-/**
- * Stores inbound events before they are acknowledged, then processes them. The unique index on
- * event_id makes a resent event (or the same event posted to two instances) land once; only the
- * request that inserted the row processes it.
- */
 export interface SyncRetryOptions {
   baseMs: number;
   maxMs: number;
@@ -116,6 +111,11 @@ export interface SyncServiceOptions {
   messages: MessagesService;
 }
 
+/**
+ * Stores inbound events before they are acknowledged, then processes them. The unique index on
+ * event_id makes a resent event (or the same event posted to two instances) land once; only the
+ * request that inserted the row processes it.
+ */
 export class SyncService {
   private readonly inFlight = new Set<Promise<void>>();
   private retryTimer: NodeJS.Timeout | null = null;

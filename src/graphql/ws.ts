@@ -12,7 +12,7 @@ import { createContext, type GatewayContext } from './context';
 import { CompiledOperations } from './execution/jit-executor';
 import { liveSubscribe, socketSink } from './execution/live-execution';
 import { sharedPortalProfile } from './gate-readers';
-import { CloseCode, ErrorCode, formatGatewayError, isExpectedError, UnauthenticatedError, withoutSuggestions } from '../errors';
+import { CloseCode, ErrorCode, formatGatewayError, SocketCloseCode, isExpectedError, UnauthenticatedError, withoutSuggestions } from '../errors';
 
 interface SocketState {
   viewer: AuthViewer | null;
@@ -76,7 +76,7 @@ export function createWebSocketServer(schema: GraphQLSchema, services: Services,
           if (err instanceof UnauthenticatedError) socket.close(CloseCode.Unauthorized, 'Unauthorized');
           else {
             logger.error({ err }, 'the session of a socket could not be checked');
-            socket.close(1011, 'Try again');
+            socket.close(SocketCloseCode.InternalError, 'Try again');
           }
           return false;
         }
@@ -180,7 +180,7 @@ export function createWebSocketServer(schema: GraphQLSchema, services: Services,
     },
     async close(): Promise<void> {
       clearInterval(sweep);
-      for (const socket of wss.clients) socket.close(CloseCode.GoingAway, 'Server shutting down');
+      for (const socket of wss.clients) socket.close(SocketCloseCode.GoingAway, 'Server shutting down');
       await server.dispose();
       await new Promise<void>((resolve) => wss.close(() => resolve()));
     },
