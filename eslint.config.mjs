@@ -7,7 +7,18 @@ import tseslint from 'typescript-eslint';
 const layering = (patterns) => ({ 'no-restricted-imports': ['error', { patterns }] });
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'data/**', 'coverage/**', 'test/artifacts/**', 'test/utils/oidc-provider.mjs', 'eslint.config.mjs', 'jest.config.js'] },
+  {
+    ignores: [
+      'dist/**',
+      'node_modules/**',
+      'data/**',
+      'coverage/**',
+      'test/artifacts/**',
+      'test/utils/oidc-provider.mjs',
+      'eslint.config.mjs',
+      'jest.config.js',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   prettier,
@@ -37,7 +48,13 @@ export default tseslint.config(
   },
   {
     files: ['src/modules/**/*.ts', 'src/events/**/*.ts', 'src/audit/**/*.ts', 'src/kv/**/*.ts', 'src/db/**/*.ts', 'src/observability/**/*.ts'],
-    rules: layering([{ group: ['**/adapters/*', '!**/adapters/ports'], allowTypeImports: true, message: 'Modules know the port, never a concrete adapter; only src/server.ts picks adapters.' }]),
+    rules: layering([
+      {
+        group: ['**/adapters/*', '!**/adapters/ports'],
+        allowTypeImports: true,
+        message: 'Modules know the port, never a concrete adapter; only src/server.ts picks adapters.',
+      },
+    ]),
   },
   {
     files: ['**/*.test.ts', 'test/**/*.ts', 'bench/**/*.ts'],

@@ -14,7 +14,20 @@ module.exports = {
   testEnvironment: 'node',
   testTimeout: 30000,
   projects: [
-    { displayName: 'unit', testEnvironment: 'node', transform, transformIgnorePatterns, testMatch: ['<rootDir>/src/**/*.test.ts', '<rootDir>/adapters/**/*.test.ts'] },
-    { displayName: 'app', testEnvironment: 'node', transform, transformIgnorePatterns, testMatch: ['<rootDir>/test/**/*.test.ts'], setupFiles: ['<rootDir>/test/utils/setup.ts'] },
+    {
+      displayName: 'unit',
+      testEnvironment: 'node',
+      transform,
+      transformIgnorePatterns,
+      testMatch: ['<rootDir>/src/**/*.test.ts', '<rootDir>/adapters/**/*.test.ts'],
+    },
+    {
+      displayName: 'app',
+      testEnvironment: 'node',
+      transform,
+      transformIgnorePatterns,
+      testMatch: ['<rootDir>/test/**/*.test.ts'],
+      setupFiles: ['<rootDir>/test/utils/setup.ts'],
+    },
   ],
 };

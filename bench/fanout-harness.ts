@@ -119,7 +119,11 @@ process.on('message', (cmd: HarnessCommand) => {
   } else if (cmd.type === 'expect') {
     const a = arrivals.get(cmd.seq);
     if (a && a.count >= total) answer(cmd.seq);
-    else waiting.set(cmd.seq, setTimeout(() => answer(cmd.seq), Number(process.env.FANOUT_EVENT_TIMEOUT_MS ?? 15000)));
+    else
+      waiting.set(
+        cmd.seq,
+        setTimeout(() => answer(cmd.seq), Number(process.env.FANOUT_EVENT_TIMEOUT_MS ?? 15000)),
+      );
   } else if (cmd.type === 'close') {
     for (const close of closers) close();
     if (errors) console.error(`fan-out harness: ${errors} subscription errors`);

@@ -43,7 +43,10 @@ async function startGateway(): Promise<{ base: string; stop: () => Promise<void>
   const { loadConfig } = require(join(dist, 'src', 'config')) as typeof ConfigModule;
   const { createLogger } = require(join(dist, 'src', 'observability', 'logger')) as typeof LoggerModule;
   // Builds before the access gate kept the enums in auth/abilities.
-  const { ALL_PERMISSIONS, PortalRelation } = requireFirst<typeof Permissions>(join(dist, 'src', 'auth', 'permissions'), join(dist, 'src', 'auth', 'abilities'));
+  const { ALL_PERMISSIONS, PortalRelation } = requireFirst<typeof Permissions>(
+    join(dist, 'src', 'auth', 'permissions'),
+    join(dist, 'src', 'auth', 'abilities'),
+  );
   const { DemoEhrAdapter } = require(join(dist, 'adapters', 'demo', 'demo.adapter')) as { DemoEhrAdapter: typeof DemoEhrAdapterType };
 
   const config = loadConfig({

@@ -85,7 +85,12 @@ class Child {
 }
 
 function startServer(spec: FanoutServerSpec): Child {
-  return new Child(fork(join(__dirname, 'fanout-server.js'), [JSON.stringify(spec)], { execArgv: ['--expose-gc', ...(process.env.FANOUT_PROFILE_DIR ? ['--cpu-prof', '--cpu-prof-dir', process.env.FANOUT_PROFILE_DIR] : [])], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+  return new Child(
+    fork(join(__dirname, 'fanout-server.js'), [JSON.stringify(spec)], {
+      execArgv: ['--expose-gc', ...(process.env.FANOUT_PROFILE_DIR ? ['--cpu-prof', '--cpu-prof-dir', process.env.FANOUT_PROFILE_DIR] : [])],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    }),
+  );
 }
 
 function startHarness(): Child {
@@ -153,7 +158,14 @@ async function measurePhase(phase: Phase, options: FanoutOptions): Promise<Fanou
         const n = Math.max(0, Math.min(share, options.sockets - from));
         // Each harness alternates A/B from its own first socket; offset so the split stays even.
         const ordered = i % 2 ? [...urls].reverse() : urls;
-        return h.ask<Extract<HarnessReply, { type: 'connected' }>>({ type: 'connect', mode: phase.mode, urls: ordered, sockets: n, tokens: phase.tokens.slice(from, from + n), clientId: phase.clientId });
+        return h.ask<Extract<HarnessReply, { type: 'connected' }>>({
+          type: 'connect',
+          mode: phase.mode,
+          urls: ordered,
+          sockets: n,
+          tokens: phase.tokens.slice(from, from + n),
+          clientId: phase.clientId,
+        });
       }),
     );
     const sockets = connected.reduce((a, c) => a + c.sockets, 0);
@@ -306,7 +318,11 @@ export async function runFanout(options: FanoutOptions): Promise<FanoutResult> {
           const timestamp = Math.floor(Date.now() / 1000);
           const res = await fetch(`${bases[seq % 2]}/sync/events`, {
             method: 'POST',
-            headers: { 'content-type': 'application/json', 'x-signature-timestamp': String(timestamp), 'x-signature': signSyncBody(syncSecret, timestamp, raw) },
+            headers: {
+              'content-type': 'application/json',
+              'x-signature-timestamp': String(timestamp),
+              'x-signature': signSyncBody(syncSecret, timestamp, raw),
+            },
             body: raw,
           });
           if (res.status !== 202) throw new Error(`POST /sync/events answered ${res.status}: ${await res.text()}`);
@@ -324,7 +340,11 @@ export async function runFanout(options: FanoutOptions): Promise<FanoutResult> {
       const readySince = new Date().toISOString();
       const trigger = async (seq: number, sentAt: number): Promise<void> => {
         // The frame a gateway socket receives, byte for byte in shape and size.
-        const frame = JSON.stringify({ id: randomUUID(), type: 'next', payload: { data: { videoCallStatusChanged: { ready: true, joinUrl: stampUrl(seq, sentAt), readySince } } } });
+        const frame = JSON.stringify({
+          id: randomUUID(),
+          type: 'next',
+          payload: { data: { videoCallStatusChanged: { ready: true, joinUrl: stampUrl(seq, sentAt), readySince } } },
+        });
         const res = await fetch(`${bases[seq % 2]}/publish`, { method: 'POST', body: frame });
         if (res.status !== 202) throw new Error(`raw publish answered ${res.status}`);
       };
@@ -345,7 +365,8 @@ const ms = (x: number) => x.toFixed(1);
 /** The fan-out section of bench/RESULTS.md. */
 export function fanoutMarkdown(result: FanoutResult, command: string, environment: string, heading: string): string {
   const head = `${heading}\n\n`;
-  if ('skipped' in result) return `${head}Skipped: ${result.skipped}. Start MariaDB and Redis (or set FANOUT_MARIADB_URL / FANOUT_REDIS_URL) and run \`${command}\`.\n`;
+  if ('skipped' in result)
+    return `${head}Skipped: ${result.skipped}. Start MariaDB and Redis (or set FANOUT_MARIADB_URL / FANOUT_REDIS_URL) and run \`${command}\`.\n`;
   const { options, variants } = result;
   const raw = variants.find((v) => v.label.startsWith('raw'))!;
   const rows = variants

@@ -40,7 +40,9 @@ const hasTaskset = (() => {
 
 async function startServer(mode: 'gateway' | 'raw', delayMs: number): Promise<Started> {
   const script = join(__dirname, 'server.js');
-  const child = hasTaskset ? spawn('taskset', ['-c', '0', process.execPath, script, mode, String(delayMs)]) : spawn(process.execPath, [script, mode, String(delayMs)]);
+  const child = hasTaskset
+    ? spawn('taskset', ['-c', '0', process.execPath, script, mode, String(delayMs)])
+    : spawn(process.execPath, [script, mode, String(delayMs)]);
   child.stderr!.pipe(process.stderr);
   const line = await new Promise<string>((resolve, reject) => {
     createInterface({ input: child.stdout! }).once('line', resolve);
@@ -120,7 +122,12 @@ function summarise(runs: Measured[]): Measured {
  * then three rounds of one gateway run followed by one raw run, so a drift of the machine's speed
  * over the minute of measuring hits both alike instead of whichever ran second. Medians.
  */
-async function gatewayAgainstRaw(query: string, connections: number, seconds: number, delayMs: number): Promise<{ gateway: Measured; raw: Measured; ratios: number[] }> {
+async function gatewayAgainstRaw(
+  query: string,
+  connections: number,
+  seconds: number,
+  delayMs: number,
+): Promise<{ gateway: Measured; raw: Measured; ratios: number[] }> {
   const [gateway, raw] = await Promise.all([startServer('gateway', delayMs), startServer('raw', delayMs)]);
   try {
     const runGateway = await prepare(gateway, query, connections, seconds);
@@ -170,7 +177,8 @@ async function sideBySide(query: string, seconds: number): Promise<SideBySide | 
     for (let i = 0; i < 3; i++) {
       const before = [cpuMs(gateway.child.pid!)!, cpuMs(raw.child.pid!)!];
       const [g, r] = await Promise.all([load(gateway, seconds), load(raw, seconds)]);
-      if (g.errors + g.non2xx + (g.mismatches ?? 0) + r.errors + r.non2xx + (r.mismatches ?? 0)) throw new Error('side-by-side W2 run had errors or answers that differed from the first');
+      if (g.errors + g.non2xx + (g.mismatches ?? 0) + r.errors + r.non2xx + (r.mismatches ?? 0))
+        throw new Error('side-by-side W2 run had errors or answers that differed from the first');
       rounds.push({ gatewayMs: (cpuMs(gateway.child.pid!)! - before[0]!) / g.requests.total, rawMs: (cpuMs(raw.child.pid!)! - before[1]!) / r.requests.total });
     }
     const median = (f: (x: SideBySide) => number) => rounds.map(f).sort((a, b) => a - b)[1]!;
@@ -210,7 +218,10 @@ function composeResults(parts: { http?: string; fanout?: string; large?: string 
     fanout: fanoutAt >= 0 ? previous.slice(fanoutAt, end(fanoutAt)).trim() : '',
     large: largeAt >= 0 ? previous.slice(largeAt, end(largeAt)).trim() : '',
   };
-  const text = [parts.http ?? old.http, parts.fanout ?? old.fanout, parts.large ?? old.large].map((x) => x.trim()).filter(Boolean).join('\n\n');
+  const text = [parts.http ?? old.http, parts.fanout ?? old.fanout, parts.large ?? old.large]
+    .map((x) => x.trim())
+    .filter(Boolean)
+    .join('\n\n');
   writeFileSync(path, `${text}\n`);
   return path;
 }
@@ -225,7 +236,9 @@ async function fanoutSection(): Promise<string> {
     gateways: [
       { label: 'gateway', dist: join(__dirname, '..') },
       // A second build in the same run (before/after a change): FANOUT_COMPARE_DIST=/path/to/dist.
-      ...(process.env.FANOUT_COMPARE_DIST ? [{ label: process.env.FANOUT_COMPARE_LABEL ?? 'gateway (compare build)', dist: process.env.FANOUT_COMPARE_DIST }] : []),
+      ...(process.env.FANOUT_COMPARE_DIST
+        ? [{ label: process.env.FANOUT_COMPARE_LABEL ?? 'gateway (compare build)', dist: process.env.FANOUT_COMPARE_DIST }]
+        : []),
     ],
     mariadbUrl: process.env.FANOUT_MARIADB_URL ?? 'mysql://root@127.0.0.1:3306',
     redisUrl: process.env.FANOUT_REDIS_URL ?? 'redis://127.0.0.1:6379/0',
@@ -267,7 +280,10 @@ async function main(): Promise<void> {
   console.log('W2 side by side', w2Cpu);
   const failed = w1Gateway.errors + w2Gateway.errors + w1Raw.errors + w2Raw.errors;
   // A run in which any answer was an error or differed from the first is no result: nothing is written.
-  if (failed) throw new Error(`bench: ${failed} answers were errors, timeouts, non-2xx or differed from the first answer (gateway ${w1Gateway.errors + w2Gateway.errors}, raw ${w1Raw.errors + w2Raw.errors}); RESULTS.md not written`);
+  if (failed)
+    throw new Error(
+      `bench: ${failed} answers were errors, timeouts, non-2xx or differed from the first answer (gateway ${w1Gateway.errors + w2Gateway.errors}, raw ${w1Raw.errors + w2Raw.errors}); RESULTS.md not written`,
+    );
 
   const cpu = cpus()[0]?.model ?? 'unknown';
   const md = `# Benchmark results

@@ -67,7 +67,17 @@ async function rawServer(adapter: DemoEhrAdapter): Promise<number> {
       const upcoming = appointments.filter((a) => Date.parse(a.end) >= Date.now()).sort((a, b) => a.start.localeCompare(b.start));
       const next = upcoming[0];
       const people = await practitioner(next ? [next.practitionerId] : []);
-      body = { data: { client: { dashboard: { upcomingAppointmentCount: upcoming.length, dossierPartCount: 9, nextAppointment: next ? { start: next.start, type: next.type, practitioner: { name: people.get(next.practitionerId)?.name } } : null } } } };
+      body = {
+        data: {
+          client: {
+            dashboard: {
+              upcomingAppointmentCount: upcoming.length,
+              dossierPartCount: 9,
+              nextAppointment: next ? { start: next.start, type: next.type, practitioner: { name: people.get(next.practitionerId)?.name } } : null,
+            },
+          },
+        },
+      };
     } else {
       const [appointments, medications, team] = await Promise.all([
         adapter.listAppointments('cl-karen', {}, ctx),
@@ -79,10 +89,22 @@ async function rawServer(adapter: DemoEhrAdapter): Promise<number> {
       body = {
         data: {
           client: {
-            appointments: appointments.map((a) => ({ id: `demo:${a.externalId}`, start: a.start, end: a.end, type: a.type, location: a.location, online: a.online, practitioner: p(a.practitionerId) })),
+            appointments: appointments.map((a) => ({
+              id: `demo:${a.externalId}`,
+              start: a.start,
+              end: a.end,
+              type: a.type,
+              location: a.location,
+              online: a.online,
+              practitioner: p(a.practitionerId),
+            })),
             dossier: {
               medications: medications.map((m) => ({ id: `demo:${m.externalId}`, name: m.name, dosage: m.dosage })),
-              treatmentTeam: team.map((t) => ({ role: t.role, from: t.from, practitioner: { id: `demo:${t.practitionerId}`, name: people.get(t.practitionerId)?.name } })),
+              treatmentTeam: team.map((t) => ({
+                role: t.role,
+                from: t.from,
+                practitioner: { id: `demo:${t.practitionerId}`, name: people.get(t.practitionerId)?.name },
+              })),
             },
           },
         },

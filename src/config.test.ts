@@ -27,13 +27,21 @@ describe('configuration', () => {
   });
 
   it('refuses to start in production with dev login, without secrets, or on SQLite', () => {
-    const prod = { NODE_ENV: 'production', DATABASE_URL: 'mysql://u:p@db:3306/portal', SESSION_SECRET: 'x'.repeat(32), SYNC_SECRET: 'y'.repeat(32), BSN_HASH_KEY: 'z'.repeat(32) };
+    const prod = {
+      NODE_ENV: 'production',
+      DATABASE_URL: 'mysql://u:p@db:3306/portal',
+      SESSION_SECRET: 'x'.repeat(32),
+      SYNC_SECRET: 'y'.repeat(32),
+      BSN_HASH_KEY: 'z'.repeat(32),
+    };
     expect(loadConfig(prod).isProduction).toBe(true);
     expect(fail({ ...prod, DEV_LOGIN: '1' }).variable).toBe('DEV_LOGIN');
     expect(fail({ ...prod, SESSION_SECRET: '' }).variable).toBe('SESSION_SECRET');
     expect(fail({ ...prod, SYNC_SECRET: '' }).variable).toBe('SYNC_SECRET');
     expect(fail({ ...prod, DATABASE_URL: 'sqlite:data/x.sqlite' }).variable).toBe('DATABASE_URL');
-    expect(fail({ ...prod, OIDC_ISSUER: 'http://idp.test', OIDC_CLIENT_ID: 'c', OIDC_REDIRECT_URI: 'https://portal.test/auth/oidc/callback' }).variable).toBe('OIDC_ISSUER');
+    expect(fail({ ...prod, OIDC_ISSUER: 'http://idp.test', OIDC_CLIENT_ID: 'c', OIDC_REDIRECT_URI: 'https://portal.test/auth/oidc/callback' }).variable).toBe(
+      'OIDC_ISSUER',
+    );
   });
 
   it('refuses an OIDC client with two authentication methods, an unknown subject type, or an http callback in production', () => {
@@ -42,7 +50,13 @@ describe('configuration', () => {
     expect(loadConfig({ ...oidc, OIDC_CLIENT_PRIVATE_KEY: key }).OIDC_SUBJECT_TYPE).toBe('bsn');
     expect(fail({ ...oidc, OIDC_CLIENT_PRIVATE_KEY: key, OIDC_CLIENT_SECRET: 's' }).variable).toBe('OIDC_CLIENT_PRIVATE_KEY');
     expect(fail({ ...oidc, OIDC_SUBJECT_TYPE: 'email' }).variable).toBe('OIDC_SUBJECT_TYPE');
-    const prod = { NODE_ENV: 'production', DATABASE_URL: 'mysql://u:p@db:3306/portal', SESSION_SECRET: 'x'.repeat(32), SYNC_SECRET: 'y'.repeat(32), BSN_HASH_KEY: 'z'.repeat(32) };
+    const prod = {
+      NODE_ENV: 'production',
+      DATABASE_URL: 'mysql://u:p@db:3306/portal',
+      SESSION_SECRET: 'x'.repeat(32),
+      SYNC_SECRET: 'y'.repeat(32),
+      BSN_HASH_KEY: 'z'.repeat(32),
+    };
     expect(fail({ ...prod, ...oidc, OIDC_REDIRECT_URI: 'http://portal.test/auth/oidc/callback' }).variable).toBe('OIDC_REDIRECT_URI');
   });
 

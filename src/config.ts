@@ -12,15 +12,18 @@ const int = (min: number, max: number) =>
     .min(min, { error: `must be at least ${min}` })
     .max(max, { error: `must be at most ${max}` });
 
-const databaseUrl = z
-  .string()
-  .refine((v) => /^sqlite:.+/.test(v) || /^mysql:\/\/[^/]+\/[A-Za-z0-9_]+/.test(v) || /^mariadb:\/\/[^/]+\/[A-Za-z0-9_]+/.test(v), {
-    message: 'must be mysql://user:pass@host:3306/db or sqlite:PATH',
-  });
+const databaseUrl = z.string().refine((v) => /^sqlite:.+/.test(v) || /^mysql:\/\/[^/]+\/[A-Za-z0-9_]+/.test(v) || /^mariadb:\/\/[^/]+\/[A-Za-z0-9_]+/.test(v), {
+  message: 'must be mysql://user:pass@host:3306/db or sqlite:PATH',
+});
 
 const adapterList = z
   .string()
-  .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+  .transform((v) =>
+    v
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  )
   .pipe(z.array(z.enum(['demo', 'fhir'])).min(1, 'names at least one adapter'));
 
 const fhirAuth = z.string().refine((v) => v === 'none' || v === 'client_credentials' || /^bearer:.+/.test(v), {
@@ -33,7 +36,10 @@ const envSchema = z.object({
   HOST: z.string().default('0.0.0.0'),
   PUBLIC_URL: z.url().optional(),
   DATABASE_URL: databaseUrl.default('sqlite:data/portal.sqlite'),
-  REDIS_URL: z.string().regex(/^rediss?:\/\/.+/, 'must be redis://host:6379/0').optional(),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\/.+/, 'must be redis://host:6379/0')
+    .optional(),
   REDIS_KEY_PREFIX: z.string().default('ggz:'),
   // Every Redis command answers within this or fails (then the database decides, or the instance alone).
   REDIS_COMMAND_TIMEOUT_MS: int(20, 10000).default(500),
@@ -147,7 +153,10 @@ export interface Config extends Env, ReturnType<typeof slicesOf> {
 }
 
 export class ConfigError extends Error {
-  constructor(readonly variable: string, reason: string) {
+  constructor(
+    readonly variable: string,
+    reason: string,
+  ) {
     super(`configuration error: ${variable} ${reason}`);
   }
 }
@@ -184,13 +193,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     if (!e.BSN_HASH_KEY) throw new ConfigError('BSN_HASH_KEY', 'is required in production (it links DigiD logins to accounts)');
   }
   if (e.EHR_ADAPTERS.includes('fhir') && !e.FHIR_BASE_URL) throw new ConfigError('FHIR_BASE_URL', "is required when EHR_ADAPTERS names 'fhir'");
-  if (!!e.S3_ACCESS_KEY_ID !== !!e.S3_SECRET_ACCESS_KEY) throw new ConfigError(e.S3_ACCESS_KEY_ID ? 'S3_SECRET_ACCESS_KEY' : 'S3_ACCESS_KEY_ID', 'must be set together with the other S3 key');
+  if (!!e.S3_ACCESS_KEY_ID !== !!e.S3_SECRET_ACCESS_KEY)
+    throw new ConfigError(e.S3_ACCESS_KEY_ID ? 'S3_SECRET_ACCESS_KEY' : 'S3_ACCESS_KEY_ID', 'must be set together with the other S3 key');
   if (e.FHIR_AUTH === 'client_credentials' && (!e.FHIR_TOKEN_URL || !e.FHIR_CLIENT_ID || !e.FHIR_CLIENT_SECRET)) {
     throw new ConfigError('FHIR_AUTH', 'client_credentials needs FHIR_TOKEN_URL, FHIR_CLIENT_ID and FHIR_CLIENT_SECRET');
   }
   const oidcSet = [e.OIDC_ISSUER, e.OIDC_CLIENT_ID, e.OIDC_REDIRECT_URI].filter(Boolean).length;
   if (oidcSet > 0 && oidcSet < 3) throw new ConfigError('OIDC_ISSUER', 'OIDC_ISSUER, OIDC_CLIENT_ID and OIDC_REDIRECT_URI go together');
-  if (e.OIDC_CLIENT_PRIVATE_KEY && e.OIDC_CLIENT_SECRET) throw new ConfigError('OIDC_CLIENT_PRIVATE_KEY', 'and OIDC_CLIENT_SECRET exclude each other (one client authentication method)');
+  if (e.OIDC_CLIENT_PRIVATE_KEY && e.OIDC_CLIENT_SECRET)
+    throw new ConfigError('OIDC_CLIENT_PRIVATE_KEY', 'and OIDC_CLIENT_SECRET exclude each other (one client authentication method)');
 
   const generatedSecrets: string[] = [];
   const sessionKey = e.SESSION_PRIVATE_KEY
@@ -218,7 +229,12 @@ function slicesOf(e: Env) {
     },
     outbox: { pollMs: e.OUTBOX_POLL_MS, retryBaseMs: e.OUTBOX_RETRY_BASE_MS, retryMaxMs: e.OUTBOX_RETRY_MAX_MS },
     syncRetry: { baseMs: e.SYNC_RETRY_BASE_MS, maxMs: e.SYNC_RETRY_MAX_MS, maxAttempts: e.SYNC_RETRY_MAX_ATTEMPTS, claimMs: e.SYNC_CLAIM_MS },
-    ws: { maxPayloadBytes: e.WS_MAX_PAYLOAD_BYTES, maxSubscriptions: e.WS_MAX_SUBSCRIPTIONS, authTimeoutMs: e.WS_AUTH_TIMEOUT_MS, sessionCheckMs: e.WS_SESSION_CHECK_MS },
+    ws: {
+      maxPayloadBytes: e.WS_MAX_PAYLOAD_BYTES,
+      maxSubscriptions: e.WS_MAX_SUBSCRIPTIONS,
+      authTimeoutMs: e.WS_AUTH_TIMEOUT_MS,
+      sessionCheckMs: e.WS_SESSION_CHECK_MS,
+    },
   };
 }
 

@@ -16,7 +16,11 @@ export { CloseCode } from 'graphql-ws';
 export const SocketCloseCode = { GoingAway: 1001, InternalError: 1011 } as const;
 
 export class AppError extends GraphQLError {
-  constructor(readonly code: ErrorCode, message: string, extra: Record<string, unknown> = {}) {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    extra: Record<string, unknown> = {},
+  ) {
     super(message, { extensions: { code, ...extra } });
   }
 }
@@ -106,7 +110,8 @@ function presentError(formatted: GraphQLFormattedError, error: unknown, requestI
   if (known.has(code)) return { ...formatted, extensions: pick(formatted.extensions, code) };
   const mapped = apolloCodes[code];
   if (mapped) return { message: formatted.message, locations: formatted.locations, path: formatted.path, extensions: { code: mapped } };
-  if (isClientMistake(error)) return { message: formatted.message, locations: formatted.locations, path: formatted.path, extensions: { code: ErrorCode.BAD_USER_INPUT } };
+  if (isClientMistake(error))
+    return { message: formatted.message, locations: formatted.locations, path: formatted.path, extensions: { code: ErrorCode.BAD_USER_INPUT } };
   return {
     message: `Something went wrong on our side${requestId ? ` (reference ${requestId})` : ''}. Try again later.`,
     path: formatted.path,

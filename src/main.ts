@@ -18,7 +18,8 @@ async function main(): Promise<void> {
   const app = await createApp(config);
   const base = await app.start();
   const { logger } = app;
-  if (config.generatedSecrets.length) logger.warn({ generated: config.generatedSecrets }, 'development secrets were generated for this run; set them in production');
+  if (config.generatedSecrets.length)
+    logger.warn({ generated: config.generatedSecrets }, 'development secrets were generated for this run; set them in production');
   logger.info({ url: `${base}/graphql`, adapters: config.EHR_ADAPTERS, database: config.database.type, redis: Boolean(config.REDIS_URL) }, 'gateway listening');
 
   if (!config.isProduction) printWelcome(base, config.DEV_LOGIN);

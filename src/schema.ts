@@ -59,4 +59,3 @@ export async function buildGatewaySchema(bus: EventBus = new InProcessEventBus()
   answerEventsAsTheyAre(schema);
   return schema;
 }
-

@@ -104,7 +104,12 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   }
   // Live events cross instances through Redis when there is one; the database stays the truth either way.
   const events: EventBus = config.REDIS_URL
-    ? new RedisEventBus({ url: config.REDIS_URL, prefix: config.REDIS_KEY_PREFIX, logger, connectionName: `ggz-events-${config.REDIS_KEY_PREFIX.replace(/[^\w-]/g, '_')}` })
+    ? new RedisEventBus({
+        url: config.REDIS_URL,
+        prefix: config.REDIS_KEY_PREFIX,
+        logger,
+        connectionName: `ggz-events-${config.REDIS_KEY_PREFIX.replace(/[^\w-]/g, '_')}`,
+      })
     : new InProcessEventBus();
 
   const registry = new AdapterRegistry(
@@ -112,7 +117,12 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       {
         names: config.EHR_ADAPTERS,
         fhir: config.FHIR_BASE_URL
-          ? { baseUrl: config.FHIR_BASE_URL, auth: fhirAuthFrom(config), intakeQuestionnaire: config.FHIR_INTAKE_QUESTIONNAIRE, inlineAttachmentMaxBytes: config.FHIR_INLINE_ATTACHMENT_MAX_BYTES }
+          ? {
+              baseUrl: config.FHIR_BASE_URL,
+              auth: fhirAuthFrom(config),
+              intakeQuestionnaire: config.FHIR_INTAKE_QUESTIONNAIRE,
+              inlineAttachmentMaxBytes: config.FHIR_INLINE_ATTACHMENT_MAX_BYTES,
+            }
           : undefined,
       },
       options.adapters,
@@ -128,8 +138,20 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const mail = options.mail ?? new LogMailer(logger, !config.isProduction);
   const { publicUrl } = config;
   const limiter = new RateLimiter(kv);
-  const ownAccounts = new OwnAccountsService({ db, accounts, sessions, limiter, kv, mail, sms: options.sms ?? new LogSms(logger, !config.isProduction), logger, metrics, publicUrl });
-  const s3Credentials = config.S3_ACCESS_KEY_ID && config.S3_SECRET_ACCESS_KEY ? { accessKeyId: config.S3_ACCESS_KEY_ID, secretAccessKey: config.S3_SECRET_ACCESS_KEY } : undefined;
+  const ownAccounts = new OwnAccountsService({
+    db,
+    accounts,
+    sessions,
+    limiter,
+    kv,
+    mail,
+    sms: options.sms ?? new LogSms(logger, !config.isProduction),
+    logger,
+    metrics,
+    publicUrl,
+  });
+  const s3Credentials =
+    config.S3_ACCESS_KEY_ID && config.S3_SECRET_ACCESS_KEY ? { accessKeyId: config.S3_ACCESS_KEY_ID, secretAccessKey: config.S3_SECRET_ACCESS_KEY } : undefined;
   const attachments = new AttachmentsService(db, loadFileStorage(config.FILE_STORAGE_URL, s3Credentials), config.UPLOAD_MAX_BYTES);
   const outbox = new MessageOutbox({ db, registry, clients, logger, options: config.outbox, attachments });
   const mailer = new MessageMailer({
@@ -266,9 +288,12 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       outbox.start();
       // Uploads that no message took are removed after UPLOAD_UNUSED_TTL_HOURS.
       const unusedAfter = config.UPLOAD_UNUSED_TTL_HOURS * 3_600_000;
-      uploadSweep = setInterval(() => {
-        attachments.removeUnused(unusedAfter).catch((err: Error) => logger.warn({ err: err.message }, 'removing unused uploads failed'));
-      }, Math.min(unusedAfter, 3_600_000));
+      uploadSweep = setInterval(
+        () => {
+          attachments.removeUnused(unusedAfter).catch((err: Error) => logger.warn({ err: err.message }, 'removing unused uploads failed'));
+        },
+        Math.min(unusedAfter, 3_600_000),
+      );
       uploadSweep.unref();
       return baseUrl;
     },

@@ -68,26 +68,42 @@ describe('the access gate closes the leaks that were found', () => {
   });
 
   it('keeps the trust group for network members with dossier access: MESSAGES_TRUST_GROUP alone reads nothing, and cannot be granted alone', async () => {
-    const trust = await t.gql('mutation($c: ID!) { startConversation(clientId: $c, subject: "Vertrouwensgroep", recipientIds: [], body: "Hallo allemaal", kind: TRUST_GROUP) { id } }', { c: karenId }, karen);
+    const trust = await t.gql(
+      'mutation($c: ID!) { startConversation(clientId: $c, subject: "Vertrouwensgroep", recipientIds: [], body: "Hallo allemaal", kind: TRUST_GROUP) { id } }',
+      { c: karenId },
+      karen,
+    );
     expect(trust.body.errors).toBeUndefined();
     const conversations = 'query($id: ID!) { client(id: $id) { conversations(folder: ALL) { id } } }';
     const alone = await member('trust.alone@demo.test', [Permission.MESSAGES_TRUST_GROUP]);
     const refused = await t.gql(conversations, { id: karenId }, alone.token);
     expect(refused.body.errors?.[0]?.extensions).toMatchObject({ code: 'FORBIDDEN', reason: 'NO_PERMISSION', action: 'READ_MESSAGES' });
-    const read = await t.gql('mutation($id: ID!) { markConversationRead(conversationId: $id) { id } }', { id: trust.body.data.startConversation.id }, alone.token);
+    const read = await t.gql(
+      'mutation($id: ID!) { markConversationRead(conversationId: $id) { id } }',
+      { id: trust.body.data.startConversation.id },
+      alone.token,
+    );
     expect(read.body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
     const withDossier = await member('trust.dossier@demo.test', [Permission.MESSAGES_TRUST_GROUP, Permission.DOSSIER_VIEW]);
     const seen = (await t.gql(conversations, { id: karenId }, withDossier.token)).body.data.client.conversations.map((c: { id: string }) => c.id);
     expect(seen).toContain(trust.body.data.startConversation.id);
 
-    const invite = await t.gql(INVITE, { c: karenId, i: { name: 'Iemand', email: 'trust.new@demo.test', language: 'nl', permissions: ['MESSAGES_TRUST_GROUP'] } }, karen);
+    const invite = await t.gql(
+      INVITE,
+      { c: karenId, i: { name: 'Iemand', email: 'trust.new@demo.test', language: 'nl', permissions: ['MESSAGES_TRUST_GROUP'] } },
+      karen,
+    );
     expect(invite.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
     expect(invite.body.errors?.[0]?.message).toMatch(/MESSAGES_TRUST_GROUP needs DOSSIER_VIEW/);
   });
 
   it('refuses a network member with only AGENDA_VIEW the consents, and answers the rest of the screen (nullable parts)', async () => {
     const agenda = await member('agenda.only@demo.test', [Permission.AGENDA_VIEW]);
-    const { body } = await t.gql('query($id: ID!) { client(id: $id) { name consents { id } dashboard { upcomingAppointmentCount } dossier { medications { name } } } }', { id: karenId }, agenda.token);
+    const { body } = await t.gql(
+      'query($id: ID!) { client(id: $id) { name consents { id } dashboard { upcomingAppointmentCount } dossier { medications { name } } } }',
+      { id: karenId },
+      agenda.token,
+    );
     expect(body.data.client.name).toBe('Karen Test');
     expect(body.data.client.dashboard.upcomingAppointmentCount).toBeGreaterThan(0);
     expect(body.data.client.consents).toBeNull();
@@ -125,7 +141,16 @@ describe('the access gate closes the leaks that were found', () => {
     it('refuses a link issued before a child of 16 withdrew the parents’ access', async () => {
       const sanne = record('cl-sanne');
       sanne.client.birthDate = yearsAgo(16.5);
-      sanne.documents.push({ externalId: 'dc-s-1', name: 'Verwijsbrief.pdf', mediaType: 'application/pdf', uploadedBy: 'A. Yilmaz', uploadedAt: new Date().toISOString(), needsApproval: false, approvedAt: null, content: '%PDF-1.4 demo' });
+      sanne.documents.push({
+        externalId: 'dc-s-1',
+        name: 'Verwijsbrief.pdf',
+        mediaType: 'application/pdf',
+        uploadedBy: 'A. Yilmaz',
+        uploadedAt: new Date().toISOString(),
+        needsApproval: false,
+        approvedAt: null,
+        content: '%PDF-1.4 demo',
+      });
       const sanneId = await clientIdOf(t, 'cl-sanne');
       await t.app.services.consents.set(sanneId, PARENT_ACCESS, true, 'test');
       const parent = await t.login('parent@demo.test');
@@ -176,7 +201,9 @@ describe('the access gate closes the leaks that were found', () => {
       const parent = await t.login('parent@demo.test');
       const form = new FormData();
       form.append('file', new Blob(['%PDF-1.4\n%demo\n'], { type: 'application/pdf' }), 'brief.pdf');
-      const upload = (await (await fetch(`${t.base}/files`, { method: 'POST', headers: { authorization: `Bearer ${parent}` }, body: form })).json()) as { id: string };
+      const upload = (await (await fetch(`${t.base}/files`, { method: 'POST', headers: { authorization: `Bearer ${parent}` }, body: form })).json()) as {
+        id: string;
+      };
       const started = await t.gql(
         'mutation($c: ID!, $a: [ID!]) { startConversation(clientId: $c, subject: "Brief", recipientIds: [], body: "Zie bijlage", attachmentIds: $a, kind: PERSONAL_NETWORK) { messages { attachments { downloadUrl } } } }',
         { c: sanneId, a: [upload.id] },
@@ -196,24 +223,48 @@ describe('the access gate closes the leaks that were found', () => {
     const sanneId = await clientIdOf(t, 'cl-sanne');
     await t.app.services.consents.set(sanneId, PARENT_ACCESS, false, 'test');
     mail.sent.length = 0;
-    await t.app.services.messages.receiveFromPractitioner({ clientId: sanneId, eventId: randomUUID(), subject: 'Afspraak', practitionerId: 'demo:pr-jansen', body: 'Tot dinsdag', at: new Date() });
+    await t.app.services.messages.receiveFromPractitioner({
+      clientId: sanneId,
+      eventId: randomUUID(),
+      subject: 'Afspraak',
+      practitionerId: 'demo:pr-jansen',
+      body: 'Tot dinsdag',
+      at: new Date(),
+    });
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(mail.sent.filter((m) => m.to === 'parent@demo.test')).toEqual([]);
     await t.app.services.consents.set(sanneId, PARENT_ACCESS, true, 'test');
-    await t.app.services.messages.receiveFromPractitioner({ clientId: sanneId, eventId: randomUUID(), subject: 'Afspraak 2', practitionerId: 'demo:pr-jansen', body: 'Tot woensdag', at: new Date() });
+    await t.app.services.messages.receiveFromPractitioner({
+      clientId: sanneId,
+      eventId: randomUUID(),
+      subject: 'Afspraak 2',
+      practitionerId: 'demo:pr-jansen',
+      body: 'Tot woensdag',
+      at: new Date(),
+    });
     await until(() => (mail.sent.some((m) => m.to === 'parent@demo.test') ? true : undefined), 2000, 'the mail to the parent');
     sanne.client.birthDate = yearsAgo(14);
   });
 
   it('parks a signed message.created from a practitioner the EHR does not know: nothing is shown, the event waits with its reason', async () => {
     const conversationsBefore = await t.app.db.getRepository(ConversationEntity).countBy({ clientId: karenId });
-    const event = { id: `evt-unknown-pr-${Date.now()}`, type: 'message.created', source: 'demo', clientId: karenId, data: { practitionerId: 'pr-nobody', subject: 'Hallo', body: 'Ik ben uw behandelaar' } };
+    const event = {
+      id: `evt-unknown-pr-${Date.now()}`,
+      type: 'message.created',
+      source: 'demo',
+      clientId: karenId,
+      data: { practitionerId: 'pr-nobody', subject: 'Hallo', body: 'Ik ben uw behandelaar' },
+    };
     const res = await postSignedSync(t.base, t.config.syncSecret, event);
     expect(res.status).toBe(202);
-    const row = await until(async () => {
-      const r = await t.app.db.getRepository(SyncEventEntity).findOneBy({ eventId: event.id });
-      return r?.error ? r : undefined;
-    }, 3000, 'the event to be parked');
+    const row = await until(
+      async () => {
+        const r = await t.app.db.getRepository(SyncEventEntity).findOneBy({ eventId: event.id });
+        return r?.error ? r : undefined;
+      },
+      3000,
+      'the event to be parked',
+    );
     expect(row.processedAt).toBeNull();
     expect(row.error).toMatch(/unknown practitioner/);
     expect(await t.app.db.getRepository(ConversationEntity).countBy({ clientId: karenId })).toBe(conversationsBefore);

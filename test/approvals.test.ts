@@ -50,7 +50,13 @@ describe('approving a treatment plan or document', () => {
     expect(after.body.data.client.dossier.documents.find((d: { id: string }) => d.id === AGREEMENT)).toMatchObject({ approvedAt });
 
     expect(await approveLines()).toEqual([
-      expect.objectContaining({ action: 'U', eventType: 'dossier.document.approve', resource: 'Akkoord op document: Behandelovereenkomst.pdf', actorName: 'Karen Test', actorRole: 'SELF' }),
+      expect.objectContaining({
+        action: 'U',
+        eventType: 'dossier.document.approve',
+        resource: 'Akkoord op document: Behandelovereenkomst.pdf',
+        actorName: 'Karen Test',
+        actorRole: 'SELF',
+      }),
     ]);
     expect(approvals()).toBe(1);
   });
@@ -79,7 +85,10 @@ describe('approving a treatment plan or document', () => {
     const stranger = await t.login('stranger@demo.test');
     const agendaOnly = await ellen([Permission.AGENDA_VIEW]);
     for (const token of [stranger, agendaOnly]) {
-      for (const [query, id] of [[approveDocument, 'demo:rp-k-5'], [approvePlan, PLAN]] as const) {
+      for (const [query, id] of [
+        [approveDocument, 'demo:rp-k-5'],
+        [approvePlan, PLAN],
+      ] as const) {
         const { body } = await t.gql(query, { id }, token);
         expect(body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
         expect(body.data).toBeNull();
@@ -95,7 +104,10 @@ describe('approving a treatment plan or document', () => {
     expect(plan.body.errors?.[0]?.extensions).toMatchObject({ code: 'FORBIDDEN', reason: 'NO_PERMISSION', action: 'APPROVE_PLAN' });
     const document = await t.gql(approveDocument, { id: AGREEMENT }, token);
     expect(document.body.errors?.[0]?.extensions).toMatchObject({ code: 'FORBIDDEN', reason: 'NO_PERMISSION', action: 'APPROVE_PLAN' });
-    expect((await t.gql(planQuery, { id: karenId }, karenToken)).body.data.client.dossier.treatmentPlan).toMatchObject({ status: 'AWAITING_APPROVAL', approvedAt: null });
+    expect((await t.gql(planQuery, { id: karenId }, karenToken)).body.data.client.dossier.treatmentPlan).toMatchObject({
+      status: 'AWAITING_APPROVAL',
+      approvedAt: null,
+    });
   });
 
   it("lets a network member with PLANS_APPROVE approve the plan: APPROVED with their name, logged as acting for the client; the client's approval then changes nothing", async () => {
@@ -104,13 +116,28 @@ describe('approving a treatment plan or document', () => {
     expect((await t.gql(planQuery, { id: karenId }, token)).body.data.client.dossier.treatmentPlan.status).toBe('AWAITING_APPROVAL');
     const { body } = await t.gql(approvePlan, { id: PLAN }, token);
     expect(body.errors).toBeUndefined();
-    expect(body.data.approveTreatmentPlan).toMatchObject({ id: PLAN, status: 'APPROVED', approvedBy: 'Ellen Test', responsiblePractitioners: [{ name: 'Jeroen Bakker' }, { name: 'Dr. Marieke de Groot' }] });
+    expect(body.data.approveTreatmentPlan).toMatchObject({
+      id: PLAN,
+      status: 'APPROVED',
+      approvedBy: 'Ellen Test',
+      responsiblePractitioners: [{ name: 'Jeroen Bakker' }, { name: 'Dr. Marieke de Groot' }],
+    });
     const approvedAt = body.data.approveTreatmentPlan.approvedAt as string;
     expect(approvedAt).toBeTruthy();
 
-    expect((await t.gql(planQuery, { id: karenId }, karenToken)).body.data.client.dossier.treatmentPlan).toMatchObject({ status: 'APPROVED', approvedAt, approvedBy: 'Ellen Test' });
+    expect((await t.gql(planQuery, { id: karenId }, karenToken)).body.data.client.dossier.treatmentPlan).toMatchObject({
+      status: 'APPROVED',
+      approvedAt,
+      approvedBy: 'Ellen Test',
+    });
     const line = (await approveLines()).find((e) => e.eventType === 'dossier.treatmentplan.approve');
-    expect(line).toMatchObject({ action: 'U', resource: 'Akkoord op behandelplan', actorName: 'Ellen Test', actorRole: 'NETWORK_MEMBER', onBehalfOf: 'Karen Test' });
+    expect(line).toMatchObject({
+      action: 'U',
+      resource: 'Akkoord op behandelplan',
+      actorName: 'Ellen Test',
+      actorRole: 'NETWORK_MEMBER',
+      onBehalfOf: 'Karen Test',
+    });
 
     const again = await t.gql(approvePlan, { id: PLAN }, karenToken);
     expect(again.body.data.approveTreatmentPlan).toMatchObject({ status: 'APPROVED', approvedAt, approvedBy: 'Ellen Test' });

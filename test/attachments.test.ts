@@ -21,7 +21,11 @@ describe('attachments: POST /files, use once by the uploader, signed downloads f
   let karenToken: string;
   let karenId: string;
 
-  const upload = async (bytes: Buffer, name: string, token?: string): Promise<{ status: number; body: { id?: string; name?: string; mediaType?: string; size?: number; errors?: { message: string }[] } }> => {
+  const upload = async (
+    bytes: Buffer,
+    name: string,
+    token?: string,
+  ): Promise<{ status: number; body: { id?: string; name?: string; mediaType?: string; size?: number; errors?: { message: string }[] } }> => {
     const form = new FormData();
     form.append('file', new Blob([bytes]), name);
     const res = await fetch(`${t.base}/files`, { method: 'POST', body: form, headers: token ? { authorization: `Bearer ${token}` } : {} });
@@ -56,7 +60,13 @@ describe('attachments: POST /files, use once by the uploader, signed downloads f
     const started = await t.gql(START, { c: karenId, a: [up.id] }, karenToken);
     expect(started.body.errors).toBeUndefined();
     const [attachment] = started.body.data.startConversation.messages[0].attachments;
-    expect(attachment).toMatchObject({ id: up.id, name: 'scan.png', mediaType: 'image/png', size: PNG.length, downloadUrl: expect.stringMatching(/^\/files\//) });
+    expect(attachment).toMatchObject({
+      id: up.id,
+      name: 'scan.png',
+      mediaType: 'image/png',
+      size: PNG.length,
+      downloadUrl: expect.stringMatching(/^\/files\//),
+    });
 
     const download = await fetch(`${t.base}${attachment.downloadUrl}`);
     expect(download.status).toBe(200);
@@ -78,7 +88,7 @@ describe('attachments: POST /files, use once by the uploader, signed downloads f
     expect((await fetch(`${t.base}${attachment.downloadUrl}`)).status).toBe(404);
   });
 
-  it('hands the attachment\'s bytes to the EHR with its message', async () => {
+  it("hands the attachment's bytes to the EHR with its message", async () => {
     const { body: up } = await upload(PNG, 'verwijsbrief.png', karenToken);
     const started = await t.gql(START, { c: karenId, a: [up.id] }, karenToken);
     const messageId = started.body.data.startConversation.messages[0].id as string;
@@ -92,16 +102,22 @@ describe('attachments: POST /files, use once by the uploader, signed downloads f
     expect(copy?.files).toEqual([{ name: 'verwijsbrief.png', mediaType: 'image/png', bytes: PNG }]);
   });
 
-  it('refuses someone else\'s attachment with BAD_USER_INPUT', async () => {
+  it("refuses someone else's attachment with BAD_USER_INPUT", async () => {
     const relative = (await t.app.services.accounts.findByEmail('relative@demo.test'))!;
-    await t.app.services.accounts.link(relative.id, karenId, PortalRelation.NETWORK_MEMBER, [Permission.AGENDA_VIEW, Permission.MESSAGES_PERSONAL_NETWORK], false);
+    await t.app.services.accounts.link(
+      relative.id,
+      karenId,
+      PortalRelation.NETWORK_MEMBER,
+      [Permission.AGENDA_VIEW, Permission.MESSAGES_PERSONAL_NETWORK],
+      false,
+    );
     try {
       const relativeToken = await t.login('relative@demo.test');
       const { body: theirs } = await upload(PNG, 'van-familie.png', relativeToken);
       const fotos = async () =>
-        (await t.gql('query($id: ID!) { client(id: $id) { conversations(folder: ALL) { subject } } }', { id: karenId }, karenToken)).body.data.client.conversations.filter(
-          (c: { subject: string }) => c.subject === 'Foto',
-        ).length as number;
+        (
+          await t.gql('query($id: ID!) { client(id: $id) { conversations(folder: ALL) { subject } } }', { id: karenId }, karenToken)
+        ).body.data.client.conversations.filter((c: { subject: string }) => c.subject === 'Foto').length as number;
       const before = await fotos();
       const res = await t.gql(START, { c: karenId, a: [theirs.id] }, karenToken);
       expect(code(res.body)).toBe('BAD_USER_INPUT');

@@ -159,42 +159,106 @@ function probes(): Probe[] {
   const list: Probe[] = [
     { op: 'Query.me', query: '{ me { id portals { relation } } }', vars: () => ({}) },
     { op: 'Query.client', query: 'query($c: ID!) { client(id: $c) { id } }', vars: (t) => ({ c: t.clientId }) },
-    ...Object.entries(CLIENT_FIELD).map(([field, selection]) => ({ op: `Client.${field}`, query: `query($c: ID!) { client(id: $c) { ${selection} } }`, vars: (t: Target) => ({ c: t.clientId }) })),
-    ...Object.entries(DOSSIER_FIELD).map(([field, selection]) => ({ op: `Dossier.${field}`, query: `query($c: ID!) { client(id: $c) { dossier { ${selection} } } }`, vars: (t: Target) => ({ c: t.clientId }) })),
+    ...Object.entries(CLIENT_FIELD).map(([field, selection]) => ({
+      op: `Client.${field}`,
+      query: `query($c: ID!) { client(id: $c) { ${selection} } }`,
+      vars: (t: Target) => ({ c: t.clientId }),
+    })),
+    ...Object.entries(DOSSIER_FIELD).map(([field, selection]) => ({
+      op: `Dossier.${field}`,
+      query: `query($c: ID!) { client(id: $c) { dossier { ${selection} } } }`,
+      vars: (t: Target) => ({ c: t.clientId }),
+    })),
     { op: 'Mutation.login', query: 'mutation { login(email: "nobody@demo.test", password: "wrong") { challengeId } }', vars: () => ({}) },
     { op: 'Mutation.verifyLoginCode', query: 'mutation { verifyLoginCode(challengeId: "x", code: "000000") { accessToken } }', vars: () => ({}) },
     { op: 'Mutation.resendLoginCode', query: 'mutation { resendLoginCode(challengeId: "x") }', vars: () => ({}) },
     { op: 'Mutation.refreshSession', query: 'mutation { refreshSession(refreshToken: "x") { accessToken } }', vars: () => ({}) },
     { op: 'Mutation.requestPasswordReset', query: 'mutation { requestPasswordReset(email: "nobody@demo.test") }', vars: () => ({}) },
     { op: 'Mutation.resetPassword', query: 'mutation { resetPassword(token: "x", newPassword: "y") }', vars: () => ({}) },
-    { op: 'Mutation.registerWithInvitation', query: 'mutation { registerWithInvitation(token: "x", displayName: "X", password: "y") { accessToken } }', vars: () => ({}) },
+    {
+      op: 'Mutation.registerWithInvitation',
+      query: 'mutation { registerWithInvitation(token: "x", displayName: "X", password: "y") { accessToken } }',
+      vars: () => ({}),
+    },
     { op: 'Mutation.logout', query: 'mutation { logout }', vars: () => ({}), freshSession: true },
-    { op: 'Mutation.changePassword', query: 'mutation { changePassword(currentPassword: "not-it", newPassword: "Ander-Wachtwoord-77!") { accessToken } }', vars: () => ({}) },
+    {
+      op: 'Mutation.changePassword',
+      query: 'mutation { changePassword(currentPassword: "not-it", newPassword: "Ander-Wachtwoord-77!") { accessToken } }',
+      vars: () => ({}),
+    },
     { op: 'Mutation.requestPhoneNumberChange', query: 'mutation { requestPhoneNumberChange(phone: "geen nummer") }', vars: () => ({}) },
     { op: 'Mutation.confirmPhoneNumber', query: 'mutation { confirmPhoneNumber(code: "000000") }', vars: () => ({}) },
     { op: 'Mutation.setLoginCodeChannel', query: 'mutation { setLoginCodeChannel(channel: SMS) }', vars: () => ({}) },
     { op: 'Mutation.updateNotificationSettings', query: 'mutation { updateNotificationSettings(input: {}) { newMessage } }', vars: () => ({}) },
-    { op: 'Mutation.activatePortal', query: 'mutation { activatePortal(activationCode: "XXXX-XXXX", birthDate: "2000-01-01") { relation } }', vars: () => ({}) },
+    {
+      op: 'Mutation.activatePortal',
+      query: 'mutation { activatePortal(activationCode: "XXXX-XXXX", birthDate: "2000-01-01") { relation } }',
+      vars: () => ({}),
+    },
     { op: 'Mutation.acceptInvitation', query: 'mutation { acceptInvitation(token: "x") { relation } }', vars: () => ({}) },
     { op: 'Mutation.setPreferredPortal', query: 'mutation($c: ID!) { setPreferredPortal(clientId: $c) { id } }', vars: (t) => ({ c: t.clientId }) },
     { op: 'Mutation.saveQuestionnaireAnswers', query: 'mutation { saveQuestionnaireAnswers(assignmentId: "x", answers: []) { id } }', vars: () => ({}) },
-    { op: 'Mutation.addTreatmentGoal', query: 'mutation($c: ID!) { addTreatmentGoal(clientId: $c, description: "") { id } }', vars: (t) => ({ c: t.clientId }) },
+    {
+      op: 'Mutation.addTreatmentGoal',
+      query: 'mutation($c: ID!) { addTreatmentGoal(clientId: $c, description: "") { id } }',
+      vars: (t) => ({ c: t.clientId }),
+    },
     { op: 'Mutation.removeTreatmentGoal', query: 'mutation { removeTreatmentGoal(goalId: "demo:x") { id } }', vars: () => ({}) },
     // The plan is approved already and the document asks for nothing: whoever passes the gate changes nothing.
     { op: 'Mutation.approveTreatmentPlan', query: 'mutation($p: ID!) { approveTreatmentPlan(planId: $p) { id } }', vars: (t) => ({ p: t.planId }) },
     { op: 'Mutation.approveDocument', query: 'mutation($d: ID!) { approveDocument(documentId: $d) { id } }', vars: (t) => ({ d: t.documentId }) },
-    { op: 'Mutation.setConsent', query: 'mutation($id: ID!) { setConsent(consentId: $id, granted: false) { granted } }', vars: (t) => ({ id: `portal:${t.clientId}:${PARENT_ACCESS}` }) },
+    {
+      op: 'Mutation.setConsent',
+      query: 'mutation($id: ID!) { setConsent(consentId: $id, granted: false) { granted } }',
+      vars: (t) => ({ id: `portal:${t.clientId}:${PARENT_ACCESS}` }),
+    },
     { op: 'Mutation.addDiaryEntry', query: 'mutation($c: ID!) { addDiaryEntry(clientId: $c, text: "") { id } }', vars: (t) => ({ c: t.clientId }) },
-    { op: 'Mutation.saveClientStory', query: 'mutation($c: ID!) { saveClientStory(clientId: $c, text: "", shareWithOrganisation: false) { text } }', vars: (t) => ({ c: t.clientId }) },
-    { op: 'Mutation.inviteNetworkMember', query: 'mutation($c: ID!) { inviteNetworkMember(clientId: $c, input: { name: "X", email: "geen-adres", language: "nl", permissions: [] }) { id } }', vars: (t) => ({ c: t.clientId }) },
-    { op: 'Mutation.setNetworkPermissions', query: 'mutation($m: ID!) { setNetworkPermissions(memberId: $m, permissions: [QUESTIONNAIRES_FILL]) { id } }', vars: (t) => ({ m: t.memberId }) },
+    {
+      op: 'Mutation.saveClientStory',
+      query: 'mutation($c: ID!) { saveClientStory(clientId: $c, text: "", shareWithOrganisation: false) { text } }',
+      vars: (t) => ({ c: t.clientId }),
+    },
+    {
+      op: 'Mutation.inviteNetworkMember',
+      query: 'mutation($c: ID!) { inviteNetworkMember(clientId: $c, input: { name: "X", email: "geen-adres", language: "nl", permissions: [] }) { id } }',
+      vars: (t) => ({ c: t.clientId }),
+    },
+    {
+      op: 'Mutation.setNetworkPermissions',
+      query: 'mutation($m: ID!) { setNetworkPermissions(memberId: $m, permissions: [QUESTIONNAIRES_FILL]) { id } }',
+      vars: (t) => ({ m: t.memberId }),
+    },
     // A fresh invitation for each call (made in the loop), so removing one leaves the others.
     { op: 'Mutation.removeNetworkMember', query: 'mutation($m: ID!) { removeNetworkMember(memberId: $m) }', vars: () => ({}) },
     // Messages: a TEAM conversation a practitioner started, where no network member takes part.
-    { op: 'Mutation.postMessage', variant: 'TEAM', query: 'mutation($id: ID!) { postMessage(conversationId: $id, body: "") { id } }', vars: (t) => ({ id: t.team.conversationId }), extra: [Action.MESSAGES_TEAM] },
-    { op: 'Mutation.markConversationRead', variant: 'TEAM', query: 'mutation($id: ID!) { markConversationRead(conversationId: $id) { id } }', vars: (t) => ({ id: t.team.conversationId }), extra: [Action.MESSAGES_TEAM] },
-    { op: 'Mutation.archiveConversation', variant: 'TEAM', query: 'mutation($id: ID!) { archiveConversation(conversationId: $id, archived: false) { id } }', vars: (t) => ({ id: t.team.conversationId }), extra: [Action.MESSAGES_TEAM] },
-    { op: 'Mutation.deleteMessage', variant: 'TEAM', query: 'mutation($id: ID!) { deleteMessage(messageId: $id) { id } }', vars: (t) => ({ id: t.team.messageId }), extra: [Action.MESSAGES_TEAM] },
+    {
+      op: 'Mutation.postMessage',
+      variant: 'TEAM',
+      query: 'mutation($id: ID!) { postMessage(conversationId: $id, body: "") { id } }',
+      vars: (t) => ({ id: t.team.conversationId }),
+      extra: [Action.MESSAGES_TEAM],
+    },
+    {
+      op: 'Mutation.markConversationRead',
+      variant: 'TEAM',
+      query: 'mutation($id: ID!) { markConversationRead(conversationId: $id) { id } }',
+      vars: (t) => ({ id: t.team.conversationId }),
+      extra: [Action.MESSAGES_TEAM],
+    },
+    {
+      op: 'Mutation.archiveConversation',
+      variant: 'TEAM',
+      query: 'mutation($id: ID!) { archiveConversation(conversationId: $id, archived: false) { id } }',
+      vars: (t) => ({ id: t.team.conversationId }),
+      extra: [Action.MESSAGES_TEAM],
+    },
+    {
+      op: 'Mutation.deleteMessage',
+      variant: 'TEAM',
+      query: 'mutation($id: ID!) { deleteMessage(messageId: $id) { id } }',
+      vars: (t) => ({ id: t.team.messageId }),
+      extra: [Action.MESSAGES_TEAM],
+    },
   ];
   for (const [kind, action] of [
     ['TEAM', Action.MESSAGES_TEAM],
@@ -203,7 +267,14 @@ function probes(): Probe[] {
     ['CARE_ORGANISATION', Action.MESSAGES_CARE_ORGANISATION],
   ] as const) {
     // An empty subject: whoever passes the gate is told BAD_USER_INPUT, so nothing is started.
-    list.push({ op: 'Mutation.startConversation', variant: kind, query: `mutation($c: ID!) { startConversation(clientId: $c, subject: "", recipientIds: [], body: "x", kind: ${kind}) { id } }`, vars: (t) => ({ c: t.clientId }), extra: [action], participant: true });
+    list.push({
+      op: 'Mutation.startConversation',
+      variant: kind,
+      query: `mutation($c: ID!) { startConversation(clientId: $c, subject: "", recipientIds: [], body: "x", kind: ${kind}) { id } }`,
+      vars: (t) => ({ c: t.clientId }),
+      extra: [action],
+      participant: true,
+    });
   }
   return list;
 }
@@ -221,7 +292,18 @@ describe('the authorisation matrix: every actor × every operation and route', (
     const karenRecord = demo.data.clients.find((c) => c.client.externalId === 'cl-karen')!;
     for (const child of ['cl-sanne', 'cl-daan']) {
       demo.data.clients.find((c) => c.client.externalId === child)!.plan = approvedPlan(`bp-${child}`);
-      demo.data.clients.find((c) => c.client.externalId === child)!.documents.push({ externalId: `dc-${child}`, name: 'Verwijsbrief.pdf', mediaType: 'application/pdf', uploadedBy: 'Secretariaat', uploadedAt: new Date().toISOString(), needsApproval: false, approvedAt: null, content: '%PDF-1.4 verwijsbrief' });
+      demo.data.clients
+        .find((c) => c.client.externalId === child)!
+        .documents.push({
+          externalId: `dc-${child}`,
+          name: 'Verwijsbrief.pdf',
+          mediaType: 'application/pdf',
+          uploadedBy: 'Secretariaat',
+          uploadedAt: new Date().toISOString(),
+          needsApproval: false,
+          approvedAt: null,
+          content: '%PDF-1.4 verwijsbrief',
+        });
     }
     karenRecord.plan!.status = 'APPROVED';
     karenRecord.plan!.approvedAt = new Date().toISOString();
@@ -233,7 +315,13 @@ describe('the authorisation matrix: every actor × every operation and route', (
     const s = t.app.services;
     const clientOf = (externalId: string) => s.clients.ensureClient({ source: 'demo', externalId });
     const account = async (email: string, name: string) => (await s.accounts.findByEmail(email)) ?? (await s.accounts.create({ email, displayName: name }));
-    const link = async (email: string, clientId: string, relation: PortalRelation, permissions: readonly Permission[] = ALL_PERMISSIONS, admin = relation !== PortalRelation.NETWORK_MEMBER) => {
+    const link = async (
+      email: string,
+      clientId: string,
+      relation: PortalRelation,
+      permissions: readonly Permission[] = ALL_PERMISSIONS,
+      admin = relation !== PortalRelation.NETWORK_MEMBER,
+    ) => {
       const a = await account(email, email.split('@')[0]!);
       await s.accounts.link(a.id, clientId, relation, [...permissions], admin);
       return a;
@@ -268,10 +356,29 @@ describe('the authorisation matrix: every actor × every operation and route', (
       endedClosed: 'demo:dc-cl-ended-closed',
     };
     for (const name of Object.keys(ids) as TargetName[]) {
-      const message = await s.messages.receiveFromPractitioner({ clientId: ids[name], eventId: randomUUID(), subject: 'Van uw behandelaar', practitionerId: 'demo:pr-jansen', body: 'Tot de volgende afspraak.', at: new Date() });
+      const message = await s.messages.receiveFromPractitioner({
+        clientId: ids[name],
+        eventId: randomUUID(),
+        subject: 'Van uw behandelaar',
+        practitionerId: 'demo:pr-jansen',
+        body: 'Tot de volgende afspraak.',
+        at: new Date(),
+      });
       const owner = await account('owner@matrix.test', 'Eigenaar');
-      const { member } = await s.network.invite(ids[name], owner.id, { name: 'Uitgenodigd', email: `invited-${name}@matrix.test`, language: 'nl', permissions: [Permission.AGENDA_VIEW] });
-      targets[name] = { clientId: ids[name], ...situations[name], team: { conversationId: message.conversationId, messageId: message.id }, documentId: documents[name], planId: name === 'karen' ? 'demo:bp-k-1' : `demo:bp-${documents[name].slice('demo:dc-'.length)}`, memberId: member.id };
+      const { member } = await s.network.invite(ids[name], owner.id, {
+        name: 'Uitgenodigd',
+        email: `invited-${name}@matrix.test`,
+        language: 'nl',
+        permissions: [Permission.AGENDA_VIEW],
+      });
+      targets[name] = {
+        clientId: ids[name],
+        ...situations[name],
+        team: { conversationId: message.conversationId, messageId: message.id },
+        documentId: documents[name],
+        planId: name === 'karen' ? 'demo:bp-k-1' : `demo:bp-${documents[name].slice('demo:dc-'.length)}`,
+        memberId: member.id,
+      };
     }
 
     const add = (actor: Actor) => actors.push(actor);
@@ -289,32 +396,77 @@ describe('the authorisation matrix: every actor × every operation and route', (
     add({ name: 'child of 17, own login', target: 'lotte', email: 'lotte@matrix.test', situation: { session: true, relation: PortalRelation.SELF } });
     await link('parent2@matrix.test', ids.lotte, PortalRelation.PARENT);
     await link('parent2@matrix.test', ids.mees, PortalRelation.PARENT);
-    add({ name: 'parent of a child of 17 without consent', target: 'lotte', email: 'parent2@matrix.test', situation: { session: true, relation: PortalRelation.PARENT } });
-    add({ name: 'parent of a child of 16 with consent', target: 'mees', email: 'parent2@matrix.test', situation: { session: true, relation: PortalRelation.PARENT } });
+    add({
+      name: 'parent of a child of 17 without consent',
+      target: 'lotte',
+      email: 'parent2@matrix.test',
+      situation: { session: true, relation: PortalRelation.PARENT },
+    });
+    add({
+      name: 'parent of a child of 16 with consent',
+      target: 'mees',
+      email: 'parent2@matrix.test',
+      situation: { session: true, relation: PortalRelation.PARENT },
+    });
     for (const permission of ALL_PERMISSIONS) {
       const email = `member-${permission.toLowerCase()}@matrix.test`;
       await link(email, ids.karen, PortalRelation.NETWORK_MEMBER, [permission], false);
-      add({ name: `network member with only ${permission}`, target: 'karen', email, situation: { session: true, relation: PortalRelation.NETWORK_MEMBER, permissions: [permission] } });
+      add({
+        name: `network member with only ${permission}`,
+        target: 'karen',
+        email,
+        situation: { session: true, relation: PortalRelation.NETWORK_MEMBER, permissions: [permission] },
+      });
     }
     await link('admin@matrix.test', ids.karen, PortalRelation.NETWORK_MEMBER, [Permission.AGENDA_VIEW], true);
-    add({ name: 'care-page admin (AGENDA_VIEW)', target: 'karen', email: 'admin@matrix.test', situation: { session: true, relation: PortalRelation.NETWORK_MEMBER, permissions: [Permission.AGENDA_VIEW], admin: true } });
+    add({
+      name: 'care-page admin (AGENDA_VIEW)',
+      target: 'karen',
+      email: 'admin@matrix.test',
+      situation: { session: true, relation: PortalRelation.NETWORK_MEMBER, permissions: [Permission.AGENDA_VIEW], admin: true },
+    });
     await link('representative@matrix.test', ids.karen, PortalRelation.REPRESENTATIVE);
-    add({ name: 'representative', target: 'karen', email: 'representative@matrix.test', situation: { session: true, relation: PortalRelation.REPRESENTATIVE } });
+    add({
+      name: 'representative',
+      target: 'karen',
+      email: 'representative@matrix.test',
+      situation: { session: true, relation: PortalRelation.REPRESENTATIVE },
+    });
     add({ name: 'stranger', target: 'karen', email: 'stranger@demo.test', situation: { session: true } });
-    const expiredInvitation = await s.network.invite(ids.karen, (await account('client@demo.test', 'Karen')).id, { name: 'Laat', email: 'late@matrix.test', language: 'nl', permissions: [Permission.AGENDA_VIEW] });
+    const expiredInvitation = await s.network.invite(ids.karen, (await account('client@demo.test', 'Karen')).id, {
+      name: 'Laat',
+      email: 'late@matrix.test',
+      language: 'nl',
+      permissions: [Permission.AGENDA_VIEW],
+    });
     await t.app.db.getRepository(InvitationEntity).update({ id: expiredInvitation.invitation.id }, { expiresAt: new Date(Date.now() - 1000) });
     await account('late@matrix.test', 'Laat');
     add({ name: 'account whose invitation expired', target: 'karen', email: 'late@matrix.test', situation: { session: true } });
     add({ name: 'revoked session', target: 'karen', email: 'client@demo.test', situation: { session: false, relation: PortalRelation.SELF } });
     add({ name: 'no session', target: 'karen', situation: { session: false } });
     await link('anna@matrix.test', ids.endedReadOnly, PortalRelation.SELF);
-    add({ name: 'client whose treatment ended (read-only window)', target: 'endedReadOnly', email: 'anna@matrix.test', situation: { session: true, relation: PortalRelation.SELF } });
+    add({
+      name: 'client whose treatment ended (read-only window)',
+      target: 'endedReadOnly',
+      email: 'anna@matrix.test',
+      situation: { session: true, relation: PortalRelation.SELF },
+    });
     await link('bram@matrix.test', ids.endedClosed, PortalRelation.SELF);
-    add({ name: 'client whose treatment ended (closed)', target: 'endedClosed', email: 'bram@matrix.test', situation: { session: true, relation: PortalRelation.SELF } });
+    add({
+      name: 'client whose treatment ended (closed)',
+      target: 'endedClosed',
+      email: 'bram@matrix.test',
+      situation: { session: true, relation: PortalRelation.SELF },
+    });
     const forced = await link('forced@matrix.test', ids.karen, PortalRelation.NETWORK_MEMBER, [...ALL_PERMISSIONS], true);
     // A password set for the account (staff reset, first login): the account must replace it first.
     await s.ownAccounts.setPassword(forced.id, 'Tijdelijk-Gezet-48!', true);
-    add({ name: 'a password that must be replaced first', target: 'karen', email: 'forced@matrix.test', situation: { session: true, mustChangePassword: true, relation: PortalRelation.NETWORK_MEMBER, permissions: ALL_PERMISSIONS, admin: true } });
+    add({
+      name: 'a password that must be replaced first',
+      target: 'karen',
+      email: 'forced@matrix.test',
+      situation: { session: true, mustChangePassword: true, relation: PortalRelation.NETWORK_MEMBER, permissions: ALL_PERMISSIONS, admin: true },
+    });
 
     for (const actor of actors) {
       if (!actor.email) continue;
@@ -330,7 +482,9 @@ describe('the authorisation matrix: every actor × every operation and route', (
 
   it('has a row in the rule table and a probe for every field of Query, Mutation, Subscription, Client and Dossier', async () => {
     const schema = await buildGatewaySchema();
-    const coordinates = (['Query', 'Mutation', 'Subscription', 'Client', 'Dossier'] as const).flatMap((type) => Object.keys((schema.getType(type) as { getFields(): object }).getFields()).map((f) => `${type}.${f}`));
+    const coordinates = (['Query', 'Mutation', 'Subscription', 'Client', 'Dossier'] as const).flatMap((type) =>
+      Object.keys((schema.getType(type) as { getFields(): object }).getFields()).map((f) => `${type}.${f}`),
+    );
     const probed = new Set([...probes().map((p) => p.op), 'Subscription.messageAdded', 'Subscription.videoCallStatusChanged']);
     expect(coordinates.filter((c) => !OPERATIONS[c])).toEqual([]);
     expect(coordinates.filter((c) => !probed.has(c))).toEqual([]);
@@ -351,7 +505,12 @@ describe('the authorisation matrix: every actor × every operation and route', (
         let vars = probe.vars(target);
         if (probe.op === 'Mutation.removeNetworkMember') {
           const owner = (await t.app.services.accounts.findByEmail('owner@matrix.test'))!;
-          const { member } = await t.app.services.network.invite(target.clientId, owner.id, { name: 'Weg', email: `gone-${randomUUID()}@matrix.test`, language: 'nl', permissions: [] });
+          const { member } = await t.app.services.network.invite(target.clientId, owner.id, {
+            name: 'Weg',
+            email: `gone-${randomUUID()}@matrix.test`,
+            language: 'nl',
+            permissions: [],
+          });
           vars = { m: member.id };
         }
         const { body } = await t.gql(probe.query, vars, token);
@@ -383,13 +542,22 @@ describe('the authorisation matrix: every actor × every operation and route', (
       const target = targets[actor.target];
       const portal = expected(actor.situation, target, Action.VIEW_PORTAL);
       if (portal !== 'ALLOW') continue;
-      const { body } = await t.gql(`query($c: ID!) { client(id: $c) { name dossier { medications { name } } consents { id } accessLog { action } } }`, { c: target.clientId }, actor.token);
+      const { body } = await t.gql(
+        `query($c: ID!) { client(id: $c) { name dossier { medications { name } } consents { id } accessLog { action } } }`,
+        { c: target.clientId },
+        actor.token,
+      );
       const c = (body as GqlBody).data?.client as Record<string, unknown> | null;
       if (!c || typeof c.name !== 'string') wrong.push(`${actor.name}: no name (${JSON.stringify(body).slice(0, 160)})`);
-      for (const [field, action] of [['dossier', Action.VIEW_DOSSIER], ['consents', Action.VIEW_CONSENTS], ['accessLog', Action.VIEW_ACCESS_LOG]] as const) {
+      for (const [field, action] of [
+        ['dossier', Action.VIEW_DOSSIER],
+        ['consents', Action.VIEW_CONSENTS],
+        ['accessLog', Action.VIEW_ACCESS_LOG],
+      ] as const) {
         const refused = expected(actor.situation, target, action) !== 'ALLOW';
         const at = body.errors?.find((e) => e.path?.join('.') === `client.${field}`);
-        if (refused && (c?.[field] !== null || at?.extensions?.code !== 'FORBIDDEN')) wrong.push(`${actor.name}: ${field} should be null with FORBIDDEN at client.${field}`);
+        if (refused && (c?.[field] !== null || at?.extensions?.code !== 'FORBIDDEN'))
+          wrong.push(`${actor.name}: ${field} should be null with FORBIDDEN at client.${field}`);
         if (!refused && (c?.[field] === null || at)) wrong.push(`${actor.name}: ${field} should answer`);
       }
     }
@@ -401,21 +569,51 @@ describe('the authorisation matrix: every actor × every operation and route', (
     const sockets: WsClient[] = [];
     const subscribed = actors.map((actor) => {
       if (!actor.token) return { actor, video: null, messages: null };
-      const ws = createClient({ url: wsUrl, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${actor.token}` }, retryAttempts: 0, lazy: false, onNonLazyError: () => undefined });
+      const ws = createClient({
+        url: wsUrl,
+        webSocketImpl: WebSocket,
+        connectionParams: { authorization: `Bearer ${actor.token}` },
+        retryAttempts: 0,
+        lazy: false,
+        onNonLazyError: () => undefined,
+      });
       sockets.push(ws);
       const c = targets[actor.target].clientId;
       return {
         actor,
-        video: subscribeTo<{ ready: boolean; joinUrl: string | null }>(ws, 'subscription($c: ID!) { videoCallStatusChanged(clientId: $c) { ready joinUrl } }', { c }, 'videoCallStatusChanged'),
-        messages: subscribeTo<{ conversation: { id: string } }>(ws, 'subscription($c: ID!) { messageAdded(clientId: $c) { kind conversation { id } } }', { c }, 'messageAdded'),
+        video: subscribeTo<{ ready: boolean; joinUrl: string | null }>(
+          ws,
+          'subscription($c: ID!) { videoCallStatusChanged(clientId: $c) { ready joinUrl } }',
+          { c },
+          'videoCallStatusChanged',
+        ),
+        messages: subscribeTo<{ conversation: { id: string } }>(
+          ws,
+          'subscription($c: ID!) { messageAdded(clientId: $c) { kind conversation { id } } }',
+          { c },
+          'messageAdded',
+        ),
       };
     });
     try {
       await new Promise((resolve) => setTimeout(resolve, 800));
       for (const [name, target] of Object.entries(targets)) {
-        const res = await postSignedSync(t.base, t.config.syncSecret, { id: `matrix-video-${name}-${randomUUID()}`, type: 'videocall.ready', source: 'demo', clientId: target.clientId, data: { practitionerId: 'pr-jansen', joinUrl: `https://video.example/${name}` } });
+        const res = await postSignedSync(t.base, t.config.syncSecret, {
+          id: `matrix-video-${name}-${randomUUID()}`,
+          type: 'videocall.ready',
+          source: 'demo',
+          clientId: target.clientId,
+          data: { practitionerId: 'pr-jansen', joinUrl: `https://video.example/${name}` },
+        });
         expect(res.status).toBe(202);
-        await t.app.services.messages.receiveFromPractitioner({ clientId: target.clientId, eventId: randomUUID(), conversationId: target.team.conversationId, practitionerId: 'demo:pr-jansen', body: `Nieuw bericht voor ${name}`, at: new Date() });
+        await t.app.services.messages.receiveFromPractitioner({
+          clientId: target.clientId,
+          eventId: randomUUID(),
+          conversationId: target.team.conversationId,
+          practitionerId: 'demo:pr-jansen',
+          body: `Nieuw bericht voor ${name}`,
+          at: new Date(),
+        });
       }
       const wrong: string[] = [];
       const verdict = (r: Received<unknown> | null): Outcome => {
@@ -429,19 +627,24 @@ describe('the authorisation matrix: every actor × every operation and route', (
         const wantVideo = expected(actor.situation, target, Action.VIEW_VIDEO_CALL);
         const wantMessages = expected(actor.situation, target, Action.READ_MESSAGES);
         if (wantVideo === 'ALLOW') await video!.nth(1, 3000).catch(() => undefined);
-        if (expected(actor.situation, target, Action.MESSAGES_TEAM) === 'ALLOW' && wantMessages === 'ALLOW') await messages!.nth(1, 3000).catch(() => undefined);
+        if (expected(actor.situation, target, Action.MESSAGES_TEAM) === 'ALLOW' && wantMessages === 'ALLOW')
+          await messages!.nth(1, 3000).catch(() => undefined);
         if (!actor.token) continue;
-        if (verdict(video) !== wantVideo && !(wantVideo === 'UNAUTHENTICATED' && video!.events.length === 0)) wrong.push(`videoCallStatusChanged × ${actor.name}: ${verdict(video)}, the table says ${wantVideo}`);
-        if (verdict(messages) !== wantMessages && !(wantMessages === 'UNAUTHENTICATED' && messages!.events.length === 0)) wrong.push(`messageAdded × ${actor.name}: ${verdict(messages)}, the table says ${wantMessages}`);
+        if (verdict(video) !== wantVideo && !(wantVideo === 'UNAUTHENTICATED' && video!.events.length === 0))
+          wrong.push(`videoCallStatusChanged × ${actor.name}: ${verdict(video)}, the table says ${wantVideo}`);
+        if (verdict(messages) !== wantMessages && !(wantMessages === 'UNAUTHENTICATED' && messages!.events.length === 0))
+          wrong.push(`messageAdded × ${actor.name}: ${verdict(messages)}, the table says ${wantMessages}`);
         const video1 = video!.events[0];
         if (wantVideo === 'ALLOW' && !video1) wrong.push(`videoCallStatusChanged × ${actor.name}: no event`);
         if (wantVideo !== 'ALLOW' && video!.events.length) wrong.push(`videoCallStatusChanged × ${actor.name}: LEAK, received an event`);
-        if (video1 && video1.joinUrl && expected(actor.situation, target, Action.JOIN_VIDEO_CALL) !== 'ALLOW') wrong.push(`videoCallStatusChanged × ${actor.name}: LEAK, the join link`);
+        if (video1 && video1.joinUrl && expected(actor.situation, target, Action.JOIN_VIDEO_CALL) !== 'ALLOW')
+          wrong.push(`videoCallStatusChanged × ${actor.name}: LEAK, the join link`);
         if (video1?.joinUrl && !video1.joinUrl.endsWith(`/${actor.target}`)) wrong.push(`videoCallStatusChanged × ${actor.name}: LEAK, another client's room`);
         const readsTeam = wantMessages === 'ALLOW' && expected(actor.situation, target, Action.MESSAGES_TEAM) === 'ALLOW';
         if (readsTeam && !messages!.events.length) wrong.push(`messageAdded × ${actor.name}: no event`);
         if (!readsTeam && messages!.events.length) wrong.push(`messageAdded × ${actor.name}: LEAK, received ${JSON.stringify(messages!.events[0])}`);
-        if (messages!.events.some((e) => e.conversation.id !== target.team.conversationId)) wrong.push(`messageAdded × ${actor.name}: LEAK, another client's conversation`);
+        if (messages!.events.some((e) => e.conversation.id !== target.team.conversationId))
+          wrong.push(`messageAdded × ${actor.name}: LEAK, another client's conversation`);
       }
       expect(wrong).toEqual([]);
 
@@ -452,7 +655,13 @@ describe('the authorisation matrix: every actor × every operation and route', (
       expect(link.permissions).toEqual([Permission.AGENDA_VIEW]);
       const linkRow = (await t.app.services.accounts.networkMembers(targets.karen.clientId)).find((m) => m.link.accountId === member.actor.accountId)!;
       await t.app.services.accounts.updateLink(linkRow.link.id, [], false);
-      await postSignedSync(t.base, t.config.syncSecret, { id: `matrix-video-ended-${randomUUID()}`, type: 'videocall.ended', source: 'demo', clientId: targets.karen.clientId, data: {} });
+      await postSignedSync(t.base, t.config.syncSecret, {
+        id: `matrix-video-ended-${randomUUID()}`,
+        type: 'videocall.ended',
+        source: 'demo',
+        clientId: targets.karen.clientId,
+        data: {},
+      });
       const karenSelf = subscribed.find((x) => x.actor.name === 'adult client (SELF)')!;
       await karenSelf.video!.nth(2, 3000);
       await member.video!.done(3000);
@@ -467,8 +676,14 @@ describe('the authorisation matrix: every actor × every operation and route', (
     const karen = actors.find((a) => a.name === 'adult client (SELF)')!;
     const form = new FormData();
     form.append('file', new Blob(['%PDF-1.4\n%matrix\n'], { type: 'application/pdf' }), 'bijlage.pdf');
-    const uploaded = (await (await fetch(`${t.base}/files`, { method: 'POST', headers: { authorization: `Bearer ${karen.token}` }, body: form })).json()) as { id: string };
-    const started = await t.gql('mutation($c: ID!, $a: [ID!]) { startConversation(clientId: $c, subject: "Netwerk", recipientIds: [], body: "Zie bijlage", attachmentIds: $a, kind: PERSONAL_NETWORK) { id } }', { c: targets.karen.clientId, a: [uploaded.id] }, karen.token);
+    const uploaded = (await (await fetch(`${t.base}/files`, { method: 'POST', headers: { authorization: `Bearer ${karen.token}` }, body: form })).json()) as {
+      id: string;
+    };
+    const started = await t.gql(
+      'mutation($c: ID!, $a: [ID!]) { startConversation(clientId: $c, subject: "Netwerk", recipientIds: [], body: "Zie bijlage", attachmentIds: $a, kind: PERSONAL_NETWORK) { id } }',
+      { c: targets.karen.clientId, a: [uploaded.id] },
+      karen.token,
+    );
     expect(started.body.errors).toBeUndefined();
     const wrong: string[] = [];
     for (const actor of actors.filter((a) => a.accountId)) {
@@ -476,12 +691,19 @@ describe('the authorisation matrix: every actor × every operation and route', (
       const file = (fileId: string) => fetch(`${t.base}${s.fileUrls.sign(fileId, actor.accountId!)}`);
       const documentWant = expected({ ...actor.situation, session: true }, target, Action.VIEW_DOSSIER);
       const doc = await file(`doc:${target.clientId}:${target.documentId}`);
-      if ((doc.status === 200) !== (documentWant === 'ALLOW')) wrong.push(`GET /files (document) × ${actor.name}: ${doc.status}, the table says ${documentWant}`);
-      if (doc.status === 403 && documentWant !== 'ALLOW' && ((await doc.json()) as { errors: { extensions: { reason?: string } }[] }).errors[0]!.extensions.reason !== documentWant) wrong.push(`GET /files (document) × ${actor.name}: another reason than ${documentWant}`);
+      if ((doc.status === 200) !== (documentWant === 'ALLOW'))
+        wrong.push(`GET /files (document) × ${actor.name}: ${doc.status}, the table says ${documentWant}`);
+      if (
+        doc.status === 403 &&
+        documentWant !== 'ALLOW' &&
+        ((await doc.json()) as { errors: { extensions: { reason?: string } }[] }).errors[0]!.extensions.reason !== documentWant
+      )
+        wrong.push(`GET /files (document) × ${actor.name}: another reason than ${documentWant}`);
       if (actor.target !== 'karen') continue;
       const attachmentWant = expectedAll({ ...actor.situation, session: true }, target, [Action.READ_MESSAGES, Action.MESSAGES_PERSONAL_NETWORK]);
       const att = await file(`att:${uploaded.id}`);
-      if ((att.status === 200) !== (attachmentWant === 'ALLOW')) wrong.push(`GET /files (attachment) × ${actor.name}: ${att.status}, the table says ${attachmentWant}`);
+      if ((att.status === 200) !== (attachmentWant === 'ALLOW'))
+        wrong.push(`GET /files (attachment) × ${actor.name}: ${att.status}, the table says ${attachmentWant}`);
     }
     expect(wrong).toEqual([]);
   });
@@ -490,13 +712,27 @@ describe('the authorisation matrix: every actor × every operation and route', (
     const wrong: string[] = [];
     const mounted = new Set(t.app.routes.map((r) => r.name));
     const probesByRoute: Record<keyof typeof ROUTES, (token?: string) => Promise<Response>> = {
-      graphql: (token) => fetch(`${t.base}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify({ query: '{ me { id } }' }) }),
+      graphql: (token) =>
+        fetch(`${t.base}/graphql`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+          body: JSON.stringify({ query: '{ me { id } }' }),
+        }),
       healthz: () => fetch(`${t.base}/healthz`),
       readyz: () => fetch(`${t.base}/readyz`),
       metrics: () => fetch(`${t.base}/metrics`),
-      dev_login: () => fetch(`${t.base}/auth/dev/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'nobody@matrix.test' }) }),
+      dev_login: () =>
+        fetch(`${t.base}/auth/dev/login`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ email: 'nobody@matrix.test' }),
+        }),
       session_refresh: () => fetch(`${t.base}/auth/session/refresh`, { method: 'POST', headers: { 'content-type': 'application/json' } }),
-      session_logout: (token) => fetch(`${t.base}/auth/session/logout`, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { cookie: `portal_session=${token}` } : {}) } }),
+      session_logout: (token) =>
+        fetch(`${t.base}/auth/session/logout`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...(token ? { cookie: `portal_session=${token}` } : {}) },
+        }),
       oidc_login: () => fetch(`${t.base}/auth/oidc/login`, { redirect: 'manual' }),
       oidc_callback: () => fetch(`${t.base}/auth/oidc/callback`, { redirect: 'manual' }),
       files_upload: (token) => {

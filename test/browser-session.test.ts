@@ -18,19 +18,32 @@ describe('browser mode: the session in httpOnly cookies', () => {
   afterAll(async () => t.stop());
 
   async function devSession() {
-    const res = await fetch(`${t.base}/auth/dev/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'client@demo.test' }) });
+    const res = await fetch(`${t.base}/auth/dev/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'client@demo.test' }),
+    });
     return (await res.json()) as { accessToken: string; refreshToken: string };
   }
   const post = (path: string, cookies: Record<string, string>, contentType = 'application/json') =>
     fetch(`${t.base}${path}`, {
       method: 'POST',
-      headers: { 'content-type': contentType, cookie: Object.entries(cookies).map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join('; ') },
+      headers: {
+        'content-type': contentType,
+        cookie: Object.entries(cookies)
+          .map(([k, v]) => `${k}=${encodeURIComponent(v)}`)
+          .join('; '),
+      },
       body: '{}',
     });
 
   it('answers GraphQL with the session cookie alone', async () => {
     const s = await devSession();
-    const res = await fetch(`${t.base}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', cookie: `portal_session=${s.accessToken}` }, body: JSON.stringify({ query: '{ me { displayName } }' }) });
+    const res = await fetch(`${t.base}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', cookie: `portal_session=${s.accessToken}` },
+      body: JSON.stringify({ query: '{ me { displayName } }' }),
+    });
     expect(((await res.json()) as { data: { me: { displayName: string } } }).data.me.displayName).toBe('Karen Test');
   });
 

@@ -44,7 +44,8 @@ function cacheSuite(name: string, env: () => Record<string, string>) {
     it('never serves one client’s cached data for another', async () => {
       const token = await t.login('parent@demo.test');
       const names = async (id: string) =>
-        (await t.gql('query($id: ID!) { client(id: $id) { dossier { allergies { substance } overview { dossierNumber } } } }', { id }, token)).body.data.client.dossier;
+        (await t.gql('query($id: ID!) { client(id: $id) { dossier { allergies { substance } overview { dossierNumber } } } }', { id }, token)).body.data.client
+          .dossier;
       const [a, b] = await portalIds(t, token);
       const [first, second] = [await names(a!), await names(b!)];
       expect(first.overview.dossierNumber).not.toBe(second.overview.dossierNumber);
@@ -56,9 +57,19 @@ function cacheSuite(name: string, env: () => Record<string, string>) {
       const [id] = await portalIds(t, token);
       await t.gql(MEDS, { id }, token);
       const before = demo.calls.get('listMedications') ?? 0;
-      demo.data.clients[0]!.medications.push({ externalId: 'md-new', name: 'Melatonine 1 mg tablet', dosage: '1 tablet voor het slapen', since: '2026-11-01', prescriberId: 'pr-degroot' });
-      expect((await t.gql(MEDS, { id }, token)).body.data.client.dossier.medications.map((m: { name: string }) => m.name)).not.toContain('Melatonine 1 mg tablet');
-      expect(await postSync(t, { id: randomUUID(), type: 'dossier.changed', source: 'demo', clientId: id, occurredAt: new Date().toISOString(), data: {} })).toBe(202);
+      demo.data.clients[0]!.medications.push({
+        externalId: 'md-new',
+        name: 'Melatonine 1 mg tablet',
+        dosage: '1 tablet voor het slapen',
+        since: '2026-11-01',
+        prescriberId: 'pr-degroot',
+      });
+      expect((await t.gql(MEDS, { id }, token)).body.data.client.dossier.medications.map((m: { name: string }) => m.name)).not.toContain(
+        'Melatonine 1 mg tablet',
+      );
+      expect(
+        await postSync(t, { id: randomUUID(), type: 'dossier.changed', source: 'demo', clientId: id, occurredAt: new Date().toISOString(), data: {} }),
+      ).toBe(202);
       let names: string[] = [];
       for (let i = 0; i < 20 && !names.includes('Melatonine 1 mg tablet'); i++) {
         names = (await t.gql(MEDS, { id }, token)).body.data.client.dossier.medications.map((m: { name: string }) => m.name);
@@ -79,7 +90,9 @@ function cacheSuite(name: string, env: () => Record<string, string>) {
       appointment.type = 'Groepsbehandeling (verzet)';
       try {
         expect(await types()).not.toContain('Groepsbehandeling (verzet)');
-        expect(await postSync(t, { id: randomUUID(), type: 'appointment.upserted', source: 'demo', clientId: id, data: { appointmentId: appointment.externalId } })).toBe(202);
+        expect(
+          await postSync(t, { id: randomUUID(), type: 'appointment.upserted', source: 'demo', clientId: id, data: { appointmentId: appointment.externalId } }),
+        ).toBe(202);
         let seen: string[] = [];
         for (let i = 0; i < 20 && !seen.includes('Groepsbehandeling (verzet)'); i++) {
           seen = await types();

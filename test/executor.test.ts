@@ -57,7 +57,11 @@ function executorSuite(database: 'sqlite' | 'mariadb') {
     for (const t of [jit, reference]) {
       const token = await t.login(LOGINS.client);
       const [clientId] = await portalIds(t, token);
-      const started = await t.gql(START_CONVERSATION, { clientId, subject: 'Vraag over medicatie', recipientIds: ['demo:pr-bakker'], body: 'Mag ik de dosis verlagen?' }, token);
+      const started = await t.gql(
+        START_CONVERSATION,
+        { clientId, subject: 'Vraag over medicatie', recipientIds: ['demo:pr-bakker'], body: 'Mag ik de dosis verlagen?' },
+        token,
+      );
       expect(started.body.errors).toBeUndefined();
     }
   });
@@ -122,7 +126,14 @@ describe('the direct path: a query text Apollo accepted before runs without its 
     });
     const text = await res.text();
     const sent = [...res.headers].filter(([name]) => !['x-request-id', 'date'].includes(name));
-    return { status: res.status, type: res.headers.get('content-type'), requestId: res.headers.get('x-request-id')!, text, headers: sent, body: JSON.parse(text) as any };
+    return {
+      status: res.status,
+      type: res.headers.get('content-type'),
+      requestId: res.headers.get('x-request-id')!,
+      text,
+      headers: sent,
+      body: JSON.parse(text) as any,
+    };
   }
   const direct = async () => (await t.app.services.metrics.graphqlDirect.get()).values[0]?.value ?? 0;
   const operations = async (outcome: string) =>
@@ -195,7 +206,10 @@ function rawTableSuite(database: 'sqlite' | 'mariadb') {
       const repository = t.app.db.getRepository<AccountEntity | PortalLinkEntity>(entity);
       const rows = await repository.find({ order: { createdAt: 'ASC', id: 'ASC' } });
       expect(rows.length).toBeGreaterThan(2);
-      const raw = await new RawTable<AccountEntity | PortalLinkEntity>(t.app.db, entity).findIn('id', rows.map((r) => r.id));
+      const raw = await new RawTable<AccountEntity | PortalLinkEntity>(t.app.db, entity).findIn(
+        'id',
+        rows.map((r) => r.id),
+      );
       expect(raw.map((r) => ({ ...r })).sort((a, b) => a.id.localeCompare(b.id))).toEqual(rows.map((r) => ({ ...r })).sort((a, b) => a.id.localeCompare(b.id)));
     }
   });

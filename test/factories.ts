@@ -28,7 +28,13 @@ export function addDemoClient(
       inTreatment: !ended,
       treatmentEndedAt: ended ? new Date(Date.now() - o.treatmentEndedDaysAgo! * DAY).toISOString() : null,
     },
-    overview: { dossierNumber: `GGZ-TEST-${o.externalId}`, registrationDate: new Date(Date.now() - 90 * DAY).toISOString().slice(0, 10), registrationReason: 'Aanmelding via de huisarts.', diagnosis: null, careDemandType: null },
+    overview: {
+      dossierNumber: `GGZ-TEST-${o.externalId}`,
+      registrationDate: new Date(Date.now() - 90 * DAY).toISOString().slice(0, 10),
+      registrationReason: 'Aanmelding via de huisarts.',
+      diagnosis: null,
+      careDemandType: null,
+    },
     intake: null,
     medications: [],
     allergies: [],
@@ -37,8 +43,29 @@ export function addDemoClient(
     team: [{ practitionerId: 'pr-jansen', role: 'LEAD', from: new Date(Date.now() - 90 * DAY).toISOString().slice(0, 10), until: null }],
     effort: { plannedMinutes: 300, activities: [] },
     reports: [],
-    documents: [{ externalId: `dc-${o.externalId}`, name: 'Verwijsbrief.pdf', mediaType: 'application/pdf', uploadedBy: 'Secretariaat', uploadedAt: new Date(Date.now() - 60 * DAY).toISOString(), needsApproval: false, approvedAt: null, content: '%PDF-1.4 verwijsbrief' }],
-    appointments: [{ externalId: `ap-${o.externalId}`, start: soon.toISOString(), end: new Date(soon.getTime() + 45 * 60_000).toISOString(), type: 'Behandeling', practitionerId: 'pr-jansen', location: 'Amstelveen', online: false }],
+    documents: [
+      {
+        externalId: `dc-${o.externalId}`,
+        name: 'Verwijsbrief.pdf',
+        mediaType: 'application/pdf',
+        uploadedBy: 'Secretariaat',
+        uploadedAt: new Date(Date.now() - 60 * DAY).toISOString(),
+        needsApproval: false,
+        approvedAt: null,
+        content: '%PDF-1.4 verwijsbrief',
+      },
+    ],
+    appointments: [
+      {
+        externalId: `ap-${o.externalId}`,
+        start: soon.toISOString(),
+        end: new Date(soon.getTime() + 45 * 60_000).toISOString(),
+        type: 'Behandeling',
+        practitionerId: 'pr-jansen',
+        location: 'Amstelveen',
+        online: false,
+      },
+    ],
   };
   demo.data.clients.push(record);
   if (o.parentBsn) (demo.data.parents[o.parentBsn] ??= []).push(o.externalId);

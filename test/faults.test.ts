@@ -68,16 +68,44 @@ describeWithMariaDb('under faults: Redis, the EHR, a crashed instance', () => {
     return { value, ms: Date.now() - started };
   };
   const bothReconnected = async () => {
-    for (const t of [a, b]) await until(async () => ((await (await fetch(`${t.base}/readyz`)).json()) as { redis: { ok: boolean } }).redis.ok || undefined, 10_000, 'Redis back on both instances');
+    for (const t of [a, b])
+      await until(
+        async () => ((await (await fetch(`${t.base}/readyz`)).json()) as { redis: { ok: boolean } }).redis.ok || undefined,
+        10_000,
+        'Redis back on both instances',
+      );
   };
 
   it('logs no one out during a 10 s Redis outage, waits no longer than the Redis timeout, stores every sync event, and catches a subscriber up once Redis is back', async () => {
     const karen = await a.login('client@demo.test');
     const [karenId] = await portalIds(a, karen);
-    const refreshToken = (((await (await fetch(`${a.base}/auth/dev/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'client@demo.test' }) })).json()) as { refreshToken: string }).refreshToken);
-    const ws = createClient({ url: `${b.base.replace(/^http/, 'ws')}/graphql`, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${karen}` }, retryAttempts: 0 });
-    const video = subscribeTo<{ ready: boolean; joinUrl: string | null }>(ws, 'subscription($c: ID!) { videoCallStatusChanged(clientId: $c) { ready joinUrl } }', { c: karenId }, 'videoCallStatusChanged');
-    const messages = subscribeTo<{ message: { body: string } }>(ws, 'subscription($c: ID!) { messageAdded(clientId: $c) { message { body } } }', { c: karenId }, 'messageAdded');
+    const refreshToken = (
+      (await (
+        await fetch(`${a.base}/auth/dev/login`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ email: 'client@demo.test' }),
+        })
+      ).json()) as { refreshToken: string }
+    ).refreshToken;
+    const ws = createClient({
+      url: `${b.base.replace(/^http/, 'ws')}/graphql`,
+      webSocketImpl: WebSocket,
+      connectionParams: { authorization: `Bearer ${karen}` },
+      retryAttempts: 0,
+    });
+    const video = subscribeTo<{ ready: boolean; joinUrl: string | null }>(
+      ws,
+      'subscription($c: ID!) { videoCallStatusChanged(clientId: $c) { ready joinUrl } }',
+      { c: karenId },
+      'videoCallStatusChanged',
+    );
+    const messages = subscribeTo<{ message: { body: string } }>(
+      ws,
+      'subscription($c: ID!) { messageAdded(clientId: $c) { message { body } } }',
+      { c: karenId },
+      'messageAdded',
+    );
     await new Promise((r) => setTimeout(r, 500));
 
     await redis.kill();
@@ -90,9 +118,16 @@ describeWithMariaDb('under faults: Redis, the EHR, a crashed instance', () => {
       const t = i++ % 2 ? a : b;
       const { value, ms } = await timed(() => t.gql(DASHBOARD, { id: karenId }, karen));
       slowest.ms = Math.max(slowest.ms, ms);
-      if (value.body.errors?.some((e) => e.extensions?.code === 'UNAUTHENTICATED') || !value.body.data?.client?.name) refused.push(JSON.stringify(value.body).slice(0, 160));
+      if (value.body.errors?.some((e) => e.extensions?.code === 'UNAUTHENTICATED') || !value.body.data?.client?.name)
+        refused.push(JSON.stringify(value.body).slice(0, 160));
       if (i % 2 === 0) {
-        const res = await postSignedSync(a.base, secrets.SYNC_SECRET, { id: `outage-${randomUUID()}`, type: 'dossier.changed', source: 'demo', clientId: karenId, data: {} });
+        const res = await postSignedSync(a.base, secrets.SYNC_SECRET, {
+          id: `outage-${randomUUID()}`,
+          type: 'dossier.changed',
+          source: 'demo',
+          clientId: karenId,
+          data: {},
+        });
         syncAnswers.push(res.status);
       }
       await new Promise((r) => setTimeout(r, 200));
@@ -103,18 +138,43 @@ describeWithMariaDb('under faults: Redis, the EHR, a crashed instance', () => {
     expect(syncAnswers.every((s) => s === 202)).toBe(true);
 
     // New sockets and a refresh work as well while Redis is away.
-    const fresh = createClient({ url: `${a.base.replace(/^http/, 'ws')}/graphql`, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${karen}` }, retryAttempts: 0 });
+    const fresh = createClient({
+      url: `${a.base.replace(/^http/, 'ws')}/graphql`,
+      webSocketImpl: WebSocket,
+      connectionParams: { authorization: `Bearer ${karen}` },
+      retryAttempts: 0,
+    });
     const freshVideo = subscribeTo(fresh, 'subscription($c: ID!) { videoCallStatusChanged(clientId: $c) { ready } }', { c: karenId }, 'videoCallStatusChanged');
     const refreshed = await a.gql('mutation($r: String!) { refreshSession(refreshToken: $r) { accessToken } }', { r: refreshToken });
     expect(refreshed.body.data?.refreshSession?.accessToken).toBeTruthy();
     // Readiness is about serving: 200, with Redis reported in the body.
     const ready = await fetch(`${a.base}/readyz`);
     expect(ready.status).toBe(200);
-    expect(((await ready.json()) as { status: string; redis: { ok: boolean } })).toMatchObject({ status: 'degraded', redis: { ok: false } });
+    expect((await ready.json()) as { status: string; redis: { ok: boolean } }).toMatchObject({ status: 'degraded', redis: { ok: false } });
 
     // While Redis is down a practitioner opens the video room and writes (instance A): B's subscriber is not told yet.
-    expect((await postSignedSync(a.base, secrets.SYNC_SECRET, { id: `outage-video-${randomUUID()}`, type: 'videocall.ready', source: 'demo', clientId: karenId, data: { practitionerId: 'pr-elamrani', joinUrl: 'https://video.example/karen' } })).status).toBe(202);
-    expect((await postSignedSync(a.base, secrets.SYNC_SECRET, { id: `outage-message-${randomUUID()}`, type: 'message.created', source: 'demo', clientId: karenId, data: { practitionerId: 'pr-elamrani', subject: 'Tijdens de storing', body: 'Geschreven terwijl Redis weg was' } })).status).toBe(202);
+    expect(
+      (
+        await postSignedSync(a.base, secrets.SYNC_SECRET, {
+          id: `outage-video-${randomUUID()}`,
+          type: 'videocall.ready',
+          source: 'demo',
+          clientId: karenId,
+          data: { practitionerId: 'pr-elamrani', joinUrl: 'https://video.example/karen' },
+        })
+      ).status,
+    ).toBe(202);
+    expect(
+      (
+        await postSignedSync(a.base, secrets.SYNC_SECRET, {
+          id: `outage-message-${randomUUID()}`,
+          type: 'message.created',
+          source: 'demo',
+          clientId: karenId,
+          data: { practitionerId: 'pr-elamrani', subject: 'Tijdens de storing', body: 'Geschreven terwijl Redis weg was' },
+        })
+      ).status,
+    ).toBe(202);
     await new Promise((r) => setTimeout(r, 500));
     expect(video.events).toHaveLength(0);
     expect(freshVideo.errors).toEqual([]);
@@ -171,7 +231,8 @@ describeWithMariaDb('under faults: Redis, the EHR, a crashed instance', () => {
     const [evaId] = await portalIds(a, eva);
     const karen = await a.login({ bsn: KAREN_BSN });
     const [karenId] = await portalIds(a, karen);
-    const screen = 'query($id: ID!) { me { displayName } client(id: $id) { name dashboard { upcomingAppointmentCount } dossier { medications { name } } conversations { id } } }';
+    const screen =
+      'query($id: ID!) { me { displayName } client(id: $id) { name dashboard { upcomingAppointmentCount } dossier { medications { name } } conversations { id } } }';
     // Read once while the EHR answers: the name is kept for when it does not.
     expect((await a.gql(screen, { id: evaId }, eva)).body.data.client.name).toBe('Eva Maria Jansen');
 
@@ -202,10 +263,14 @@ describeWithMariaDb('under faults: Redis, the EHR, a crashed instance', () => {
     expect(partial.body.extensions?.partial.every((p: { source: string }) => p.source === 'fhir')).toBe(true);
 
     proxy.mode = 'pass';
-    const recovered = await until(async () => {
-      const r = await a.gql(screen, { id: evaId }, eva);
-      return r.body.data?.client?.dossier?.medications?.length ? r : undefined;
-    }, 6000, 'the FHIR parts to answer again');
+    const recovered = await until(
+      async () => {
+        const r = await a.gql(screen, { id: evaId }, eva);
+        return r.body.data?.client?.dossier?.medications?.length ? r : undefined;
+      },
+      6000,
+      'the FHIR parts to answer again',
+    );
     expect(recovered.body.errors).toBeUndefined();
   }, 40_000);
 
@@ -246,7 +311,8 @@ describeWithMariaDb('under faults: Redis, the EHR, a crashed instance', () => {
       const [x, y] = await Promise.all([startTestApp({ databaseUrl: fresh.url, env }), startTestApp({ databaseUrl: fresh.url, env })]);
       try {
         expect(await x.app.db.getRepository(AccountEntity).countBy({ email: 'client@demo.test' })).toBe(1);
-        for (const t of [x, y]) expect((await t.gql('{ me { displayName } }', undefined, await t.login('client@demo.test'))).body.data.me.displayName).toBe('Karen Test');
+        for (const t of [x, y])
+          expect((await t.gql('{ me { displayName } }', undefined, await t.login('client@demo.test'))).body.data.me.displayName).toBe('Karen Test');
       } finally {
         await x.stop();
         await y.stop();

@@ -19,13 +19,22 @@ describe('FHIR Subscription rest-hook → sync events', () => {
   afterAll(async () => t.stop());
 
   const notify = (body: unknown, auth = `Bearer ${SECRET}`) =>
-    fetch(`${t.base}/sync/fhir/fhir`, { method: 'POST', headers: { 'content-type': 'application/fhir+json', authorization: auth }, body: JSON.stringify(body) });
+    fetch(`${t.base}/sync/fhir/fhir`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/fhir+json', authorization: auth },
+      body: JSON.stringify(body),
+    });
 
   it('drops the cached dossier when the FHIR server reports a change about the patient, once per version', async () => {
     const token = await t.login({ bsn: '999990019' });
     const [id] = await portalIds(t, token);
     await t.gql(MEDS, { id }, token);
-    fhir.data.clients[0]!.medications.push({ externalId: 'md-x', name: 'Quetiapine 25 mg tablet', dosage: '1 tablet voor de nacht', prescriberId: 'pr-degroot' });
+    fhir.data.clients[0]!.medications.push({
+      externalId: 'md-x',
+      name: 'Quetiapine 25 mg tablet',
+      dosage: '1 tablet voor de nacht',
+      prescriberId: 'pr-degroot',
+    });
     const change = { resourceType: 'MedicationStatement', id: 'md-x', meta: { versionId: '1' }, subject: { reference: 'Patient/cl-karen' } };
     const first = await notify(change);
     expect(first.status).toBe(202);

@@ -57,17 +57,28 @@ describe('messages to a FHIR EHR as Communication, through an outage', () => {
     );
     expect(started.body.errors).toBeUndefined();
     const messageId = started.body.data.startConversation.messages[0].id as string;
-    await until(async () => {
-      const [row] = (await t.app.db.query('SELECT attempts FROM message_outbox WHERE message_id = ?', [messageId])) as { attempts: number }[];
-      return row && row.attempts >= 2 ? true : undefined;
-    }, 5000, 'failed attempts during the outage');
+    await until(
+      async () => {
+        const [row] = (await t.app.db.query('SELECT attempts FROM message_outbox WHERE message_id = ?', [messageId])) as { attempts: number }[];
+        return row && row.attempts >= 2 ? true : undefined;
+      },
+      5000,
+      'failed attempts during the outage',
+    );
 
     proxy.mode = 'pass';
-    await until(async () => {
-      const [row] = (await t.app.db.query('SELECT status FROM message_outbox WHERE message_id = ?', [messageId])) as { status: string }[];
-      return row?.status === 'delivered' ? true : undefined;
-    }, 5000, 'delivery after the outage');
-    const found = await fhir.repo.searchResources<Communication>({ resourceType: 'Communication', filters: [{ code: 'identifier', operator: Operator.EQUALS, value: `${PORTAL_MESSAGE_SYSTEM}|${messageId}` }] });
+    await until(
+      async () => {
+        const [row] = (await t.app.db.query('SELECT status FROM message_outbox WHERE message_id = ?', [messageId])) as { status: string }[];
+        return row?.status === 'delivered' ? true : undefined;
+      },
+      5000,
+      'delivery after the outage',
+    );
+    const found = await fhir.repo.searchResources<Communication>({
+      resourceType: 'Communication',
+      filters: [{ code: 'identifier', operator: Operator.EQUALS, value: `${PORTAL_MESSAGE_SYSTEM}|${messageId}` }],
+    });
     expect(found).toHaveLength(1);
     expect(found[0]).toMatchObject({
       subject: { reference: `Patient/${seed.eva.id}` },
@@ -77,8 +88,23 @@ describe('messages to a FHIR EHR as Communication, through an outage', () => {
 
     // A resend of the same message (the outbox after a lost acknowledgement) adds no second Communication.
     const adapter = t.app.services.registry.adapter('fhir')!;
-    await adapter.sendMessage!(seed.eva.id, { messageId, conversationId: 'c', subject: 'Slaap', body: 'Ik slaap nog steeds slecht.', authorName: 'Eva', recipientPractitionerIds: [], sentAt: new Date().toISOString() }, { requestId: 'r' });
-    const again = await fhir.repo.searchResources<Communication>({ resourceType: 'Communication', filters: [{ code: 'identifier', operator: Operator.EQUALS, value: `${PORTAL_MESSAGE_SYSTEM}|${messageId}` }] });
+    await adapter.sendMessage!(
+      seed.eva.id,
+      {
+        messageId,
+        conversationId: 'c',
+        subject: 'Slaap',
+        body: 'Ik slaap nog steeds slecht.',
+        authorName: 'Eva',
+        recipientPractitionerIds: [],
+        sentAt: new Date().toISOString(),
+      },
+      { requestId: 'r' },
+    );
+    const again = await fhir.repo.searchResources<Communication>({
+      resourceType: 'Communication',
+      filters: [{ code: 'identifier', operator: Operator.EQUALS, value: `${PORTAL_MESSAGE_SYSTEM}|${messageId}` }],
+    });
     expect(again).toHaveLength(1);
   });
 
@@ -88,7 +114,10 @@ describe('messages to a FHIR EHR as Communication, through an outage', () => {
     const pdf = Buffer.from('%PDF-1.4\n% Slaapdagboek week 47\n%%EOF\n');
     const form = new FormData();
     form.append('file', new Blob([pdf]), 'slaapdagboek.pdf');
-    const up = (await (await fetch(`${t.base}/files`, { method: 'POST', body: form, headers: { authorization: `Bearer ${token}` } })).json()) as { id: string; mediaType: string };
+    const up = (await (await fetch(`${t.base}/files`, { method: 'POST', body: form, headers: { authorization: `Bearer ${token}` } })).json()) as {
+      id: string;
+      mediaType: string;
+    };
     expect(up.mediaType).toBe('application/pdf');
     const started = await t.gql(
       'mutation($c: ID!, $r: [ID!]!, $a: [ID!]) { startConversation(clientId: $c, subject: "Dagboek", recipientIds: $r, body: "Zie bijlage.", attachmentIds: $a) { messages { id } } }',
@@ -97,10 +126,17 @@ describe('messages to a FHIR EHR as Communication, through an outage', () => {
     );
     expect(started.body.errors).toBeUndefined();
     const messageId = started.body.data.startConversation.messages[0].id as string;
-    const [communication] = await until(async () => {
-      const found = await fhir.repo.searchResources<Communication>({ resourceType: 'Communication', filters: [{ code: 'identifier', operator: Operator.EQUALS, value: `${PORTAL_MESSAGE_SYSTEM}|${messageId}` }] });
-      return found.length ? found : undefined;
-    }, 5000, 'the Communication');
+    const [communication] = await until(
+      async () => {
+        const found = await fhir.repo.searchResources<Communication>({
+          resourceType: 'Communication',
+          filters: [{ code: 'identifier', operator: Operator.EQUALS, value: `${PORTAL_MESSAGE_SYSTEM}|${messageId}` }],
+        });
+        return found.length ? found : undefined;
+      },
+      5000,
+      'the Communication',
+    );
     expect(communication!.payload).toEqual([
       { contentString: 'Zie bijlage.' },
       { contentAttachment: { contentType: 'application/pdf', title: 'slaapdagboek.pdf', size: pdf.length, data: pdf.toString('base64') } },
@@ -117,18 +153,26 @@ describe('messages to a FHIR EHR as Communication, through an outage', () => {
     );
     const messageId = started.body.data.startConversation.messages[0].id as string;
     const byIdentifier = () =>
-      fhir.repo.searchResources<Communication>({ resourceType: 'Communication', filters: [{ code: 'identifier', operator: Operator.EQUALS, value: `${PORTAL_MESSAGE_SYSTEM}|${messageId}` }] });
+      fhir.repo.searchResources<Communication>({
+        resourceType: 'Communication',
+        filters: [{ code: 'identifier', operator: Operator.EQUALS, value: `${PORTAL_MESSAGE_SYSTEM}|${messageId}` }],
+      });
     await until(async () => ((await byIdentifier()).length ? true : undefined), 15000, 'the Communication');
 
     expect((await t.gql('mutation($id: ID!) { deleteMessage(messageId: $id) { deletedAt } }', { id: messageId }, token)).body.errors).toBeUndefined();
-    const withdrawn = await until(async () => {
-      const [c] = await byIdentifier();
-      return c?.status === 'entered-in-error' ? c : undefined;
-    }, 15000, 'the withdrawal');
+    const withdrawn = await until(
+      async () => {
+        const [c] = await byIdentifier();
+        return c?.status === 'entered-in-error' ? c : undefined;
+      },
+      15000,
+      'the withdrawal',
+    );
     expect(withdrawn.payload).toBeUndefined();
     expect(withdrawn.subject).toEqual({ reference: `Patient/${seed.eva.id}` });
     // The FHIR server has stored the withdrawal before its answer reaches the outbox, which then marks it delivered.
-    const withdrawal = () => t.app.db.query("SELECT status FROM message_outbox WHERE message_id = ? AND action = 'withdraw'", [messageId]) as Promise<{ status: string }[]>;
+    const withdrawal = () =>
+      t.app.db.query("SELECT status FROM message_outbox WHERE message_id = ? AND action = 'withdraw'", [messageId]) as Promise<{ status: string }[]>;
     await until(async () => ((await withdrawal())[0]?.status === 'delivered' ? true : undefined), 5000, 'the withdrawal marked delivered');
     expect(await withdrawal()).toEqual([{ status: 'delivered' }]);
   });

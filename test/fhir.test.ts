@@ -172,7 +172,13 @@ test('the treatment plan, team, effort, session reports and documents answer the
   ]);
   const byName = Object.fromEntries(d.documents.map((doc: { name: string }) => [doc.name, doc]));
   expect(Object.keys(byName).sort()).toEqual(['Behandelovereenkomst.pdf', 'Behandelplan ter akkoord.pdf', 'Brief aan huisarts.pdf']);
-  expect(byName['Brief aan huisarts.pdf']).toMatchObject({ mediaType: 'application/pdf', uploadedBy: 'Dr. Marieke de Groot', uploadedAt: '2026-03-15T09:00:00.000Z', needsApproval: false, approvedAt: null });
+  expect(byName['Brief aan huisarts.pdf']).toMatchObject({
+    mediaType: 'application/pdf',
+    uploadedBy: 'Dr. Marieke de Groot',
+    uploadedAt: '2026-03-15T09:00:00.000Z',
+    needsApproval: false,
+    approvedAt: null,
+  });
   // Only the practitioner's signature so far: still waiting for the client's akkoord.
   expect(byName['Behandelplan ter akkoord.pdf']).toMatchObject({ uploadedBy: 'Dr. M. de Groot', needsApproval: true, approvedAt: null });
   expect(byName['Behandelovereenkomst.pdf']).toMatchObject({ uploadedBy: 'Jeroen Bakker', needsApproval: true, approvedAt: '2026-03-14T09:05:00.000Z' });
@@ -204,7 +210,9 @@ test(`${APPOINTMENT_COUNT} appointments and an MDO with their practitioners answ
   const appointments = body.data.client.appointments;
   // The client holds every right, AGENDA_VIEW_ORGANISATION too, so the organisation-only MDO is listed.
   expect(appointments).toHaveLength(APPOINTMENT_COUNT + 1);
-  expect(appointments.filter((a: { type: string }) => a.type === MDO_TYPE)).toEqual([expect.objectContaining({ id: fhirId(seed.mdo.id), location: null, online: false })]);
+  expect(appointments.filter((a: { type: string }) => a.type === MDO_TYPE)).toEqual([
+    expect.objectContaining({ id: fhirId(seed.mdo.id), location: null, online: false }),
+  ]);
   expect(appointments.every((a: { source: string }) => a.source === 'fhir')).toBe(true);
   const names = new Set(appointments.map((a: { practitioner: { name: string } }) => a.practitioner.name));
   expect(names).toEqual(new Set(['Dr. Marieke de Groot', 'Jeroen Bakker', 'Fatima El Amrani', 'Lotte Visser']));
@@ -222,7 +230,11 @@ test(`${APPOINTMENT_COUNT} appointments and an MDO with their practitioners answ
   const upstream = fhir.requests.slice(before);
   const practitionerRequests = upstream.filter((r) => r.method === 'GET' && r.path === 'Practitioner');
   expect(practitionerRequests).toHaveLength(1);
-  expect(practitionerRequests[0]!.query.get('_id')!.split(',').sort()).toEqual(Object.values(seed.practitioners).map((p) => p.id).sort());
+  expect(practitionerRequests[0]!.query.get('_id')!.split(',').sort()).toEqual(
+    Object.values(seed.practitioners)
+      .map((p) => p.id)
+      .sort(),
+  );
   // The appointments themselves: one search (two pages at most), plus the Locations the server did not _include.
   expect(upstream.filter((r) => r.path.startsWith('Practitioner/'))).toHaveLength(0);
   expect(upstream.filter((r) => r.path === 'Appointment').length).toBeLessThanOrEqual(2);
@@ -247,7 +259,7 @@ test("a parent listed as RelatedPerson (father) of a child gets the child's port
   expect((await t.gql('{ me { portals { relation } } }', undefined, neighbour)).body.data.me.portals).toEqual([]);
 });
 
-test('a search larger than one page follows the server\'s next links to the end', async () => {
+test("a search larger than one page follows the server's next links to the end", async () => {
   const small = new FhirEhrAdapter({ baseUrl: fhir.baseUrl, auth: { kind: 'none' }, intakeQuestionnaire: INTAKE_QUESTIONNAIRE, pageSize: 7 });
   const before = fhir.requests.length;
   const all = await small.listAppointments(seed.eva.id, {}, { requestId: 'paging' });
@@ -259,7 +271,9 @@ test('a search larger than one page follows the server\'s next links to the end'
 test('an Appointment where the client is an information-only participant reads as organisation-only; the others do not', async () => {
   const adapter = new FhirEhrAdapter({ baseUrl: fhir.baseUrl, auth: { kind: 'none' }, intakeQuestionnaire: INTAKE_QUESTIONNAIRE });
   const all = await adapter.listAppointments(seed.eva.id, {}, { requestId: 'mdo' });
-  expect(all.filter((a) => a.organisationOnly)).toEqual([expect.objectContaining({ externalId: seed.mdo.id, type: MDO_TYPE, practitionerId: seed.practitioners.degroot.id })]);
+  expect(all.filter((a) => a.organisationOnly)).toEqual([
+    expect.objectContaining({ externalId: seed.mdo.id, type: MDO_TYPE, practitionerId: seed.practitioners.degroot.id }),
+  ]);
   expect(all.filter((a) => a.organisationOnly === false)).toHaveLength(APPOINTMENT_COUNT);
 });
 
@@ -268,13 +282,18 @@ test('the adapter pings the FHIR server through GET /metadata at start; /readyz 
   const before = fhir.requests.length;
   const res = await fetch(new URL('/readyz', t.base));
   expect(res.status).toBe(200);
-  expect(((await res.json()) as { adapters: Record<string, { state: string; lastOk: string | null }> }).adapters.fhir).toMatchObject({ state: 'closed', lastOk: expect.any(String) });
+  expect(((await res.json()) as { adapters: Record<string, { state: string; lastOk: string | null }> }).adapters.fhir).toMatchObject({
+    state: 'closed',
+    lastOk: expect.any(String),
+  });
   expect(fhir.requests.length).toBe(before);
 });
 
 test("approveDocument gives the client's akkoord to the FHIR server as a Provenance; the next read shows it", async () => {
   const documents = 'query($id: ID!) { client(id: $id) { dossier { documents { id name needsApproval approvedAt } } } }';
-  const awaiting = (await t.gql(documents, { id: clientId }, token)).body.data.client.dossier.documents.find((d: { name: string }) => d.name === 'Behandelplan ter akkoord.pdf');
+  const awaiting = (await t.gql(documents, { id: clientId }, token)).body.data.client.dossier.documents.find(
+    (d: { name: string }) => d.name === 'Behandelplan ter akkoord.pdf',
+  );
   expect(awaiting).toMatchObject({ needsApproval: true, approvedAt: null });
   const { body } = await t.gql('mutation($id: ID!) { approveDocument(documentId: $id) { id approvedAt } }', { id: awaiting.id }, token);
   expect(body.errors).toBeUndefined();
@@ -307,7 +326,9 @@ describe('when the FHIR server is stopped mid-suite', () => {
     expect(body.data.me.portals.length).toBeGreaterThan(0);
     expect(body.data.client.id).toBe(clientId);
     expect(body.data.client.dossier).toEqual({ intakeReport: null, treatmentPlan: null });
-    const byPath = Object.fromEntries((body.errors ?? []).map((e: { path?: string[]; extensions?: { code?: string } }) => [e.path?.join('.'), e.extensions?.code]));
+    const byPath = Object.fromEntries(
+      (body.errors ?? []).map((e: { path?: string[]; extensions?: { code?: string } }) => [e.path?.join('.'), e.extensions?.code]),
+    );
     expect(byPath).toEqual({
       'client.dossier.intakeReport': 'UPSTREAM_UNAVAILABLE',
       'client.dossier.treatmentPlan': 'UPSTREAM_UNAVAILABLE',

@@ -36,7 +36,11 @@ const directives = (n: number) => `{ me { id ${'@include(if: true) '.repeat(n)} 
 const manyTokens = (n: number) => `{ me { ${'id '.repeat(n)} } }`;
 /** Each fragment spreads the previous one twice: 2^n fields from a short text. */
 const expansion = (n: number) =>
-  [`query { me { ...F${n} } }`, 'fragment F0 on Viewer { id displayName }', ...Array.from({ length: n }, (_, i) => `fragment F${i + 1} on Viewer { ...F${i} ...F${i} }`)].join('\n');
+  [
+    `query { me { ...F${n} } }`,
+    'fragment F0 on Viewer { id displayName }',
+    ...Array.from({ length: n }, (_, i) => `fragment F${i + 1} on Viewer { ...F${i} ...F${i} }`),
+  ].join('\n');
 const DOSSIER = 'dossier { medications { name } allergies { substance } }';
 
 /**
@@ -47,9 +51,17 @@ function hostileDocuments(clientId: string): { name: string; body: unknown; stat
   const client = (inner: string) => `query { client(id: "${clientId}") { ${inner} } }`;
   return [
     { name: 'depth 20', body: { query: deep(20) }, status: 400 },
-    { name: 'depth 9 on the dossier', body: { query: client(`dossier { treatmentPlan { responsiblePractitioners { id } } } ${deep(8).slice(2, -2)}`) }, status: 400 },
+    {
+      name: 'depth 9 on the dossier',
+      body: { query: client(`dossier { treatmentPlan { responsiblePractitioners { id } } } ${deep(8).slice(2, -2)}`) },
+      status: 400,
+    },
     { name: '500 aliases', body: { query: aliases(500) }, status: 400 },
-    { name: '16 aliases of the dossier', body: { query: `query { ${Array.from({ length: 16 }, (_, i) => `c${i}: client(id: "${clientId}") { ${DOSSIER} }`).join(' ')} }` }, status: 400 },
+    {
+      name: '16 aliases of the dossier',
+      body: { query: `query { ${Array.from({ length: 16 }, (_, i) => `c${i}: client(id: "${clientId}") { ${DOSSIER} }`).join(' ')} }` },
+      status: 400,
+    },
     { name: '60 directives', body: { query: directives(60) }, status: 400 },
     { name: '3 000 tokens', body: { query: manyTokens(3000) }, status: 400 },
     { name: 'a fragment cycle', body: { query: 'query { me { ...A } } fragment A on Viewer { ...B } fragment B on Viewer { ...A }' }, status: 400 },
@@ -80,7 +92,10 @@ function hostileDocuments(clientId: string): { name: string; body: unknown; stat
 }
 
 /** Every configuration the hostile corpus runs in: the embedded defaults, and production on MariaDB. */
-const configurations: { name: string; production: boolean }[] = [{ name: 'development (SQLite)', production: false }, ...(MARIADB_URL ? [{ name: 'production (MariaDB)', production: true }] : [])];
+const configurations: { name: string; production: boolean }[] = [
+  { name: 'development (SQLite)', production: false },
+  ...(MARIADB_URL ? [{ name: 'production (MariaDB)', production: true }] : []),
+];
 
 describe.each(configurations)('hostile input, in $name', ({ production }) => {
   let t: TestApp;
@@ -105,7 +120,11 @@ describe.each(configurations)('hostile input, in $name', ({ production }) => {
   afterAll(async () => t.stop());
 
   const post = (body: unknown, headers: Record<string, string> = {}) =>
-    fetch(`${t.base}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+    fetch(`${t.base}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, ...headers },
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+    });
   const errorLines = () => t.logs.filter((l) => l.includes('"level":50'));
 
   it('refuses every hostile document over HTTP with BAD_USER_INPUT before anything runs, and logs none of them as our error', async () => {
@@ -115,7 +134,8 @@ describe.each(configurations)('hostile input, in $name', ({ production }) => {
       const res = await post(doc.body);
       const body = (await res.json()) as { data?: unknown; errors?: { message: string; extensions?: { code?: string } }[] };
       const code = body.errors?.[0]?.extensions?.code;
-      if (res.status !== doc.status || code !== 'BAD_USER_INPUT' || (body.data !== undefined && body.data !== null)) wrong.push(`${doc.name}: ${res.status} ${code} ${JSON.stringify(body).slice(0, 160)}`);
+      if (res.status !== doc.status || code !== 'BAD_USER_INPUT' || (body.data !== undefined && body.data !== null))
+        wrong.push(`${doc.name}: ${res.status} ${code} ${JSON.stringify(body).slice(0, 160)}`);
       if (production && body.errors?.some((e) => /Did you mean/.test(e.message))) wrong.push(`${doc.name}: hands out field suggestions`);
     }
     expect(wrong).toEqual([]);
@@ -127,11 +147,17 @@ describe.each(configurations)('hostile input, in $name', ({ production }) => {
   it('refuses a body over the limit (413), invalid JSON (400), a GET mutation (405) and the CSRF variants', async () => {
     expect((await post({ query: `{ me { id } } # ${'x'.repeat(200 * 1024)}` })).status).toBe(413);
     expect((await post('{"query": ')).status).toBe(400);
-    const getMutation = await fetch(`${t.base}/graphql?query=${encodeURIComponent('mutation { logout }')}`, { headers: { authorization: `Bearer ${token}`, 'apollo-require-preflight': '1' } });
+    const getMutation = await fetch(`${t.base}/graphql?query=${encodeURIComponent('mutation { logout }')}`, {
+      headers: { authorization: `Bearer ${token}`, 'apollo-require-preflight': '1' },
+    });
     expect(getMutation.status).toBe(405);
     // A page on another site can send these without a preflight: Apollo's CSRF prevention refuses them.
     for (const contentType of ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x']) {
-      const res = await fetch(`${t.base}/graphql`, { method: 'POST', headers: { 'content-type': contentType, authorization: `Bearer ${token}` }, body: JSON.stringify({ query: 'mutation { logout }' }) });
+      const res = await fetch(`${t.base}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': contentType, authorization: `Bearer ${token}` },
+        body: JSON.stringify({ query: 'mutation { logout }' }),
+      });
       expect([contentType, res.status]).toEqual([contentType, 400]);
     }
     const simpleGet = await fetch(`${t.base}/graphql?query=${encodeURIComponent('{ me { id } }')}`, { headers: { authorization: `Bearer ${token}` } });
@@ -172,12 +198,16 @@ describe.each(configurations)('hostile input, in $name', ({ production }) => {
       { name: 'a mutation over the socket', payload: { query: 'mutation { logout }' } },
       { name: 'a misspelt subscription field', payload: { query: `subscription { messageAdded(clientId: "${karenId}") { kindd } }` } },
       { name: 'a subscription without its variable', payload: { query: 'subscription($c: ID!) { messageAdded(clientId: $c) { kind } }' } },
-      { name: 'a subscription with a null variable', payload: { query: 'subscription($c: ID!) { messageAdded(clientId: $c) { kind } }', variables: { c: null } } },
+      {
+        name: 'a subscription with a null variable',
+        payload: { query: 'subscription($c: ID!) { messageAdded(clientId: $c) { kind } }', variables: { c: null } },
+      },
     ];
     const wrong: string[] = [];
     for (const [i, doc] of documents.entries()) {
       const answer = await ws.ask(String(i), doc.payload);
-      const errors = answer.payload as { message: string; extensions?: { code?: string } }[] | { errors?: { message: string; extensions?: { code?: string } }[] };
+      const errors = answer.payload as
+        { message: string; extensions?: { code?: string } }[] | { errors?: { message: string; extensions?: { code?: string } }[] };
       const list = Array.isArray(errors) ? errors : (errors.errors ?? []);
       if (list[0]?.extensions?.code !== 'BAD_USER_INPUT') wrong.push(`${doc.name}: ${JSON.stringify(answer).slice(0, 160)}`);
       if (production && list.some((e) => /Did you mean/.test(e.message))) wrong.push(`${doc.name}: hands out field suggestions`);
@@ -195,7 +225,11 @@ describe.each(configurations)('hostile input, in $name', ({ production }) => {
     garbage.send('not json');
     expect(await garbage.closed).toBe(4400);
     const badVariables = await openSocket(t, token);
-    badVariables.send({ type: 'subscribe', id: '1', payload: { query: `subscription { videoCallStatusChanged(clientId: "${karenId}") { ready } }`, variables: [1, 2] } });
+    badVariables.send({
+      type: 'subscribe',
+      id: '1',
+      payload: { query: `subscription { videoCallStatusChanged(clientId: "${karenId}") { ready } }`, variables: [1, 2] },
+    });
     expect(await badVariables.closed).toBe(4400);
     const early = await rawSocket(t);
     early.send(JSON.stringify({ type: 'subscribe', id: '1', payload: { query: `subscription { videoCallStatusChanged(clientId: "${karenId}") { ready } }` } }));
@@ -217,7 +251,8 @@ describe.each(configurations)('hostile input, in $name', ({ production }) => {
     const claims = jwt.decode(session) as Record<string, unknown>;
     const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
     const secret = t.config.sessionKey.kind === 'secret' ? t.config.sessionKey.secret : 'x';
-    const sign = (payload: object, key: string | object = secret, options: jwt.SignOptions = {}) => jwt.sign(payload, key as jwt.Secret, { algorithm: 'HS256', keyid: 'k1', ...options });
+    const sign = (payload: object, key: string | object = secret, options: jwt.SignOptions = {}) =>
+      jwt.sign(payload, key as jwt.Secret, { algorithm: 'HS256', keyid: 'k1', ...options });
     const base = { sub: claims.sub, sid: claims.sid, iss: TOKEN_ISSUER, aud: TOKEN_AUDIENCE };
     const [header, payload] = session.split('.');
     const revoked = await t.login('client@demo.test');
@@ -242,11 +277,16 @@ describe.each(configurations)('hostile input, in $name', ({ production }) => {
     ];
     const wrong: string[] = [];
     for (const [name, attack] of attacks) {
-      const res = await fetch(`${t.base}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${attack}` }, body: JSON.stringify({ query: `query { me { id } client(id: "${karenId}") { name } }` }) });
+      const res = await fetch(`${t.base}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${attack}` },
+        body: JSON.stringify({ query: `query { me { id } client(id: "${karenId}") { name } }` }),
+      });
       // Node itself refuses headers over 16 KiB (431) before the gateway sees the request.
       if (res.status === 431) continue;
       const body = (await res.json()) as { data?: { me?: unknown; client?: unknown } | null; errors?: { extensions?: { code?: string } }[] };
-      if (body.data?.me || body.data?.client || body.errors?.[0]?.extensions?.code !== 'UNAUTHENTICATED') wrong.push(`HTTP ${name}: ${JSON.stringify(body).slice(0, 120)}`);
+      if (body.data?.me || body.data?.client || body.errors?.[0]?.extensions?.code !== 'UNAUTHENTICATED')
+        wrong.push(`HTTP ${name}: ${JSON.stringify(body).slice(0, 120)}`);
       const ws = await rawSocket(t);
       ws.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${attack}` } }));
       const code = await ws.closed;
@@ -259,9 +299,18 @@ describe.each(configurations)('hostile input, in $name', ({ production }) => {
     const rows = () => t.app.db.getRepository(SyncEventEntity).count();
     const before = await rows();
     const secret = t.config.syncSecret;
-    const event = (over: Record<string, unknown> = {}) => JSON.stringify({ id: `forged-${randomBytes(4).toString('hex')}`, type: 'videocall.ready', source: 'demo', clientId: karenId, data: { practitionerId: 'pr-elamrani', joinUrl: 'https://video.example/room' }, ...over });
+    const event = (over: Record<string, unknown> = {}) =>
+      JSON.stringify({
+        id: `forged-${randomBytes(4).toString('hex')}`,
+        type: 'videocall.ready',
+        source: 'demo',
+        clientId: karenId,
+        data: { practitionerId: 'pr-elamrani', joinUrl: 'https://video.example/room' },
+        ...over,
+      });
     const now = Math.floor(Date.now() / 1000);
-    const send = (raw: string, headers: Record<string, string>) => fetch(`${t.base}/sync/events`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: raw });
+    const send = (raw: string, headers: Record<string, string>) =>
+      fetch(`${t.base}/sync/events`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: raw });
     const signed = (raw: string, ts = now, key = secret) => ({ 'x-signature-timestamp': String(ts), 'x-signature': signSyncBody(key, ts, raw) });
     const raw = event();
     const forged: [string, Promise<Response>, number][] = [
@@ -272,12 +321,20 @@ describe.each(configurations)('hostile input, in $name', ({ production }) => {
       ['a body changed after signing', send(raw.replace('pr-elamrani', 'pr-degroot'), signed(raw)), 401],
       ['a timestamp 10 minutes old (replay)', send(raw, signed(raw, now - 600)), 401],
       ['a timestamp 10 minutes ahead', send(raw, signed(raw, now + 600)), 401],
-      ['a signature over the body only', send(raw, { 'x-signature-timestamp': String(now), 'x-signature': `sha256=${createHmac('sha256', secret).update(raw).digest('hex')}` }), 401],
+      [
+        'a signature over the body only',
+        send(raw, { 'x-signature-timestamp': String(now), 'x-signature': `sha256=${createHmac('sha256', secret).update(raw).digest('hex')}` }),
+        401,
+      ],
       ['a malformed signature header', send(raw, { 'x-signature-timestamp': String(now), 'x-signature': 'md5=abc' }), 401],
       ['a timestamp that is not a number', send(raw, { ...signed(raw), 'x-signature-timestamp': 'yesterday' }), 401],
       ['an unknown type, signed', ((r) => send(r, signed(r)))(event({ type: 'client.deleted' })), 400],
       ['a javascript: join link, signed', ((r) => send(r, signed(r)))(event({ data: { practitionerId: 'pr-elamrani', joinUrl: 'javascript:alert(1)' } })), 400],
-      ['a plain-http join link, signed', ((r) => send(r, signed(r)))(event({ data: { practitionerId: 'pr-elamrani', joinUrl: 'http://video.example/room' } })), 400],
+      [
+        'a plain-http join link, signed',
+        ((r) => send(r, signed(r)))(event({ data: { practitionerId: 'pr-elamrani', joinUrl: 'http://video.example/room' } })),
+        400,
+      ],
       ['no clientId, signed', ((r) => send(r, signed(r)))(event({ clientId: undefined })), 400],
       ['a body that is not JSON, signed', send('{"id":', signed('{"id":')), 400],
       ['a body over the limit', ((r) => send(r, signed(r)))(event({ pad: 'x'.repeat(300 * 1024) })), 413],
@@ -308,8 +365,19 @@ describe.each(configurations)('hostile input, in $name', ({ production }) => {
       expect((await upload(Buffer.concat([Buffer.from('MZ'), randomBytes(200)]), 'setup.exe')).status).toBe(415);
       expect((await upload(Buffer.from('504b0304140000000800', 'hex'), 'a.zip')).status).toBe(415);
       expect((await upload(Buffer.from('\u007fELF\u0002\u0001\u0001'), 'a')).status).toBe(415);
-      expect((await fetch(`${t.base}/files`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'multipart/form-data; boundary=x' }, body: '--x--\r\n' })).status).toBe(400);
-      expect((await fetch(`${t.base}/files`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: '{}' })).status).toBe(400);
+      expect(
+        (
+          await fetch(`${t.base}/files`, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${token}`, 'content-type': 'multipart/form-data; boundary=x' },
+            body: '--x--\r\n',
+          })
+        ).status,
+      ).toBe(400);
+      expect(
+        (await fetch(`${t.base}/files`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: '{}' }))
+          .status,
+      ).toBe(400);
     });
 
     it('answers 413 as soon as a chunked upload at network pace passes the limit, and keeps no partial file', async () => {
@@ -331,7 +399,12 @@ describe.each(configurations)('hostile input, in $name', ({ production }) => {
       const { id } = (await res.json()) as { id: string };
       expect(await t.app.services.attachments.find(id)).not.toBeNull();
       const filesBefore = readdirSync(storageDir).length;
-      expect(await t.app.services.attachments.removeUnused(t.config.UPLOAD_UNUSED_TTL_HOURS * 3_600_000, Date.now() + t.config.UPLOAD_UNUSED_TTL_HOURS * 3_600_000 + 1000)).toBeGreaterThanOrEqual(1);
+      expect(
+        await t.app.services.attachments.removeUnused(
+          t.config.UPLOAD_UNUSED_TTL_HOURS * 3_600_000,
+          Date.now() + t.config.UPLOAD_UNUSED_TTL_HOURS * 3_600_000 + 1000,
+        ),
+      ).toBeGreaterThanOrEqual(1);
       expect(await t.app.services.attachments.find(id)).toBeNull();
       expect(readdirSync(storageDir).length).toBeLessThan(filesBefore);
     });
@@ -412,14 +485,24 @@ async function openSocket(t: TestApp, token: string): Promise<TestSocket> {
 }
 
 /** A multipart upload sent in chunks at a pace (Transfer-Encoding: chunked), optionally stalling. */
-function slowUpload(base: string, token: string, o: { totalBytes: number; chunkBytes: number; everyMs: number; stallAfterBytes?: number }): Promise<{ status: number | null; sentAll: boolean }> {
+function slowUpload(
+  base: string,
+  token: string,
+  o: { totalBytes: number; chunkBytes: number; everyMs: number; stallAfterBytes?: number },
+): Promise<{ status: number | null; sentAll: boolean }> {
   const boundary = 'hostile-boundary';
   const url = new URL(`${base}/files`);
   return new Promise((resolve) => {
     let sent = 0;
     let sentAll = false;
     let status: number | null = null;
-    const req = request({ host: url.hostname, port: url.port, path: '/files', method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': `multipart/form-data; boundary=${boundary}`, 'transfer-encoding': 'chunked' } });
+    const req = request({
+      host: url.hostname,
+      port: url.port,
+      path: '/files',
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': `multipart/form-data; boundary=${boundary}`, 'transfer-encoding': 'chunked' },
+    });
     req.on('response', (res) => {
       status = res.statusCode ?? null;
       res.resume();

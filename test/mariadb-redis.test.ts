@@ -42,7 +42,13 @@ describeWithMariaDb('the gateway on MariaDB (its own throwaway database)', () =>
   });
 
   it('ends a logged-out session on every instance through the shared deny-list', async () => {
-    const other = await startTestApp({ env: { DATABASE_URL: t.config.DATABASE_URL, SESSION_SECRET: (t.config.sessionKey as { secret: string }).secret, ...(REDIS_URL ? { REDIS_URL, REDIS_KEY_PREFIX: t.config.REDIS_KEY_PREFIX } : {}) } });
+    const other = await startTestApp({
+      env: {
+        DATABASE_URL: t.config.DATABASE_URL,
+        SESSION_SECRET: (t.config.sessionKey as { secret: string }).secret,
+        ...(REDIS_URL ? { REDIS_URL, REDIS_KEY_PREFIX: t.config.REDIS_KEY_PREFIX } : {}),
+      },
+    });
     try {
       const token = await t.login('client@demo.test');
       expect((await other.gql('{ me { id } }', undefined, token)).body.data.me.id).toBeTruthy();

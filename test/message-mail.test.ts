@@ -15,7 +15,15 @@ describe('new-message e-mail', () => {
   let karenId: string;
   const toKaren = () => mail.sent.filter((m) => m.to === 'client@demo.test');
   const fromPractitioner = (body: string, conversationId?: string) =>
-    t.app.services.messages.receiveFromPractitioner({ clientId: karenId, eventId: randomUUID(), conversationId, subject: 'Uw behandeling', practitionerId: 'demo:pr-bakker', body, at: new Date() });
+    t.app.services.messages.receiveFromPractitioner({
+      clientId: karenId,
+      eventId: randomUUID(),
+      conversationId,
+      subject: 'Uw behandeling',
+      practitionerId: 'demo:pr-bakker',
+      body,
+      at: new Date(),
+    });
 
   beforeAll(async () => {
     t = await startTestApp({ mail, env: { LOG_LEVEL: 'warn' } });
@@ -42,14 +50,26 @@ describe('new-message e-mail', () => {
 
   it('sends nothing to the author of a message, nor while the reader has a live subscription open', async () => {
     mail.sent.length = 0;
-    const mine = await t.gql('mutation($c: ID!) { startConversation(clientId: $c, subject: "Zelf", recipientIds: ["demo:pr-bakker"], body: "Van mij") { id } }', { c: karenId }, karenToken);
+    const mine = await t.gql(
+      'mutation($c: ID!) { startConversation(clientId: $c, subject: "Zelf", recipientIds: ["demo:pr-bakker"], body: "Van mij") { id } }',
+      { c: karenId },
+      karenToken,
+    );
     expect(mine.body.errors).toBeUndefined();
     await settle();
     expect(toKaren()).toEqual([]);
 
-    const ws = createClient({ url: `${t.base.replace(/^http/, 'ws')}/graphql`, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${karenToken}` }, retryAttempts: 0 });
+    const ws = createClient({
+      url: `${t.base.replace(/^http/, 'ws')}/graphql`,
+      webSocketImpl: WebSocket,
+      connectionParams: { authorization: `Bearer ${karenToken}` },
+      retryAttempts: 0,
+    });
     const got: unknown[] = [];
-    const stop = ws.subscribe({ query: 'subscription($id: ID!) { messageAdded(clientId: $id) { message { id } } }', variables: { id: karenId } }, { next: (m) => void got.push(m), error: () => undefined, complete: () => undefined });
+    const stop = ws.subscribe(
+      { query: 'subscription($id: ID!) { messageAdded(clientId: $id) { message { id } } }', variables: { id: karenId } },
+      { next: (m) => void got.push(m), error: () => undefined, complete: () => undefined },
+    );
     try {
       await settle(200);
       await fromPractitioner('Live gezien');
@@ -62,14 +82,23 @@ describe('new-message e-mail', () => {
     }
   });
 
-  it('counts every device: one closing its subscription does not end the other\'s, and mail resumes when both are gone', async () => {
+  it("counts every device: one closing its subscription does not end the other's, and mail resumes when both are gone", async () => {
     mail.sent.length = 0;
     const query = 'subscription($id: ID!) { messageAdded(clientId: $id) { message { id } } }';
-    const device = () => createClient({ url: `${t.base.replace(/^http/, 'ws')}/graphql`, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${karenToken}` }, retryAttempts: 0 });
+    const device = () =>
+      createClient({
+        url: `${t.base.replace(/^http/, 'ws')}/graphql`,
+        webSocketImpl: WebSocket,
+        connectionParams: { authorization: `Bearer ${karenToken}` },
+        retryAttempts: 0,
+      });
     const [phone, laptop] = [device(), device()];
     const gotOnLaptop: unknown[] = [];
     const stopPhone = phone.subscribe({ query, variables: { id: karenId } }, { next: () => undefined, error: () => undefined, complete: () => undefined });
-    const stopLaptop = laptop.subscribe({ query, variables: { id: karenId } }, { next: (m) => void gotOnLaptop.push(m), error: () => undefined, complete: () => undefined });
+    const stopLaptop = laptop.subscribe(
+      { query, variables: { id: karenId } },
+      { next: (m) => void gotOnLaptop.push(m), error: () => undefined, complete: () => undefined },
+    );
     try {
       await settle(200);
       stopPhone();

@@ -50,9 +50,17 @@ describe('the message outbox to the EHR (retries, restart, exactly once)', () =>
       expect(ehr.acknowledged).toHaveLength(1);
       expect(ehr.acknowledged[0]).toMatchObject({
         clientId: 'cl-karen',
-        message: { messageId, subject: 'Uitslag', body: 'Wanneer is de uitslag bekend?', authorName: expect.any(String), recipientPractitionerIds: ['pr-bakker'] },
+        message: {
+          messageId,
+          subject: 'Uitslag',
+          body: 'Wanneer is de uitslag bekend?',
+          authorName: expect.any(String),
+          recipientPractitionerIds: ['pr-bakker'],
+        },
       });
-      const rows: { status: string; attempts: number }[] = await t.app.db.query('SELECT status, attempts FROM message_outbox WHERE message_id = ?', [messageId]);
+      const rows: { status: string; attempts: number }[] = await t.app.db.query('SELECT status, attempts FROM message_outbox WHERE message_id = ?', [
+        messageId,
+      ]);
       expect(rows).toEqual([{ status: 'delivered', attempts: 4 }]);
     } finally {
       await t.stop();
@@ -83,7 +91,9 @@ describe('the message outbox to the EHR (retries, restart, exactly once)', () =>
       await until(() => (healthy.acknowledged.length ? true : undefined), 5000, 'delivery after restart');
       await new Promise((resolve) => setTimeout(resolve, 300));
       expect(healthy.acknowledged.map((a) => a.message.messageId)).toEqual([messageId!]);
-      const rows: { status: string; attempts: number }[] = await second.app.db.query('SELECT status, attempts FROM message_outbox WHERE message_id = ?', [messageId!]);
+      const rows: { status: string; attempts: number }[] = await second.app.db.query('SELECT status, attempts FROM message_outbox WHERE message_id = ?', [
+        messageId!,
+      ]);
       expect(rows).toEqual([{ status: 'delivered', attempts: 2 }]);
     } finally {
       await second.stop();
@@ -101,17 +111,27 @@ describe('the message outbox to the EHR (retries, restart, exactly once)', () =>
       await until(() => (ehr.attempts > 0 ? true : undefined), 3000, 'a first attempt');
       await t.gql('mutation($id: ID!) { deleteMessage(messageId: $id) { id } }', { id: messageId }, token);
       ehr.failures = 0;
-      const row = await until(async () => {
-        const [r] = (await t.app.db.query("SELECT status FROM message_outbox WHERE message_id = ? AND action = 'send'", [messageId])) as { status: string }[];
-        return r?.status === 'pending' ? undefined : r;
-      }, 5000, 'the row to settle');
+      const row = await until(
+        async () => {
+          const [r] = (await t.app.db.query("SELECT status FROM message_outbox WHERE message_id = ? AND action = 'send'", [messageId])) as { status: string }[];
+          return r?.status === 'pending' ? undefined : r;
+        },
+        5000,
+        'the row to settle',
+      );
       expect(row.status).toBe('cancelled');
       expect(ehr.acknowledged).toEqual([]);
       // Nothing reached the EHR, so there is nothing to withdraw.
-      const withdrawal = await until(async () => {
-        const [r] = (await t.app.db.query("SELECT status FROM message_outbox WHERE message_id = ? AND action = 'withdraw'", [messageId])) as { status: string }[];
-        return r?.status === 'pending' ? undefined : r;
-      }, 5000, 'the withdrawal to settle');
+      const withdrawal = await until(
+        async () => {
+          const [r] = (await t.app.db.query("SELECT status FROM message_outbox WHERE message_id = ? AND action = 'withdraw'", [messageId])) as {
+            status: string;
+          }[];
+          return r?.status === 'pending' ? undefined : r;
+        },
+        5000,
+        'the withdrawal to settle',
+      );
       expect(withdrawal.status).toBe('cancelled');
 
       const channel = await t.gql(START, { clientId: karenId, recipientIds: [], body: 'Alleen familie', kind: 'PERSONAL_NETWORK' }, token);
@@ -133,12 +153,19 @@ describe('the message outbox to the EHR (retries, restart, exactly once)', () =>
       await until(() => (ehr.acknowledged.length ? true : undefined), 3000, 'the delivery');
       const del = await t.gql('mutation($id: ID!) { deleteMessage(messageId: $id) { id } }', { id: messageId }, token);
       expect(del.body.errors).toBeUndefined();
-      const copy = await until(() => {
-        const sent = ehr.sentMessages.find((m) => m.message.messageId === messageId);
-        return sent?.withdrawn ? sent : undefined;
-      }, 3000, 'the withdrawal');
+      const copy = await until(
+        () => {
+          const sent = ehr.sentMessages.find((m) => m.message.messageId === messageId);
+          return sent?.withdrawn ? sent : undefined;
+        },
+        3000,
+        'the withdrawal',
+      );
       expect(copy.message.body).toBe('');
-      const rows = (await t.app.db.query('SELECT action, status FROM message_outbox WHERE message_id = ? ORDER BY action', [messageId])) as { action: string; status: string }[];
+      const rows = (await t.app.db.query('SELECT action, status FROM message_outbox WHERE message_id = ? ORDER BY action', [messageId])) as {
+        action: string;
+        status: string;
+      }[];
       expect(rows).toEqual([
         { action: 'send', status: 'delivered' },
         { action: 'withdraw', status: 'delivered' },

@@ -51,12 +51,23 @@ function liveSuite(name: string, setup: () => Promise<LiveSetup>, options: { red
     const sockets: WsClient[] = [];
 
     const ws = (t: TestApp, token: string): WsClient => {
-      const client = createClient({ url: `${t.base.replace(/^http/, 'ws')}/graphql`, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${token}` }, retryAttempts: 0 });
+      const client = createClient({
+        url: `${t.base.replace(/^http/, 'ws')}/graphql`,
+        webSocketImpl: WebSocket,
+        connectionParams: { authorization: `Bearer ${token}` },
+        retryAttempts: 0,
+      });
       sockets.push(client);
       return client;
     };
     const post = async (t: TestApp, event: Record<string, unknown>): Promise<number> => (await postSignedSync(t.base, syncSecret, event)).status;
-    const practitionerMessage = (data: Record<string, unknown>) => ({ id: randomUUID(), type: 'message.created', source: 'demo', clientId: karenId, data: { practitionerId: 'pr-bakker', ...data } });
+    const practitionerMessage = (data: Record<string, unknown>) => ({
+      id: randomUUID(),
+      type: 'message.created',
+      source: 'demo',
+      clientId: karenId,
+      data: { practitionerId: 'pr-bakker', ...data },
+    });
     const setRelative = async (permissions: Permission[]) => {
       const relative = (await a.app.services.accounts.findByEmail('relative@demo.test'))!;
       await a.app.services.accounts.link(relative.id, karenId, PortalRelation.NETWORK_MEMBER, permissions, false);
@@ -73,7 +84,7 @@ function liveSuite(name: string, setup: () => Promise<LiveSetup>, options: { red
       await close();
     });
 
-    it('delivers a practitioner\'s message.created posted to instance B to the client subscribed on instance A within a second, as a new conversation', async () => {
+    it("delivers a practitioner's message.created posted to instance B to the client subscribed on instance A within a second, as a new conversation", async () => {
       const sub = subscribe(ws(a, karenToken), karenId);
       await waitForSubscribers(karenId, 1);
       const sent = Date.now();
@@ -82,18 +93,27 @@ function liveSuite(name: string, setup: () => Promise<LiveSetup>, options: { red
       expect(Date.now() - sent).toBeLessThan(1000);
       expect(got).toMatchObject({
         kind: 'ADDED',
-        conversation: { subject: 'Uw uitslag', kind: 'TEAM', unreadCount: 1, participants: [{ id: 'demo:pr-bakker', name: 'Jeroen Bakker', kind: 'PRACTITIONER' }] },
+        conversation: {
+          subject: 'Uw uitslag',
+          kind: 'TEAM',
+          unreadCount: 1,
+          participants: [{ id: 'demo:pr-bakker', name: 'Jeroen Bakker', kind: 'PRACTITIONER' }],
+        },
         message: { body: 'De uitslag is binnen.', author: { id: 'demo:pr-bakker', name: 'Jeroen Bakker', kind: 'PRACTITIONER' } },
       });
       expect(sub.errors).toEqual([]);
       // A message read live is a read like any other: one access-log line for this reader, written before it went out.
       const karen = (await a.app.services.accounts.findByEmail('client@demo.test'))!;
-      const lines = await a.app.db.getRepository(AccessLogEntity).findBy({ accountId: karen.id, eventType: 'messages.read', resource: 'Bericht (live): Uw uitslag' });
-      expect(lines.map((l) => ({ action: l.action, clientId: l.clientId, actorRole: l.actorRole }))).toEqual([{ action: 'R', clientId: karenId, actorRole: 'SELF' }]);
+      const lines = await a.app.db
+        .getRepository(AccessLogEntity)
+        .findBy({ accountId: karen.id, eventType: 'messages.read', resource: 'Bericht (live): Uw uitslag' });
+      expect(lines.map((l) => ({ action: l.action, clientId: l.clientId, actorRole: l.actorRole }))).toEqual([
+        { action: 'R', clientId: karenId, actorRole: 'SELF' },
+      ]);
       sub.stop();
     });
 
-    it('adds a practitioner\'s reply to an existing conversation, once per event id, and the client\'s reply on B reaches A', async () => {
+    it("adds a practitioner's reply to an existing conversation, once per event id, and the client's reply on B reaches A", async () => {
       const started = await a.gql(
         'mutation($c: ID!) { startConversation(clientId: $c, subject: "Slapen", recipientIds: ["demo:pr-elamrani"], body: "Ik slaap slecht.") { id } }',
         { c: karenId },
@@ -107,11 +127,15 @@ function liveSuite(name: string, setup: () => Promise<LiveSetup>, options: { red
       expect(await post(a, reply)).toBe(202);
       const got = await until(() => sub.events[0], 2000, 'the reply');
       expect(got.conversation.id).toBe(conversationId);
-      expect(got.message).toMatchObject({ conversationId, body: 'Laten we dat dinsdag bespreken.', author: { name: 'Fatima El Amrani', kind: 'PRACTITIONER' } });
+      expect(got.message).toMatchObject({
+        conversationId,
+        body: 'Laten we dat dinsdag bespreken.',
+        author: { name: 'Fatima El Amrani', kind: 'PRACTITIONER' },
+      });
 
       const posted = await b.gql('mutation($id: ID!) { postMessage(conversationId: $id, body: "Dank u.") { id } }', { id: conversationId }, karenToken);
       expect(posted.body.errors).toBeUndefined();
-      const mine = await until(() => sub.events[1], 2000, 'the client\'s own reply');
+      const mine = await until(() => sub.events[1], 2000, "the client's own reply");
       expect(mine).toMatchObject({ kind: 'ADDED', message: { id: posted.body.data.postMessage.id, body: 'Dank u.', author: { kind: 'CLIENT' } } });
       await new Promise((resolve) => setTimeout(resolve, 200));
       expect(sub.events).toHaveLength(2);
@@ -130,12 +154,20 @@ function liveSuite(name: string, setup: () => Promise<LiveSetup>, options: { red
           .filter((m) => m.message.conversationId === conversationId);
       await until(() => (sent().length >= 2 ? true : undefined), 3000, 'the EHR copies');
       await new Promise((resolve) => setTimeout(resolve, 200));
-      expect(sent().map((m) => m.message.body).sort()).toEqual(['Dank u.', 'Ik slaap slecht.']);
+      expect(
+        sent()
+          .map((m) => m.message.body)
+          .sort(),
+      ).toEqual(['Dank u.', 'Ik slaap slecht.']);
       sub.stop();
     });
 
     it('tells subscribers when the author deletes a message (DELETED, no body)', async () => {
-      const started = await b.gql('mutation($c: ID!) { startConversation(clientId: $c, subject: "Oeps", recipientIds: ["demo:pr-bakker"], body: "Verkeerd verstuurd") { id messages { id } } }', { c: karenId }, karenToken);
+      const started = await b.gql(
+        'mutation($c: ID!) { startConversation(clientId: $c, subject: "Oeps", recipientIds: ["demo:pr-bakker"], body: "Verkeerd verstuurd") { id messages { id } } }',
+        { c: karenId },
+        karenToken,
+      );
       const messageId = started.body.data.startConversation.messages[0].id as string;
       const sub = subscribe(ws(a, karenToken), karenId);
       await waitForSubscribers(karenId, 1);
@@ -145,30 +177,35 @@ function liveSuite(name: string, setup: () => Promise<LiveSetup>, options: { red
       sub.stop();
     });
 
-    (options.redis ? it : it.skip)('keeps messages sent while Redis is down in the database and the conversation, and pushes again once it is back', async () => {
-      if (!dropRedis) throw new Error('this suite has no Redis to drop');
-      const sub = subscribe(ws(a, karenToken), karenId);
-      await waitForSubscribers(karenId, 1);
-      await dropRedis();
-      // While the bus reconnects, instances keep answering and storing.
-      expect(await post(b, practitionerMessage({ subject: 'Tijdens storing', body: 'Bewaard in de database.' }))).toBe(202);
-      const stored = async () =>
-        ((await a.gql(LIST, { id: karenId }, karenToken)).body.data.client.conversations as { subject: string }[]).some((c) => c.subject === 'Tijdens storing') || undefined;
-      const deadline = Date.now() + 5000;
-      while (!(await stored()) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
-      expect(await stored()).toBe(true);
+    (options.redis ? it : it.skip)(
+      'keeps messages sent while Redis is down in the database and the conversation, and pushes again once it is back',
+      async () => {
+        if (!dropRedis) throw new Error('this suite has no Redis to drop');
+        const sub = subscribe(ws(a, karenToken), karenId);
+        await waitForSubscribers(karenId, 1);
+        await dropRedis();
+        // While the bus reconnects, instances keep answering and storing.
+        expect(await post(b, practitionerMessage({ subject: 'Tijdens storing', body: 'Bewaard in de database.' }))).toBe(202);
+        const stored = async () =>
+          ((await a.gql(LIST, { id: karenId }, karenToken)).body.data.client.conversations as { subject: string }[]).some(
+            (c) => c.subject === 'Tijdens storing',
+          ) || undefined;
+        const deadline = Date.now() + 5000;
+        while (!(await stored()) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+        expect(await stored()).toBe(true);
 
-      await waitForSubscribers(karenId, 1);
-      let got: LiveEvent | undefined;
-      const until5s = Date.now() + 5000;
-      // The publisher may still be reconnecting: send until one arrives (each a new event id).
-      while (!got && Date.now() < until5s) {
-        await post(b, practitionerMessage({ subject: 'Na storing', body: 'Weer live.' }));
-        got = await until(() => sub.events.find((e) => e.conversation.subject === 'Na storing'), 500, 'after the restart').catch(() => undefined);
-      }
-      expect(got).toMatchObject({ kind: 'ADDED', message: { body: 'Weer live.' } });
-      sub.stop();
-    });
+        await waitForSubscribers(karenId, 1);
+        let got: LiveEvent | undefined;
+        const until5s = Date.now() + 5000;
+        // The publisher may still be reconnecting: send until one arrives (each a new event id).
+        while (!got && Date.now() < until5s) {
+          await post(b, practitionerMessage({ subject: 'Na storing', body: 'Weer live.' }));
+          got = await until(() => sub.events.find((e) => e.conversation.subject === 'Na storing'), 500, 'after the restart').catch(() => undefined);
+        }
+        expect(got).toMatchObject({ kind: 'ADDED', message: { body: 'Weer live.' } });
+        sub.stop();
+      },
+    );
 
     it('refuses a stranger and a network member without message rights on subscribe (FORBIDDEN)', async () => {
       const strangerToken = await a.login('stranger@demo.test');
@@ -190,8 +227,12 @@ function liveSuite(name: string, setup: () => Promise<LiveSetup>, options: { red
         await new Promise((resolve) => setTimeout(resolve, 150));
         // Karen's conversation with her practitioner: not for the relative.
         expect(await post(b, practitionerMessage({ subject: 'Privé', body: 'Alleen voor Karen.' }))).toBe(202);
-        await until(() => karens.events.find((e) => e.conversation.subject === 'Privé'), 2000, 'Karen\'s copy');
-        const channel = await b.gql('mutation($c: ID!) { startConversation(clientId: $c, kind: PERSONAL_NETWORK, subject: "Familie", recipientIds: [], body: "Etentje zondag?") { id } }', { c: karenId }, karenToken);
+        await until(() => karens.events.find((e) => e.conversation.subject === 'Privé'), 2000, "Karen's copy");
+        const channel = await b.gql(
+          'mutation($c: ID!) { startConversation(clientId: $c, kind: PERSONAL_NETWORK, subject: "Familie", recipientIds: [], body: "Etentje zondag?") { id } }',
+          { c: karenId },
+          karenToken,
+        );
         expect(channel.body.errors).toBeUndefined();
         const got = await until(() => sub.events[0], 2000, 'the channel message');
         expect(got.conversation.subject).toBe('Familie');
@@ -199,7 +240,11 @@ function liveSuite(name: string, setup: () => Promise<LiveSetup>, options: { red
         expect(sub.events.map((e) => e.conversation.subject)).toEqual(['Familie']);
 
         await setRelative([Permission.AGENDA_VIEW]);
-        await b.gql('mutation($id: ID!) { postMessage(conversationId: $id, body: "Nog iemand?") { id } }', { id: channel.body.data.startConversation.id }, karenToken);
+        await b.gql(
+          'mutation($id: ID!) { postMessage(conversationId: $id, body: "Nog iemand?") { id } }',
+          { id: channel.body.data.startConversation.id },
+          karenToken,
+        );
         await until(() => (sub.completed ? true : undefined), 2000, 'the stream to end');
         expect(sub.events).toHaveLength(1);
         karens.stop();
@@ -223,32 +268,42 @@ liveSuite('live messages on the embedded defaults (SQLite, in-process bus)', asy
 });
 
 describeWithMariaDbAndRedis('across two instances (MariaDB + Redis)', () => {
-  liveSuite('live messages across two instances', async () => {
-    const prefix = redisPrefix();
-    const syncSecret = randomBytes(24).toString('hex');
-    const env = { REDIS_URL: REDIS_URL!, REDIS_KEY_PREFIX: prefix, SYNC_SECRET: syncSecret, SESSION_SECRET: randomBytes(32).toString('hex'), LOG_LEVEL: 'warn' };
-    const a = await startTestApp({ database: 'mariadb', env });
-    const b = await startTestApp({ databaseUrl: a.config.DATABASE_URL, env });
-    const admin = new Redis(REDIS_URL!);
-    return {
-      a,
-      b,
-      syncSecret,
-      waitForSubscribers: (clientId, n) => redisSubscribers(admin, `${prefix}messages:${clientId}`, n),
-      close: async () => {
-        await b.stop();
-        await a.stop();
-        await admin.quit();
-      },
-      dropRedis: async () => {
-        const name = `ggz-events-${prefix.replace(/[^\w-]/g, '_')}`;
-        const list = (await admin.client('LIST')) as string;
-        const ids = list
-          .split('\n')
-          .filter((line) => line.includes(` name=${name} `))
-          .map((line) => /\bid=(\d+)/.exec(line)![1]!);
-        for (const id of ids) await admin.client('KILL', 'ID', id);
-      },
-    };
-  }, { redis: true });
+  liveSuite(
+    'live messages across two instances',
+    async () => {
+      const prefix = redisPrefix();
+      const syncSecret = randomBytes(24).toString('hex');
+      const env = {
+        REDIS_URL: REDIS_URL!,
+        REDIS_KEY_PREFIX: prefix,
+        SYNC_SECRET: syncSecret,
+        SESSION_SECRET: randomBytes(32).toString('hex'),
+        LOG_LEVEL: 'warn',
+      };
+      const a = await startTestApp({ database: 'mariadb', env });
+      const b = await startTestApp({ databaseUrl: a.config.DATABASE_URL, env });
+      const admin = new Redis(REDIS_URL!);
+      return {
+        a,
+        b,
+        syncSecret,
+        waitForSubscribers: (clientId, n) => redisSubscribers(admin, `${prefix}messages:${clientId}`, n),
+        close: async () => {
+          await b.stop();
+          await a.stop();
+          await admin.quit();
+        },
+        dropRedis: async () => {
+          const name = `ggz-events-${prefix.replace(/[^\w-]/g, '_')}`;
+          const list = (await admin.client('LIST')) as string;
+          const ids = list
+            .split('\n')
+            .filter((line) => line.includes(` name=${name} `))
+            .map((line) => /\bid=(\d+)/.exec(line)![1]!);
+          for (const id of ids) await admin.client('KILL', 'ID', id);
+        },
+      };
+    },
+    { redis: true },
+  );
 });

@@ -11,7 +11,8 @@ const START = `mutation($clientId: ID!, $subject: String!, $recipientIds: [ID!]!
   }
 }`;
 const POST = 'mutation($id: ID!, $body: String!) { postMessage(conversationId: $id, body: $body) { id conversationId body deletedAt author { name kind } } }';
-const LIST = 'query($id: ID!, $folder: ConversationFolder!) { client(id: $id) { conversations(folder: $folder) { id subject kind unreadCount archived messages { id body deletedAt } } } }';
+const LIST =
+  'query($id: ID!, $folder: ConversationFolder!) { client(id: $id) { conversations(folder: $folder) { id subject kind unreadCount archived messages { id body deletedAt } } } }';
 const READ = 'mutation($id: ID!) { markConversationRead(conversationId: $id) { id unreadCount } }';
 const ARCHIVE = 'mutation($id: ID!, $archived: Boolean!) { archiveConversation(conversationId: $id, archived: $archived) { id archived } }';
 const DELETE = 'mutation($id: ID!) { deleteMessage(messageId: $id) { id body deletedAt } }';
@@ -26,7 +27,11 @@ describe('messages: conversations, replies, unread, archive, delete and refusals
   let karenId: string;
 
   const start = (token: string, vars: Partial<{ subject: string; recipientIds: string[]; body: string; kind: string; clientId: string }> = {}) =>
-    t.gql(START, { clientId: karenId, subject: 'Vraag over medicatie', recipientIds: ['demo:pr-bakker', 'demo:pr-elamrani'], body: 'Mag ik de dosis verlagen?', ...vars }, token);
+    t.gql(
+      START,
+      { clientId: karenId, subject: 'Vraag over medicatie', recipientIds: ['demo:pr-bakker', 'demo:pr-elamrani'], body: 'Mag ik de dosis verlagen?', ...vars },
+      token,
+    );
   const setRelativePermissions = async (permissions: Permission[]) => {
     const relative = (await t.app.services.accounts.findByEmail('relative@demo.test'))!;
     await t.app.services.accounts.link(relative.id, karenId, PortalRelation.NETWORK_MEMBER, permissions, false);
@@ -87,7 +92,7 @@ describe('messages: conversations, replies, unread, archive, delete and refusals
     expect(code(none.body)).toBe('BAD_USER_INPUT');
   });
 
-  it('refuses a stranger everything about Karen\'s messages with FORBIDDEN', async () => {
+  it("refuses a stranger everything about Karen's messages with FORBIDDEN", async () => {
     const conv = (await start(karenToken)).body.data.startConversation;
     expect(code((await start(strangerToken)).body)).toBe('FORBIDDEN');
     expect(code((await t.gql(LIST, { id: karenId, folder: 'ALL' }, strangerToken)).body)).toBe('FORBIDDEN');
@@ -105,7 +110,7 @@ describe('messages: conversations, replies, unread, archive, delete and refusals
     expect(code((await t.gql(POST, { id: conv.id, body: 'hallo' }, relativeToken)).body)).toBe('FORBIDDEN');
   });
 
-  it('lets a network member with MESSAGES_PERSONAL_NETWORK use that channel only, never Karen\'s own conversations with her practitioner', async () => {
+  it("lets a network member with MESSAGES_PERSONAL_NETWORK use that channel only, never Karen's own conversations with her practitioner", async () => {
     await setRelativePermissions([Permission.AGENDA_VIEW, Permission.MESSAGES_PERSONAL_NETWORK]);
     try {
       const team = (await start(karenToken, { subject: 'Alleen voor mij' })).body.data.startConversation;
@@ -137,12 +142,15 @@ describe('messages: conversations, replies, unread, archive, delete and refusals
       const conv = (await start(karenToken, { kind: 'PERSONAL_NETWORK', recipientIds: [], subject: 'Archief' })).body.data.startConversation;
       const archived = await t.gql(ARCHIVE, { id: conv.id, archived: true }, karenToken);
       expect(archived.body.data.archiveConversation.archived).toBe(true);
-      const ids = async (folder: string) => (await t.gql(LIST, { id: karenId, folder }, karenToken)).body.data.client.conversations.map((c: { id: string }) => c.id);
+      const ids = async (folder: string) =>
+        (await t.gql(LIST, { id: karenId, folder }, karenToken)).body.data.client.conversations.map((c: { id: string }) => c.id);
       expect(await ids('INBOX')).not.toContain(conv.id);
       expect(await ids('ARCHIVE')).toContain(conv.id);
       expect(await ids('ALL')).toContain(conv.id);
       // Archiving is per reader: the relative still has it in the inbox.
-      expect((await t.gql(LIST, { id: karenId, folder: 'INBOX' }, relativeToken)).body.data.client.conversations.map((c: { id: string }) => c.id)).toContain(conv.id);
+      expect((await t.gql(LIST, { id: karenId, folder: 'INBOX' }, relativeToken)).body.data.client.conversations.map((c: { id: string }) => c.id)).toContain(
+        conv.id,
+      );
 
       await new Promise((resolve) => setTimeout(resolve, 5));
       expect((await t.gql(POST, { id: conv.id, body: 'Nog iets' }, relativeToken)).body.errors).toBeUndefined();
@@ -176,7 +184,14 @@ describe('messages: conversations, replies, unread, archive, delete and refusals
   });
 
   it('counts new messages by others on the dashboard, only in conversations the viewer may read', async () => {
-    await t.app.services.messages.receiveFromPractitioner({ clientId: karenId, eventId: `dash-${Date.now()}`, subject: 'Dashboard', practitionerId: 'demo:pr-bakker', body: 'Nieuw', at: new Date() });
+    await t.app.services.messages.receiveFromPractitioner({
+      clientId: karenId,
+      eventId: `dash-${Date.now()}`,
+      subject: 'Dashboard',
+      practitionerId: 'demo:pr-bakker',
+      body: 'Nieuw',
+      at: new Date(),
+    });
     const query = 'query($id: ID!) { client(id: $id) { dashboard { activity { newMessages } } } }';
     const karens = await t.gql(query, { id: karenId }, karenToken);
     expect(karens.body.errors).toBeUndefined();

@@ -62,13 +62,22 @@ describe('the personal network: invitations, registration by invitation, rights'
   it('lets a logged-in person accept, and changes or removes their rights at once', async () => {
     await invite('stranger@demo.test', ['AGENDA_VIEW', 'DOSSIER_VIEW']);
     const stranger = await t.login('stranger@demo.test');
-    const accepted = await t.gql('mutation($t: String!) { acceptInvitation(token: $t) { relation permissions client { id } } }', { t: tokenIn(mail.last('stranger@demo.test')?.text) }, stranger);
+    const accepted = await t.gql(
+      'mutation($t: String!) { acceptInvitation(token: $t) { relation permissions client { id } } }',
+      { t: tokenIn(mail.last('stranger@demo.test')?.text) },
+      stranger,
+    );
     expect(accepted.body.data.acceptInvitation).toMatchObject({ relation: 'NETWORK_MEMBER', client: { id: karenId } });
     expect((await t.gql(MEDS, { id: karenId }, stranger)).body.errors).toBeUndefined();
 
-    const member = (await t.gql(NETWORK, { id: karenId }, karen)).body.data.client.network.find((m: { email: string; status: string }) => m.email === 'stranger@demo.test' && m.status === 'ACTIVE');
+    const member = (await t.gql(NETWORK, { id: karenId }, karen)).body.data.client.network.find(
+      (m: { email: string; status: string }) => m.email === 'stranger@demo.test' && m.status === 'ACTIVE',
+    );
     const SET = 'mutation($m: ID!, $p: [Permission!]!, $a: Boolean) { setNetworkPermissions(memberId: $m, permissions: $p, admin: $a) { permissions admin } }';
-    expect((await t.gql(SET, { m: member.id, p: ['AGENDA_VIEW'], a: true }, karen)).body.data.setNetworkPermissions).toEqual({ permissions: ['AGENDA_VIEW'], admin: true });
+    expect((await t.gql(SET, { m: member.id, p: ['AGENDA_VIEW'], a: true }, karen)).body.data.setNetworkPermissions).toEqual({
+      permissions: ['AGENDA_VIEW'],
+      admin: true,
+    });
     expect((await t.gql(MEDS, { id: karenId }, stranger)).body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
     // Now admin: may see and manage the network, but not act for the client.
     expect((await t.gql(NETWORK, { id: karenId }, stranger)).body.errors).toBeUndefined();

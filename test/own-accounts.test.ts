@@ -104,14 +104,23 @@ describe('own accounts: password, a code by e-mail, sessions', () => {
       expect(body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
     }
     const next = 'Zonnig-Weer-2027#';
-    expect((await t.gql('mutation($t: String!, $p: String!) { resetPassword(token: $t, newPassword: $p) }', { t: token, p: next })).body.data.resetPassword).toBe(true);
-    expect((await t.gql('mutation($t: String!, $p: String!) { resetPassword(token: $t, newPassword: $p) }', { t: token, p: next })).body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(
+      (await t.gql('mutation($t: String!, $p: String!) { resetPassword(token: $t, newPassword: $p) }', { t: token, p: next })).body.data.resetPassword,
+    ).toBe(true);
+    expect(
+      (await t.gql('mutation($t: String!, $p: String!) { resetPassword(token: $t, newPassword: $p) }', { t: token, p: next })).body.errors?.[0]?.extensions
+        ?.code,
+    ).toBe('BAD_USER_INPUT');
     expect((await t.gql('{ me { id } }', undefined, s.accessToken)).body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
     const again = await challenge('client@demo.test', next);
     const fresh = (await t.gql(VERIFY, { c: again.challengeId, code: codeIn(mail.last('client@demo.test')?.text) })).body.data.verifyLoginCode;
     expect(fresh.accessToken).toBeTruthy();
     // Back to the demo password, through changePassword.
-    const changed = await t.gql('mutation($a: String!, $b: String!) { changePassword(currentPassword: $a, newPassword: $b) { accessToken } }', { a: next, b: DEMO_PASSWORD }, fresh.accessToken);
+    const changed = await t.gql(
+      'mutation($a: String!, $b: String!) { changePassword(currentPassword: $a, newPassword: $b) { accessToken } }',
+      { a: next, b: DEMO_PASSWORD },
+      fresh.accessToken,
+    );
     expect(changed.body.data.changePassword.accessToken).toBeTruthy();
   });
 
@@ -126,7 +135,11 @@ describe('own accounts: password, a code by e-mail, sessions', () => {
     expect(blocked.body.errors?.[0]?.extensions).toMatchObject({ code: 'FORBIDDEN', reason: 'PASSWORD_CHANGE_REQUIRED' });
     const refreshed = await t.gql('mutation($r: String!) { refreshSession(refreshToken: $r) { accessToken } }', { r: s.refreshToken });
     expect(refreshed.body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
-    const changed = await t.gql('mutation($a: String!, $b: String!) { changePassword(currentPassword: $a, newPassword: $b) { accessToken mustChangePassword } }', { a: 'Tijdelijk-Toegang-9!', b: DEMO_PASSWORD }, s.accessToken);
+    const changed = await t.gql(
+      'mutation($a: String!, $b: String!) { changePassword(currentPassword: $a, newPassword: $b) { accessToken mustChangePassword } }',
+      { a: 'Tijdelijk-Toegang-9!', b: DEMO_PASSWORD },
+      s.accessToken,
+    );
     expect(changed.body.data.changePassword.mustChangePassword).toBe(false);
     const ok = await t.gql('query($id: ID!) { client(id: $id) { appointments { id } } }', { id: karen }, changed.body.data.changePassword.accessToken);
     expect(ok.body.errors).toBeUndefined();
@@ -166,9 +179,15 @@ describe('own accounts: password, a code by e-mail, sessions', () => {
     const other = await t.login('parent@demo.test');
     const early = await t.gql('mutation { setLoginCodeChannel(channel: SMS) }', undefined, s1.accessToken);
     expect(early.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
-    expect((await t.gql('mutation { requestPhoneNumberChange(phone: "06 123") }', undefined, s1.accessToken)).body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
-    expect((await t.gql('mutation { requestPhoneNumberChange(phone: "+31 6 12345678") }', undefined, s1.accessToken)).body.data.requestPhoneNumberChange).toBe(true);
-    expect((await t.gql('mutation { confirmPhoneNumber(code: "000000x") }', undefined, s1.accessToken)).body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect((await t.gql('mutation { requestPhoneNumberChange(phone: "06 123") }', undefined, s1.accessToken)).body.errors?.[0]?.extensions?.code).toBe(
+      'BAD_USER_INPUT',
+    );
+    expect((await t.gql('mutation { requestPhoneNumberChange(phone: "+31 6 12345678") }', undefined, s1.accessToken)).body.data.requestPhoneNumberChange).toBe(
+      true,
+    );
+    expect((await t.gql('mutation { confirmPhoneNumber(code: "000000x") }', undefined, s1.accessToken)).body.errors?.[0]?.extensions?.code).toBe(
+      'BAD_USER_INPUT',
+    );
     const smsCode = codeIn(sms.last('+31612345678')?.text);
     expect((await t.gql('mutation($c: String!) { confirmPhoneNumber(code: $c) }', { c: smsCode }, s1.accessToken)).body.data.confirmPhoneNumber).toBe(true);
     expect((await t.gql('{ me { id } }', undefined, other)).body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');

@@ -82,13 +82,17 @@ describe('the gateway on its embedded defaults (SQLite, in-process, demo adapter
 
   it('writes every dossier read to the access log the client can see', async () => {
     await t.gql('query($id: ID!) { client(id: $id) { dossier { medications { name } allergies { substance } } } }', { id: karenId }, karenToken);
-    const { body } = await t.gql('query($id: ID!) { client(id: $id) { accessLog(first: 20) { actor actorRole action resource } } }', { id: karenId }, karenToken);
+    const { body } = await t.gql(
+      'query($id: ID!) { client(id: $id) { accessLog(first: 20) { actor actorRole action resource } } }',
+      { id: karenId },
+      karenToken,
+    );
     const resources = body.data.client.accessLog.map((e: { resource: string }) => e.resource);
     expect(resources).toEqual(expect.arrayContaining(['Medicatie', 'Allergieën']));
     expect(body.data.client.accessLog[0]).toMatchObject({ actor: 'Karen Test', actorRole: 'SELF', action: 'read' });
   });
 
-  it('logs a read of the client\'s name and birth date once per request, however many of them are asked', async () => {
+  it("logs a read of the client's name and birth date once per request, however many of them are asked", async () => {
     const before = (await t.app.services.audit.list(karenId, 100)).filter((e) => e.eventType === 'client.profile.read').length;
     const { body } = await t.gql('query($id: ID!) { client(id: $id) { name birthDate } }', { id: karenId }, karenToken);
     expect(body.data.client.name).toBe('Karen Test');
@@ -138,7 +142,11 @@ describe('the gateway on its embedded defaults (SQLite, in-process, demo adapter
   });
 
   it('rotates refresh tokens, and a reused one ends the session', async () => {
-    const res = await fetch(`${t.base}/auth/dev/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'client@demo.test' }) });
+    const res = await fetch(`${t.base}/auth/dev/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'client@demo.test' }),
+    });
     const first = (await res.json()) as { accessToken: string; refreshToken: string };
     const refreshed = await t.gql('mutation($r: String!) { refreshSession(refreshToken: $r) { accessToken refreshToken } }', { r: first.refreshToken });
     const second = refreshed.body.data.refreshSession;

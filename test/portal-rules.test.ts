@@ -41,7 +41,16 @@ describe('who may see a portal: minors from 16, and the end of treatment', () =>
   it('does not look among the documents of a child of 16 who has not given the parent access: approving one of them is NOT_FOUND, and nothing is approved', async () => {
     record('cl-sanne').client.birthDate = yearsAgo(16.5);
     const sanne = record('cl-sanne');
-    sanne.documents.push({ externalId: 'dc-s-akkoord', name: 'Behandelplan Sanne.pdf', mediaType: 'application/pdf', uploadedBy: 'M. Jansen', uploadedAt: new Date().toISOString(), needsApproval: true, approvedAt: null, content: 'Behandelplan.' });
+    sanne.documents.push({
+      externalId: 'dc-s-akkoord',
+      name: 'Behandelplan Sanne.pdf',
+      mediaType: 'application/pdf',
+      uploadedBy: 'M. Jansen',
+      uploadedAt: new Date().toISOString(),
+      needsApproval: true,
+      approvedAt: null,
+      content: 'Behandelplan.',
+    });
     try {
       const parent = await t.login('parent@demo.test');
       const { body } = await t.gql('mutation($id: ID!) { approveDocument(documentId: $id) { id approvedAt } }', { id: 'demo:dc-s-akkoord' }, parent);

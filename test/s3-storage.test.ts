@@ -16,7 +16,7 @@ describe('attachments in an S3-compatible store (s3rver over HTTP)', () => {
   });
   afterAll(async () => s3.stop());
 
-  it('stores, reads back from another instance\'s client, answers null for a missing key, and deletes', async () => {
+  it("stores, reads back from another instance's client, answers null for a missing key, and deletes", async () => {
     const a = new S3Storage(parseS3Url(s3.url(), s3.credentials));
     const b = new S3Storage(parseS3Url(s3.url(), s3.credentials));
     try {
@@ -51,17 +51,29 @@ describe('attachments in an S3-compatible store (s3rver over HTTP)', () => {
   describe('through the gateway', () => {
     let t: TestApp;
     beforeAll(async () => {
-      t = await startTestApp({ env: { FILE_STORAGE_URL: s3.url('gateway'), S3_ACCESS_KEY_ID: s3.credentials.accessKeyId, S3_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey, LOG_LEVEL: 'warn' } });
+      t = await startTestApp({
+        env: {
+          FILE_STORAGE_URL: s3.url('gateway'),
+          S3_ACCESS_KEY_ID: s3.credentials.accessKeyId,
+          S3_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
+          LOG_LEVEL: 'warn',
+        },
+      });
     });
     afterAll(async () => t?.stop());
 
     it('uploads to the store, serves the attachment through its signed link, and removes it when the message is deleted', async () => {
       const token = await t.login('client@demo.test');
       const [karenId] = await portalIds(t, token);
-      const png = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52]), Buffer.alloc(500, 3)]);
+      const png = Buffer.concat([
+        Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52]),
+        Buffer.alloc(500, 3),
+      ]);
       const form = new FormData();
       form.append('file', new Blob([png]), 'foto.png');
-      const up = (await (await fetch(`${t.base}/files`, { method: 'POST', body: form, headers: { authorization: `Bearer ${token}` } })).json()) as { id: string };
+      const up = (await (await fetch(`${t.base}/files`, { method: 'POST', body: form, headers: { authorization: `Bearer ${token}` } })).json()) as {
+        id: string;
+      };
       const started = await t.gql(
         'mutation($c: ID!, $a: [ID!]) { startConversation(clientId: $c, subject: "Foto", recipientIds: ["demo:pr-bakker"], body: "Zie bijlage", attachmentIds: $a) { messages { id attachments { downloadUrl } } } }',
         { c: karenId, a: [up.id] },

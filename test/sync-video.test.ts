@@ -15,7 +15,8 @@ const videoSubscription = 'subscription($id: ID!) { videoCallStatusChanged(clien
 type VideoEvent = { ready: boolean; joinUrl: string | null; readySince: string | null; practitioner: { id: string; name: string } | null };
 type Received = LiveReceived<VideoEvent>;
 /** A graphql-ws subscription as a browser would hold it, collecting what arrives. */
-const subscribe = (client: WsClient, clientId: string): Received => subscribeTo<VideoEvent>(client, videoSubscription, { id: clientId }, 'videoCallStatusChanged');
+const subscribe = (client: WsClient, clientId: string): Received =>
+  subscribeTo<VideoEvent>(client, videoSubscription, { id: clientId }, 'videoCallStatusChanged');
 
 describeWithMariaDbAndRedis('sync events and video-call readiness across two instances (MariaDB + Redis)', () => {
   const prefix = redisPrefix();
@@ -172,11 +173,12 @@ describeWithMariaDbAndRedis('sync events and video-call readiness across two ins
     await post(b, ready(karenId, 'https://video.ggz-demo.test/room/shared'));
     const [relativeGot, ...karenGot] = await Promise.all([relativeSub.nth(1), ...karenSubs.map((s) => s.nth(1))]);
     expect(relativeGot).toMatchObject({ ready: true, joinUrl: null });
-    for (const got of karenGot) expect(got).toMatchObject({ ready: true, joinUrl: 'https://video.ggz-demo.test/room/shared', practitioner: { id: 'demo:pr-elamrani' } });
+    for (const got of karenGot)
+      expect(got).toMatchObject({ ready: true, joinUrl: 'https://video.ggz-demo.test/room/shared', practitioner: { id: 'demo:pr-elamrani' } });
     for (const sub of [relativeSub, ...karenSubs]) sub.stop();
   });
 
-  it('refuses a stranger subscribing to Karen\'s room with FORBIDDEN', async () => {
+  it("refuses a stranger subscribing to Karen's room with FORBIDDEN", async () => {
     const strangerToken = await a.login('stranger@demo.test');
     const sub = subscribe(ws(a, strangerToken), karenId);
     await until(() => (sub.errors.length ? true : undefined), 2000, 'the refusal');
@@ -184,7 +186,7 @@ describeWithMariaDbAndRedis('sync events and video-call readiness across two ins
     expect(sub.events).toEqual([]);
   });
 
-  it('stops the next event when a network member\'s right is revoked while the socket is open', async () => {
+  it("stops the next event when a network member's right is revoked while the socket is open", async () => {
     const relative = (await a.app.services.accounts.findByEmail('relative@demo.test'))!;
     const sub = subscribe(ws(a, relativeToken), karenId);
     await redisSubscribers(karenId, 1);
@@ -238,20 +240,33 @@ describeWithMariaDbAndRedis('sync events and video-call readiness across two ins
     const event = ready(externalId, 'https://video.ggz-demo.test/room/late');
     expect((await post(b, event)).status).toBe(202);
     // Unknown client: recorded as failed, with a next attempt.
-    const failed = await until(async () => {
-      const [row] = (await a.app.db.query('SELECT attempts, error, next_attempt_at, processed_at FROM sync_events WHERE event_id = ?', [event.id])) as { attempts: number; error: string | null; next_attempt_at: Date | null; processed_at: Date | null }[];
-      return row && row.attempts >= 1 ? row : undefined;
-    }, 3000, 'the failed attempt');
+    const failed = await until(
+      async () => {
+        const [row] = (await a.app.db.query('SELECT attempts, error, next_attempt_at, processed_at FROM sync_events WHERE event_id = ?', [event.id])) as {
+          attempts: number;
+          error: string | null;
+          next_attempt_at: Date | null;
+          processed_at: Date | null;
+        }[];
+        return row && row.attempts >= 1 ? row : undefined;
+      },
+      3000,
+      'the failed attempt',
+    );
     expect(failed.error).toMatch(/unknown client/);
     expect(failed.next_attempt_at).not.toBeNull();
     expect(failed.processed_at).toBeNull();
 
     // The client becomes known (e.g. its first login); a later attempt processes the stored event.
     const clientId = await a.app.services.clients.ensureClient({ source: 'demo', externalId });
-    const room = await until(async () => {
-      const status = await a.app.services.video.status(clientId);
-      return status.ready ? status : undefined;
-    }, 5000, 'the retried event');
+    const room = await until(
+      async () => {
+        const status = await a.app.services.video.status(clientId);
+        return status.ready ? status : undefined;
+      },
+      5000,
+      'the retried event',
+    );
     expect(room.joinUrl).toBe('https://video.ggz-demo.test/room/late');
     // Marked processed right after the room is updated.
     await until(async () => ((await storedEvents(event.id))[0]?.processed_at ? true : undefined), 2000, 'processed_at');
@@ -311,7 +326,13 @@ describeWithMariaDbAndRedis('sync events and video-call readiness across two ins
   });
 
   it('stores a message.created and hands it to the messages module (processed, the message in the database)', async () => {
-    const event = { id: randomUUID(), type: 'message.created', source: 'demo', clientId: 'cl-karen', data: { practitionerId: 'pr-bakker', subject: 'Uw afspraak', body: 'Tot dinsdag.' } };
+    const event = {
+      id: randomUUID(),
+      type: 'message.created',
+      source: 'demo',
+      clientId: 'cl-karen',
+      data: { practitionerId: 'pr-bakker', subject: 'Uw afspraak', body: 'Tot dinsdag.' },
+    };
     expect((await post(b, event)).status).toBe(202);
     const deadline = Date.now() + 2000;
     while (!(await storedEvents(event.id))[0]?.processed_at && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
@@ -320,7 +341,7 @@ describeWithMariaDbAndRedis('sync events and video-call readiness across two ins
     expect(messages).toEqual([{ body: 'Tot dinsdag.' }]);
   });
 
-  it('accepts the source system\'s own client id for video events (looked up under the event\'s source)', async () => {
+  it("accepts the source system's own client id for video events (looked up under the event's source)", async () => {
     const sub = subscribe(ws(a, karenToken), karenId);
     await redisSubscribers(karenId, 1);
     await post(b, { ...ready('cl-karen', 'https://video.ggz-demo.test/room/by-external-id') });
@@ -328,7 +349,7 @@ describeWithMariaDbAndRedis('sync events and video-call readiness across two ins
     sub.stop();
   });
 
-  it('drops the client\'s cached EHR data on dossier.changed received by another instance, so the next read asks the EHR', async () => {
+  it("drops the client's cached EHR data on dossier.changed received by another instance, so the next read asks the EHR", async () => {
     // What instance A cached of Karen's medications, in the shared cache (Redis).
     await a.app.services.kv.set(`ehr:${karenId}:demo:listMedications`, JSON.stringify([{ externalId: 'stale' }]), 60);
     expect(await a.app.services.kv.get(`ehr:${karenId}:demo:listMedications`)).not.toBeNull();
@@ -349,7 +370,10 @@ describeWithMariaDbAndRedis('sync events and video-call readiness across two ins
       'INSERT INTO sync_events (id, event_id, type, source, client_ref, occurred_at, payload, received_at, processed_at, error) VALUES (?, ?, ?, ?, ?, NULL, ?, ?, NULL, NULL)',
       [randomUUID(), event.id, event.type, event.source, karenId, raw, new Date()],
     );
-    const c = await startTestApp({ databaseUrl: a.config.DATABASE_URL, env: { REDIS_URL: REDIS_URL!, REDIS_KEY_PREFIX: prefix, SYNC_SECRET: syncSecret, LOG_LEVEL: 'warn' } });
+    const c = await startTestApp({
+      databaseUrl: a.config.DATABASE_URL,
+      env: { REDIS_URL: REDIS_URL!, REDIS_KEY_PREFIX: prefix, SYNC_SECRET: syncSecret, LOG_LEVEL: 'warn' },
+    });
     try {
       const got = await until(() => sub.events.find((e) => e.joinUrl === 'https://video.ggz-demo.test/room/after-crash'), 5000, 'the resumed event');
       expect(got.ready).toBe(true);
@@ -383,7 +407,9 @@ describeWithMariaDbAndRedis('sync events and video-call readiness across two ins
     // The publisher may still be reconnecting: resend until one arrives (each event a new id).
     while (!got && Date.now() < deadline) {
       await post(b, ready(karenId, 'https://video.ggz-demo.test/room/after-restart'));
-      got = await until(() => sub.events.find((e) => e.joinUrl === 'https://video.ggz-demo.test/room/after-restart'), 500, 'after restart').catch(() => undefined);
+      got = await until(() => sub.events.find((e) => e.joinUrl === 'https://video.ggz-demo.test/room/after-restart'), 500, 'after restart').catch(
+        () => undefined,
+      );
     }
     expect(got).toMatchObject({ ready: true, joinUrl: 'https://video.ggz-demo.test/room/after-restart' });
     sub.stop();
@@ -403,14 +429,29 @@ describe('sync events and video-call readiness on the embedded defaults (SQLite,
   it('pushes a signed videocall.ready and videocall.ended to the client without Redis', async () => {
     const token = await t.login('client@demo.test');
     const [karenId] = await portalIds(t, token);
-    const client = createClient({ url: `${t.base.replace(/^http/, 'ws')}/graphql`, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${token}` }, retryAttempts: 0 });
+    const client = createClient({
+      url: `${t.base.replace(/^http/, 'ws')}/graphql`,
+      webSocketImpl: WebSocket,
+      connectionParams: { authorization: `Bearer ${token}` },
+      retryAttempts: 0,
+    });
     try {
       const sub = subscribe(client, karenId!);
       await new Promise((resolve) => setTimeout(resolve, 200));
       const send = async (event: Record<string, unknown>) => expect((await postSignedSync(t.base, syncSecret, event)).status).toBe(202);
       // One after the other: processing runs after the 202, and an older event never overrides a newer one.
-      await send({ id: randomUUID(), type: 'videocall.ready', source: 'demo', clientId: karenId, data: { practitionerId: 'pr-bakker', joinUrl: 'https://video.ggz-demo.test/room/local' } });
-      expect(await sub.nth(1)).toMatchObject({ ready: true, joinUrl: 'https://video.ggz-demo.test/room/local', practitioner: { id: 'demo:pr-bakker', name: 'Jeroen Bakker' } });
+      await send({
+        id: randomUUID(),
+        type: 'videocall.ready',
+        source: 'demo',
+        clientId: karenId,
+        data: { practitionerId: 'pr-bakker', joinUrl: 'https://video.ggz-demo.test/room/local' },
+      });
+      expect(await sub.nth(1)).toMatchObject({
+        ready: true,
+        joinUrl: 'https://video.ggz-demo.test/room/local',
+        practitioner: { id: 'demo:pr-bakker', name: 'Jeroen Bakker' },
+      });
       await send({ id: randomUUID(), type: 'videocall.ended', source: 'demo', clientId: karenId, data: {} });
       expect(await sub.nth(2)).toMatchObject({ ready: false, joinUrl: null, practitioner: null, readySince: null });
       const { body } = await t.gql('query($id: ID!) { client(id: $id) { videoCall { ready joinUrl } } }', { id: karenId }, token);
@@ -423,11 +464,22 @@ describe('sync events and video-call readiness on the embedded defaults (SQLite,
   it('tells subscribers when readiness lapses after VIDEO_READY_TTL_SECONDS without a refresh event', async () => {
     const token = await t.login('client@demo.test');
     const [karenId] = await portalIds(t, token);
-    const client = createClient({ url: `${t.base.replace(/^http/, 'ws')}/graphql`, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${token}` }, retryAttempts: 0 });
+    const client = createClient({
+      url: `${t.base.replace(/^http/, 'ws')}/graphql`,
+      webSocketImpl: WebSocket,
+      connectionParams: { authorization: `Bearer ${token}` },
+      retryAttempts: 0,
+    });
     try {
       const sub = subscribe(client, karenId!);
       await new Promise((resolve) => setTimeout(resolve, 200));
-      const event = { id: randomUUID(), type: 'videocall.ready', source: 'demo', clientId: karenId, data: { practitionerId: 'pr-bakker', joinUrl: 'https://video.ggz-demo.test/room/lapsing' } };
+      const event = {
+        id: randomUUID(),
+        type: 'videocall.ready',
+        source: 'demo',
+        clientId: karenId,
+        data: { practitionerId: 'pr-bakker', joinUrl: 'https://video.ggz-demo.test/room/lapsing' },
+      };
       expect((await postSignedSync(t.base, syncSecret, event)).status).toBe(202);
       expect(await sub.nth(1)).toMatchObject({ ready: true, joinUrl: 'https://video.ggz-demo.test/room/lapsing' });
       expect(await sub.nth(2, 3000)).toMatchObject({ ready: false, joinUrl: null });
@@ -440,11 +492,22 @@ describe('sync events and video-call readiness on the embedded defaults (SQLite,
   it('tells a socket that subscribed while the room was already ready when readiness lapses, and lets go of the bus when the last socket leaves', async () => {
     const token = await t.login('client@demo.test');
     const [karenId] = await portalIds(t, token);
-    const event = { id: randomUUID(), type: 'videocall.ready', source: 'demo', clientId: karenId, data: { practitionerId: 'pr-bakker', joinUrl: 'https://video.ggz-demo.test/room/opened-before' } };
+    const event = {
+      id: randomUUID(),
+      type: 'videocall.ready',
+      source: 'demo',
+      clientId: karenId,
+      data: { practitionerId: 'pr-bakker', joinUrl: 'https://video.ggz-demo.test/room/opened-before' },
+    };
     expect((await postSignedSync(t.base, syncSecret, event)).status).toBe(202);
     await until(async () => ((await t.app.services.video.status(karenId!)).ready ? true : undefined), 2000, 'the open room');
     // The portal shows the open room (Client.videoCall), then subscribes: no event for this socket yet.
-    const client = createClient({ url: `${t.base.replace(/^http/, 'ws')}/graphql`, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${token}` }, retryAttempts: 0 });
+    const client = createClient({
+      url: `${t.base.replace(/^http/, 'ws')}/graphql`,
+      webSocketImpl: WebSocket,
+      connectionParams: { authorization: `Bearer ${token}` },
+      retryAttempts: 0,
+    });
     try {
       const sub = subscribe(client, karenId!);
       expect(await sub.nth(1, 3000)).toMatchObject({ ready: false, joinUrl: null });
@@ -456,7 +519,12 @@ describe('sync events and video-call readiness on the embedded defaults (SQLite,
       await client.dispose();
     }
     // A socket that goes away without completing its subscription gives up its seat too.
-    const leaving = createClient({ url: `${t.base.replace(/^http/, 'ws')}/graphql`, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${token}` }, retryAttempts: 0 });
+    const leaving = createClient({
+      url: `${t.base.replace(/^http/, 'ws')}/graphql`,
+      webSocketImpl: WebSocket,
+      connectionParams: { authorization: `Bearer ${token}` },
+      retryAttempts: 0,
+    });
     subscribe(leaving, karenId!);
     await until(() => (t.app.services.live.rooms(VIDEO_ROOMS).seats(karenId!) === 1 ? true : undefined), 2000, 'the seat taken');
     await leaving.dispose();

@@ -19,8 +19,14 @@ describe('the demo EHR keeps the portal writes in memory', () => {
 
   test('a letter that asks nothing, or an item of another client, is refused', async () => {
     const demo = new DemoEhrAdapter();
-    await expect(demo.approve('cl-karen', { target: 'DOCUMENT', itemId: 'dc-k-2', by: karen, at }, ctx)).resolves.toMatchObject({ done: false, refusal: 'NOT_CHANGEABLE' });
-    await expect(demo.approve('cl-sanne', { target: 'DOCUMENT', itemId: 'dc-k-1', by: karen, at }, ctx)).resolves.toMatchObject({ done: false, refusal: 'NOT_FOUND' });
+    await expect(demo.approve('cl-karen', { target: 'DOCUMENT', itemId: 'dc-k-2', by: karen, at }, ctx)).resolves.toMatchObject({
+      done: false,
+      refusal: 'NOT_CHANGEABLE',
+    });
+    await expect(demo.approve('cl-sanne', { target: 'DOCUMENT', itemId: 'dc-k-1', by: karen, at }, ctx)).resolves.toMatchObject({
+      done: false,
+      refusal: 'NOT_FOUND',
+    });
   });
 
   test("goals: the client's own can be added (once) and removed until the plan is approved, a practitioner's never", async () => {
@@ -29,11 +35,15 @@ describe('the demo EHR keeps the portal writes in memory', () => {
     await expect(demo.addTreatmentGoal('cl-karen', goal, ctx)).resolves.toEqual({ done: true, id: 'g-1' });
     await demo.addTreatmentGoal('cl-karen', goal, ctx);
     expect((await demo.getTreatmentPlan('cl-karen', ctx))?.goals.filter((g) => g.byClient).map((g) => g.externalId)).toEqual(['gl-k-3', 'g-1']);
-    await expect(demo.removeTreatmentGoal('cl-karen', { planId: 'bp-k-1', goalId: 'gl-k-1', removedBy: karen, at }, ctx)).resolves.toMatchObject({ refusal: 'NOT_CHANGEABLE' });
+    await expect(demo.removeTreatmentGoal('cl-karen', { planId: 'bp-k-1', goalId: 'gl-k-1', removedBy: karen, at }, ctx)).resolves.toMatchObject({
+      refusal: 'NOT_CHANGEABLE',
+    });
     await expect(demo.removeTreatmentGoal('cl-karen', { planId: 'bp-k-1', goalId: 'g-1', removedBy: karen, at }, ctx)).resolves.toEqual({ done: true });
     await expect(demo.removeTreatmentGoal('cl-karen', { planId: 'bp-k-1', goalId: 'g-1', removedBy: karen, at }, ctx)).resolves.toEqual({ done: true });
     await demo.approve('cl-karen', { target: 'TREATMENT_PLAN', itemId: 'bp-k-1', by: karen, at }, ctx);
-    await expect(demo.removeTreatmentGoal('cl-karen', { planId: 'bp-k-1', goalId: 'gl-k-3', removedBy: karen, at }, ctx)).resolves.toMatchObject({ refusal: 'NOT_CHANGEABLE' });
+    await expect(demo.removeTreatmentGoal('cl-karen', { planId: 'bp-k-1', goalId: 'gl-k-3', removedBy: karen, at }, ctx)).resolves.toMatchObject({
+      refusal: 'NOT_CHANGEABLE',
+    });
     await expect(demo.addTreatmentGoal('cl-karen', { ...goal, goalId: 'g-2' }, ctx)).resolves.toMatchObject({ refusal: 'NOT_CHANGEABLE' });
     expect((await demo.getTreatmentPlan('cl-karen', ctx))?.goals.map((g) => g.externalId)).toEqual(['gl-k-1', 'gl-k-2', 'gl-k-3']);
   });
@@ -47,7 +57,9 @@ describe('the demo EHR keeps the portal writes in memory', () => {
     await expect(demo.saveQuestionnaireAnswers('cl-karen', { ...answers, status: 'IN_PROGRESS' }, ctx)).resolves.toMatchObject({ done: true });
     await expect(demo.saveQuestionnaireAnswers('cl-karen', { ...answers, status: 'COMPLETED' }, ctx)).resolves.toMatchObject({ done: true });
     await expect(demo.saveQuestionnaireAnswers('cl-karen', { ...answers, status: 'COMPLETED' }, ctx)).resolves.toMatchObject({ done: true });
-    await expect(demo.saveQuestionnaireAnswers('cl-karen', { ...answers, status: 'IN_PROGRESS', answers: [{ questionId: 'q1', value: 'Vaak' }] }, ctx)).resolves.toMatchObject({ refusal: 'NOT_CHANGEABLE' });
+    await expect(
+      demo.saveQuestionnaireAnswers('cl-karen', { ...answers, status: 'IN_PROGRESS', answers: [{ questionId: 'q1', value: 'Vaak' }] }, ctx),
+    ).resolves.toMatchObject({ refusal: 'NOT_CHANGEABLE' });
     expect(demo.questionnaireAnswers.get('cl-karen:as-1')?.answers[0]?.value).toBe('Soms');
   });
 });

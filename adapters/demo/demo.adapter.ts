@@ -29,7 +29,12 @@ export interface DemoAdapterOptions {
 export class DemoEhrAdapter implements EhrAdapter {
   readonly name: string;
   readonly data: DemoData;
-  readonly sentMessages: { clientId: string; message: EhrOutboundMessage; withdrawn?: boolean; files?: { name: string; mediaType: string; bytes: Buffer }[] }[] = [];
+  readonly sentMessages: {
+    clientId: string;
+    message: EhrOutboundMessage;
+    withdrawn?: boolean;
+    files?: { name: string; mediaType: string; bytes: Buffer }[];
+  }[] = [];
   /** Consent choices per client and topic (the latest wins), as the EHR would keep them. */
   readonly consents = new Map<string, Map<string, EhrConsentChoice>>();
   /** Questionnaire answers per client and assignment, as last saved. */
@@ -185,7 +190,9 @@ export class DemoEhrAdapter implements EhrAdapter {
     const key = `${clientId}:${answers.assignmentId}`;
     const saved = this.questionnaireAnswers.get(key);
     if (saved?.status === 'COMPLETED') {
-      const same = answers.status === 'COMPLETED' && JSON.stringify(saved.answers.map((a) => [a.questionId, a.value])) === JSON.stringify(answers.answers.map((a) => [a.questionId, a.value]));
+      const same =
+        answers.status === 'COMPLETED' &&
+        JSON.stringify(saved.answers.map((a) => [a.questionId, a.value])) === JSON.stringify(answers.answers.map((a) => [a.questionId, a.value]));
       return same ? { done: true, id: key } : writeRefused('NOT_CHANGEABLE', 'This questionnaire was sent: it can no longer be changed.');
     }
     this.questionnaireAnswers.set(key, answers);
@@ -205,7 +212,6 @@ export class DemoEhrAdapter implements EhrAdapter {
     ctx.signal?.throwIfAborted();
   }
 }
-
 
 /** A document or report that asks for akkoord gets approvedAt once; approving it again changes nothing. */
 function approveIn<T extends { externalId: string; needsApproval: boolean; approvedAt?: string | null }>(list: T[], approval: EhrApproval): EhrWriteResult {

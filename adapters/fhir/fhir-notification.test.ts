@@ -23,12 +23,25 @@ describe('FHIR Subscription notifications → sync events', () => {
   });
 
   it('turns other changes about a patient into dossier.changed', () => {
-    expect(fhirNotificationToEvent('fhir', { resourceType: 'Appointment', id: 'ap1', meta: { versionId: '5' }, participant: [{ actor: { reference: 'Practitioner/p1' } }, { actor: { reference: 'Patient/pat-eva' } }] })).toMatchObject({
+    expect(
+      fhirNotificationToEvent('fhir', {
+        resourceType: 'Appointment',
+        id: 'ap1',
+        meta: { versionId: '5' },
+        participant: [{ actor: { reference: 'Practitioner/p1' } }, { actor: { reference: 'Patient/pat-eva' } }],
+      }),
+    ).toMatchObject({
       type: 'dossier.changed',
       clientId: 'pat-eva',
       id: 'fhir:Appointment/ap1/_history/5',
     });
-    expect(fhirNotificationToEvent('fhir', { resourceType: 'MedicationStatement', id: 'm1', subject: { reference: 'https://fhir.example/R4/Patient/pat-eva/_history/3' } }).clientId).toBe('pat-eva');
+    expect(
+      fhirNotificationToEvent('fhir', {
+        resourceType: 'MedicationStatement',
+        id: 'm1',
+        subject: { reference: 'https://fhir.example/R4/Patient/pat-eva/_history/3' },
+      }).clientId,
+    ).toBe('pat-eva');
     expect(fhirNotificationToEvent('fhir', { resourceType: 'Patient', id: 'pat-eva' }).type).toBe('dossier.changed');
   });
 

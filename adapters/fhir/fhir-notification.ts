@@ -46,7 +46,7 @@ export function fhirNotificationToEvent(source: string, body: unknown): FhirNoti
   const patientId =
     r.resourceType === 'Patient'
       ? r.id
-      : idOf(r.subject, 'Patient') ?? idOf(r.patient, 'Patient') ?? r.participant?.map((p) => idOf(p.actor, 'Patient')).find(Boolean) ?? null;
+      : (idOf(r.subject, 'Patient') ?? idOf(r.patient, 'Patient') ?? r.participant?.map((p) => idOf(p.actor, 'Patient')).find(Boolean) ?? null);
   if (!patientId) throw new FhirNotificationError(`The ${r.resourceType} names no Patient (subject, patient or participant).`);
   const version = r.meta?.versionId ?? r.meta?.lastUpdated ?? 'unversioned';
   const base = { id: `fhir:${r.resourceType}/${r.id}/_history/${version}`, source, clientId: patientId, occurredAt: r.meta?.lastUpdated };

@@ -10,7 +10,12 @@ function fakeFhir(routes: Record<string, (url: URL) => Response | Promise<Respon
   const calls: { url: URL; method: string; headers: Record<string, string>; body?: string }[] = [];
   const fetchFn = (async (input: string | URL | Request, init?: RequestInit) => {
     const url = new URL(String(input instanceof Request ? input.url : input));
-    calls.push({ url, method: init?.method ?? 'GET', headers: (init?.headers ?? {}) as Record<string, string>, body: init?.body ? String(init.body) : undefined });
+    calls.push({
+      url,
+      method: init?.method ?? 'GET',
+      headers: (init?.headers ?? {}) as Record<string, string>,
+      body: init?.body ? String(init.body) : undefined,
+    });
     init?.signal?.throwIfAborted();
     const route = routes[url.pathname];
     if (!route) return json({ resourceType: 'OperationOutcome', issue: [] }, 404);
@@ -44,7 +49,10 @@ test('a search follows Bundle.link next until the last page', async () => {
     status: 'booked' as const,
     start: `2026-12-0${day}T09:00:00Z`,
     end: `2026-12-0${day}T09:45:00Z`,
-    participant: [{ actor: { reference: 'Patient/p1' }, status: 'accepted' as const }, { actor: { reference: 'Practitioner/pr1' }, status: 'accepted' as const }],
+    participant: [
+      { actor: { reference: 'Patient/p1' }, status: 'accepted' as const },
+      { actor: { reference: 'Practitioner/pr1' }, status: 'accepted' as const },
+    ],
   });
   const { calls, fetchFn } = fakeFhir({
     '/fhir/R4/Appointment': (url) =>
@@ -69,7 +77,12 @@ test('a next link to another origin is refused, so the token never leaves for a 
 test('getPractitioners asks once for the whole batch with _id=a,b,c', async () => {
   const { calls, fetchFn } = fakeFhir({
     '/fhir/R4/Practitioner': () =>
-      json(bundle([{ resourceType: 'Practitioner', id: 'pr1', name: [{ text: 'Dr. Marieke de Groot' }] }, { resourceType: 'Practitioner', id: 'pr2', name: [{ given: ['Jeroen'], family: 'Bakker' }] }])),
+      json(
+        bundle([
+          { resourceType: 'Practitioner', id: 'pr1', name: [{ text: 'Dr. Marieke de Groot' }] },
+          { resourceType: 'Practitioner', id: 'pr2', name: [{ given: ['Jeroen'], family: 'Bakker' }] },
+        ]),
+      ),
   });
   const found = await adapter(fetchFn).getPractitioners(['pr1', 'pr2', 'pr1', 'pr-gone'], ctx);
   expect(found.map((p) => p.name)).toEqual(['Dr. Marieke de Groot', 'Jeroen Bakker']);
@@ -92,7 +105,14 @@ test('references a server did not _include are fetched in one _id search per typ
             referralRequest: [{ reference: 'ServiceRequest/s1' }],
           },
           // The server did include the referral but not the condition.
-          { resourceType: 'ServiceRequest', id: 's1', status: 'completed', intent: 'order', subject: { reference: 'Patient/p1' }, reasonCode: [{ text: 'Paniekaanvallen' }] },
+          {
+            resourceType: 'ServiceRequest',
+            id: 's1',
+            status: 'completed',
+            intent: 'order',
+            subject: { reference: 'Patient/p1' },
+            reasonCode: [{ text: 'Paniekaanvallen' }],
+          },
         ]),
       ),
     '/fhir/R4/Condition': () => json(bundle([{ resourceType: 'Condition', id: 'c1', subject: { reference: 'Patient/p1' }, code: { text: 'Paniekstoornis' } }])),
@@ -114,10 +134,18 @@ test('FHIR_AUTH bearer:<token> sends that token on every request', async () => {
 test('client_credentials: one token request, cached until shortly before expiry, shared by concurrent calls', async () => {
   let issued = 0;
   const { calls, fetchFn } = fakeFhir({
-    '/oauth2/token': () => new Response(JSON.stringify({ access_token: `tok-${++issued}`, token_type: 'Bearer', expires_in: 3600 }), { headers: { 'content-type': 'application/json' } }),
+    '/oauth2/token': () =>
+      new Response(JSON.stringify({ access_token: `tok-${++issued}`, token_type: 'Bearer', expires_in: 3600 }), {
+        headers: { 'content-type': 'application/json' },
+      }),
     '/fhir/R4/metadata': () => json({ resourceType: 'CapabilityStatement' }),
   });
-  const auth = fhirAuthFrom({ FHIR_AUTH: 'client_credentials', FHIR_TOKEN_URL: 'https://ehr.ggz-noord.test/oauth2/token', FHIR_CLIENT_ID: 'portal', FHIR_CLIENT_SECRET: 's3cret' });
+  const auth = fhirAuthFrom({
+    FHIR_AUTH: 'client_credentials',
+    FHIR_TOKEN_URL: 'https://ehr.ggz-noord.test/oauth2/token',
+    FHIR_CLIENT_ID: 'portal',
+    FHIR_CLIENT_SECRET: 's3cret',
+  });
   const fhir = adapter(fetchFn, auth);
   await Promise.all([fhir.ping(), fhir.ping(), fhir.ping()]);
   await fhir.ping();
@@ -134,9 +162,15 @@ test('client_credentials: a 401 drops the cached token, so the next attempt fetc
   let reject = true;
   const { fetchFn, calls } = fakeFhir({
     '/oauth2/token': () => new Response(JSON.stringify({ access_token: `tok-${++issued}`, expires_in: 3600 })),
-    '/fhir/R4/metadata': () => (reject ? ((reject = false), json({ resourceType: 'OperationOutcome', issue: [] }, 401)) : json({ resourceType: 'CapabilityStatement' })),
+    '/fhir/R4/metadata': () =>
+      reject ? ((reject = false), json({ resourceType: 'OperationOutcome', issue: [] }, 401)) : json({ resourceType: 'CapabilityStatement' }),
   });
-  const fhir = adapter(fetchFn, { kind: 'client_credentials', tokenUrl: 'https://ehr.ggz-noord.test/oauth2/token', clientId: 'portal', clientSecret: 's3cret' });
+  const fhir = adapter(fetchFn, {
+    kind: 'client_credentials',
+    tokenUrl: 'https://ehr.ggz-noord.test/oauth2/token',
+    clientId: 'portal',
+    clientSecret: 's3cret',
+  });
   await expect(fhir.ping()).rejects.toMatchObject({ status: 401 });
   await fhir.ping();
   expect(calls.filter((c) => c.url.pathname === '/fhir/R4/metadata').map((c) => c.headers.authorization)).toEqual(['Bearer tok-1', 'Bearer tok-2']);
@@ -160,7 +194,13 @@ test('children of a parent come from RelatedPerson resources with the parent BSN
     '/fhir/R4/RelatedPerson/_search': () =>
       json(
         bundle([
-          { resourceType: 'RelatedPerson', id: 'rp1', patient: { reference: 'Patient/kid1' }, identifier: [bsn], relationship: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-RoleCode', code: 'MTH' }] }] },
+          {
+            resourceType: 'RelatedPerson',
+            id: 'rp1',
+            patient: { reference: 'Patient/kid1' },
+            identifier: [bsn],
+            relationship: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-RoleCode', code: 'MTH' }] }],
+          },
           { resourceType: 'RelatedPerson', id: 'rp2', patient: { reference: 'Patient/kid2' }, identifier: [bsn], relationship: [{ text: 'buurvrouw' }] },
           { resourceType: 'Patient', id: 'kid1', name: [{ given: ['Daan'], family: 'de Vries' }], birthDate: '2012-09-01' },
         ]),
@@ -178,7 +218,13 @@ test('children of a parent come from RelatedPerson resources with the parent BSN
 test('a document of another client is not served', async () => {
   const { fetchFn } = fakeFhir({
     '/fhir/R4/DocumentReference/d1': () =>
-      json({ resourceType: 'DocumentReference', id: 'd1', status: 'current', subject: { reference: 'Patient/someone-else' }, content: [{ attachment: { contentType: 'application/pdf', data: 'JVBERi0=' } }] }),
+      json({
+        resourceType: 'DocumentReference',
+        id: 'd1',
+        status: 'current',
+        subject: { reference: 'Patient/someone-else' },
+        content: [{ attachment: { contentType: 'application/pdf', data: 'JVBERi0=' } }],
+      }),
   });
   await expect(adapter(fetchFn).getDocumentContent('p1', 'd1', ctx)).resolves.toBeNull();
 });
@@ -186,7 +232,13 @@ test('a document of another client is not served', async () => {
 test('an attachment URL on another host is fetched without our token', async () => {
   const { calls, fetchFn } = fakeFhir({
     '/fhir/R4/DocumentReference/d1': () =>
-      json({ resourceType: 'DocumentReference', id: 'd1', status: 'current', subject: { reference: 'Patient/p1' }, content: [{ attachment: { contentType: 'application/pdf', title: 'Brief.pdf', url: 'https://files.other.test/brief.pdf' } }] }),
+      json({
+        resourceType: 'DocumentReference',
+        id: 'd1',
+        status: 'current',
+        subject: { reference: 'Patient/p1' },
+        content: [{ attachment: { contentType: 'application/pdf', title: 'Brief.pdf', url: 'https://files.other.test/brief.pdf' } }],
+      }),
     '/brief.pdf': () => new Response(Buffer.from('%PDF-1.4'), { headers: { 'content-type': 'application/pdf' } }),
   });
   const content = await adapter(fetchFn, { kind: 'bearer', token: 't0k' }).getDocumentContent('p1', 'd1', ctx);
@@ -205,7 +257,12 @@ test('one caller giving up does not fail the others waiting for the same token',
     },
     '/fhir/R4/metadata': () => json({ resourceType: 'CapabilityStatement' }),
   });
-  const fhir = adapter(fetchFn, { kind: 'client_credentials', tokenUrl: 'https://ehr.ggz-noord.test/oauth2/token', clientId: 'portal', clientSecret: 's3cret' });
+  const fhir = adapter(fetchFn, {
+    kind: 'client_credentials',
+    tokenUrl: 'https://ehr.ggz-noord.test/oauth2/token',
+    clientId: 'portal',
+    clientSecret: 's3cret',
+  });
   const impatient = new AbortController();
   const first = fhir.ping(impatient.signal);
   const second = fhir.ping();
@@ -221,7 +278,12 @@ test('client_credentials: a token about to expire is not reused', async () => {
     '/oauth2/token': () => new Response(JSON.stringify({ access_token: `tok-${++issued}`, expires_in: 10 })),
     '/fhir/R4/metadata': () => json({ resourceType: 'CapabilityStatement' }),
   });
-  const fhir = adapter(fetchFn, { kind: 'client_credentials', tokenUrl: 'https://ehr.ggz-noord.test/oauth2/token', clientId: 'portal', clientSecret: 's3cret' });
+  const fhir = adapter(fetchFn, {
+    kind: 'client_credentials',
+    tokenUrl: 'https://ehr.ggz-noord.test/oauth2/token',
+    clientId: 'portal',
+    clientSecret: 's3cret',
+  });
   await fhir.ping();
   await fhir.ping();
   expect(calls.filter((c) => c.url.pathname === '/fhir/R4/metadata').map((c) => c.headers.authorization)).toEqual(['Bearer tok-1', 'Bearer tok-2']);
@@ -243,12 +305,22 @@ test('appointments link to their session report through _revinclude=DocumentRefe
               serviceType: [{ text: 'Behandeling' }],
               start: '2026-04-10T11:00:00Z',
               end: '2026-04-10T11:45:00Z',
-              participant: [{ actor: { reference: 'Practitioner/pr1' }, status: 'accepted' }, { actor: { reference: 'Location/l1', display: 'Groningen, Spreekkamer 3' }, status: 'accepted' }],
+              participant: [
+                { actor: { reference: 'Practitioner/pr1' }, status: 'accepted' },
+                { actor: { reference: 'Location/l1', display: 'Groningen, Spreekkamer 3' }, status: 'accepted' },
+              ],
             },
           },
           {
             search: { mode: 'include' },
-            resource: { resourceType: 'DocumentReference', id: 'r1', status: 'current', category: [{ text: 'verslag' }], content: [], context: { related: [{ reference: 'Appointment/a1' }] } },
+            resource: {
+              resourceType: 'DocumentReference',
+              id: 'r1',
+              status: 'current',
+              category: [{ text: 'verslag' }],
+              content: [],
+              context: { related: [{ reference: 'Appointment/a1' }] },
+            },
           },
         ],
       }),
@@ -273,7 +345,13 @@ describe('approvals (Provenance)', () => {
     author: [{ reference: 'Practitioner/pr1', display: 'Fatima El Amrani' }],
     content: [{ attachment: { contentType: 'application/pdf', title: `${id}.pdf` } }],
   });
-  const provenance = (target: string, who: string, recorded: string) => ({ resourceType: 'Provenance' as const, target: [{ reference: target }], recorded, activity: AKKOORD, agent: [{ who: { reference: who } }] });
+  const provenance = (target: string, who: string, recorded: string) => ({
+    resourceType: 'Provenance' as const,
+    target: [{ reference: target }],
+    recorded,
+    activity: AKKOORD,
+    agent: [{ who: { reference: who } }],
+  });
 
   test('session reports take approvedAt from the Provenances a server _revincluded, in the same round trip', async () => {
     const { calls, fetchFn } = fakeFhir({
@@ -299,8 +377,22 @@ describe('approvals (Provenance)', () => {
 
   test('a server that ignores _revinclude costs one Provenance search by POST, for the listed documents only', async () => {
     const { calls, fetchFn } = fakeFhir({
-      '/fhir/R4/DocumentReference': () => json(bundle([doc('d1', 'brief', 'final'), doc('d2', 'behandelovereenkomst', 'final'), doc('d3', 'brief', 'final', 'superseded'), doc('r1', 'verslag', 'final')])),
-      '/fhir/R4/Provenance/_search': () => json(bundle([provenance('DocumentReference/d2', 'RelatedPerson/rp1', '2026-03-14T09:05:00Z'), provenance('DocumentReference/d1', 'Practitioner/pr1', '2026-03-15T09:00:00Z')])),
+      '/fhir/R4/DocumentReference': () =>
+        json(
+          bundle([
+            doc('d1', 'brief', 'final'),
+            doc('d2', 'behandelovereenkomst', 'final'),
+            doc('d3', 'brief', 'final', 'superseded'),
+            doc('r1', 'verslag', 'final'),
+          ]),
+        ),
+      '/fhir/R4/Provenance/_search': () =>
+        json(
+          bundle([
+            provenance('DocumentReference/d2', 'RelatedPerson/rp1', '2026-03-14T09:05:00Z'),
+            provenance('DocumentReference/d1', 'Practitioner/pr1', '2026-03-15T09:00:00Z'),
+          ]),
+        ),
     });
     const docs = await adapter(fetchFn).listDocuments('p1', ctx);
     expect(docs.map((d) => [d.externalId, d.approvedAt])).toEqual([
@@ -324,7 +416,12 @@ describe('approvals (Provenance)', () => {
       '/fhir/R4/Provenance/_search': () => json(bundle([provenance('CarePlan/cp2', 'Patient/p1', '2026-04-03T17:12:00Z')])),
       '/fhir/R4/Patient': () => json(bundle([{ resourceType: 'Patient', id: 'p1', name: [{ given: ['Eva'], family: 'Jansen' }] }])),
     });
-    await expect(adapter(fetchFn).getTreatmentPlan('p1', ctx)).resolves.toMatchObject({ externalId: 'cp2', status: 'APPROVED', approvedAt: '2026-04-03T17:12:00.000Z', approvedBy: 'Eva Jansen' });
+    await expect(adapter(fetchFn).getTreatmentPlan('p1', ctx)).resolves.toMatchObject({
+      externalId: 'cp2',
+      status: 'APPROVED',
+      approvedAt: '2026-04-03T17:12:00.000Z',
+      approvedBy: 'Eva Jansen',
+    });
     // The agent has no display and the server included no Patient: its name costs one more search.
     expect(calls.map((c) => c.url.pathname)).toEqual(['/fhir/R4/CarePlan', '/fhir/R4/Provenance/_search', '/fhir/R4/Patient']);
     expect(calls[0]!.url.searchParams.getAll('_revinclude')).toEqual(['Provenance:target']);
@@ -364,10 +461,33 @@ describe('writes to a FHIR server (Medplum over HTTP)', () => {
   async function seedPatient(planStatus: CarePlan['status'] = 'on-hold') {
     const patient = await create<Patient>({ resourceType: 'Patient', name: [{ given: ['Eva'], family: 'Jansen' }] });
     const subject = { reference: `Patient/${patient.id}` };
-    const practitionerGoal = await create<Goal>({ resourceType: 'Goal', lifecycleStatus: 'active', description: { text: 'Weer vijf dagen werken' }, subject, expressedBy: { display: 'Jeroen Bakker' } });
-    const plan = await create<CarePlan>({ resourceType: 'CarePlan', status: planStatus, intent: 'plan', subject, created: '2026-04-02T11:00:00Z', title: 'Grip op stemming', goal: [{ reference: `Goal/${practitionerGoal.id}` }] });
+    const practitionerGoal = await create<Goal>({
+      resourceType: 'Goal',
+      lifecycleStatus: 'active',
+      description: { text: 'Weer vijf dagen werken' },
+      subject,
+      expressedBy: { display: 'Jeroen Bakker' },
+    });
+    const plan = await create<CarePlan>({
+      resourceType: 'CarePlan',
+      status: planStatus,
+      intent: 'plan',
+      subject,
+      created: '2026-04-02T11:00:00Z',
+      title: 'Grip op stemming',
+      goal: [{ reference: `Goal/${practitionerGoal.id}` }],
+    });
     const doc = (description: string, docStatus: DocumentReference['docStatus'], category = 'behandelovereenkomst') =>
-      create<DocumentReference>({ resourceType: 'DocumentReference', status: 'current', docStatus, description, category: [{ text: category }], subject, date: '2026-04-10T14:00:00Z', content: [{ attachment: { contentType: 'application/pdf', title: `${description}.pdf` } }] });
+      create<DocumentReference>({
+        resourceType: 'DocumentReference',
+        status: 'current',
+        docStatus,
+        description,
+        category: [{ text: category }],
+        subject,
+        date: '2026-04-10T14:00:00Z',
+        content: [{ attachment: { contentType: 'application/pdf', title: `${description}.pdf` } }],
+      });
     return {
       patient,
       plan,
@@ -409,7 +529,11 @@ describe('writes to a FHIR server (Medplum over HTTP)', () => {
     await expect(ehr.approve(patient.id, { target: 'TREATMENT_PLAN', itemId: plan.id, by: father, at }, ctx)).resolves.toEqual({ done: true });
     expect(await ehr.getTreatmentPlan(patient.id, ctx)).toMatchObject({ externalId: plan.id, status: 'APPROVED', approvedAt: at, approvedBy: 'Mark Jansen' });
     const [provenance] = await all<Provenance>('Provenance', `target=CarePlan/${plan.id}`);
-    expect(provenance!.agent[0]).toMatchObject({ who: { type: 'RelatedPerson', display: 'Mark Jansen' }, onBehalfOf: { reference: `Patient/${patient.id}` }, role: [{ text: 'ouder met gezag' }] });
+    expect(provenance!.agent[0]).toMatchObject({
+      who: { type: 'RelatedPerson', display: 'Mark Jansen' },
+      onBehalfOf: { reference: `Patient/${patient.id}` },
+      role: [{ text: 'ouder met gezag' }],
+    });
     // Again (the answer was lost): the plan is active, nothing more is written.
     await expect(ehr.approve(patient.id, { target: 'TREATMENT_PLAN', itemId: plan.id, by: father, at }, ctx)).resolves.toEqual({ done: true });
     expect(await all<Provenance>('Provenance', `target=CarePlan/${plan.id}`)).toHaveLength(1);
@@ -417,18 +541,37 @@ describe('writes to a FHIR server (Medplum over HTTP)', () => {
 
   test("approvedBy falls back to the approving Patient's name when the Provenance has no display", async () => {
     const { patient, plan } = await seedPatient('active');
-    await create<Provenance>({ resourceType: 'Provenance', target: [{ reference: `CarePlan/${plan.id}` }], recorded: at, activity: { text: 'akkoord' }, agent: [{ who: { reference: `Patient/${patient.id}` } }] });
+    await create<Provenance>({
+      resourceType: 'Provenance',
+      target: [{ reference: `CarePlan/${plan.id}` }],
+      recorded: at,
+      activity: { text: 'akkoord' },
+      agent: [{ who: { reference: `Patient/${patient.id}` } }],
+    });
     expect(await ehr.getTreatmentPlan(patient.id, ctx)).toMatchObject({ status: 'APPROVED', approvedAt: at, approvedBy: 'Eva Jansen' });
   });
 
   test("a draft plan, a letter that asks nothing and another client's document are refused, with nothing written", async () => {
     const { patient, letter } = await seedPatient();
     const other = await seedPatient('draft');
-    await expect(ehr.approve(other.patient.id, { target: 'TREATMENT_PLAN', itemId: other.plan.id, by: karen, at }, ctx)).resolves.toMatchObject({ done: false, refusal: 'NOT_CHANGEABLE' });
-    await expect(ehr.approve(patient.id, { target: 'DOCUMENT', itemId: letter.id, by: karen, at }, ctx)).resolves.toMatchObject({ done: false, refusal: 'NOT_CHANGEABLE' });
-    await expect(ehr.approve(patient.id, { target: 'DOCUMENT', itemId: other.agreement.id, by: karen, at }, ctx)).resolves.toMatchObject({ done: false, refusal: 'NOT_FOUND' });
-    await expect(ehr.approve(patient.id, { target: 'DOCUMENT', itemId: 'no-such-doc', by: karen, at }, ctx)).resolves.toMatchObject({ done: false, refusal: 'NOT_FOUND' });
-    for (const id of [other.plan.id, letter.id, other.agreement.id]) expect(await all<Provenance>('Provenance', `target=${id === other.plan.id ? 'CarePlan' : 'DocumentReference'}/${id}`)).toHaveLength(0);
+    await expect(ehr.approve(other.patient.id, { target: 'TREATMENT_PLAN', itemId: other.plan.id, by: karen, at }, ctx)).resolves.toMatchObject({
+      done: false,
+      refusal: 'NOT_CHANGEABLE',
+    });
+    await expect(ehr.approve(patient.id, { target: 'DOCUMENT', itemId: letter.id, by: karen, at }, ctx)).resolves.toMatchObject({
+      done: false,
+      refusal: 'NOT_CHANGEABLE',
+    });
+    await expect(ehr.approve(patient.id, { target: 'DOCUMENT', itemId: other.agreement.id, by: karen, at }, ctx)).resolves.toMatchObject({
+      done: false,
+      refusal: 'NOT_FOUND',
+    });
+    await expect(ehr.approve(patient.id, { target: 'DOCUMENT', itemId: 'no-such-doc', by: karen, at }, ctx)).resolves.toMatchObject({
+      done: false,
+      refusal: 'NOT_FOUND',
+    });
+    for (const id of [other.plan.id, letter.id, other.agreement.id])
+      expect(await all<Provenance>('Provenance', `target=${id === other.plan.id ? 'CarePlan' : 'DocumentReference'}/${id}`)).toHaveLength(0);
     expect((await ehr.getTreatmentPlan(other.patient.id, ctx))?.status).toBe('DRAFT');
   });
 
@@ -444,7 +587,11 @@ describe('writes to a FHIR server (Medplum over HTTP)', () => {
       { externalId: added.done ? added.id : '', description: 'Elke dag een half uur wandelen', addedBy: 'Eva Jansen', byClient: true },
     ]);
     const stored = await fhir.repo.readResource<Goal>('Goal', added.done ? added.id! : '');
-    expect(stored).toMatchObject({ lifecycleStatus: 'proposed', subject: { reference: `Patient/${patient.id}` }, expressedBy: { reference: `Patient/${patient.id}` } });
+    expect(stored).toMatchObject({
+      lifecycleStatus: 'proposed',
+      subject: { reference: `Patient/${patient.id}` },
+      expressedBy: { reference: `Patient/${patient.id}` },
+    });
     expect(await all<Goal>('Goal', `subject=Patient/${patient.id}`)).toHaveLength(2);
   });
 
@@ -479,7 +626,10 @@ describe('writes to a FHIR server (Medplum over HTTP)', () => {
     expect((await fhir.repo.readResource<Goal>('Goal', goalId)).lifecycleStatus).toBe('cancelled');
     // Again (a retry): already gone.
     await expect(ehr.removeTreatmentGoal(patient.id, { planId: plan.id, goalId, removedBy: karen, at }, ctx)).resolves.toEqual({ done: true });
-    await expect(ehr.removeTreatmentGoal(patient.id, { planId: plan.id, goalId: practitionerGoal.id, removedBy: karen, at }, ctx)).resolves.toMatchObject({ done: false, refusal: 'NOT_CHANGEABLE' });
+    await expect(ehr.removeTreatmentGoal(patient.id, { planId: plan.id, goalId: practitionerGoal.id, removedBy: karen, at }, ctx)).resolves.toMatchObject({
+      done: false,
+      refusal: 'NOT_CHANGEABLE',
+    });
     expect((await fhir.repo.readResource<Goal>('Goal', practitionerGoal.id)).lifecycleStatus).toBe('active');
   });
 
@@ -487,8 +637,12 @@ describe('writes to a FHIR server (Medplum over HTTP)', () => {
     const { patient, plan } = await seedPatient();
     const added = await ehr.addTreatmentGoal(patient.id, { goalId: 'g-fixed', planId: plan.id, description: 'Weer sporten', addedBy: karen, at }, ctx);
     await ehr.approve(patient.id, { target: 'TREATMENT_PLAN', itemId: plan.id, by: karen, at }, ctx);
-    await expect(ehr.removeTreatmentGoal(patient.id, { planId: plan.id, goalId: added.done ? added.id! : '', removedBy: karen, at }, ctx)).resolves.toMatchObject({ done: false, refusal: 'NOT_CHANGEABLE' });
-    await expect(ehr.addTreatmentGoal(patient.id, { goalId: 'g-late', planId: plan.id, description: 'Te laat', addedBy: karen, at }, ctx)).resolves.toMatchObject({ done: false, refusal: 'NOT_CHANGEABLE' });
+    await expect(
+      ehr.removeTreatmentGoal(patient.id, { planId: plan.id, goalId: added.done ? added.id! : '', removedBy: karen, at }, ctx),
+    ).resolves.toMatchObject({ done: false, refusal: 'NOT_CHANGEABLE' });
+    await expect(
+      ehr.addTreatmentGoal(patient.id, { goalId: 'g-late', planId: plan.id, description: 'Te laat', addedBy: karen, at }, ctx),
+    ).resolves.toMatchObject({ done: false, refusal: 'NOT_CHANGEABLE' });
     expect((await ehr.getTreatmentPlan(patient.id, ctx))?.goals.map((g) => g.description)).toEqual(['Weer vijf dagen werken', 'Weer sporten']);
   });
 
@@ -515,13 +669,24 @@ describe('writes to a FHIR server (Medplum over HTTP)', () => {
       { questionId: 'q1', question: 'Hoe slaapt u?', type: 'TEXT' as const, value: 'Slecht' },
       { questionId: 'q2', question: 'Somberheid (0-3)', type: 'SCALE' as const, value },
     ];
-    await expect(ehr.saveQuestionnaireAnswers(patient.id, { ...base, status: 'IN_PROGRESS', answers: answers(null) }, ctx)).resolves.toMatchObject({ done: true });
+    await expect(ehr.saveQuestionnaireAnswers(patient.id, { ...base, status: 'IN_PROGRESS', answers: answers(null) }, ctx)).resolves.toMatchObject({
+      done: true,
+    });
     await expect(ehr.saveQuestionnaireAnswers(patient.id, { ...base, status: 'COMPLETED', answers: answers('2') }, ctx)).resolves.toMatchObject({ done: true });
     const [response, ...more] = await all<QuestionnaireResponse>('QuestionnaireResponse', `patient=Patient/${patient.id}`);
     expect(more).toHaveLength(0);
-    expect(response).toMatchObject({ status: 'completed', item: [{ linkId: 'q1', answer: [{ valueString: 'Slecht' }] }, { linkId: 'q2', answer: [{ valueInteger: 2 }] }] });
+    expect(response).toMatchObject({
+      status: 'completed',
+      item: [
+        { linkId: 'q1', answer: [{ valueString: 'Slecht' }] },
+        { linkId: 'q2', answer: [{ valueInteger: 2 }] },
+      ],
+    });
     await expect(ehr.saveQuestionnaireAnswers(patient.id, { ...base, status: 'COMPLETED', answers: answers('2') }, ctx)).resolves.toMatchObject({ done: true });
-    await expect(ehr.saveQuestionnaireAnswers(patient.id, { ...base, status: 'IN_PROGRESS', answers: answers('3') }, ctx)).resolves.toMatchObject({ done: false, refusal: 'NOT_CHANGEABLE' });
+    await expect(ehr.saveQuestionnaireAnswers(patient.id, { ...base, status: 'IN_PROGRESS', answers: answers('3') }, ctx)).resolves.toMatchObject({
+      done: false,
+      refusal: 'NOT_CHANGEABLE',
+    });
     expect((await all<QuestionnaireResponse>('QuestionnaireResponse', `patient=Patient/${patient.id}`))[0]?.item?.[1]?.answer).toEqual([{ valueInteger: 2 }]);
   });
 });

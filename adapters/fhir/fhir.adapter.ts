@@ -98,9 +98,7 @@ import {
 } from './fhir.mapping';
 
 export type FhirAuth =
-  | { kind: 'none' }
-  | { kind: 'bearer'; token: string }
-  | { kind: 'client_credentials'; tokenUrl: string; clientId: string; clientSecret: string };
+  { kind: 'none' } | { kind: 'bearer'; token: string } | { kind: 'client_credentials'; tokenUrl: string; clientId: string; clientSecret: string };
 
 export interface FhirAdapterOptions {
   baseUrl: string;
@@ -170,7 +168,10 @@ export class FhirEhrAdapter implements EhrAdapter {
   async findClientByBsn(bsn: string, ctx: AdapterRequestContext): Promise<EhrClient | null> {
     const { matches, included } = await this.search<Patient>(
       'Patient',
-      [['identifier', `${BSN_SYSTEM}|${bsn}`], ['_revinclude', 'EpisodeOfCare:patient']],
+      [
+        ['identifier', `${BSN_SYSTEM}|${bsn}`],
+        ['_revinclude', 'EpisodeOfCare:patient'],
+      ],
       ctx.signal,
       { byPost: true },
     );
@@ -181,7 +182,14 @@ export class FhirEhrAdapter implements EhrAdapter {
   }
 
   async getClient(externalId: string, ctx: AdapterRequestContext): Promise<EhrClient | null> {
-    const { matches, included } = await this.search<Patient>('Patient', [['_id', externalId], ['_revinclude', 'EpisodeOfCare:patient']], ctx.signal);
+    const { matches, included } = await this.search<Patient>(
+      'Patient',
+      [
+        ['_id', externalId],
+        ['_revinclude', 'EpisodeOfCare:patient'],
+      ],
+      ctx.signal,
+    );
     const patient = matches.find((p) => p.id === externalId);
     if (!patient) return null;
     return toClient(patient, await this.episodesOf(externalId, included, ctx.signal));
@@ -195,12 +203,21 @@ export class FhirEhrAdapter implements EhrAdapter {
   async findChildrenOfParent(parentBsn: string, ctx: AdapterRequestContext): Promise<EhrClient[]> {
     const { matches, included } = await this.search<RelatedPerson>(
       'RelatedPerson',
-      [['identifier', `${BSN_SYSTEM}|${parentBsn}`], ['_include', 'RelatedPerson:patient']],
+      [
+        ['identifier', `${BSN_SYSTEM}|${parentBsn}`],
+        ['_include', 'RelatedPerson:patient'],
+      ],
       ctx.signal,
       { byPost: true },
     );
-    const refs = matches.filter((r) => hasBsn({ resourceType: 'Patient', identifier: r.identifier }, parentBsn) && isParentWithAuthority(r)).map((r) => r.patient);
-    const resolve = await this.resolver(included, refs.map((ref) => ({ ref, type: 'Patient' })), ctx.signal);
+    const refs = matches
+      .filter((r) => hasBsn({ resourceType: 'Patient', identifier: r.identifier }, parentBsn) && isParentWithAuthority(r))
+      .map((r) => r.patient);
+    const resolve = await this.resolver(
+      included,
+      refs.map((ref) => ({ ref, type: 'Patient' })),
+      ctx.signal,
+    );
     const children = refs.map((ref) => resolve<Patient>(ref, 'Patient')).filter((p): p is Patient => !!p);
     return [...new Map(children.map((p) => [p.id, toClient(p)])).values()];
   }
@@ -208,7 +225,11 @@ export class FhirEhrAdapter implements EhrAdapter {
   async getDossierOverview(clientId: string, ctx: AdapterRequestContext): Promise<EhrDossierOverview | null> {
     const { matches, included } = await this.search<EpisodeOfCare>(
       'EpisodeOfCare',
-      [['patient', `Patient/${clientId}`], ['_include', 'EpisodeOfCare:condition'], ['_include', 'EpisodeOfCare:incoming-referral']],
+      [
+        ['patient', `Patient/${clientId}`],
+        ['_include', 'EpisodeOfCare:condition'],
+        ['_include', 'EpisodeOfCare:incoming-referral'],
+      ],
       ctx.signal,
     );
     const wanted = matches.flatMap((e) => [
@@ -248,7 +269,12 @@ export class FhirEhrAdapter implements EhrAdapter {
     const { matches, included } = await this.search<CarePlan>(
       'CarePlan',
       // The approvals' agents come along where the server iterates includes (approvedBy's name).
-      [['patient', `Patient/${clientId}`], ['_include', 'CarePlan:goal'], ['_revinclude', 'Provenance:target'], ['_include:iterate', 'Provenance:agent']],
+      [
+        ['patient', `Patient/${clientId}`],
+        ['_include', 'CarePlan:goal'],
+        ['_revinclude', 'Provenance:target'],
+        ['_include:iterate', 'Provenance:agent'],
+      ],
       ctx.signal,
     );
     const plans = matches.filter((p) => p.intent === 'plan');
@@ -260,7 +286,14 @@ export class FhirEhrAdapter implements EhrAdapter {
     // Who approved: the agent's display, else its Patient or RelatedPerson (one more search, only then).
     const approval = shown ? approvals.get(resourceKey(shown) ?? '') : undefined;
     if (!approval || approval.by) return toTreatmentPlan(plans, resolve, approvals);
-    const people = await this.resolver(included, [{ ref: approval.who, type: 'Patient' }, { ref: approval.who, type: 'RelatedPerson' }], ctx.signal);
+    const people = await this.resolver(
+      included,
+      [
+        { ref: approval.who, type: 'Patient' },
+        { ref: approval.who, type: 'RelatedPerson' },
+      ],
+      ctx.signal,
+    );
     return toTreatmentPlan(plans, ((ref: Reference | undefined, type: string) => resolve(ref, type) ?? people(ref, type)) as Resolve, approvals);
   }
 
@@ -272,7 +305,14 @@ export class FhirEhrAdapter implements EhrAdapter {
   async getTreatmentEffort(clientId: string, ctx: AdapterRequestContext): Promise<EhrTreatmentEffort | null> {
     const [plans, encounters] = await Promise.all([
       this.search<CarePlan>('CarePlan', [['patient', `Patient/${clientId}`]], ctx.signal),
-      this.search<Encounter>('Encounter', [['patient', `Patient/${clientId}`], ['status', 'finished']], ctx.signal),
+      this.search<Encounter>(
+        'Encounter',
+        [
+          ['patient', `Patient/${clientId}`],
+          ['status', 'finished'],
+        ],
+        ctx.signal,
+      ),
     ]);
     return toTreatmentEffort(plans.matches, encounters.matches);
   }
@@ -280,7 +320,10 @@ export class FhirEhrAdapter implements EhrAdapter {
   async listSessionReports(clientId: string, ctx: AdapterRequestContext): Promise<EhrSessionReport[]> {
     const { matches, included } = await this.search<DocumentReference>(
       'DocumentReference',
-      [['patient', `Patient/${clientId}`], ['_revinclude', 'Provenance:target']],
+      [
+        ['patient', `Patient/${clientId}`],
+        ['_revinclude', 'Provenance:target'],
+      ],
       ctx.signal,
     );
     const reports = matches.filter((d) => d.status === 'current' && isSessionReport(d));
@@ -291,16 +334,17 @@ export class FhirEhrAdapter implements EhrAdapter {
   async listDocuments(clientId: string, ctx: AdapterRequestContext): Promise<EhrDocument[]> {
     const { matches, included } = await this.search<DocumentReference>(
       'DocumentReference',
-      [['patient', `Patient/${clientId}`], ['_include', 'DocumentReference:author'], ['_revinclude', 'Provenance:target']],
+      [
+        ['patient', `Patient/${clientId}`],
+        ['_include', 'DocumentReference:author'],
+        ['_revinclude', 'Provenance:target'],
+      ],
       ctx.signal,
     );
     const docs = matches.filter((d) => d.status === 'current' && !isSessionReport(d));
     // Author names only matter where the reference carries no display.
     const wanted = docs.flatMap((d) => (d.author?.[0] && !d.author[0].display ? [{ ref: d.author[0], type: 'Practitioner' }] : []));
-    const [resolve, approvals] = await Promise.all([
-      this.resolver(included, wanted, ctx.signal),
-      this.approvalsOf(included, referencesTo(docs), ctx.signal),
-    ]);
+    const [resolve, approvals] = await Promise.all([this.resolver(included, wanted, ctx.signal), this.approvalsOf(included, referencesTo(docs), ctx.signal)]);
     return docs.map((d) => toDocument(d, resolve, approvals));
   }
 
@@ -348,12 +392,18 @@ export class FhirEhrAdapter implements EhrAdapter {
     // Reports point at their appointment (DocumentReference.context.related); _revinclude brings
     // them along in the same round trip. A server that ignores it leaves reportId empty: the link
     // is a convenience, not worth a second search on every agenda screen.
-    const params: Param[] = [['patient', `Patient/${clientId}`], ['_include', 'Appointment:location'], ['_revinclude', 'DocumentReference:related']];
+    const params: Param[] = [
+      ['patient', `Patient/${clientId}`],
+      ['_include', 'Appointment:location'],
+      ['_revinclude', 'DocumentReference:related'],
+    ];
     if (window.from) params.push(['date', `ge${window.from}`]);
     if (window.to) params.push(['date', `lt${window.to}`]);
     const { matches, included } = await this.search<Appointment>('Appointment', params, ctx.signal);
     const shown = matches.filter((a) => a.status !== 'cancelled' && a.status !== 'entered-in-error' && a.status !== 'noshow');
-    const wanted = shown.flatMap((a) => (a.participant ?? []).flatMap((p) => (referenceId(p.actor, 'Location') && !p.actor?.display ? [{ ref: p.actor, type: 'Location' }] : [])));
+    const wanted = shown.flatMap((a) =>
+      (a.participant ?? []).flatMap((p) => (referenceId(p.actor, 'Location') && !p.actor?.display ? [{ ref: p.actor, type: 'Location' }] : [])),
+    );
     const resolve = await this.resolver(included, wanted, ctx.signal);
     const reports = reportsByAppointment(included);
     const from = window.from ? Date.parse(window.from) : -Infinity;
@@ -371,7 +421,14 @@ export class FhirEhrAdapter implements EhrAdapter {
   async getPractitioners(ids: readonly string[], ctx: AdapterRequestContext): Promise<EhrPractitioner[]> {
     const unique = [...new Set(ids)];
     if (!unique.length) return [];
-    const { matches } = await this.search<Practitioner>('Practitioner', [['_id', unique.join(',')], ['_count', String(unique.length)]], ctx.signal);
+    const { matches } = await this.search<Practitioner>(
+      'Practitioner',
+      [
+        ['_id', unique.join(',')],
+        ['_count', String(unique.length)],
+      ],
+      ctx.signal,
+    );
     return matches.map(toPractitioner);
   }
 
@@ -429,12 +486,25 @@ export class FhirEhrAdapter implements EhrAdapter {
    * `entered-in-error` without their payload: the text is gone from the EHR as from the portal.
    */
   async withdrawMessage(clientId: string, messageId: string, ctx: AdapterRequestContext): Promise<void> {
-    const { matches } = await this.search<Communication>('Communication', [['identifier', `${PORTAL_MESSAGE_SYSTEM}|${messageId}`], ['subject', `Patient/${clientId}`]], ctx.signal);
+    const { matches } = await this.search<Communication>(
+      'Communication',
+      [
+        ['identifier', `${PORTAL_MESSAGE_SYSTEM}|${messageId}`],
+        ['subject', `Patient/${clientId}`],
+      ],
+      ctx.signal,
+    );
     for (const found of matches) {
       if (found.status === 'entered-in-error' && !found.payload?.length) continue;
       const { payload: _text, ...rest } = found;
       const url = new URL(`Communication/${found.id}`, this.base);
-      const res = await this.send(url, { accept: FHIR_JSON, signal: ctx.signal, authenticate: true, json: { ...rest, status: 'entered-in-error' }, method: 'PUT' });
+      const res = await this.send(url, {
+        accept: FHIR_JSON,
+        signal: ctx.signal,
+        authenticate: true,
+        json: { ...rest, status: 'entered-in-error' },
+        method: 'PUT',
+      });
       await res.body?.cancel();
       if (!res.ok) throw new FhirHttpError(res.status, url.pathname);
     }
@@ -450,7 +520,12 @@ export class FhirEhrAdapter implements EhrAdapter {
     const signal = ctx.signal;
     if (approval.target !== 'TREATMENT_PLAN') {
       const doc = await this.read<DocumentReference>('DocumentReference', approval.itemId, signal);
-      if (!doc || referenceId(doc.subject, 'Patient') !== clientId || doc.status !== 'current' || isSessionReport(doc) !== (approval.target === 'SESSION_REPORT')) {
+      if (
+        !doc ||
+        referenceId(doc.subject, 'Patient') !== clientId ||
+        doc.status !== 'current' ||
+        isSessionReport(doc) !== (approval.target === 'SESSION_REPORT')
+      ) {
         return writeRefused('NOT_FOUND', 'The client has no such document or report.');
       }
       if (doc.docStatus === 'preliminary') {
@@ -496,10 +571,12 @@ export class FhirEhrAdapter implements EhrAdapter {
       const [plan, goal] = await Promise.all([this.clientPlan(clientId, removal.planId, ctx.signal), this.read<Goal>('Goal', removal.goalId, ctx.signal)]);
       if (!plan || !goal || referenceId(goal.subject, 'Patient') !== clientId) return writeRefused('NOT_FOUND', 'The client has no such goal.');
       const ref = `Goal/${goal.id}`;
-      if (!(plan.goal ?? []).some((g) => referenceKey(g) === ref)) return isGoneGoal(goal) ? { done: true } : writeRefused('NOT_FOUND', 'The goal is not part of this plan.');
+      if (!(plan.goal ?? []).some((g) => referenceKey(g) === ref))
+        return isGoneGoal(goal) ? { done: true } : writeRefused('NOT_FOUND', 'The goal is not part of this plan.');
       if (!isOpenPlan(plan)) return writeRefused('NOT_CHANGEABLE', 'The treatment plan is approved: its goals can no longer change.');
       if (!isClientGoal(goal)) return writeRefused('NOT_CHANGEABLE', 'Only goals the client added can be removed.');
-      if (!isGoneGoal(goal) && !(await this.update({ ...goal, lifecycleStatus: 'cancelled', statusDate: removal.at.slice(0, 10) }, ctx.signal, attempt))) continue;
+      if (!isGoneGoal(goal) && !(await this.update({ ...goal, lifecycleStatus: 'cancelled', statusDate: removal.at.slice(0, 10) }, ctx.signal, attempt)))
+        continue;
       if (await this.update(withoutGoal(plan, ref), ctx.signal, attempt)) return { done: true };
     }
   }
@@ -522,7 +599,14 @@ export class FhirEhrAdapter implements EhrAdapter {
     const response = toQuestionnaireResponse(clientId, input);
     const identifier = `${PORTAL_ASSIGNMENT_SYSTEM}|${input.assignmentId}`;
     for (let attempt = 1; ; attempt++) {
-      const { matches } = await this.search<QuestionnaireResponse>('QuestionnaireResponse', [['identifier', identifier], ['patient', `Patient/${clientId}`]], ctx.signal);
+      const { matches } = await this.search<QuestionnaireResponse>(
+        'QuestionnaireResponse',
+        [
+          ['identifier', identifier],
+          ['patient', `Patient/${clientId}`],
+        ],
+        ctx.signal,
+      );
       const existing = matches.find((qr) => qr.identifier?.system === PORTAL_ASSIGNMENT_SYSTEM && qr.identifier.value === input.assignmentId);
       if (!existing) {
         const made = await this.createOnce(response, `identifier=${identifier}`, ctx.signal);
@@ -608,7 +692,11 @@ export class FhirEhrAdapter implements EhrAdapter {
    * matched (200), so a retried write finds what the first attempt made. A server that answers
    * without a body is searched with the same criteria.
    */
-  private async createOnce<T extends Resource>(resource: T, ifNoneExist: string, signal?: AbortSignal): Promise<{ resource: T & { id: string }; created: boolean }> {
+  private async createOnce<T extends Resource>(
+    resource: T,
+    ifNoneExist: string,
+    signal?: AbortSignal,
+  ): Promise<{ resource: T & { id: string }; created: boolean }> {
     const url = new URL(resource.resourceType, this.base);
     const { status, resource: answered } = await this.writeResource<T>('POST', url, resource, signal, { ifNoneExist });
     // 412 here: several resources match the criteria, which a portal identifier should never do.
@@ -712,7 +800,16 @@ export class FhirEhrAdapter implements EhrAdapter {
   /** One HTTP exchange: GET, POST with a form body (search by POST), or POST of a resource (conditional create). */
   private async send(
     url: URL,
-    init: { accept: string; signal?: AbortSignal; authenticate: boolean; form?: URLSearchParams; json?: Resource; ifNoneExist?: string; ifMatch?: string; method?: 'POST' | 'PUT' },
+    init: {
+      accept: string;
+      signal?: AbortSignal;
+      authenticate: boolean;
+      form?: URLSearchParams;
+      json?: Resource;
+      ifNoneExist?: string;
+      ifMatch?: string;
+      method?: 'POST' | 'PUT';
+    },
   ): Promise<Response> {
     const headers: Record<string, string> = { accept: init.accept };
     if (init.authenticate) {
@@ -728,7 +825,10 @@ export class FhirEhrAdapter implements EhrAdapter {
     if (init.ifNoneExist) headers['if-none-exist'] = init.ifNoneExist;
     if (init.ifMatch) headers['if-match'] = init.ifMatch;
     const body = init.form ? init.form.toString() : init.json ? JSON.stringify(init.json) : undefined;
-    const res = await this.fetchFn(url, body !== undefined ? { method: init.method ?? 'POST', headers, body, signal: init.signal } : { headers, signal: init.signal });
+    const res = await this.fetchFn(
+      url,
+      body !== undefined ? { method: init.method ?? 'POST', headers, body, signal: init.signal } : { headers, signal: init.signal },
+    );
     // An expired or revoked token: drop it, so the registry's retry fetches a fresh one.
     if (res.status === 401 && init.authenticate) this.tokens.invalidate();
     return res;
@@ -789,7 +889,6 @@ const TOKEN_TIMEOUT_MS = 10_000;
 /** Read-modify-write passes before a resource that keeps changing under us counts as a failure. */
 const CONFLICT_ATTEMPTS = 3;
 
-
 /** Goals may change until the client approves: a draft or a plan on hold, not an agreed or withdrawn one. */
 function isOpenPlan(plan: CarePlan): boolean {
   return !isAgreedPlan(plan) && plan.status !== 'entered-in-error';
@@ -812,15 +911,15 @@ function untilAborted<T>(promise: Promise<T>, signal?: AbortSignal): Promise<T> 
 }
 
 /** FHIR_AUTH as parsed config → the adapter's auth. */
-export function fhirAuthFrom(config: {
-  FHIR_AUTH: string;
-  FHIR_TOKEN_URL?: string;
-  FHIR_CLIENT_ID?: string;
-  FHIR_CLIENT_SECRET?: string;
-}): FhirAuth {
+export function fhirAuthFrom(config: { FHIR_AUTH: string; FHIR_TOKEN_URL?: string; FHIR_CLIENT_ID?: string; FHIR_CLIENT_SECRET?: string }): FhirAuth {
   if (config.FHIR_AUTH.startsWith('bearer:')) return { kind: 'bearer', token: config.FHIR_AUTH.slice('bearer:'.length) };
   if (config.FHIR_AUTH === 'client_credentials') {
-    return { kind: 'client_credentials', tokenUrl: config.FHIR_TOKEN_URL ?? '', clientId: config.FHIR_CLIENT_ID ?? '', clientSecret: config.FHIR_CLIENT_SECRET ?? '' };
+    return {
+      kind: 'client_credentials',
+      tokenUrl: config.FHIR_TOKEN_URL ?? '',
+      clientId: config.FHIR_CLIENT_ID ?? '',
+      clientSecret: config.FHIR_CLIENT_SECRET ?? '',
+    };
   }
   return { kind: 'none' };
 }

@@ -73,7 +73,10 @@ const none = resolver();
 const noApprovals: Approvals = new Map();
 
 /** The akkoord as this adapter reads it: AUTHEN in R4's ProvenanceActivityType, with the Dutch word. */
-const AKKOORD = { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType', code: 'AUTHEN', display: 'authenticator' }], text: 'akkoord' };
+const AKKOORD = {
+  coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType', code: 'AUTHEN', display: 'authenticator' }],
+  text: 'akkoord',
+};
 const ATTESTER = { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/provenance-participant-type', code: 'attester', display: 'Attester' }] };
 
 /** A Provenance as an EHR records who agreed to what, and when. */
@@ -99,7 +102,12 @@ describe('Patient → client', () => {
   });
   test('a finished last episode means not in treatment, ended at its period end', () => {
     const episodes: EpisodeOfCare[] = [
-      { resourceType: 'EpisodeOfCare', status: 'finished', patient: { reference: 'Patient/pat-1' }, period: { start: '2023-01-02', end: '2024-06-30T12:00:00+02:00' } },
+      {
+        resourceType: 'EpisodeOfCare',
+        status: 'finished',
+        patient: { reference: 'Patient/pat-1' },
+        period: { start: '2023-01-02', end: '2024-06-30T12:00:00+02:00' },
+      },
     ];
     expect(toClient(patient, episodes)).toMatchObject({ inTreatment: false, treatmentEndedAt: '2024-06-30T10:00:00.000Z' });
   });
@@ -116,7 +124,13 @@ test('Practitioner → name, qualification text as profession, phone and e-mail 
     ],
     qualification: [{ code: { coding: [{ system: 'urn:oid:2.16.840.1.113883.2.4.15.111', code: '01.015', display: 'Arts' }], text: 'Psychiater' } }],
   };
-  expect(toPractitioner(p)).toEqual({ externalId: 'pr-1', name: 'Dr. Marieke Groot', profession: 'Psychiater', phone: '050 555 0101', email: 'm.degroot@ggz-noord.test' });
+  expect(toPractitioner(p)).toEqual({
+    externalId: 'pr-1',
+    name: 'Dr. Marieke Groot',
+    profession: 'Psychiater',
+    phone: '050 555 0101',
+    email: 'm.degroot@ggz-noord.test',
+  });
 });
 
 describe('EpisodeOfCare → overview', () => {
@@ -124,7 +138,10 @@ describe('EpisodeOfCare → overview', () => {
     resourceType: 'Condition',
     id: 'cond-1',
     subject: { reference: 'Patient/pat-1' },
-    code: { coding: [{ system: 'http://snomed.info/sct', code: '35489007', display: 'Depressive disorder' }], text: 'Depressieve stoornis, eenmalige episode, matig' },
+    code: {
+      coding: [{ system: 'http://snomed.info/sct', code: '35489007', display: 'Depressive disorder' }],
+      text: 'Depressieve stoornis, eenmalige episode, matig',
+    },
   };
   const referral: ServiceRequest = {
     resourceType: 'ServiceRequest',
@@ -148,7 +165,13 @@ describe('EpisodeOfCare → overview', () => {
     period: { start: '2025-03-10' },
     referralRequest: [{ reference: 'ServiceRequest/sr-1' }],
   };
-  const old: EpisodeOfCare = { resourceType: 'EpisodeOfCare', id: 'eoc-1', status: 'finished', patient: { reference: 'Patient/pat-1' }, period: { start: '2019-01-01', end: '2019-12-01' } };
+  const old: EpisodeOfCare = {
+    resourceType: 'EpisodeOfCare',
+    id: 'eoc-1',
+    status: 'finished',
+    patient: { reference: 'Patient/pat-1' },
+    period: { start: '2019-01-01', end: '2019-12-01' },
+  };
 
   test('the active episode with its rank-1 diagnosis and referral reason', () => {
     expect(toDossierOverview([old, active], resolver(condition, referral))).toEqual({
@@ -229,13 +252,23 @@ test('MedicationStatement → medication with period and prescriber', () => {
     resourceType: 'MedicationStatement',
     id: 'ms-1',
     status: 'active',
-    medicationCodeableConcept: { coding: [{ system: 'urn:oid:2.16.840.1.113883.2.4.4.10', code: '67903', display: 'SERTRALINE 50MG TABLET' }], text: 'Sertraline 50 mg tablet' },
+    medicationCodeableConcept: {
+      coding: [{ system: 'urn:oid:2.16.840.1.113883.2.4.4.10', code: '67903', display: 'SERTRALINE 50MG TABLET' }],
+      text: 'Sertraline 50 mg tablet',
+    },
     subject: { reference: 'Patient/pat-1' },
     effectivePeriod: { start: '2025-04-01T09:00:00+02:00' },
     informationSource: { reference: 'Practitioner/pr-1', display: 'Dr. M. de Groot' },
     dosage: [{ text: '1x per dag 1 tablet, ’s ochtends' }],
   };
-  expect(toMedication(m)).toEqual({ externalId: 'ms-1', name: 'Sertraline 50 mg tablet', dosage: '1x per dag 1 tablet, ’s ochtends', since: '2025-04-01', until: null, prescriberId: 'pr-1' });
+  expect(toMedication(m)).toEqual({
+    externalId: 'ms-1',
+    name: 'Sertraline 50 mg tablet',
+    dosage: '1x per dag 1 tablet, ’s ochtends',
+    since: '2025-04-01',
+    until: null,
+    prescriberId: 'pr-1',
+  });
 });
 
 test('AllergyIntolerance → substance, first manifestation, recorded date', () => {
@@ -261,7 +294,9 @@ test('only Flags with category contra-indicatie are contra-indications', () => {
     period: { start: '2024-11-02' },
   };
   const other: Flag = { ...flag, id: 'fl-2', category: [{ text: 'veiligheid' }], code: { text: 'Agressie' } };
-  expect([flag, other].filter(isContraIndication).map(toContraIndication)).toEqual([{ externalId: 'fl-1', description: 'Geen MRI (pacemaker)', recordedAt: '2024-11-02' }]);
+  expect([flag, other].filter(isContraIndication).map(toContraIndication)).toEqual([
+    { externalId: 'fl-1', description: 'Geen MRI (pacemaker)', recordedAt: '2024-11-02' },
+  ]);
 });
 
 describe('CarePlan → treatment plan and planned effort', () => {
@@ -288,7 +323,14 @@ describe('CarePlan → treatment plan and planned effort', () => {
     addresses: [{ reference: 'Condition/cond-1', display: 'Depressieve stoornis, matig' }],
     note: [{ text: 'Eerst slaap op orde, daarna werkhervatting.' }],
     activity: [
-      { detail: { status: 'scheduled', kind: 'Appointment', description: 'CGT', scheduledTiming: { repeat: { count: 12, duration: 45, durationUnit: 'min', frequency: 1, period: 1, periodUnit: 'wk' } } } },
+      {
+        detail: {
+          status: 'scheduled',
+          kind: 'Appointment',
+          description: 'CGT',
+          scheduledTiming: { repeat: { count: 12, duration: 45, durationUnit: 'min', frequency: 1, period: 1, periodUnit: 'wk' } },
+        },
+      },
       { detail: { status: 'not-started', description: 'Medicatieconsult', scheduledTiming: { repeat: { count: 3, duration: 0.5, durationUnit: 'h' } } } },
       { detail: { status: 'cancelled', description: 'Groep', scheduledTiming: { repeat: { count: 8, duration: 90, durationUnit: 'min' } } } },
     ],
@@ -323,7 +365,10 @@ describe('CarePlan → treatment plan and planned effort', () => {
 
   test("approvedBy is the approving agent's display, else the name of the Patient or RelatedPerson it references", () => {
     const agreed: CarePlan = { ...plan, status: 'active' };
-    const displayed: Provenance = { ...provenance('pv-1', 'CarePlan/cp-2', 'Patient/pat-1', '2025-04-03T19:12:00+02:00'), agent: [{ who: { reference: 'Patient/pat-1', display: 'E. Jansen' } }] };
+    const displayed: Provenance = {
+      ...provenance('pv-1', 'CarePlan/cp-2', 'Patient/pat-1', '2025-04-03T19:12:00+02:00'),
+      agent: [{ who: { reference: 'Patient/pat-1', display: 'E. Jansen' } }],
+    };
     const named = approvalsByTarget([displayed]);
     expect(toTreatmentPlan([agreed], resolver(goal), named)).toMatchObject({ approvedBy: 'E. Jansen' });
     const bare = approvalsByTarget([provenance('pv-2', 'CarePlan/cp-2', 'RelatedPerson/rp-1', '2025-04-03T19:12:00+02:00')]);
@@ -370,7 +415,14 @@ describe('CarePlan → treatment plan and planned effort', () => {
         participant: [{ individual: { reference: 'Practitioner/pr-1' } }],
         period: { start: '2025-05-01T09:00:00+02:00', end: '2025-05-01T09:20:00+02:00' },
       },
-      { resourceType: 'Encounter', id: 'enc-3', status: 'planned', class: { code: 'AMB' }, participant: [{ individual: { reference: 'Practitioner/pr-1' } }], period: { start: '2026-01-01' } },
+      {
+        resourceType: 'Encounter',
+        id: 'enc-3',
+        status: 'planned',
+        class: { code: 'AMB' },
+        participant: [{ individual: { reference: 'Practitioner/pr-1' } }],
+        period: { start: '2026-01-01' },
+      },
     ];
     expect(toTreatmentEffort([older, plan], encounters)).toEqual({
       plannedMinutes: 12 * 45 + 3 * 30,
@@ -462,14 +514,16 @@ describe('DocumentReference → session reports and documents', () => {
   test('a report or document that needs approval has approvedAt null until the client gives akkoord, then its recorded time', () => {
     const asked: DocumentReference = { ...report, id: 'doc-r2', docStatus: 'preliminary', description: 'Verslag adviesgesprek' };
     expect(toSessionReport(asked, noApprovals)).toMatchObject({ needsApproval: true, approvedAt: null });
-    const approvals = approvalsByTarget([provenance('pv-1', 'DocumentReference/doc-r2', 'Patient/pat-1', '2025-04-11T10:30:00+02:00'), provenance('pv-2', 'DocumentReference/doc-1', 'Patient/pat-1', '2025-03-16T09:00:00Z')]);
+    const approvals = approvalsByTarget([
+      provenance('pv-1', 'DocumentReference/doc-r2', 'Patient/pat-1', '2025-04-11T10:30:00+02:00'),
+      provenance('pv-2', 'DocumentReference/doc-1', 'Patient/pat-1', '2025-03-16T09:00:00Z'),
+    ]);
     expect(toSessionReport(asked, approvals)).toMatchObject({ needsApproval: true, approvedAt: '2025-04-11T08:30:00.000Z' });
     expect(toDocument(letter, none, approvals)).toMatchObject({ needsApproval: true, approvedAt: '2025-03-16T09:00:00.000Z' });
     // An EHR that finalises the document on akkoord: still one that asked, now approved (as the demo adapter says it).
     expect(toDocument({ ...letter, docStatus: 'final' }, none, approvals)).toMatchObject({ needsApproval: true, approvedAt: '2025-03-16T09:00:00.000Z' });
     expect(toDocument({ ...letter, docStatus: 'final' }, none, noApprovals)).toMatchObject({ needsApproval: false, approvedAt: null });
   });
-
 });
 
 describe('Appointment', () => {
@@ -500,7 +554,10 @@ describe('Appointment', () => {
     });
   });
   test('appointmentType says video → online; appointmentType text wins as type', () => {
-    const video = { ...base, appointmentType: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v2-0276', code: 'FOLLOWUP' }], text: 'Beeldbellen' } };
+    const video = {
+      ...base,
+      appointmentType: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v2-0276', code: 'FOLLOWUP' }], text: 'Beeldbellen' },
+    };
     expect(toAppointment(video, none, 'pat-1')).toMatchObject({ type: 'Beeldbellen', online: true, location: null });
   });
   test('an appointment without a practitioner is left out', () => {
@@ -510,14 +567,21 @@ describe('Appointment', () => {
     const mdo: Appointment = {
       ...base,
       id: 'ap-mdo',
-      serviceType: [{ coding: [{ system: 'http://snomed.info/sct', code: '185353001', display: 'Multidisciplinary case conference' }], text: 'Multidisciplinair overleg' }],
+      serviceType: [
+        { coding: [{ system: 'http://snomed.info/sct', code: '185353001', display: 'Multidisciplinary case conference' }], text: 'Multidisciplinair overleg' },
+      ],
       participant: [
         { actor: { reference: 'Patient/pat-1', display: 'Eva Jansen' }, required: 'information-only', status: 'accepted' },
         { actor: { reference: 'Practitioner/pr-1' }, required: 'required', status: 'accepted' },
         { actor: { reference: 'Practitioner/pr-2' }, required: 'required', status: 'tentative' },
       ],
     };
-    expect(toAppointment(mdo, none, 'pat-1')).toMatchObject({ externalId: 'ap-mdo', type: 'Multidisciplinair overleg', practitionerId: 'pr-1', organisationOnly: true });
+    expect(toAppointment(mdo, none, 'pat-1')).toMatchObject({
+      externalId: 'ap-mdo',
+      type: 'Multidisciplinair overleg',
+      practitionerId: 'pr-1',
+      organisationOnly: true,
+    });
     expect(isOrganisationOnly({ ...base, participant: [{ ...base.participant[0]!, required: 'required' }, base.participant[1]!] }, 'pat-1')).toBe(false);
   });
   test("in a group session another patient's information-only role does not hide it from this client", () => {
@@ -538,12 +602,14 @@ describe('Provenance → client approval', () => {
     const legal = { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-DocumentCompletion', code: 'LA', display: 'legally authenticated' }] };
     expect(isClientApproval(provenance('pv-3', 'DocumentReference/d1', 'Patient/pat-1', '2025-04-11T10:30:00Z', legal))).toBe(true);
   });
-  test("a practitioner's akkoord, a client's edit (v3 DataOperation UPDATE) and \"niet akkoord\" are no client approval", () => {
+  test('a practitioner\'s akkoord, a client\'s edit (v3 DataOperation UPDATE) and "niet akkoord" are no client approval', () => {
     expect(isClientApproval(provenance('pv-1', 'DocumentReference/d1', 'Practitioner/pr-1', '2025-04-11T10:30:00Z'))).toBe(false);
     const update = { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-DataOperation', code: 'UPDATE', display: 'revise' }] };
     expect(isClientApproval(provenance('pv-2', 'DocumentReference/d1', 'Patient/pat-1', '2025-04-11T10:30:00Z', update))).toBe(false);
     expect(isClientApproval(provenance('pv-3', 'DocumentReference/d1', 'Patient/pat-1', '2025-04-11T10:30:00Z', { text: 'niet akkoord' }))).toBe(false);
-    expect(isClientApproval({ ...provenance('pv-4', 'DocumentReference/d1', 'Patient/pat-1', '2025-04-11T10:30:00Z'), agent: [{ who: { display: 'Eva Jansen' } }] })).toBe(false);
+    expect(
+      isClientApproval({ ...provenance('pv-4', 'DocumentReference/d1', 'Patient/pat-1', '2025-04-11T10:30:00Z'), agent: [{ who: { display: 'Eva Jansen' } }] }),
+    ).toBe(false);
   });
   test('several approvals of one target: the latest recorded wins; absolute and versioned targets key by type and id', () => {
     const approved: DocumentReference = { resourceType: 'DocumentReference', id: 'd1', status: 'current', content: [] };
@@ -568,14 +634,29 @@ describe('what the portal writes', () => {
   const client: EhrActor = { name: 'Eva Jansen', kind: 'CLIENT' };
   const mother: EhrActor = { name: 'Ria Jansen', kind: 'PARENT' };
   const member: EhrActor = { name: 'Tom Jansen', kind: 'NETWORK_MEMBER' };
-  const doc: DocumentReference = { resourceType: 'DocumentReference', id: 'd1', meta: { versionId: '3' }, status: 'current', docStatus: 'preliminary', content: [] };
+  const doc: DocumentReference = {
+    resourceType: 'DocumentReference',
+    id: 'd1',
+    meta: { versionId: '3' },
+    status: 'current',
+    docStatus: 'preliminary',
+    content: [],
+  };
 
   test("the client's akkoord is a Provenance the reader counts, with who approved; a representative acts on the client's behalf", () => {
     const own = toApprovalProvenance('pat-1', doc, { by: client, at: '2025-04-11T10:30:00.000Z' });
-    expect(own).toMatchObject({ target: [{ reference: 'DocumentReference/d1' }], recorded: '2025-04-11T10:30:00.000Z', agent: [{ who: { reference: 'Patient/pat-1', display: 'Eva Jansen' } }] });
+    expect(own).toMatchObject({
+      target: [{ reference: 'DocumentReference/d1' }],
+      recorded: '2025-04-11T10:30:00.000Z',
+      agent: [{ who: { reference: 'Patient/pat-1', display: 'Eva Jansen' } }],
+    });
     expect(own.agent[0]!.onBehalfOf).toBeUndefined();
     const parent = toApprovalProvenance('pat-1', doc, { by: mother, at: '2025-04-11T10:30:00.000Z' });
-    expect(parent.agent[0]).toMatchObject({ who: { type: 'RelatedPerson', display: 'Ria Jansen' }, onBehalfOf: { reference: 'Patient/pat-1' }, role: [{ text: 'ouder met gezag' }] });
+    expect(parent.agent[0]).toMatchObject({
+      who: { type: 'RelatedPerson', display: 'Ria Jansen' },
+      onBehalfOf: { reference: 'Patient/pat-1' },
+      role: [{ text: 'ouder met gezag' }],
+    });
     for (const p of [own, parent]) expect(isClientApproval(p)).toBe(true);
     expect(approvalsByTarget([parent]).get('DocumentReference/d1')).toMatchObject({ at: '2025-04-11T10:30:00.000Z', by: 'Ria Jansen' });
   });
@@ -606,15 +687,29 @@ describe('what the portal writes', () => {
     });
     expect(isClientGoal(goal)).toBe(true);
     expect(isClientGoal({ ...goal, identifier: [], expressedBy: { reference: 'Practitioner/pr-1' } })).toBe(false);
-    const plan: CarePlan = { resourceType: 'CarePlan', status: 'on-hold', intent: 'plan', subject: { reference: 'Patient/pat-1' }, goal: [{ reference: 'Goal/a' }] };
+    const plan: CarePlan = {
+      resourceType: 'CarePlan',
+      status: 'on-hold',
+      intent: 'plan',
+      subject: { reference: 'Patient/pat-1' },
+      goal: [{ reference: 'Goal/a' }],
+    };
     const added = withGoal(plan, 'Goal/b');
     expect(added.goal).toEqual([{ reference: 'Goal/a' }, { reference: 'Goal/b' }]);
     expect(withGoal(added, 'Goal/b')).toBe(added);
-    expect(withoutGoal({ ...added, goal: [...added.goal!, { reference: 'https://ehr.test/fhir/Goal/b/_history/2' }] }, 'Goal/b').goal).toEqual([{ reference: 'Goal/a' }]);
+    expect(withoutGoal({ ...added, goal: [...added.goal!, { reference: 'https://ehr.test/fhir/Goal/b/_history/2' }] }, 'Goal/b').goal).toEqual([
+      { reference: 'Goal/a' },
+    ]);
   });
 
   test('a consent given is active with a permit provision, withdrawn it is rejected with a deny; one identifier per topic', () => {
-    const given = toConsent('pat-1', { topic: 'share-gp', description: 'Gegevens delen met de huisarts', granted: true, by: client, at: '2025-04-11T10:30:00Z' });
+    const given = toConsent('pat-1', {
+      topic: 'share-gp',
+      description: 'Gegevens delen met de huisarts',
+      granted: true,
+      by: client,
+      at: '2025-04-11T10:30:00Z',
+    });
     expect(given).toMatchObject({
       identifier: [{ system: PORTAL_CONSENT_SYSTEM, value: 'share-gp' }],
       status: 'active',
@@ -626,7 +721,10 @@ describe('what the portal writes', () => {
       policyRule: { coding: [{ code: 'OPTIN' }] },
       provision: { type: 'permit' },
     });
-    expect(toConsent('pat-1', { topic: 'share-gp', granted: false, by: client, at: '2025-04-12T10:30:00Z' })).toMatchObject({ status: 'rejected', provision: { type: 'deny' } });
+    expect(toConsent('pat-1', { topic: 'share-gp', granted: false, by: client, at: '2025-04-12T10:30:00Z' })).toMatchObject({
+      status: 'rejected',
+      provision: { type: 'deny' },
+    });
   });
 
   test('answers typed as their question asks (read back as text by the intake mapping), text where they do not fit', () => {

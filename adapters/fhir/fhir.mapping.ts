@@ -133,7 +133,10 @@ export function toClient(patient: Patient, episodes?: EpisodeOfCare[]): EhrClien
   if (episodes) {
     const open = episodes.some((e) => e.status === 'active' || e.status === 'onhold' || e.status === 'waitlist');
     client.inTreatment = open;
-    const ends = episodes.map((e) => e.period?.end).filter((e): e is string => !!e).sort();
+    const ends = episodes
+      .map((e) => e.period?.end)
+      .filter((e): e is string => !!e)
+      .sort();
     client.treatmentEndedAt = open ? null : toDateTime(ends[ends.length - 1]);
   }
   return client;
@@ -292,17 +295,17 @@ export function toTreatmentPlan(plans: CarePlan[], resolve: Resolve, approvals: 
     if (goal && isGoneGoal(goal)) return [];
     const description = goal ? conceptText(goal.description) : ref.display;
     if (!description) return [];
-    return [{
-      externalId: goal?.id ?? referenceId(ref, 'Goal') ?? description,
-      description,
-      addedBy: goal?.expressedBy?.display ?? 'Behandelaar',
-      byClient: goal ? isClientGoal(goal) : false,
-    }];
+    return [
+      {
+        externalId: goal?.id ?? referenceId(ref, 'Goal') ?? description,
+        description,
+        addedBy: goal?.expressedBy?.display ?? 'Behandelaar',
+        byClient: goal ? isClientGoal(goal) : false,
+      },
+    ];
   });
   const approval = isAgreedPlan(plan) ? approvalOf(approvals, plan) : null;
-  const responsible = [plan.author, ...(plan.contributor ?? [])]
-    .map((r) => referenceId(r, 'Practitioner'))
-    .filter((id): id is string => !!id);
+  const responsible = [plan.author, ...(plan.contributor ?? [])].map((r) => referenceId(r, 'Practitioner')).filter((id): id is string => !!id);
   return {
     externalId: plan.id ?? '',
     status: toPlanStatus(plan.status),
@@ -335,9 +338,7 @@ export function isAgreedPlan(plan: CarePlan): boolean {
 }
 
 export function latestPlan(plans: CarePlan[]): CarePlan | undefined {
-  return plans
-    .filter((p) => p.intent === 'plan' && p.status !== 'entered-in-error')
-    .sort((a, b) => compareTimes(b.created ?? '', a.created ?? ''))[0];
+  return plans.filter((p) => p.intent === 'plan' && p.status !== 'entered-in-error').sort((a, b) => compareTimes(b.created ?? '', a.created ?? ''))[0];
 }
 
 export function toTeamRole(role: CodeableConcept | undefined): EhrTeamRole {
@@ -354,12 +355,14 @@ export function toTeamMembers(teams: CareTeam[]): EhrTeamMember[] {
       (t.participant ?? []).flatMap((p) => {
         const practitionerId = referenceId(p.member, 'Practitioner');
         if (!practitionerId) return [];
-        return [{
-          practitionerId,
-          role: toTeamRole(p.role?.[0]),
-          from: toDate(p.period?.start ?? t.period?.start) ?? '1970-01-01',
-          until: toDate(p.period?.end),
-        }];
+        return [
+          {
+            practitionerId,
+            role: toTeamRole(p.role?.[0]),
+            from: toDate(p.period?.start ?? t.period?.start) ?? '1970-01-01',
+            until: toDate(p.period?.end),
+          },
+        ];
       }),
     );
 }
@@ -404,13 +407,15 @@ export function toTreatmentEffort(plans: CarePlan[], encounters: Encounter[]): E
       const practitionerId = (e.participant ?? []).map((p) => referenceId(p.individual, 'Practitioner')).find((id) => !!id);
       const date = toDate(e.period?.start);
       if (!practitionerId || !date) return [];
-      return [{
-        practitionerId,
-        date,
-        minutes: encounterMinutes(e),
-        activity: conceptText(e.type?.[0]) ?? 'Contact',
-        consultType: e.class?.display ?? e.class?.code ?? 'Onbekend',
-      }];
+      return [
+        {
+          practitionerId,
+          date,
+          minutes: encounterMinutes(e),
+          activity: conceptText(e.type?.[0]) ?? 'Contact',
+          consultType: e.class?.display ?? e.class?.code ?? 'Onbekend',
+        },
+      ];
     })
     .sort((a, b) => compareTimes(a.date, b.date));
   return { plannedMinutes: plannedMinutes(latestPlan(plans)), activities };
@@ -597,7 +602,9 @@ const PARENT_WORDS = /\b(ouder|moeder|vader|voogd|gezaghebbende)\b/i;
 export function isParentWithAuthority(r: RelatedPerson): boolean {
   if (r.active === false) return false;
   return (r.relationship ?? []).some(
-    (c) => (c.text !== undefined && PARENT_WORDS.test(c.text)) || (c.coding ?? []).some((x) => (x.code !== undefined && PARENT_CODES.has(x.code)) || (x.display !== undefined && PARENT_WORDS.test(x.display))),
+    (c) =>
+      (c.text !== undefined && PARENT_WORDS.test(c.text)) ||
+      (c.coding ?? []).some((x) => (x.code !== undefined && PARENT_CODES.has(x.code)) || (x.display !== undefined && PARENT_WORDS.test(x.display))),
   );
 }
 
@@ -629,7 +636,9 @@ export const PORTAL_ASSIGNMENT_SYSTEM = 'urn:ggz-portal:questionnaire-assignment
 
 /** AUTHEN with the word akkoord: what isApprovalActivity reads as the client's akkoord. */
 const AKKOORD_ACTIVITY: CodeableConcept = { coding: [{ system: PARTICIPATION_TYPE, code: 'AUTHEN', display: 'authenticator' }], text: APPROVAL_TEXT };
-const ATTESTER: CodeableConcept = { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/provenance-participant-type', code: 'attester', display: 'Attester' }] };
+const ATTESTER: CodeableConcept = {
+  coding: [{ system: 'http://terminology.hl7.org/CodeSystem/provenance-participant-type', code: 'attester', display: 'Attester' }],
+};
 const ACTOR_ROLE: Record<EhrActor['kind'], string | undefined> = {
   CLIENT: undefined,
   PARENT: 'ouder met gezag',
@@ -654,7 +663,11 @@ export function approvalTag(target: { resourceType: string; id?: string; meta?: 
 }
 
 /** The client's akkoord as a Provenance, in exactly the shape isClientApproval reads. */
-export function toApprovalProvenance(clientId: string, target: { resourceType: string; id?: string; meta?: { versionId?: string } }, approval: Pick<EhrApproval, 'by' | 'at'>): Provenance {
+export function toApprovalProvenance(
+  clientId: string,
+  target: { resourceType: string; id?: string; meta?: { versionId?: string } },
+  approval: Pick<EhrApproval, 'by' | 'at'>,
+): Provenance {
   const role = ACTOR_ROLE[approval.by.kind];
   return {
     resourceType: 'Provenance',

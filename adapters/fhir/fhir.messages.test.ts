@@ -16,7 +16,12 @@ function server(status: number) {
   const calls: { method: string; path: string; headers: Record<string, string>; body?: string }[] = [];
   const fetchFn = (async (input: string | URL | Request, init?: RequestInit) => {
     const url = new URL(String(input instanceof Request ? input.url : input));
-    calls.push({ method: init?.method ?? 'GET', path: url.pathname, headers: (init?.headers ?? {}) as Record<string, string>, body: init?.body ? String(init.body) : undefined });
+    calls.push({
+      method: init?.method ?? 'GET',
+      path: url.pathname,
+      headers: (init?.headers ?? {}) as Record<string, string>,
+      body: init?.body ? String(init.body) : undefined,
+    });
     return new Response(JSON.stringify({ resourceType: 'Communication', id: 'x' }), { status, headers: { 'content-type': 'application/fhir+json' } });
   }) as typeof fetch;
   return { calls, adapter: new FhirEhrAdapter({ baseUrl: BASE, auth: { kind: 'bearer', token: 't0k' }, intakeQuestionnaire: 'intake', fetch: fetchFn }) };

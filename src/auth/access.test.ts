@@ -22,14 +22,17 @@ describe('the rights a link carries', () => {
   it('gives the client (SELF), a parent and a representative every right but the client’s own consent', () => {
     for (const relation of [PortalRelation.SELF, PortalRelation.PARENT, PortalRelation.REPRESENTATIVE]) {
       const can = rightsOf(link(relation));
-      for (const action of Object.values(Action)) expect([action, can[action]]).toEqual([action, action !== Action.CHANGE_CONSENT || relation === PortalRelation.SELF]);
+      for (const action of Object.values(Action))
+        expect([action, can[action]]).toEqual([action, action !== Action.CHANGE_CONSENT || relation === PortalRelation.SELF]);
     }
   });
 
   it('gives a network member with only AGENDA_VIEW the agenda and the video room, not the dossier, consents, log or link', () => {
     const can = rightsOf(member(Permission.AGENDA_VIEW));
     expect(can.VIEW_AGENDA && can.VIEW_VIDEO_CALL && can.VIEW_PORTAL).toBe(true);
-    expect(can.VIEW_DOSSIER || can.VIEW_CONSENTS || can.VIEW_ACCESS_LOG || can.JOIN_VIDEO_CALL || can.VIEW_ORGANISATION_AGENDA || can.READ_MESSAGES).toBe(false);
+    expect(can.VIEW_DOSSIER || can.VIEW_CONSENTS || can.VIEW_ACCESS_LOG || can.JOIN_VIDEO_CALL || can.VIEW_ORGANISATION_AGENDA || can.READ_MESSAGES).toBe(
+      false,
+    );
   });
 
   it('does not let rights that build on the dossier work without DOSSIER_VIEW, and refuses granting them', () => {

@@ -79,7 +79,11 @@ const ANY_LINK: readonly (readonly Permission[])[] = [[]];
 export const RULES: Readonly<Record<Action, Rule>> = {
   VIEW_PORTAL: { title: 'see the portal: the client’s name and birth date, the dashboard', members: ANY_LINK, writes: false },
   VIEW_AGENDA: { title: 'see the appointments', members: [[AGENDA_VIEW], [AGENDA_MANAGE]], writes: false },
-  VIEW_ORGANISATION_AGENDA: { title: 'also see the care organisation’s own appointments about the client', members: [[AGENDA_VIEW_ORGANISATION]], writes: false },
+  VIEW_ORGANISATION_AGENDA: {
+    title: 'also see the care organisation’s own appointments about the client',
+    members: [[AGENDA_VIEW_ORGANISATION]],
+    writes: false,
+  },
   MANAGE_AGENDA: { title: 'manage the appointments', members: [[AGENDA_MANAGE]], writes: true },
   VIEW_DOSSIER: { title: 'see the dossier and download its documents', members: [[DOSSIER_VIEW]], writes: false },
   VIEW_QUESTIONNAIRES: { title: 'see the questionnaires', members: [[DOSSIER_VIEW]], writes: false },
@@ -197,7 +201,12 @@ export const ASK_CHILD_CONSENT = 'ask-child-consent';
  * (no EHR answers) refuses nothing: the EHR being down is no reason to lock people out of what
  * the portal itself holds.
  */
-export function portalRefusal(settings: AccessSettings, profile: ClientProfile | null, access: PortalAccess, writes: boolean): ForbiddenError | typeof ASK_CHILD_CONSENT | null {
+export function portalRefusal(
+  settings: AccessSettings,
+  profile: ClientProfile | null,
+  access: PortalAccess,
+  writes: boolean,
+): ForbiddenError | typeof ASK_CHILD_CONSENT | null {
   const age = ageInYears(profile?.birthDate);
   if (access.relation === PortalRelation.SELF && age !== null && age < OWN_LOGIN_FROM_AGE) {
     return refusal(Reason.OWN_LOGIN_FROM_12, 'A child has an own login from 12; until then the parents with authority use the portal.');

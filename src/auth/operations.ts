@@ -32,7 +32,10 @@ export const OPERATIONS: Readonly<Record<string, OperationAccess>> = {
   'Client.name': client([Action.VIEW_PORTAL], 'logged as a read of the client’s name and birth date'),
   'Client.birthDate': client([Action.VIEW_PORTAL]),
   'Client.dashboard': client([Action.VIEW_PORTAL], 'counts only what the viewer may see (appointments with VIEW_AGENDA, dossier parts with VIEW_DOSSIER)'),
-  'Client.appointments': client([Action.VIEW_AGENDA], 'the organisation’s own appointments only with VIEW_ORGANISATION_AGENDA; a report only with VIEW_DOSSIER'),
+  'Client.appointments': client(
+    [Action.VIEW_AGENDA],
+    'the organisation’s own appointments only with VIEW_ORGANISATION_AGENDA; a report only with VIEW_DOSSIER',
+  ),
   'Client.dossier': client([Action.VIEW_DOSSIER]),
   'Client.conversations': client([Action.READ_MESSAGES], 'only conversations whose kind the viewer may read'),
   'Client.questionnaires': client([Action.VIEW_QUESTIONNAIRES]),
@@ -107,14 +110,21 @@ export const ROUTES = {
   metrics: { path: '/metrics', access: { kind: 'operator', note: 'peer addresses in METRICS_ALLOW' } },
   dev_login: { path: '/auth/dev/login', access: { kind: 'public', note: 'development only (not mounted in production)' } },
   session_refresh: { path: '/auth/session/refresh', access: { kind: 'public', note: 'the refresh cookie is the credential' } },
-  session_logout: { path: '/auth/session/logout', access: { kind: 'public', note: 'ends the session its cookie names, if any, and clears the cookies whatever their state' } },
+  session_logout: {
+    path: '/auth/session/logout',
+    access: { kind: 'public', note: 'ends the session its cookie names, if any, and clears the cookies whatever their state' },
+  },
   oidc_login: { path: '/auth/oidc/login', access: { kind: 'public', note: 'starts a DigiD login (mounted with OIDC_ISSUER)' } },
   oidc_callback: { path: '/auth/oidc/callback', access: { kind: 'public', note: 'state, nonce, PKCE and the ID token are the credential' } },
   files_upload: { path: '/files', access: { kind: 'session', note: 'an account with at least one portal; by cookie also x-requested-with' } },
   files: {
     path: '/files/',
     prefix: true,
-    access: { kind: 'signed-link', actions: [Action.VIEW_DOSSIER, Action.READ_MESSAGES], note: 'a document: VIEW_DOSSIER; an attachment: READ_MESSAGES and the conversation’s kind; asked again at download' },
+    access: {
+      kind: 'signed-link',
+      actions: [Action.VIEW_DOSSIER, Action.READ_MESSAGES],
+      note: 'a document: VIEW_DOSSIER; an attachment: READ_MESSAGES and the conversation’s kind; asked again at download',
+    },
   },
   sync_events: { path: '/sync/events', access: { kind: 'signature', note: 'HMAC over timestamp and body (SYNC_SECRET)' } },
   sync_fhir: { path: '/sync/fhir/', prefix: true, access: { kind: 'signature', note: 'the rest-hook’s header secret (FHIR_SUBSCRIPTION_SECRET)' } },
@@ -141,7 +151,10 @@ export function authorisationDoc(): { rights: string; operations: string } {
     '',
     `| action | what | ${RELATIONS.join(' | ')} |`,
     `| --- | --- | ${RELATIONS.map(() => '---').join(' | ')} |`,
-    ...Object.values(Action).map((a) => `| \`${a}\` | ${RULES[a].title}${RULES[a].writes ? ' (a change)' : ''}${RULES[a].membersAsParticipant ? '; a network member only where they take part' : ''} | ${RELATIONS.map((r) => cell(a, r)).join(' | ')} |`),
+    ...Object.values(Action).map(
+      (a) =>
+        `| \`${a}\` | ${RULES[a].title}${RULES[a].writes ? ' (a change)' : ''}${RULES[a].membersAsParticipant ? '; a network member only where they take part' : ''} | ${RELATIONS.map((r) => cell(a, r)).join(' | ')} |`,
+    ),
     '',
     `A network member's cell names the permissions they need (${Object.values(Permission).length} exist); a care-page admin may in addition what says "yes" there.`,
     '',
@@ -159,7 +172,9 @@ export function authorisationDoc(): { rights: string; operations: string } {
     '',
     '| operation | asks | note |',
     '| --- | --- | --- |',
-    ...Object.entries(OPERATIONS).map(([name, access]) => `| \`${name}\` | ${describeAccess(access)} | ${'note' in access && access.note ? access.note : ''} |`),
+    ...Object.entries(OPERATIONS).map(
+      ([name, access]) => `| \`${name}\` | ${describeAccess(access)} | ${'note' in access && access.note ? access.note : ''} |`,
+    ),
     '',
     '## HTTP routes',
     '',
@@ -170,7 +185,8 @@ export function authorisationDoc(): { rights: string; operations: string } {
   return { rights: rights.join('\n'), operations: operations.join('\n') };
 }
 
-export const DOC_HEADER = '<!-- Generated from src/auth/access.ts and src/auth/operations.ts by `npm run docs:access`; the authorisation matrix test fails when it is stale. -->';
+export const DOC_HEADER =
+  '<!-- Generated from src/auth/access.ts and src/auth/operations.ts by `npm run docs:access`; the authorisation matrix test fails when it is stale. -->';
 
 /** docs/authorisation.md as it must read. */
 export function authorisationMarkdown(): string {
@@ -180,7 +196,14 @@ export function authorisationMarkdown(): string {
 
 /** The README's block between its rights markers, as it must read. */
 export function readmeRightsBlock(): string {
-  return [README_BEGIN, DOC_HEADER, authorisationDoc().rights, '', 'Every operation and HTTP route with what it asks: `docs/authorisation.md`.', README_END].join('\n');
+  return [
+    README_BEGIN,
+    DOC_HEADER,
+    authorisationDoc().rights,
+    '',
+    'Every operation and HTTP route with what it asks: `docs/authorisation.md`.',
+    README_END,
+  ].join('\n');
 }
 export const README_BEGIN = '<!-- rights:begin -->';
 export const README_END = '<!-- rights:end -->';

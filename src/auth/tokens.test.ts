@@ -23,7 +23,14 @@ describe('TokenService', () => {
     const tokens = new TokenService(key, 'k1', 60);
     const good = tokens.sign('account-1', 'session-1').accessToken;
     tokens.verify(good);
-    const forged = jwt.sign({ sid: 'session-1' }, 'another-secret', { keyid: 'k1', issuer: 'ggz-portal-gateway', audience: 'ggz-portal', subject: 'account-1', jwtid: 'x', expiresIn: 60 });
+    const forged = jwt.sign({ sid: 'session-1' }, 'another-secret', {
+      keyid: 'k1',
+      issuer: 'ggz-portal-gateway',
+      audience: 'ggz-portal',
+      subject: 'account-1',
+      jwtid: 'x',
+      expiresIn: 60,
+    });
     expect(() => tokens.verify(forged)).toThrow(/not valid/);
     // A token's payload changed after signing (same signature) is refused too.
     const [header, , signature] = good.split('.');

@@ -122,8 +122,13 @@ function toSigningKey(key: Config['sessionKey'], kid: string): SigningKey {
   }
   const privateKey = createPrivateKey(key.privateKey);
   const type = privateKey.asymmetricKeyType;
-  const algorithm: Algorithm = type === 'rsa' ? 'RS256' : type === 'ec' ? 'ES256' : (() => {
-    throw new Error(`SESSION_PRIVATE_KEY must be an RSA or EC (P-256) key, not ${type}`);
-  })();
+  const algorithm: Algorithm =
+    type === 'rsa'
+      ? 'RS256'
+      : type === 'ec'
+        ? 'ES256'
+        : (() => {
+            throw new Error(`SESSION_PRIVATE_KEY must be an RSA or EC (P-256) key, not ${type}`);
+          })();
   return { kid, algorithm, sign: privateKey, verify: createPublicKey(privateKey) };
 }

@@ -1,4 +1,3 @@
-
 /** Column shapes that map the same way on MySQL/MariaDB and SQLite. */
 export const idColumn = { type: 'varchar', length: 36 } as const;
 /** Millisecond timestamps, stored in UTC (the MySQL driver runs with timezone 'Z'). */

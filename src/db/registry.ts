@@ -19,8 +19,49 @@ import { Attachments1764100000060 } from './migrations/1764100000060-Attachments
 import { SyncRetries1764100000070 } from './migrations/1764100000070-SyncRetries';
 import { OutboxWithdraw1764100000080 } from './migrations/1764100000080-OutboxWithdraw';
 import { ClientNames1764100000090 } from './migrations/1764100000090-ClientNames';
-import { AttachmentEntity, ConversationEntity, ConversationParticipantEntity, ConversationReaderEntity, MessageEntity, MessageOutboxEntity } from '../modules/messages/message.entity';
+import {
+  AttachmentEntity,
+  ConversationEntity,
+  ConversationParticipantEntity,
+  ConversationReaderEntity,
+  MessageEntity,
+  MessageOutboxEntity,
+} from '../modules/messages/message.entity';
 
 /** Every entity and migration of the gateway, in one list that the data source and tools share. */
-export const entities = [AccountEntity, PortalLinkEntity, ClientEntity, ClientSourceEntity, AccessLogEntity, SessionEntity, RefreshTokenEntity, SyncEventEntity, VideoRoomEntity, AccountCredentialsEntity, LoginChallengeEntity, ActivationCodeEntity, PasswordResetEntity, PortalConsentEntity, ConversationEntity, ConversationParticipantEntity, MessageEntity, ConversationReaderEntity, MessageOutboxEntity, InvitationEntity, AttachmentEntity];
-export const migrations = [Platform1764000000000, SyncVideo1764100000005, OidcSubject1764100000010, OwnAccounts1764100000020, PortalConsents1764100000030, Messages1764100000040, NetworkInvitations1764100000050, Attachments1764100000060, SyncRetries1764100000070, OutboxWithdraw1764100000080, ClientNames1764100000090];
+export const entities = [
+  AccountEntity,
+  PortalLinkEntity,
+  ClientEntity,
+  ClientSourceEntity,
+  AccessLogEntity,
+  SessionEntity,
+  RefreshTokenEntity,
+  SyncEventEntity,
+  VideoRoomEntity,
+  AccountCredentialsEntity,
+  LoginChallengeEntity,
+  ActivationCodeEntity,
+  PasswordResetEntity,
+  PortalConsentEntity,
+  ConversationEntity,
+  ConversationParticipantEntity,
+  MessageEntity,
+  ConversationReaderEntity,
+  MessageOutboxEntity,
+  InvitationEntity,
+  AttachmentEntity,
+];
+export const migrations = [
+  Platform1764000000000,
+  SyncVideo1764100000005,
+  OidcSubject1764100000010,
+  OwnAccounts1764100000020,
+  PortalConsents1764100000030,
+  Messages1764100000040,
+  NetworkInvitations1764100000050,
+  Attachments1764100000060,
+  SyncRetries1764100000070,
+  OutboxWithdraw1764100000080,
+  ClientNames1764100000090,
+];

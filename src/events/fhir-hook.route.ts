@@ -13,7 +13,12 @@ import { parseSyncEvent, SyncEventInvalidError, type SyncService } from './sync.
  * `channel.header`, compared in constant time. Notifications become the same stored, idempotent
  * sync events as POST /sync/events.
  */
-export function fhirHookRoute(config: Pick<Config, 'FHIR_SUBSCRIPTION_SECRET' | 'SYNC_MAX_BODY_BYTES'>, adapter: (name: string) => EhrAdapter | undefined, sync: SyncService, logger: Logger) {
+export function fhirHookRoute(
+  config: Pick<Config, 'FHIR_SUBSCRIPTION_SECRET' | 'SYNC_MAX_BODY_BYTES'>,
+  adapter: (name: string) => EhrAdapter | undefined,
+  sync: SyncService,
+  logger: Logger,
+) {
   const secret = Buffer.from(`Bearer ${config.FHIR_SUBSCRIPTION_SECRET ?? ''}`);
   return async (req: IncomingMessage, res: ServerResponse, url: URL, requestId: string): Promise<void> => {
     const source = url.pathname.slice('/sync/fhir/'.length);

@@ -12,7 +12,7 @@ async function deadPort(): Promise<number> {
 }
 
 describe('RedisEventBus while Redis is down', () => {
-  it('keeps serving: publish neither throws nor hangs, and this instance\'s subscribers still get the event', async () => {
+  it("keeps serving: publish neither throws nor hangs, and this instance's subscribers still get the event", async () => {
     const bus = new RedisEventBus({ url: `redis://127.0.0.1:${await deadPort()}/0`, prefix: 'unit:', logger: createLogger('silent') });
     try {
       const controller = new AbortController();
@@ -29,7 +29,7 @@ describe('RedisEventBus while Redis is down', () => {
     }
   });
 
-  it('does not deliver another channel\'s events to a subscriber', async () => {
+  it("does not deliver another channel's events to a subscriber", async () => {
     const bus = new RedisEventBus({ url: `redis://127.0.0.1:${await deadPort()}/0`, prefix: 'unit:', logger: createLogger('silent') });
     try {
       const events = bus.subscribe('video:c1');

@@ -43,7 +43,10 @@ export class RedisEventBus implements EventBus {
     // The subscriber waits out an outage (no retry limit): its commands are only SUBSCRIBE/UNSUBSCRIBE.
     this.subscriber = new Redis(options.url, { ...base, maxRetriesPerRequest: null, autoResubscribe: true });
     this.local.setMaxListeners(0);
-    for (const [role, conn] of [['publisher', this.publisher], ['subscriber', this.subscriber]] as const) {
+    for (const [role, conn] of [
+      ['publisher', this.publisher],
+      ['subscriber', this.subscriber],
+    ] as const) {
       conn.on('error', (err: Error) => options.logger.warn({ err: err.message, role }, 'event bus: redis connection problem'));
     }
     this.subscriber.on('close', () => {
@@ -73,8 +76,7 @@ export class RedisEventBus implements EventBus {
 
   /** Resolves once both connections are up (start-up waits for it, so the first events are not missed). */
   async ready(timeoutMs = 5000): Promise<boolean> {
-    const wait = (conn: Redis) =>
-      conn.status === 'ready' ? Promise.resolve() : new Promise<void>((resolve) => conn.once('ready', () => resolve()));
+    const wait = (conn: Redis) => (conn.status === 'ready' ? Promise.resolve() : new Promise<void>((resolve) => conn.once('ready', () => resolve())));
     const timeout = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), timeoutMs).unref());
     return (await Promise.race([Promise.all([wait(this.publisher), wait(this.subscriber)]), timeout])) !== 'timeout';
   }

@@ -6,7 +6,8 @@ import { idColumn, timeColumn } from '../db/columns';
 export class SyncEventEntity {
   @PrimaryColumn(idColumn) id!: string;
   @Index('uq_sync_events_event_id', { unique: true })
-  @Column({ name: 'event_id', type: 'varchar', length: 128 }) eventId!: string;
+  @Column({ name: 'event_id', type: 'varchar', length: 128 })
+  eventId!: string;
   @Column({ type: 'varchar', length: 64 }) type!: string;
   @Column({ type: 'varchar', length: 50 }) source!: string;
   /** The clientId as sent: the portal's client id, or the source system's own id for the client. */

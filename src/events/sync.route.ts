@@ -65,7 +65,9 @@ export function syncRoute(
       } catch (err) {
         if (!(err instanceof RateLimitedError)) throw err;
         metrics.syncEvents.inc({ type: event.type, outcome: 'rate_limited' });
-        sendError(res, 429, ErrorCode.RATE_LIMITED, `Too many events from '${event.source}'; send again in ${err.retryAfterSeconds} seconds.`, { 'retry-after': String(err.retryAfterSeconds) });
+        sendError(res, 429, ErrorCode.RATE_LIMITED, `Too many events from '${event.source}'; send again in ${err.retryAfterSeconds} seconds.`, {
+          'retry-after': String(err.retryAfterSeconds),
+        });
         return;
       }
     }

@@ -47,7 +47,15 @@ const dataSchemas: Partial<Record<SyncEventType, z.ZodType>> = {
 };
 
 /** Types that concern one client and cannot be stored without saying which. */
-const NEEDS_CLIENT = new Set<SyncEventType>(['message.created', 'videocall.ready', 'videocall.ended', 'dossier.changed', 'appointment.upserted', 'document.published', 'questionnaire.assigned']);
+const NEEDS_CLIENT = new Set<SyncEventType>([
+  'message.created',
+  'videocall.ready',
+  'videocall.ended',
+  'dossier.changed',
+  'appointment.upserted',
+  'document.published',
+  'questionnaire.assigned',
+]);
 
 export interface SyncEvent {
   id: string;
@@ -169,7 +177,9 @@ export class SyncService {
 
   /** Processes after the answer went out; stop() waits for what is still running. */
   processInBackground(row: SyncEventEntity, event: SyncEvent): void {
-    const job: Promise<void> = this.process(row, event).then(() => undefined).finally(() => this.inFlight.delete(job));
+    const job: Promise<void> = this.process(row, event)
+      .then(() => undefined)
+      .finally(() => this.inFlight.delete(job));
     this.inFlight.add(job);
   }
 
@@ -201,7 +211,10 @@ export class SyncService {
   /** resumePending at start, tracked like any other processing so stop() waits for it. */
   resumeInBackground(): void {
     const job = this.resumePending()
-      .then(() => undefined, (err: Error) => this.logger.warn({ err: err.message }, 'resuming pending sync events failed'))
+      .then(
+        () => undefined,
+        (err: Error) => this.logger.warn({ err: err.message }, 'resuming pending sync events failed'),
+      )
       .finally(() => this.inFlight.delete(job));
     this.inFlight.add(job);
   }
@@ -211,7 +224,10 @@ export class SyncService {
     const every = Math.min(this.retry.baseMs, this.retry.claimMs, 1000);
     const tick = () => {
       const job = this.retryDue()
-        .then(() => undefined, (err: Error) => this.logger.warn({ err: err.message }, 'retrying sync events failed'))
+        .then(
+          () => undefined,
+          (err: Error) => this.logger.warn({ err: err.message }, 'retrying sync events failed'),
+        )
         .finally(() => {
           this.inFlight.delete(job);
           if (this.retryTimer) this.retryTimer = setTimeout(tick, every).unref();
@@ -233,7 +249,14 @@ export class SyncService {
       where: [
         { processedAt: IsNull(), nextAttemptAt: LessThanOrEqual(now), type: In([...HANDLED_TYPES]) },
         // Stored before claims existed and never tried: anyone's after the claim time.
-        { processedAt: IsNull(), nextAttemptAt: IsNull(), attempts: 0, error: IsNull(), receivedAt: LessThanOrEqual(new Date(now.getTime() - this.retry.claimMs)), type: In([...HANDLED_TYPES]) },
+        {
+          processedAt: IsNull(),
+          nextAttemptAt: IsNull(),
+          attempts: 0,
+          error: IsNull(),
+          receivedAt: LessThanOrEqual(new Date(now.getTime() - this.retry.claimMs)),
+          type: In([...HANDLED_TYPES]),
+        },
       ],
       order: { receivedAt: 'ASC' },
       take: batch,
@@ -276,7 +299,10 @@ export class SyncService {
       const attempts = row.attempts + 1;
       const giveUp = attempts >= this.retry.maxAttempts;
       const nextAttemptAt = giveUp ? null : new Date(Date.now() + this.backoff(attempts));
-      this.logger.warn({ eventId: event.id, type: event.type, attempts, retryAt: nextAttemptAt, err: message }, giveUp ? 'sync event not processed; given up' : 'sync event not processed; will retry');
+      this.logger.warn(
+        { eventId: event.id, type: event.type, attempts, retryAt: nextAttemptAt, err: message },
+        giveUp ? 'sync event not processed; given up' : 'sync event not processed; will retry',
+      );
       this.metrics.syncEvents.inc({ type: event.type, outcome: giveUp ? 'failed' : 'retry' });
       await repo.update({ id: row.id }, { error: message, attempts, nextAttemptAt }).catch(() => undefined);
       return false;
@@ -347,7 +373,14 @@ export class SyncService {
 }
 
 /** Types with a handler today; the others stay pending until their module handles them. */
-const HANDLED_TYPES: readonly SyncEventType[] = ['videocall.ready', 'videocall.ended', 'dossier.changed', 'appointment.upserted', 'document.published', 'message.created'];
+const HANDLED_TYPES: readonly SyncEventType[] = [
+  'videocall.ready',
+  'videocall.ended',
+  'dossier.changed',
+  'appointment.upserted',
+  'document.published',
+  'message.created',
+];
 
 /** Practitioner ids in events are the source system's own; a global id (`source:external`) is kept as is. */
 function practitionerGlobalId(source: string, practitionerId: string): string {

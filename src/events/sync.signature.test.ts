@@ -19,7 +19,10 @@ describe('sync signature', () => {
 
   it('refuses a changed body, another secret, or a moved timestamp', () => {
     const sig = signSyncBody(secret, now, body);
-    expect(verifySyncSignature(secret, { signature: sig, timestamp: String(now) }, Buffer.from(body.toString() + ' '), now)).toMatchObject({ ok: false, reason: expect.stringMatching(/does not match/) });
+    expect(verifySyncSignature(secret, { signature: sig, timestamp: String(now) }, Buffer.from(body.toString() + ' '), now)).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/does not match/),
+    });
     expect(verifySyncSignature('another-secret-of-enough-length', { signature: sig, timestamp: String(now) }, body, now).ok).toBe(false);
     expect(verifySyncSignature(secret, { signature: sig, timestamp: String(now + 1) }, body, now).ok).toBe(false);
   });
@@ -27,14 +30,23 @@ describe('sync signature', () => {
   it('refuses a timestamp more than 5 minutes off, in either direction, even when correctly signed', () => {
     for (const ts of [now - 301, now + 301]) {
       const sig = signSyncBody(secret, ts, body);
-      expect(verifySyncSignature(secret, { signature: sig, timestamp: String(ts) }, body, now)).toMatchObject({ ok: false, reason: expect.stringMatching(/5 minutes/) });
+      expect(verifySyncSignature(secret, { signature: sig, timestamp: String(ts) }, body, now)).toMatchObject({
+        ok: false,
+        reason: expect.stringMatching(/5 minutes/),
+      });
     }
   });
 
   it('refuses missing or malformed headers with a reason', () => {
     const sig = signSyncBody(secret, now, body);
-    expect(verifySyncSignature(secret, { signature: undefined, timestamp: String(now) }, body, now)).toMatchObject({ ok: false, reason: expect.stringMatching(/X-Signature is missing/) });
-    expect(verifySyncSignature(secret, { signature: sig, timestamp: undefined }, body, now)).toMatchObject({ ok: false, reason: expect.stringMatching(/Timestamp is missing/) });
+    expect(verifySyncSignature(secret, { signature: undefined, timestamp: String(now) }, body, now)).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/X-Signature is missing/),
+    });
+    expect(verifySyncSignature(secret, { signature: sig, timestamp: undefined }, body, now)).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/Timestamp is missing/),
+    });
     expect(verifySyncSignature(secret, { signature: sig, timestamp: '2026-01-01' }, body, now).ok).toBe(false);
     expect(verifySyncSignature(secret, { signature: 'sha256=abc', timestamp: String(now) }, body, now).ok).toBe(false);
     expect(verifySyncSignature(secret, { signature: sig.slice(7), timestamp: String(now) }, body, now).ok).toBe(false);

@@ -102,13 +102,16 @@ export function createApollo(schema: GraphQLSchema, config: Config, metrics: Met
       ...(config.isProduction ? [ApolloServerPluginLandingPageDisabled()] : []),
       observabilityPlugin(metrics, references),
     ],
-    formatError: (formatted, error) => formatGatewayError(formatted, error, { requestId: referenceOf(references, error), hideSuggestions: config.isProduction }),
+    formatError: (formatted, error) =>
+      formatGatewayError(formatted, error, { requestId: referenceOf(references, error), hideSuggestions: config.isProduction }),
   });
 }
-
 
 /** The request id an unexpected error was logged under (by the error, or the error Apollo wrapped). */
 function referenceOf(references: WeakMap<object, string>, error: unknown): string | undefined {
   if (typeof error !== 'object' || error === null) return undefined;
-  return references.get(error) ?? ((error as { originalError?: object }).originalError ? references.get((error as { originalError: object }).originalError) : undefined);
+  return (
+    references.get(error) ??
+    ((error as { originalError?: object }).originalError ? references.get((error as { originalError: object }).originalError) : undefined)
+  );
 }

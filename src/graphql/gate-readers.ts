@@ -12,7 +12,13 @@ import type { ForbiddenError, UnauthenticatedError } from '../errors';
  * this reads again: the sessions (deny-list and rows), the links (kept in memory while no link
  * changed anywhere), the client's record once and the child's consent at most once.
  */
-export function reauthorizeSeats(services: Services, logger: Logger, clientId: string, viewers: readonly AuthViewer[], action: Action): Promise<(Grant | null)[]> {
+export function reauthorizeSeats(
+  services: Services,
+  logger: Logger,
+  clientId: string,
+  viewers: readonly AuthViewer[],
+  action: Action,
+): Promise<(Grant | null)[]> {
   return authorizeMany(seatReaders(services, logger), clientId, viewers, action);
 }
 

@@ -43,11 +43,13 @@ export const DateTimeScalar = new GraphQLScalarType({
   description: 'ISO 8601 date and time with offset',
   serialize: toIso,
   parseValue: (v) => {
-    if (typeof v !== 'string' || !DATETIME.test(v)) throw new GraphQLError('DateTime must be ISO 8601 with an offset', { extensions: { code: 'BAD_USER_INPUT' } });
+    if (typeof v !== 'string' || !DATETIME.test(v))
+      throw new GraphQLError('DateTime must be ISO 8601 with an offset', { extensions: { code: 'BAD_USER_INPUT' } });
     return new Date(toIso(v));
   },
   parseLiteral: (ast) => {
-    if (ast.kind !== Kind.STRING || !DATETIME.test(ast.value)) throw new GraphQLError('DateTime must be ISO 8601 with an offset', { extensions: { code: 'BAD_USER_INPUT' } });
+    if (ast.kind !== Kind.STRING || !DATETIME.test(ast.value))
+      throw new GraphQLError('DateTime must be ISO 8601 with an offset', { extensions: { code: 'BAD_USER_INPUT' } });
     return new Date(toIso(ast.value));
   },
 });

@@ -85,12 +85,17 @@ export function createWebSocketServer(schema: GraphQLSchema, services: Services,
         const socket = ctx.extra.socket as WebSocket;
         const state = states.get(socket)!;
         const query = services.trustedDocuments ? services.trustedDocuments.resolve(payload.query, payload.extensions) : payload.query;
-        if (!query) return [new GraphQLError('This operation is not one of the trusted documents of this gateway.', { extensions: { code: ErrorCode.FORBIDDEN } })];
+        if (!query)
+          return [new GraphQLError('This operation is not one of the trusted documents of this gateway.', { extensions: { code: ErrorCode.FORBIDDEN } })];
         const compiled = compile(query);
         if (!('kind' in compiled)) return compiled;
         const operation = getOperationAST(compiled, payload.operationName);
         if (operation?.operation !== 'subscription') {
-          return [new GraphQLError('Only subscriptions are served over WebSocket; send queries and mutations over HTTP.', { extensions: { code: ErrorCode.BAD_USER_INPUT } })];
+          return [
+            new GraphQLError('Only subscriptions are served over WebSocket; send queries and mutations over HTTP.', {
+              extensions: { code: ErrorCode.BAD_USER_INPUT },
+            }),
+          ];
         }
         if (state.subscriptions >= settings.maxSubscriptions) {
           return [new GraphQLError(`At most ${settings.maxSubscriptions} subscriptions per connection.`, { extensions: { code: ErrorCode.RATE_LIMITED } })];
@@ -118,7 +123,12 @@ export function createWebSocketServer(schema: GraphQLSchema, services: Services,
         for (const error of result.errors) {
           if (!isExpectedError(error)) context.logger.error({ err: error.originalError ?? error }, 'subscription failed');
         }
-        return { ...result, errors: result.errors.map((error) => formatGatewayError(error.toJSON(), error, { requestId: context.requestId, hideSuggestions: config.isProduction })) };
+        return {
+          ...result,
+          errors: result.errors.map((error) =>
+            formatGatewayError(error.toJSON(), error, { requestId: context.requestId, hideSuggestions: config.isProduction }),
+          ),
+        };
       },
       onComplete: (ctx) => {
         const state = states.get(ctx.extra.socket as WebSocket);
@@ -161,7 +171,8 @@ export function createWebSocketServer(schema: GraphQLSchema, services: Services,
       if (used.size) await services.sessions.touch([...used]);
       await Promise.all(
         [...bySession].map(async ([sessionId, sockets]) => {
-          if (!(await services.sessions.mayContinue(sessionId, used.has(sessionId)))) for (const socket of sockets) socket.close(CloseCode.Unauthorized, 'Session ended');
+          if (!(await services.sessions.mayContinue(sessionId, used.has(sessionId))))
+            for (const socket of sockets) socket.close(CloseCode.Unauthorized, 'Session ended');
         }),
       );
     })().catch((err) => logger.warn({ err }, 'session check for open sockets failed'));
@@ -189,13 +200,18 @@ export function createWebSocketServer(schema: GraphQLSchema, services: Services,
 
 /** A refused document as HTTP answers it: BAD_USER_INPUT, and in production no "Did you mean …?" hints. */
 function asBadInput(error: GraphQLError, hideSuggestions: boolean): GraphQLError {
-  return new GraphQLError(hideSuggestions ? withoutSuggestions(error.message) : error.message, { nodes: error.nodes, extensions: { code: ErrorCode.BAD_USER_INPUT } });
+  return new GraphQLError(hideSuggestions ? withoutSuggestions(error.message) : error.message, {
+    nodes: error.nodes,
+    extensions: { code: ErrorCode.BAD_USER_INPUT },
+  });
 }
 
 /** Browsers send Origin; apps and servers usually do not. Without CORS_ORIGINS, development allows all. */
 export function originAllowed(config: Config, origin: string | undefined): boolean {
   if (!origin) return true;
-  const allowed = config.CORS_ORIGINS.split(',').map((s) => s.trim()).filter(Boolean);
+  const allowed = config.CORS_ORIGINS.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (!allowed.length) return !config.isProduction;
   return allowed.includes(origin);
 }

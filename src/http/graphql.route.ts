@@ -37,8 +37,7 @@ export function graphqlRoute(apollo: ApolloServer<GatewayContext>, services: Ser
     if (trusted) {
       const fromUrl = req.method !== 'POST';
       const payload = (fromUrl ? { query: url.searchParams.get('query') ?? undefined, extensions: parseJson(url.searchParams.get('extensions')) } : body) as
-        | { query?: unknown; extensions?: Record<string, unknown> }
-        | undefined;
+        { query?: unknown; extensions?: Record<string, unknown> } | undefined;
       const query = payload && typeof payload === 'object' ? trusted.resolve(payload.query, payload.extensions) : null;
       if (!query) return sendError(res, 400, ErrorCode.FORBIDDEN, 'This operation is not one of the trusted documents of this gateway.');
       const { persistedQuery: _ignored, ...extensions } = payload!.extensions ?? {};
@@ -62,7 +61,9 @@ export function graphqlRoute(apollo: ApolloServer<GatewayContext>, services: Ser
         // "Log in again" only when the token itself is refused: a session store that cannot be read is ours to fix.
         if (!(err instanceof UnauthenticatedError)) {
           logger.error({ err, requestId }, 'the session could not be checked');
-          return sendError(res, 503, ErrorCode.UPSTREAM_UNAVAILABLE, `The session cannot be checked right now (reference ${requestId}); try again shortly.`, { 'retry-after': '5' });
+          return sendError(res, 503, ErrorCode.UPSTREAM_UNAVAILABLE, `The session cannot be checked right now (reference ${requestId}); try again shortly.`, {
+            'retry-after': '5',
+          });
         }
         authError = err;
       }

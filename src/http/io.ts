@@ -24,12 +24,24 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<Buf
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string | string[]> = {}): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store', ...headers });
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+    'cache-control': 'no-store',
+    ...headers,
+  });
   res.end(text);
 }
 
 /** A refusal outside GraphQL execution, shaped like a GraphQL error so every client reads it the same way. */
-export function sendError(res: ServerResponse, status: number, code: string, message: string, headers: Record<string, string | string[]> = {}, reason?: string): void {
+export function sendError(
+  res: ServerResponse,
+  status: number,
+  code: string,
+  message: string,
+  headers: Record<string, string | string[]> = {},
+  reason?: string,
+): void {
   sendJson(res, status, { errors: [{ message, extensions: reason ? { code, reason } : { code } }] }, headers);
 }
 

@@ -30,12 +30,20 @@ export function opsRoutes(services: Services, db: DataSource, isShuttingDown: ()
     async readyz(_req: IncomingMessage, res: ServerResponse) {
       const [database, cache] = await Promise.all([
         timed(() => db.query('SELECT 1'), 2000),
-        services.config.REDIS_URL ? timed(() => services.kv.ping(), services.config.REDIS_COMMAND_TIMEOUT_MS + 100) : Promise.resolve({ ok: true, mode: 'in-process' } as Check),
+        services.config.REDIS_URL
+          ? timed(() => services.kv.ping(), services.config.REDIS_COMMAND_TIMEOUT_MS + 100)
+          : Promise.resolve({ ok: true, mode: 'in-process' } as Check),
       ]);
       const adapters = services.registry.health();
       const ready = !isShuttingDown() && database.ok;
       const degraded = !cache.ok || Object.values(adapters).some((a) => a.state !== 'closed');
-      sendJson(res, ready ? 200 : 503, { status: !ready ? 'not ready' : degraded ? 'degraded' : 'ready', shuttingDown: isShuttingDown(), database, redis: cache, adapters });
+      sendJson(res, ready ? 200 : 503, {
+        status: !ready ? 'not ready' : degraded ? 'degraded' : 'ready',
+        shuttingDown: isShuttingDown(),
+        database,
+        redis: cache,
+        adapters,
+      });
     },
     async metrics(req: IncomingMessage, res: ServerResponse) {
       // Counts and names of operations are for the operator, not for the public.

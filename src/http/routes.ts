@@ -21,7 +21,10 @@ export interface MountedRoute {
  * gives (Medplum's app.ts mounts each feature's router the same way): answers the dispatcher and
  * what is mounted. A path no route serves is 404.
  */
-export function mountRoutes(handlers: RouteHandlers): { routes: readonly MountedRoute[]; dispatch(req: IncomingMessage, res: ServerResponse, url: URL, requestId: string): Promise<string> } {
+export function mountRoutes(handlers: RouteHandlers): {
+  routes: readonly MountedRoute[];
+  dispatch(req: IncomingMessage, res: ServerResponse, url: URL, requestId: string): Promise<string>;
+} {
   const routes: MountedRoute[] = (Object.keys(ROUTES) as RouteName[]).flatMap((name) => {
     const handle = handlers[name];
     return handle ? [{ name, ...ROUTES[name], handle }] : [];

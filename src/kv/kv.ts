@@ -114,12 +114,11 @@ export class RedisKeyValueStore implements KeyValueStore {
     if (keys.length) await this.redis.del(...keys);
   }
   async incrementWindow(key: string, ttlSeconds: number) {
-    const [[, count], , [, ttl]] = (await this.redis
-      .multi()
-      .incr(key)
-      .expire(key, ttlSeconds, 'NX')
-      .ttl(key)
-      .exec()) as [[null, number], [null, number], [null, number]];
+    const [[, count], , [, ttl]] = (await this.redis.multi().incr(key).expire(key, ttlSeconds, 'NX').ttl(key).exec()) as [
+      [null, number],
+      [null, number],
+      [null, number],
+    ];
     return { count, ttlSeconds: ttl > 0 ? ttl : ttlSeconds };
   }
   async deletePrefix(prefix: string) {

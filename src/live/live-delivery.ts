@@ -9,7 +9,10 @@ export interface RoomsDefinition<E extends { clientId: string }, V> {
   make(services: Services): RoomKind<E, V>;
 }
 
-export function defineRooms<E extends { clientId: string }, V>(name: string, make: (services: Services) => Omit<RoomKind<E, V>, 'name'>): RoomsDefinition<E, V> {
+export function defineRooms<E extends { clientId: string }, V>(
+  name: string,
+  make: (services: Services) => Omit<RoomKind<E, V>, 'name'>,
+): RoomsDefinition<E, V> {
   return { name, make: (services) => ({ name, ...make(services) }) };
 }
 
@@ -37,7 +40,12 @@ export class LiveDelivery {
   }
 
   /** A seat for an authorised subscriber in its client's room of this kind (see LiveRooms.join). */
-  join<E extends { clientId: string }, V>(definition: RoomsDefinition<E, V>, ctx: GatewayContext, clientId: string, onLeave?: () => void): AsyncIterableIterator<V> {
+  join<E extends { clientId: string }, V>(
+    definition: RoomsDefinition<E, V>,
+    ctx: GatewayContext,
+    clientId: string,
+    onLeave?: () => void,
+  ): AsyncIterableIterator<V> {
     return this.rooms(definition).join(ctx, clientId, onLeave);
   }
 }

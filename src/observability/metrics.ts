@@ -24,7 +24,7 @@ export class Metrics {
   });
   readonly graphqlDirect = new Counter({
     name: 'gateway_graphql_direct_total',
-    help: 'Queries answered on the direct path (a known query text, no errors), without Apollo\'s request pipeline',
+    help: "Queries answered on the direct path (a known query text, no errors), without Apollo's request pipeline",
     registers: [this.registry],
   });
   readonly syncEvents = new Counter({

@@ -18,7 +18,14 @@ export interface TestApp {
   logs: string[];
   /** POST /auth/dev/login by e-mail (or { bsn }); answers the access token. */
   login(who: string | { bsn: string }): Promise<string>;
-  gql<T = any>(query: string, variables?: Record<string, unknown>, token?: string): Promise<{ status: number; body: { data?: T; errors?: { message: string; path?: any[]; extensions?: { code?: string; [key: string]: any } }[]; extensions?: any } }>;
+  gql<T = any>(
+    query: string,
+    variables?: Record<string, unknown>,
+    token?: string,
+  ): Promise<{
+    status: number;
+    body: { data?: T; errors?: { message: string; path?: any[]; extensions?: { code?: string; [key: string]: any } }[]; extensions?: any };
+  }>;
   stop(): Promise<void>;
 }
 
@@ -97,7 +104,8 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     if (!config.DEV_LOGIN) {
       // Production configuration (no dev login): the session a real login would give, made by the service.
       const services = app.services;
-      const account = typeof who === 'string' ? await services.accounts.findByEmail(who) : await services.accounts.loginWithBsn(who.bsn, { requestId: 'test-login' });
+      const account =
+        typeof who === 'string' ? await services.accounts.findByEmail(who) : await services.accounts.loginWithBsn(who.bsn, { requestId: 'test-login' });
       if (!account) throw new Error(`no account ${JSON.stringify(who)}`);
       await services.accounts.recordLogin(account.id);
       return (await services.sessions.create(account.id, 'test')).accessToken;

@@ -32,7 +32,9 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       return;
     }
     if (mode === 'unavailable') {
-      res.writeHead(503, { 'content-type': 'application/fhir+json' }).end('{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"transient"}]}');
+      res
+        .writeHead(503, { 'content-type': 'application/fhir+json' })
+        .end('{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"transient"}]}');
       return;
     }
     const lose = mode === 'lose';

@@ -95,7 +95,10 @@ export async function seedGgzClient(repo: MemoryRepository, now = new Date()): P
       resourceType: 'Provenance',
       target: [ref(target)],
       recorded,
-      activity: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType', code: 'AUTHEN', display: 'authenticator' }], text: 'akkoord' },
+      activity: {
+        coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType', code: 'AUTHEN', display: 'authenticator' }],
+        text: 'akkoord',
+      },
       agent: [{ type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/provenance-participant-type', code: 'attester' }] }, who }],
     });
 
@@ -103,7 +106,10 @@ export async function seedGgzClient(repo: MemoryRepository, now = new Date()): P
     resourceType: 'Condition',
     subject: pat,
     category: [{ text: 'diagnose' }],
-    code: { coding: [{ system: 'http://snomed.info/sct', code: '370143000', display: 'Major depressive disorder' }], text: 'Depressieve stoornis, eenmalige episode, matig' },
+    code: {
+      coding: [{ system: 'http://snomed.info/sct', code: '370143000', display: 'Major depressive disorder' }],
+      text: 'Depressieve stoornis, eenmalige episode, matig',
+    },
     recordedDate: at(-60, 9).slice(0, 10),
   });
   const referral = await create({
@@ -160,7 +166,10 @@ export async function seedGgzClient(repo: MemoryRepository, now = new Date()): P
   await create({
     resourceType: 'MedicationStatement',
     status: 'active',
-    medicationCodeableConcept: { coding: [{ system: 'urn:oid:2.16.840.1.113883.2.4.4.10', code: '67903', display: 'SERTRALINE 50MG TABLET' }], text: 'Sertraline 50 mg tablet' },
+    medicationCodeableConcept: {
+      coding: [{ system: 'urn:oid:2.16.840.1.113883.2.4.4.10', code: '67903', display: 'SERTRALINE 50MG TABLET' }],
+      text: 'Sertraline 50 mg tablet',
+    },
     subject: pat,
     effectivePeriod: { start: '2026-04-01' },
     informationSource: ref(practitioners.degroot),
@@ -184,8 +193,22 @@ export async function seedGgzClient(repo: MemoryRepository, now = new Date()): P
     recordedDate: '2018-05-20',
     reaction: [{ manifestation: [{ text: 'Huiduitslag' }] }],
   });
-  await create({ resourceType: 'Flag', status: 'active', category: [{ text: 'contra-indicatie' }], code: { text: 'Geen MRI (pacemaker)' }, subject: pat, period: { start: '2024-11-02' } });
-  await create({ resourceType: 'Flag', status: 'active', category: [{ text: 'veiligheid' }], code: { text: 'Niet alleen op huisbezoek' }, subject: pat, period: { start: '2025-01-01' } });
+  await create({
+    resourceType: 'Flag',
+    status: 'active',
+    category: [{ text: 'contra-indicatie' }],
+    code: { text: 'Geen MRI (pacemaker)' },
+    subject: pat,
+    period: { start: '2024-11-02' },
+  });
+  await create({
+    resourceType: 'Flag',
+    status: 'active',
+    category: [{ text: 'veiligheid' }],
+    code: { text: 'Niet alleen op huisbezoek' },
+    subject: pat,
+    period: { start: '2025-01-01' },
+  });
 
   const goals = await Promise.all(
     ['Weer vijf dagen per week werken', 'Minstens zes uur per nacht slapen'].map((text) =>
@@ -204,7 +227,13 @@ export async function seedGgzClient(repo: MemoryRepository, now = new Date()): P
     contributor: [ref(practitioners.bakker)],
     goal: goals.map(ref),
     activity: [
-      { detail: { status: 'scheduled', description: 'Cognitieve gedragstherapie', scheduledTiming: { repeat: { count: 12, duration: 45, durationUnit: 'min' } } } },
+      {
+        detail: {
+          status: 'scheduled',
+          description: 'Cognitieve gedragstherapie',
+          scheduledTiming: { repeat: { count: 12, duration: 45, durationUnit: 'min' } },
+        },
+      },
       { detail: { status: 'scheduled', description: 'Medicatieconsult', scheduledTiming: { repeat: { count: 3, duration: 30, durationUnit: 'min' } } } },
     ],
   });
@@ -292,7 +321,9 @@ export async function seedGgzClient(repo: MemoryRepository, now = new Date()): P
     date: '2026-04-10T14:00:00+02:00',
     description: 'Verslag behandelsessie 1',
     author: [ref(practitioners.elamrani)],
-    content: [{ attachment: { contentType: 'text/plain; charset=utf-8', data: Buffer.from('Cliënte vertelt over haar week; slaapt iets beter.').toString('base64') } }],
+    content: [
+      { attachment: { contentType: 'text/plain; charset=utf-8', data: Buffer.from('Cliënte vertelt over haar week; slaapt iets beter.').toString('base64') } },
+    ],
     context: { related: [ref(appointments[0]!)] },
   });
   // A report the client was asked to agree to (akkoord), and did; the EHR leaves it preliminary.
@@ -305,7 +336,14 @@ export async function seedGgzClient(repo: MemoryRepository, now = new Date()): P
     date: '2026-03-20T11:00:00+01:00',
     description: 'Verslag adviesgesprek',
     author: [ref(practitioners.bakker)],
-    content: [{ attachment: { contentType: 'text/plain; charset=utf-8', data: Buffer.from('Behandeladvies besproken: CGT in 12 sessies. Cliënte stemt in.').toString('base64') } }],
+    content: [
+      {
+        attachment: {
+          contentType: 'text/plain; charset=utf-8',
+          data: Buffer.from('Behandeladvies besproken: CGT in 12 sessies. Cliënte stemt in.').toString('base64'),
+        },
+      },
+    ],
   });
   await akkoord(advice, pat, '2026-03-21T09:30:00+01:00');
   await create<DocumentReference>({
@@ -350,7 +388,13 @@ export async function seedGgzClient(repo: MemoryRepository, now = new Date()): P
     gender: 'female',
     birthDate: '1985-06-01',
   });
-  await create({ resourceType: 'MedicationStatement', status: 'active', medicationCodeableConcept: { text: 'Quetiapine 25 mg tablet' }, subject: ref(karen), dosage: [{ text: 'voor de nacht 1 tablet' }] });
+  await create({
+    resourceType: 'MedicationStatement',
+    status: 'active',
+    medicationCodeableConcept: { text: 'Quetiapine 25 mg tablet' },
+    subject: ref(karen),
+    dosage: [{ text: 'voor de nacht 1 tablet' }],
+  });
 
   const child = await create<Patient>({
     resourceType: 'Patient',

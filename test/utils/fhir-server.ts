@@ -51,7 +51,8 @@ export async function startFhirServer(): Promise<TestFhirServer> {
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://fhir.test');
-    if (!url.pathname.startsWith(`${BASE_PATH}/`)) return send(res, 404, { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'not-found' }] });
+    if (!url.pathname.startsWith(`${BASE_PATH}/`))
+      return send(res, 404, { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'not-found' }] });
     const path = url.pathname.slice(BASE_PATH.length + 1);
     const recorded: RecordedRequest = { method: req.method ?? 'GET', path, query: url.searchParams };
     requests.push(recorded);
@@ -101,7 +102,9 @@ export async function startFhirServer(): Promise<TestFhirServer> {
   };
 
   const server = createServer((req, res) => {
-    handle(req, res).catch((err: unknown) => send(res, 500, { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'exception', diagnostics: String(err) }] }));
+    handle(req, res).catch((err: unknown) =>
+      send(res, 500, { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'exception', diagnostics: String(err) }] }),
+    );
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;

@@ -118,9 +118,7 @@ async function forbidChanges(q: QueryRunner, table: string): Promise<void> {
   for (const op of ['UPDATE', 'DELETE']) {
     const name = `${table}_no_${op.toLowerCase()}`;
     if (mysql) {
-      await q.query(
-        `CREATE TRIGGER ${name} BEFORE ${op} ON ${table} FOR EACH ROW SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = '${table} is append-only'`,
-      );
+      await q.query(`CREATE TRIGGER ${name} BEFORE ${op} ON ${table} FOR EACH ROW SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = '${table} is append-only'`);
     } else {
       await q.query(`CREATE TRIGGER ${name} BEFORE ${op} ON ${table} BEGIN SELECT RAISE(ABORT, '${table} is append-only'); END`);
     }

@@ -45,7 +45,13 @@ export class Messages1764100000040 implements MigrationInterface {
     await q.createTable(
       new Table({
         name: 'conversation_readers',
-        columns: [id('id', { isPrimary: true }), id('conversation_id'), id('account_id'), time('last_read_at', { isNullable: true }), time('archived_at', { isNullable: true })],
+        columns: [
+          id('id', { isPrimary: true }),
+          id('conversation_id'),
+          id('account_id'),
+          time('last_read_at', { isNullable: true }),
+          time('archived_at', { isNullable: true }),
+        ],
         indices: [new TableIndex({ name: 'uq_conversation_readers', columnNames: ['conversation_id', 'account_id'], isUnique: true })],
       }),
     );

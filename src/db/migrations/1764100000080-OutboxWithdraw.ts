@@ -9,7 +9,10 @@ export class OutboxWithdraw1764100000080 implements MigrationInterface {
     await q.addColumn('message_outbox', new TableColumn(text('action', 16, { default: "'send'" })));
     // One send and at most one withdrawal per message and EHR.
     await q.dropIndex('message_outbox', 'uq_message_outbox_message_source');
-    await q.createIndex('message_outbox', new TableIndex({ name: 'uq_message_outbox_message_source_action', columnNames: ['message_id', 'source', 'action'], isUnique: true }));
+    await q.createIndex(
+      'message_outbox',
+      new TableIndex({ name: 'uq_message_outbox_message_source_action', columnNames: ['message_id', 'source', 'action'], isUnique: true }),
+    );
   }
 
   async down(q: QueryRunner): Promise<void> {

@@ -54,7 +54,11 @@ export class DirectPath {
  * Apollo has accepted before under the same operation name, variables an object or absent, no
  * extensions, and an Accept header that leaves no other media type to negotiate.
  */
-function directRequest(req: IncomingMessage, body: unknown, known: KnownOperations): { operation: KnownOperation; variables: Record<string, unknown> } | undefined {
+function directRequest(
+  req: IncomingMessage,
+  body: unknown,
+  known: KnownOperations,
+): { operation: KnownOperation; variables: Record<string, unknown> } | undefined {
   const type = req.headers['content-type'];
   if (!type || type.split(';', 1)[0]!.trim().toLowerCase() !== 'application/json') return undefined;
   const accept = req.headers.accept;

@@ -20,7 +20,7 @@ function schemaWith(values: Record<string, { value: unknown }>, answer: unknown)
 const run = (schema: GraphQLSchema, query: string) => new CompiledOperations(schema).get(parse(query), undefined).query(undefined, {}, {});
 
 describe('compiled operations', () => {
-  it("serve an enum whose internal values are not its names by its names, as graphql-js does", async () => {
+  it('serve an enum whose internal values are not its names by its names, as graphql-js does', async () => {
     const schema = schemaWith({ LEAD: { value: 0 }, DEPUTY_LEAD: { value: 1 } }, [1, 0]);
     expect(enumsServeTheirNames(schema)).toBe(false);
     expect(await run(schema, '{ roles names }')).toEqual({ data: { roles: ['DEPUTY_LEAD', 'LEAD'], names: ['Karen', null] } });

@@ -1,5 +1,15 @@
 import type { ApolloServerOptionsWithGateway } from '@apollo/server';
-import { execute, getOperationAST, GraphQLEnumType, GraphQLError, printSchema, type DocumentNode, type ExecutionResult, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
+import {
+  execute,
+  getOperationAST,
+  GraphQLEnumType,
+  GraphQLError,
+  printSchema,
+  type DocumentNode,
+  type ExecutionResult,
+  type GraphQLSchema,
+  type OperationDefinitionNode,
+} from 'graphql';
 import { getVariableValues } from 'graphql/execution/values';
 import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
 import { LRUCache } from 'lru-cache';
@@ -43,9 +53,13 @@ export class CompiledOperations {
     if (hit) return hit;
     const compiled = this.compile ? compileQuery(this.schema, document, operationName ?? undefined, this.options) : null;
     // What the compiler cannot take (it answers errors instead of a function) runs in graphql-js.
-    const entry: Compiled = compiled && isCompiledQuery(compiled)
-      ? withGraphqlJsVariableErrors(this.schema, document, operationName, compiled)
-      : { query: (root, context, variables) => execute({ schema: this.schema, document, rootValue: root, contextValue: context, variableValues: variables, operationName }) };
+    const entry: Compiled =
+      compiled && isCompiledQuery(compiled)
+        ? withGraphqlJsVariableErrors(this.schema, document, operationName, compiled)
+        : {
+            query: (root, context, variables) =>
+              execute({ schema: this.schema, document, rootValue: root, contextValue: context, variableValues: variables, operationName }),
+          };
     if (!perDocument) this.byDocument.set(document, (perDocument = new Map()));
     perDocument.set(name, entry);
     this.order.push({ document, name });
@@ -63,7 +77,12 @@ export class CompiledOperations {
  * graphql-js's own variable errors, which Apollo and graphql-ws know as BAD_USER_INPUT; the run
  * itself is untouched (an answer with data, or without errors, is returned as it is).
  */
-function withGraphqlJsVariableErrors(schema: GraphQLSchema, document: DocumentNode, operationName: string | null | undefined, compiled: CompiledQuery): Compiled {
+function withGraphqlJsVariableErrors(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operationName: string | null | undefined,
+  compiled: CompiledQuery,
+): Compiled {
   const operation = getOperationAST(document, operationName);
   const refused = (result: ExecutionResult, variables: Record<string, unknown> | null | undefined): ExecutionResult => {
     if (!result.errors || result.data !== undefined || !operation) return result;
@@ -134,7 +153,11 @@ export function handOverToApollo(context: GatewayContext, outcome: HandedOver): 
  * validates (with the query limits), runs the plugins and formats errors; only `execute` is ours.
  * Every query it runs is remembered in `known` (when given) for the direct path.
  */
-export function jitGateway(schema: GraphQLSchema, known?: KnownOperations, label: (name: string | null | undefined) => string = (n) => n ?? 'anonymous'): Gateway {
+export function jitGateway(
+  schema: GraphQLSchema,
+  known?: KnownOperations,
+  label: (name: string | null | undefined) => string = (n) => n ?? 'anonymous',
+): Gateway {
   const operations = new CompiledOperations(schema);
   return {
     onSchemaLoadOrUpdate(callback) {
@@ -171,12 +194,17 @@ export function jitGateway(schema: GraphQLSchema, known?: KnownOperations, label
  */
 function refusedOperation(operation: OperationDefinitionNode | undefined, requestedName: string | null | undefined): GraphQLError | null {
   if (!operation) {
-    return new GraphQLError(requestedName ? `Unknown operation named "${requestedName}".` : 'Must provide operation name if query contains multiple operations.', {
-      extensions: { code: 'BAD_USER_INPUT' },
-    });
+    return new GraphQLError(
+      requestedName ? `Unknown operation named "${requestedName}".` : 'Must provide operation name if query contains multiple operations.',
+      {
+        extensions: { code: 'BAD_USER_INPUT' },
+      },
+    );
   }
   if (operation.operation === 'subscription') {
-    return new GraphQLError('Subscriptions are served over WebSocket (graphql-transport-ws) on this path, not over HTTP.', { extensions: { code: 'BAD_USER_INPUT' } });
+    return new GraphQLError('Subscriptions are served over WebSocket (graphql-transport-ws) on this path, not over HTTP.', {
+      extensions: { code: 'BAD_USER_INPUT' },
+    });
   }
   return null;
 }

@@ -38,12 +38,24 @@ function countingSchema() {
 async function openSubscribers(schema: GraphQLSchema, n: number, compile: boolean, contextValue: () => object = () => ({})) {
   const subscribe = liveSubscribe(new CompiledOperations(schema, compile));
   const document = parse('subscription { status { ready label } }');
-  return Promise.all(Array.from({ length: n }, async () => (await subscribe({ schema, document, contextValue: contextValue() })) as AsyncIterableIterator<ExecutionResult>));
+  return Promise.all(
+    Array.from({ length: n }, async () => (await subscribe({ schema, document, contextValue: contextValue() })) as AsyncIterableIterator<ExecutionResult>),
+  );
 }
 
 /** A socket as ws offers it, recording what is written to it. */
 function fakeSocket() {
-  return { readyState: 1, bufferedAmount: 0, sent: [] as string[], send(data: string) { this.sent.push(data); }, close() { this.readyState = 3; } };
+  return {
+    readyState: 1,
+    bufferedAmount: 0,
+    sent: [] as string[],
+    send(data: string) {
+      this.sent.push(data);
+    },
+    close() {
+      this.readyState = 3;
+    },
+  };
 }
 
 describe.each([true, false])('live events rendered for many subscribers (compiled: %s)', (compile) => {
@@ -67,7 +79,7 @@ describe.each([true, false])('live events rendered for many subscribers (compile
     await Promise.all(subscribers.map((s) => s.return!()));
   });
 
-  it('writes error-free answers straight to an attached socket, byte for byte graphql-ws\'s next frame, and hands the rest to graphql-ws in order', async () => {
+  it("writes error-free answers straight to an attached socket, byte for byte graphql-ws's next frame, and hands the rest to graphql-ws in order", async () => {
     const { schema, emitter } = countingSchema();
     const sockets = [fakeSocket(), fakeSocket()];
     const ids = ['a1', 'quote"d'];
@@ -80,7 +92,8 @@ describe.each([true, false])('live events rendered for many subscribers (compile
     emitter.emit('status', shareLiveValue({ ready: true }));
     emitter.emit('status', shareLiveValue({ ready: false }));
     await new Promise((resolve) => setImmediate(resolve));
-    const frame = (id: string, label: string, ready: boolean) => stringifyMessage({ id, type: MessageType.Next, payload: { data: { status: { ready, label } } } });
+    const frame = (id: string, label: string, ready: boolean) =>
+      stringifyMessage({ id, type: MessageType.Next, payload: { data: { status: { ready, label } } } });
     sockets.forEach((socket, i) => expect(socket.sent).toEqual([frame(ids[i]!, 'open', true), frame(ids[i]!, 'closed', false)]));
 
     // An answer with errors goes to graphql-ws (its onNext formats errors), and so does one for a socket that is behind.
@@ -119,11 +132,18 @@ describe.each([true, false])('live events rendered for many subscribers (compile
     const Status = new GraphQLObjectType({ name: 'Status', fields: { ready: { type: GraphQLBoolean } } });
     const schema = new GraphQLSchema({
       query: new GraphQLObjectType({ name: 'Query', fields: { ok: { type: GraphQLBoolean } } }),
-      subscription: new GraphQLObjectType({ name: 'Subscription', fields: { status: { type: Status, subscribe: () => source, resolve: (event: unknown) => event } } }),
+      subscription: new GraphQLObjectType({
+        name: 'Subscription',
+        fields: { status: { type: Status, subscribe: () => source, resolve: (event: unknown) => event } },
+      }),
     });
     const socket = fakeSocket();
     const context = { liveSink: socketSink(socket, 's1') };
-    const subscriber = (await liveSubscribe(new CompiledOperations(schema, compile))({ schema, document: parse('subscription { status { ready } }'), contextValue: context })) as AsyncIterableIterator<ExecutionResult>;
+    const subscriber = (await liveSubscribe(new CompiledOperations(schema, compile))({
+      schema,
+      document: parse('subscription { status { ready } }'),
+      contextValue: context,
+    })) as AsyncIterableIterator<ExecutionResult>;
     expect(take).not.toBeNull();
     let woken = false;
     const reading = subscriber.next().then((r) => ((woken = true), r));

@@ -43,7 +43,10 @@ export interface LiveSink {
 }
 
 /** The sink of one subscription on one `ws` socket. */
-export function socketSink(socket: { readyState: number; bufferedAmount: number; send(data: string): void; close(code: number, reason: string): void }, id: string): LiveSink {
+export function socketSink(
+  socket: { readyState: number; bufferedAmount: number; send(data: string): void; close(code: number, reason: string): void },
+  id: string,
+): LiveSink {
   return {
     id,
     get open() {

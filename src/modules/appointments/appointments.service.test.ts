@@ -3,7 +3,16 @@ import { AppointmentWindow } from './appointment.types';
 import { byTime } from '../ehr/time-order';
 import { inWindow } from './appointments.service';
 
-const at = (start: string, end = start) => ({ id: start, start, end, type: 'Behandeling', online: false, source: 'demo', clientId: 'c', practitionerId: 'demo:p' });
+const at = (start: string, end = start) => ({
+  id: start,
+  start,
+  end,
+  type: 'Behandeling',
+  online: false,
+  source: 'demo',
+  clientId: 'c',
+  practitionerId: 'demo:p',
+});
 
 describe('ordering appointments and reports in time', () => {
   it('orders by the instant, so an offset time sorts where it happens, not where its text would', () => {

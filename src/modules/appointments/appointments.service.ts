@@ -12,7 +12,12 @@ export const appointmentReads = {
    * the request's own (shared by the dashboard and the agenda in one query): do not change it.
    */
   async all(ctx: GatewayContext, clientId: string, includeOrganisationOnly: boolean): Promise<readonly AppointmentRecord[]> {
-    const list = await ctx.ehr.collect(clientId, 'listAppointments', (a, id, c) => a.listAppointments(id, {}, c), (a, source) => toAppointment(clientId, a, source));
+    const list = await ctx.ehr.collect(
+      clientId,
+      'listAppointments',
+      (a, id, c) => a.listAppointments(id, {}, c),
+      (a, source) => toAppointment(clientId, a, source),
+    );
     return includeOrganisationOnly ? list : list.filter((a) => !a.organisationOnly);
   },
 };
@@ -35,8 +40,18 @@ function toAppointment(clientId: string, a: EhrAppointment, source: string): App
 
 /** Applies a window to appointments: upcoming soonest first, past latest first. */
 export function inWindow<T extends AppointmentRecord>(list: readonly T[], window: AppointmentWindow, now = Date.now()): T[] {
-  if (window === AppointmentWindow.UPCOMING) return byTime(list.filter((a) => Date.parse(a.end) >= now), (a) => a.start, 'asc');
-  if (window === AppointmentWindow.PAST) return byTime(list.filter((a) => Date.parse(a.end) < now), (a) => a.start, 'desc');
+  if (window === AppointmentWindow.UPCOMING)
+    return byTime(
+      list.filter((a) => Date.parse(a.end) >= now),
+      (a) => a.start,
+      'asc',
+    );
+  if (window === AppointmentWindow.PAST)
+    return byTime(
+      list.filter((a) => Date.parse(a.end) < now),
+      (a) => a.start,
+      'desc',
+    );
   return byTime(list, (a) => a.start, 'asc');
 }
 

@@ -49,4 +49,3 @@ function withPractitioner(a: AppointmentRecord, practitioner: Practitioner): App
 export function toPractitioner(p: Sourced<EhrPractitioner>): Practitioner {
   return { id: `${p.source}:${p.externalId}`, name: p.name, profession: p.profession, phone: p.phone, email: p.email };
 }
-

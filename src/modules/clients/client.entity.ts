@@ -16,7 +16,8 @@ export class ClientEntity {
 export class ClientSourceEntity {
   @PrimaryColumn(idColumn) id!: string;
   @Index('ix_client_sources_client')
-  @Column({ name: 'client_id', ...idColumn }) clientId!: string;
+  @Column({ name: 'client_id', ...idColumn })
+  clientId!: string;
   @Column({ type: 'varchar', length: 50 }) source!: string;
   @Column({ name: 'external_id', type: 'varchar', length: 128 }) externalId!: string;
 }

@@ -13,7 +13,6 @@ import { QuestionnaireAssignment, QuestionnaireStatus } from '../questionnaires/
 import { ClientStory, DiaryEntry } from '../journal/journal.types';
 import { AccessLogEntry, Client, Dashboard } from './client.types';
 
-
 @Resolver(() => Client)
 export class ClientResolver {
   @Query(() => Client, { nullable: true, description: "One client's portal. FORBIDDEN when the viewer has no relation to this client." })
@@ -71,7 +70,7 @@ export class ClientResolver {
     throw new NotAvailableError('The client story');
   }
 
-  @FieldResolver(() => [AccessLogEntry], { nullable: true, description: 'Who opened this dossier, when, and what (the client\'s right to see the access log).' })
+  @FieldResolver(() => [AccessLogEntry], { nullable: true, description: "Who opened this dossier, when, and what (the client's right to see the access log)." })
   async accessLog(@Root() c: Client, @Arg('first', () => Int, { defaultValue: 50 }) first: number, @Ctx() ctx: GatewayContext): Promise<AccessLogEntry[]> {
     await authorize(ctx, c.id, Action.VIEW_ACCESS_LOG);
     if (first < 1 || first > 100) throw new BadUserInputError('first must be between 1 and 100.', { limit: 100 });
@@ -93,19 +92,21 @@ export class ClientResolver {
   /** The client's name and birth date from the EHR, with one access-log line per request however many fields ask. */
   private profile(c: Client, ctx: GatewayContext): Promise<EhrClient> {
     return ctx.once(`client-profile:${c.id}`, async () => {
-        const { access } = await authorize(ctx, c.id, Action.VIEW_PORTAL);
-        const [client] = await Promise.all([
-          ctx.ehr.first(c.id, 'getClient', (a, id, actx) => a.getClient(id, actx)).catch(async (err: unknown) => {
+      const { access } = await authorize(ctx, c.id, Action.VIEW_PORTAL);
+      const [client] = await Promise.all([
+        ctx.ehr
+          .first(c.id, 'getClient', (a, id, actx) => a.getClient(id, actx))
+          .catch(async (err: unknown) => {
             // No EHR answers: the name it gave last time, so the rest of the screen still answers (birth date unknown).
             const name = await ctx.services.clients.storedName(c.id);
             if (name === null) throw err;
             return { externalId: '', name, birthDate: null, source: '' };
           }),
-          ctx.audit({ action: 'R', eventType: 'client.profile.read', resource: 'Naam en geboortedatum', clientId: c.id, treatmentRelationship: true }, access),
-        ]);
-        if (!client) throw new NotFoundError('No care organisation knows this client any more.');
-        if (client.source) await ctx.services.clients.rememberName(c.id, client.name);
-        return client;
+        ctx.audit({ action: 'R', eventType: 'client.profile.read', resource: 'Naam en geboortedatum', clientId: c.id, treatmentRelationship: true }, access),
+      ]);
+      if (!client) throw new NotFoundError('No care organisation knows this client any more.');
+      if (client.source) await ctx.services.clients.rememberName(c.id, client.name);
+      return client;
     });
   }
 }

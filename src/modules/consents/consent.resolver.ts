@@ -41,7 +41,16 @@ export class ConsentMutationResolver {
     const { access } = await authorize(ctx, clientId, Action.CHANGE_CONSENT);
     const account = await ctx.account();
     const row = await ctx.services.consents.set(clientId, PARENT_ACCESS, granted, account.id);
-    await ctx.audit({ action: 'U', eventType: 'consent.update', resource: `Toestemming: ouders zien portaal (${granted ? 'gegeven' : 'ingetrokken'})`, clientId, consentApplied: true }, access);
+    await ctx.audit(
+      {
+        action: 'U',
+        eventType: 'consent.update',
+        resource: `Toestemming: ouders zien portaal (${granted ? 'gegeven' : 'ingetrokken'})`,
+        clientId,
+        consentApplied: true,
+      },
+      access,
+    );
     return { id, topic: 'Ouders met gezag zien mijn portaal', description: null, granted: row.granted, changedAt: row.changedAt };
   }
 }

@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { PortalConsentEntity } from './portal-consent.entity';
 
-
 /** Portal-owned consents; owns the portal_consents table. */
 export class ConsentsService {
   constructor(private readonly db: DataSource) {}

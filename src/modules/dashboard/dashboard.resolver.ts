@@ -36,7 +36,9 @@ export class DashboardResolver {
       can.VIEW_DOSSIER ? readAudited(ctx, d.clientId, 'dossier.reports.read', 'Verslaglegging', () => dossierReads.reports(ctx, d.clientId)) : [],
       can.VIEW_AGENDA ? appointmentReads.all(ctx, d.clientId, can.VIEW_ORGANISATION_AGENDA) : [],
       // A count only (no content), over the conversations this viewer may read.
-      can.READ_MESSAGES ? ctx.services.messages.countNewSince(d.clientId, account.id, since, (c, refs) => mayReadConversation(grant, c.kind, refs.has(account.id))) : 0,
+      can.READ_MESSAGES
+        ? ctx.services.messages.countNewSince(d.clientId, account.id, since, (c, refs) => mayReadConversation(grant, c.kind, refs.has(account.id)))
+        : 0,
     ]);
     return {
       since,

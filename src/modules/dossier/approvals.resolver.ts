@@ -15,5 +15,4 @@ export class ApprovalsResolver {
   approveDocument(@Arg('documentId', () => ID) documentId: string, @Ctx() ctx: GatewayContext): Promise<Document> {
     return approveDossierItem(ctx, DOCUMENT_APPROVAL, documentId);
   }
-
 }

@@ -96,12 +96,19 @@ async function locate<T extends { id: string }>(ctx: GatewayContext, kind: Appro
     // The gate's own reason where it has one beyond the missing right (treatment ended, the child decides).
     const told = gates.find((g) => g instanceof ForbiddenError && g.extensions.reason !== Reason.NO_PERMISSION);
     if (told) throw told;
-    throw new ForbiddenError('You have no permission for this part of the portal (APPROVE_PLAN).', { reason: Reason.NO_PERMISSION, action: Action.APPROVE_PLAN });
+    throw new ForbiddenError('You have no permission for this part of the portal (APPROVE_PLAN).', {
+      reason: Reason.NO_PERMISSION,
+      action: Action.APPROVE_PLAN,
+    });
   }
   const parsed = parseGlobalId(id);
   if (!parsed) throw new NotFoundError(`No such ${kind.noun}.`);
-  const holders = await Promise.all(open.map(async (clientId) => ((await ctx.ehr.clientSources(clientId)).some((s) => s.source === parsed.source) ? [clientId] : [])));
-  const searched = await Promise.allSettled(holders.flat().map(async (clientId) => ({ clientId, item: (await kind.read(ctx, clientId)).find((x) => x.id === id) })));
+  const holders = await Promise.all(
+    open.map(async (clientId) => ((await ctx.ehr.clientSources(clientId)).some((s) => s.source === parsed.source) ? [clientId] : [])),
+  );
+  const searched = await Promise.allSettled(
+    holders.flat().map(async (clientId) => ({ clientId, item: (await kind.read(ctx, clientId)).find((x) => x.id === id) })),
+  );
   for (const r of searched) if (r.status === 'fulfilled' && r.value.item) return { clientId: r.value.clientId, item: r.value.item, source: parsed.source };
   // An EHR that did not answer cannot say the item is not there.
   const failed = searched.find((r): r is PromiseRejectedResult => r.status === 'rejected');

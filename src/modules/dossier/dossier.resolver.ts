@@ -135,4 +135,3 @@ export class DocumentResolver {
     return ctx.services.fileUrls.sign(`doc:${d.clientId}:${d.id}`, account.id);
   }
 }
-

@@ -30,34 +30,49 @@ export const dossierReads = {
   },
 
   async medications(ctx: GatewayContext, clientId: string): Promise<Medication[]> {
-    return ctx.ehr.collect(clientId, 'listMedications', (a, id, c) => a.listMedications(id, c), (m, source) => ({
-      id: globalId(source, m.externalId),
-      name: m.name,
-      dosage: m.dosage,
-      since: m.since,
-      until: m.until,
-      source,
-      prescriberId: m.prescriberId ? globalId(source, m.prescriberId) : null,
-    }));
+    return ctx.ehr.collect(
+      clientId,
+      'listMedications',
+      (a, id, c) => a.listMedications(id, c),
+      (m, source) => ({
+        id: globalId(source, m.externalId),
+        name: m.name,
+        dosage: m.dosage,
+        since: m.since,
+        until: m.until,
+        source,
+        prescriberId: m.prescriberId ? globalId(source, m.prescriberId) : null,
+      }),
+    );
   },
 
   async allergies(ctx: GatewayContext, clientId: string): Promise<Allergy[]> {
-    return ctx.ehr.collect(clientId, 'listAllergies', (a, id, c) => a.listAllergies(id, c), (x, source) => ({
-      id: globalId(source, x.externalId),
-      substance: x.substance,
-      reaction: x.reaction,
-      recordedAt: x.recordedAt,
-      source,
-    }));
+    return ctx.ehr.collect(
+      clientId,
+      'listAllergies',
+      (a, id, c) => a.listAllergies(id, c),
+      (x, source) => ({
+        id: globalId(source, x.externalId),
+        substance: x.substance,
+        reaction: x.reaction,
+        recordedAt: x.recordedAt,
+        source,
+      }),
+    );
   },
 
   async contraIndications(ctx: GatewayContext, clientId: string): Promise<ContraIndication[]> {
-    return ctx.ehr.collect(clientId, 'listContraIndications', (a, id, c) => a.listContraIndications(id, c), (x, source) => ({
-      id: globalId(source, x.externalId),
-      description: x.description,
-      recordedAt: x.recordedAt,
-      source,
-    }));
+    return ctx.ehr.collect(
+      clientId,
+      'listContraIndications',
+      (a, id, c) => a.listContraIndications(id, c),
+      (x, source) => ({
+        id: globalId(source, x.externalId),
+        description: x.description,
+        recordedAt: x.recordedAt,
+        source,
+      }),
+    );
   },
 
   async treatmentPlan(ctx: GatewayContext, clientId: string): Promise<TreatmentPlan | null> {
@@ -82,14 +97,19 @@ export const dossierReads = {
 
   async treatmentTeam(ctx: GatewayContext, clientId: string): Promise<TeamMember[]> {
     const today = new Date().toISOString().slice(0, 10);
-    return ctx.ehr.collect(clientId, 'listTreatmentTeam', (a, id, c) => a.listTreatmentTeam(id, c), (m, source) => ({
-      role: m.role as TeamRole,
-      from: m.from,
-      until: m.until,
-      active: m.from <= today && (!m.until || m.until >= today),
-      source,
-      practitionerId: globalId(source, m.practitionerId),
-    }));
+    return ctx.ehr.collect(
+      clientId,
+      'listTreatmentTeam',
+      (a, id, c) => a.listTreatmentTeam(id, c),
+      (m, source) => ({
+        role: m.role as TeamRole,
+        from: m.from,
+        until: m.until,
+        active: m.from <= today && (!m.until || m.until >= today),
+        source,
+        practitionerId: globalId(source, m.practitionerId),
+      }),
+    );
   },
 
   async treatmentEffort(ctx: GatewayContext, clientId: string): Promise<TreatmentEffort> {
@@ -115,32 +135,42 @@ export const dossierReads = {
   },
 
   async reports(ctx: GatewayContext, clientId: string): Promise<SessionReport[]> {
-    const reports = await ctx.ehr.collect(clientId, 'listSessionReports', (a, id, c) => a.listSessionReports(id, c), (r, source) => ({
-      id: globalId(source, r.externalId),
-      date: r.date,
-      title: r.title,
-      body: r.body,
-      needsApproval: r.needsApproval,
-      approvedAt: r.approvedAt,
-      source,
-      authorId: r.authorId ? globalId(source, r.authorId) : null,
-    }));
+    const reports = await ctx.ehr.collect(
+      clientId,
+      'listSessionReports',
+      (a, id, c) => a.listSessionReports(id, c),
+      (r, source) => ({
+        id: globalId(source, r.externalId),
+        date: r.date,
+        title: r.title,
+        body: r.body,
+        needsApproval: r.needsApproval,
+        approvedAt: r.approvedAt,
+        source,
+        authorId: r.authorId ? globalId(source, r.authorId) : null,
+      }),
+    );
     return byTime(reports, (r) => r.date, 'desc');
   },
 
   async documents(ctx: GatewayContext, clientId: string): Promise<Document[]> {
-    const documents = await ctx.ehr.collect(clientId, 'listDocuments', (a, id, c) => a.listDocuments(id, c), (d, source) => ({
-      id: globalId(source, d.externalId),
-      name: d.name,
-      mediaType: d.mediaType,
-      uploadedBy: d.uploadedBy,
-      uploadedAt: d.uploadedAt,
-      needsApproval: d.needsApproval,
-      approvedAt: d.approvedAt,
-      source,
+    const documents = await ctx.ehr.collect(
       clientId,
-      externalId: d.externalId,
-    }));
+      'listDocuments',
+      (a, id, c) => a.listDocuments(id, c),
+      (d, source) => ({
+        id: globalId(source, d.externalId),
+        name: d.name,
+        mediaType: d.mediaType,
+        uploadedBy: d.uploadedBy,
+        uploadedAt: d.uploadedAt,
+        needsApproval: d.needsApproval,
+        approvedAt: d.approvedAt,
+        source,
+        clientId,
+        externalId: d.externalId,
+      }),
+    );
     return byTime(documents, (d) => d.uploadedAt, 'desc');
   },
 };

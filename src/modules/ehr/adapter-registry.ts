@@ -58,7 +58,8 @@ export function worthRetrying(err: unknown): boolean {
   const status = (err as { status?: unknown }).status;
   if (typeof status === 'number') return status === 429 || status === 502 || status === 503 || status === 504;
   const code = (err as { code?: unknown; cause?: { code?: unknown } }).code ?? (err as { cause?: { code?: unknown } }).cause?.code;
-  if (typeof code === 'string') return ['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT'].includes(code);
+  if (typeof code === 'string')
+    return ['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT'].includes(code);
   // fetch's "fetch failed" carries the socket error as its cause; anything else is not known to pass.
   return err instanceof TypeError && /fetch failed|socket/i.test(err.message);
 }
@@ -148,7 +149,10 @@ export class AdapterRegistry {
     // A read has one deadline for all its attempts; each attempt gets what is left of it (at most timeoutMs).
     const deadline = kind === 'read' ? Date.now() + this.deadlineMs : Infinity;
     try {
-      const result = await entry[kind].execute(() => this.callWithin((signal) => fn(entry.adapter, signal), Math.min(this.timeoutMs, deadline - Date.now())), this.closing.signal);
+      const result = await entry[kind].execute(
+        () => this.callWithin((signal) => fn(entry.adapter, signal), Math.min(this.timeoutMs, deadline - Date.now())),
+        this.closing.signal,
+      );
       measured.ok();
       entry.lastOk = Date.now();
       return result;

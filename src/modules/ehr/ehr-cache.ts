@@ -31,7 +31,12 @@ export class EhrCache {
    * Items that are the same for every client (practitioners), by id: reads what is cached in one
    * round trip and loads only the missing ids (one batch upstream).
    */
-  async readMany<T extends { externalId: string }>(source: string, kind: string, ids: readonly string[], load: (missing: string[]) => Promise<T[]>): Promise<T[]> {
+  async readMany<T extends { externalId: string }>(
+    source: string,
+    kind: string,
+    ids: readonly string[],
+    load: (missing: string[]) => Promise<T[]>,
+  ): Promise<T[]> {
     if (!this.enabled) return load([...ids]);
     const keys = ids.map((id) => itemKey(kind, source, id));
     const hits = await this.kv.getMany(keys).catch(() => keys.map(() => null));
@@ -40,7 +45,9 @@ export class EhrCache {
     hits.forEach((hit, i) => (hit === null ? missing.push(ids[i]!) : found.push(JSON.parse(hit) as T)));
     if (missing.length) {
       const loaded = await load(missing);
-      await Promise.all(loaded.map((item) => this.kv.set(itemKey(kind, source, item.externalId), JSON.stringify(item), this.ttlSeconds).catch(() => undefined)));
+      await Promise.all(
+        loaded.map((item) => this.kv.set(itemKey(kind, source, item.externalId), JSON.stringify(item), this.ttlSeconds).catch(() => undefined)),
+      );
       found.push(...loaded);
     }
     return found;

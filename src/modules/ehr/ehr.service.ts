@@ -74,7 +74,11 @@ export class RequestEhr {
   }
 
   /** A single part: the first source (in EHR_ADAPTERS order) that has it. */
-  first<T>(clientId: string, part: string, fetch: (adapter: EhrAdapter, externalId: string, ctx: AdapterRequestContext) => Promise<T | null>): Promise<Sourced<T> | null> {
+  first<T>(
+    clientId: string,
+    part: string,
+    fetch: (adapter: EhrAdapter, externalId: string, ctx: AdapterRequestContext) => Promise<T | null>,
+  ): Promise<Sourced<T> | null> {
     return this.memo(clientId, part, async () => {
       const results = await this.fanOut(clientId, part, fetch);
       const hit = results.find((r) => r.value !== null && r.value !== undefined);
@@ -166,7 +170,9 @@ export class RequestEhr {
             ? await this.cache.readMany(source, 'practitioner', externalIds, (missing) =>
                 this.registry.call(source, 'getPractitioners', (adapter, signal) => adapter.getPractitioners(missing, { ...this.adapterContext(), signal })),
               )
-            : await this.registry.call(source, 'getPractitioners', (adapter, signal) => adapter.getPractitioners(externalIds, { ...this.adapterContext(), signal }));
+            : await this.registry.call(source, 'getPractitioners', (adapter, signal) =>
+                adapter.getPractitioners(externalIds, { ...this.adapterContext(), signal }),
+              );
           for (const p of list) found.set(globalId(source, p.externalId), { ...p, source });
         } catch (err) {
           for (const externalId of externalIds) found.set(globalId(source, externalId), err as Error);

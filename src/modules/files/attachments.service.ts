@@ -37,7 +37,10 @@ const SNIFF_BYTES = 4100;
 export const MAX_ATTACHMENTS_PER_MESSAGE = 10;
 
 export class AttachmentRefusedError extends Error {
-  constructor(readonly status: 413 | 415, message: string) {
+  constructor(
+    readonly status: 413 | 415,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -80,7 +83,16 @@ export class AttachmentsService {
       stream.resume();
       throw err;
     }
-    const row: AttachmentEntity = { id: randomUUID(), uploaderAccountId: accountId, messageId: null, name: cleanName(fileName), mediaType, size, storageKey, createdAt: new Date() };
+    const row: AttachmentEntity = {
+      id: randomUUID(),
+      uploaderAccountId: accountId,
+      messageId: null,
+      name: cleanName(fileName),
+      mediaType,
+      size,
+      storageKey,
+      createdAt: new Date(),
+    };
     await this.db.getRepository(AttachmentEntity).insert(row);
     return row;
   }
@@ -92,7 +104,11 @@ export class AttachmentsService {
   async claim(tx: EntityManager, ids: string[], accountId: string, messageId: string): Promise<void> {
     const unique = [...new Set(ids)];
     if (!unique.length) return;
-    if (unique.length > MAX_ATTACHMENTS_PER_MESSAGE) throw new BadUserInputError(`At most ${MAX_ATTACHMENTS_PER_MESSAGE} attachments per message.`, { field: 'attachmentIds', limit: MAX_ATTACHMENTS_PER_MESSAGE });
+    if (unique.length > MAX_ATTACHMENTS_PER_MESSAGE)
+      throw new BadUserInputError(`At most ${MAX_ATTACHMENTS_PER_MESSAGE} attachments per message.`, {
+        field: 'attachmentIds',
+        limit: MAX_ATTACHMENTS_PER_MESSAGE,
+      });
     const result = await tx.getRepository(AttachmentEntity).update({ id: In(unique), uploaderAccountId: accountId, messageId: IsNull() }, { messageId });
     if (result.affected !== unique.length) {
       throw new BadUserInputError('An attachment is unknown, was uploaded by someone else, or is already part of a message.', { field: 'attachmentIds' });
@@ -188,6 +204,8 @@ async function mediaTypeOf(head: Buffer): Promise<string | null> {
 }
 
 function cleanName(name: string): string {
-  const base = basename(name.replace(/\\/g, '/')).replace(/[\u0000-\u001f\u007f]/g, '').trim();
+  const base = basename(name.replace(/\\/g, '/'))
+    .replace(/[\u0000-\u001f\u007f]/g, '')
+    .trim();
   return [...(base || 'bestand')].slice(0, 200).join('');
 }

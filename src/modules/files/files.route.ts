@@ -53,7 +53,9 @@ export function filesRoute(services: Services, logger: Logger) {
         a.getDocumentContent(source.externalId, doc.externalId, { requestId, accountId: account.id, signal }),
       );
     } catch {
-      return sendError(res, 503, ErrorCode.UPSTREAM_UNAVAILABLE, `The care organisation's system (${doc.source}) does not answer right now.`, { 'retry-after': '30' });
+      return sendError(res, 503, ErrorCode.UPSTREAM_UNAVAILABLE, `The care organisation's system (${doc.source}) does not answer right now.`, {
+        'retry-after': '30',
+      });
     }
     if (!content) return sendError(res, 404, ErrorCode.NOT_FOUND, 'No such file.');
 
@@ -65,4 +67,3 @@ export function filesRoute(services: Services, logger: Logger) {
     );
   };
 }
-

@@ -25,12 +25,14 @@ export function uploadsRoute(services: Services, logger: Logger) {
     if (!req.headers.authorization && !req.headers['apollo-require-preflight'] && !req.headers['x-requested-with']) {
       return sendError(res, 403, ErrorCode.FORBIDDEN, 'Send the Authorization header, or x-requested-with with the session cookie.');
     }
-    if (viewer.mustChangePassword) return sendError(res, 403, ErrorCode.FORBIDDEN, 'Set a new password first (changePassword).', {}, Reason.PASSWORD_CHANGE_REQUIRED);
+    if (viewer.mustChangePassword)
+      return sendError(res, 403, ErrorCode.FORBIDDEN, 'Set a new password first (changePassword).', {}, Reason.PASSWORD_CHANGE_REQUIRED);
     // A file is only ever used in a portal: an account that has none has nothing to upload for.
     if (!(await services.accounts.portals(viewer.accountId)).length) {
       return sendError(res, 403, ErrorCode.FORBIDDEN, 'Uploading is for accounts with a portal.', {}, Reason.NO_RELATION);
     }
-    if (!/^multipart\/form-data/i.test(req.headers['content-type'] ?? '')) return sendError(res, 400, ErrorCode.BAD_USER_INPUT, 'Send the file as multipart/form-data.');
+    if (!/^multipart\/form-data/i.test(req.headers['content-type'] ?? ''))
+      return sendError(res, 400, ErrorCode.BAD_USER_INPUT, 'Send the file as multipart/form-data.');
     try {
       await services.limiter.hit('uploads', viewer.accountId, LIMITS.uploadsPerAccount);
     } catch (err) {

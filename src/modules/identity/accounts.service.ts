@@ -33,7 +33,11 @@ export class AccountsService {
    * Coalesce the lookups of one turn of the event loop (every request it served; live subscribers
    * re-checking on an event) into one query each; nothing is kept after it.
    */
-  private readonly portalLoader = new DataLoader<string, PortalAccess[]>((ids) => this.portalsOfMany(ids), { cache: false, maxBatchSize: 1000, batchScheduleFn: (run) => setImmediate(run) });
+  private readonly portalLoader = new DataLoader<string, PortalAccess[]>((ids) => this.portalsOfMany(ids), {
+    cache: false,
+    maxBatchSize: 1000,
+    batchScheduleFn: (run) => setImmediate(run),
+  });
   private readonly accountLoader = new DataLoader<string, AccountEntity | null>(
     async (ids) => {
       const found = new Map((await this.rawAccounts.findIn('id', [...new Set(ids)])).map((a) => [a.id, a]));
@@ -227,7 +231,8 @@ export class AccountsService {
       return this.portalsOfMany(accountIds);
     }
     const now = Date.now();
-    if (stamp !== this.live.stamp || now - this.live.at > LIVE_LINKS_MAX_AGE_MS || this.live.portals.size > 100_000) this.live = { stamp, portals: new Map(), at: now };
+    if (stamp !== this.live.stamp || now - this.live.at > LIVE_LINKS_MAX_AGE_MS || this.live.portals.size > 100_000)
+      this.live = { stamp, portals: new Map(), at: now };
     const { portals } = this.live;
     const missing = [...new Set(accountIds.filter((id) => !portals.has(id)))];
     if (missing.length) {

@@ -81,7 +81,11 @@ export class AuthResolver {
   }
 
   @Mutation(() => Portal, { description: "Links the logged-in account to a client record: the letter's activation code plus birth date." })
-  async activatePortal(@Arg('activationCode') activationCode: string, @Arg('birthDate', () => DateScalar) birthDate: string, @Ctx() ctx: GatewayContext): Promise<Portal> {
+  async activatePortal(
+    @Arg('activationCode') activationCode: string,
+    @Arg('birthDate', () => DateScalar) birthDate: string,
+    @Ctx() ctx: GatewayContext,
+  ): Promise<Portal> {
     const viewer = requireViewer(ctx);
     const linked = await ctx.services.ownAccounts.activatePortal(viewer.accountId, activationCode, birthDate);
     const access = { clientId: linked.clientId, relation: linked.relation, permissions: [], isAdmin: true };

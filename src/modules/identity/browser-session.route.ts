@@ -36,9 +36,14 @@ export function browserSessionRoutes(services: Services) {
       if (!token) return sendError(res, 401, ErrorCode.UNAUTHENTICATED, 'No session to refresh; log in again.');
       try {
         const next = await services.sessions.refresh(token);
-        sendJson(res, 200, { expiresAt: next.expiresAt.toISOString() }, {
-          'set-cookie': sessionCookies(next.accessToken, next.refreshToken, config.ACCESS_TOKEN_TTL_SECONDS, config.SESSION_MAX_HOURS * 3600),
-        });
+        sendJson(
+          res,
+          200,
+          { expiresAt: next.expiresAt.toISOString() },
+          {
+            'set-cookie': sessionCookies(next.accessToken, next.refreshToken, config.ACCESS_TOKEN_TTL_SECONDS, config.SESSION_MAX_HOURS * 3600),
+          },
+        );
       } catch (err) {
         if (!(err instanceof UnauthenticatedError)) throw err;
         sendError(res, 401, ErrorCode.UNAUTHENTICATED, err.message, { 'set-cookie': sessionCookies('', '', 0, 0) });

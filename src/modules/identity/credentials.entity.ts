@@ -35,7 +35,8 @@ export class LoginChallengeEntity {
 export class ActivationCodeEntity {
   @PrimaryColumn(idColumn) id!: string;
   @Index('uq_activation_codes_hash', { unique: true })
-  @Column({ name: 'code_hash', type: 'varchar', length: 64 }) codeHash!: string;
+  @Column({ name: 'code_hash', type: 'varchar', length: 64 })
+  codeHash!: string;
   @Column({ name: 'client_id', ...idColumn }) clientId!: string;
   /** YYYY-MM-DD, compared with what the person types. */
   @Column({ name: 'birth_date', type: 'varchar', length: 10 }) birthDate!: string;
@@ -52,7 +53,8 @@ export class PasswordResetEntity {
   @PrimaryColumn(idColumn) id!: string;
   @Column({ name: 'account_id', ...idColumn }) accountId!: string;
   @Index('uq_password_resets_hash', { unique: true })
-  @Column({ name: 'token_hash', type: 'varchar', length: 64 }) tokenHash!: string;
+  @Column({ name: 'token_hash', type: 'varchar', length: 64 })
+  tokenHash!: string;
   @Column({ name: 'expires_at', ...timeColumn }) expiresAt!: Date;
   @Column({ name: 'used_at', ...timeColumn, nullable: true }) usedAt!: Date | null;
 }

@@ -33,7 +33,12 @@ export function devLoginRoute(services: Services) {
       if (!account) return sendError(res, 404, ErrorCode.NOT_FOUND, 'No such account.');
       await services.accounts.recordLogin(account.id);
       const session = await services.sessions.create(account.id, 'dev');
-      sendJson(res, 200, { accessToken: session.accessToken, refreshToken: session.refreshToken, expiresAt: session.expiresAt.toISOString(), accountId: account.id });
+      sendJson(res, 200, {
+        accessToken: session.accessToken,
+        refreshToken: session.refreshToken,
+        expiresAt: session.expiresAt.toISOString(),
+        accountId: account.id,
+      });
     } catch (err) {
       if (err instanceof AppError) return sendError(res, err.code === ErrorCode.BAD_USER_INPUT ? 400 : 502, err.code, err.message);
       throw err;

@@ -15,6 +15,8 @@ export function identityRoutes(services: Services, logger: Logger): RouteHandler
     session_refresh: (req, res) => browser.refresh(req, res),
     session_logout: (req, res) => browser.logout(req, res),
     ...(devLogin ? { dev_login: (req, res, _url, id) => devLogin(req, res, id) } : {}),
-    ...(oidc ? { oidc_login: (req, res, url, id) => oidc.login(req, res, url, id), oidc_callback: (req, res, url, id) => oidc.callback(req, res, url, id) } : {}),
+    ...(oidc
+      ? { oidc_login: (req, res, url, id) => oidc.login(req, res, url, id), oidc_callback: (req, res, url, id) => oidc.callback(req, res, url, id) }
+      : {}),
   } satisfies RouteHandlers;
 }

@@ -114,7 +114,8 @@ export class OidcService {
     if (!this.configuration) {
       const { issuer, clientId, allowInsecureIssuer } = this.settings;
       const insecure = issuer.startsWith('http://');
-      if (insecure && !allowInsecureIssuer) return Promise.reject(new OidcLoginError('provider_unavailable', 502, 'The identity provider must be reached over https.'));
+      if (insecure && !allowInsecureIssuer)
+        return Promise.reject(new OidcLoginError('provider_unavailable', 502, 'The identity provider must be reached over https.'));
       this.configuration = this.clientAuthentication()
         .then((auth) =>
           oidc.discovery(new URL(issuer), clientId, undefined, auth, {
@@ -177,7 +178,11 @@ export class OidcService {
    * Finishes a login from the callback's query string. `boundState` is the `state` the browser's
    * cookie holds: a callback from another browser (login CSRF) does not match it.
    */
-  async complete(query: URLSearchParams, boundState: string | null, requestId: string): Promise<{ session: IssuedSession; returnTo: string; accountId: string }> {
+  async complete(
+    query: URLSearchParams,
+    boundState: string | null,
+    requestId: string,
+  ): Promise<{ session: IssuedSession; returnTo: string; accountId: string }> {
     const state = query.get('state');
     if (!state) throw new OidcLoginError('missing_state', 400, 'The login answer has no state; start the login again.');
     if (!boundState || !sameString(state, boundState)) {
@@ -259,7 +264,8 @@ export class OidcService {
       return new OidcLoginError('issuer_mismatch', 401, 'The answer did not come from the configured identity provider; start the login again.');
     }
     if (claim === 'aud' || claim === 'azp') return new OidcLoginError('audience_mismatch', 401, 'The ID token was issued for another application.');
-    if (claim === 'exp' || claim === 'iat' || claim === 'nbf') return new OidcLoginError('id_token_expired', 401, 'The ID token has expired or is not valid yet; start the login again.');
+    if (claim === 'exp' || claim === 'iat' || claim === 'nbf')
+      return new OidcLoginError('id_token_expired', 401, 'The ID token has expired or is not valid yet; start the login again.');
     return new OidcLoginError('token_rejected', 401, 'The answer of the identity provider did not pass the checks; start the login again.');
   }
 }

@@ -105,7 +105,16 @@ export class OwnAccountsService {
     const passwordHash = await hashPassword(password);
     const existing = await this.credentials.findOneBy({ accountId });
     if (existing) await this.credentials.update({ accountId }, { passwordHash, mustChangePassword: mustChange, updatedAt: new Date() });
-    else await this.credentials.insert({ accountId, passwordHash, mustChangePassword: mustChange, codeChannel: 'EMAIL', phone: null, phoneVerified: false, updatedAt: new Date() });
+    else
+      await this.credentials.insert({
+        accountId,
+        passwordHash,
+        mustChangePassword: mustChange,
+        codeChannel: 'EMAIL',
+        phone: null,
+        phoneVerified: false,
+        updatedAt: new Date(),
+      });
   }
 
   async login(email: string, password: string, ip: string | null): Promise<Challenge> {
@@ -162,7 +171,12 @@ export class OwnAccountsService {
       const left = CODE_MAX_ATTEMPTS - challenge.attempts - 1;
       throw new UnauthenticatedError(left > 0 ? `The code is not right; ${left} tries left.` : 'Too many wrong codes; log in again.');
     }
-    const consumed = await this.challenges.createQueryBuilder().update().set({ consumedAt: new Date() }).where('id = :id AND consumed_at IS NULL', { id: challengeId }).execute();
+    const consumed = await this.challenges
+      .createQueryBuilder()
+      .update()
+      .set({ consumedAt: new Date() })
+      .where('id = :id AND consumed_at IS NULL', { id: challengeId })
+      .execute();
     if (!consumed.affected) throw new UnauthenticatedError('This login attempt is no longer valid; log in again.');
     const creds = await this.credentials.findOneBy({ accountId: challenge.accountId });
     const mustChangePassword = creds?.mustChangePassword ?? false;
@@ -174,7 +188,8 @@ export class OwnAccountsService {
 
   async resendLoginCode(challengeId: string): Promise<boolean> {
     const challenge = await this.challenges.findOneBy({ id: challengeId });
-    if (!challenge || challenge.consumedAt || challenge.attempts >= CODE_MAX_ATTEMPTS) throw new UnauthenticatedError('This login attempt is no longer valid; log in again.');
+    if (!challenge || challenge.consumedAt || challenge.attempts >= CODE_MAX_ATTEMPTS)
+      throw new UnauthenticatedError('This login attempt is no longer valid; log in again.');
     const wait = challenge.lastSentAt.getTime() + RESEND_COOLDOWN_MS - Date.now();
     if (wait > 0) throw new RateLimitedError(Math.ceil(wait / 1000));
     if (challenge.resends >= MAX_RESENDS) throw new RateLimitedError(Math.ceil(CODE_TTL_MS / 1000));
@@ -183,7 +198,12 @@ export class OwnAccountsService {
     await this.challenges.update(
       { id: challengeId },
       // A new code replaces the old one and gets its own 5 minutes.
-      { codeHash: sha256(challenge.accountId ? code : randomBytes(16).toString('hex')), expiresAt: new Date(now.getTime() + CODE_TTL_MS), lastSentAt: now, resends: challenge.resends + 1 },
+      {
+        codeHash: sha256(challenge.accountId ? code : randomBytes(16).toString('hex')),
+        expiresAt: new Date(now.getTime() + CODE_TTL_MS),
+        lastSentAt: now,
+        resends: challenge.resends + 1,
+      },
     );
     if (challenge.accountId) {
       const [account, creds] = await Promise.all([this.accounts.findById(challenge.accountId), this.credentials.findOneBy({ accountId: challenge.accountId })]);
@@ -195,7 +215,8 @@ export class OwnAccountsService {
   /** Sets a new password, ends every session of the account and answers a fresh one for this device. */
   async changePassword(accountId: string, current: string, next: string): Promise<IssuedSession> {
     const creds = await this.credentials.findOneBy({ accountId });
-    if (!creds || !(await verifyPassword(current, creds.passwordHash))) throw new BadUserInputError('The current password is not right.', { field: 'currentPassword' });
+    if (!creds || !(await verifyPassword(current, creds.passwordHash)))
+      throw new BadUserInputError('The current password is not right.', { field: 'currentPassword' });
     if (current === next) throw new BadUserInputError('Choose a password you did not use now.', { field: 'newPassword' });
     await this.setPassword(accountId, next, false);
     await this.revokeOtherSessions(accountId, null, 'password_changed');
@@ -210,7 +231,9 @@ export class OwnAccountsService {
     const account = await this.accounts.findByEmail(normalized);
     if (!account || !(await this.credentials.findOneBy({ accountId: account.id }))) return;
     const token = randomBytes(32).toString('base64url');
-    await this.db.getRepository(PasswordResetEntity).insert({ id: randomUUID(), accountId: account.id, tokenHash: sha256(token), expiresAt: new Date(Date.now() + RESET_TTL_MS), usedAt: null });
+    await this.db
+      .getRepository(PasswordResetEntity)
+      .insert({ id: randomUUID(), accountId: account.id, tokenHash: sha256(token), expiresAt: new Date(Date.now() + RESET_TTL_MS), usedAt: null });
     await this.mail.send({
       to: normalized,
       subject: 'Nieuw wachtwoord instellen',
@@ -221,7 +244,8 @@ export class OwnAccountsService {
   async resetPassword(token: string, password: string): Promise<void> {
     const resets = this.db.getRepository(PasswordResetEntity);
     const row = await resets.findOneBy({ tokenHash: sha256(token) });
-    if (!row || row.usedAt || row.expiresAt <= new Date()) throw new BadUserInputError('This reset link is not valid (any more); ask for a new one.', { field: 'token' });
+    if (!row || row.usedAt || row.expiresAt <= new Date())
+      throw new BadUserInputError('This reset link is not valid (any more); ask for a new one.', { field: 'token' });
     const account = await this.accounts.findById(row.accountId);
     const problem = passwordProblem(password, account?.email);
     if (problem) throw new BadUserInputError(`The password does not meet the policy: ${problem}.`, { field: 'password' });
@@ -233,7 +257,10 @@ export class OwnAccountsService {
 
   /** Issues an activation code for a client record (from a practitioner system or an invitation). */
   async createActivationCode(clientId: string, birthDate: string, relation: PortalRelation = PortalRelation.SELF, validDays = 30): Promise<string> {
-    const code = randomBytes(6).toString('hex').toUpperCase().replace(/(.{4})(?=.)/g, '$1-');
+    const code = randomBytes(6)
+      .toString('hex')
+      .toUpperCase()
+      .replace(/(.{4})(?=.)/g, '$1-');
     await this.db.getRepository(ActivationCodeEntity).insert({
       id: randomUUID(),
       codeHash: sha256(code.replace(/-/g, '')),
@@ -256,7 +283,12 @@ export class OwnAccountsService {
     const refuse = () => new BadUserInputError('The activation code or the birth date is not right, or the code is no longer valid.');
     if (!row || row.usedAt || row.expiresAt <= new Date() || row.attempts >= ACTIVATION_MAX_ATTEMPTS) throw refuse();
     if (row.birthDate !== birthDate) {
-      await codes.createQueryBuilder().update().set({ attempts: () => 'attempts + 1' }).where('id = :id', { id: row.id }).execute();
+      await codes
+        .createQueryBuilder()
+        .update()
+        .set({ attempts: () => 'attempts + 1' })
+        .where('id = :id', { id: row.id })
+        .execute();
       this.logger.warn({ event: 'activation_failed', accountId }, 'activation with a wrong birth date');
       throw refuse();
     }

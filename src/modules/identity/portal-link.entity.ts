@@ -9,7 +9,8 @@ export class PortalLinkEntity {
   @PrimaryColumn(idColumn) id!: string;
   @Column({ name: 'account_id', ...idColumn }) accountId!: string;
   @Index('ix_portal_links_client')
-  @Column({ name: 'client_id', ...idColumn }) clientId!: string;
+  @Column({ name: 'client_id', ...idColumn })
+  clientId!: string;
   @Column({ type: 'varchar', length: 20 }) relation!: PortalRelation;
   @Column({ type: 'varchar', length: 400, transformer: enumListTransformer }) permissions!: Permission[];
   @Column({ name: 'is_admin', type: 'boolean', default: false }) isAdmin!: boolean;

@@ -6,7 +6,8 @@ import { idColumn, timeColumn } from '../../db/columns';
 export class SessionEntity {
   @PrimaryColumn(idColumn) id!: string;
   @Index('ix_sessions_account')
-  @Column({ name: 'account_id', ...idColumn }) accountId!: string;
+  @Column({ name: 'account_id', ...idColumn })
+  accountId!: string;
   /** dev, oidc or password */
   @Column({ type: 'varchar', length: 20 }) method!: string;
   @Column({ name: 'created_at', ...timeColumn }) createdAt!: Date;
@@ -21,9 +22,11 @@ export class SessionEntity {
 export class RefreshTokenEntity {
   @PrimaryColumn(idColumn) id!: string;
   @Index('ix_refresh_tokens_session')
-  @Column({ name: 'session_id', ...idColumn }) sessionId!: string;
+  @Column({ name: 'session_id', ...idColumn })
+  sessionId!: string;
   @Index('uq_refresh_tokens_hash', { unique: true })
-  @Column({ name: 'token_hash', type: 'varchar', length: 64 }) tokenHash!: string;
+  @Column({ name: 'token_hash', type: 'varchar', length: 64 })
+  tokenHash!: string;
   @Column({ name: 'created_at', ...timeColumn }) createdAt!: Date;
   @Column({ name: 'used_at', ...timeColumn, nullable: true }) usedAt!: Date | null;
 }

@@ -97,7 +97,9 @@ export class SessionsService {
     const refreshToken = randomBytes(32).toString('base64url');
     await this.db.transaction(async (tx) => {
       await tx.getRepository(SessionEntity).insert(session);
-      await tx.getRepository(RefreshTokenEntity).insert({ id: randomUUID(), sessionId: session.id, tokenHash: sha256(refreshToken), createdAt: now, usedAt: null });
+      await tx
+        .getRepository(RefreshTokenEntity)
+        .insert({ id: randomUUID(), sessionId: session.id, tokenHash: sha256(refreshToken), createdAt: now, usedAt: null });
     });
     this.metrics.securityEvents.inc({ event: 'login' });
     this.logger.info({ event: 'login', accountId, sessionId: session.id, method }, 'session started');
@@ -147,7 +149,10 @@ export class SessionsService {
     if (row.usedAt) {
       await this.revoke(session.id, 'refresh_reuse');
       this.metrics.securityEvents.inc({ event: 'refresh_reuse' });
-      this.logger.warn({ event: 'refresh_reuse', accountId: session.accountId, sessionId: session.id }, 'a used refresh token was presented again; session revoked');
+      this.logger.warn(
+        { event: 'refresh_reuse', accountId: session.accountId, sessionId: session.id },
+        'a used refresh token was presented again; session revoked',
+      );
       throw new UnauthenticatedError('This refresh token was already used; the session has been ended for safety.');
     }
     if (session.expiresAt <= now) throw new UnauthenticatedError('The session reached its maximum length; log in again.');
@@ -159,7 +164,13 @@ export class SessionsService {
     const next = randomBytes(32).toString('base64url');
     const claimed = await this.db.transaction(async (tx) => {
       // Claiming the old token and adding the new one in one transaction: two racing refreshes cannot both win.
-      const result = await tx.getRepository(RefreshTokenEntity).createQueryBuilder().update().set({ usedAt: now }).where('id = :id AND used_at IS NULL', { id: row.id }).execute();
+      const result = await tx
+        .getRepository(RefreshTokenEntity)
+        .createQueryBuilder()
+        .update()
+        .set({ usedAt: now })
+        .where('id = :id AND used_at IS NULL', { id: row.id })
+        .execute();
       if (!result.affected) return false;
       await tx.getRepository(RefreshTokenEntity).insert({ id: randomUUID(), sessionId: session.id, tokenHash: sha256(next), createdAt: now, usedAt: null });
       await tx.getRepository(SessionEntity).update({ id: session.id }, { lastUsedAt: now });
@@ -217,7 +228,14 @@ export class SessionsService {
     const now = Date.now();
     const ok = new Set(
       rows
-        .filter((r) => !r.revokedAt && !denied.has(r.id) && r.expiresAt.getTime() > now && (!idleCounts || now - r.lastUsedAt.getTime() <= this.policy.idleMinutes * 60_000) && !r.method.endsWith(MUST_CHANGE_PASSWORD))
+        .filter(
+          (r) =>
+            !r.revokedAt &&
+            !denied.has(r.id) &&
+            r.expiresAt.getTime() > now &&
+            (!idleCounts || now - r.lastUsedAt.getTime() <= this.policy.idleMinutes * 60_000) &&
+            !r.method.endsWith(MUST_CHANGE_PASSWORD),
+        )
         .map((r) => r.id),
     );
     return ids.map((id) => ok.has(id));

@@ -41,7 +41,15 @@ export class MessageMailer {
   private readonly authorize: MessageMailerOptions['authorize'];
 
   constructor(options: MessageMailerOptions) {
-    ({ db: this.db, accounts: this.accounts, kv: this.kv, mail: this.mail, logger: this.logger, portalUrl: this.portalUrl, authorize: this.authorize } = options);
+    ({
+      db: this.db,
+      accounts: this.accounts,
+      kv: this.kv,
+      mail: this.mail,
+      logger: this.logger,
+      portalUrl: this.portalUrl,
+      authorize: this.authorize,
+    } = options);
     this.intervalSeconds = options.intervalSeconds ?? 15 * 60;
   }
 

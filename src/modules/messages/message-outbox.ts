@@ -71,7 +71,10 @@ export class MessageOutbox {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     this.running = this.runOnce()
-      .then(() => undefined, (err: Error) => this.logger.warn({ err: err.message }, 'message outbox pass failed'))
+      .then(
+        () => undefined,
+        (err: Error) => this.logger.warn({ err: err.message }, 'message outbox pass failed'),
+      )
       .finally(() => {
         this.running = null;
         if (this.stopped) return;
@@ -95,7 +98,11 @@ export class MessageOutbox {
   /** One pass over the due rows; answers how many were delivered. */
   async runOnce(now = new Date()): Promise<number> {
     const repo = this.db.getRepository(MessageOutboxEntity);
-    const due = await repo.find({ where: { status: 'pending', nextAttemptAt: LessThanOrEqual(now) }, order: { nextAttemptAt: 'ASC' }, take: this.options.batch ?? 20 });
+    const due = await repo.find({
+      where: { status: 'pending', nextAttemptAt: LessThanOrEqual(now) },
+      order: { nextAttemptAt: 'ASC' },
+      take: this.options.batch ?? 20,
+    });
     let delivered = 0;
     for (const row of due) {
       // Claim: only the instance whose update moved the row on sends it now.
@@ -150,7 +157,12 @@ export class MessageOutbox {
     if (!message) return { status: 'cancelled', reason: 'the message no longer exists' };
     const externalClientId = await this.externalClientId(message.clientId, row.source);
     if (!externalClientId) return { status: 'cancelled', reason: `the client is not known at '${row.source}'` };
-    await this.registry.call(row.source, 'withdrawMessage', (a, signal) => a.withdrawMessage!(externalClientId, message.id, { requestId: `outbox:${row.id}`, signal }), 'write');
+    await this.registry.call(
+      row.source,
+      'withdrawMessage',
+      (a, signal) => a.withdrawMessage!(externalClientId, message.id, { requestId: `outbox:${row.id}`, signal }),
+      'write',
+    );
     return { status: 'delivered' };
   }
 
@@ -197,7 +209,12 @@ export class MessageOutbox {
       sentAt: message.sentAt.toISOString(),
       attachments: await this.outboundAttachments(message.id),
     };
-    await this.registry.call(row.source, 'sendMessage', (a, signal) => a.sendMessage!(externalClientId, outbound, { requestId: `outbox:${row.id}`, signal }), 'write');
+    await this.registry.call(
+      row.source,
+      'sendMessage',
+      (a, signal) => a.sendMessage!(externalClientId, outbound, { requestId: `outbox:${row.id}`, signal }),
+      'write',
+    );
     return { status: 'delivered' };
   }
 }

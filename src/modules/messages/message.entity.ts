@@ -46,7 +46,8 @@ export class MessageEntity {
   @Column({ name: 'deleted_at', ...timeColumn, nullable: true }) deletedAt!: Date | null;
   /** The sync event a practitioner's message came in with: unique, so a reprocessed event adds nothing. */
   @Index('uq_messages_source_event', { unique: true })
-  @Column({ name: 'source_event_id', type: 'varchar', length: 128, nullable: true }) sourceEventId!: string | null;
+  @Column({ name: 'source_event_id', type: 'varchar', length: 128, nullable: true })
+  sourceEventId!: string | null;
 }
 
 /** One reader's state of one conversation: what they have read, and whether they archived it. */

@@ -59,7 +59,6 @@ async function deliveryTargets(ctx: GatewayContext, conversation: Pick<Conversat
   return [];
 }
 
-
 @Resolver(() => Client)
 export class ClientConversationsResolver {
   @FieldResolver(() => [Conversation], { nullable: true })
@@ -100,7 +99,13 @@ export class MessageAttachmentsResolver {
   async attachments(@Root() m: Readonly<Message>, @Ctx() ctx: GatewayContext): Promise<Attachment[]> {
     if (m.deletedAt) return [];
     const [rows, account] = await Promise.all([ctx.services.attachments.forMessage(m.id), ctx.account()]);
-    return rows.map((a) => ({ id: a.id, name: a.name, mediaType: a.mediaType, size: a.size, downloadUrl: ctx.services.fileUrls.sign(attachmentFileId(a.id), account.id) }));
+    return rows.map((a) => ({
+      id: a.id,
+      name: a.name,
+      mediaType: a.mediaType,
+      size: a.size,
+      downloadUrl: ctx.services.fileUrls.sign(attachmentFileId(a.id), account.id),
+    }));
   }
 }
 
@@ -114,7 +119,10 @@ export class MessagesResolver {
     @Arg('body') body: string,
     @Ctx() ctx: GatewayContext,
     @Arg('attachmentIds', () => [ID], { nullable: true }) attachmentIds?: string[],
-    @Arg('kind', () => ConversationKind, { defaultValue: ConversationKind.TEAM, description: 'TEAM (with practitioners of the active treatment team) or a group channel.' })
+    @Arg('kind', () => ConversationKind, {
+      defaultValue: ConversationKind.TEAM,
+      description: 'TEAM (with practitioners of the active treatment team) or a group channel.',
+    })
     kind: ConversationKind = ConversationKind.TEAM,
   ): Promise<ConversationView> {
     const grant = await authorize(ctx, clientId, Action.SEND_MESSAGE);
@@ -124,7 +132,8 @@ export class MessagesResolver {
     const cleanSubject = checkSubject(subject);
     const cleanBody = checkBody(body);
     const recipients = [...new Set(recipientIds)];
-    if (kind === ConversationKind.TEAM && !recipients.length) throw new BadUserInputError('Choose at least one practitioner of the treatment team.', { field: 'recipientIds' });
+    if (kind === ConversationKind.TEAM && !recipients.length)
+      throw new BadUserInputError('Choose at least one practitioner of the treatment team.', { field: 'recipientIds' });
     if ((kind === ConversationKind.PERSONAL_NETWORK || kind === ConversationKind.TRUST_GROUP) && recipients.length) {
       throw new BadUserInputError('A personal-network or trust-group channel has no practitioners as recipients.', { field: 'recipientIds' });
     }
@@ -164,7 +173,10 @@ export class MessagesResolver {
       deliverTo: await deliveryTargets(ctx, conversation, practitionerIds),
       attachmentIds: attachmentIds ?? [],
     });
-    await ctx.audit({ action: 'C', eventType: 'messages.create', resource: `Bericht: ${conversation.subject}`, clientId: conversation.clientId, ...audited }, access);
+    await ctx.audit(
+      { action: 'C', eventType: 'messages.create', resource: `Bericht: ${conversation.subject}`, clientId: conversation.clientId, ...audited },
+      access,
+    );
     return presentMessage(message);
   }
 
@@ -192,9 +204,13 @@ export class MessagesResolver {
     const message = await ctx.services.messages.message(messageId);
     if (!message) throw new NotFoundError('No such message.');
     const { conversation, access, account } = await openConversation(ctx, message.conversationId, true);
-    if (message.authorKind === 'PRACTITIONER' || message.authorRef !== account.id) throw new ForbiddenError('Only the author can delete a message.', { reason: 'NOT_AUTHOR' });
+    if (message.authorKind === 'PRACTITIONER' || message.authorRef !== account.id)
+      throw new ForbiddenError('Only the author can delete a message.', { reason: 'NOT_AUTHOR' });
     const deleted = await ctx.services.messages.delete(message);
-    await ctx.audit({ action: 'D', eventType: 'messages.delete', resource: `Bericht verwijderd: ${conversation.subject}`, clientId: conversation.clientId, ...audited }, access);
+    await ctx.audit(
+      { action: 'D', eventType: 'messages.delete', resource: `Bericht verwijderd: ${conversation.subject}`, clientId: conversation.clientId, ...audited },
+      access,
+    );
     return presentMessage(deleted);
   }
 
@@ -245,7 +261,10 @@ export const MESSAGE_ROOMS = defineRooms<MessageSignal, MessageEventPayload>('me
         if (!mayReadConversation({ access, can }, conversation.kind, refs.has(viewer.accountId))) return null;
         const [view] = await Promise.all([
           services.messages.view(conversation, viewer.accountId),
-          ctx.audit({ action: 'R', eventType: 'messages.read', resource: `Bericht (live): ${conversation.subject}`, clientId: conversation.clientId, ...audited }, access),
+          ctx.audit(
+            { action: 'R', eventType: 'messages.read', resource: `Bericht (live): ${conversation.subject}`, clientId: conversation.clientId, ...audited },
+            access,
+          ),
         ]);
         return { kind, conversation: view, message: presentMessage(message) };
       }),

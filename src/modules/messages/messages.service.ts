@@ -82,7 +82,12 @@ export class MessagesService {
   }
 
   /** One client's conversations for one reader, newest activity first, with unread counts and folder applied. */
-  async list(clientId: string, accountId: string, folder: ConversationFolder, visible: (c: ConversationEntity, participantRefs: Set<string>) => boolean): Promise<ConversationView[]> {
+  async list(
+    clientId: string,
+    accountId: string,
+    folder: ConversationFolder,
+    visible: (c: ConversationEntity, participantRefs: Set<string>) => boolean,
+  ): Promise<ConversationView[]> {
     const all = await this.db.getRepository(ConversationEntity).find({ where: { clientId }, order: { lastMessageAt: 'DESC' } });
     const views = await this.views(all, accountId, visible);
     if (folder === ConversationFolder.ALL) return views;
@@ -95,13 +100,16 @@ export class MessagesService {
   }
 
   /** Messages by others since a moment (the dashboard's "new since your last login"), in conversations the reader may see. */
-  async countNewSince(clientId: string, accountId: string, since: Date | null, visible: (c: ConversationEntity, participantRefs: Set<string>) => boolean): Promise<number> {
+  async countNewSince(
+    clientId: string,
+    accountId: string,
+    since: Date | null,
+    visible: (c: ConversationEntity, participantRefs: Set<string>) => boolean,
+  ): Promise<number> {
     const conversations = await this.db.getRepository(ConversationEntity).find({ where: { clientId } });
     if (!conversations.length) return 0;
     const participants = await this.participants(conversations.map((c) => c.id));
-    const ids = conversations
-      .filter((c) => visible(c, new Set(participants.filter((p) => p.conversationId === c.id).map((p) => p.ref))))
-      .map((c) => c.id);
+    const ids = conversations.filter((c) => visible(c, new Set(participants.filter((p) => p.conversationId === c.id).map((p) => p.ref)))).map((c) => c.id);
     if (!ids.length) return 0;
     const query = this.db
       .getRepository(MessageEntity)
@@ -148,13 +156,28 @@ export class MessagesService {
     attachmentIds?: string[];
   }): Promise<{ conversation: ConversationEntity; message: MessageEntity }> {
     const now = new Date();
-    const conversation: ConversationEntity = { id: randomUUID(), clientId: input.clientId, subject: input.subject, kind: input.kind, createdAt: now, lastMessageAt: now };
+    const conversation: ConversationEntity = {
+      id: randomUUID(),
+      clientId: input.clientId,
+      subject: input.subject,
+      kind: input.kind,
+      createdAt: now,
+      lastMessageAt: now,
+    };
     const message = newMessage(conversation, input.author, input.body, now, null);
     await this.db.transaction(async (tx) => {
       await tx.getRepository(ConversationEntity).insert(conversation);
-      await tx.getRepository(ConversationParticipantEntity).insert(
-        uniqueByRef([input.author, ...input.practitioners]).map((p) => ({ id: randomUUID(), conversationId: conversation.id, kind: p.kind, ref: p.ref, name: p.name })),
-      );
+      await tx
+        .getRepository(ConversationParticipantEntity)
+        .insert(
+          uniqueByRef([input.author, ...input.practitioners]).map((p) => ({
+            id: randomUUID(),
+            conversationId: conversation.id,
+            kind: p.kind,
+            ref: p.ref,
+            name: p.name,
+          })),
+        );
       await tx.getRepository(MessageEntity).insert(message);
       await this.claimAttachments(tx, input.attachmentIds, input.author, message.id);
       await enqueue(tx, message.id, input.deliverTo, now);
@@ -182,7 +205,15 @@ export class MessagesService {
    * A practitioner's message from a sync event: a reply to a conversation of this client, or a
    * new TEAM conversation. Idempotent by event id (a reprocessed event adds nothing).
    */
-  async receiveFromPractitioner(input: { clientId: string; eventId: string; conversationId?: string; subject?: string; practitionerId: string; body: string; at: Date }): Promise<MessageEntity> {
+  async receiveFromPractitioner(input: {
+    clientId: string;
+    eventId: string;
+    conversationId?: string;
+    subject?: string;
+    practitionerId: string;
+    body: string;
+    at: Date;
+  }): Promise<MessageEntity> {
     const existing = await this.db.getRepository(MessageEntity).findOneBy({ sourceEventId: input.eventId });
     if (existing) return existing;
     const known = input.conversationId
@@ -200,7 +231,14 @@ export class MessagesService {
       if (!found || found.clientId !== input.clientId) throw new Error(`conversation '${input.conversationId}' is not a conversation of this client`);
       conversation = found;
     } else {
-      conversation = { id: randomUUID(), clientId: input.clientId, subject: input.subject ?? 'Bericht van uw behandelaar', kind: 'TEAM', createdAt: input.at, lastMessageAt: input.at };
+      conversation = {
+        id: randomUUID(),
+        clientId: input.clientId,
+        subject: input.subject ?? 'Bericht van uw behandelaar',
+        kind: 'TEAM',
+        createdAt: input.at,
+        lastMessageAt: input.at,
+      };
       isNew = true;
     }
     const message = newMessage(conversation, practitioner, input.body, input.at, input.eventId);
@@ -227,7 +265,13 @@ export class MessagesService {
       await tx.getRepository(MessageEntity).update({ id: message.id }, { body: null, deletedAt });
       // Every EHR that was (or may yet be) handed a copy gets it withdrawn; an undelivered send is cancelled by the outbox.
       const sent = await tx.getRepository(MessageOutboxEntity).findBy({ messageId: message.id, action: 'send' });
-      await enqueue(tx, message.id, sent.filter((row) => row.status !== 'cancelled').map((row) => row.source), deletedAt, 'withdraw');
+      await enqueue(
+        tx,
+        message.id,
+        sent.filter((row) => row.status !== 'cancelled').map((row) => row.source),
+        deletedAt,
+        'withdraw',
+      );
     });
     this.onEnqueued();
     await this.attachments.removeForMessage(message.id);
@@ -257,7 +301,9 @@ export class MessagesService {
     await tx.getRepository(ConversationEntity).update({ id: conversation.id }, { lastMessageAt: message.sentAt });
     conversation.lastMessageAt = message.sentAt;
     if (!(await tx.getRepository(ConversationParticipantEntity).existsBy({ conversationId: conversation.id, ref: author.ref }))) {
-      await tx.getRepository(ConversationParticipantEntity).insert({ id: randomUUID(), conversationId: conversation.id, kind: author.kind, ref: author.ref, name: author.name });
+      await tx
+        .getRepository(ConversationParticipantEntity)
+        .insert({ id: randomUUID(), conversationId: conversation.id, kind: author.kind, ref: author.ref, name: author.name });
     }
   }
 
@@ -269,7 +315,11 @@ export class MessagesService {
     await MESSAGE_TOPIC.publish(this.bus, signal).catch(() => undefined);
   }
 
-  private async views(conversations: ConversationEntity[], accountId: string, visible: (c: ConversationEntity, refs: Set<string>) => boolean): Promise<ConversationView[]> {
+  private async views(
+    conversations: ConversationEntity[],
+    accountId: string,
+    visible: (c: ConversationEntity, refs: Set<string>) => boolean,
+  ): Promise<ConversationView[]> {
     if (!conversations.length) return [];
     const ids = conversations.map((c) => c.id);
     const [participants, readers, unread] = await Promise.all([
@@ -335,9 +385,22 @@ function newMessage(conversation: ConversationEntity, author: Author, body: stri
 async function enqueue(tx: EntityManager, messageId: string, sources: string[], now: Date, action: OutboxAction = 'send'): Promise<void> {
   const unique = [...new Set(sources)];
   if (!unique.length) return;
-  await tx.getRepository(MessageOutboxEntity).insert(
-    unique.map((source) => ({ id: randomUUID(), messageId, source, status: 'pending' as const, action, attempts: 0, nextAttemptAt: now, lastError: null, createdAt: now, deliveredAt: null })),
-  );
+  await tx
+    .getRepository(MessageOutboxEntity)
+    .insert(
+      unique.map((source) => ({
+        id: randomUUID(),
+        messageId,
+        source,
+        status: 'pending' as const,
+        action,
+        attempts: 0,
+        nextAttemptAt: now,
+        lastError: null,
+        createdAt: now,
+        deliveredAt: null,
+      })),
+    );
 }
 
 async function readerState(m: EntityManager, conversationId: string, accountId: string): Promise<ConversationReaderEntity> {
@@ -386,6 +449,8 @@ export function presentMessage(m: MessageEntity): Message {
 export async function practitionerName(registry: AdapterRegistry, practitionerId: string): Promise<string | null> {
   const id = parseGlobalId(practitionerId);
   if (!id || !registry.has(id.source)) return null;
-  const found = await registry.call(id.source, 'getPractitioners', (adapter, signal) => adapter.getPractitioners([id.externalId], { requestId: `practitioner:${practitionerId}`, signal }));
+  const found = await registry.call(id.source, 'getPractitioners', (adapter, signal) =>
+    adapter.getPractitioners([id.externalId], { requestId: `practitioner:${practitionerId}`, signal }),
+  );
   return found.find((p) => p.externalId === id.externalId)?.name ?? null;
 }

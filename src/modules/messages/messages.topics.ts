@@ -11,7 +11,9 @@ export interface MessageSignal {
 export function isMessageSignal(value: unknown): value is MessageSignal {
   if (typeof value !== 'object' || value === null) return false;
   const v = value as Record<string, unknown>;
-  return typeof v.clientId === 'string' && typeof v.conversationId === 'string' && typeof v.messageId === 'string' && (v.kind === 'ADDED' || v.kind === 'DELETED');
+  return (
+    typeof v.clientId === 'string' && typeof v.conversationId === 'string' && typeof v.messageId === 'string' && (v.kind === 'ADDED' || v.kind === 'DELETED')
+  );
 }
 
 /** A message was added to or deleted from one of a client's conversations (MessagesService publishes; the rooms of messageAdded listen). */

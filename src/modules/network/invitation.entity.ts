@@ -15,7 +15,8 @@ export class InvitationEntity {
   @Column({ type: 'varchar', length: 400, transformer: enumListTransformer }) permissions!: Permission[];
   @Column({ type: 'boolean', default: false }) admin!: boolean;
   @Index('uq_network_invitations_token', { unique: true })
-  @Column({ name: 'token_hash', type: 'varchar', length: 64 }) tokenHash!: string;
+  @Column({ name: 'token_hash', type: 'varchar', length: 64 })
+  tokenHash!: string;
   @Column({ name: 'expires_at', ...timeColumn }) expiresAt!: Date;
   @Column({ name: 'accepted_at', ...timeColumn, nullable: true }) acceptedAt!: Date | null;
   @Column({ name: 'created_at', ...timeColumn }) createdAt!: Date;

@@ -24,7 +24,11 @@ export class NetworkFieldResolver {
 @Resolver()
 export class NetworkResolver {
   @Mutation(() => Invitation, { description: 'Invites someone by e-mail with chosen rights; the link is valid 3 days.' })
-  async inviteNetworkMember(@Arg('clientId', () => ID) clientId: string, @Arg('input', () => InvitationInput) input: InvitationInput, @Ctx() ctx: GatewayContext): Promise<Invitation> {
+  async inviteNetworkMember(
+    @Arg('clientId', () => ID) clientId: string,
+    @Arg('input', () => InvitationInput) input: InvitationInput,
+    @Ctx() ctx: GatewayContext,
+  ): Promise<Invitation> {
     const { access } = await authorize(ctx, clientId, Action.MANAGE_NETWORK);
     const account = await ctx.account();
     // The line says what happened: written once the invitation exists, never for a refused one.
@@ -42,7 +46,12 @@ export class NetworkResolver {
   }
 
   @Mutation(() => Session, { description: 'Registers a new own account with an invitation link (which confirms the e-mail address) and accepts it.' })
-  async registerWithInvitation(@Arg('token') token: string, @Arg('displayName') displayName: string, @Arg('password') password: string, @Ctx() ctx: GatewayContext): Promise<Session> {
+  async registerWithInvitation(
+    @Arg('token') token: string,
+    @Arg('displayName') displayName: string,
+    @Arg('password') password: string,
+    @Ctx() ctx: GatewayContext,
+  ): Promise<Session> {
     const s = await ctx.services.network.register(token, displayName, password);
     return { accessToken: s.accessToken, refreshToken: s.refreshToken, expiresAt: s.expiresAt, mustChangePassword: false };
   }
@@ -57,7 +66,10 @@ export class NetworkResolver {
     const target = await ctx.services.network.find(memberId);
     const { access } = await authorize(ctx, target.clientId, Action.MANAGE_NETWORK);
     const member = await ctx.services.network.setPermissions(target, permissions, admin);
-    await ctx.audit({ action: 'U', eventType: 'network.permissions', resource: 'Persoonlijk netwerk: rechten', clientId: target.clientId, consentApplied: true }, access);
+    await ctx.audit(
+      { action: 'U', eventType: 'network.permissions', resource: 'Persoonlijk netwerk: rechten', clientId: target.clientId, consentApplied: true },
+      access,
+    );
     return toMember(member);
   }
 
@@ -66,7 +78,10 @@ export class NetworkResolver {
     const target = await ctx.services.network.find(memberId);
     const { access } = await authorize(ctx, target.clientId, Action.MANAGE_NETWORK);
     await ctx.services.network.remove(target);
-    await ctx.audit({ action: 'D', eventType: 'network.remove', resource: 'Persoonlijk netwerk: lid verwijderd', clientId: target.clientId, consentApplied: true }, access);
+    await ctx.audit(
+      { action: 'D', eventType: 'network.remove', resource: 'Persoonlijk netwerk: lid verwijderd', clientId: target.clientId, consentApplied: true },
+      access,
+    );
     return true;
   }
 }

@@ -81,7 +81,10 @@ export class NetworkService {
 
   async members(clientId: string): Promise<Member[]> {
     await this.invitations.delete({ clientId, acceptedAt: IsNull(), expiresAt: LessThan(new Date(Date.now() - FORGET_AFTER_DAYS * 86_400_000)) });
-    const [links, invitations] = await Promise.all([this.accounts.networkMembers(clientId), this.invitations.find({ where: { clientId }, order: { createdAt: 'ASC' } })]);
+    const [links, invitations] = await Promise.all([
+      this.accounts.networkMembers(clientId),
+      this.invitations.find({ where: { clientId }, order: { createdAt: 'ASC' } }),
+    ]);
     const now = new Date();
     return [
       ...links.map(({ link, account }) => ({
@@ -94,11 +97,22 @@ export class NetworkService {
       })),
       ...invitations
         .filter((i) => !i.acceptedAt)
-        .map((i) => ({ id: `inv:${i.id}`, name: i.name, email: i.email, admin: i.admin, permissions: i.permissions, status: (i.expiresAt > now ? 'INVITED' : 'EXPIRED') as MemberStatus })),
+        .map((i) => ({
+          id: `inv:${i.id}`,
+          name: i.name,
+          email: i.email,
+          admin: i.admin,
+          permissions: i.permissions,
+          status: (i.expiresAt > now ? 'INVITED' : 'EXPIRED') as MemberStatus,
+        })),
     ];
   }
 
-  async invite(clientId: string, invitedBy: string, input: { name: string; email: string; language: string; permissions: Permission[]; message?: string | null }): Promise<{ invitation: InvitationEntity; member: Member }> {
+  async invite(
+    clientId: string,
+    invitedBy: string,
+    input: { name: string; email: string; language: string; permissions: Permission[]; message?: string | null },
+  ): Promise<{ invitation: InvitationEntity; member: Member }> {
     const parsed = invitationInput.safeParse(input);
     if (!parsed.success) throw new BadUserInputError(parsed.error.issues[0]!.message);
     const problem = permissionSetProblem(input.permissions);
@@ -131,7 +145,10 @@ export class NetworkService {
           ? `${inviter?.displayName ?? 'Someone'} invites you to their personal network on the care page.${personal}\nAccept within 3 days: ${link}`
           : `${inviter?.displayName ?? 'Iemand'} nodigt u uit voor het persoonlijk netwerk op de zorgpagina.${personal}\nAccepteer binnen 3 dagen: ${link}`,
     });
-    return { invitation, member: { id: `inv:${invitation.id}`, name: invitation.name, email, admin: false, permissions: invitation.permissions, status: 'INVITED' } };
+    return {
+      invitation,
+      member: { id: `inv:${invitation.id}`, name: invitation.name, email, admin: false, permissions: invitation.permissions, status: 'INVITED' },
+    };
   }
 
   /** A logged-in person accepts: their account joins the network with the invitation's rights. */
@@ -153,7 +170,8 @@ export class NetworkService {
   async register(token: string, displayName: string, password: string): Promise<IssuedSession> {
     const row = await this.invitations.findOneBy({ tokenHash: sha256(token) });
     if (!row || row.acceptedAt || row.expiresAt <= new Date()) throw new UnauthenticatedError('This invitation is not valid (any more); ask for a new one.');
-    if (await this.accounts.findByEmail(row.email)) throw new ConflictError('There is already an account for this e-mail address: log in and accept the invitation.');
+    if (await this.accounts.findByEmail(row.email))
+      throw new ConflictError('There is already an account for this e-mail address: log in and accept the invitation.');
     const name = displayName.trim() || row.name;
     if (name.length > 200) throw new BadUserInputError('The name is at most 200 characters.');
     const problem = passwordProblem(password, row.email);
@@ -201,7 +219,12 @@ export class NetworkService {
   private async claim(token: string): Promise<InvitationEntity> {
     const row = await this.invitations.findOneBy({ tokenHash: sha256(token) });
     if (!row || row.acceptedAt || row.expiresAt <= new Date()) throw new BadUserInputError('This invitation is not valid (any more); ask for a new one.');
-    const claimed = await this.invitations.createQueryBuilder().update().set({ acceptedAt: new Date() }).where('id = :id AND accepted_at IS NULL', { id: row.id }).execute();
+    const claimed = await this.invitations
+      .createQueryBuilder()
+      .update()
+      .set({ acceptedAt: new Date() })
+      .where('id = :id AND accepted_at IS NULL', { id: row.id })
+      .execute();
     if (!claimed.affected) throw new BadUserInputError('This invitation was already used.');
     return row;
   }

@@ -24,10 +24,20 @@ export interface DemoPeople {
   parent: { bsn: string; children: readonly string[] };
 }
 
-export async function seedDemoAccounts(accounts: AccountsService, clients: ClientsService, people: DemoPeople, ownAccounts?: OwnAccountsService, source = 'demo'): Promise<void> {
+export async function seedDemoAccounts(
+  accounts: AccountsService,
+  clients: ClientsService,
+  people: DemoPeople,
+  ownAccounts?: OwnAccountsService,
+  source = 'demo',
+): Promise<void> {
   // Several instances may start on a fresh database at once: whoever inserts second finds the first's row.
   const ensure = async (email: string, displayName: string, bsn?: string) =>
-    (await accounts.findByEmail(email)) ?? (await winnerOf(() => accounts.create({ email, displayName, bsnHash: bsn ? accounts.hashBsn(bsn) : null }), () => accounts.findByEmail(email)));
+    (await accounts.findByEmail(email)) ??
+    (await winnerOf(
+      () => accounts.create({ email, displayName, bsnHash: bsn ? accounts.hashBsn(bsn) : null }),
+      () => accounts.findByEmail(email),
+    ));
 
   const karenId = await clients.ensureClient({ source, externalId: people.client.externalId });
   const childIds: string[] = [];

@@ -28,10 +28,15 @@ export class ViewerResolver {
   @FieldResolver(() => NotificationSettings)
   async notificationSettings(@Ctx() ctx: GatewayContext): Promise<NotificationSettings> {
     const a = await ctx.account();
-    return { newMessage: a.notifyNewMessage, newDocument: a.notifyNewDocument, newAppointment: a.notifyNewAppointment, newQuestionnaire: a.notifyNewQuestionnaire };
+    return {
+      newMessage: a.notifyNewMessage,
+      newDocument: a.notifyNewDocument,
+      newAppointment: a.notifyNewAppointment,
+      newQuestionnaire: a.notifyNewQuestionnaire,
+    };
   }
 
-  @Mutation(() => Viewer, { description: "Stores the portal that opens first; a parent switches with client(id)." })
+  @Mutation(() => Viewer, { description: 'Stores the portal that opens first; a parent switches with client(id).' })
   async setPreferredPortal(@Arg('clientId', () => ID) clientId: string, @Ctx() ctx: GatewayContext): Promise<Viewer> {
     const viewer = requireViewer(ctx);
     await authorize(ctx, clientId, Action.VIEW_PORTAL);
@@ -41,7 +46,10 @@ export class ViewerResolver {
   }
 
   @Mutation(() => NotificationSettings, { description: 'Which changes send an e-mail.' })
-  async updateNotificationSettings(@Arg('input', () => NotificationSettingsInput) input: NotificationSettingsInput, @Ctx() ctx: GatewayContext): Promise<NotificationSettings> {
+  async updateNotificationSettings(
+    @Arg('input', () => NotificationSettingsInput) input: NotificationSettingsInput,
+    @Ctx() ctx: GatewayContext,
+  ): Promise<NotificationSettings> {
     const viewer = requireViewer(ctx);
     await ctx.services.accounts.updateNotificationSettings(viewer.accountId, {
       notifyNewMessage: input.newMessage ?? undefined,
@@ -50,7 +58,12 @@ export class ViewerResolver {
       notifyNewQuestionnaire: input.newQuestionnaire ?? undefined,
     });
     const a = (await ctx.services.accounts.findById(viewer.accountId))!;
-    return { newMessage: a.notifyNewMessage, newDocument: a.notifyNewDocument, newAppointment: a.notifyNewAppointment, newQuestionnaire: a.notifyNewQuestionnaire };
+    return {
+      newMessage: a.notifyNewMessage,
+      newDocument: a.notifyNewDocument,
+      newAppointment: a.notifyNewAppointment,
+      newQuestionnaire: a.notifyNewQuestionnaire,
+    };
   }
 }
 

@@ -25,7 +25,11 @@ export class ClientInputResolver {
   }
 
   @Mutation(() => TreatmentPlan)
-  async addTreatmentGoal(@Arg('clientId', () => ID) clientId: string, @Arg('description') _description: string, @Ctx() ctx: GatewayContext): Promise<TreatmentPlan> {
+  async addTreatmentGoal(
+    @Arg('clientId', () => ID) clientId: string,
+    @Arg('description') _description: string,
+    @Ctx() ctx: GatewayContext,
+  ): Promise<TreatmentPlan> {
     await authorize(ctx, clientId, Action.CHANGE_TREATMENT_GOALS);
     throw new NotAvailableError('Changing treatment goals');
   }

@@ -48,7 +48,14 @@ export class VideoService {
   private present(clientId: string, row: VideoRoomEntity | null, now: Date): VideoRoomState {
     const fresh = row?.ready && now.getTime() - row.refreshedAt.getTime() <= this.readyTtlSeconds * 1000;
     if (!row || !fresh) return closedRoom(clientId);
-    return { clientId, ready: true, practitionerId: row.practitionerId, joinUrl: row.joinUrl, readySince: row.readySince?.toISOString() ?? null, expiresAt: this.expiry(row.refreshedAt) };
+    return {
+      clientId,
+      ready: true,
+      practitionerId: row.practitionerId,
+      joinUrl: row.joinUrl,
+      readySince: row.readySince?.toISOString() ?? null,
+      expiresAt: this.expiry(row.refreshedAt),
+    };
   }
 
   private expiry(refreshedAt: Date): string {
