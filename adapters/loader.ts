@@ -25,7 +25,7 @@ const factories: Record<string, AdapterFactory> = {
 
 /** Builds the configured adapters in order; `given` replaces one by name (tests, benchmarks). */
 export function loadEhrAdapters(settings: EhrAdapterSettings, given: Record<string, EhrAdapter> = {}): EhrAdapter[] {
-  return settings.names.map((name) => given[name] ?? factories[name]!(settings));
+  return settings.names.map((name) => given[name] ?? factories[name](settings));
 }
 
 /**

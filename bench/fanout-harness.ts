@@ -104,8 +104,8 @@ async function connect(cmd: HarnessConnect, count: number): Promise<void> {
   for (let i = 0; i < count; i += wave) {
     const batch = Array.from({ length: Math.min(wave, count - i) }, (_, k) => {
       const n = i + k;
-      const url = cmd.urls[n % cmd.urls.length]!;
-      return cmd.mode === 'gateway' ? gatewaySocket(url, cmd.tokens[n]!, cmd.clientId) : rawSocket(url);
+      const url = cmd.urls[n % cmd.urls.length];
+      return cmd.mode === 'gateway' ? gatewaySocket(url, cmd.tokens[n], cmd.clientId) : rawSocket(url);
     });
     failed += (await Promise.all(batch)).filter((ok) => !ok).length;
   }

@@ -18,7 +18,7 @@ import type { FanoutServerCommand, FanoutServerReply, FanoutServerSpec } from '.
  * server that writes the same bytes to every socket when a message arrives on the same Redis.
  * `appDist` lets the runner load the gateway from another build (a before/after in one run).
  */
-const spec = JSON.parse(process.argv[2]!) as FanoutServerSpec;
+const spec = JSON.parse(process.argv[2]) as FanoutServerSpec;
 const eld = monitorEventLoopDelay({ resolution: 10 });
 eld.enable();
 

@@ -106,7 +106,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 async function probeServices(options: FanoutOptions): Promise<{ reason: string } | { versions: string }> {
   const redis = new Redis(options.redisUrl, { lazyConnect: true, connectTimeout: 1500, maxRetriesPerRequest: 0, retryStrategy: () => null });
   redis.on('error', () => undefined);
-  let versions = '';
+  let versions: string;
   try {
     await redis.connect();
     versions = `Redis ${/redis_version:(\S+)/.exec(await redis.info('server'))?.[1] ?? '?'}`;
@@ -144,7 +144,7 @@ async function measurePhase(phase: Phase, options: FanoutOptions): Promise<Fanou
   // For finding what a socket costs: FANOUT_HEAP_DIR gets instance A's heap before and with the sockets.
   const snapshotDir = process.env.FANOUT_HEAP_DIR;
   const snapshot = async (when: string) => {
-    if (snapshotDir) await phase.servers[0]!.ask({ type: 'heap-snapshot', path: join(snapshotDir, `${phase.mode}-${when}.heapsnapshot`) });
+    if (snapshotDir) await phase.servers[0].ask({ type: 'heap-snapshot', path: join(snapshotDir, `${phase.mode}-${when}.heapsnapshot`) });
   };
   await snapshot('before');
 
@@ -226,7 +226,7 @@ async function measurePhase(phase: Phase, options: FanoutOptions): Promise<Fanou
       p50: quantile(latencies, 0.5),
       p95: quantile(latencies, 0.95),
       p99: quantile(latencies, 0.99),
-      max: latencies[latencies.length - 1]!,
+      max: latencies[latencies.length - 1],
       firstP50: quantile(firsts, 0.5),
       acceptedP50: quantile(accepts, 0.5),
       rssPerSocketKb: (sum(idle, (s) => s.rss) - sum(before, (s) => s.rss)) / sockets / 1024,
@@ -375,7 +375,7 @@ export function fanoutMarkdown(result: FanoutResult, command: string, environmen
         `| ${v.label} | ${v.sockets} | ${v.delivered} / ${v.expected} | ${ms(v.p50)} | ${ms(v.p95)} | ${ms(v.p99)} | ${ms(v.max)} | ${(v.p50 / raw.p50).toFixed(2)} / ${(v.p95 / raw.p95).toFixed(2)} / ${(v.p99 / raw.p99).toFixed(2)} | ${ms(v.acceptedP50)} / ${ms(v.firstP50)} | ${v.rssPerSocketKb.toFixed(1)} | ${v.heapPerSocketKb.toFixed(1)} | ${ms(v.eld.p99)} / ${ms(v.eld.max)} |`,
     )
     .join('\n');
-  const gw = variants[0]!;
+  const gw = variants[0];
   return `${head}Command: \`${command}\` (${result.seconds} s, ${new Date().toISOString()}). ${environment}; ${result.services}.
 
 ${options.sockets} sockets, each a graphql-ws client authenticated with its own

@@ -43,9 +43,9 @@ async function startServer(mode: 'gateway' | 'raw', delayMs: number): Promise<St
   const child = hasTaskset
     ? spawn('taskset', ['-c', '0', process.execPath, script, mode, String(delayMs)])
     : spawn(process.execPath, [script, mode, String(delayMs)]);
-  child.stderr!.pipe(process.stderr);
+  child.stderr.pipe(process.stderr);
   const line = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).once('line', resolve);
+    createInterface({ input: child.stdout }).once('line', resolve);
     child.once('exit', (code) => reject(new Error(`${mode} server exited with ${code}`)));
   });
   return { child, ...(JSON.parse(line) as Omit<Started, 'child'>) };
@@ -106,7 +106,7 @@ async function prepare(s: Started, query: string, connections: number, seconds: 
 }
 
 function summarise(runs: Measured[]): Measured {
-  const median = (f: (m: Measured) => number) => runs.map(f).sort((a, b) => a - b)[Math.floor(runs.length / 2)]!;
+  const median = (f: (m: Measured) => number) => runs.map(f).sort((a, b) => a - b)[Math.floor(runs.length / 2)];
   return {
     rps: median((m) => m.rps),
     p50: median((m) => m.p50),
@@ -148,7 +148,7 @@ async function gatewayAgainstRaw(
 /** CPU time (user + system) a process has used, in ms; null where /proc is not there. */
 function cpuMs(pid: number): number | null {
   try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
     return (Number(fields[11]) + Number(fields[12])) * 10;
   } catch {
     return null;
@@ -179,9 +179,9 @@ async function sideBySide(query: string, seconds: number): Promise<SideBySide | 
       const [g, r] = await Promise.all([load(gateway, seconds), load(raw, seconds)]);
       if (g.errors + g.non2xx + (g.mismatches ?? 0) + r.errors + r.non2xx + (r.mismatches ?? 0))
         throw new Error('side-by-side W2 run had errors or answers that differed from the first');
-      rounds.push({ gatewayMs: (cpuMs(gateway.child.pid!)! - before[0]!) / g.requests.total, rawMs: (cpuMs(raw.child.pid!)! - before[1]!) / r.requests.total });
+      rounds.push({ gatewayMs: (cpuMs(gateway.child.pid!)! - before[0]) / g.requests.total, rawMs: (cpuMs(raw.child.pid!)! - before[1]) / r.requests.total });
     }
-    const median = (f: (x: SideBySide) => number) => rounds.map(f).sort((a, b) => a - b)[1]!;
+    const median = (f: (x: SideBySide) => number) => rounds.map(f).sort((a, b) => a - b)[1];
     return { gatewayMs: median((x) => x.gatewayMs), rawMs: median((x) => x.rawMs) };
   } finally {
     gateway.child.kill('SIGKILL');
@@ -247,7 +247,7 @@ async function fanoutSection(): Promise<string> {
   console.log(`fan-out: ${options.sockets} sockets, ${options.events} events, ${options.gateways.map((g) => g.label).join(' + ')} + raw ws`);
   const result = await runFanout(options);
   const command = `npm run bench -- --fanout-only${large ? ' --large' : ''}`;
-  let tree = '';
+  let tree: string;
   try {
     const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim();
     const dirty = execFileSync('git', ['status', '--porcelain'], { cwd: root, encoding: 'utf8' }).split('\n').filter(Boolean).length;

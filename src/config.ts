@@ -170,7 +170,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   const parsed = envSchema.safeParse(raw);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
+    const issue = parsed.error.issues[0];
     const variable = String(issue.path[0] ?? 'environment');
     const shown = raw[variable] !== undefined && !/SECRET|KEY/.test(variable) ? ` (got '${raw[variable]}')` : '';
     throw new ConfigError(variable, `${issue.message}${shown}`);

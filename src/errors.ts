@@ -103,7 +103,8 @@ export function formatGatewayError(formatted: GraphQLFormattedError, error: unkn
 
 function presentError(formatted: GraphQLFormattedError, error: unknown, requestId?: string): GraphQLFormattedError {
   const original = error instanceof GraphQLError && error.originalError ? error.originalError : error;
-  const code = String(formatted.extensions?.code ?? '');
+  const given = formatted.extensions?.code;
+  const code = typeof given === 'string' ? given : '';
   if (original instanceof AppError) {
     return { message: original.message, path: formatted.path, locations: formatted.locations, extensions: { ...original.extensions } };
   }

@@ -45,7 +45,7 @@ import { MemoryKeyValueStore, RedisKeyValueStore, type KeyValueStore } from './k
 import { ClientsService } from './modules/clients/clients.service';
 import { ConsentsService } from './modules/consents/consents.service';
 import { NetworkService } from './modules/network/network.service';
-import { loadEhrAdapters, loadFileStorage } from '../adapters/loader';
+import { loadEhrAdapters, loadFileStorage, type EhrAdapterSettings } from '../adapters/loader';
 import { DEMO_PEOPLE } from '../adapters/demo/demo-data';
 import { fhirAuthFrom } from '../adapters/fhir/fhir.adapter';
 import { AdapterRegistry } from './modules/ehr/adapter-registry';
@@ -84,72 +84,146 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const trustedDocuments = config.TRUSTED_DOCUMENTS ? TrustedDocuments.load(config.TRUSTED_DOCUMENTS) : null;
   const metrics = new Metrics({ knownOperations: trustedDocuments?.operationNames() ?? null });
   const db = await openDatabase(config.database, shouldMigrateOnStart(config));
+  const shared = connectShared(config, logger);
+  const registry = new AdapterRegistry(loadEhrAdapters(ehrAdapterSettings(config), options.adapters), config.adapters, metrics, logger);
+  const { services, sync, outbox, mailer } = buildServices({ config, options, logger, metrics, db, registry, trustedDocuments, ...shared });
 
-  let redis: Redis | null = null;
-  let kv: KeyValueStore;
-  if (config.REDIS_URL) {
-    redis = new Redis(config.REDIS_URL, {
-      keyPrefix: config.REDIS_KEY_PREFIX,
-      enableAutoPipelining: true,
-      maxRetriesPerRequest: 1,
-      connectTimeout: 2000,
-      // A Redis that is frozen or gone makes a command fail within this, never hang a request.
-      commandTimeout: config.REDIS_COMMAND_TIMEOUT_MS,
-      retryStrategy: (times) => Math.min(200 * times, 2000),
-    });
-    redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection problem'));
-    kv = new RedisKeyValueStore(redis, config.REDIS_KEY_PREFIX);
-  } else {
-    kv = new MemoryKeyValueStore();
-  }
-  // Live events cross instances through Redis when there is one; the database stays the truth either way.
-  const events: EventBus = config.REDIS_URL
-    ? new RedisEventBus({
-        url: config.REDIS_URL,
-        prefix: config.REDIS_KEY_PREFIX,
-        logger,
-        connectionName: `ggz-events-${config.REDIS_KEY_PREFIX.replace(/[^\w-]/g, '_')}`,
-      })
-    : new InProcessEventBus();
+  if (shouldSeedDemo(config) && registry.has('demo')) await seedDemoAccounts(services.accounts, services.clients, DEMO_PEOPLE, services.ownAccounts);
+  rebuildDenyListOnReconnect(shared.redis, services, logger);
 
-  const registry = new AdapterRegistry(
-    loadEhrAdapters(
-      {
-        names: config.EHR_ADAPTERS,
-        fhir: config.FHIR_BASE_URL
-          ? {
-              baseUrl: config.FHIR_BASE_URL,
-              auth: fhirAuthFrom(config),
-              intakeQuestionnaire: config.FHIR_INTAKE_QUESTIONNAIRE,
-              inlineAttachmentMaxBytes: config.FHIR_INLINE_ATTACHMENT_MAX_BYTES,
-            }
-          : undefined,
-      },
-      options.adapters,
-    ),
-    config.adapters,
-    metrics,
+  const schema = await buildGatewaySchema(shared.events);
+  const known = config.GRAPHQL_EXECUTOR === 'jit' && config.GRAPHQL_DIRECT_PATH ? new KnownOperations() : undefined;
+  const apollo = createApollo(schema, config, metrics, logger, known);
+  await apollo.start();
+  const protection = queryProtection(config);
+  const ws = createWebSocketServer(schema, services, logger, protection.validationRules, protection.maxTokens);
+
+  const lifecycle = { shuttingDown: false, inFlight: 0 };
+  const ops = opsRoutes(services, db, () => lifecycle.shuttingDown);
+  const graphql = graphqlRoute(apollo, services, logger, known ? new DirectPath(known, metrics) : undefined);
+  // Every module's routes, each at the path its row in ROUTES gives (docs/authorisation.md lists them).
+  const { routes, dispatch } = mountRoutes({
+    graphql: (req, res, url, id) => (cors(req, res, config) ? undefined : graphql(req, res, url, id)),
+    healthz: (req, res) => ops.healthz(req, res),
+    readyz: (req, res) => ops.readyz(req, res),
+    metrics: (req, res) => ops.metrics(req, res),
+    ...identityRoutes(services, logger),
+    ...filesRoutes(services, logger),
+    ...syncRoutes(services, sync, logger),
+  });
+  const httpServer = httpServerFor(dispatch, ws, lifecycle, metrics, logger);
+
+  let baseUrl = '';
+  let uploadSweep: NodeJS.Timeout | undefined;
+  return {
+    config,
+    services,
+    db,
     logger,
-  );
+    routes: routes.map(({ name, path, access }) => ({ name, path, access })),
+    url: () => baseUrl,
+    async start() {
+      await new Promise<void>((resolve, reject) => {
+        httpServer.once('error', reject);
+        httpServer.listen(config.PORT, config.HOST, () => resolve());
+      });
+      const { port } = httpServer.address() as AddressInfo;
+      baseUrl = `http://localhost:${port}`;
+      // A store that starts empty (a new or restarted Redis) gets the deny-list from the sessions table.
+      await services.sessions
+        .rebuildDenyList()
+        .catch((err: Error) => logger.warn({ err: err.message }, 'session deny-list rebuild failed; retried at the first check'));
+      // Whether each EHR answers, once, so the log and /readyz say so from the start.
+      await registry.probe(config.ADAPTER_TIMEOUT_MS);
+      // Events answered 202 before a crash are processed now, in the background.
+      sync.resumeInBackground();
+      sync.startRetries();
+      // Messages stored but not yet handed to their EHR (a stop or crash in between) go out now.
+      outbox.start();
+      uploadSweep = sweepUnusedUploads(services, config, logger);
+      return baseUrl;
+    },
+    /** Graceful: stop accepting, close sockets with 1001, let in-flight requests finish, close pools. */
+    async stop() {
+      lifecycle.shuttingDown = true;
+      clearInterval(uploadSweep);
+      const closed = new Promise<void>((resolve) => (httpServer.listening ? httpServer.close(() => resolve()) : resolve()));
+      httpServer.closeIdleConnections();
+      await ws.close();
+      const deadline = Date.now() + config.SHUTDOWN_GRACE_MS;
+      while (lifecycle.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+      httpServer.closeAllConnections();
+      await closed;
+      await apollo.stop();
+      await sync.drain();
+      await outbox.stop();
+      await mailer.drain();
+      await shared.events.close();
+      await registry.close();
+      await db.destroy();
+      if (shared.redis) await shared.redis.quit().catch(() => shared.redis?.disconnect());
+    },
+  };
+}
+
+/** Redis when REDIS_URL is set (the shared key-value store and the bus between instances), in-process otherwise. */
+function connectShared(config: Config, logger: Logger): { redis: Redis | null; kv: KeyValueStore; events: EventBus } {
+  if (!config.REDIS_URL) return { redis: null, kv: new MemoryKeyValueStore(), events: new InProcessEventBus() };
+  const redis = new Redis(config.REDIS_URL, {
+    keyPrefix: config.REDIS_KEY_PREFIX,
+    enableAutoPipelining: true,
+    maxRetriesPerRequest: 1,
+    connectTimeout: 2000,
+    // A Redis that is frozen or gone makes a command fail within this, never hang a request.
+    commandTimeout: config.REDIS_COMMAND_TIMEOUT_MS,
+    retryStrategy: (times) => Math.min(200 * times, 2000),
+  });
+  redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection problem'));
+  // Live events cross instances through Redis; the database stays the truth either way.
+  const events = new RedisEventBus({
+    url: config.REDIS_URL,
+    prefix: config.REDIS_KEY_PREFIX,
+    logger,
+    connectionName: `ggz-events-${config.REDIS_KEY_PREFIX.replace(/[^\w-]/g, '_')}`,
+  });
+  return { redis, kv: new RedisKeyValueStore(redis, config.REDIS_KEY_PREFIX), events };
+}
+
+function ehrAdapterSettings(config: Config): EhrAdapterSettings {
+  const fhir = config.FHIR_BASE_URL
+    ? {
+        baseUrl: config.FHIR_BASE_URL,
+        auth: fhirAuthFrom(config),
+        intakeQuestionnaire: config.FHIR_INTAKE_QUESTIONNAIRE,
+        inlineAttachmentMaxBytes: config.FHIR_INLINE_ATTACHMENT_MAX_BYTES,
+      }
+    : undefined;
+  return { names: config.EHR_ADAPTERS, fhir };
+}
+
+interface Parts {
+  config: Config;
+  options: AppOptions;
+  logger: Logger;
+  metrics: Metrics;
+  db: DataSource;
+  registry: AdapterRegistry;
+  trustedDocuments: TrustedDocuments | null;
+  kv: KeyValueStore;
+  events: EventBus;
+}
+
+/** Every service, each given by name what it uses and its slice of the settings. */
+function buildServices({ config, options, logger, metrics, db, registry, trustedDocuments, kv, events }: Parts) {
   const tokens = new TokenService(config.sessionKey, config.SESSION_KEY_ID, config.ACCESS_TOKEN_TTL_SECONDS);
   const clients = new ClientsService(db);
   const sessions = new SessionsService({ db, tokens, kv, policy: config.sessions, logger, metrics });
   const accounts = new AccountsService({ db, clients, adapters: registry, bsnHashKey: config.bsnHashKey, kv });
   const mail = options.mail ?? new LogMailer(logger, !config.isProduction);
+  const sms = options.sms ?? new LogSms(logger, !config.isProduction);
   const { publicUrl } = config;
   const limiter = new RateLimiter(kv);
-  const ownAccounts = new OwnAccountsService({
-    db,
-    accounts,
-    sessions,
-    limiter,
-    kv,
-    mail,
-    sms: options.sms ?? new LogSms(logger, !config.isProduction),
-    logger,
-    metrics,
-    publicUrl,
-  });
+  const ownAccounts = new OwnAccountsService({ db, accounts, sessions, limiter, kv, mail, sms, logger, metrics, publicUrl });
   const s3Credentials =
     config.S3_ACCESS_KEY_ID && config.S3_SECRET_ACCESS_KEY ? { accessKeyId: config.S3_ACCESS_KEY_ID, secretAccessKey: config.S3_SECRET_ACCESS_KEY } : undefined;
   const attachments = new AttachmentsService(db, loadFileStorage(config.FILE_STORAGE_URL, s3Credentials), config.UPLOAD_MAX_BYTES);
@@ -165,6 +239,15 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     authorize: (accountId, clientId, action) => authorizeAccount(services, logger, accountId, clientId, action),
   });
   const ehrCache = new EhrCache(kv, config.CACHE_TTL_SECONDS);
+  const video = new VideoService(db, events, config.VIDEO_READY_TTL_SECONDS);
+  const messages = new MessagesService({
+    db,
+    bus: events,
+    onEnqueued: () => outbox.kick(),
+    practitionerName: (id) => practitionerName(registry, id),
+    attachments,
+    onAdded: (message) => mailer.notify(message),
+  });
   const services: Services = {
     config,
     kv,
@@ -183,63 +266,44 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     audit: new AccessLogService(db),
     fileUrls: new FileUrlSigner(config.sessionKey.kind === 'secret' ? config.sessionKey.secret : config.sessionKey.privateKey, config.FILE_URL_TTL_SECONDS),
     events,
-    video: new VideoService(db, events, config.VIDEO_READY_TTL_SECONDS),
-    messages: new MessagesService({
-      db,
-      bus: events,
-      onEnqueued: () => outbox.kick(),
-      practitionerName: (id) => practitionerName(registry, id),
-      attachments,
-      onAdded: (message) => mailer.notify(message),
-    }),
+    video,
+    messages,
     attachments,
     limiter,
     // Its rooms are made on a subscription's first use, long after `services` exists.
     live: new LiveDelivery({ services: () => services, logger }),
   };
-  const sync = new SyncService({ db, bus: events, video: services.video, logger, metrics, retry: config.syncRetry, ehrCache, messages: services.messages });
+  const sync = new SyncService({ db, bus: events, video, logger, metrics, retry: config.syncRetry, ehrCache, messages });
+  return { services, sync, outbox, mailer };
+}
 
-  if (shouldSeedDemo(config) && registry.has('demo')) await seedDemoAccounts(services.accounts, clients, DEMO_PEOPLE, ownAccounts);
-
-  // Back after an outage: what was revoked meanwhile reached only the sessions table.
-  let redisWasDown = false;
-  redis?.on('close', () => (redisWasDown = true));
+/** Back after an outage: what was revoked meanwhile reached only the sessions table, so the deny-list is written again. */
+function rebuildDenyListOnReconnect(redis: Redis | null, services: Services, logger: Logger): void {
+  let wasDown = false;
+  redis?.on('close', () => (wasDown = true));
   redis?.on('ready', () => {
-    if (!redisWasDown) return;
-    redisWasDown = false;
+    if (!wasDown) return;
+    wasDown = false;
     logger.info('redis is back: rebuilding the session deny-list');
-    sessions.rebuildDenyList().catch((err: Error) => logger.warn({ err: err.message }, 'session deny-list rebuild failed'));
+    services.sessions.rebuildDenyList().catch((err: Error) => logger.warn({ err: err.message }, 'session deny-list rebuild failed'));
   });
+}
 
-  const schema = await buildGatewaySchema(events);
-  const known = config.GRAPHQL_EXECUTOR === 'jit' && config.GRAPHQL_DIRECT_PATH ? new KnownOperations() : undefined;
-  const apollo = createApollo(schema, config, metrics, logger, known);
-  await apollo.start();
-  const protection = queryProtection(config);
-  const ws = createWebSocketServer(schema, services, logger, protection.validationRules, protection.maxTokens);
-
-  let shuttingDown = false;
-  let inFlight = 0;
-  const ops = opsRoutes(services, db, () => shuttingDown);
-  const graphql = graphqlRoute(apollo, services, logger, known ? new DirectPath(known, metrics) : undefined);
-  // Every module's routes, each at the path its row in ROUTES gives (docs/authorisation.md lists them).
-  const { routes, dispatch } = mountRoutes({
-    graphql: (req, res, url, id) => (cors(req, res, config) ? undefined : graphql(req, res, url, id)),
-    healthz: (req, res) => ops.healthz(req, res),
-    readyz: (req, res) => ops.readyz(req, res),
-    metrics: (req, res) => ops.metrics(req, res),
-    ...identityRoutes(services, logger),
-    ...filesRoutes(services, logger),
-    ...syncRoutes(services, sync, logger),
-  });
-
-  const httpServer: Server = createServer(async (req, res) => {
-    inFlight++;
+/** node:http in front of the routes: a request id, nosniff, the metrics, a 500 that names a reference, WebSocket upgrades on /graphql. */
+function httpServerFor(
+  dispatch: ReturnType<typeof mountRoutes>['dispatch'],
+  ws: ReturnType<typeof createWebSocketServer>,
+  lifecycle: { shuttingDown: boolean; inFlight: number },
+  metrics: Metrics,
+  logger: Logger,
+): Server {
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    lifecycle.inFlight++;
     const header = req.headers['x-request-id'];
     const requestId = typeof header === 'string' && /^[\w.-]{8,64}$/.test(header) ? header : randomUUID();
     res.setHeader('x-request-id', requestId);
     res.setHeader('x-content-type-options', 'nosniff');
-    if (shuttingDown) res.setHeader('connection', 'close');
+    if (lifecycle.shuttingDown) res.setHeader('connection', 'close');
     let routeName = 'unknown';
     try {
       routeName = await dispatch(req, res, new URL(req.url ?? '/', 'http://gateway.local'), requestId);
@@ -248,10 +312,11 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       if (!res.headersSent) sendError(res, 500, ErrorCode.UPSTREAM_UNAVAILABLE, `Something went wrong on our side (reference ${requestId}).`);
       else res.destroy();
     } finally {
-      inFlight--;
+      lifecycle.inFlight--;
       metrics.httpRequests.inc({ route: routeName, status: String(res.statusCode) });
     }
-  });
+  };
+  const httpServer = createServer((req, res) => void handle(req, res));
   httpServer.keepAliveTimeout = 65_000;
   httpServer.on('upgrade', (req, socket, head) => {
     if (new URL(req.url ?? '/', 'http://gateway.local').pathname !== '/graphql') {
@@ -260,64 +325,18 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     }
     ws.handleUpgrade(req, socket, head);
   });
+  return httpServer;
+}
 
-  let baseUrl = '';
-  let uploadSweep: NodeJS.Timeout | undefined;
-  return {
-    config,
-    services,
-    db,
-    logger,
-    routes: routes.map(({ name, path, access }) => ({ name, path, access })),
-    url: () => baseUrl,
-    async start() {
-      await new Promise<void>((resolve, reject) => {
-        httpServer.once('error', reject);
-        httpServer.listen(config.PORT, config.HOST, () => resolve());
-      });
-      const { port } = httpServer.address() as AddressInfo;
-      // A store that starts empty (a new or restarted Redis) gets the deny-list from the sessions table.
-      await sessions.rebuildDenyList().catch((err: Error) => logger.warn({ err: err.message }, 'session deny-list rebuild failed; retried at the first check'));
-      baseUrl = `http://localhost:${port}`;
-      // Whether each EHR answers, once, so the log and /readyz say so from the start.
-      await registry.probe(config.ADAPTER_TIMEOUT_MS);
-      // Events answered 202 before a crash are processed now, in the background.
-      sync.resumeInBackground();
-      sync.startRetries();
-      // Messages stored but not yet handed to their EHR (a stop or crash in between) go out now.
-      outbox.start();
-      // Uploads that no message took are removed after UPLOAD_UNUSED_TTL_HOURS.
-      const unusedAfter = config.UPLOAD_UNUSED_TTL_HOURS * 3_600_000;
-      uploadSweep = setInterval(
-        () => {
-          attachments.removeUnused(unusedAfter).catch((err: Error) => logger.warn({ err: err.message }, 'removing unused uploads failed'));
-        },
-        Math.min(unusedAfter, 3_600_000),
-      );
-      uploadSweep.unref();
-      return baseUrl;
-    },
-    /** Graceful: stop accepting, close sockets with 1001, let in-flight requests finish, close pools. */
-    async stop() {
-      shuttingDown = true;
-      clearInterval(uploadSweep);
-      const closed = new Promise<void>((resolve) => (httpServer.listening ? httpServer.close(() => resolve()) : resolve()));
-      httpServer.closeIdleConnections();
-      await ws.close();
-      const deadline = Date.now() + config.SHUTDOWN_GRACE_MS;
-      while (inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
-      httpServer.closeAllConnections();
-      await closed;
-      await apollo.stop();
-      await sync.drain();
-      await outbox.stop();
-      await mailer.drain();
-      await events.close();
-      await registry.close();
-      await db.destroy();
-      if (redis) await redis.quit().catch(() => redis?.disconnect());
-    },
-  };
+/** Uploads that no message took are removed after UPLOAD_UNUSED_TTL_HOURS (checked hourly, or sooner for a shorter time). */
+function sweepUnusedUploads(services: Services, config: Config, logger: Logger): NodeJS.Timeout {
+  const unusedAfter = config.UPLOAD_UNUSED_TTL_HOURS * 3_600_000;
+  const timer = setInterval(
+    () => void services.attachments.removeUnused(unusedAfter).catch((err: Error) => logger.warn({ err: err.message }, 'removing unused uploads failed')),
+    Math.min(unusedAfter, 3_600_000),
+  );
+  timer.unref();
+  return timer;
 }
 
 /** CORS for browser frontends listed in CORS_ORIGINS; answers preflights itself (true when it did). */

@@ -11,7 +11,7 @@ import { postSignedSync, until } from './utils/live';
 
 const DAY = 86_400_000;
 const yearsAgo = (years: number) => new Date(Date.now() - years * 365.25 * DAY).toISOString().slice(0, 10);
-const tokenIn = (text: string | undefined) => /token=([\w-]+)/.exec(text ?? '')![1]!;
+const tokenIn = (text: string | undefined) => /token=([\w-]+)/.exec(text ?? '')![1];
 const INVITE = `mutation($c: ID!, $i: InvitationInput!) { inviteNetworkMember(clientId: $c, input: $i) { id member { id } } }`;
 const ACCEPT = 'mutation($t: String!) { acceptInvitation(token: $t) { relation client { id } } }';
 
@@ -33,7 +33,7 @@ describe('the access gate closes the leaks that were found', () => {
 
   /** A network member of Karen's portal with exactly these rights, logged in. */
   async function member(email: string, permissions: Permission[], admin = false): Promise<{ token: string; accountId: string }> {
-    const account = (await t.app.services.accounts.findByEmail(email)) ?? (await t.app.services.accounts.create({ email, displayName: email.split('@')[0]! }));
+    const account = (await t.app.services.accounts.findByEmail(email)) ?? (await t.app.services.accounts.create({ email, displayName: email.split('@')[0] }));
     await t.app.services.accounts.link(account.id, karenId, PortalRelation.NETWORK_MEMBER, permissions, admin);
     return { token: await t.login(email), accountId: account.id };
   }
@@ -160,7 +160,7 @@ describe('the access gate closes the leaks that were found', () => {
       await t.app.services.consents.set(sanneId, PARENT_ACCESS, false, 'test');
       const refused = await fetch(`${t.base}${docs[0].downloadUrl}`);
       expect(refused.status).toBe(403);
-      expect(((await refused.json()) as { errors: { extensions: { reason: string } }[] }).errors[0]!.extensions.reason).toBe('CHILD_DECIDES');
+      expect(((await refused.json()) as { errors: { extensions: { reason: string } }[] }).errors[0].extensions.reason).toBe('CHILD_DECIDES');
       sanne.client.birthDate = yearsAgo(14);
     });
 
@@ -172,7 +172,7 @@ describe('the access gate closes the leaks that were found', () => {
         karenRecord.treatmentEndedAt = new Date(Date.now() - 40 * DAY).toISOString();
         const refused = await fetch(`${t.base}${docs[0].downloadUrl}`);
         expect(refused.status).toBe(403);
-        expect(((await refused.json()) as { errors: { extensions: { reason: string } }[] }).errors[0]!.extensions.reason).toBe('TREATMENT_ENDED');
+        expect(((await refused.json()) as { errors: { extensions: { reason: string } }[] }).errors[0].extensions.reason).toBe('TREATMENT_ENDED');
       } finally {
         karenRecord.inTreatment = true;
         karenRecord.treatmentEndedAt = null;
@@ -186,7 +186,7 @@ describe('the access gate closes the leaks that were found', () => {
       try {
         const refused = await fetch(`${t.base}${docs[0].downloadUrl}`);
         expect(refused.status).toBe(403);
-        expect(((await refused.json()) as { errors: { extensions: { reason: string } }[] }).errors[0]!.extensions.reason).toBe('PASSWORD_CHANGE_REQUIRED');
+        expect(((await refused.json()) as { errors: { extensions: { reason: string } }[] }).errors[0].extensions.reason).toBe('PASSWORD_CHANGE_REQUIRED');
       } finally {
         await t.app.services.ownAccounts.setPassword(account.id, 'Demo-Portaal-2026!', false);
       }

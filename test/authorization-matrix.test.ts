@@ -13,7 +13,7 @@ import { buildGatewaySchema } from '../src/schema';
 import { InvitationEntity } from '../src/modules/network/invitation.entity';
 import { addDemoClient, approvedPlan, bornYearsAgo } from './factories';
 import { startTestApp, type TestApp } from './utils/app';
-import { postSignedSync, subscribeTo, until, type Received } from './utils/live';
+import { postSignedSync, subscribeTo, type Received } from './utils/live';
 
 /**
  * The authorisation matrix: every actor × every operation of the schema and every HTTP route,
@@ -322,7 +322,7 @@ describe('the authorisation matrix: every actor × every operation and route', (
       permissions: readonly Permission[] = ALL_PERMISSIONS,
       admin = relation !== PortalRelation.NETWORK_MEMBER,
     ) => {
-      const a = await account(email, email.split('@')[0]!);
+      const a = await account(email, email.split('@')[0]);
       await s.accounts.link(a.id, clientId, relation, [...permissions], admin);
       return a;
     };
@@ -496,7 +496,7 @@ describe('the authorisation matrix: every actor × every operation and route', (
     const wrong: string[] = [];
     let cells = 0;
     for (const probe of probes()) {
-      const access = OPERATIONS[probe.op]!;
+      const access = OPERATIONS[probe.op];
       for (const actor of actors) {
         const target = targets[actor.target];
         const want = expectedFor(access, actor.situation, target, probe.extra, probe.participant);
@@ -514,9 +514,9 @@ describe('the authorisation matrix: every actor × every operation and route', (
           vars = { m: member.id };
         }
         const { body } = await t.gql(probe.query, vars, token);
-        const field = probe.op.split('.')[1]!;
+        const field = probe.op.split('.')[1];
         const path = probe.op.startsWith('Dossier.') ? ['client', 'dossier', field] : probe.op.startsWith('Client.') ? ['client', field] : [field];
-        const got = outcomeOf(body as GqlBody, path);
+        const got = outcomeOf(body, path);
         cells++;
         const cell = `${probe.op}${probe.variant ? `@${probe.variant}` : ''} × ${actor.name}`;
         if (want === 'ANY') {
@@ -696,7 +696,7 @@ describe('the authorisation matrix: every actor × every operation and route', (
       if (
         doc.status === 403 &&
         documentWant !== 'ALLOW' &&
-        ((await doc.json()) as { errors: { extensions: { reason?: string } }[] }).errors[0]!.extensions.reason !== documentWant
+        ((await doc.json()) as { errors: { extensions: { reason?: string } }[] }).errors[0].extensions.reason !== documentWant
       )
         wrong.push(`GET /files (document) × ${actor.name}: another reason than ${documentWant}`);
       if (actor.target !== 'karen') continue;

@@ -4,8 +4,8 @@ function cookiesFrom(res: Response): Record<string, string> {
   const out: Record<string, string> = {};
   for (const line of res.headers.getSetCookie()) {
     const [pair] = line.split(';');
-    const [name, ...value] = pair!.split('=');
-    out[name!] = decodeURIComponent(value.join('='));
+    const [name, ...value] = pair.split('=');
+    out[name] = decodeURIComponent(value.join('='));
   }
   return out;
 }

@@ -47,9 +47,9 @@ function cacheSuite(name: string, env: () => Record<string, string>) {
         (await t.gql('query($id: ID!) { client(id: $id) { dossier { allergies { substance } overview { dossierNumber } } } }', { id }, token)).body.data.client
           .dossier;
       const [a, b] = await portalIds(t, token);
-      const [first, second] = [await names(a!), await names(b!)];
+      const [first, second] = [await names(a), await names(b)];
       expect(first.overview.dossierNumber).not.toBe(second.overview.dossierNumber);
-      expect(await names(a!)).toEqual(first);
+      expect(await names(a)).toEqual(first);
     });
 
     it('drops a client’s cached data on a signed dossier.changed event', async () => {
@@ -57,7 +57,7 @@ function cacheSuite(name: string, env: () => Record<string, string>) {
       const [id] = await portalIds(t, token);
       await t.gql(MEDS, { id }, token);
       const before = demo.calls.get('listMedications') ?? 0;
-      demo.data.clients[0]!.medications.push({
+      demo.data.clients[0].medications.push({
         externalId: 'md-new',
         name: 'Melatonine 1 mg tablet',
         dosage: '1 tablet voor het slapen',
@@ -85,7 +85,7 @@ function cacheSuite(name: string, env: () => Record<string, string>) {
       const APPOINTMENTS = 'query($id: ID!) { client(id: $id) { appointments(when: ALL) { id type } } }';
       const types = async () => (await t.gql(APPOINTMENTS, { id }, token)).body.data.client.appointments.map((a: { type: string }) => a.type) as string[];
       await types();
-      const appointment = demo.data.clients[0]!.appointments[0]!;
+      const appointment = demo.data.clients[0].appointments[0];
       const original = appointment.type;
       appointment.type = 'Groepsbehandeling (verzet)';
       try {

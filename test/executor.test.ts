@@ -90,13 +90,13 @@ function executorSuite(database: 'sqlite' | 'mariadb') {
   }
 
   it('answers data for the whole screen, with a code on every error', async () => {
-    const a = await answer(jit, PROBES[0]!);
+    const a = await answer(jit, PROBES[0]);
     expect(a.body.errors).toBeUndefined();
     expect(a.body.data.client.appointments.length).toBeGreaterThan(0);
     expect(a.body.data.client.appointments[0].practitioner.name).toBeTruthy();
-    const member = await answer(jit, PROBES[2]!);
+    const member = await answer(jit, PROBES[2]);
     expect(member.body.errors?.every((e) => typeof e.extensions?.code === 'string')).toBe(true);
-    const portal = await answer(jit, PROBES[1]!);
+    const portal = await answer(jit, PROBES[1]);
     expect(portal.body.errors).toBeUndefined();
     expect(portal.body.data.client.conversations.length).toBeGreaterThan(0);
   });
@@ -132,7 +132,7 @@ describe('the direct path: a query text Apollo accepted before runs without its 
       requestId: res.headers.get('x-request-id')!,
       text,
       headers: sent,
-      body: JSON.parse(text) as any,
+      body: JSON.parse(text),
     };
   }
   const direct = async () => (await t.app.services.metrics.graphqlDirect.get()).values[0]?.value ?? 0;

@@ -29,7 +29,7 @@ describe('FHIR Subscription rest-hook → sync events', () => {
     const token = await t.login({ bsn: '999990019' });
     const [id] = await portalIds(t, token);
     await t.gql(MEDS, { id }, token);
-    fhir.data.clients[0]!.medications.push({
+    fhir.data.clients[0].medications.push({
       externalId: 'md-x',
       name: 'Quetiapine 25 mg tablet',
       dosage: '1 tablet voor de nacht',
@@ -66,7 +66,7 @@ describe('FHIR Subscription rest-hook → sync events', () => {
     expect((await notify({ resourceType: 'Patient', id: 'cl-karen' }, 'Bearer wrong-secret-xxxxxxxxxx')).status).toBe(401);
     const bad = await notify({ resourceType: 'Practitioner', id: 'p1' });
     expect(bad.status).toBe(400);
-    expect(((await bad.json()) as { errors: { message: string }[] }).errors[0]!.message).toMatch(/Patient/);
+    expect(((await bad.json()) as { errors: { message: string }[] }).errors[0].message).toMatch(/Patient/);
     expect((await fetch(`${t.base}/sync/fhir/epic`, { method: 'POST', headers: { authorization: `Bearer ${SECRET}` }, body: '{}' })).status).toBe(404);
   });
 });

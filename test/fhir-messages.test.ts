@@ -137,7 +137,7 @@ describe('messages to a FHIR EHR as Communication, through an outage', () => {
       5000,
       'the Communication',
     );
-    expect(communication!.payload).toEqual([
+    expect(communication.payload).toEqual([
       { contentString: 'Zie bijlage.' },
       { contentAttachment: { contentType: 'application/pdf', title: 'slaapdagboek.pdf', size: pdf.length, data: pdf.toString('base64') } },
     ]);

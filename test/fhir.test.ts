@@ -230,7 +230,7 @@ test(`${APPOINTMENT_COUNT} appointments and an MDO with their practitioners answ
   const upstream = fhir.requests.slice(before);
   const practitionerRequests = upstream.filter((r) => r.method === 'GET' && r.path === 'Practitioner');
   expect(practitionerRequests).toHaveLength(1);
-  expect(practitionerRequests[0]!.query.get('_id')!.split(',').sort()).toEqual(
+  expect(practitionerRequests[0].query.get('_id')!.split(',').sort()).toEqual(
     Object.values(seed.practitioners)
       .map((p) => p.id)
       .sort(),

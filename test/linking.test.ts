@@ -12,13 +12,13 @@ describe('one person at two care organisations', () => {
       const { body } = await t.gql('{ me { portals { relation client { id dossier { medications { id } } } } } }', undefined, token);
       const portals = body.data.me.portals as { relation: string; client: { id: string; dossier: { medications: { id: string }[] } } }[];
       expect(portals.filter((p) => p.relation === 'SELF')).toHaveLength(1);
-      const ids = portals[0]!.client.dossier.medications.map((m) => m.id);
+      const ids = portals[0].client.dossier.medications.map((m) => m.id);
       expect(ids.some((id) => id.startsWith('fhir:'))).toBe(true);
       expect(ids.some((id) => id.startsWith('demo:'))).toBe(true);
       // The seeded demo account (client@demo.test) sees the same single client.
       const seeded = await t.login('client@demo.test');
       const mine = await t.gql('{ me { portals { client { id } } } }', undefined, seeded);
-      expect(mine.body.data.me.portals[0].client.id).toBe(portals[0]!.client.id);
+      expect(mine.body.data.me.portals[0].client.id).toBe(portals[0].client.id);
     } finally {
       await t.stop();
     }

@@ -37,9 +37,9 @@ describe('new-message e-mail', () => {
     await fromPractitioner('Nog een bericht', first.conversationId);
     await settle();
     expect(toKaren()).toHaveLength(1);
-    expect(toKaren()[0]!.subject).toBe('Nieuw bericht in uw cliëntportaal');
-    expect(toKaren()[0]!.text).not.toMatch(/Geheime inhoud|Uw behandeling/);
-    expect(toKaren()[0]!.text).toMatch(/niet bedoeld voor crisissituaties/);
+    expect(toKaren()[0].subject).toBe('Nieuw bericht in uw cliëntportaal');
+    expect(toKaren()[0].text).not.toMatch(/Geheime inhoud|Uw behandeling/);
+    expect(toKaren()[0].text).toMatch(/niet bedoeld voor crisissituaties/);
 
     await fromPractitioner('Ander gesprek');
     await settle();

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AdapterRequestContext, EhrOutboundMessage } from '../adapters/ports';
 import { DemoEhrAdapter } from '../adapters/demo/demo.adapter';
-import { portalIds, startTestApp, type TestApp } from './utils/app';
+import { portalIds, startTestApp } from './utils/app';
 import { until } from './utils/live';
 
 /** The demo EHR, but its message endpoint fails the first `failures` calls (an outage), and counts what it acknowledged. */

@@ -80,7 +80,7 @@ function liveSuite(name: string, setup: () => Promise<LiveSetup>, options: { red
       [karenId] = await portalIds(a, karenToken);
     });
     afterAll(async () => {
-      await Promise.all(sockets.map((c) => c.dispose()));
+      await Promise.all(sockets.map(async (c) => c.dispose()));
       await close();
     });
 
@@ -212,7 +212,7 @@ function liveSuite(name: string, setup: () => Promise<LiveSetup>, options: { red
       for (const token of [strangerToken, relativeToken]) {
         const sub = subscribe(ws(a, token), karenId);
         await until(() => (sub.errors.length ? true : undefined), 2000, 'the refusal');
-        expect(sub.errors[0]!.extensions?.code).toBe('FORBIDDEN');
+        expect(sub.errors[0].extensions?.code).toBe('FORBIDDEN');
         expect(sub.events).toEqual([]);
       }
     });
@@ -299,7 +299,7 @@ describeWithMariaDbAndRedis('across two instances (MariaDB + Redis)', () => {
           const ids = list
             .split('\n')
             .filter((line) => line.includes(` name=${name} `))
-            .map((line) => /\bid=(\d+)/.exec(line)![1]!);
+            .map((line) => /\bid=(\d+)/.exec(line)![1]);
           for (const id of ids) await admin.client('KILL', 'ID', id);
         },
       };

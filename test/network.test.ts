@@ -5,7 +5,7 @@ import { portalIds, startTestApp, type TestApp } from './utils/app';
 const INVITE = `mutation($c: ID!, $i: InvitationInput!) { inviteNetworkMember(clientId: $c, input: $i) { id email expiresAt member { id status permissions } } }`;
 const NETWORK = 'query($id: ID!) { client(id: $id) { network { id name email admin permissions status } } }';
 const MEDS = 'query($id: ID!) { client(id: $id) { dossier { medications { name } } } }';
-const tokenIn = (text: string | undefined) => /token=([\w-]+)/.exec(text ?? '')![1]!;
+const tokenIn = (text: string | undefined) => /token=([\w-]+)/.exec(text ?? '')![1];
 
 describe('the personal network: invitations, registration by invitation, rights', () => {
   let t: TestApp;

@@ -24,9 +24,9 @@ class CookieJar {
     this.hosts.set(url.host, jar);
     for (const line of res.headers.getSetCookie()) {
       const [pair, ...attributes] = line.split(';');
-      const [name, ...value] = pair!.trim().split('=');
-      if (attributes.some((a) => /^\s*max-age=0\s*$/i.test(a)) || value.join('=') === '') jar.delete(name!);
-      else jar.set(name!, value.join('='));
+      const [name, ...value] = pair.trim().split('=');
+      if (attributes.some((a) => /^\s*max-age=0\s*$/i.test(a)) || value.join('=') === '') jar.delete(name);
+      else jar.set(name, value.join('='));
     }
   }
   set(url: URL, name: string, value: string): void {
@@ -67,7 +67,7 @@ async function startProvider(redirectUris: string[]): Promise<{ issuer: string; 
     stdio: ['ignore', 'pipe', 'ignore'],
   });
   const line = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).once('line', resolve);
+    createInterface({ input: child.stdout }).once('line', resolve);
     child.once('exit', (code) => reject(new Error(`oidc-provider exited with ${code}`)));
   });
   return { issuer: (JSON.parse(line) as { issuer: string }).issuer, process: child };
@@ -175,9 +175,9 @@ for (const backing of backings)
       expect(res.status).toBe(status);
       expect(sessionCookieSet(res)).toBe(false);
       const body = (await res.json()) as { errors: { message: string; extensions: { reason: string } }[] };
-      expect(body.errors[0]!.extensions.reason).toBe(reason);
-      expect(body.errors[0]!.message.length).toBeGreaterThan(10);
-      return body.errors[0]!.message;
+      expect(body.errors[0].extensions.reason).toBe(reason);
+      expect(body.errors[0].message.length).toBeGreaterThan(10);
+      return body.errors[0].message;
     }
 
     it('logs a DigiD user in end to end: login → provider → consent → callback sets httpOnly SameSite=Strict cookies that open her own portal', async () => {
@@ -201,7 +201,7 @@ for (const backing of backings)
 
       const { data } = await me(jar);
       expect(data!.me.displayName).toBe('Karen Test');
-      expect(data!.me.portals[0]!.relation).toBe('SELF');
+      expect(data!.me.portals[0].relation).toBe('SELF');
       expect(t.logs.join('')).not.toContain(DEMO_BSN.karen);
       expect(t.logs.join('')).toMatch(/"event":"login","method":"oidc"/);
     });
@@ -349,8 +349,8 @@ for (const backing of backings)
           return ((await res.json()) as { data: { me: { id: string; portals: unknown[] } } }).data.me;
         }),
       );
-      expect(ids[0]!.id).toBe(ids[1]!.id);
-      expect(ids[0]!.portals).toEqual([]);
+      expect(ids[0].id).toBe(ids[1].id);
+      expect(ids[0].portals).toEqual([]);
     });
   });
 
@@ -372,7 +372,7 @@ describe('the OIDC routes without a reachable provider', () => {
       const res = await fetch(`${t.base}/auth/oidc/login`, { redirect: 'manual' });
       expect(res.status).toBe(502);
       expect(res.headers.getSetCookie()).toEqual([]);
-      expect(((await res.json()) as { errors: { extensions: { reason: string } }[] }).errors[0]!.extensions.reason).toBe('provider_unavailable');
+      expect(((await res.json()) as { errors: { extensions: { reason: string } }[] }).errors[0].extensions.reason).toBe('provider_unavailable');
     } finally {
       await t.stop();
     }

@@ -97,7 +97,7 @@ describeWithMariaDbAndRedis('sync events and video-call readiness across two ins
   });
 
   afterAll(async () => {
-    await Promise.all(wsClients.map((c) => c.dispose()));
+    await Promise.all(wsClients.map(async (c) => c.dispose()));
     await b?.stop();
     await a?.stop();
     await admin?.quit();
@@ -182,7 +182,7 @@ describeWithMariaDbAndRedis('sync events and video-call readiness across two ins
     const strangerToken = await a.login('stranger@demo.test');
     const sub = subscribe(ws(a, strangerToken), karenId);
     await until(() => (sub.errors.length ? true : undefined), 2000, 'the refusal');
-    expect(sub.errors[0]!.extensions?.code).toBe('FORBIDDEN');
+    expect(sub.errors[0].extensions?.code).toBe('FORBIDDEN');
     expect(sub.events).toEqual([]);
   });
 
@@ -278,12 +278,12 @@ describeWithMariaDbAndRedis('sync events and video-call readiness across two ins
     const bad = ready(karenId);
     const wrongKey = await post(b, bad, { secret: 'not-the-sync-secret-at-all' });
     expect(wrongKey.status).toBe(401);
-    expect(wrongKey.body.errors![0]!.message).toMatch(/does not match/);
+    expect(wrongKey.body.errors![0].message).toMatch(/does not match/);
 
     const stale = ready(karenId);
     const old = await post(b, stale, { timestamp: Math.floor(Date.now() / 1000) - 6 * 60 });
     expect(old.status).toBe(401);
-    expect(old.body.errors![0]!.message).toMatch(/5 minutes/);
+    expect(old.body.errors![0].message).toMatch(/5 minutes/);
 
     const unsigned = await post(b, ready(karenId), { signature: '' });
     expect(unsigned.status).toBe(401);
@@ -304,22 +304,22 @@ describeWithMariaDbAndRedis('sync events and video-call readiness across two ins
     expect(sub.events).toHaveLength(1);
     const rows = await storedEvents(event.id);
     expect(rows).toHaveLength(1);
-    expect(rows[0]!.processed_at).not.toBeNull();
+    expect(rows[0].processed_at).not.toBeNull();
     sub.stop();
   });
 
   it('refuses a malformed body and an unknown type with 400 and the reason, and a body over the limit with 413', async () => {
     const notJson = await post(b, '{"id": ');
     expect(notJson.status).toBe(400);
-    expect(notJson.body.errors![0]!.message).toMatch(/not valid JSON/);
+    expect(notJson.body.errors![0].message).toMatch(/not valid JSON/);
 
     const unknown = await post(b, { id: randomUUID(), type: 'videocall.exploded', source: 'demo', clientId: karenId, data: {} });
     expect(unknown.status).toBe(400);
-    expect(unknown.body.errors![0]!.message).toMatch(/Unknown event type 'videocall.exploded'/);
+    expect(unknown.body.errors![0].message).toMatch(/Unknown event type 'videocall.exploded'/);
 
     const noUrl = await post(b, { ...ready(karenId), data: { practitionerId: 'pr-elamrani', joinUrl: 'javascript:alert(1)' } });
     expect(noUrl.status).toBe(400);
-    expect(noUrl.body.errors![0]!.message).toMatch(/data\.joinUrl/);
+    expect(noUrl.body.errors![0].message).toMatch(/data\.joinUrl/);
 
     const huge = await post(b, { ...ended(karenId), data: {}, padding: 'x'.repeat(a.config.SYNC_MAX_BODY_BYTES) });
     expect(huge.status).toBe(413);
@@ -357,7 +357,7 @@ describeWithMariaDbAndRedis('sync events and video-call readiness across two ins
     expect((await post(b, event)).status).toBe(202);
     const deadline = Date.now() + 2000;
     while (!(await storedEvents(event.id))[0]?.processed_at && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
-    expect((await storedEvents(event.id))[0]!.processed_at).not.toBeNull();
+    expect((await storedEvents(event.id))[0].processed_at).not.toBeNull();
     expect(await a.app.services.kv.get(`ehr:${karenId}:demo:listMedications`)).toBeNull();
   });
 
@@ -377,7 +377,7 @@ describeWithMariaDbAndRedis('sync events and video-call readiness across two ins
     try {
       const got = await until(() => sub.events.find((e) => e.joinUrl === 'https://video.ggz-demo.test/room/after-crash'), 5000, 'the resumed event');
       expect(got.ready).toBe(true);
-      expect((await storedEvents(event.id))[0]!.processed_at).not.toBeNull();
+      expect((await storedEvents(event.id))[0].processed_at).not.toBeNull();
     } finally {
       await c.stop();
       sub.stop();
@@ -394,7 +394,7 @@ describeWithMariaDbAndRedis('sync events and video-call readiness across two ins
     const ids = list
       .split('\n')
       .filter((line) => line.includes(` name=${name} `))
-      .map((line) => /\bid=(\d+)/.exec(line)![1]!);
+      .map((line) => /\bid=(\d+)/.exec(line)![1]);
     expect(ids.length).toBeGreaterThanOrEqual(4);
     for (const id of ids) await admin.client('KILL', 'ID', id);
 
@@ -436,7 +436,7 @@ describe('sync events and video-call readiness on the embedded defaults (SQLite,
       retryAttempts: 0,
     });
     try {
-      const sub = subscribe(client, karenId!);
+      const sub = subscribe(client, karenId);
       await new Promise((resolve) => setTimeout(resolve, 200));
       const send = async (event: Record<string, unknown>) => expect((await postSignedSync(t.base, syncSecret, event)).status).toBe(202);
       // One after the other: processing runs after the 202, and an older event never overrides a newer one.
@@ -471,7 +471,7 @@ describe('sync events and video-call readiness on the embedded defaults (SQLite,
       retryAttempts: 0,
     });
     try {
-      const sub = subscribe(client, karenId!);
+      const sub = subscribe(client, karenId);
       await new Promise((resolve) => setTimeout(resolve, 200));
       const event = {
         id: randomUUID(),
@@ -500,7 +500,7 @@ describe('sync events and video-call readiness on the embedded defaults (SQLite,
       data: { practitionerId: 'pr-bakker', joinUrl: 'https://video.ggz-demo.test/room/opened-before' },
     };
     expect((await postSignedSync(t.base, syncSecret, event)).status).toBe(202);
-    await until(async () => ((await t.app.services.video.status(karenId!)).ready ? true : undefined), 2000, 'the open room');
+    await until(async () => ((await t.app.services.video.status(karenId)).ready ? true : undefined), 2000, 'the open room');
     // The portal shows the open room (Client.videoCall), then subscribes: no event for this socket yet.
     const client = createClient({
       url: `${t.base.replace(/^http/, 'ws')}/graphql`,
@@ -509,12 +509,12 @@ describe('sync events and video-call readiness on the embedded defaults (SQLite,
       retryAttempts: 0,
     });
     try {
-      const sub = subscribe(client, karenId!);
+      const sub = subscribe(client, karenId);
       expect(await sub.nth(1, 3000)).toMatchObject({ ready: false, joinUrl: null });
-      expect(t.app.services.live.rooms(VIDEO_ROOMS).seats(karenId!)).toBe(1);
+      expect(t.app.services.live.rooms(VIDEO_ROOMS).seats(karenId)).toBe(1);
       sub.stop();
-      await until(() => (t.app.services.live.rooms(VIDEO_ROOMS).seats(karenId!) === 0 ? true : undefined), 2000, 'the seat released');
-      expect(t.app.services.events.localSubscribers(VIDEO_TOPIC.channel(karenId!))).toBe(0);
+      await until(() => (t.app.services.live.rooms(VIDEO_ROOMS).seats(karenId) === 0 ? true : undefined), 2000, 'the seat released');
+      expect(t.app.services.events.localSubscribers(VIDEO_TOPIC.channel(karenId))).toBe(0);
     } finally {
       await client.dispose();
     }
@@ -525,11 +525,11 @@ describe('sync events and video-call readiness on the embedded defaults (SQLite,
       connectionParams: { authorization: `Bearer ${token}` },
       retryAttempts: 0,
     });
-    subscribe(leaving, karenId!);
-    await until(() => (t.app.services.live.rooms(VIDEO_ROOMS).seats(karenId!) === 1 ? true : undefined), 2000, 'the seat taken');
+    subscribe(leaving, karenId);
+    await until(() => (t.app.services.live.rooms(VIDEO_ROOMS).seats(karenId) === 1 ? true : undefined), 2000, 'the seat taken');
     await leaving.dispose();
-    await until(() => (t.app.services.live.rooms(VIDEO_ROOMS).seats(karenId!) === 0 ? true : undefined), 2000, 'the seat released on close');
-    expect(t.app.services.events.localSubscribers(VIDEO_TOPIC.channel(karenId!))).toBe(0);
+    await until(() => (t.app.services.live.rooms(VIDEO_ROOMS).seats(karenId) === 0 ? true : undefined), 2000, 'the seat released on close');
+    expect(t.app.services.events.localSubscribers(VIDEO_TOPIC.channel(karenId))).toBe(0);
   });
 });
 
@@ -555,9 +555,9 @@ describe('POST /sync/events per source system: a rate limit', () => {
     const answers = [];
     for (let i = 0; i < 4; i++) answers.push(await send('demo'));
     expect(answers.map((a) => a.status)).toEqual([202, 202, 202, 429]);
-    expect(Number(answers[3]!.retryAfter)).toBeGreaterThan(0);
-    expect(answers[3]!.body.errors?.[0]?.extensions?.code).toBe('RATE_LIMITED');
-    expect(await t.app.db.query('SELECT id FROM sync_events WHERE event_id = ?', [answers[3]!.id])).toEqual([]);
+    expect(Number(answers[3].retryAfter)).toBeGreaterThan(0);
+    expect(answers[3].body.errors?.[0]?.extensions?.code).toBe('RATE_LIMITED');
+    expect(await t.app.db.query('SELECT id FROM sync_events WHERE event_id = ?', [answers[3].id])).toEqual([]);
     expect((await send('fhir')).status).toBe(202);
   });
 });

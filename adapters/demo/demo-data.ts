@@ -58,6 +58,7 @@ export type DemoPeople = typeof DEMO_PEOPLE;
 
 const DAY = 86_400_000;
 
+// eslint-disable-next-line max-lines-per-function -- the demo records, written out as data
 export function buildDemoData(now: Date = new Date()): DemoData {
   const at = (days: number, hour: number, minute = 0): string => {
     const d = new Date(now.getTime() + days * DAY);
@@ -65,7 +66,6 @@ export function buildDemoData(now: Date = new Date()): DemoData {
     return d.toISOString();
   };
   const date = (days: number): string => at(days, 12).slice(0, 10);
-  const plus = (iso: string, minutes: number): string => new Date(Date.parse(iso) + minutes * 60_000).toISOString();
 
   const practitioners: EhrPractitioner[] = [
     { externalId: 'pr-degroot', name: 'Dr. Marieke de Groot', profession: 'Psychiater', phone: '020 555 0101', email: 'm.degroot@ggz-demo.test' },

@@ -126,7 +126,7 @@ export class DemoEhrAdapter implements EhrAdapter {
     const files = [];
     for (const a of message.attachments ?? []) {
       const chunks: Buffer[] = [];
-      for await (const chunk of await a.content()) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string));
+      for await (const chunk of await a.content()) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
       files.push({ name: a.name, mediaType: a.mediaType, bytes: Buffer.concat(chunks) });
     }
     this.sentMessages.push({ clientId, message, files });

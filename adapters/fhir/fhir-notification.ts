@@ -34,8 +34,8 @@ export type FhirNotificationEvent = EhrNotificationEvent;
 export class FhirNotificationError extends NotificationRefusedError {}
 
 const idOf = (ref: Reference | undefined, type: string): string | null => {
-  const m = ref?.reference ? new RegExp(`(?:^|/)${type}/([^/]+)$`).exec(ref.reference.split('/_history')[0]!) : null;
-  return m ? m[1]! : null;
+  const m = ref?.reference ? new RegExp(`(?:^|/)${type}/([^/]+)$`).exec(ref.reference.split('/_history')[0]) : null;
+  return m ? m[1] : null;
 };
 
 export function fhirNotificationToEvent(source: string, body: unknown): FhirNotificationEvent {

@@ -63,7 +63,7 @@ test('a search follows Bundle.link next until the last page', async () => {
   const list = await adapter(fetchFn).listAppointments('p1', {}, ctx);
   expect(list.map((a) => a.externalId)).toEqual(['a1', 'a2', 'a3']);
   expect(calls).toHaveLength(2);
-  expect(calls[0]!.url.searchParams.get('patient')).toBe('Patient/p1');
+  expect(calls[0].url.searchParams.get('patient')).toBe('Patient/p1');
 });
 
 test('a next link to another origin is refused, so the token never leaves for a stranger', async () => {
@@ -87,7 +87,7 @@ test('getPractitioners asks once for the whole batch with _id=a,b,c', async () =
   const found = await adapter(fetchFn).getPractitioners(['pr1', 'pr2', 'pr1', 'pr-gone'], ctx);
   expect(found.map((p) => p.name)).toEqual(['Dr. Marieke de Groot', 'Jeroen Bakker']);
   expect(calls).toHaveLength(1);
-  expect(calls[0]!.url.searchParams.get('_id')).toBe('pr1,pr2,pr-gone');
+  expect(calls[0].url.searchParams.get('_id')).toBe('pr1,pr2,pr-gone');
 });
 
 test('references a server did not _include are fetched in one _id search per type', async () => {
@@ -120,15 +120,15 @@ test('references a server did not _include are fetched in one _id search per typ
   const overview = await adapter(fetchFn).getDossierOverview('p1', ctx);
   expect(overview).toMatchObject({ dossierNumber: 'DOS-1', diagnosis: 'Paniekstoornis', registrationReason: 'Paniekaanvallen' });
   expect(calls.map((c) => c.url.pathname)).toEqual(['/fhir/R4/EpisodeOfCare', '/fhir/R4/Condition']);
-  expect(calls[0]!.url.searchParams.getAll('_include')).toEqual(['EpisodeOfCare:condition', 'EpisodeOfCare:incoming-referral']);
-  expect(calls[1]!.url.searchParams.get('_id')).toBe('c1');
+  expect(calls[0].url.searchParams.getAll('_include')).toEqual(['EpisodeOfCare:condition', 'EpisodeOfCare:incoming-referral']);
+  expect(calls[1].url.searchParams.get('_id')).toBe('c1');
 });
 
 test('FHIR_AUTH bearer:<token> sends that token on every request', async () => {
   const { calls, fetchFn } = fakeFhir({ '/fhir/R4/metadata': () => json({ resourceType: 'CapabilityStatement' }) });
   await adapter(fetchFn, fhirAuthFrom({ FHIR_AUTH: 'bearer:abc.def' })).ping();
-  expect(calls[0]!.headers.authorization).toBe('Bearer abc.def');
-  expect(calls[0]!.url.pathname).toBe('/fhir/R4/metadata');
+  expect(calls[0].headers.authorization).toBe('Bearer abc.def');
+  expect(calls[0].url.pathname).toBe('/fhir/R4/metadata');
 });
 
 test('client_credentials: one token request, cached until shortly before expiry, shared by concurrent calls', async () => {
@@ -151,9 +151,9 @@ test('client_credentials: one token request, cached until shortly before expiry,
   await fhir.ping();
   const tokenCalls = calls.filter((c) => c.url.pathname === '/oauth2/token');
   expect(tokenCalls).toHaveLength(1);
-  expect(tokenCalls[0]!.method).toBe('POST');
-  expect(tokenCalls[0]!.body).toBe('grant_type=client_credentials');
-  expect(tokenCalls[0]!.headers.authorization).toBe(`Basic ${Buffer.from('portal:s3cret').toString('base64')}`);
+  expect(tokenCalls[0].method).toBe('POST');
+  expect(tokenCalls[0].body).toBe('grant_type=client_credentials');
+  expect(tokenCalls[0].headers.authorization).toBe(`Basic ${Buffer.from('portal:s3cret').toString('base64')}`);
   expect(calls.filter((c) => c.url.pathname === '/fhir/R4/metadata').every((c) => c.headers.authorization === 'Bearer tok-1')).toBe(true);
 });
 
@@ -210,9 +210,9 @@ test('children of a parent come from RelatedPerson resources with the parent BSN
   expect(children).toEqual([{ externalId: 'kid1', name: 'Daan de Vries', birthDate: '2012-09-01', gender: null }]);
   expect(calls).toHaveLength(1);
   // Searched by POST: the BSN travels in the body, never in a URL that proxies and servers log.
-  expect(calls[0]!.method).toBe('POST');
-  expect(calls[0]!.url.href).not.toContain('999990044');
-  expect(new URLSearchParams(calls[0]!.body).get('identifier')).toBe('http://fhir.nl/fhir/NamingSystem/bsn|999990044');
+  expect(calls[0].method).toBe('POST');
+  expect(calls[0].url.href).not.toContain('999990044');
+  expect(new URLSearchParams(calls[0].body).get('identifier')).toBe('http://fhir.nl/fhir/NamingSystem/bsn|999990044');
 });
 
 test('a document of another client is not served', async () => {
@@ -243,8 +243,8 @@ test('an attachment URL on another host is fetched without our token', async () 
   });
   const content = await adapter(fetchFn, { kind: 'bearer', token: 't0k' }).getDocumentContent('p1', 'd1', ctx);
   expect(content?.name).toBe('Brief.pdf');
-  expect(calls[0]!.headers.authorization).toBe('Bearer t0k');
-  expect(calls[1]!.headers.authorization).toBeUndefined();
+  expect(calls[0].headers.authorization).toBe('Bearer t0k');
+  expect(calls[1].headers.authorization).toBeUndefined();
 });
 
 test('one caller giving up does not fail the others waiting for the same token', async () => {
@@ -328,8 +328,8 @@ test('appointments link to their session report through _revinclude=DocumentRefe
   const [appointment] = await adapter(fetchFn).listAppointments('p1', { from: '2026-04-01T00:00:00Z' }, ctx);
   expect(appointment).toMatchObject({ externalId: 'a1', reportId: 'r1', location: 'Groningen, Spreekkamer 3' });
   expect(calls).toHaveLength(1);
-  expect(calls[0]!.url.searchParams.getAll('_revinclude')).toEqual(['DocumentReference:related']);
-  expect(calls[0]!.url.searchParams.getAll('date')).toEqual(['ge2026-04-01T00:00:00Z']);
+  expect(calls[0].url.searchParams.getAll('_revinclude')).toEqual(['DocumentReference:related']);
+  expect(calls[0].url.searchParams.getAll('date')).toEqual(['ge2026-04-01T00:00:00Z']);
 });
 
 describe('approvals (Provenance)', () => {
@@ -372,7 +372,7 @@ describe('approvals (Provenance)', () => {
       ['r2', true, null],
     ]);
     expect(calls).toHaveLength(1);
-    expect(calls[0]!.url.searchParams.getAll('_revinclude')).toEqual(['Provenance:target']);
+    expect(calls[0].url.searchParams.getAll('_revinclude')).toEqual(['Provenance:target']);
   });
 
   test('a server that ignores _revinclude costs one Provenance search by POST, for the listed documents only', async () => {
@@ -400,7 +400,7 @@ describe('approvals (Provenance)', () => {
       ['d2', '2026-03-14T09:05:00.000Z'],
     ]);
     expect(calls.map((c) => `${c.method} ${c.url.pathname}`)).toEqual(['GET /fhir/R4/DocumentReference', 'POST /fhir/R4/Provenance/_search']);
-    expect(new URLSearchParams(calls[1]!.body).get('target')).toBe('DocumentReference/d1,DocumentReference/d2');
+    expect(new URLSearchParams(calls[1].body).get('target')).toBe('DocumentReference/d1,DocumentReference/d2');
   });
 
   test('the treatment plan looks for an akkoord on the shown plan only, and only once it is agreed', async () => {
@@ -424,10 +424,10 @@ describe('approvals (Provenance)', () => {
     });
     // The agent has no display and the server included no Patient: its name costs one more search.
     expect(calls.map((c) => c.url.pathname)).toEqual(['/fhir/R4/CarePlan', '/fhir/R4/Provenance/_search', '/fhir/R4/Patient']);
-    expect(calls[0]!.url.searchParams.getAll('_revinclude')).toEqual(['Provenance:target']);
-    expect(calls[0]!.url.searchParams.getAll('_include:iterate')).toEqual(['Provenance:agent']);
-    expect(new URLSearchParams(calls[1]!.body).get('target')).toBe('CarePlan/cp2');
-    expect(calls[2]!.url.searchParams.get('_id')).toBe('p1');
+    expect(calls[0].url.searchParams.getAll('_revinclude')).toEqual(['Provenance:target']);
+    expect(calls[0].url.searchParams.getAll('_include:iterate')).toEqual(['Provenance:agent']);
+    expect(new URLSearchParams(calls[1].body).get('target')).toBe('CarePlan/cp2');
+    expect(calls[2].url.searchParams.get('_id')).toBe('p1');
 
     status = 'on-hold';
     calls.length = 0;
@@ -510,7 +510,7 @@ describe('writes to a FHIR server (Medplum over HTTP)', () => {
       activity: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType', code: 'AUTHEN' }], text: 'akkoord' },
       agent: [{ who: { reference: `Patient/${patient.id}`, display: 'Eva Jansen' } }],
     });
-    expect(provenance!.meta?.tag).toEqual([expect.objectContaining({ system: PORTAL_APPROVAL_SYSTEM })]);
+    expect(provenance.meta?.tag).toEqual([expect.objectContaining({ system: PORTAL_APPROVAL_SYSTEM })]);
   });
 
   test('approving twice (a retry) creates one Provenance: a conditional create on its tag', async () => {
@@ -529,7 +529,7 @@ describe('writes to a FHIR server (Medplum over HTTP)', () => {
     await expect(ehr.approve(patient.id, { target: 'TREATMENT_PLAN', itemId: plan.id, by: father, at }, ctx)).resolves.toEqual({ done: true });
     expect(await ehr.getTreatmentPlan(patient.id, ctx)).toMatchObject({ externalId: plan.id, status: 'APPROVED', approvedAt: at, approvedBy: 'Mark Jansen' });
     const [provenance] = await all<Provenance>('Provenance', `target=CarePlan/${plan.id}`);
-    expect(provenance!.agent[0]).toMatchObject({
+    expect(provenance.agent[0]).toMatchObject({
       who: { type: 'RelatedPerson', display: 'Mark Jansen' },
       onBehalfOf: { reference: `Patient/${patient.id}` },
       role: [{ text: 'ouder met gezag' }],

@@ -294,7 +294,7 @@ export class FhirEhrAdapter implements EhrAdapter {
       ],
       ctx.signal,
     );
-    return toTreatmentPlan(plans, ((ref: Reference | undefined, type: string) => resolve(ref, type) ?? people(ref, type)) as Resolve, approvals);
+    return toTreatmentPlan(plans, (ref: Reference | undefined, type: string) => resolve(ref, type) ?? people(ref, type), approvals);
   }
 
   async listTreatmentTeam(clientId: string, ctx: AdapterRequestContext): Promise<EhrTeamMember[]> {
@@ -475,7 +475,7 @@ export class FhirEhrAdapter implements EhrAdapter {
         continue;
       }
       const chunks: Buffer[] = [];
-      for await (const chunk of await a.content()) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string));
+      for await (const chunk of await a.content()) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
       payloads.push({ contentAttachment: { contentType: a.mediaType, title: a.name, size: a.size, data: Buffer.concat(chunks).toString('base64') } });
     }
     return payloads;
@@ -584,7 +584,7 @@ export class FhirEhrAdapter implements EhrAdapter {
   /** One Consent per client and topic: a conditional update on the portal identifier and the patient creates or replaces it. */
   async setConsent(clientId: string, choice: EhrConsentChoice, ctx: AdapterRequestContext): Promise<EhrWriteResult> {
     const query = new URLSearchParams({ identifier: `${PORTAL_CONSENT_SYSTEM}|${choice.topic}`, patient: `Patient/${clientId}` });
-    const url = new URL(`Consent?${query}`, this.base);
+    const url = new URL(`Consent?${query.toString()}`, this.base);
     const { status, resource } = await this.writeResource<Consent>('PUT', url, toConsent(clientId, choice), ctx.signal);
     if (status === 412) throw new FhirHttpError(status, url.pathname);
     return { done: true, ...(resource?.id ? { id: resource.id } : {}) };
@@ -675,10 +675,10 @@ export class FhirEhrAdapter implements EhrAdapter {
         for (const r of matches) if (r.id) known.set(`${r.resourceType}/${r.id}`, r);
       }),
     );
-    return (<T extends { resourceType: string }>(ref: Reference | undefined, type: string): T | undefined => {
+    return <T extends { resourceType: string }>(ref: Reference | undefined, type: string): T | undefined => {
       const id = referenceId(ref, type);
       return id ? (known.get(`${type}/${id}`) as T | undefined) : undefined;
-    }) as Resolve;
+    };
   }
 
   /** The client's CarePlan with intent plan by id, or null. */
@@ -763,7 +763,7 @@ export class FhirEhrAdapter implements EhrAdapter {
   private async search<T extends Resource>(type: string, params: Param[], signal?: AbortSignal, options: { byPost?: boolean } = {}): Promise<SearchResult<T>> {
     const query = new URLSearchParams(params);
     if (!query.has('_count')) query.set('_count', String(this.pageSize));
-    const first = options.byPost ? new URL(`${type}/_search`, this.base) : new URL(`${type}?${query}`, this.base);
+    const first = options.byPost ? new URL(`${type}/_search`, this.base) : new URL(`${type}?${query.toString()}`, this.base);
     const matches: T[] = [];
     const included: Resource[] = [];
     let next: URL | undefined = first;
@@ -904,7 +904,7 @@ function untilAborted<T>(promise: Promise<T>, signal?: AbortSignal): Promise<T> 
   if (!signal) return promise;
   signal.throwIfAborted();
   return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason);
+    const onAbort = (): void => reject(signal.reason as Error);
     signal.addEventListener('abort', onAbort, { once: true });
     promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
   });

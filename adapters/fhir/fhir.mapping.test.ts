@@ -64,10 +64,10 @@ import {
 
 /** A resolver over a fixed set of resources, as the adapter builds from a bundle's includes. */
 function resolver(...resources: { resourceType: string; id?: string }[]): Resolve {
-  return (<T extends { resourceType: string }>(ref: Reference | undefined, type: string): T | undefined => {
+  return <T extends { resourceType: string }>(ref: Reference | undefined, type: string): T | undefined => {
     const id = referenceId(ref, type);
     return resources.find((r) => r.resourceType === type && r.id === id) as T | undefined;
-  }) as Resolve;
+  };
 }
 const none = resolver();
 const noApprovals: Approvals = new Map();
@@ -561,7 +561,7 @@ describe('Appointment', () => {
     expect(toAppointment(video, none, 'pat-1')).toMatchObject({ type: 'Beeldbellen', online: true, location: null });
   });
   test('an appointment without a practitioner is left out', () => {
-    expect(toAppointment({ ...base, participant: [base.participant[0]!] }, none, 'pat-1')).toBeNull();
+    expect(toAppointment({ ...base, participant: [base.participant[0]] }, none, 'pat-1')).toBeNull();
   });
   test('the client informed but not attending (participant required: information-only) makes an organisation-only appointment', () => {
     const mdo: Appointment = {
@@ -582,7 +582,7 @@ describe('Appointment', () => {
       practitionerId: 'pr-1',
       organisationOnly: true,
     });
-    expect(isOrganisationOnly({ ...base, participant: [{ ...base.participant[0]!, required: 'required' }, base.participant[1]!] }, 'pat-1')).toBe(false);
+    expect(isOrganisationOnly({ ...base, participant: [{ ...base.participant[0], required: 'required' }, base.participant[1]] }, 'pat-1')).toBe(false);
   });
   test("in a group session another patient's information-only role does not hide it from this client", () => {
     const group: Appointment = {
@@ -650,7 +650,7 @@ describe('what the portal writes', () => {
       recorded: '2025-04-11T10:30:00.000Z',
       agent: [{ who: { reference: 'Patient/pat-1', display: 'Eva Jansen' } }],
     });
-    expect(own.agent[0]!.onBehalfOf).toBeUndefined();
+    expect(own.agent[0].onBehalfOf).toBeUndefined();
     const parent = toApprovalProvenance('pat-1', doc, { by: mother, at: '2025-04-11T10:30:00.000Z' });
     expect(parent.agent[0]).toMatchObject({
       who: { type: 'RelatedPerson', display: 'Ria Jansen' },
@@ -762,6 +762,6 @@ describe('what the portal writes', () => {
       item: [{ linkId: 'q1', text: 'Hoe slaapt u?', answer: [{ valueString: 'Slecht' }] }, { linkId: 'q2' }],
     });
     expect(sameAnswers(qr, { ...qr, status: 'completed', authored: '2025-04-12T08:00:00Z' })).toBe(true);
-    expect(sameAnswers(qr, toQuestionnaireResponse('pat-1', { ...input, answers: [input.answers[0]!, { ...input.answers[1]!, value: '2' }] }))).toBe(false);
+    expect(sameAnswers(qr, toQuestionnaireResponse('pat-1', { ...input, answers: [input.answers[0], { ...input.answers[1], value: '2' }] }))).toBe(false);
   });
 });

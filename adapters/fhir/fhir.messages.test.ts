@@ -31,7 +31,7 @@ test('a portal message is created as a Communication, conditional on its message
   const { calls, adapter } = server(201);
   await adapter.sendMessage('p-karen', message, { requestId: 'r' });
   expect(calls).toHaveLength(1);
-  const call = calls[0]!;
+  const call = calls[0];
   expect(call).toMatchObject({ method: 'POST', path: '/fhir/R4/Communication' });
   expect(call.headers['if-none-exist']).toBe(`identifier=${PORTAL_MESSAGE_SYSTEM}|m-1`);
   expect(call.headers['content-type']).toBe('application/fhir+json');

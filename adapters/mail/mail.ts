@@ -9,7 +9,8 @@ export class LogMailer implements MailPort {
   ) {}
   async send(message: MailMessage): Promise<void> {
     this.log.info({ mailTo: message.to, subject: message.subject }, 'mail (not sent: embedded default)');
-    (this.showText ? this.log.info : this.log.debug).call(this.log, { mailTo: message.to, mailText: message.text }, 'mail text');
+    if (this.showText) this.log.info({ mailTo: message.to, mailText: message.text }, 'mail text');
+    else this.log.debug({ mailTo: message.to, mailText: message.text }, 'mail text');
   }
 }
 

@@ -9,7 +9,8 @@ export class LogSms implements SmsPort {
   ) {}
   async send(message: SmsMessage): Promise<void> {
     this.log.info({ smsTo: `${message.to.slice(0, 4)}…${message.to.slice(-2)}` }, 'sms (not sent: embedded default)');
-    (this.showText ? this.log.info : this.log.debug).call(this.log, { smsTo: message.to, smsText: message.text }, 'sms text');
+    if (this.showText) this.log.info({ smsTo: message.to, smsText: message.text }, 'sms text');
+    else this.log.debug({ smsTo: message.to, smsText: message.text }, 'sms text');
   }
 }
 

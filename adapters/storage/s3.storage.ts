@@ -38,7 +38,7 @@ export class S3Storage implements FileStoragePort {
         cb(null, chunk);
       },
     });
-    stream.on('error', (err) => counted.destroy(err));
+    stream.on('error', (err: Error) => counted.destroy(err));
     stream.pipe(counted);
     await new Upload({ client: this.client, params: { Bucket: this.options.bucket, Key: this.key(key), Body: counted }, leavePartsOnError: false }).done();
     return bytes;

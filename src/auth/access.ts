@@ -285,7 +285,7 @@ export async function authorizeMany(readers: SeatReaders, clientId: string, view
     if (!active[i]) return null;
     let grant: Grant;
     try {
-      grant = grantFromLinks(viewer, links[i]!, clientId, action);
+      grant = grantFromLinks(viewer, links[i], clientId, action);
     } catch (err) {
       if (err instanceof ForbiddenError) return null;
       throw err;
@@ -298,5 +298,5 @@ export async function authorizeMany(readers: SeatReaders, clientId: string, view
     }
     return refused ? null : grant;
   });
-  return asked ? Promise.all(answers) : (answers as (Grant | null)[]);
+  return asked ? Promise.all(answers.map((a) => Promise.resolve(a))) : (answers as (Grant | null)[]);
 }

@@ -138,7 +138,7 @@ const RELATIONS = ['client (SELF)', 'parent with authority', 'representative', '
  * and route (docs/authorisation.md adds it), from the tables the gate and the matrix use.
  */
 export function authorisationDoc(): { rights: string; operations: string } {
-  const routes = Object.entries(ROUTES).map(([name, r]) => ({ name, path: r.path, access: r.access as RouteAccess }));
+  const routes = Object.entries(ROUTES).map(([name, r]) => ({ name, path: r.path, access: r.access }));
   const cell = (action: Action, relation: (typeof RELATIONS)[number]): string => {
     const rule = RULES[action];
     if (rule.clientOnly) return relation === 'client (SELF)' ? 'yes' : '–';

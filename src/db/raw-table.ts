@@ -46,10 +46,10 @@ export class RawTable<T extends ObjectLiteral> {
     const column = this.column(property);
     const order = orderBy ? ` ORDER BY ${this.db.driver.escape(this.column(orderBy).databaseName)} ASC` : '';
     const sql = `SELECT ${this.selectList} FROM ${this.table} WHERE ${this.db.driver.escape(column.databaseName)} IN (${values.map(() => '?').join(', ')})${order}`;
-    const rows = (await this.db.query(
+    const rows = await this.db.query<Record<string, unknown>[]>(
       sql,
-      values.map((v) => this.db.driver.preparePersistentValue(v, column)),
-    )) as Record<string, unknown>[];
+      values.map((v): unknown => this.db.driver.preparePersistentValue(v, column)),
+    );
     return rows.map((row) => {
       const entity = {} as Record<string, unknown>;
       for (const c of this.columns) entity[c.propertyName] = this.db.driver.prepareHydratedValue(row[c.databaseName], c);

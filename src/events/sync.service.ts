@@ -93,7 +93,7 @@ export function parseSyncEvent(raw: Buffer): SyncEvent {
 }
 
 function describe(error: z.ZodError, prefix?: string): string {
-  const issue = error.issues[0]!;
+  const issue = error.issues[0];
   const path = [prefix, ...issue.path.map(String)].filter(Boolean).join('.');
   return `${path || 'body'}: ${issue.message}`;
 }

@@ -25,7 +25,7 @@ export function queryProtection(config: Config): { validationRules: ValidationRu
     maxTokens: { enabled: false },
   });
   const { validationRules, plugins } = armor.protect();
-  return { validationRules: validationRules as ValidationRule[], plugins: plugins as ApolloServerPlugin[], maxTokens: config.GRAPHQL_MAX_TOKENS };
+  return { validationRules: validationRules, plugins: plugins, maxTokens: config.GRAPHQL_MAX_TOKENS };
 }
 
 /** Counts and times one operation: Apollo's plugin and the GraphQL route's direct path both report here. */

@@ -1,5 +1,5 @@
 import { PARENT_ACCESS, type AccessSettings, type GateReader } from '../auth/access';
-import type { PortalAccess } from '../auth/permissions';
+import { PortalRelation, type PortalAccess } from '../auth/permissions';
 import type { LiveSink } from './execution/live-execution';
 import type { HandedOver } from './execution/jit-executor';
 import type { EhrClient } from '../../adapters/ports';
@@ -150,12 +150,12 @@ export function createContext(input: ContextInput): GatewayContext {
  * for themselves.
  */
 async function onBehalfOfName(ctx: GatewayContext, access: PortalAccess): Promise<string | null> {
-  return access.relation === 'SELF' ? null : onBehalfOf(access, (await ctx.profile(access.clientId))?.name);
+  return access.relation === PortalRelation.SELF ? null : onBehalfOf(access, (await ctx.profile(access.clientId))?.name);
 }
 
 /** The access-log's "on behalf of" for a link: the client's name, or null for the client in person. */
 export function onBehalfOf(access: Pick<PortalAccess, 'relation'>, clientName: string | null | undefined): string | null {
-  return access.relation === 'SELF' ? null : (clientName ?? UNKNOWN_CLIENT_NAME);
+  return access.relation === PortalRelation.SELF ? null : (clientName ?? UNKNOWN_CLIENT_NAME);
 }
 
 /** When no EHR answers for the client's name, the line still says it was on the client's behalf. */

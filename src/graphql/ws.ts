@@ -1,6 +1,16 @@
 import type { IncomingMessage } from 'node:http';
 import { randomUUID } from 'node:crypto';
-import { type DocumentNode, GraphQLError, type GraphQLSchema, getOperationAST, parse, specifiedRules, validate, type ValidationRule } from 'graphql';
+import {
+  type DocumentNode,
+  GraphQLError,
+  OperationTypeNode,
+  type GraphQLSchema,
+  getOperationAST,
+  parse,
+  specifiedRules,
+  validate,
+  type ValidationRule,
+} from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { AuthViewer } from '../auth/tokens';
@@ -34,24 +44,7 @@ export function createWebSocketServer(schema: GraphQLSchema, services: Services,
   // Each open socket's state on this server (who it authenticated as, its subscriptions).
   const states = new WeakMap<WebSocket, SocketState>();
   const wss = new WebSocketServer({ noServer: true, maxPayload: settings.maxPayloadBytes });
-  const documents = new Map<string, DocumentNode | readonly GraphQLError[]>();
-  const allRules = [...specifiedRules, ...rules];
-
-  const compile = (query: string): DocumentNode | readonly GraphQLError[] => {
-    const cached = documents.get(query);
-    if (cached) return cached;
-    let result: DocumentNode | readonly GraphQLError[];
-    try {
-      const doc = parse(query, { maxTokens });
-      const errors = validate(schema, doc, allRules);
-      result = errors.length ? errors.map((e) => asBadInput(e, config.isProduction)) : doc;
-    } catch (err) {
-      result = [asBadInput(err as GraphQLError, config.isProduction)];
-    }
-    if (documents.size >= 1000) documents.delete(documents.keys().next().value!);
-    documents.set(query, result);
-    return result;
-  };
+  const compile = documentCompiler(schema, [...specifiedRules, ...rules], maxTokens, config.isProduction);
 
   const server = useServer(
     {
@@ -60,9 +53,9 @@ export function createWebSocketServer(schema: GraphQLSchema, services: Services,
       subscribe: liveSubscribe(new CompiledOperations(schema, config.GRAPHQL_EXECUTOR === 'jit')),
       connectionInitWaitTimeout: settings.authTimeoutMs + 60_000,
       onConnect: async (ctx) => {
-        const socket = ctx.extra.socket as WebSocket;
+        const socket = ctx.extra.socket;
         const state = states.get(socket);
-        const raw = (ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization) as unknown;
+        const raw = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
         const token = typeof raw === 'string' && raw.startsWith('Bearer ') ? raw.slice(7).trim() : null;
         if (!state || !token) {
           socket.close(CloseCode.Unauthorized, 'Unauthorized');
@@ -82,7 +75,7 @@ export function createWebSocketServer(schema: GraphQLSchema, services: Services,
         }
       },
       onSubscribe: (ctx, id, payload) => {
-        const socket = ctx.extra.socket as WebSocket;
+        const socket = ctx.extra.socket;
         const state = states.get(socket)!;
         const query = services.trustedDocuments ? services.trustedDocuments.resolve(payload.query, payload.extensions) : payload.query;
         if (!query)
@@ -90,7 +83,7 @@ export function createWebSocketServer(schema: GraphQLSchema, services: Services,
         const compiled = compile(query);
         if (!('kind' in compiled)) return compiled;
         const operation = getOperationAST(compiled, payload.operationName);
-        if (operation?.operation !== 'subscription') {
+        if (operation?.operation !== OperationTypeNode.SUBSCRIPTION) {
           return [
             new GraphQLError('Only subscriptions are served over WebSocket; send queries and mutations over HTTP.', {
               extensions: { code: ErrorCode.BAD_USER_INPUT },
@@ -131,7 +124,7 @@ export function createWebSocketServer(schema: GraphQLSchema, services: Services,
         };
       },
       onComplete: (ctx) => {
-        const state = states.get(ctx.extra.socket as WebSocket);
+        const state = states.get(ctx.extra.socket);
         if (state) state.subscriptions = Math.max(0, state.subscriptions - 1);
       },
     },
@@ -153,9 +146,57 @@ export function createWebSocketServer(schema: GraphQLSchema, services: Services,
     });
   });
 
-  // A socket lives as long as its session may: within WS_SESSION_CHECK_MS of the session ending
-  // (logout, revocation, its maximum length, or idle time without any use), its sockets are closed
-  // with 4401. What a client sent on a socket counts as use. One query per sweep for all sessions.
+  const sweep = sessionSweep(wss, states, services, logger);
+
+  return {
+    wss,
+    /** Accepts an upgrade on /graphql when the Origin is allowed. */
+    handleUpgrade(req: IncomingMessage, socket: import('node:stream').Duplex, head: Buffer): void {
+      if (!originAllowed(config, req.headers.origin)) {
+        socket.end('HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\n\r\nOrigin not allowed\r\n');
+        return;
+      }
+      wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+    },
+    async close(): Promise<void> {
+      clearInterval(sweep);
+      for (const socket of wss.clients) socket.close(SocketCloseCode.GoingAway, 'Server shutting down');
+      await server.dispose();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+    },
+  };
+}
+
+/**
+ * Parses and validates a subscription's document as HTTP does (the same rules, the same token
+ * cap, refusals as BAD_USER_INPUT), remembering the last thousand texts.
+ */
+function documentCompiler(schema: GraphQLSchema, rules: readonly ValidationRule[], maxTokens: number, hideSuggestions: boolean) {
+  const documents = new Map<string, DocumentNode | readonly GraphQLError[]>();
+
+  return (query: string): DocumentNode | readonly GraphQLError[] => {
+    const cached = documents.get(query);
+    if (cached) return cached;
+    let result: DocumentNode | readonly GraphQLError[];
+    try {
+      const doc = parse(query, { maxTokens });
+      const errors = validate(schema, doc, rules);
+      result = errors.length ? errors.map((e) => asBadInput(e, hideSuggestions)) : doc;
+    } catch (err) {
+      result = [asBadInput(err as GraphQLError, hideSuggestions)];
+    }
+    if (documents.size >= 1000) documents.delete(documents.keys().next().value!);
+    documents.set(query, result);
+    return result;
+  };
+}
+
+/**
+ * A socket lives as long as its session may: within WS_SESSION_CHECK_MS of the session ending
+ * (logout, revocation, its maximum length, or idle time without any use), its sockets are closed
+ * with 4401. What a client sent on a socket counts as use. One query per sweep for all sessions.
+ */
+function sessionSweep(wss: WebSocketServer, states: WeakMap<WebSocket, SocketState>, services: Services, logger: Logger): NodeJS.Timeout {
   const sweep = setInterval(() => {
     const bySession = new Map<string, WebSocket[]>();
     const used = new Set<string>();
@@ -176,26 +217,9 @@ export function createWebSocketServer(schema: GraphQLSchema, services: Services,
         }),
       );
     })().catch((err) => logger.warn({ err }, 'session check for open sockets failed'));
-  }, settings.sessionCheckMs);
+  }, services.config.ws.sessionCheckMs);
   sweep.unref();
-
-  return {
-    wss,
-    /** Accepts an upgrade on /graphql when the Origin is allowed. */
-    handleUpgrade(req: IncomingMessage, socket: import('node:stream').Duplex, head: Buffer): void {
-      if (!originAllowed(config, req.headers.origin)) {
-        socket.end('HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\n\r\nOrigin not allowed\r\n');
-        return;
-      }
-      wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
-    },
-    async close(): Promise<void> {
-      clearInterval(sweep);
-      for (const socket of wss.clients) socket.close(SocketCloseCode.GoingAway, 'Server shutting down');
-      await server.dispose();
-      await new Promise<void>((resolve) => wss.close(() => resolve()));
-    },
-  };
+  return sweep;
 }
 
 /** A refused document as HTTP answers it: BAD_USER_INPUT, and in production no "Did you mean …?" hints. */

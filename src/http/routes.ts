@@ -23,7 +23,7 @@ export interface MountedRoute {
  */
 export function mountRoutes(handlers: RouteHandlers): {
   routes: readonly MountedRoute[];
-  dispatch(req: IncomingMessage, res: ServerResponse, url: URL, requestId: string): Promise<string>;
+  dispatch: (req: IncomingMessage, res: ServerResponse, url: URL, requestId: string) => Promise<string>;
 } {
   const routes: MountedRoute[] = (Object.keys(ROUTES) as RouteName[]).flatMap((name) => {
     const handle = handlers[name];
@@ -33,7 +33,7 @@ export function mountRoutes(handlers: RouteHandlers): {
   const prefixed = routes.filter((r) => r.prefix);
   return {
     routes,
-    async dispatch(req, res, url, requestId) {
+    dispatch: async (req, res, url, requestId) => {
       const found = byPath.get(url.pathname) ?? prefixed.find((r) => url.pathname.startsWith(r.path));
       if (!found) {
         sendError(res, 404, ErrorCode.NOT_FOUND, `Nothing at ${url.pathname}.`);

@@ -107,16 +107,15 @@ class Room<E extends { clientId: string }, V> {
     private readonly onClosed: () => void,
   ) {
     void this.listen(services.events.subscribe(kind.topic.channel(clientId), this.controller.signal));
-    const { current, lapsesAt } = kind;
-    if (current && lapsesAt) {
+    if (kind.current && kind.lapsesAt) {
       // A room that was already open when the first seat came in lapses on time too.
       const generation = this.generation;
       void this.enqueue(async () => {
-        const state = await current(clientId).catch((err: unknown) => {
+        const state = await kind.current!(clientId).catch((err: unknown) => {
           this.logger.warn({ err, clientId, room: kind.name }, 'live room: could not read the current state');
           return null;
         });
-        const at = state ? lapsesAt(state) : null;
+        const at = state ? kind.lapsesAt!(state) : null;
         if (generation === this.generation && at !== null && at > Date.now()) this.schedule(at);
       });
     }
@@ -128,10 +127,9 @@ class Room<E extends { clientId: string }, V> {
 
   /** Delivers what the database says happened since `since`, in line with the room's other events. */
   resync(since: Date): void {
-    const { resync } = this.kind;
-    if (!resync || this.closed) return;
+    if (!this.kind.resync || this.closed) return;
     void this.enqueue(async () => {
-      for (const event of await resync(this.clientId, since)) await this.deliver(event);
+      for (const event of await this.kind.resync!(this.clientId, since)) await this.deliver(event);
     });
   }
 

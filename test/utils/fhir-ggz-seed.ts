@@ -289,7 +289,7 @@ export async function seedGgzClient(repo: MemoryRepository, now = new Date()): P
         end: new Date(Date.parse(start) + 45 * 60_000).toISOString(),
         participant: [
           { actor: pat, status: 'accepted' },
-          { actor: ref(team[i % team.length]!), status: 'accepted' },
+          { actor: ref(team[i % team.length]), status: 'accepted' },
           ...(online ? [] : [{ actor: ref(room), status: 'accepted' as const }]),
         ],
       }),
@@ -324,7 +324,7 @@ export async function seedGgzClient(repo: MemoryRepository, now = new Date()): P
     content: [
       { attachment: { contentType: 'text/plain; charset=utf-8', data: Buffer.from('Cliënte vertelt over haar week; slaapt iets beter.').toString('base64') } },
     ],
-    context: { related: [ref(appointments[0]!)] },
+    context: { related: [ref(appointments[0])] },
   });
   // A report the client was asked to agree to (akkoord), and did; the EHR leaves it preliminary.
   const advice = await create<DocumentReference>({

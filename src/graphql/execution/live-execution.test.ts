@@ -86,7 +86,7 @@ describe.each([true, false])('live events rendered for many subscribers (compile
     let n = 0;
     const subscribers = await openSubscribers(schema, 2, compile, () => {
       const i = n++;
-      return { liveSink: socketSink(sockets[i]!, ids[i]!) };
+      return { liveSink: socketSink(sockets[i], ids[i]) };
     });
     const pending = subscribers.map((s) => s.next());
     emitter.emit('status', shareLiveValue({ ready: true }));
@@ -94,18 +94,18 @@ describe.each([true, false])('live events rendered for many subscribers (compile
     await new Promise((resolve) => setImmediate(resolve));
     const frame = (id: string, label: string, ready: boolean) =>
       stringifyMessage({ id, type: MessageType.Next, payload: { data: { status: { ready, label } } } });
-    sockets.forEach((socket, i) => expect(socket.sent).toEqual([frame(ids[i]!, 'open', true), frame(ids[i]!, 'closed', false)]));
+    sockets.forEach((socket, i) => expect(socket.sent).toEqual([frame(ids[i], 'open', true), frame(ids[i], 'closed', false)]));
 
     // An answer with errors goes to graphql-ws (its onNext formats errors), and so does one for a socket that is behind.
     emitter.emit('status', shareLiveValue({ ready: true, broken: true }));
     for (const handed of await Promise.all(pending)) expect(handed.value.errors?.[0]?.message).toBe('the label cannot be made');
-    sockets[1]!.bufferedAmount = 10 * 1024 * 1024;
+    sockets[1].bufferedAmount = 10 * 1024 * 1024;
     const next = subscribers.map((s) => s.next());
     emitter.emit('status', shareLiveValue({ ready: false }));
     await new Promise((resolve) => setImmediate(resolve));
     // Socket 0 is not behind: written directly. Socket 1 is: graphql-ws gets the answer and waits for its write.
     expect(sockets.map((s) => s.sent.length)).toEqual([3, 2]);
-    expect((await next[1]!).value).toEqual({ data: { status: { ready: false, label: 'closed' } } });
+    expect((await next[1]).value).toEqual({ data: { status: { ready: false, label: 'closed' } } });
     await Promise.all(subscribers.map((s) => s.return!()));
   });
 
@@ -156,7 +156,7 @@ describe.each([true, false])('live events rendered for many subscribers (compile
     push({ ready: false });
     await new Promise((resolve) => setImmediate(resolve));
     expect(socket.sent).toHaveLength(2);
-    expect(JSON.parse(socket.sent[1]!).payload).toEqual({ data: { status: { ready: false } } });
+    expect(JSON.parse(socket.sent[1]).payload).toEqual({ data: { status: { ready: false } } });
     expect(woken).toBe(false);
     void reading;
   });
@@ -165,7 +165,7 @@ describe.each([true, false])('live events rendered for many subscribers (compile
     const { schema, emitter } = countingSchema();
     const [subscriber] = await openSubscribers(schema, 1, compile);
     expect(emitter.listenerCount('status')).toBe(1);
-    await subscriber!.return!();
+    await subscriber.return!();
     expect(emitter.listenerCount('status')).toBe(0);
   });
 });

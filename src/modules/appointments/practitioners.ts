@@ -20,8 +20,8 @@ export async function withPractitioners(ctx: GatewayContext, list: readonly Appo
   await ctx.ehr.prefetchPractitioners(list.map((a) => a.practitionerId));
   // After the batch every answer is at hand; only a practitioner the batch failed on is a promise.
   const people = list.map((a) => practitionerOrPlaceholder(ctx, a.practitionerId));
-  const present = people.some((p) => p instanceof Promise) ? await Promise.all(people) : (people as Practitioner[]);
-  return list.map((a, i) => withPractitioner(a, present[i]!));
+  const present = people.some((p) => p instanceof Promise) ? await Promise.all(people.map((p) => Promise.resolve(p))) : (people as Practitioner[]);
+  return list.map((a, i) => withPractitioner(a, present[i]));
 }
 
 /**

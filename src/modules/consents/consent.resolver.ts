@@ -36,7 +36,7 @@ export class ConsentMutationResolver {
   async setConsent(@Arg('consentId', () => ID) id: string, @Arg('granted') granted: boolean, @Ctx() ctx: GatewayContext): Promise<Consent> {
     const match = /^portal:([^:]+):([A-Z_]+)$/.exec(id);
     if (!match || match[2] !== PARENT_ACCESS) throw new NotFoundError('No such consent.');
-    const clientId = match[1]!;
+    const clientId = match[1];
     // Only the client decides this one: not the parents it is about, not a network member.
     const { access } = await authorize(ctx, clientId, Action.CHANGE_CONSENT);
     const account = await ctx.account();

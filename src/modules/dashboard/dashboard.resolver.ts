@@ -20,7 +20,7 @@ export class DashboardResolver {
     const next = inWindow(list, AppointmentWindow.UPCOMING).find((a) => Date.parse(a.start) > Date.now());
     if (!next) return null;
     // Unselected, `practitioner` is never read: no practitioner batch for it.
-    return selectsField(info, 'practitioner') ? (await withPractitioners(ctx, [next]))[0]! : (next as Appointment);
+    return selectsField(info, 'practitioner') ? (await withPractitioners(ctx, [next]))[0] : (next as Appointment);
   }
 
   @FieldResolver(() => ActivityOverview, { description: "Since the viewer's previous login." })

@@ -5,7 +5,7 @@ import type { GatewayContext } from '../../graphql/context';
 import { BadUserInputError, ConflictError, ForbiddenError, NotAvailableError, NotFoundError } from '../../errors';
 import { parseGlobalId } from '../ehr/global-id';
 import { dossierReads } from './dossier.service';
-import type { Document, TreatmentPlan } from './dossier.types';
+import { TreatmentPlanStatus, type Document, type TreatmentPlan } from './dossier.types';
 
 type ApprovalState = 'ASKS' | 'APPROVED' | 'ASKS_NOTHING';
 
@@ -44,7 +44,8 @@ export const TREATMENT_PLAN_APPROVAL: Approvable<TreatmentPlan> = {
     return plan ? [plan] : [];
   },
   // An agreed plan stays agreed (also one the EHR set active itself): approving it again changes nothing.
-  state: (p) => (p.approvedAt || p.status === 'APPROVED' ? 'APPROVED' : p.status === 'AWAITING_APPROVAL' ? 'ASKS' : 'ASKS_NOTHING'),
+  state: (p) =>
+    p.approvedAt || p.status === TreatmentPlanStatus.APPROVED ? 'APPROVED' : p.status === TreatmentPlanStatus.AWAITING_APPROVAL ? 'ASKS' : 'ASKS_NOTHING',
 };
 
 /**
@@ -94,7 +95,7 @@ async function locate<T extends { id: string }>(ctx: GatewayContext, kind: Appro
   const open = gates.flatMap((g) => ('access' in g ? [g.access.clientId] : []));
   if (!open.length) {
     // The gate's own reason where it has one beyond the missing right (treatment ended, the child decides).
-    const told = gates.find((g) => g instanceof ForbiddenError && g.extensions.reason !== Reason.NO_PERMISSION);
+    const told = gates.find((g): g is ForbiddenError => g instanceof ForbiddenError && g.extensions.reason !== Reason.NO_PERMISSION);
     if (told) throw told;
     throw new ForbiddenError('You have no permission for this part of the portal (APPROVE_PLAN).', {
       reason: Reason.NO_PERMISSION,

@@ -206,7 +206,7 @@ export class AdapterRegistry {
   health(): Record<string, AdapterHealth> {
     const out: Record<string, AdapterHealth> = {};
     for (const [name, entry] of this.guarded) {
-      const state = CircuitState[entry.breakerState()]!.toLowerCase().replace('halfopen', 'half-open') as AdapterHealth['state'];
+      const state = CircuitState[entry.breakerState()].toLowerCase().replace('halfopen', 'half-open') as AdapterHealth['state'];
       out[name] = {
         state,
         lastOk: entry.lastOk ? new Date(entry.lastOk).toISOString() : null,
@@ -240,6 +240,6 @@ export class AdapterRegistry {
   async close(): Promise<void> {
     this.closing.abort();
     for (const cancel of this.inFlight) cancel(new TaskCancelledError('The gateway is shutting down.'));
-    await Promise.all([...this.guarded.values()].map((g) => g.adapter.close?.()));
+    await Promise.all([...this.guarded.values()].map(async (g) => g.adapter.close?.()));
   }
 }

@@ -42,7 +42,7 @@ export class EhrCache {
     const hits = await this.kv.getMany(keys).catch(() => keys.map(() => null));
     const found: T[] = [];
     const missing: string[] = [];
-    hits.forEach((hit, i) => (hit === null ? missing.push(ids[i]!) : found.push(JSON.parse(hit) as T)));
+    hits.forEach((hit, i) => (hit === null ? missing.push(ids[i]) : found.push(JSON.parse(hit) as T)));
     if (missing.length) {
       const loaded = await load(missing);
       await Promise.all(

@@ -146,7 +146,7 @@ export class RequestEhr {
       })),
     );
     const ok = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
-    const failed = settled.flatMap((r, i) => (r.status === 'rejected' ? [sources[i]!.source] : []));
+    const failed = settled.flatMap((r, i) => (r.status === 'rejected' ? [sources[i].source] : []));
     if (failed.length && !ok.length) throw new UpstreamUnavailableError(failed.join(','));
     for (const source of failed) this.info.onPartialFailure({ source, part });
     return ok;

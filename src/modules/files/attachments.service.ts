@@ -69,7 +69,7 @@ export class AttachmentsService {
     const counted = Readable.from(
       (async function* () {
         for await (const chunk of rest()) {
-          size += (chunk as Buffer).length;
+          size += chunk.length;
           if (size > max) throw new AttachmentRefusedError(413, `The file is larger than ${max} bytes.`);
           yield chunk;
         }
@@ -197,6 +197,7 @@ async function mediaTypeOf(head: Buffer): Promise<string | null> {
   if (detected) return detected.mime;
   try {
     const text = new TextDecoder('utf-8', { fatal: true }).decode(head, { stream: true });
+    // eslint-disable-next-line no-control-regex -- control characters are what tells binary from text
     return /[\u0000-\u0008\u000b\u000e-\u001f\u007f]/.test(text) ? null : 'text/plain';
   } catch {
     return null;
@@ -205,6 +206,7 @@ async function mediaTypeOf(head: Buffer): Promise<string | null> {
 
 function cleanName(name: string): string {
   const base = basename(name.replace(/\\/g, '/'))
+    // eslint-disable-next-line no-control-regex -- control characters are taken out of file names
     .replace(/[\u0000-\u001f\u007f]/g, '')
     .trim();
   return [...(base || 'bestand')].slice(0, 200).join('');

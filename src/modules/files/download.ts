@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { PortalAccess } from '../../auth/permissions';
+import { PortalRelation, type PortalAccess } from '../../auth/permissions';
 import { onBehalfOf } from '../../graphql/context';
 import { ErrorCode } from '../../errors';
 import { sharedPortalProfile } from '../../graphql/gate-readers';
@@ -36,7 +36,10 @@ export async function auditAndStream(
       accountId: who.account.id,
       actorName: who.account.displayName,
       actorRole: who.access.relation,
-      onBehalfOf: onBehalfOf(who.access, who.access.relation === 'SELF' ? null : (await sharedPortalProfile(services, logger)(what.clientId))?.name),
+      onBehalfOf: onBehalfOf(
+        who.access,
+        who.access.relation === PortalRelation.SELF ? null : (await sharedPortalProfile(services, logger)(what.clientId))?.name,
+      ),
       accessPoint: clientIp(req, services.config.TRUST_PROXY),
       requestId,
       treatmentRelationship: true,

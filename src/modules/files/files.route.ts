@@ -37,9 +37,9 @@ export function filesRoute(services: Services, logger: Logger) {
     if (fileId.startsWith('att:')) return sendAttachment({ services, logger, req, res, requestId }, fileId.slice('att:'.length), ref.accountId, gate);
 
     const match = /^doc:([^:]+):(.+)$/.exec(fileId);
-    const doc = match ? parseGlobalId(match[2]!) : null;
+    const doc = match ? parseGlobalId(match[2]) : null;
     if (!match || !doc) return sendError(res, 404, ErrorCode.NOT_FOUND, 'No such file.');
-    const clientId = match[1]!;
+    const clientId = match[1];
 
     const [account, grant] = await Promise.all([services.accounts.findById(ref.accountId), gate(clientId, Action.VIEW_DOSSIER)]);
     if (!account || !('access' in grant)) return sendRefusal(res, grant, 'You may no longer open this document.');

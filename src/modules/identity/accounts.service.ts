@@ -18,7 +18,7 @@ import { PortalLinkEntity } from './portal-link.entity';
 export function isValidBsn(bsn: string): boolean {
   if (!/^\d{9}$/.test(bsn)) return false;
   const digits = [...bsn].map(Number);
-  const sum = digits.slice(0, 8).reduce((acc, d, i) => acc + d * (9 - i), 0) - digits[8]!;
+  const sum = digits.slice(0, 8).reduce((acc, d, i) => acc + d * (9 - i), 0) - digits[8];
   return sum % 11 === 0 && bsn !== '000000000';
 }
 
@@ -238,7 +238,7 @@ export class AccountsService {
     if (missing.length) {
       // Kept under the stamp read before the query: a change meanwhile leaves a newer stamp, so the next event reads again.
       const loaded = await this.portalsOfMany(missing);
-      missing.forEach((id, i) => portals.set(id, loaded[i]!));
+      missing.forEach((id, i) => portals.set(id, loaded[i]));
     }
     return accountIds.map((id) => portals.get(id)!);
   }

@@ -17,7 +17,7 @@ export interface MessageMailerOptions {
   logger: Logger;
   portalUrl: string;
   /** The access gate for an account outside a request (gate-readers' authorizeAccount). */
-  authorize(accountId: string, clientId: string, action: Action): Promise<Grant | Error>;
+  authorize: (accountId: string, clientId: string, action: Action) => Promise<Grant | Error>;
   /** At most one mail per conversation per reader in this many seconds (15 minutes). */
   intervalSeconds?: number;
 }

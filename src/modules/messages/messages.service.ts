@@ -96,7 +96,7 @@ export class MessagesService {
 
   async view(conversation: ConversationEntity, accountId: string): Promise<ConversationView> {
     const [view] = await this.views([conversation], accountId, () => true);
-    return view!;
+    return view;
   }
 
   /** Messages by others since a moment (the dashboard's "new since your last login"), in conversations the reader may see. */
@@ -167,17 +167,15 @@ export class MessagesService {
     const message = newMessage(conversation, input.author, input.body, now, null);
     await this.db.transaction(async (tx) => {
       await tx.getRepository(ConversationEntity).insert(conversation);
-      await tx
-        .getRepository(ConversationParticipantEntity)
-        .insert(
-          uniqueByRef([input.author, ...input.practitioners]).map((p) => ({
-            id: randomUUID(),
-            conversationId: conversation.id,
-            kind: p.kind,
-            ref: p.ref,
-            name: p.name,
-          })),
-        );
+      await tx.getRepository(ConversationParticipantEntity).insert(
+        uniqueByRef([input.author, ...input.practitioners]).map((p) => ({
+          id: randomUUID(),
+          conversationId: conversation.id,
+          kind: p.kind,
+          ref: p.ref,
+          name: p.name,
+        })),
+      );
       await tx.getRepository(MessageEntity).insert(message);
       await this.claimAttachments(tx, input.attachmentIds, input.author, message.id);
       await enqueue(tx, message.id, input.deliverTo, now);
@@ -385,22 +383,20 @@ function newMessage(conversation: ConversationEntity, author: Author, body: stri
 async function enqueue(tx: EntityManager, messageId: string, sources: string[], now: Date, action: OutboxAction = 'send'): Promise<void> {
   const unique = [...new Set(sources)];
   if (!unique.length) return;
-  await tx
-    .getRepository(MessageOutboxEntity)
-    .insert(
-      unique.map((source) => ({
-        id: randomUUID(),
-        messageId,
-        source,
-        status: 'pending' as const,
-        action,
-        attempts: 0,
-        nextAttemptAt: now,
-        lastError: null,
-        createdAt: now,
-        deliveredAt: null,
-      })),
-    );
+  await tx.getRepository(MessageOutboxEntity).insert(
+    unique.map((source) => ({
+      id: randomUUID(),
+      messageId,
+      source,
+      status: 'pending' as const,
+      action,
+      attempts: 0,
+      nextAttemptAt: now,
+      lastError: null,
+      createdAt: now,
+      deliveredAt: null,
+    })),
+  );
 }
 
 async function readerState(m: EntityManager, conversationId: string, accountId: string): Promise<ConversationReaderEntity> {

@@ -28,6 +28,8 @@ export interface MemberRef {
 }
 
 export type MemberStatus = 'INVITED' | 'ACTIVE' | 'EXPIRED';
+
+const statusOf = (invitation: { expiresAt: Date }, now: Date): MemberStatus => (invitation.expiresAt > now ? 'INVITED' : 'EXPIRED');
 export interface Member {
   id: string;
   name: string;
@@ -103,7 +105,7 @@ export class NetworkService {
           email: i.email,
           admin: i.admin,
           permissions: i.permissions,
-          status: (i.expiresAt > now ? 'INVITED' : 'EXPIRED') as MemberStatus,
+          status: statusOf(i, now),
         })),
     ];
   }
@@ -114,7 +116,7 @@ export class NetworkService {
     input: { name: string; email: string; language: string; permissions: Permission[]; message?: string | null },
   ): Promise<{ invitation: InvitationEntity; member: Member }> {
     const parsed = invitationInput.safeParse(input);
-    if (!parsed.success) throw new BadUserInputError(parsed.error.issues[0]!.message);
+    if (!parsed.success) throw new BadUserInputError(parsed.error.issues[0].message);
     const problem = permissionSetProblem(input.permissions);
     if (problem) throw new BadUserInputError(`The permissions do not fit together: ${problem}.`);
     const email = parsed.data.email.toLowerCase();

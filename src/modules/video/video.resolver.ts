@@ -29,7 +29,7 @@ const presented = new WeakMap<VideoRoomState, Map<boolean, VideoCallStatus>>();
  */
 function presentVideoCallLive(state: VideoRoomState, can: Rights): VideoCallStatus {
   let byRight = presented.get(state);
-  if (!byRight) presented.set(state, (byRight = new Map()));
+  if (!byRight) presented.set(state, (byRight = new Map<boolean, VideoCallStatus>()));
   let status = byRight.get(can.JOIN_VIDEO_CALL);
   if (!status) byRight.set(can.JOIN_VIDEO_CALL, (status = shareLiveValue(presentVideoCall(state, can))));
   return status;
