@@ -128,28 +128,10 @@ export class SyncService {
   private readonly inFlight = new Set<Promise<void>>();
   private retryTimer: NodeJS.Timeout | null = null;
 
-  private readonly db: DataSource;
-  private readonly bus: EventBus;
-  private readonly video: VideoService;
-  private readonly logger: Logger;
-  private readonly metrics: Metrics;
-  private readonly retry: SyncRetryOptions;
-  private readonly ehrCache: EhrCache;
-  private readonly messages: MessagesService;
-
-  constructor(options: SyncServiceOptions) {
-    this.db = options.db;
-    this.bus = options.bus;
-    this.video = options.video;
-    this.logger = options.logger;
-    this.metrics = options.metrics;
-    this.retry = options.retry;
-    this.ehrCache = options.ehrCache;
-    this.messages = options.messages;
-  }
+  constructor(private readonly deps: SyncServiceOptions) {}
 
   async store(event: SyncEvent, raw: Buffer): Promise<{ result: AcceptResult; row: SyncEventEntity | null }> {
-    const repo = this.db.getRepository(SyncEventEntity);
+    const repo = this.deps.db.getRepository(SyncEventEntity);
     const row: SyncEventEntity = {
       id: randomUUID(),
       eventId: event.id,
@@ -163,7 +145,7 @@ export class SyncService {
       error: null,
       attempts: 0,
       // The receiving instance processes it now; should it crash first, any instance claims it once this is due.
-      nextAttemptAt: new Date(Date.now() + this.retry.claimMs),
+      nextAttemptAt: new Date(Date.now() + this.deps.retry.claimMs),
     };
     try {
       await repo.insert(row);
@@ -189,7 +171,7 @@ export class SyncService {
    * newer one), so two instances starting together may both run this safely.
    */
   async resumePending(limit = 500): Promise<number> {
-    const rows = await this.db.getRepository(SyncEventEntity).find({
+    const rows = await this.deps.db.getRepository(SyncEventEntity).find({
       where: { processedAt: IsNull(), error: IsNull(), type: In([...HANDLED_TYPES]) },
       order: { receivedAt: 'ASC' },
       take: limit,
@@ -199,12 +181,12 @@ export class SyncService {
       try {
         event = parseSyncEvent(Buffer.from(row.payload, 'utf8'));
       } catch (err) {
-        await this.db.getRepository(SyncEventEntity).update({ id: row.id }, { error: (err as Error).message.slice(0, 500) });
+        await this.deps.db.getRepository(SyncEventEntity).update({ id: row.id }, { error: (err as Error).message.slice(0, 500) });
         continue;
       }
       await this.process(row, event);
     }
-    if (rows.length) this.logger.info({ count: rows.length }, 'resumed pending sync events');
+    if (rows.length) this.deps.logger.info({ count: rows.length }, 'resumed pending sync events');
     return rows.length;
   }
 
@@ -213,7 +195,7 @@ export class SyncService {
     const job = this.resumePending()
       .then(
         () => undefined,
-        (err: Error) => this.logger.warn({ err: err.message }, 'resuming pending sync events failed'),
+        (err: Error) => this.deps.logger.warn({ err: err.message }, 'resuming pending sync events failed'),
       )
       .finally(() => this.inFlight.delete(job));
     this.inFlight.add(job);
@@ -221,12 +203,12 @@ export class SyncService {
 
   /** Tries failed events again when they are due, by whichever instance claims them first. */
   startRetries(): void {
-    const every = Math.min(this.retry.baseMs, this.retry.claimMs, 1000);
+    const every = Math.min(this.deps.retry.baseMs, this.deps.retry.claimMs, 1000);
     const tick = () => {
       const job = this.retryDue()
         .then(
           () => undefined,
-          (err: Error) => this.logger.warn({ err: err.message }, 'retrying sync events failed'),
+          (err: Error) => this.deps.logger.warn({ err: err.message }, 'retrying sync events failed'),
         )
         .finally(() => {
           this.inFlight.delete(job);
@@ -244,7 +226,7 @@ export class SyncService {
 
   /** One pass over the failed events that are due; answers how many were processed now. */
   async retryDue(now = new Date(), batch = 50): Promise<number> {
-    const repo = this.db.getRepository(SyncEventEntity);
+    const repo = this.deps.db.getRepository(SyncEventEntity);
     const due = await repo.find({
       where: [
         { processedAt: IsNull(), nextAttemptAt: LessThanOrEqual(now), type: In([...HANDLED_TYPES]) },
@@ -254,7 +236,7 @@ export class SyncService {
           nextAttemptAt: IsNull(),
           attempts: 0,
           error: IsNull(),
-          receivedAt: LessThanOrEqual(new Date(now.getTime() - this.retry.claimMs)),
+          receivedAt: LessThanOrEqual(new Date(now.getTime() - this.deps.retry.claimMs)),
           type: In([...HANDLED_TYPES]),
         },
       ],
@@ -286,31 +268,31 @@ export class SyncService {
 
   /** Answers whether the event was processed; a failure is recorded and scheduled again with backoff. */
   async process(row: SyncEventEntity, event: SyncEvent): Promise<boolean> {
-    const repo = this.db.getRepository(SyncEventEntity);
+    const repo = this.deps.db.getRepository(SyncEventEntity);
     try {
       const handled = await this.handle(row, event);
       if (handled) {
         await repo.update({ id: row.id }, { processedAt: new Date(), error: null, nextAttemptAt: null });
-        this.metrics.syncEvents.inc({ type: event.type, outcome: 'processed' });
+        this.deps.metrics.syncEvents.inc({ type: event.type, outcome: 'processed' });
       }
       return handled;
     } catch (err) {
       const message = (err as Error).message.slice(0, 500);
       const attempts = row.attempts + 1;
-      const giveUp = attempts >= this.retry.maxAttempts;
+      const giveUp = attempts >= this.deps.retry.maxAttempts;
       const nextAttemptAt = giveUp ? null : new Date(Date.now() + this.backoff(attempts));
-      this.logger.warn(
+      this.deps.logger.warn(
         { eventId: event.id, type: event.type, attempts, retryAt: nextAttemptAt, err: message },
         giveUp ? 'sync event not processed; given up' : 'sync event not processed; will retry',
       );
-      this.metrics.syncEvents.inc({ type: event.type, outcome: giveUp ? 'failed' : 'retry' });
+      this.deps.metrics.syncEvents.inc({ type: event.type, outcome: giveUp ? 'failed' : 'retry' });
       await repo.update({ id: row.id }, { error: message, attempts, nextAttemptAt }).catch(() => undefined);
       return false;
     }
   }
 
   private backoff(attempts: number): number {
-    const capped = Math.min(this.retry.maxMs, this.retry.baseMs * 2 ** Math.min(attempts - 1, 30));
+    const capped = Math.min(this.deps.retry.maxMs, this.deps.retry.baseMs * 2 ** Math.min(attempts - 1, 30));
     return Math.round(capped / 2 + (Math.random() * capped) / 2);
   }
 
@@ -320,12 +302,12 @@ export class SyncService {
       case 'videocall.ready': {
         const clientId = await this.resolveClient(event);
         const data = event.data as { practitionerId: string; joinUrl: string };
-        await this.video.markReady(clientId, practitionerGlobalId(event.source, data.practitionerId), data.joinUrl, event.id, row.receivedAt);
+        await this.deps.video.markReady(clientId, practitionerGlobalId(event.source, data.practitionerId), data.joinUrl, event.id, row.receivedAt);
         return true;
       }
       case 'videocall.ended': {
         const clientId = await this.resolveClient(event);
-        await this.video.markEnded(clientId, event.id, row.receivedAt);
+        await this.deps.video.markEnded(clientId, event.id, row.receivedAt);
         return true;
       }
       // A changed appointment or a newly published document changes what the EHR answers: the same as dossier.changed.
@@ -334,14 +316,14 @@ export class SyncService {
       case 'dossier.changed': {
         const clientId = await this.resolveClient(event);
         // The cache is shared (Redis) or this instance's own (then it is the only one), so dropping it here reaches every reader.
-        await this.ehrCache.dropClient(clientId);
+        await this.deps.ehrCache.dropClient(clientId);
         return true;
       }
       case 'message.created': {
         const clientId = await this.resolveClient(event);
         const data = event.data as { conversationId?: string; subject?: string; practitionerId: string; body: string };
         // The time we received it, not the sender's occurredAt: unread counts and order follow arrival here.
-        await this.messages.receiveFromPractitioner({
+        await this.deps.messages.receiveFromPractitioner({
           clientId,
           eventId: event.id,
           conversationId: data.conversationId,
@@ -365,8 +347,8 @@ export class SyncService {
    */
   private async resolveClient(event: SyncEvent): Promise<string> {
     const ref = event.clientId!;
-    if (await this.db.getRepository(ClientEntity).existsBy({ id: ref })) return ref;
-    const bySource = await this.db.getRepository(ClientSourceEntity).findOneBy({ source: event.source, externalId: ref });
+    if (await this.deps.db.getRepository(ClientEntity).existsBy({ id: ref })) return ref;
+    const bySource = await this.deps.db.getRepository(ClientSourceEntity).findOneBy({ source: event.source, externalId: ref });
     if (bySource) return bySource.clientId;
     throw new Error(`unknown client '${ref}' for source '${event.source}'`);
   }

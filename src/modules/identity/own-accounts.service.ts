@@ -57,35 +57,13 @@ export interface OwnAccountsServiceOptions {
  * Every answer is the same for an unknown e-mail as for a known one (no account enumeration).
  */
 export class OwnAccountsService {
-  private readonly db: DataSource;
-  private readonly accounts: AccountsService;
-  private readonly sessions: SessionsService;
-  private readonly limiter: RateLimiter;
-  private readonly kv: KeyValueStore;
-  private readonly mail: MailPort;
-  private readonly sms: SmsPort;
-  private readonly logger: Logger;
-  private readonly metrics: Metrics;
-  private readonly publicUrl: string;
-
-  constructor(options: OwnAccountsServiceOptions) {
-    this.db = options.db;
-    this.accounts = options.accounts;
-    this.sessions = options.sessions;
-    this.limiter = options.limiter;
-    this.kv = options.kv;
-    this.mail = options.mail;
-    this.sms = options.sms;
-    this.logger = options.logger;
-    this.metrics = options.metrics;
-    this.publicUrl = options.publicUrl;
-  }
+  constructor(private readonly deps: OwnAccountsServiceOptions) {}
 
   private get credentials() {
-    return this.db.getRepository(AccountCredentialsEntity);
+    return this.deps.db.getRepository(AccountCredentialsEntity);
   }
   private get challenges() {
-    return this.db.getRepository(LoginChallengeEntity);
+    return this.deps.db.getRepository(LoginChallengeEntity);
   }
 
   async hasPassword(accountId: string): Promise<boolean> {
@@ -99,7 +77,7 @@ export class OwnAccountsService {
 
   /** Sets (or replaces) an account's password; `mustChange` forces a new one at the next login. */
   async setPassword(accountId: string, password: string, mustChange: boolean): Promise<void> {
-    const account = await this.accounts.findById(accountId);
+    const account = await this.deps.accounts.findById(accountId);
     const problem = passwordProblem(password, account?.email);
     if (problem) throw new BadUserInputError(`The password does not meet the policy: ${problem}.`, { field: 'password' });
     const passwordHash = await hashPassword(password);
@@ -119,9 +97,9 @@ export class OwnAccountsService {
 
   async login(email: string, password: string, ip: string | null): Promise<Challenge> {
     const normalized = email.trim().toLowerCase();
-    await this.limiter.hit('login-ip', ip, LIMITS.loginPerIp);
-    await this.limiter.hit('login-account', normalized, LIMITS.loginPerAccount);
-    const account = await this.accounts.findByEmail(normalized);
+    await this.deps.limiter.hit('login-ip', ip, LIMITS.loginPerIp);
+    await this.deps.limiter.hit('login-account', normalized, LIMITS.loginPerAccount);
+    const account = await this.deps.accounts.findByEmail(normalized);
     const creds = account ? await this.credentials.findOneBy({ accountId: account.id }) : null;
     // Always verify against some hash, so a missing account costs the same time as a wrong password.
     const ok = await verifyPassword(password, creds?.passwordHash ?? DUMMY_HASH);
@@ -145,14 +123,14 @@ export class OwnAccountsService {
     if (valid) {
       await this.sendCode(challenge, code, normalized, creds!);
     } else {
-      this.metrics.securityEvents.inc({ event: 'login_failed' });
-      this.logger.warn({ event: 'login_failed', reason: account ? 'wrong_password' : 'unknown_account', ip }, 'password login refused');
+      this.deps.metrics.securityEvents.inc({ event: 'login_failed' });
+      this.deps.logger.warn({ event: 'login_failed', reason: account ? 'wrong_password' : 'unknown_account', ip }, 'password login refused');
     }
     return { challengeId: challenge.id, channel: challenge.channel, maskedDestination: challenge.maskedDestination, expiresAt: challenge.expiresAt };
   }
 
   async verifyLoginCode(challengeId: string, code: string, ip: string | null): Promise<IssuedSession & { mustChangePassword: boolean }> {
-    await this.limiter.hit('verify-ip', ip, LIMITS.verifyPerIp);
+    await this.deps.limiter.hit('verify-ip', ip, LIMITS.verifyPerIp);
     const challenge = await this.challenges.findOneBy({ id: challengeId });
     if (!challenge || challenge.consumedAt) throw new UnauthenticatedError('This login attempt is no longer valid; log in again.');
     if (challenge.expiresAt <= new Date()) throw new UnauthenticatedError('The code has expired (codes are valid 5 minutes); ask for a new one.');
@@ -166,8 +144,8 @@ export class OwnAccountsService {
       .execute();
     if (!counted.affected) throw new UnauthenticatedError('Too many wrong codes; log in again.');
     if (!challenge.accountId || !/^\d{6}$/.test(code) || !sameHash(sha256(code), challenge.codeHash)) {
-      this.metrics.securityEvents.inc({ event: 'code_failed' });
-      this.logger.warn({ event: 'code_failed', challengeId, ip }, 'wrong login code');
+      this.deps.metrics.securityEvents.inc({ event: 'code_failed' });
+      this.deps.logger.warn({ event: 'code_failed', challengeId, ip }, 'wrong login code');
       const left = CODE_MAX_ATTEMPTS - challenge.attempts - 1;
       throw new UnauthenticatedError(left > 0 ? `The code is not right; ${left} tries left.` : 'Too many wrong codes; log in again.');
     }
@@ -180,9 +158,9 @@ export class OwnAccountsService {
     if (!consumed.affected) throw new UnauthenticatedError('This login attempt is no longer valid; log in again.');
     const creds = await this.credentials.findOneBy({ accountId: challenge.accountId });
     const mustChangePassword = creds?.mustChangePassword ?? false;
-    await this.accounts.recordLogin(challenge.accountId);
+    await this.deps.accounts.recordLogin(challenge.accountId);
     // A session that must set a new password first reaches no client data and cannot be refreshed.
-    const session = await this.sessions.create(challenge.accountId, mustChangePassword ? `password${MUST_CHANGE_PASSWORD}` : 'password');
+    const session = await this.deps.sessions.create(challenge.accountId, mustChangePassword ? `password${MUST_CHANGE_PASSWORD}` : 'password');
     return { ...session, mustChangePassword };
   }
 
@@ -206,7 +184,10 @@ export class OwnAccountsService {
       },
     );
     if (challenge.accountId) {
-      const [account, creds] = await Promise.all([this.accounts.findById(challenge.accountId), this.credentials.findOneBy({ accountId: challenge.accountId })]);
+      const [account, creds] = await Promise.all([
+        this.deps.accounts.findById(challenge.accountId),
+        this.credentials.findOneBy({ accountId: challenge.accountId }),
+      ]);
       if (account?.email && creds) await this.sendCode(challenge, code, account.email, creds);
     }
     return true;
@@ -220,33 +201,33 @@ export class OwnAccountsService {
     if (current === next) throw new BadUserInputError('Choose a password you did not use now.', { field: 'newPassword' });
     await this.setPassword(accountId, next, false);
     await this.revokeOtherSessions(accountId, null, 'password_changed');
-    return this.sessions.create(accountId, 'password');
+    return this.deps.sessions.create(accountId, 'password');
   }
 
   /** Always answers the same; mails a single-use 30-minute link when the account exists. */
   async requestPasswordReset(email: string, ip: string | null): Promise<void> {
     const normalized = email.trim().toLowerCase();
-    await this.limiter.hit('reset-ip', ip, LIMITS.resetPerIp);
-    await this.limiter.hit('reset-account', normalized, LIMITS.resetPerAccount);
-    const account = await this.accounts.findByEmail(normalized);
+    await this.deps.limiter.hit('reset-ip', ip, LIMITS.resetPerIp);
+    await this.deps.limiter.hit('reset-account', normalized, LIMITS.resetPerAccount);
+    const account = await this.deps.accounts.findByEmail(normalized);
     if (!account || !(await this.credentials.findOneBy({ accountId: account.id }))) return;
     const token = randomBytes(32).toString('base64url');
-    await this.db
+    await this.deps.db
       .getRepository(PasswordResetEntity)
       .insert({ id: randomUUID(), accountId: account.id, tokenHash: sha256(token), expiresAt: new Date(Date.now() + RESET_TTL_MS), usedAt: null });
-    await this.mail.send({
+    await this.deps.mail.send({
       to: normalized,
       subject: 'Nieuw wachtwoord instellen',
-      text: `Via deze link stelt u een nieuw wachtwoord in (30 minuten geldig, één keer te gebruiken):\n${this.publicUrl}/wachtwoord-herstellen?token=${token}\n\nHeeft u dit niet aangevraagd? Dan kunt u deze e-mail negeren.`,
+      text: `Via deze link stelt u een nieuw wachtwoord in (30 minuten geldig, één keer te gebruiken):\n${this.deps.publicUrl}/wachtwoord-herstellen?token=${token}\n\nHeeft u dit niet aangevraagd? Dan kunt u deze e-mail negeren.`,
     });
   }
 
   async resetPassword(token: string, password: string): Promise<void> {
-    const resets = this.db.getRepository(PasswordResetEntity);
+    const resets = this.deps.db.getRepository(PasswordResetEntity);
     const row = await resets.findOneBy({ tokenHash: sha256(token) });
     if (!row || row.usedAt || row.expiresAt <= new Date())
       throw new BadUserInputError('This reset link is not valid (any more); ask for a new one.', { field: 'token' });
-    const account = await this.accounts.findById(row.accountId);
+    const account = await this.deps.accounts.findById(row.accountId);
     const problem = passwordProblem(password, account?.email);
     if (problem) throw new BadUserInputError(`The password does not meet the policy: ${problem}.`, { field: 'password' });
     const claimed = await resets.createQueryBuilder().update().set({ usedAt: new Date() }).where('id = :id AND used_at IS NULL', { id: row.id }).execute();
@@ -261,7 +242,7 @@ export class OwnAccountsService {
       .toString('hex')
       .toUpperCase()
       .replace(/(.{4})(?=.)/g, '$1-');
-    await this.db.getRepository(ActivationCodeEntity).insert({
+    await this.deps.db.getRepository(ActivationCodeEntity).insert({
       id: randomUUID(),
       codeHash: sha256(code.replace(/-/g, '')),
       clientId,
@@ -277,8 +258,8 @@ export class OwnAccountsService {
 
   /** The letter's code plus the birth date links the logged-in account to the client record. */
   async activatePortal(accountId: string, activationCode: string, birthDate: string): Promise<{ clientId: string; relation: PortalRelation }> {
-    await this.limiter.hit('activate-account', accountId, LIMITS.activatePerAccount);
-    const codes = this.db.getRepository(ActivationCodeEntity);
+    await this.deps.limiter.hit('activate-account', accountId, LIMITS.activatePerAccount);
+    const codes = this.deps.db.getRepository(ActivationCodeEntity);
     const row = await codes.findOneBy({ codeHash: sha256(activationCode.trim().toUpperCase().replace(/[\s-]/g, '')) });
     const refuse = () => new BadUserInputError('The activation code or the birth date is not right, or the code is no longer valid.');
     if (!row || row.usedAt || row.expiresAt <= new Date() || row.attempts >= ACTIVATION_MAX_ATTEMPTS) throw refuse();
@@ -289,13 +270,13 @@ export class OwnAccountsService {
         .set({ attempts: () => 'attempts + 1' })
         .where('id = :id', { id: row.id })
         .execute();
-      this.logger.warn({ event: 'activation_failed', accountId }, 'activation with a wrong birth date');
+      this.deps.logger.warn({ event: 'activation_failed', accountId }, 'activation with a wrong birth date');
       throw refuse();
     }
     const claimed = await codes.createQueryBuilder().update().set({ usedAt: new Date() }).where('id = :id AND used_at IS NULL', { id: row.id }).execute();
     if (!claimed.affected) throw refuse();
     const relation = row.relation as PortalRelation;
-    await this.accounts.link(accountId, row.clientId, relation, [...ALL_PERMISSIONS], true);
+    await this.deps.accounts.link(accountId, row.clientId, relation, [...ALL_PERMISSIONS], true);
     return { clientId: row.clientId, relation };
   }
 
@@ -304,25 +285,25 @@ export class OwnAccountsService {
     const normalized = phone.replace(/[\s()-]/g, '');
     if (!/^\+?\d{9,15}$/.test(normalized)) throw new BadUserInputError('Give a mobile number such as +31612345678.', { field: 'phone' });
     if (!(await this.credentials.findOneBy({ accountId }))) throw new BadUserInputError('Only accounts with a password use a phone number for login codes.');
-    await this.limiter.hit('phone-change', accountId, LIMITS.activatePerAccount);
+    await this.deps.limiter.hit('phone-change', accountId, LIMITS.activatePerAccount);
     const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
-    await this.kv.set(`phone-change:${accountId}`, JSON.stringify({ phone: normalized, codeHash: sha256(code), attempts: 0 }), CODE_TTL_MS / 1000);
-    await this.sms.send({ to: normalized, text: `Uw code om dit nummer te bevestigen is ${code}. De code is 5 minuten geldig.` });
+    await this.deps.kv.set(`phone-change:${accountId}`, JSON.stringify({ phone: normalized, codeHash: sha256(code), attempts: 0 }), CODE_TTL_MS / 1000);
+    await this.deps.sms.send({ to: normalized, text: `Uw code om dit nummer te bevestigen is ${code}. De code is 5 minuten geldig.` });
   }
 
   /** Step 2: the code from the SMS; the new number is stored verified and other sessions end. */
   async confirmPhoneChange(accountId: string, sessionId: string, code: string): Promise<void> {
     const key = `phone-change:${accountId}`;
-    const pending = await this.kv.get(key);
+    const pending = await this.deps.kv.get(key);
     if (!pending) throw new BadUserInputError('There is no phone change waiting, or its code expired; start again.');
     const state = JSON.parse(pending) as { phone: string; codeHash: string; attempts: number };
     if (state.attempts >= CODE_MAX_ATTEMPTS || !sameHash(sha256(code.trim()), state.codeHash)) {
       state.attempts++;
-      if (state.attempts >= CODE_MAX_ATTEMPTS) await this.kv.del(key);
-      else await this.kv.set(key, JSON.stringify(state), CODE_TTL_MS / 1000);
+      if (state.attempts >= CODE_MAX_ATTEMPTS) await this.deps.kv.del(key);
+      else await this.deps.kv.set(key, JSON.stringify(state), CODE_TTL_MS / 1000);
       throw new BadUserInputError('The code is not right.', { field: 'code' });
     }
-    await this.kv.del(key);
+    await this.deps.kv.del(key);
     await this.credentials.update({ accountId }, { phone: state.phone, phoneVerified: true, updatedAt: new Date() });
     await this.revokeOtherSessions(accountId, sessionId, 'phone_changed');
   }
@@ -337,14 +318,14 @@ export class OwnAccountsService {
 
   private async sendCode(challenge: Pick<LoginChallengeEntity, 'channel'>, code: string, email: string, creds: AccountCredentialsEntity): Promise<void> {
     const text = `Uw inlogcode is ${code}. De code is 5 minuten geldig. Deel deze code met niemand.`;
-    if (challenge.channel === 'SMS' && creds.phone) await this.sms.send({ to: creds.phone, text });
-    else await this.mail.send({ to: email, subject: 'Uw inlogcode', text });
-    this.metrics.securityEvents.inc({ event: 'code_sent' });
-    this.logger.info({ event: 'code_sent', accountId: creds.accountId, channel: challenge.channel }, 'login code sent');
+    if (challenge.channel === 'SMS' && creds.phone) await this.deps.sms.send({ to: creds.phone, text });
+    else await this.deps.mail.send({ to: email, subject: 'Uw inlogcode', text });
+    this.deps.metrics.securityEvents.inc({ event: 'code_sent' });
+    this.deps.logger.info({ event: 'code_sent', accountId: creds.accountId, channel: challenge.channel }, 'login code sent');
   }
 
   private async revokeOtherSessions(accountId: string, keepSessionId: string | null, reason: string): Promise<void> {
-    const active = await this.db.getRepository(SessionEntity).find({ where: { accountId }, select: { id: true, revokedAt: true } });
-    for (const s of active) if (s.id !== keepSessionId && !s.revokedAt) await this.sessions.revoke(s.id, reason);
+    const active = await this.deps.db.getRepository(SessionEntity).find({ where: { accountId }, select: { id: true, revokedAt: true } });
+    for (const s of active) if (s.id !== keepSessionId && !s.revokedAt) await this.deps.sessions.revoke(s.id, reason);
   }
 }

@@ -40,21 +40,7 @@ export class MessageOutbox {
   private again = false;
   private stopped = true;
 
-  private readonly db: DataSource;
-  private readonly registry: AdapterRegistry;
-  private readonly clients: ClientsService;
-  private readonly logger: Logger;
-  private readonly options: OutboxOptions;
-  private readonly attachments: AttachmentsService;
-
-  constructor(options: MessageOutboxOptions) {
-    this.db = options.db;
-    this.registry = options.registry;
-    this.clients = options.clients;
-    this.logger = options.logger;
-    this.options = options.options;
-    this.attachments = options.attachments;
-  }
+  constructor(private readonly deps: MessageOutboxOptions) {}
 
   start(): void {
     this.stopped = false;
@@ -73,7 +59,7 @@ export class MessageOutbox {
     this.running = this.runOnce()
       .then(
         () => undefined,
-        (err: Error) => this.logger.warn({ err: err.message }, 'message outbox pass failed'),
+        (err: Error) => this.deps.logger.warn({ err: err.message }, 'message outbox pass failed'),
       )
       .finally(() => {
         this.running = null;
@@ -82,7 +68,7 @@ export class MessageOutbox {
           this.again = false;
           this.kick();
         } else {
-          this.timer = setTimeout(() => this.kick(), this.options.pollMs);
+          this.timer = setTimeout(() => this.kick(), this.deps.options.pollMs);
           this.timer.unref();
         }
       });
@@ -97,16 +83,16 @@ export class MessageOutbox {
 
   /** One pass over the due rows; answers how many were delivered. */
   async runOnce(now = new Date()): Promise<number> {
-    const repo = this.db.getRepository(MessageOutboxEntity);
+    const repo = this.deps.db.getRepository(MessageOutboxEntity);
     const due = await repo.find({
       where: { status: 'pending', nextAttemptAt: LessThanOrEqual(now) },
       order: { nextAttemptAt: 'ASC' },
-      take: this.options.batch ?? 20,
+      take: this.deps.options.batch ?? 20,
     });
     let delivered = 0;
     for (const row of due) {
       // Claim: only the instance whose update moved the row on sends it now.
-      const lease = new Date(Date.now() + (this.options.leaseMs ?? 60_000));
+      const lease = new Date(Date.now() + (this.deps.options.leaseMs ?? 60_000));
       const claimed = await repo.update({ id: row.id, status: 'pending', nextAttemptAt: row.nextAttemptAt }, { nextAttemptAt: lease });
       if (claimed.affected !== 1) continue;
       const outcome = await this.deliver(row).catch((err: Error): Outcome => ({ status: 'retry', reason: err.message }));
@@ -118,7 +104,10 @@ export class MessageOutbox {
       } else {
         const attempts = row.attempts + 1;
         const next = new Date(Date.now() + this.backoff(attempts));
-        this.logger.warn({ messageId: row.messageId, source: row.source, attempts, err: outcome.reason }, 'message not yet delivered to the EHR; will retry');
+        this.deps.logger.warn(
+          { messageId: row.messageId, source: row.source, attempts, err: outcome.reason },
+          'message not yet delivered to the EHR; will retry',
+        );
         await repo.update({ id: row.id }, { attempts, nextAttemptAt: next, lastError: outcome.reason.slice(0, 500) });
       }
     }
@@ -126,7 +115,7 @@ export class MessageOutbox {
   }
 
   private async outboundAttachments(messageId: string): Promise<EhrOutboundAttachment[]> {
-    const service = this.attachments;
+    const service = this.deps.attachments;
     if (!service) return [];
     return (await service.forMessage(messageId)).map((a) => ({
       id: a.id,
@@ -147,17 +136,17 @@ export class MessageOutbox {
    * is cancelled by its own delivery (the body is gone), so the withdrawal waits for that outcome.
    */
   private async withdraw(row: MessageOutboxEntity): Promise<Outcome> {
-    const sends = await this.db.getRepository(MessageOutboxEntity).findBy({ messageId: row.messageId, source: row.source, action: 'send' });
+    const sends = await this.deps.db.getRepository(MessageOutboxEntity).findBy({ messageId: row.messageId, source: row.source, action: 'send' });
     if (sends.some((s) => s.status === 'pending')) return { status: 'retry', reason: 'the send of this message has not settled yet' };
     if (!sends.some((s) => s.status === 'delivered')) return { status: 'cancelled', reason: 'no copy reached this EHR' };
-    const adapter = this.registry.adapter(row.source);
+    const adapter = this.deps.registry.adapter(row.source);
     if (!adapter) return { status: 'retry', reason: `adapter '${row.source}' is not loaded here` };
     if (!adapter.withdrawMessage) return { status: 'cancelled', reason: `adapter '${row.source}' cannot withdraw messages` };
-    const message = await this.db.getRepository(MessageEntity).findOneBy({ id: row.messageId });
+    const message = await this.deps.db.getRepository(MessageEntity).findOneBy({ id: row.messageId });
     if (!message) return { status: 'cancelled', reason: 'the message no longer exists' };
     const externalClientId = await this.externalClientId(message.clientId, row.source);
     if (!externalClientId) return { status: 'cancelled', reason: `the client is not known at '${row.source}'` };
-    await this.registry.call(
+    await this.deps.registry.call(
       row.source,
       'withdrawMessage',
       (a, signal) => a.withdrawMessage!(externalClientId, message.id, { requestId: `outbox:${row.id}`, signal }),
@@ -168,31 +157,31 @@ export class MessageOutbox {
 
   /** The client's id in one EHR, or undefined when that EHR does not know the client. */
   private async externalClientId(clientId: string, source: string): Promise<string | undefined> {
-    return (await this.clients.sourcesOf([clientId])).get(clientId)?.find((s) => s.source === source)?.externalId;
+    return (await this.deps.clients.sourcesOf([clientId])).get(clientId)?.find((s) => s.source === source)?.externalId;
   }
 
   /** Rows still waiting for one message (tests and operations). */
   pending(messageIds: string[]): Promise<MessageOutboxEntity[]> {
-    return this.db.getRepository(MessageOutboxEntity).find({ where: { messageId: In(messageIds), status: 'pending' } });
+    return this.deps.db.getRepository(MessageOutboxEntity).find({ where: { messageId: In(messageIds), status: 'pending' } });
   }
 
   private backoff(attempts: number): number {
-    const capped = Math.min(this.options.retryMaxMs, this.options.retryBaseMs * 2 ** Math.min(attempts - 1, 30));
+    const capped = Math.min(this.deps.options.retryMaxMs, this.deps.options.retryBaseMs * 2 ** Math.min(attempts - 1, 30));
     return Math.round(capped / 2 + (Math.random() * capped) / 2);
   }
 
   private async deliver(row: MessageOutboxEntity): Promise<Outcome> {
     if (row.action === 'withdraw') return this.withdraw(row);
-    const message = await this.db.getRepository(MessageEntity).findOneBy({ id: row.messageId });
+    const message = await this.deps.db.getRepository(MessageEntity).findOneBy({ id: row.messageId });
     if (!message) return { status: 'cancelled', reason: 'the message no longer exists' };
     if (message.deletedAt || message.body === null) return { status: 'cancelled', reason: 'the author deleted the message before it was delivered' };
-    const adapter = this.registry.adapter(row.source);
+    const adapter = this.deps.registry.adapter(row.source);
     // Another instance may have this adapter loaded (a rolling configuration change): keep the row.
     if (!adapter) return { status: 'retry', reason: `adapter '${row.source}' is not loaded here` };
     if (!adapter.sendMessage) return { status: 'cancelled', reason: `adapter '${row.source}' cannot receive messages` };
     const [conversation, participants, externalClientId] = await Promise.all([
-      this.db.getRepository(ConversationEntity).findOneByOrFail({ id: message.conversationId }),
-      this.db.getRepository(ConversationParticipantEntity).findBy({ conversationId: message.conversationId, kind: 'PRACTITIONER' }),
+      this.deps.db.getRepository(ConversationEntity).findOneByOrFail({ id: message.conversationId }),
+      this.deps.db.getRepository(ConversationParticipantEntity).findBy({ conversationId: message.conversationId, kind: 'PRACTITIONER' }),
       this.externalClientId(message.clientId, row.source),
     ]);
     if (!externalClientId) return { status: 'cancelled', reason: `the client is not known at '${row.source}'` };
@@ -209,7 +198,7 @@ export class MessageOutbox {
       sentAt: message.sentAt.toISOString(),
       attachments: await this.outboundAttachments(message.id),
     };
-    await this.registry.call(
+    await this.deps.registry.call(
       row.source,
       'sendMessage',
       (a, signal) => a.sendMessage!(externalClientId, outbound, { requestId: `outbox:${row.id}`, signal }),

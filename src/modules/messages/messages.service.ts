@@ -48,37 +48,25 @@ export interface MessagesServiceOptions {
  * one transaction, and the bus is told only after the commit.
  */
 export class MessagesService {
-  private readonly db: DataSource;
-  private readonly bus: EventBus;
-  private readonly onEnqueued: () => void;
-  private readonly practitionerName: (practitionerId: string) => Promise<string | null>;
-  private readonly attachments: AttachmentsService;
-  private readonly onAdded: (message: MessageEntity) => void;
-
-  constructor(options: MessagesServiceOptions) {
-    this.db = options.db;
-    this.bus = options.bus;
-    this.onEnqueued = options.onEnqueued;
-    this.practitionerName = options.practitionerName;
-    this.attachments = options.attachments;
-    this.onAdded = options.onAdded;
-  }
+  constructor(private readonly deps: MessagesServiceOptions) {}
 
   conversation(id: string): Promise<ConversationEntity | null> {
-    return this.db.getRepository(ConversationEntity).findOneBy({ id });
+    return this.deps.db.getRepository(ConversationEntity).findOneBy({ id });
   }
 
   message(id: string): Promise<MessageEntity | null> {
-    return this.db.getRepository(MessageEntity).findOneBy({ id });
+    return this.deps.db.getRepository(MessageEntity).findOneBy({ id });
   }
 
   participants(conversationIds: string[]): Promise<ConversationParticipantEntity[]> {
     if (!conversationIds.length) return Promise.resolve([]);
-    return this.db.getRepository(ConversationParticipantEntity).find({ where: { conversationId: In(conversationIds) }, order: { kind: 'ASC', name: 'ASC' } });
+    return this.deps.db
+      .getRepository(ConversationParticipantEntity)
+      .find({ where: { conversationId: In(conversationIds) }, order: { kind: 'ASC', name: 'ASC' } });
   }
 
   async isParticipant(conversationId: string, ref: string): Promise<boolean> {
-    return this.db.getRepository(ConversationParticipantEntity).existsBy({ conversationId, ref });
+    return this.deps.db.getRepository(ConversationParticipantEntity).existsBy({ conversationId, ref });
   }
 
   /** One client's conversations for one reader, newest activity first, with unread counts and folder applied. */
@@ -88,7 +76,7 @@ export class MessagesService {
     folder: ConversationFolder,
     visible: (c: ConversationEntity, participantRefs: Set<string>) => boolean,
   ): Promise<ConversationView[]> {
-    const all = await this.db.getRepository(ConversationEntity).find({ where: { clientId }, order: { lastMessageAt: 'DESC' } });
+    const all = await this.deps.db.getRepository(ConversationEntity).find({ where: { clientId }, order: { lastMessageAt: 'DESC' } });
     const views = await this.views(all, accountId, visible);
     if (folder === ConversationFolder.ALL) return views;
     return views.filter((v) => v.archived === (folder === ConversationFolder.ARCHIVE));
@@ -106,12 +94,12 @@ export class MessagesService {
     since: Date | null,
     visible: (c: ConversationEntity, participantRefs: Set<string>) => boolean,
   ): Promise<number> {
-    const conversations = await this.db.getRepository(ConversationEntity).find({ where: { clientId } });
+    const conversations = await this.deps.db.getRepository(ConversationEntity).find({ where: { clientId } });
     if (!conversations.length) return 0;
     const participants = await this.participants(conversations.map((c) => c.id));
     const ids = conversations.filter((c) => visible(c, new Set(participants.filter((p) => p.conversationId === c.id).map((p) => p.ref)))).map((c) => c.id);
     if (!ids.length) return 0;
-    const query = this.db
+    const query = this.deps.db
       .getRepository(MessageEntity)
       .createQueryBuilder('m')
       .where('m.conversation_id IN (:...ids)', { ids })
@@ -127,7 +115,7 @@ export class MessagesService {
    */
   async signalsSince(clientId: string, since: Date): Promise<MessageSignal[]> {
     const from = new Date(since.getTime() - SIGNAL_MARGIN_MS);
-    const rows = await this.db
+    const rows = await this.deps.db
       .getRepository(MessageEntity)
       .createQueryBuilder('m')
       .innerJoin(ConversationEntity, 'c', 'c.id = m.conversationId')
@@ -140,7 +128,7 @@ export class MessagesService {
   }
 
   async messages(conversationId: string): Promise<MessageEntity[]> {
-    return this.db.getRepository(MessageEntity).find({ where: { conversationId }, order: { sentAt: 'ASC', id: 'ASC' } });
+    return this.deps.db.getRepository(MessageEntity).find({ where: { conversationId }, order: { sentAt: 'ASC', id: 'ASC' } });
   }
 
   async start(input: {
@@ -165,7 +153,7 @@ export class MessagesService {
       lastMessageAt: now,
     };
     const message = newMessage(conversation, input.author, input.body, now, null);
-    await this.db.transaction(async (tx) => {
+    await this.deps.db.transaction(async (tx) => {
       await tx.getRepository(ConversationEntity).insert(conversation);
       await tx.getRepository(ConversationParticipantEntity).insert(
         uniqueByRef([input.author, ...input.practitioners]).map((p) => ({
@@ -189,7 +177,7 @@ export class MessagesService {
   async post(input: { conversation: ConversationEntity; body: string; author: Author; deliverTo: string[]; attachmentIds?: string[] }): Promise<MessageEntity> {
     const now = new Date();
     const message = newMessage(input.conversation, input.author, input.body, now, null);
-    await this.db.transaction(async (tx) => {
+    await this.deps.db.transaction(async (tx) => {
       await this.addToConversation(tx, input.conversation, message, input.author);
       await this.claimAttachments(tx, input.attachmentIds, input.author, message.id);
       await enqueue(tx, message.id, input.deliverTo, now);
@@ -212,14 +200,14 @@ export class MessagesService {
     body: string;
     at: Date;
   }): Promise<MessageEntity> {
-    const existing = await this.db.getRepository(MessageEntity).findOneBy({ sourceEventId: input.eventId });
+    const existing = await this.deps.db.getRepository(MessageEntity).findOneBy({ sourceEventId: input.eventId });
     if (existing) return existing;
     const known = input.conversationId
-      ? await this.db.getRepository(ConversationParticipantEntity).findOneBy({ conversationId: input.conversationId, ref: input.practitionerId })
+      ? await this.deps.db.getRepository(ConversationParticipantEntity).findOneBy({ conversationId: input.conversationId, ref: input.practitionerId })
       : null;
     // Only a practitioner the client's EHR knows writes to the client: an unknown id is parked (the
     // event is tried again, as for an unknown client), never shown as a conversation from someone.
-    const name = known?.name ?? (await this.practitionerName(input.practitionerId));
+    const name = known?.name ?? (await this.deps.practitionerName(input.practitionerId));
     if (name === null) throw new Error(`unknown practitioner '${input.practitionerId}'`);
     const practitioner: Author = { kind: 'PRACTITIONER', ref: input.practitionerId, name };
     let conversation: ConversationEntity;
@@ -241,13 +229,13 @@ export class MessagesService {
     }
     const message = newMessage(conversation, practitioner, input.body, input.at, input.eventId);
     try {
-      await this.db.transaction(async (tx) => {
+      await this.deps.db.transaction(async (tx) => {
         if (isNew) await tx.getRepository(ConversationEntity).insert(conversation);
         await this.addToConversation(tx, conversation, message, practitioner);
       });
     } catch (err) {
       // The same event processed on two instances at once: the unique event id let one through.
-      const landed = await this.db.getRepository(MessageEntity).findOneBy({ sourceEventId: input.eventId });
+      const landed = await this.deps.db.getRepository(MessageEntity).findOneBy({ sourceEventId: input.eventId });
       if (landed) return landed;
       throw err;
     }
@@ -259,7 +247,7 @@ export class MessagesService {
   async delete(message: MessageEntity): Promise<MessageEntity> {
     if (message.deletedAt) return message;
     const deletedAt = new Date();
-    await this.db.transaction(async (tx) => {
+    await this.deps.db.transaction(async (tx) => {
       await tx.getRepository(MessageEntity).update({ id: message.id }, { body: null, deletedAt });
       // Every EHR that was (or may yet be) handed a copy gets it withdrawn; an undelivered send is cancelled by the outbox.
       const sent = await tx.getRepository(MessageOutboxEntity).findBy({ messageId: message.id, action: 'send' });
@@ -271,27 +259,27 @@ export class MessagesService {
         'withdraw',
       );
     });
-    this.onEnqueued();
-    await this.attachments.removeForMessage(message.id);
+    this.deps.onEnqueued();
+    await this.deps.attachments.removeForMessage(message.id);
     const deleted = { ...message, body: null, deletedAt };
     await this.announce(deleted, 'DELETED', false);
     return deleted;
   }
 
   async markRead(conversation: ConversationEntity, accountId: string): Promise<void> {
-    await markRead(this.db.manager, conversation.id, accountId, latest(new Date(), conversation.lastMessageAt));
+    await markRead(this.deps.db.manager, conversation.id, accountId, latest(new Date(), conversation.lastMessageAt));
   }
 
   async archive(conversation: ConversationEntity, accountId: string, archived: boolean): Promise<void> {
-    const state = await readerState(this.db.manager, conversation.id, accountId);
+    const state = await readerState(this.deps.db.manager, conversation.id, accountId);
     state.archivedAt = archived ? latest(new Date(), conversation.lastMessageAt) : null;
-    await this.db.getRepository(ConversationReaderEntity).save(state);
+    await this.deps.db.getRepository(ConversationReaderEntity).save(state);
   }
 
   private async claimAttachments(tx: EntityManager, ids: string[] | undefined, author: Author, messageId: string): Promise<void> {
     if (!ids?.length) return;
-    if (!this.attachments || author.kind === 'PRACTITIONER') throw new Error('attachments cannot be claimed here');
-    await this.attachments.claim(tx, ids, author.ref, messageId);
+    if (!this.deps.attachments || author.kind === 'PRACTITIONER') throw new Error('attachments cannot be claimed here');
+    await this.deps.attachments.claim(tx, ids, author.ref, messageId);
   }
 
   private async addToConversation(tx: EntityManager, conversation: ConversationEntity, message: MessageEntity, author: Author): Promise<void> {
@@ -306,11 +294,11 @@ export class MessagesService {
   }
 
   private async announce(message: MessageEntity, kind: MessageSignal['kind'], enqueued: boolean): Promise<void> {
-    if (enqueued) this.onEnqueued();
-    if (kind === 'ADDED') this.onAdded(message);
+    if (enqueued) this.deps.onEnqueued();
+    if (kind === 'ADDED') this.deps.onAdded(message);
     const signal: MessageSignal = { clientId: message.clientId, conversationId: message.conversationId, messageId: message.id, kind };
     // The database already holds the message; a lost signal only delays a screen until its next query.
-    await MESSAGE_TOPIC.publish(this.bus, signal).catch(() => undefined);
+    await MESSAGE_TOPIC.publish(this.deps.bus, signal).catch(() => undefined);
   }
 
   private async views(
@@ -322,7 +310,7 @@ export class MessagesService {
     const ids = conversations.map((c) => c.id);
     const [participants, readers, unread] = await Promise.all([
       this.participants(ids),
-      this.db.getRepository(ConversationReaderEntity).find({ where: { conversationId: In(ids), accountId } }),
+      this.deps.db.getRepository(ConversationReaderEntity).find({ where: { conversationId: In(ids), accountId } }),
       this.unreadCounts(ids, accountId),
     ]);
     const byConversation = new Map<string, ConversationParticipantEntity[]>();
@@ -349,7 +337,7 @@ export class MessagesService {
 
   /** Messages by others, not deleted, newer than what this reader marked read. */
   private async unreadCounts(conversationIds: string[], accountId: string): Promise<Map<string, number>> {
-    const rows: { conversationId: string; n: string | number }[] = await this.db
+    const rows: { conversationId: string; n: string | number }[] = await this.deps.db
       .getRepository(MessageEntity)
       .createQueryBuilder('m')
       .select('m.conversation_id', 'conversationId')

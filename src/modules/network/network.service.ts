@@ -61,30 +61,16 @@ export interface NetworkServiceOptions {
  * or someone without one register with it (the link confirms the e-mail address).
  */
 export class NetworkService {
-  private readonly db: DataSource;
-  private readonly accounts: AccountsService;
-  private readonly ownAccounts: OwnAccountsService;
-  private readonly sessions: SessionsService;
-  private readonly mail: MailPort;
-  private readonly publicUrl: string;
-
-  constructor(options: NetworkServiceOptions) {
-    this.db = options.db;
-    this.accounts = options.accounts;
-    this.ownAccounts = options.ownAccounts;
-    this.sessions = options.sessions;
-    this.mail = options.mail;
-    this.publicUrl = options.publicUrl;
-  }
+  constructor(private readonly deps: NetworkServiceOptions) {}
 
   private get invitations() {
-    return this.db.getRepository(InvitationEntity);
+    return this.deps.db.getRepository(InvitationEntity);
   }
 
   async members(clientId: string): Promise<Member[]> {
     await this.invitations.delete({ clientId, acceptedAt: IsNull(), expiresAt: LessThan(new Date(Date.now() - FORGET_AFTER_DAYS * 86_400_000)) });
     const [links, invitations] = await Promise.all([
-      this.accounts.networkMembers(clientId),
+      this.deps.accounts.networkMembers(clientId),
       this.invitations.find({ where: { clientId }, order: { createdAt: 'ASC' } }),
     ]);
     const now = new Date();
@@ -136,10 +122,10 @@ export class NetworkService {
       createdAt: new Date(),
     };
     await this.invitations.insert(invitation);
-    const inviter = await this.accounts.findById(invitedBy);
-    const link = `${this.publicUrl}/uitnodiging?token=${token}`;
+    const inviter = await this.deps.accounts.findById(invitedBy);
+    const link = `${this.deps.publicUrl}/uitnodiging?token=${token}`;
     const personal = parsed.data.message ? `\n\n${parsed.data.message}\n` : '\n';
-    await this.mail.send({
+    await this.deps.mail.send({
       to: email,
       subject: parsed.data.language === 'en' ? 'You are invited to a care page' : 'Uitnodiging voor een zorgpagina',
       text:
@@ -155,7 +141,7 @@ export class NetworkService {
 
   /** A logged-in person accepts: their account joins the network with the invitation's rights. */
   async accept(token: string, accountId: string): Promise<{ clientId: string; permissions: Permission[]; admin: boolean }> {
-    const [row, account] = await Promise.all([this.invitations.findOneBy({ tokenHash: sha256(token) }), this.accounts.findById(accountId)]);
+    const [row, account] = await Promise.all([this.invitations.findOneBy({ tokenHash: sha256(token) }), this.deps.accounts.findById(accountId)]);
     // An invitation is for the address it was sent to: a link that reached someone else opens nothing
     // (and stays usable for the person it was meant for).
     if (row && !row.acceptedAt && row.expiresAt > new Date() && account && account.email !== row.email) {
@@ -164,7 +150,7 @@ export class NetworkService {
       });
     }
     const invitation = await this.claim(token);
-    await this.accounts.link(accountId, invitation.clientId, PortalRelation.NETWORK_MEMBER, invitation.permissions, invitation.admin);
+    await this.deps.accounts.link(accountId, invitation.clientId, PortalRelation.NETWORK_MEMBER, invitation.permissions, invitation.admin);
     return { clientId: invitation.clientId, permissions: invitation.permissions, admin: invitation.admin };
   }
 
@@ -172,17 +158,17 @@ export class NetworkService {
   async register(token: string, displayName: string, password: string): Promise<IssuedSession> {
     const row = await this.invitations.findOneBy({ tokenHash: sha256(token) });
     if (!row || row.acceptedAt || row.expiresAt <= new Date()) throw new UnauthenticatedError('This invitation is not valid (any more); ask for a new one.');
-    if (await this.accounts.findByEmail(row.email))
+    if (await this.deps.accounts.findByEmail(row.email))
       throw new ConflictError('There is already an account for this e-mail address: log in and accept the invitation.');
     const name = displayName.trim() || row.name;
     if (name.length > 200) throw new BadUserInputError('The name is at most 200 characters.');
     const problem = passwordProblem(password, row.email);
     if (problem) throw new BadUserInputError(`The password does not meet the policy: ${problem}.`, { field: 'password' });
-    const account = await this.accounts.create({ email: row.email, displayName: name });
-    await this.ownAccounts.setPassword(account.id, password, false);
+    const account = await this.deps.accounts.create({ email: row.email, displayName: name });
+    await this.deps.ownAccounts.setPassword(account.id, password, false);
     await this.accept(token, account.id);
-    await this.accounts.recordLogin(account.id);
-    return this.sessions.create(account.id, 'password');
+    await this.deps.accounts.recordLogin(account.id);
+    return this.deps.sessions.create(account.id, 'password');
   }
 
   /** Changes a member's (or a pending invitation's) rights; the permission set must fit together. */
@@ -190,7 +176,7 @@ export class NetworkService {
     const problem = permissionSetProblem(permissions);
     if (problem) throw new BadUserInputError(`The permissions do not fit together: ${problem}.`);
     const unique = [...new Set(permissions)];
-    if (target.kind === 'link') await this.accounts.updateLink(target.id, unique, admin ?? target.admin);
+    if (target.kind === 'link') await this.deps.accounts.updateLink(target.id, unique, admin ?? target.admin);
     else await this.invitations.update({ id: target.id }, { permissions: unique, admin: admin ?? target.admin });
     const member = (await this.members(target.clientId)).find((m) => m.id === target.memberId);
     if (!member) throw new NotFoundError('No such network member.');
@@ -199,7 +185,7 @@ export class NetworkService {
 
   /** Removes a member (their access ends at once) or withdraws an invitation. */
   async remove(target: MemberRef): Promise<void> {
-    if (target.kind === 'link') await this.accounts.removeLink(target.id);
+    if (target.kind === 'link') await this.deps.accounts.removeLink(target.id);
     else await this.invitations.delete({ id: target.id });
   }
 
@@ -207,7 +193,7 @@ export class NetworkService {
   async find(memberId: string): Promise<MemberRef> {
     const [kind, id] = memberId.split(':') as [string, string | undefined];
     if (kind === 'link' && id) {
-      const link = await this.accounts.findLink(id);
+      const link = await this.deps.accounts.findLink(id);
       if (link && link.relation === PortalRelation.NETWORK_MEMBER) return { memberId, kind, id, clientId: link.clientId, admin: link.isAdmin };
       // The client's own side is not managed here; to anyone else such an id is no member at all.
     }
