@@ -6,12 +6,16 @@ import { readStamp, wallMs, type HarnessCommand, type HarnessConnect, type Harne
  * The client side of the fan-out run, in its own process so it never shares an event loop with
  * the instances: `gateway` mode holds one graphql-ws client per socket, each authenticated with its
  * own token and subscribed to videoCallStatusChanged; `raw` mode holds bare `ws` sockets. It counts
- * arrivals per event (the sequence number is in the join link) and answers when all have arrived.
+ * per event the sockets it reached (the sequence number is in the join link), each socket once, and
+ * answers when all have it; a second copy of an event on one socket is counted apart as a duplicate.
  */
 export const FANOUT_SUBSCRIPTION = 'subscription Fanout($id: ID!) { videoCallStatusChanged(clientId: $id) { ready joinUrl readySince } }';
 
 interface Arrivals {
+  /** Sockets that got the event (each once). */
   count: number;
+  /** Copies beyond the first on one socket. */
+  duplicates: number;
   first: number;
   last: number;
 }
@@ -19,6 +23,8 @@ interface Arrivals {
 const arrivals = new Map<number, Arrivals>();
 const waiting = new Map<number, NodeJS.Timeout>();
 const closers: (() => void)[] = [];
+// Per socket, the last event it got: events are sent one at a time, so an older or equal one is a copy.
+const lastSeen: number[] = [];
 let total = 0;
 let errors = 0;
 
@@ -30,16 +36,21 @@ function answer(seq: number): void {
   const timer = waiting.get(seq);
   if (timer) clearTimeout(timer);
   waiting.delete(seq);
-  const a = arrivals.get(seq) ?? { count: 0, first: 0, last: 0 };
-  reply({ type: 'delivered', seq, count: a.count, first: a.first, last: a.last });
+  const a = arrivals.get(seq) ?? { count: 0, duplicates: 0, first: 0, last: 0 };
+  reply({ type: 'delivered', seq, count: a.count, duplicates: a.duplicates, first: a.first, last: a.last });
 }
 
-function arrived(joinUrl: string | null | undefined): void {
+function arrived(socket: number, joinUrl: string | null | undefined): void {
   const now = wallMs();
   const seq = joinUrl ? readStamp(joinUrl) : null;
   if (seq === null) return;
   let a = arrivals.get(seq);
-  if (!a) arrivals.set(seq, (a = { count: 0, first: now, last: now }));
+  if (!a) arrivals.set(seq, (a = { count: 0, duplicates: 0, first: now, last: now }));
+  if ((lastSeen[socket] ?? 0) >= seq) {
+    a.duplicates++;
+    return;
+  }
+  lastSeen[socket] = seq;
   a.count++;
   a.last = now;
   if (a.count === total && waiting.has(seq)) answer(seq);
@@ -49,7 +60,7 @@ interface VideoEvent {
   videoCallStatusChanged?: { joinUrl?: string | null };
 }
 
-function gatewaySocket(url: string, token: string, clientId: string): Promise<boolean> {
+function gatewaySocket(socket: number, url: string, token: string, clientId: string): Promise<boolean> {
   return new Promise<boolean>((resolve) => {
     const client: Client = createClient({
       url,
@@ -68,7 +79,7 @@ function gatewaySocket(url: string, token: string, clientId: string): Promise<bo
       {
         next: (msg) => {
           if (msg.errors && errors++ === 0) console.error('fan-out harness: first subscription error', JSON.stringify(msg.errors));
-          arrived(msg.data?.videoCallStatusChanged?.joinUrl);
+          arrived(socket, msg.data?.videoCallStatusChanged?.joinUrl);
         },
         error: (err) => {
           if (errors++ === 0) console.error('fan-out harness: first subscription error', err instanceof Error ? err.message : JSON.stringify(err));
@@ -80,7 +91,7 @@ function gatewaySocket(url: string, token: string, clientId: string): Promise<bo
   });
 }
 
-function rawSocket(url: string): Promise<boolean> {
+function rawSocket(socket: number, url: string): Promise<boolean> {
   return new Promise<boolean>((resolve) => {
     const ws = new WebSocket(url, 'graphql-transport-ws');
     ws.once('open', () => ws.send('{"type":"connection_init"}'));
@@ -90,7 +101,7 @@ function rawSocket(url: string): Promise<boolean> {
       // The same work per message as the graphql-ws client: parse the frame, read the payload.
       const msg = JSON.parse(data.toString()) as { type: string; payload?: { data?: VideoEvent } };
       if (msg.type === 'connection_ack') resolve(true);
-      else if (msg.type === 'next') arrived(msg.payload?.data?.videoCallStatusChanged?.joinUrl);
+      else if (msg.type === 'next') arrived(socket, msg.payload?.data?.videoCallStatusChanged?.joinUrl);
     });
     closers.push(() => ws.terminate());
   });
@@ -105,7 +116,7 @@ async function connect(cmd: HarnessConnect, count: number): Promise<void> {
     const batch = Array.from({ length: Math.min(wave, count - i) }, (_, k) => {
       const n = i + k;
       const url = cmd.urls[n % cmd.urls.length];
-      return cmd.mode === 'gateway' ? gatewaySocket(url, cmd.tokens[n], cmd.clientId) : rawSocket(url);
+      return cmd.mode === 'gateway' ? gatewaySocket(n, url, cmd.tokens[n], cmd.clientId) : rawSocket(n, url);
     });
     failed += (await Promise.all(batch)).filter((ok) => !ok).length;
   }

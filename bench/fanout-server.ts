@@ -26,12 +26,19 @@ function reply(msg: FanoutServerReply): void {
   process.send!(msg);
 }
 
+/** CPU time this process used so far (user + system), in ms. */
+function cpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
 function stats(): FanoutServerReply {
   const m = process.memoryUsage();
   return {
     type: 'stats',
     rss: m.rss,
     heapUsed: m.heapUsed,
+    cpuMs: cpuMs(),
     eld: { p50: eld.percentile(50) / 1e6, p99: eld.percentile(99) / 1e6, max: eld.max / 1e6, mean: eld.mean / 1e6 },
   };
 }

@@ -31,6 +31,8 @@ export interface FanoutVariant {
   failedSockets: number;
   connectMs: number;
   delivered: number;
+  /** Second copies of an event on one socket (must be 0). */
+  duplicates: number;
   expected: number;
   p50: number;
   p95: number;
@@ -42,6 +44,8 @@ export interface FanoutVariant {
   acceptedP50: number;
   rssPerSocketKb: number;
   heapPerSocketKb: number;
+  /** CPU time of both instances per measured event, ms. */
+  cpuPerEventMs: number;
   eld: LoopDelay;
 }
 
@@ -173,7 +177,7 @@ async function measurePhase(phase: Phase, options: FanoutOptions): Promise<Fanou
     const connectMs = Math.max(...connected.map((c) => c.ms));
 
     let seq = 0;
-    const fire = async (): Promise<{ count: number; first: number; last: number; sentAt: number; accepted: number }> => {
+    const fire = async (): Promise<{ count: number; duplicates: number; first: number; last: number; sentAt: number; accepted: number }> => {
       seq++;
       const sentAt = wallMs();
       await phase.trigger(seq, sentAt);
@@ -181,6 +185,7 @@ async function measurePhase(phase: Phase, options: FanoutOptions): Promise<Fanou
       const replies = await Promise.all(harnesses.map((h) => h.ask<Extract<HarnessReply, { type: 'delivered' }>>({ type: 'expect', seq })));
       return {
         count: replies.reduce((a, r) => a + r.count, 0),
+        duplicates: replies.reduce((a, r) => a + r.duplicates, 0),
         first: Math.min(...replies.filter((r) => r.count).map((r) => r.first)),
         last: Math.max(...replies.map((r) => r.last)),
         sentAt,
@@ -203,9 +208,11 @@ async function measurePhase(phase: Phase, options: FanoutOptions): Promise<Fanou
     const firsts: number[] = [];
     const accepts: number[] = [];
     let delivered = 0;
+    let duplicates = 0;
     for (let i = 0; i < options.events; i++) {
       const r = await fire();
       delivered += r.count;
+      duplicates += r.duplicates;
       latencies.push(r.last - r.sentAt);
       firsts.push(r.first - r.sentAt);
       accepts.push(r.accepted);
@@ -222,6 +229,7 @@ async function measurePhase(phase: Phase, options: FanoutOptions): Promise<Fanou
       failedSockets,
       connectMs,
       delivered,
+      duplicates,
       expected: options.events * options.sockets,
       p50: quantile(latencies, 0.5),
       p95: quantile(latencies, 0.95),
@@ -231,6 +239,8 @@ async function measurePhase(phase: Phase, options: FanoutOptions): Promise<Fanou
       acceptedP50: quantile(accepts, 0.5),
       rssPerSocketKb: (sum(idle, (s) => s.rss) - sum(before, (s) => s.rss)) / sockets / 1024,
       heapPerSocketKb: (sum(idle, (s) => s.heapUsed) - sum(before, (s) => s.heapUsed)) / sockets / 1024,
+      // Both instances together, over the measured events (the pauses between them are idle).
+      cpuPerEventMs: (sum(after, (s) => s.cpuMs) - sum(idle, (s) => s.cpuMs)) / options.events,
       // The worse of the two instances during the measured events.
       eld: {
         p50: Math.max(...after.map((s) => s.eld.p50)),
@@ -372,10 +382,10 @@ export function fanoutMarkdown(result: FanoutResult, command: string, environmen
   const rows = variants
     .map(
       (v) =>
-        `| ${v.label} | ${v.sockets} | ${v.delivered} / ${v.expected} | ${ms(v.p50)} | ${ms(v.p95)} | ${ms(v.p99)} | ${ms(v.max)} | ${(v.p50 / raw.p50).toFixed(2)} / ${(v.p95 / raw.p95).toFixed(2)} / ${(v.p99 / raw.p99).toFixed(2)} | ${ms(v.acceptedP50)} / ${ms(v.firstP50)} | ${v.rssPerSocketKb.toFixed(1)} | ${v.heapPerSocketKb.toFixed(1)} | ${ms(v.eld.p99)} / ${ms(v.eld.max)} |`,
+        `| ${v.label} | ${v.sockets} | ${v.delivered} / ${v.expected} | ${ms(v.p50)} | ${ms(v.p95)} | ${ms(v.p99)} | ${ms(v.max)} | ${(v.p50 / raw.p50).toFixed(2)} / ${(v.p95 / raw.p95).toFixed(2)} / ${(v.p99 / raw.p99).toFixed(2)} | ${ms(v.acceptedP50)} / ${ms(v.firstP50)} | ${v.rssPerSocketKb.toFixed(1)} | ${v.heapPerSocketKb.toFixed(1)} | ${ms(v.eld.p99)} / ${ms(v.eld.max)} | ${ms(v.cpuPerEventMs)} (${(v.cpuPerEventMs / raw.cpuPerEventMs).toFixed(2)}) |`,
     )
     .join('\n');
-  const gw = variants[0];
+  const gw = variants.find((v) => v.label === 'gateway') ?? variants[0];
   return `${head}Command: \`${command}\` (${result.seconds} s, ${new Date().toISOString()}). ${environment}; ${result.services}.
 
 ${options.sockets} sockets, each a graphql-ws client authenticated with its own
@@ -390,13 +400,13 @@ event reaches every socket. Latency = trigger sent → last socket's arrival (wa
 Raw baseline in the same run: two bare \`ws\` servers on the same Redis; each event is one PUBLISH of
 the same graphql-ws \`next\` frame, which both write to every socket; same harness, same parsing.
 
-| server | sockets | delivered | p50 ms | p95 ms | p99 ms | max ms | ratio to raw (p50/p95/p99) | 202 / first arrival p50 ms | RSS KB / idle socket | heap KB / socket | loop delay p99 / max ms |
-| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
+| server | sockets | delivered | p50 ms | p95 ms | p99 ms | max ms | ratio to raw (p50/p95/p99) | 202 / first arrival p50 ms | RSS KB / idle socket | heap KB / socket | loop delay p99 / max ms | CPU ms / event (to raw) |
+| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
 ${rows}
 
-- Delivered must be all (${gw.expected}): ${variants.every((v) => v.delivered === v.expected) ? 'yes, for every server' : 'NO — see the delivered column'}; sockets that failed to connect: ${variants.map((v) => v.failedSockets).join(' / ')}.
+- Delivered must be all (${gw.expected}), each socket every event once: ${variants.every((v) => v.delivered === v.expected && v.duplicates === 0) ? 'yes, for every server' : 'NO — see the delivered column and the duplicates'}; duplicates: ${variants.map((v) => v.duplicates).join(' / ')}; sockets that failed to connect: ${variants.map((v) => v.failedSockets).join(' / ')}.
 - "202 / first arrival": trigger sent → the instance answered (gateway: sync event verified and stored; raw: published), and → the first socket's arrival; the last arrival is the latency columns.
-- RSS and heap per socket: both instances together, after GC, idle sockets with their subscription open, minus the same before any socket; loop delay: the worse instance, during the measured events.
+- RSS and heap per socket: both instances together, after GC, idle sockets with their subscription open, minus the same before any socket; loop delay: the worse instance, during the measured events; CPU per event: both instances together (user + system) over the measured events, and its ratio to the raw baseline's.
 - The gateway's latency includes what the raw baseline does not do: verifying and storing the sync event (202 only once stored), the room update in MariaDB, and per event on each instance one batched re-authorisation of every subscriber (session, links, portal rules); the event is rendered once per distinct value, selection and variables by the operation compiled with graphql-jit, and written to each socket in graphql-ws's own \`next\` frame.
 - Runs: \`npm run bench\` (W1, W2, then this section), \`npm run bench -- --fanout-only\` (only this section,
   the rest of RESULTS.md kept), \`npm run bench -- --fanout-only --large\` (10 000 sockets; needs \`ulimit -n\` ≥ 12 000 in

@@ -25,7 +25,7 @@ export interface LoopDelay {
 export type FanoutServerReply =
   | { type: 'ready'; base: string }
   | { type: 'setup'; clientId: string; tokens: string[] }
-  | { type: 'stats'; rss: number; heapUsed: number; eld: LoopDelay }
+  | { type: 'stats'; rss: number; heapUsed: number; cpuMs: number; eld: LoopDelay }
   | { type: 'ok' };
 
 export interface HarnessConnect {
@@ -44,7 +44,7 @@ export type HarnessCommand = HarnessConnect | { type: 'expect'; seq: number } | 
 export type HarnessReply =
   | { type: 'connected'; sockets: number; failed: number; ms: number }
   /** Every socket got event `seq` (or the wait timed out): how many did, and the last arrival (wall-clock ms). */
-  | { type: 'delivered'; seq: number; count: number; first: number; last: number }
+  | { type: 'delivered'; seq: number; count: number; duplicates: number; first: number; last: number }
   | { type: 'closed' };
 
 /** Wall-clock milliseconds with sub-millisecond precision, comparable between processes on one machine. */

@@ -226,6 +226,19 @@ function composeResults(parts: { http?: string; fanout?: string; large?: string 
   return path;
 }
 
+/**
+ * This build, and a second one in the same run (before/after a change): FANOUT_COMPARE_DIST=/path/to/dist.
+ * The first build also makes the accounts and tokens both use, and runs while the machine is
+ * fresher: FANOUT_COMPARE_FIRST=1 runs the other build first, so a comparison can be made in both orders.
+ */
+function gatewaysToRun(): FanoutOptions['gateways'] {
+  const own = { label: 'gateway', dist: join(__dirname, '..') };
+  const other = process.env.FANOUT_COMPARE_DIST;
+  if (!other) return [own];
+  const compare = { label: process.env.FANOUT_COMPARE_LABEL ?? 'gateway (compare build)', dist: other };
+  return process.env.FANOUT_COMPARE_FIRST === '1' ? [compare, own] : [own, compare];
+}
+
 /** The fan-out run, unpinned (its five processes share the cores), as a RESULTS.md section. */
 async function fanoutSection(): Promise<string> {
   if (hasTaskset) execFileSync('taskset', ['-cp', `0-${cpus().length - 1}`, String(process.pid)], { stdio: 'ignore' });
@@ -233,13 +246,7 @@ async function fanoutSection(): Promise<string> {
   const options: FanoutOptions = {
     sockets: large ? 10_000 : Number(process.env.FANOUT_SOCKETS ?? 1000),
     events: Number(process.env.FANOUT_EVENTS ?? 100),
-    gateways: [
-      { label: 'gateway', dist: join(__dirname, '..') },
-      // A second build in the same run (before/after a change): FANOUT_COMPARE_DIST=/path/to/dist.
-      ...(process.env.FANOUT_COMPARE_DIST
-        ? [{ label: process.env.FANOUT_COMPARE_LABEL ?? 'gateway (compare build)', dist: process.env.FANOUT_COMPARE_DIST }]
-        : []),
-    ],
+    gateways: gatewaysToRun(),
     mariadbUrl: process.env.FANOUT_MARIADB_URL ?? 'mysql://root@127.0.0.1:3306',
     redisUrl: process.env.FANOUT_REDIS_URL ?? 'redis://127.0.0.1:6379/0',
     harnesses: 2,

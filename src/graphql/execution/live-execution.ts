@@ -42,24 +42,49 @@ export interface LiveSink {
   readonly nextFrameHead: string;
 }
 
+interface SinkSocket {
+  readyState: number;
+  bufferedAmount: number;
+  send(data: string): void;
+  close(code: number, reason: string): void;
+}
+
+/**
+ * The sink of one subscription on one `ws` socket. A class, not an object literal with getters:
+ * every sink then shares one shape, so writeDirect's reads of it stay monomorphic on the hot path
+ * (a literal's getters are new closures per sink, and each sink got a shape of its own).
+ */
+class SocketSink implements LiveSink {
+  // graphql-ws's stringifyMessage({ id, type: 'next', payload }) without the payload and its closing brace.
+  readonly nextFrameHead: string;
+
+  constructor(
+    private readonly socket: SinkSocket,
+    readonly id: string,
+  ) {
+    this.nextFrameHead = `{"id":${JSON.stringify(id)},"type":"next","payload":`;
+  }
+
+  get open(): boolean {
+    return this.socket.readyState === OPEN;
+  }
+
+  get bufferedAmount(): number {
+    return this.socket.bufferedAmount;
+  }
+
+  send(data: string): void {
+    this.socket.send(data);
+  }
+
+  close(code: number, reason: string): void {
+    this.socket.close(code, reason);
+  }
+}
+
 /** The sink of one subscription on one `ws` socket. */
-export function socketSink(
-  socket: { readyState: number; bufferedAmount: number; send(data: string): void; close(code: number, reason: string): void },
-  id: string,
-): LiveSink {
-  return {
-    id,
-    get open() {
-      return socket.readyState === OPEN;
-    },
-    get bufferedAmount() {
-      return socket.bufferedAmount;
-    },
-    send: (data) => socket.send(data),
-    close: (code, reason) => socket.close(code, reason),
-    // graphql-ws's stringifyMessage({ id, type: 'next', payload }) without the payload and its closing brace.
-    nextFrameHead: `{"id":${JSON.stringify(id)},"type":"next","payload":`,
-  };
+export function socketSink(socket: SinkSocket, id: string): LiveSink {
+  return new SocketSink(socket, id);
 }
 
 /** Beyond this much unsent on a socket, answers wait in line through graphql-ws, which waits for each write. */
