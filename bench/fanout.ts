@@ -414,7 +414,7 @@ ${rows}
   \`ulimit -n 20000 && npm run bench -- --fanout-only --large\`; budget ~3 minutes, most of it creating 10 000
   accounts and sessions). \`FANOUT_SOCKETS\`, \`FANOUT_EVENTS\`, \`FANOUT_MARIADB_URL\`, \`FANOUT_REDIS_URL\` override the
   defaults; \`FANOUT_COMPARE_DIST=/path/to/other/dist\` (+ \`FANOUT_COMPARE_LABEL\`) runs a second build of the gateway
-  on the same database and tokens in the same run (before/after); \`FANOUT_PROFILE_DIR\` / \`FANOUT_HEAP_DIR\` write
+  on the same database and tokens in the same run (before/after; \`FANOUT_COMPARE_FIRST=1\` runs it first); \`FANOUT_PROFILE_DIR\` / \`FANOUT_HEAP_DIR\` write
   CPU profiles / heap snapshots of the instances.
 - Aim (issue 5): ${
     gw.sockets >= 10_000
