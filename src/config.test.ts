@@ -33,8 +33,11 @@ describe('configuration', () => {
       SESSION_SECRET: 'x'.repeat(32),
       SYNC_SECRET: 'y'.repeat(32),
       BSN_HASH_KEY: 'z'.repeat(32),
+      PUBLIC_URL: 'https://api.portal.test',
     };
     expect(loadConfig(prod).isProduction).toBe(true);
+    expect(fail({ ...prod, PUBLIC_URL: '' }).variable).toBe('PUBLIC_URL');
+    expect(fail({ ...prod, PUBLIC_URL: 'http://api.portal.test' }).variable).toBe('PUBLIC_URL');
     expect(fail({ ...prod, DEV_LOGIN: '1' }).variable).toBe('DEV_LOGIN');
     expect(fail({ ...prod, SESSION_SECRET: '' }).variable).toBe('SESSION_SECRET');
     expect(fail({ ...prod, SYNC_SECRET: '' }).variable).toBe('SYNC_SECRET');
@@ -56,6 +59,7 @@ describe('configuration', () => {
       SESSION_SECRET: 'x'.repeat(32),
       SYNC_SECRET: 'y'.repeat(32),
       BSN_HASH_KEY: 'z'.repeat(32),
+      PUBLIC_URL: 'https://api.portal.test',
     };
     expect(fail({ ...prod, ...oidc, OIDC_REDIRECT_URI: 'http://portal.test/auth/oidc/callback' }).variable).toBe('OIDC_REDIRECT_URI');
   });

@@ -34,7 +34,10 @@ const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   PORT: int(0, 65535).default(4000),
   HOST: z.string().default('0.0.0.0'),
+  // Where this gateway is reached from outside (absolute download and API links); default http://localhost:PORT.
   PUBLIC_URL: z.url().optional(),
+  // The portal frontend: where a login lands and mail links point (default: PUBLIC_URL, whose / serves the reference page in development).
+  FRONTEND_URL: z.url().optional(),
   DATABASE_URL: databaseUrl.default('sqlite:data/portal.sqlite'),
   REDIS_URL: z
     .string()
@@ -78,6 +81,11 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   CORS_ORIGINS: z.string().default(''),
   TRUSTED_DOCUMENTS: z.string().optional(),
+  // Automatic persisted queries (a hash instead of the text after the first use); off whenever TRUSTED_DOCUMENTS is set.
+  APQ: bool.default(true),
+  APQ_TTL_SECONDS: int(60, 30 * 86400).default(86400),
+  // The in-memory APQ cache's size when there is no Redis (the texts' bytes).
+  APQ_MEMORY_BYTES: int(1024, 1024 * 1024 * 1024).default(16 * 1024 * 1024),
   TRUST_PROXY: bool.default(false),
   // Who may read /metrics: the peer addresses (never X-Forwarded-For) of the scrapers, or '*'.
   METRICS_ALLOW: z
@@ -190,6 +198,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     // The session cookies are Secure in production; a browser would drop them on an http callback.
     if (e.OIDC_REDIRECT_URI && !e.OIDC_REDIRECT_URI.startsWith('https://')) throw new ConfigError('OIDC_REDIRECT_URI', 'must be https:// in production');
     if (e.DEMO_SEED) throw new ConfigError('DEMO_SEED', 'must not be enabled in production');
+    // Secure cookies and absolute links need the https address the browsers see.
+    if (!e.PUBLIC_URL?.startsWith('https://')) throw new ConfigError('PUBLIC_URL', 'must be the https:// address of the gateway in production');
+    if (e.FRONTEND_URL && !e.FRONTEND_URL.startsWith('https://')) throw new ConfigError('FRONTEND_URL', 'must be https:// in production');
     if (!e.BSN_HASH_KEY) throw new ConfigError('BSN_HASH_KEY', 'is required in production (it links DigiD logins to accounts)');
   }
   if (e.EHR_ADAPTERS.includes('fhir') && !e.FHIR_BASE_URL) throw new ConfigError('FHIR_BASE_URL', "is required when EHR_ADAPTERS names 'fhir'");
@@ -216,8 +227,21 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 
 /** What each part is given of the settings: its slice, named as it names them. */
 function slicesOf(e: Env) {
+  // Unset: the address the gateway listens on, known once it does (BrowserOrigins.listening).
+  const publicUrl = e.PUBLIC_URL?.replace(/\/+$/, '') ?? null;
   return {
-    publicUrl: e.PUBLIC_URL ?? `http://localhost:${e.PORT}`,
+    browser: {
+      publicUrl,
+      frontendUrl: e.FRONTEND_URL?.replace(/\/+$/, '') ?? null,
+      // Explicitly listed frontends; the gateway's own origin and FRONTEND_URL's are always allowed.
+      corsOrigins: e.CORS_ORIGINS.split(',')
+        .map((s) => s.trim().replace(/\/+$/, ''))
+        .filter(Boolean),
+      // Secure cookies (with the __Host- prefix) in production and wherever the gateway is reached over https.
+      secureCookies: e.NODE_ENV === 'production' || !!publicUrl?.startsWith('https://') || !!e.OIDC_REDIRECT_URI?.startsWith('https://'),
+      accessTokenTtlSeconds: e.ACCESS_TOKEN_TTL_SECONDS,
+      sessionMaxSeconds: e.SESSION_MAX_HOURS * 3600,
+    },
     sessions: { idleMinutes: e.SESSION_IDLE_MINUTES, maxHours: e.SESSION_MAX_HOURS, accessTokenTtlSeconds: e.ACCESS_TOKEN_TTL_SECONDS },
     adapters: {
       timeoutMs: e.ADAPTER_TIMEOUT_MS,

@@ -11,6 +11,17 @@ export enum ErrorCode {
   CONFLICT = 'CONFLICT',
 }
 
+/** The HTTP status of a route's refusal with this code (GraphQL answers carry the code itself). */
+export const HTTP_STATUS: Record<ErrorCode, number> = {
+  [ErrorCode.UNAUTHENTICATED]: 401,
+  [ErrorCode.FORBIDDEN]: 403,
+  [ErrorCode.NOT_FOUND]: 404,
+  [ErrorCode.BAD_USER_INPUT]: 400,
+  [ErrorCode.UPSTREAM_UNAVAILABLE]: 502,
+  [ErrorCode.RATE_LIMITED]: 429,
+  [ErrorCode.CONFLICT]: 409,
+};
+
 /** WebSocket close codes: graphql-ws's own for the protocol (4400, 4401, 4403, 4409, …), RFC 6455's for the rest. */
 export { CloseCode } from 'graphql-ws';
 export const SocketCloseCode = { GoingAway: 1001, InternalError: 1011 } as const;

@@ -7,6 +7,9 @@ import type { DataSource } from 'typeorm';
 import type { EhrAdapter, MailPort, SmsPort } from '../adapters/ports';
 import { AccountsService } from './modules/identity/accounts.service';
 import type { RouteAccess } from './auth/operations';
+import { BrowserOrigins } from './http/origins';
+import { memoryApqCache, sharedApqCache, type ApqCache } from './graphql/apq-cache';
+import { SessionCookies } from './http/cookies';
 import { mountRoutes } from './http/routes';
 import { identityRoutes } from './modules/identity/identity.routes';
 import { filesRoutes } from './modules/files/files.routes';
@@ -24,7 +27,7 @@ import { createApollo, queryProtection } from './graphql/apollo';
 import { KnownOperations } from './graphql/execution/jit-executor';
 import { ErrorCode } from './errors';
 import { buildGatewaySchema } from './schema';
-import { createWebSocketServer, originAllowed } from './graphql/ws';
+import { createWebSocketServer } from './graphql/ws';
 import { FileUrlSigner } from './modules/files/file-urls';
 import { TrustedDocuments } from './graphql/trusted-documents';
 import { graphqlRoute } from './http/graphql.route';
@@ -93,7 +96,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
 
   const schema = await buildGatewaySchema(shared.events);
   const known = config.GRAPHQL_EXECUTOR === 'jit' && config.GRAPHQL_DIRECT_PATH ? new KnownOperations() : undefined;
-  const apollo = createApollo(schema, config, metrics, logger, known);
+  const apollo = createApollo(schema, config, metrics, logger, { known, apq: apqCacheFor(config, shared, logger) });
   await apollo.start();
   const protection = queryProtection(config);
   const ws = createWebSocketServer(schema, services, logger, protection.validationRules, protection.maxTokens);
@@ -102,15 +105,18 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const ops = opsRoutes(services, db, () => lifecycle.shuttingDown);
   const graphql = graphqlRoute(apollo, services, logger, known ? new DirectPath(known, metrics) : undefined);
   // Every module's routes, each at the path its row in ROUTES gives (docs/authorisation.md lists them).
-  const { routes, dispatch } = mountRoutes({
-    graphql: (req, res, url, id) => (cors(req, res, config) ? undefined : graphql(req, res, url, id)),
-    healthz: (req, res) => ops.healthz(req, res),
-    readyz: (req, res) => ops.readyz(req, res),
-    metrics: (req, res) => ops.metrics(req, res),
-    ...identityRoutes(services, logger),
-    ...filesRoutes(services, logger),
-    ...syncRoutes(services, sync, logger),
-  });
+  const { routes, dispatch } = mountRoutes(
+    {
+      graphql: (req, res, url, id) => graphql(req, res, url, id),
+      healthz: (req, res) => ops.healthz(req, res),
+      readyz: (req, res) => ops.readyz(req, res),
+      metrics: (req, res) => ops.metrics(req, res),
+      ...identityRoutes(services, logger),
+      ...filesRoutes(services, logger),
+      ...syncRoutes(services, sync, logger),
+    },
+    services.origins,
+  );
   const httpServer = httpServerFor(dispatch, ws, lifecycle, metrics, logger);
 
   let baseUrl = '';
@@ -129,6 +135,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       });
       const { port } = httpServer.address() as AddressInfo;
       baseUrl = `http://localhost:${port}`;
+      services.origins.listening(baseUrl);
       // A store that starts empty (a new or restarted Redis) gets the deny-list from the sessions table.
       await services.sessions
         .rebuildDenyList()
@@ -213,6 +220,12 @@ interface Parts {
   events: EventBus;
 }
 
+/** APQ's texts: shared through Redis when configured, in this instance's memory otherwise; none beside a safelist. */
+function apqCacheFor(config: Config, shared: ReturnType<typeof connectShared>, logger: Logger): ApqCache | null {
+  if (!config.APQ || config.TRUSTED_DOCUMENTS) return null;
+  return shared.redis ? sharedApqCache(shared.kv, config.APQ_TTL_SECONDS, logger) : memoryApqCache(config.APQ_MEMORY_BYTES, config.APQ_TTL_SECONDS);
+}
+
 /** Every service, each given by name what it uses and its slice of the settings. */
 function buildServices({ config, options, logger, metrics, db, registry, trustedDocuments, kv, events }: Parts) {
   const tokens = new TokenService(config.sessionKey, config.SESSION_KEY_ID, config.ACCESS_TOKEN_TTL_SECONDS);
@@ -221,9 +234,10 @@ function buildServices({ config, options, logger, metrics, db, registry, trusted
   const accounts = new AccountsService({ db, clients, adapters: registry, bsnHashKey: config.bsnHashKey, kv });
   const mail = options.mail ?? new LogMailer(logger, !config.isProduction);
   const sms = options.sms ?? new LogSms(logger, !config.isProduction);
-  const { publicUrl } = config;
+  // Mail links open pages of the portal frontend (origins.page); download links point at this gateway (origins.absolute).
+  const origins = new BrowserOrigins({ ...config.browser, isProduction: config.isProduction, port: config.PORT });
   const limiter = new RateLimiter(kv);
-  const ownAccounts = new OwnAccountsService({ db, accounts, sessions, limiter, kv, mail, sms, logger, metrics, publicUrl });
+  const ownAccounts = new OwnAccountsService({ db, accounts, sessions, limiter, kv, mail, sms, logger, metrics, origins });
   const s3Credentials =
     config.S3_ACCESS_KEY_ID && config.S3_SECRET_ACCESS_KEY ? { accessKeyId: config.S3_ACCESS_KEY_ID, secretAccessKey: config.S3_SECRET_ACCESS_KEY } : undefined;
   const attachments = new AttachmentsService(db, loadFileStorage(config.FILE_STORAGE_URL, s3Credentials), config.UPLOAD_MAX_BYTES);
@@ -234,7 +248,7 @@ function buildServices({ config, options, logger, metrics, db, registry, trusted
     kv,
     mail,
     logger,
-    portalUrl: publicUrl,
+    origins,
     // Asked when a message arrives, long after `services` below exists.
     authorize: (accountId, clientId, action) => authorizeAccount(services, logger, accountId, clientId, action),
   });
@@ -258,13 +272,17 @@ function buildServices({ config, options, logger, metrics, db, registry, trusted
     readEhr: (info) => new RequestEhr(registry, clients, info, ehrCache),
     clients,
     consents: new ConsentsService(db),
-    network: new NetworkService({ db, accounts, ownAccounts, sessions, mail, publicUrl }),
+    network: new NetworkService({ db, accounts, ownAccounts, sessions, mail, origins }),
     trustedDocuments,
     sessions,
     accounts,
     ownAccounts,
     audit: new AccessLogService(db),
-    fileUrls: new FileUrlSigner(config.sessionKey.kind === 'secret' ? config.sessionKey.secret : config.sessionKey.privateKey, config.FILE_URL_TTL_SECONDS),
+    fileUrls: new FileUrlSigner(
+      config.sessionKey.kind === 'secret' ? config.sessionKey.secret : config.sessionKey.privateKey,
+      config.FILE_URL_TTL_SECONDS,
+      (path) => origins.absolute(path),
+    ),
     events,
     video,
     messages,
@@ -272,6 +290,8 @@ function buildServices({ config, options, logger, metrics, db, registry, trusted
     limiter,
     // Its rooms are made on a subscription's first use, long after `services` exists.
     live: new LiveDelivery({ services: () => services, logger }),
+    origins,
+    cookies: new SessionCookies(config.browser),
   };
   const sync = new SyncService({ db, bus: events, video, logger, metrics, retry: config.syncRetry, ehrCache, messages });
   return { services, sync, outbox, mailer };
@@ -337,22 +357,4 @@ function sweepUnusedUploads(services: Services, config: Config, logger: Logger):
   );
   timer.unref();
   return timer;
-}
-
-/** CORS for browser frontends listed in CORS_ORIGINS; answers preflights itself (true when it did). */
-function cors(req: IncomingMessage, res: ServerResponse, config: Config): boolean {
-  const origin = req.headers.origin;
-  if (origin && config.CORS_ORIGINS && originAllowed(config, origin)) {
-    res.setHeader('access-control-allow-origin', origin);
-    res.setHeader('access-control-allow-credentials', 'true');
-    res.setHeader('vary', 'origin');
-  }
-  if (req.method === 'OPTIONS') {
-    res.setHeader('access-control-allow-methods', 'GET, POST, OPTIONS');
-    res.setHeader('access-control-allow-headers', 'content-type, authorization, apollo-require-preflight, x-request-id');
-    res.setHeader('access-control-max-age', '600');
-    res.writeHead(204).end();
-    return true;
-  }
-  return false;
 }

@@ -3,6 +3,8 @@ import type { OwnAccountsService } from './modules/identity/own-accounts.service
 import type { SessionsService } from './modules/identity/sessions.service';
 import type { TokenService } from './auth/tokens';
 import type { AccessLogService } from './audit/access-log.service';
+import type { BrowserOrigins } from './http/origins';
+import type { SessionCookies } from './http/cookies';
 import type { Config } from './config';
 import type { EventBus } from './events/event-bus';
 import type { FileUrlSigner } from './modules/files/file-urls';
@@ -55,4 +57,8 @@ export interface Services {
   limiter: RateLimiter;
   /** The live rooms of every kind of subscription on this instance. */
   live: LiveDelivery;
+  /** The portal's frontends (CORS, WebSocket cookies, where a login lands) and absolute links. */
+  origins: BrowserOrigins;
+  /** The browser session's httpOnly cookies. */
+  cookies: SessionCookies;
 }

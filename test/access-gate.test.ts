@@ -156,9 +156,9 @@ describe('the access gate closes the leaks that were found', () => {
       const parent = await t.login('parent@demo.test');
       const docs = (await t.gql(documentsQuery, { id: sanneId }, parent)).body.data.client.dossier.documents;
       expect(docs.length).toBeGreaterThan(0);
-      expect((await fetch(`${t.base}${docs[0].downloadUrl}`)).status).toBe(200);
+      expect((await fetch(t.local(docs[0].downloadUrl))).status).toBe(200);
       await t.app.services.consents.set(sanneId, PARENT_ACCESS, false, 'test');
-      const refused = await fetch(`${t.base}${docs[0].downloadUrl}`);
+      const refused = await fetch(t.local(docs[0].downloadUrl));
       expect(refused.status).toBe(403);
       expect(((await refused.json()) as { errors: { extensions: { reason: string } }[] }).errors[0].extensions.reason).toBe('CHILD_DECIDES');
       sanne.client.birthDate = yearsAgo(14);
@@ -170,7 +170,7 @@ describe('the access gate closes the leaks that were found', () => {
       try {
         karenRecord.inTreatment = false;
         karenRecord.treatmentEndedAt = new Date(Date.now() - 40 * DAY).toISOString();
-        const refused = await fetch(`${t.base}${docs[0].downloadUrl}`);
+        const refused = await fetch(t.local(docs[0].downloadUrl));
         expect(refused.status).toBe(403);
         expect(((await refused.json()) as { errors: { extensions: { reason: string } }[] }).errors[0].extensions.reason).toBe('TREATMENT_ENDED');
       } finally {
@@ -184,13 +184,13 @@ describe('the access gate closes the leaks that were found', () => {
       const account = (await t.app.services.accounts.findByEmail('client@demo.test'))!;
       await t.app.services.ownAccounts.setPassword(account.id, 'Blauwe-Fiets-Regen-81!', true);
       try {
-        const refused = await fetch(`${t.base}${docs[0].downloadUrl}`);
+        const refused = await fetch(t.local(docs[0].downloadUrl));
         expect(refused.status).toBe(403);
         expect(((await refused.json()) as { errors: { extensions: { reason: string } }[] }).errors[0].extensions.reason).toBe('PASSWORD_CHANGE_REQUIRED');
       } finally {
         await t.app.services.ownAccounts.setPassword(account.id, 'Demo-Portaal-2026!', false);
       }
-      expect((await fetch(`${t.base}${docs[0].downloadUrl}`)).status).toBe(200);
+      expect((await fetch(t.local(docs[0].downloadUrl))).status).toBe(200);
     });
 
     it('refuses an attachment link of a parent once the child of 16 withdrew access', async () => {
@@ -210,9 +210,9 @@ describe('the access gate closes the leaks that were found', () => {
         parent,
       );
       const url = started.body.data.startConversation.messages[0].attachments[0].downloadUrl as string;
-      expect((await fetch(`${t.base}${url}`)).status).toBe(200);
+      expect((await fetch(t.local(url))).status).toBe(200);
       await t.app.services.consents.set(sanneId, PARENT_ACCESS, false, 'test');
-      expect((await fetch(`${t.base}${url}`)).status).toBe(403);
+      expect((await fetch(t.local(url))).status).toBe(403);
       sanne.client.birthDate = yearsAgo(14);
     });
   });

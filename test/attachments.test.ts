@@ -68,7 +68,7 @@ describe('attachments: POST /files, use once by the uploader, signed downloads f
       downloadUrl: expect.stringMatching(/^\/files\//),
     });
 
-    const download = await fetch(`${t.base}${attachment.downloadUrl}`);
+    const download = await fetch(t.local(attachment.downloadUrl));
     expect(download.status).toBe(200);
     expect(download.headers.get('content-type')).toBe('image/png');
     expect(Buffer.from(await download.arrayBuffer())).toEqual(PNG);
@@ -78,14 +78,14 @@ describe('attachments: POST /files, use once by the uploader, signed downloads f
 
     // A link made for someone else does not open with another session, and a relative without message rights gets none.
     const strangerToken = await t.login('stranger@demo.test');
-    expect((await fetch(`${t.base}${attachment.downloadUrl}`, { headers: { authorization: `Bearer ${strangerToken}` } })).status).toBe(403);
+    expect((await fetch(t.local(attachment.downloadUrl), { headers: { authorization: `Bearer ${strangerToken}` } })).status).toBe(403);
     const relative = (await t.app.services.accounts.findByEmail('relative@demo.test'))!;
     const forRelative = t.app.services.fileUrls.sign(`att:${up.id}`, relative.id);
-    expect((await fetch(`${t.base}${forRelative}`)).status).toBe(403);
+    expect((await fetch(t.local(forRelative))).status).toBe(403);
 
     // Deleting the message removes its files for everyone.
     await t.gql('mutation($id: ID!) { deleteMessage(messageId: $id) { id } }', { id: started.body.data.startConversation.messages[0].id }, karenToken);
-    expect((await fetch(`${t.base}${attachment.downloadUrl}`)).status).toBe(404);
+    expect((await fetch(t.local(attachment.downloadUrl))).status).toBe(404);
   });
 
   it("hands the attachment's bytes to the EHR with its message", async () => {

@@ -688,7 +688,7 @@ describe('the authorisation matrix: every actor × every operation and route', (
     const wrong: string[] = [];
     for (const actor of actors.filter((a) => a.accountId)) {
       const target = targets[actor.target];
-      const file = (fileId: string) => fetch(`${t.base}${s.fileUrls.sign(fileId, actor.accountId!)}`);
+      const file = (fileId: string) => fetch(t.local(s.fileUrls.sign(fileId, actor.accountId!)));
       const documentWant = expected({ ...actor.situation, session: true }, target, Action.VIEW_DOSSIER);
       const doc = await file(`doc:${target.clientId}:${target.documentId}`);
       if ((doc.status === 200) !== (documentWant === 'ALLOW'))
@@ -732,6 +732,12 @@ describe('the authorisation matrix: every actor × every operation and route', (
         fetch(`${t.base}/auth/session/logout`, {
           method: 'POST',
           headers: { 'content-type': 'application/json', ...(token ? { cookie: `portal_session=${token}` } : {}) },
+        }),
+      session_code: () =>
+        fetch(`${t.base}/auth/session/code`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ challengeId: 'no-such-challenge', code: '123456' }),
         }),
       oidc_login: () => fetch(`${t.base}/auth/oidc/login`, { redirect: 'manual' }),
       oidc_callback: () => fetch(`${t.base}/auth/oidc/callback`, { redirect: 'manual' }),

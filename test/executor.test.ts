@@ -169,12 +169,41 @@ describe('the direct path: a query text Apollo accepted before runs without its 
     expect(await logLines(second.requestId)).toBe(await logLines(first.requestId));
   });
 
-  it('leaves media-type negotiation to Apollo when the client asks for more than plain JSON', async () => {
+  it('answers Apollo Client 4 directly too (its Accept header and clientLibrary extension), with the content type Apollo chose for it and the same bytes', async () => {
+    const accept = 'application/graphql-response+json,application/json;q=0.9';
+    const asApolloClient = async () => {
+      const res = await fetch(`${t.base}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept, authorization: `Bearer ${token}` },
+        body: JSON.stringify({ query: SCREEN, variables: { id }, extensions: { clientLibrary: { name: '@apollo/client', version: '4.0.0' } } }),
+      });
+      return {
+        type: res.headers.get('content-type'),
+        text: await res.text(),
+        headers: [...res.headers].filter(([n]) => !['x-request-id', 'date'].includes(n)),
+      };
+    };
+    const first = await asApolloClient();
+    expect(first.type).toBe('application/graphql-response+json; charset=utf-8');
+    const before = await direct();
+    const second = await asApolloClient();
+    expect(await direct()).toBe(before + 1);
+    expect(second.text).toBe(first.text);
+    expect(second.headers).toEqual(first.headers);
+    expect(JSON.parse(second.text).data.client.appointments.length).toBeGreaterThan(0);
+  });
+
+  it('leaves to Apollo what it would answer differently: another extension, or an Accept header it refuses', async () => {
     await post(SCREEN, token);
     const before = await direct();
-    const negotiated = await post(SCREEN, token, { accept: 'application/graphql-response+json, application/json;q=0.9' });
-    expect(negotiated.type).toBe('application/graphql-response+json; charset=utf-8');
-    expect(negotiated.body.data.client.appointments.length).toBeGreaterThan(0);
+    const withExtension = await fetch(`${t.base}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ query: SCREEN, variables: { id }, extensions: { persistedQuery: { version: 1, sha256Hash: 'wrong' } } }),
+    });
+    expect(withExtension.status).toBe(400);
+    const refused = await post(SCREEN, token, { accept: 'text/html' });
+    expect(refused.status).toBe(406);
     expect(await direct()).toBe(before);
   });
 

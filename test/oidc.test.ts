@@ -99,6 +99,7 @@ for (const backing of backings)
       gatewayPseudonym = `http://127.0.0.1:${portPseudonym}`;
       provider = await startProvider([`${gateway}/auth/oidc/callback`, `${gatewayPseudonym}/auth/oidc/callback`]);
       const oidcEnv = (base: string) => ({
+        PUBLIC_URL: base,
         OIDC_ISSUER: provider.issuer,
         OIDC_CLIENT_ID: CLIENT_ID,
         OIDC_CLIENT_SECRET: CLIENT_SECRET,
@@ -191,13 +192,15 @@ for (const backing of backings)
       const callback = await authorize(jar, authorizationUrl, DEMO_BSN.karen);
       const res = await request(jar, callback);
       expect(res.status).toBe(302);
-      expect(res.headers.get('location')).toBe('/portaal');
+      // Back on the portal's page (FRONTEND_URL, here the gateway that serves the reference page).
+      expect(res.headers.get('location')).toBe(`${gateway}/portaal`);
       const cookies = res.headers.getSetCookie();
       const session = cookies.find((c) => c.startsWith('portal_session='))!;
       expect(session).toMatch(/HttpOnly/);
       expect(session).toMatch(/SameSite=Strict/);
       expect(session).not.toMatch(/Secure/); // plain http on loopback outside production
-      expect(cookies.find((c) => c.startsWith('portal_refresh='))).toMatch(/HttpOnly; SameSite=Strict/);
+      // The refresh cookie goes only to the session routes, never with a GraphQL call.
+      expect(cookies.find((c) => c.startsWith('portal_refresh='))).toMatch(/Path=\/auth\/session;.*HttpOnly; SameSite=Strict/);
 
       const { data } = await me(jar);
       expect(data!.me.displayName).toBe('Karen Test');
@@ -214,10 +217,13 @@ for (const backing of backings)
     });
 
     it.each([['//evil.example/x'], ['https://evil.example/'], ['/\\evil.example'], ['/%0d%0aSet-Cookie:x=1'.replace('%0d%0a', '\r\n')]])(
-      'refuses returnTo %j before sending anyone to the provider',
+      'logs in with returnTo %j but lands on the portal start page, never on another site',
       async (returnTo) => {
-        const res = await request(new CookieJar(), `${gateway}/auth/oidc/login?returnTo=${encodeURIComponent(returnTo)}`);
-        await expectRefused(res, 400, 'invalid_return_to');
+        const jar = new CookieJar();
+        const res = await request(jar, await authorize(jar, await startLogin(jar, gateway, returnTo), DEMO_BSN.karen));
+        expect(res.status).toBe(302);
+        expect(res.headers.get('location')).toBe(`${gateway}/`);
+        expect(t.logs.join('')).toMatch(/"event":"return_to_refused"/);
       },
     );
 

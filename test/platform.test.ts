@@ -109,14 +109,16 @@ describe('the gateway on its embedded defaults (SQLite, in-process, demo adapter
   it('streams a document through its signed URL, and refuses a tampered or foreign one', async () => {
     const { body } = await t.gql('query($id: ID!) { client(id: $id) { dossier { documents { name downloadUrl } } } }', { id: karenId }, karenToken);
     const doc = body.data.client.dossier.documents[0];
-    const res = await fetch(`${t.base}${doc.downloadUrl}`);
+    // Absolute, so a page on the frontend's own origin can open it (PUBLIC_URL; unset: where the gateway listens).
+    expect(doc.downloadUrl.startsWith(`${t.base}/files/`)).toBe(true);
+    const res = await fetch(doc.downloadUrl);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('application/pdf');
     expect(res.headers.get('content-disposition')).toContain(encodeURIComponent(doc.name));
     expect((await res.text()).startsWith('%PDF-')).toBe(true);
-    expect((await fetch(`${t.base}${doc.downloadUrl.replace(/sig=[^&]+/, 'sig=AAAA')}`)).status).toBe(403);
+    expect((await fetch(t.local(doc.downloadUrl.replace(/sig=[^&]+/, 'sig=AAAA')))).status).toBe(403);
     const stranger = await t.login('stranger@demo.test');
-    expect((await fetch(`${t.base}${doc.downloadUrl}`, { headers: { authorization: `Bearer ${stranger}` } })).status).toBe(403);
+    expect((await fetch(t.local(doc.downloadUrl), { headers: { authorization: `Bearer ${stranger}` } })).status).toBe(403);
   });
 
   it('answers UNAUTHENTICATED without a token', async () => {

@@ -81,12 +81,12 @@ describe('attachments in an S3-compatible store (s3rver over HTTP)', () => {
       );
       expect(started.body.errors).toBeUndefined();
       const message = started.body.data.startConversation.messages[0];
-      const download = await fetch(`${t.base}${message.attachments[0].downloadUrl}`);
+      const download = await fetch(t.local(message.attachments[0].downloadUrl));
       expect(download.status).toBe(200);
       expect(Buffer.from(await download.arrayBuffer()).equals(png)).toBe(true);
 
       await t.gql('mutation($id: ID!) { deleteMessage(messageId: $id) { id } }', { id: message.id }, token);
-      expect((await fetch(`${t.base}${message.attachments[0].downloadUrl}`)).status).toBe(404);
+      expect((await fetch(t.local(message.attachments[0].downloadUrl))).status).toBe(404);
     });
   });
 });

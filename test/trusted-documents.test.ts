@@ -44,3 +44,74 @@ describe('trusted documents (operation safelist)', () => {
     expect(unknown.status).toBe(400);
   });
 });
+
+describe("trusted documents from Apollo's persisted-query manifest", () => {
+  let t: TestApp;
+  let token: string;
+  const manifest = (operations: { id: string; body: string }[]) => {
+    const file = join(mkdtempSync(join(tmpdir(), 'ggz-td-')), 'persisted-query-manifest.json');
+    writeFileSync(
+      file,
+      JSON.stringify({ format: 'apollo-persisted-query-manifest', version: 1, operations: operations.map((o) => ({ ...o, name: 'Me', type: 'query' })) }),
+    );
+    return file;
+  };
+  beforeAll(async () => {
+    t = await startTestApp({ env: { TRUSTED_DOCUMENTS: manifest([{ id: hash, body: ME }]) } });
+    token = await t.login('client@demo.test');
+  });
+  afterAll(async () => t.stop());
+
+  it('runs the listed operation by its id as Apollo Client sends it, and nothing else', async () => {
+    const byId = await fetch(`${t.base}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ operationName: 'Me', extensions: { persistedQuery: { version: 1, sha256Hash: hash } } }),
+    });
+    expect(((await byId.json()) as { data: { me: { displayName: string } } }).data.me.displayName).toBe('Karen Test');
+    expect((await t.gql('{ me { id } }', undefined, token)).body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+  });
+
+  it('refuses to start on a manifest whose id is not the SHA-256 of its body', async () => {
+    await expect(startTestApp({ env: { TRUSTED_DOCUMENTS: manifest([{ id: 'f'.repeat(64), body: ME }]) } })).rejects.toThrow(/TRUSTED_DOCUMENTS/);
+  });
+});
+
+describe('automatic persisted queries (APQ), without a safelist', () => {
+  let t: TestApp;
+  let token: string;
+  beforeAll(async () => {
+    t = await startTestApp();
+    token = await t.login('client@demo.test');
+  });
+  afterAll(async () => t.stop());
+
+  const post = (body: object) =>
+    fetch(`${t.base}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify(body),
+    }).then(async (res) => ({
+      status: res.status,
+      body: (await res.json()) as { data?: { me: { displayName: string } }; errors?: { message: string; extensions?: { code?: string } }[] },
+    }));
+
+  it('asks for the text of an unknown hash, keeps it once sent, then answers the hash alone', async () => {
+    const q = 'query MeApq { me { displayName } }';
+    const sha = createHash('sha256').update(q).digest('hex');
+    const persistedQuery = { version: 1, sha256Hash: sha };
+    const miss = await post({ extensions: { persistedQuery } });
+    expect(miss.body.errors?.[0]?.message).toBe('PersistedQueryNotFound');
+    expect((await post({ query: q, extensions: { persistedQuery } })).body.data?.me.displayName).toBe('Karen Test');
+    expect((await post({ extensions: { persistedQuery } })).body.data?.me.displayName).toBe('Karen Test');
+  });
+
+  it('refuses a text sent under another hash, and keeps nothing that fails validation', async () => {
+    const wrong = await post({ query: '{ me { id } }', extensions: { persistedQuery: { version: 1, sha256Hash: 'a'.repeat(64) } } });
+    expect(wrong.status).toBe(400);
+    const invalid = '{ me { noSuchField } }';
+    const sha = createHash('sha256').update(invalid).digest('hex');
+    await post({ query: invalid, extensions: { persistedQuery: { version: 1, sha256Hash: sha } } });
+    expect((await post({ extensions: { persistedQuery: { version: 1, sha256Hash: sha } } })).body.errors?.[0]?.message).toBe('PersistedQueryNotFound');
+  });
+});

@@ -102,24 +102,43 @@ export type RouteAccess =
   | { kind: 'signature'; note: string }
   | { kind: 'operator'; note: string };
 
-/** Every HTTP route the gateway can mount (some only when configured), with what it asks. */
+/**
+ * Every HTTP route the gateway can mount (some only when configured), with what it asks. `browser`:
+ * the methods a portal frontend on another origin calls it with; such a route answers CORS (and
+ * its preflight) for the allowed frontends only, with credentials (src/http/origins.ts).
+ */
 export const ROUTES = {
-  graphql: { path: '/graphql', access: { kind: 'session', note: 'each operation asks the gate (Operations above); CORS for CORS_ORIGINS, CSRF prevention' } },
+  graphql: {
+    path: '/graphql',
+    browser: 'GET, POST',
+    access: { kind: 'session', note: 'each operation asks the gate (Operations above); CSRF prevention; a cookie session from the frontends only' },
+  },
   healthz: { path: '/healthz', access: { kind: 'public', note: 'the process is up' } },
   readyz: { path: '/readyz', access: { kind: 'public', note: 'this instance can serve; dependencies in the body' } },
   metrics: { path: '/metrics', access: { kind: 'operator', note: 'peer addresses in METRICS_ALLOW' } },
-  dev_login: { path: '/auth/dev/login', access: { kind: 'public', note: 'development only (not mounted in production)' } },
-  session_refresh: { path: '/auth/session/refresh', access: { kind: 'public', note: 'the refresh cookie is the credential' } },
+  dev_login: { path: '/auth/dev/login', browser: 'POST', access: { kind: 'public', note: 'development only (not mounted in production)' } },
+  session_refresh: { path: '/auth/session/refresh', browser: 'POST', access: { kind: 'public', note: 'the refresh cookie is the credential' } },
   session_logout: {
     path: '/auth/session/logout',
-    access: { kind: 'public', note: 'ends the session its cookie names, if any, and clears the cookies whatever their state' },
+    browser: 'POST',
+    access: { kind: 'public', note: 'ends the session its cookies name, if any, and clears the cookies whatever their state' },
+  },
+  session_code: {
+    path: '/auth/session/code',
+    browser: 'POST',
+    access: { kind: 'public', note: 'the login challenge and its code are the credential (as verifyLoginCode); answers with cookies' },
   },
   oidc_login: { path: '/auth/oidc/login', access: { kind: 'public', note: 'starts a DigiD login (mounted with OIDC_ISSUER)' } },
   oidc_callback: { path: '/auth/oidc/callback', access: { kind: 'public', note: 'state, nonce, PKCE and the ID token are the credential' } },
-  files_upload: { path: '/files', access: { kind: 'session', note: 'an account with at least one portal; by cookie also x-requested-with' } },
+  files_upload: {
+    path: '/files',
+    browser: 'POST',
+    access: { kind: 'session', note: 'an account with at least one portal; by cookie also x-requested-with' },
+  },
   files: {
     path: '/files/',
     prefix: true,
+    browser: 'GET',
     access: {
       kind: 'signed-link',
       actions: [Action.VIEW_DOSSIER, Action.READ_MESSAGES],
@@ -128,7 +147,7 @@ export const ROUTES = {
   },
   sync_events: { path: '/sync/events', access: { kind: 'signature', note: 'HMAC over timestamp and body (SYNC_SECRET)' } },
   sync_fhir: { path: '/sync/fhir/', prefix: true, access: { kind: 'signature', note: 'the rest-hook’s header secret (FHIR_SUBSCRIPTION_SECRET)' } },
-} as const satisfies Record<string, { path: string; prefix?: boolean; access: RouteAccess }>;
+} as const satisfies Record<string, { path: string; prefix?: boolean; browser?: string; access: RouteAccess }>;
 export type RouteName = keyof typeof ROUTES;
 
 const RELATIONS = ['client (SELF)', 'parent with authority', 'representative', 'network member', 'care-page admin'] as const;
@@ -138,7 +157,7 @@ const RELATIONS = ['client (SELF)', 'parent with authority', 'representative', '
  * and route (docs/authorisation.md adds it), from the tables the gate and the matrix use.
  */
 export function authorisationDoc(): { rights: string; operations: string } {
-  const routes = Object.entries(ROUTES).map(([name, r]) => ({ name, path: r.path, access: r.access }));
+  const routes = Object.entries(ROUTES).map(([name, r]) => ({ name, path: r.path, access: r.access, browser: 'browser' in r ? r.browser : undefined }));
   const cell = (action: Action, relation: (typeof RELATIONS)[number]): string => {
     const rule = RULES[action];
     if (rule.clientOnly) return relation === 'client (SELF)' ? 'yes' : '–';
@@ -178,9 +197,11 @@ export function authorisationDoc(): { rights: string; operations: string } {
     '',
     '## HTTP routes',
     '',
-    '| route | path | asks | note |',
-    '| --- | --- | --- | --- |',
-    ...routes.map((r) => `| ${r.name} | \`${r.path}\` | ${describeRoute(r.access)} | ${r.access.note} |`),
+    'CORS: the methods the portal frontends (CORS_ORIGINS, FRONTEND_URL, the gateway itself) may call a route with from their own origin, with credentials; other origins get no CORS answer.',
+    '',
+    '| route | path | asks | CORS | note |',
+    '| --- | --- | --- | --- | --- |',
+    ...routes.map((r) => `| ${r.name} | \`${r.path}\` | ${describeRoute(r.access)} | ${r.browser ?? '–'} | ${r.access.note} |`),
   ];
   return { rights: rights.join('\n'), operations: operations.join('\n') };
 }

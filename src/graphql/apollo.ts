@@ -9,6 +9,7 @@ import type { Metrics } from '../observability/metrics';
 import type { GatewayContext } from './context';
 import { formatGatewayError, isClientMistake, isExpectedError } from '../errors';
 import { jitGateway, type KnownOperations } from './execution/jit-executor';
+import type { ApqCache } from './apq-cache';
 
 /** The query limits, shared by HTTP (Apollo) and WebSocket (graphql-ws) so neither path bypasses them. */
 export function queryProtection(config: Config): { validationRules: ValidationRule[]; plugins: ApolloServerPlugin[]; maxTokens: number } {
@@ -72,19 +73,27 @@ function observabilityPlugin(metrics: Metrics, references: WeakMap<object, strin
 }
 
 /**
+ * `apq`: where automatic persisted queries keep their texts (null: APQ off, as beside a
+ * TRUSTED_DOCUMENTS safelist, where an unknown hash must never register a text).
  * `known`: where the compiled executor records the queries it ran, for the GraphQL route's direct
  * path. That path skips this server's pipeline only for answers without errors, so it is sound as
  * long as no plugin here changes a successful query's answer: the query-limit plugin and
  * observabilityPlugin act on errors and partial failures, and the route reports its own metrics.
  */
-export function createApollo(schema: GraphQLSchema, config: Config, metrics: Metrics, logger: Logger, known?: KnownOperations): ApolloServer<GatewayContext> {
+export function createApollo(
+  schema: GraphQLSchema,
+  config: Config,
+  metrics: Metrics,
+  logger: Logger,
+  { known, apq }: { known?: KnownOperations; apq: ApqCache | null },
+): ApolloServer<GatewayContext> {
   const protection = queryProtection(config);
   const references = new WeakMap<object, string>();
   return new ApolloServer<GatewayContext>({
     ...(config.GRAPHQL_EXECUTOR === 'jit' ? { gateway: jitGateway(schema, known, (name) => metrics.operations.label(name)) } : { schema }),
     csrfPrevention: true,
     allowBatchedHttpRequests: false,
-    persistedQueries: false,
+    persistedQueries: apq ? { cache: apq, ttl: config.APQ_TTL_SECONDS } : false,
     introspection: !config.isProduction,
     hideSchemaDetailsFromClientErrors: config.isProduction,
     includeStacktraceInErrorResponses: false,

@@ -14,7 +14,12 @@ const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 export class TrustedDocuments {
   private constructor(private readonly byHash: Map<string, string>) {}
 
-  /** The file is a JSON array of query strings, or an object { "<sha256>": "<query>" }. */
+  /**
+   * The file is a JSON array of query strings, an object { "<sha256>": "<query>" } (graphql-codegen's
+   * client preset), or Apollo's persisted-query manifest ({ "format": "apollo-persisted-query-manifest",
+   * "version": 1, "operations": [{ "id", "name", "type", "body" }] }, from
+   * @apollo/generate-persisted-query-manifest, ids the SHA-256 of the body as its default makes them).
+   */
   static load(path: string): TrustedDocuments {
     let json: unknown;
     try {
@@ -22,7 +27,7 @@ export class TrustedDocuments {
     } catch (err) {
       throw new ConfigError('TRUSTED_DOCUMENTS', `cannot be read as JSON (${(err as Error).message})`);
     }
-    const entries = Array.isArray(json) ? json.map((q) => [sha256(String(q)), String(q)] as const) : Object.entries(json as Record<string, string>);
+    const entries = entriesOf(json);
     for (const [hash, query] of entries) {
       if (sha256(query) !== hash) throw new ConfigError('TRUSTED_DOCUMENTS', `lists a query under a hash that is not its SHA-256 (${hash.slice(0, 12)}…)`);
     }
@@ -52,4 +57,26 @@ export class TrustedDocuments {
     const hash = (extensions as { persistedQuery?: { sha256Hash?: unknown } } | undefined)?.persistedQuery?.sha256Hash;
     return typeof hash === 'string' ? (this.byHash.get(hash) ?? null) : null;
   }
+}
+
+interface ApolloManifest {
+  format: 'apollo-persisted-query-manifest';
+  version: number;
+  operations: { id: string; body: string }[];
+}
+
+function isApolloManifest(json: unknown): json is ApolloManifest {
+  return typeof json === 'object' && json !== null && (json as { format?: unknown }).format === 'apollo-persisted-query-manifest';
+}
+
+function entriesOf(json: unknown): (readonly [string, string])[] {
+  if (Array.isArray(json)) return json.map((q) => [sha256(String(q)), String(q)] as const);
+  if (isApolloManifest(json)) {
+    if (json.version !== 1 || !Array.isArray(json.operations))
+      throw new ConfigError('TRUSTED_DOCUMENTS', 'is an Apollo manifest of another version than 1, or without operations');
+    return json.operations.map((op) => [String(op.id), String(op.body)] as const);
+  }
+  if (typeof json !== 'object' || json === null)
+    throw new ConfigError('TRUSTED_DOCUMENTS', 'must be a list of queries, a hash → query object or an Apollo manifest');
+  return Object.entries(json as Record<string, string>);
 }

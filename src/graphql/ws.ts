@@ -14,7 +14,6 @@ import {
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { AuthViewer } from '../auth/tokens';
-import type { Config } from '../config';
 import type { Logger } from '../observability/logger';
 import type { Services } from '../services';
 import { clientIp } from '../http/io';
@@ -26,6 +25,8 @@ import { CloseCode, ErrorCode, formatGatewayError, SocketCloseCode, isExpectedEr
 
 interface SocketState {
   viewer: AuthViewer | null;
+  /** The session cookie of the upgrade request, taken only from a portal frontend's Origin. */
+  cookieToken: string | null;
   ip: string | null;
   subscriptions: number;
   /** The client sent something since the last sweep: counts as use of the session. */
@@ -34,7 +35,9 @@ interface SocketState {
 
 /**
  * GraphQL over WebSocket (graphql-transport-ws) on the same path as HTTP. The token comes in
- * connection_init; a socket without a valid one within WS_AUTH_TIMEOUT_MS is closed with 4401.
+ * connection_init, or from a browser as the session cookie of the upgrade request when its Origin
+ * is a portal frontend (never from another page: a cross-site WebSocket carries the cookie too);
+ * a socket without a valid session within WS_AUTH_TIMEOUT_MS is closed with 4401.
  * Operations pass the same parse limits and validation rules as HTTP; only subscriptions are
  * served here (queries and mutations go over HTTP, through the one pipeline).
  */
@@ -56,7 +59,7 @@ export function createWebSocketServer(schema: GraphQLSchema, services: Services,
         const socket = ctx.extra.socket;
         const state = states.get(socket);
         const raw = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
-        const token = typeof raw === 'string' && raw.startsWith('Bearer ') ? raw.slice(7).trim() : null;
+        const token = typeof raw === 'string' && raw.startsWith('Bearer ') ? raw.slice(7).trim() : (state?.cookieToken ?? null);
         if (!state || !token) {
           socket.close(CloseCode.Unauthorized, 'Unauthorized');
           return false;
@@ -132,7 +135,8 @@ export function createWebSocketServer(schema: GraphQLSchema, services: Services,
   );
 
   wss.on('connection', (socket: WebSocket, req: IncomingMessage) => {
-    const state: SocketState = { viewer: null, ip: clientIp(req, config.TRUST_PROXY), subscriptions: 0, active: false };
+    const cookieToken = services.origins.isFrontend(req.headers.origin) ? services.cookies.session(req) : null;
+    const state: SocketState = { viewer: null, cookieToken, ip: clientIp(req, config.TRUST_PROXY), subscriptions: 0, active: false };
     states.set(socket, state);
     socket.on('message', () => (state.active = true));
     services.metrics.wsConnections.inc();
@@ -150,9 +154,9 @@ export function createWebSocketServer(schema: GraphQLSchema, services: Services,
 
   return {
     wss,
-    /** Accepts an upgrade on /graphql when the Origin is allowed. */
+    /** Accepts an upgrade on /graphql when the Origin is allowed (BrowserOrigins.allowsSocket). */
     handleUpgrade(req: IncomingMessage, socket: import('node:stream').Duplex, head: Buffer): void {
-      if (!originAllowed(config, req.headers.origin)) {
+      if (!services.origins.allowsSocket(req.headers.origin)) {
         socket.end('HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\n\r\nOrigin not allowed\r\n');
         return;
       }
@@ -228,14 +232,4 @@ function asBadInput(error: GraphQLError, hideSuggestions: boolean): GraphQLError
     nodes: error.nodes,
     extensions: { code: ErrorCode.BAD_USER_INPUT },
   });
-}
-
-/** Browsers send Origin; apps and servers usually do not. Without CORS_ORIGINS, development allows all. */
-export function originAllowed(config: Config, origin: string | undefined): boolean {
-  if (!origin) return true;
-  const allowed = config.CORS_ORIGINS.split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
-  if (!allowed.length) return !config.isProduction;
-  return allowed.includes(origin);
 }

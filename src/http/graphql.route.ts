@@ -53,7 +53,7 @@ export function graphqlRoute(apollo: ApolloServer<GatewayContext>, services: Ser
 
     let viewer: AuthViewer | null = null;
     let authError: UnauthenticatedError | null = null;
-    const token = bearerToken(req);
+    const token = bearerToken(req, services.cookies);
     if (token) {
       try {
         viewer = await services.sessions.authenticate(token);
@@ -91,6 +91,7 @@ export function graphqlRoute(apollo: ApolloServer<GatewayContext>, services: Ser
     });
     for (const [key, value] of response.headers) res.setHeader(key, value);
     res.statusCode = response.status ?? 200;
+    direct?.learn(req, res.statusCode, response.headers.get('content-type'));
     if (response.body.kind === 'complete') {
       res.end(response.body.string);
     } else {

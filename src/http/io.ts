@@ -1,4 +1,4 @@
-import { readCookie, SESSION_COOKIE } from './cookies';
+import type { SessionCookies } from './cookies';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { GraphQLError } from 'graphql';
 
@@ -55,10 +55,10 @@ export function clientIp(req: IncomingMessage, trustProxy: boolean): string | nu
 }
 
 /** The session token of a request: the Authorization header, or the httpOnly cookie a browser login set. */
-export function bearerToken(req: IncomingMessage): string | null {
+export function bearerToken(req: IncomingMessage, cookies: SessionCookies): string | null {
   const header = req.headers.authorization;
   if (header?.startsWith('Bearer ')) return header.slice(7).trim() || null;
-  return readCookie(req, SESSION_COOKIE);
+  return cookies.session(req);
 }
 
 /** A percent-encoded value (a path segment, a cookie), or null when it is not valid percent-encoding. */

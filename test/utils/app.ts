@@ -14,6 +14,8 @@ import { createMariaDbDatabase } from './services';
 export interface TestApp {
   app: App;
   base: string;
+  /** An absolute URL the gateway handed out (PUBLIC_URL, which tests in production set to an https name), on this test server. */
+  local(url: string): string;
   config: Config;
   logs: string[];
   /** POST /auth/dev/login by e-mail (or { bsn }); answers the access token. */
@@ -61,7 +63,14 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     databaseUrl = `sqlite:${join(mkdtempSync(join(tmpdir(), 'ggz-test-')), 'portal.sqlite')}`;
   }
   const production: Record<string, string> = options.production
-    ? { NODE_ENV: 'production', DEV_LOGIN: '0', DEMO_SEED: '0', BSN_HASH_KEY: randomBytes(16).toString('hex'), EHR_ADAPTERS: 'demo' }
+    ? {
+        NODE_ENV: 'production',
+        DEV_LOGIN: '0',
+        DEMO_SEED: '0',
+        BSN_HASH_KEY: randomBytes(16).toString('hex'),
+        EHR_ADAPTERS: 'demo',
+        PUBLIC_URL: 'https://gateway.portal.test',
+      }
     : {};
   const config = loadConfig({
     PORT: '0',
@@ -125,6 +134,10 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     logs,
     login,
     gql,
+    local: (url) => {
+      const u = new URL(url);
+      return `${base}${u.pathname}${u.search}`;
+    },
     async stop() {
       await app.stop();
       await dropDatabase?.();

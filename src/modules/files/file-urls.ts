@@ -7,19 +7,22 @@ export interface SignedFileRef {
 }
 
 /**
- * Short-lived download URLs bound to one viewer: `/files/<id>?a=<account>&e=<expiry>&sig=<hmac>`.
- * The signature covers id, account and expiry, so a URL cannot be moved to another file or person.
+ * Short-lived download URLs bound to one viewer: `<PUBLIC_URL>/files/<id>?a=<account>&e=<expiry>&sig=<hmac>`,
+ * absolute so a page on the frontend's own origin can open them. The signature covers id, account
+ * and expiry, so a URL cannot be moved to another file or person.
  */
 export class FileUrlSigner {
   constructor(
     private readonly secret: string,
     private readonly ttlSeconds: number,
+    /** The absolute URL of a path on this gateway. */
+    private readonly absolute: (path: string) => string = (path) => path,
   ) {}
 
   sign(fileId: string, accountId: string, now = Date.now()): string {
     const expiresAt = Math.floor(now / 1000) + this.ttlSeconds;
     const sig = this.mac(fileId, accountId, expiresAt);
-    return `/files/${encodeURIComponent(fileId)}?a=${encodeURIComponent(accountId)}&e=${expiresAt}&sig=${sig}`;
+    return this.absolute(`/files/${encodeURIComponent(fileId)}?a=${encodeURIComponent(accountId)}&e=${expiresAt}&sig=${sig}`);
   }
 
   /** Answers the reference when the signature holds and has not expired; a reason otherwise. */

@@ -22,7 +22,7 @@ export function filesRoute(services: Services, logger: Logger) {
     if ('error' in ref) return sendError(res, 403, ErrorCode.FORBIDDEN, ref.error);
 
     // A session sent along must be the one the link was made for.
-    const token = bearerToken(req);
+    const token = bearerToken(req, services.cookies);
     let sessionMustChange = false;
     if (token) {
       const viewer = await services.sessions.authenticate(token).catch(() => null);

@@ -18,7 +18,7 @@ export function uploadsRoute(services: Services, logger: Logger) {
   const { config } = services;
   return async (req: IncomingMessage, res: ServerResponse, requestId: string): Promise<void> => {
     if (req.method !== 'POST') return sendError(res, 405, ErrorCode.BAD_USER_INPUT, 'Upload a file with POST (multipart/form-data).');
-    const token = bearerToken(req);
+    const token = bearerToken(req, services.cookies);
     const viewer = token ? await services.sessions.authenticate(token).catch(() => null) : null;
     if (!viewer) return sendError(res, 401, ErrorCode.UNAUTHENTICATED, 'Log in first: uploading needs a valid session.');
     // A browser's cookie alone would let another site post a form here: ask for a header a plain form cannot set.

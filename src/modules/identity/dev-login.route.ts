@@ -4,15 +4,19 @@ import { AppError, ErrorCode } from '../../errors';
 import { readBody, sendError, sendJson } from '../../http/io';
 import type { Services } from '../../services';
 
+// `cookie: true`: the session goes into the browser's httpOnly cookies, as after a DigiD login.
+const asCookie = { cookie: z.boolean().optional() };
 const body = z.union([
-  z.object({ accountId: z.string().min(1).max(64) }),
-  z.object({ email: z.email() }),
-  z.object({ bsn: z.string().regex(/^\d{9}$/, 'a BSN has 9 digits') }),
+  z.object({ accountId: z.string().min(1).max(64), ...asCookie }),
+  z.object({ email: z.email(), ...asCookie }),
+  z.object({ bsn: z.string().regex(/^\d{9}$/, 'a BSN has 9 digits'), ...asCookie }),
 ]);
 
 /**
  * POST /auth/dev/login: development only (never registered in production). With a BSN it logs in
- * exactly as a DigiD login with that BSN would: the account is found or created and linked.
+ * exactly as a DigiD login with that BSN would: the account is found or created and linked. With
+ * `"cookie": true` it sets the same cookies as the OIDC callback and answers only `{ expiresAt }`,
+ * so a frontend on its own origin (CORS_ORIGINS) develops in browser mode without a proxy.
  */
 export function devLoginRoute(services: Services) {
   return async (req: IncomingMessage, res: ServerResponse, requestId: string): Promise<void> => {
@@ -21,7 +25,12 @@ export function devLoginRoute(services: Services) {
     try {
       input = body.parse(JSON.parse((await readBody(req, 4096)).toString('utf8') || '{}'));
     } catch {
-      return sendError(res, 400, ErrorCode.BAD_USER_INPUT, 'Send JSON with one of { "accountId" }, { "email" } or { "bsn" }.');
+      return sendError(
+        res,
+        400,
+        ErrorCode.BAD_USER_INPUT,
+        'Send JSON with one of { "accountId" }, { "email" } or { "bsn" } (and "cookie": true for browser mode).',
+      );
     }
     try {
       const account =
@@ -33,6 +42,9 @@ export function devLoginRoute(services: Services) {
       if (!account) return sendError(res, 404, ErrorCode.NOT_FOUND, 'No such account.');
       await services.accounts.recordLogin(account.id);
       const session = await services.sessions.create(account.id, 'dev');
+      if (input.cookie) {
+        return sendJson(res, 200, { expiresAt: session.expiresAt.toISOString(), accountId: account.id }, { 'set-cookie': services.cookies.issue(session) });
+      }
       sendJson(res, 200, {
         accessToken: session.accessToken,
         refreshToken: session.refreshToken,

@@ -14,6 +14,7 @@ export function identityRoutes(services: Services, logger: Logger): RouteHandler
   return {
     session_refresh: (req, res) => browser.refresh(req, res),
     session_logout: (req, res) => browser.logout(req, res),
+    session_code: (req, res) => browser.loginCode(req, res),
     ...(devLogin ? { dev_login: (req, res, _url, id) => devLogin(req, res, id) } : {}),
     ...(oidc
       ? { oidc_login: (req, res, url, id) => oidc.login(req, res, url, id), oidc_callback: (req, res, url, id) => oidc.callback(req, res, url, id) }

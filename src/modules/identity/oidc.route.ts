@@ -12,7 +12,8 @@ const CALLBACK_PATH_COOKIE_SCOPE = '/auth/oidc';
 
 /**
  * GET /auth/oidc/login?returnTo=/path and GET /auth/oidc/callback (contract/http.md). Built only
- * when OIDC_ISSUER is configured. Browser mode: the session travels in httpOnly cookies.
+ * when OIDC_ISSUER is configured. Browser mode: the session travels in httpOnly cookies, and the
+ * callback sends the browser to the frontend page it came from (a path or a frontend's URL).
  */
 export function oidcRoutes(services: Services, logger: Logger) {
   const { config } = services;
@@ -35,7 +36,7 @@ export function oidcRoutes(services: Services, logger: Logger) {
     logger,
   );
   // Plain http only for a local gateway outside production; a browser drops Secure cookies there.
-  const secure = config.isProduction || !config.OIDC_REDIRECT_URI!.startsWith('http://');
+  const secure = config.browser.secureCookies;
 
   const refuse = (req: IncomingMessage, res: ServerResponse, err: OidcLoginError, requestId: string, clearState: boolean) => {
     services.metrics.securityEvents.inc({ event: 'login_failed' });
@@ -50,7 +51,12 @@ export function oidcRoutes(services: Services, logger: Logger) {
     async login(req: IncomingMessage, res: ServerResponse, url: URL, requestId: string): Promise<void> {
       if (req.method !== 'GET') return sendError(res, 405, ErrorCode.BAD_USER_INPUT, 'Use GET /auth/oidc/login?returnTo=/path.', { allow: 'GET' });
       try {
-        const { url: target, state } = await oidc.begin(url.searchParams.get('returnTo'));
+        const asked = url.searchParams.get('returnTo');
+        const landing = services.origins.landing(asked);
+        // Another site, or a URL browsers read their own way: the login goes on and lands on the portal's start page.
+        if (asked && !landing)
+          logger.warn({ event: 'return_to_refused', requestId, returnTo: asked.slice(0, 200) }, 'OIDC login: returnTo is not a frontend page');
+        const { url: target, state } = await oidc.begin(landing ?? services.origins.home);
         res.writeHead(302, {
           location: target.href,
           'cache-control': 'no-store',
@@ -74,8 +80,7 @@ export function oidcRoutes(services: Services, logger: Logger) {
           'cache-control': 'no-store',
           'set-cookie': [
             cookie(STATE_COOKIE, '', { maxAge: 0, path: CALLBACK_PATH_COOKIE_SCOPE, sameSite: 'Lax', secure }),
-            cookie('portal_session', session.accessToken, { maxAge: config.ACCESS_TOKEN_TTL_SECONDS, path: '/', sameSite: 'Strict', secure }),
-            cookie('portal_refresh', session.refreshToken, { maxAge: config.SESSION_MAX_HOURS * 3600, path: '/', sameSite: 'Strict', secure }),
+            ...services.cookies.issue(session),
           ],
         });
         res.end();

@@ -1,3 +1,4 @@
+import type { BrowserOrigins } from '../../http/origins';
 import { createHash, randomBytes, randomInt, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import type { MailPort, SmsPort } from '../../../adapters/ports';
@@ -48,7 +49,8 @@ export interface OwnAccountsServiceOptions {
   sms: SmsPort;
   logger: Logger;
   metrics: Metrics;
-  publicUrl: string;
+  /** The portal frontend's pages (the link in the mail). */
+  origins: Pick<BrowserOrigins, 'page'>;
 }
 
 /**
@@ -218,7 +220,7 @@ export class OwnAccountsService {
     await this.deps.mail.send({
       to: normalized,
       subject: 'Nieuw wachtwoord instellen',
-      text: `Via deze link stelt u een nieuw wachtwoord in (30 minuten geldig, één keer te gebruiken):\n${this.deps.publicUrl}/wachtwoord-herstellen?token=${token}\n\nHeeft u dit niet aangevraagd? Dan kunt u deze e-mail negeren.`,
+      text: `Via deze link stelt u een nieuw wachtwoord in (30 minuten geldig, één keer te gebruiken):\n${this.deps.origins.page(`/wachtwoord-herstellen?token=${token}`)}\n\nHeeft u dit niet aangevraagd? Dan kunt u deze e-mail negeren.`,
     });
   }
 

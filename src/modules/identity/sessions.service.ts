@@ -180,6 +180,12 @@ export class SessionsService {
     return { ...this.tokens.sign(session.accountId, session.id), refreshToken: next, sessionId: session.id };
   }
 
+  /** The session a refresh token belongs to, without using the token (a logout by the refresh cookie alone). */
+  async sessionOfRefreshToken(refreshToken: string): Promise<string | null> {
+    const row = await this.db.getRepository(RefreshTokenEntity).findOneBy({ tokenHash: sha256(refreshToken) });
+    return row?.sessionId ?? null;
+  }
+
   async revoke(sessionId: string, reason: string): Promise<void> {
     await this.db.getRepository(SessionEntity).update({ id: sessionId }, { revokedAt: new Date(), revokedReason: reason });
     try {

@@ -1,3 +1,4 @@
+import type { BrowserOrigins } from '../../http/origins';
 import type { DataSource } from 'typeorm';
 import type { MailPort } from '../../../adapters/ports';
 import { Action, mayReadConversation, type Grant } from '../../auth/access';
@@ -15,7 +16,8 @@ export interface MessageMailerOptions {
   kv: KeyValueStore;
   mail: MailPort;
   logger: Logger;
-  portalUrl: string;
+  /** The portal frontend's pages (the link in the mail). */
+  origins: Pick<BrowserOrigins, 'page'>;
   /** The access gate for an account outside a request (gate-readers' authorizeAccount). */
   authorize: (accountId: string, clientId: string, action: Action) => Promise<Grant | Error>;
   /** At most one mail per conversation per reader in this many seconds (15 minutes). */
@@ -36,20 +38,12 @@ export class MessageMailer {
   private readonly kv: KeyValueStore;
   private readonly mail: MailPort;
   private readonly logger: Logger;
-  private readonly portalUrl: string;
+  private readonly origins: MessageMailerOptions['origins'];
   private readonly intervalSeconds: number;
   private readonly authorize: MessageMailerOptions['authorize'];
 
   constructor(options: MessageMailerOptions) {
-    ({
-      db: this.db,
-      accounts: this.accounts,
-      kv: this.kv,
-      mail: this.mail,
-      logger: this.logger,
-      portalUrl: this.portalUrl,
-      authorize: this.authorize,
-    } = options);
+    ({ db: this.db, accounts: this.accounts, kv: this.kv, mail: this.mail, logger: this.logger, origins: this.origins, authorize: this.authorize } = options);
     this.intervalSeconds = options.intervalSeconds ?? 15 * 60;
   }
 
@@ -87,7 +81,7 @@ export class MessageMailer {
           `Beste ${account.displayName},`,
           '',
           'Er staat een nieuw bericht voor u klaar in het cliëntportaal. Log in om het te lezen:',
-          this.portalUrl,
+          this.origins.page('/'),
           '',
           'Berichten zijn niet bedoeld voor crisissituaties. Bel bij een crisis uw behandelaar of de crisisdienst, of 112 bij direct gevaar.',
           'U kunt deze e-mails uitzetten bij uw meldingsinstellingen in het portaal.',

@@ -1,3 +1,4 @@
+import type { BrowserOrigins } from '../../http/origins';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { IsNull, LessThan, type DataSource } from 'typeorm';
 import { z } from 'zod';
@@ -52,7 +53,8 @@ export interface NetworkServiceOptions {
   ownAccounts: OwnAccountsService;
   sessions: SessionsService;
   mail: MailPort;
-  publicUrl: string;
+  /** The portal frontend's pages (the link in the mail). */
+  origins: Pick<BrowserOrigins, 'page'>;
 }
 
 /**
@@ -123,7 +125,7 @@ export class NetworkService {
     };
     await this.invitations.insert(invitation);
     const inviter = await this.deps.accounts.findById(invitedBy);
-    const link = `${this.deps.publicUrl}/uitnodiging?token=${token}`;
+    const link = this.deps.origins.page(`/uitnodiging?token=${token}`);
     const personal = parsed.data.message ? `\n\n${parsed.data.message}\n` : '\n';
     await this.deps.mail.send({
       to: email,

@@ -1,0 +1,60 @@
+import { LRUCache } from 'lru-cache';
+import type { KeyValueStore } from '../kv/kv';
+import type { Logger } from '../observability/logger';
+
+/**
+ * Apollo's automatic persisted queries keep each query text under its SHA-256. Apollo stores a text
+ * only after it parsed and validated with every query limit, so an entry is a document this server
+ * would run anyway; APQ saves the text's bytes on the wire, it is no safelist (TRUSTED_DOCUMENTS is).
+ * The cache is Apollo's KeyValueCache shape (get, set, delete).
+ */
+export interface ApqCache {
+  get(key: string): Promise<string | undefined>;
+  set(key: string, value: string, options?: { ttl?: number | null }): Promise<void>;
+  delete(key: string): Promise<boolean | void>;
+}
+
+/** Longer texts are not kept (the client sends them in full each time, as without APQ). */
+const MAX_TEXT_CHARS = 64 * 1024;
+
+/**
+ * With Redis: shared by every instance (a hash registered on one is found on the others), each
+ * entry expiring after APQ_TTL_SECONDS, so the set is bounded by what clients used in that time
+ * (and by Redis's maxmemory policy); Redis away: a miss, and the client sends the full text again.
+ */
+export function sharedApqCache(kv: KeyValueStore, ttlSeconds: number, logger: Logger): ApqCache {
+  const key = (hash: string) => `apq:${hash}`;
+  return {
+    async get(hash) {
+      try {
+        return (await kv.get(key(hash))) ?? undefined;
+      } catch (err) {
+        logger.debug({ err: (err as Error).message }, 'APQ lookup failed; the client sends the query again');
+        return undefined;
+      }
+    },
+    async set(hash, text) {
+      if (text.length > MAX_TEXT_CHARS) return;
+      await kv.set(key(hash), text, ttlSeconds).catch((err: Error) => logger.debug({ err: err.message }, 'APQ store failed'));
+    },
+    async delete(hash) {
+      await kv.del(key(hash)).catch(() => undefined);
+    },
+  };
+}
+
+/** Without Redis: this instance only, least recently used texts dropped beyond APQ_MEMORY_BYTES. */
+export function memoryApqCache(maxBytes: number, ttlSeconds: number): ApqCache {
+  const texts = new LRUCache<string, string>({ maxSize: maxBytes, sizeCalculation: (text, hash) => text.length + hash.length, ttl: ttlSeconds * 1000 });
+  return {
+    async get(hash) {
+      return texts.get(hash);
+    },
+    async set(hash, text) {
+      if (text.length <= MAX_TEXT_CHARS) texts.set(hash, text);
+    },
+    async delete(hash) {
+      return texts.delete(hash);
+    },
+  };
+}
