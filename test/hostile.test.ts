@@ -359,7 +359,7 @@ describe.each(configurations)('hostile input, in $name', ({ production }) => {
     it('refuses an upload without a session, by cookie without x-requested-with, from an account without a portal, and of executables and archives', async () => {
       const pdf = Buffer.from('%PDF-1.4\n%demo\n');
       expect((await upload(pdf, 'a.pdf', {})).status).toBe(401);
-      expect((await upload(pdf, 'a.pdf', { cookie: `portal_session=${token}` })).status).toBe(403);
+      expect((await upload(pdf, 'a.pdf', { cookie: `${t.app.services.cookies.sessionName}=${token}` })).status).toBe(403);
       const stranger = await upload(pdf, 'a.pdf', { authorization: `Bearer ${await t.login('stranger@demo.test')}` });
       expect(stranger.status).toBe(403);
       expect((await upload(Buffer.concat([Buffer.from('MZ'), randomBytes(200)]), 'setup.exe')).status).toBe(415);

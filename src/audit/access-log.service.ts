@@ -64,8 +64,17 @@ export class AccessLogService {
     await this.insert([event]);
   }
 
-  async list(clientId: string, first: number): Promise<AccessLogEntity[]> {
-    return this.db.getRepository(AccessLogEntity).find({ where: { clientId }, order: { at: 'DESC' }, take: first });
+  /** The newest lines first; `after`: only lines older than that one (a page after it), by (at, id). */
+  async list(clientId: string, take: number, after?: { at: Date; id: string }): Promise<AccessLogEntity[]> {
+    const query = this.db
+      .getRepository(AccessLogEntity)
+      .createQueryBuilder('l')
+      .where('l.clientId = :clientId', { clientId })
+      .orderBy('l.at', 'DESC')
+      .addOrderBy('l.id', 'DESC')
+      .take(take);
+    if (after) query.andWhere('(l.at < :at OR (l.at = :at AND l.id < :id))', { at: after.at, id: after.id });
+    return query.getMany();
   }
 
   private async insert(events: readonly AccessEvent[]): Promise<void> {

@@ -1,8 +1,10 @@
-import { Arg, Ctx, FieldResolver, ID, Int, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Args, Ctx, FieldResolver, ID, Int, Query, Resolver, Root } from 'type-graphql';
+import type { AccessLogEntity } from '../../audit/access-log.entity';
+import { fromCursor, ForwardPage, pageOf, pageSize, type ConnectionShape } from '../../graphql/connection';
 import type { EhrClient } from '../../../adapters/ports';
 import { Action, authorize } from '../../auth/access';
 import { UNKNOWN_CLIENT_NAME, type GatewayContext } from '../../graphql/context';
-import { BadUserInputError, NotAvailableError, NotFoundError } from '../../errors';
+import { NotAvailableError, NotFoundError } from '../../errors';
 import { DateScalar } from '../../graphql/scalars';
 import { AppointmentWindow } from '../appointments/appointment.types';
 import { readAgenda } from '../appointments/appointments.service';
@@ -11,7 +13,7 @@ import { dossierReads } from '../dossier/dossier.service';
 import { readAudited } from '../dossier/dossier.resolver';
 import { QuestionnaireAssignment, QuestionnaireStatus } from '../questionnaires/questionnaire.types';
 import { ClientStory, DiaryEntry } from '../journal/journal.types';
-import { AccessLogEntry, Client, Dashboard } from './client.types';
+import { AccessLogConnection, AccessLogEntry, Client, Dashboard } from './client.types';
 
 @Resolver(() => Client)
 export class ClientResolver {
@@ -39,13 +41,13 @@ export class ClientResolver {
       can.VIEW_AGENDA ? readAgenda(ctx, c.id, AppointmentWindow.UPCOMING) : Promise.resolve([]),
       can.VIEW_DOSSIER ? countDossierParts(ctx, c.id) : Promise.resolve(0),
     ]);
-    return { clientId: c.id, upcomingAppointmentCount: upcoming.length, dossierPartCount: parts };
+    return { id: c.id, clientId: c.id, upcomingAppointmentCount: upcoming.length, dossierPartCount: parts };
   }
 
   @FieldResolver(() => Dossier, { nullable: true })
   async dossier(@Root() c: Client, @Ctx() ctx: GatewayContext): Promise<Dossier> {
     await authorize(ctx, c.id, Action.VIEW_DOSSIER);
-    return { clientId: c.id };
+    return { id: c.id, clientId: c.id };
   }
 
   @FieldResolver(() => [QuestionnaireAssignment], { nullable: true })
@@ -73,20 +75,24 @@ export class ClientResolver {
   @FieldResolver(() => [AccessLogEntry], { nullable: true, description: "Who opened this dossier, when, and what (the client's right to see the access log)." })
   async accessLog(@Root() c: Client, @Arg('first', () => Int, { defaultValue: 50 }) first: number, @Ctx() ctx: GatewayContext): Promise<AccessLogEntry[]> {
     await authorize(ctx, c.id, Action.VIEW_ACCESS_LOG);
-    if (first < 1 || first > 100) throw new BadUserInputError('first must be between 1 and 100.', { limit: 100 });
-    const rows = await ctx.services.audit.list(c.id, first);
-    // Lines written before the log named the person kept the client's id: shown by name too.
-    const legacy = rows.some((r) => r.onBehalfOf?.startsWith('client:'));
-    const clientName = legacy ? ((await ctx.profile(c.id))?.name ?? UNKNOWN_CLIENT_NAME) : null;
-    return rows.map((r) => ({
-      at: r.at,
-      actor: r.actorName,
-      actorRole: r.actorRole,
-      action: ({ C: 'create', R: 'read', U: 'update', D: 'delete', E: 'execute' } as const)[r.action],
-      resource: r.resource,
-      onBehalfOf: r.onBehalfOf?.startsWith('client:') ? clientName : r.onBehalfOf,
-      emergencyAccess: r.emergencyAccess,
-    }));
+    return presentAccessLog(ctx, c.id, await ctx.services.audit.list(c.id, pageSize(first, 'first')));
+  }
+
+  @FieldResolver(() => AccessLogConnection, { nullable: true, description: 'The access log page by page, newest first (Relay connection).' })
+  async accessLogConnection(@Root() c: Client, @Args() page: ForwardPage, @Ctx() ctx: GatewayContext): Promise<ConnectionShape<AccessLogEntry>> {
+    await authorize(ctx, c.id, Action.VIEW_ACCESS_LOG);
+    const size = pageSize(page.first, 'first');
+    const after = page.after ? fromCursor(page.after, 'after') : undefined;
+    const rows = await ctx.services.audit.list(c.id, size + 1, after ? { at: new Date(after.key), id: after.id } : undefined);
+    const entries = await presentAccessLog(ctx, c.id, rows);
+    const byId = new Map(entries.map((e) => [e.id, e]));
+    return pageOf(
+      rows,
+      size,
+      (r) => ({ key: r.at.toISOString(), id: r.id }),
+      (r) => byId.get(r.id)!,
+      { backwards: false, from: !!after },
+    );
   }
 
   /** The client's name and birth date from the EHR, with one access-log line per request however many fields ask. */
@@ -127,4 +133,20 @@ async function countDossierParts(ctx: GatewayContext, clientId: string): Promise
     ]),
   );
   return parts.filter((p) => (Array.isArray(p) ? p.length > 0 : p !== null)).length;
+}
+
+/** Access-log lines as the client reads them. Lines written before the log named the person kept the client's id: shown by name too. */
+async function presentAccessLog(ctx: GatewayContext, clientId: string, rows: AccessLogEntity[]): Promise<AccessLogEntry[]> {
+  const legacy = rows.some((r) => r.onBehalfOf?.startsWith('client:'));
+  const clientName = legacy ? ((await ctx.profile(clientId))?.name ?? UNKNOWN_CLIENT_NAME) : null;
+  return rows.map((r) => ({
+    id: r.id,
+    at: r.at,
+    actor: r.actorName,
+    actorRole: r.actorRole,
+    action: ({ C: 'create', R: 'read', U: 'update', D: 'delete', E: 'execute' } as const)[r.action],
+    resource: r.resource,
+    onBehalfOf: r.onBehalfOf?.startsWith('client:') ? clientName : r.onBehalfOf,
+    emergencyAccess: r.emergencyAccess,
+  }));
 }

@@ -4,6 +4,8 @@ import { DateScalar, DateTimeScalar } from '../../graphql/scalars';
 /** The client's record as the EHRs hold it; each part is resolved (and logged) on its own. */
 @ObjectType({ simpleResolvers: true })
 export class Dossier {
+  @Field(() => ID, { description: "The client's id (one dossier per client): a key for normalised client caches" })
+  id!: string;
   clientId!: string;
 }
 

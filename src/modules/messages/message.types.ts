@@ -1,4 +1,5 @@
-import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { connectionOf } from '../../graphql/connection';
+import { ArgsType, Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { DateTimeScalar } from '../../graphql/scalars';
 
 export enum ConversationFolder {
@@ -80,4 +81,16 @@ export class MessageEvent {
   @Field(() => MessageEventKind) kind!: MessageEventKind;
   @Field(() => Conversation) conversation!: Conversation;
   @Field(() => Message) message!: Message;
+}
+
+export const ConversationConnection = connectionOf(Conversation, 'Conversation');
+export const MessageConnection = connectionOf(Message, 'Message');
+
+/** Messages page forwards (`first`, `after`) or backwards (`last`, `before`); neither: the newest 20, oldest first. */
+@ArgsType()
+export class MessagePage {
+  @Field(() => Int, { nullable: true, description: 'The oldest this many (after `after`), 1 to 100.' }) first?: number | null;
+  @Field(() => String, { nullable: true }) after?: string | null;
+  @Field(() => Int, { nullable: true, description: 'The newest this many (before `before`), 1 to 100.' }) last?: number | null;
+  @Field(() => String, { nullable: true }) before?: string | null;
 }

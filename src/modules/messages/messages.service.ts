@@ -127,6 +127,24 @@ export class MessagesService {
     return rows.map((m) => ({ clientId, conversationId: m.conversationId, messageId: m.id, kind: m.deletedAt && m.deletedAt >= from ? 'DELETED' : 'ADDED' }));
   }
 
+  /**
+   * A page of a conversation's messages by (sentAt, id): forwards, the oldest after `from`; or
+   * backwards, the newest before `from` (newest first here; the connection shows them oldest first).
+   */
+  async messagesPage(conversationId: string, take: number, backwards: boolean, from?: { sentAt: Date; id: string }): Promise<MessageEntity[]> {
+    const direction = backwards ? 'DESC' : 'ASC';
+    const query = this.deps.db
+      .getRepository(MessageEntity)
+      .createQueryBuilder('m')
+      .where('m.conversationId = :conversationId', { conversationId })
+      .orderBy('m.sentAt', direction)
+      .addOrderBy('m.id', direction)
+      .take(take);
+    const beyond = backwards ? '<' : '>';
+    if (from) query.andWhere(`(m.sentAt ${beyond} :at OR (m.sentAt = :at AND m.id ${beyond} :id))`, { at: from.sentAt, id: from.id });
+    return query.getMany();
+  }
+
   async messages(conversationId: string): Promise<MessageEntity[]> {
     return this.deps.db.getRepository(MessageEntity).find({ where: { conversationId }, order: { sentAt: 'ASC', id: 'ASC' } });
   }

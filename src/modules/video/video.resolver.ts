@@ -13,6 +13,7 @@ import { VideoCallStatus } from './video.types';
 /** What one viewer sees of a room: the join link only for those who may join the call. */
 export function presentVideoCall(state: VideoRoomState, can: Rights): VideoCallStatus {
   return {
+    id: state.clientId,
     ready: state.ready,
     practitionerId: state.practitionerId,
     joinUrl: state.ready && can.JOIN_VIDEO_CALL ? state.joinUrl : null,
