@@ -80,4 +80,16 @@ export default tseslint.config(
     // These load a module by a path known only at run time (another build; a package without types).
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
+  {
+    // The reference portal page: plain browser JavaScript, no types to check against.
+    files: ['examples/portal-web/**/*.js'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      ...tseslint.configs.disableTypeChecked.languageOptions,
+      sourceType: 'module',
+      globals: Object.fromEntries(
+        ['window', 'document', 'location', 'fetch', 'FormData', 'URLSearchParams', 'Intl', 'Node', 'console', 'WebSocket'].map((name) => [name, 'readonly']),
+      ),
+    },
+  },
 );

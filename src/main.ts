@@ -49,6 +49,7 @@ function printWelcome(base: string, devLogin: boolean): void {
   ];
   if (devLogin) {
     lines.push(
+      `The reference portal page: ${base}/ (examples/portal-web; log in as a demo account). From another origin: CORS_ORIGINS=http://localhost:5173 npm start, then npm run portal-web.`,
       `Demo accounts: ${Object.values(DEMO_ACCOUNTS).join(', ')} (client with a full dossier, parent of two, network member with AGENDA_VIEW, no portals)`,
       `  password login: mutation login(email, password: "${DEMO_PASSWORD}"), then verifyLoginCode with the code printed in this log`,
       'Try it:',

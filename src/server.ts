@@ -11,6 +11,7 @@ import { BrowserOrigins } from './http/origins';
 import { memoryApqCache, sharedApqCache, type ApqCache } from './graphql/apq-cache';
 import { SessionCookies } from './http/cookies';
 import { mountRoutes } from './http/routes';
+import { portalPage } from './http/portal-page';
 import { identityRoutes } from './modules/identity/identity.routes';
 import { filesRoutes } from './modules/files/files.routes';
 import { syncRoutes } from './events/sync.routes';
@@ -114,6 +115,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       ...identityRoutes(services, logger),
       ...filesRoutes(services, logger),
       ...syncRoutes(services, sync, logger),
+      // The reference portal page at `/` where the dev login is (examples/portal-web); last, so every other path is matched first.
+      ...((page) => (page ? { portal_page: page } : {}))(config.DEV_LOGIN && !config.isProduction ? portalPage() : null),
     },
     services.origins,
   );

@@ -134,6 +134,7 @@ const CLIENT_FIELD: Record<string, string> = {
   appointments: 'appointments(when: ALL) { id start practitioner { name } report { title } }',
   dossier: 'dossier { __typename }',
   conversations: 'conversations(folder: ALL) { id subject }',
+  conversationsConnection: 'conversationsConnection(folder: ALL, first: 5) { edges { node { id subject } } }',
   questionnaires: 'questionnaires { id }',
   diary: 'diary { id }',
   story: 'story { text }',
@@ -141,8 +142,10 @@ const CLIENT_FIELD: Record<string, string> = {
   network: 'network { id status }',
   videoCall: 'videoCall { ready joinUrl }',
   accessLog: 'accessLog(first: 5) { actor action }',
+  accessLogConnection: 'accessLogConnection(first: 5) { edges { node { actor action } } }',
 };
 const DOSSIER_FIELD: Record<string, string> = {
+  id: 'id',
   overview: 'overview { dossierNumber }',
   intakeReport: 'intakeReport { sections { title } }',
   medications: 'medications { name }',
@@ -236,6 +239,13 @@ function probes(): Probe[] {
       variant: 'TEAM',
       query: 'mutation($id: ID!) { postMessage(conversationId: $id, body: "") { id } }',
       vars: (t) => ({ id: t.team.conversationId }),
+      extra: [Action.MESSAGES_TEAM],
+    },
+    {
+      op: 'Client.conversation',
+      variant: 'TEAM',
+      query: 'query($c: ID!, $id: ID!) { client(id: $c) { conversation(id: $id) { id subject messagesConnection(last: 2) { edges { node { body } } } } } }',
+      vars: (t) => ({ c: t.clientId, id: t.team.conversationId }),
       extra: [Action.MESSAGES_TEAM],
     },
     {
@@ -749,6 +759,7 @@ describe('the authorisation matrix: every actor × every operation and route', (
       files: () => fetch(`${t.base}/files/doc:x:demo:y?a=x&e=1&sig=x`),
       sync_events: () => fetch(`${t.base}/sync/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' }),
       sync_fhir: () => fetch(`${t.base}/sync/fhir/demo`, { method: 'POST', headers: { 'content-type': 'application/fhir+json' }, body: '{}' }),
+      portal_page: () => fetch(`${t.base}/`),
     };
     expect(Object.keys(ROUTES).sort()).toEqual(Object.keys(probesByRoute).sort());
     for (const [name, route] of Object.entries(ROUTES) as [keyof typeof ROUTES, (typeof ROUTES)[keyof typeof ROUTES]][]) {

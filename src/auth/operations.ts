@@ -38,6 +38,8 @@ export const OPERATIONS: Readonly<Record<string, OperationAccess>> = {
   ),
   'Client.dossier': client([Action.VIEW_DOSSIER]),
   'Client.conversations': client([Action.READ_MESSAGES], 'only conversations whose kind the viewer may read'),
+  'Client.conversationsConnection': client([Action.READ_MESSAGES], 'as Client.conversations, a page at a time'),
+  'Client.conversation': client([Action.READ_MESSAGES], 'one conversation by id, if its kind is one the viewer may read (as Conversation.messages)'),
   'Client.questionnaires': client([Action.VIEW_QUESTIONNAIRES]),
   'Client.diary': client([Action.VIEW_JOURNAL]),
   'Client.story': client([Action.VIEW_JOURNAL]),
@@ -45,7 +47,9 @@ export const OPERATIONS: Readonly<Record<string, OperationAccess>> = {
   'Client.network': client([Action.VIEW_NETWORK]),
   'Client.videoCall': client([Action.VIEW_VIDEO_CALL], 'the join link only with JOIN_VIDEO_CALL'),
   'Client.accessLog': client([Action.VIEW_ACCESS_LOG]),
+  'Client.accessLogConnection': client([Action.VIEW_ACCESS_LOG], 'as Client.accessLog, a page at a time'),
 
+  'Dossier.id': dossierPart,
   'Dossier.overview': dossierPart,
   'Dossier.intakeReport': dossierPart,
   'Dossier.medications': dossierPart,
@@ -147,6 +151,11 @@ export const ROUTES = {
   },
   sync_events: { path: '/sync/events', access: { kind: 'signature', note: 'HMAC over timestamp and body (SYNC_SECRET)' } },
   sync_fhir: { path: '/sync/fhir/', prefix: true, access: { kind: 'signature', note: 'the rest-hook’s header secret (FHIR_SUBSCRIPTION_SECRET)' } },
+  portal_page: {
+    path: '/',
+    prefix: true,
+    access: { kind: 'public', note: 'development only (as the dev login): the reference portal page, examples/portal-web; static files, no data' },
+  },
 } as const satisfies Record<string, { path: string; prefix?: boolean; browser?: string; access: RouteAccess }>;
 export type RouteName = keyof typeof ROUTES;
 

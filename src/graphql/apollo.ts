@@ -14,10 +14,12 @@ import type { ApqCache } from './apq-cache';
 /** The query limits, shared by HTTP (Apollo) and WebSocket (graphql-ws) so neither path bypasses them. */
 export function queryProtection(config: Config): { validationRules: ValidationRule[]; plugins: ApolloServerPlugin[]; maxTokens: number } {
   const armor = new ApolloArmor({
-    maxDepth: { n: config.GRAPHQL_MAX_DEPTH, ignoreIntrospection: !config.isProduction },
+    // Depth and cost count the shape a document asks for: a fragment spread is not a level of its own
+    // (frontends built with codegen spread a fragment per component; cycles are refused by validation).
+    maxDepth: { n: config.GRAPHQL_MAX_DEPTH, ignoreIntrospection: !config.isProduction, flattenFragments: true },
     maxAliases: { n: config.GRAPHQL_MAX_ALIASES },
     maxDirectives: { n: config.GRAPHQL_MAX_DIRECTIVES },
-    costLimit: { maxCost: config.GRAPHQL_MAX_COST, ignoreIntrospection: !config.isProduction },
+    costLimit: { maxCost: config.GRAPHQL_MAX_COST, ignoreIntrospection: !config.isProduction, flattenFragments: true },
     // graphql-armor's blocker rewrites error.message, which graphql-jit's errors keep read-only (every
     // error then became a 500); the hints are taken out where errors are presented, for HTTP and
     // WebSocket alike (formatGatewayError's hideSuggestions).

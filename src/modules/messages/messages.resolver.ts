@@ -1,9 +1,10 @@
-import { Arg, Ctx, Extensions, FieldResolver, ID, Mutation, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
+import { Arg, Args, Ctx, Extensions, FieldResolver, ID, Mutation, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
 import { Action, authorize, CONVERSATION_ACTION, Reason, mayReadConversation, mayStartConversation, type Grant } from '../../auth/access';
 import { PortalRelation, type PortalAccess } from '../../auth/permissions';
 import type { AccountEntity } from '../identity/account.entity';
 import type { GatewayContext } from '../../graphql/context';
 import { ANSWERS_EVENT_AS_IT_IS } from '../../graphql/execution/live-execution';
+import { fromCursor, ForwardPage, pageOf, pageSize, type ConnectionShape } from '../../graphql/connection';
 import { BadUserInputError, ForbiddenError, NotFoundError } from '../../errors';
 import { defineRooms } from '../../live/live-delivery';
 import { LIMITS } from '../../kv/rate-limit';
@@ -12,7 +13,18 @@ import { dossierReads } from '../dossier/dossier.service';
 import { parseGlobalId } from '../ehr/global-id';
 import type { ConversationEntity, ConversationKindValue } from './message.entity';
 import { checkBody, checkSubject } from './message-rules';
-import { Attachment, Conversation, ConversationFolder, ConversationKind, Message, MessageEvent, MessageEventKind } from './message.types';
+import {
+  Attachment,
+  Conversation,
+  ConversationConnection,
+  ConversationFolder,
+  ConversationKind,
+  Message,
+  MessageConnection,
+  MessageEvent,
+  MessageEventKind,
+  MessagePage,
+} from './message.types';
 import { presenceKey } from './message-mail';
 import { presentMessage, type Author, type ConversationView } from './messages.service';
 import { MESSAGE_TOPIC, type MessageSignal } from './messages.topics';
@@ -67,15 +79,53 @@ export class ClientConversationsResolver {
     @Arg('folder', () => ConversationFolder, { defaultValue: ConversationFolder.INBOX }) folder: ConversationFolder,
     @Ctx() ctx: GatewayContext,
   ): Promise<ConversationView[]> {
-    const grant = await authorize(ctx, c.id, Action.READ_MESSAGES);
-    const { access } = grant;
-    const account = await ctx.account();
-    const [list] = await Promise.all([
-      ctx.services.messages.list(c.id, account.id, folder, (conv, refs) => mayReadConversation(grant, conv.kind, refs.has(account.id))),
-      ctx.audit({ action: 'R', eventType: 'messages.list.read', resource: 'Berichten (overzicht)', clientId: c.id, ...audited }, access),
-    ]);
-    return list;
+    return visibleConversations(ctx, c.id, folder);
   }
+
+  @FieldResolver(() => Conversation, {
+    nullable: true,
+    description: 'One conversation of this client, in any folder (a page that opens it needs no list): NOT_FOUND when it is not this client’s.',
+  })
+  async conversation(@Root() c: Client, @Arg('id', () => ID) id: string, @Ctx() ctx: GatewayContext): Promise<ConversationView> {
+    // Another client's conversation is not found here (before any right is asked, so a refusal tells nothing of it).
+    if ((await ctx.services.messages.conversation(id))?.clientId !== c.id) throw new NotFoundError('No such conversation.');
+    const { conversation, account, access } = await openConversation(ctx, id, false);
+    const [view] = await Promise.all([
+      ctx.services.messages.view(conversation, account.id),
+      ctx.audit({ action: 'R', eventType: 'messages.conversation.read', resource: `Gesprek: ${conversation.subject}`, clientId: c.id, ...audited }, access),
+    ]);
+    return view;
+  }
+
+  @FieldResolver(() => ConversationConnection, { nullable: true, description: 'The conversations page by page, the latest message first (Relay connection).' })
+  async conversationsConnection(
+    @Root() c: Client,
+    @Arg('folder', () => ConversationFolder, { defaultValue: ConversationFolder.INBOX }) folder: ConversationFolder,
+    @Args() page: ForwardPage,
+    @Ctx() ctx: GatewayContext,
+  ): Promise<ConnectionShape<ConversationView>> {
+    const size = pageSize(page.first, 'first');
+    const after = page.after ? fromCursor(page.after, 'after') : undefined;
+    // A client's conversations are few (what the viewer may see is decided per conversation): paged in memory, by (lastMessageAt, id).
+    const keyOf = (v: ConversationView) => ({ key: v.lastMessageAt.toISOString(), id: v.id });
+    const newestFirst = (a: { key: string; id: string }, b: { key: string; id: string }) =>
+      a.key !== b.key ? (a.key < b.key ? 1 : -1) : a.id === b.id ? 0 : a.id < b.id ? 1 : -1;
+    const all = (await visibleConversations(ctx, c.id, folder)).sort((a, b) => newestFirst(keyOf(a), keyOf(b)));
+    const rest = after ? all.filter((v) => newestFirst(after, keyOf(v)) < 0) : all;
+    return pageOf(rest.slice(0, size + 1), size, keyOf, (v) => v, { backwards: false, from: !!after });
+  }
+}
+
+/** The client's conversations in a folder that the viewer may read (READ_MESSAGES, then each conversation's kind), audited as one overview read. */
+async function visibleConversations(ctx: GatewayContext, clientId: string, folder: ConversationFolder): Promise<ConversationView[]> {
+  const grant = await authorize(ctx, clientId, Action.READ_MESSAGES);
+  const { access } = grant;
+  const account = await ctx.account();
+  const [list] = await Promise.all([
+    ctx.services.messages.list(clientId, account.id, folder, (conv, refs) => mayReadConversation(grant, conv.kind, refs.has(account.id))),
+    ctx.audit({ action: 'R', eventType: 'messages.list.read', resource: 'Berichten (overzicht)', clientId, ...audited }, access),
+  ]);
+  return list;
 }
 
 // `Readonly<T>` roots: type-graphql copies a class-typed root into a new instance per call.
@@ -89,6 +139,26 @@ export class ConversationResolver {
       ctx.audit({ action: 'R', eventType: 'messages.read', resource: `Berichten: ${conv.subject}`, clientId: conv.clientId, ...audited }, access),
     ]);
     return list.map(presentMessage);
+  }
+
+  @FieldResolver(() => MessageConnection, {
+    nullable: true,
+    description:
+      'The messages page by page, oldest first within a page: `last` (default 20) and `before` to scroll back from the newest, `first` and `after` to go forward.',
+  })
+  async messagesConnection(@Root() conv: Readonly<ConversationView>, @Args() page: MessagePage, @Ctx() ctx: GatewayContext): Promise<ConnectionShape<Message>> {
+    if ((page.first != null || page.after) && (page.last != null || page.before))
+      throw new BadUserInputError('Page forwards (first, after) or backwards (last, before), not both.');
+    const backwards = page.first == null && !page.after;
+    const size = backwards ? pageSize(page.last ?? 20, 'last') : pageSize(page.first ?? 20, 'first');
+    const cursor = backwards ? page.before : page.after;
+    const from = cursor ? fromCursor(cursor, backwards ? 'before' : 'after') : undefined;
+    const { access } = await openConversation(ctx, conv.id, false);
+    const [rows] = await Promise.all([
+      ctx.services.messages.messagesPage(conv.id, size + 1, backwards, from ? { sentAt: new Date(from.key), id: from.id } : undefined),
+      ctx.audit({ action: 'R', eventType: 'messages.read', resource: `Berichten: ${conv.subject}`, clientId: conv.clientId, ...audited }, access),
+    ]);
+    return pageOf(rows, size, (m) => ({ key: m.sentAt.toISOString(), id: m.id }), presentMessage, { backwards, from: !!from });
   }
 }
 
