@@ -68,27 +68,47 @@ interface Measured {
 /** One measured run of a server; the first answer, the warm-up and the body check are set up by `prepare`. */
 type Run = () => Promise<Measured>;
 
+/**
+ * Who asks: the bench's own request (JSON in, JSON out), or the same query as Apollo Client 4's
+ * HttpLink sends it: its Accept header (the GraphQL-over-HTTP media type first), the operation's
+ * name and the `clientLibrary` extension, in the order of its body.
+ */
+type Asker = 'bench' | 'apollo';
+const APOLLO_ACCEPT = 'application/graphql-response+json,application/json;q=0.9';
+const APOLLO_LIBRARY = { name: '@apollo/client', version: version('@apollo/client') };
+
 /** The benchmark query as a POST to one server, for fetch and autocannon alike. */
-function requestTo(s: Started, query: string) {
+function requestTo(s: Started, query: string, as: Asker = 'bench') {
+  const url = `http://127.0.0.1:${s.port}/graphql`;
+  const auth = { authorization: `Bearer ${s.token}` };
+  if (as === 'apollo') {
+    const operationName = /^(?:query|mutation)\s+(\w+)/.exec(query)?.[1];
+    return {
+      url,
+      method: 'POST' as const,
+      headers: { 'content-type': 'application/json', accept: APOLLO_ACCEPT, ...auth },
+      body: JSON.stringify({ operationName, variables: { id: s.clientId }, extensions: { clientLibrary: APOLLO_LIBRARY }, query }),
+    };
+  }
   return {
-    url: `http://127.0.0.1:${s.port}/graphql`,
+    url,
     method: 'POST' as const,
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${s.token}` },
+    headers: { 'content-type': 'application/json', ...auth },
     body: JSON.stringify({ query, variables: { id: s.clientId } }),
   };
 }
 
 /** The server's answer to the query, which every later answer must equal; a query that fails stops the bench. */
-async function firstAnswer(s: Started, query: string): Promise<string> {
-  const request = requestTo(s, query);
+async function firstAnswer(s: Started, query: string, as: Asker = 'bench'): Promise<string> {
+  const request = requestTo(s, query, as);
   const first = await (await fetch(request.url, request)).text();
   if (first.includes('"errors"')) throw new Error(`the benchmark query fails: ${first.slice(0, 300)}`);
   return first;
 }
 
-async function prepare(s: Started, query: string, connections: number, seconds: number): Promise<Run> {
-  const request = requestTo(s, query);
-  const first = await firstAnswer(s, query);
+async function prepare(s: Started, query: string, connections: number, seconds: number, as: Asker = 'bench'): Promise<Run> {
+  const request = requestTo(s, query, as);
+  const first = await firstAnswer(s, query, as);
   await autocannon({ ...request, connections, duration: 2 }); // warm-up
   return async () => {
     const before = await calls(s);
@@ -120,24 +140,32 @@ function summarise(runs: Measured[]): Measured {
 /**
  * The gateway and the raw handler in turns: both servers up (each in its own process on core 0),
  * then three rounds of one gateway run followed by one raw run, so a drift of the machine's speed
- * over the minute of measuring hits both alike instead of whichever ran second. Medians.
+ * over the minute of measuring hits both alike instead of whichever ran second. Medians. With
+ * `asApollo`, each round also runs the gateway as Apollo Client 4 asks, between the two.
  */
 async function gatewayAgainstRaw(
   query: string,
   connections: number,
   seconds: number,
   delayMs: number,
-): Promise<{ gateway: Measured; raw: Measured; ratios: number[] }> {
+  asApollo = false,
+): Promise<{ gateway: Measured; raw: Measured; ratios: number[]; apollo?: Measured; apolloRatios?: number[] }> {
   const [gateway, raw] = await Promise.all([startServer('gateway', delayMs), startServer('raw', delayMs)]);
   try {
     const runGateway = await prepare(gateway, query, connections, seconds);
+    const runApollo = asApollo ? await prepare(gateway, query, connections, seconds, 'apollo') : undefined;
     const runRaw = await prepare(raw, query, connections, seconds);
-    const rounds: { gateway: Measured; raw: Measured }[] = [];
-    for (let i = 0; i < 3; i++) rounds.push({ gateway: await runGateway(), raw: await runRaw() });
+    const rounds: { gateway: Measured; apollo?: Measured; raw: Measured }[] = [];
+    for (let i = 0; i < 3; i++) {
+      const g = await runGateway();
+      const a = runApollo ? await runApollo() : undefined;
+      rounds.push({ gateway: g, apollo: a, raw: await runRaw() });
+    }
     return {
       gateway: summarise(rounds.map((r) => r.gateway)),
       raw: summarise(rounds.map((r) => r.raw)),
       ratios: rounds.map((r) => r.gateway.rps / r.raw.rps),
+      ...(runApollo ? { apollo: summarise(rounds.map((r) => r.apollo!)), apolloRatios: rounds.map((r) => r.apollo!.rps / r.raw.rps) } : {}),
     };
   } finally {
     gateway.child.kill('SIGKILL');
@@ -157,35 +185,64 @@ function cpuMs(pid: number): number | null {
 
 interface SideBySide {
   gatewayMs: number;
+  /** A second gateway process, loaded as Apollo Client 4 asks. */
+  apolloMs: number;
   rawMs: number;
+  /** The share of the Apollo-shaped requests the direct path answered (gateway_graphql_direct_total); null without /metrics. */
+  apolloDirect: number | null;
+}
+
+async function directAnswers(s: Started): Promise<number | null> {
+  try {
+    const text = await (await fetch(`http://127.0.0.1:${s.port}/metrics`)).text();
+    return [...text.matchAll(/^gateway_graphql_direct_total(?:\{[^}]*\})? (\d+)/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
+  } catch {
+    return null;
+  }
 }
 
 /**
- * W2 a second way: both servers on the same core at the same time, loaded together, CPU time per
- * request of each read from /proc. Whatever else the machine does then hits both alike, so the
- * ratio of the two (the throughput ratio when both are CPU-bound) varies far less than two
- * separate throughput runs a minute apart. Medians of three rounds; null without /proc.
+ * W2 a second way: the servers on the same core at the same time, loaded together, CPU time per
+ * request of each read from /proc. Whatever else the machine does then hits all alike, so the
+ * ratio of two (the throughput ratio when all are CPU-bound) varies far less than separate
+ * throughput runs a minute apart. Two gateway processes: one asked as the bench asks, one as
+ * Apollo Client 4 asks. Medians of three rounds; null without /proc.
  */
 async function sideBySide(query: string, seconds: number): Promise<SideBySide | null> {
-  const [gateway, raw] = await Promise.all([startServer('gateway', 0), startServer('raw', 0)]);
+  const [gateway, apollo, raw] = await Promise.all([startServer('gateway', 0), startServer('gateway', 0), startServer('raw', 0)]);
+  const servers: [Started, Asker][] = [
+    [gateway, 'bench'],
+    [apollo, 'apollo'],
+    [raw, 'bench'],
+  ];
   try {
     if (cpuMs(gateway.child.pid!) === null) return null;
-    const firsts = new Map(await Promise.all([gateway, raw].map(async (s) => [s, await firstAnswer(s, query)] as const)));
-    const load = (s: Started, duration: number) => autocannon({ ...requestTo(s, query), connections: 10, duration, expectBody: firsts.get(s) });
-    await Promise.all([load(gateway, 3), load(raw, 3)]);
-    const rounds: SideBySide[] = [];
+    const firsts = await Promise.all(servers.map(([s, as]) => firstAnswer(s, query, as)));
+    const load = (i: number, duration: number) =>
+      autocannon({ ...requestTo(servers[i][0], query, servers[i][1]), connections: 10, duration, expectBody: firsts[i] });
+    await Promise.all(servers.map((_, i) => load(i, 3)));
+    const rounds: Omit<SideBySide, 'apolloDirect'>[] = [];
+    const directBefore = await directAnswers(apollo);
+    let apolloRequests = 0;
     for (let i = 0; i < 3; i++) {
-      const before = [cpuMs(gateway.child.pid!)!, cpuMs(raw.child.pid!)!];
-      const [g, r] = await Promise.all([load(gateway, seconds), load(raw, seconds)]);
-      if (g.errors + g.non2xx + (g.mismatches ?? 0) + r.errors + r.non2xx + (r.mismatches ?? 0))
+      const before = servers.map(([s]) => cpuMs(s.child.pid!)!);
+      const results = await Promise.all(servers.map((_, j) => load(j, seconds)));
+      if (results.some((r) => r.errors + r.non2xx + (r.mismatches ?? 0)))
         throw new Error('side-by-side W2 run had errors or answers that differed from the first');
-      rounds.push({ gatewayMs: (cpuMs(gateway.child.pid!)! - before[0]) / g.requests.total, rawMs: (cpuMs(raw.child.pid!)! - before[1]) / r.requests.total });
+      const perRequest = servers.map(([s], j) => (cpuMs(s.child.pid!)! - before[j]) / results[j].requests.total);
+      apolloRequests += results[1].requests.total;
+      rounds.push({ gatewayMs: perRequest[0], apolloMs: perRequest[1], rawMs: perRequest[2] });
     }
-    const median = (f: (x: SideBySide) => number) => rounds.map(f).sort((a, b) => a - b)[1];
-    return { gatewayMs: median((x) => x.gatewayMs), rawMs: median((x) => x.rawMs) };
+    const directAfter = await directAnswers(apollo);
+    const median = (f: (x: Omit<SideBySide, 'apolloDirect'>) => number) => rounds.map(f).sort((a, b) => a - b)[1];
+    return {
+      gatewayMs: median((x) => x.gatewayMs),
+      apolloMs: median((x) => x.apolloMs),
+      rawMs: median((x) => x.rawMs),
+      apolloDirect: directBefore === null || directAfter === null ? null : (directAfter - directBefore) / apolloRequests,
+    };
   } finally {
-    gateway.child.kill('SIGKILL');
-    raw.child.kill('SIGKILL');
+    for (const [s] of servers) s.child.kill('SIGKILL');
   }
 }
 
@@ -200,6 +257,8 @@ function version(pkg: string): string {
 const args = process.argv.slice(2);
 const FANOUT_HEADING = '## Fan-out: videoCallStatusChanged over two instances (MariaDB + Redis)';
 const LARGE_HEADING = '## Fan-out at 10 000 sockets (--large)';
+/** The headings of the first part that every run writes anew. */
+const GENERATED_HEADINGS = ['## W1:', '## W2:'];
 
 /** RESULTS.md in three parts (W1/W2, the default fan-out, the --large fan-out); a run replaces only its own. */
 function composeResults(parts: { http?: string; fanout?: string; large?: string }): string {
@@ -218,7 +277,15 @@ function composeResults(parts: { http?: string; fanout?: string; large?: string 
     fanout: fanoutAt >= 0 ? previous.slice(fanoutAt, end(fanoutAt)).trim() : '',
     large: largeAt >= 0 ? previous.slice(largeAt, end(largeAt)).trim() : '',
   };
-  const text = [parts.http ?? old.http, parts.fanout ?? old.fanout, parts.large ?? old.large]
+  // Sections written by hand into the first part (comparisons of two builds: any `## ` heading the
+  // run does not write) stay, after the run's own W1/W2 text.
+  const notes = old.http
+    .split(/^(?=## )/m)
+    .filter((section) => section.startsWith('## ') && !GENERATED_HEADINGS.some((h) => section.startsWith(h)))
+    .join('\n')
+    .trim();
+  const http = parts.http ? [parts.http.trim(), notes].filter(Boolean).join('\n\n') : old.http;
+  const text = [http, parts.fanout ?? old.fanout, parts.large ?? old.large]
     .map((x) => x.trim())
     .filter(Boolean)
     .join('\n\n');
@@ -281,11 +348,17 @@ async function main(): Promise<void> {
 
   const { gateway: w1Gateway, raw: w1Raw } = await gatewayAgainstRaw(W1_QUERY, 1, seconds, delay);
   console.log('W1 gateway', w1Gateway, 'raw', w1Raw);
-  const { gateway: w2Gateway, raw: w2Raw, ratios: w2Ratios } = await gatewayAgainstRaw(W2_QUERY, 10, seconds, 0);
-  console.log('W2 gateway', w2Gateway, 'raw', w2Raw, 'ratios', w2Ratios);
+  const {
+    gateway: w2Gateway,
+    raw: w2Raw,
+    ratios: w2Ratios,
+    apollo: w2Apollo,
+    apolloRatios: w2ApolloRatios,
+  } = await gatewayAgainstRaw(W2_QUERY, 10, seconds, 0, true);
+  console.log('W2 gateway', w2Gateway, 'as Apollo Client asks', w2Apollo, 'raw', w2Raw, 'ratios', w2Ratios, w2ApolloRatios);
   const w2Cpu = await sideBySide(W2_QUERY, seconds * 2);
   console.log('W2 side by side', w2Cpu);
-  const failed = w1Gateway.errors + w2Gateway.errors + w1Raw.errors + w2Raw.errors;
+  const failed = w1Gateway.errors + w2Gateway.errors + w1Raw.errors + w2Raw.errors + w2Apollo!.errors;
   // A run in which any answer was an error or differed from the first is no result: nothing is written.
   if (failed)
     throw new Error(
@@ -322,22 +395,28 @@ are fetched in parallel within the first. Target: p50 ≤ raw p50 + 3 ms → ${w
 | server | req/s | ratio to raw | p50 ms | p99 ms | adapter calls / request |
 | --- | --- | --- | --- | --- | --- |
 | gateway | ${w2Gateway.rps.toFixed(0)} | ${(w2Gateway.rps / w2Raw.rps).toFixed(2)} | ${w2Gateway.p50} | ${w2Gateway.p99} | ${w2Gateway.callsPerRequest.toFixed(1)} |
+| gateway, as Apollo Client 4 asks | ${w2Apollo!.rps.toFixed(0)} | ${(w2Apollo!.rps / w2Raw.rps).toFixed(2)} | ${w2Apollo!.p50} | ${w2Apollo!.p99} | ${w2Apollo!.callsPerRequest.toFixed(1)} |
 | raw handler | ${w2Raw.rps.toFixed(0)} | 1.00 | ${w2Raw.p50} | ${w2Raw.p99} | ${w2Raw.callsPerRequest.toFixed(1)} |
 
 Upstream calls per request stay constant (one practitioner batch for 100 appointments and the team).
-The ratio in each of the three rounds (a gateway run and the raw run right after it): ${w2Ratios.map((r) => r.toFixed(2)).join(', ')}.
+The ratio in each of the three rounds (a gateway run and the raw run right after it): ${w2Ratios.map((r) => r.toFixed(2)).join(', ')};
+asked as Apollo Client 4 asks (\`accept: ${APOLLO_ACCEPT}\`, \`extensions.clientLibrary\` of @apollo/client ${APOLLO_LIBRARY.version}, run between the two): ${w2ApolloRatios!.map((r) => r.toFixed(2)).join(', ')}.
 Aim from issue 4: at least 0.30 of the raw handler's throughput → ${w2Gateway.rps / w2Raw.rps >= 0.3 ? 'met' : 'not met'} in this table.
 ${
   w2Cpu
     ? `
-The same W2 side by side: both servers pinned to the same core at the same time, each loaded with 10
+The same W2 side by side: the servers pinned to the same core at the same time, each loaded with 10
 connections, CPU time per request read from \`/proc\` (medians of three ${seconds * 2}-second rounds). Machine noise
 then hits both alike; the ratio is the throughput ratio when both are CPU-bound.
 
 | server | CPU ms / request | ratio to raw |
 | --- | --- | --- |
 | gateway | ${w2Cpu.gatewayMs.toFixed(3)} | ${(w2Cpu.rawMs / w2Cpu.gatewayMs).toFixed(2)} |
+| gateway, as Apollo Client 4 asks (a second process) | ${w2Cpu.apolloMs.toFixed(3)} | ${(w2Cpu.rawMs / w2Cpu.apolloMs).toFixed(2)} |
 | raw handler | ${w2Cpu.rawMs.toFixed(3)} | 1.00 |
+
+Asked as Apollo Client 4 asks, the gateway's ratio is ${(w2Cpu.rawMs / w2Cpu.apolloMs / (w2Cpu.rawMs / w2Cpu.gatewayMs)).toFixed(3)} of the bench's own
+(aim: within 5 % → ${Math.abs(w2Cpu.gatewayMs / w2Cpu.apolloMs - 1) <= 0.05 ? 'met' : 'not met'}); the direct path answered ${w2Cpu.apolloDirect === null ? 'an unknown share' : `${(w2Cpu.apolloDirect * 100).toFixed(0)} %`} of those requests.
 `
     : ''
 }`;

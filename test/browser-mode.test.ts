@@ -6,31 +6,11 @@ import { ROUTES } from '../src/auth/operations';
 import { DEMO_PASSWORD } from '../src/modules/portal/demo-seed';
 import { portalIds, startTestApp, type TestApp } from './utils/app';
 import { postSignedSync, subscribeTo } from './utils/live';
+import { Jar } from './utils/cookie-jar';
 
 /** The portal frontend on its own origin (another port, as a Vite dev server), and a page that is not one. */
 const FRONTEND = 'http://localhost:5173';
 const OTHER = 'http://evil.localhost:5173';
-
-/** The cookie jar of one browser: what Set-Cookie lines leave, by name. */
-class Jar {
-  readonly cookies = new Map<string, { value: string; line: string }>();
-  take(res: Response): this {
-    for (const line of res.headers.getSetCookie()) {
-      const [pair] = line.split(';');
-      const [name, ...value] = pair.split('=');
-      if (/Max-Age=0/.test(line)) this.cookies.delete(name);
-      else this.cookies.set(name, { value: decodeURIComponent(value.join('=')), line });
-    }
-    return this;
-  }
-  /** The Cookie header a browser sends to this path (the refresh cookie only to /auth/session). */
-  header(path: string): string {
-    return [...this.cookies]
-      .filter(([, c]) => path.startsWith(/Path=([^;]+)/.exec(c.line)![1]))
-      .map(([name, c]) => `${name}=${encodeURIComponent(c.value)}`)
-      .join('; ');
-  }
-}
 
 describe('browser mode: cookie sessions from a frontend on its own origin (CORS_ORIGINS)', () => {
   let t: TestApp;

@@ -16,7 +16,7 @@ export class TrustedDocuments {
 
   /**
    * The file is a JSON array of query strings, an object { "<sha256>": "<query>" } (graphql-codegen's
-   * client preset), or Apollo's persisted-query manifest ({ "format": "apollo-persisted-query-manifest",
+   * client preset, whose ids may read `sha256:<hex>`), or Apollo's persisted-query manifest ({ "format": "apollo-persisted-query-manifest",
    * "version": 1, "operations": [{ "id", "name", "type", "body" }] }, from
    * @apollo/generate-persisted-query-manifest, ids the SHA-256 of the body as its default makes them).
    */
@@ -78,5 +78,6 @@ function entriesOf(json: unknown): (readonly [string, string])[] {
   }
   if (typeof json !== 'object' || json === null)
     throw new ConfigError('TRUSTED_DOCUMENTS', 'must be a list of queries, a hash → query object or an Apollo manifest');
-  return Object.entries(json as Record<string, string>);
+  // graphql-codegen's client preset writes its ids as `sha256:<hex>` (the GraphQL-over-HTTP persisted-documents form).
+  return Object.entries(json as Record<string, string>).map(([id, query]) => [id.replace(/^sha256:/, ''), String(query)] as const);
 }
