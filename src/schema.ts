@@ -21,6 +21,7 @@ import { ClientConversationsResolver, ConversationResolver, MessageAttachmentsRe
 import { NetworkFieldResolver, NetworkResolver } from './modules/network/network.resolver';
 import { PortalResolver, ViewerResolver } from './modules/portal/portal.resolver';
 import { ClientInputResolver } from './modules/questionnaires/client-input.resolver';
+import { JournalMutationResolver, JournalResolver } from './modules/journal/journal.resolver';
 import { ApprovalsResolver } from './modules/dossier/approvals.resolver';
 import { ClientVideoResolver, VideoResolver } from './modules/video/video.resolver';
 
@@ -46,6 +47,8 @@ export const resolvers = [
   ConversationResolver,
   MessageAttachmentsResolver,
   ClientInputResolver,
+  JournalResolver,
+  JournalMutationResolver,
   ApprovalsResolver,
   NetworkResolver,
   NetworkFieldResolver,

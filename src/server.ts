@@ -48,6 +48,7 @@ import { authorizeAccount } from './graphql/gate-readers';
 import { MemoryKeyValueStore, RedisKeyValueStore, type KeyValueStore } from './kv/kv';
 import { ClientsService } from './modules/clients/clients.service';
 import { ConsentsService } from './modules/consents/consents.service';
+import { JournalService } from './modules/journal/journal.service';
 import { NetworkService } from './modules/network/network.service';
 import { loadEhrAdapters, loadFileStorage, type EhrAdapterSettings } from '../adapters/loader';
 import { DEMO_PEOPLE } from '../adapters/demo/demo-data';
@@ -275,6 +276,7 @@ function buildServices({ config, options, logger, metrics, db, registry, trusted
     readEhr: (info) => new RequestEhr(registry, clients, info, ehrCache),
     clients,
     consents: new ConsentsService(db),
+    journal: new JournalService(db),
     network: new NetworkService({ db, accounts, ownAccounts, sessions, mail, origins }),
     trustedDocuments,
     sessions,

@@ -12,6 +12,7 @@ import type { TrustedDocuments } from './graphql/trusted-documents';
 import type { KeyValueStore } from './kv/kv';
 import type { ClientsService } from './modules/clients/clients.service';
 import type { ConsentsService } from './modules/consents/consents.service';
+import type { JournalService } from './modules/journal/journal.service';
 import type { NetworkService } from './modules/network/network.service';
 import type { AdapterRegistry } from './modules/ehr/adapter-registry';
 import type { EhrCache } from './modules/ehr/ehr-cache';
@@ -35,6 +36,7 @@ export interface Services {
   ownAccounts: OwnAccountsService;
   clients: ClientsService;
   consents: ConsentsService;
+  journal: JournalService;
   /** The personal network: invitations and members. */
   network: NetworkService;
   registry: AdapterRegistry;

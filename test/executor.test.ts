@@ -42,7 +42,12 @@ const PROBES: { name: string; query: string; who: 'client' | 'member' | 'strange
   { name: 'a network member refused the dossier at its path', query: SCREEN, who: 'member' },
   { name: 'a stranger refused the client', query: SCREEN, who: 'stranger' },
   { name: 'a bad enum value', query: 'query($id: ID!) { client(id: $id) { appointments(when: SOMETIME) { id } } }', who: 'client' },
-  { name: 'a later issue’s field', query: 'query($id: ID!) { client(id: $id) { diary { id } } }', who: 'client' },
+  { name: 'a later issue’s field', query: 'query($id: ID!) { client(id: $id) { questionnaires { id } } }', who: 'client' },
+  {
+    name: 'the diary (the portal’s own records)',
+    query: 'query($id: ID!) { client(id: $id) { diary { id text author createdAt } story { text } } }',
+    who: 'client',
+  },
 ];
 
 const LOGINS = { client: 'client@demo.test', member: 'relative@demo.test', stranger: 'stranger@demo.test' } as const;

@@ -19,6 +19,8 @@ import { Attachments1764100000060 } from './migrations/1764100000060-Attachments
 import { SyncRetries1764100000070 } from './migrations/1764100000070-SyncRetries';
 import { OutboxWithdraw1764100000080 } from './migrations/1764100000080-OutboxWithdraw';
 import { ClientNames1764100000090 } from './migrations/1764100000090-ClientNames';
+import { Journal1764100000100 } from './migrations/1764100000100-Journal';
+import { ClientStoryEntity, DiaryEntryEntity } from '../modules/journal/journal.entity';
 import {
   AttachmentEntity,
   ConversationEntity,
@@ -51,6 +53,8 @@ export const entities = [
   MessageOutboxEntity,
   InvitationEntity,
   AttachmentEntity,
+  DiaryEntryEntity,
+  ClientStoryEntity,
 ];
 export const migrations = [
   Platform1764000000000,
@@ -64,4 +68,5 @@ export const migrations = [
   SyncRetries1764100000070,
   OutboxWithdraw1764100000080,
   ClientNames1764100000090,
+  Journal1764100000100,
 ];

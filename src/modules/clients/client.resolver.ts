@@ -12,7 +12,6 @@ import { Dossier } from '../dossier/dossier.types';
 import { dossierReads } from '../dossier/dossier.service';
 import { readAudited } from '../dossier/dossier.resolver';
 import { QuestionnaireAssignment, QuestionnaireStatus } from '../questionnaires/questionnaire.types';
-import { ClientStory, DiaryEntry } from '../journal/journal.types';
 import { AccessLogConnection, AccessLogEntry, Client, Dashboard } from './client.types';
 
 @Resolver(() => Client)
@@ -58,18 +57,6 @@ export class ClientResolver {
   ): Promise<QuestionnaireAssignment[]> {
     await authorize(ctx, c.id, Action.VIEW_QUESTIONNAIRES);
     throw new NotAvailableError('Questionnaires');
-  }
-
-  @FieldResolver(() => [DiaryEntry], { nullable: true })
-  async diary(@Root() c: Client, @Ctx() ctx: GatewayContext): Promise<DiaryEntry[]> {
-    await authorize(ctx, c.id, Action.VIEW_JOURNAL);
-    throw new NotAvailableError('The diary');
-  }
-
-  @FieldResolver(() => ClientStory, { nullable: true })
-  async story(@Root() c: Client, @Ctx() ctx: GatewayContext): Promise<ClientStory | null> {
-    await authorize(ctx, c.id, Action.VIEW_JOURNAL);
-    throw new NotAvailableError('The client story');
   }
 
   @FieldResolver(() => [AccessLogEntry], { nullable: true, description: "Who opened this dossier, when, and what (the client's right to see the access log)." })

@@ -31,7 +31,7 @@ export class DashboardResolver {
     const since = account.previousLoginAt;
     const after = (iso: string) => !since || Date.parse(iso) > since.getTime();
     const now = Date.now();
-    const [documents, reports, appointments, newMessages] = await Promise.all([
+    const [documents, reports, appointments, newMessages, newDiaryEntries] = await Promise.all([
       can.VIEW_DOSSIER ? readAudited(ctx, d.clientId, 'dossier.documents.read', 'Documenten (lijst)', () => dossierReads.documents(ctx, d.clientId)) : [],
       can.VIEW_DOSSIER ? readAudited(ctx, d.clientId, 'dossier.reports.read', 'Verslaglegging', () => dossierReads.reports(ctx, d.clientId)) : [],
       can.VIEW_AGENDA ? appointmentReads.all(ctx, d.clientId, can.VIEW_ORGANISATION_AGENDA) : [],
@@ -39,6 +39,8 @@ export class DashboardResolver {
       can.READ_MESSAGES
         ? ctx.services.messages.countNewSince(d.clientId, account.id, since, (c, refs) => mayReadConversation(grant, c.kind, refs.has(account.id)))
         : 0,
+      // Entries the others wrote (the parents, the client), a count only.
+      can.VIEW_JOURNAL ? ctx.services.journal.countNewSince(d.clientId, since, account.id) : 0,
     ]);
     return {
       since,
@@ -46,8 +48,7 @@ export class DashboardResolver {
       newReports: reports.filter((x) => after(x.date)).length,
       appointmentsHeld: appointments.filter((a) => Date.parse(a.end) < now && after(a.end)).length,
       newMessages,
-      // The portal keeps no diary yet (a later issue); there is nothing new to count.
-      newDiaryEntries: 0,
+      newDiaryEntries,
     };
   }
 }

@@ -3,12 +3,11 @@ import { Action, authorize } from '../../auth/access';
 import { requireViewer, type GatewayContext } from '../../graphql/context';
 import { NotAvailableError } from '../../errors';
 import { TreatmentPlan } from '../dossier/dossier.types';
-import { ClientStory, DiaryEntry } from '../journal/journal.types';
 import { AnswerInput, QuestionnaireAssignment } from './questionnaire.types';
 
 /**
- * What a client writes back: answers, goals, diary and story are a later issue (the EHR port can
- * write answers and goals); approvals are the dossier module's (approvals.resolver.ts).
+ * What a client writes back to the EHR: answers and goals are a later issue (the EHR port can
+ * write both; the diary and story are the journal module's); approvals are the dossier module's (approvals.resolver.ts).
  * Until then each asks the gate first, so a refusal stays a refusal, and then says it is not there.
  */
 @Resolver()
@@ -38,22 +37,5 @@ export class ClientInputResolver {
   removeTreatmentGoal(@Arg('goalId', () => ID) _goalId: string, @Ctx() ctx: GatewayContext): TreatmentPlan {
     requireViewer(ctx);
     throw new NotAvailableError('Changing treatment goals');
-  }
-
-  @Mutation(() => DiaryEntry)
-  async addDiaryEntry(@Arg('clientId', () => ID) clientId: string, @Arg('text') _text: string, @Ctx() ctx: GatewayContext): Promise<DiaryEntry> {
-    await authorize(ctx, clientId, Action.WRITE_JOURNAL);
-    throw new NotAvailableError('The diary');
-  }
-
-  @Mutation(() => ClientStory)
-  async saveClientStory(
-    @Arg('clientId', () => ID) clientId: string,
-    @Arg('text') _text: string,
-    @Arg('shareWithOrganisation') _share: boolean,
-    @Ctx() ctx: GatewayContext,
-  ): Promise<ClientStory> {
-    await authorize(ctx, clientId, Action.WRITE_JOURNAL);
-    throw new NotAvailableError('The client story');
   }
 }

@@ -1,0 +1,68 @@
+import { Arg, Ctx, FieldResolver, ID, Mutation, Resolver, Root } from 'type-graphql';
+import { Action, authorize } from '../../auth/access';
+import type { GatewayContext } from '../../graphql/context';
+import { NotAvailableError } from '../../errors';
+import { Client } from '../clients/client.types';
+import type { ClientStoryEntity, DiaryEntryEntity } from './journal.entity';
+import { ClientStory, DiaryEntry } from './journal.types';
+
+const presentEntry = (e: DiaryEntryEntity): DiaryEntry => ({ id: e.id, text: e.text, createdAt: e.createdAt, author: e.authorName });
+const presentStory = (s: ClientStoryEntity): ClientStory => ({ text: s.text, sharedWithOrganisation: s.sharedWithOrganisation, updatedAt: s.updatedAt });
+
+/**
+ * The diary (dagboek, Tromp) and the client story (Mijn Verhaal, Caren): the portal's own records,
+ * read and written by the client and those who act for them (VIEW_JOURNAL / WRITE_JOURNAL; network
+ * members never). Every read and change is in the access log.
+ */
+@Resolver(() => Client)
+export class JournalResolver {
+  @FieldResolver(() => [DiaryEntry], { nullable: true, description: 'Newest first.' })
+  async diary(@Root() c: Client, @Ctx() ctx: GatewayContext): Promise<DiaryEntry[]> {
+    const { access } = await authorize(ctx, c.id, Action.VIEW_JOURNAL);
+    const [entries] = await Promise.all([
+      ctx.services.journal.diary(c.id),
+      ctx.audit({ action: 'R', eventType: 'journal.diary.read', resource: 'Dagboek', clientId: c.id }, access),
+    ]);
+    return entries.map(presentEntry);
+  }
+
+  @FieldResolver(() => ClientStory, { nullable: true, description: 'Null until the client wrote one.' })
+  async story(@Root() c: Client, @Ctx() ctx: GatewayContext): Promise<ClientStory | null> {
+    const { access } = await authorize(ctx, c.id, Action.VIEW_JOURNAL);
+    const [story] = await Promise.all([
+      ctx.services.journal.story(c.id),
+      ctx.audit({ action: 'R', eventType: 'journal.story.read', resource: 'Mijn verhaal', clientId: c.id }, access),
+    ]);
+    return story ? presentStory(story) : null;
+  }
+}
+
+@Resolver()
+export class JournalMutationResolver {
+  @Mutation(() => DiaryEntry)
+  async addDiaryEntry(@Arg('clientId', () => ID) clientId: string, @Arg('text') text: string, @Ctx() ctx: GatewayContext): Promise<DiaryEntry> {
+    const { access } = await authorize(ctx, clientId, Action.WRITE_JOURNAL);
+    const account = await ctx.account();
+    // Written first, logged after: the access log says what happened, not what was tried (a refused text logs nothing).
+    const entry = await ctx.services.journal.addEntry(clientId, { accountId: account.id, name: account.displayName }, text);
+    await ctx.audit({ action: 'C', eventType: 'journal.diary.create', resource: 'Dagboek: nieuw bericht', clientId }, access);
+    return presentEntry(entry);
+  }
+
+  @Mutation(() => ClientStory)
+  async saveClientStory(
+    @Arg('clientId', () => ID) clientId: string,
+    @Arg('text') text: string,
+    @Arg('shareWithOrganisation') share: boolean,
+    @Ctx() ctx: GatewayContext,
+  ): Promise<ClientStory> {
+    const { access } = await authorize(ctx, clientId, Action.WRITE_JOURNAL);
+    // Sharing means a copy in the care organisation's EHR (through the outbox, a later step): until
+    // that exists the story is not said to be shared. Refused before anything is stored.
+    if (share) throw new NotAvailableError('Sharing the story with the care organisation');
+    const account = await ctx.account();
+    const story = await ctx.services.journal.saveStory(clientId, account.id, text, false);
+    await ctx.audit({ action: 'U', eventType: 'journal.story.update', resource: 'Mijn verhaal', clientId }, access);
+    return presentStory(story);
+  }
+}
