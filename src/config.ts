@@ -135,6 +135,8 @@ const envSchema = z.object({
   OUTBOX_POLL_MS: int(10, 600000).default(2000),
   OUTBOX_RETRY_BASE_MS: int(10, 3600000).default(1000),
   OUTBOX_RETRY_MAX_MS: int(100, 86400000).default(300000),
+  // After this many failed attempts a row is a dead letter: no more retries, FAILED to the client, degraded /readyz, until an operator requeues it.
+  OUTBOX_MAX_ATTEMPTS: int(1, 10000).default(20),
   // Message attachments: where they are kept (file:PATH embedded) and the largest upload (250 MB like the manual).
   FILE_STORAGE_URL: z
     .string()
@@ -251,7 +253,7 @@ function slicesOf(e: Env) {
       halfOpenAfterMs: e.ADAPTER_BREAKER_HALF_OPEN_MS,
       concurrency: e.ADAPTER_CONCURRENCY,
     },
-    outbox: { pollMs: e.OUTBOX_POLL_MS, retryBaseMs: e.OUTBOX_RETRY_BASE_MS, retryMaxMs: e.OUTBOX_RETRY_MAX_MS },
+    outbox: { pollMs: e.OUTBOX_POLL_MS, retryBaseMs: e.OUTBOX_RETRY_BASE_MS, retryMaxMs: e.OUTBOX_RETRY_MAX_MS, maxAttempts: e.OUTBOX_MAX_ATTEMPTS },
     syncRetry: { baseMs: e.SYNC_RETRY_BASE_MS, maxMs: e.SYNC_RETRY_MAX_MS, maxAttempts: e.SYNC_RETRY_MAX_ATTEMPTS, claimMs: e.SYNC_CLAIM_MS },
     ws: {
       maxPayloadBytes: e.WS_MAX_PAYLOAD_BYTES,

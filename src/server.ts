@@ -104,7 +104,13 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const ws = createWebSocketServer(schema, services, logger, protection.validationRules, protection.maxTokens);
 
   const lifecycle = { shuttingDown: false, inFlight: 0 };
-  const ops = opsRoutes(services, db, () => lifecycle.shuttingDown);
+  const ops = opsRoutes(
+    services,
+    db,
+    () => lifecycle.shuttingDown,
+    () => outbox.counts(),
+  );
+  metrics.outboxCounts = () => outbox.counts();
   const graphql = graphqlRoute(apollo, services, logger, known ? new DirectPath(known, metrics) : undefined);
   // Every module's routes, each at the path its row in ROUTES gives (docs/authorisation.md lists them).
   const { routes, dispatch } = mountRoutes(

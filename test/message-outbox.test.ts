@@ -5,6 +5,7 @@ import type { AdapterRequestContext, EhrOutboundMessage } from '../adapters/port
 import { DemoEhrAdapter } from '../adapters/demo/demo.adapter';
 import { portalIds, startTestApp } from './utils/app';
 import { until } from './utils/live';
+import { requeueDeadLetters } from '../src/modules/messages/message-outbox';
 
 /** The demo EHR, but its message endpoint fails the first `failures` calls (an outage), and counts what it acknowledged. */
 class FlakyEhr extends DemoEhrAdapter {
@@ -170,6 +171,56 @@ describe('the message outbox to the EHR (retries, restart, exactly once)', () =>
         { action: 'send', status: 'delivered' },
         { action: 'withdraw', status: 'delivered' },
       ]);
+    } finally {
+      await t.stop();
+    }
+  });
+
+  it('says PENDING to the client until the EHR has the message, FAILED once it is a dead letter (degraded /readyz, the metric), and delivers it once after a requeue', async () => {
+    const ehr = new FlakyEhr(Number.MAX_SAFE_INTEGER);
+    const t = await startTestApp({ env: { ...fast, OUTBOX_MAX_ATTEMPTS: '3' }, adapters: { demo: ehr } });
+    try {
+      const token = await t.login('client@demo.test');
+      const [karenId] = await portalIds(t, token);
+      const started = await t.gql(
+        START.replace('messages { id body }', 'messages { id body syncStatus }'),
+        { clientId: karenId, recipientIds: ['demo:pr-bakker'], body: 'Komt dit aan?' },
+        token,
+      );
+      expect(started.body.errors).toBeUndefined();
+      const conversationId = started.body.data.startConversation.id as string;
+      expect(started.body.data.startConversation.messages[0].syncStatus).toBe('PENDING');
+      const status = async () => {
+        const { body } = await t.gql(
+          'query($id: ID!) { client(id: $id) { conversations(folder: ALL) { id messages { id syncStatus } } } }',
+          { id: karenId },
+          token,
+        );
+        return (body.data.client.conversations as { id: string; messages: { syncStatus: string | null }[] }[]).find((c) => c.id === conversationId)!.messages[0]
+          .syncStatus;
+      };
+      await until(async () => ((await status()) === 'FAILED' ? true : undefined), 5000, 'the dead letter');
+      expect(ehr.attempts).toBe(3);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(ehr.attempts).toBe(3); // no more tries
+      const ready = (await (await fetch(`${t.base}/readyz`)).json()) as { status: string; outbox: { pending: number; failed: number } };
+      expect(ready).toMatchObject({ status: 'degraded', outbox: { pending: 0, failed: 1 } });
+      expect(await (await fetch(`${t.base}/metrics`)).text()).toMatch(/^gateway_outbox_rows\{status="failed"\} 1$/m);
+
+      // The EHR is back; the operator requeues (npm run outbox -- requeue): delivered once, DELIVERED, ready again.
+      ehr.failures = 0;
+      expect(await requeueDeadLetters(t.app.db)).toBe(1);
+      await until(async () => ((await status()) === 'DELIVERED' ? true : undefined), 5000, 'the delivery');
+      expect(ehr.acknowledged).toHaveLength(1);
+      expect(((await (await fetch(`${t.base}/readyz`)).json()) as { status: string }).status).toBe('ready');
+      // A message to the personal network goes to no EHR: no status.
+      const own = await t.gql(
+        START.replace('messages { id body }', 'messages { id body syncStatus }'),
+        { clientId: karenId, recipientIds: [], body: 'Alleen voor mijn netwerk', kind: 'PERSONAL_NETWORK' },
+        token,
+      );
+      expect(own.body.errors).toBeUndefined();
+      expect(own.body.data.startConversation.messages[0].syncStatus).toBeNull();
     } finally {
       await t.stop();
     }

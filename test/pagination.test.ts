@@ -63,7 +63,7 @@ function paginationSuite(database: 'sqlite' | 'mariadb') {
   });
 
   it('shows the newest messages first on opening (last 20 by default, oldest first within the page) and scrolls back with before', async () => {
-    const q = `query($c: ID!, $last: Int, $before: String) { client(id: $c) { conversations(folder: ALL) { id messagesConnection(last: $last, before: $before) { edges { node { body } } ${PAGE_INFO} } } } }`;
+    const q = `query($c: ID!, $last: Int, $before: String) { client(id: $c) { conversations(folder: ALL) { id messagesConnection(last: $last, before: $before) { edges { node { body syncStatus } } ${PAGE_INFO} } } } }`;
     const open = async (vars: { last?: number; before?: string | null }) => {
       const { body } = await t.gql(q, { c: karenId, ...vars }, token);
       expect(body.errors).toBeUndefined();

@@ -15,7 +15,13 @@ async function timed(fn: () => Promise<unknown>, ms: number): Promise<Check> {
 }
 
 /** /healthz (process up), /readyz (this instance can serve; its dependencies in the body), /metrics (Prometheus). */
-export function opsRoutes(services: Services, db: DataSource, isShuttingDown: () => boolean) {
+export function opsRoutes(
+  services: Services,
+  db: DataSource,
+  isShuttingDown: () => boolean,
+  /** The outbox to the EHRs: rows waiting and dead letters. */
+  outbox: () => Promise<{ pending: number; failed: number }>,
+) {
   return {
     healthz(_req: IncomingMessage, res: ServerResponse) {
       sendJson(res, 200, { status: 'ok' });
@@ -28,21 +34,28 @@ export function opsRoutes(services: Services, db: DataSource, isShuttingDown: ()
      * orchestrator routing by readiness must not take every instance out. No EHR is called here.
      */
     async readyz(_req: IncomingMessage, res: ServerResponse) {
+      let writes: { pending: number; failed: number } | { error: string } = { pending: 0, failed: 0 };
       const [database, cache] = await Promise.all([
         timed(() => db.query('SELECT 1'), 2000),
         services.config.REDIS_URL
           ? timed(() => services.kv.ping(), services.config.REDIS_COMMAND_TIMEOUT_MS + 100)
           : Promise.resolve({ ok: true, mode: 'in-process' } as Check),
+        Promise.race([outbox(), new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no answer within 2000 ms')), 2000).unref())]).then(
+          (counts) => void (writes = counts),
+          (err: Error) => void (writes = { error: err.message }),
+        ),
       ]);
       const adapters = services.registry.health();
       const ready = !isShuttingDown() && database.ok;
-      const degraded = !cache.ok || Object.values(adapters).some((a) => a.state !== 'closed');
+      // A dead letter is a write a client made that no EHR has: the operator must look (it is kept, and requeued by hand).
+      const degraded = !cache.ok || Object.values(adapters).some((a) => a.state !== 'closed') || ('failed' in writes && writes.failed > 0);
       sendJson(res, ready ? 200 : 503, {
         status: !ready ? 'not ready' : degraded ? 'degraded' : 'ready',
         shuttingDown: isShuttingDown(),
         database,
         redis: cache,
         adapters,
+        outbox: writes,
       });
     },
     async metrics(req: IncomingMessage, res: ServerResponse) {

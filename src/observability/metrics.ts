@@ -64,6 +64,21 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /** What the outbox to the EHRs holds, read at scrape time (set by the composition root). */
+  outboxCounts: (() => Promise<{ pending: number; failed: number }>) | null = null;
+  readonly outboxRows = new Gauge({
+    name: 'gateway_outbox_rows',
+    help: 'Writes to the EHRs waiting (pending) and dead letters (failed: retried no more until requeued)',
+    labelNames: ['status'] as const,
+    registers: [this.registry],
+    collect: async () => {
+      const counts = await this.outboxCounts?.().catch(() => null);
+      if (!counts) return;
+      this.outboxRows.set({ status: 'pending' }, counts.pending);
+      this.outboxRows.set({ status: 'failed' }, counts.failed);
+    },
+  });
+
   /** The operation names that may become label values (bounded: see OperationLabels). */
   readonly operations: OperationLabels;
 

@@ -5,12 +5,14 @@ import type { Logger } from '../../observability/logger';
 import type { ClientsService } from '../clients/clients.service';
 import type { AdapterRegistry } from '../ehr/adapter-registry';
 import { parseGlobalId } from '../ehr/global-id';
-import { ConversationEntity, ConversationParticipantEntity, MessageEntity, MessageOutboxEntity } from './message.entity';
+import { ConversationEntity, ConversationParticipantEntity, MessageEntity, MessageOutboxEntity, type OutboxStatus } from './message.entity';
 
 export interface OutboxOptions {
   pollMs: number;
   retryBaseMs: number;
   retryMaxMs: number;
+  /** Failed attempts after which a row is a dead letter (status failed): retried no more until requeued. */
+  maxAttempts?: number;
   /** How long a claimed row is left to this instance before another may try it (a crash mid-send). */
   leaseMs?: number;
   batch?: number;
@@ -101,6 +103,13 @@ export class MessageOutbox {
         await repo.update({ id: row.id }, { status: 'delivered', deliveredAt: new Date(), attempts: row.attempts + 1, lastError: null });
       } else if (outcome.status === 'cancelled') {
         await repo.update({ id: row.id }, { status: 'cancelled', lastError: outcome.reason.slice(0, 500) });
+      } else if (row.attempts + 1 >= (this.deps.options.maxAttempts ?? Number.POSITIVE_INFINITY)) {
+        // A dead letter: kept with its last error (nothing is lost), shown in /readyz and /metrics, FAILED to the client.
+        this.deps.logger.error(
+          { messageId: row.messageId, source: row.source, attempts: row.attempts + 1, err: outcome.reason },
+          'message outbox row is a dead letter: the EHR did not take it after the last attempt; requeue with npm run outbox -- requeue',
+        );
+        await repo.update({ id: row.id }, { status: 'failed', attempts: row.attempts + 1, lastError: outcome.reason.slice(0, 500) });
       } else {
         const attempts = row.attempts + 1;
         const next = new Date(Date.now() + this.backoff(attempts));
@@ -160,6 +169,27 @@ export class MessageOutbox {
     return (await this.deps.clients.sourcesOf([clientId])).get(clientId)?.find((s) => s.source === source)?.externalId;
   }
 
+  /** How many rows wait and how many are dead letters (/readyz, /metrics). */
+  async counts(): Promise<{ pending: number; failed: number }> {
+    const rows: { status: OutboxStatus; n: number | string }[] = await this.deps.db
+      .getRepository(MessageOutboxEntity)
+      .createQueryBuilder('o')
+      .select('o.status', 'status')
+      .addSelect('COUNT(*)', 'n')
+      .where('o.status IN (:...statuses)', { statuses: ['pending', 'failed'] })
+      .groupBy('o.status')
+      .getRawMany();
+    const of = (status: OutboxStatus) => Number(rows.find((r) => r.status === status)?.n ?? 0);
+    return { pending: of('pending'), failed: of('failed') };
+  }
+
+  /** Puts dead letters back in line (all, or those of the given messages) and runs a pass. */
+  async requeue(messageIds?: string[]): Promise<number> {
+    const requeued = await requeueDeadLetters(this.deps.db, messageIds);
+    this.kick();
+    return requeued;
+  }
+
   /** Rows still waiting for one message (tests and operations). */
   pending(messageIds: string[]): Promise<MessageOutboxEntity[]> {
     return this.deps.db.getRepository(MessageOutboxEntity).find({ where: { messageId: In(messageIds), status: 'pending' } });
@@ -206,4 +236,20 @@ export class MessageOutbox {
     );
     return { status: 'delivered' };
   }
+}
+
+/**
+ * Dead letters back in line, tried again from the first backoff step (all, or those of the given
+ * messages); answers how many. `npm run outbox -- requeue` calls it while the gateway runs: any
+ * instance's next pass picks them up.
+ */
+export async function requeueDeadLetters(db: DataSource, messageIds?: string[]): Promise<number> {
+  const result = await db
+    .getRepository(MessageOutboxEntity)
+    .update(messageIds?.length ? { status: 'failed', messageId: In(messageIds) } : { status: 'failed' }, {
+      status: 'pending',
+      attempts: 0,
+      nextAttemptAt: new Date(),
+    });
+  return result.affected ?? 0;
 }

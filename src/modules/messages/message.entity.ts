@@ -62,7 +62,8 @@ export class ConversationReaderEntity {
   @Column({ name: 'archived_at', ...timeColumn, nullable: true }) archivedAt!: Date | null;
 }
 
-export type OutboxStatus = 'pending' | 'delivered' | 'cancelled';
+/** pending: to be tried (again); delivered: the EHR acknowledged; cancelled: nothing to send any more; failed: a dead letter (OUTBOX_MAX_ATTEMPTS). */
+export type OutboxStatus = 'pending' | 'delivered' | 'cancelled' | 'failed';
 export type OutboxAction = 'send' | 'withdraw';
 
 /**

@@ -9,6 +9,17 @@ export enum ConversationFolder {
 }
 registerEnumType(ConversationFolder, { name: 'ConversationFolder' });
 
+/** Whether the care organisation's systems have what the portal passes on to them. */
+export enum SyncStatus {
+  /** Stored in the portal and on its way (the EHR did not acknowledge yet; retried until it does). */
+  PENDING = 'PENDING',
+  /** Every EHR it goes to acknowledged it. */
+  DELIVERED = 'DELIVERED',
+  /** An EHR refused it too often: the portal keeps it and the operator has been alerted (see /readyz). */
+  FAILED = 'FAILED',
+}
+registerEnumType(SyncStatus, { name: 'SyncStatus' });
+
 export enum ParticipantKind {
   CLIENT = 'CLIENT',
   NETWORK_MEMBER = 'NETWORK_MEMBER',

@@ -24,6 +24,7 @@ import {
   MessageEvent,
   MessageEventKind,
   MessagePage,
+  SyncStatus,
 } from './message.types';
 import { presenceKey } from './message-mail';
 import { presentMessage, type Author, type ConversationView } from './messages.service';
@@ -176,6 +177,19 @@ export class MessageAttachmentsResolver {
       size: a.size,
       downloadUrl: ctx.services.fileUrls.sign(attachmentFileId(a.id), account.id),
     }));
+  }
+
+  /** Read for the whole conversation at once (one query however many messages are shown); the message itself was authorised by its conversation. */
+  @FieldResolver(() => SyncStatus, {
+    nullable: true,
+    description: "Whether the care organisation's systems have this message yet; null when it goes to none (a practitioner's message, a personal-network one).",
+  })
+  async syncStatus(@Root() m: Readonly<Message>, @Ctx() ctx: GatewayContext): Promise<SyncStatus | null> {
+    const states = await ctx.once(`message-sync:${m.conversationId}`, () => ctx.services.messages.deliveryStates(m.conversationId));
+    const statuses = states.get(m.id) ?? [];
+    if (statuses.includes('failed')) return SyncStatus.FAILED;
+    if (statuses.includes('pending')) return SyncStatus.PENDING;
+    return statuses.includes('delivered') ? SyncStatus.DELIVERED : null;
   }
 }
 

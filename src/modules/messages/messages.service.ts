@@ -13,6 +13,7 @@ import {
   MessageEntity,
   MessageOutboxEntity,
   type OutboxAction,
+  type OutboxStatus,
   type ConversationKindValue,
   type ParticipantKindValue,
 } from './message.entity';
@@ -143,6 +144,22 @@ export class MessagesService {
     const beyond = backwards ? '<' : '>';
     if (from) query.andWhere(`(m.sentAt ${beyond} :at OR (m.sentAt = :at AND m.id ${beyond} :id))`, { at: from.sentAt, id: from.id });
     return query.getMany();
+  }
+
+  /** The outbox states of every message of a conversation that is passed on to an EHR (its send rows), by message id. */
+  async deliveryStates(conversationId: string): Promise<Map<string, OutboxStatus[]>> {
+    const rows: { messageId: string; status: OutboxStatus }[] = await this.deps.db
+      .getRepository(MessageOutboxEntity)
+      .createQueryBuilder('o')
+      .innerJoin(MessageEntity, 'm', 'm.id = o.message_id')
+      .select('o.message_id', 'messageId')
+      .addSelect('o.status', 'status')
+      .where('m.conversation_id = :conversationId', { conversationId })
+      .andWhere("o.action = 'send'")
+      .getRawMany();
+    const states = new Map<string, OutboxStatus[]>();
+    for (const r of rows) states.set(r.messageId, [...(states.get(r.messageId) ?? []), r.status]);
+    return states;
   }
 
   async messages(conversationId: string): Promise<MessageEntity[]> {
