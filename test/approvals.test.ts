@@ -145,6 +145,42 @@ describe('approving a treatment plan or document', () => {
   });
 });
 
+describe('approving a session report that asks for akkoord', () => {
+  let t: TestApp;
+  afterAll(async () => t?.stop());
+
+  it('approves rp-k-5 once (the next read shows it, the access log has it, again changes nothing), refuses a report that asks nothing, and keeps a network member without PLANS_APPROVE out', async () => {
+    t = await startTestApp({ env: { CACHE_TTL_SECONDS: '300' } });
+    const token = await t.login('client@demo.test');
+    const [karenId] = await portalIds(t, token);
+    const demo = t.app.services.registry.adapter('demo') as DemoEhrAdapter;
+    const reports = async () =>
+      (await t.gql('query($id: ID!) { client(id: $id) { dossier { reports { id title needsApproval approvedAt } } } }', { id: karenId }, token)).body.data
+        .client.dossier.reports as { id: string; needsApproval: boolean; approvedAt: string | null }[];
+    expect((await reports()).find((r) => r.id === 'demo:rp-k-5')).toMatchObject({ needsApproval: true, approvedAt: null });
+    const approve = (id: string, as = token) => t.gql('mutation($id: ID!) { approveReport(reportId: $id) { id title approvedAt } }', { id }, as);
+
+    const relative = (await t.app.services.accounts.findByEmail('relative@demo.test'))!;
+    await t.app.services.accounts.link(relative.id, karenId, PortalRelation.NETWORK_MEMBER, [Permission.DOSSIER_VIEW], false);
+    const refused = await approve('demo:rp-k-5', await t.login('relative@demo.test'));
+    expect(refused.body.errors?.[0]?.extensions).toMatchObject({ code: 'FORBIDDEN', reason: 'NO_PERMISSION' });
+
+    const { body } = await approve('demo:rp-k-5');
+    expect(body.errors).toBeUndefined();
+    const approvedAt = body.data.approveReport.approvedAt as string;
+    expect(approvedAt).toEqual(expect.any(String));
+    expect((await reports()).find((r) => r.id === 'demo:rp-k-5')?.approvedAt).toBe(approvedAt);
+    expect((await approve('demo:rp-k-5')).body.data.approveReport.approvedAt).toBe(approvedAt);
+    expect(demo.calls.get('approve')).toBe(1);
+    const lines = (await t.app.services.audit.list(karenId, 200)).filter((e) => e.eventType === 'dossier.report.approve');
+    expect(lines.map((l) => l.action)).toEqual(['R', 'U']);
+    expect(lines[1]).toMatchObject({ resource: 'Akkoord op verslag: Behandelsessie 2' });
+
+    expect((await approve('demo:rp-k-4')).body.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', reason: 'NOT_APPROVABLE' });
+    expect((await approve('demo:rp-nope')).body.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
+  });
+});
+
 describe('approving at an EHR whose adapter cannot write approvals', () => {
   let t: TestApp;
   afterAll(async () => t?.stop());

@@ -50,6 +50,8 @@ interface Target {
   /** A TEAM conversation a practitioner started (nobody of the network takes part) and its message. */
   team: { conversationId: string; messageId: string };
   documentId: string;
+  /** A session report that asks for akkoord. */
+  reportId: string;
   planId: string;
   memberId: string;
 }
@@ -210,6 +212,7 @@ function probes(): Probe[] {
     // The plan is approved already and the document asks for nothing: whoever passes the gate changes nothing.
     { op: 'Mutation.approveTreatmentPlan', query: 'mutation($p: ID!) { approveTreatmentPlan(planId: $p) { id } }', vars: (t) => ({ p: t.planId }) },
     { op: 'Mutation.approveDocument', query: 'mutation($d: ID!) { approveDocument(documentId: $d) { id } }', vars: (t) => ({ d: t.documentId }) },
+    { op: 'Mutation.approveReport', query: 'mutation($r: ID!) { approveReport(reportId: $r) { id approvedAt } }', vars: (t) => ({ r: t.reportId }) },
     {
       op: 'Mutation.setConsent',
       query: 'mutation($id: ID!) { setConsent(consentId: $id, granted: false) { granted } }',
@@ -315,12 +318,34 @@ describe('the authorisation matrix: every actor × every operation and route', (
           content: '%PDF-1.4 verwijsbrief',
         });
     }
+    // Every target client has a session report that asks for akkoord (approveReport's probe).
+    const reportFor = (externalId: string, name: string) =>
+      demo.data.clients
+        .find((c) => c.client.externalId === externalId)!
+        .reports.push({
+          externalId: `rp-matrix-${name}`,
+          date: new Date().toISOString(),
+          title: 'Verslag',
+          body: 'Besproken.',
+          needsApproval: true,
+          authorId: 'pr-jansen',
+        });
     karenRecord.plan!.status = 'APPROVED';
     karenRecord.plan!.approvedAt = new Date().toISOString();
     addDemoClient(demo, { externalId: 'cl-lotte', name: 'Lotte de Wit', birthDate: bornYearsAgo(17.2) });
     addDemoClient(demo, { externalId: 'cl-mees', name: 'Mees de Wit', birthDate: bornYearsAgo(16.4) });
     addDemoClient(demo, { externalId: 'cl-ended-ro', name: 'Anna Afgesloten', birthDate: bornYearsAgo(40), treatmentEndedDaysAgo: 10 });
     addDemoClient(demo, { externalId: 'cl-ended-closed', name: 'Bram Gesloten', birthDate: bornYearsAgo(50), treatmentEndedDaysAgo: 60 });
+    for (const [externalId, name] of [
+      ['cl-karen', 'karen'],
+      ['cl-sanne', 'sanne'],
+      ['cl-daan', 'daan'],
+      ['cl-lotte', 'lotte'],
+      ['cl-mees', 'mees'],
+      ['cl-ended-ro', 'endedReadOnly'],
+      ['cl-ended-closed', 'endedClosed'],
+    ])
+      reportFor(externalId, name);
     t = await startTestApp({ adapters: { demo }, mail, env: { TREATMENT_END_GRACE_DAYS: '0', TREATMENT_END_READ_ONLY_DAYS: '30', LOG_LEVEL: 'warn' } });
     const s = t.app.services;
     const clientOf = (externalId: string) => s.clients.ensureClient({ source: 'demo', externalId });
@@ -386,6 +411,7 @@ describe('the authorisation matrix: every actor × every operation and route', (
         ...situations[name],
         team: { conversationId: message.conversationId, messageId: message.id },
         documentId: documents[name],
+        reportId: `demo:rp-matrix-${name}`,
         planId: name === 'karen' ? 'demo:bp-k-1' : `demo:bp-${documents[name].slice('demo:dc-'.length)}`,
         memberId: member.id,
       };

@@ -87,6 +87,7 @@ export const OPERATIONS: Readonly<Record<string, OperationAccess>> = {
   'Mutation.removeTreatmentGoal': session('not available yet (NOT_IMPLEMENTED); will ask CHANGE_TREATMENT_GOALS of the goal’s client'),
   'Mutation.approveTreatmentPlan': object([Action.VIEW_DOSSIER, Action.APPROVE_PLAN], 'looked for only among the clients whose dossier the viewer may see'),
   'Mutation.approveDocument': object([Action.VIEW_DOSSIER, Action.APPROVE_PLAN], 'looked for only among the clients whose dossier the viewer may see'),
+  'Mutation.approveReport': object([Action.VIEW_DOSSIER, Action.APPROVE_PLAN], 'as approveDocument, for a session report that asks for akkoord'),
   'Mutation.setConsent': object([Action.CHANGE_CONSENT], 'the consent names its client'),
   'Mutation.addDiaryEntry': client([Action.WRITE_JOURNAL], 'stored by the portal; logged after it is written'),
   'Mutation.saveClientStory': client([Action.WRITE_JOURNAL], 'stored by the portal; sharing with the organisation is not available yet (NOT_IMPLEMENTED)'),

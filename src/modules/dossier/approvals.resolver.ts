@@ -1,9 +1,9 @@
 import { Arg, Ctx, ID, Mutation, Resolver } from 'type-graphql';
 import type { GatewayContext } from '../../graphql/context';
-import { approveDossierItem, DOCUMENT_APPROVAL, TREATMENT_PLAN_APPROVAL } from './approvals.service';
-import { Document, TreatmentPlan } from './dossier.types';
+import { approveDossierItem, DOCUMENT_APPROVAL, REPORT_APPROVAL, TREATMENT_PLAN_APPROVAL } from './approvals.service';
+import { Document, SessionReport, TreatmentPlan } from './dossier.types';
 
-/** The client's akkoord on a treatment plan or a document (approvals.service.ts). */
+/** The client's akkoord on a treatment plan, a document or a session report (approvals.service.ts). */
 @Resolver()
 export class ApprovalsResolver {
   @Mutation(() => TreatmentPlan)
@@ -14,5 +14,10 @@ export class ApprovalsResolver {
   @Mutation(() => Document)
   approveDocument(@Arg('documentId', () => ID) documentId: string, @Ctx() ctx: GatewayContext): Promise<Document> {
     return approveDossierItem(ctx, DOCUMENT_APPROVAL, documentId);
+  }
+
+  @Mutation(() => SessionReport, { description: 'The akkoord on a session report that asks for one (SessionReport.needsApproval), as for documents.' })
+  approveReport(@Arg('reportId', () => ID) reportId: string, @Ctx() ctx: GatewayContext): Promise<SessionReport> {
+    return approveDossierItem(ctx, REPORT_APPROVAL, reportId);
   }
 }

@@ -5,7 +5,7 @@ import type { GatewayContext } from '../../graphql/context';
 import { BadUserInputError, ConflictError, ForbiddenError, NotAvailableError, NotFoundError } from '../../errors';
 import { parseGlobalId } from '../ehr/global-id';
 import { dossierReads } from './dossier.service';
-import { TreatmentPlanStatus, type Document, type TreatmentPlan } from './dossier.types';
+import { TreatmentPlanStatus, type Document, type SessionReport, type TreatmentPlan } from './dossier.types';
 
 type ApprovalState = 'ASKS' | 'APPROVED' | 'ASKS_NOTHING';
 
@@ -33,6 +33,16 @@ export const DOCUMENT_APPROVAL: Approvable<Document> = {
   state: (d) => (d.approvedAt ? 'APPROVED' : d.needsApproval ? 'ASKS' : 'ASKS_NOTHING'),
 };
 
+export const REPORT_APPROVAL: Approvable<SessionReport> = {
+  target: 'SESSION_REPORT',
+  part: 'listSessionReports',
+  noun: 'session report',
+  eventType: 'dossier.report.approve',
+  resource: (r) => `Akkoord op verslag: ${r.title}`,
+  read: (ctx, clientId) => dossierReads.reports(ctx, clientId),
+  state: (r) => (r.approvedAt ? 'APPROVED' : r.needsApproval ? 'ASKS' : 'ASKS_NOTHING'),
+};
+
 export const TREATMENT_PLAN_APPROVAL: Approvable<TreatmentPlan> = {
   target: 'TREATMENT_PLAN',
   part: 'getTreatmentPlan',
@@ -49,7 +59,7 @@ export const TREATMENT_PLAN_APPROVAL: Approvable<TreatmentPlan> = {
 };
 
 /**
- * The client's akkoord on a plan or document, given by the client, a parent or representative, or
+ * The client's akkoord on a plan, document or session report, given by the client, a parent or representative, or
  * a network member with PLANS_APPROVE (also for documents). The id names the item's EHR, not its
  * client: it is looked for among the clients whose dossier the viewer may see (no one else's is
  * read), so an id outside them is NOT_FOUND. Approving what is approved answers it unchanged.
