@@ -52,6 +52,8 @@ interface Target {
   documentId: string;
   /** A session report that asks for akkoord. */
   reportId: string;
+  /** A goal the client added to the (approved) plan. */
+  goalId: string;
   planId: string;
   memberId: string;
 }
@@ -208,7 +210,8 @@ function probes(): Probe[] {
       query: 'mutation($c: ID!) { addTreatmentGoal(clientId: $c, description: "") { id } }',
       vars: (t) => ({ c: t.clientId }),
     },
-    { op: 'Mutation.removeTreatmentGoal', query: 'mutation { removeTreatmentGoal(goalId: "demo:x") { id } }', vars: () => ({}) },
+    // Every plan is approved: whoever passes the gate hears PLAN_APPROVED (the plan's rule), and the goal stays for the next actor.
+    { op: 'Mutation.removeTreatmentGoal', query: 'mutation($g: ID!) { removeTreatmentGoal(goalId: $g) { id } }', vars: (t) => ({ g: t.goalId }) },
     // The plan is approved already and the document asks for nothing: whoever passes the gate changes nothing.
     { op: 'Mutation.approveTreatmentPlan', query: 'mutation($p: ID!) { approveTreatmentPlan(planId: $p) { id } }', vars: (t) => ({ p: t.planId }) },
     { op: 'Mutation.approveDocument', query: 'mutation($d: ID!) { approveDocument(documentId: $d) { id } }', vars: (t) => ({ d: t.documentId }) },
@@ -319,17 +322,18 @@ describe('the authorisation matrix: every actor × every operation and route', (
         });
     }
     // Every target client has a session report that asks for akkoord (approveReport's probe).
-    const reportFor = (externalId: string, name: string) =>
-      demo.data.clients
-        .find((c) => c.client.externalId === externalId)!
-        .reports.push({
-          externalId: `rp-matrix-${name}`,
-          date: new Date().toISOString(),
-          title: 'Verslag',
-          body: 'Besproken.',
-          needsApproval: true,
-          authorId: 'pr-jansen',
-        });
+    const reportFor = (externalId: string, name: string) => {
+      const record = demo.data.clients.find((c) => c.client.externalId === externalId)!;
+      record.reports.push({
+        externalId: `rp-matrix-${name}`,
+        date: new Date().toISOString(),
+        title: 'Verslag',
+        body: 'Besproken.',
+        needsApproval: true,
+        authorId: 'pr-jansen',
+      });
+      record.plan!.goals.push({ externalId: `gl-matrix-${name}`, description: 'Eigen doel', addedBy: 'De cliënt', byClient: true });
+    };
     karenRecord.plan!.status = 'APPROVED';
     karenRecord.plan!.approvedAt = new Date().toISOString();
     addDemoClient(demo, { externalId: 'cl-lotte', name: 'Lotte de Wit', birthDate: bornYearsAgo(17.2) });
@@ -412,6 +416,7 @@ describe('the authorisation matrix: every actor × every operation and route', (
         team: { conversationId: message.conversationId, messageId: message.id },
         documentId: documents[name],
         reportId: `demo:rp-matrix-${name}`,
+        goalId: `demo:gl-matrix-${name}`,
         planId: name === 'karen' ? 'demo:bp-k-1' : `demo:bp-${documents[name].slice('demo:dc-'.length)}`,
         memberId: member.id,
       };

@@ -308,6 +308,17 @@ test("approveDocument gives the client's akkoord to the FHIR server as a Provena
   expect(provenances.find((p) => p.agent[0]?.who.reference === `Patient/${seed.eva.id}`)).toMatchObject({ activity: { text: 'akkoord' } });
 });
 
+test('keeps the goals of an approved plan fixed: addTreatmentGoal answers PLAN_APPROVED and writes nothing to the FHIR server', async () => {
+  const plan = await t.gql('query($id: ID!) { client(id: $id) { dossier { treatmentPlan { status goals { removable } } } } }', { id: clientId }, token);
+  expect(plan.body.data.client.dossier.treatmentPlan.status).toBe('APPROVED');
+  expect(plan.body.data.client.dossier.treatmentPlan.goals.every((g: { removable: boolean }) => !g.removable)).toBe(true);
+  const writes = () => fhir.requests.filter((r) => r.method !== 'GET' && !r.path.endsWith('_search')).length;
+  const before = writes();
+  const { body } = await t.gql('mutation($c: ID!) { addTreatmentGoal(clientId: $c, description: "Weer gaan hardlopen") { id } }', { c: clientId }, token);
+  expect(body.errors?.[0]?.extensions).toMatchObject({ code: 'FORBIDDEN', reason: 'PLAN_APPROVED' });
+  expect(writes()).toBe(before);
+});
+
 describe('when the FHIR server is stopped mid-suite', () => {
   beforeAll(async () => {
     await fhir.stop();

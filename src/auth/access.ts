@@ -89,7 +89,11 @@ export const RULES: Readonly<Record<Action, Rule>> = {
   VIEW_QUESTIONNAIRES: { title: 'see the questionnaires', members: [[DOSSIER_VIEW]], writes: false },
   FILL_QUESTIONNAIRES: { title: 'fill in questionnaires', members: [[QUESTIONNAIRES_FILL, DOSSIER_VIEW]], writes: true },
   CHANGE_TREATMENT_GOALS: { title: 'add and remove treatment-plan goals', members: NONE, writes: true },
-  APPROVE_PLAN: { title: 'approve a treatment plan or a document that asks for akkoord', members: [[PLANS_APPROVE, DOSSIER_VIEW]], writes: true },
+  APPROVE_PLAN: {
+    title: 'approve a treatment plan, or a document or session report that asks for akkoord',
+    members: [[PLANS_APPROVE, DOSSIER_VIEW]],
+    writes: true,
+  },
   VIEW_CONSENTS: { title: 'see the consents', members: [[DOSSIER_VIEW]], writes: false },
   CHANGE_CONSENT: { title: 'give or withdraw a consent', members: NONE, clientOnly: true, writes: true },
   VIEW_JOURNAL: { title: 'read the diary and the client story', members: NONE, writes: false },

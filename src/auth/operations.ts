@@ -83,8 +83,14 @@ export const OPERATIONS: Readonly<Record<string, OperationAccess>> = {
   'Mutation.archiveConversation': object([Action.READ_MESSAGES], `${KIND}; not a change (allowed in a read-only portal)`),
   'Mutation.deleteMessage': object([Action.SEND_MESSAGE], `${KIND}; only the author (FORBIDDEN NOT_AUTHOR otherwise)`),
   'Mutation.saveQuestionnaireAnswers': session('not available yet (NOT_IMPLEMENTED); will ask FILL_QUESTIONNAIRES of the assignment’s client'),
-  'Mutation.addTreatmentGoal': client([Action.CHANGE_TREATMENT_GOALS], 'not available yet (NOT_IMPLEMENTED) once the gate let it through'),
-  'Mutation.removeTreatmentGoal': session('not available yet (NOT_IMPLEMENTED); will ask CHANGE_TREATMENT_GOALS of the goal’s client'),
+  'Mutation.addTreatmentGoal': client(
+    [Action.CHANGE_TREATMENT_GOALS],
+    'until the plan is approved (then FORBIDDEN, reason PLAN_APPROVED, a rule of the plan, not of the gate)',
+  ),
+  'Mutation.removeTreatmentGoal': object(
+    [Action.VIEW_DOSSIER, Action.CHANGE_TREATMENT_GOALS],
+    'looked for among the plans of the dossiers the viewer may see; only a goal the client’s side added, until the plan is approved',
+  ),
   'Mutation.approveTreatmentPlan': object([Action.VIEW_DOSSIER, Action.APPROVE_PLAN], 'looked for only among the clients whose dossier the viewer may see'),
   'Mutation.approveDocument': object([Action.VIEW_DOSSIER, Action.APPROVE_PLAN], 'looked for only among the clients whose dossier the viewer may see'),
   'Mutation.approveReport': object([Action.VIEW_DOSSIER, Action.APPROVE_PLAN], 'as approveDocument, for a session report that asks for akkoord'),

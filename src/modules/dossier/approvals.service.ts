@@ -67,7 +67,7 @@ export const TREATMENT_PLAN_APPROVAL: Approvable<TreatmentPlan> = {
  * cached part is dropped, so the answer (read again) and every later read show the akkoord.
  */
 export async function approveDossierItem<T extends { id: string }>(ctx: GatewayContext, kind: Approvable<T>, id: string): Promise<T> {
-  const { clientId, item, source } = await locate(ctx, kind, id);
+  const { clientId, item, source } = await locateInDossiers(ctx, id, kind.noun, Action.APPROVE_PLAN, (clientId) => kind.read(ctx, clientId));
   const { access } = await authorize(ctx, clientId, Action.APPROVE_PLAN);
   const state = kind.state(item);
   if (state === 'ASKS_NOTHING') throw new BadUserInputError(`This ${kind.noun} does not ask for approval.`, { reason: 'NOT_APPROVABLE' });
@@ -99,7 +99,14 @@ export async function approveDossierItem<T extends { id: string }>(ctx: GatewayC
  * EHR: no other client's dossier is read. A viewer who may see no dossier at all is refused
  * outright; one whose every dossier is closed to them (treatment ended, the child decides) hears why.
  */
-async function locate<T extends { id: string }>(ctx: GatewayContext, kind: Approvable<T>, id: string): Promise<{ clientId: string; item: T; source: string }> {
+export async function locateInDossiers<T extends { id: string }>(
+  ctx: GatewayContext,
+  id: string,
+  noun: string,
+  /** What the viewer wants to do with it, named in the refusal when no dossier is open to them. */
+  action: Action,
+  read: (clientId: string) => Promise<T[]>,
+): Promise<{ clientId: string; item: T; source: string }> {
   const portals = await ctx.portals();
   const gates = await Promise.all(portals.map((p) => decide(ctx, p.clientId, Action.VIEW_DOSSIER)));
   const open = gates.flatMap((g) => ('access' in g ? [g.access.clientId] : []));
@@ -107,24 +114,19 @@ async function locate<T extends { id: string }>(ctx: GatewayContext, kind: Appro
     // The gate's own reason where it has one beyond the missing right (treatment ended, the child decides).
     const told = gates.find((g): g is ForbiddenError => g instanceof ForbiddenError && g.extensions.reason !== Reason.NO_PERMISSION);
     if (told) throw told;
-    throw new ForbiddenError('You have no permission for this part of the portal (APPROVE_PLAN).', {
-      reason: Reason.NO_PERMISSION,
-      action: Action.APPROVE_PLAN,
-    });
+    throw new ForbiddenError(`You have no permission for this part of the portal (${action}).`, { reason: Reason.NO_PERMISSION, action });
   }
   const parsed = parseGlobalId(id);
-  if (!parsed) throw new NotFoundError(`No such ${kind.noun}.`);
+  if (!parsed) throw new NotFoundError(`No such ${noun}.`);
   const holders = await Promise.all(
     open.map(async (clientId) => ((await ctx.ehr.clientSources(clientId)).some((s) => s.source === parsed.source) ? [clientId] : [])),
   );
-  const searched = await Promise.allSettled(
-    holders.flat().map(async (clientId) => ({ clientId, item: (await kind.read(ctx, clientId)).find((x) => x.id === id) })),
-  );
+  const searched = await Promise.allSettled(holders.flat().map(async (clientId) => ({ clientId, item: (await read(clientId)).find((x) => x.id === id) })));
   for (const r of searched) if (r.status === 'fulfilled' && r.value.item) return { clientId: r.value.clientId, item: r.value.item, source: parsed.source };
   // An EHR that did not answer cannot say the item is not there.
   const failed = searched.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) throw failed.reason;
-  throw new NotFoundError(`No such ${kind.noun}.`);
+  throw new NotFoundError(`No such ${noun}.`);
 }
 
 const ACTOR_KIND: Record<PortalRelation, EhrActor['kind']> = {
@@ -134,6 +136,6 @@ const ACTOR_KIND: Record<PortalRelation, EhrActor['kind']> = {
   [PortalRelation.NETWORK_MEMBER]: 'NETWORK_MEMBER',
 };
 
-async function actor(ctx: GatewayContext, access: PortalAccess): Promise<EhrActor> {
+export async function actor(ctx: GatewayContext, access: PortalAccess): Promise<EhrActor> {
   return { name: (await ctx.account()).displayName, kind: ACTOR_KIND[access.relation] };
 }

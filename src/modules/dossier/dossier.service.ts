@@ -78,6 +78,7 @@ export const dossierReads = {
   async treatmentPlan(ctx: GatewayContext, clientId: string): Promise<TreatmentPlan | null> {
     const plan = await ctx.ehr.first(clientId, 'getTreatmentPlan', (a, id, c) => a.getTreatmentPlan(id, c));
     if (!plan) return null;
+    const approved = plan.status === 'APPROVED' || Boolean(plan.approvedAt);
     return {
       id: globalId(plan.source, plan.externalId),
       status: plan.status as TreatmentPlanStatus,
@@ -85,7 +86,12 @@ export const dossierReads = {
       problemDescription: plan.problemDescription,
       indication: plan.indication,
       explanation: plan.explanation,
-      goals: plan.goals.map((g) => ({ id: globalId(plan.source, g.externalId), description: g.description, addedBy: g.addedBy })),
+      goals: plan.goals.map((g) => ({
+        id: globalId(plan.source, g.externalId),
+        description: g.description,
+        addedBy: g.addedBy,
+        removable: Boolean(g.byClient) && !approved,
+      })),
       createdAt: plan.createdAt,
       finalisedAt: plan.finalisedAt,
       approvedAt: plan.approvedAt,

@@ -76,6 +76,7 @@ export class TreatmentGoal {
   @Field(() => ID) id!: string;
   @Field() description!: string;
   @Field() addedBy!: string;
+  @Field({ description: 'The client’s side added it and the plan is not approved yet: removeTreatmentGoal may take it out.' }) removable!: boolean;
 }
 
 @ObjectType({ description: 'behandelplan', simpleResolvers: true })

@@ -1,0 +1,103 @@
+import { randomUUID } from 'node:crypto';
+import { Action, authorize } from '../../auth/access';
+import type { GatewayContext } from '../../graphql/context';
+import { BadUserInputError, ConflictError, ForbiddenError, NotAvailableError, NotFoundError } from '../../errors';
+import { parseGlobalId } from '../ehr/global-id';
+import { actor, locateInDossiers } from './approvals.service';
+import { dossierReads } from './dossier.service';
+import { TreatmentPlanStatus, type TreatmentGoal, type TreatmentPlan } from './dossier.types';
+
+/** A goal's text: what the client wants to reach, in their words. */
+export const GOAL_MAX = 500;
+
+const isApproved = (plan: TreatmentPlan) => plan.status === TreatmentPlanStatus.APPROVED || Boolean(plan.approvedAt);
+const planApproved = () =>
+  new ForbiddenError('The treatment plan is approved: its goals are fixed now. Talk to your practitioner to change them.', { reason: 'PLAN_APPROVED' });
+
+function checkGoal(description: string): string {
+  const text = description.trim();
+  const length = [...text].length;
+  if (length === 0 || length > GOAL_MAX)
+    throw new BadUserInputError(
+      length ? `The goal is ${length} characters; at most ${GOAL_MAX} are allowed.` : `The goal is empty: write 1 to ${GOAL_MAX} characters.`,
+      {
+        field: 'description',
+        limit: GOAL_MAX,
+      },
+    );
+  return text;
+}
+
+/** The plan written to, read again after the EHR took the change (this request and the cache forget the old one). */
+async function reread(ctx: GatewayContext, clientId: string, source: string): Promise<TreatmentPlan> {
+  await ctx.ehr.forget(clientId, source, 'getTreatmentPlan');
+  const plan = await dossierReads.treatmentPlan(ctx, clientId);
+  if (!plan) throw new NotFoundError('The treatment plan is no longer there.');
+  return plan;
+}
+
+/**
+ * Adds the client's own goal to their treatment plan (behandelplan) until it is approved: by the
+ * client, a parent with authority or a representative (CHANGE_TREATMENT_GOALS; never a network
+ * member). The goal's id is chosen here, so a retried write makes one goal (the port's writes are
+ * idempotent). Logged once the EHR took it.
+ */
+export async function addTreatmentGoal(ctx: GatewayContext, clientId: string, description: string): Promise<TreatmentPlan> {
+  const { access } = await authorize(ctx, clientId, Action.CHANGE_TREATMENT_GOALS);
+  const text = checkGoal(description);
+  const plan = await dossierReads.treatmentPlan(ctx, clientId);
+  if (!plan) throw new NotFoundError('There is no treatment plan to add a goal to yet.');
+  if (isApproved(plan)) throw planApproved();
+  if (!ctx.services.registry.adapter(plan.source)?.addTreatmentGoal) throw new NotAvailableError('Adding goals to a treatment plan of this care organisation');
+  const externalClientId = (await ctx.ehr.clientSources(clientId)).find((s) => s.source === plan.source)!.externalId;
+  const by = await actor(ctx, access);
+  const goal = { goalId: randomUUID(), planId: parseGlobalId(plan.id)!.externalId, description: text, addedBy: by, at: new Date().toISOString() };
+  const result = await ctx.ehr.write(plan.source, 'addTreatmentGoal', (adapter, c) => adapter.addTreatmentGoal!(externalClientId, goal, c));
+  if (!result.done) {
+    if (result.refusal === 'NOT_CHANGEABLE') throw planApproved();
+    throw new ConflictError(`The care organisation's system refused the goal: ${result.reason}`);
+  }
+  await ctx.audit(
+    { action: 'C', eventType: 'dossier.treatmentplan.goal.add', resource: 'Behandelplan: doel toegevoegd', clientId, treatmentRelationship: true },
+    access,
+  );
+  return reread(ctx, clientId, plan.source);
+}
+
+/**
+ * Takes out a goal the client's side added, until the plan is approved. The goal is looked for
+ * among the plans of the clients whose dossier the viewer may see (as approvals are), then the
+ * change is asked of that client's gate; a practitioner's goal is not the client's to remove.
+ */
+export async function removeTreatmentGoal(ctx: GatewayContext, goalId: string): Promise<TreatmentPlan> {
+  const plans = new Map<string, TreatmentPlan>();
+  const { clientId, item, source } = await locateInDossiers<TreatmentGoal>(ctx, goalId, 'treatment goal', Action.CHANGE_TREATMENT_GOALS, async (id) => {
+    const plan = await dossierReads.treatmentPlan(ctx, id);
+    if (plan) plans.set(id, plan);
+    return plan?.goals ?? [];
+  });
+  const { access } = await authorize(ctx, clientId, Action.CHANGE_TREATMENT_GOALS);
+  const plan = plans.get(clientId)!;
+  if (isApproved(plan)) throw planApproved();
+  if (!item.removable)
+    throw new ForbiddenError('This goal was set by your practitioner; only goals you added can be removed.', { reason: 'GOAL_NOT_REMOVABLE' });
+  if (!ctx.services.registry.adapter(source)?.removeTreatmentGoal)
+    throw new NotAvailableError('Removing goals from a treatment plan of this care organisation');
+  const externalClientId = (await ctx.ehr.clientSources(clientId)).find((s) => s.source === source)!.externalId;
+  const removal = {
+    planId: parseGlobalId(plan.id)!.externalId,
+    goalId: parseGlobalId(goalId)!.externalId,
+    removedBy: await actor(ctx, access),
+    at: new Date().toISOString(),
+  };
+  const result = await ctx.ehr.write(source, 'removeTreatmentGoal', (adapter, c) => adapter.removeTreatmentGoal!(externalClientId, removal, c));
+  if (!result.done) {
+    if (result.refusal === 'NOT_CHANGEABLE') throw planApproved();
+    throw new ConflictError(`The care organisation's system refused to remove the goal: ${result.reason}`);
+  }
+  await ctx.audit(
+    { action: 'D', eventType: 'dossier.treatmentplan.goal.remove', resource: 'Behandelplan: doel verwijderd', clientId, treatmentRelationship: true },
+    access,
+  );
+  return reread(ctx, clientId, source);
+}

@@ -1,0 +1,76 @@
+import type { DemoEhrAdapter } from '../adapters/demo/demo.adapter';
+import { Permission, PortalRelation } from '../src/auth/permissions';
+import { portalIds, startTestApp, type TestApp } from './utils/app';
+
+const PLAN = 'query($id: ID!) { client(id: $id) { dossier { treatmentPlan { id status goals { id description addedBy removable } } } } }';
+const ADD = 'mutation($c: ID!, $d: String!) { addTreatmentGoal(clientId: $c, description: $d) { id goals { id description addedBy removable } } }';
+const REMOVE = 'mutation($g: ID!) { removeTreatmentGoal(goalId: $g) { id goals { id description } } }';
+
+type Goal = { id: string; description: string; addedBy: string; removable: boolean };
+
+/** The client's own goals in the treatment plan (Tromp's behandelplan), on the demo EHR with its cache on. */
+describe('adding and removing the client’s own treatment goals', () => {
+  let t: TestApp;
+  let token: string;
+  let karenId: string;
+  let demo: DemoEhrAdapter;
+  const goals = async (as = token) => (await t.gql(PLAN, { id: karenId }, as)).body.data.client.dossier.treatmentPlan.goals as Goal[];
+  const lines = async () => (await t.app.services.audit.list(karenId, 200)).filter((e) => e.eventType.startsWith('dossier.treatmentplan.goal'));
+  beforeAll(async () => {
+    t = await startTestApp({ env: { CACHE_TTL_SECONDS: '300' } });
+    token = await t.login('client@demo.test');
+    [karenId] = await portalIds(t, token);
+    demo = t.app.services.registry.adapter('demo') as DemoEhrAdapter;
+  });
+  afterAll(async () => t.stop());
+
+  it('adds a goal in the client’s words to a plan awaiting approval, shown at once and on the next (cached) read, logged once', async () => {
+    expect((await goals()).map((g) => [g.id, g.removable])).toEqual([
+      ['demo:gl-k-1', false],
+      ['demo:gl-k-2', false],
+      ['demo:gl-k-3', true],
+    ]);
+    const { body } = await t.gql(ADD, { c: karenId, d: '  Een keer per week sporten.  ' }, token);
+    expect(body.errors).toBeUndefined();
+    const added = (body.data.addTreatmentGoal.goals as Goal[]).find((g) => g.description === 'Een keer per week sporten.');
+    expect(added).toMatchObject({ addedBy: 'Karen Test', removable: true });
+    expect((await goals()).map((g) => g.id)).toContain(added!.id);
+    expect(await lines()).toEqual([expect.objectContaining({ action: 'C', resource: 'Behandelplan: doel toegevoegd', actorName: 'Karen Test' })]);
+    expect(demo.calls.get('addTreatmentGoal')).toBe(1);
+  });
+
+  it('refuses an empty or too long goal (nothing written), a practitioner’s goal to remove, and a network member', async () => {
+    for (const d of ['   ', 'x'.repeat(501)]) {
+      expect((await t.gql(ADD, { c: karenId, d }, token)).body.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'description' });
+    }
+    expect(demo.calls.get('addTreatmentGoal')).toBe(1);
+    expect((await t.gql(REMOVE, { g: 'demo:gl-k-1' }, token)).body.errors?.[0]?.extensions).toMatchObject({ code: 'FORBIDDEN', reason: 'GOAL_NOT_REMOVABLE' });
+    expect((await t.gql(REMOVE, { g: 'demo:gl-nope' }, token)).body.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
+
+    const relative = (await t.app.services.accounts.findByEmail('relative@demo.test'))!;
+    await t.app.services.accounts.link(relative.id, karenId, PortalRelation.NETWORK_MEMBER, [Permission.DOSSIER_VIEW, Permission.PLANS_APPROVE], false);
+    const ellen = await t.login('relative@demo.test');
+    expect((await t.gql(ADD, { c: karenId, d: 'Van Ellen' }, ellen)).body.errors?.[0]?.extensions).toMatchObject({
+      code: 'FORBIDDEN',
+      reason: 'NO_PERMISSION',
+    });
+    expect((await t.gql(REMOVE, { g: 'demo:gl-k-3' }, ellen)).body.errors?.[0]?.extensions).toMatchObject({ code: 'FORBIDDEN', reason: 'NO_PERMISSION' });
+    expect((await goals()).map((g) => g.id)).toContain('demo:gl-k-3');
+  });
+
+  it('removes a goal the client added, logged as a removal; once the plan is approved its goals are fixed (PLAN_APPROVED)', async () => {
+    const { body } = await t.gql(REMOVE, { g: 'demo:gl-k-3' }, token);
+    expect(body.errors).toBeUndefined();
+    expect((body.data.removeTreatmentGoal.goals as Goal[]).map((g) => g.id)).not.toContain('demo:gl-k-3');
+    expect((await goals()).map((g) => g.id)).not.toContain('demo:gl-k-3');
+    expect((await lines()).map((l) => l.action)).toEqual(['D', 'C']); // newest first
+
+    expect((await t.gql('mutation { approveTreatmentPlan(planId: "demo:bp-k-1") { status } }', {}, token)).body.errors).toBeUndefined();
+    expect((await goals()).every((g) => !g.removable)).toBe(true);
+    const late = await t.gql(ADD, { c: karenId, d: 'Te laat' }, token);
+    expect(late.body.errors?.[0]?.extensions).toMatchObject({ code: 'FORBIDDEN', reason: 'PLAN_APPROVED' });
+    const own = (await goals()).find((g) => g.description === 'Een keer per week sporten.')!;
+    expect((await t.gql(REMOVE, { g: own.id }, token)).body.errors?.[0]?.extensions).toMatchObject({ code: 'FORBIDDEN', reason: 'PLAN_APPROVED' });
+    expect(demo.calls.get('addTreatmentGoal')).toBe(1);
+  });
+});
