@@ -15,6 +15,7 @@ import { portalPage } from './http/portal-page';
 import { identityRoutes } from './modules/identity/identity.routes';
 import { filesRoutes } from './modules/files/files.routes';
 import { syncRoutes } from './events/sync.routes';
+import { exportRoutes } from './modules/export/export.route';
 import { OwnAccountsService } from './modules/identity/own-accounts.service';
 import { RateLimiter } from './kv/rate-limit';
 import { LogMailer } from '../adapters/mail/mail';
@@ -122,6 +123,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       ...identityRoutes(services, logger),
       ...filesRoutes(services, logger),
       ...syncRoutes(services, sync, logger),
+      ...exportRoutes(services, logger),
       // The reference portal page at `/` where the dev login is (examples/portal-web); last, so every other path is matched first.
       ...((page) => (page ? { portal_page: page } : {}))(config.DEV_LOGIN && !config.isProduction ? portalPage() : null),
     },

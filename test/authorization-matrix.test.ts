@@ -752,7 +752,7 @@ describe('the authorisation matrix: every actor × every operation and route', (
   it('answers every HTTP route as its row says, for every actor', async () => {
     const wrong: string[] = [];
     const mounted = new Set(t.app.routes.map((r) => r.name));
-    const probesByRoute: Record<keyof typeof ROUTES, (token?: string) => Promise<Response>> = {
+    const probesByRoute: Record<keyof typeof ROUTES, (token?: string, actor?: Actor) => Promise<Response>> = {
       graphql: (token) =>
         fetch(`${t.base}/graphql`, {
           method: 'POST',
@@ -791,12 +791,16 @@ describe('the authorisation matrix: every actor × every operation and route', (
       sync_events: () => fetch(`${t.base}/sync/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' }),
       sync_fhir: () => fetch(`${t.base}/sync/fhir/demo`, { method: 'POST', headers: { 'content-type': 'application/fhir+json' }, body: '{}' }),
       portal_page: () => fetch(`${t.base}/`),
+      dossier_export: (token, actor) =>
+        fetch(`${t.base}/export?clientId=${encodeURIComponent(targets[actor!.target].clientId)}`, {
+          headers: token ? { authorization: `Bearer ${token}` } : {},
+        }),
     };
     expect(Object.keys(ROUTES).sort()).toEqual(Object.keys(probesByRoute).sort());
     for (const [name, route] of Object.entries(ROUTES) as [keyof typeof ROUTES, (typeof ROUTES)[keyof typeof ROUTES]][]) {
       for (const actor of actors) {
         const token = name === 'session_logout' && actor.situation.session ? await fresh.get(actor.name)!() : actor.token;
-        const res = await probesByRoute[name](token);
+        const res = await probesByRoute[name](token, actor);
         const status = res.status;
         await res.arrayBuffer();
         // Logging out ends the session the cookie named, whoever asks.
@@ -828,6 +832,12 @@ describe('the authorisation matrix: every actor × every operation and route', (
           case 'session':
             if (name === 'files_upload' && ok !== hasPortal) wrong.push(`${cell}: ${status}, expected ${hasPortal ? 'an upload' : 'a refusal'}`);
             if (name === 'graphql' && status !== 200) wrong.push(`${cell}: ${status}`);
+            if (name === 'dossier_export') {
+              // The export is the dossier: exactly who may see the dossier gets it.
+              const want = actor.situation.session ? expectedAll(actor.situation, targets[actor.target], [Action.VIEW_DOSSIER]) : 'UNAUTHENTICATED';
+              const expectedStatus = want === 'ALLOW' ? 200 : want === 'UNAUTHENTICATED' ? 401 : 403;
+              if (status !== expectedStatus) wrong.push(`${cell}: ${status}, the table says ${want}`);
+            }
             break;
         }
       }

@@ -53,6 +53,7 @@ describe('browser mode: cookie sessions from a frontend on its own origin (CORS_
       '/auth/session/code',
       '/auth/session/logout',
       '/auth/session/refresh',
+      '/export',
       '/files',
       '/files/',
       '/graphql',

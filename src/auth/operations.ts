@@ -158,6 +158,14 @@ export const ROUTES = {
   },
   sync_events: { path: '/sync/events', access: { kind: 'signature', note: 'HMAC over timestamp and body (SYNC_SECRET)' } },
   sync_fhir: { path: '/sync/fhir/', prefix: true, access: { kind: 'signature', note: 'the rest-hook’s header secret (FHIR_SUBSCRIPTION_SECRET)' } },
+  dossier_export: {
+    path: '/export',
+    browser: 'GET',
+    access: {
+      kind: 'session',
+      note: 'VIEW_DOSSIER of ?clientId (a network member needs DOSSIER_VIEW); each further part as the viewer may see it; logged as an export (E)',
+    },
+  },
   portal_page: {
     path: '/',
     prefix: true,

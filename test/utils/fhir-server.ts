@@ -26,7 +26,7 @@ export interface TestFhirServer {
 let indexed = false;
 
 /** The R4 structure definitions and search parameters, indexed once per test file (as Medplum's own tests do). */
-function indexR4Definitions(): void {
+export function indexR4Definitions(): void {
   if (indexed) return;
   indexStructureDefinitionBundle(readJson('fhir/r4/profiles-types.json') as Bundle);
   indexStructureDefinitionBundle(readJson('fhir/r4/profiles-resources.json') as Bundle);
