@@ -57,7 +57,7 @@ test('a dev login by BSN links the FHIR Patient found by the bsn identifier; nam
 test('the dossier overview, intake, medications, allergies and contra-indications answer the mapped FHIR values', async () => {
   const { body } = await t.gql(
     `query($id: ID!) { client(id: $id) { dossier {
-      overview { dossierNumber registrationDate registrationReason diagnosis careDemandType }
+      overview { dossierNumber registrationDate registrationReason diagnosis careDemandType name birthDate gender }
       intakeReport { sections { title items { question answer } } }
       medications { id name dosage since until prescriber { name profession } }
       allergies { id substance reaction recordedAt }
@@ -74,6 +74,10 @@ test('the dossier overview, intake, medications, allergies and contra-indication
     registrationReason: 'Somberheid en slaapproblemen sinds een half jaar, uitval op werk',
     diagnosis: 'Depressieve stoornis, eenmalige episode, matig',
     careDemandType: 'Specialistische GGZ',
+    // The personal data, read-only, from the Patient.
+    name: expect.stringMatching(/Eva.*Jansen/),
+    birthDate: '1991-04-17',
+    gender: 'female',
   });
   expect(d.intakeReport.sections).toEqual([
     {

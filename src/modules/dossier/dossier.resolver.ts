@@ -34,9 +34,13 @@ export async function readAudited<T>(ctx: GatewayContext, clientId: string, even
 export class DossierResolver {
   @FieldResolver(() => DossierOverview, { nullable: true })
   async overview(@Root() d: Dossier, @Ctx() ctx: GatewayContext): Promise<DossierOverview> {
-    const overview = await readAudited(ctx, d.clientId, 'dossier.overview.read', 'Dossieroverzicht', () => dossierReads.overview(ctx, d.clientId));
+    const [overview, profile] = await Promise.all([
+      readAudited(ctx, d.clientId, 'dossier.overview.read', 'Dossieroverzicht', () => dossierReads.overview(ctx, d.clientId)),
+      // The personal data of the overview (name, birth date, gender): the client's record, read once per request.
+      ctx.profile(d.clientId),
+    ]);
     if (!overview) throw new NotFoundError('No care organisation has a dossier for this client.');
-    return overview;
+    return { ...overview, name: profile?.name ?? null, birthDate: profile?.birthDate ?? null, gender: profile?.gender ?? null };
   }
 
   @FieldResolver(() => IntakeReport, { nullable: true })

@@ -17,6 +17,13 @@ export class DossierOverview {
   @Field(() => String, { nullable: true }) diagnosis?: string | null;
   @Field(() => String, { nullable: true, description: 'zorgvraagtypering' }) careDemandType?: string | null;
   @Field({ description: 'Which adapter (care organisation) it came from' }) source!: string;
+  @Field(() => String, {
+    nullable: true,
+    description: 'The client’s name as the care organisation has it (read-only: corrections go through the practitioner)',
+  })
+  name?: string | null;
+  @Field(() => DateScalar, { nullable: true }) birthDate?: string | null;
+  @Field(() => String, { nullable: true, description: 'As the care organisation records it (e.g. vrouw, man)' }) gender?: string | null;
 }
 
 @ObjectType({ simpleResolvers: true })
