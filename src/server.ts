@@ -45,6 +45,7 @@ import { MessageOutbox } from './modules/messages/message-outbox';
 import { MessagesService, practitionerName } from './modules/messages/messages.service';
 import { AttachmentsService } from './modules/files/attachments.service';
 import { MessageMailer } from './modules/messages/message-mail';
+import { ChangeMailer } from './modules/portal/change-mail';
 import { authorizeAccount } from './graphql/gate-readers';
 import { MemoryKeyValueStore, RedisKeyValueStore, type KeyValueStore } from './kv/kv';
 import { ClientsService } from './modules/clients/clients.service';
@@ -264,6 +265,14 @@ function buildServices({ config, options, logger, metrics, db, registry, trusted
     // Asked when a message arrives, long after `services` below exists.
     authorize: (accountId, clientId, action) => authorizeAccount(services, logger, accountId, clientId, action),
   });
+  const changes = new ChangeMailer({
+    accounts,
+    kv,
+    mail,
+    logger,
+    origins,
+    authorize: (accountId, clientId, action) => authorizeAccount(services, logger, accountId, clientId, action),
+  });
   const ehrCache = new EhrCache(kv, config.CACHE_TTL_SECONDS);
   const video = new VideoService(db, events, config.VIDEO_READY_TTL_SECONDS);
   const messages = new MessagesService({
@@ -306,8 +315,18 @@ function buildServices({ config, options, logger, metrics, db, registry, trusted
     origins,
     cookies: new SessionCookies(config.browser),
   };
-  const sync = new SyncService({ db, bus: events, video, logger, metrics, retry: config.syncRetry, ehrCache, messages });
-  return { services, sync, outbox, mailer };
+  const sync = new SyncService({
+    db,
+    bus: events,
+    video,
+    logger,
+    metrics,
+    retry: config.syncRetry,
+    ehrCache,
+    messages,
+    announce: (kind, clientId) => changes.notify(kind, clientId),
+  });
+  return { services, sync, outbox, mailer: { drain: () => Promise.all([mailer.drain(), changes.drain()]).then(() => undefined) } };
 }
 
 /** Back after an outage: what was revoked meanwhile reached only the sessions table, so the deny-list is written again. */

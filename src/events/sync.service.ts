@@ -117,6 +117,8 @@ export interface SyncServiceOptions {
   retry: SyncRetryOptions;
   ehrCache: EhrCache;
   messages: MessagesService;
+  /** Tells the client's people by mail that a document, appointment or questionnaire is there (their notification settings). */
+  announce?: (kind: 'document' | 'appointment' | 'questionnaire', clientId: string) => void;
 }
 
 /**
@@ -310,13 +312,17 @@ export class SyncService {
         await this.deps.video.markEnded(clientId, event.id, row.receivedAt);
         return true;
       }
-      // A changed appointment or a newly published document changes what the EHR answers: the same as dossier.changed.
+      // A changed appointment, a newly published document or an assigned questionnaire changes what the EHR answers:
+      // the cache goes, as for dossier.changed, and the client's people hear of it as their notification settings say.
       case 'appointment.upserted':
       case 'document.published':
+      case 'questionnaire.assigned':
       case 'dossier.changed': {
         const clientId = await this.resolveClient(event);
         // The cache is shared (Redis) or this instance's own (then it is the only one), so dropping it here reaches every reader.
         await this.deps.ehrCache.dropClient(clientId);
+        const kind = ANNOUNCED[event.type];
+        if (kind) this.deps.announce?.(kind, clientId);
         return true;
       }
       case 'message.created': {
@@ -335,7 +341,7 @@ export class SyncService {
         return true;
       }
       default:
-        // questionnaire.assigned waits for the questionnaires module; stored, never dropped.
+        // A type without a handler yet is stored, never dropped.
         return false;
     }
   }
@@ -361,8 +367,16 @@ const HANDLED_TYPES: readonly SyncEventType[] = [
   'dossier.changed',
   'appointment.upserted',
   'document.published',
+  'questionnaire.assigned',
   'message.created',
 ];
+
+/** The events the client's people get a mail about (if their setting is on). */
+const ANNOUNCED: Partial<Record<SyncEventType, 'document' | 'appointment' | 'questionnaire'>> = {
+  'document.published': 'document',
+  'appointment.upserted': 'appointment',
+  'questionnaire.assigned': 'questionnaire',
+};
 
 /** Practitioner ids in events are the source system's own; a global id (`source:external`) is kept as is. */
 function practitionerGlobalId(source: string, practitionerId: string): string {

@@ -6,6 +6,7 @@ import type { AccountsService } from '../identity/accounts.service';
 import type { KeyValueStore } from '../../kv/kv';
 import type { Logger } from '../../observability/logger';
 import { ConversationEntity, ConversationParticipantEntity, type MessageEntity } from './message.entity';
+import { notificationText } from '../portal/notification-text';
 
 /** The key that says a viewer has a live messages subscription for a client open (on any instance). */
 export const presenceKey = (clientId: string, accountId: string): string => `presence:messages:${clientId}:${accountId}`;
@@ -77,15 +78,9 @@ export class MessageMailer {
       await this.mail.send({
         to: account.email,
         subject: 'Nieuw bericht in uw cliëntportaal',
-        text: [
-          `Beste ${account.displayName},`,
-          '',
-          'Er staat een nieuw bericht voor u klaar in het cliëntportaal. Log in om het te lezen:',
-          this.origins.page('/'),
-          '',
+        text: notificationText(account.displayName, 'Er staat een nieuw bericht voor u klaar in het cliëntportaal.', this.origins.page('/'), [
           'Berichten zijn niet bedoeld voor crisissituaties. Bel bij een crisis uw behandelaar of de crisisdienst, of 112 bij direct gevaar.',
-          'U kunt deze e-mails uitzetten bij uw meldingsinstellingen in het portaal.',
-        ].join('\n'),
+        ]),
       });
     }
   }

@@ -1,0 +1,87 @@
+import type { MailPort } from '../../../adapters/ports';
+import { Action, type Grant } from '../../auth/access';
+import type { BrowserOrigins } from '../../http/origins';
+import type { KeyValueStore } from '../../kv/kv';
+import type { Logger } from '../../observability/logger';
+import type { AccountEntity } from '../identity/account.entity';
+import type { AccountsService } from '../identity/accounts.service';
+import { presenceKey } from '../messages/message-mail';
+import { notificationText } from './notification-text';
+
+/** What changed in a client's portal, as a practitioner system announced it (POST /sync/events). */
+export type ChangeKind = 'document' | 'appointment' | 'questionnaire';
+
+/** Per kind: the notification setting that turns it on, the right to see it, and the mail's words (never the content). */
+const KINDS: Record<
+  ChangeKind,
+  { setting: keyof Pick<AccountEntity, 'notifyNewDocument' | 'notifyNewAppointment' | 'notifyNewQuestionnaire'>; action: Action; subject: string; line: string }
+> = {
+  document: {
+    setting: 'notifyNewDocument',
+    action: Action.VIEW_DOSSIER,
+    subject: 'Nieuw document in uw cliëntportaal',
+    line: 'Er staat een nieuw document voor u klaar in het cliëntportaal.',
+  },
+  appointment: {
+    setting: 'notifyNewAppointment',
+    action: Action.VIEW_AGENDA,
+    subject: 'Afspraak gewijzigd in uw cliëntportaal',
+    line: 'Er is een afspraak bijgekomen of gewijzigd in het cliëntportaal.',
+  },
+  questionnaire: {
+    setting: 'notifyNewQuestionnaire',
+    action: Action.VIEW_QUESTIONNAIRES,
+    subject: 'Nieuwe vragenlijst in uw cliëntportaal',
+    line: 'Er staat een nieuwe vragenlijst voor u klaar in het cliëntportaal.',
+  },
+};
+
+export interface ChangeMailerOptions {
+  accounts: AccountsService;
+  kv: KeyValueStore;
+  mail: MailPort;
+  logger: Logger;
+  origins: Pick<BrowserOrigins, 'page'>;
+  authorize: (accountId: string, clientId: string, action: Action) => Promise<Grant | Error>;
+  /** At most one mail per kind per client per reader in this many seconds (15 minutes). */
+  intervalSeconds?: number;
+}
+
+/**
+ * The notification settings besides new messages (message-mail.ts): a mail when a document is
+ * published, an appointment added or changed, or a questionnaire assigned, to every linked account
+ * whose setting for that kind is on and who may see that part now (the gate, as for reading it),
+ * not while they have the portal open (a live subscription), at most once per kind per client per
+ * 15 minutes (across instances). The mail says only that something is there.
+ */
+export class ChangeMailer {
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly intervalSeconds: number;
+
+  constructor(private readonly deps: ChangeMailerOptions) {
+    this.intervalSeconds = deps.intervalSeconds ?? 15 * 60;
+  }
+
+  /** In the background: a slow or absent mail server never holds an event back. */
+  notify(kind: ChangeKind, clientId: string): void {
+    const job = this.send(kind, clientId)
+      .catch((err: Error) => this.deps.logger.warn({ err: err.message, kind, clientId }, 'change mail not sent'))
+      .finally(() => this.inFlight.delete(job));
+    this.inFlight.add(job);
+  }
+
+  async drain(): Promise<void> {
+    await Promise.allSettled([...this.inFlight]);
+  }
+
+  private async send(kind: ChangeKind, clientId: string): Promise<void> {
+    const { setting, action, subject, line } = KINDS[kind];
+    for (const { account } of await this.deps.accounts.linkedAccounts(clientId)) {
+      if (!account?.email || !account[setting]) continue;
+      if (!('access' in (await this.deps.authorize(account.id, clientId, action)))) continue;
+      if ((await this.deps.kv.countMembers(presenceKey(clientId, account.id))) > 0) continue;
+      if (!(await this.deps.kv.setIfAbsent(`mail:change:${kind}:${clientId}:${account.id}`, '1', this.intervalSeconds))) continue;
+      await this.deps.mail.send({ to: account.email, subject, text: notificationText(account.displayName, line, this.deps.origins.page('/')) });
+    }
+  }
+}
