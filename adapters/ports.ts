@@ -231,6 +231,31 @@ export interface EhrConsentChoice {
 
 export type EhrQuestionType = 'TEXT' | 'CHOICE' | 'SCALE' | 'DATE' | 'BOOLEAN';
 
+/** One question of a questionnaire (FHIR: a Questionnaire item), with the answers it accepts. */
+export interface EhrQuestion {
+  /** Stable within the questionnaire (FHIR linkId). */
+  id: string;
+  text: string;
+  type: EhrQuestionType;
+  /** CHOICE: the options; SCALE: the steps, lowest first. */
+  options?: string[] | null;
+  required: boolean;
+}
+
+/** A questionnaire the practitioner assigned to the client (FHIR: a Task whose focus is a Questionnaire). */
+export interface EhrQuestionnaireAssignment {
+  externalId: string;
+  /** The Questionnaire: a canonical URL or id. */
+  questionnaire: string;
+  title: string;
+  assignedAt: IsoDateTime;
+  /** The questionnaire's groups, in order; a questionnaire without groups is one page. */
+  pages: { title?: string | null; questions: EhrQuestion[] }[];
+  /** Once the answers were sent: when, and what (read-only from then on). */
+  completedAt?: IsoDateTime | null;
+  answers?: { questionId: string; value: string | null }[];
+}
+
 /** A questionnaire's answers as saved so far (IN_PROGRESS) or sent (COMPLETED, read-only after). */
 export interface EhrQuestionnaireAnswers {
   /** The assignment the answers belong to: one response per assignment, each save replaces the last. */
@@ -310,6 +335,8 @@ export interface EhrAdapter {
   removeTreatmentGoal?(clientId: string, removal: EhrGoalRemoval, ctx: AdapterRequestContext): Promise<EhrWriteResult>;
   /** Records a consent choice; one consent per client and topic, so setting it again updates it. */
   setConsent?(clientId: string, choice: EhrConsentChoice, ctx: AdapterRequestContext): Promise<EhrWriteResult>;
+  /** The questionnaires assigned to the client, open and completed. */
+  listQuestionnaireAssignments?(clientId: string, ctx: AdapterRequestContext): Promise<EhrQuestionnaireAssignment[]>;
   /** Saves a questionnaire's answers for an assignment; refused once a different set was sent (COMPLETED). */
   saveQuestionnaireAnswers?(clientId: string, answers: EhrQuestionnaireAnswers, ctx: AdapterRequestContext): Promise<EhrWriteResult>;
 

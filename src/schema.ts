@@ -20,7 +20,7 @@ import {
 import { ClientConversationsResolver, ConversationResolver, MessageAttachmentsResolver, MessagesResolver } from './modules/messages/messages.resolver';
 import { NetworkFieldResolver, NetworkResolver } from './modules/network/network.resolver';
 import { PortalResolver, ViewerResolver } from './modules/portal/portal.resolver';
-import { ClientInputResolver } from './modules/questionnaires/client-input.resolver';
+import { ClientQuestionnairesResolver, QuestionnaireMutationResolver } from './modules/questionnaires/questionnaires.resolver';
 import { JournalMutationResolver, JournalResolver } from './modules/journal/journal.resolver';
 import { ApprovalsResolver } from './modules/dossier/approvals.resolver';
 import { ClientVideoResolver, VideoResolver } from './modules/video/video.resolver';
@@ -46,7 +46,8 @@ export const resolvers = [
   ClientConversationsResolver,
   ConversationResolver,
   MessageAttachmentsResolver,
-  ClientInputResolver,
+  ClientQuestionnairesResolver,
+  QuestionnaireMutationResolver,
   JournalResolver,
   JournalMutationResolver,
   ApprovalsResolver,

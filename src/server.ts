@@ -51,6 +51,7 @@ import { MemoryKeyValueStore, RedisKeyValueStore, type KeyValueStore } from './k
 import { ClientsService } from './modules/clients/clients.service';
 import { ConsentsService } from './modules/consents/consents.service';
 import { JournalService } from './modules/journal/journal.service';
+import { QuestionnairesService } from './modules/questionnaires/questionnaires.service';
 import { NetworkService } from './modules/network/network.service';
 import { loadEhrAdapters, loadFileStorage, type EhrAdapterSettings } from '../adapters/loader';
 import { DEMO_PEOPLE } from '../adapters/demo/demo-data';
@@ -294,6 +295,7 @@ function buildServices({ config, options, logger, metrics, db, registry, trusted
     clients,
     consents: new ConsentsService(db),
     journal: new JournalService(db),
+    questionnaires: new QuestionnairesService(db),
     network: new NetworkService({ db, accounts, ownAccounts, sessions, mail, origins }),
     trustedDocuments,
     sessions,

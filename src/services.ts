@@ -13,6 +13,7 @@ import type { KeyValueStore } from './kv/kv';
 import type { ClientsService } from './modules/clients/clients.service';
 import type { ConsentsService } from './modules/consents/consents.service';
 import type { JournalService } from './modules/journal/journal.service';
+import type { QuestionnairesService } from './modules/questionnaires/questionnaires.service';
 import type { NetworkService } from './modules/network/network.service';
 import type { AdapterRegistry } from './modules/ehr/adapter-registry';
 import type { EhrCache } from './modules/ehr/ehr-cache';
@@ -37,6 +38,7 @@ export interface Services {
   clients: ClientsService;
   consents: ConsentsService;
   journal: JournalService;
+  questionnaires: QuestionnairesService;
   /** The personal network: invitations and members. */
   network: NetworkService;
   registry: AdapterRegistry;

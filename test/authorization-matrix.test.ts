@@ -54,6 +54,8 @@ interface Target {
   reportId: string;
   /** A goal the client added to the (approved) plan. */
   goalId: string;
+  /** An open questionnaire assignment. */
+  assignmentId: string;
   planId: string;
   memberId: string;
 }
@@ -204,7 +206,12 @@ function probes(): Probe[] {
     },
     { op: 'Mutation.acceptInvitation', query: 'mutation { acceptInvitation(token: "x") { relation } }', vars: () => ({}) },
     { op: 'Mutation.setPreferredPortal', query: 'mutation($c: ID!) { setPreferredPortal(clientId: $c) { id } }', vars: (t) => ({ c: t.clientId }) },
-    { op: 'Mutation.saveQuestionnaireAnswers', query: 'mutation { saveQuestionnaireAnswers(assignmentId: "x", answers: []) { id } }', vars: () => ({}) },
+    // A draft (nothing sent), so the assignment stays open for the next actor.
+    {
+      op: 'Mutation.saveQuestionnaireAnswers',
+      query: 'mutation($a: ID!) { saveQuestionnaireAnswers(assignmentId: $a, answers: [{ questionId: "q1", value: "Goed" }]) { id } }',
+      vars: (t) => ({ a: t.assignmentId }),
+    },
     {
       op: 'Mutation.addTreatmentGoal',
       query: 'mutation($c: ID!) { addTreatmentGoal(clientId: $c, description: "") { id } }',
@@ -333,6 +340,16 @@ describe('the authorisation matrix: every actor × every operation and route', (
         authorId: 'pr-jansen',
       });
       record.plan!.goals.push({ externalId: `gl-matrix-${name}`, description: 'Eigen doel', addedBy: 'De cliënt', byClient: true });
+      record.questionnaires = [
+        ...(record.questionnaires ?? []),
+        {
+          externalId: `vl-matrix-${name}`,
+          questionnaire: 'https://ggz-demo.test/fhir/Questionnaire/matrix',
+          title: 'Hoe gaat het?',
+          assignedAt: new Date().toISOString(),
+          pages: [{ questions: [{ id: 'q1', text: 'Hoe gaat het?', type: 'TEXT', required: false }] }],
+        },
+      ];
     };
     karenRecord.plan!.status = 'APPROVED';
     karenRecord.plan!.approvedAt = new Date().toISOString();
@@ -417,6 +434,7 @@ describe('the authorisation matrix: every actor × every operation and route', (
         documentId: documents[name],
         reportId: `demo:rp-matrix-${name}`,
         goalId: `demo:gl-matrix-${name}`,
+        assignmentId: `demo:vl-matrix-${name}`,
         planId: name === 'karen' ? 'demo:bp-k-1' : `demo:bp-${documents[name].slice('demo:dc-'.length)}`,
         memberId: member.id,
       };

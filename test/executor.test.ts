@@ -42,7 +42,11 @@ const PROBES: { name: string; query: string; who: 'client' | 'member' | 'strange
   { name: 'a network member refused the dossier at its path', query: SCREEN, who: 'member' },
   { name: 'a stranger refused the client', query: SCREEN, who: 'stranger' },
   { name: 'a bad enum value', query: 'query($id: ID!) { client(id: $id) { appointments(when: SOMETIME) { id } } }', who: 'client' },
-  { name: 'a later issue’s field', query: 'query($id: ID!) { client(id: $id) { questionnaires { id } } }', who: 'client' },
+  {
+    name: 'the questionnaires (from the EHR, with the portal’s drafts)',
+    query: 'query($id: ID!) { client(id: $id) { questionnaires { id title status pages { questions { id type options answer } } } } }',
+    who: 'client',
+  },
   {
     name: 'the diary (the portal’s own records)',
     query: 'query($id: ID!) { client(id: $id) { diary { id text author createdAt } story { text } } }',

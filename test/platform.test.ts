@@ -185,7 +185,11 @@ describe('the gateway on its embedded defaults (SQLite, in-process, demo adapter
   });
 
   it('answers operations of later issues with a clear error, never fake data', async () => {
-    const { body } = await t.gql('query($id: ID!) { client(id: $id) { questionnaires { id } } }', { id: karenId }, karenToken);
+    const { body } = await t.gql(
+      'mutation($id: ID!) { saveClientStory(clientId: $id, text: "Mijn verhaal", shareWithOrganisation: true) { text } }',
+      { id: karenId },
+      karenToken,
+    );
     expect(body.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
     expect(body.errors?.[0]?.message).toMatch(/not available/);
   });

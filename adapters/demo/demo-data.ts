@@ -8,6 +8,7 @@ import type {
   EhrIntakeReport,
   EhrMedication,
   EhrPractitioner,
+  EhrQuestionnaireAssignment,
   EhrSessionReport,
   EhrTeamMember,
   EhrTreatmentEffort,
@@ -33,6 +34,7 @@ export interface DemoClientRecord {
   reports: EhrSessionReport[];
   documents: (EhrDocument & { content: string })[];
   appointments: EhrAppointment[];
+  questionnaires?: EhrQuestionnaireAssignment[];
 }
 
 export interface DemoData {
@@ -165,6 +167,70 @@ export function buildDemoData(now: Date = new Date()): DemoData {
       organisationOnly: true,
     },
   ];
+
+  // PHQ-9 (Nederlandse vertaling, de gebruikelijke vier antwoordopties) and a short intake evaluation.
+  const PHQ_OPTIONS = ['Helemaal niet', 'Meerdere dagen', 'Meer dan de helft van de dagen', 'Bijna elke dag'];
+  const phq9: EhrQuestionnaireAssignment = {
+    externalId: 'vl-k-phq9',
+    questionnaire: 'https://ggz-demo.test/fhir/Questionnaire/phq-9',
+    title: 'PHQ-9: klachten van de afgelopen twee weken',
+    assignedAt: at(-2, 9),
+    pages: [
+      {
+        title: 'Hoe vaak heeft u de afgelopen twee weken last gehad van de volgende problemen?',
+        questions: [
+          'Weinig interesse of plezier in het doen van dingen',
+          'Zich neerslachtig, depressief of hopeloos voelen',
+          'Moeite met in slaap vallen of doorslapen, of te veel slapen',
+          'Zich moe voelen of weinig energie hebben',
+          'Weinig eetlust of overmatig eten',
+          'Een slecht gevoel over uzelf, of het gevoel dat u een mislukkeling bent of uzelf of uw familie tekort hebt gedaan',
+          'Moeite met concentreren, bijvoorbeeld bij het lezen van de krant of televisiekijken',
+          'Zo langzaam bewegen of praten dat het anderen opvalt, of juist zo onrustig zijn dat u veel meer beweegt dan normaal',
+          'Gedachten dat u beter dood zou kunnen zijn of dat u uzelf iets zou willen aandoen',
+        ].map((text, i) => ({ id: `phq-${i + 1}`, text, type: 'CHOICE' as const, options: PHQ_OPTIONS, required: true })),
+      },
+      {
+        title: 'Tot slot',
+        questions: [
+          {
+            id: 'phq-10',
+            text: 'Hoe moeilijk hebben deze problemen het voor u gemaakt om te werken, thuis dingen te doen of met anderen om te gaan?',
+            type: 'CHOICE',
+            options: ['Helemaal niet moeilijk', 'Enigszins moeilijk', 'Erg moeilijk', 'Extreem moeilijk'],
+            required: false,
+          },
+          { id: 'toelichting', text: 'Wilt u nog iets toelichten?', type: 'TEXT', required: false },
+        ],
+      },
+    ],
+  };
+  const intakeEvaluation: EhrQuestionnaireAssignment = {
+    externalId: 'vl-k-intake',
+    questionnaire: 'https://ggz-demo.test/fhir/Questionnaire/evaluatie-intake',
+    title: 'Evaluatie van de intake',
+    assignedAt: at(-41, 10),
+    pages: [
+      {
+        title: null,
+        questions: [
+          {
+            id: 'cijfer',
+            text: 'Welk cijfer geeft u de intake (1 tot 10)?',
+            type: 'SCALE',
+            options: ['1', '2', '3', '4', '5', '6', '7', '8', '9', '10'],
+            required: true,
+          },
+          { id: 'begrepen', text: 'Voelde u zich begrepen?', type: 'BOOLEAN', required: true },
+        ],
+      },
+    ],
+    completedAt: at(-40, 20),
+    answers: [
+      { questionId: 'cijfer', value: '8' },
+      { questionId: 'begrepen', value: 'true' },
+    ],
+  };
 
   const karen: DemoClientRecord = {
     client: { externalId: 'cl-karen', bsn: DEMO_BSN.karen, name: 'Karen Test', birthDate: '1988-04-12', gender: 'vrouw', inTreatment: true },
@@ -338,6 +404,7 @@ export function buildDemoData(now: Date = new Date()): DemoData {
       },
     ],
     appointments: karenAppointments,
+    questionnaires: [phq9, intakeEvaluation],
   };
 
   const sanne: DemoClientRecord = {

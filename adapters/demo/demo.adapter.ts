@@ -12,6 +12,7 @@ import type {
   EhrOutboundMessage,
   EhrPractitioner,
   EhrQuestionnaireAnswers,
+  EhrQuestionnaireAssignment,
   EhrTreatmentPlan,
   EhrWriteResult,
   TimeWindow,
@@ -183,6 +184,16 @@ export class DemoEhrAdapter implements EhrAdapter {
     mine.set(choice.topic, choice);
     this.consents.set(clientId, mine);
     return { done: true, id: `${clientId}:${choice.topic}` };
+  }
+
+  /** The assignments as the EHR has them: one whose answers were sent (COMPLETED) is completed, with those answers. */
+  async listQuestionnaireAssignments(clientId: string, ctx: AdapterRequestContext): Promise<EhrQuestionnaireAssignment[]> {
+    const record = await this.record(clientId, ctx, 'listQuestionnaireAssignments');
+    return (record?.questionnaires ?? []).map((q) => {
+      const sent = this.questionnaireAnswers.get(`${clientId}:${q.externalId}`);
+      if (sent?.status !== 'COMPLETED') return q;
+      return { ...q, completedAt: sent.at, answers: sent.answers.map((a) => ({ questionId: a.questionId, value: a.value })) };
+    });
   }
 
   async saveQuestionnaireAnswers(clientId: string, answers: EhrQuestionnaireAnswers, ctx: AdapterRequestContext): Promise<EhrWriteResult> {

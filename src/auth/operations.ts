@@ -82,7 +82,10 @@ export const OPERATIONS: Readonly<Record<string, OperationAccess>> = {
   'Mutation.markConversationRead': object([Action.READ_MESSAGES], `${KIND}; not a change (allowed in a read-only portal)`),
   'Mutation.archiveConversation': object([Action.READ_MESSAGES], `${KIND}; not a change (allowed in a read-only portal)`),
   'Mutation.deleteMessage': object([Action.SEND_MESSAGE], `${KIND}; only the author (FORBIDDEN NOT_AUTHOR otherwise)`),
-  'Mutation.saveQuestionnaireAnswers': session('not available yet (NOT_IMPLEMENTED); will ask FILL_QUESTIONNAIRES of the assignment’s client'),
+  'Mutation.saveQuestionnaireAnswers': object(
+    [Action.VIEW_DOSSIER, Action.FILL_QUESTIONNAIRES],
+    'looked for among the dossiers the viewer may see; a draft until submit, then read-only (CONFLICT)',
+  ),
   'Mutation.addTreatmentGoal': client(
     [Action.CHANGE_TREATMENT_GOALS],
     'until the plan is approved (then FORBIDDEN, reason PLAN_APPROVED, a rule of the plan, not of the gate)',

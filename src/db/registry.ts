@@ -20,6 +20,8 @@ import { SyncRetries1764100000070 } from './migrations/1764100000070-SyncRetries
 import { OutboxWithdraw1764100000080 } from './migrations/1764100000080-OutboxWithdraw';
 import { ClientNames1764100000090 } from './migrations/1764100000090-ClientNames';
 import { Journal1764100000100 } from './migrations/1764100000100-Journal';
+import { QuestionnaireDrafts1764100000110 } from './migrations/1764100000110-QuestionnaireDrafts';
+import { QuestionnaireDraftEntity } from '../modules/questionnaires/questionnaire-draft.entity';
 import { ClientStoryEntity, DiaryEntryEntity } from '../modules/journal/journal.entity';
 import {
   AttachmentEntity,
@@ -55,6 +57,7 @@ export const entities = [
   AttachmentEntity,
   DiaryEntryEntity,
   ClientStoryEntity,
+  QuestionnaireDraftEntity,
 ];
 export const migrations = [
   Platform1764000000000,
@@ -69,4 +72,5 @@ export const migrations = [
   OutboxWithdraw1764100000080,
   ClientNames1764100000090,
   Journal1764100000100,
+  QuestionnaireDrafts1764100000110,
 ];

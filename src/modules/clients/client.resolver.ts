@@ -4,14 +4,13 @@ import { fromCursor, ForwardPage, pageOf, pageSize, type ConnectionShape } from 
 import type { EhrClient } from '../../../adapters/ports';
 import { Action, authorize } from '../../auth/access';
 import { UNKNOWN_CLIENT_NAME, type GatewayContext } from '../../graphql/context';
-import { NotAvailableError, NotFoundError } from '../../errors';
+import { NotFoundError } from '../../errors';
 import { DateScalar } from '../../graphql/scalars';
 import { AppointmentWindow } from '../appointments/appointment.types';
 import { readAgenda } from '../appointments/appointments.service';
 import { Dossier } from '../dossier/dossier.types';
 import { dossierReads } from '../dossier/dossier.service';
 import { readAudited } from '../dossier/dossier.resolver';
-import { QuestionnaireAssignment, QuestionnaireStatus } from '../questionnaires/questionnaire.types';
 import { AccessLogConnection, AccessLogEntry, Client, Dashboard } from './client.types';
 
 @Resolver(() => Client)
@@ -47,16 +46,6 @@ export class ClientResolver {
   async dossier(@Root() c: Client, @Ctx() ctx: GatewayContext): Promise<Dossier> {
     await authorize(ctx, c.id, Action.VIEW_DOSSIER);
     return { id: c.id, clientId: c.id };
-  }
-
-  @FieldResolver(() => [QuestionnaireAssignment], { nullable: true })
-  async questionnaires(
-    @Root() c: Client,
-    @Ctx() ctx: GatewayContext,
-    @Arg('status', () => QuestionnaireStatus, { nullable: true }) _status?: QuestionnaireStatus,
-  ): Promise<QuestionnaireAssignment[]> {
-    await authorize(ctx, c.id, Action.VIEW_QUESTIONNAIRES);
-    throw new NotAvailableError('Questionnaires');
   }
 
   @FieldResolver(() => [AccessLogEntry], { nullable: true, description: "Who opened this dossier, when, and what (the client's right to see the access log)." })
