@@ -218,6 +218,15 @@ export interface EhrGoalRemoval {
   at: IsoDateTime;
 }
 
+/** A consent the EHR keeps for the client (toestemming), as it stands now. */
+export interface EhrConsent {
+  /** The topic's code: one consent per client and topic. */
+  topic: string;
+  description?: string | null;
+  granted: boolean;
+  changedAt?: IsoDateTime | null;
+}
+
 /** The client's choice on one consent topic (toestemming), e.g. sharing data with the GP. */
 export interface EhrConsentChoice {
   /** The topic's code; one consent per client and topic, the latest choice wins. */
@@ -333,6 +342,8 @@ export interface EhrAdapter {
   addTreatmentGoal?(clientId: string, goal: EhrNewGoal, ctx: AdapterRequestContext): Promise<EhrWriteResult>;
   /** Removes a goal the client added from a plan not yet approved; done when it is already gone. */
   removeTreatmentGoal?(clientId: string, removal: EhrGoalRemoval, ctx: AdapterRequestContext): Promise<EhrWriteResult>;
+  /** The client's consents in the EHR (each topic once, as it stands). */
+  listConsents?(clientId: string, ctx: AdapterRequestContext): Promise<EhrConsent[]>;
   /** Records a consent choice; one consent per client and topic, so setting it again updates it. */
   setConsent?(clientId: string, choice: EhrConsentChoice, ctx: AdapterRequestContext): Promise<EhrWriteResult>;
   /** The questionnaires assigned to the client, open and completed. */

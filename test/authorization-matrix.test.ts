@@ -228,6 +228,12 @@ function probes(): Probe[] {
       query: 'mutation($id: ID!) { setConsent(consentId: $id, granted: false) { granted } }',
       vars: (t) => ({ id: `portal:${t.clientId}:${PARENT_ACCESS}` }),
     },
+    {
+      op: 'Mutation.setConsent',
+      variant: 'EHR',
+      query: 'mutation($id: ID!) { setConsent(consentId: $id, granted: true) { granted } }',
+      vars: (t) => ({ id: `ehr:${t.clientId}:demo:huisarts` }),
+    },
     { op: 'Mutation.addDiaryEntry', query: 'mutation($c: ID!) { addDiaryEntry(clientId: $c, text: "") { id } }', vars: (t) => ({ c: t.clientId }) },
     {
       op: 'Mutation.saveClientStory',
@@ -340,6 +346,8 @@ describe('the authorisation matrix: every actor × every operation and route', (
         authorId: 'pr-jansen',
       });
       record.plan!.goals.push({ externalId: `gl-matrix-${name}`, description: 'Eigen doel', addedBy: 'De cliënt', byClient: true });
+      if (!record.consents?.some((c) => c.topic === 'huisarts'))
+        record.consents = [...(record.consents ?? []), { topic: 'huisarts', description: 'Delen met de huisarts', granted: true }];
       record.questionnaires = [
         ...(record.questionnaires ?? []),
         {

@@ -9,6 +9,7 @@ import type {
   EhrMedication,
   EhrPractitioner,
   EhrQuestionnaireAssignment,
+  EhrConsent,
   EhrSessionReport,
   EhrTeamMember,
   EhrTreatmentEffort,
@@ -35,6 +36,7 @@ export interface DemoClientRecord {
   documents: (EhrDocument & { content: string })[];
   appointments: EhrAppointment[];
   questionnaires?: EhrQuestionnaireAssignment[];
+  consents?: EhrConsent[];
 }
 
 export interface DemoData {
@@ -405,6 +407,11 @@ export function buildDemoData(now: Date = new Date()): DemoData {
     ],
     appointments: karenAppointments,
     questionnaires: [phq9, intakeEvaluation],
+    consents: [
+      { topic: 'huisarts', description: 'Gegevens over mijn behandeling delen met mijn huisarts', granted: true, changedAt: at(-60, 11) },
+      { topic: 'rom', description: 'Mijn ROM-vragenlijsten gebruiken om de zorg te verbeteren (anoniem)', granted: true, changedAt: at(-60, 11) },
+      { topic: 'onderzoek', description: 'Benaderd worden voor wetenschappelijk onderzoek', granted: false, changedAt: at(-60, 11) },
+    ],
   };
 
   const sanne: DemoClientRecord = {

@@ -13,6 +13,7 @@ import type {
   EhrPractitioner,
   EhrQuestionnaireAnswers,
   EhrQuestionnaireAssignment,
+  EhrConsent,
   EhrTreatmentPlan,
   EhrWriteResult,
   TimeWindow,
@@ -176,6 +177,20 @@ export class DemoEhrAdapter implements EhrAdapter {
     this.removedGoals.add(`${clientId}:${removal.goalId}`);
     record.plan = { ...plan, goals: plan.goals.filter((g) => g !== goal) };
     return { done: true };
+  }
+
+  /** The record's consents, as the client's later choices (setConsent) changed them. */
+  async listConsents(clientId: string, ctx: AdapterRequestContext): Promise<EhrConsent[]> {
+    const record = await this.record(clientId, ctx, 'listConsents');
+    const chosen = this.consents.get(clientId) ?? new Map<string, EhrConsentChoice>();
+    const listed = (record?.consents ?? []).map((c) => {
+      const choice = chosen.get(c.topic);
+      return choice ? { ...c, granted: choice.granted, changedAt: choice.at } : c;
+    });
+    const added = [...chosen.values()]
+      .filter((c) => !listed.some((l) => l.topic === c.topic))
+      .map((c) => ({ topic: c.topic, description: c.description ?? null, granted: c.granted, changedAt: c.at }));
+    return [...listed, ...added];
   }
 
   async setConsent(clientId: string, choice: EhrConsentChoice, ctx: AdapterRequestContext): Promise<EhrWriteResult> {

@@ -37,6 +37,7 @@ import type {
   EhrIntakeReport,
   EhrGoalRemoval,
   EhrMedication,
+  EhrConsent,
   EhrNewGoal,
   EhrOutboundMessage,
   EhrPractitioner,
@@ -78,6 +79,7 @@ import {
   sameAnswers,
   toAllergy,
   toApprovalProvenance,
+  fromConsent,
   toConsent,
   toAppointment,
   toClient,
@@ -579,6 +581,18 @@ export class FhirEhrAdapter implements EhrAdapter {
         continue;
       if (await this.update(withoutGoal(plan, ref), ctx.signal, attempt)) return { done: true };
     }
+  }
+
+  /** The patient's Consents, one per topic (the newest where a topic has several). */
+  async listConsents(clientId: string, ctx: AdapterRequestContext): Promise<EhrConsent[]> {
+    const { matches } = await this.search<Consent>('Consent', [['patient', `Patient/${clientId}`]], ctx.signal);
+    const byTopic = new Map<string, EhrConsent>();
+    for (const consent of matches.map(fromConsent)) {
+      if (!consent) continue;
+      const seen = byTopic.get(consent.topic);
+      if (!seen || (consent.changedAt ?? '') > (seen.changedAt ?? '')) byTopic.set(consent.topic, consent);
+    }
+    return [...byTopic.values()];
   }
 
   /** One Consent per client and topic: a conditional update on the portal identifier and the patient creates or replaces it. */

@@ -33,6 +33,7 @@ import {
   sameAnswers,
   toAnswer,
   toApprovalProvenance,
+  fromConsent,
   toConsent,
   toPortalGoal,
   toQuestionnaireResponse,
@@ -763,5 +764,24 @@ describe('what the portal writes', () => {
     });
     expect(sameAnswers(qr, { ...qr, status: 'completed', authored: '2025-04-12T08:00:00Z' })).toBe(true);
     expect(sameAnswers(qr, toQuestionnaireResponse('pat-1', { ...input, answers: [input.answers[0], { ...input.answers[1], value: '2' }] }))).toBe(false);
+  });
+});
+
+describe('Consent → the client’s consents', () => {
+  const karen: EhrActor = { name: 'Karen Test', kind: 'CLIENT' };
+  it('reads back what the portal writes, and an EHR’s own consent by its provision code', () => {
+    const written = toConsent('p1', { topic: 'huisarts', description: 'Delen met de huisarts', granted: false, by: karen, at: '2026-11-30T10:00:00.000Z' });
+    expect(fromConsent(written)).toEqual({ topic: 'huisarts', description: 'Delen met de huisarts', granted: false, changedAt: '2026-11-30T10:00:00.000Z' });
+    expect(
+      fromConsent({
+        resourceType: 'Consent',
+        status: 'active',
+        scope: { text: 'privacy' },
+        category: [{ text: 'Onderzoek' }],
+        provision: { type: 'permit', code: [{ coding: [{ system: 'https://ehr.test/consent', code: 'onderzoek' }], text: 'Benaderd worden voor onderzoek' }] },
+        dateTime: '2026-01-02T09:00:00+01:00',
+      }),
+    ).toEqual({ topic: 'onderzoek', description: 'Benaderd worden voor onderzoek', granted: true, changedAt: '2026-01-02T09:00:00+01:00' });
+    expect(fromConsent({ resourceType: 'Consent', status: 'entered-in-error', scope: { text: 'x' }, category: [{ text: 'x' }] })).toBeNull();
   });
 });

@@ -32,6 +32,7 @@ import type {
   EhrApproval,
   EhrAppointment,
   EhrClient,
+  EhrConsent,
   EhrConsentChoice,
   EhrContraIndication,
   EhrDocument,
@@ -724,6 +725,27 @@ export function withoutGoal(plan: CarePlan, goalRef: string): CarePlan {
  * when refused or withdrawn. Privacy scope, LOINC 59284-0 and opt-in policy as R4's examples do
  * (ppc-1 wants a policy rule); the topic is the portal identifier and a provision code.
  */
+/**
+ * A Consent as the portal shows it: the topic is the portal's identifier (what setConsent writes),
+ * else the provision's or category's code; given while active and not a deny. Null for one entered
+ * in error.
+ */
+export function fromConsent(c: Consent): EhrConsent | null {
+  if (c.status === 'entered-in-error') return null;
+  const topic =
+    c.identifier?.find((i) => i.system === PORTAL_CONSENT_SYSTEM)?.value ??
+    c.provision?.code?.[0]?.coding?.[0]?.code ??
+    c.category?.[0]?.coding?.[0]?.code ??
+    c.id;
+  if (!topic) return null;
+  return {
+    topic,
+    description: c.provision?.code?.[0]?.text ?? c.category?.[0]?.text ?? null,
+    granted: c.status === 'active' && c.provision?.type !== 'deny',
+    changedAt: c.dateTime ?? null,
+  };
+}
+
 export function toConsent(clientId: string, choice: EhrConsentChoice): Consent {
   return {
     resourceType: 'Consent',

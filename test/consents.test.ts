@@ -1,0 +1,53 @@
+import type { DemoEhrAdapter } from '../adapters/demo/demo.adapter';
+import { Permission, PortalRelation } from '../src/auth/permissions';
+import { portalIds, startTestApp, type TestApp } from './utils/app';
+
+const CONSENTS = 'query($c: ID!) { client(id: $c) { consents { id topic description granted changedAt } } }';
+const SET = 'mutation($id: ID!, $g: Boolean!) { setConsent(consentId: $id, granted: $g) { id topic description granted changedAt } }';
+type Consent = { id: string; topic: string; description: string | null; granted: boolean; changedAt: string | null };
+
+/** The EHR's consents (toestemming: the GP, ROM, research), changed by the client only and written back. */
+describe('consents from the EHR', () => {
+  let t: TestApp;
+  let token: string;
+  let karenId: string;
+  let demo: DemoEhrAdapter;
+  beforeAll(async () => {
+    t = await startTestApp({ env: { CACHE_TTL_SECONDS: '300' } });
+    token = await t.login('client@demo.test');
+    [karenId] = await portalIds(t, token);
+    demo = t.app.services.registry.adapter('demo') as DemoEhrAdapter;
+  });
+  afterAll(async () => t.stop());
+  /** The EHR's ones (the portal's own PARENT_ACCESS is listed first for a client of 16 or older). */
+  const consents = async (as = token) =>
+    ((await t.gql(CONSENTS, { c: karenId }, as)).body.data.client.consents as Consent[]).filter((c) => c.id.startsWith('ehr:'));
+  const research = () => `ehr:${karenId}:demo:onderzoek`;
+
+  it('shows the EHR’s consents with their descriptions, and the client’s change goes to the EHR, shows at once and on the next (cached) read, logged', async () => {
+    const before = await consents();
+    expect(before.map((c) => [c.id, c.granted])).toEqual([
+      [`ehr:${karenId}:demo:huisarts`, true],
+      [`ehr:${karenId}:demo:rom`, true],
+      [research(), false],
+    ]);
+    expect(before[2].description).toBe('Benaderd worden voor wetenschappelijk onderzoek');
+    const { body } = await t.gql(SET, { id: research(), g: true }, token);
+    expect(body.errors).toBeUndefined();
+    expect(body.data.setConsent).toMatchObject({ id: research(), granted: true, description: 'Benaderd worden voor wetenschappelijk onderzoek' });
+    expect((await consents()).find((c) => c.id === research())).toMatchObject({ granted: true, changedAt: body.data.setConsent.changedAt });
+    expect(demo.consents.get('cl-karen')?.get('onderzoek')).toMatchObject({ granted: true, by: { name: 'Karen Test', kind: 'CLIENT' } });
+    const lines = (await t.app.services.audit.list(karenId, 100)).filter((e) => e.eventType === 'consent.update');
+    expect(lines[0]).toMatchObject({ action: 'U', resource: 'Toestemming: Benaderd worden voor wetenschappelijk onderzoek (gegeven)' });
+  });
+
+  it('lets only the client change them: a network member who may see them cannot, and an unknown topic is NOT_FOUND', async () => {
+    const relative = (await t.app.services.accounts.findByEmail('relative@demo.test'))!;
+    await t.app.services.accounts.link(relative.id, karenId, PortalRelation.NETWORK_MEMBER, [Permission.DOSSIER_VIEW], false);
+    const ellen = await t.login('relative@demo.test');
+    expect((await consents(ellen)).length).toBe(3);
+    expect((await t.gql(SET, { id: research(), g: false }, ellen)).body.errors?.[0]?.extensions).toMatchObject({ code: 'FORBIDDEN', reason: 'CLIENT_ONLY' });
+    expect(demo.consents.get('cl-karen')?.get('onderzoek')?.granted).toBe(true);
+    expect((await t.gql(SET, { id: `ehr:${karenId}:demo:bestaat-niet`, g: true }, token)).body.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
+  });
+});
