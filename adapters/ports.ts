@@ -218,6 +218,15 @@ export interface EhrGoalRemoval {
   at: IsoDateTime;
 }
 
+/** The client story (Mijn Verhaal) as the client shares it with the care organisation, or withdraws it. */
+export interface EhrClientStory {
+  /** false: the client withdrew the consent; the organisation's copy is marked entered in error. */
+  shared: boolean;
+  text: string;
+  by: EhrActor;
+  at: IsoDateTime;
+}
+
 /** A consent the EHR keeps for the client (toestemming), as it stands now. */
 export interface EhrConsent {
   /** The topic's code: one consent per client and topic. */
@@ -342,6 +351,8 @@ export interface EhrAdapter {
   addTreatmentGoal?(clientId: string, goal: EhrNewGoal, ctx: AdapterRequestContext): Promise<EhrWriteResult>;
   /** Removes a goal the client added from a plan not yet approved; done when it is already gone. */
   removeTreatmentGoal?(clientId: string, removal: EhrGoalRemoval, ctx: AdapterRequestContext): Promise<EhrWriteResult>;
+  /** Puts the client's story in the EHR (one per client, replaced on every share) or withdraws it; idempotent. */
+  shareClientStory?(clientId: string, story: EhrClientStory, ctx: AdapterRequestContext): Promise<EhrWriteResult>;
   /** The client's consents in the EHR (each topic once, as it stands). */
   listConsents?(clientId: string, ctx: AdapterRequestContext): Promise<EhrConsent[]>;
   /** Records a consent choice; one consent per client and topic, so setting it again updates it. */

@@ -1,6 +1,6 @@
 import { startFhirServer, type TestFhirServer } from './utils/fhir-server';
 import { parseSearchRequest } from '@medplum/core';
-import type { Provenance } from '@medplum/fhirtypes';
+import type { DocumentReference, Provenance } from '@medplum/fhirtypes';
 import { FhirEhrAdapter } from '../adapters/fhir/fhir.adapter';
 import { APPOINTMENT_COUNT, EVA_BSN, INTAKE_QUESTIONNAIRE, KAREN_BSN, MDO_TYPE, PARENT_BSN, seedGgzClient, type GgzSeed } from './utils/fhir-ggz-seed';
 import { portalIds, startTestApp, type TestApp } from './utils/app';
@@ -321,6 +321,33 @@ test('keeps the goals of an approved plan fixed: addTreatmentGoal answers PLAN_A
   const { body } = await t.gql('mutation($c: ID!) { addTreatmentGoal(clientId: $c, description: "Weer gaan hardlopen") { id } }', { c: clientId }, token);
   expect(body.errors?.[0]?.extensions).toMatchObject({ code: 'FORBIDDEN', reason: 'PLAN_APPROVED' });
   expect(writes()).toBe(before);
+});
+
+test('shares the client story with the organisation as one DocumentReference of its own (not among the documents), and withdraws it', async () => {
+  const save = (text: string, share: boolean) =>
+    t.gql(
+      'mutation($c: ID!, $t: String!, $s: Boolean!) { saveClientStory(clientId: $c, text: $t, shareWithOrganisation: $s) { sharedWithOrganisation } }',
+      { c: clientId, t: text, s: share },
+      token,
+    );
+  const stories = () =>
+    fhir.repo.searchResources<DocumentReference>(
+      parseSearchRequest<DocumentReference>(`DocumentReference?identifier=urn:ggz-portal:client-story|${seed.eva.id}`),
+    );
+  expect((await save('Mijn verhaal: wat mij helpt is structuur.', true)).body.data.saveClientStory.sharedWithOrganisation).toBe(true);
+  expect((await save('Mijn verhaal, bijgewerkt.', true)).body.errors).toBeUndefined();
+  const [story, ...more] = await stories();
+  expect(more).toHaveLength(0);
+  expect(story).toMatchObject({ status: 'current', type: { text: 'Mijn verhaal' }, subject: { reference: `Patient/${seed.eva.id}` } });
+  expect(Buffer.from(story.content[0].attachment.data!, 'base64').toString('utf8')).toBe('Mijn verhaal, bijgewerkt.');
+  const documents = (await t.gql('query($id: ID!) { client(id: $id) { dossier { documents { name } } } }', { id: clientId }, token)).body.data.client.dossier
+    .documents;
+  expect(documents.map((d: { name: string }) => d.name)).not.toContain('Mijn verhaal');
+
+  expect((await save('Alleen voor mij.', false)).body.data.saveClientStory.sharedWithOrganisation).toBe(false);
+  const [withdrawn] = await stories();
+  expect(withdrawn.status).toBe('entered-in-error');
+  expect(withdrawn.content[0].attachment.data).toBeUndefined();
 });
 
 describe('when the FHIR server is stopped mid-suite', () => {

@@ -1,4 +1,5 @@
 import { DEMO_BSN } from '../adapters/demo/demo-data';
+import { DemoEhrAdapter } from '../adapters/demo/demo.adapter';
 import { clientIdOf, portalIds, startTestApp, type TestApp } from './utils/app';
 import { MARIADB_URL } from './utils/services';
 
@@ -69,15 +70,41 @@ describe.each(configurations)('the diary and the client story ($name)', ({ datab
     expect((await t.gql(ADD, { c: karenId, text: 'Mag ik dit?' }, relativeToken)).body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
   });
 
-  it('keeps one story per client, replaced on save; sharing it with the organisation is refused as not yet there, and stores nothing', async () => {
+  it('keeps one story per client, replaced on save, shared with the organisation only while the client says so (a copy in its EHR, withdrawn again)', async () => {
+    const demo = t.app.services.registry.adapter('demo') as DemoEhrAdapter;
     expect((await t.gql(STORY, { c: karenId }, karenToken)).body.data.client.story).toBeNull();
     const saved = await t.gql(SAVE, { c: karenId, text: 'Ik ben Karen. Wat mij helpt: wandelen en structuur.', share: false }, karenToken);
     expect(saved.body.errors).toBeUndefined();
     expect(saved.body.data.saveClientStory).toMatchObject({ text: 'Ik ben Karen. Wat mij helpt: wandelen en structuur.', sharedWithOrganisation: false });
-    expect((await t.gql(SAVE, { c: karenId, text: 'Tweede versie.', share: false }, karenToken)).body.errors).toBeUndefined();
+    expect(demo.stories.get('cl-karen')).toBeUndefined(); // never before the client said so
+
     const shared = await t.gql(SAVE, { c: karenId, text: 'Gedeelde versie.', share: true }, karenToken);
-    expect(shared.body.errors?.[0]?.extensions).toMatchObject({ code: 'NOT_FOUND', reason: 'NOT_IMPLEMENTED' });
-    expect((await t.gql(STORY, { c: karenId }, karenToken)).body.data.client.story).toMatchObject({ text: 'Tweede versie.', sharedWithOrganisation: false });
+    expect(shared.body.errors).toBeUndefined();
+    expect(shared.body.data.saveClientStory).toMatchObject({ text: 'Gedeelde versie.', sharedWithOrganisation: true });
+    expect(demo.stories.get('cl-karen')).toMatchObject({ shared: true, text: 'Gedeelde versie.', by: { name: 'Karen Test', kind: 'CLIENT' } });
+
+    const withdrawn = await t.gql(SAVE, { c: karenId, text: 'Weer alleen voor mij.', share: false }, karenToken);
+    expect(withdrawn.body.data.saveClientStory).toMatchObject({ sharedWithOrganisation: false });
+    expect(demo.stories.get('cl-karen')).toMatchObject({ shared: false, text: '' });
+    expect((await t.gql(STORY, { c: karenId }, karenToken)).body.data.client.story).toMatchObject({
+      text: 'Weer alleen voor mij.',
+      sharedWithOrganisation: false,
+    });
+    const lines = (await t.app.services.audit.list(karenId, 100)).filter((e) => e.eventType === 'journal.story.share').map((e) => e.resource);
+    expect(lines).toEqual(['Delen van Mijn verhaal ingetrokken', 'Mijn verhaal gedeeld met de zorgaanbieder']);
     expect((await t.gql(SAVE, { c: karenId, text: 'x'.repeat(50_001), share: false }, karenToken)).body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+  });
+
+  it('refuses to share with a care organisation whose system cannot take the story (NOT_IMPLEMENTED), storing nothing', async () => {
+    const other = await startTestApp({ database, adapters: { demo: Object.assign(new DemoEhrAdapter(), { shareClientStory: undefined }) } });
+    try {
+      const token = await other.login('client@demo.test');
+      const [id] = await portalIds(other, token);
+      const refused = await other.gql(SAVE, { c: id, text: 'Gedeeld?', share: true }, token);
+      expect(refused.body.errors?.[0]?.extensions).toMatchObject({ code: 'NOT_FOUND', reason: 'NOT_IMPLEMENTED' });
+      expect((await other.gql(STORY, { c: id }, token)).body.data.client.story).toBeNull();
+    } finally {
+      await other.stop();
+    }
   });
 });

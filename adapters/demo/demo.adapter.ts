@@ -14,6 +14,7 @@ import type {
   EhrQuestionnaireAnswers,
   EhrQuestionnaireAssignment,
   EhrConsent,
+  EhrClientStory,
   EhrTreatmentPlan,
   EhrWriteResult,
   TimeWindow,
@@ -177,6 +178,15 @@ export class DemoEhrAdapter implements EhrAdapter {
     this.removedGoals.add(`${clientId}:${removal.goalId}`);
     record.plan = { ...plan, goals: plan.goals.filter((g) => g !== goal) };
     return { done: true };
+  }
+
+  /** The client stories shared with the organisation, per client (the latest; shared false once withdrawn). */
+  readonly stories = new Map<string, EhrClientStory>();
+
+  async shareClientStory(clientId: string, story: EhrClientStory, ctx: AdapterRequestContext): Promise<EhrWriteResult> {
+    if (!(await this.record(clientId, ctx, 'shareClientStory'))) return writeRefused('NOT_FOUND', 'No such client.');
+    this.stories.set(clientId, story);
+    return { done: true, id: `story:${clientId}` };
   }
 
   /** The record's consents, as the client's later choices (setConsent) changed them. */

@@ -37,6 +37,7 @@ import type {
   EhrIntakeReport,
   EhrGoalRemoval,
   EhrMedication,
+  EhrClientStory,
   EhrConsent,
   EhrNewGoal,
   EhrOutboundMessage,
@@ -80,6 +81,9 @@ import {
   toAllergy,
   toApprovalProvenance,
   fromConsent,
+  PORTAL_STORY_SYSTEM,
+  isClientStory,
+  toStoryDocument,
   toConsent,
   toAppointment,
   toClient,
@@ -343,7 +347,8 @@ export class FhirEhrAdapter implements EhrAdapter {
       ],
       ctx.signal,
     );
-    const docs = matches.filter((d) => d.status === 'current' && !isSessionReport(d));
+    // The client's own story (shared from the portal) is the client's, not a document of the organisation's.
+    const docs = matches.filter((d) => d.status === 'current' && !isSessionReport(d) && !isClientStory(d));
     // Author names only matter where the reference carries no display.
     const wanted = docs.flatMap((d) => (d.author?.[0] && !d.author[0].display ? [{ ref: d.author[0], type: 'Practitioner' }] : []));
     const [resolve, approvals] = await Promise.all([this.resolver(included, wanted, ctx.signal), this.approvalsOf(included, referencesTo(docs), ctx.signal)]);
@@ -581,6 +586,15 @@ export class FhirEhrAdapter implements EhrAdapter {
         continue;
       if (await this.update(withoutGoal(plan, ref), ctx.signal, attempt)) return { done: true };
     }
+  }
+
+  /** The story's DocumentReference: a conditional update on the portal's identifier creates or replaces it (withdrawn: entered in error, no text). */
+  async shareClientStory(clientId: string, story: EhrClientStory, ctx: AdapterRequestContext): Promise<EhrWriteResult> {
+    const query = new URLSearchParams({ identifier: `${PORTAL_STORY_SYSTEM}|${clientId}` });
+    const url = new URL(`DocumentReference?${query.toString()}`, this.base);
+    const { status, resource } = await this.writeResource<DocumentReference>('PUT', url, toStoryDocument(clientId, story), ctx.signal);
+    if (status === 412) throw new FhirHttpError(status, url.pathname);
+    return { done: true, ...(resource?.id ? { id: resource.id } : {}) };
   }
 
   /** The patient's Consents, one per topic (the newest where a topic has several). */

@@ -32,6 +32,7 @@ import type {
   EhrApproval,
   EhrAppointment,
   EhrClient,
+  EhrClientStory,
   EhrConsent,
   EhrConsentChoice,
   EhrContraIndication,
@@ -634,6 +635,31 @@ export const PORTAL_GOAL_SYSTEM = 'urn:ggz-portal:goal';
 export const PORTAL_CONSENT_SYSTEM = 'urn:ggz-portal:consent';
 /** Identifies the QuestionnaireResponse of a questionnaire assignment. */
 export const PORTAL_ASSIGNMENT_SYSTEM = 'urn:ggz-portal:questionnaire-assignment';
+/** The client story's DocumentReference: one per patient, identified by the portal. */
+export const PORTAL_STORY_SYSTEM = 'urn:ggz-portal:client-story';
+
+export const isClientStory = (d: DocumentReference): boolean => Boolean(d.identifier?.some((i) => i.system === PORTAL_STORY_SYSTEM));
+
+/** The client story as a DocumentReference of its own type; withdrawn, it is entered in error and carries no text. */
+export function toStoryDocument(clientId: string, story: EhrClientStory): DocumentReference {
+  return {
+    resourceType: 'DocumentReference',
+    identifier: [{ system: PORTAL_STORY_SYSTEM, value: clientId }],
+    status: story.shared ? 'current' : 'entered-in-error',
+    type: { coding: [{ system: PORTAL_STORY_SYSTEM, code: 'mijn-verhaal', display: 'Mijn verhaal' }], text: 'Mijn verhaal' },
+    subject: { reference: `Patient/${clientId}` },
+    date: story.at,
+    author: [actorReference(clientId, story.by)],
+    description: 'Mijn verhaal, door de cliënt gedeeld',
+    content: [
+      {
+        attachment: story.shared
+          ? { contentType: 'text/plain; charset=utf-8', title: 'Mijn verhaal', data: Buffer.from(story.text, 'utf8').toString('base64') }
+          : { contentType: 'text/plain; charset=utf-8', title: 'Mijn verhaal (ingetrokken)' },
+      },
+    ],
+  };
+}
 
 /** AUTHEN with the word akkoord: what isApprovalActivity reads as the client's akkoord. */
 const AKKOORD_ACTIVITY: CodeableConcept = { coding: [{ system: PARTICIPATION_TYPE, code: 'AUTHEN', display: 'authenticator' }], text: APPROVAL_TEXT };

@@ -99,7 +99,10 @@ export const OPERATIONS: Readonly<Record<string, OperationAccess>> = {
   'Mutation.approveReport': object([Action.VIEW_DOSSIER, Action.APPROVE_PLAN], 'as approveDocument, for a session report that asks for akkoord'),
   'Mutation.setConsent': object([Action.CHANGE_CONSENT], 'the consent names its client'),
   'Mutation.addDiaryEntry': client([Action.WRITE_JOURNAL], 'stored by the portal; logged after it is written'),
-  'Mutation.saveClientStory': client([Action.WRITE_JOURNAL], 'stored by the portal; sharing with the organisation is not available yet (NOT_IMPLEMENTED)'),
+  'Mutation.saveClientStory': client(
+    [Action.WRITE_JOURNAL],
+    'stored by the portal; shared with the organisation (a copy in its EHR) only while shareWithOrganisation is true',
+  ),
   'Mutation.inviteNetworkMember': client([Action.MANAGE_NETWORK], 'rights that need DOSSIER_VIEW are refused without it (BAD_USER_INPUT)'),
   'Mutation.setNetworkPermissions': object([Action.MANAGE_NETWORK], 'the member names its client'),
   'Mutation.removeNetworkMember': object([Action.MANAGE_NETWORK], 'the member names its client'),

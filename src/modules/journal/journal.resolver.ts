@@ -1,7 +1,9 @@
 import { Arg, Ctx, FieldResolver, ID, Mutation, Resolver, Root } from 'type-graphql';
 import { Action, authorize } from '../../auth/access';
 import type { GatewayContext } from '../../graphql/context';
-import { NotAvailableError } from '../../errors';
+import { ConflictError, NotAvailableError } from '../../errors';
+import { actor } from '../dossier/approvals.service';
+import { checkStory } from './journal.service';
 import { Client } from '../clients/client.types';
 import type { ClientStoryEntity, DiaryEntryEntity } from './journal.entity';
 import { ClientStory, DiaryEntry } from './journal.types';
@@ -57,12 +59,34 @@ export class JournalMutationResolver {
     @Ctx() ctx: GatewayContext,
   ): Promise<ClientStory> {
     const { access } = await authorize(ctx, clientId, Action.WRITE_JOURNAL);
-    // Sharing means a copy in the care organisation's EHR (through the outbox, a later step): until
-    // that exists the story is not said to be shared. Refused before anything is stored.
-    if (share) throw new NotAvailableError('Sharing the story with the care organisation');
+    const checked = checkStory(text);
+    const before = await ctx.services.journal.story(clientId);
+    // Shared means a copy in the care organisation's EHR, never before the client said so; withdrawn,
+    // the copy is marked entered in error there. The EHR first: should it refuse or be away, nothing
+    // changes here and the client is told (the text stays in their form).
+    if (share || before?.sharedWithOrganisation) {
+      const targets = (await ctx.ehr.clientSources(clientId)).filter((s) => typeof ctx.services.registry.adapter(s.source)?.shareClientStory === 'function');
+      if (!targets.length) throw new NotAvailableError('Sharing the story with this care organisation');
+      const story = { shared: share, text: share ? checked : '', by: await actor(ctx, access), at: new Date().toISOString() };
+      for (const target of targets) {
+        const result = await ctx.ehr.write(target.source, 'shareClientStory', (adapter, c) => adapter.shareClientStory!(target.externalId, story, c));
+        if (!result.done) throw new ConflictError(`The care organisation's system refused the story: ${result.reason}`);
+      }
+    }
     const account = await ctx.account();
-    const story = await ctx.services.journal.saveStory(clientId, account.id, text, false);
+    const saved = await ctx.services.journal.saveStory(clientId, account.id, checked, share);
     await ctx.audit({ action: 'U', eventType: 'journal.story.update', resource: 'Mijn verhaal', clientId }, access);
-    return presentStory(story);
+    if (share !== Boolean(before?.sharedWithOrganisation))
+      await ctx.audit(
+        {
+          action: 'U',
+          eventType: 'journal.story.share',
+          resource: share ? 'Mijn verhaal gedeeld met de zorgaanbieder' : 'Delen van Mijn verhaal ingetrokken',
+          clientId,
+          consentApplied: true,
+        },
+        access,
+      );
+    return presentStory(saved);
   }
 }

@@ -18,6 +18,9 @@ function checkText(text: string, field: string, what: string, max: number, mayBe
   return trimmed;
 }
 
+/** The story as kept: trimmed, at most STORY_MAX characters (BAD_USER_INPUT otherwise). */
+export const checkStory = (text: string): string => checkText(text, 'text', 'The story', STORY_MAX, true);
+
 /** The diary and the client story: records the portal keeps itself (owns diary_entries and client_stories). */
 export class JournalService {
   constructor(private readonly db: DataSource) {}
@@ -56,7 +59,7 @@ export class JournalService {
   async saveStory(clientId: string, accountId: string, text: string, sharedWithOrganisation: boolean): Promise<ClientStoryEntity> {
     const row: ClientStoryEntity = {
       clientId,
-      text: checkText(text, 'text', 'The story', STORY_MAX, true),
+      text: checkStory(text),
       sharedWithOrganisation,
       updatedAt: new Date(),
       updatedBy: accountId,
