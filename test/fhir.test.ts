@@ -1,6 +1,6 @@
 import { startFhirServer, type TestFhirServer } from './utils/fhir-server';
 import { parseSearchRequest } from '@medplum/core';
-import type { DocumentReference, Provenance } from '@medplum/fhirtypes';
+import type { DocumentReference, Provenance, Questionnaire, QuestionnaireResponse, Task } from '@medplum/fhirtypes';
 import { FhirEhrAdapter } from '../adapters/fhir/fhir.adapter';
 import { APPOINTMENT_COUNT, EVA_BSN, INTAKE_QUESTIONNAIRE, KAREN_BSN, MDO_TYPE, PARENT_BSN, seedGgzClient, type GgzSeed } from './utils/fhir-ggz-seed';
 import { portalIds, startTestApp, type TestApp } from './utils/app';
@@ -348,6 +348,104 @@ test('shares the client story with the organisation as one DocumentReference of 
   const [withdrawn] = await stories();
   expect(withdrawn.status).toBe('entered-in-error');
   expect(withdrawn.content[0].attachment.data).toBeUndefined();
+});
+
+test('reads a Task with a Questionnaire focus as an assignment, and sends the answers once as a completed QuestionnaireResponse', async () => {
+  const questionnaire = await fhir.repo.createResource<Questionnaire>({
+    resourceType: 'Questionnaire',
+    status: 'active',
+    url: 'https://ggz-noord.test/fhir/Questionnaire/phq-2',
+    title: 'PHQ-2',
+    item: [
+      {
+        linkId: 'klachten',
+        type: 'group',
+        text: 'De afgelopen twee weken',
+        item: [
+          {
+            linkId: 'plezier',
+            type: 'choice',
+            text: 'Weinig interesse of plezier',
+            required: true,
+            answerOption: [{ valueString: 'Helemaal niet' }, { valueString: 'Meerdere dagen' }],
+          },
+          { linkId: 'nachten', type: 'integer', text: 'Hoeveel nachten sliep u slecht?', required: true },
+        ],
+      },
+    ],
+  });
+  const task = await fhir.repo.createResource<Task>({
+    resourceType: 'Task',
+    status: 'requested',
+    intent: 'order',
+    for: { reference: `Patient/${seed.eva.id}` },
+    focus: { reference: `Questionnaire/${questionnaire.id}` },
+    authoredOn: '2026-11-28T09:00:00+01:00',
+  });
+  const LIST = 'query($id: ID!) { client(id: $id) { questionnaires { id title status pages { title questions { id type options required answer } } } } }';
+  const listed = await t.gql(LIST, { id: clientId }, token);
+  const [assignment] = listed.body.data.client.questionnaires;
+  expect(assignment).toMatchObject({
+    id: `fhir:${task.id}`,
+    title: 'PHQ-2',
+    status: 'OPEN',
+    pages: [
+      {
+        title: 'De afgelopen twee weken',
+        questions: [
+          { id: 'plezier', type: 'CHOICE', options: ['Helemaal niet', 'Meerdere dagen'] },
+          { id: 'nachten', type: 'SCALE', options: null },
+        ],
+      },
+    ],
+  });
+  const SAVE = 'mutation($a: ID!, $x: [AnswerInput!]!) { saveQuestionnaireAnswers(assignmentId: $a, answers: $x, submit: true) { status } }';
+  expect(
+    (
+      await t.gql(
+        SAVE,
+        {
+          a: assignment.id,
+          x: [
+            { questionId: 'plezier', value: 'Meerdere dagen' },
+            { questionId: 'nachten', value: 'veel' },
+          ],
+        },
+        token,
+      )
+    ).body.errors?.[0]?.extensions,
+  ).toMatchObject({
+    code: 'BAD_USER_INPUT',
+    questionId: 'nachten',
+  });
+  const sent = await t.gql(
+    SAVE,
+    {
+      a: assignment.id,
+      x: [
+        { questionId: 'plezier', value: 'Meerdere dagen' },
+        { questionId: 'nachten', value: '3' },
+      ],
+    },
+    token,
+  );
+  expect(sent.body.errors).toBeUndefined();
+  expect(sent.body.data.saveQuestionnaireAnswers.status).toBe('COMPLETED');
+  const responses = await fhir.repo.searchResources<QuestionnaireResponse>(
+    parseSearchRequest<QuestionnaireResponse>(`QuestionnaireResponse?identifier=urn:ggz-portal:questionnaire-assignment|${task.id}`),
+  );
+  expect(responses).toHaveLength(1);
+  expect(responses[0]).toMatchObject({
+    status: 'completed',
+    questionnaire: 'https://ggz-noord.test/fhir/Questionnaire/phq-2',
+    item: [
+      { linkId: 'plezier', answer: [{ valueString: 'Meerdere dagen' }] },
+      { linkId: 'nachten', answer: [{ valueInteger: 3 }] },
+    ],
+  });
+  const after = (await t.gql(LIST, { id: clientId }, token)).body.data.client.questionnaires[0];
+  expect(after.status).toBe('COMPLETED');
+  expect(after.pages[0].questions.map((q: { answer: string }) => q.answer)).toEqual(['Meerdere dagen', '3']);
 });
 
 describe('when the FHIR server is stopped mid-suite', () => {

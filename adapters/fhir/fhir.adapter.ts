@@ -17,10 +17,12 @@ import type {
   Patient,
   Practitioner,
   Provenance,
+  Questionnaire,
   QuestionnaireResponse,
   Reference,
   RelatedPerson,
   Resource,
+  Task,
 } from '@medplum/fhirtypes';
 import type {
   AdapterRequestContext,
@@ -43,6 +45,7 @@ import type {
   EhrOutboundMessage,
   EhrPractitioner,
   EhrQuestionnaireAnswers,
+  EhrQuestionnaireAssignment,
   EhrSessionReport,
   EhrTeamMember,
   EhrTreatmentEffort,
@@ -95,6 +98,7 @@ import {
   toPortalGoal,
   toPractitioner,
   toQuestionnaireResponse,
+  toAssignment,
   toSessionReport,
   toTeamMembers,
   toTreatmentEffort,
@@ -616,6 +620,51 @@ export class FhirEhrAdapter implements EhrAdapter {
     const { status, resource } = await this.writeResource<Consent>('PUT', url, toConsent(clientId, choice), ctx.signal);
     if (status === 412) throw new FhirHttpError(status, url.pathname);
     return { done: true, ...(resource?.id ? { id: resource.id } : {}) };
+  }
+
+  /**
+   * The Tasks whose focus is a Questionnaire (the practitioner's assignments), with their
+   * Questionnaires (_include) and the portal's responses to them (identifier = the Task).
+   * Cancelled, rejected and mistaken Tasks are left out.
+   */
+  async listQuestionnaireAssignments(clientId: string, ctx: AdapterRequestContext): Promise<EhrQuestionnaireAssignment[]> {
+    const [tasks, responses] = await Promise.all([
+      this.search<Task>(
+        'Task',
+        [
+          // subject (Task.for) rather than patient: the latter needs resolve(), which not every server evaluates in search.
+          ['subject', `Patient/${clientId}`],
+          ['_include', 'Task:focus'],
+        ],
+        ctx.signal,
+      ),
+      this.search<QuestionnaireResponse>('QuestionnaireResponse', [['patient', `Patient/${clientId}`]], ctx.signal),
+    ]);
+    const questionnaires = new Map(
+      tasks.included.filter((r): r is Questionnaire => r.resourceType === 'Questionnaire').map((q) => [`Questionnaire/${q.id}`, q]),
+    );
+    // A server that ignores _include: the focused Questionnaires in one more search.
+    const missing = [...new Set(tasks.matches.flatMap((t) => (t.focus?.reference?.startsWith('Questionnaire/') ? [t.focus.reference] : [])))].filter(
+      (ref) => !questionnaires.has(ref),
+    );
+    if (missing.length) {
+      const { matches } = await this.search<Questionnaire>(
+        'Questionnaire',
+        [['_id', missing.map((ref) => ref.slice('Questionnaire/'.length)).join(',')]],
+        ctx.signal,
+      );
+      for (const q of matches) questionnaires.set(`Questionnaire/${q.id}`, q);
+    }
+    const answered = new Map(
+      responses.matches.flatMap((qr) =>
+        qr.identifier?.system === PORTAL_ASSIGNMENT_SYSTEM && qr.identifier.value ? [[qr.identifier.value, qr] as const] : [],
+      ),
+    );
+    return tasks.matches.flatMap((task) => {
+      if (['cancelled', 'rejected', 'entered-in-error', 'failed'].includes(task.status)) return [];
+      const questionnaire = task.focus?.reference ? questionnaires.get(task.focus.reference) : undefined;
+      return questionnaire && task.id ? [toAssignment(task, questionnaire, answered.get(task.id))] : [];
+    });
   }
 
   /**

@@ -18,12 +18,15 @@ import type {
   Patient,
   Practitioner,
   Provenance,
+  Questionnaire,
+  QuestionnaireItem,
   QuestionnaireResponse,
   QuestionnaireResponseItem,
   QuestionnaireResponseItemAnswer,
   RelatedPerson,
   Reference,
   ServiceRequest,
+  Task,
   Timing,
 } from '@medplum/fhirtypes';
 import type {
@@ -35,6 +38,9 @@ import type {
   EhrClientStory,
   EhrConsent,
   EhrConsentChoice,
+  EhrQuestion,
+  EhrQuestionnaireAssignment,
+  EhrQuestionType,
   EhrContraIndication,
   EhrDocument,
   EhrDossierOverview,
@@ -825,6 +831,69 @@ export function toQuestionnaireResponse(clientId: string, input: EhrQuestionnair
       ...(a.question ? { text: a.question } : {}),
       ...(a.value !== null && a.value.trim() !== '' ? { answer: [toAnswer(a.type, a.value)] } : {}),
     })),
+  };
+}
+
+const ITEM_TYPE: Partial<Record<string, EhrQuestionType>> = {
+  string: 'TEXT',
+  text: 'TEXT',
+  choice: 'CHOICE',
+  'open-choice': 'CHOICE',
+  integer: 'SCALE',
+  decimal: 'SCALE',
+  date: 'DATE',
+  dateTime: 'DATE',
+  boolean: 'BOOLEAN',
+};
+
+function optionText(o: NonNullable<QuestionnaireItem['answerOption']>[number]): string | null {
+  if (o.valueString !== undefined) return o.valueString;
+  if (o.valueInteger !== undefined) return String(o.valueInteger);
+  if (o.valueDate !== undefined) return o.valueDate;
+  return o.valueCoding?.display ?? o.valueCoding?.code ?? null;
+}
+
+/** The questions of a list of items (display items and unknown types left out), nested groups flattened into it. */
+function toQuestions(items: QuestionnaireItem[]): EhrQuestion[] {
+  return items.flatMap((item): EhrQuestion[] => {
+    if (item.type === 'group') return toQuestions(item.item ?? []);
+    const type = ITEM_TYPE[item.type];
+    if (!type || !item.text) return [];
+    const options = (item.answerOption ?? []).map(optionText).filter((o): o is string => o !== null);
+    return [{ id: item.linkId, text: item.text, type, options: options.length ? options : null, required: Boolean(item.required) }];
+  });
+}
+
+/** An answer as the portal keeps it: a choice's text, a number, YYYY-MM-DD, true/false. */
+function answerValue(a: QuestionnaireResponseItemAnswer): string | null {
+  if (a.valueBoolean !== undefined) return a.valueBoolean ? 'true' : 'false';
+  if (a.valueDateTime !== undefined) return a.valueDateTime.slice(0, 10);
+  return answerText(a);
+}
+
+/**
+ * A Task whose focus is a Questionnaire, as an assignment: the questionnaire's top-level groups
+ * are its pages (loose questions a page of their own, first), and the portal's completed
+ * QuestionnaireResponse for it (identifier = the Task) its sent answers. A Task the EHR completed
+ * without one is completed without answers.
+ */
+export function toAssignment(task: Task, questionnaire: Questionnaire, response?: QuestionnaireResponse): EhrQuestionnaireAssignment {
+  const items = questionnaire.item ?? [];
+  const loose = toQuestions(items.filter((i) => i.type !== 'group'));
+  const pages = [
+    ...(loose.length ? [{ title: null, questions: loose }] : []),
+    ...items.filter((i) => i.type === 'group').map((g) => ({ title: g.text ?? null, questions: toQuestions(g.item ?? []) })),
+  ].filter((p) => p.questions.length);
+  const sent = response && (response.status === 'completed' || response.status === 'amended') ? response : undefined;
+  const completedAt = sent ? (sent.authored ?? task.lastModified ?? null) : task.status === 'completed' ? (task.lastModified ?? task.authoredOn ?? null) : null;
+  return {
+    externalId: task.id!,
+    questionnaire: questionnaire.url ?? `Questionnaire/${questionnaire.id}`,
+    title: questionnaire.title ?? task.description ?? 'Vragenlijst',
+    assignedAt: task.authoredOn ?? task.meta?.lastUpdated ?? new Date(0).toISOString(),
+    pages,
+    completedAt,
+    ...(sent ? { answers: (sent.item ?? []).map((i) => ({ questionId: i.linkId, value: i.answer?.[0] ? answerValue(i.answer[0]) : null })) } : {}),
   };
 }
 

@@ -55,7 +55,9 @@ function checkAnswer(q: EhrQuestion, raw: string | null | undefined): string | n
   switch (q.type) {
     case 'CHOICE':
     case 'SCALE':
-      if (!(q.options ?? []).includes(value)) refuse(`must be one of: ${(q.options ?? []).join(', ')}`);
+      if (q.options?.length) {
+        if (!q.options.includes(value)) refuse(`must be one of: ${q.options.join(', ')}`);
+      } else if (q.type === 'SCALE' && !/^-?\d+(\.\d+)?$/.test(value)) refuse('must be a number');
       break;
     case 'BOOLEAN':
       if (value !== 'true' && value !== 'false') refuse('must be true or false');
