@@ -218,6 +218,19 @@ export interface EhrGoalRemoval {
   at: IsoDateTime;
 }
 
+/** A document the client adds to their dossier (an upload the portal checked: type and size). */
+export interface EhrUploadedDocument {
+  /** Chosen by the portal, so a retried write files one document. */
+  documentId: string;
+  title: string;
+  fileName: string;
+  mediaType: string;
+  size: number;
+  content(): Promise<NodeJS.ReadableStream>;
+  uploadedBy: EhrActor;
+  at: IsoDateTime;
+}
+
 /** The client story (Mijn Verhaal) as the client shares it with the care organisation, or withdraws it. */
 export interface EhrClientStory {
   /** false: the client withdrew the consent; the organisation's copy is marked entered in error. */
@@ -351,6 +364,8 @@ export interface EhrAdapter {
   addTreatmentGoal?(clientId: string, goal: EhrNewGoal, ctx: AdapterRequestContext): Promise<EhrWriteResult>;
   /** Removes a goal the client added from a plan not yet approved; done when it is already gone. */
   removeTreatmentGoal?(clientId: string, removal: EhrGoalRemoval, ctx: AdapterRequestContext): Promise<EhrWriteResult>;
+  /** Files a document the client uploaded in their dossier; idempotent by documentId, answers the document's external id. */
+  uploadDocument?(clientId: string, document: EhrUploadedDocument, ctx: AdapterRequestContext): Promise<EhrWriteResult>;
   /** Puts the client's story in the EHR (one per client, replaced on every share) or withdraws it; idempotent. */
   shareClientStory?(clientId: string, story: EhrClientStory, ctx: AdapterRequestContext): Promise<EhrWriteResult>;
   /** The client's consents in the EHR (each topic once, as it stands). */

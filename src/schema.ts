@@ -21,6 +21,7 @@ import { ClientConversationsResolver, ConversationResolver, MessageAttachmentsRe
 import { NetworkFieldResolver, NetworkResolver } from './modules/network/network.resolver';
 import { PortalResolver, ViewerResolver } from './modules/portal/portal.resolver';
 import { ClientQuestionnairesResolver, QuestionnaireMutationResolver } from './modules/questionnaires/questionnaires.resolver';
+import { DocumentUploadResolver } from './modules/dossier/document-upload';
 import { JournalMutationResolver, JournalResolver } from './modules/journal/journal.resolver';
 import { ApprovalsResolver } from './modules/dossier/approvals.resolver';
 import { ClientVideoResolver, VideoResolver } from './modules/video/video.resolver';
@@ -47,6 +48,7 @@ export const resolvers = [
   ConversationResolver,
   MessageAttachmentsResolver,
   ClientQuestionnairesResolver,
+  DocumentUploadResolver,
   QuestionnaireMutationResolver,
   JournalResolver,
   JournalMutationResolver,

@@ -222,6 +222,12 @@ function probes(): Probe[] {
     // The plan is approved already and the document asks for nothing: whoever passes the gate changes nothing.
     { op: 'Mutation.approveTreatmentPlan', query: 'mutation($p: ID!) { approveTreatmentPlan(planId: $p) { id } }', vars: (t) => ({ p: t.planId }) },
     { op: 'Mutation.approveDocument', query: 'mutation($d: ID!) { approveDocument(documentId: $d) { id } }', vars: (t) => ({ d: t.documentId }) },
+    // No such upload: whoever passes the gate hears BAD_USER_INPUT (nothing filed).
+    {
+      op: 'Mutation.addDocument',
+      query: 'mutation($c: ID!) { addDocument(clientId: $c, uploadId: "no-such-upload", title: "Formulier") { id } }',
+      vars: (t) => ({ c: t.clientId }),
+    },
     { op: 'Mutation.approveReport', query: 'mutation($r: ID!) { approveReport(reportId: $r) { id approvedAt } }', vars: (t) => ({ r: t.reportId }) },
     {
       op: 'Mutation.setConsent',

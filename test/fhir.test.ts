@@ -448,6 +448,27 @@ test('reads a Task with a Questionnaire focus as an assignment, and sends the an
   expect(after.pages[0].questions.map((q: { answer: string }) => q.answer)).toEqual(['Meerdere dagen', '3']);
 });
 
+test('files a document the client uploads as a DocumentReference with its bytes, listed with the client as uploader, downloadable', async () => {
+  const pdf = Buffer.from('%PDF-1.4\n%verwijzing van de huisarts\n%%EOF\n');
+  const form = new FormData();
+  form.append('file', new Blob([pdf]), 'verwijzing.pdf');
+  const up = (await (await fetch(`${t.base}/files`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: form })).json()) as { id: string };
+  const { body } = await t.gql(
+    'mutation($c: ID!, $u: ID!) { addDocument(clientId: $c, uploadId: $u, title: "Verwijzing huisarts") { id name uploadedBy downloadUrl } }',
+    { c: clientId, u: up.id },
+    token,
+  );
+  expect(body.errors).toBeUndefined();
+  expect(body.data.addDocument).toMatchObject({ name: 'Verwijzing huisarts', uploadedBy: expect.stringMatching(/Eva/) });
+  const [doc] = await fhir.repo.searchResources<DocumentReference>(
+    parseSearchRequest<DocumentReference>(`DocumentReference?subject=Patient/${seed.eva.id}&description=Verwijzing`),
+  );
+  expect(doc).toMatchObject({ status: 'current', identifier: [{ system: 'urn:ggz-portal:document' }] });
+  const download = await fetch(new URL(body.data.addDocument.downloadUrl, t.base));
+  expect(download.status).toBe(200);
+  expect(Buffer.from(await download.arrayBuffer()).equals(pdf)).toBe(true);
+});
+
 describe('when the FHIR server is stopped mid-suite', () => {
   beforeAll(async () => {
     await fhir.stop();

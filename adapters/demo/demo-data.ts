@@ -33,7 +33,8 @@ export interface DemoClientRecord {
   team: EhrTeamMember[];
   effort: EhrTreatmentEffort;
   reports: EhrSessionReport[];
-  documents: (EhrDocument & { content: string })[];
+  /** content: the text of a generated PDF; bytes: a file the client uploaded, as it came. */
+  documents: (EhrDocument & { content: string; bytes?: Buffer })[];
   appointments: EhrAppointment[];
   questionnaires?: EhrQuestionnaireAssignment[];
   consents?: EhrConsent[];

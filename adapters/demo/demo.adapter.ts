@@ -15,6 +15,7 @@ import type {
   EhrQuestionnaireAssignment,
   EhrConsent,
   EhrClientStory,
+  EhrUploadedDocument,
   EhrTreatmentPlan,
   EhrWriteResult,
   TimeWindow,
@@ -105,7 +106,7 @@ export class DemoEhrAdapter implements EhrAdapter {
   async getDocumentContent(clientId: string, documentId: string, ctx: AdapterRequestContext): Promise<EhrDocumentContent | null> {
     const doc = (await this.record(clientId, ctx, 'getDocumentContent'))?.documents.find((d) => d.externalId === documentId);
     if (!doc) return null;
-    const bytes = minimalPdf(doc.content);
+    const bytes = doc.bytes ?? minimalPdf(doc.content);
     return { name: doc.name, mediaType: doc.mediaType, size: bytes.length, stream: Readable.from([bytes]) };
   }
 
@@ -178,6 +179,26 @@ export class DemoEhrAdapter implements EhrAdapter {
     this.removedGoals.add(`${clientId}:${removal.goalId}`);
     record.plan = { ...plan, goals: plan.goals.filter((g) => g !== goal) };
     return { done: true };
+  }
+
+  async uploadDocument(clientId: string, upload: EhrUploadedDocument, ctx: AdapterRequestContext): Promise<EhrWriteResult> {
+    const record = await this.record(clientId, ctx, 'uploadDocument');
+    if (!record) return writeRefused('NOT_FOUND', 'No such client.');
+    if (record.documents.some((d) => d.externalId === upload.documentId)) return { done: true, id: upload.documentId };
+    const chunks: Buffer[] = [];
+    for await (const chunk of await upload.content()) chunks.push(Buffer.from(chunk as Uint8Array));
+    record.documents.push({
+      externalId: upload.documentId,
+      name: upload.title,
+      mediaType: upload.mediaType,
+      uploadedBy: upload.uploadedBy.name,
+      uploadedAt: upload.at,
+      needsApproval: false,
+      approvedAt: null,
+      content: '',
+      bytes: Buffer.concat(chunks),
+    });
+    return { done: true, id: upload.documentId };
   }
 
   /** The client stories shared with the organisation, per client (the latest; shared false once withdrawn). */

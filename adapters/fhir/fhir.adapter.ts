@@ -42,6 +42,7 @@ import type {
   EhrClientStory,
   EhrConsent,
   EhrNewGoal,
+  EhrUploadedDocument,
   EhrOutboundMessage,
   EhrPractitioner,
   EhrQuestionnaireAnswers,
@@ -85,6 +86,8 @@ import {
   toApprovalProvenance,
   fromConsent,
   PORTAL_STORY_SYSTEM,
+  PORTAL_DOCUMENT_SYSTEM,
+  toUploadedDocument,
   isClientStory,
   toStoryDocument,
   toConsent,
@@ -590,6 +593,24 @@ export class FhirEhrAdapter implements EhrAdapter {
         continue;
       if (await this.update(withoutGoal(plan, ref), ctx.signal, attempt)) return { done: true };
     }
+  }
+
+  /**
+   * The client's document as a DocumentReference with the bytes inline (up to the inline limit;
+   * a larger file is refused, so the client knows it did not arrive), created once per portal
+   * document id (a conditional create on its identifier), the client as author.
+   */
+  async uploadDocument(clientId: string, upload: EhrUploadedDocument, ctx: AdapterRequestContext): Promise<EhrWriteResult> {
+    const limit = this.options.inlineAttachmentMaxBytes ?? 20 * 1024 * 1024;
+    if (upload.size > limit) return writeRefused('NOT_CHANGEABLE', `This care organisation's system takes files up to ${limit} bytes.`);
+    const chunks: Buffer[] = [];
+    for await (const chunk of await upload.content()) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
+    const { resource } = await this.createOnce(
+      toUploadedDocument(clientId, upload, Buffer.concat(chunks)),
+      `identifier=${PORTAL_DOCUMENT_SYSTEM}|${upload.documentId}`,
+      ctx.signal,
+    );
+    return { done: true, id: resource.id };
   }
 
   /** The story's DocumentReference: a conditional update on the portal's identifier creates or replaces it (withdrawn: entered in error, no text). */

@@ -37,6 +37,7 @@ import type {
   EhrClient,
   EhrClientStory,
   EhrConsent,
+  EhrUploadedDocument,
   EhrConsentChoice,
   EhrQuestion,
   EhrQuestionnaireAssignment,
@@ -641,6 +642,22 @@ export const PORTAL_GOAL_SYSTEM = 'urn:ggz-portal:goal';
 export const PORTAL_CONSENT_SYSTEM = 'urn:ggz-portal:consent';
 /** Identifies the QuestionnaireResponse of a questionnaire assignment. */
 export const PORTAL_ASSIGNMENT_SYSTEM = 'urn:ggz-portal:questionnaire-assignment';
+/** A document the client added from the portal, identified by the portal's document id. */
+export const PORTAL_DOCUMENT_SYSTEM = 'urn:ggz-portal:document';
+
+export function toUploadedDocument(clientId: string, upload: EhrUploadedDocument, bytes: Buffer): DocumentReference {
+  return {
+    resourceType: 'DocumentReference',
+    identifier: [{ system: PORTAL_DOCUMENT_SYSTEM, value: upload.documentId }],
+    status: 'current',
+    subject: { reference: `Patient/${clientId}` },
+    date: upload.at,
+    author: [actorReference(clientId, upload.uploadedBy)],
+    description: upload.title,
+    content: [{ attachment: { contentType: upload.mediaType, title: upload.title, size: bytes.length, data: bytes.toString('base64') } }],
+  };
+}
+
 /** The client story's DocumentReference: one per patient, identified by the portal. */
 export const PORTAL_STORY_SYSTEM = 'urn:ggz-portal:client-story';
 

@@ -20,6 +20,7 @@ export enum Action {
   VIEW_QUESTIONNAIRES = 'VIEW_QUESTIONNAIRES',
   FILL_QUESTIONNAIRES = 'FILL_QUESTIONNAIRES',
   CHANGE_TREATMENT_GOALS = 'CHANGE_TREATMENT_GOALS',
+  UPLOAD_DOCUMENT = 'UPLOAD_DOCUMENT',
   APPROVE_PLAN = 'APPROVE_PLAN',
   VIEW_CONSENTS = 'VIEW_CONSENTS',
   CHANGE_CONSENT = 'CHANGE_CONSENT',
@@ -89,6 +90,7 @@ export const RULES: Readonly<Record<Action, Rule>> = {
   VIEW_QUESTIONNAIRES: { title: 'see the questionnaires', members: [[DOSSIER_VIEW]], writes: false },
   FILL_QUESTIONNAIRES: { title: 'fill in questionnaires', members: [[QUESTIONNAIRES_FILL, DOSSIER_VIEW]], writes: true },
   CHANGE_TREATMENT_GOALS: { title: 'add and remove treatment-plan goals', members: NONE, writes: true },
+  UPLOAD_DOCUMENT: { title: 'add a document to the dossier', members: NONE, writes: true },
   APPROVE_PLAN: {
     title: 'approve a treatment plan, or a document or session report that asks for akkoord',
     members: [[PLANS_APPROVE, DOSSIER_VIEW]],

@@ -96,6 +96,7 @@ export const OPERATIONS: Readonly<Record<string, OperationAccess>> = {
   ),
   'Mutation.approveTreatmentPlan': object([Action.VIEW_DOSSIER, Action.APPROVE_PLAN], 'looked for only among the clients whose dossier the viewer may see'),
   'Mutation.approveDocument': object([Action.VIEW_DOSSIER, Action.APPROVE_PLAN], 'looked for only among the clients whose dossier the viewer may see'),
+  'Mutation.addDocument': client([Action.UPLOAD_DOCUMENT], 'an upload of the viewer’s own (POST /files), used once; to the client’s EHR'),
   'Mutation.approveReport': object([Action.VIEW_DOSSIER, Action.APPROVE_PLAN], 'as approveDocument, for a session report that asks for akkoord'),
   'Mutation.setConsent': object([Action.CHANGE_CONSENT], 'the consent names its client'),
   'Mutation.addDiaryEntry': client([Action.WRITE_JOURNAL], 'stored by the portal; logged after it is written'),

@@ -115,6 +115,30 @@ export class AttachmentsService {
     }
   }
 
+  /**
+   * Takes an upload for a dossier document (the uploader's own, not yet used): marked `doc:<id>`,
+   * so no message or second document can take it while it is written to the EHR.
+   */
+  async takeForDocument(id: string, accountId: string, documentId: string): Promise<AttachmentEntity> {
+    const repo = this.db.getRepository(AttachmentEntity);
+    const taken = await repo.update({ id, uploaderAccountId: accountId, messageId: IsNull() }, { messageId: `doc:${documentId}` });
+    if (taken.affected !== 1) throw new BadUserInputError('The upload is unknown, was uploaded by someone else, or is already used.', { field: 'uploadId' });
+    return (await repo.findOneBy({ id }))!;
+  }
+
+  /** A document that was not filed gives its upload back (it can be used again, or is swept as unused). */
+  async releaseFromDocument(id: string, documentId: string): Promise<void> {
+    await this.db.getRepository(AttachmentEntity).update({ id, messageId: `doc:${documentId}` }, { messageId: null });
+  }
+
+  /** Once the EHR holds the document, the portal keeps no copy: row and bytes go. */
+  async removeFiled(id: string, documentId: string): Promise<void> {
+    const row = await this.db.getRepository(AttachmentEntity).findOneBy({ id, messageId: `doc:${documentId}` });
+    if (!row) return;
+    await this.db.getRepository(AttachmentEntity).delete({ id });
+    await this.storage.delete(row.storageKey);
+  }
+
   find(id: string): Promise<AttachmentEntity | null> {
     return this.db.getRepository(AttachmentEntity).findOneBy({ id });
   }
