@@ -218,6 +218,14 @@ export interface EhrGoalRemoval {
   at: IsoDateTime;
 }
 
+/** The client (or someone managing their agenda) calls off an upcoming appointment. */
+export interface EhrAppointmentCancellation {
+  appointmentId: string;
+  reason?: string | null;
+  by: EhrActor;
+  at: IsoDateTime;
+}
+
 /** A document the client adds to their dossier (an upload the portal checked: type and size). */
 export interface EhrUploadedDocument {
   /** Chosen by the portal, so a retried write files one document. */
@@ -364,6 +372,8 @@ export interface EhrAdapter {
   addTreatmentGoal?(clientId: string, goal: EhrNewGoal, ctx: AdapterRequestContext): Promise<EhrWriteResult>;
   /** Removes a goal the client added from a plan not yet approved; done when it is already gone. */
   removeTreatmentGoal?(clientId: string, removal: EhrGoalRemoval, ctx: AdapterRequestContext): Promise<EhrWriteResult>;
+  /** Cancels an upcoming appointment where the EHR allows it (NOT_CHANGEABLE where it does not: too late, already held); done when it is cancelled already. */
+  cancelAppointment?(clientId: string, cancellation: EhrAppointmentCancellation, ctx: AdapterRequestContext): Promise<EhrWriteResult>;
   /** Files a document the client uploaded in their dossier; idempotent by documentId, answers the document's external id. */
   uploadDocument?(clientId: string, document: EhrUploadedDocument, ctx: AdapterRequestContext): Promise<EhrWriteResult>;
   /** Puts the client's story in the EHR (one per client, replaced on every share) or withdraws it; idempotent. */

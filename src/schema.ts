@@ -7,7 +7,7 @@ import { AuthResolver } from './modules/identity/auth.resolver';
 import { ClientResolver } from './modules/clients/client.resolver';
 import { ConsentMutationResolver, ConsentResolver } from './modules/consents/consent.resolver';
 import { DashboardResolver } from './modules/dashboard/dashboard.resolver';
-import { AppointmentResolver, ClientAppointmentsResolver } from './modules/appointments/appointments.resolver';
+import { AgendaMutationResolver, AppointmentResolver, ClientAppointmentsResolver } from './modules/appointments/appointments.resolver';
 import {
   DocumentResolver,
   DossierResolver,
@@ -36,6 +36,7 @@ export const resolvers = [
   DashboardResolver,
   DossierResolver,
   ClientAppointmentsResolver,
+  AgendaMutationResolver,
   AppointmentResolver,
   MedicationResolver,
   TreatmentPlanResolver,

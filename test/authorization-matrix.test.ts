@@ -56,6 +56,8 @@ interface Target {
   goalId: string;
   /** An open questionnaire assignment. */
   assignmentId: string;
+  /** An appointment ten days ahead. */
+  appointmentId: string;
   planId: string;
   memberId: string;
 }
@@ -222,6 +224,12 @@ function probes(): Probe[] {
     // The plan is approved already and the document asks for nothing: whoever passes the gate changes nothing.
     { op: 'Mutation.approveTreatmentPlan', query: 'mutation($p: ID!) { approveTreatmentPlan(planId: $p) { id } }', vars: (t) => ({ p: t.planId }) },
     { op: 'Mutation.approveDocument', query: 'mutation($d: ID!) { approveDocument(documentId: $d) { id } }', vars: (t) => ({ d: t.documentId }) },
+    // A reason over the limit: whoever passes the gate hears BAD_USER_INPUT, and the appointment stays for the next actor.
+    {
+      op: 'Mutation.cancelAppointment',
+      query: 'mutation($a: ID!, $r: String) { cancelAppointment(appointmentId: $a, reason: $r) }',
+      vars: (t) => ({ a: t.appointmentId, r: 'x'.repeat(501) }),
+    },
     // No such upload: whoever passes the gate hears BAD_USER_INPUT (nothing filed).
     {
       op: 'Mutation.addDocument',
@@ -352,6 +360,15 @@ describe('the authorisation matrix: every actor × every operation and route', (
         authorId: 'pr-jansen',
       });
       record.plan!.goals.push({ externalId: `gl-matrix-${name}`, description: 'Eigen doel', addedBy: 'De cliënt', byClient: true });
+      const start = new Date(Date.now() + 10 * 86_400_000).toISOString();
+      record.appointments.push({
+        externalId: `ap-matrix-${name}`,
+        start,
+        end: new Date(Date.parse(start) + 45 * 60_000).toISOString(),
+        type: 'Behandeling',
+        practitionerId: 'pr-jansen',
+        online: false,
+      });
       if (!record.consents?.some((c) => c.topic === 'huisarts'))
         record.consents = [...(record.consents ?? []), { topic: 'huisarts', description: 'Delen met de huisarts', granted: true }];
       record.questionnaires = [
@@ -449,6 +466,7 @@ describe('the authorisation matrix: every actor × every operation and route', (
         reportId: `demo:rp-matrix-${name}`,
         goalId: `demo:gl-matrix-${name}`,
         assignmentId: `demo:vl-matrix-${name}`,
+        appointmentId: `demo:ap-matrix-${name}`,
         planId: name === 'karen' ? 'demo:bp-k-1' : `demo:bp-${documents[name].slice('demo:dc-'.length)}`,
         memberId: member.id,
       };

@@ -1,6 +1,6 @@
 import { startFhirServer, type TestFhirServer } from './utils/fhir-server';
 import { parseSearchRequest } from '@medplum/core';
-import type { DocumentReference, Provenance, Questionnaire, QuestionnaireResponse, Task } from '@medplum/fhirtypes';
+import type { Appointment, DocumentReference, Provenance, Questionnaire, QuestionnaireResponse, Task } from '@medplum/fhirtypes';
 import { FhirEhrAdapter } from '../adapters/fhir/fhir.adapter';
 import { APPOINTMENT_COUNT, EVA_BSN, INTAKE_QUESTIONNAIRE, KAREN_BSN, MDO_TYPE, PARENT_BSN, seedGgzClient, type GgzSeed } from './utils/fhir-ggz-seed';
 import { portalIds, startTestApp, type TestApp } from './utils/app';
@@ -467,6 +467,30 @@ test('files a document the client uploads as a DocumentReference with its bytes,
   const download = await fetch(new URL(body.data.addDocument.downloadUrl, t.base));
   expect(download.status).toBe(200);
   expect(Buffer.from(await download.arrayBuffer()).equals(pdf)).toBe(true);
+});
+
+test('calls off an upcoming Appointment: cancelled with who and why, gone from the agenda', async () => {
+  const start = new Date(Date.now() + 7 * 86_400_000).toISOString();
+  const appointment = await fhir.repo.createResource<Appointment>({
+    resourceType: 'Appointment',
+    status: 'booked',
+    start,
+    end: new Date(Date.parse(start) + 45 * 60_000).toISOString(),
+    serviceType: [{ text: 'Behandeling' }],
+    participant: [
+      { actor: { reference: `Patient/${seed.eva.id}` }, status: 'accepted' },
+      { actor: { reference: `Practitioner/${seed.practitioners.bakker.id}` }, status: 'accepted' },
+    ],
+  });
+  // As the EHR's appointment.upserted event would: the cached agenda goes.
+  await t.app.services.ehrCache.dropClient(clientId);
+  const { body } = await t.gql('mutation($a: ID!) { cancelAppointment(appointmentId: $a, reason: "Ziek") }', { a: `fhir:${appointment.id}` }, token);
+  expect(body.errors).toBeUndefined();
+  const after = await fhir.repo.readResource<Appointment>('Appointment', appointment.id!);
+  expect(after).toMatchObject({ status: 'cancelled', cancelationReason: { text: expect.stringMatching(/Ziek$/) } });
+  const upcoming = (await t.gql('query($id: ID!) { client(id: $id) { appointments(when: UPCOMING) { id } } }', { id: clientId }, token)).body.data.client
+    .appointments;
+  expect(upcoming.map((a: { id: string }) => a.id)).not.toContain(`fhir:${appointment.id}`);
 });
 
 describe('when the FHIR server is stopped mid-suite', () => {

@@ -43,6 +43,7 @@ import type {
   EhrConsent,
   EhrNewGoal,
   EhrUploadedDocument,
+  EhrAppointmentCancellation,
   EhrOutboundMessage,
   EhrPractitioner,
   EhrQuestionnaireAnswers,
@@ -592,6 +593,28 @@ export class FhirEhrAdapter implements EhrAdapter {
       if (!isGoneGoal(goal) && !(await this.update({ ...goal, lifecycleStatus: 'cancelled', statusDate: removal.at.slice(0, 10) }, ctx.signal, attempt)))
         continue;
       if (await this.update(withoutGoal(plan, ref), ctx.signal, attempt)) return { done: true };
+    }
+  }
+
+  /**
+   * An upcoming Appointment of the patient becomes `cancelled` with the reason (If-Match on the
+   * version read); one that started already, or is not the patient's, is refused; one cancelled
+   * already is done.
+   */
+  async cancelAppointment(clientId: string, cancellation: EhrAppointmentCancellation, ctx: AdapterRequestContext): Promise<EhrWriteResult> {
+    for (let attempt = 1; ; attempt++) {
+      const appointment = await this.read<Appointment>('Appointment', cancellation.appointmentId, ctx.signal);
+      if (!appointment || !(appointment.participant ?? []).some((p) => referenceId(p.actor, 'Patient') === clientId))
+        return writeRefused('NOT_FOUND', 'No such appointment.');
+      if (appointment.status === 'cancelled') return { done: true };
+      if (!['proposed', 'pending', 'booked'].includes(appointment.status) || !appointment.start || Date.parse(appointment.start) <= Date.parse(cancellation.at))
+        return writeRefused('NOT_CHANGEABLE', 'This appointment can no longer be called off through the portal.');
+      const cancelled: Appointment = {
+        ...appointment,
+        status: 'cancelled',
+        cancelationReason: { text: cancellation.reason ? `Afgezegd door ${cancellation.by.name}: ${cancellation.reason}` : `Afgezegd door ${cancellation.by.name}` },
+      };
+      if (await this.update(cancelled, ctx.signal, attempt)) return { done: true };
     }
   }
 

@@ -96,6 +96,10 @@ export const OPERATIONS: Readonly<Record<string, OperationAccess>> = {
   ),
   'Mutation.approveTreatmentPlan': object([Action.VIEW_DOSSIER, Action.APPROVE_PLAN], 'looked for only among the clients whose dossier the viewer may see'),
   'Mutation.approveDocument': object([Action.VIEW_DOSSIER, Action.APPROVE_PLAN], 'looked for only among the clients whose dossier the viewer may see'),
+  'Mutation.cancelAppointment': object(
+    [Action.VIEW_AGENDA, Action.MANAGE_AGENDA],
+    'looked for among the agendas the viewer may see; where the EHR allows it (else FORBIDDEN, reason NOT_CANCELLABLE)',
+  ),
   'Mutation.addDocument': client([Action.UPLOAD_DOCUMENT], 'an upload of the viewer’s own (POST /files), used once; to the client’s EHR'),
   'Mutation.approveReport': object([Action.VIEW_DOSSIER, Action.APPROVE_PLAN], 'as approveDocument, for a session report that asks for akkoord'),
   'Mutation.setConsent': object([Action.CHANGE_CONSENT], 'the consent names its client'),

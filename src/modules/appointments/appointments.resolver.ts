@@ -1,5 +1,5 @@
 import type { GraphQLResolveInfo } from 'graphql';
-import { Arg, Ctx, FieldResolver, Info, Resolver, Root } from 'type-graphql';
+import { Arg, Ctx, FieldResolver, ID, Info, Mutation, Resolver, Root } from 'type-graphql';
 import { Action, authorize } from '../../auth/access';
 import type { GatewayContext } from '../../graphql/context';
 import { selectsField } from '../../graphql/selection';
@@ -8,7 +8,10 @@ import { readAudited } from '../dossier/dossier.resolver';
 import { dossierReads } from '../dossier/dossier.service';
 import { SessionReport } from '../dossier/dossier.types';
 import { Appointment, AppointmentWindow } from './appointment.types';
-import { readAgenda } from './appointments.service';
+import { appointmentReads, readAgenda } from './appointments.service';
+import { BadUserInputError, ForbiddenError, NotAvailableError, NotFoundError } from '../../errors';
+import { actor, locateInDossiers } from '../dossier/approvals.service';
+import { parseGlobalId } from '../ehr/global-id';
 import { withPractitioners } from './practitioners';
 
 @Resolver(() => Client)
@@ -37,5 +40,52 @@ export class AppointmentResolver {
     if (!can.VIEW_DOSSIER) return null;
     const reports = await readAudited(ctx, a.clientId, 'dossier.reports.read', 'Verslaglegging', () => dossierReads.reports(ctx, a.clientId));
     return reports.find((r) => r.id === a.reportId) ?? null;
+  }
+}
+
+/** At most this many characters of reason with a cancellation. */
+export const REASON_MAX = 500;
+
+@Resolver()
+export class AgendaMutationResolver {
+  /**
+   * Calls off an upcoming appointment (Caren's agenda management): the client, a parent or
+   * representative, or a network member with AGENDA_MANAGE (MANAGE_AGENDA), where the care
+   * organisation's system allows it (FORBIDDEN with reason NOT_CANCELLABLE where it does not: too
+   * late, already held, the organisation's own). Looked for among the agendas the viewer may see.
+   */
+  @Mutation(() => Boolean, { description: 'Calls off an upcoming appointment where the care organisation allows it.' })
+  async cancelAppointment(
+    @Arg('appointmentId', () => ID) appointmentId: string,
+    @Arg('reason', () => String, { nullable: true }) reason: string | null | undefined,
+    @Ctx() ctx: GatewayContext,
+  ): Promise<boolean> {
+    const { clientId, item, source } = await locateInDossiers(
+      ctx,
+      appointmentId,
+      'appointment',
+      Action.MANAGE_AGENDA,
+      async (id) => [...(await appointmentReads.all(ctx, id, false))],
+      Action.VIEW_AGENDA,
+    );
+    const { access } = await authorize(ctx, clientId, Action.MANAGE_AGENDA);
+    const why = reason?.trim() || null;
+    if (why && [...why].length > REASON_MAX)
+      throw new BadUserInputError(`The reason is at most ${REASON_MAX} characters.`, { field: 'reason', limit: REASON_MAX });
+    if (typeof ctx.services.registry.adapter(source)?.cancelAppointment !== 'function')
+      throw new NotAvailableError('Calling off appointments at this care organisation');
+    const externalClientId = (await ctx.ehr.clientSources(clientId)).find((s) => s.source === source)!.externalId;
+    const cancellation = { appointmentId: parseGlobalId(item.id)!.externalId, reason: why, by: await actor(ctx, access), at: new Date().toISOString() };
+    const result = await ctx.ehr.write(source, 'cancelAppointment', (adapter, c) => adapter.cancelAppointment!(externalClientId, cancellation, c));
+    if (!result.done) {
+      if (result.refusal === 'NOT_FOUND') throw new NotFoundError('No such appointment.');
+      throw new ForbiddenError(`The care organisation does not allow this: ${result.reason}`, { reason: 'NOT_CANCELLABLE' });
+    }
+    await ctx.audit(
+      { action: 'U', eventType: 'agenda.appointment.cancel', resource: `Afspraak afgezegd: ${item.type}`, clientId, treatmentRelationship: true },
+      access,
+    );
+    await ctx.ehr.forget(clientId, source, 'listAppointments');
+    return true;
   }
 }

@@ -106,9 +106,11 @@ export async function locateInDossiers<T extends { id: string }>(
   /** What the viewer wants to do with it, named in the refusal when no dossier is open to them. */
   action: Action,
   read: (clientId: string) => Promise<T[]>,
+  /** What the viewer must be able to see of a client for it to be searched (the dossier; the agenda for appointments). */
+  see: Action = Action.VIEW_DOSSIER,
 ): Promise<{ clientId: string; item: T; source: string }> {
   const portals = await ctx.portals();
-  const gates = await Promise.all(portals.map((p) => decide(ctx, p.clientId, Action.VIEW_DOSSIER)));
+  const gates = await Promise.all(portals.map((p) => decide(ctx, p.clientId, see)));
   const open = gates.flatMap((g) => ('access' in g ? [g.access.clientId] : []));
   if (!open.length) {
     // The gate's own reason where it has one beyond the missing right (treatment ended, the child decides).

@@ -1,0 +1,68 @@
+import type { DemoEhrAdapter } from '../adapters/demo/demo.adapter';
+import { Permission, PortalRelation } from '../src/auth/permissions';
+import { portalIds, startTestApp, type TestApp } from './utils/app';
+
+const UPCOMING = 'query($c: ID!) { client(id: $c) { appointments(when: UPCOMING) { id start type } } }';
+const PAST = 'query($c: ID!) { client(id: $c) { appointments(when: PAST) { id } } }';
+const CANCEL = 'mutation($a: ID!, $r: String) { cancelAppointment(appointmentId: $a, reason: $r) }';
+
+/** Agenda management (Caren): calling off an upcoming appointment where the care organisation allows it. */
+describe('cancelling an appointment', () => {
+  let t: TestApp;
+  let token: string;
+  let karenId: string;
+  let demo: DemoEhrAdapter;
+  beforeAll(async () => {
+    t = await startTestApp({ env: { CACHE_TTL_SECONDS: '300' } });
+    token = await t.login('client@demo.test');
+    [karenId] = await portalIds(t, token);
+    demo = t.app.services.registry.adapter('demo') as DemoEhrAdapter;
+    // One tomorrow morning, soon enough that the demo organisation wants a phone call.
+    const karen = demo.data.clients.find((c) => c.client.externalId === 'cl-karen')!;
+    const soon = new Date(Date.now() + 3 * 3_600_000).toISOString();
+    karen.appointments.push({
+      externalId: 'ap-k-soon',
+      start: soon,
+      end: new Date(Date.parse(soon) + 45 * 60_000).toISOString(),
+      type: 'Behandeling',
+      practitionerId: 'pr-elamrani',
+      online: true,
+    });
+  });
+  afterAll(async () => t.stop());
+  const upcoming = async (as = token) =>
+    (await t.gql(UPCOMING, { c: karenId }, as)).body.data.client.appointments as { id: string; start: string; type: string }[];
+
+  it('calls off an appointment days ahead with a reason: it goes from the agenda (the cache too), the EHR has who and why, and the access log has it', async () => {
+    const target = (await upcoming()).find((a) => Date.parse(a.start) - Date.now() > 48 * 3_600_000)!;
+    const { body } = await t.gql(CANCEL, { a: target.id, r: '  Ik ben die week op vakantie.  ' }, token);
+    expect(body.errors).toBeUndefined();
+    expect(body.data.cancelAppointment).toBe(true);
+    expect((await upcoming()).map((a) => a.id)).not.toContain(target.id);
+    expect(demo.cancelled.get(`cl-karen:${target.id.slice('demo:'.length)}`)).toMatchObject({
+      reason: 'Ik ben die week op vakantie.',
+      by: { name: 'Karen Test', kind: 'CLIENT' },
+    });
+    expect((await t.app.services.audit.list(karenId, 50)).find((e) => e.eventType === 'agenda.appointment.cancel')).toMatchObject({
+      action: 'U',
+      resource: `Afspraak afgezegd: ${target.type}`,
+    });
+  });
+
+  it('refuses what the organisation does not allow (within 24 hours, one held already), an unknown id, and a member without AGENDA_MANAGE', async () => {
+    expect((await t.gql(CANCEL, { a: 'demo:ap-k-soon' }, token)).body.errors?.[0]?.extensions).toMatchObject({ code: 'FORBIDDEN', reason: 'NOT_CANCELLABLE' });
+    const [held] = (await t.gql(PAST, { c: karenId }, token)).body.data.client.appointments as { id: string }[];
+    expect((await t.gql(CANCEL, { a: held.id }, token)).body.errors?.[0]?.extensions).toMatchObject({ code: 'FORBIDDEN', reason: 'NOT_CANCELLABLE' });
+    expect((await t.gql(CANCEL, { a: 'demo:ap-nope' }, token)).body.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
+
+    const relative = (await t.app.services.accounts.findByEmail('relative@demo.test'))!;
+    await t.app.services.accounts.link(relative.id, karenId, PortalRelation.NETWORK_MEMBER, [Permission.AGENDA_VIEW], false);
+    const viewer = await t.login('relative@demo.test');
+    const next = (await upcoming(viewer)).find((a) => Date.parse(a.start) - Date.now() > 48 * 3_600_000)!;
+    expect((await t.gql(CANCEL, { a: next.id }, viewer)).body.errors?.[0]?.extensions).toMatchObject({ code: 'FORBIDDEN', reason: 'NO_PERMISSION' });
+    await t.app.services.accounts.link(relative.id, karenId, PortalRelation.NETWORK_MEMBER, [Permission.AGENDA_VIEW, Permission.AGENDA_MANAGE], false);
+    const manager = await t.login('relative@demo.test');
+    expect((await t.gql(CANCEL, { a: next.id, r: 'Karen is ziek' }, manager)).body.data?.cancelAppointment).toBe(true);
+    expect(demo.cancelled.get(`cl-karen:${next.id.slice('demo:'.length)}`)?.by.kind).toBe('NETWORK_MEMBER');
+  });
+});
