@@ -612,7 +612,9 @@ export class FhirEhrAdapter implements EhrAdapter {
       const cancelled: Appointment = {
         ...appointment,
         status: 'cancelled',
-        cancelationReason: { text: cancellation.reason ? `Afgezegd door ${cancellation.by.name}: ${cancellation.reason}` : `Afgezegd door ${cancellation.by.name}` },
+        cancelationReason: {
+          text: cancellation.reason ? `Afgezegd door ${cancellation.by.name}: ${cancellation.reason}` : `Afgezegd door ${cancellation.by.name}`,
+        },
       };
       if (await this.update(cancelled, ctx.signal, attempt)) return { done: true };
     }
