@@ -218,6 +218,15 @@ export interface EhrGoalRemoval {
   at: IsoDateTime;
 }
 
+/** The client's health insurance as the EHR records it (FHIR Coverage). */
+export interface EhrInsurance {
+  externalId: string;
+  insurer: string;
+  policyNumber?: string | null;
+  from?: IsoDate | null;
+  until?: IsoDate | null;
+}
+
 /** The client (or someone managing their agenda) calls off an upcoming appointment. */
 export interface EhrAppointmentCancellation {
   appointmentId: string;
@@ -382,6 +391,8 @@ export interface EhrAdapter {
   listConsents?(clientId: string, ctx: AdapterRequestContext): Promise<EhrConsent[]>;
   /** Records a consent choice; one consent per client and topic, so setting it again updates it. */
   setConsent?(clientId: string, choice: EhrConsentChoice, ctx: AdapterRequestContext): Promise<EhrWriteResult>;
+  /** The client's insurance (zorgverzekering), current and past. */
+  listInsurance?(clientId: string, ctx: AdapterRequestContext): Promise<EhrInsurance[]>;
   /** The questionnaires assigned to the client, open and completed. */
   listQuestionnaireAssignments?(clientId: string, ctx: AdapterRequestContext): Promise<EhrQuestionnaireAssignment[]>;
   /** Saves a questionnaire's answers for an assignment; refused once a different set was sent (COMPLETED). */

@@ -159,6 +159,7 @@ const DOSSIER_FIELD: Record<string, string> = {
   medications: 'medications { name }',
   allergies: 'allergies { substance }',
   contraIndications: 'contraIndications { description }',
+  insurance: 'insurance { insurer }',
   treatmentPlan: 'treatmentPlan { id status }',
   treatmentTeam: 'treatmentTeam { role }',
   treatmentEffort: 'treatmentEffort { plannedMinutes }',

@@ -50,4 +50,9 @@ describe('consents from the EHR', () => {
     expect(demo.consents.get('cl-karen')?.get('onderzoek')?.granted).toBe(true);
     expect((await t.gql(SET, { id: `ehr:${karenId}:demo:bestaat-niet`, g: true }, token)).body.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
   });
+
+  it('shows the insurance the care organisation records, read-only, in the dossier', async () => {
+    const { body } = await t.gql('query($c: ID!) { client(id: $c) { dossier { insurance { insurer policyNumber from until } } } }', { c: karenId }, token);
+    expect(body.data.client.dossier.insurance).toEqual([{ insurer: 'Zilveren Kruis', policyNumber: '123456789', from: '2026-01-01', until: '2026-12-31' }]);
+  });
 });

@@ -1,6 +1,6 @@
 import { startFhirServer, type TestFhirServer } from './utils/fhir-server';
 import { parseSearchRequest } from '@medplum/core';
-import type { Appointment, DocumentReference, Provenance, Questionnaire, QuestionnaireResponse, Task } from '@medplum/fhirtypes';
+import type { Appointment, Coverage, DocumentReference, Provenance, Questionnaire, QuestionnaireResponse, Task } from '@medplum/fhirtypes';
 import { FhirEhrAdapter } from '../adapters/fhir/fhir.adapter';
 import { APPOINTMENT_COUNT, EVA_BSN, INTAKE_QUESTIONNAIRE, KAREN_BSN, MDO_TYPE, PARENT_BSN, seedGgzClient, type GgzSeed } from './utils/fhir-ggz-seed';
 import { portalIds, startTestApp, type TestApp } from './utils/app';
@@ -491,6 +491,25 @@ test('calls off an upcoming Appointment: cancelled with who and why, gone from t
   const upcoming = (await t.gql('query($id: ID!) { client(id: $id) { appointments(when: UPCOMING) { id } } }', { id: clientId }, token)).body.data.client
     .appointments;
   expect(upcoming.map((a: { id: string }) => a.id)).not.toContain(`fhir:${appointment.id}`);
+});
+
+test('reads the client’s insurance from Coverage (payor, subscriber id, period), read-only', async () => {
+  await fhir.repo.createResource<Coverage>({
+    resourceType: 'Coverage',
+    status: 'active',
+    beneficiary: { reference: `Patient/${seed.eva.id}` },
+    payor: [{ display: 'VGZ' }],
+    subscriberId: '987654321',
+    period: { start: '2026-01-01', end: '2026-12-31' },
+  });
+  await t.app.services.ehrCache.dropClient(clientId);
+  const { body } = await t.gql(
+    'query($id: ID!) { client(id: $id) { dossier { insurance { insurer policyNumber from until source } } } }',
+    { id: clientId },
+    token,
+  );
+  expect(body.errors).toBeUndefined();
+  expect(body.data.client.dossier.insurance).toEqual([{ insurer: 'VGZ', policyNumber: '987654321', from: '2026-01-01', until: '2026-12-31', source: 'fhir' }]);
 });
 
 describe('when the FHIR server is stopped mid-suite', () => {

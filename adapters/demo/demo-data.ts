@@ -10,6 +10,7 @@ import type {
   EhrPractitioner,
   EhrQuestionnaireAssignment,
   EhrConsent,
+  EhrInsurance,
   EhrSessionReport,
   EhrTeamMember,
   EhrTreatmentEffort,
@@ -38,6 +39,7 @@ export interface DemoClientRecord {
   appointments: EhrAppointment[];
   questionnaires?: EhrQuestionnaireAssignment[];
   consents?: EhrConsent[];
+  insurance?: EhrInsurance[];
 }
 
 export interface DemoData {
@@ -408,6 +410,7 @@ export function buildDemoData(now: Date = new Date()): DemoData {
     ],
     appointments: karenAppointments,
     questionnaires: [phq9, intakeEvaluation],
+    insurance: [{ externalId: 'vz-k-2026', insurer: 'Zilveren Kruis', policyNumber: '123456789', from: '2026-01-01', until: '2026-12-31' }],
     consents: [
       { topic: 'huisarts', description: 'Gegevens over mijn behandeling delen met mijn huisarts', granted: true, changedAt: at(-60, 11) },
       { topic: 'rom', description: 'Mijn ROM-vragenlijsten gebruiken om de zorg te verbeteren (anoniem)', granted: true, changedAt: at(-60, 11) },

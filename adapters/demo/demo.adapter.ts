@@ -17,6 +17,7 @@ import type {
   EhrClientStory,
   EhrUploadedDocument,
   EhrAppointmentCancellation,
+  EhrInsurance,
   EhrTreatmentPlan,
   EhrWriteResult,
   TimeWindow,
@@ -83,6 +84,9 @@ export class DemoEhrAdapter implements EhrAdapter {
   }
   async listAllergies(clientId: string, ctx: AdapterRequestContext) {
     return (await this.record(clientId, ctx, 'listAllergies'))?.allergies ?? [];
+  }
+  async listInsurance(clientId: string, ctx: AdapterRequestContext): Promise<EhrInsurance[]> {
+    return (await this.record(clientId, ctx, 'listInsurance'))?.insurance ?? [];
   }
   async listContraIndications(clientId: string, ctx: AdapterRequestContext) {
     return (await this.record(clientId, ctx, 'listContraIndications'))?.contraIndications ?? [];

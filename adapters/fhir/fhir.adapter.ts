@@ -8,6 +8,7 @@ import type {
   CareTeam,
   Communication,
   Consent,
+  Coverage,
   DocumentReference,
   Encounter,
   EpisodeOfCare,
@@ -44,6 +45,7 @@ import type {
   EhrNewGoal,
   EhrUploadedDocument,
   EhrAppointmentCancellation,
+  EhrInsurance,
   EhrOutboundMessage,
   EhrPractitioner,
   EhrQuestionnaireAnswers,
@@ -89,6 +91,7 @@ import {
   PORTAL_STORY_SYSTEM,
   PORTAL_DOCUMENT_SYSTEM,
   toUploadedDocument,
+  toInsurance,
   isClientStory,
   toStoryDocument,
   toConsent,
@@ -271,6 +274,12 @@ export class FhirEhrAdapter implements EhrAdapter {
   async listAllergies(clientId: string, ctx: AdapterRequestContext): Promise<EhrAllergy[]> {
     const { matches } = await this.search<AllergyIntolerance>('AllergyIntolerance', [['patient', `Patient/${clientId}`]], ctx.signal);
     return matches.filter((a) => a.verificationStatus?.coding?.[0]?.code !== 'entered-in-error').map(toAllergy);
+  }
+
+  /** The patient's Coverages (beneficiary), active and past. */
+  async listInsurance(clientId: string, ctx: AdapterRequestContext): Promise<EhrInsurance[]> {
+    const { matches } = await this.search<Coverage>('Coverage', [['beneficiary', `Patient/${clientId}`]], ctx.signal);
+    return matches.map(toInsurance).filter((i): i is EhrInsurance => i !== null);
   }
 
   async listContraIndications(clientId: string, ctx: AdapterRequestContext): Promise<EhrContraIndication[]> {

@@ -7,6 +7,7 @@ import type {
   CodeableConcept,
   Condition,
   Consent,
+  Coverage,
   DocumentReference,
   Duration,
   Encounter,
@@ -37,6 +38,7 @@ import type {
   EhrClient,
   EhrClientStory,
   EhrConsent,
+  EhrInsurance,
   EhrUploadedDocument,
   EhrConsentChoice,
   EhrQuestion,
@@ -642,6 +644,20 @@ export const PORTAL_GOAL_SYSTEM = 'urn:ggz-portal:goal';
 export const PORTAL_CONSENT_SYSTEM = 'urn:ggz-portal:consent';
 /** Identifies the QuestionnaireResponse of a questionnaire assignment. */
 export const PORTAL_ASSIGNMENT_SYSTEM = 'urn:ggz-portal:questionnaire-assignment';
+/** A Coverage as the client's insurance: the payor's name, the subscriber id as policy number, the period. */
+export function toInsurance(c: Coverage): EhrInsurance | null {
+  if (c.status === 'entered-in-error' || c.status === 'draft') return null;
+  const insurer = c.payor?.[0]?.display ?? c.class?.find((k) => k.type?.coding?.[0]?.code === 'plan')?.name ?? null;
+  if (!insurer || !c.id) return null;
+  return {
+    externalId: c.id,
+    insurer,
+    policyNumber: c.subscriberId ?? c.identifier?.[0]?.value ?? null,
+    from: c.period?.start?.slice(0, 10) ?? null,
+    until: c.period?.end?.slice(0, 10) ?? null,
+  };
+}
+
 /** A document the client added from the portal, identified by the portal's document id. */
 export const PORTAL_DOCUMENT_SYSTEM = 'urn:ggz-portal:document';
 

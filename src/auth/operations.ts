@@ -55,6 +55,7 @@ export const OPERATIONS: Readonly<Record<string, OperationAccess>> = {
   'Dossier.medications': dossierPart,
   'Dossier.allergies': dossierPart,
   'Dossier.contraIndications': dossierPart,
+  'Dossier.insurance': dossierPart,
   'Dossier.treatmentPlan': dossierPart,
   'Dossier.treatmentTeam': dossierPart,
   'Dossier.treatmentEffort': dossierPart,

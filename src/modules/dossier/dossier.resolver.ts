@@ -8,6 +8,7 @@ import { dossierReads } from './dossier.service';
 import {
   Allergy,
   ContraIndication,
+  Insurance,
   Document,
   Dossier,
   DossierOverview,
@@ -56,6 +57,11 @@ export class DossierResolver {
   @FieldResolver(() => [Allergy], { nullable: true })
   allergies(@Root() d: Dossier, @Ctx() ctx: GatewayContext): Promise<Allergy[]> {
     return readAudited(ctx, d.clientId, 'dossier.allergies.read', 'Allergieën', () => dossierReads.allergies(ctx, d.clientId));
+  }
+
+  @FieldResolver(() => [Insurance], { nullable: true, description: 'zorgverzekering, as the care organisation records it (read-only)' })
+  insurance(@Root() d: Dossier, @Ctx() ctx: GatewayContext): Promise<Insurance[]> {
+    return readAudited(ctx, d.clientId, 'dossier.insurance.read', 'Verzekering', () => dossierReads.insurance(ctx, d.clientId));
   }
 
   @FieldResolver(() => [ContraIndication], { nullable: true })

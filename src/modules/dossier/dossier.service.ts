@@ -4,6 +4,7 @@ import { byTime } from '../ehr/time-order';
 import {
   Allergy,
   ContraIndication,
+  Insurance,
   Document,
   DossierOverview,
   IntakeReport,
@@ -58,6 +59,15 @@ export const dossierReads = {
         recordedAt: x.recordedAt,
         source,
       }),
+    );
+  },
+
+  async insurance(ctx: GatewayContext, clientId: string): Promise<Insurance[]> {
+    return ctx.ehr.collect(
+      clientId,
+      'listInsurance',
+      (a, id, c) => (a.listInsurance ? a.listInsurance(id, c) : Promise.resolve([])),
+      (x, source) => ({ id: globalId(source, x.externalId), insurer: x.insurer, policyNumber: x.policyNumber, from: x.from, until: x.until, source }),
     );
   },
 

@@ -63,6 +63,16 @@ export class Allergy {
 }
 
 @ObjectType({ simpleResolvers: true })
+export class Insurance {
+  @Field(() => ID) id!: string;
+  @Field({ description: 'The health insurer (zorgverzekeraar)' }) insurer!: string;
+  @Field(() => String, { nullable: true }) policyNumber?: string | null;
+  @Field(() => DateScalar, { nullable: true }) from?: string | null;
+  @Field(() => DateScalar, { nullable: true }) until?: string | null;
+  @Field() source!: string;
+}
+
+@ObjectType({ simpleResolvers: true })
 export class ContraIndication {
   @Field(() => ID) id!: string;
   @Field() description!: string;
