@@ -46,6 +46,7 @@ import { MessagesService, practitionerName } from './modules/messages/messages.s
 import { AttachmentsService } from './modules/files/attachments.service';
 import { MessageMailer } from './modules/messages/message-mail';
 import { ChangeMailer } from './modules/portal/change-mail';
+import type { Action } from './auth/access';
 import { authorizeAccount } from './graphql/gate-readers';
 import { MemoryKeyValueStore, RedisKeyValueStore, type KeyValueStore } from './kv/kv';
 import { ClientsService } from './modules/clients/clients.service';
@@ -256,24 +257,17 @@ function buildServices({ config, options, logger, metrics, db, registry, trusted
     config.S3_ACCESS_KEY_ID && config.S3_SECRET_ACCESS_KEY ? { accessKeyId: config.S3_ACCESS_KEY_ID, secretAccessKey: config.S3_SECRET_ACCESS_KEY } : undefined;
   const attachments = new AttachmentsService(db, loadFileStorage(config.FILE_STORAGE_URL, s3Credentials), config.UPLOAD_MAX_BYTES);
   const outbox = new MessageOutbox({ db, registry, clients, logger, options: config.outbox, attachments });
-  const mailer = new MessageMailer({
-    db,
+  const notifying = {
     accounts,
     kv,
     mail,
     logger,
     origins,
-    // Asked when a message arrives, long after `services` below exists.
-    authorize: (accountId, clientId, action) => authorizeAccount(services, logger, accountId, clientId, action),
-  });
-  const changes = new ChangeMailer({
-    accounts,
-    kv,
-    mail,
-    logger,
-    origins,
-    authorize: (accountId, clientId, action) => authorizeAccount(services, logger, accountId, clientId, action),
-  });
+    // Asked when a message or event arrives, long after `services` below exists.
+    authorize: (accountId: string, clientId: string, action: Action) => authorizeAccount(services, logger, accountId, clientId, action),
+  };
+  const mailer = new MessageMailer({ db, ...notifying });
+  const changes = new ChangeMailer(notifying);
   const ehrCache = new EhrCache(kv, config.CACHE_TTL_SECONDS);
   const video = new VideoService(db, events, config.VIDEO_READY_TTL_SECONDS);
   const messages = new MessagesService({

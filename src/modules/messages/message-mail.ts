@@ -1,28 +1,17 @@
-import type { BrowserOrigins } from '../../http/origins';
 import type { DataSource } from 'typeorm';
 import type { MailPort } from '../../../adapters/ports';
-import { Action, mayReadConversation, type Grant } from '../../auth/access';
+import { Action, mayReadConversation } from '../../auth/access';
 import type { AccountsService } from '../identity/accounts.service';
 import type { KeyValueStore } from '../../kv/kv';
 import type { Logger } from '../../observability/logger';
 import { ConversationEntity, ConversationParticipantEntity, type MessageEntity } from './message.entity';
-import { notificationText } from '../portal/notification-text';
+import { notificationText, type NotificationMailerOptions } from '../portal/notification-text';
 
 /** The key that says a viewer has a live messages subscription for a client open (on any instance). */
 export const presenceKey = (clientId: string, accountId: string): string => `presence:messages:${clientId}:${accountId}`;
 
-export interface MessageMailerOptions {
+export interface MessageMailerOptions extends NotificationMailerOptions {
   db: DataSource;
-  accounts: AccountsService;
-  kv: KeyValueStore;
-  mail: MailPort;
-  logger: Logger;
-  /** The portal frontend's pages (the link in the mail). */
-  origins: Pick<BrowserOrigins, 'page'>;
-  /** The access gate for an account outside a request (gate-readers' authorizeAccount). */
-  authorize: (accountId: string, clientId: string, action: Action) => Promise<Grant | Error>;
-  /** At most one mail per conversation per reader in this many seconds (15 minutes). */
-  intervalSeconds?: number;
 }
 
 /**

@@ -1,12 +1,7 @@
-import type { MailPort } from '../../../adapters/ports';
-import { Action, type Grant } from '../../auth/access';
-import type { BrowserOrigins } from '../../http/origins';
-import type { KeyValueStore } from '../../kv/kv';
-import type { Logger } from '../../observability/logger';
+import { Action } from '../../auth/access';
 import type { AccountEntity } from '../identity/account.entity';
-import type { AccountsService } from '../identity/accounts.service';
 import { presenceKey } from '../messages/message-mail';
-import { notificationText } from './notification-text';
+import { notificationText, type NotificationMailerOptions } from './notification-text';
 
 /** What changed in a client's portal, as a practitioner system announced it (POST /sync/events). */
 export type ChangeKind = 'document' | 'appointment' | 'questionnaire';
@@ -36,16 +31,7 @@ const KINDS: Record<
   },
 };
 
-export interface ChangeMailerOptions {
-  accounts: AccountsService;
-  kv: KeyValueStore;
-  mail: MailPort;
-  logger: Logger;
-  origins: Pick<BrowserOrigins, 'page'>;
-  authorize: (accountId: string, clientId: string, action: Action) => Promise<Grant | Error>;
-  /** At most one mail per kind per client per reader in this many seconds (15 minutes). */
-  intervalSeconds?: number;
-}
+export type ChangeMailerOptions = NotificationMailerOptions;
 
 /**
  * The notification settings besides new messages (message-mail.ts): a mail when a document is
