@@ -53,6 +53,7 @@ import { ClientsService } from './modules/clients/clients.service';
 import { ConsentsService } from './modules/consents/consents.service';
 import { JournalService } from './modules/journal/journal.service';
 import { QuestionnairesService } from './modules/questionnaires/questionnaires.service';
+import { EhrWrites } from './modules/ehr/ehr-writes';
 import { NetworkService } from './modules/network/network.service';
 import { loadEhrAdapters, loadFileStorage, type EhrAdapterSettings } from '../adapters/loader';
 import { DEMO_PEOPLE } from '../adapters/demo/demo-data';
@@ -108,13 +109,13 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const ws = createWebSocketServer(schema, services, logger, protection.validationRules, protection.maxTokens);
 
   const lifecycle = { shuttingDown: false, inFlight: 0 };
-  const ops = opsRoutes(
-    services,
-    db,
-    () => lifecycle.shuttingDown,
-    () => outbox.counts(),
-  );
-  metrics.outboxCounts = () => outbox.counts();
+  // Both outboxes to the EHRs (messages; the client's other writes) count together for the operator.
+  const outboxCounts = async () => {
+    const [messages, writes] = await Promise.all([outbox.counts(), services.ehrWrites.counts()]);
+    return { pending: messages.pending + writes.pending, failed: messages.failed + writes.failed };
+  };
+  const ops = opsRoutes(services, db, () => lifecycle.shuttingDown, outboxCounts);
+  metrics.outboxCounts = outboxCounts;
   const graphql = graphqlRoute(apollo, services, logger, known ? new DirectPath(known, metrics) : undefined);
   // Every module's routes, each at the path its row in ROUTES gives (docs/authorisation.md lists them).
   const { routes, dispatch } = mountRoutes(
@@ -162,6 +163,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       sync.startRetries();
       // Messages stored but not yet handed to their EHR (a stop or crash in between) go out now.
       outbox.start();
+      // The same for the client's other writes (questionnaire answers) accepted while an EHR was away.
+      services.ehrWrites.start();
       uploadSweep = sweepUnusedUploads(services, config, logger);
       return baseUrl;
     },
@@ -179,6 +182,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       await apollo.stop();
       await sync.drain();
       await outbox.stop();
+      await services.ehrWrites.stop();
       await mailer.drain();
       await shared.events.close();
       await registry.close();
@@ -257,6 +261,23 @@ function buildServices({ config, options, logger, metrics, db, registry, trusted
     config.S3_ACCESS_KEY_ID && config.S3_SECRET_ACCESS_KEY ? { accessKeyId: config.S3_ACCESS_KEY_ID, secretAccessKey: config.S3_SECRET_ACCESS_KEY } : undefined;
   const attachments = new AttachmentsService(db, loadFileStorage(config.FILE_STORAGE_URL, s3Credentials), config.UPLOAD_MAX_BYTES);
   const outbox = new MessageOutbox({ db, registry, clients, logger, options: config.outbox, attachments });
+  const questionnaires = new QuestionnairesService(db);
+  const ehrWrites = new EhrWrites({
+    db,
+    registry,
+    logger,
+    options: config.outbox,
+    // The EHR has the answers now: the portal's waiting draft goes, and the EHR's completed response shows.
+    onDelivered: async (row) => {
+      if (row.method !== 'saveQuestionnaireAnswers') return;
+      await questionnaires.removeDraft(row.clientId, row.subject);
+      await ehrCache.dropPart(row.clientId, row.source, 'listQuestionnaireAssignments');
+    },
+    // Refused (another set was sent meanwhile): the draft is open again; the EHR's own answers show if it has them.
+    onRefused: async (row) => {
+      if (row.method === 'saveQuestionnaireAnswers') await questionnaires.reopen(row.clientId, row.subject);
+    },
+  });
   const notifying = {
     accounts,
     kv,
@@ -289,7 +310,8 @@ function buildServices({ config, options, logger, metrics, db, registry, trusted
     clients,
     consents: new ConsentsService(db),
     journal: new JournalService(db),
-    questionnaires: new QuestionnairesService(db),
+    questionnaires,
+    ehrWrites,
     network: new NetworkService({ db, accounts, ownAccounts, sessions, mail, origins }),
     trustedDocuments,
     sessions,

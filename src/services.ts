@@ -14,6 +14,7 @@ import type { ClientsService } from './modules/clients/clients.service';
 import type { ConsentsService } from './modules/consents/consents.service';
 import type { JournalService } from './modules/journal/journal.service';
 import type { QuestionnairesService } from './modules/questionnaires/questionnaires.service';
+import type { EhrWrites } from './modules/ehr/ehr-writes';
 import type { NetworkService } from './modules/network/network.service';
 import type { AdapterRegistry } from './modules/ehr/adapter-registry';
 import type { EhrCache } from './modules/ehr/ehr-cache';
@@ -39,6 +40,8 @@ export interface Services {
   consents: ConsentsService;
   journal: JournalService;
   questionnaires: QuestionnairesService;
+  /** The outbox of the client's writes to the EHRs (questionnaire answers so far). */
+  ehrWrites: EhrWrites;
   /** The personal network: invitations and members. */
   network: NetworkService;
   registry: AdapterRegistry;

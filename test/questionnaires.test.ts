@@ -1,4 +1,9 @@
-import type { DemoEhrAdapter } from '../adapters/demo/demo.adapter';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DemoEhrAdapter } from '../adapters/demo/demo.adapter';
+import type { AdapterRequestContext, EhrQuestionnaireAnswers, EhrWriteResult } from '../adapters/ports';
+import { until } from './utils/live';
 import { Permission, PortalRelation } from '../src/auth/permissions';
 import { portalIds, startTestApp, type TestApp } from './utils/app';
 import { MARIADB_URL } from './utils/services';
@@ -123,5 +128,87 @@ describe.each(configurations)('questionnaires ($name)', ({ database }) => {
     expect(lines.filter((l) => l.eventType === 'questionnaire.submit')).toEqual([
       expect.objectContaining({ action: 'C', resource: 'Vragenlijst ingevuld: PHQ-9: klachten van de afgelopen twee weken' }),
     ]);
+  });
+});
+
+/** The demo EHR, its questionnaire endpoint away while `down` (an outage), counting what it took. */
+class AwayEhr extends DemoEhrAdapter {
+  down = true;
+  tries = 0;
+  override async saveQuestionnaireAnswers(clientId: string, answers: EhrQuestionnaireAnswers, ctx: AdapterRequestContext): Promise<EhrWriteResult> {
+    this.tries++;
+    if (this.down) throw Object.assign(new Error('503 from the EHR (simulated)'), { status: 503 });
+    return super.saveQuestionnaireAnswers(clientId, answers, ctx);
+  }
+}
+
+const fast = {
+  OUTBOX_POLL_MS: '50',
+  OUTBOX_RETRY_BASE_MS: '50',
+  OUTBOX_RETRY_MAX_MS: '200',
+  ADAPTER_BREAKER_THRESHOLD: '1000',
+  ADAPTER_RETRIES: '0',
+  LOG_LEVEL: 'error',
+};
+const PHQ_ALL = [...Array.from({ length: 9 }, (_, i) => ({ questionId: `phq-${i + 1}`, value: 'Meerdere dagen' }))];
+
+describe('questionnaire answers sent while the EHR is away (the EHR write outbox)', () => {
+  it('accepts them (COMPLETED, syncStatus PENDING, read-only), and the EHR gets them exactly once when it is back', async () => {
+    const ehr = new AwayEhr();
+    const t = await startTestApp({ env: fast, adapters: { demo: ehr } });
+    try {
+      const token = await t.login('client@demo.test');
+      const [karenId] = await portalIds(t, token);
+      const sent = await t.gql(SAVE.replace('id status submittedAt', 'id status submittedAt syncStatus'), { a: PHQ9, answers: PHQ_ALL, submit: true }, token);
+      expect(sent.body.errors).toBeUndefined();
+      expect(sent.body.data.saveQuestionnaireAnswers).toMatchObject({ status: 'COMPLETED', syncStatus: 'PENDING', submittedAt: expect.any(String) });
+      const listed = async () =>
+        (
+          (await t.gql(LIST.replace('submittedAt', 'submittedAt syncStatus'), { c: karenId }, token)).body.data.client.questionnaires as (Assignment & {
+            syncStatus: string | null;
+          })[]
+        ).find((a) => a.id === PHQ9)!;
+      expect(await listed()).toMatchObject({ status: 'COMPLETED', syncStatus: 'PENDING' });
+      // Sent is sent: no more changes while it waits for the EHR.
+      expect(
+        (await t.gql(SAVE, { a: PHQ9, answers: [{ questionId: 'phq-1', value: 'Bijna elke dag' }], submit: false }, token)).body.errors?.[0]?.extensions?.code,
+      ).toBe('CONFLICT');
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(ehr.tries).toBeGreaterThan(1); // retried meanwhile
+      const ready = (await (await fetch(`${t.base}/readyz`)).json()) as { outbox: { pending: number } };
+      expect(ready.outbox.pending).toBe(1);
+
+      ehr.down = false;
+      await until(async () => ((await listed()).syncStatus === null ? true : undefined), 5000, 'the delivery');
+      expect(await listed()).toMatchObject({ status: 'COMPLETED', syncStatus: null });
+      expect(ehr.questionnaireAnswers.get('cl-karen:vl-k-phq9')).toMatchObject({ status: 'COMPLETED' });
+      const rows: { status: string }[] = await t.app.db.query("SELECT status FROM ehr_writes WHERE subject = 'demo:vl-k-phq9'");
+      expect(rows).toEqual([{ status: 'delivered' }]);
+      expect(((await (await fetch(`${t.base}/readyz`)).json()) as { outbox: { pending: number } }).outbox.pending).toBe(0);
+    } finally {
+      await t.stop();
+    }
+  });
+
+  it('delivers after a restart what was accepted before it (rows are picked up at start), once', async () => {
+    const dbUrl = `sqlite:${join(mkdtempSync(join(tmpdir(), 'ggz-writes-')), 'portal.sqlite')}`;
+    const away = new AwayEhr();
+    const first = await startTestApp({ databaseUrl: dbUrl, env: { ...fast, OUTBOX_POLL_MS: '600000' }, adapters: { demo: away } });
+    try {
+      const token = await first.login('client@demo.test');
+      expect((await first.gql(SAVE, { a: PHQ9, answers: PHQ_ALL, submit: true }, token)).body.data.saveQuestionnaireAnswers.status).toBe('COMPLETED');
+    } finally {
+      await first.stop();
+    }
+    const back = new AwayEhr();
+    back.down = false;
+    const second = await startTestApp({ databaseUrl: dbUrl, env: fast, adapters: { demo: back } });
+    try {
+      await until(() => (back.questionnaireAnswers.get('cl-karen:vl-k-phq9') ? true : undefined), 5000, 'the delivery after the restart');
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(back.tries).toBe(1);
+    } finally {
+      await second.stop();
+    }
   });
 });

@@ -22,6 +22,8 @@ import { ClientNames1764100000090 } from './migrations/1764100000090-ClientNames
 import { Journal1764100000100 } from './migrations/1764100000100-Journal';
 import { QuestionnaireDrafts1764100000110 } from './migrations/1764100000110-QuestionnaireDrafts';
 import { QuestionnaireDraftEntity } from '../modules/questionnaires/questionnaire-draft.entity';
+import { EhrWrites1764100000120 } from './migrations/1764100000120-EhrWrites';
+import { EhrWriteEntity } from '../modules/ehr/ehr-write.entity';
 import { ClientStoryEntity, DiaryEntryEntity } from '../modules/journal/journal.entity';
 import {
   AttachmentEntity,
@@ -58,6 +60,7 @@ export const entities = [
   DiaryEntryEntity,
   ClientStoryEntity,
   QuestionnaireDraftEntity,
+  EhrWriteEntity,
 ];
 export const migrations = [
   Platform1764000000000,
@@ -73,4 +76,5 @@ export const migrations = [
   ClientNames1764100000090,
   Journal1764100000100,
   QuestionnaireDrafts1764100000110,
+  EhrWrites1764100000120,
 ];

@@ -5,6 +5,7 @@ import type { Logger } from '../../observability/logger';
 import type { ClientsService } from '../clients/clients.service';
 import type { AdapterRegistry } from '../ehr/adapter-registry';
 import { parseGlobalId } from '../ehr/global-id';
+import { cappedBackoff, PollLoop } from '../ehr/poll-loop';
 import { ConversationEntity, ConversationParticipantEntity, MessageEntity, MessageOutboxEntity, type OutboxStatus } from './message.entity';
 
 export interface OutboxOptions {
@@ -37,50 +38,23 @@ export interface MessageOutboxOptions {
  * retried with capped exponential backoff and jitter until the EHR acknowledges.
  */
 export class MessageOutbox {
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<void> | null = null;
-  private again = false;
-  private stopped = true;
+  private readonly loop: PollLoop;
 
-  constructor(private readonly deps: MessageOutboxOptions) {}
+  constructor(private readonly deps: MessageOutboxOptions) {
+    this.loop = new PollLoop(() => this.runOnce(), deps.options.pollMs, deps.logger, 'message outbox');
+  }
 
   start(): void {
-    this.stopped = false;
-    this.kick();
+    this.loop.start();
   }
 
   /** Runs a pass now (or right after the current one), e.g. after a message was committed. */
   kick(): void {
-    if (this.stopped) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    this.running = this.runOnce()
-      .then(
-        () => undefined,
-        (err: Error) => this.deps.logger.warn({ err: err.message }, 'message outbox pass failed'),
-      )
-      .finally(() => {
-        this.running = null;
-        if (this.stopped) return;
-        if (this.again) {
-          this.again = false;
-          this.kick();
-        } else {
-          this.timer = setTimeout(() => this.kick(), this.deps.options.pollMs);
-          this.timer.unref();
-        }
-      });
+    this.loop.kick();
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    await this.running;
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
   /** One pass over the due rows; answers how many were delivered. */
@@ -196,8 +170,7 @@ export class MessageOutbox {
   }
 
   private backoff(attempts: number): number {
-    const capped = Math.min(this.deps.options.retryMaxMs, this.deps.options.retryBaseMs * 2 ** Math.min(attempts - 1, 30));
-    return Math.round(capped / 2 + (Math.random() * capped) / 2);
+    return cappedBackoff(attempts, this.deps.options.retryBaseMs, this.deps.options.retryMaxMs);
   }
 
   private async deliver(row: MessageOutboxEntity): Promise<Outcome> {

@@ -16,4 +16,6 @@ export class QuestionnaireDraftEntity {
   @Column({ type: 'text' }) answers!: string;
   @Column({ name: 'updated_at', ...timeColumn }) updatedAt!: Date;
   @Column({ name: 'updated_by', ...idColumn }) updatedBy!: string;
+  /** Sent (submit) and waiting for the EHR to take it (the EHR write outbox); the draft goes once it did. */
+  @Column({ name: 'submitted_at', ...timeColumn, nullable: true }) submittedAt!: Date | null;
 }

@@ -1,5 +1,6 @@
 import { Field, ID, InputType, ObjectType, registerEnumType } from 'type-graphql';
 import { DateTimeScalar } from '../../graphql/scalars';
+import { SyncStatus } from '../messages/message.types';
 
 export enum QuestionnaireStatus {
   OPEN = 'OPEN',
@@ -40,6 +41,11 @@ export class QuestionnaireAssignment {
   @Field(() => DateTimeScalar) assignedAt!: Date;
   @Field(() => DateTimeScalar, { nullable: true }) submittedAt?: Date | null;
   @Field(() => [QuestionnairePage]) pages!: QuestionnairePage[];
+  @Field(() => SyncStatus, {
+    nullable: true,
+    description: 'Sent answers the care organisation’s system has not taken yet: PENDING (kept and retried), FAILED; null otherwise.',
+  })
+  syncStatus?: SyncStatus | null;
 }
 
 @InputType()

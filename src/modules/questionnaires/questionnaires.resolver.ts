@@ -20,8 +20,12 @@ export class ClientQuestionnairesResolver {
       ctx.services.questionnaires.drafts(c.id),
       ctx.audit({ action: 'R', eventType: 'questionnaires.read', resource: 'Vragenlijsten', clientId: c.id, treatmentRelationship: true }, access),
     ]);
+    const writes = await ctx.services.ehrWrites.latest(
+      c.id,
+      list.filter((a) => drafts.get(a.id)?.submittedAt).map((a) => a.id),
+    );
     return list
-      .map((a) => present(a, drafts.get(a.id)))
+      .map((a) => present(a, drafts.get(a.id), writes.get(a.id)))
       .filter((a) => !status || a.status === status)
       .sort((a, b) => b.assignedAt.getTime() - a.assignedAt.getTime());
   }

@@ -5,7 +5,9 @@ import { BadUserInputError, ConflictError, NotAvailableError, NotFoundError } fr
 import { actor, locateInDossiers } from '../dossier/approvals.service';
 import { globalId, parseGlobalId } from '../ehr/global-id';
 import { QuestionnaireStatus, QuestionType, type AnswerInput, type QuestionnaireAssignment } from './questionnaire.types';
-import type { DraftAnswers } from './questionnaires.service';
+import type { Draft, DraftAnswers } from './questionnaires.service';
+import type { EhrWriteEntity } from '../ehr/ehr-write.entity';
+import { SyncStatus } from '../messages/message.types';
 
 type Assignment = EhrQuestionnaireAssignment & { id: string; source: string };
 
@@ -22,15 +24,22 @@ export function assignments(ctx: GatewayContext, clientId: string): Promise<Assi
   );
 }
 
-/** As served: a completed one shows what was sent (read-only), an open one the draft saved so far. */
-export function present(a: Assignment, draft: DraftAnswers | undefined): QuestionnaireAssignment {
+/**
+ * As served: a completed one shows what was sent (read-only), an open one the draft saved so far;
+ * answers sent and not yet taken by the EHR show as completed with `syncStatus` PENDING (FAILED
+ * once the outbox gave up on them).
+ */
+export function present(a: Assignment, draft: Draft | undefined, write?: Pick<EhrWriteEntity, 'status'>): QuestionnaireAssignment {
+  const waiting = !a.completedAt && draft?.submittedAt ? draft : undefined;
   const sent = a.completedAt ? new Map((a.answers ?? []).map((x) => [x.questionId, x.value])) : null;
+  const syncStatus = waiting ? (write?.status === 'failed' || write?.status === 'refused' ? SyncStatus.FAILED : SyncStatus.PENDING) : null;
   return {
     id: a.id,
     title: a.title,
-    status: a.completedAt ? QuestionnaireStatus.COMPLETED : QuestionnaireStatus.OPEN,
+    status: a.completedAt || waiting ? QuestionnaireStatus.COMPLETED : QuestionnaireStatus.OPEN,
     assignedAt: new Date(a.assignedAt),
-    submittedAt: a.completedAt ? new Date(a.completedAt) : null,
+    submittedAt: a.completedAt ? new Date(a.completedAt) : (waiting?.submittedAt ?? null),
+    syncStatus,
     pages: a.pages.map((p) => ({
       title: p.title ?? null,
       questions: p.questions.map((q) => ({
@@ -39,7 +48,7 @@ export function present(a: Assignment, draft: DraftAnswers | undefined): Questio
         type: q.type as QuestionType,
         options: q.options ?? null,
         required: q.required,
-        answer: (sent ? sent.get(q.id) : draft?.[q.id]) ?? null,
+        answer: (sent ? sent.get(q.id) : draft?.answers[q.id]) ?? null,
       })),
     })),
   };
@@ -82,7 +91,8 @@ function checkAnswer(q: EhrQuestion, raw: string | null | undefined): string | n
 export async function saveAnswers(ctx: GatewayContext, assignmentId: string, input: AnswerInput[], submit: boolean): Promise<QuestionnaireAssignment> {
   const { clientId, item } = await locateInDossiers(ctx, assignmentId, 'questionnaire', Action.FILL_QUESTIONNAIRES, (id) => assignments(ctx, id));
   const { access } = await authorize(ctx, clientId, Action.FILL_QUESTIONNAIRES);
-  if (item.completedAt) throw new ConflictError('This questionnaire was sent: it can no longer be changed.');
+  const drafts = await ctx.services.questionnaires.drafts(clientId);
+  if (item.completedAt || drafts.get(item.id)?.submittedAt) throw new ConflictError('This questionnaire was sent: it can no longer be changed.');
   const questions = new Map(item.pages.flatMap((p) => p.questions).map((q) => [q.id, q]));
   const answers: DraftAnswers = {};
   for (const a of input) {
@@ -98,30 +108,36 @@ export async function saveAnswers(ctx: GatewayContext, assignmentId: string, inp
       { action: 'U', eventType: 'questionnaire.save', resource: `Vragenlijst opgeslagen: ${item.title}`, clientId, treatmentRelationship: true },
       access,
     );
-    return present(item, draft);
+    return present(item, { answers: draft, submittedAt: null });
   }
   const missing = [...questions.values()].filter((q) => q.required && !draft[q.id]).map((q) => q.id);
   if (missing.length) throw new BadUserInputError(`Answer every required question before sending (${missing.length} open).`, { field: 'answers', missing });
   if (!ctx.services.registry.adapter(item.source)?.saveQuestionnaireAnswers) throw new NotAvailableError('Sending questionnaires to this care organisation');
   const externalClientId = (await ctx.ehr.clientSources(clientId)).find((s) => s.source === item.source)!.externalId;
+  const at = new Date();
   const sent = {
     assignmentId: parseGlobalId(item.id)!.externalId,
     questionnaire: item.questionnaire,
     status: 'COMPLETED' as const,
     answers: [...questions.values()].map((q) => ({ questionId: q.id, question: q.text, type: q.type, value: draft[q.id] ?? null })),
     by: await actor(ctx, access),
-    at: new Date().toISOString(),
+    at: at.toISOString(),
   };
-  const result = await ctx.ehr.write(item.source, 'saveQuestionnaireAnswers', (adapter, c) => adapter.saveQuestionnaireAnswers!(externalClientId, sent, c));
-  if (!result.done) {
-    if (result.refusal === 'NOT_FOUND') throw new NotFoundError('No such questionnaire.');
-    throw new ConflictError(`The care organisation's system refused the answers: ${result.reason}`);
-  }
-  await ctx.services.questionnaires.removeDraft(clientId, item.id);
+  // Sent as far as the client is concerned: the draft waits read-only and the write is in the outbox, in one transaction.
+  const writeId = await ctx.services.questionnaires.submit(clientId, item.id, at, (tx) =>
+    ctx.services.ehrWrites.enqueue(tx, { clientId, source: item.source, externalClientId, method: 'saveQuestionnaireAnswers', subject: item.id, input: sent }),
+  );
   await ctx.audit(
     { action: 'C', eventType: 'questionnaire.submit', resource: `Vragenlijst ingevuld: ${item.title}`, clientId, treatmentRelationship: true },
     access,
   );
+  const outcome = await ctx.services.ehrWrites.tryNow(writeId);
+  if (outcome.state === 'refused') {
+    await ctx.services.questionnaires.reopen(clientId, item.id);
+    if (outcome.refusal === 'NOT_FOUND') throw new NotFoundError('No such questionnaire.');
+    throw new ConflictError(`The care organisation's system refused the answers: ${outcome.reason}`);
+  }
+  if (outcome.state === 'pending') return present(item, { answers: draft, submittedAt: at }, { status: 'pending' });
   await ctx.ehr.forget(clientId, item.source, 'listQuestionnaireAssignments');
   const fresh = (await assignments(ctx, clientId)).find((a) => a.id === item.id);
   return present(fresh ?? { ...item, completedAt: sent.at, answers: sent.answers }, undefined);

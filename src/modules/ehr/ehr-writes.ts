@@ -1,0 +1,171 @@
+import { randomUUID } from 'node:crypto';
+import { In, LessThanOrEqual, type DataSource, type EntityManager } from 'typeorm';
+import type { EhrAdapter, EhrWriteResult } from '../../../adapters/ports';
+import type { Logger } from '../../observability/logger';
+import type { AdapterRegistry } from './adapter-registry';
+import { EhrWriteEntity, type EhrWriteStatus } from './ehr-write.entity';
+import { cappedBackoff, PollLoop } from './poll-loop';
+import type { OutboxOptions } from '../messages/message-outbox';
+
+/** The port methods a client's write goes through: (the client's id in that EHR, the input, the context) → EhrWriteResult. */
+export type EhrWriteMethod = 'saveQuestionnaireAnswers';
+
+export interface EhrWriteRequest<I> {
+  clientId: string;
+  source: string;
+  externalClientId: string;
+  method: EhrWriteMethod;
+  /** What it is about, to show its state beside it (an assignment's global id). */
+  subject: string;
+  input: I;
+}
+
+/** What became of a write tried at once: taken, refused by the EHR's rules, or waiting for the EHR. */
+export type WriteOutcome =
+  { state: 'delivered'; id?: string } | { state: 'refused'; refusal: 'NOT_FOUND' | 'NOT_CHANGEABLE'; reason: string } | { state: 'pending' };
+
+export interface EhrWritesOptions {
+  db: DataSource;
+  registry: AdapterRegistry;
+  logger: Logger;
+  options: OutboxOptions;
+  /** After the EHR took a write, what the portal does with its own record (per method). */
+  onDelivered?: (row: EhrWriteEntity) => Promise<void>;
+  /** After the EHR refused a write it was retried for (its rules, not an outage): the portal's record is open again. */
+  onRefused?: (row: EhrWriteEntity) => Promise<void>;
+}
+
+type Call = (adapter: EhrAdapter, externalClientId: string, input: unknown, signal: AbortSignal) => Promise<EhrWriteResult> | undefined;
+
+/** Each method as the adapter takes it; undefined where the adapter lacks it. */
+const CALLS: Record<EhrWriteMethod, Call> = {
+  saveQuestionnaireAnswers: (a, id, input, signal) =>
+    a.saveQuestionnaireAnswers?.(id, input as Parameters<NonNullable<EhrAdapter['saveQuestionnaireAnswers']>>[1], { requestId: 'ehr-writes', signal }),
+};
+
+/**
+ * The outbox of the client's writes to the EHRs: a write is stored with the portal's own record
+ * (one transaction), tried at once, and, while the EHR is away, retried with capped backoff (by
+ * whichever instance claims it first) until the EHR takes or refuses it; after OUTBOX_MAX_ATTEMPTS
+ * it is a dead letter (failed). The port's writes are idempotent (portal-chosen ids), so a retry
+ * after a lost answer changes nothing more. For now questionnaire answers go through it; the
+ * other writes of the client still go to the EHR at once (see the README).
+ */
+export class EhrWrites {
+  private readonly loop: PollLoop;
+
+  constructor(private readonly deps: EhrWritesOptions) {
+    this.loop = new PollLoop(() => this.runOnce(), deps.options.pollMs, deps.logger, 'EHR write outbox');
+  }
+
+  start(): void {
+    this.loop.start();
+  }
+
+  stop(): Promise<void> {
+    return this.loop.stop();
+  }
+
+  /** Stores a write in the caller's transaction; answers its id (tried with `tryNow` once committed). */
+  async enqueue<I>(tx: EntityManager, request: EhrWriteRequest<I>): Promise<string> {
+    const row: EhrWriteEntity = {
+      id: randomUUID(),
+      clientId: request.clientId,
+      source: request.source,
+      method: request.method,
+      subject: request.subject,
+      payload: JSON.stringify({ externalClientId: request.externalClientId, input: request.input }),
+      status: 'pending',
+      attempts: 0,
+      nextAttemptAt: new Date(),
+      lastError: null,
+      createdAt: new Date(),
+      deliveredAt: null,
+    };
+    await tx.getRepository(EhrWriteEntity).insert(row);
+    return row.id;
+  }
+
+  /** Tries a stored write now (the client waits for this one attempt); later attempts are the loop's. */
+  async tryNow(id: string): Promise<WriteOutcome> {
+    const row = await this.deps.db.getRepository(EhrWriteEntity).findOneBy({ id });
+    if (!row || row.status !== 'pending') return { state: 'pending' };
+    return this.attempt(row);
+  }
+
+  /** The latest write per subject of a client (what a read shows beside the item). */
+  async latest(clientId: string, subjects: string[]): Promise<Map<string, EhrWriteEntity>> {
+    if (!subjects.length) return new Map();
+    const rows = await this.deps.db.getRepository(EhrWriteEntity).find({ where: { clientId, subject: In(subjects) }, order: { createdAt: 'ASC' } });
+    return new Map(rows.map((r) => [r.subject, r]));
+  }
+
+  /** Rows waiting and dead letters (/readyz, /metrics). */
+  async counts(): Promise<{ pending: number; failed: number }> {
+    const repo = this.deps.db.getRepository(EhrWriteEntity);
+    const [pending, failed] = await Promise.all([repo.countBy({ status: 'pending' }), repo.countBy({ status: 'failed' })]);
+    return { pending, failed };
+  }
+
+  /** One pass over the due rows; answers how many the EHRs took. */
+  async runOnce(now = new Date()): Promise<number> {
+    const due = await this.deps.db.getRepository(EhrWriteEntity).find({
+      where: { status: 'pending', nextAttemptAt: LessThanOrEqual(now) },
+      order: { nextAttemptAt: 'ASC' },
+      take: this.deps.options.batch ?? 20,
+    });
+    let delivered = 0;
+    for (const row of due) if ((await this.attempt(row)).state === 'delivered') delivered++;
+    return delivered;
+  }
+
+  /** Claims the row (only the instance whose update moved it on tries it now), calls the EHR, records what came of it. */
+  private async attempt(row: EhrWriteEntity): Promise<WriteOutcome> {
+    const repo = this.deps.db.getRepository(EhrWriteEntity);
+    const lease = new Date(Date.now() + (this.deps.options.leaseMs ?? 60_000));
+    const claimed = await repo.update({ id: row.id, status: 'pending', nextAttemptAt: row.nextAttemptAt }, { nextAttemptAt: lease });
+    if (claimed.affected !== 1) return { state: 'pending' };
+    const settle = async (status: EhrWriteStatus, changes: Partial<EhrWriteEntity>) =>
+      repo.update({ id: row.id }, { status, attempts: row.attempts + 1, ...changes });
+    try {
+      const { externalClientId, input } = JSON.parse(row.payload) as { externalClientId: string; input: unknown };
+      const adapter = this.deps.registry.adapter(row.source);
+      // Another instance may have this adapter loaded (a rolling configuration change): keep the row.
+      if (!adapter) throw new Error(`adapter '${row.source}' is not loaded here`);
+      const result = await this.deps.registry.call(
+        row.source,
+        row.method,
+        (a, signal) => CALLS[row.method as EhrWriteMethod](a, externalClientId, input, signal) ?? Promise.resolve(cannot(row)),
+        'write',
+      );
+      if (!result.done) {
+        await settle('refused', { lastError: result.reason.slice(0, 500) });
+        await this.deps.onRefused?.(row).catch((err: Error) => this.deps.logger.warn({ err: err.message, writeId: row.id }, 'after an EHR refusal'));
+        return { state: 'refused', refusal: result.refusal, reason: result.reason };
+      }
+      await settle('delivered', { deliveredAt: new Date(), lastError: null });
+      await this.deps.onDelivered?.(row).catch((err: Error) => this.deps.logger.warn({ err: err.message, writeId: row.id }, 'after an EHR write'));
+      return { state: 'delivered', ...(result.id ? { id: result.id } : {}) };
+    } catch (err) {
+      const reason = (err as Error).message.slice(0, 500);
+      const attempts = row.attempts + 1;
+      if (attempts >= (this.deps.options.maxAttempts ?? Number.POSITIVE_INFINITY)) {
+        this.deps.logger.error({ writeId: row.id, method: row.method, source: row.source, attempts, err: reason }, 'EHR write is a dead letter');
+        await settle('failed', { lastError: reason });
+      } else {
+        this.deps.logger.warn({ writeId: row.id, method: row.method, source: row.source, attempts, err: reason }, 'EHR write not taken yet; will retry');
+        await repo.update(
+          { id: row.id },
+          {
+            attempts,
+            lastError: reason,
+            nextAttemptAt: new Date(Date.now() + cappedBackoff(attempts, this.deps.options.retryBaseMs, this.deps.options.retryMaxMs)),
+          },
+        );
+      }
+      return { state: 'pending' };
+    }
+  }
+}
+
+const cannot = (row: EhrWriteEntity): EhrWriteResult => ({ done: false, refusal: 'NOT_CHANGEABLE', reason: `adapter '${row.source}' cannot ${row.method}` });
