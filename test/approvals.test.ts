@@ -1,6 +1,8 @@
 import { DemoEhrAdapter } from '../adapters/demo/demo.adapter';
 import { Permission, PortalRelation } from '../src/auth/permissions';
 import { portalIds, startTestApp, type TestApp } from './utils/app';
+import { until } from './utils/live';
+import type { AdapterRequestContext, EhrApproval, EhrWriteResult } from '../adapters/ports';
 
 const documentsQuery = 'query($id: ID!) { client(id: $id) { dossier { documents { id name needsApproval approvedAt } } } }';
 const planQuery = 'query($id: ID!) { client(id: $id) { dossier { treatmentPlan { id status approvedAt approvedBy } } } }';
@@ -194,5 +196,56 @@ describe('approving at an EHR whose adapter cannot write approvals', () => {
     expect(body.errors?.[0]?.message).toMatch(/not available/);
     const stranger = await t.login('stranger@demo.test');
     expect((await t.gql(approveDocument, { id: AGREEMENT }, stranger)).body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+  });
+});
+
+describe('an akkoord given while the EHR is away (the EHR write outbox)', () => {
+  /** The demo EHR, its approve endpoint away while `down`. */
+  class AwayEhr extends DemoEhrAdapter {
+    down = true;
+    tries = 0;
+    override async approve(clientId: string, approval: EhrApproval, ctx: AdapterRequestContext): Promise<EhrWriteResult> {
+      this.tries++;
+      if (this.down) throw Object.assign(new Error('503 from the EHR (simulated)'), { status: 503 });
+      return super.approve(clientId, approval, ctx);
+    }
+  }
+  const fast = {
+    OUTBOX_POLL_MS: '50',
+    OUTBOX_RETRY_BASE_MS: '50',
+    OUTBOX_RETRY_MAX_MS: '200',
+    ADAPTER_BREAKER_THRESHOLD: '1000',
+    ADAPTER_RETRIES: '0',
+    LOG_LEVEL: 'error',
+  };
+
+  it('is shown as given with syncStatus PENDING (a second approve writes nothing more), and reaches the EHR once when it is back', async () => {
+    const ehr = new AwayEhr();
+    const t = await startTestApp({ env: { ...fast, CACHE_TTL_SECONDS: '300' }, adapters: { demo: ehr } });
+    try {
+      const token = await t.login('client@demo.test');
+      const [karenId] = await portalIds(t, token);
+      const approve = () => t.gql('mutation($id: ID!) { approveDocument(documentId: $id) { id approvedAt syncStatus } }', { id: AGREEMENT }, token);
+      const given = await approve();
+      expect(given.body.errors).toBeUndefined();
+      expect(given.body.data.approveDocument).toMatchObject({ approvedAt: expect.any(String), syncStatus: 'PENDING' });
+      const listed = async () =>
+        (
+          (await t.gql('query($id: ID!) { client(id: $id) { dossier { documents { id approvedAt syncStatus } } } }', { id: karenId }, token)).body.data.client
+            .dossier.documents as { id: string; approvedAt: string | null; syncStatus: string | null }[]
+        ).find((d) => d.id === AGREEMENT)!;
+      expect(await listed()).toMatchObject({ approvedAt: given.body.data.approveDocument.approvedAt, syncStatus: 'PENDING' });
+      expect((await approve()).body.data.approveDocument.syncStatus).toBe('PENDING');
+      const rows: { status: string }[] = await t.app.db.query("SELECT status FROM ehr_writes WHERE method = 'approve'");
+      expect(rows).toEqual([{ status: 'pending' }]);
+
+      ehr.down = false;
+      await until(async () => ((await listed()).syncStatus === null ? true : undefined), 5000, 'the delivery');
+      expect((await listed()).approvedAt).toEqual(expect.any(String));
+      expect(ehr.calls.get('approve')).toBe(1); // the one that got through (the tries before it failed before the demo counted)
+      expect(await t.app.db.query("SELECT status FROM ehr_writes WHERE method = 'approve'")).toEqual([{ status: 'delivered' }]);
+    } finally {
+      await t.stop();
+    }
   });
 });

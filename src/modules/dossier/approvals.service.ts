@@ -6,6 +6,8 @@ import { BadUserInputError, ConflictError, ForbiddenError, NotAvailableError, No
 import { parseGlobalId } from '../ehr/global-id';
 import { dossierReads } from './dossier.service';
 import { TreatmentPlanStatus, type Document, type SessionReport, type TreatmentPlan } from './dossier.types';
+import type { EhrWriteStatus } from '../ehr/ehr-write.entity';
+import { SyncStatus } from '../messages/message.types';
 
 type ApprovalState = 'ASKS' | 'APPROVED' | 'ASKS_NOTHING';
 
@@ -21,7 +23,11 @@ interface Approvable<T extends { id: string }> {
   /** The client's items of this kind, as the dossier shows them. */
   read(ctx: GatewayContext, clientId: string): Promise<T[]>;
   state(item: T): ApprovalState;
+  /** The item with an akkoord given at `at` that the EHR has not taken yet. */
+  pending(item: T, at: string, status: EhrWriteStatus): T;
 }
+
+const syncOf = (status: EhrWriteStatus) => (status === 'failed' ? SyncStatus.FAILED : SyncStatus.PENDING);
 
 export const DOCUMENT_APPROVAL: Approvable<Document> = {
   target: 'DOCUMENT',
@@ -31,6 +37,7 @@ export const DOCUMENT_APPROVAL: Approvable<Document> = {
   resource: (d) => `Akkoord op document: ${d.name}`,
   read: (ctx, clientId) => dossierReads.documents(ctx, clientId),
   state: (d) => (d.approvedAt ? 'APPROVED' : d.needsApproval ? 'ASKS' : 'ASKS_NOTHING'),
+  pending: (d, at, status) => ({ ...d, approvedAt: d.approvedAt ?? at, syncStatus: syncOf(status) }),
 };
 
 export const REPORT_APPROVAL: Approvable<SessionReport> = {
@@ -41,6 +48,7 @@ export const REPORT_APPROVAL: Approvable<SessionReport> = {
   resource: (r) => `Akkoord op verslag: ${r.title}`,
   read: (ctx, clientId) => dossierReads.reports(ctx, clientId),
   state: (r) => (r.approvedAt ? 'APPROVED' : r.needsApproval ? 'ASKS' : 'ASKS_NOTHING'),
+  pending: (r, at, status) => ({ ...r, approvedAt: r.approvedAt ?? at, syncStatus: syncOf(status) }),
 };
 
 export const TREATMENT_PLAN_APPROVAL: Approvable<TreatmentPlan> = {
@@ -56,6 +64,7 @@ export const TREATMENT_PLAN_APPROVAL: Approvable<TreatmentPlan> = {
   // An agreed plan stays agreed (also one the EHR set active itself): approving it again changes nothing.
   state: (p) =>
     p.approvedAt || p.status === TreatmentPlanStatus.APPROVED ? 'APPROVED' : p.status === TreatmentPlanStatus.AWAITING_APPROVAL ? 'ASKS' : 'ASKS_NOTHING',
+  pending: (p, at, status) => ({ ...p, status: TreatmentPlanStatus.APPROVED, approvedAt: p.approvedAt ?? at, syncStatus: syncOf(status) }),
 };
 
 /**
@@ -75,22 +84,54 @@ export async function approveDossierItem<T extends { id: string }>(ctx: GatewayC
     await ctx.audit({ action: 'R', eventType: kind.eventType, resource: kind.resource(item), clientId, treatmentRelationship: true }, access);
     return item;
   }
+  // An akkoord given already and on its way: the same answer, no second write.
+  const waiting = (await pendingApprovals(ctx, clientId)).get(id);
+  if (waiting) return kind.pending(item, waiting.at ?? new Date().toISOString(), waiting.status);
   if (!ctx.services.registry.adapter(source)?.approve) throw new NotAvailableError(`Approving a ${kind.noun} of this care organisation`);
   const externalClientId = (await ctx.ehr.clientSources(clientId)).find((s) => s.source === source)!.externalId;
   const itemId = parseGlobalId(id)!.externalId;
   const by = await actor(ctx, access);
   const at = new Date().toISOString();
-  const result = await ctx.ehr.write(source, 'approve', (adapter, c) => adapter.approve!(externalClientId, { target: kind.target, itemId, by, at }, c));
-  if (!result.done) {
-    if (result.refusal === 'NOT_FOUND') throw new NotFoundError(`No such ${kind.noun}.`);
-    throw new ConflictError(`The care organisation's system refused the approval: ${result.reason}`);
+  // Through the EHR write outbox: tried at once, kept and retried while the EHR is away.
+  const writeId = await ctx.services.ehrWrites.enqueueAlone({
+    clientId,
+    source,
+    externalClientId,
+    method: 'approve',
+    subject: id,
+    input: { target: kind.target, itemId, by, at },
+  });
+  const outcome = await ctx.services.ehrWrites.tryNow(writeId);
+  if (outcome.state === 'refused') {
+    if (outcome.refusal === 'NOT_FOUND') throw new NotFoundError(`No such ${kind.noun}.`);
+    throw new ConflictError(`The care organisation's system refused the approval: ${outcome.reason}`);
   }
-  // Logged once the EHR took it: the log says what happened, not what was tried.
+  // Logged once the portal holds it (the EHR took it, or it is on its way): the log says what happened, not what was tried.
   await ctx.audit({ action: 'U', eventType: kind.eventType, resource: kind.resource(item), clientId, treatmentRelationship: true }, access);
+  if (outcome.state === 'pending') return kind.pending(item, at, 'pending');
   await ctx.ehr.forget(clientId, source, kind.part);
   // The EHR's own record of the akkoord (its time); should the read miss it, the akkoord just given.
   const fresh = (await kind.read(ctx, clientId)).find((x) => x.id === id);
   return fresh ?? { ...item, approvedAt: at };
+}
+
+/** The client's akkoorden the EHR has not taken yet, by item id (read once per request and client). */
+function pendingApprovals(ctx: GatewayContext, clientId: string) {
+  return ctx.once(`pending-approvals:${clientId}`, () => ctx.services.ehrWrites.open(clientId, 'approve'));
+}
+
+/**
+ * Items as the client sees them: an akkoord given and not yet taken by the EHR shows as given, with
+ * `syncStatus` PENDING (FAILED once the outbox gave up), so a read right after it does not take it back.
+ */
+export async function withPendingApprovals<T extends { id: string }>(ctx: GatewayContext, clientId: string, kind: Approvable<T>, items: T[]): Promise<T[]> {
+  if (!items.length) return items;
+  const waiting = await pendingApprovals(ctx, clientId);
+  if (!waiting.size) return items;
+  return items.map((item) => {
+    const w = waiting.get(item.id);
+    return w ? kind.pending(item, w.at ?? new Date().toISOString(), w.status) : item;
+  });
 }
 
 /**

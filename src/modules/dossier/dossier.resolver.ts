@@ -5,6 +5,7 @@ import { NotFoundError } from '../../errors';
 import { Practitioner } from '../appointments/appointment.types';
 import { practitionerOrPlaceholder } from '../appointments/practitioners';
 import { dossierReads } from './dossier.service';
+import { DOCUMENT_APPROVAL, REPORT_APPROVAL, TREATMENT_PLAN_APPROVAL, withPendingApprovals } from './approvals.service';
 import {
   Allergy,
   ContraIndication,
@@ -71,7 +72,10 @@ export class DossierResolver {
 
   @FieldResolver(() => TreatmentPlan, { nullable: true })
   treatmentPlan(@Root() d: Dossier, @Ctx() ctx: GatewayContext): Promise<TreatmentPlan | null> {
-    return readAudited(ctx, d.clientId, 'dossier.treatmentplan.read', 'Behandelplan', () => dossierReads.treatmentPlan(ctx, d.clientId));
+    return readAudited(ctx, d.clientId, 'dossier.treatmentplan.read', 'Behandelplan', async () => {
+      const plan = await dossierReads.treatmentPlan(ctx, d.clientId);
+      return plan ? (await withPendingApprovals(ctx, d.clientId, TREATMENT_PLAN_APPROVAL, [plan]))[0] : null;
+    });
   }
 
   @FieldResolver(() => [TeamMember], { nullable: true })
@@ -86,12 +90,16 @@ export class DossierResolver {
 
   @FieldResolver(() => [SessionReport], { nullable: true })
   reports(@Root() d: Dossier, @Ctx() ctx: GatewayContext): Promise<SessionReport[]> {
-    return readAudited(ctx, d.clientId, 'dossier.reports.read', 'Verslaglegging', () => dossierReads.reports(ctx, d.clientId));
+    return readAudited(ctx, d.clientId, 'dossier.reports.read', 'Verslaglegging', async () =>
+      withPendingApprovals(ctx, d.clientId, REPORT_APPROVAL, await dossierReads.reports(ctx, d.clientId)),
+    );
   }
 
   @FieldResolver(() => [Document], { nullable: true })
   documents(@Root() d: Dossier, @Ctx() ctx: GatewayContext): Promise<Document[]> {
-    return readAudited(ctx, d.clientId, 'dossier.documents.read', 'Documenten (lijst)', () => dossierReads.documents(ctx, d.clientId));
+    return readAudited(ctx, d.clientId, 'dossier.documents.read', 'Documenten (lijst)', async () =>
+      withPendingApprovals(ctx, d.clientId, DOCUMENT_APPROVAL, await dossierReads.documents(ctx, d.clientId)),
+    );
   }
 }
 

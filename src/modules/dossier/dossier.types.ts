@@ -1,5 +1,6 @@
 import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { DateScalar, DateTimeScalar } from '../../graphql/scalars';
+import { SyncStatus } from '../messages/message.types';
 
 /** The client's record as the EHRs hold it; each part is resolved (and logged) on its own. */
 @ObjectType({ simpleResolvers: true })
@@ -110,6 +111,11 @@ export class TreatmentPlan {
   @Field(() => DateTimeScalar, { nullable: true }) approvedAt?: string | null;
   @Field(() => String, { nullable: true }) approvedBy?: string | null;
   @Field() source!: string;
+  @Field(() => SyncStatus, {
+    nullable: true,
+    description: 'An akkoord given and not yet taken by the care organisation’s system: PENDING (kept and retried), FAILED; null otherwise.',
+  })
+  syncStatus?: SyncStatus | null;
   responsiblePractitionerIds!: string[];
 }
 
@@ -162,6 +168,11 @@ export class SessionReport {
   @Field() needsApproval!: boolean;
   @Field(() => DateTimeScalar, { nullable: true }) approvedAt?: string | null;
   @Field() source!: string;
+  @Field(() => SyncStatus, {
+    nullable: true,
+    description: 'An akkoord given and not yet taken by the care organisation’s system: PENDING (kept and retried), FAILED; null otherwise.',
+  })
+  syncStatus?: SyncStatus | null;
   authorId?: string | null;
 }
 
@@ -175,6 +186,11 @@ export class Document {
   @Field() needsApproval!: boolean;
   @Field(() => DateTimeScalar, { nullable: true }) approvedAt?: string | null;
   @Field() source!: string;
+  @Field(() => SyncStatus, {
+    nullable: true,
+    description: 'An akkoord given and not yet taken by the care organisation’s system: PENDING (kept and retried), FAILED; null otherwise.',
+  })
+  syncStatus?: SyncStatus | null;
   clientId!: string;
   externalId!: string;
 }

@@ -8,7 +8,7 @@ import { cappedBackoff, PollLoop } from './poll-loop';
 import type { OutboxOptions } from '../messages/message-outbox';
 
 /** The port methods a client's write goes through: (the client's id in that EHR, the input, the context) → EhrWriteResult. */
-export type EhrWriteMethod = 'saveQuestionnaireAnswers';
+export type EhrWriteMethod = 'saveQuestionnaireAnswers' | 'approve';
 
 export interface EhrWriteRequest<I> {
   clientId: string;
@@ -41,6 +41,7 @@ type Call = (adapter: EhrAdapter, externalClientId: string, input: unknown, sign
 const CALLS: Record<EhrWriteMethod, Call> = {
   saveQuestionnaireAnswers: (a, id, input, signal) =>
     a.saveQuestionnaireAnswers?.(id, input as Parameters<NonNullable<EhrAdapter['saveQuestionnaireAnswers']>>[1], { requestId: 'ehr-writes', signal }),
+  approve: (a, id, input, signal) => a.approve?.(id, input as Parameters<NonNullable<EhrAdapter['approve']>>[1], { requestId: 'ehr-writes', signal }),
 };
 
 /**
@@ -48,7 +49,7 @@ const CALLS: Record<EhrWriteMethod, Call> = {
  * (one transaction), tried at once, and, while the EHR is away, retried with capped backoff (by
  * whichever instance claims it first) until the EHR takes or refuses it; after OUTBOX_MAX_ATTEMPTS
  * it is a dead letter (failed). The port's writes are idempotent (portal-chosen ids), so a retry
- * after a lost answer changes nothing more. For now questionnaire answers go through it; the
+ * after a lost answer changes nothing more. Questionnaire answers and akkoorden go through it; the
  * other writes of the client still go to the EHR at once (see the README).
  */
 export class EhrWrites {
@@ -84,6 +85,19 @@ export class EhrWrites {
     };
     await tx.getRepository(EhrWriteEntity).insert(row);
     return row.id;
+  }
+
+  /** Stores a write that has no record of the portal's own beside it (an akkoord: the EHR holds it). */
+  enqueueAlone<I>(request: EhrWriteRequest<I>): Promise<string> {
+    return this.deps.db.transaction((tx) => this.enqueue(tx, request));
+  }
+
+  /** A client's writes of one method the EHR has not taken yet (pending, or dead letters), by subject, with the time in their input. */
+  async open(clientId: string, method: EhrWriteMethod): Promise<Map<string, { status: EhrWriteStatus; at: string | null }>> {
+    const rows = await this.deps.db
+      .getRepository(EhrWriteEntity)
+      .find({ where: { clientId, method, status: In(['pending', 'failed']) }, order: { createdAt: 'ASC' } });
+    return new Map(rows.map((r) => [r.subject, { status: r.status, at: (JSON.parse(r.payload) as { input?: { at?: string } }).input?.at ?? null }]));
   }
 
   /** Tries a stored write now (the client waits for this one attempt); later attempts are the loop's. */
