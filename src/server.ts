@@ -269,6 +269,7 @@ function buildServices({ config, options, logger, metrics, db, registry, trusted
     options: config.outbox,
     // The EHR has the answers now: the portal's waiting draft goes, and the EHR's completed response shows.
     onDelivered: async (row) => {
+      if (row.method === 'setConsent') return ehrCache.dropPart(row.clientId, row.source, 'listConsents');
       if (row.method === 'approve') {
         // The EHR's own record of the akkoord shows from now on.
         for (const part of ['listDocuments', 'getTreatmentPlan', 'listSessionReports']) await ehrCache.dropPart(row.clientId, row.source, part);

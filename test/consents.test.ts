@@ -1,4 +1,6 @@
-import type { DemoEhrAdapter } from '../adapters/demo/demo.adapter';
+import { DemoEhrAdapter } from '../adapters/demo/demo.adapter';
+import type { AdapterRequestContext, EhrConsentChoice, EhrWriteResult } from '../adapters/ports';
+import { until } from './utils/live';
 import { Permission, PortalRelation } from '../src/auth/permissions';
 import { portalIds, startTestApp, type TestApp } from './utils/app';
 
@@ -54,5 +56,59 @@ describe('consents from the EHR', () => {
   it('shows the insurance the care organisation records, read-only, in the dossier', async () => {
     const { body } = await t.gql('query($c: ID!) { client(id: $c) { dossier { insurance { insurer policyNumber from until } } } }', { c: karenId }, token);
     expect(body.data.client.dossier.insurance).toEqual([{ insurer: 'Zilveren Kruis', policyNumber: '123456789', from: '2026-01-01', until: '2026-12-31' }]);
+  });
+});
+
+describe('a consent changed while the EHR is away (the EHR write outbox)', () => {
+  class AwayEhr extends DemoEhrAdapter {
+    down = true;
+    override async setConsent(clientId: string, choice: EhrConsentChoice, ctx: AdapterRequestContext): Promise<EhrWriteResult> {
+      if (this.down) throw Object.assign(new Error('503 from the EHR (simulated)'), { status: 503 });
+      return super.setConsent(clientId, choice, ctx);
+    }
+  }
+
+  it('shows the change at once with syncStatus PENDING; changed twice, the EHR ends as the client left it', async () => {
+    const ehr = new AwayEhr();
+    const t = await startTestApp({
+      env: {
+        OUTBOX_POLL_MS: '50',
+        OUTBOX_RETRY_BASE_MS: '50',
+        OUTBOX_RETRY_MAX_MS: '200',
+        ADAPTER_BREAKER_THRESHOLD: '1000',
+        ADAPTER_RETRIES: '0',
+        LOG_LEVEL: 'error',
+      },
+      adapters: { demo: ehr },
+    });
+    try {
+      const token = await t.login('client@demo.test');
+      const [karenId] = await portalIds(t, token);
+      const id = `ehr:${karenId}:demo:onderzoek`;
+      const set = (g: boolean) =>
+        t.gql('mutation($id: ID!, $g: Boolean!) { setConsent(consentId: $id, granted: $g) { granted syncStatus } }', { id, g }, token);
+      const shown = async () =>
+        (
+          (await t.gql('query($c: ID!) { client(id: $c) { consents { id granted syncStatus } } }', { c: karenId }, token)).body.data.client.consents as {
+            id: string;
+            granted: boolean;
+            syncStatus: string | null;
+          }[]
+        ).find((c) => c.id === id)!;
+      expect((await set(true)).body.data.setConsent).toEqual({ granted: true, syncStatus: 'PENDING' });
+      expect(await shown()).toMatchObject({ granted: true, syncStatus: 'PENDING' });
+      expect((await set(false)).body.data.setConsent).toEqual({ granted: false, syncStatus: 'PENDING' });
+      expect(await shown()).toMatchObject({ granted: false, syncStatus: 'PENDING' });
+      expect((await t.app.db.query("SELECT status FROM ehr_writes WHERE method = 'setConsent' ORDER BY created_at")) as { status: string }[]).toEqual([
+        { status: 'superseded' },
+        { status: 'pending' },
+      ]);
+      ehr.down = false;
+      await until(async () => ((await shown()).syncStatus === null ? true : undefined), 5000, 'the delivery');
+      expect(await shown()).toMatchObject({ granted: false, syncStatus: null });
+      expect(ehr.consents.get('cl-karen')?.get('onderzoek')?.granted).toBe(false);
+    } finally {
+      await t.stop();
+    }
   });
 });

@@ -6,6 +6,7 @@ import { ConflictError, NotAvailableError, NotFoundError } from '../../errors';
 import { actor } from '../dossier/approvals.service';
 import { Client } from '../clients/client.types';
 import { Consent } from './consent.types';
+import { SyncStatus } from '../messages/message.types';
 
 const PARENT_ACCESS_TOPIC = 'Ouders met gezag zien mijn portaal';
 const PARENT_ACCESS_TEXT = 'Vanaf 16 jaar beslist u zelf of uw ouders uw portaal mogen zien (WGBO).';
@@ -16,7 +17,22 @@ const ehrConsentId = (clientId: string, source: string, topic: string) => `ehr:$
 type EhrConsentRow = Consent & { source: string; topicCode: string };
 
 /** The EHRs' consents of the client (toestemming: sharing with the GP, research, …), each source's own. */
-function ehrConsents(ctx: GatewayContext, clientId: string): Promise<EhrConsentRow[]> {
+async function ehrConsents(ctx: GatewayContext, clientId: string): Promise<EhrConsentRow[]> {
+  const [rows, waiting] = await Promise.all([fromEhrs(ctx, clientId), ctx.services.ehrWrites.open(clientId, 'setConsent')]);
+  // A change the EHR has not taken yet shows as made, with its state.
+  return rows.map((c) => {
+    const w = waiting.get(c.id);
+    if (!w) return c;
+    return {
+      ...c,
+      granted: w.input.granted === true,
+      changedAt: w.at ? new Date(w.at) : c.changedAt,
+      syncStatus: w.status === 'failed' ? SyncStatus.FAILED : SyncStatus.PENDING,
+    };
+  });
+}
+
+function fromEhrs(ctx: GatewayContext, clientId: string): Promise<EhrConsentRow[]> {
   return ctx.ehr.collect(
     clientId,
     'listConsents',
@@ -48,7 +64,14 @@ export class ConsentResolver {
       ehrConsents(ctx, c.id),
       ctx.audit({ action: 'R', eventType: 'consents.read', resource: 'Toestemmingen', clientId: c.id }, access),
     ]);
-    const consents: Consent[] = fromEhr.map(({ id, topic, description, granted, changedAt }) => ({ id, topic, description, granted, changedAt }));
+    const consents: Consent[] = fromEhr.map(({ id, topic, description, granted, changedAt, syncStatus }) => ({
+      id,
+      topic,
+      description,
+      granted,
+      changedAt,
+      syncStatus,
+    }));
     const age = ageInYears(profile?.birthDate);
     if (age === null || age < CHILD_DECIDES_FROM_AGE) return consents;
     const row = await ctx.services.consents.get(c.id, PARENT_ACCESS);
@@ -100,10 +123,12 @@ async function setEhrConsent(ctx: GatewayContext, id: string, clientId: string, 
   if (!ctx.services.registry.adapter(source)?.setConsent) throw new NotAvailableError('Changing consents at this care organisation');
   const externalClientId = (await ctx.ehr.clientSources(clientId)).find((s) => s.source === source)!.externalId;
   const choice = { topic, description: current.description ?? undefined, granted, by: await actor(ctx, access), at: new Date().toISOString() };
-  const result = await ctx.ehr.write(source, 'setConsent', (adapter, c) => adapter.setConsent!(externalClientId, choice, c));
-  if (!result.done) {
-    if (result.refusal === 'NOT_FOUND') throw new NotFoundError('No such consent.');
-    throw new ConflictError(`The care organisation's system refused the change: ${result.reason}`);
+  // Through the EHR write outbox: tried at once, kept and retried while the EHR is away.
+  const writeId = await ctx.services.ehrWrites.enqueueAlone({ clientId, source, externalClientId, method: 'setConsent', subject: id, input: choice });
+  const outcome = await ctx.services.ehrWrites.tryNow(writeId);
+  if (outcome.state === 'refused') {
+    if (outcome.refusal === 'NOT_FOUND') throw new NotFoundError('No such consent.');
+    throw new ConflictError(`The care organisation's system refused the change: ${outcome.reason}`);
   }
   await ctx.audit(
     {
@@ -115,6 +140,8 @@ async function setEhrConsent(ctx: GatewayContext, id: string, clientId: string, 
     },
     access,
   );
+  if (outcome.state === 'pending')
+    return { id, topic: current.topic, description: current.description, granted, changedAt: new Date(choice.at), syncStatus: SyncStatus.PENDING };
   await ctx.ehr.forget(clientId, source, 'listConsents');
   const fresh = (await ehrConsents(ctx, clientId)).find((c) => c.id === id);
   const shown = fresh ?? { ...current, granted, changedAt: new Date(choice.at) };

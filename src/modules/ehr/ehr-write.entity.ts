@@ -1,8 +1,11 @@
 import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 import { idColumn, timeColumn } from '../../db/columns';
 
-/** pending: to be tried (again); delivered: the EHR took it; refused: the EHR said no (its rules); failed: a dead letter. */
-export type EhrWriteStatus = 'pending' | 'delivered' | 'refused' | 'failed';
+/**
+ * pending: to be tried (again); delivered: the EHR took it; refused: the EHR said no (its rules);
+ * failed: a dead letter; superseded: a later write of the same thing replaced it before it went.
+ */
+export type EhrWriteStatus = 'pending' | 'delivered' | 'refused' | 'failed' | 'superseded';
 
 /**
  * A write to an EHR that the portal accepted and owes the care organisation (the client's input):

@@ -8,7 +8,7 @@ import { cappedBackoff, PollLoop } from './poll-loop';
 import type { OutboxOptions } from '../messages/message-outbox';
 
 /** The port methods a client's write goes through: (the client's id in that EHR, the input, the context) → EhrWriteResult. */
-export type EhrWriteMethod = 'saveQuestionnaireAnswers' | 'approve';
+export type EhrWriteMethod = 'saveQuestionnaireAnswers' | 'approve' | 'setConsent';
 
 export interface EhrWriteRequest<I> {
   clientId: string;
@@ -42,6 +42,7 @@ const CALLS: Record<EhrWriteMethod, Call> = {
   saveQuestionnaireAnswers: (a, id, input, signal) =>
     a.saveQuestionnaireAnswers?.(id, input as Parameters<NonNullable<EhrAdapter['saveQuestionnaireAnswers']>>[1], { requestId: 'ehr-writes', signal }),
   approve: (a, id, input, signal) => a.approve?.(id, input as Parameters<NonNullable<EhrAdapter['approve']>>[1], { requestId: 'ehr-writes', signal }),
+  setConsent: (a, id, input, signal) => a.setConsent?.(id, input as Parameters<NonNullable<EhrAdapter['setConsent']>>[1], { requestId: 'ehr-writes', signal }),
 };
 
 /**
@@ -49,7 +50,7 @@ const CALLS: Record<EhrWriteMethod, Call> = {
  * (one transaction), tried at once, and, while the EHR is away, retried with capped backoff (by
  * whichever instance claims it first) until the EHR takes or refuses it; after OUTBOX_MAX_ATTEMPTS
  * it is a dead letter (failed). The port's writes are idempotent (portal-chosen ids), so a retry
- * after a lost answer changes nothing more. Questionnaire answers and akkoorden go through it; the
+ * after a lost answer changes nothing more. Questionnaire answers, akkoorden and consents go through it; the
  * other writes of the client still go to the EHR at once (see the README).
  */
 export class EhrWrites {
@@ -83,6 +84,10 @@ export class EhrWrites {
       createdAt: new Date(),
       deliveredAt: null,
     };
+    // A later write of the same thing replaces one still waiting (a consent changed twice while the EHR was away): only the last goes, so the EHR ends as the client left it.
+    await tx
+      .getRepository(EhrWriteEntity)
+      .update({ clientId: request.clientId, subject: request.subject, method: request.method, status: 'pending' }, { status: 'superseded' });
     await tx.getRepository(EhrWriteEntity).insert(row);
     return row.id;
   }
@@ -93,11 +98,16 @@ export class EhrWrites {
   }
 
   /** A client's writes of one method the EHR has not taken yet (pending, or dead letters), by subject, with the time in their input. */
-  async open(clientId: string, method: EhrWriteMethod): Promise<Map<string, { status: EhrWriteStatus; at: string | null }>> {
+  async open(clientId: string, method: EhrWriteMethod): Promise<Map<string, { status: EhrWriteStatus; at: string | null; input: Record<string, unknown> }>> {
     const rows = await this.deps.db
       .getRepository(EhrWriteEntity)
       .find({ where: { clientId, method, status: In(['pending', 'failed']) }, order: { createdAt: 'ASC' } });
-    return new Map(rows.map((r) => [r.subject, { status: r.status, at: (JSON.parse(r.payload) as { input?: { at?: string } }).input?.at ?? null }]));
+    return new Map(
+      rows.map((r) => {
+        const input = (JSON.parse(r.payload) as { input?: Record<string, unknown> }).input ?? {};
+        return [r.subject, { status: r.status, at: typeof input.at === 'string' ? input.at : null, input }];
+      }),
+    );
   }
 
   /** Tries a stored write now (the client waits for this one attempt); later attempts are the loop's. */
