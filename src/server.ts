@@ -270,6 +270,7 @@ function buildServices({ config, options, logger, metrics, db, registry, trusted
     // The EHR has the answers now: the portal's waiting draft goes, and the EHR's completed response shows.
     onDelivered: async (row) => {
       if (row.method === 'setConsent') return ehrCache.dropPart(row.clientId, row.source, 'listConsents');
+      if (row.method === 'addTreatmentGoal' || row.method === 'removeTreatmentGoal') return ehrCache.dropPart(row.clientId, row.source, 'getTreatmentPlan');
       if (row.method === 'approve') {
         // The EHR's own record of the akkoord shows from now on.
         for (const part of ['listDocuments', 'getTreatmentPlan', 'listSessionReports']) await ehrCache.dropPart(row.clientId, row.source, part);

@@ -40,7 +40,7 @@ export interface Services {
   consents: ConsentsService;
   journal: JournalService;
   questionnaires: QuestionnairesService;
-  /** The outbox of the client's writes to the EHRs (questionnaire answers, akkoorden and consents so far). */
+  /** The outbox of the client's writes to the EHRs (questionnaire answers, akkoorden, consents, goals). */
   ehrWrites: EhrWrites;
   /** The personal network: invitations and members. */
   network: NetworkService;

@@ -1,4 +1,6 @@
-import type { DemoEhrAdapter } from '../adapters/demo/demo.adapter';
+import { DemoEhrAdapter } from '../adapters/demo/demo.adapter';
+import type { AdapterRequestContext, EhrNewGoal, EhrWriteResult } from '../adapters/ports';
+import { until } from './utils/live';
 import { Permission, PortalRelation } from '../src/auth/permissions';
 import { portalIds, startTestApp, type TestApp } from './utils/app';
 
@@ -72,5 +74,54 @@ describe('adding and removing the client’s own treatment goals', () => {
     const own = (await goals()).find((g) => g.description === 'Een keer per week sporten.')!;
     expect((await t.gql(REMOVE, { g: own.id }, token)).body.errors?.[0]?.extensions).toMatchObject({ code: 'FORBIDDEN', reason: 'PLAN_APPROVED' });
     expect(demo.calls.get('addTreatmentGoal')).toBe(1);
+  });
+});
+
+describe('a goal added while the EHR is away (the EHR write outbox)', () => {
+  class AwayEhr extends DemoEhrAdapter {
+    down = true;
+    override async addTreatmentGoal(clientId: string, goal: EhrNewGoal, ctx: AdapterRequestContext): Promise<EhrWriteResult> {
+      if (this.down) throw Object.assign(new Error('503 from the EHR (simulated)'), { status: 503 });
+      return super.addTreatmentGoal(clientId, goal, ctx);
+    }
+  }
+
+  it('is in the plan at once with syncStatus PENDING, and reaches the EHR once when it is back', async () => {
+    const ehr = new AwayEhr();
+    const t = await startTestApp({
+      env: {
+        CACHE_TTL_SECONDS: '300',
+        OUTBOX_POLL_MS: '50',
+        OUTBOX_RETRY_BASE_MS: '50',
+        OUTBOX_RETRY_MAX_MS: '200',
+        ADAPTER_BREAKER_THRESHOLD: '1000',
+        ADAPTER_RETRIES: '0',
+        LOG_LEVEL: 'error',
+      },
+      adapters: { demo: ehr },
+    });
+    try {
+      const token = await t.login('client@demo.test');
+      const [karenId] = await portalIds(t, token);
+      const added = await t.gql(ADD.replace('removable }', 'removable syncStatus }'), { c: karenId, d: 'Elke dag een half uur wandelen' }, token);
+      expect(added.body.errors).toBeUndefined();
+      const goal = (added.body.data.addTreatmentGoal.goals as (Goal & { syncStatus: string | null })[]).find(
+        (g) => g.description === 'Elke dag een half uur wandelen',
+      );
+      expect(goal).toMatchObject({ syncStatus: 'PENDING', addedBy: 'Karen Test' });
+      const shown = async () =>
+        (
+          (await t.gql(PLAN.replace('removable }', 'removable syncStatus }'), { id: karenId }, token)).body.data.client.dossier.treatmentPlan.goals as (Goal & {
+            syncStatus: string | null;
+          })[]
+        ).find((g) => g.description === 'Elke dag een half uur wandelen');
+      expect(await shown()).toMatchObject({ syncStatus: 'PENDING' });
+      ehr.down = false;
+      await until(async () => ((await shown())?.syncStatus === null ? true : undefined), 5000, 'the delivery');
+      const record = ehr.data.clients.find((c) => c.client.externalId === 'cl-karen')!;
+      expect(record.plan!.goals.filter((g) => g.description === 'Elke dag een half uur wandelen')).toHaveLength(1);
+    } finally {
+      await t.stop();
+    }
   });
 });

@@ -6,6 +6,7 @@ import { Practitioner } from '../appointments/appointment.types';
 import { practitionerOrPlaceholder } from '../appointments/practitioners';
 import { dossierReads } from './dossier.service';
 import { DOCUMENT_APPROVAL, REPORT_APPROVAL, TREATMENT_PLAN_APPROVAL, withPendingApprovals } from './approvals.service';
+import { withPendingGoals } from './treatment-goals';
 import {
   Allergy,
   ContraIndication,
@@ -74,7 +75,7 @@ export class DossierResolver {
   treatmentPlan(@Root() d: Dossier, @Ctx() ctx: GatewayContext): Promise<TreatmentPlan | null> {
     return readAudited(ctx, d.clientId, 'dossier.treatmentplan.read', 'Behandelplan', async () => {
       const plan = await dossierReads.treatmentPlan(ctx, d.clientId);
-      return plan ? (await withPendingApprovals(ctx, d.clientId, TREATMENT_PLAN_APPROVAL, [plan]))[0] : null;
+      return plan ? withPendingGoals(ctx, d.clientId, (await withPendingApprovals(ctx, d.clientId, TREATMENT_PLAN_APPROVAL, [plan]))[0]) : null;
     });
   }
 

@@ -95,6 +95,11 @@ export class TreatmentGoal {
   @Field() description!: string;
   @Field() addedBy!: string;
   @Field({ description: 'The client’s side added it and the plan is not approved yet: removeTreatmentGoal may take it out.' }) removable!: boolean;
+  @Field(() => SyncStatus, {
+    nullable: true,
+    description: 'Added and not yet taken by the care organisation’s system: PENDING (kept and retried), FAILED; null otherwise.',
+  })
+  syncStatus?: SyncStatus | null;
 }
 
 @ObjectType({ description: 'behandelplan', simpleResolvers: true })

@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { Action, authorize } from '../../auth/access';
 import type { GatewayContext } from '../../graphql/context';
 import { BadUserInputError, ConflictError, ForbiddenError, NotAvailableError, NotFoundError } from '../../errors';
-import { parseGlobalId } from '../ehr/global-id';
+import { globalId, parseGlobalId } from '../ehr/global-id';
+import type { EhrWriteRequest } from '../ehr/ehr-writes';
+import { SyncStatus } from '../messages/message.types';
 import { actor, locateInDossiers } from './approvals.service';
 import { dossierReads } from './dossier.service';
 import { TreatmentPlanStatus, type TreatmentGoal, type TreatmentPlan } from './dossier.types';
@@ -33,7 +35,41 @@ async function reread(ctx: GatewayContext, clientId: string, source: string): Pr
   await ctx.ehr.forget(clientId, source, 'getTreatmentPlan');
   const plan = await dossierReads.treatmentPlan(ctx, clientId);
   if (!plan) throw new NotFoundError('The treatment plan is no longer there.');
-  return plan;
+  return withPendingGoals(ctx, clientId, plan);
+}
+
+/** Through the EHR write outbox: tried at once; a refusal by the plan's rules is PLAN_APPROVED; 'pending' while the EHR is away. */
+async function written<I>(ctx: GatewayContext, request: EhrWriteRequest<I>): Promise<'delivered' | 'pending'> {
+  const outcome = await ctx.services.ehrWrites.tryNow(await ctx.services.ehrWrites.enqueueAlone(request));
+  if (outcome.state === 'refused') {
+    if (outcome.refusal === 'NOT_CHANGEABLE') throw planApproved();
+    throw new ConflictError(`The care organisation's system refused the change: ${outcome.reason}`);
+  }
+  return outcome.state;
+}
+
+/**
+ * The plan as the client sees it: goals added and not yet taken by the EHR are in it (syncStatus
+ * PENDING, FAILED once a dead letter), goals removed and not yet taken are out.
+ */
+export async function withPendingGoals(ctx: GatewayContext, clientId: string, plan: TreatmentPlan): Promise<TreatmentPlan> {
+  const [adds, removes] = await ctx.once(`pending-goals:${clientId}`, () =>
+    Promise.all([ctx.services.ehrWrites.open(clientId, 'addTreatmentGoal'), ctx.services.ehrWrites.open(clientId, 'removeTreatmentGoal')]),
+  );
+  if (!adds.size && !removes.size) return plan;
+  const goals: TreatmentGoal[] = plan.goals.filter((g) => !removes.has(g.id));
+  for (const [id, w] of adds) {
+    if (goals.some((g) => g.id === id)) continue;
+    const input = w.input as { description?: string; addedBy?: { name?: string } };
+    goals.push({
+      id,
+      description: input.description ?? '',
+      addedBy: input.addedBy?.name ?? '',
+      removable: false,
+      syncStatus: w.status === 'failed' ? SyncStatus.FAILED : SyncStatus.PENDING,
+    });
+  }
+  return { ...plan, goals };
 }
 
 /**
@@ -52,15 +88,19 @@ export async function addTreatmentGoal(ctx: GatewayContext, clientId: string, de
   const externalClientId = (await ctx.ehr.clientSources(clientId)).find((s) => s.source === plan.source)!.externalId;
   const by = await actor(ctx, access);
   const goal = { goalId: randomUUID(), planId: parseGlobalId(plan.id)!.externalId, description: text, addedBy: by, at: new Date().toISOString() };
-  const result = await ctx.ehr.write(plan.source, 'addTreatmentGoal', (adapter, c) => adapter.addTreatmentGoal!(externalClientId, goal, c));
-  if (!result.done) {
-    if (result.refusal === 'NOT_CHANGEABLE') throw planApproved();
-    throw new ConflictError(`The care organisation's system refused the goal: ${result.reason}`);
-  }
+  const outcome = await written(ctx, {
+    clientId,
+    source: plan.source,
+    externalClientId,
+    method: 'addTreatmentGoal',
+    subject: globalId(plan.source, goal.goalId),
+    input: goal,
+  });
   await ctx.audit(
     { action: 'C', eventType: 'dossier.treatmentplan.goal.add', resource: 'Behandelplan: doel toegevoegd', clientId, treatmentRelationship: true },
     access,
   );
+  if (outcome === 'pending') return withPendingGoals(ctx, clientId, plan);
   return reread(ctx, clientId, plan.source);
 }
 
@@ -90,14 +130,11 @@ export async function removeTreatmentGoal(ctx: GatewayContext, goalId: string): 
     removedBy: await actor(ctx, access),
     at: new Date().toISOString(),
   };
-  const result = await ctx.ehr.write(source, 'removeTreatmentGoal', (adapter, c) => adapter.removeTreatmentGoal!(externalClientId, removal, c));
-  if (!result.done) {
-    if (result.refusal === 'NOT_CHANGEABLE') throw planApproved();
-    throw new ConflictError(`The care organisation's system refused to remove the goal: ${result.reason}`);
-  }
+  const outcome = await written(ctx, { clientId, source, externalClientId, method: 'removeTreatmentGoal', subject: goalId, input: removal });
   await ctx.audit(
     { action: 'D', eventType: 'dossier.treatmentplan.goal.remove', resource: 'Behandelplan: doel verwijderd', clientId, treatmentRelationship: true },
     access,
   );
+  if (outcome === 'pending') return withPendingGoals(ctx, clientId, plan);
   return reread(ctx, clientId, source);
 }

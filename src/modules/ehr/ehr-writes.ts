@@ -8,7 +8,7 @@ import { cappedBackoff, PollLoop } from './poll-loop';
 import type { OutboxOptions } from '../messages/message-outbox';
 
 /** The port methods a client's write goes through: (the client's id in that EHR, the input, the context) → EhrWriteResult. */
-export type EhrWriteMethod = 'saveQuestionnaireAnswers' | 'approve' | 'setConsent';
+export type EhrWriteMethod = 'saveQuestionnaireAnswers' | 'approve' | 'setConsent' | 'addTreatmentGoal' | 'removeTreatmentGoal';
 
 export interface EhrWriteRequest<I> {
   clientId: string;
@@ -42,6 +42,10 @@ const CALLS: Record<EhrWriteMethod, Call> = {
   saveQuestionnaireAnswers: (a, id, input, signal) =>
     a.saveQuestionnaireAnswers?.(id, input as Parameters<NonNullable<EhrAdapter['saveQuestionnaireAnswers']>>[1], { requestId: 'ehr-writes', signal }),
   approve: (a, id, input, signal) => a.approve?.(id, input as Parameters<NonNullable<EhrAdapter['approve']>>[1], { requestId: 'ehr-writes', signal }),
+  addTreatmentGoal: (a, id, input, signal) =>
+    a.addTreatmentGoal?.(id, input as Parameters<NonNullable<EhrAdapter['addTreatmentGoal']>>[1], { requestId: 'ehr-writes', signal }),
+  removeTreatmentGoal: (a, id, input, signal) =>
+    a.removeTreatmentGoal?.(id, input as Parameters<NonNullable<EhrAdapter['removeTreatmentGoal']>>[1], { requestId: 'ehr-writes', signal }),
   setConsent: (a, id, input, signal) => a.setConsent?.(id, input as Parameters<NonNullable<EhrAdapter['setConsent']>>[1], { requestId: 'ehr-writes', signal }),
 };
 
@@ -50,7 +54,7 @@ const CALLS: Record<EhrWriteMethod, Call> = {
  * (one transaction), tried at once, and, while the EHR is away, retried with capped backoff (by
  * whichever instance claims it first) until the EHR takes or refuses it; after OUTBOX_MAX_ATTEMPTS
  * it is a dead letter (failed). The port's writes are idempotent (portal-chosen ids), so a retry
- * after a lost answer changes nothing more. Questionnaire answers, akkoorden and consents go through it; the
+ * after a lost answer changes nothing more. Questionnaire answers, akkoorden, consents and goals go through it; the
  * other writes of the client still go to the EHR at once (see the README).
  */
 export class EhrWrites {
