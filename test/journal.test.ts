@@ -1,5 +1,7 @@
 import { DEMO_BSN } from '../adapters/demo/demo-data';
 import { DemoEhrAdapter } from '../adapters/demo/demo.adapter';
+import type { AdapterRequestContext, EhrClientStory, EhrWriteResult } from '../adapters/ports';
+import { until } from './utils/live';
 import { clientIdOf, portalIds, startTestApp, type TestApp } from './utils/app';
 import { MARIADB_URL } from './utils/services';
 
@@ -105,6 +107,53 @@ describe.each(configurations)('the diary and the client story ($name)', ({ datab
       expect((await other.gql(STORY, { c: id }, token)).body.data.client.story).toBeNull();
     } finally {
       await other.stop();
+    }
+  });
+});
+
+describe('the story shared while the EHR is away (the EHR write outbox)', () => {
+  class AwayEhr extends DemoEhrAdapter {
+    down = true;
+    override async shareClientStory(clientId: string, story: EhrClientStory, ctx: AdapterRequestContext): Promise<EhrWriteResult> {
+      if (this.down) throw Object.assign(new Error('503 from the EHR (simulated)'), { status: 503 });
+      return super.shareClientStory(clientId, story, ctx);
+    }
+  }
+
+  it('is shared in the portal at once with syncStatus PENDING, and the EHR gets the last version once it is back', async () => {
+    const ehr = new AwayEhr();
+    const t = await startTestApp({
+      env: {
+        OUTBOX_POLL_MS: '50',
+        OUTBOX_RETRY_BASE_MS: '50',
+        OUTBOX_RETRY_MAX_MS: '200',
+        ADAPTER_BREAKER_THRESHOLD: '1000',
+        ADAPTER_RETRIES: '0',
+        LOG_LEVEL: 'error',
+      },
+      adapters: { demo: ehr },
+    });
+    try {
+      const token = await t.login('client@demo.test');
+      const [karenId] = await portalIds(t, token);
+      const save = (text: string) =>
+        t.gql(
+          'mutation($c: ID!, $t: String!) { saveClientStory(clientId: $c, text: $t, shareWithOrganisation: true) { text sharedWithOrganisation syncStatus } }',
+          { c: karenId, t: text },
+          token,
+        );
+      expect((await save('Eerste versie.')).body.data.saveClientStory).toEqual({ text: 'Eerste versie.', sharedWithOrganisation: true, syncStatus: 'PENDING' });
+      expect((await save('Tweede versie.')).body.data.saveClientStory.syncStatus).toBe('PENDING');
+      const read = async () =>
+        (await t.gql('query($c: ID!) { client(id: $c) { story { text syncStatus } } }', { c: karenId }, token)).body.data.client.story as {
+          syncStatus: string | null;
+        };
+      expect(await read()).toEqual({ text: 'Tweede versie.', syncStatus: 'PENDING' });
+      ehr.down = false;
+      await until(async () => ((await read()).syncStatus === null ? true : undefined), 5000, 'the delivery');
+      expect(ehr.stories.get('cl-karen')).toMatchObject({ shared: true, text: 'Tweede versie.' });
+    } finally {
+      await t.stop();
     }
   });
 });

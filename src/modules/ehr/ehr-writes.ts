@@ -8,7 +8,7 @@ import { cappedBackoff, PollLoop } from './poll-loop';
 import type { OutboxOptions } from '../messages/message-outbox';
 
 /** The port methods a client's write goes through: (the client's id in that EHR, the input, the context) → EhrWriteResult. */
-export type EhrWriteMethod = 'saveQuestionnaireAnswers' | 'approve' | 'setConsent' | 'addTreatmentGoal' | 'removeTreatmentGoal';
+export type EhrWriteMethod = 'saveQuestionnaireAnswers' | 'approve' | 'setConsent' | 'addTreatmentGoal' | 'removeTreatmentGoal' | 'shareClientStory';
 
 export interface EhrWriteRequest<I> {
   clientId: string;
@@ -46,6 +46,8 @@ const CALLS: Record<EhrWriteMethod, Call> = {
     a.addTreatmentGoal?.(id, input as Parameters<NonNullable<EhrAdapter['addTreatmentGoal']>>[1], { requestId: 'ehr-writes', signal }),
   removeTreatmentGoal: (a, id, input, signal) =>
     a.removeTreatmentGoal?.(id, input as Parameters<NonNullable<EhrAdapter['removeTreatmentGoal']>>[1], { requestId: 'ehr-writes', signal }),
+  shareClientStory: (a, id, input, signal) =>
+    a.shareClientStory?.(id, input as Parameters<NonNullable<EhrAdapter['shareClientStory']>>[1], { requestId: 'ehr-writes', signal }),
   setConsent: (a, id, input, signal) => a.setConsent?.(id, input as Parameters<NonNullable<EhrAdapter['setConsent']>>[1], { requestId: 'ehr-writes', signal }),
 };
 
@@ -54,7 +56,7 @@ const CALLS: Record<EhrWriteMethod, Call> = {
  * (one transaction), tried at once, and, while the EHR is away, retried with capped backoff (by
  * whichever instance claims it first) until the EHR takes or refuses it; after OUTBOX_MAX_ATTEMPTS
  * it is a dead letter (failed). The port's writes are idempotent (portal-chosen ids), so a retry
- * after a lost answer changes nothing more. Questionnaire answers, akkoorden, consents and goals go through it; the
+ * after a lost answer changes nothing more. Questionnaire answers, akkoorden, consents, goals and the shared story go through it; the
  * other writes of the client still go to the EHR at once (see the README).
  */
 export class EhrWrites {

@@ -1,12 +1,13 @@
 import { Arg, Ctx, FieldResolver, ID, Mutation, Resolver, Root } from 'type-graphql';
 import { Action, authorize } from '../../auth/access';
 import type { GatewayContext } from '../../graphql/context';
-import { ConflictError, NotAvailableError } from '../../errors';
+import { NotAvailableError } from '../../errors';
 import { actor } from '../dossier/approvals.service';
 import { checkStory } from './journal.service';
 import { Client } from '../clients/client.types';
 import type { ClientStoryEntity, DiaryEntryEntity } from './journal.entity';
 import { ClientStory, DiaryEntry } from './journal.types';
+import { SyncStatus } from '../messages/message.types';
 
 const presentEntry = (e: DiaryEntryEntity): DiaryEntry => ({ id: e.id, text: e.text, createdAt: e.createdAt, author: e.authorName });
 const presentStory = (s: ClientStoryEntity): ClientStory => ({ text: s.text, sharedWithOrganisation: s.sharedWithOrganisation, updatedAt: s.updatedAt });
@@ -35,7 +36,10 @@ export class JournalResolver {
       ctx.services.journal.story(c.id),
       ctx.audit({ action: 'R', eventType: 'journal.story.read', resource: 'Mijn verhaal', clientId: c.id }, access),
     ]);
-    return story ? presentStory(story) : null;
+    if (!story) return null;
+    const waiting = [...(await ctx.services.ehrWrites.open(c.id, 'shareClientStory')).values()];
+    const syncStatus = waiting.some((w) => w.status === 'failed') ? SyncStatus.FAILED : waiting.length ? SyncStatus.PENDING : null;
+    return { ...presentStory(story), syncStatus };
   }
 }
 
@@ -62,19 +66,31 @@ export class JournalMutationResolver {
     const checked = checkStory(text);
     const before = await ctx.services.journal.story(clientId);
     // Shared means a copy in the care organisation's EHR, never before the client said so; withdrawn,
-    // the copy is marked entered in error there. The EHR first: should it refuse or be away, nothing
-    // changes here and the client is told (the text stays in their form).
+    // the copy is marked entered in error there. Through the EHR write outbox, in one transaction
+    // with the portal's record: while the EHR is away the story says so (syncStatus PENDING).
+    const account = await ctx.account();
+    let writes: string[] = [];
+    let saved;
     if (share || before?.sharedWithOrganisation) {
       const targets = (await ctx.ehr.clientSources(clientId)).filter((s) => typeof ctx.services.registry.adapter(s.source)?.shareClientStory === 'function');
       if (!targets.length) throw new NotAvailableError('Sharing the story with this care organisation');
       const story = { shared: share, text: share ? checked : '', by: await actor(ctx, access), at: new Date().toISOString() };
-      for (const target of targets) {
-        const result = await ctx.ehr.write(target.source, 'shareClientStory', (adapter, c) => adapter.shareClientStory!(target.externalId, story, c));
-        if (!result.done) throw new ConflictError(`The care organisation's system refused the story: ${result.reason}`);
-      }
-    }
-    const account = await ctx.account();
-    const saved = await ctx.services.journal.saveStory(clientId, account.id, checked, share);
+      saved = await ctx.services.journal.saveStory(clientId, account.id, checked, share, async (tx) => {
+        writes = await Promise.all(
+          targets.map((t) =>
+            ctx.services.ehrWrites.enqueue(tx, {
+              clientId,
+              source: t.source,
+              externalClientId: t.externalId,
+              method: 'shareClientStory',
+              subject: `story:${t.source}`,
+              input: story,
+            }),
+          ),
+        );
+      });
+    } else saved = await ctx.services.journal.saveStory(clientId, account.id, checked, share);
+    const outcomes = await Promise.all(writes.map((id) => ctx.services.ehrWrites.tryNow(id)));
     await ctx.audit({ action: 'U', eventType: 'journal.story.update', resource: 'Mijn verhaal', clientId }, access);
     if (share !== Boolean(before?.sharedWithOrganisation))
       await ctx.audit(
@@ -87,6 +103,11 @@ export class JournalMutationResolver {
         },
         access,
       );
-    return presentStory(saved);
+    const syncStatus = outcomes.some((o) => o.state === 'refused')
+      ? SyncStatus.FAILED
+      : outcomes.some((o) => o.state === 'pending')
+        ? SyncStatus.PENDING
+        : null;
+    return { ...presentStory(saved), syncStatus };
   }
 }

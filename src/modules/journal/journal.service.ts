@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { MoreThan, type DataSource } from 'typeorm';
+import { MoreThan, type DataSource, type EntityManager } from 'typeorm';
 import { BadUserInputError } from '../../errors';
 import { ClientStoryEntity, DiaryEntryEntity } from './journal.entity';
 
@@ -56,7 +56,14 @@ export class JournalService {
     return this.db.getRepository(ClientStoryEntity).findOneBy({ clientId });
   }
 
-  async saveStory(clientId: string, accountId: string, text: string, sharedWithOrganisation: boolean): Promise<ClientStoryEntity> {
+  async saveStory(
+    clientId: string,
+    accountId: string,
+    text: string,
+    sharedWithOrganisation: boolean,
+    /** Stores the EHR copy's write in the same transaction (the EHR write outbox). */
+    alongside?: (tx: EntityManager) => Promise<unknown>,
+  ): Promise<ClientStoryEntity> {
     const row: ClientStoryEntity = {
       clientId,
       text: checkStory(text),
@@ -64,7 +71,10 @@ export class JournalService {
       updatedAt: new Date(),
       updatedBy: accountId,
     };
-    await this.db.getRepository(ClientStoryEntity).upsert(row, ['clientId']);
+    await this.db.transaction(async (tx) => {
+      await tx.getRepository(ClientStoryEntity).upsert(row, ['clientId']);
+      await alongside?.(tx);
+    });
     return row;
   }
 }

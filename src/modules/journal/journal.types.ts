@@ -1,5 +1,6 @@
 import { Field, ID, ObjectType } from 'type-graphql';
 import { DateTimeScalar } from '../../graphql/scalars';
+import { SyncStatus } from '../messages/message.types';
 
 @ObjectType({ description: 'dagboek' })
 export class DiaryEntry {
@@ -14,4 +15,9 @@ export class ClientStory {
   @Field() text!: string;
   @Field() sharedWithOrganisation!: boolean;
   @Field(() => DateTimeScalar) updatedAt!: Date;
+  @Field(() => SyncStatus, {
+    nullable: true,
+    description: 'Shared or withdrawn and not yet taken by the care organisation’s system: PENDING, FAILED; null otherwise.',
+  })
+  syncStatus?: SyncStatus | null;
 }
