@@ -262,29 +262,7 @@ function buildServices({ config, options, logger, metrics, db, registry, trusted
   const attachments = new AttachmentsService(db, loadFileStorage(config.FILE_STORAGE_URL, s3Credentials), config.UPLOAD_MAX_BYTES);
   const outbox = new MessageOutbox({ db, registry, clients, logger, options: config.outbox, attachments });
   const questionnaires = new QuestionnairesService(db);
-  const ehrWrites = new EhrWrites({
-    db,
-    registry,
-    logger,
-    options: config.outbox,
-    // The EHR has the answers now: the portal's waiting draft goes, and the EHR's completed response shows.
-    onDelivered: async (row) => {
-      if (row.method === 'setConsent') return ehrCache.dropPart(row.clientId, row.source, 'listConsents');
-      if (row.method === 'addTreatmentGoal' || row.method === 'removeTreatmentGoal') return ehrCache.dropPart(row.clientId, row.source, 'getTreatmentPlan');
-      if (row.method === 'approve') {
-        // The EHR's own record of the akkoord shows from now on.
-        for (const part of ['listDocuments', 'getTreatmentPlan', 'listSessionReports']) await ehrCache.dropPart(row.clientId, row.source, part);
-        return;
-      }
-      if (row.method !== 'saveQuestionnaireAnswers') return;
-      await questionnaires.removeDraft(row.clientId, row.subject);
-      await ehrCache.dropPart(row.clientId, row.source, 'listQuestionnaireAssignments');
-    },
-    // Refused (another set was sent meanwhile): the draft is open again; the EHR's own answers show if it has them.
-    onRefused: async (row) => {
-      if (row.method === 'saveQuestionnaireAnswers') await questionnaires.reopen(row.clientId, row.subject);
-    },
-  });
+  const ehrWrites = new EhrWrites({ db, registry, logger, options: config.outbox, ...ehrWriteHooks(questionnaires, attachments, () => ehrCache) });
   const notifying = {
     accounts,
     kv,
@@ -414,4 +392,59 @@ function sweepUnusedUploads(services: Services, config: Config, logger: Logger):
   );
   timer.unref();
   return timer;
+}
+
+/**
+ * What the portal does around the client's writes to the EHRs (the EHR write outbox): the bytes of
+ * an upload when it goes, and its own records once the EHR took or refused a write.
+ */
+function ehrWriteHooks(
+  questionnaires: QuestionnairesService,
+  attachments: AttachmentsService,
+  cache: () => EhrCache,
+): Pick<ConstructorParameters<typeof EhrWrites>[0], 'prepare' | 'onDelivered' | 'onRefused'> {
+  const ehrCache = { dropPart: (clientId: string, source: string, part: string) => cache().dropPart(clientId, source, part) };
+  return {
+    // An upload goes with its bytes, read from file storage when it goes (gone from storage: retried, never sent without them).
+    prepare: async (row, input) => {
+      if (row.method !== 'uploadDocument') return input;
+      const stored = input as { uploadId: string };
+      return {
+        ...stored,
+        content: async () => {
+          const upload = await attachments.find(stored.uploadId);
+          const stream = upload ? await attachments.content(upload) : null;
+          if (!stream) throw new Error(`upload ${stored.uploadId} is missing from file storage`);
+          return stream;
+        },
+      };
+    },
+    onDelivered: async (row) => {
+      if (row.method === 'uploadDocument') {
+        // The EHR holds it now; the portal keeps no copy.
+        const { uploadId, documentId } = (JSON.parse(row.payload) as { input: { uploadId: string; documentId: string } }).input;
+        await attachments.removeFiled(uploadId, documentId);
+        return ehrCache.dropPart(row.clientId, row.source, 'listDocuments');
+      }
+      if (row.method === 'setConsent') return ehrCache.dropPart(row.clientId, row.source, 'listConsents');
+      if (row.method === 'addTreatmentGoal' || row.method === 'removeTreatmentGoal') return ehrCache.dropPart(row.clientId, row.source, 'getTreatmentPlan');
+      if (row.method === 'approve') {
+        // The EHR's own record of the akkoord shows from now on.
+        for (const part of ['listDocuments', 'getTreatmentPlan', 'listSessionReports']) await ehrCache.dropPart(row.clientId, row.source, part);
+        return;
+      }
+      if (row.method !== 'saveQuestionnaireAnswers') return;
+      // The EHR has the answers now: the portal's waiting draft goes, and the EHR's completed response shows.
+      await questionnaires.removeDraft(row.clientId, row.subject);
+      await ehrCache.dropPart(row.clientId, row.source, 'listQuestionnaireAssignments');
+    },
+    // Refused (another set was sent meanwhile): the draft is open again; the EHR's own answers show if it has them.
+    onRefused: async (row) => {
+      if (row.method === 'saveQuestionnaireAnswers') await questionnaires.reopen(row.clientId, row.subject);
+      if (row.method === 'uploadDocument') {
+        const { uploadId, documentId } = (JSON.parse(row.payload) as { input: { uploadId: string; documentId: string } }).input;
+        await attachments.releaseFromDocument(uploadId, documentId);
+      }
+    },
+  };
 }

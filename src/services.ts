@@ -40,7 +40,7 @@ export interface Services {
   consents: ConsentsService;
   journal: JournalService;
   questionnaires: QuestionnairesService;
-  /** The outbox of the client's writes to the EHRs (questionnaire answers, akkoorden, consents, goals, the shared story). */
+  /** The outbox of the client's writes to the EHRs (questionnaire answers, akkoorden, consents, goals, the shared story, documents). */
   ehrWrites: EhrWrites;
   /** The personal network: invitations and members. */
   network: NetworkService;

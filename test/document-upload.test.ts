@@ -1,4 +1,6 @@
 import { DemoEhrAdapter } from '../adapters/demo/demo.adapter';
+import type { AdapterRequestContext, EhrUploadedDocument, EhrWriteResult } from '../adapters/ports';
+import { until } from './utils/live';
 import { Permission, PortalRelation } from '../src/auth/permissions';
 import { portalIds, startTestApp, type TestApp } from './utils/app';
 
@@ -78,6 +80,63 @@ describe('adding a document to the dossier', () => {
       expect((await other.app.services.attachments.find(up))?.messageId).toBeNull();
     } finally {
       await other.stop();
+    }
+  });
+});
+
+describe('a document added while the EHR is away (the EHR write outbox)', () => {
+  class AwayEhr extends DemoEhrAdapter {
+    down = true;
+    override async uploadDocument(clientId: string, upload: EhrUploadedDocument, ctx: AdapterRequestContext): Promise<EhrWriteResult> {
+      if (this.down) throw Object.assign(new Error('503 from the EHR (simulated)'), { status: 503 });
+      return super.uploadDocument(clientId, upload, ctx);
+    }
+  }
+
+  it('is listed at once with syncStatus PENDING and reaches the EHR once, with its bytes, when it is back', async () => {
+    const ehr = new AwayEhr();
+    const t = await startTestApp({
+      env: {
+        CACHE_TTL_SECONDS: '300',
+        OUTBOX_POLL_MS: '50',
+        OUTBOX_RETRY_BASE_MS: '50',
+        OUTBOX_RETRY_MAX_MS: '200',
+        ADAPTER_BREAKER_THRESHOLD: '1000',
+        ADAPTER_RETRIES: '0',
+        LOG_LEVEL: 'error',
+      },
+      adapters: { demo: ehr },
+    });
+    try {
+      const token = await t.login('client@demo.test');
+      const [karenId] = await portalIds(t, token);
+      const form = new FormData();
+      form.append('file', new Blob([PDF]), 'formulier.pdf');
+      const up = (await (await fetch(`${t.base}/files`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: form })).json()) as {
+        id: string;
+      };
+      const added = await t.gql(ADD.replace('downloadUrl }', 'downloadUrl syncStatus }'), { c: karenId, u: up.id, t: 'Formulier' }, token);
+      expect(added.body.errors).toBeUndefined();
+      expect(added.body.data.addDocument).toMatchObject({ name: 'Formulier', uploadedBy: 'Karen Test', syncStatus: 'PENDING' });
+      const listed = async () =>
+        (
+          (await t.gql('query($c: ID!) { client(id: $c) { dossier { documents { id name syncStatus } } } }', { c: karenId }, token)).body.data.client.dossier
+            .documents as {
+            name: string;
+            syncStatus: string | null;
+          }[]
+        ).filter((d) => d.name === 'Formulier');
+      expect(await listed()).toEqual([expect.objectContaining({ syncStatus: 'PENDING' })]);
+      ehr.down = false;
+      await until(async () => ((await listed())[0]?.syncStatus === null ? true : undefined), 5000, 'the delivery');
+      expect(await listed()).toHaveLength(1);
+      const record = ehr.data.clients.find((c) => c.client.externalId === 'cl-karen')!;
+      const filed = record.documents.filter((d) => d.name === 'Formulier');
+      expect(filed).toHaveLength(1);
+      expect(filed[0].bytes?.equals(PDF)).toBe(true);
+      expect(await t.app.services.attachments.find(up.id)).toBeNull(); // the portal keeps no copy
+    } finally {
+      await t.stop();
     }
   });
 });

@@ -6,7 +6,10 @@ import { BadUserInputError, ConflictError, NotAvailableError } from '../../error
 import { actor } from './approvals.service';
 import { dossierReads } from './dossier.service';
 import { Document } from './dossier.types';
-import { globalId } from '../ehr/global-id';
+import { globalId, parseGlobalId } from '../ehr/global-id';
+import type { EhrUploadedDocument } from '../../../adapters/ports';
+import type { EhrWriteStatus } from '../ehr/ehr-write.entity';
+import { SyncStatus } from '../messages/message.types';
 
 /** A document's title in the dossier. */
 export const TITLE_MAX = 200;
@@ -36,57 +39,75 @@ export class DocumentUploadResolver {
     const account = await ctx.account();
     const documentId = randomUUID();
     const upload = await ctx.services.attachments.takeForDocument(uploadId, account.id, documentId);
+    const at = new Date().toISOString();
+    // Through the EHR write outbox: tried at once, kept (with the upload) and retried while the EHR is away.
+    const input: StoredUpload = {
+      documentId,
+      uploadId: upload.id,
+      title: name,
+      fileName: upload.name,
+      mediaType: upload.mediaType,
+      size: Number(upload.size),
+      uploadedBy: await actor(ctx, access),
+      at,
+    };
+    let outcome;
     try {
-      const by = await actor(ctx, access);
-      const result = await ctx.ehr.write(target.source, 'uploadDocument', (adapter, c) =>
-        adapter.uploadDocument!(
-          target.externalId,
-          {
-            documentId,
-            title: name,
-            fileName: upload.name,
-            mediaType: upload.mediaType,
-            size: Number(upload.size),
-            content: async () => {
-              const stream = await ctx.services.attachments.content(upload);
-              if (!stream) throw new Error(`upload ${upload.id} is missing from file storage`);
-              return stream;
-            },
-            uploadedBy: by,
-            at: new Date().toISOString(),
-          },
-          c,
-        ),
-      );
-      if (!result.done) throw new ConflictError(`The care organisation's system refused the document: ${result.reason}`);
-      // The EHR holds it now; the portal keeps no copy.
-      await ctx.services.attachments.removeFiled(upload.id, documentId);
-      await ctx.audit(
-        { action: 'C', eventType: 'dossier.document.upload', resource: `Document toegevoegd: ${name}`, clientId, treatmentRelationship: true },
-        access,
-      );
-      await ctx.ehr.forget(clientId, target.source, 'listDocuments');
-      const externalId = result.id ?? documentId;
-      const id = globalId(target.source, externalId);
-      const listed = (await dossierReads.documents(ctx, clientId)).find((d) => d.id === id);
-      return (
-        listed ?? {
-          id,
-          name,
-          mediaType: upload.mediaType,
-          uploadedBy: account.displayName,
-          uploadedAt: new Date().toISOString(),
-          needsApproval: false,
-          approvedAt: null,
-          source: target.source,
-          clientId,
-          externalId,
-        }
-      );
+      const writeId = await ctx.services.ehrWrites.enqueueAlone({
+        clientId,
+        source: target.source,
+        externalClientId: target.externalId,
+        method: 'uploadDocument',
+        subject: globalId(target.source, documentId),
+        input,
+      });
+      outcome = await ctx.services.ehrWrites.tryNow(writeId);
     } catch (err) {
-      // Not filed: the upload is the uploader's again (until the unused-upload sweep).
       await ctx.services.attachments.releaseFromDocument(upload.id, documentId);
       throw err;
     }
+    if (outcome.state === 'refused') {
+      // Not filed: the upload is the uploader's again (until the unused-upload sweep).
+      await ctx.services.attachments.releaseFromDocument(upload.id, documentId);
+      throw new ConflictError(`The care organisation's system refused the document: ${outcome.reason}`);
+    }
+    await ctx.audit(
+      { action: 'C', eventType: 'dossier.document.upload', resource: `Document toegevoegd: ${name}`, clientId, treatmentRelationship: true },
+      access,
+    );
+    if (outcome.state === 'pending') return pendingDocument(clientId, target.source, input, 'pending');
+    await ctx.ehr.forget(clientId, target.source, 'listDocuments');
+    const externalId = outcome.id ?? documentId;
+    const id = globalId(target.source, externalId);
+    const listed = (await dossierReads.documents(ctx, clientId)).find((d) => d.id === id);
+    return listed ?? { ...pendingDocument(clientId, target.source, input, 'pending'), id, externalId, syncStatus: null };
   }
+}
+
+/** An upload as it waits in the outbox: the port's input without the bytes (read from file storage when it goes). */
+export type StoredUpload = Omit<EhrUploadedDocument, 'content'> & { uploadId: string };
+
+/** A document filed in the portal and not yet taken by the EHR: listed with the client as uploader, syncStatus PENDING. */
+export function pendingDocument(clientId: string, source: string, input: StoredUpload, status: EhrWriteStatus): Document {
+  return {
+    id: globalId(source, input.documentId),
+    externalId: input.documentId,
+    name: input.title,
+    mediaType: input.mediaType,
+    uploadedBy: input.uploadedBy.name,
+    uploadedAt: input.at,
+    needsApproval: false,
+    approvedAt: null,
+    source,
+    clientId,
+    syncStatus: status === 'failed' ? SyncStatus.FAILED : SyncStatus.PENDING,
+  };
+}
+
+/** The documents as the client sees them: the ones they filed that the EHR has not taken yet are in the list. */
+export async function withPendingUploads(ctx: GatewayContext, clientId: string, documents: Document[]): Promise<Document[]> {
+  const waiting = await ctx.services.ehrWrites.open(clientId, 'uploadDocument');
+  if (!waiting.size) return documents;
+  const extra = [...waiting].filter(([id]) => !documents.some((d) => d.id === id));
+  return [...documents, ...extra.map(([id, w]) => pendingDocument(clientId, parseGlobalId(id)!.source, w.input as unknown as StoredUpload, w.status))];
 }

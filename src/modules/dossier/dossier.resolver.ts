@@ -7,6 +7,7 @@ import { practitionerOrPlaceholder } from '../appointments/practitioners';
 import { dossierReads } from './dossier.service';
 import { DOCUMENT_APPROVAL, REPORT_APPROVAL, TREATMENT_PLAN_APPROVAL, withPendingApprovals } from './approvals.service';
 import { withPendingGoals } from './treatment-goals';
+import { withPendingUploads } from './document-upload';
 import {
   Allergy,
   ContraIndication,
@@ -99,7 +100,7 @@ export class DossierResolver {
   @FieldResolver(() => [Document], { nullable: true })
   documents(@Root() d: Dossier, @Ctx() ctx: GatewayContext): Promise<Document[]> {
     return readAudited(ctx, d.clientId, 'dossier.documents.read', 'Documenten (lijst)', async () =>
-      withPendingApprovals(ctx, d.clientId, DOCUMENT_APPROVAL, await dossierReads.documents(ctx, d.clientId)),
+      withPendingUploads(ctx, d.clientId, await withPendingApprovals(ctx, d.clientId, DOCUMENT_APPROVAL, await dossierReads.documents(ctx, d.clientId))),
     );
   }
 }

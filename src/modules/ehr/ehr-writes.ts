@@ -8,7 +8,8 @@ import { cappedBackoff, PollLoop } from './poll-loop';
 import type { OutboxOptions } from '../messages/message-outbox';
 
 /** The port methods a client's write goes through: (the client's id in that EHR, the input, the context) → EhrWriteResult. */
-export type EhrWriteMethod = 'saveQuestionnaireAnswers' | 'approve' | 'setConsent' | 'addTreatmentGoal' | 'removeTreatmentGoal' | 'shareClientStory';
+export type EhrWriteMethod =
+  'saveQuestionnaireAnswers' | 'approve' | 'setConsent' | 'addTreatmentGoal' | 'removeTreatmentGoal' | 'shareClientStory' | 'uploadDocument';
 
 export interface EhrWriteRequest<I> {
   clientId: string;
@@ -31,6 +32,8 @@ export interface EhrWritesOptions {
   options: OutboxOptions;
   /** After the EHR took a write, what the portal does with its own record (per method). */
   onDelivered?: (row: EhrWriteEntity) => Promise<void>;
+  /** What a stored input needs before the call that JSON cannot hold (an upload's bytes, read from file storage). */
+  prepare?: (row: EhrWriteEntity, input: unknown) => Promise<unknown>;
   /** After the EHR refused a write it was retried for (its rules, not an outage): the portal's record is open again. */
   onRefused?: (row: EhrWriteEntity) => Promise<void>;
 }
@@ -46,6 +49,8 @@ const CALLS: Record<EhrWriteMethod, Call> = {
     a.addTreatmentGoal?.(id, input as Parameters<NonNullable<EhrAdapter['addTreatmentGoal']>>[1], { requestId: 'ehr-writes', signal }),
   removeTreatmentGoal: (a, id, input, signal) =>
     a.removeTreatmentGoal?.(id, input as Parameters<NonNullable<EhrAdapter['removeTreatmentGoal']>>[1], { requestId: 'ehr-writes', signal }),
+  uploadDocument: (a, id, input, signal) =>
+    a.uploadDocument?.(id, input as Parameters<NonNullable<EhrAdapter['uploadDocument']>>[1], { requestId: 'ehr-writes', signal }),
   shareClientStory: (a, id, input, signal) =>
     a.shareClientStory?.(id, input as Parameters<NonNullable<EhrAdapter['shareClientStory']>>[1], { requestId: 'ehr-writes', signal }),
   setConsent: (a, id, input, signal) => a.setConsent?.(id, input as Parameters<NonNullable<EhrAdapter['setConsent']>>[1], { requestId: 'ehr-writes', signal }),
@@ -56,7 +61,7 @@ const CALLS: Record<EhrWriteMethod, Call> = {
  * (one transaction), tried at once, and, while the EHR is away, retried with capped backoff (by
  * whichever instance claims it first) until the EHR takes or refuses it; after OUTBOX_MAX_ATTEMPTS
  * it is a dead letter (failed). The port's writes are idempotent (portal-chosen ids), so a retry
- * after a lost answer changes nothing more. Questionnaire answers, akkoorden, consents, goals and the shared story go through it; the
+ * after a lost answer changes nothing more. Questionnaire answers, akkoorden, consents, goals, the shared story and uploaded documents go through it; the
  * other writes of the client still go to the EHR at once (see the README).
  */
 export class EhrWrites {
@@ -158,7 +163,8 @@ export class EhrWrites {
     const settle = async (status: EhrWriteStatus, changes: Partial<EhrWriteEntity>) =>
       repo.update({ id: row.id }, { status, attempts: row.attempts + 1, ...changes });
     try {
-      const { externalClientId, input } = JSON.parse(row.payload) as { externalClientId: string; input: unknown };
+      const { externalClientId, input: stored } = JSON.parse(row.payload) as { externalClientId: string; input: unknown };
+      const input = this.deps.prepare ? await this.deps.prepare(row, stored) : stored;
       const adapter = this.deps.registry.adapter(row.source);
       // Another instance may have this adapter loaded (a rolling configuration change): keep the row.
       if (!adapter) throw new Error(`adapter '${row.source}' is not loaded here`);
