@@ -61,8 +61,9 @@ const CALLS: Record<EhrWriteMethod, Call> = {
  * (one transaction), tried at once, and, while the EHR is away, retried with capped backoff (by
  * whichever instance claims it first) until the EHR takes or refuses it; after OUTBOX_MAX_ATTEMPTS
  * it is a dead letter (failed). The port's writes are idempotent (portal-chosen ids), so a retry
- * after a lost answer changes nothing more. Questionnaire answers, akkoorden, consents, goals, the shared story and uploaded documents go through it; the
- * other writes of the client still go to the EHR at once (see the README).
+ * after a lost answer changes nothing more. Questionnaire answers, akkoorden, consents, goals, the
+ * shared story and uploaded documents go through it; a cancelled appointment still goes to the EHR
+ * at once, and messages have their own outbox (message-outbox.ts) on the same loop and backoff.
  */
 export class EhrWrites {
   private readonly loop: PollLoop;
