@@ -2,7 +2,7 @@ import { DemoEhrAdapter } from '../adapters/demo/demo.adapter';
 import { Permission, PortalRelation } from '../src/auth/permissions';
 import { portalIds, startTestApp, type TestApp } from './utils/app';
 import { until } from './utils/live';
-import type { AdapterRequestContext, EhrApproval, EhrWriteResult } from '../adapters/ports';
+import { ehrAway, OUTAGE_ENV } from './utils/outage';
 
 const documentsQuery = 'query($id: ID!) { client(id: $id) { dossier { documents { id name needsApproval approvedAt } } } }';
 const planQuery = 'query($id: ID!) { client(id: $id) { dossier { treatmentPlan { id status approvedAt approvedBy } } } }';
@@ -200,28 +200,9 @@ describe('approving at an EHR whose adapter cannot write approvals', () => {
 });
 
 describe('an akkoord given while the EHR is away (the EHR write outbox)', () => {
-  /** The demo EHR, its approve endpoint away while `down`. */
-  class AwayEhr extends DemoEhrAdapter {
-    down = true;
-    tries = 0;
-    override async approve(clientId: string, approval: EhrApproval, ctx: AdapterRequestContext): Promise<EhrWriteResult> {
-      this.tries++;
-      if (this.down) throw Object.assign(new Error('503 from the EHR (simulated)'), { status: 503 });
-      return super.approve(clientId, approval, ctx);
-    }
-  }
-  const fast = {
-    OUTBOX_POLL_MS: '50',
-    OUTBOX_RETRY_BASE_MS: '50',
-    OUTBOX_RETRY_MAX_MS: '200',
-    ADAPTER_BREAKER_THRESHOLD: '1000',
-    ADAPTER_RETRIES: '0',
-    LOG_LEVEL: 'error',
-  };
-
   it('is shown as given with syncStatus PENDING (a second approve writes nothing more), and reaches the EHR once when it is back', async () => {
-    const ehr = new AwayEhr();
-    const t = await startTestApp({ env: { ...fast, CACHE_TTL_SECONDS: '300' }, adapters: { demo: ehr } });
+    const ehr = ehrAway('approve');
+    const t = await startTestApp({ env: { ...OUTAGE_ENV, CACHE_TTL_SECONDS: '300' }, adapters: { demo: ehr } });
     try {
       const token = await t.login('client@demo.test');
       const [karenId] = await portalIds(t, token);

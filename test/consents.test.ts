@@ -1,6 +1,6 @@
 import { DemoEhrAdapter } from '../adapters/demo/demo.adapter';
-import type { AdapterRequestContext, EhrConsentChoice, EhrWriteResult } from '../adapters/ports';
 import { until } from './utils/live';
+import { ehrAway, OUTAGE_ENV } from './utils/outage';
 import { Permission, PortalRelation } from '../src/auth/permissions';
 import { portalIds, startTestApp, type TestApp } from './utils/app';
 
@@ -60,25 +60,10 @@ describe('consents from the EHR', () => {
 });
 
 describe('a consent changed while the EHR is away (the EHR write outbox)', () => {
-  class AwayEhr extends DemoEhrAdapter {
-    down = true;
-    override async setConsent(clientId: string, choice: EhrConsentChoice, ctx: AdapterRequestContext): Promise<EhrWriteResult> {
-      if (this.down) throw Object.assign(new Error('503 from the EHR (simulated)'), { status: 503 });
-      return super.setConsent(clientId, choice, ctx);
-    }
-  }
-
   it('shows the change at once with syncStatus PENDING; changed twice, the EHR ends as the client left it', async () => {
-    const ehr = new AwayEhr();
+    const ehr = ehrAway('setConsent');
     const t = await startTestApp({
-      env: {
-        OUTBOX_POLL_MS: '50',
-        OUTBOX_RETRY_BASE_MS: '50',
-        OUTBOX_RETRY_MAX_MS: '200',
-        ADAPTER_BREAKER_THRESHOLD: '1000',
-        ADAPTER_RETRIES: '0',
-        LOG_LEVEL: 'error',
-      },
+      env: OUTAGE_ENV,
       adapters: { demo: ehr },
     });
     try {

@@ -1,6 +1,6 @@
 import { DemoEhrAdapter } from '../adapters/demo/demo.adapter';
-import type { AdapterRequestContext, EhrUploadedDocument, EhrWriteResult } from '../adapters/ports';
 import { until } from './utils/live';
+import { ehrAway, OUTAGE_ENV } from './utils/outage';
 import { Permission, PortalRelation } from '../src/auth/permissions';
 import { portalIds, startTestApp, type TestApp } from './utils/app';
 
@@ -85,26 +85,10 @@ describe('adding a document to the dossier', () => {
 });
 
 describe('a document added while the EHR is away (the EHR write outbox)', () => {
-  class AwayEhr extends DemoEhrAdapter {
-    down = true;
-    override async uploadDocument(clientId: string, upload: EhrUploadedDocument, ctx: AdapterRequestContext): Promise<EhrWriteResult> {
-      if (this.down) throw Object.assign(new Error('503 from the EHR (simulated)'), { status: 503 });
-      return super.uploadDocument(clientId, upload, ctx);
-    }
-  }
-
   it('is listed at once with syncStatus PENDING and reaches the EHR once, with its bytes, when it is back', async () => {
-    const ehr = new AwayEhr();
+    const ehr = ehrAway('uploadDocument');
     const t = await startTestApp({
-      env: {
-        CACHE_TTL_SECONDS: '300',
-        OUTBOX_POLL_MS: '50',
-        OUTBOX_RETRY_BASE_MS: '50',
-        OUTBOX_RETRY_MAX_MS: '200',
-        ADAPTER_BREAKER_THRESHOLD: '1000',
-        ADAPTER_RETRIES: '0',
-        LOG_LEVEL: 'error',
-      },
+      env: { ...OUTAGE_ENV, CACHE_TTL_SECONDS: '300' },
       adapters: { demo: ehr },
     });
     try {

@@ -1,7 +1,7 @@
 import { DEMO_BSN } from '../adapters/demo/demo-data';
 import { DemoEhrAdapter } from '../adapters/demo/demo.adapter';
-import type { AdapterRequestContext, EhrClientStory, EhrWriteResult } from '../adapters/ports';
 import { until } from './utils/live';
+import { ehrAway, OUTAGE_ENV } from './utils/outage';
 import { clientIdOf, portalIds, startTestApp, type TestApp } from './utils/app';
 import { MARIADB_URL } from './utils/services';
 
@@ -112,25 +112,10 @@ describe.each(configurations)('the diary and the client story ($name)', ({ datab
 });
 
 describe('the story shared while the EHR is away (the EHR write outbox)', () => {
-  class AwayEhr extends DemoEhrAdapter {
-    down = true;
-    override async shareClientStory(clientId: string, story: EhrClientStory, ctx: AdapterRequestContext): Promise<EhrWriteResult> {
-      if (this.down) throw Object.assign(new Error('503 from the EHR (simulated)'), { status: 503 });
-      return super.shareClientStory(clientId, story, ctx);
-    }
-  }
-
   it('is shared in the portal at once with syncStatus PENDING, and the EHR gets the last version once it is back', async () => {
-    const ehr = new AwayEhr();
+    const ehr = ehrAway('shareClientStory');
     const t = await startTestApp({
-      env: {
-        OUTBOX_POLL_MS: '50',
-        OUTBOX_RETRY_BASE_MS: '50',
-        OUTBOX_RETRY_MAX_MS: '200',
-        ADAPTER_BREAKER_THRESHOLD: '1000',
-        ADAPTER_RETRIES: '0',
-        LOG_LEVEL: 'error',
-      },
+      env: OUTAGE_ENV,
       adapters: { demo: ehr },
     });
     try {

@@ -2,8 +2,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DemoEhrAdapter } from '../adapters/demo/demo.adapter';
-import type { AdapterRequestContext, EhrQuestionnaireAnswers, EhrWriteResult } from '../adapters/ports';
 import { until } from './utils/live';
+import { ehrAway, OUTAGE_ENV } from './utils/outage';
 import { Permission, PortalRelation } from '../src/auth/permissions';
 import { portalIds, startTestApp, type TestApp } from './utils/app';
 import { MARIADB_URL } from './utils/services';
@@ -131,31 +131,12 @@ describe.each(configurations)('questionnaires ($name)', ({ database }) => {
   });
 });
 
-/** The demo EHR, its questionnaire endpoint away while `down` (an outage), counting what it took. */
-class AwayEhr extends DemoEhrAdapter {
-  down = true;
-  tries = 0;
-  override async saveQuestionnaireAnswers(clientId: string, answers: EhrQuestionnaireAnswers, ctx: AdapterRequestContext): Promise<EhrWriteResult> {
-    this.tries++;
-    if (this.down) throw Object.assign(new Error('503 from the EHR (simulated)'), { status: 503 });
-    return super.saveQuestionnaireAnswers(clientId, answers, ctx);
-  }
-}
-
-const fast = {
-  OUTBOX_POLL_MS: '50',
-  OUTBOX_RETRY_BASE_MS: '50',
-  OUTBOX_RETRY_MAX_MS: '200',
-  ADAPTER_BREAKER_THRESHOLD: '1000',
-  ADAPTER_RETRIES: '0',
-  LOG_LEVEL: 'error',
-};
 const PHQ_ALL = [...Array.from({ length: 9 }, (_, i) => ({ questionId: `phq-${i + 1}`, value: 'Meerdere dagen' }))];
 
 describe('questionnaire answers sent while the EHR is away (the EHR write outbox)', () => {
   it('accepts them (COMPLETED, syncStatus PENDING, read-only), and the EHR gets them exactly once when it is back', async () => {
-    const ehr = new AwayEhr();
-    const t = await startTestApp({ env: fast, adapters: { demo: ehr } });
+    const ehr = ehrAway('saveQuestionnaireAnswers');
+    const t = await startTestApp({ env: OUTAGE_ENV, adapters: { demo: ehr } });
     try {
       const token = await t.login('client@demo.test');
       const [karenId] = await portalIds(t, token);
@@ -192,17 +173,17 @@ describe('questionnaire answers sent while the EHR is away (the EHR write outbox
 
   it('delivers after a restart what was accepted before it (rows are picked up at start), once', async () => {
     const dbUrl = `sqlite:${join(mkdtempSync(join(tmpdir(), 'ggz-writes-')), 'portal.sqlite')}`;
-    const away = new AwayEhr();
-    const first = await startTestApp({ databaseUrl: dbUrl, env: { ...fast, OUTBOX_POLL_MS: '600000' }, adapters: { demo: away } });
+    const away = ehrAway('saveQuestionnaireAnswers');
+    const first = await startTestApp({ databaseUrl: dbUrl, env: { ...OUTAGE_ENV, OUTBOX_POLL_MS: '600000' }, adapters: { demo: away } });
     try {
       const token = await first.login('client@demo.test');
       expect((await first.gql(SAVE, { a: PHQ9, answers: PHQ_ALL, submit: true }, token)).body.data.saveQuestionnaireAnswers.status).toBe('COMPLETED');
     } finally {
       await first.stop();
     }
-    const back = new AwayEhr();
+    const back = ehrAway('saveQuestionnaireAnswers');
     back.down = false;
-    const second = await startTestApp({ databaseUrl: dbUrl, env: fast, adapters: { demo: back } });
+    const second = await startTestApp({ databaseUrl: dbUrl, env: OUTAGE_ENV, adapters: { demo: back } });
     try {
       await until(() => (back.questionnaireAnswers.get('cl-karen:vl-k-phq9') ? true : undefined), 5000, 'the delivery after the restart');
       await new Promise((resolve) => setTimeout(resolve, 300));
