@@ -1,6 +1,7 @@
 import { DemoEhrAdapter } from '../adapters/demo/demo.adapter';
 import { until } from './utils/live';
 import { ehrAway, OUTAGE_ENV } from './utils/outage';
+import { requeueFailedWrites } from '../src/modules/ehr/ehr-writes';
 import { Permission, PortalRelation } from '../src/auth/permissions';
 import { portalIds, startTestApp, type TestApp } from './utils/app';
 
@@ -92,6 +93,40 @@ describe('a consent changed while the EHR is away (the EHR write outbox)', () =>
       await until(async () => ((await shown()).syncStatus === null ? true : undefined), 5000, 'the delivery');
       expect(await shown()).toMatchObject({ granted: false, syncStatus: null });
       expect(ehr.consents.get('cl-karen')?.get('onderzoek')?.granted).toBe(false);
+    } finally {
+      await t.stop();
+    }
+  });
+});
+
+describe('a consent change the EHR never takes (a dead letter of the EHR write outbox)', () => {
+  it('shows FAILED after OUTBOX_MAX_ATTEMPTS (degraded /readyz), and goes once it is requeued and the EHR is back', async () => {
+    const ehr = ehrAway('setConsent');
+    const t = await startTestApp({ env: { ...OUTAGE_ENV, OUTBOX_MAX_ATTEMPTS: '3' }, adapters: { demo: ehr } });
+    try {
+      const token = await t.login('client@demo.test');
+      const [karenId] = await portalIds(t, token);
+      const id = `ehr:${karenId}:demo:onderzoek`;
+      expect(
+        (await t.gql('mutation($id: ID!) { setConsent(consentId: $id, granted: true) { syncStatus } }', { id }, token)).body.data.setConsent.syncStatus,
+      ).toBe('PENDING');
+      const state = async () =>
+        (
+          (await t.gql('query($c: ID!) { client(id: $c) { consents { id syncStatus } } }', { c: karenId }, token)).body.data.client.consents as {
+            id: string;
+            syncStatus: string | null;
+          }[]
+        ).find((c) => c.id === id)!.syncStatus;
+      await until(async () => ((await state()) === 'FAILED' ? true : undefined), 5000, 'the dead letter');
+      expect(ehr.tries).toBe(3);
+      expect((await (await fetch(`${t.base}/readyz`)).json()) as { status: string; outbox: { failed: number } }).toMatchObject({
+        status: 'degraded',
+        outbox: { failed: 1 },
+      });
+      ehr.down = false;
+      expect(await requeueFailedWrites(t.app.db)).toBe(1);
+      await until(async () => ((await state()) === null ? true : undefined), 5000, 'the delivery after the requeue');
+      expect(ehr.consents.get('cl-karen')?.get('onderzoek')?.granted).toBe(true);
     } finally {
       await t.stop();
     }

@@ -206,3 +206,19 @@ export class EhrWrites {
 }
 
 const cannot = (row: EhrWriteEntity): EhrWriteResult => ({ done: false, refusal: 'NOT_CHANGEABLE', reason: `adapter '${row.source}' cannot ${row.method}` });
+
+/**
+ * Dead letters of the client's writes back in line (all, or those about the given subjects), tried
+ * again from the first backoff step; answers how many. `npm run outbox -- requeue` calls it beside
+ * the message outbox's, while the gateway runs: any instance's next pass picks them up.
+ */
+export async function requeueFailedWrites(db: DataSource, subjects?: string[]): Promise<number> {
+  const result = await db
+    .getRepository(EhrWriteEntity)
+    .update(subjects?.length ? { status: 'failed', subject: In(subjects) } : { status: 'failed' }, {
+      status: 'pending',
+      attempts: 0,
+      nextAttemptAt: new Date(),
+    });
+  return result.affected ?? 0;
+}
