@@ -213,12 +213,10 @@ const cannot = (row: EhrWriteEntity): EhrWriteResult => ({ done: false, refusal:
  * the message outbox's, while the gateway runs: any instance's next pass picks them up.
  */
 export async function requeueFailedWrites(db: DataSource, subjects?: string[]): Promise<number> {
-  const result = await db
-    .getRepository(EhrWriteEntity)
-    .update(subjects?.length ? { status: 'failed', subject: In(subjects) } : { status: 'failed' }, {
-      status: 'pending',
-      attempts: 0,
-      nextAttemptAt: new Date(),
-    });
+  const result = await db.getRepository(EhrWriteEntity).update(subjects?.length ? { status: 'failed', subject: In(subjects) } : { status: 'failed' }, {
+    status: 'pending',
+    attempts: 0,
+    nextAttemptAt: new Date(),
+  });
   return result.affected ?? 0;
 }
