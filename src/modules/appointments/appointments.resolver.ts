@@ -10,7 +10,7 @@ import { SessionReport } from '../dossier/dossier.types';
 import { Appointment, AppointmentWindow } from './appointment.types';
 import { appointmentReads, readAgenda } from './appointments.service';
 import { BadUserInputError, ForbiddenError, NotAvailableError, NotFoundError } from '../../errors';
-import { actor, locateInDossiers } from '../dossier/approvals.service';
+import { actor, locateInDossiers } from '../ehr/client-items';
 import { parseGlobalId } from '../ehr/global-id';
 import { withPractitioners } from './practitioners';
 

@@ -3,7 +3,7 @@ import { Action, authorize, CHILD_DECIDES_FROM_AGE, PARENT_ACCESS } from '../../
 import { ageInYears } from '../../auth/portal-rules';
 import type { GatewayContext } from '../../graphql/context';
 import { ConflictError, NotAvailableError, NotFoundError } from '../../errors';
-import { actor } from '../dossier/approvals.service';
+import { actor } from '../ehr/client-items';
 import { Client } from '../clients/client.types';
 import { Consent } from './consent.types';
 import { SyncStatus } from '../messages/message.types';

@@ -3,7 +3,7 @@ import { Arg, Ctx, ID, Mutation, Resolver } from 'type-graphql';
 import { Action, authorize } from '../../auth/access';
 import type { GatewayContext } from '../../graphql/context';
 import { BadUserInputError, ConflictError, NotAvailableError } from '../../errors';
-import { actor } from './approvals.service';
+import { actor } from '../ehr/client-items';
 import { dossierReads } from './dossier.service';
 import { Document } from './dossier.types';
 import { globalId, parseGlobalId } from '../ehr/global-id';

@@ -5,7 +5,7 @@ import { BadUserInputError, ConflictError, ForbiddenError, NotAvailableError, No
 import { globalId, parseGlobalId } from '../ehr/global-id';
 import type { EhrWriteRequest } from '../ehr/ehr-writes';
 import { SyncStatus } from '../messages/message.types';
-import { actor, locateInDossiers } from './approvals.service';
+import { actor, locateInDossiers } from '../ehr/client-items';
 import { dossierReads } from './dossier.service';
 import { TreatmentPlanStatus, type TreatmentGoal, type TreatmentPlan } from './dossier.types';
 

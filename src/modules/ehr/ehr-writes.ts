@@ -4,8 +4,7 @@ import type { EhrAdapter, EhrWriteResult } from '../../../adapters/ports';
 import type { Logger } from '../../observability/logger';
 import type { AdapterRegistry } from './adapter-registry';
 import { EhrWriteEntity, type EhrWriteStatus } from './ehr-write.entity';
-import { cappedBackoff, PollLoop } from './poll-loop';
-import type { OutboxOptions } from '../messages/message-outbox';
+import { cappedBackoff, PollLoop, type OutboxOptions } from './poll-loop';
 
 /** The port methods a client's write goes through: (the client's id in that EHR, the input, the context) → EhrWriteResult. */
 export type EhrWriteMethod =

@@ -1,5 +1,17 @@
 import type { Logger } from '../../observability/logger';
 
+/** How an outbox runs (OUTBOX_*): its poll, its capped retry backoff, its dead letters. */
+export interface OutboxOptions {
+  pollMs: number;
+  retryBaseMs: number;
+  retryMaxMs: number;
+  /** Failed attempts after which a row is a dead letter (status failed): retried no more until requeued. */
+  maxAttempts?: number;
+  /** How long a claimed row is left to this instance before another may try it (a crash mid-send). */
+  leaseMs?: number;
+  batch?: number;
+}
+
 /** Capped exponential backoff with jitter (half to all of the step), for the outboxes' retries. */
 export function cappedBackoff(attempts: number, baseMs: number, maxMs: number): number {
   const capped = Math.min(maxMs, baseMs * 2 ** Math.min(attempts - 1, 30));

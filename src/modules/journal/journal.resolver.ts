@@ -2,7 +2,7 @@ import { Arg, Ctx, FieldResolver, ID, Mutation, Resolver, Root } from 'type-grap
 import { Action, authorize } from '../../auth/access';
 import type { GatewayContext } from '../../graphql/context';
 import { NotAvailableError } from '../../errors';
-import { actor } from '../dossier/approvals.service';
+import { actor } from '../ehr/client-items';
 import { checkStory } from './journal.service';
 import { Client } from '../clients/client.types';
 import type { ClientStoryEntity, DiaryEntryEntity } from './journal.entity';

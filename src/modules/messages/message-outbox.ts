@@ -5,19 +5,8 @@ import type { Logger } from '../../observability/logger';
 import type { ClientsService } from '../clients/clients.service';
 import type { AdapterRegistry } from '../ehr/adapter-registry';
 import { parseGlobalId } from '../ehr/global-id';
-import { cappedBackoff, PollLoop } from '../ehr/poll-loop';
+import { cappedBackoff, PollLoop, type OutboxOptions } from '../ehr/poll-loop';
 import { ConversationEntity, ConversationParticipantEntity, MessageEntity, MessageOutboxEntity, type OutboxStatus } from './message.entity';
-
-export interface OutboxOptions {
-  pollMs: number;
-  retryBaseMs: number;
-  retryMaxMs: number;
-  /** Failed attempts after which a row is a dead letter (status failed): retried no more until requeued. */
-  maxAttempts?: number;
-  /** How long a claimed row is left to this instance before another may try it (a crash mid-send). */
-  leaseMs?: number;
-  batch?: number;
-}
 
 type Outcome = { status: 'delivered' } | { status: 'cancelled'; reason: string } | { status: 'retry'; reason: string };
 

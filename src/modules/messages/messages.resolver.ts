@@ -44,9 +44,10 @@ interface Opened extends Grant {
   account: AccountEntity;
 }
 
-async function openConversation(ctx: GatewayContext, conversationId: string, write: boolean): Promise<Opened> {
+async function openConversation(ctx: GatewayContext, conversationId: string, write: boolean, ofClient?: string): Promise<Opened> {
   const conversation = await ctx.services.messages.conversation(conversationId);
-  if (!conversation) throw new NotFoundError('No such conversation.');
+  // Asked through one client (Client.conversation): another client's is not found there, before any right is asked.
+  if (!conversation || (ofClient !== undefined && conversation.clientId !== ofClient)) throw new NotFoundError('No such conversation.');
   const grant = await authorize(ctx, conversation.clientId, write ? Action.SEND_MESSAGE : Action.READ_MESSAGES);
   const account = await ctx.account();
   const participant = await ctx.services.messages.isParticipant(conversation.id, account.id);
@@ -89,8 +90,7 @@ export class ClientConversationsResolver {
   })
   async conversation(@Root() c: Client, @Arg('id', () => ID) id: string, @Ctx() ctx: GatewayContext): Promise<ConversationView> {
     // Another client's conversation is not found here (before any right is asked, so a refusal tells nothing of it).
-    if ((await ctx.services.messages.conversation(id))?.clientId !== c.id) throw new NotFoundError('No such conversation.');
-    const { conversation, account, access } = await openConversation(ctx, id, false);
+    const { conversation, account, access } = await openConversation(ctx, id, false, c.id);
     const [view] = await Promise.all([
       ctx.services.messages.view(conversation, account.id),
       ctx.audit({ action: 'R', eventType: 'messages.conversation.read', resource: `Gesprek: ${conversation.subject}`, clientId: c.id, ...audited }, access),

@@ -2,7 +2,7 @@ import type { EhrQuestion, EhrQuestionnaireAssignment } from '../../../adapters/
 import { Action, authorize } from '../../auth/access';
 import type { GatewayContext } from '../../graphql/context';
 import { BadUserInputError, ConflictError, NotAvailableError, NotFoundError } from '../../errors';
-import { actor, locateInDossiers } from '../dossier/approvals.service';
+import { actor, locateInDossiers } from '../ehr/client-items';
 import { globalId, parseGlobalId } from '../ehr/global-id';
 import { QuestionnaireStatus, QuestionType, type AnswerInput, type QuestionnaireAssignment } from './questionnaire.types';
 import type { Draft, DraftAnswers } from './questionnaires.service';
