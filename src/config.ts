@@ -131,7 +131,7 @@ const envSchema = z.object({
   SYNC_RETRY_MAX_MS: int(100, 86400000).default(3600000),
   SYNC_RETRY_MAX_ATTEMPTS: int(1, 100).default(12),
   VIDEO_READY_TTL_SECONDS: int(1, 86400).default(900),
-  // The message outbox to the EHRs: how often it looks for due rows, and its capped retry backoff.
+  // The EHR write outbox (messages and every other write): how often it looks for due rows, its capped retry backoff, its dead letters.
   OUTBOX_POLL_MS: int(10, 600000).default(2000),
   OUTBOX_RETRY_BASE_MS: int(10, 3600000).default(1000),
   OUTBOX_RETRY_MAX_MS: int(100, 86400000).default(300000),

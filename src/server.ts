@@ -41,7 +41,7 @@ import { type EventBus, InProcessEventBus } from './events/event-bus';
 import { RedisEventBus } from './events/redis-event-bus';
 import { SyncService } from './events/sync.service';
 import { VideoService } from './modules/video/video.service';
-import { MessageOutbox } from './modules/messages/message-outbox';
+import { messageWritePreparer } from './modules/messages/message-writes';
 import { MessagesService, practitionerName } from './modules/messages/messages.service';
 import { AttachmentsService } from './modules/files/attachments.service';
 import { MessageMailer } from './modules/messages/message-mail';
@@ -96,7 +96,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const db = await openDatabase(config.database, shouldMigrateOnStart(config));
   const shared = connectShared(config, logger);
   const registry = new AdapterRegistry(loadEhrAdapters(ehrAdapterSettings(config), options.adapters), config.adapters, metrics, logger);
-  const { services, sync, outbox, mailer } = buildServices({ config, options, logger, metrics, db, registry, trustedDocuments, ...shared });
+  const { services, sync, mailer } = buildServices({ config, options, logger, metrics, db, registry, trustedDocuments, ...shared });
 
   if (shouldSeedDemo(config) && registry.has('demo')) await seedDemoAccounts(services.accounts, services.clients, DEMO_PEOPLE, services.ownAccounts);
   rebuildDenyListOnReconnect(shared.redis, services, logger);
@@ -109,11 +109,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const ws = createWebSocketServer(schema, services, logger, protection.validationRules, protection.maxTokens);
 
   const lifecycle = { shuttingDown: false, inFlight: 0 };
-  // Both outboxes to the EHRs (messages; the client's other writes) count together for the operator.
-  const outboxCounts = async () => {
-    const [messages, writes] = await Promise.all([outbox.counts(), services.ehrWrites.counts()]);
-    return { pending: messages.pending + writes.pending, failed: messages.failed + writes.failed };
-  };
+  // The outbox to the EHRs (messages and every other write) for the operator.
+  const outboxCounts = () => services.ehrWrites.counts();
   const ops = opsRoutes(services, db, () => lifecycle.shuttingDown, outboxCounts);
   metrics.outboxCounts = outboxCounts;
   const graphql = graphqlRoute(apollo, services, logger, known ? new DirectPath(known, metrics) : undefined);
@@ -161,9 +158,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       // Events answered 202 before a crash are processed now, in the background.
       sync.resumeInBackground();
       sync.startRetries();
-      // Messages stored but not yet handed to their EHR (a stop or crash in between) go out now.
-      outbox.start();
-      // The same for the client's other writes (questionnaire answers) accepted while an EHR was away.
+      // Writes stored but not yet taken by their EHR (messages, questionnaire answers…; an outage, a stop or crash in between) go out now.
       services.ehrWrites.start();
       uploadSweep = sweepUnusedUploads(services, config, logger);
       return baseUrl;
@@ -181,7 +176,6 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       await closed;
       await apollo.stop();
       await sync.drain();
-      await outbox.stop();
       await services.ehrWrites.stop();
       await mailer.drain();
       await shared.events.close();
@@ -260,9 +254,8 @@ function buildServices({ config, options, logger, metrics, db, registry, trusted
   const s3Credentials =
     config.S3_ACCESS_KEY_ID && config.S3_SECRET_ACCESS_KEY ? { accessKeyId: config.S3_ACCESS_KEY_ID, secretAccessKey: config.S3_SECRET_ACCESS_KEY } : undefined;
   const attachments = new AttachmentsService(db, loadFileStorage(config.FILE_STORAGE_URL, s3Credentials), config.UPLOAD_MAX_BYTES);
-  const outbox = new MessageOutbox({ db, registry, clients, logger, options: config.outbox, attachments });
   const questionnaires = new QuestionnairesService(db);
-  const ehrWrites = new EhrWrites({ db, registry, logger, options: config.outbox, ...ehrWriteHooks(questionnaires, attachments, () => ehrCache) });
+  const ehrWrites = new EhrWrites({ db, registry, logger, options: config.outbox, ...ehrWriteHooks(db, questionnaires, attachments, () => ehrCache) });
   const notifying = {
     accounts,
     kv,
@@ -279,7 +272,7 @@ function buildServices({ config, options, logger, metrics, db, registry, trusted
   const messages = new MessagesService({
     db,
     bus: events,
-    onEnqueued: () => outbox.kick(),
+    writes: ehrWrites,
     practitionerName: (id) => practitionerName(registry, id),
     attachments,
     onAdded: (message) => mailer.notify(message),
@@ -329,7 +322,7 @@ function buildServices({ config, options, logger, metrics, db, registry, trusted
     messages,
     announce: (kind, clientId) => changes.notify(kind, clientId),
   });
-  return { services, sync, outbox, mailer: { drain: () => Promise.all([mailer.drain(), changes.drain()]).then(() => undefined) } };
+  return { services, sync, mailer: { drain: () => Promise.all([mailer.drain(), changes.drain()]).then(() => undefined) } };
 }
 
 /** Back after an outage: what was revoked meanwhile reached only the sessions table, so the deny-list is written again. */
@@ -395,18 +388,21 @@ function sweepUnusedUploads(services: Services, config: Config, logger: Logger):
 }
 
 /**
- * What the portal does around the client's writes to the EHRs (the EHR write outbox): the bytes of
- * an upload when it goes, and its own records once the EHR took or refused a write.
+ * What the portal does around its writes to the EHRs (the EHR write outbox): a message and the bytes
+ * of an upload when they go, and its own records once the EHR took or refused a write.
  */
 function ehrWriteHooks(
+  db: DataSource,
   questionnaires: QuestionnairesService,
   attachments: AttachmentsService,
   cache: () => EhrCache,
 ): Pick<ConstructorParameters<typeof EhrWrites>[0], 'prepare' | 'onDelivered' | 'onRefused'> {
   const ehrCache = { dropPart: (clientId: string, source: string, part: string) => cache().dropPart(clientId, source, part) };
+  const message = messageWritePreparer(db, attachments);
   return {
-    // An upload goes with its bytes, read from file storage when it goes (gone from storage: retried, never sent without them).
     prepare: async (row, input) => {
+      if (row.method === 'sendMessage' || row.method === 'withdrawMessage') return message(row, input);
+      // An upload goes with its bytes, read from file storage when it goes (gone from storage: retried, never sent without them).
       if (row.method !== 'uploadDocument') return input;
       const stored = input as { uploadId: string };
       return {
@@ -427,6 +423,7 @@ function ehrWriteHooks(
         return ehrCache.dropPart(row.clientId, row.source, 'listDocuments');
       }
       if (row.method === 'setConsent') return ehrCache.dropPart(row.clientId, row.source, 'listConsents');
+      if (row.method === 'cancelAppointment') return ehrCache.dropPart(row.clientId, row.source, 'listAppointments');
       if (row.method === 'addTreatmentGoal' || row.method === 'removeTreatmentGoal') return ehrCache.dropPart(row.clientId, row.source, 'getTreatmentPlan');
       if (row.method === 'approve') {
         // The EHR's own record of the akkoord shows from now on.

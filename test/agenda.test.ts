@@ -1,6 +1,8 @@
 import type { DemoEhrAdapter } from '../adapters/demo/demo.adapter';
 import { Permission, PortalRelation } from '../src/auth/permissions';
 import { portalIds, startTestApp, type TestApp } from './utils/app';
+import { until } from './utils/live';
+import { ehrAway, OUTAGE_ENV } from './utils/outage';
 
 const UPCOMING = 'query($c: ID!) { client(id: $c) { appointments(when: UPCOMING) { id start type } } }';
 const PAST = 'query($c: ID!) { client(id: $c) { appointments(when: PAST) { id } } }';
@@ -64,5 +66,41 @@ describe('cancelling an appointment', () => {
     const manager = await t.login('relative@demo.test');
     expect((await t.gql(CANCEL, { a: next.id, r: 'Karen is ziek' }, manager)).body.data?.cancelAppointment).toBe(true);
     expect(demo.cancelled.get(`cl-karen:${next.id.slice('demo:'.length)}`)?.by.kind).toBe('NETWORK_MEMBER');
+  });
+});
+
+describe('cancelling an appointment while the EHR is away', () => {
+  it('is accepted and shown as called off (PENDING, not the next appointment, not counted), reaches the EHR once it is back, and is not sent twice', async () => {
+    const ehr = ehrAway('cancelAppointment');
+    const t = await startTestApp({ env: OUTAGE_ENV, adapters: { demo: ehr } });
+    try {
+      const token = await t.login('client@demo.test');
+      const [karenId] = await portalIds(t, token);
+      const AGENDA = `query($c: ID!) { client(id: $c) {
+        appointments(when: UPCOMING) { id start cancelledAt syncStatus }
+        dashboard { upcomingAppointmentCount nextAppointment { id } }
+      } }`;
+      const read = async () => (await t.gql(AGENDA, { c: karenId }, token)).body.data.client;
+      const before = await read();
+      const target = (before.appointments as { id: string; start: string }[]).find((a) => Date.parse(a.start) - Date.now() > 48 * 3_600_000)!;
+      const { body } = await t.gql(CANCEL, { a: target.id, r: 'Verhuizing' }, token);
+      expect(body.errors).toBeUndefined();
+      expect(body.data.cancelAppointment).toBe(true);
+
+      const during = await read();
+      expect(during.appointments.find((a: { id: string }) => a.id === target.id)).toMatchObject({ cancelledAt: expect.any(String), syncStatus: 'PENDING' });
+      expect(during.dashboard.upcomingAppointmentCount).toBe(before.dashboard.upcomingAppointmentCount - 1);
+      expect(during.dashboard.nextAppointment?.id).not.toBe(target.id);
+      // Asked again while it waits: the same answer, no second write.
+      expect((await t.gql(CANCEL, { a: target.id }, token)).body.data.cancelAppointment).toBe(true);
+      expect(await t.app.db.query("SELECT status FROM ehr_writes WHERE method = 'cancelAppointment'")).toEqual([{ status: 'pending' }]);
+
+      ehr.down = false;
+      await until(async () => ((await read()).appointments.some((a: { id: string }) => a.id === target.id) ? undefined : true), 5000, 'the EHR to take it');
+      expect(ehr.cancelled.get(`cl-karen:${target.id.slice('demo:'.length)}`)).toMatchObject({ reason: 'Verhuizing', by: { kind: 'CLIENT' } });
+      expect(await t.app.db.query("SELECT status FROM ehr_writes WHERE method = 'cancelAppointment'")).toEqual([{ status: 'delivered' }]);
+    } finally {
+      await t.stop();
+    }
   });
 });

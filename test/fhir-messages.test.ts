@@ -59,7 +59,9 @@ describe('messages to a FHIR EHR as Communication, through an outage', () => {
     const messageId = started.body.data.startConversation.messages[0].id as string;
     await until(
       async () => {
-        const [row] = (await t.app.db.query('SELECT attempts FROM message_outbox WHERE message_id = ?', [messageId])) as { attempts: number }[];
+        const [row] = (await t.app.db.query("SELECT attempts FROM ehr_writes WHERE subject = ? AND method = 'sendMessage'", [messageId])) as {
+          attempts: number;
+        }[];
         return row && row.attempts >= 2 ? true : undefined;
       },
       5000,
@@ -69,7 +71,7 @@ describe('messages to a FHIR EHR as Communication, through an outage', () => {
     proxy.mode = 'pass';
     await until(
       async () => {
-        const [row] = (await t.app.db.query('SELECT status FROM message_outbox WHERE message_id = ?', [messageId])) as { status: string }[];
+        const [row] = (await t.app.db.query("SELECT status FROM ehr_writes WHERE subject = ? AND method = 'sendMessage'", [messageId])) as { status: string }[];
         return row?.status === 'delivered' ? true : undefined;
       },
       5000,
@@ -172,7 +174,7 @@ describe('messages to a FHIR EHR as Communication, through an outage', () => {
     expect(withdrawn.subject).toEqual({ reference: `Patient/${seed.eva.id}` });
     // The FHIR server has stored the withdrawal before its answer reaches the outbox, which then marks it delivered.
     const withdrawal = () =>
-      t.app.db.query("SELECT status FROM message_outbox WHERE message_id = ? AND action = 'withdraw'", [messageId]) as Promise<{ status: string }[]>;
+      t.app.db.query("SELECT status FROM ehr_writes WHERE subject = ? AND method = 'withdrawMessage'", [messageId]) as Promise<{ status: string }[]>;
     await until(async () => ((await withdrawal())[0]?.status === 'delivered' ? true : undefined), 5000, 'the withdrawal marked delivered');
     expect(await withdrawal()).toEqual([{ status: 'delivered' }]);
   });

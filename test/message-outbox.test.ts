@@ -5,7 +5,7 @@ import type { AdapterRequestContext, EhrOutboundMessage } from '../adapters/port
 import { DemoEhrAdapter } from '../adapters/demo/demo.adapter';
 import { portalIds, startTestApp } from './utils/app';
 import { until } from './utils/live';
-import { requeueDeadLetters } from '../src/modules/messages/message-outbox';
+import { requeueFailedWrites } from '../src/modules/ehr/ehr-writes';
 
 /** The demo EHR, but its message endpoint fails the first `failures` calls (an outage), and counts what it acknowledged. */
 class FlakyEhr extends DemoEhrAdapter {
@@ -31,7 +31,7 @@ const START = `mutation($clientId: ID!, $recipientIds: [ID!]!, $body: String!, $
 const LIST = 'query($id: ID!) { client(id: $id) { conversations(folder: ALL) { id messages { id body } } } }';
 const fast = { OUTBOX_POLL_MS: '50', OUTBOX_RETRY_BASE_MS: '50', OUTBOX_RETRY_MAX_MS: '200', ADAPTER_BREAKER_THRESHOLD: '100', LOG_LEVEL: 'error' };
 
-describe('the message outbox to the EHR (retries, restart, exactly once)', () => {
+describe('messages through the EHR write outbox (retries, restart, exactly once)', () => {
   it('shows the message in the conversation at once while the EHR fails, and delivers it exactly once after retries', async () => {
     const ehr = new FlakyEhr(3);
     const t = await startTestApp({ env: fast, adapters: { demo: ehr } });
@@ -59,9 +59,10 @@ describe('the message outbox to the EHR (retries, restart, exactly once)', () =>
           recipientPractitionerIds: ['pr-bakker'],
         },
       });
-      const rows: { status: string; attempts: number }[] = await t.app.db.query('SELECT status, attempts FROM message_outbox WHERE message_id = ?', [
-        messageId,
-      ]);
+      const rows: { status: string; attempts: number }[] = await t.app.db.query(
+        "SELECT status, attempts FROM ehr_writes WHERE subject = ? AND method = 'sendMessage'",
+        [messageId],
+      );
       expect(rows).toEqual([{ status: 'delivered', attempts: 4 }]);
     } finally {
       await t.stop();
@@ -92,9 +93,10 @@ describe('the message outbox to the EHR (retries, restart, exactly once)', () =>
       await until(() => (healthy.acknowledged.length ? true : undefined), 5000, 'delivery after restart');
       await new Promise((resolve) => setTimeout(resolve, 300));
       expect(healthy.acknowledged.map((a) => a.message.messageId)).toEqual([messageId!]);
-      const rows: { status: string; attempts: number }[] = await second.app.db.query('SELECT status, attempts FROM message_outbox WHERE message_id = ?', [
-        messageId!,
-      ]);
+      const rows: { status: string; attempts: number }[] = await second.app.db.query(
+        "SELECT status, attempts FROM ehr_writes WHERE subject = ? AND method = 'sendMessage'",
+        [messageId!],
+      );
       expect(rows).toEqual([{ status: 'delivered', attempts: 2 }]);
     } finally {
       await second.stop();
@@ -114,7 +116,7 @@ describe('the message outbox to the EHR (retries, restart, exactly once)', () =>
       ehr.failures = 0;
       const row = await until(
         async () => {
-          const [r] = (await t.app.db.query("SELECT status FROM message_outbox WHERE message_id = ? AND action = 'send'", [messageId])) as { status: string }[];
+          const [r] = (await t.app.db.query("SELECT status FROM ehr_writes WHERE subject = ? AND method = 'sendMessage'", [messageId])) as { status: string }[];
           return r?.status === 'pending' ? undefined : r;
         },
         5000,
@@ -125,7 +127,7 @@ describe('the message outbox to the EHR (retries, restart, exactly once)', () =>
       // Nothing reached the EHR, so there is nothing to withdraw.
       const withdrawal = await until(
         async () => {
-          const [r] = (await t.app.db.query("SELECT status FROM message_outbox WHERE message_id = ? AND action = 'withdraw'", [messageId])) as {
+          const [r] = (await t.app.db.query("SELECT status FROM ehr_writes WHERE subject = ? AND method = 'withdrawMessage'", [messageId])) as {
             status: string;
           }[];
           return r?.status === 'pending' ? undefined : r;
@@ -137,7 +139,7 @@ describe('the message outbox to the EHR (retries, restart, exactly once)', () =>
 
       const channel = await t.gql(START, { clientId: karenId, recipientIds: [], body: 'Alleen familie', kind: 'PERSONAL_NETWORK' }, token);
       const channelMessage = channel.body.data.startConversation.messages[0].id;
-      expect(await t.app.db.query('SELECT id FROM message_outbox WHERE message_id = ?', [channelMessage])).toEqual([]);
+      expect(await t.app.db.query('SELECT id FROM ehr_writes WHERE subject = ?', [channelMessage])).toEqual([]);
     } finally {
       await t.stop();
     }
@@ -163,13 +165,13 @@ describe('the message outbox to the EHR (retries, restart, exactly once)', () =>
         'the withdrawal',
       );
       expect(copy.message.body).toBe('');
-      const rows = (await t.app.db.query('SELECT action, status FROM message_outbox WHERE message_id = ? ORDER BY action', [messageId])) as {
-        action: string;
+      const rows = (await t.app.db.query('SELECT method, status FROM ehr_writes WHERE subject = ? ORDER BY method', [messageId])) as {
+        method: string;
         status: string;
       }[];
       expect(rows).toEqual([
-        { action: 'send', status: 'delivered' },
-        { action: 'withdraw', status: 'delivered' },
+        { method: 'sendMessage', status: 'delivered' },
+        { method: 'withdrawMessage', status: 'delivered' },
       ]);
     } finally {
       await t.stop();
@@ -209,7 +211,7 @@ describe('the message outbox to the EHR (retries, restart, exactly once)', () =>
 
       // The EHR is back; the operator requeues (npm run outbox -- requeue): delivered once, DELIVERED, ready again.
       ehr.failures = 0;
-      expect(await requeueDeadLetters(t.app.db)).toBe(1);
+      expect(await requeueFailedWrites(t.app.db)).toBe(1);
       await until(async () => ((await status()) === 'DELIVERED' ? true : undefined), 5000, 'the delivery');
       expect(ehr.acknowledged).toHaveLength(1);
       expect(((await (await fetch(`${t.base}/readyz`)).json()) as { status: string }).status).toBe('ready');

@@ -24,6 +24,7 @@ import { QuestionnaireDrafts1764100000110 } from './migrations/1764100000110-Que
 import { QuestionnaireDraftEntity } from '../modules/questionnaires/questionnaire-draft.entity';
 import { EhrWrites1764100000120 } from './migrations/1764100000120-EhrWrites';
 import { EhrWriteEntity } from '../modules/ehr/ehr-write.entity';
+import { MessagesOntoEhrWrites1764100000130 } from './migrations/1764100000130-MessagesOntoEhrWrites';
 import { ClientStoryEntity, DiaryEntryEntity } from '../modules/journal/journal.entity';
 import {
   AttachmentEntity,
@@ -31,7 +32,6 @@ import {
   ConversationParticipantEntity,
   ConversationReaderEntity,
   MessageEntity,
-  MessageOutboxEntity,
 } from '../modules/messages/message.entity';
 
 /** Every entity and migration of the gateway, in one list that the data source and tools share. */
@@ -54,7 +54,6 @@ export const entities = [
   ConversationParticipantEntity,
   MessageEntity,
   ConversationReaderEntity,
-  MessageOutboxEntity,
   InvitationEntity,
   AttachmentEntity,
   DiaryEntryEntity,
@@ -77,4 +76,5 @@ export const migrations = [
   Journal1764100000100,
   QuestionnaireDrafts1764100000110,
   EhrWrites1764100000120,
+  MessagesOntoEhrWrites1764100000130,
 ];

@@ -11,7 +11,8 @@ export const OUTAGE_ENV = {
   LOG_LEVEL: 'error',
 };
 
-type WriteMethod = 'saveQuestionnaireAnswers' | 'approve' | 'setConsent' | 'addTreatmentGoal' | 'shareClientStory' | 'uploadDocument';
+type WriteMethod =
+  'saveQuestionnaireAnswers' | 'approve' | 'setConsent' | 'addTreatmentGoal' | 'shareClientStory' | 'uploadDocument' | 'cancelAppointment' | 'sendMessage';
 
 /** The demo EHR with one write endpoint away while `down` (an outage): it answers 503 and counts the tries. */
 export function ehrAway(method: WriteMethod): DemoEhrAdapter & { down: boolean; tries: number } {

@@ -1,5 +1,6 @@
 import { Field, ID, ObjectType, registerEnumType } from 'type-graphql';
 import { DateTimeScalar } from '../../graphql/scalars';
+import { SyncStatus } from '../messages/message.types';
 
 export enum AppointmentWindow {
   UPCOMING = 'UPCOMING',
@@ -29,6 +30,17 @@ export class Appointment {
   @Field(() => String, { nullable: true }) location?: string | null;
   @Field() online!: boolean;
   @Field({ description: 'Which adapter (care organisation) it came from' }) source!: string;
+  @Field(() => DateTimeScalar, {
+    nullable: true,
+    description:
+      'Called off in the portal and not yet taken by the care organisation’s system (see syncStatus); the appointment leaves the agenda once it did.',
+  })
+  cancelledAt?: string | null;
+  @Field(() => SyncStatus, {
+    nullable: true,
+    description: 'A cancellation on its way to the care organisation’s system: PENDING (kept and retried), FAILED; null otherwise.',
+  })
+  syncStatus?: SyncStatus | null;
 
   clientId!: string;
   practitionerId!: string;

@@ -10,7 +10,7 @@ import { SessionReport } from '../dossier/dossier.types';
 import { Appointment, AppointmentWindow } from './appointment.types';
 import { appointmentReads, readAgenda } from './appointments.service';
 import { BadUserInputError, ForbiddenError, NotAvailableError, NotFoundError } from '../../errors';
-import { actor, locateInDossiers } from '../ehr/client-items';
+import { actor, locateInDossiers, openWrites } from '../ehr/client-items';
 import { parseGlobalId } from '../ehr/global-id';
 import { withPractitioners } from './practitioners';
 
@@ -74,18 +74,30 @@ export class AgendaMutationResolver {
       throw new BadUserInputError(`The reason is at most ${REASON_MAX} characters.`, { field: 'reason', limit: REASON_MAX });
     if (typeof ctx.services.registry.adapter(source)?.cancelAppointment !== 'function')
       throw new NotAvailableError('Calling off appointments at this care organisation');
+    // Called off already and on its way: the same answer, no second write.
+    if ((await openWrites(ctx, clientId, 'cancelAppointment')).has(item.id)) return true;
     const externalClientId = (await ctx.ehr.clientSources(clientId)).find((s) => s.source === source)!.externalId;
     const cancellation = { appointmentId: parseGlobalId(item.id)!.externalId, reason: why, by: await actor(ctx, access), at: new Date().toISOString() };
-    const result = await ctx.ehr.write(source, 'cancelAppointment', (adapter, c) => adapter.cancelAppointment!(externalClientId, cancellation, c));
-    if (!result.done) {
-      if (result.refusal === 'NOT_FOUND') throw new NotFoundError('No such appointment.');
-      throw new ForbiddenError(`The care organisation does not allow this: ${result.reason}`, { reason: 'NOT_CANCELLABLE' });
+    // Through the EHR write outbox: tried at once; while the EHR is away it is kept, retried, and
+    // the agenda shows the appointment as called off (cancelledAt, syncStatus PENDING).
+    const writeId = await ctx.services.ehrWrites.enqueueAlone({
+      clientId,
+      source,
+      externalClientId,
+      method: 'cancelAppointment',
+      subject: item.id,
+      input: cancellation,
+    });
+    const outcome = await ctx.services.ehrWrites.tryNow(writeId);
+    if (outcome.state === 'refused') {
+      if (outcome.refusal === 'NOT_FOUND') throw new NotFoundError('No such appointment.');
+      throw new ForbiddenError(`The care organisation does not allow this: ${outcome.reason}`, { reason: 'NOT_CANCELLABLE' });
     }
     await ctx.audit(
       { action: 'U', eventType: 'agenda.appointment.cancel', resource: `Afspraak afgezegd: ${item.type}`, clientId, treatmentRelationship: true },
       access,
     );
-    await ctx.ehr.forget(clientId, source, 'listAppointments');
+    if (outcome.state === 'delivered') await ctx.ehr.forget(clientId, source, 'listAppointments');
     return true;
   }
 }

@@ -1,7 +1,10 @@
 import type { EhrAppointment } from '../../../adapters/ports';
 import { Action, authorize } from '../../auth/access';
 import type { GatewayContext } from '../../graphql/context';
+import { openWrites } from '../ehr/client-items';
+import type { OpenWrite } from '../ehr/ehr-writes';
 import { globalId } from '../ehr/global-id';
+import { SyncStatus } from '../messages/message.types';
 import { byTime } from '../ehr/time-order';
 import { type AppointmentRecord, AppointmentWindow } from './appointment.types';
 
@@ -31,6 +34,8 @@ function toAppointment(clientId: string, a: EhrAppointment, source: string): App
     location: a.location,
     online: a.online,
     source,
+    cancelledAt: null,
+    syncStatus: null,
     clientId,
     practitionerId: globalId(source, a.practitionerId),
     reportId: a.reportId ? globalId(source, a.reportId) : null,
@@ -61,9 +66,26 @@ export function inWindow<T extends AppointmentRecord>(list: readonly T[], window
  */
 export async function readAgenda(ctx: GatewayContext, clientId: string, when: AppointmentWindow): Promise<AppointmentRecord[]> {
   const { access, can } = await authorize(ctx, clientId, Action.VIEW_AGENDA);
-  const [list] = await Promise.all([
+  const [list, waiting] = await Promise.all([
     appointmentReads.all(ctx, clientId, can.VIEW_ORGANISATION_AGENDA),
+    openWrites(ctx, clientId, 'cancelAppointment'),
     ctx.audit({ action: 'R', eventType: 'agenda.read', resource: 'Afspraken', clientId, treatmentRelationship: true }, access),
   ]);
-  return inWindow(list, when);
+  return inWindow(withPendingCancellations(list, waiting), when);
 }
+
+/**
+ * Appointments as the client sees them: one called off in the portal and not yet taken by the EHR
+ * stays listed, with `cancelledAt` and `syncStatus` PENDING (FAILED once a dead letter), so a read
+ * right after it does not show it as still booked. Once the EHR took it, the EHR's list has it no more.
+ */
+export function withPendingCancellations<T extends AppointmentRecord>(list: readonly T[], waiting: Map<string, OpenWrite>): T[] {
+  if (!waiting.size) return list as T[];
+  return list.map((a) => {
+    const w = waiting.get(a.id);
+    return w ? { ...a, cancelledAt: w.at ?? new Date().toISOString(), syncStatus: w.status === 'failed' ? SyncStatus.FAILED : SyncStatus.PENDING } : a;
+  });
+}
+
+/** The appointments of a list still booked (none called off in the portal). */
+export const stillBooked = <T extends AppointmentRecord>(list: readonly T[]): T[] => list.filter((a) => !a.cancelledAt);

@@ -38,6 +38,8 @@ function withPractitioner(a: AppointmentRecord, practitioner: Practitioner): App
     location: a.location,
     online: a.online,
     source: a.source,
+    cancelledAt: a.cancelledAt ?? null,
+    syncStatus: a.syncStatus ?? null,
     clientId: a.clientId,
     practitionerId: a.practitionerId,
     reportId: a.reportId,

@@ -7,7 +7,7 @@ import { UNKNOWN_CLIENT_NAME, type GatewayContext } from '../../graphql/context'
 import { NotFoundError } from '../../errors';
 import { DateScalar } from '../../graphql/scalars';
 import { AppointmentWindow } from '../appointments/appointment.types';
-import { readAgenda } from '../appointments/appointments.service';
+import { readAgenda, stillBooked } from '../appointments/appointments.service';
 import { Dossier } from '../dossier/dossier.types';
 import { dossierReads } from '../dossier/dossier.service';
 import { readAudited } from '../dossier/dossier.resolver';
@@ -39,7 +39,7 @@ export class ClientResolver {
       can.VIEW_AGENDA ? readAgenda(ctx, c.id, AppointmentWindow.UPCOMING) : Promise.resolve([]),
       can.VIEW_DOSSIER ? countDossierParts(ctx, c.id) : Promise.resolve(0),
     ]);
-    return { id: c.id, clientId: c.id, upcomingAppointmentCount: upcoming.length, dossierPartCount: parts };
+    return { id: c.id, clientId: c.id, upcomingAppointmentCount: stillBooked(upcoming).length, dossierPartCount: parts };
   }
 
   @FieldResolver(() => Dossier, { nullable: true })

@@ -3,7 +3,7 @@ import { Action, authorize, CHILD_DECIDES_FROM_AGE, PARENT_ACCESS } from '../../
 import { ageInYears } from '../../auth/portal-rules';
 import type { GatewayContext } from '../../graphql/context';
 import { ConflictError, NotAvailableError, NotFoundError } from '../../errors';
-import { actor } from '../ehr/client-items';
+import { actor, openWrites } from '../ehr/client-items';
 import { Client } from '../clients/client.types';
 import { Consent } from './consent.types';
 import { SyncStatus } from '../messages/message.types';
@@ -18,7 +18,7 @@ type EhrConsentRow = Consent & { source: string; topicCode: string };
 
 /** The EHRs' consents of the client (toestemming: sharing with the GP, research, …), each source's own. */
 async function ehrConsents(ctx: GatewayContext, clientId: string): Promise<EhrConsentRow[]> {
-  const [rows, waiting] = await Promise.all([fromEhrs(ctx, clientId), ctx.services.ehrWrites.open(clientId, 'setConsent')]);
+  const [rows, waiting] = await Promise.all([fromEhrs(ctx, clientId), openWrites(ctx, clientId, 'setConsent')]);
   // A change the EHR has not taken yet shows as made, with its state.
   return rows.map((c) => {
     const w = waiting.get(c.id);

@@ -7,7 +7,7 @@ import { dossierReads } from './dossier.service';
 import { TreatmentPlanStatus, type Document, type SessionReport, type TreatmentPlan } from './dossier.types';
 import type { EhrWriteStatus } from '../ehr/ehr-write.entity';
 import { SyncStatus } from '../messages/message.types';
-import { actor, locateInDossiers } from '../ehr/client-items';
+import { actor, locateInDossiers, openWrites } from '../ehr/client-items';
 
 type ApprovalState = 'ASKS' | 'APPROVED' | 'ASKS_NOTHING';
 
@@ -117,7 +117,7 @@ export async function approveDossierItem<T extends { id: string }>(ctx: GatewayC
 
 /** The client's akkoorden the EHR has not taken yet, by item id (read once per request and client). */
 function pendingApprovals(ctx: GatewayContext, clientId: string) {
-  return ctx.once(`pending-approvals:${clientId}`, () => ctx.services.ehrWrites.open(clientId, 'approve'));
+  return openWrites(ctx, clientId, 'approve');
 }
 
 /**

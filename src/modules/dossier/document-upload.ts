@@ -3,7 +3,7 @@ import { Arg, Ctx, ID, Mutation, Resolver } from 'type-graphql';
 import { Action, authorize } from '../../auth/access';
 import type { GatewayContext } from '../../graphql/context';
 import { BadUserInputError, ConflictError, NotAvailableError } from '../../errors';
-import { actor } from '../ehr/client-items';
+import { actor, openWrites } from '../ehr/client-items';
 import { dossierReads } from './dossier.service';
 import { Document } from './dossier.types';
 import { globalId, parseGlobalId } from '../ehr/global-id';
@@ -106,7 +106,7 @@ export function pendingDocument(clientId: string, source: string, input: StoredU
 
 /** The documents as the client sees them: the ones they filed that the EHR has not taken yet are in the list. */
 export async function withPendingUploads(ctx: GatewayContext, clientId: string, documents: Document[]): Promise<Document[]> {
-  const waiting = await ctx.services.ehrWrites.open(clientId, 'uploadDocument');
+  const waiting = await openWrites(ctx, clientId, 'uploadDocument');
   if (!waiting.size) return documents;
   const extra = [...waiting].filter(([id]) => !documents.some((d) => d.id === id));
   return [...documents, ...extra.map(([id, w]) => pendingDocument(clientId, parseGlobalId(id)!.source, w.input as unknown as StoredUpload, w.status))];

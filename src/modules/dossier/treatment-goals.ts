@@ -5,7 +5,7 @@ import { BadUserInputError, ConflictError, ForbiddenError, NotAvailableError, No
 import { globalId, parseGlobalId } from '../ehr/global-id';
 import type { EhrWriteRequest } from '../ehr/ehr-writes';
 import { SyncStatus } from '../messages/message.types';
-import { actor, locateInDossiers } from '../ehr/client-items';
+import { actor, locateInDossiers, openWrites } from '../ehr/client-items';
 import { dossierReads } from './dossier.service';
 import { TreatmentPlanStatus, type TreatmentGoal, type TreatmentPlan } from './dossier.types';
 
@@ -53,9 +53,7 @@ async function written<I>(ctx: GatewayContext, request: EhrWriteRequest<I>): Pro
  * PENDING, FAILED once a dead letter), goals removed and not yet taken are out.
  */
 export async function withPendingGoals(ctx: GatewayContext, clientId: string, plan: TreatmentPlan): Promise<TreatmentPlan> {
-  const [adds, removes] = await ctx.once(`pending-goals:${clientId}`, () =>
-    Promise.all([ctx.services.ehrWrites.open(clientId, 'addTreatmentGoal'), ctx.services.ehrWrites.open(clientId, 'removeTreatmentGoal')]),
-  );
+  const [adds, removes] = await Promise.all([openWrites(ctx, clientId, 'addTreatmentGoal'), openWrites(ctx, clientId, 'removeTreatmentGoal')]);
   if (!adds.size && !removes.size) return plan;
   const goals: TreatmentGoal[] = plan.goals.filter((g) => !removes.has(g.id));
   for (const [id, w] of adds) {

@@ -3,11 +3,12 @@ import { Action, decide, Reason } from '../../auth/access';
 import { PortalRelation, type PortalAccess } from '../../auth/permissions';
 import type { GatewayContext } from '../../graphql/context';
 import { ForbiddenError, NotFoundError } from '../../errors';
+import type { EhrWriteMethod, OpenWrite } from './ehr-writes';
 import { parseGlobalId } from './global-id';
 
 // What every write of the client's to an EHR needs: the item it is about (found among the clients
-// the viewer may see) and who writes it, as the EHR records them (approvals, goals, questionnaires,
-// consents, the story, documents, appointments).
+// the viewer may see), who writes it, as the EHR records them (approvals, goals, questionnaires,
+// consents, the story, documents, appointments), and the writes still on their way that reads show.
 
 /**
  * The client whose item this is, among those whose dossier the viewer may see now (the relation,
@@ -56,4 +57,15 @@ const ACTOR_KIND: Record<PortalRelation, EhrActor['kind']> = {
 
 export async function actor(ctx: GatewayContext, access: PortalAccess): Promise<EhrActor> {
   return { name: (await ctx.account()).displayName, kind: ACTOR_KIND[access.relation] };
+}
+
+/**
+ * A client's writes of one method the EHR has not taken yet, by subject (what a read overlays):
+ * every method's read in one query per request and client, read again once this instance stored
+ * or tried a write meanwhile (a mutation that reads, writes and answers sees its own write).
+ */
+export async function openWrites(ctx: GatewayContext, clientId: string, method: EhrWriteMethod): Promise<Map<string, OpenWrite>> {
+  const writes = ctx.services.ehrWrites;
+  const all = await ctx.once(`open-writes:${clientId}:${writes.generation}`, () => writes.openAll(clientId));
+  return all.get(method) ?? new Map();
 }

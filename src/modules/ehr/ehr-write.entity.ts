@@ -3,9 +3,10 @@ import { idColumn, timeColumn } from '../../db/columns';
 
 /**
  * pending: to be tried (again); delivered: the EHR took it; refused: the EHR said no (its rules);
- * failed: a dead letter; superseded: a later write of the same thing replaced it before it went.
+ * failed: a dead letter; superseded: a later write of the same thing replaced it before it went;
+ * cancelled: nothing to send any more (a message deleted before it went, or no copy to withdraw).
  */
-export type EhrWriteStatus = 'pending' | 'delivered' | 'refused' | 'failed' | 'superseded';
+export type EhrWriteStatus = 'pending' | 'delivered' | 'refused' | 'failed' | 'superseded' | 'cancelled';
 
 /**
  * A write to an EHR that the portal accepted and owes the care organisation (the client's input):
@@ -21,7 +22,7 @@ export class EhrWriteEntity {
   @Column({ type: 'varchar', length: 50 }) source!: string;
   /** The port method (EhrAdapter), e.g. saveQuestionnaireAnswers. */
   @Column({ type: 'varchar', length: 64 }) method!: string;
-  /** What it is about (an assignment's global id), to show its state beside it. */
+  /** What it is about (an assignment's global id, a message's id), to show its state beside it. */
   @Column({ type: 'varchar', length: 200 }) subject!: string;
   /** JSON: { externalClientId, input } as the port method takes them. */
   @Column({ type: 'text' }) payload!: string;

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { In, LessThanOrEqual, type DataSource, type EntityManager } from 'typeorm';
-import type { EhrAdapter, EhrWriteResult } from '../../../adapters/ports';
+import { In, LessThanOrEqual, Not, type DataSource, type EntityManager } from 'typeorm';
+import type { AdapterRequestContext, EhrAdapter, EhrWriteResult } from '../../../adapters/ports';
 import type { Logger } from '../../observability/logger';
 import type { AdapterRegistry } from './adapter-registry';
 import { EhrWriteEntity, type EhrWriteStatus } from './ehr-write.entity';
@@ -8,16 +8,32 @@ import { cappedBackoff, PollLoop, type OutboxOptions } from './poll-loop';
 
 /** The port methods a client's write goes through: (the client's id in that EHR, the input, the context) → EhrWriteResult. */
 export type EhrWriteMethod =
-  'saveQuestionnaireAnswers' | 'approve' | 'setConsent' | 'addTreatmentGoal' | 'removeTreatmentGoal' | 'shareClientStory' | 'uploadDocument';
+  | 'saveQuestionnaireAnswers'
+  | 'approve'
+  | 'setConsent'
+  | 'addTreatmentGoal'
+  | 'removeTreatmentGoal'
+  | 'shareClientStory'
+  | 'uploadDocument'
+  | 'cancelAppointment'
+  | 'sendMessage'
+  | 'withdrawMessage';
 
 export interface EhrWriteRequest<I> {
   clientId: string;
   source: string;
   externalClientId: string;
   method: EhrWriteMethod;
-  /** What it is about, to show its state beside it (an assignment's global id). */
+  /** What it is about, to show its state beside it (an assignment's global id, a message's id). */
   subject: string;
   input: I;
+}
+
+/** A write the EHR has not taken yet, as a read shows it beside its item. */
+export interface OpenWrite {
+  status: EhrWriteStatus;
+  at: string | null;
+  input: Record<string, unknown>;
 }
 
 /** What became of a write tried at once: taken, refused by the EHR's rules, or waiting for the EHR. */
@@ -31,38 +47,45 @@ export interface EhrWritesOptions {
   options: OutboxOptions;
   /** After the EHR took a write, what the portal does with its own record (per method). */
   onDelivered?: (row: EhrWriteEntity) => Promise<void>;
-  /** What a stored input needs before the call that JSON cannot hold (an upload's bytes, read from file storage). */
+  /**
+   * What a stored input needs before the call that JSON cannot hold (an upload's bytes, read from
+   * file storage; a message, read from the portal's record when it goes). Throwing WriteCancelled
+   * settles the write as cancelled (nothing to send any more); any other error retries it.
+   */
   prepare?: (row: EhrWriteEntity, input: unknown) => Promise<unknown>;
   /** After the EHR refused a write it was retried for (its rules, not an outage): the portal's record is open again. */
   onRefused?: (row: EhrWriteEntity) => Promise<void>;
 }
 
-type Call = (adapter: EhrAdapter, externalClientId: string, input: unknown, signal: AbortSignal) => Promise<EhrWriteResult> | undefined;
+type Call = (adapter: EhrAdapter, externalClientId: string, input: unknown, ctx: AdapterRequestContext) => Promise<EhrWriteResult> | undefined;
+type Input<M extends EhrWriteMethod> = Parameters<NonNullable<EhrAdapter[M]>>[1];
+const taken = (): EhrWriteResult => ({ done: true });
 
 /** Each method as the adapter takes it; undefined where the adapter lacks it. */
 const CALLS: Record<EhrWriteMethod, Call> = {
-  saveQuestionnaireAnswers: (a, id, input, signal) =>
-    a.saveQuestionnaireAnswers?.(id, input as Parameters<NonNullable<EhrAdapter['saveQuestionnaireAnswers']>>[1], { requestId: 'ehr-writes', signal }),
-  approve: (a, id, input, signal) => a.approve?.(id, input as Parameters<NonNullable<EhrAdapter['approve']>>[1], { requestId: 'ehr-writes', signal }),
-  addTreatmentGoal: (a, id, input, signal) =>
-    a.addTreatmentGoal?.(id, input as Parameters<NonNullable<EhrAdapter['addTreatmentGoal']>>[1], { requestId: 'ehr-writes', signal }),
-  removeTreatmentGoal: (a, id, input, signal) =>
-    a.removeTreatmentGoal?.(id, input as Parameters<NonNullable<EhrAdapter['removeTreatmentGoal']>>[1], { requestId: 'ehr-writes', signal }),
-  uploadDocument: (a, id, input, signal) =>
-    a.uploadDocument?.(id, input as Parameters<NonNullable<EhrAdapter['uploadDocument']>>[1], { requestId: 'ehr-writes', signal }),
-  shareClientStory: (a, id, input, signal) =>
-    a.shareClientStory?.(id, input as Parameters<NonNullable<EhrAdapter['shareClientStory']>>[1], { requestId: 'ehr-writes', signal }),
-  setConsent: (a, id, input, signal) => a.setConsent?.(id, input as Parameters<NonNullable<EhrAdapter['setConsent']>>[1], { requestId: 'ehr-writes', signal }),
+  saveQuestionnaireAnswers: (a, id, input, ctx) => a.saveQuestionnaireAnswers?.(id, input as Input<'saveQuestionnaireAnswers'>, ctx),
+  approve: (a, id, input, ctx) => a.approve?.(id, input as Input<'approve'>, ctx),
+  addTreatmentGoal: (a, id, input, ctx) => a.addTreatmentGoal?.(id, input as Input<'addTreatmentGoal'>, ctx),
+  removeTreatmentGoal: (a, id, input, ctx) => a.removeTreatmentGoal?.(id, input as Input<'removeTreatmentGoal'>, ctx),
+  uploadDocument: (a, id, input, ctx) => a.uploadDocument?.(id, input as Input<'uploadDocument'>, ctx),
+  shareClientStory: (a, id, input, ctx) => a.shareClientStory?.(id, input as Input<'shareClientStory'>, ctx),
+  setConsent: (a, id, input, ctx) => a.setConsent?.(id, input as Input<'setConsent'>, ctx),
+  cancelAppointment: (a, id, input, ctx) => a.cancelAppointment?.(id, input as Input<'cancelAppointment'>, ctx),
+  sendMessage: (a, id, input, ctx) => a.sendMessage?.(id, input as Input<'sendMessage'>, ctx).then(taken),
+  withdrawMessage: (a, id, input, ctx) => a.withdrawMessage?.(id, (input as { messageId: string }).messageId, ctx).then(taken),
 };
+
+/** Thrown by `prepare` when a write has nothing left to send (a message deleted before it went): the row is settled as cancelled. */
+export class WriteCancelled extends Error {}
 
 /**
  * The outbox of the client's writes to the EHRs: a write is stored with the portal's own record
  * (one transaction), tried at once, and, while the EHR is away, retried with capped backoff (by
  * whichever instance claims it first) until the EHR takes or refuses it; after OUTBOX_MAX_ATTEMPTS
  * it is a dead letter (failed). The port's writes are idempotent (portal-chosen ids), so a retry
- * after a lost answer changes nothing more. Questionnaire answers, akkoorden, consents, goals, the
- * shared story and uploaded documents go through it; a cancelled appointment still goes to the EHR
- * at once, and messages have their own outbox (message-outbox.ts) on the same loop and backoff.
+ * after a lost answer changes nothing more. Every write of the portal to an EHR goes through it:
+ * questionnaire answers, akkoorden, consents, goals, the shared story, uploaded documents,
+ * cancelled appointments, and messages (sent and withdrawn; see messages/message-writes.ts).
  */
 export class EhrWrites {
   private readonly loop: PollLoop;
@@ -79,8 +102,14 @@ export class EhrWrites {
     return this.loop.stop();
   }
 
+  /** Runs a pass now (or right after the current one): a write that need not be tried while its writer waits (a message). */
+  kick(): void {
+    this.loop.kick();
+  }
+
   /** Stores a write in the caller's transaction; answers its id (tried with `tryNow` once committed). */
   async enqueue<I>(tx: EntityManager, request: EhrWriteRequest<I>): Promise<string> {
+    this.generation++;
     const row: EhrWriteEntity = {
       id: randomUUID(),
       clientId: request.clientId,
@@ -95,10 +124,13 @@ export class EhrWrites {
       createdAt: new Date(),
       deliveredAt: null,
     };
-    // A later write of the same thing replaces one still waiting (a consent changed twice while the EHR was away): only the last goes, so the EHR ends as the client left it.
+    // A later write of the same thing to the same EHR replaces one still waiting (a consent changed twice while the EHR was away): only the last goes, so the EHR ends as the client left it.
     await tx
       .getRepository(EhrWriteEntity)
-      .update({ clientId: request.clientId, subject: request.subject, method: request.method, status: 'pending' }, { status: 'superseded' });
+      .update(
+        { clientId: request.clientId, source: request.source, subject: request.subject, method: request.method, status: 'pending' },
+        { status: 'superseded' },
+      );
     await tx.getRepository(EhrWriteEntity).insert(row);
     return row.id;
   }
@@ -108,21 +140,34 @@ export class EhrWrites {
     return this.deps.db.transaction((tx) => this.enqueue(tx, request));
   }
 
-  /** A client's writes of one method the EHR has not taken yet (pending, or dead letters), by subject, with the time in their input. */
-  async open(clientId: string, method: EhrWriteMethod): Promise<Map<string, { status: EhrWriteStatus; at: string | null; input: Record<string, unknown> }>> {
+  /**
+   * Bumped by every write this instance stores or tries: a request that read the open writes
+   * before its own write reads them again after it (see openWrites in client-items.ts).
+   */
+  generation = 0;
+
+  /**
+   * A client's writes the EHR has not taken yet (pending, or dead letters), by method and subject,
+   * with the time in their input: one query for every part a page overlays (a message's state is
+   * read per conversation instead).
+   */
+  async openAll(clientId: string): Promise<Map<EhrWriteMethod, Map<string, OpenWrite>>> {
     const rows = await this.deps.db
       .getRepository(EhrWriteEntity)
-      .find({ where: { clientId, method, status: In(['pending', 'failed']) }, order: { createdAt: 'ASC' } });
-    return new Map(
-      rows.map((r) => {
-        const input = (JSON.parse(r.payload) as { input?: Record<string, unknown> }).input ?? {};
-        return [r.subject, { status: r.status, at: typeof input.at === 'string' ? input.at : null, input }];
-      }),
-    );
+      .find({ where: { clientId, status: In(['pending', 'failed']), method: Not(In(['sendMessage', 'withdrawMessage'])) }, order: { createdAt: 'ASC' } });
+    const out = new Map<EhrWriteMethod, Map<string, OpenWrite>>();
+    for (const r of rows) {
+      const input = (JSON.parse(r.payload) as { input?: Record<string, unknown> }).input ?? {};
+      const method = r.method as EhrWriteMethod;
+      if (!out.has(method)) out.set(method, new Map());
+      out.get(method)!.set(r.subject, { status: r.status, at: typeof input.at === 'string' ? input.at : null, input });
+    }
+    return out;
   }
 
   /** Tries a stored write now (the client waits for this one attempt); later attempts are the loop's. */
   async tryNow(id: string): Promise<WriteOutcome> {
+    this.generation++;
     const row = await this.deps.db.getRepository(EhrWriteEntity).findOneBy({ id });
     if (!row || row.status !== 'pending') return { state: 'pending' };
     return this.attempt(row);
@@ -171,7 +216,8 @@ export class EhrWrites {
       const result = await this.deps.registry.call(
         row.source,
         row.method,
-        (a, signal) => CALLS[row.method as EhrWriteMethod](a, externalClientId, input, signal) ?? Promise.resolve(cannot(row)),
+        (a, signal) =>
+          CALLS[row.method as EhrWriteMethod](a, externalClientId, input, { requestId: `ehr-write:${row.id}`, signal }) ?? Promise.resolve(cannot(row)),
         'write',
       );
       if (!result.done) {
@@ -184,6 +230,10 @@ export class EhrWrites {
       return { state: 'delivered', ...(result.id ? { id: result.id } : {}) };
     } catch (err) {
       const reason = (err as Error).message.slice(0, 500);
+      if (err instanceof WriteCancelled) {
+        await settle('cancelled', { lastError: reason });
+        return { state: 'refused', refusal: 'NOT_CHANGEABLE', reason };
+      }
       const attempts = row.attempts + 1;
       if (attempts >= (this.deps.options.maxAttempts ?? Number.POSITIVE_INFINITY)) {
         this.deps.logger.error({ writeId: row.id, method: row.method, source: row.source, attempts, err: reason }, 'EHR write is a dead letter');
@@ -208,8 +258,8 @@ const cannot = (row: EhrWriteEntity): EhrWriteResult => ({ done: false, refusal:
 
 /**
  * Dead letters of the client's writes back in line (all, or those about the given subjects), tried
- * again from the first backoff step; answers how many. `npm run outbox -- requeue` calls it beside
- * the message outbox's, while the gateway runs: any instance's next pass picks them up.
+ * again from the first backoff step; answers how many. `npm run outbox -- requeue` calls it while
+ * the gateway runs: any instance's next pass picks them up.
  */
 export async function requeueFailedWrites(db: DataSource, subjects?: string[]): Promise<number> {
   const result = await db.getRepository(EhrWriteEntity).update(subjects?.length ? { status: 'failed', subject: In(subjects) } : { status: 'failed' }, {

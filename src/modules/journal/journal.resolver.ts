@@ -2,7 +2,7 @@ import { Arg, Ctx, FieldResolver, ID, Mutation, Resolver, Root } from 'type-grap
 import { Action, authorize } from '../../auth/access';
 import type { GatewayContext } from '../../graphql/context';
 import { NotAvailableError } from '../../errors';
-import { actor } from '../ehr/client-items';
+import { actor, openWrites } from '../ehr/client-items';
 import { checkStory } from './journal.service';
 import { Client } from '../clients/client.types';
 import type { ClientStoryEntity, DiaryEntryEntity } from './journal.entity';
@@ -37,7 +37,7 @@ export class JournalResolver {
       ctx.audit({ action: 'R', eventType: 'journal.story.read', resource: 'Mijn verhaal', clientId: c.id }, access),
     ]);
     if (!story) return null;
-    const waiting = [...(await ctx.services.ehrWrites.open(c.id, 'shareClientStory')).values()];
+    const waiting = [...(await openWrites(ctx, c.id, 'shareClientStory')).values()];
     const syncStatus = waiting.some((w) => w.status === 'failed') ? SyncStatus.FAILED : waiting.length ? SyncStatus.PENDING : null;
     return { ...presentStory(story), syncStatus };
   }

@@ -5,7 +5,7 @@ import { idColumn, timeColumn } from '../../db/columns';
 export type ConversationKindValue = 'TEAM' | 'PERSONAL_NETWORK' | 'TRUST_GROUP' | 'CARE_ORGANISATION';
 export type ParticipantKindValue = 'CLIENT' | 'NETWORK_MEMBER' | 'PRACTITIONER';
 
-/** One conversation in one client's portal. The portal owns it; the EHR gets copies through the outbox. */
+/** One conversation in one client's portal. The portal owns it; the EHR gets copies through the EHR write outbox. */
 @Entity('conversations')
 @Index('ix_conversations_client', ['clientId', 'lastMessageAt'])
 export class ConversationEntity {
@@ -60,32 +60,6 @@ export class ConversationReaderEntity {
   @Column({ name: 'last_read_at', ...timeColumn, nullable: true }) lastReadAt!: Date | null;
   /** Archived until a newer message arrives (then the conversation is back in the inbox). */
   @Column({ name: 'archived_at', ...timeColumn, nullable: true }) archivedAt!: Date | null;
-}
-
-/** pending: to be tried (again); delivered: the EHR acknowledged; cancelled: nothing to send any more; failed: a dead letter (OUTBOX_MAX_ATTEMPTS). */
-export type OutboxStatus = 'pending' | 'delivered' | 'cancelled' | 'failed';
-export type OutboxAction = 'send' | 'withdraw';
-
-/**
- * A message still to be handed to one EHR (source). Written in the same transaction as the
- * message, so nothing is lost between "stored" and "sent"; the worker retries until acknowledged.
- * It holds no text: the body is read from the message at delivery, so a deletion reaches it too.
- */
-@Entity('message_outbox')
-@Index('uq_message_outbox_message_source_action', ['messageId', 'source', 'action'], { unique: true })
-@Index('ix_message_outbox_due', ['status', 'nextAttemptAt'])
-export class MessageOutboxEntity {
-  @PrimaryColumn(idColumn) id!: string;
-  @Column({ name: 'message_id', ...idColumn }) messageId!: string;
-  @Column({ type: 'varchar', length: 50 }) source!: string;
-  @Column({ type: 'varchar', length: 16 }) status!: OutboxStatus;
-  /** send: hand the message over; withdraw: the author deleted it, so the EHR's copy is withdrawn. */
-  @Column({ type: 'varchar', length: 16, default: 'send' }) action!: OutboxAction;
-  @Column({ type: 'int', default: 0 }) attempts!: number;
-  @Column({ name: 'next_attempt_at', ...timeColumn }) nextAttemptAt!: Date;
-  @Column({ name: 'last_error', type: 'varchar', length: 500, nullable: true }) lastError!: string | null;
-  @Column({ name: 'created_at', ...timeColumn }) createdAt!: Date;
-  @Column({ name: 'delivered_at', ...timeColumn, nullable: true }) deliveredAt!: Date | null;
 }
 
 /**

@@ -3,6 +3,9 @@ import { In, type DataSource, type EntityManager } from 'typeorm';
 import type { EventBus } from '../../events/event-bus';
 import type { AdapterRegistry } from '../ehr/adapter-registry';
 import type { AttachmentsService } from '../files/attachments.service';
+import type { EhrWriteStatus } from '../ehr/ehr-write.entity';
+import type { EhrWrites } from '../ehr/ehr-writes';
+import { enqueueMessageWrites, sendStates, sentTo } from './message-writes';
 import { MESSAGE_TOPIC, type MessageSignal } from './messages.topics';
 import { parseGlobalId } from '../ehr/global-id';
 import { Message, Participant, ParticipantKind, ConversationFolder, ConversationKind, CONVERSATION_NOTICE, type Conversation } from './message.types';
@@ -11,9 +14,6 @@ import {
   ConversationParticipantEntity,
   ConversationReaderEntity,
   MessageEntity,
-  MessageOutboxEntity,
-  type OutboxAction,
-  type OutboxStatus,
   type ConversationKindValue,
   type ParticipantKindValue,
 } from './message.entity';
@@ -34,8 +34,8 @@ const SIGNAL_MARGIN_MS = 2_000;
 export interface MessagesServiceOptions {
   db: DataSource;
   bus: EventBus;
-  /** Wakes the outbox worker after a commit, so delivery does not wait for the next poll. */
-  onEnqueued: () => void;
+  /** The EHR write outbox a message's copies go through (woken after the commit, so delivery does not wait for its next poll). */
+  writes: EhrWrites;
   /** A practitioner's display name by global id (through the EHR adapters), for practitioners' own messages. */
   practitionerName: (practitionerId: string) => Promise<string | null>;
   attachments: AttachmentsService;
@@ -44,9 +44,9 @@ export interface MessagesServiceOptions {
 }
 
 /**
- * Owns conversations, messages, reader state and the message outbox. Authorisation is the
- * resolvers' job; this keeps the data consistent: a message and its outbox rows are written in
- * one transaction, and the bus is told only after the commit.
+ * Owns conversations, messages and reader state. Authorisation is the resolvers' job; this keeps
+ * the data consistent: a message and its rows in the EHR write outbox are written in one
+ * transaction, and the bus is told only after the commit.
  */
 export class MessagesService {
   constructor(private readonly deps: MessagesServiceOptions) {}
@@ -146,20 +146,9 @@ export class MessagesService {
     return query.getMany();
   }
 
-  /** The outbox states of every message of a conversation that is passed on to an EHR (its send rows), by message id. */
-  async deliveryStates(conversationId: string): Promise<Map<string, OutboxStatus[]>> {
-    const rows: { messageId: string; status: OutboxStatus }[] = await this.deps.db
-      .getRepository(MessageOutboxEntity)
-      .createQueryBuilder('o')
-      .innerJoin(MessageEntity, 'm', 'm.id = o.message_id')
-      .select('o.message_id', 'messageId')
-      .addSelect('o.status', 'status')
-      .where('m.conversation_id = :conversationId', { conversationId })
-      .andWhere("o.action = 'send'")
-      .getRawMany();
-    const states = new Map<string, OutboxStatus[]>();
-    for (const r of rows) states.set(r.messageId, [...(states.get(r.messageId) ?? []), r.status]);
-    return states;
+  /** The outbox states of every message of a conversation that is passed on to an EHR (its sends), by message id. */
+  deliveryStates(conversationId: string): Promise<Map<string, EhrWriteStatus[]>> {
+    return sendStates(this.deps.db, conversationId);
   }
 
   async messages(conversationId: string): Promise<MessageEntity[]> {
@@ -201,7 +190,7 @@ export class MessagesService {
       );
       await tx.getRepository(MessageEntity).insert(message);
       await this.claimAttachments(tx, input.attachmentIds, input.author, message.id);
-      await enqueue(tx, message.id, input.deliverTo, now);
+      await enqueueMessageWrites(tx, this.deps.writes, message, input.deliverTo, 'sendMessage');
       // The author has read what they wrote.
       if (input.author.kind !== 'PRACTITIONER') await markRead(tx, conversation.id, input.author.ref, now);
     });
@@ -215,7 +204,7 @@ export class MessagesService {
     await this.deps.db.transaction(async (tx) => {
       await this.addToConversation(tx, input.conversation, message, input.author);
       await this.claimAttachments(tx, input.attachmentIds, input.author, message.id);
-      await enqueue(tx, message.id, input.deliverTo, now);
+      await enqueueMessageWrites(tx, this.deps.writes, message, input.deliverTo, 'sendMessage');
       if (input.author.kind !== 'PRACTITIONER') await markRead(tx, input.conversation.id, input.author.ref, now);
     });
     await this.announce(message, 'ADDED', input.deliverTo.length > 0);
@@ -285,16 +274,9 @@ export class MessagesService {
     await this.deps.db.transaction(async (tx) => {
       await tx.getRepository(MessageEntity).update({ id: message.id }, { body: null, deletedAt });
       // Every EHR that was (or may yet be) handed a copy gets it withdrawn; an undelivered send is cancelled by the outbox.
-      const sent = await tx.getRepository(MessageOutboxEntity).findBy({ messageId: message.id, action: 'send' });
-      await enqueue(
-        tx,
-        message.id,
-        sent.filter((row) => row.status !== 'cancelled').map((row) => row.source),
-        deletedAt,
-        'withdraw',
-      );
+      await enqueueMessageWrites(tx, this.deps.writes, message, await sentTo(tx, message), 'withdrawMessage');
     });
-    this.deps.onEnqueued();
+    this.deps.writes.kick();
     await this.deps.attachments.removeForMessage(message.id);
     const deleted = { ...message, body: null, deletedAt };
     await this.announce(deleted, 'DELETED', false);
@@ -329,7 +311,7 @@ export class MessagesService {
   }
 
   private async announce(message: MessageEntity, kind: MessageSignal['kind'], enqueued: boolean): Promise<void> {
-    if (enqueued) this.deps.onEnqueued();
+    if (enqueued) this.deps.writes.kick();
     if (kind === 'ADDED') this.deps.onAdded(message);
     const signal: MessageSignal = { clientId: message.clientId, conversationId: message.conversationId, messageId: message.id, kind };
     // The database already holds the message; a lost signal only delays a screen until its next query.
@@ -401,25 +383,6 @@ function newMessage(conversation: ConversationEntity, author: Author, body: stri
     deletedAt: null,
     sourceEventId,
   };
-}
-
-async function enqueue(tx: EntityManager, messageId: string, sources: string[], now: Date, action: OutboxAction = 'send'): Promise<void> {
-  const unique = [...new Set(sources)];
-  if (!unique.length) return;
-  await tx.getRepository(MessageOutboxEntity).insert(
-    unique.map((source) => ({
-      id: randomUUID(),
-      messageId,
-      source,
-      status: 'pending' as const,
-      action,
-      attempts: 0,
-      nextAttemptAt: now,
-      lastError: null,
-      createdAt: now,
-      deliveredAt: null,
-    })),
-  );
 }
 
 async function readerState(m: EntityManager, conversationId: string, accountId: string): Promise<ConversationReaderEntity> {
