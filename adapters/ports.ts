@@ -335,7 +335,7 @@ export function writeRefused(refusal: 'NOT_FOUND' | 'NOT_CHANGEABLE', reason: st
 /** A sync event made from an upstream's own notification (the gateway stores and processes it like POST /sync/events). */
 export interface EhrNotificationEvent {
   id: string;
-  type: 'message.created' | 'dossier.changed';
+  type: 'message.created' | 'dossier.changed' | 'appointment.upserted' | 'document.published' | 'questionnaire.assigned';
   source: string;
   clientId: string;
   occurredAt?: string;

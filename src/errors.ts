@@ -68,9 +68,10 @@ export class RateLimitedError extends AppError {
     super(ErrorCode.RATE_LIMITED, `Too many attempts; try again in ${retryAfterSeconds} seconds.`, { retryAfter: retryAfterSeconds });
   }
 }
+/** The item changed or was settled meanwhile; `current` (where given) is its state now, so a client shows it without another read. */
 export class ConflictError extends AppError {
-  constructor(message: string) {
-    super(ErrorCode.CONFLICT, message);
+  constructor(message: string, current?: Record<string, unknown>) {
+    super(ErrorCode.CONFLICT, message, current ? { current } : {});
   }
 }
 /** An operation of the contract that this gateway does not offer yet: a clear refusal, never fake data. */

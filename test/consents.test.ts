@@ -132,3 +132,27 @@ describe('a consent change the EHR never takes (a dead letter of the EHR write o
     }
   });
 });
+
+describe('a consent change the EHR refuses (its own rules, changed there meanwhile)', () => {
+  it('answers CONFLICT with the consent as the EHR has it now, and shows it so', async () => {
+    /** The EHR keeps research consent as its own team set it: it refuses the client's change. */
+    class KeptEhr extends DemoEhrAdapter {
+      override async setConsent(): Promise<{ done: false; refusal: 'NOT_CHANGEABLE'; reason: string }> {
+        return { done: false, refusal: 'NOT_CHANGEABLE', reason: 'Changed by the care organisation meanwhile.' };
+      }
+    }
+    const t = await startTestApp({ env: OUTAGE_ENV, adapters: { demo: new KeptEhr() } });
+    try {
+      const token = await t.login('client@demo.test');
+      const [karenId] = await portalIds(t, token);
+      const id = `ehr:${karenId}:demo:onderzoek`;
+      const before = ((await t.gql(CONSENTS, { c: karenId }, token)).body.data.client.consents as Consent[]).find((c) => c.id === id)!;
+      const { body } = await t.gql(SET, { id, g: !before.granted }, token);
+      expect(body.errors?.[0]?.extensions).toEqual({ code: 'CONFLICT', current: { id, granted: before.granted, changedAt: before.changedAt } });
+      expect(((await t.gql(CONSENTS, { c: karenId }, token)).body.data.client.consents as Consent[]).find((c) => c.id === id)).toEqual(before);
+      expect(await t.app.db.query("SELECT status FROM ehr_writes WHERE method = 'setConsent'")).toEqual([{ status: 'refused' }]);
+    } finally {
+      await t.stop();
+    }
+  });
+});

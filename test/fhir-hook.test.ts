@@ -1,12 +1,15 @@
 import { DemoEhrAdapter } from '../adapters/demo/demo.adapter';
 import { fhirNotificationToEvent } from '../adapters/fhir/fhir-notification';
+import { MemoryMailer } from '../adapters/mail/mail';
 import { portalIds, startTestApp, type TestApp } from './utils/app';
+import { until } from './utils/live';
 
 const SECRET = 'fhir-subscription-secret-123';
 const MEDS = 'query($id: ID!) { client(id: $id) { dossier { medications { name } } } }';
 
 describe('FHIR Subscription rest-hook → sync events', () => {
   let t: TestApp;
+  const mail = new MemoryMailer();
   // A FHIR-speaking organisation stands in as the demo adapter registered under the name 'fhir',
   // reading its rest-hooks as the FHIR adapter does.
   const fhir = Object.assign(new DemoEhrAdapter({}, 'fhir'), { notificationToEvent: (n: unknown) => fhirNotificationToEvent('fhir', n) });
@@ -14,6 +17,7 @@ describe('FHIR Subscription rest-hook → sync events', () => {
     t = await startTestApp({
       env: { EHR_ADAPTERS: 'fhir', FHIR_BASE_URL: 'http://127.0.0.1:9/fhir', FHIR_SUBSCRIPTION_SECRET: SECRET, CACHE_TTL_SECONDS: '60', DEMO_SEED: '0' },
       adapters: { fhir },
+      mail,
     });
   });
   afterAll(async () => t.stop());
@@ -46,6 +50,37 @@ describe('FHIR Subscription rest-hook → sync events', () => {
       if (!names.includes('Quetiapine 25 mg tablet')) await new Promise((r) => setTimeout(r, 50));
     }
     expect(names).toContain('Quetiapine 25 mg tablet');
+  });
+
+  it('mails the client (no content) when the FHIR server reports a questionnaire assigned to them as a Task, once per version', async () => {
+    const token = await t.login({ bsn: '999990019' });
+    await portalIds(t, token);
+    // A DigiD login has no address of its own: the client gave one for notifications.
+    const { id } = (await t.gql('query { me { id } }', {}, token)).body.data.me as { id: string };
+    await t.app.db.query("UPDATE accounts SET email = 'karen@example.test' WHERE id = ?", [id]);
+    const task = {
+      resourceType: 'Task',
+      id: 'task-phq',
+      meta: { versionId: '1' },
+      status: 'requested',
+      intent: 'order',
+      for: { reference: 'Patient/cl-karen' },
+      focus: { reference: 'Questionnaire/phq-9' },
+    };
+    expect((await notify(task)).status).toBe(202);
+    expect((await notify(task)).status).toBe(202);
+    const rows = (await t.app.db.query("SELECT type FROM sync_events WHERE event_id = 'fhir:Task/task-phq/_history/1'")) as { type: string }[];
+    expect(rows.map((r) => r.type)).toEqual(['questionnaire.assigned']);
+    const mails = await until(
+      () => {
+        const sent = mail.sent.filter((m) => m.to === 'karen@example.test' && /vragenlijst/i.test(m.subject));
+        return sent.length ? sent : undefined;
+      },
+      3000,
+      'the questionnaire mail',
+    );
+    expect(mails).toHaveLength(1);
+    expect(mails[0].text).not.toContain('phq');
   });
 
   it('stores a practitioner’s Communication as message.created', async () => {

@@ -1,6 +1,6 @@
 import { startFhirServer, type TestFhirServer } from './utils/fhir-server';
 import { parseSearchRequest } from '@medplum/core';
-import type { Appointment, Coverage, DocumentReference, Provenance, Questionnaire, QuestionnaireResponse, Task } from '@medplum/fhirtypes';
+import type { Appointment, Binary, Coverage, DocumentReference, Provenance, Questionnaire, QuestionnaireResponse, Task } from '@medplum/fhirtypes';
 import { FhirEhrAdapter } from '../adapters/fhir/fhir.adapter';
 import { APPOINTMENT_COUNT, EVA_BSN, INTAKE_QUESTIONNAIRE, KAREN_BSN, MDO_TYPE, PARENT_BSN, seedGgzClient, type GgzSeed } from './utils/fhir-ggz-seed';
 import { portalIds, startTestApp, type TestApp } from './utils/app';
@@ -467,6 +467,46 @@ test('files a document the client uploads as a DocumentReference with its bytes,
   const download = await fetch(new URL(body.data.addDocument.downloadUrl, t.base));
   expect(download.status).toBe(200);
   expect(Buffer.from(await download.arrayBuffer()).equals(pdf)).toBe(true);
+});
+
+test('files an upload above the inline limit as a Binary of its own (sent as raw bytes) and a DocumentReference pointing at it, once', async () => {
+  const small = await startTestApp({
+    env: { EHR_ADAPTERS: 'fhir', FHIR_BASE_URL: fhir.baseUrl, FHIR_INLINE_ATTACHMENT_MAX_BYTES: '16', CACHE_TTL_SECONDS: '0', DEMO_SEED: '0' },
+  });
+  try {
+    const as = await small.login({ bsn: EVA_BSN });
+    const [id] = await portalIds(small, as);
+    const pdf = Buffer.from(`%PDF-1.4\n%${'ontslagbrief '.repeat(200)}\n%%EOF\n`);
+    const form = new FormData();
+    form.append('file', new Blob([pdf]), 'ontslagbrief.pdf');
+    const up = (await (await fetch(`${small.base}/files`, { method: 'POST', headers: { authorization: `Bearer ${as}` }, body: form })).json()) as {
+      id: string;
+    };
+    const { body } = await small.gql(
+      'mutation($c: ID!, $u: ID!) { addDocument(clientId: $c, uploadId: $u, title: "Ontslagbrief kliniek") { id name downloadUrl syncStatus } }',
+      { c: id, u: up.id },
+      as,
+    );
+    expect(body.errors).toBeUndefined();
+    expect(body.data.addDocument).toMatchObject({ name: 'Ontslagbrief kliniek', syncStatus: null });
+    const docs = await fhir.repo.searchResources<DocumentReference>(
+      parseSearchRequest<DocumentReference>(`DocumentReference?subject=Patient/${seed.eva.id}&description=Ontslagbrief`),
+    );
+    expect(docs).toHaveLength(1);
+    const attachment = docs[0].content[0].attachment;
+    expect(attachment).toMatchObject({ contentType: 'application/pdf', size: pdf.length, url: expect.stringMatching(/^Binary\//) });
+    expect(attachment.data).toBeUndefined();
+    const binary = await fhir.repo.readResource<Binary>('Binary', attachment.url!.slice('Binary/'.length));
+    expect(binary).toMatchObject({ contentType: 'application/pdf', securityContext: { reference: `Patient/${seed.eva.id}` } });
+    expect(Buffer.from(binary.data!, 'base64').equals(pdf)).toBe(true);
+    // The bytes went as they are, not as base64 inside JSON.
+    expect(fhir.requests.filter((r) => r.method === 'POST' && r.path === 'Binary').map((r) => r.body)).toContain(`<${pdf.length} bytes of application/pdf>`);
+    const download = await fetch(new URL(body.data.addDocument.downloadUrl, small.base));
+    expect(download.status).toBe(200);
+    expect(Buffer.from(await download.arrayBuffer()).equals(pdf)).toBe(true);
+  } finally {
+    await small.stop();
+  }
 });
 
 test('calls off an upcoming Appointment: cancelled with who and why, gone from the agenda', async () => {

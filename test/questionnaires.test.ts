@@ -122,7 +122,11 @@ describe.each(configurations)('questionnaires ($name)', ({ database }) => {
     expect(inEhr.answers).toHaveLength(11);
     expect(demo.calls.get('saveQuestionnaireAnswers')).toBe(1);
 
-    expect((await save([{ questionId: 'phq-1', value: 'Bijna elke dag' }])).body.errors?.[0]?.extensions?.code).toBe('CONFLICT');
+    // Sent is sent: the refusal says so and carries the assignment as it is now.
+    expect((await save([{ questionId: 'phq-1', value: 'Bijna elke dag' }])).body.errors?.[0]?.extensions).toEqual({
+      code: 'CONFLICT',
+      current: { status: 'COMPLETED', completedAt: expect.any(String) },
+    });
     expect((await list(token, 'COMPLETED')).map((a) => a.id)).toEqual([PHQ9, INTAKE]);
     const lines = (await t.app.services.audit.list(karenId, 200)).filter((e) => e.eventType.startsWith('questionnaire.'));
     expect(lines.filter((l) => l.eventType === 'questionnaire.submit')).toEqual([
@@ -152,8 +156,8 @@ describe('questionnaire answers sent while the EHR is away (the EHR write outbox
       expect(await listed()).toMatchObject({ status: 'COMPLETED', syncStatus: 'PENDING' });
       // Sent is sent: no more changes while it waits for the EHR.
       expect(
-        (await t.gql(SAVE, { a: PHQ9, answers: [{ questionId: 'phq-1', value: 'Bijna elke dag' }], submit: false }, token)).body.errors?.[0]?.extensions?.code,
-      ).toBe('CONFLICT');
+        (await t.gql(SAVE, { a: PHQ9, answers: [{ questionId: 'phq-1', value: 'Bijna elke dag' }], submit: false }, token)).body.errors?.[0]?.extensions,
+      ).toEqual({ code: 'CONFLICT', current: { status: 'COMPLETED', completedAt: sent.body.data.saveQuestionnaireAnswers.submittedAt } });
       await new Promise((resolve) => setTimeout(resolve, 300));
       expect(ehr.tries).toBeGreaterThan(1); // retried meanwhile
       const ready = (await (await fetch(`${t.base}/readyz`)).json()) as { outbox: { pending: number } };

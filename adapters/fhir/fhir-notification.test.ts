@@ -22,19 +22,51 @@ describe('FHIR Subscription notifications → sync events', () => {
     });
   });
 
-  it('turns other changes about a patient into dossier.changed', () => {
+  it('turns an assigned questionnaire, an appointment and a published document into the events that mail the client’s people', () => {
+    const eva = { reference: 'Patient/pat-eva' };
+    expect(
+      fhirNotificationToEvent('fhir', {
+        resourceType: 'Task',
+        id: 't1',
+        meta: { versionId: '1' },
+        status: 'requested',
+        for: eva,
+        focus: { reference: 'Questionnaire/phq-9' },
+      }),
+    ).toMatchObject({ type: 'questionnaire.assigned', clientId: 'pat-eva', data: { questionnaireId: 'phq-9' } });
+    // Done already, or a task about something else: no questionnaire to fill in.
+    expect(
+      fhirNotificationToEvent('fhir', { resourceType: 'Task', id: 't1', status: 'completed', for: eva, focus: { reference: 'Questionnaire/phq-9' } }).type,
+    ).toBe('dossier.changed');
+    expect(
+      fhirNotificationToEvent('fhir', { resourceType: 'Task', id: 't2', status: 'requested', for: eva, focus: { reference: 'ServiceRequest/s1' } }).type,
+    ).toBe('dossier.changed');
     expect(
       fhirNotificationToEvent('fhir', {
         resourceType: 'Appointment',
         id: 'ap1',
         meta: { versionId: '5' },
-        participant: [{ actor: { reference: 'Practitioner/p1' } }, { actor: { reference: 'Patient/pat-eva' } }],
+        status: 'booked',
+        participant: [{ actor: { reference: 'Practitioner/p1' } }, { actor: eva }],
       }),
-    ).toMatchObject({
-      type: 'dossier.changed',
-      clientId: 'pat-eva',
-      id: 'fhir:Appointment/ap1/_history/5',
-    });
+    ).toMatchObject({ type: 'appointment.upserted', clientId: 'pat-eva', id: 'fhir:Appointment/ap1/_history/5' });
+    expect(fhirNotificationToEvent('fhir', { resourceType: 'Appointment', id: 'ap1', status: 'cancelled', participant: [{ actor: eva }] }).type).toBe(
+      'dossier.changed',
+    );
+    expect(fhirNotificationToEvent('fhir', { resourceType: 'DocumentReference', id: 'd1', status: 'current', subject: eva }).type).toBe('document.published');
+    // What the portal wrote itself (the client's upload, the story) mails nobody about it.
+    expect(
+      fhirNotificationToEvent('fhir', {
+        resourceType: 'DocumentReference',
+        id: 'd2',
+        status: 'current',
+        subject: eva,
+        identifier: [{ system: 'urn:ggz-portal:document', value: 'x' }],
+      }).type,
+    ).toBe('dossier.changed');
+  });
+
+  it('turns other changes about a patient into dossier.changed', () => {
     expect(
       fhirNotificationToEvent('fhir', {
         resourceType: 'MedicationStatement',

@@ -3,8 +3,13 @@
  * `application/fhir+json`) into the gateway's sync event. Pure: the route stores and processes it.
  *
  * - Communication from a Practitioner to a Patient → `message.created` (a practitioner's message)
- * - anything else about a patient (Appointment, DocumentReference, MedicationStatement, CarePlan, …)
- *   → `dossier.changed`, which drops the client's cached EHR data
+ * - Task for a Patient with a Questionnaire as focus, still to do → `questionnaire.assigned`
+ * - Appointment (not cancelled) → `appointment.upserted`
+ * - DocumentReference in force that the portal did not write itself → `document.published`
+ * - anything else about a patient (MedicationStatement, CarePlan, a cancelled Appointment, the
+ *   portal's own documents, …) → `dossier.changed`
+ * Each drops the client's cached EHR data; the three in between also mail the client's people as
+ * their notification settings say (the portal's change mail, never with content).
  *
  * The event id is the resource's version (`fhir:<Type>/<id>/_history/<versionId>`), so the server
  * re-sending the same notification is processed once.
@@ -27,6 +32,10 @@ interface AnyResource {
   topic?: { text?: string };
   inResponseTo?: Reference[];
   sent?: string;
+  for?: Reference;
+  focus?: Reference;
+  status?: string;
+  identifier?: { system?: string }[];
 }
 
 export type FhirNotificationEvent = EhrNotificationEvent;
@@ -46,7 +55,11 @@ export function fhirNotificationToEvent(source: string, body: unknown): FhirNoti
   const patientId =
     r.resourceType === 'Patient'
       ? r.id
-      : (idOf(r.subject, 'Patient') ?? idOf(r.patient, 'Patient') ?? r.participant?.map((p) => idOf(p.actor, 'Patient')).find(Boolean) ?? null);
+      : (idOf(r.subject, 'Patient') ??
+        idOf(r.patient, 'Patient') ??
+        idOf(r.for, 'Patient') ??
+        r.participant?.map((p) => idOf(p.actor, 'Patient')).find(Boolean) ??
+        null);
   if (!patientId) throw new FhirNotificationError(`The ${r.resourceType} names no Patient (subject, patient or participant).`);
   const version = r.meta?.versionId ?? r.meta?.lastUpdated ?? 'unversioned';
   const base = { id: `fhir:${r.resourceType}/${r.id}/_history/${version}`, source, clientId: patientId, occurredAt: r.meta?.lastUpdated };
@@ -65,5 +78,16 @@ export function fhirNotificationToEvent(source: string, body: unknown): FhirNoti
       },
     };
   }
+  if (r.resourceType === 'Task' && idOf(r.focus, 'Questionnaire') && OPEN_TASK.has(r.status ?? ''))
+    return { ...base, type: 'questionnaire.assigned', data: { questionnaireId: idOf(r.focus, 'Questionnaire') } };
+  if (r.resourceType === 'Appointment' && r.status !== 'cancelled' && r.status !== 'entered-in-error')
+    return { ...base, type: 'appointment.upserted', data: {} };
+  if (r.resourceType === 'DocumentReference' && r.status === 'current' && !r.identifier?.some((i) => i.system?.startsWith(PORTAL_SYSTEMS)))
+    return { ...base, type: 'document.published', data: {} };
   return { ...base, type: 'dossier.changed', data: {} };
 }
+
+/** A Task the client still has to do (FHIR R4 Task.status). */
+const OPEN_TASK = new Set(['requested', 'received', 'accepted', 'ready', 'in-progress']);
+/** The identifier systems of what the portal writes itself (the client's uploads, the story): no mail to the client about their own. */
+const PORTAL_SYSTEMS = 'urn:ggz-portal:';

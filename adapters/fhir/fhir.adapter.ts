@@ -635,16 +635,48 @@ export class FhirEhrAdapter implements EhrAdapter {
    * document id (a conditional create on its identifier), the client as author.
    */
   async uploadDocument(clientId: string, upload: EhrUploadedDocument, ctx: AdapterRequestContext): Promise<EhrWriteResult> {
+    const identifier = `identifier=${PORTAL_DOCUMENT_SYSTEM}|${upload.documentId}`;
     const limit = this.options.inlineAttachmentMaxBytes ?? 20 * 1024 * 1024;
-    if (upload.size > limit) return writeRefused('NOT_CHANGEABLE', `This care organisation's system takes files up to ${limit} bytes.`);
-    const chunks: Buffer[] = [];
-    for await (const chunk of await upload.content()) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
-    const { resource } = await this.createOnce(
-      toUploadedDocument(clientId, upload, Buffer.concat(chunks)),
-      `identifier=${PORTAL_DOCUMENT_SYSTEM}|${upload.documentId}`,
-      ctx.signal,
-    );
+    if (upload.size <= limit) {
+      const chunks: Buffer[] = [];
+      for await (const chunk of await upload.content()) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
+      const { resource } = await this.createOnce(toUploadedDocument(clientId, upload, { bytes: Buffer.concat(chunks) }), identifier, ctx.signal);
+      return { done: true, id: resource.id };
+    }
+    // Larger: the bytes as a Binary of their own, streamed as they are (no base64 in memory), then the
+    // DocumentReference pointing at it. Filed already (a retry after a lost answer): nothing more. A
+    // retry after the Binary but before the DocumentReference leaves that Binary unreferenced (it
+    // names the patient as its security context, so the EHR's own clean-up can find it).
+    const filed = (await this.search<DocumentReference>('DocumentReference', [...new URLSearchParams(identifier)] as Param[], ctx.signal)).matches[0];
+    if (filed?.id) return { done: true, id: filed.id };
+    const binaryId = await this.postBinary(clientId, upload.mediaType, await upload.content(), ctx.signal);
+    const { resource } = await this.createOnce(toUploadedDocument(clientId, upload, { url: `Binary/${binaryId}` }), identifier, ctx.signal);
     return { done: true, id: resource.id };
+  }
+
+  /** FHIR's raw Binary create: the bytes with their own Content-Type and the patient as X-Security-Context; answers the Binary's id. */
+  private async postBinary(clientId: string, mediaType: string, content: NodeJS.ReadableStream, signal?: AbortSignal): Promise<string> {
+    const url = new URL('Binary', this.base);
+    const headers: Record<string, string> = {
+      accept: FHIR_JSON,
+      'content-type': mediaType,
+      'x-security-context': `Patient/${clientId}`,
+      prefer: 'return=representation',
+    };
+    const token = await this.tokens.get(signal);
+    if (token) headers.authorization = `Bearer ${token}`;
+    const body = Readable.toWeb(Readable.from(content as AsyncIterable<Uint8Array>));
+    const res = await this.fetchFn(url, { method: 'POST', headers, body, signal, duplex: 'half' });
+    if (res.status === 401) this.tokens.invalidate();
+    if (!res.ok) {
+      await res.body?.cancel();
+      throw new FhirHttpError(res.status, url.pathname);
+    }
+    const text = await res.text();
+    const answered = text ? (JSON.parse(text) as Resource) : undefined;
+    const id = answered?.resourceType === 'Binary' ? answered.id : /\/Binary\/([^/]+)/.exec(res.headers.get('location') ?? '')?.[1];
+    if (!id) throw new Error('FHIR server created a Binary without saying its id');
+    return id;
   }
 
   /** The story's DocumentReference: a conditional update on the portal's identifier creates or replaces it (withdrawn: entered in error, no text). */

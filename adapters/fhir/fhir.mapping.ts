@@ -661,7 +661,8 @@ export function toInsurance(c: Coverage): EhrInsurance | null {
 /** A document the client added from the portal, identified by the portal's document id. */
 export const PORTAL_DOCUMENT_SYSTEM = 'urn:ggz-portal:document';
 
-export function toUploadedDocument(clientId: string, upload: EhrUploadedDocument, bytes: Buffer): DocumentReference {
+/** The client's upload as a DocumentReference: the bytes inline (small), or a reference to the Binary that holds them. */
+export function toUploadedDocument(clientId: string, upload: EhrUploadedDocument, content: { bytes: Buffer } | { url: string }): DocumentReference {
   return {
     resourceType: 'DocumentReference',
     identifier: [{ system: PORTAL_DOCUMENT_SYSTEM, value: upload.documentId }],
@@ -670,7 +671,15 @@ export function toUploadedDocument(clientId: string, upload: EhrUploadedDocument
     date: upload.at,
     author: [actorReference(clientId, upload.uploadedBy)],
     description: upload.title,
-    content: [{ attachment: { contentType: upload.mediaType, title: upload.title, size: bytes.length, data: bytes.toString('base64') } }],
+    content: [
+      {
+        attachment: {
+          contentType: upload.mediaType,
+          title: upload.title,
+          ...('bytes' in content ? { size: content.bytes.length, data: content.bytes.toString('base64') } : { size: upload.size, url: content.url }),
+        },
+      },
+    ],
   };
 }
 

