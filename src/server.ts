@@ -255,7 +255,7 @@ function buildServices({ config, options, logger, metrics, db, registry, trusted
     config.S3_ACCESS_KEY_ID && config.S3_SECRET_ACCESS_KEY ? { accessKeyId: config.S3_ACCESS_KEY_ID, secretAccessKey: config.S3_SECRET_ACCESS_KEY } : undefined;
   const attachments = new AttachmentsService(db, loadFileStorage(config.FILE_STORAGE_URL, s3Credentials), config.UPLOAD_MAX_BYTES);
   const questionnaires = new QuestionnairesService(db);
-  const ehrWrites = new EhrWrites({ db, registry, logger, options: config.outbox, ...ehrWriteHooks(db, questionnaires, attachments, () => ehrCache) });
+  const ehrWrites = new EhrWrites({ db, registry, logger, kv, options: config.outbox, ...ehrWriteHooks(db, questionnaires, attachments, () => ehrCache) });
   const notifying = {
     accounts,
     kv,

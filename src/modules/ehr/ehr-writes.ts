@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { In, LessThanOrEqual, Not, type DataSource, type EntityManager } from 'typeorm';
 import type { AdapterRequestContext, EhrAdapter, EhrWriteResult } from '../../../adapters/ports';
+import { LRUCache } from 'lru-cache';
+import { ChangeStamp } from '../../kv/change-stamp';
+import type { KeyValueStore } from '../../kv/kv';
 import type { Logger } from '../../observability/logger';
 import type { AdapterRegistry } from './adapter-registry';
 import { EhrWriteEntity, type EhrWriteStatus } from './ehr-write.entity';
@@ -45,6 +48,8 @@ export interface EhrWritesOptions {
   registry: AdapterRegistry;
   logger: Logger;
   options: OutboxOptions;
+  /** Where each client's open-writes stamp lives (shared by the instances): see openAll. */
+  kv: KeyValueStore;
   /** After the EHR took a write, what the portal does with its own record (per method). */
   onDelivered?: (row: EhrWriteEntity) => Promise<void>;
   /**
@@ -89,6 +94,8 @@ export class WriteCancelled extends Error {}
  */
 export class EhrWrites {
   private readonly loop: PollLoop;
+  /** What openAll read per client, under the client's stamp when it read it. */
+  private readonly kept = new LRUCache<string, { stamp: string; at: number; open: Map<EhrWriteMethod, Map<string, OpenWrite>> }>({ max: 10_000 });
 
   constructor(private readonly deps: EhrWritesOptions) {
     this.loop = new PollLoop(() => this.runOnce(), deps.options.pollMs, deps.logger, 'EHR write outbox');
@@ -110,6 +117,8 @@ export class EhrWrites {
   /** Stores a write in the caller's transaction; answers its id (tried with `tryNow` once committed). */
   async enqueue<I>(tx: EntityManager, request: EhrWriteRequest<I>): Promise<string> {
     this.generation++;
+    // Renewed before the write and again once it is tried (after the commit): what was read in between is not kept.
+    await this.changed(request.clientId);
     const row: EhrWriteEntity = {
       id: randomUUID(),
       clientId: request.clientId,
@@ -152,6 +161,16 @@ export class EhrWrites {
    * read per conversation instead).
    */
   async openAll(clientId: string): Promise<Map<EhrWriteMethod, Map<string, OpenWrite>>> {
+    // Almost always nothing is open: a screen then costs one read of the client's stamp, not a query.
+    const stamp = await this.stamp(clientId).read();
+    const hit = stamp ? this.kept.get(clientId) : undefined;
+    if (hit && hit.stamp === stamp && Date.now() - hit.at < KEPT_MAX_AGE_MS) return hit.open;
+    const open = await this.queryOpen(clientId);
+    if (stamp) this.kept.set(clientId, { stamp, at: Date.now(), open });
+    return open;
+  }
+
+  private async queryOpen(clientId: string): Promise<Map<EhrWriteMethod, Map<string, OpenWrite>>> {
     const rows = await this.deps.db
       .getRepository(EhrWriteEntity)
       .find({ where: { clientId, status: In(['pending', 'failed']), method: Not(In(['sendMessage', 'withdrawMessage'])) }, order: { createdAt: 'ASC' } });
@@ -169,6 +188,7 @@ export class EhrWrites {
   async tryNow(id: string): Promise<WriteOutcome> {
     this.generation++;
     const row = await this.deps.db.getRepository(EhrWriteEntity).findOneBy({ id });
+    if (row) await this.changed(row.clientId);
     if (!row || row.status !== 'pending') return { state: 'pending' };
     return this.attempt(row);
   }
@@ -178,6 +198,18 @@ export class EhrWrites {
     if (!subjects.length) return new Map();
     const rows = await this.deps.db.getRepository(EhrWriteEntity).find({ where: { clientId, subject: In(subjects) }, order: { createdAt: 'ASC' } });
     return new Map(rows.map((r) => [r.subject, r]));
+  }
+
+  /** Each client's stamp, renewed (on any instance) whenever one of its writes is stored or settled. */
+  private stamp(clientId: string): ChangeStamp {
+    return new ChangeStamp(this.deps.kv, `ehr-writes-open:${clientId}`);
+  }
+
+  /** Renews the client's stamp; when the store cannot take it, this instance forgets what it kept (the others by its age). */
+  private async changed(clientId: string): Promise<void> {
+    await this.stamp(clientId)
+      .renew()
+      .catch(() => this.kept.delete(clientId));
   }
 
   /** Rows waiting and dead letters (/readyz, /metrics). */
@@ -205,8 +237,10 @@ export class EhrWrites {
     const lease = new Date(Date.now() + (this.deps.options.leaseMs ?? 60_000));
     const claimed = await repo.update({ id: row.id, status: 'pending', nextAttemptAt: row.nextAttemptAt }, { nextAttemptAt: lease });
     if (claimed.affected !== 1) return { state: 'pending' };
-    const settle = async (status: EhrWriteStatus, changes: Partial<EhrWriteEntity>) =>
-      repo.update({ id: row.id }, { status, attempts: row.attempts + 1, ...changes });
+    const settle = async (status: EhrWriteStatus, changes: Partial<EhrWriteEntity>) => {
+      await repo.update({ id: row.id }, { status, attempts: row.attempts + 1, ...changes });
+      await this.changed(row.clientId);
+    };
     try {
       const { externalClientId, input: stored } = JSON.parse(row.payload) as { externalClientId: string; input: unknown };
       const input = this.deps.prepare ? await this.deps.prepare(row, stored) : stored;
@@ -254,12 +288,19 @@ export class EhrWrites {
   }
 }
 
+/**
+ * How long openAll keeps what it read even while the client's stamp stays the same: a stamp that
+ * could not be renewed (the store away during a write) is noticed by this age limit.
+ */
+const KEPT_MAX_AGE_MS = 30_000;
+
 const cannot = (row: EhrWriteEntity): EhrWriteResult => ({ done: false, refusal: 'NOT_CHANGEABLE', reason: `adapter '${row.source}' cannot ${row.method}` });
 
 /**
  * Dead letters of the client's writes back in line (all, or those about the given subjects), tried
  * again from the first backoff step; answers how many. `npm run outbox -- requeue` calls it while
- * the gateway runs: any instance's next pass picks them up.
+ * the gateway runs: any instance's next pass picks them up (the clients' stamps are not renewed
+ * here, so what openAll kept may say FAILED for up to KEPT_MAX_AGE_MS more).
  */
 export async function requeueFailedWrites(db: DataSource, subjects?: string[]): Promise<number> {
   const result = await db.getRepository(EhrWriteEntity).update(subjects?.length ? { status: 'failed', subject: In(subjects) } : { status: 'failed' }, {

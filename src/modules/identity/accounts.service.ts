@@ -211,9 +211,13 @@ export class AccountsService {
     await this.changingLinks(() => this.links.delete({ id: linkId }));
   }
 
-  /** Every portal the account may open, the own one (SELF) first. */
-  portals(accountId: string): Promise<PortalAccess[]> {
-    return this.portalLoader.load(accountId);
+  /**
+   * Every portal the account may open, the own one (SELF) first. From this instance's memory while
+   * no link changed anywhere (livePortalsMany: the shared stamp every link write renews), so a
+   * steady client's request reads no links; concurrent first reads share one query.
+   */
+  async portals(accountId: string): Promise<PortalAccess[]> {
+    return (await this.livePortalsMany([accountId]))[0];
   }
 
   /**
@@ -235,12 +239,12 @@ export class AccountsService {
       this.live = { stamp, portals: new Map(), at: now };
     const { portals } = this.live;
     const missing = [...new Set(accountIds.filter((id) => !portals.has(id)))];
-    if (missing.length) {
-      // Kept under the stamp read before the query: a change meanwhile leaves a newer stamp, so the next event reads again.
-      const loaded = await this.portalsOfMany(missing);
-      missing.forEach((id, i) => portals.set(id, loaded[i]));
-    }
-    return accountIds.map((id) => portals.get(id)!);
+    if (!missing.length) return accountIds.map((id) => portals.get(id)!);
+    // Kept under the stamp read before the query: a change meanwhile leaves a newer stamp, so the next read goes to the database again.
+    const loaded = await Promise.all(missing.map((id) => this.portalLoader.load(id)));
+    const fresh = new Map(missing.map((id, i) => [id, loaded[i]]));
+    if (this.live.portals === portals) for (const [id, p] of fresh) portals.set(id, p);
+    return accountIds.map((id) => fresh.get(id) ?? portals.get(id)!);
   }
 
   /**
