@@ -32,6 +32,8 @@ async function main(): Promise<void> {
       GRAPHQL_MAX_COST: '100000',
       // Measure the adapter path itself: with the read-through cache on, W1/W2 would only measure the cache.
       CACHE_TTL_SECONDS: '0',
+      // A variant of the gateway the runner asks for (the stock executor, trusted documents), as settings.
+      ...(JSON.parse(process.env.BENCH_GATEWAY_ENV ?? '{}') as Record<string, string>),
     });
     const app = await createApp(config, { logger: createLogger('silent'), adapters: { demo: adapter } });
     const { accounts, clients, sessions } = app.services;
