@@ -435,3 +435,21 @@ export interface FileStoragePort {
   get(key: string): Promise<NodeJS.ReadableStream | null>;
   delete(key: string): Promise<void>;
 }
+
+// --- Tracing: what the port carries besides its arguments ---
+
+/**
+ * The W3C trace headers (`traceparent`, `tracestate`) of one adapter attempt, keyed by the abort
+ * signal the gateway gives that attempt (each attempt has its own): an adapter that calls over
+ * HTTP adds `traceHeadersOf(ctx.signal)` to its request, so the EHR's own logs and traces continue
+ * the portal's. Set by the gateway (src/observability/tracing.ts); nothing when no trace runs.
+ */
+const bySignal = new WeakMap<AbortSignal, Readonly<Record<string, string>>>();
+
+export function traceCall(signal: AbortSignal, headers: Readonly<Record<string, string>>): void {
+  bySignal.set(signal, headers);
+}
+
+export function traceHeadersOf(signal: AbortSignal | undefined): Readonly<Record<string, string>> | undefined {
+  return signal ? bySignal.get(signal) : undefined;
+}

@@ -57,7 +57,7 @@ import type {
   EhrWriteResult,
   TimeWindow,
 } from '../ports';
-import { writeRefused, type EhrNotificationEvent } from '../ports';
+import { traceHeadersOf, writeRefused, type EhrNotificationEvent } from '../ports';
 import { fhirNotificationToEvent } from './fhir-notification';
 import {
   type Approvals,
@@ -662,6 +662,7 @@ export class FhirEhrAdapter implements EhrAdapter {
       'content-type': mediaType,
       'x-security-context': `Patient/${clientId}`,
       prefer: 'return=representation',
+      ...traceHeadersOf(signal),
     };
     const token = await this.tokens.get(signal);
     if (token) headers.authorization = `Bearer ${token}`;
@@ -975,7 +976,8 @@ export class FhirEhrAdapter implements EhrAdapter {
       method?: 'POST' | 'PUT';
     },
   ): Promise<Response> {
-    const headers: Record<string, string> = { accept: init.accept };
+    // The portal's trace goes on to the FHIR server (W3C traceparent), so its logs and traces continue it.
+    const headers: Record<string, string> = { accept: init.accept, ...traceHeadersOf(init.signal) };
     if (init.authenticate) {
       const token = await this.tokens.get(init.signal);
       if (token) headers.authorization = `Bearer ${token}`;

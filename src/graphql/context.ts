@@ -5,7 +5,9 @@ import type { HandedOver } from './execution/jit-executor';
 import type { EhrClient } from '../../adapters/ports';
 import type { AccountEntity } from '../modules/identity/account.entity';
 import type { AuthViewer } from '../auth/tokens';
+import type { Context as OtelContext } from '@opentelemetry/api';
 import type { AccessEvent } from '../audit/access-log.service';
+import { endSpan, SpanKind, startSpan } from '../observability/tracing';
 import type { Logger } from '../observability/logger';
 import type { PartialFailure, RequestEhr } from '../modules/ehr/ehr.service';
 import type { Services } from '../services';
@@ -53,6 +55,8 @@ export interface ContextInput {
   viewer: AuthViewer | null;
   /** Where profile reads; live re-authorisation passes one read shared by an event's subscribers. */
   profile?: (clientId: string) => Promise<EhrClient | null>;
+  /** The operation's trace (its span's context): adapter calls and access-log writes are its children. */
+  trace?: OtelContext;
 }
 
 /**
@@ -81,7 +85,12 @@ export function createContext(input: ContextInput): GatewayContext {
       return (logger ??= input.logBindings ? input.logger.child(input.logBindings) : input.logger);
     },
     get ehr() {
-      return (ehr ??= services.readEhr({ requestId: input.requestId, accountId: viewer?.accountId, onPartialFailure: (f) => partialFailures.push(f) }));
+      return (ehr ??= services.readEhr({
+        requestId: input.requestId,
+        accountId: viewer?.accountId,
+        trace: input.trace,
+        onPartialFailure: (f) => partialFailures.push(f),
+      }));
     },
     settings: services.config,
     profile(clientId) {
@@ -138,7 +147,15 @@ export function createContext(input: ContextInput): GatewayContext {
         accessPoint: input.ip,
         requestId: input.requestId,
       };
-      await writer(line);
+      if (!input.trace) return writer(line);
+      const { span } = startSpan('access-log write', input.trace, SpanKind.INTERNAL, { 'ggz.access_log.event_type': event.eventType });
+      try {
+        await writer(line);
+        endSpan(span);
+      } catch (err) {
+        endSpan(span, err);
+        throw err;
+      }
     },
   };
   return ctx;

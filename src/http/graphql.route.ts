@@ -5,6 +5,7 @@ import { createContext, type GatewayContext } from '../graphql/context';
 import { ErrorCode, UnauthenticatedError } from '../errors';
 import type { DirectPath } from '../graphql/execution/direct-path';
 import type { Logger } from '../observability/logger';
+import { endSpan, operationSpan } from '../observability/tracing';
 import type { Services } from '../services';
 import { bearerToken, BodyTooLargeError, clientIp, readBody, sendError } from './io';
 
@@ -70,8 +71,14 @@ export function graphqlRoute(apollo: ApolloServer<GatewayContext>, services: Ser
     }
 
     const ip = clientIp(req, config.TRUST_PROXY);
+    // The operation's span, under the caller's traceparent; adapter calls and access-log writes are its children.
+    const { span, trace } = operationSpan(req.headers, () => {
+      const operationName = (body as { operationName?: unknown } | undefined)?.operationName;
+      return { 'ggz.request_id': requestId, ...(typeof operationName === 'string' ? { 'graphql.operation.name': operationName.slice(0, 100) } : {}) };
+    });
+    if (trace) res.once('finish', () => endSpan(span, res.statusCode >= 500 ? new Error(`HTTP ${res.statusCode}`) : undefined));
     const makeContext = (): GatewayContext => {
-      const ctx = createContext({ services, logger, logBindings: { requestId }, requestId, ip, viewer });
+      const ctx = createContext({ services, logger, logBindings: { requestId }, requestId, ip, viewer, trace });
       // A token that was sent but failed says why (expired, revoked) instead of a bare "log in".
       if (authError) ctx.authError = authError;
       return ctx;

@@ -12,6 +12,8 @@ export interface RecordedRequest {
   path: string;
   query: URLSearchParams;
   body?: string;
+  /** The W3C trace the request carried, if any. */
+  traceparent?: string;
 }
 
 export interface TestFhirServer {
@@ -55,6 +57,7 @@ export async function startFhirServer(): Promise<TestFhirServer> {
       return send(res, 404, { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'not-found' }] });
     const path = url.pathname.slice(BASE_PATH.length + 1);
     const recorded: RecordedRequest = { method: req.method ?? 'GET', path, query: url.searchParams };
+    if (typeof req.headers.traceparent === 'string') recorded.traceparent = req.headers.traceparent;
     requests.push(recorded);
     if (path === 'metadata') return send(res, 200, capabilityStatement());
 

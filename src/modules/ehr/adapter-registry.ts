@@ -1,3 +1,4 @@
+import type { Context as OtelContext } from '@opentelemetry/api';
 import {
   BrokenCircuitError,
   bulkhead,
@@ -14,6 +15,7 @@ import {
 } from 'cockatiel';
 import type { EhrAdapter } from '../../../adapters/ports';
 import { UpstreamUnavailableError } from '../../errors';
+import { tracedAdapterCall } from '../../observability/tracing';
 import type { Logger } from '../../observability/logger';
 import type { Metrics } from '../../observability/metrics';
 
@@ -135,8 +137,17 @@ export class AdapterRegistry {
     return this.guarded.get(name)?.adapter;
   }
 
-  /** Runs one adapter call under its policies; failures become UpstreamUnavailableError(source). */
-  async call<T>(source: string, method: string, fn: (adapter: EhrAdapter, signal: AbortSignal) => Promise<T>, kind: 'read' | 'write' = 'read'): Promise<T> {
+  /**
+   * Runs one adapter call under its policies; failures become UpstreamUnavailableError(source).
+   * Under a request's trace each attempt is a span, and its signal carries the trace to the adapter.
+   */
+  async call<T>(
+    source: string,
+    method: string,
+    fn: (adapter: EhrAdapter, signal: AbortSignal) => Promise<T>,
+    kind: 'read' | 'write' = 'read',
+    trace?: OtelContext,
+  ): Promise<T> {
     const entry = this.guarded.get(source);
     if (!entry) throw new UpstreamUnavailableError(source, `No adapter named '${source}' is loaded on this gateway.`);
     let measured = entry.byMethod.get(method);
@@ -150,7 +161,16 @@ export class AdapterRegistry {
     const deadline = kind === 'read' ? Date.now() + this.deadlineMs : Infinity;
     try {
       const result = await entry[kind].execute(
-        () => this.callWithin((signal) => fn(entry.adapter, signal), Math.min(this.timeoutMs, deadline - Date.now())),
+        () =>
+          this.callWithin(
+            (signal) =>
+              trace
+                ? tracedAdapterCall(trace, `ehr ${source}.${method}`, { 'ggz.ehr.adapter': source, 'ggz.ehr.method': method }, signal, () =>
+                    fn(entry.adapter, signal),
+                  )
+                : fn(entry.adapter, signal),
+            Math.min(this.timeoutMs, deadline - Date.now()),
+          ),
         this.closing.signal,
       );
       measured.ok();

@@ -1,3 +1,4 @@
+import type { Context as OtelContext } from '@opentelemetry/api';
 import DataLoader from 'dataloader';
 import type { AdapterRequestContext, EhrAdapter, EhrPractitioner } from '../../../adapters/ports';
 import { UpstreamUnavailableError } from '../../errors';
@@ -17,6 +18,8 @@ export interface PartialFailure {
 export interface EhrRequestInfo {
   requestId: string;
   accountId?: string;
+  /** The operation's trace: each adapter call is a span under it, and passes it on to the EHR. */
+  trace?: OtelContext;
   /** Where partial failures are reported (one adapter down, the others answered). */
   onPartialFailure: (failure: PartialFailure) => void;
 }
@@ -91,7 +94,7 @@ export class RequestEhr {
    * timed out may have gone through; the adapters' writes are idempotent, so the user may try again.
    */
   write<T>(source: string, method: string, fn: (adapter: EhrAdapter, ctx: AdapterRequestContext) => Promise<T>): Promise<T> {
-    return this.registry.call(source, method, (adapter, signal) => fn(adapter, { ...this.adapterContext(), signal }), 'write');
+    return this.registry.call(source, method, (adapter, signal) => fn(adapter, { ...this.adapterContext(), signal }), 'write', this.info.trace);
   }
 
   /** After a write: this request and the cache forget the client's part of that source, so the next read asks the EHR. */
@@ -141,7 +144,7 @@ export class RequestEhr {
       sources.map(async (s) => ({
         source: s.source,
         value: await this.readThrough(clientId, s.source, part, () =>
-          this.registry.call(s.source, part, (adapter, signal) => fetch(adapter, s.externalId, { ...this.adapterContext(), signal })),
+          this.registry.call(s.source, part, (adapter, signal) => fetch(adapter, s.externalId, { ...this.adapterContext(), signal }), 'read', this.info.trace),
         ),
       })),
     );
@@ -168,10 +171,20 @@ export class RequestEhr {
         try {
           const list = this.cache
             ? await this.cache.readMany(source, 'practitioner', externalIds, (missing) =>
-                this.registry.call(source, 'getPractitioners', (adapter, signal) => adapter.getPractitioners(missing, { ...this.adapterContext(), signal })),
+                this.registry.call(
+                  source,
+                  'getPractitioners',
+                  (adapter, signal) => adapter.getPractitioners(missing, { ...this.adapterContext(), signal }),
+                  'read',
+                  this.info.trace,
+                ),
               )
-            : await this.registry.call(source, 'getPractitioners', (adapter, signal) =>
-                adapter.getPractitioners(externalIds, { ...this.adapterContext(), signal }),
+            : await this.registry.call(
+                source,
+                'getPractitioners',
+                (adapter, signal) => adapter.getPractitioners(externalIds, { ...this.adapterContext(), signal }),
+                'read',
+                this.info.trace,
               );
           for (const p of list) found.set(globalId(source, p.externalId), { ...p, source });
         } catch (err) {
