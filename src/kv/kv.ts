@@ -91,18 +91,38 @@ export class MemoryKeyValueStore implements KeyValueStore {
   }
 }
 
+/** After a read failed (Redis gone or frozen), how long reads fail at once instead of each waiting for the command timeout. */
+const READS_DOWN_FOR_MS = 2_000;
+
 export class RedisKeyValueStore implements KeyValueStore {
+  private readsDownUntil = 0;
+
   /** `redis` must be created with keyPrefix; SCAN patterns need the prefix added by hand. */
   constructor(
     private readonly redis: Redis,
     private readonly keyPrefix: string,
   ) {}
 
+  /**
+   * Every caller of a read falls back to the database when it fails (the deny-list, the change
+   * stamps): while Redis is away a request then waits for its timeout once per READS_DOWN_FOR_MS
+   * per instance, not at every read. Writes are tried each time (their callers handle failures).
+   */
+  private async read<T>(command: () => Promise<T>): Promise<T> {
+    if (this.readsDownUntil > Date.now()) throw new Error('Redis did not answer a moment ago; not asked again yet');
+    try {
+      return await command();
+    } catch (err) {
+      this.readsDownUntil = Date.now() + READS_DOWN_FOR_MS;
+      throw err;
+    }
+  }
+
   async get(key: string) {
-    return this.redis.get(key);
+    return this.read(() => this.redis.get(key));
   }
   async getMany(keys: string[]) {
-    return keys.length ? this.redis.mget(...keys) : [];
+    return keys.length ? this.read(() => this.redis.mget(...keys)) : [];
   }
   async set(key: string, value: string, ttlSeconds: number) {
     await this.redis.set(key, value, 'EX', Math.max(1, Math.ceil(ttlSeconds)));
