@@ -19,6 +19,7 @@ import { W1_QUERY, W2_QUERY } from './fixture';
  *   npm run bench -- --fanout-only                 only the fan-out; replaces that section of RESULTS.md
  *   npm run bench -- --fanout-only --large         the fan-out with 10 000 sockets (ulimit -n ≥ 12 000), its own section
  *   npm run bench -- --http-only                   only W1 and W2; the fan-out section of RESULTS.md is kept
+ *   npm run bench -- --w2-compare <other dist>     this build against another side by side on W2 (CPU per request), both orders
  */
 
 interface Started {
@@ -39,8 +40,14 @@ const hasTaskset = (() => {
   }
 })();
 
-async function startServer(mode: 'gateway' | 'raw', delayMs: number, settings: Record<string, string> = {}): Promise<Started> {
-  const script = join(__dirname, 'server.js');
+async function startServer(
+  mode: 'gateway' | 'raw',
+  delayMs: number,
+  settings: Record<string, string> = {},
+  /** Another build's bench directory (dist/bench of a worktree), for a comparison of two builds. */
+  benchDir = __dirname,
+): Promise<Started> {
+  const script = join(benchDir, 'server.js');
   const env = { ...process.env, BENCH_GATEWAY_ENV: JSON.stringify(settings) };
   const child = hasTaskset
     ? spawn('taskset', ['-c', '0', process.execPath, script, mode, String(delayMs)], { env })
@@ -389,7 +396,51 @@ async function fanoutSection(large = args.includes('--large')): Promise<string> 
   return md;
 }
 
+/**
+ * `npm run bench -- --w2-compare /path/to/other/dist`: this build's gateway and another build's
+ * (e.g. a `git worktree` of the commit before a change, built with `npx tsc -p tsconfig.bench.json`)
+ * side by side on core 0, 10 connections each, CPU per W2 request from /proc, five 10-second rounds,
+ * then the same with the other build started first; prints new / old per round and the medians.
+ * RESULTS.md is not written: the comparison goes into its hand-written sections.
+ */
+async function compareBuilds(otherDist: string): Promise<void> {
+  const otherBench = join(otherDist, 'bench');
+  const seconds = Number(process.env.BENCH_SECONDS ?? 10);
+  for (const otherFirst of [false, true]) {
+    const [first, second] = await Promise.all([
+      startServer('gateway', 0, {}, otherFirst ? otherBench : __dirname),
+      startServer('gateway', 0, {}, otherFirst ? __dirname : otherBench),
+    ]);
+    const [mine, other] = otherFirst ? [second, first] : [first, second];
+    try {
+      const answers = await Promise.all([firstAnswer(mine, W2_QUERY), firstAnswer(other, W2_QUERY)]);
+      if (answers[0] !== answers[1]) throw new Error('w2-compare: the two builds answer W2 differently');
+      const load = (s: Started, duration: number) => autocannon({ ...requestTo(s, W2_QUERY), connections: 10, duration, expectBody: answers[0] });
+      await Promise.all([load(first, 5), load(second, 5)]);
+      const ratios: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        const before = [cpuMs(mine.child.pid!)!, cpuMs(other.child.pid!)!];
+        const [a, b] = await Promise.all([load(mine, seconds), load(other, seconds)]);
+        if (a.errors + a.non2xx + (a.mismatches ?? 0) + b.errors + b.non2xx + (b.mismatches ?? 0)) throw new Error('w2-compare: errors or differing answers');
+        const ratio = (cpuMs(mine.child.pid!)! - before[0]) / a.requests.total / ((cpuMs(other.child.pid!)! - before[1]) / b.requests.total);
+        ratios.push(ratio);
+        console.log(`${otherFirst ? 'other build started first' : 'this build started first'}, round ${i + 1}: new / old CPU per request ${ratio.toFixed(3)}`);
+      }
+      console.log(`median new / old (${otherFirst ? 'other first' : 'this first'}): ${[...ratios].sort((x, y) => x - y)[2].toFixed(3)}`);
+    } finally {
+      first.child.kill('SIGKILL');
+      second.child.kill('SIGKILL');
+    }
+  }
+}
+
 async function main(): Promise<void> {
+  const compareAt = args.indexOf('--w2-compare');
+  if (compareAt >= 0) {
+    if (hasTaskset) execFileSync('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' });
+    await compareBuilds(args[compareAt + 1] ?? '');
+    return;
+  }
   if (args.includes('--fanout-only')) {
     const section = await fanoutSection();
     composeResults(args.includes('--large') ? { large: section } : { fanout: section });
