@@ -1,7 +1,7 @@
 import { In, Not, type DataSource, type EntityManager } from 'typeorm';
+import type { ClientSourceRef } from '../clients/clients.service';
 import type { EhrOutboundAttachment, EhrOutboundMessage } from '../../../adapters/ports';
 import type { AttachmentsService } from '../files/attachments.service';
-import { ClientSourceEntity } from '../clients/client.entity';
 import { EhrWriteEntity, type EhrWriteStatus } from '../ehr/ehr-write.entity';
 import { WriteCancelled, type EhrWrites } from '../ehr/ehr-writes';
 import { parseGlobalId } from '../ehr/global-id';
@@ -13,36 +13,30 @@ export interface MessageWriteInput {
 }
 
 /**
- * Stores, in the message's transaction, a write per EHR (adapter name) of the message: its send,
- * or the withdrawal of the EHR's copy after the author deleted it. The client's id in each EHR is
- * read here, so a source that does not know the client gets no write.
+ * Stores, in the message's transaction, a write per EHR of the message (the client's record there,
+ * as the resolver read it): its send, or the withdrawal of the EHR's copy after the author deleted it.
  */
 export async function enqueueMessageWrites(
   tx: EntityManager,
   writes: EhrWrites,
   message: Pick<MessageEntity, 'id' | 'clientId'>,
-  sources: string[],
+  targets: readonly ClientSourceRef[],
   method: 'sendMessage' | 'withdrawMessage',
-): Promise<number> {
-  const unique = [...new Set(sources)];
-  if (!unique.length) return 0;
-  const known = await tx.getRepository(ClientSourceEntity).findBy({ clientId: message.clientId, source: In(unique) });
-  for (const s of known) {
-    const input: MessageWriteInput = { messageId: message.id };
-    await writes.enqueue(tx, { clientId: message.clientId, source: s.source, externalClientId: s.externalId, method, subject: message.id, input });
-  }
-  return known.length;
+): Promise<void> {
+  const input: MessageWriteInput = { messageId: message.id };
+  for (const t of new Map(targets.map((x) => [x.source, x])).values())
+    await writes.enqueue(tx, { clientId: message.clientId, source: t.source, externalClientId: t.externalId, method, subject: message.id, input });
 }
 
-/** The EHRs a message's send went (or may still go) to: where a deletion must withdraw a copy. */
-export async function sentTo(tx: EntityManager, message: Pick<MessageEntity, 'id' | 'clientId'>): Promise<string[]> {
+/** The EHRs a message's send went (or may still go) to, with the client's id there (from the send): where a deletion must withdraw a copy. */
+export async function sentTo(tx: EntityManager, message: Pick<MessageEntity, 'id' | 'clientId'>): Promise<ClientSourceRef[]> {
   const rows = await tx.getRepository(EhrWriteEntity).findBy({
     clientId: message.clientId,
     subject: message.id,
     method: 'sendMessage',
     status: Not(In(['cancelled', 'refused', 'superseded'])),
   });
-  return rows.map((r) => r.source);
+  return rows.map((r) => ({ source: r.source, externalId: (JSON.parse(r.payload) as { externalClientId: string }).externalClientId }));
 }
 
 /** The outbox states of every message of a conversation that goes to an EHR (its sends), by message id: one query for the whole conversation. */

@@ -9,6 +9,7 @@ import { BadUserInputError, ForbiddenError, NotFoundError } from '../../errors';
 import { defineRooms } from '../../live/live-delivery';
 import { LIMITS } from '../../kv/rate-limit';
 import { Client } from '../clients/client.types';
+import type { ClientSourceRef } from '../clients/clients.service';
 import { dossierReads } from '../dossier/dossier.service';
 import { parseGlobalId } from '../ehr/global-id';
 import type { ConversationEntity, ConversationKindValue } from './message.entity';
@@ -66,11 +67,18 @@ const authorOf = (account: AccountEntity, access: PortalAccess): Author => ({
 });
 
 /** Which EHRs get a copy: a TEAM conversation goes to its practitioners' systems, the care-organisation channel to every system of the client. */
-async function deliveryTargets(ctx: GatewayContext, conversation: Pick<ConversationEntity, 'clientId' | 'kind'>, practitionerIds: string[]): Promise<string[]> {
-  if (conversation.kind === 'TEAM') return practitionerIds.flatMap((id) => parseGlobalId(id)?.source ?? []);
-  if (conversation.kind === 'CARE_ORGANISATION') return (await ctx.ehr.clientSources(conversation.clientId)).map((s) => s.source);
+async function deliveryTargets(
+  ctx: GatewayContext,
+  conversation: Pick<ConversationEntity, 'clientId' | 'kind'>,
+  practitionerIds: string[],
+): Promise<ClientSourceRef[]> {
   // Personal network and trust group channels stay between the client's own people.
-  return [];
+  if (conversation.kind !== 'TEAM' && conversation.kind !== 'CARE_ORGANISATION') return [];
+  const known = await ctx.ehr.clientSources(conversation.clientId);
+  if (conversation.kind === 'CARE_ORGANISATION') return known;
+  // A team message goes to the EHRs of its practitioners that know the client.
+  const wanted = new Set(practitionerIds.flatMap((id) => parseGlobalId(id)?.source ?? []));
+  return known.filter((s) => wanted.has(s.source));
 }
 
 @Resolver(() => Client)

@@ -5,6 +5,7 @@ import type { AdapterRegistry } from '../ehr/adapter-registry';
 import type { AttachmentsService } from '../files/attachments.service';
 import type { EhrWriteStatus } from '../ehr/ehr-write.entity';
 import type { EhrWrites } from '../ehr/ehr-writes';
+import type { ClientSourceRef } from '../clients/clients.service';
 import { enqueueMessageWrites, sendStates, sentTo } from './message-writes';
 import { MESSAGE_TOPIC, type MessageSignal } from './messages.topics';
 import { parseGlobalId } from '../ehr/global-id';
@@ -162,8 +163,8 @@ export class MessagesService {
     body: string;
     author: Author;
     practitioners: Author[];
-    /** EHRs (adapter names) that get a copy through the outbox. */
-    deliverTo: string[];
+    /** The EHRs (and the client's id there) that get a copy through the outbox. */
+    deliverTo: ClientSourceRef[];
     /** Uploads of the author that become this message's attachments. */
     attachmentIds?: string[];
   }): Promise<{ conversation: ConversationEntity; message: MessageEntity }> {
@@ -198,7 +199,13 @@ export class MessagesService {
     return { conversation, message };
   }
 
-  async post(input: { conversation: ConversationEntity; body: string; author: Author; deliverTo: string[]; attachmentIds?: string[] }): Promise<MessageEntity> {
+  async post(input: {
+    conversation: ConversationEntity;
+    body: string;
+    author: Author;
+    deliverTo: ClientSourceRef[];
+    attachmentIds?: string[];
+  }): Promise<MessageEntity> {
     const now = new Date();
     const message = newMessage(input.conversation, input.author, input.body, now, null);
     await this.deps.db.transaction(async (tx) => {
