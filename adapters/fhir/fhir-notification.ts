@@ -15,7 +15,9 @@
  * re-sending the same notification is processed once.
  */
 
+import type { DocumentReference } from '@medplum/fhirtypes';
 import { NotificationRefusedError, type EhrNotificationEvent } from '../ports';
+import { isClientStory, isOpenTask, PORTAL_DOCUMENT_SYSTEM } from './fhir.mapping';
 
 interface Reference {
   reference?: string;
@@ -78,16 +80,12 @@ export function fhirNotificationToEvent(source: string, body: unknown): FhirNoti
       },
     };
   }
-  if (r.resourceType === 'Task' && idOf(r.focus, 'Questionnaire') && OPEN_TASK.has(r.status ?? ''))
-    return { ...base, type: 'questionnaire.assigned', data: { questionnaireId: idOf(r.focus, 'Questionnaire') } };
+  const questionnaireId = r.resourceType === 'Task' ? idOf(r.focus, 'Questionnaire') : null;
+  if (questionnaireId && isOpenTask(r.status ?? '')) return { ...base, type: 'questionnaire.assigned', data: { questionnaireId } };
   if (r.resourceType === 'Appointment' && r.status !== 'cancelled' && r.status !== 'entered-in-error')
     return { ...base, type: 'appointment.upserted', data: {} };
-  if (r.resourceType === 'DocumentReference' && r.status === 'current' && !r.identifier?.some((i) => i.system?.startsWith(PORTAL_SYSTEMS)))
-    return { ...base, type: 'document.published', data: {} };
+  // What the portal wrote itself (the client's upload, the story) mails nobody about it.
+  const ours = r.identifier?.some((i) => i.system === PORTAL_DOCUMENT_SYSTEM) || isClientStory(r as DocumentReference);
+  if (r.resourceType === 'DocumentReference' && r.status === 'current' && !ours) return { ...base, type: 'document.published', data: {} };
   return { ...base, type: 'dossier.changed', data: {} };
 }
-
-/** A Task the client still has to do (FHIR R4 Task.status). */
-const OPEN_TASK = new Set(['requested', 'received', 'accepted', 'ready', 'in-progress']);
-/** The identifier systems of what the portal writes itself (the client's uploads, the story): no mail to the client about their own. */
-const PORTAL_SYSTEMS = 'urn:ggz-portal:';

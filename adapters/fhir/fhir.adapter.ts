@@ -112,6 +112,7 @@ import {
   toTreatmentPlan,
   withGoal,
   withoutGoal,
+  isListedTask,
 } from './fhir.mapping';
 
 export type FhirAuth =
@@ -630,9 +631,9 @@ export class FhirEhrAdapter implements EhrAdapter {
   }
 
   /**
-   * The client's document as a DocumentReference with the bytes inline (up to the inline limit;
-   * a larger file is refused, so the client knows it did not arrive), created once per portal
-   * document id (a conditional create on its identifier), the client as author.
+   * The client's document as a DocumentReference, the client as author, created once per portal
+   * document id (a conditional create on its identifier): the bytes inline up to the inline limit,
+   * a larger file as a Binary of its own that the DocumentReference points at.
    */
   async uploadDocument(clientId: string, upload: EhrUploadedDocument, ctx: AdapterRequestContext): Promise<EhrWriteResult> {
     const identifier = `identifier=${PORTAL_DOCUMENT_SYSTEM}|${upload.documentId}`;
@@ -749,7 +750,7 @@ export class FhirEhrAdapter implements EhrAdapter {
       ),
     );
     return tasks.matches.flatMap((task) => {
-      if (['cancelled', 'rejected', 'entered-in-error', 'failed'].includes(task.status)) return [];
+      if (!isListedTask(task.status)) return [];
       const questionnaire = task.focus?.reference ? questionnaires.get(task.focus.reference) : undefined;
       return questionnaire && task.id ? [toAssignment(task, questionnaire, answered.get(task.id))] : [];
     });
