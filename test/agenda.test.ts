@@ -51,6 +51,16 @@ describe('cancelling an appointment', () => {
     });
   });
 
+  it('writes one agenda read to the access log for the dashboard’s next appointment and count, asked alone or together', async () => {
+    const reads = async () => (await t.app.services.audit.list(karenId, 500)).filter((e) => e.eventType === 'agenda.read').length;
+    const before = await reads();
+    expect((await t.gql('query($c: ID!) { client(id: $c) { dashboard { nextAppointment { id } } } }', { c: karenId }, token)).body.errors).toBeUndefined();
+    expect(await reads()).toBe(before + 1);
+    const both = await t.gql('query($c: ID!) { client(id: $c) { dashboard { upcomingAppointmentCount nextAppointment { id } } } }', { c: karenId }, token);
+    expect(both.body.errors).toBeUndefined();
+    expect(await reads()).toBe(before + 2);
+  });
+
   it('refuses what the organisation does not allow (within 24 hours, one held already), an unknown id, and a member without AGENDA_MANAGE', async () => {
     expect((await t.gql(CANCEL, { a: 'demo:ap-k-soon' }, token)).body.errors?.[0]?.extensions).toMatchObject({ code: 'FORBIDDEN', reason: 'NOT_CANCELLABLE' });
     const [held] = (await t.gql(PAST, { c: karenId }, token)).body.data.client.appointments as { id: string }[];

@@ -69,7 +69,10 @@ export async function readAgenda(ctx: GatewayContext, clientId: string, when: Ap
   const [list, waiting] = await Promise.all([
     appointmentReads.all(ctx, clientId, can.VIEW_ORGANISATION_AGENDA),
     openWrites(ctx, clientId, 'cancelAppointment'),
-    ctx.audit({ action: 'R', eventType: 'agenda.read', resource: 'Afspraken', clientId, treatmentRelationship: true }, access),
+    // One line per request and client, however many parts (the agenda, the dashboard's count and next appointment) show it.
+    ctx.once(`agenda.read:${clientId}`, () =>
+      ctx.audit({ action: 'R', eventType: 'agenda.read', resource: 'Afspraken', clientId, treatmentRelationship: true }, access),
+    ),
   ]);
   return inWindow(withPendingCancellations(list, waiting), when);
 }

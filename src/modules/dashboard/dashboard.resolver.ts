@@ -7,8 +7,7 @@ import { Appointment, AppointmentWindow } from '../appointments/appointment.type
 import { ActivityOverview, Dashboard } from '../clients/client.types';
 import { readAudited } from '../dossier/dossier.resolver';
 import { withPractitioners } from '../appointments/practitioners';
-import { appointmentReads, inWindow, stillBooked, withPendingCancellations } from '../appointments/appointments.service';
-import { openWrites } from '../ehr/client-items';
+import { appointmentReads, readAgenda, stillBooked } from '../appointments/appointments.service';
 import { dossierReads } from '../dossier/dossier.service';
 
 @Resolver(() => Dashboard)
@@ -17,12 +16,8 @@ export class DashboardResolver {
   async nextAppointment(@Root() d: Dashboard, @Ctx() ctx: GatewayContext, @Info() info: GraphQLResolveInfo): Promise<Appointment | null> {
     const { can } = await authorize(ctx, d.clientId, Action.VIEW_PORTAL);
     if (!can.VIEW_AGENDA) return null;
-    const [list, waiting] = await Promise.all([
-      appointmentReads.all(ctx, d.clientId, can.VIEW_ORGANISATION_AGENDA),
-      openWrites(ctx, d.clientId, 'cancelAppointment'),
-    ]);
-    // One the client called off is not next, also while the EHR has not taken the cancellation yet.
-    const next = stillBooked(inWindow(withPendingCancellations(list, waiting), AppointmentWindow.UPCOMING)).find((a) => Date.parse(a.start) > Date.now());
+    // The agenda as the agenda shows it (gated, in the access log); one the client called off is not next, also while the EHR has not taken it yet.
+    const next = stillBooked(await readAgenda(ctx, d.clientId, AppointmentWindow.UPCOMING)).find((a) => Date.parse(a.start) > Date.now());
     if (!next) return null;
     // Unselected, `practitioner` is never read: no practitioner batch for it.
     return selectsField(info, 'practitioner') ? (await withPractitioners(ctx, [next]))[0] : (next as Appointment);

@@ -86,7 +86,10 @@ export async function approveDossierItem<T extends { id: string }>(ctx: GatewayC
   }
   // An akkoord given already and on its way: the same answer, no second write.
   const waiting = (await pendingApprovals(ctx, clientId)).get(id);
-  if (waiting) return kind.pending(item, waiting.at ?? new Date().toISOString(), waiting.status);
+  if (waiting) {
+    await ctx.audit({ action: 'R', eventType: kind.eventType, resource: kind.resource(item), clientId, treatmentRelationship: true }, access);
+    return kind.pending(item, waiting.at ?? new Date().toISOString(), waiting.status);
+  }
   if (!ctx.services.registry.adapter(source)?.approve) throw new NotAvailableError(`Approving a ${kind.noun} of this care organisation`);
   const externalClientId = (await ctx.ehr.clientSources(clientId)).find((s) => s.source === source)!.externalId;
   const itemId = parseGlobalId(id)!.externalId;
