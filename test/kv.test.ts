@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { MemoryKeyValueStore, RedisKeyValueStore, type KeyValueStore } from '../src/kv/kv';
+import { MemoryKeyValueStore, readOrFallBack, RedisKeyValueStore, type KeyValueStore } from '../src/kv/kv';
 import { ChangeStamp } from '../src/kv/change-stamp';
 import { describeWithRedis, REDIS_URL, redisPrefix } from './utils/services';
 
@@ -37,8 +37,8 @@ describeWithRedis('key-value members in Redis', () =>
   }),
 );
 
-describe('Redis reads while Redis is away', () => {
-  it('fail at once for a moment after one failed (no second wait for the timeout), so a change stamp answers null at once; reads resume after', async () => {
+describe('key-value reads while Redis is away', () => {
+  it('with a fallback (stamps, the deny-list) fail at once for a moment after one failed, so a change stamp answers null at once; other reads still ask; all resume after', async () => {
     let failing = false;
     let asked = 0;
     const values = new Map<string, string>();
@@ -66,8 +66,11 @@ describe('Redis reads while Redis is away', () => {
     const before = asked;
     // Another read of the same store (a stamp, the deny-list): no second wait.
     expect(await new ChangeStamp(kv, 'writes').read()).toBeNull();
-    await expect(kv.getMany(['a', 'b'])).rejects.toThrow(/not asked again yet/);
+    await expect(readOrFallBack(kv, () => kv.getMany(['a', 'b']))).rejects.toThrow(/not asked again yet/);
     expect(asked).toBe(before);
+    // A reader without a fallback (a login's state) still asks the store.
+    await expect(kv.get('state')).rejects.toThrow(/timed out/);
+    expect(asked).toBe(before + 1);
     failing = false;
     await new Promise((resolve) => setTimeout(resolve, 2100));
     expect(await links.read()).toBe(first);

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { KeyValueStore } from './kv';
+import { readOrFallBack, type KeyValueStore } from './kv';
 
 const TTL_SECONDS = 30 * 86_400;
 
@@ -16,12 +16,12 @@ export class ChangeStamp {
   /** The current stamp (made on first use); null when the store cannot answer, so nothing kept may be trusted. */
   async read(): Promise<string | null> {
     try {
-      const current = await this.kv.get(this.key);
+      const current = await readOrFallBack(this.kv, () => this.kv.get(this.key));
       if (current) return current;
       await this.kv.setIfAbsent(this.key, randomUUID(), TTL_SECONDS);
-      return await this.kv.get(this.key);
+      return await readOrFallBack(this.kv, () => this.kv.get(this.key));
     } catch {
-      // Redis fails its reads at once for a moment after one failed (RedisKeyValueStore), so this costs a request no second wait.
+      // After a failed read the next ones fail at once for a moment (readOrFallBack): no second wait per request.
       return null;
     }
   }

@@ -91,38 +91,38 @@ export class MemoryKeyValueStore implements KeyValueStore {
   }
 }
 
-/** After a read failed (Redis gone or frozen), how long reads fail at once instead of each waiting for the command timeout. */
+/** After a read failed (Redis gone or frozen), how long readers with a fallback skip the store instead of each waiting for its timeout. */
 const READS_DOWN_FOR_MS = 2_000;
+const readsDownUntil = new WeakMap<KeyValueStore, number>();
+
+/**
+ * A read for a caller that falls back to the database when it fails (the deny-list, the change
+ * stamps): after one such read failed, the others fail at once for READS_DOWN_FOR_MS, so while
+ * Redis is away a request waits for its timeout once per 2 s per instance, not at every read.
+ * Readers without a fallback (a login's state, a code) ask the store as always.
+ */
+export async function readOrFallBack<T>(kv: KeyValueStore, read: () => Promise<T>): Promise<T> {
+  if ((readsDownUntil.get(kv) ?? 0) > Date.now()) throw new Error('the key-value store did not answer a moment ago; not asked again yet');
+  try {
+    return await read();
+  } catch (err) {
+    readsDownUntil.set(kv, Date.now() + READS_DOWN_FOR_MS);
+    throw err;
+  }
+}
 
 export class RedisKeyValueStore implements KeyValueStore {
-  private readsDownUntil = 0;
-
   /** `redis` must be created with keyPrefix; SCAN patterns need the prefix added by hand. */
   constructor(
     private readonly redis: Redis,
     private readonly keyPrefix: string,
   ) {}
 
-  /**
-   * Every caller of a read falls back to the database when it fails (the deny-list, the change
-   * stamps): while Redis is away a request then waits for its timeout once per READS_DOWN_FOR_MS
-   * per instance, not at every read. Writes are tried each time (their callers handle failures).
-   */
-  private async read<T>(command: () => Promise<T>): Promise<T> {
-    if (this.readsDownUntil > Date.now()) throw new Error('Redis did not answer a moment ago; not asked again yet');
-    try {
-      return await command();
-    } catch (err) {
-      this.readsDownUntil = Date.now() + READS_DOWN_FOR_MS;
-      throw err;
-    }
-  }
-
   async get(key: string) {
-    return this.read(() => this.redis.get(key));
+    return this.redis.get(key);
   }
   async getMany(keys: string[]) {
-    return keys.length ? this.read(() => this.redis.mget(...keys)) : [];
+    return keys.length ? this.redis.mget(...keys) : [];
   }
   async set(key: string, value: string, ttlSeconds: number) {
     await this.redis.set(key, value, 'EX', Math.max(1, Math.ceil(ttlSeconds)));

@@ -116,9 +116,12 @@ export class EhrWrites {
 
   /** Stores a write in the caller's transaction; answers its id (tried with `tryNow` once committed). */
   async enqueue<I>(tx: EntityManager, request: EhrWriteRequest<I>): Promise<string> {
-    this.generation++;
-    // Renewed before the write and again once it is tried (after the commit): what was read in between is not kept.
-    await this.changed(request.clientId);
+    const overlaid = !UNSHOWN.has(request.method);
+    if (overlaid) {
+      this.generation++;
+      // Renewed before the write and again once it is tried (after the commit): what was read in between is not kept.
+      await this.changed(request.clientId);
+    }
     const row: EhrWriteEntity = {
       id: randomUUID(),
       clientId: request.clientId,
@@ -134,12 +137,14 @@ export class EhrWrites {
       deliveredAt: null,
     };
     // A later write of the same thing to the same EHR replaces one still waiting (a consent changed twice while the EHR was away): only the last goes, so the EHR ends as the client left it.
-    await tx
-      .getRepository(EhrWriteEntity)
-      .update(
-        { clientId: request.clientId, source: request.source, subject: request.subject, method: request.method, status: 'pending' },
-        { status: 'superseded' },
-      );
+    // (A message's send or withdrawal is written once per EHR: nothing to replace.)
+    if (overlaid)
+      await tx
+        .getRepository(EhrWriteEntity)
+        .update(
+          { clientId: request.clientId, source: request.source, subject: request.subject, method: request.method, status: 'pending' },
+          { status: 'superseded' },
+        );
     await tx.getRepository(EhrWriteEntity).insert(row);
     return row.id;
   }
@@ -173,7 +178,7 @@ export class EhrWrites {
   private async queryOpen(clientId: string): Promise<Map<EhrWriteMethod, Map<string, OpenWrite>>> {
     const rows = await this.deps.db
       .getRepository(EhrWriteEntity)
-      .find({ where: { clientId, status: In(['pending', 'failed']), method: Not(In(['sendMessage', 'withdrawMessage'])) }, order: { createdAt: 'ASC' } });
+      .find({ where: { clientId, status: In(['pending', 'failed']), method: Not(In([...UNSHOWN])) }, order: { createdAt: 'ASC' } });
     const out = new Map<EhrWriteMethod, Map<string, OpenWrite>>();
     for (const r of rows) {
       const input = (JSON.parse(r.payload) as { input?: Record<string, unknown> }).input ?? {};
@@ -239,7 +244,7 @@ export class EhrWrites {
     if (claimed.affected !== 1) return { state: 'pending' };
     const settle = async (status: EhrWriteStatus, changes: Partial<EhrWriteEntity>) => {
       await repo.update({ id: row.id }, { status, attempts: row.attempts + 1, ...changes });
-      await this.changed(row.clientId);
+      if (!UNSHOWN.has(row.method as EhrWriteMethod)) await this.changed(row.clientId);
     };
     try {
       const { externalClientId, input: stored } = JSON.parse(row.payload) as { externalClientId: string; input: unknown };
@@ -287,6 +292,9 @@ export class EhrWrites {
     }
   }
 }
+
+/** Methods whose open writes no read overlays (a message's state is read per conversation): they leave openAll's memory alone. */
+const UNSHOWN: ReadonlySet<EhrWriteMethod> = new Set(['sendMessage', 'withdrawMessage']);
 
 /**
  * How long openAll keeps what it read even while the client's stamp stays the same: a stamp that

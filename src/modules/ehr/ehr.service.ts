@@ -89,14 +89,6 @@ export class RequestEhr {
     });
   }
 
-  /**
-   * One write to one source under the registry's write policy: no retries there, as a write that
-   * timed out may have gone through; the adapters' writes are idempotent, so the user may try again.
-   */
-  write<T>(source: string, method: string, fn: (adapter: EhrAdapter, ctx: AdapterRequestContext) => Promise<T>): Promise<T> {
-    return this.registry.call(source, method, (adapter, signal) => fn(adapter, { ...this.adapterContext(), signal }), 'write', this.info.trace);
-  }
-
   /** After a write: this request and the cache forget the client's part of that source, so the next read asks the EHR. */
   async forget(clientId: string, source: string, part: string): Promise<void> {
     this.parts.delete(partKey(clientId, part));

@@ -4,7 +4,7 @@ import { In, IsNull, MoreThan, type DataSource } from 'typeorm';
 import { UnauthenticatedError } from '../../errors';
 import { RawTable } from '../../db/raw-table';
 import { ChangeStamp } from '../../kv/change-stamp';
-import type { KeyValueStore } from '../../kv/kv';
+import { readOrFallBack, type KeyValueStore } from '../../kv/kv';
 import type { Logger } from '../../observability/logger';
 import type { Metrics } from '../../observability/metrics';
 import { RefreshTokenEntity, SessionEntity } from './session.entity';
@@ -294,7 +294,7 @@ export class SessionsService {
   private async deniedAmong(ids: readonly string[]): Promise<Set<string>> {
     let answers: (string | null)[];
     try {
-      answers = await this.kv.getMany([...ids.map(denyKey), DENY_LIST_MARKER]);
+      answers = await readOrFallBack(this.kv, () => this.kv.getMany([...ids.map(denyKey), DENY_LIST_MARKER]));
     } catch {
       return this.revokedInTable(ids);
     }
