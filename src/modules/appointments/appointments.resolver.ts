@@ -80,7 +80,7 @@ export class AgendaMutationResolver {
     const cancellation = { appointmentId: parseGlobalId(item.id)!.externalId, reason: why, by: await actor(ctx, access), at: new Date().toISOString() };
     // Through the EHR write outbox: tried at once; while the EHR is away it is kept, retried, and
     // the agenda shows the appointment as called off (cancelledAt, syncStatus PENDING).
-    const writeId = await ctx.services.ehrWrites.enqueueAlone({
+    const write = await ctx.services.ehrWrites.enqueueAlone({
       clientId,
       source,
       externalClientId,
@@ -88,7 +88,7 @@ export class AgendaMutationResolver {
       subject: item.id,
       input: cancellation,
     });
-    const outcome = await ctx.services.ehrWrites.tryNow(writeId);
+    const outcome = await ctx.services.ehrWrites.tryNow(write);
     if (outcome.state === 'refused') {
       if (outcome.refusal === 'NOT_FOUND') throw new NotFoundError('No such appointment.');
       throw new ForbiddenError(`The care organisation does not allow this: ${outcome.reason}`, { reason: 'NOT_CANCELLABLE' });

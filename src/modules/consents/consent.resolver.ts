@@ -124,8 +124,8 @@ async function setEhrConsent(ctx: GatewayContext, id: string, clientId: string, 
   const externalClientId = (await ctx.ehr.clientSources(clientId)).find((s) => s.source === source)!.externalId;
   const choice = { topic, description: current.description ?? undefined, granted, by: await actor(ctx, access), at: new Date().toISOString() };
   // Through the EHR write outbox: tried at once, kept and retried while the EHR is away.
-  const writeId = await ctx.services.ehrWrites.enqueueAlone({ clientId, source, externalClientId, method: 'setConsent', subject: id, input: choice });
-  const outcome = await ctx.services.ehrWrites.tryNow(writeId);
+  const write = await ctx.services.ehrWrites.enqueueAlone({ clientId, source, externalClientId, method: 'setConsent', subject: id, input: choice });
+  const outcome = await ctx.services.ehrWrites.tryNow(write);
   if (outcome.state === 'refused') {
     if (outcome.refusal === 'NOT_FOUND') throw new NotFoundError('No such consent.');
     await ctx.ehr.forget(clientId, source, 'listConsents');

@@ -96,7 +96,7 @@ export async function approveDossierItem<T extends { id: string }>(ctx: GatewayC
   const by = await actor(ctx, access);
   const at = new Date().toISOString();
   // Through the EHR write outbox: tried at once, kept and retried while the EHR is away.
-  const writeId = await ctx.services.ehrWrites.enqueueAlone({
+  const write = await ctx.services.ehrWrites.enqueueAlone({
     clientId,
     source,
     externalClientId,
@@ -104,7 +104,7 @@ export async function approveDossierItem<T extends { id: string }>(ctx: GatewayC
     subject: id,
     input: { target: kind.target, itemId, by, at },
   });
-  const outcome = await ctx.services.ehrWrites.tryNow(writeId);
+  const outcome = await ctx.services.ehrWrites.tryNow(write);
   if (outcome.state === 'refused') {
     if (outcome.refusal === 'NOT_FOUND') throw new NotFoundError(`No such ${kind.noun}.`);
     throw new ConflictError(`The care organisation's system refused the approval: ${outcome.reason}`);

@@ -53,7 +53,7 @@ export class DocumentUploadResolver {
     };
     let outcome;
     try {
-      const writeId = await ctx.services.ehrWrites.enqueueAlone({
+      const write = await ctx.services.ehrWrites.enqueueAlone({
         clientId,
         source: target.source,
         externalClientId: target.externalId,
@@ -61,7 +61,7 @@ export class DocumentUploadResolver {
         subject: globalId(target.source, documentId),
         input,
       });
-      outcome = await ctx.services.ehrWrites.tryNow(writeId);
+      outcome = await ctx.services.ehrWrites.tryNow(write);
     } catch (err) {
       await ctx.services.attachments.releaseFromDocument(upload.id, documentId);
       throw err;

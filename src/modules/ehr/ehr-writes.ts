@@ -114,8 +114,8 @@ export class EhrWrites {
     this.loop.kick();
   }
 
-  /** Stores a write in the caller's transaction; answers its id (tried with `tryNow` once committed). */
-  async enqueue<I>(tx: EntityManager, request: EhrWriteRequest<I>): Promise<string> {
+  /** Stores a write in the caller's transaction; answers its row (tried with `tryNow` once committed). */
+  async enqueue<I>(tx: EntityManager, request: EhrWriteRequest<I>): Promise<EhrWriteEntity> {
     const overlaid = !UNSHOWN.has(request.method);
     if (overlaid) {
       this.generation++;
@@ -146,11 +146,11 @@ export class EhrWrites {
           { status: 'superseded' },
         );
     await tx.getRepository(EhrWriteEntity).insert(row);
-    return row.id;
+    return row;
   }
 
   /** Stores a write that has no record of the portal's own beside it (an akkoord: the EHR holds it). */
-  enqueueAlone<I>(request: EhrWriteRequest<I>): Promise<string> {
+  enqueueAlone<I>(request: EhrWriteRequest<I>): Promise<EhrWriteEntity> {
     return this.deps.db.transaction((tx) => this.enqueue(tx, request));
   }
 
@@ -189,13 +189,16 @@ export class EhrWrites {
     return out;
   }
 
-  /** Tries a stored write now (the client waits for this one attempt); later attempts are the loop's. */
-  async tryNow(id: string): Promise<WriteOutcome> {
+  /**
+   * Tries a write just stored and committed now (the client waits for this one attempt); later
+   * attempts are the loop's. The row as `enqueue` answered it: the claim finds it unless another
+   * instance or a later write of the same thing took it meanwhile (then it is pending here).
+   */
+  async tryNow(write: EhrWriteEntity): Promise<WriteOutcome> {
     this.generation++;
-    const row = await this.deps.db.getRepository(EhrWriteEntity).findOneBy({ id });
-    if (row) await this.changed(row.clientId);
-    if (!row || row.status !== 'pending') return { state: 'pending' };
-    return this.attempt(row);
+    // The commit is done: renewed again, so what was read while it was under way is not kept.
+    await this.changed(write.clientId);
+    return this.attempt(write);
   }
 
   /** The latest write per subject of a client (what a read shows beside the item). */

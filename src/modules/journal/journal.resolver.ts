@@ -8,6 +8,7 @@ import { Client } from '../clients/client.types';
 import type { ClientStoryEntity, DiaryEntryEntity } from './journal.entity';
 import { ClientStory, DiaryEntry } from './journal.types';
 import { SyncStatus } from '../messages/message.types';
+import type { EhrWriteEntity } from '../ehr/ehr-write.entity';
 
 const presentEntry = (e: DiaryEntryEntity): DiaryEntry => ({ id: e.id, text: e.text, createdAt: e.createdAt, author: e.authorName });
 const presentStory = (s: ClientStoryEntity): ClientStory => ({ text: s.text, sharedWithOrganisation: s.sharedWithOrganisation, updatedAt: s.updatedAt });
@@ -69,7 +70,7 @@ export class JournalMutationResolver {
     // the copy is marked entered in error there. Through the EHR write outbox, in one transaction
     // with the portal's record: while the EHR is away the story says so (syncStatus PENDING).
     const account = await ctx.account();
-    let writes: string[] = [];
+    let writes: EhrWriteEntity[] = [];
     let saved;
     if (share || before?.sharedWithOrganisation) {
       const targets = (await ctx.ehr.clientSources(clientId)).filter((s) => typeof ctx.services.registry.adapter(s.source)?.shareClientStory === 'function');
@@ -90,7 +91,7 @@ export class JournalMutationResolver {
         );
       });
     } else saved = await ctx.services.journal.saveStory(clientId, account.id, checked, share);
-    const outcomes = await Promise.all(writes.map((id) => ctx.services.ehrWrites.tryNow(id)));
+    const outcomes = await Promise.all(writes.map((w) => ctx.services.ehrWrites.tryNow(w)));
     await ctx.audit({ action: 'U', eventType: 'journal.story.update', resource: 'Mijn verhaal', clientId }, access);
     if (share !== Boolean(before?.sharedWithOrganisation))
       await ctx.audit(

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
 import { QuestionnaireDraftEntity } from './questionnaire-draft.entity';
+import type { EhrWriteEntity } from '../ehr/ehr-write.entity';
 
 export type DraftAnswers = Record<string, string | null>;
 
@@ -21,7 +22,7 @@ export class QuestionnairesService {
   }
 
   /** The answers are sent: the draft waits, read-only, until the EHR took them; `enqueue` stores the write in the same transaction. */
-  async submit(clientId: string, assignmentId: string, at: Date, enqueue: (tx: EntityManager) => Promise<string>): Promise<string> {
+  async submit(clientId: string, assignmentId: string, at: Date, enqueue: (tx: EntityManager) => Promise<EhrWriteEntity>): Promise<EhrWriteEntity> {
     return this.db.transaction(async (tx) => {
       await tx.getRepository(QuestionnaireDraftEntity).update({ clientId, assignmentId }, { submittedAt: at });
       return enqueue(tx);

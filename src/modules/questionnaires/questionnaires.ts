@@ -125,14 +125,14 @@ export async function saveAnswers(ctx: GatewayContext, assignmentId: string, inp
     at: at.toISOString(),
   };
   // Sent as far as the client is concerned: the draft waits read-only and the write is in the outbox, in one transaction.
-  const writeId = await ctx.services.questionnaires.submit(clientId, item.id, at, (tx) =>
+  const write = await ctx.services.questionnaires.submit(clientId, item.id, at, (tx) =>
     ctx.services.ehrWrites.enqueue(tx, { clientId, source: item.source, externalClientId, method: 'saveQuestionnaireAnswers', subject: item.id, input: sent }),
   );
   await ctx.audit(
     { action: 'C', eventType: 'questionnaire.submit', resource: `Vragenlijst ingevuld: ${item.title}`, clientId, treatmentRelationship: true },
     access,
   );
-  const outcome = await ctx.services.ehrWrites.tryNow(writeId);
+  const outcome = await ctx.services.ehrWrites.tryNow(write);
   if (outcome.state === 'refused') {
     await ctx.services.questionnaires.reopen(clientId, item.id);
     if (outcome.refusal === 'NOT_FOUND') throw new NotFoundError('No such questionnaire.');
