@@ -201,13 +201,6 @@ export class EhrWrites {
     return this.attempt(write);
   }
 
-  /** The latest write per subject of a client (what a read shows beside the item). */
-  async latest(clientId: string, subjects: string[]): Promise<Map<string, EhrWriteEntity>> {
-    if (!subjects.length) return new Map();
-    const rows = await this.deps.db.getRepository(EhrWriteEntity).find({ where: { clientId, subject: In(subjects) }, order: { createdAt: 'ASC' } });
-    return new Map(rows.map((r) => [r.subject, r]));
-  }
-
   /** Each client's stamp, renewed (on any instance) whenever one of its writes is stored or settled. */
   private stamp(clientId: string): ChangeStamp {
     return new ChangeStamp(this.deps.kv, `ehr-writes-open:${clientId}`);
@@ -222,9 +215,16 @@ export class EhrWrites {
 
   /** Rows waiting and dead letters (/readyz, /metrics). */
   async counts(): Promise<{ pending: number; failed: number }> {
-    const repo = this.deps.db.getRepository(EhrWriteEntity);
-    const [pending, failed] = await Promise.all([repo.countBy({ status: 'pending' }), repo.countBy({ status: 'failed' })]);
-    return { pending, failed };
+    const rows: { status: EhrWriteStatus; n: number | string }[] = await this.deps.db
+      .getRepository(EhrWriteEntity)
+      .createQueryBuilder('w')
+      .select('w.status', 'status')
+      .addSelect('COUNT(*)', 'n')
+      .where('w.status IN (:...statuses)', { statuses: ['pending', 'failed'] })
+      .groupBy('w.status')
+      .getRawMany();
+    const of = (status: EhrWriteStatus) => Number(rows.find((r) => r.status === status)?.n ?? 0);
+    return { pending: of('pending'), failed: of('failed') };
   }
 
   /** One pass over the due rows; answers how many the EHRs took. */
@@ -252,9 +252,7 @@ export class EhrWrites {
     try {
       const { externalClientId, input: stored } = JSON.parse(row.payload) as { externalClientId: string; input: unknown };
       const input = this.deps.prepare ? await this.deps.prepare(row, stored) : stored;
-      const adapter = this.deps.registry.adapter(row.source);
-      // Another instance may have this adapter loaded (a rolling configuration change): keep the row.
-      if (!adapter) throw new Error(`adapter '${row.source}' is not loaded here`);
+      // An adapter not loaded here (another instance may have it: a rolling configuration change) fails the call below: the row is kept and retried.
       const result = await this.deps.registry.call(
         row.source,
         row.method,

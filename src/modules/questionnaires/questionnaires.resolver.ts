@@ -1,4 +1,5 @@
 import { Arg, Ctx, FieldResolver, ID, Mutation, Resolver, Root } from 'type-graphql';
+import { openWrites } from '../ehr/client-items';
 import { Action, authorize } from '../../auth/access';
 import type { GatewayContext } from '../../graphql/context';
 import { Client } from '../clients/client.types';
@@ -15,15 +16,13 @@ export class ClientQuestionnairesResolver {
     @Arg('status', () => QuestionnaireStatus, { nullable: true }) status?: QuestionnaireStatus,
   ): Promise<QuestionnaireAssignment[]> {
     const { access } = await authorize(ctx, c.id, Action.VIEW_QUESTIONNAIRES);
-    const [list, drafts] = await Promise.all([
+    const [list, drafts, writes] = await Promise.all([
       assignments(ctx, c.id),
       ctx.services.questionnaires.drafts(c.id),
+      // Answers sent and not taken yet: from the request's one read of the client's open writes.
+      openWrites(ctx, c.id, 'saveQuestionnaireAnswers'),
       ctx.audit({ action: 'R', eventType: 'questionnaires.read', resource: 'Vragenlijsten', clientId: c.id, treatmentRelationship: true }, access),
     ]);
-    const writes = await ctx.services.ehrWrites.latest(
-      c.id,
-      list.filter((a) => drafts.get(a.id)?.submittedAt).map((a) => a.id),
-    );
     return list
       .map((a) => present(a, drafts.get(a.id), writes.get(a.id)))
       .filter((a) => !status || a.status === status)

@@ -6,7 +6,7 @@ import { actor, locateInDossiers } from '../ehr/client-items';
 import { globalId, parseGlobalId } from '../ehr/global-id';
 import { QuestionnaireStatus, QuestionType, type AnswerInput, type QuestionnaireAssignment } from './questionnaire.types';
 import type { Draft, DraftAnswers } from './questionnaires.service';
-import type { EhrWriteEntity } from '../ehr/ehr-write.entity';
+import type { OpenWrite } from '../ehr/ehr-writes';
 import { SyncStatus } from '../messages/message.types';
 
 type Assignment = EhrQuestionnaireAssignment & { id: string; source: string };
@@ -29,10 +29,10 @@ export function assignments(ctx: GatewayContext, clientId: string): Promise<Assi
  * answers sent and not yet taken by the EHR show as completed with `syncStatus` PENDING (FAILED
  * once the outbox gave up on them).
  */
-export function present(a: Assignment, draft: Draft | undefined, write?: Pick<EhrWriteEntity, 'status'>): QuestionnaireAssignment {
+export function present(a: Assignment, draft: Draft | undefined, write?: Pick<OpenWrite, 'status'>): QuestionnaireAssignment {
   const waiting = !a.completedAt && draft?.submittedAt ? draft : undefined;
   const sent = a.completedAt ? new Map((a.answers ?? []).map((x) => [x.questionId, x.value])) : null;
-  const syncStatus = waiting ? (write?.status === 'failed' || write?.status === 'refused' ? SyncStatus.FAILED : SyncStatus.PENDING) : null;
+  const syncStatus = waiting ? (write?.status === 'failed' ? SyncStatus.FAILED : SyncStatus.PENDING) : null;
   return {
     id: a.id,
     title: a.title,
