@@ -1,10 +1,9 @@
 import type { EhrAppointment } from '../../../adapters/ports';
 import { Action, authorize } from '../../auth/access';
 import type { GatewayContext } from '../../graphql/context';
-import { openWrites } from '../ehr/client-items';
+import { openWrites, syncStatusOf } from '../ehr/client-items';
 import type { OpenWrite } from '../ehr/ehr-writes';
 import { globalId } from '../ehr/global-id';
-import { SyncStatus } from '../messages/message.types';
 import { byTime } from '../ehr/time-order';
 import { type AppointmentRecord, AppointmentWindow } from './appointment.types';
 
@@ -86,7 +85,7 @@ export function withPendingCancellations<T extends AppointmentRecord>(list: read
   if (!waiting.size) return list as T[];
   return list.map((a) => {
     const w = waiting.get(a.id);
-    return w ? { ...a, cancelledAt: w.at ?? new Date().toISOString(), syncStatus: w.status === 'failed' ? SyncStatus.FAILED : SyncStatus.PENDING } : a;
+    return w ? { ...a, cancelledAt: w.at ?? new Date().toISOString(), syncStatus: syncStatusOf(w.status) } : a;
   });
 }
 

@@ -3,7 +3,7 @@ import { Action, authorize, CHILD_DECIDES_FROM_AGE, PARENT_ACCESS } from '../../
 import { ageInYears } from '../../auth/portal-rules';
 import type { GatewayContext } from '../../graphql/context';
 import { ConflictError, NotAvailableError, NotFoundError } from '../../errors';
-import { actor, openWrites } from '../ehr/client-items';
+import { actor, openWrites, syncStatusOf } from '../ehr/client-items';
 import { Client } from '../clients/client.types';
 import { Consent } from './consent.types';
 import { SyncStatus } from '../messages/message.types';
@@ -27,7 +27,7 @@ async function ehrConsents(ctx: GatewayContext, clientId: string): Promise<EhrCo
       ...c,
       granted: w.input.granted === true,
       changedAt: w.at ? new Date(w.at) : c.changedAt,
-      syncStatus: w.status === 'failed' ? SyncStatus.FAILED : SyncStatus.PENDING,
+      syncStatus: syncStatusOf(w.status),
     };
   });
 }

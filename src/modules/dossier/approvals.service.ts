@@ -6,8 +6,7 @@ import { parseGlobalId } from '../ehr/global-id';
 import { dossierReads } from './dossier.service';
 import { TreatmentPlanStatus, type Document, type SessionReport, type TreatmentPlan } from './dossier.types';
 import type { EhrWriteStatus } from '../ehr/ehr-write.entity';
-import { SyncStatus } from '../messages/message.types';
-import { actor, locateInDossiers, openWrites } from '../ehr/client-items';
+import { actor, locateInDossiers, openWrites, syncStatusOf } from '../ehr/client-items';
 
 type ApprovalState = 'ASKS' | 'APPROVED' | 'ASKS_NOTHING';
 
@@ -27,8 +26,6 @@ interface Approvable<T extends { id: string }> {
   pending(item: T, at: string, status: EhrWriteStatus): T;
 }
 
-const syncOf = (status: EhrWriteStatus) => (status === 'failed' ? SyncStatus.FAILED : SyncStatus.PENDING);
-
 export const DOCUMENT_APPROVAL: Approvable<Document> = {
   target: 'DOCUMENT',
   part: 'listDocuments',
@@ -37,7 +34,7 @@ export const DOCUMENT_APPROVAL: Approvable<Document> = {
   resource: (d) => `Akkoord op document: ${d.name}`,
   read: (ctx, clientId) => dossierReads.documents(ctx, clientId),
   state: (d) => (d.approvedAt ? 'APPROVED' : d.needsApproval ? 'ASKS' : 'ASKS_NOTHING'),
-  pending: (d, at, status) => ({ ...d, approvedAt: d.approvedAt ?? at, syncStatus: syncOf(status) }),
+  pending: (d, at, status) => ({ ...d, approvedAt: d.approvedAt ?? at, syncStatus: syncStatusOf(status) }),
 };
 
 export const REPORT_APPROVAL: Approvable<SessionReport> = {
@@ -48,7 +45,7 @@ export const REPORT_APPROVAL: Approvable<SessionReport> = {
   resource: (r) => `Akkoord op verslag: ${r.title}`,
   read: (ctx, clientId) => dossierReads.reports(ctx, clientId),
   state: (r) => (r.approvedAt ? 'APPROVED' : r.needsApproval ? 'ASKS' : 'ASKS_NOTHING'),
-  pending: (r, at, status) => ({ ...r, approvedAt: r.approvedAt ?? at, syncStatus: syncOf(status) }),
+  pending: (r, at, status) => ({ ...r, approvedAt: r.approvedAt ?? at, syncStatus: syncStatusOf(status) }),
 };
 
 export const TREATMENT_PLAN_APPROVAL: Approvable<TreatmentPlan> = {
@@ -64,7 +61,7 @@ export const TREATMENT_PLAN_APPROVAL: Approvable<TreatmentPlan> = {
   // An agreed plan stays agreed (also one the EHR set active itself): approving it again changes nothing.
   state: (p) =>
     p.approvedAt || p.status === TreatmentPlanStatus.APPROVED ? 'APPROVED' : p.status === TreatmentPlanStatus.AWAITING_APPROVAL ? 'ASKS' : 'ASKS_NOTHING',
-  pending: (p, at, status) => ({ ...p, status: TreatmentPlanStatus.APPROVED, approvedAt: p.approvedAt ?? at, syncStatus: syncOf(status) }),
+  pending: (p, at, status) => ({ ...p, status: TreatmentPlanStatus.APPROVED, approvedAt: p.approvedAt ?? at, syncStatus: syncStatusOf(status) }),
 };
 
 /**

@@ -3,13 +3,12 @@ import { Arg, Ctx, ID, Mutation, Resolver } from 'type-graphql';
 import { Action, authorize } from '../../auth/access';
 import type { GatewayContext } from '../../graphql/context';
 import { BadUserInputError, ConflictError, NotAvailableError } from '../../errors';
-import { actor, openWrites } from '../ehr/client-items';
+import { actor, openWrites, syncStatusOf } from '../ehr/client-items';
 import { dossierReads } from './dossier.service';
 import { Document } from './dossier.types';
 import { globalId, parseGlobalId } from '../ehr/global-id';
 import type { EhrUploadedDocument } from '../../../adapters/ports';
 import type { EhrWriteStatus } from '../ehr/ehr-write.entity';
-import { SyncStatus } from '../messages/message.types';
 
 /** A document's title in the dossier. */
 export const TITLE_MAX = 200;
@@ -100,7 +99,7 @@ export function pendingDocument(clientId: string, source: string, input: StoredU
     approvedAt: null,
     source,
     clientId,
-    syncStatus: status === 'failed' ? SyncStatus.FAILED : SyncStatus.PENDING,
+    syncStatus: syncStatusOf(status),
   };
 }
 

@@ -4,8 +4,7 @@ import type { GatewayContext } from '../../graphql/context';
 import { BadUserInputError, ConflictError, ForbiddenError, NotAvailableError, NotFoundError } from '../../errors';
 import { globalId, parseGlobalId } from '../ehr/global-id';
 import type { EhrWriteRequest } from '../ehr/ehr-writes';
-import { SyncStatus } from '../messages/message.types';
-import { actor, locateInDossiers, openWrites } from '../ehr/client-items';
+import { actor, locateInDossiers, openWrites, syncStatusOf } from '../ehr/client-items';
 import { dossierReads } from './dossier.service';
 import { TreatmentPlanStatus, type TreatmentGoal, type TreatmentPlan } from './dossier.types';
 
@@ -70,7 +69,7 @@ export async function withPendingGoals(ctx: GatewayContext, clientId: string, pl
       description: input.description ?? '',
       addedBy: input.addedBy?.name ?? '',
       removable: false,
-      syncStatus: w.status === 'failed' ? SyncStatus.FAILED : SyncStatus.PENDING,
+      syncStatus: syncStatusOf(w.status),
     });
   }
   return { ...plan, goals };

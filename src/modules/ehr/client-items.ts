@@ -3,7 +3,9 @@ import { Action, decide, Reason } from '../../auth/access';
 import { PortalRelation, type PortalAccess } from '../../auth/permissions';
 import type { GatewayContext } from '../../graphql/context';
 import { ForbiddenError, NotFoundError } from '../../errors';
+import type { EhrWriteStatus } from './ehr-write.entity';
 import type { EhrWriteMethod, OpenWrite } from './ehr-writes';
+import { SyncStatus } from '../messages/message.types';
 import { parseGlobalId } from './global-id';
 
 // What every write of the client's to an EHR needs: the item it is about (found among the clients
@@ -69,3 +71,6 @@ export async function openWrites(ctx: GatewayContext, clientId: string, method: 
   const all = await ctx.once(`open-writes:${clientId}:${writes.generation}`, () => writes.openAll(clientId));
   return all.get(method) ?? new Map();
 }
+
+/** What a write the EHR has not taken yet shows beside its item: FAILED once a dead letter, PENDING while it waits. */
+export const syncStatusOf = (status: EhrWriteStatus): SyncStatus => (status === 'failed' ? SyncStatus.FAILED : SyncStatus.PENDING);

@@ -2,12 +2,11 @@ import type { EhrQuestion, EhrQuestionnaireAssignment } from '../../../adapters/
 import { Action, authorize } from '../../auth/access';
 import type { GatewayContext } from '../../graphql/context';
 import { BadUserInputError, ConflictError, NotAvailableError, NotFoundError } from '../../errors';
-import { actor, locateInDossiers } from '../ehr/client-items';
+import { actor, locateInDossiers, syncStatusOf } from '../ehr/client-items';
 import { globalId, parseGlobalId } from '../ehr/global-id';
 import { QuestionnaireStatus, QuestionType, type AnswerInput, type QuestionnaireAssignment } from './questionnaire.types';
 import type { Draft, DraftAnswers } from './questionnaires.service';
 import type { OpenWrite } from '../ehr/ehr-writes';
-import { SyncStatus } from '../messages/message.types';
 
 type Assignment = EhrQuestionnaireAssignment & { id: string; source: string };
 
@@ -32,7 +31,7 @@ export function assignments(ctx: GatewayContext, clientId: string): Promise<Assi
 export function present(a: Assignment, draft: Draft | undefined, write?: Pick<OpenWrite, 'status'>): QuestionnaireAssignment {
   const waiting = !a.completedAt && draft?.submittedAt ? draft : undefined;
   const sent = a.completedAt ? new Map((a.answers ?? []).map((x) => [x.questionId, x.value])) : null;
-  const syncStatus = waiting ? (write?.status === 'failed' ? SyncStatus.FAILED : SyncStatus.PENDING) : null;
+  const syncStatus = waiting ? syncStatusOf(write?.status ?? 'pending') : null;
   return {
     id: a.id,
     title: a.title,
