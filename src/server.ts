@@ -255,7 +255,8 @@ function buildServices({ config, options, logger, metrics, db, registry, trusted
     config.S3_ACCESS_KEY_ID && config.S3_SECRET_ACCESS_KEY ? { accessKeyId: config.S3_ACCESS_KEY_ID, secretAccessKey: config.S3_SECRET_ACCESS_KEY } : undefined;
   const attachments = new AttachmentsService(db, loadFileStorage(config.FILE_STORAGE_URL, s3Credentials), config.UPLOAD_MAX_BYTES);
   const questionnaires = new QuestionnairesService(db);
-  const ehrWrites = new EhrWrites({ db, registry, logger, kv, options: config.outbox, ...ehrWriteHooks(db, questionnaires, attachments, () => ehrCache) });
+  const ehrCache = new EhrCache(kv, config.CACHE_TTL_SECONDS);
+  const ehrWrites = new EhrWrites({ db, registry, logger, kv, options: config.outbox, ...ehrWriteHooks(db, questionnaires, attachments, ehrCache) });
   const notifying = {
     accounts,
     kv,
@@ -267,7 +268,6 @@ function buildServices({ config, options, logger, metrics, db, registry, trusted
   };
   const mailer = new MessageMailer({ db, ...notifying });
   const changes = new ChangeMailer(notifying);
-  const ehrCache = new EhrCache(kv, config.CACHE_TTL_SECONDS);
   const video = new VideoService(db, events, config.VIDEO_READY_TTL_SECONDS);
   const messages = new MessagesService({
     db,
@@ -395,9 +395,8 @@ function ehrWriteHooks(
   db: DataSource,
   questionnaires: QuestionnairesService,
   attachments: AttachmentsService,
-  cache: () => EhrCache,
+  ehrCache: EhrCache,
 ): Pick<ConstructorParameters<typeof EhrWrites>[0], 'prepare' | 'onDelivered' | 'onRefused'> {
-  const ehrCache = { dropPart: (clientId: string, source: string, part: string) => cache().dropPart(clientId, source, part) };
   const message = messageWritePreparer(db, attachments);
   return {
     prepare: async (row, input) => {
