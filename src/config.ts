@@ -118,6 +118,8 @@ const envSchema = z.object({
   WS_MAX_SUBSCRIPTIONS: int(1, 1000).default(20),
   WS_AUTH_TIMEOUT_MS: int(100, 60000).default(10000),
   WS_SESSION_CHECK_MS: int(100, 60000).default(30000),
+  // Pinged this often; a socket that has not answered the previous ping by the next is dropped (graphql-ws's own default).
+  WS_KEEPALIVE_MS: int(100, 600000).default(12000),
   SHUTDOWN_GRACE_MS: int(0, 120000).default(10000),
   FILE_URL_TTL_SECONDS: int(10, 3600).default(300),
   FHIR_SUBSCRIPTION_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
@@ -260,6 +262,7 @@ function slicesOf(e: Env) {
       maxSubscriptions: e.WS_MAX_SUBSCRIPTIONS,
       authTimeoutMs: e.WS_AUTH_TIMEOUT_MS,
       sessionCheckMs: e.WS_SESSION_CHECK_MS,
+      keepAliveMs: e.WS_KEEPALIVE_MS,
     },
   };
 }

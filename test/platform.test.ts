@@ -195,6 +195,35 @@ describe('the gateway on its embedded defaults (SQLite, in-process, demo adapter
     }
   });
 
+  it('keeps a WebSocket that answers pings open, and drops one whose client stopped answering', async () => {
+    const quick = await startTestApp({ env: { WS_KEEPALIVE_MS: '150' } });
+    try {
+      const token = await quick.login('client@demo.test');
+      const connect = async () => {
+        const ws = new WebSocket(`${quick.base.replace('http', 'ws')}/graphql`, 'graphql-transport-ws');
+        await new Promise((resolve) => ws.on('open', resolve));
+        ws.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } }));
+        await new Promise((resolve) => ws.once('message', resolve));
+        return ws;
+      };
+      const [alive, gone] = [await connect(), await connect()];
+      let pings = 0;
+      alive.on('ping', () => pings++);
+      const goneClosed = new Promise<number>((resolve) => gone.on('close', (c) => resolve(c)));
+      // The peer vanishes without a FIN: its side reads nothing more, so it answers no ping.
+      (gone as unknown as { _socket: { pause(): void; resume(): void } })._socket.pause();
+      await new Promise((r) => setTimeout(r, 1000));
+      (gone as unknown as { _socket: { resume(): void } })._socket.resume();
+      // Terminated by the server (no close frame): the client sees an abnormal closure.
+      expect(await goneClosed).toBe(1006);
+      expect(pings).toBeGreaterThanOrEqual(3);
+      expect(alive.readyState).toBe(WebSocket.OPEN);
+      alive.close();
+    } finally {
+      await quick.stop();
+    }
+  });
+
   it('closes a WebSocket whose connection_init carries a bad token with 4401', async () => {
     const ws = new WebSocket(`${t.base.replace('http', 'ws')}/graphql`, 'graphql-transport-ws');
     await new Promise((resolve) => ws.on('open', resolve));

@@ -3,12 +3,19 @@ import { GraphQLError, GraphQLScalarType, Kind } from 'graphql';
 const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 
 function checkDate(value: unknown): string {
-  if (typeof value !== 'string' || !DATE.test(value)) throw new GraphQLError('Date must be YYYY-MM-DD', { extensions: { code: 'BAD_USER_INPUT' } });
-  const d = new Date(`${value}T00:00:00Z`);
-  if (Number.isNaN(d.getTime()) || d.toISOString().slice(0, 10) !== value) {
-    throw new GraphQLError(`${value} is not a calendar date`, { extensions: { code: 'BAD_USER_INPUT' } });
+  const parts = typeof value === 'string' ? DATE.exec(value) : null;
+  if (!parts) throw new GraphQLError('Date must be YYYY-MM-DD', { extensions: { code: 'BAD_USER_INPUT' } });
+  // Served for every date of a list: checked by arithmetic, without a Date per value.
+  const [year, month, day] = [Number(parts[1]), Number(parts[2]), Number(parts[3])];
+  if (month < 1 || month > 12 || day < 1 || day > daysIn(year, month)) {
+    throw new GraphQLError(`${value as string} is not a calendar date`, { extensions: { code: 'BAD_USER_INPUT' } });
   }
-  return value;
+  return value as string;
+}
+
+function daysIn(year: number, month: number): number {
+  if (month !== 2) return [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1];
+  return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28;
 }
 
 /** A calendar date, YYYY-MM-DD, kept as a string so no time zone can shift it. */

@@ -11,9 +11,9 @@ import {
   validate,
   type ValidationRule,
 } from 'graphql';
-import { useServer } from 'graphql-ws/use/ws';
+import { handleProtocols, makeServer } from 'graphql-ws';
+import { bindSockets, type SocketExtra, type SocketState } from './ws-sockets';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { AuthViewer } from '../auth/tokens';
 import type { Logger } from '../observability/logger';
 import type { Services } from '../services';
 import { clientIp } from '../http/io';
@@ -22,16 +22,6 @@ import { CompiledOperations } from './execution/jit-executor';
 import { liveSubscribe, socketSink } from './execution/live-execution';
 import { sharedPortalProfile } from './gate-readers';
 import { CloseCode, ErrorCode, formatGatewayError, SocketCloseCode, isExpectedError, UnauthenticatedError, withoutSuggestions } from '../errors';
-
-interface SocketState {
-  viewer: AuthViewer | null;
-  /** The session cookie of the upgrade request, taken only from a portal frontend's Origin. */
-  cookieToken: string | null;
-  ip: string | null;
-  subscriptions: number;
-  /** The client sent something since the last sweep: counts as use of the session. */
-  active: boolean;
-}
 
 /**
  * GraphQL over WebSocket (graphql-transport-ws) on the same path as HTTP. The token comes in
@@ -44,113 +34,109 @@ interface SocketState {
 export function createWebSocketServer(schema: GraphQLSchema, services: Services, logger: Logger, rules: ValidationRule[], maxTokens: number) {
   const { config } = services;
   const settings = config.ws;
-  // Each open socket's state on this server (who it authenticated as, its subscriptions).
-  const states = new WeakMap<WebSocket, SocketState>();
-  const wss = new WebSocketServer({ noServer: true, maxPayload: settings.maxPayloadBytes });
+  // Each open socket and its state on this server (who it authenticated as, its subscriptions).
+  const open = new Map<WebSocket, SocketState>();
+  const wss = new WebSocketServer({ noServer: true, maxPayload: settings.maxPayloadBytes, handleProtocols });
   const compile = documentCompiler(schema, [...specifiedRules, ...rules], maxTokens, config.isProduction);
 
-  const server = useServer(
-    {
-      schema,
-      // Each event rendered by the operation's compiled form, shared by subscribers holding the same value.
-      subscribe: liveSubscribe(new CompiledOperations(schema, config.GRAPHQL_EXECUTOR === 'jit')),
-      connectionInitWaitTimeout: settings.authTimeoutMs + 60_000,
-      onConnect: async (ctx) => {
-        const socket = ctx.extra.socket;
-        const state = states.get(socket);
-        const raw = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
-        const token = typeof raw === 'string' && raw.startsWith('Bearer ') ? raw.slice(7).trim() : (state?.cookieToken ?? null);
-        if (!state || !token) {
-          socket.close(CloseCode.Unauthorized, 'Unauthorized');
-          return false;
+  const server = makeServer<Record<string, unknown> | undefined, SocketExtra>({
+    schema,
+    // Each event rendered by the operation's compiled form, shared by subscribers holding the same value.
+    subscribe: liveSubscribe(new CompiledOperations(schema, config.GRAPHQL_EXECUTOR === 'jit')),
+    // The auth deadline (ws-sockets.ts) closes a socket without a session (4401) before graphql-ws's own wait would.
+    connectionInitWaitTimeout: Infinity,
+    onConnect: async (ctx) => {
+      const { socket, state } = ctx.extra;
+      const raw = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
+      const token = typeof raw === 'string' && raw.startsWith('Bearer ') ? raw.slice(7).trim() : state.cookieToken;
+      if (!token) {
+        socket.close(CloseCode.Unauthorized, 'Unauthorized');
+        return false;
+      }
+      try {
+        state.viewer = await services.sessions.authenticate(token);
+        return true;
+      } catch (err) {
+        // A token refused is 4401; a session store that cannot be read is ours (1011: the client tries again).
+        if (err instanceof UnauthenticatedError) socket.close(CloseCode.Unauthorized, 'Unauthorized');
+        else {
+          logger.error({ err }, 'the session of a socket could not be checked');
+          socket.close(SocketCloseCode.InternalError, 'Try again');
         }
-        try {
-          state.viewer = await services.sessions.authenticate(token);
-          return true;
-        } catch (err) {
-          // A token refused is 4401; a session store that cannot be read is ours (1011: the client tries again).
-          if (err instanceof UnauthenticatedError) socket.close(CloseCode.Unauthorized, 'Unauthorized');
-          else {
-            logger.error({ err }, 'the session of a socket could not be checked');
-            socket.close(SocketCloseCode.InternalError, 'Try again');
-          }
-          return false;
-        }
-      },
-      onSubscribe: (ctx, id, payload) => {
-        const socket = ctx.extra.socket;
-        const state = states.get(socket)!;
-        const query = services.trustedDocuments ? services.trustedDocuments.resolve(payload.query, payload.extensions) : payload.query;
-        if (!query)
-          return [new GraphQLError('This operation is not one of the trusted documents of this gateway.', { extensions: { code: ErrorCode.FORBIDDEN } })];
-        const compiled = compile(query);
-        if (!('kind' in compiled)) return compiled;
-        const operation = getOperationAST(compiled, payload.operationName);
-        if (operation?.operation !== OperationTypeNode.SUBSCRIPTION) {
-          return [
-            new GraphQLError('Only subscriptions are served over WebSocket; send queries and mutations over HTTP.', {
-              extensions: { code: ErrorCode.BAD_USER_INPUT },
-            }),
-          ];
-        }
-        if (state.subscriptions >= settings.maxSubscriptions) {
-          return [new GraphQLError(`At most ${settings.maxSubscriptions} subscriptions per connection.`, { extensions: { code: ErrorCode.RATE_LIMITED } })];
-        }
-        state.subscriptions++;
-        const requestId = randomUUID();
-        const contextValue = createContext({
-          services,
-          logger,
-          logBindings: { requestId, subscription: id },
-          requestId,
-          ip: state.ip,
-          viewer: state.viewer,
-          // The subscribe-time check reads the client's record once per tick for all sockets, and keeps no EHR reader per socket.
-          profile: sharedPortalProfile(services, logger),
-        });
-        // The socket's sink for this subscription: its live room writes error-free events straight to it (live-execution.ts).
-        contextValue.liveSink = socketSink(socket, id);
-        return { schema, document: compiled, operationName: payload.operationName, variableValues: payload.variables ?? undefined, contextValue };
-      },
-      // The same error mapping as HTTP: contract codes only, no internals; unexpected errors logged with the request id.
-      onNext: (_ctx, _id, _payload, args, result) => {
-        if (!result.errors?.length) return;
-        const context = args.contextValue as GatewayContext;
-        for (const error of result.errors) {
-          if (!isExpectedError(error)) context.logger.error({ err: error.originalError ?? error }, 'subscription failed');
-        }
-        return {
-          ...result,
-          errors: result.errors.map((error) =>
-            formatGatewayError(error.toJSON(), error, { requestId: context.requestId, hideSuggestions: config.isProduction }),
-          ),
-        };
-      },
-      onComplete: (ctx) => {
-        const state = states.get(ctx.extra.socket);
-        if (state) state.subscriptions = Math.max(0, state.subscriptions - 1);
-      },
+        return false;
+      }
     },
-    wss,
-  );
-
-  wss.on('connection', (socket: WebSocket, req: IncomingMessage) => {
-    const cookieToken = services.origins.isFrontend(req.headers.origin) ? services.cookies.session(req) : null;
-    const state: SocketState = { viewer: null, cookieToken, ip: clientIp(req, config.TRUST_PROXY), subscriptions: 0, active: false };
-    states.set(socket, state);
-    socket.on('message', () => (state.active = true));
-    services.metrics.wsConnections.inc();
-    const timer = setTimeout(() => {
-      if (!state.viewer) socket.close(CloseCode.Unauthorized, 'Unauthorized: no valid token in time');
-    }, settings.authTimeoutMs);
-    timer.unref();
-    socket.once('close', () => {
-      clearTimeout(timer);
-      services.metrics.wsConnections.dec();
-    });
+    onSubscribe: (ctx, id, payload) => {
+      const { socket, state } = ctx.extra;
+      const query = services.trustedDocuments ? services.trustedDocuments.resolve(payload.query, payload.extensions) : payload.query;
+      if (!query)
+        return [new GraphQLError('This operation is not one of the trusted documents of this gateway.', { extensions: { code: ErrorCode.FORBIDDEN } })];
+      const compiled = compile(query);
+      if (!('kind' in compiled)) return compiled;
+      const operation = getOperationAST(compiled, payload.operationName);
+      if (operation?.operation !== OperationTypeNode.SUBSCRIPTION) {
+        return [
+          new GraphQLError('Only subscriptions are served over WebSocket; send queries and mutations over HTTP.', {
+            extensions: { code: ErrorCode.BAD_USER_INPUT },
+          }),
+        ];
+      }
+      if (state.subscriptions >= settings.maxSubscriptions) {
+        return [new GraphQLError(`At most ${settings.maxSubscriptions} subscriptions per connection.`, { extensions: { code: ErrorCode.RATE_LIMITED } })];
+      }
+      state.subscriptions++;
+      const requestId = randomUUID();
+      // randomUUID builds its text by concatenation, a rope of about twenty parts (~490 B) the
+      // subscription holds for its life; reading a character makes V8 flatten it (~55 B).
+      requestId.charCodeAt(0);
+      const contextValue = createContext({
+        services,
+        logger,
+        logBindings: { requestId, subscription: id },
+        requestId,
+        ip: state.ip,
+        viewer: state.viewer,
+        // The subscribe-time check reads the client's record once per tick for all sockets, and keeps no EHR reader per socket.
+        profile: sharedPortalProfile(services, logger),
+      });
+      // The socket's sink for this subscription: its live room writes error-free events straight to it (live-execution.ts).
+      contextValue.liveSink = socketSink(socket, id);
+      return { schema, document: compiled, operationName: payload.operationName, variableValues: payload.variables ?? undefined, contextValue };
+    },
+    // The same error mapping as HTTP: contract codes only, no internals; unexpected errors logged with the request id.
+    onNext: (_ctx, _id, _payload, args, result) => {
+      if (!result.errors?.length) return;
+      const context = args.contextValue as GatewayContext;
+      for (const error of result.errors) {
+        if (!isExpectedError(error)) context.logger.error({ err: error.originalError ?? error }, 'subscription failed');
+      }
+      return {
+        ...result,
+        errors: result.errors.map((error) => formatGatewayError(error.toJSON(), error, { requestId: context.requestId, hideSuggestions: config.isProduction })),
+      };
+    },
+    onComplete: (ctx) => {
+      const { state } = ctx.extra;
+      state.subscriptions = Math.max(0, state.subscriptions - 1);
+    },
   });
 
-  const sweep = sessionSweep(wss, states, services, logger);
+  const sockets = bindSockets(wss, server, open, {
+    keepAliveMs: settings.keepAliveMs,
+    authTimeoutMs: settings.authTimeoutMs,
+    logger,
+    metrics: services.metrics,
+    stateOf: (req) => ({
+      viewer: null,
+      cookieToken: services.origins.isFrontend(req.headers.origin) ? services.cookies.session(req) : null,
+      ip: clientIp(req, config.TRUST_PROXY),
+      subscriptions: 0,
+      active: false,
+      awaitingPong: false,
+      authDeadline: Date.now() + settings.authTimeoutMs,
+    }),
+  });
+  const sweep = sessionSweep(open, services, logger);
 
   return {
     wss,
@@ -164,8 +150,8 @@ export function createWebSocketServer(schema: GraphQLSchema, services: Services,
     },
     async close(): Promise<void> {
       clearInterval(sweep);
+      sockets.stop();
       for (const socket of wss.clients) socket.close(SocketCloseCode.GoingAway, 'Server shutting down');
-      await server.dispose();
       await new Promise<void>((resolve) => wss.close(() => resolve()));
     },
   };
@@ -200,13 +186,12 @@ function documentCompiler(schema: GraphQLSchema, rules: readonly ValidationRule[
  * (logout, revocation, its maximum length, or idle time without any use), its sockets are closed
  * with 4401. What a client sent on a socket counts as use. One query per sweep for all sessions.
  */
-function sessionSweep(wss: WebSocketServer, states: WeakMap<WebSocket, SocketState>, services: Services, logger: Logger): NodeJS.Timeout {
+function sessionSweep(open: ReadonlyMap<WebSocket, SocketState>, services: Services, logger: Logger): NodeJS.Timeout {
   const sweep = setInterval(() => {
     const bySession = new Map<string, WebSocket[]>();
     const used = new Set<string>();
-    for (const socket of wss.clients) {
-      const state = states.get(socket);
-      const viewer = state?.viewer;
+    for (const [socket, state] of open) {
+      const viewer = state.viewer;
       if (!viewer) continue;
       bySession.set(viewer.sessionId, [...(bySession.get(viewer.sessionId) ?? []), socket]);
       if (state.active) used.add(viewer.sessionId);
