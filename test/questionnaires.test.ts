@@ -197,3 +197,31 @@ describe('questionnaire answers sent while the EHR is away (the EHR write outbox
     }
   });
 });
+
+describe.each(configurations)('questionnaire answers sent from two devices at once ($name)', ({ database }) => {
+  it('sends them once: one send wins, the other and a save racing it get CONFLICT, and the sent answers stay read-only', async () => {
+    const ehr = ehrAway('saveQuestionnaireAnswers');
+    const t = await startTestApp({ database, env: OUTAGE_ENV, adapters: { demo: ehr } });
+    try {
+      const token = await t.login('client@demo.test');
+      const phone = () => t.gql(SAVE, { a: PHQ9, answers: PHQ_ALL, submit: true }, token);
+      const laptop = () => t.gql(SAVE, { a: PHQ9, answers: [{ questionId: 'phq-1', value: 'Bijna elke dag' }], submit: false }, token);
+      const answers = await Promise.all([phone(), phone(), laptop(), phone()]);
+      const sent = answers.filter((r) => r.body.data?.saveQuestionnaireAnswers?.status === 'COMPLETED');
+      expect(sent).toHaveLength(1);
+      for (const refused of answers.filter((r) => !sent.includes(r) && r.body.errors)) expect(refused.body.errors?.[0]?.extensions?.code).toBe('CONFLICT');
+      const rows: { status: string }[] = await t.app.db.query("SELECT status FROM ehr_writes WHERE subject = 'demo:vl-k-phq9'");
+      expect(rows).toHaveLength(1);
+      // What was sent is what the one winning send saw, and the draft stays sent (not reopened by the save).
+      const again = await laptop();
+      expect(again.body.errors?.[0]?.extensions?.code).toBe('CONFLICT');
+      ehr.down = false;
+      await until(() => (ehr.questionnaireAnswers.get('cl-karen:vl-k-phq9') ? true : undefined), 5000, 'the delivery');
+      const inEhr = ehr.questionnaireAnswers.get('cl-karen:vl-k-phq9')!;
+      const phq1 = inEhr.answers.find((a) => a.questionId === 'phq-1')?.value;
+      expect(answersOf(sent[0].body.data.saveQuestionnaireAnswers as Assignment)['phq-1']).toBe(phq1);
+    } finally {
+      await t.stop();
+    }
+  });
+});

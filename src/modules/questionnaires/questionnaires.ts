@@ -124,7 +124,7 @@ export async function saveAnswers(ctx: GatewayContext, assignmentId: string, inp
     at: at.toISOString(),
   };
   // Sent as far as the client is concerned: the draft waits read-only and the write is in the outbox, in one transaction.
-  const write = await ctx.services.questionnaires.submit(clientId, item.id, at, (tx) =>
+  const write = await ctx.services.questionnaires.submit(clientId, item.id, draft, at, (tx) =>
     ctx.services.ehrWrites.enqueue(tx, { clientId, source: item.source, externalClientId, method: 'saveQuestionnaireAnswers', subject: item.id, input: sent }),
   );
   await ctx.audit(
