@@ -147,8 +147,12 @@ describe('a consent change the EHR refuses (its own rules, changed there meanwhi
       const [karenId] = await portalIds(t, token);
       const id = `ehr:${karenId}:demo:onderzoek`;
       const before = ((await t.gql(CONSENTS, { c: karenId }, token)).body.data.client.consents as Consent[]).find((c) => c.id === id)!;
+      const reads = async () => (await t.app.services.audit.list(karenId, 200)).filter((e) => e.eventType === 'consents.read').length;
+      const readsBefore = await reads();
       const { body } = await t.gql(SET, { id, g: !before.granted }, token);
       expect(body.errors?.[0]?.extensions).toEqual({ code: 'CONFLICT', current: { id, granted: before.granted, changedAt: before.changedAt } });
+      // The consent that left with the refusal is in the client's access log as a read.
+      expect(await reads()).toBe(readsBefore + 1);
       expect(((await t.gql(CONSENTS, { c: karenId }, token)).body.data.client.consents as Consent[]).find((c) => c.id === id)).toEqual(before);
       expect(await t.app.db.query("SELECT status FROM ehr_writes WHERE method = 'setConsent'")).toEqual([{ status: 'refused' }]);
     } finally {

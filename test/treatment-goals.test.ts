@@ -109,3 +109,29 @@ describe('a goal added while the EHR is away (the EHR write outbox)', () => {
     }
   });
 });
+
+describe('a goal the EHR refuses', () => {
+  it('answers CONFLICT with the plan as the EHR has it now, and logs that read', async () => {
+    /** The EHR's plan was changed by the team meanwhile: it refuses the goal as not found there. */
+    class MovedEhr extends DemoEhrAdapter {
+      override async addTreatmentGoal(): Promise<{ done: false; refusal: 'NOT_FOUND'; reason: string }> {
+        return { done: false, refusal: 'NOT_FOUND', reason: 'The plan was replaced by a new version.' };
+      }
+    }
+    const t = await startTestApp({ env: OUTAGE_ENV, adapters: { demo: new MovedEhr() } });
+    try {
+      const token = await t.login('client@demo.test');
+      const [karenId] = await portalIds(t, token);
+      const reads = async () => (await t.app.services.audit.list(karenId, 200)).filter((e) => e.eventType === 'dossier.treatmentplan.read').length;
+      const before = await reads();
+      const { body } = await t.gql(ADD, { c: karenId, d: 'Elke dag een wandeling.' }, token);
+      expect(body.errors?.[0]?.extensions).toMatchObject({
+        code: 'CONFLICT',
+        current: { status: expect.any(String), goals: expect.arrayContaining([expect.objectContaining({ id: 'demo:gl-k-1' })]) },
+      });
+      expect(await reads()).toBe(before + 1);
+    } finally {
+      await t.stop();
+    }
+  });
+});

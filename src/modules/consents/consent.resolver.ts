@@ -130,6 +130,8 @@ async function setEhrConsent(ctx: GatewayContext, id: string, clientId: string, 
     if (outcome.refusal === 'NOT_FOUND') throw new NotFoundError('No such consent.');
     await ctx.ehr.forget(clientId, source, 'listConsents');
     const now = (await ehrConsents(ctx, clientId).catch(() => [])).find((c) => c.id === id) ?? current;
+    // The consent as it is now leaves with the refusal: logged as the read it is.
+    await ctx.audit({ action: 'R', eventType: 'consents.read', resource: 'Toestemmingen', clientId }, access);
     throw new ConflictError(`The care organisation's system refused the change: ${outcome.reason}`, {
       id,
       granted: now.granted,

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Action, authorize } from '../../auth/access';
+import type { PortalAccess } from '../../auth/permissions';
 import type { GatewayContext } from '../../graphql/context';
 import { BadUserInputError, ConflictError, ForbiddenError, NotAvailableError, NotFoundError } from '../../errors';
 import { globalId, parseGlobalId } from '../ehr/global-id';
@@ -38,13 +39,18 @@ async function reread(ctx: GatewayContext, clientId: string, source: string): Pr
 }
 
 /** Through the EHR write outbox: tried at once; a refusal by the plan's rules is PLAN_APPROVED; 'pending' while the EHR is away. */
-async function written<I>(ctx: GatewayContext, request: EhrWriteRequest<I>): Promise<'delivered' | 'pending'> {
+async function written<I>(ctx: GatewayContext, access: PortalAccess, request: EhrWriteRequest<I>): Promise<'delivered' | 'pending'> {
   const outcome = await ctx.services.ehrWrites.tryNow(await ctx.services.ehrWrites.enqueueAlone(request));
   if (outcome.state === 'refused') {
     if (outcome.refusal === 'NOT_CHANGEABLE') throw planApproved();
     // The plan as the EHR has it now (changed meanwhile), so the page shows it without asking again.
     await ctx.ehr.forget(request.clientId, request.source, 'getTreatmentPlan');
     const now = await dossierReads.treatmentPlan(ctx, request.clientId).catch(() => null);
+    // The plan leaves with the refusal: logged as the read it is.
+    if (now) {
+      const clientId = request.clientId;
+      await ctx.audit({ action: 'R', eventType: 'dossier.treatmentplan.read', resource: 'Behandelplan', clientId, treatmentRelationship: true }, access);
+    }
     throw new ConflictError(
       `The care organisation's system refused the change: ${outcome.reason}`,
       now ? { status: now.status, goals: now.goals.map((g) => ({ id: g.id, description: g.description })) } : undefined,
@@ -91,7 +97,7 @@ export async function addTreatmentGoal(ctx: GatewayContext, clientId: string, de
   const externalClientId = (await ctx.ehr.clientSources(clientId)).find((s) => s.source === plan.source)!.externalId;
   const by = await actor(ctx, access);
   const goal = { goalId: randomUUID(), planId: parseGlobalId(plan.id)!.externalId, description: text, addedBy: by, at: new Date().toISOString() };
-  const outcome = await written(ctx, {
+  const outcome = await written(ctx, access, {
     clientId,
     source: plan.source,
     externalClientId,
@@ -133,7 +139,7 @@ export async function removeTreatmentGoal(ctx: GatewayContext, goalId: string): 
     removedBy: await actor(ctx, access),
     at: new Date().toISOString(),
   };
-  const outcome = await written(ctx, { clientId, source, externalClientId, method: 'removeTreatmentGoal', subject: goalId, input: removal });
+  const outcome = await written(ctx, access, { clientId, source, externalClientId, method: 'removeTreatmentGoal', subject: goalId, input: removal });
   await ctx.audit(
     { action: 'D', eventType: 'dossier.treatmentplan.goal.remove', resource: 'Behandelplan: doel verwijderd', clientId, treatmentRelationship: true },
     access,
