@@ -37,37 +37,35 @@ export class DocumentUploadResolver {
     if (!target) throw new NotAvailableError('Adding documents at this care organisation');
     const account = await ctx.account();
     const documentId = randomUUID();
-    const upload = await ctx.services.attachments.takeForDocument(uploadId, account.id, documentId);
     const at = new Date().toISOString();
-    // Through the EHR write outbox: tried at once, kept (with the upload) and retried while the EHR is away.
-    const input: StoredUpload = {
-      documentId,
-      uploadId: upload.id,
-      title: name,
-      fileName: upload.name,
-      mediaType: upload.mediaType,
-      size: Number(upload.size),
-      uploadedBy: await actor(ctx, access),
-      at,
-    };
-    let outcome;
-    try {
-      const write = await ctx.services.ehrWrites.enqueueAlone({
+    const uploadedBy = await actor(ctx, access);
+    // Taken and in the EHR write outbox in one transaction: tried at once, kept (with the upload) and retried while the EHR is away.
+    const { write, input } = await ctx.services.attachments.fileAsDocument(uploadId, account.id, documentId, async (tx, upload) => {
+      const stored: StoredUpload = {
+        documentId,
+        uploadId: upload.id,
+        title: name,
+        fileName: upload.name,
+        mediaType: upload.mediaType,
+        size: Number(upload.size),
+        uploadedBy,
+        at,
+      };
+      const subject = globalId(target.source, documentId);
+      const queued = await ctx.services.ehrWrites.enqueue(tx, {
         clientId,
         source: target.source,
         externalClientId: target.externalId,
         method: 'uploadDocument',
-        subject: globalId(target.source, documentId),
-        input,
+        subject,
+        input: stored,
       });
-      outcome = await ctx.services.ehrWrites.tryNow(write);
-    } catch (err) {
-      await ctx.services.attachments.releaseFromDocument(upload.id, documentId);
-      throw err;
-    }
+      return { write: queued, input: stored };
+    });
+    const outcome = await ctx.services.ehrWrites.tryNow(write);
     if (outcome.state === 'refused') {
       // Not filed: the upload is the uploader's again (until the unused-upload sweep).
-      await ctx.services.attachments.releaseFromDocument(upload.id, documentId);
+      await ctx.services.attachments.releaseFromDocument(input.uploadId, documentId);
       throw new ConflictError(`The care organisation's system refused the document: ${outcome.reason}`);
     }
     await ctx.audit(

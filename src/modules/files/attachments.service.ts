@@ -117,13 +117,16 @@ export class AttachmentsService {
 
   /**
    * Takes an upload for a dossier document (the uploader's own, not yet used): marked `doc:<id>`,
-   * so no message or second document can take it while it is written to the EHR.
+   * so no message or second document can take it while it is written to the EHR. `enqueue` stores
+   * the write in the same transaction: taken and on its way, or neither.
    */
-  async takeForDocument(id: string, accountId: string, documentId: string): Promise<AttachmentEntity> {
-    const repo = this.db.getRepository(AttachmentEntity);
-    const taken = await repo.update({ id, uploaderAccountId: accountId, messageId: IsNull() }, { messageId: `doc:${documentId}` });
-    if (taken.affected !== 1) throw new BadUserInputError('The upload is unknown, was uploaded by someone else, or is already used.', { field: 'uploadId' });
-    return (await repo.findOneBy({ id }))!;
+  async fileAsDocument<T>(id: string, accountId: string, documentId: string, enqueue: (tx: EntityManager, upload: AttachmentEntity) => Promise<T>): Promise<T> {
+    return this.db.transaction(async (tx) => {
+      const repo = tx.getRepository(AttachmentEntity);
+      const taken = await repo.update({ id, uploaderAccountId: accountId, messageId: IsNull() }, { messageId: `doc:${documentId}` });
+      if (taken.affected !== 1) throw new BadUserInputError('The upload is unknown, was uploaded by someone else, or is already used.', { field: 'uploadId' });
+      return enqueue(tx, (await repo.findOneBy({ id }))!);
+    });
   }
 
   /** A document that was not filed gives its upload back (it can be used again, or is swept as unused). */
