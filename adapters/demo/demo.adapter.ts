@@ -1,3 +1,4 @@
+import { buffer } from 'node:stream/consumers';
 import { Readable } from 'node:stream';
 import type {
   AdapterRequestContext,
@@ -134,9 +135,7 @@ export class DemoEhrAdapter implements EhrAdapter {
     // The demo EHR keeps attachments' bytes, as a real one would (and as tests check).
     const files = [];
     for (const a of message.attachments ?? []) {
-      const chunks: Buffer[] = [];
-      for await (const chunk of await a.content()) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
-      files.push({ name: a.name, mediaType: a.mediaType, bytes: Buffer.concat(chunks) });
+      files.push({ name: a.name, mediaType: a.mediaType, bytes: await buffer(await a.content()) });
     }
     this.sentMessages.push({ clientId, message, files });
   }
@@ -207,8 +206,7 @@ export class DemoEhrAdapter implements EhrAdapter {
     const record = await this.record(clientId, ctx, 'uploadDocument');
     if (!record) return writeRefused('NOT_FOUND', 'No such client.');
     if (record.documents.some((d) => d.externalId === upload.documentId)) return { done: true, id: upload.documentId };
-    const chunks: Buffer[] = [];
-    for await (const chunk of await upload.content()) chunks.push(Buffer.from(chunk as Uint8Array));
+    const bytes = await buffer(await upload.content());
     record.documents.push({
       externalId: upload.documentId,
       name: upload.title,
@@ -218,7 +216,7 @@ export class DemoEhrAdapter implements EhrAdapter {
       needsApproval: false,
       approvedAt: null,
       content: '',
-      bytes: Buffer.concat(chunks),
+      bytes,
     });
     return { done: true, id: upload.documentId };
   }

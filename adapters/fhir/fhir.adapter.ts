@@ -1,3 +1,4 @@
+import { buffer } from 'node:stream/consumers';
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type {
@@ -499,9 +500,8 @@ export class FhirEhrAdapter implements EhrAdapter {
         payloads.push({ contentString: `Bijlage "${a.name}" (${a.mediaType}, ${a.size} bytes) staat in het cliëntportaal.` });
         continue;
       }
-      const chunks: Buffer[] = [];
-      for await (const chunk of await a.content()) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
-      payloads.push({ contentAttachment: { contentType: a.mediaType, title: a.name, size: a.size, data: Buffer.concat(chunks).toString('base64') } });
+      const bytes = await buffer(await a.content());
+      payloads.push({ contentAttachment: { contentType: a.mediaType, title: a.name, size: a.size, data: bytes.toString('base64') } });
     }
     return payloads;
   }
@@ -639,9 +639,8 @@ export class FhirEhrAdapter implements EhrAdapter {
     const identifier = `identifier=${PORTAL_DOCUMENT_SYSTEM}|${upload.documentId}`;
     const limit = this.options.inlineAttachmentMaxBytes ?? 20 * 1024 * 1024;
     if (upload.size <= limit) {
-      const chunks: Buffer[] = [];
-      for await (const chunk of await upload.content()) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
-      const { resource } = await this.createOnce(toUploadedDocument(clientId, upload, { bytes: Buffer.concat(chunks) }), identifier, ctx.signal);
+      const bytes = await buffer(await upload.content());
+      const { resource } = await this.createOnce(toUploadedDocument(clientId, upload, { bytes }), identifier, ctx.signal);
       return { done: true, id: resource.id };
     }
     // Larger: the bytes as a Binary of their own, streamed as they are (no base64 in memory), then the
