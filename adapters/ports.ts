@@ -467,6 +467,8 @@ export interface KoppeltaalTask {
   /** 0–100, where the module reports it (a Task.output typed `progress`); null otherwise. */
   progress: number | null;
   lastModified: IsoDateTime | null;
+  /** When the server last stored it (`meta.lastUpdated`): what a search by `_lastUpdated` compares. */
+  updatedAt?: IsoDateTime | null;
 }
 
 /** The Koppeltaal domain's FHIR server, as the eHealth module reads it. */

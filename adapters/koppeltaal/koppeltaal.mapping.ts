@@ -39,7 +39,7 @@ function relative(ref: Reference | undefined): string | null {
 
 /** What a Task says of its ActivityDefinition: the `instantiates` extension first, `instantiatesCanonical` else. */
 export function definitionOf(task: Task): string | null {
-  return extensionRef(task.extension, KT2.instantiates) ?? task.instantiatesCanonical?.[0] ?? null;
+  return extensionRef(task.extension, KT2.instantiates) ?? task.instantiatesCanonical ?? null;
 }
 
 /** A definition reference → how to find it: by logical id (`ActivityDefinition/<id>`) or by canonical `url`. */
@@ -79,5 +79,6 @@ export function toKoppeltaalTask(task: Task, definition: ActivityDefinition | un
       relative(task.extension?.find((e) => e.url === KT2.resourceOrigin)?.valueReference),
     progress: progressOf(task),
     lastModified: task.lastModified ?? task.meta?.lastUpdated ?? null,
+    updatedAt: task.meta?.lastUpdated ?? null,
   };
 }

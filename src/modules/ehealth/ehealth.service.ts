@@ -105,8 +105,8 @@ export class EhealthService {
     return ref ? this.o.clients.existingClientId(ref) : null;
   }
 
-  /** The HTI 2.0 launch: the signed token for this viewer and Task, and where the browser posts it. */
-  launch(task: KoppeltaalTask & { launchUrl: string; device: string }, subject: Subject, patientId: string) {
+  /** The HTI 2.0 launch: the signed token for this viewer and Task, and where the browser posts it (`now`: tests sign expired ones). */
+  launch(task: KoppeltaalTask & { launchUrl: string; device: string }, subject: Subject, patientId: string, now = Date.now()) {
     const claims = {
       iss: this.o.clientId,
       aud: task.device,
@@ -116,7 +116,7 @@ export class EhealthService {
       ...(subject.startsWith('Patient/') ? {} : { patient: `Patient/${patientId}` }),
       intent: 'plan',
     };
-    const signed = this.o.key.signLaunch(claims, this.o.launchTtlSeconds);
+    const signed = this.o.key.signLaunch(claims, this.o.launchTtlSeconds, now);
     return { url: task.launchUrl, method: 'POST', fields: [{ name: 'token', value: signed.token }], expiresAt: signed.expiresAt, jti: signed.jti };
   }
 
@@ -151,9 +151,9 @@ export class EhealthService {
     const changed = await port.changedTasks(since, ctx);
     for (const id of taskIds) if (!changed.some((t) => t.id === id)) changed.push(...[await port.getTask(id, ctx)].flatMap((t) => t ?? []));
     for (const task of changed) {
-      const modified = task.lastModified ? new Date(task.lastModified) : null;
+      const modified = task.updatedAt ? new Date(task.updatedAt) : null;
       if (modified && modified > this.watermark) this.watermark = modified;
-      const key = `${task.id}|${task.status}|${task.progress ?? ''}|${task.lastModified ?? ''}`;
+      const key = `${task.id}|${task.updatedAt ?? ''}|${task.status}|${task.progress ?? ''}`;
       if (this.seen.has(key) || !task.patientId) continue;
       const clientId = await this.clientOfPatient(task.patientId, ctx);
       if (!clientId) continue;
