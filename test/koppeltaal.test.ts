@@ -255,7 +255,7 @@ describe('eHealth modules launched with Koppeltaal 2.0', () => {
     });
   });
   afterAll(async () => {
-    await Promise.all(sockets.map((s) => s.dispose()));
+    for (const s of sockets) void s.dispose();
     await t?.stop();
     await Promise.all([fhir?.stop(), module?.stop(), tokens?.stop()]);
   });
