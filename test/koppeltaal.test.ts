@@ -396,4 +396,16 @@ describe('eHealth modules launched with Koppeltaal 2.0', () => {
     await new Promise((r) => setTimeout(r, 300));
     expect(seen.events).toHaveLength(1);
   });
+
+  it('answers ehealthModules null with UPSTREAM_UNAVAILABLE at its path when the Koppeltaal server is away, the rest of the screen with data', async () => {
+    await fhir.stop();
+    const karen = await t.login('client@demo.test');
+    const { body } = await t.gql<{ client: { name: string; ehealthModules: unknown } }>(
+      'query($c: ID!) { client(id: $c) { name ehealthModules { id } } }',
+      { c: await clientIdOf(t, 'cl-karen') },
+      karen,
+    );
+    expect(body.data!.client).toEqual({ name: 'Karen Test', ehealthModules: null });
+    expect(body.errors?.[0]).toMatchObject({ path: ['client', 'ehealthModules'], extensions: { code: 'UPSTREAM_UNAVAILABLE' } });
+  });
 });

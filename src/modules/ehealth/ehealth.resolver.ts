@@ -11,12 +11,15 @@ import { present, visibleTo, type Subject } from './ehealth.service';
 import { EHEALTH_TOPIC, type EhealthTaskChange } from './ehealth.topics';
 import { EhealthLaunch, EhealthModule } from './ehealth.types';
 
-/** The viewer's `sub` for this client's Patient (memoised per operation). */
+/** The viewer's `sub` for this client's Patient. */
+async function subjectOf(ctx: GatewayContext, access: PortalAccess, patientId: string): Promise<Subject | null> {
+  const email = access.relation === PortalRelation.SELF ? null : (await ctx.account()).email;
+  return ctx.services.ehealth.subjectOf(access, email, patientId, ctx);
+}
+
+/** The same, once per operation (a live seat asks subjectOf for each event: a RelatedPerson may be gone). */
 function subjectFor(ctx: GatewayContext, access: PortalAccess, patientId: string): Promise<Subject | null> {
-  return ctx.once(`ehealth-subject:${access.clientId}:${patientId}`, async () => {
-    const email = access.relation === PortalRelation.SELF ? null : (await ctx.account()).email;
-    return ctx.services.ehealth.subjectOf(access, email, patientId, ctx);
-  });
+  return ctx.once(`ehealth-subject:${access.clientId}:${patientId}`, () => subjectOf(ctx, access, patientId));
 }
 
 @Resolver(() => Client)
@@ -93,7 +96,7 @@ export const EHEALTH_ROOMS = defineRooms<EhealthTaskChange, EhealthModule>('ehea
   present: (change, seats) =>
     Promise.all(
       seats.map(async (seat) => {
-        const subject = await subjectFor(seat.ctx, seat.access, change.patientId).catch(() => null);
+        const subject = await subjectOf(seat.ctx, seat.access, change.patientId).catch(() => null);
         return subject && visibleTo(change.task, subject, change.patientId) ? present(change.task) : null;
       }),
     ),

@@ -51,6 +51,9 @@ export type Subject = `Patient/${string}` | `RelatedPerson/${string}`;
  */
 export class EhealthService {
   private readonly seen = new LRUCache<string, true>({ max: 10_000 });
+  /** Found RelatedPersons (patient|e-mail → id) and a Patient's client, briefly: a live event asks for every seat. */
+  private readonly people = new LRUCache<string, string>({ max: 10_000, ttl: 60_000 });
+  private readonly patients = new LRUCache<string, string>({ max: 10_000, ttl: 300_000 });
   /** A rest-hook's re-read looks from here; process start at first (notifications before it are not ours to catch up). */
   private watermark = new Date(Date.now() - 60_000);
   private refreshing: Promise<void> | null = null;
@@ -80,7 +83,9 @@ export class EhealthService {
     if (access.relation === PortalRelation.SELF) return `Patient/${patientId}`;
     if (access.relation === PortalRelation.NETWORK_MEMBER || !email || !this.o.port) return null;
     const port = this.o.port;
-    const id = await upstream(() => port.findRelatedPerson(patientId, email, ctx));
+    const key = `${patientId}|${email.trim().toLowerCase()}`;
+    const id = this.people.get(key) ?? (await upstream(() => port.findRelatedPerson(patientId, email, ctx)));
+    if (id) this.people.set(key, id);
     return id ? `RelatedPerson/${id}` : null;
   }
 
@@ -101,8 +106,12 @@ export class EhealthService {
   async clientOfPatient(patientId: string, ctx: AdapterRequestContext): Promise<string | null> {
     const port = this.o.port;
     if (!port) return null;
+    const known = this.patients.get(patientId);
+    if (known) return known;
     const ref = await upstream(() => port.clientRefOf(patientId, ctx));
-    return ref ? this.o.clients.existingClientId(ref) : null;
+    const clientId = ref ? await this.o.clients.existingClientId(ref) : null;
+    if (clientId) this.patients.set(patientId, clientId);
+    return clientId;
   }
 
   /** The HTI 2.0 launch: the signed token for this viewer and Task, and where the browser posts it (`now`: tests sign expired ones). */
