@@ -180,6 +180,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       await closed;
       await apollo.stop();
       await sync.drain();
+      await services.ehealth.drain();
       await services.ehrWrites.stop();
       await mailer.drain();
       await shared.events.close();

@@ -152,6 +152,11 @@ export class EhealthService {
     return this.refreshing;
   }
 
+  /** Waits for a re-read under way (shutdown: before the bus and database close). */
+  async drain(): Promise<void> {
+    await this.refreshing?.catch(() => undefined);
+  }
+
   private async refresh(taskIds: readonly string[]): Promise<void> {
     const port = this.o.port;
     if (!port) return;
