@@ -1,6 +1,8 @@
 import { DemoEhrAdapter } from './demo/demo.adapter';
 import { FhirEhrAdapter, type FhirAuth } from './fhir/fhir.adapter';
-import type { EhrAdapter, FileStoragePort } from './ports';
+import { DemoKoppeltaal } from './koppeltaal/demo-koppeltaal';
+import { KoppeltaalFhirAdapter, type KoppeltaalAdapterOptions } from './koppeltaal/koppeltaal.adapter';
+import type { EhrAdapter, FileStoragePort, KoppeltaalPort } from './ports';
 import { LocalDiskStorage } from './storage/local-disk.storage';
 import { parseS3Url, S3Storage, type S3StorageOptions } from './storage/s3.storage';
 
@@ -36,4 +38,13 @@ export function loadFileStorage(url: string, s3Credentials?: S3StorageOptions['c
   if (url.startsWith('file:')) return new LocalDiskStorage(url.slice('file:'.length));
   if (url.startsWith('s3://')) return new S3Storage(parseS3Url(url, s3Credentials));
   throw new Error(`unsupported FILE_STORAGE_URL '${url.split(':')[0]}:'`);
+}
+
+/**
+ * The Koppeltaal domain (eHealth modules): its FHIR server when configured, the embedded demo
+ * domain where the demo EHR serves outside production, none otherwise.
+ */
+export function loadKoppeltaal(settings: { fhir?: KoppeltaalAdapterOptions; demo: boolean }): KoppeltaalPort | null {
+  if (settings.fhir) return new KoppeltaalFhirAdapter(settings.fhir);
+  return settings.demo ? new DemoKoppeltaal() : null;
 }

@@ -436,6 +436,57 @@ export interface FileStoragePort {
   delete(key: string): Promise<void>;
 }
 
+// --- Koppeltaal 2.0: eHealth modules assigned in the care organisation's Koppeltaal domain ---
+
+/** Where the EHRs know a client (the gateway's client_sources row): how the Koppeltaal Patient is found. */
+export interface KoppeltaalClientRef {
+  source: string;
+  externalId: string;
+}
+
+/**
+ * One eHealth module assigned to a client: a KT2_Task with what its KT2_ActivityDefinition says.
+ * FHIR R4 `Task.status` as it stands (requested, ready, in-progress, completed, cancelled, ...).
+ */
+export interface KoppeltaalTask {
+  /** The Task's logical id on the Koppeltaal server. */
+  id: string;
+  status: string;
+  /** The Patient the Task is `for` (its logical id), if it names one by reference. */
+  patientId: string | null;
+  /** Who carries it out (`Task.owner`): `Patient/<id>`, `RelatedPerson/<id>`, `Practitioner/<id>`, or null. */
+  owner: string | null;
+  /** The ActivityDefinition it instantiates: the `instantiates` extension's reference, else `instantiatesCanonical`. */
+  definition: string | null;
+  title: string;
+  description: string | null;
+  /** The module's launch URL: the ActivityDefinition's KT2EndpointExtension → Endpoint.address. */
+  launchUrl: string | null;
+  /** The module provider's Device (`Device/<id>`): the ActivityDefinition's resource-origin, else the Task's. */
+  device: string | null;
+  /** 0–100, where the module reports it (a Task.output typed `progress`); null otherwise. */
+  progress: number | null;
+  lastModified: IsoDateTime | null;
+  /** When the server last stored it (`meta.lastUpdated`): what a search by `_lastUpdated` compares. */
+  updatedAt?: IsoDateTime | null;
+}
+
+/** The Koppeltaal domain's FHIR server, as the eHealth module reads it. */
+export interface KoppeltaalPort {
+  readonly name: string;
+  /** The client's Patient in the domain (its logical id), found by the EHR's patient identifier; null when not there. */
+  findPatient(refs: readonly KoppeltaalClientRef[], ctx: AdapterRequestContext): Promise<string | null>;
+  /** Which of the gateway's client records a domain Patient is (for a Task that changed); null when none. */
+  clientRefOf(patientId: string, ctx: AdapterRequestContext): Promise<KoppeltaalClientRef | null>;
+  /** The RelatedPerson of this Patient that is the viewer (by e-mail in its telecom), its logical id; null when none. */
+  findRelatedPerson(patientId: string, email: string, ctx: AdapterRequestContext): Promise<string | null>;
+  /** The Patient's top-level Tasks (not subtasks), every status. */
+  listTasks(patientId: string, ctx: AdapterRequestContext): Promise<KoppeltaalTask[]>;
+  getTask(taskId: string, ctx: AdapterRequestContext): Promise<KoppeltaalTask | null>;
+  /** Tasks changed at or after `since` (a payload-less rest-hook says only that something changed). */
+  changedTasks(since: IsoDateTime, ctx: AdapterRequestContext): Promise<KoppeltaalTask[]>;
+}
+
 // --- Tracing: what the port carries besides its arguments ---
 
 /**

@@ -148,6 +148,21 @@ const envSchema = z.object({
   S3_ACCESS_KEY_ID: z.string().min(1).optional(),
   S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
   UPLOAD_MAX_BYTES: int(1024, 2 * 1024 * 1024 * 1024).default(250 * 1024 * 1024),
+  // Koppeltaal 2.0 (eHealth modules): the domain's FHIR server, our SMART backend-services client (private_key_jwt), its token endpoint.
+  KOPPELTAAL_FHIR_URL: z.url().optional(),
+  KOPPELTAAL_CLIENT_ID: z.string().min(1).optional(),
+  KOPPELTAAL_TOKEN_URL: z.url().optional(),
+  KOPPELTAAL_SCOPE: z.string().min(1).optional(),
+  // Signs the client assertions and the HTI launch tokens (RS256 or ES256 by the key's type); published at /.well-known/jwks.json.
+  KOPPELTAAL_PRIVATE_KEY: z.string().includes('PRIVATE KEY', { message: 'must be a PEM private key' }).optional(),
+  KOPPELTAAL_KEY_ID: z.string().min(1).optional(),
+  // The identifier system under which the EHR (KOPPELTAAL_EHR_SOURCE, default the first of EHR_ADAPTERS) registers its patient numbers in the domain.
+  KOPPELTAAL_PATIENT_IDENTIFIER_SYSTEM: z.string().min(1).optional(),
+  KOPPELTAAL_EHR_SOURCE: z.string().min(1).optional(),
+  // The rest-hook's header secret (the Subscription's channel.header: Authorization: Bearer <secret>).
+  KOPPELTAAL_SUBSCRIPTION_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+  // An HTI launch token's lifetime (the IG: at most 5 minutes).
+  KOPPELTAAL_LAUNCH_TTL_SECONDS: int(10, 300).default(120),
   TREATMENT_END_GRACE_DAYS: int(0, 3650).default(0),
   TREATMENT_END_READ_ONLY_DAYS: int(0, 3650).default(30),
 });
@@ -212,6 +227,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(e.S3_ACCESS_KEY_ID ? 'S3_SECRET_ACCESS_KEY' : 'S3_ACCESS_KEY_ID', 'must be set together with the other S3 key');
   if (e.FHIR_AUTH === 'client_credentials' && (!e.FHIR_TOKEN_URL || !e.FHIR_CLIENT_ID || !e.FHIR_CLIENT_SECRET)) {
     throw new ConfigError('FHIR_AUTH', 'client_credentials needs FHIR_TOKEN_URL, FHIR_CLIENT_ID and FHIR_CLIENT_SECRET');
+  }
+  if (e.KOPPELTAAL_FHIR_URL) {
+    for (const name of ['KOPPELTAAL_CLIENT_ID', 'KOPPELTAAL_TOKEN_URL', 'KOPPELTAAL_PATIENT_IDENTIFIER_SYSTEM'] as const)
+      if (!e[name]) throw new ConfigError(name, 'is required with KOPPELTAAL_FHIR_URL');
+    // A key made at start is for development only: modules and the domain must find the same key after a restart.
+    if (!e.KOPPELTAAL_PRIVATE_KEY && isProduction) throw new ConfigError('KOPPELTAAL_PRIVATE_KEY', 'is required with KOPPELTAAL_FHIR_URL in production');
   }
   const oidcSet = [e.OIDC_ISSUER, e.OIDC_CLIENT_ID, e.OIDC_REDIRECT_URI].filter(Boolean).length;
   if (oidcSet > 0 && oidcSet < 3) throw new ConfigError('OIDC_ISSUER', 'OIDC_ISSUER, OIDC_CLIENT_ID and OIDC_REDIRECT_URI go together');

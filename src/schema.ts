@@ -25,6 +25,7 @@ import { DocumentUploadResolver } from './modules/dossier/document-upload';
 import { JournalMutationResolver, JournalResolver } from './modules/journal/journal.resolver';
 import { ApprovalsResolver } from './modules/dossier/approvals.resolver';
 import { ClientVideoResolver, VideoResolver } from './modules/video/video.resolver';
+import { ClientEhealthResolver, EhealthResolver } from './modules/ehealth/ehealth.resolver';
 
 export const resolvers = [
   ViewerResolver,
@@ -58,6 +59,8 @@ export const resolvers = [
   NetworkFieldResolver,
   ClientVideoResolver,
   VideoResolver,
+  ClientEhealthResolver,
+  EhealthResolver,
 ] as const;
 
 /** Builds the executable schema from the resolvers (the same code emits schema/schema.graphql). */

@@ -16,6 +16,9 @@ import { identityRoutes } from './modules/identity/identity.routes';
 import { filesRoutes } from './modules/files/files.routes';
 import { syncRoutes } from './events/sync.routes';
 import { exportRoutes } from './modules/export/export.route';
+import { ehealthRoutes } from './modules/ehealth/ehealth.routes';
+import { EhealthService } from './modules/ehealth/ehealth.service';
+import { LaunchKey } from './modules/ehealth/launch-key';
 import { OwnAccountsService } from './modules/identity/own-accounts.service';
 import { RateLimiter } from './kv/rate-limit';
 import { LogMailer } from '../adapters/mail/mail';
@@ -55,7 +58,7 @@ import { JournalService } from './modules/journal/journal.service';
 import { QuestionnairesService } from './modules/questionnaires/questionnaires.service';
 import { EhrWrites } from './modules/ehr/ehr-writes';
 import { NetworkService } from './modules/network/network.service';
-import { loadEhrAdapters, loadFileStorage, type EhrAdapterSettings } from '../adapters/loader';
+import { loadEhrAdapters, loadFileStorage, loadKoppeltaal, type EhrAdapterSettings } from '../adapters/loader';
 import { DEMO_PEOPLE } from '../adapters/demo/demo-data';
 import { fhirAuthFrom } from '../adapters/fhir/fhir.adapter';
 import { AdapterRegistry } from './modules/ehr/adapter-registry';
@@ -125,6 +128,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       ...filesRoutes(services, logger),
       ...syncRoutes(services, sync, logger),
       ...exportRoutes(services, logger),
+      ...ehealthRoutes(config, services.ehealth, logger),
       // The reference portal page at `/` where the dev login is (examples/portal-web); last, so every other path is matched first.
       ...((page) => (page ? { portal_page: page } : {}))(config.DEV_LOGIN && !config.isProduction ? portalPage() : null),
     },
@@ -176,6 +180,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       await closed;
       await apollo.stop();
       await sync.drain();
+      await services.ehealth.drain();
       await services.ehrWrites.stop();
       await mailer.drain();
       await shared.events.close();
@@ -310,6 +315,7 @@ function buildServices({ config, options, logger, metrics, db, registry, trusted
     live: new LiveDelivery({ services: () => services, logger }),
     origins,
     cookies: new SessionCookies(config.browser),
+    ehealth: ehealthService(config, clients, events, logger),
   };
   const sync = new SyncService({
     db,
@@ -323,6 +329,31 @@ function buildServices({ config, options, logger, metrics, db, registry, trusted
     announce: (kind, clientId) => changes.notify(kind, clientId),
   });
   return { services, sync, mailer: { drain: () => Promise.all([mailer.drain(), changes.drain()]).then(() => undefined) } };
+}
+
+/** The Koppeltaal domain (its FHIR server, or the demo one outside production) and the key our launches are signed with. */
+function ehealthService(config: Config, clients: ClientsService, bus: EventBus, logger: Logger): EhealthService {
+  const key = LaunchKey.from(config.KOPPELTAAL_PRIVATE_KEY, config.KOPPELTAAL_KEY_ID);
+  const clientId = config.KOPPELTAAL_CLIENT_ID ?? 'ggz-portal-gateway';
+  const fhir =
+    config.KOPPELTAAL_FHIR_URL && config.KOPPELTAAL_TOKEN_URL && config.KOPPELTAAL_PATIENT_IDENTIFIER_SYSTEM
+      ? {
+          baseUrl: config.KOPPELTAAL_FHIR_URL,
+          auth: {
+            tokenUrl: config.KOPPELTAAL_TOKEN_URL,
+            clientId,
+            privateKey: key.privateKey,
+            keyId: key.keyId,
+            algorithm: key.algorithm,
+            scope: config.KOPPELTAAL_SCOPE,
+          },
+          patientIdentifierSystem: config.KOPPELTAAL_PATIENT_IDENTIFIER_SYSTEM,
+          ehrSource: config.KOPPELTAAL_EHR_SOURCE ?? config.EHR_ADAPTERS[0],
+          resilience: { ...config.adapters, timeoutMs: config.ADAPTER_TIMEOUT_MS },
+        }
+      : undefined;
+  const port = loadKoppeltaal({ fhir, demo: !config.isProduction && config.EHR_ADAPTERS.includes('demo') });
+  return new EhealthService({ port, clients, bus, key, clientId, launchTtlSeconds: config.KOPPELTAAL_LAUNCH_TTL_SECONDS, logger });
 }
 
 /** Back after an outage: what was revoked meanwhile reached only the sessions table, so the deny-list is written again. */

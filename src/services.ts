@@ -25,6 +25,7 @@ import type { AttachmentsService } from './modules/files/attachments.service';
 import type { Metrics } from './observability/metrics';
 import type { RateLimiter } from './kv/rate-limit';
 import type { LiveDelivery } from './live/live-delivery';
+import type { EhealthService } from './modules/ehealth/ehealth.service';
 
 /** The services the composition root builds once and hands to every request. */
 export interface Services {
@@ -66,6 +67,8 @@ export interface Services {
   live: LiveDelivery;
   /** The portal's frontends (CORS, WebSocket cookies, where a login lands) and absolute links. */
   origins: BrowserOrigins;
+  /** eHealth modules through Koppeltaal 2.0 and their HTI launches. */
+  ehealth: EhealthService;
   /** The browser session's httpOnly cookies. */
   cookies: SessionCookies;
 }

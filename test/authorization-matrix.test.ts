@@ -60,6 +60,8 @@ interface Target {
   appointmentId: string;
   planId: string;
   memberId: string;
+  /** One of the demo Koppeltaal domain's Tasks for the client (adapters/koppeltaal/demo-koppeltaal.ts). */
+  ehealthTaskId: string;
 }
 
 const GATE_REASONS = new Set<string>(Object.values(Reason));
@@ -149,6 +151,7 @@ const CLIENT_FIELD: Record<string, string> = {
   consents: 'consents { id granted }',
   network: 'network { id status }',
   videoCall: 'videoCall { ready joinUrl }',
+  ehealthModules: 'ehealthModules { id status }',
   accessLog: 'accessLog(first: 5) { actor action }',
   accessLogConnection: 'accessLogConnection(first: 5) { edges { node { actor action } } }',
 };
@@ -267,6 +270,11 @@ function probes(): Probe[] {
     },
     // A fresh invitation for each call (made in the loop), so removing one leaves the others.
     { op: 'Mutation.removeNetworkMember', query: 'mutation($m: ID!) { removeNetworkMember(memberId: $m) }', vars: () => ({}) },
+    {
+      op: 'Mutation.launchEhealthModule',
+      query: 'mutation($t: ID!) { launchEhealthModule(taskId: $t) { url } }',
+      vars: (t) => ({ t: t.ehealthTaskId }),
+    },
     // Messages: a TEAM conversation a practitioner started, where no network member takes part.
     {
       op: 'Mutation.postMessage',
@@ -470,6 +478,7 @@ describe('the authorisation matrix: every actor × every operation and route', (
         appointmentId: `demo:ap-matrix-${name}`,
         planId: name === 'karen' ? 'demo:bp-k-1' : `demo:bp-${documents[name].slice('demo:dc-'.length)}`,
         memberId: member.id,
+        ehealthTaskId: `${name === 'karen' ? 'cl-karen' : documents[name].slice('demo:dc-'.length)}.psycho`,
       };
     }
 
@@ -577,7 +586,13 @@ describe('the authorisation matrix: every actor × every operation and route', (
     const coordinates = (['Query', 'Mutation', 'Subscription', 'Client', 'Dossier'] as const).flatMap((type) =>
       Object.keys((schema.getType(type) as { getFields(): object }).getFields()).map((f) => `${type}.${f}`),
     );
-    const probed = new Set([...probes().map((p) => p.op), 'Subscription.messageAdded', 'Subscription.videoCallStatusChanged']);
+    // ehealthModuleChanged: its refusals and per-seat filter are in test/koppeltaal.test.ts (an event needs the Koppeltaal rest-hook).
+    const probed = new Set([
+      ...probes().map((p) => p.op),
+      'Subscription.messageAdded',
+      'Subscription.videoCallStatusChanged',
+      'Subscription.ehealthModuleChanged',
+    ]);
     expect(coordinates.filter((c) => !OPERATIONS[c])).toEqual([]);
     expect(coordinates.filter((c) => !probed.has(c))).toEqual([]);
     expect(Object.keys(OPERATIONS).filter((c) => !coordinates.includes(c))).toEqual([]);
@@ -842,6 +857,8 @@ describe('the authorisation matrix: every actor × every operation and route', (
       sync_events: () => fetch(`${t.base}/sync/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' }),
       sync_fhir: () => fetch(`${t.base}/sync/fhir/demo`, { method: 'POST', headers: { 'content-type': 'application/fhir+json' }, body: '{}' }),
       portal_page: () => fetch(`${t.base}/`),
+      koppeltaal_jwks: () => fetch(`${t.base}/.well-known/jwks.json`),
+      koppeltaal_hook: () => fetch(`${t.base}/koppeltaal/notify`, { method: 'POST', body: '' }),
       dossier_export: (token, actor) =>
         fetch(`${t.base}/export?clientId=${encodeURIComponent(targets[actor!.target].clientId)}`, {
           headers: token ? { authorization: `Bearer ${token}` } : {},

@@ -37,6 +37,8 @@ export enum Action {
   VIEW_ACCESS_LOG = 'VIEW_ACCESS_LOG',
   VIEW_VIDEO_CALL = 'VIEW_VIDEO_CALL',
   JOIN_VIDEO_CALL = 'JOIN_VIDEO_CALL',
+  VIEW_EHEALTH_MODULES = 'VIEW_EHEALTH_MODULES',
+  LAUNCH_EHEALTH_MODULE = 'LAUNCH_EHEALTH_MODULE',
 }
 
 /** The `extensions.reason` of a FORBIDDEN from the gate (README, "Refusals"). */
@@ -111,6 +113,9 @@ export const RULES: Readonly<Record<Action, Rule>> = {
   VIEW_ACCESS_LOG: { title: 'read the access log', members: NONE, admins: true, writes: false },
   VIEW_VIDEO_CALL: { title: 'see whether the practitioner’s video room is open', members: [[AGENDA_VIEW], [AGENDA_MANAGE]], writes: false },
   JOIN_VIDEO_CALL: { title: 'join the video call (its link)', members: NONE, writes: false },
+  // Then per module: the client their own Tasks, a parent or representative only a Task whose owner is their RelatedPerson (src/modules/ehealth).
+  VIEW_EHEALTH_MODULES: { title: 'see the eHealth modules (Koppeltaal) one carries out', members: NONE, writes: false },
+  LAUNCH_EHEALTH_MODULE: { title: 'open an eHealth module (an HTI launch)', members: NONE, writes: true },
 };
 
 /** Which action a conversation of each kind needs (beside READ_MESSAGES or SEND_MESSAGE). */

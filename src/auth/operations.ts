@@ -46,6 +46,10 @@ export const OPERATIONS: Readonly<Record<string, OperationAccess>> = {
   'Client.consents': client([Action.VIEW_CONSENTS]),
   'Client.network': client([Action.VIEW_NETWORK]),
   'Client.videoCall': client([Action.VIEW_VIDEO_CALL], 'the join link only with JOIN_VIDEO_CALL'),
+  'Client.ehealthModules': client(
+    [Action.VIEW_EHEALTH_MODULES],
+    'only the Tasks the viewer carries out: the client’s own; a parent’s or representative’s where the Task’s owner is their RelatedPerson; logged',
+  ),
   'Client.accessLog': client([Action.VIEW_ACCESS_LOG]),
   'Client.accessLogConnection': client([Action.VIEW_ACCESS_LOG], 'as Client.accessLog, a page at a time'),
 
@@ -112,9 +116,14 @@ export const OPERATIONS: Readonly<Record<string, OperationAccess>> = {
   'Mutation.inviteNetworkMember': client([Action.MANAGE_NETWORK], 'rights that need DOSSIER_VIEW are refused without it (BAD_USER_INPUT)'),
   'Mutation.setNetworkPermissions': object([Action.MANAGE_NETWORK], 'the member names its client'),
   'Mutation.removeNetworkMember': object([Action.MANAGE_NETWORK], 'the member names its client'),
+  'Mutation.launchEhealthModule': object(
+    [Action.LAUNCH_EHEALTH_MODULE],
+    'the Task names its client (looked for among the viewer’s portals); then only its performer (else FORBIDDEN, reason NOT_TASK_PERFORMER); logged as E',
+  ),
 
   'Subscription.messageAdded': client([Action.READ_MESSAGES], 'every event is authorised again, and per conversation kind'),
   'Subscription.videoCallStatusChanged': client([Action.VIEW_VIDEO_CALL], 'every event is authorised again; the join link only with JOIN_VIDEO_CALL'),
+  'Subscription.ehealthModuleChanged': client([Action.VIEW_EHEALTH_MODULES], 'every event is authorised again, and shown only to the Task’s performer'),
 };
 
 /** What an HTTP route asks before it answers (server.ts mounts each route with one of these). */
@@ -177,6 +186,14 @@ export const ROUTES = {
       kind: 'session',
       note: 'VIEW_DOSSIER of ?clientId (a network member needs DOSSIER_VIEW); each further part as the viewer may see it; logged as an export (E)',
     },
+  },
+  koppeltaal_jwks: {
+    path: '/.well-known/jwks.json',
+    access: { kind: 'public', note: 'the public key of the HTI launch tokens and Koppeltaal client assertions' },
+  },
+  koppeltaal_hook: {
+    path: '/koppeltaal/notify',
+    access: { kind: 'signature', note: 'the Koppeltaal rest-hook’s header secret (KOPPELTAAL_SUBSCRIPTION_SECRET); mounted with it' },
   },
   portal_page: {
     path: '/',

@@ -1,0 +1,210 @@
+import { LRUCache } from 'lru-cache';
+import type { AdapterRequestContext, KoppeltaalPort, KoppeltaalTask } from '../../../adapters/ports';
+import { PortalRelation, type PortalAccess } from '../../auth/permissions';
+import { AppError, UpstreamUnavailableError } from '../../errors';
+import type { EventBus } from '../../events/event-bus';
+import type { Logger } from '../../observability/logger';
+import type { ClientsService } from '../clients/clients.service';
+import { EHEALTH_TOPIC } from './ehealth.topics';
+import { EhealthModuleStatus, type EhealthModule } from './ehealth.types';
+import type { LaunchKey } from './launch-key';
+
+/** FHIR Task.status → the module's state; undefined: not shown (a draft). */
+const STATUS: Record<string, EhealthModuleStatus | undefined> = {
+  requested: EhealthModuleStatus.ASSIGNED,
+  received: EhealthModuleStatus.ASSIGNED,
+  accepted: EhealthModuleStatus.ASSIGNED,
+  ready: EhealthModuleStatus.ASSIGNED,
+  'in-progress': EhealthModuleStatus.IN_PROGRESS,
+  'on-hold': EhealthModuleStatus.ON_HOLD,
+  completed: EhealthModuleStatus.COMPLETED,
+  cancelled: EhealthModuleStatus.CANCELLED,
+  rejected: EhealthModuleStatus.CANCELLED,
+  failed: EhealthModuleStatus.CANCELLED,
+  'entered-in-error': EhealthModuleStatus.CANCELLED,
+};
+const LAUNCHABLE = new Set([EhealthModuleStatus.ASSIGNED, EhealthModuleStatus.IN_PROGRESS, EhealthModuleStatus.COMPLETED]);
+
+/** A rest-hook says only that something changed: Tasks are looked for from this long before the last one seen. */
+const OVERLAP_MS = 2_000;
+
+export interface EhealthOptions {
+  port: KoppeltaalPort | null;
+  clients: ClientsService;
+  bus: EventBus;
+  key: LaunchKey;
+  /** Our client id in the Koppeltaal domain: the HTI token's `iss`. */
+  clientId: string;
+  launchTtlSeconds: number;
+  logger: Logger;
+}
+
+/** Who the viewer is in the Koppeltaal domain for one client: the HTI `sub`. */
+export type Subject = `Patient/${string}` | `RelatedPerson/${string}`;
+
+/**
+ * The client's eHealth modules in the Koppeltaal domain and their launch. Who sees and launches a
+ * module: the client, their Task (owner absent or their own Patient); a parent or representative
+ * only a Task whose `owner` is their own RelatedPerson of that Patient (the organisation assigned
+ * it to them), found by their account's e-mail in the RelatedPerson's telecom. Network members
+ * never (the gate: VIEW_EHEALTH_MODULES and LAUNCH_EHEALTH_MODULE have no member permission).
+ */
+export class EhealthService {
+  private readonly seen = new LRUCache<string, true>({ max: 10_000 });
+  /** Found RelatedPersons (patient|e-mail → id) and a Patient's client, briefly: a live event asks for every seat. */
+  private readonly people = new LRUCache<string, string>({ max: 10_000, ttl: 60_000 });
+  private readonly patients = new LRUCache<string, string>({ max: 10_000, ttl: 300_000 });
+  /** A rest-hook's re-read looks from here; process start at first (notifications before it are not ours to catch up). */
+  private watermark = new Date(Date.now() - 60_000);
+  private refreshing: Promise<void> | null = null;
+  private again = false;
+
+  constructor(private readonly o: EhealthOptions) {}
+
+  /** The public key modules verify our launch tokens with (the JWKS route). */
+  jwks() {
+    return this.o.key.jwks();
+  }
+
+  get configured(): boolean {
+    return this.o.port !== null;
+  }
+
+  /** The client's Patient in the domain, or null (no Koppeltaal, or the client is not there). */
+  async patientOf(clientId: string, ctx: AdapterRequestContext): Promise<string | null> {
+    const port = this.o.port;
+    if (!port) return null;
+    const refs = (await this.o.clients.sourcesOf([clientId])).get(clientId) ?? [];
+    return refs.length ? upstream(() => port.findPatient(refs, ctx)) : null;
+  }
+
+  /** The viewer as `sub`: the client's Patient, or their own RelatedPerson of it; null when they have none. */
+  async subjectOf(access: PortalAccess, email: string | null, patientId: string, ctx: AdapterRequestContext): Promise<Subject | null> {
+    if (access.relation === PortalRelation.SELF) return `Patient/${patientId}`;
+    if (access.relation === PortalRelation.NETWORK_MEMBER || !email || !this.o.port) return null;
+    const port = this.o.port;
+    const key = `${patientId}|${email.trim().toLowerCase()}`;
+    const id = this.people.get(key) ?? (await upstream(() => port.findRelatedPerson(patientId, email, ctx)));
+    if (id) this.people.set(key, id);
+    return id ? `RelatedPerson/${id}` : null;
+  }
+
+  /** The Tasks this viewer sees, as modules; drafts never. */
+  async list(patientId: string, subject: Subject | null, ctx: AdapterRequestContext): Promise<EhealthModule[]> {
+    const port = this.o.port;
+    if (!port || !subject) return [];
+    const tasks = await upstream(() => port.listTasks(patientId, ctx));
+    return tasks.filter((t) => t.status !== 'entered-in-error' && visibleTo(t, subject, patientId)).flatMap((t) => present(t) ?? []);
+  }
+
+  async task(taskId: string, ctx: AdapterRequestContext): Promise<KoppeltaalTask | null> {
+    const port = this.o.port;
+    return port ? upstream(() => port.getTask(taskId, ctx)) : null;
+  }
+
+  /** The portal's client a domain Patient is, or null. */
+  async clientOfPatient(patientId: string, ctx: AdapterRequestContext): Promise<string | null> {
+    const port = this.o.port;
+    if (!port) return null;
+    const known = this.patients.get(patientId);
+    if (known) return known;
+    const ref = await upstream(() => port.clientRefOf(patientId, ctx));
+    const clientId = ref ? await this.o.clients.existingClientId(ref) : null;
+    if (clientId) this.patients.set(patientId, clientId);
+    return clientId;
+  }
+
+  /** The HTI 2.0 launch: the signed token for this viewer and Task, and where the browser posts it (`now`: tests sign expired ones). */
+  launch(task: KoppeltaalTask & { launchUrl: string; device: string }, subject: Subject, patientId: string, now = Date.now()) {
+    const claims = {
+      iss: this.o.clientId,
+      aud: task.device,
+      sub: subject,
+      resource: `Task/${task.id}`,
+      ...(task.definition ? { definition: task.definition } : {}),
+      ...(subject.startsWith('Patient/') ? {} : { patient: `Patient/${patientId}` }),
+      intent: 'plan',
+    };
+    const signed = this.o.key.signLaunch(claims, this.o.launchTtlSeconds, now);
+    return { url: task.launchUrl, method: 'POST', fields: [{ name: 'token', value: signed.token }], expiresAt: signed.expiresAt, jti: signed.jti };
+  }
+
+  /**
+   * A Koppeltaal rest-hook arrived (no payload, or only ids): the Tasks changed since the last
+   * look are read again and each one's new state goes to its client's live subscribers. One
+   * re-read at a time; notifications meanwhile make one more afterwards.
+   */
+  notified(taskIds: readonly string[] = []): Promise<void> {
+    if (this.refreshing) {
+      this.again = true;
+      return this.refreshing;
+    }
+    this.refreshing = (async () => {
+      try {
+        do {
+          this.again = false;
+          await this.refresh(taskIds);
+        } while (this.again);
+      } finally {
+        this.refreshing = null;
+      }
+    })();
+    return this.refreshing;
+  }
+
+  /** Waits for a re-read under way (shutdown: before the bus and database close). */
+  async drain(): Promise<void> {
+    await this.refreshing?.catch(() => undefined);
+  }
+
+  private async refresh(taskIds: readonly string[]): Promise<void> {
+    const port = this.o.port;
+    if (!port) return;
+    const ctx = { requestId: 'koppeltaal-notification' };
+    const since = new Date(this.watermark.getTime() - OVERLAP_MS).toISOString();
+    const changed = await port.changedTasks(since, ctx);
+    for (const id of taskIds) if (!changed.some((t) => t.id === id)) changed.push(...[await port.getTask(id, ctx)].flatMap((t) => t ?? []));
+    for (const task of changed) {
+      const modified = task.updatedAt ? new Date(task.updatedAt) : null;
+      if (modified && modified > this.watermark) this.watermark = modified;
+      const key = `${task.id}|${task.updatedAt ?? ''}|${task.status}|${task.progress ?? ''}`;
+      if (this.seen.has(key) || !task.patientId) continue;
+      const clientId = await this.clientOfPatient(task.patientId, ctx);
+      if (!clientId) continue;
+      this.seen.set(key, true);
+      await EHEALTH_TOPIC.publish(this.o.bus, { clientId, patientId: task.patientId, task });
+    }
+  }
+}
+
+/** Whether a Task is this viewer's to see and launch (see EhealthService). */
+export function visibleTo(task: KoppeltaalTask, subject: Subject, patientId: string): boolean {
+  if (task.patientId !== patientId) return false;
+  if (subject.startsWith('Patient/')) return task.owner === null || task.owner === subject;
+  return task.owner === subject;
+}
+
+/** A Task as the module it is; null for a draft. */
+export function present(task: KoppeltaalTask): EhealthModule | null {
+  const status = STATUS[task.status];
+  if (!status) return null;
+  return {
+    id: task.id,
+    title: task.title,
+    description: task.description,
+    status,
+    progress: task.progress,
+    lastModified: task.lastModified ? new Date(task.lastModified) : null,
+    launchable: LAUNCHABLE.has(status) && !!task.launchUrl && !!task.device,
+  };
+}
+
+/** A failure of the Koppeltaal server is the field's UPSTREAM_UNAVAILABLE, not an internal error. */
+async function upstream<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    if (err instanceof AppError) throw err;
+    throw new UpstreamUnavailableError('koppeltaal', 'The eHealth modules (Koppeltaal) do not answer right now.');
+  }
+}
