@@ -148,6 +148,10 @@ const envSchema = z.object({
   UPLOAD_MAX_BYTES: int(1024, 2 * 1024 * 1024 * 1024).default(250 * 1024 * 1024),
   TREATMENT_END_GRACE_DAYS: int(0, 3650).default(0),
   TREATMENT_END_READ_ONLY_DAYS: int(0, 3650).default(30),
+  // Own accounts (password + a code by mail or SMS); 0: DigiD only, no password login.
+  OWN_ACCOUNTS: bool.default(true),
+  // Who the portal's mails say they come from (an invitation names the care organisation).
+  ORGANISATION_NAME: z.string().trim().min(1).max(100).default('uw zorgaanbieder'),
 });
 
 export type Env = z.infer<typeof envSchema>;

@@ -55,6 +55,7 @@ import { JournalService } from './modules/journal/journal.service';
 import { QuestionnairesService } from './modules/questionnaires/questionnaires.service';
 import { EhrWrites } from './modules/ehr/ehr-writes';
 import { NetworkService } from './modules/network/network.service';
+import { OnboardingService } from './modules/onboarding/onboarding.service';
 import { loadEhrAdapters, loadFileStorage, type EhrAdapterSettings } from '../adapters/loader';
 import { DEMO_PEOPLE } from '../adapters/demo/demo-data';
 import { fhirAuthFrom } from '../adapters/fhir/fhir.adapter';
@@ -250,7 +251,7 @@ function buildServices({ config, options, logger, metrics, db, registry, trusted
   // Mail links open pages of the portal frontend (origins.page); download links point at this gateway (origins.absolute).
   const origins = new BrowserOrigins({ ...config.browser, isProduction: config.isProduction, port: config.PORT });
   const limiter = new RateLimiter(kv);
-  const ownAccounts = new OwnAccountsService({ db, accounts, sessions, limiter, kv, mail, sms, logger, metrics, origins });
+  const ownAccounts = new OwnAccountsService({ db, accounts, sessions, limiter, kv, mail, sms, logger, metrics, origins, enabled: config.OWN_ACCOUNTS });
   const s3Credentials =
     config.S3_ACCESS_KEY_ID && config.S3_SECRET_ACCESS_KEY ? { accessKeyId: config.S3_ACCESS_KEY_ID, secretAccessKey: config.S3_SECRET_ACCESS_KEY } : undefined;
   const attachments = new AttachmentsService(db, loadFileStorage(config.FILE_STORAGE_URL, s3Credentials), config.UPLOAD_MAX_BYTES);
@@ -321,6 +322,19 @@ function buildServices({ config, options, logger, metrics, db, registry, trusted
     ehrCache,
     messages,
     announce: (kind, clientId) => changes.notify(kind, clientId),
+    onboarding: new OnboardingService({
+      clients,
+      registry,
+      accounts,
+      ownAccounts,
+      audit: services.audit,
+      mail,
+      sms,
+      logger,
+      organisationName: config.ORGANISATION_NAME,
+      portalUrl: () => origins.page('/'),
+      ownAccountsEnabled: config.OWN_ACCOUNTS,
+    }),
   });
   return { services, sync, mailer: { drain: () => Promise.all([mailer.drain(), changes.drain()]).then(() => undefined) } };
 }

@@ -1,8 +1,8 @@
 import type { BrowserOrigins } from '../../http/origins';
 import { createHash, randomBytes, randomInt, randomUUID, timingSafeEqual } from 'node:crypto';
-import type { DataSource } from 'typeorm';
+import { IsNull, type DataSource } from 'typeorm';
 import type { MailPort, SmsPort } from '../../../adapters/ports';
-import { BadUserInputError, RateLimitedError, UnauthenticatedError } from '../../errors';
+import { BadUserInputError, NotFoundError, RateLimitedError, UnauthenticatedError } from '../../errors';
 import type { KeyValueStore } from '../../kv/kv';
 import type { Logger } from '../../observability/logger';
 import type { Metrics } from '../../observability/metrics';
@@ -23,6 +23,14 @@ export const RESEND_COOLDOWN_MS = 30_000;
 const MAX_RESENDS = 5;
 const RESET_TTL_MS = 30 * 60_000;
 const ACTIVATION_MAX_ATTEMPTS = 5;
+
+/** 12 hex characters in groups of four (XXXX-XXXX-XXXX): 48 bits, typed from a letter. */
+function newActivationCode(): string {
+  return randomBytes(6)
+    .toString('hex')
+    .toUpperCase()
+    .replace(/(.{4})(?=.)/g, '$1-');
+}
 
 export interface Challenge {
   challengeId: string;
@@ -51,7 +59,12 @@ export interface OwnAccountsServiceOptions {
   metrics: Metrics;
   /** The portal frontend's pages (the link in the mail). */
   origins: Pick<BrowserOrigins, 'page'>;
+  /** OWN_ACCOUNTS=0: no password login or reset (DigiD only); default on. */
+  enabled?: boolean;
 }
+
+/** Refused where own accounts are off (OWN_ACCOUNTS=0). */
+const ownAccountsOff = () => new NotFoundError('This portal has no password login; log in with DigiD.');
 
 /**
  * Own accounts (Caren, Tromp, Extenzo): password + a 6-digit code by e-mail or SMS on every
@@ -98,6 +111,7 @@ export class OwnAccountsService {
   }
 
   async login(email: string, password: string, ip: string | null): Promise<Challenge> {
+    if (this.deps.enabled === false) throw ownAccountsOff();
     const normalized = email.trim().toLowerCase();
     await this.deps.limiter.hit('login-ip', ip, LIMITS.loginPerIp);
     await this.deps.limiter.hit('login-account', normalized, LIMITS.loginPerAccount);
@@ -208,6 +222,7 @@ export class OwnAccountsService {
 
   /** Always answers the same; mails a single-use 30-minute link when the account exists. */
   async requestPasswordReset(email: string, ip: string | null): Promise<void> {
+    if (this.deps.enabled === false) throw ownAccountsOff();
     const normalized = email.trim().toLowerCase();
     await this.deps.limiter.hit('reset-ip', ip, LIMITS.resetPerIp);
     await this.deps.limiter.hit('reset-account', normalized, LIMITS.resetPerAccount);
@@ -240,10 +255,7 @@ export class OwnAccountsService {
 
   /** Issues an activation code for a client record (from a practitioner system or an invitation). */
   async createActivationCode(clientId: string, birthDate: string, relation: PortalRelation = PortalRelation.SELF, validDays = 30): Promise<string> {
-    const code = randomBytes(6)
-      .toString('hex')
-      .toUpperCase()
-      .replace(/(.{4})(?=.)/g, '$1-');
+    const code = newActivationCode();
     await this.deps.db.getRepository(ActivationCodeEntity).insert({
       id: randomUUID(),
       codeHash: sha256(code.replace(/-/g, '')),
@@ -255,6 +267,24 @@ export class OwnAccountsService {
       usedAt: null,
       createdAt: new Date(),
     });
+    return code;
+  }
+
+  /**
+   * The activation code of one invitation (`id`: the sync event's stored row). A second call for the
+   * same id, as a retried handler makes, replaces the code (the first was never sent, or is lost with
+   * the failed attempt): one invitation never has two valid codes. Null once the code was used.
+   */
+  async activationCodeFor(id: string, clientId: string, birthDate: string, relation: PortalRelation, validDays: number): Promise<string | null> {
+    const codes = this.deps.db.getRepository(ActivationCodeEntity);
+    const existing = await codes.findOneBy({ id });
+    if (existing?.usedAt) return null;
+    const code = newActivationCode();
+    const fields = { codeHash: sha256(code.replace(/-/g, '')), expiresAt: new Date(Date.now() + validDays * 86_400_000), attempts: 0 };
+    if (existing) {
+      // Used meanwhile: nothing to send.
+      if (!(await codes.update({ id, usedAt: IsNull() }, fields)).affected) return null;
+    } else await codes.insert({ id, clientId, birthDate, relation, usedAt: null, createdAt: new Date(), ...fields });
     return code;
   }
 
