@@ -1,6 +1,8 @@
 import { DemoEhrAdapter } from './demo/demo.adapter';
 import { FhirEhrAdapter, type FhirAuth } from './fhir/fhir.adapter';
-import type { EhrAdapter, FileStoragePort } from './ports';
+import { LogMailer } from './mail/mail';
+import { SmtpMailer } from './mail/smtp.mailer';
+import type { EhrAdapter, FileStoragePort, MailPort } from './ports';
 import { LocalDiskStorage } from './storage/local-disk.storage';
 import { parseS3Url, S3Storage, type S3StorageOptions } from './storage/s3.storage';
 
@@ -36,4 +38,22 @@ export function loadFileStorage(url: string, s3Credentials?: S3StorageOptions['c
   if (url.startsWith('file:')) return new LocalDiskStorage(url.slice('file:'.length));
   if (url.startsWith('s3://')) return new S3Storage(parseS3Url(url, s3Credentials));
   throw new Error(`unsupported FILE_STORAGE_URL '${url.split(':')[0]}:'`);
+}
+
+/** What the mail port is built from: SMTP_URL and SMTP_FROM, or the log (the embedded default). */
+export interface MailSettings {
+  smtpUrl?: string;
+  from: string;
+  /** Production: STARTTLS is required (smtps:// is TLS from the start). */
+  requireTls: boolean;
+  log: ConstructorParameters<typeof LogMailer>[0];
+  /** Development: the log shows the text (codes, links). */
+  showText: boolean;
+}
+
+/** Picks the mail port (one place): SMTP when SMTP_URL is set, the log otherwise; `given` replaces it (tests). */
+export function loadMailPort(settings: MailSettings, given?: MailPort): MailPort {
+  if (given) return given;
+  if (settings.smtpUrl) return new SmtpMailer({ url: settings.smtpUrl, from: settings.from, requireTls: settings.requireTls });
+  return new LogMailer(settings.log, settings.showText);
 }

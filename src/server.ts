@@ -18,7 +18,6 @@ import { syncRoutes } from './events/sync.routes';
 import { exportRoutes } from './modules/export/export.route';
 import { OwnAccountsService } from './modules/identity/own-accounts.service';
 import { RateLimiter } from './kv/rate-limit';
-import { LogMailer } from '../adapters/mail/mail';
 import { LogSms } from '../adapters/sms/sms';
 import { SessionsService } from './modules/identity/sessions.service';
 import { TokenService } from './auth/tokens';
@@ -56,7 +55,7 @@ import { QuestionnairesService } from './modules/questionnaires/questionnaires.s
 import { EhrWrites } from './modules/ehr/ehr-writes';
 import { NetworkService } from './modules/network/network.service';
 import { OnboardingService } from './modules/onboarding/onboarding.service';
-import { loadEhrAdapters, loadFileStorage, type EhrAdapterSettings } from '../adapters/loader';
+import { loadEhrAdapters, loadFileStorage, loadMailPort, type EhrAdapterSettings } from '../adapters/loader';
 import { DEMO_PEOPLE } from '../adapters/demo/demo-data';
 import { fhirAuthFrom } from '../adapters/fhir/fhir.adapter';
 import { AdapterRegistry } from './modules/ehr/adapter-registry';
@@ -246,7 +245,10 @@ function buildServices({ config, options, logger, metrics, db, registry, trusted
   const clients = new ClientsService(db);
   const sessions = new SessionsService({ db, tokens, kv, policy: config.sessions, logger, metrics });
   const accounts = new AccountsService({ db, clients, adapters: registry, bsnHashKey: config.bsnHashKey, kv });
-  const mail = options.mail ?? new LogMailer(logger, !config.isProduction);
+  const mail = loadMailPort(
+    { smtpUrl: config.SMTP_URL, from: config.SMTP_FROM, requireTls: config.isProduction, log: logger, showText: !config.isProduction },
+    options.mail,
+  );
   const sms = options.sms ?? new LogSms(logger, !config.isProduction);
   // Mail links open pages of the portal frontend (origins.page); download links point at this gateway (origins.absolute).
   const origins = new BrowserOrigins({ ...config.browser, isProduction: config.isProduction, port: config.PORT });
