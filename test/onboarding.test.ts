@@ -1,8 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { MailMessage } from '../adapters/ports';
 import { buildDemoData } from '../adapters/demo/demo-data';
-import { MemoryMailer } from '../adapters/mail/mail';
 import { MemorySms } from '../adapters/sms/sms';
+import { startSmtpInbox, type ReceivedMail, type SmtpInbox } from './utils/smtp-server';
 import { postSignedSync } from './utils/live';
 import { startTestApp, type TestApp } from './utils/app';
 
@@ -16,44 +15,45 @@ const APPOINTMENTS = 'query($id: ID!) { client(id: $id) { name appointments { id
 /** A BSN that passes the 11-proef and that the demo EHR does not know: a DigiD login with no portal of its own. */
 const UNKNOWN_BSN = '999990111';
 
-async function until<T>(probe: () => T | undefined | Promise<T | undefined>, what: string, timeoutMs = 5000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const found = await probe();
-    if (found !== undefined) return found;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
-describe('onboarding that the organisation drives (portal.invited)', () => {
+describe('onboarding that the organisation drives (portal.invited), with mail over SMTP to a real SMTP server', () => {
   const syncSecret = randomBytes(24).toString('hex');
-  const mail = new MemoryMailer();
   const sms = new MemorySms();
+  let inbox: SmtpInbox;
   let t: TestApp;
 
   beforeAll(async () => {
+    inbox = await startSmtpInbox();
     t = await startTestApp({
-      mail,
       sms,
-      env: { SYNC_SECRET: syncSecret, ORGANISATION_NAME: 'GGZ Demo Amstelland', FRONTEND_URL: 'https://portaal.ggz-demo.test' },
+      env: {
+        SYNC_SECRET: syncSecret,
+        SMTP_URL: inbox.url,
+        SMTP_FROM: 'GGZ Demo Amstelland <noreply@ggz-demo.test>',
+        ORGANISATION_NAME: 'GGZ Demo Amstelland',
+        FRONTEND_URL: 'https://portaal.ggz-demo.test',
+        // A refused mail fails the event's handling; it is tried again at once here (production: seconds to an hour).
+        SYNC_RETRY_BASE_MS: '50',
+        SYNC_RETRY_MAX_MS: '200',
+      },
     });
   });
-  afterAll(async () => t.stop());
+  afterAll(async () => {
+    await t.stop();
+    await inbox.stop();
+  });
 
   const invited = (clientId: string, data: Record<string, unknown>) => ({ id: randomUUID(), type: 'portal.invited', source: 'demo', clientId, data });
   const post = async (event: Record<string, unknown>) => {
     const res = await postSignedSync(t.base, syncSecret, event);
     return { status: res.status, body: (await res.json()) as { status?: string; error?: { message: string } } };
   };
-  const mailTo = (address: string, after = 0): Promise<MailMessage> =>
-    until(() => mail.sent.slice(after).find((m) => m.to === address), `a mail to ${address}`);
+  const mailTo = (address: string, after = 0): Promise<ReceivedMail> => inbox.next(address, after);
   const codeIn = (text: string) => /activatiecode: ([0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4})/.exec(text)![1];
   const passwordIn = (text: string) => /Tijdelijk wachtwoord: (\S+)/.exec(text)![1];
   const loginCode = (text: string | undefined) => /(\d{6})/.exec(text ?? '')![1];
 
   async function passwordLogin(email: string, password: string): Promise<{ accessToken: string; mustChangePassword: boolean; channel: string }> {
-    const before = mail.sent.length;
+    const before = inbox.received.length;
     const c = (await t.gql(LOGIN, { e: email, p: password })).body.data.login;
     const text = c.channel === 'SMS' ? sms.sent.at(-1)?.text : (await mailTo(email, before)).text;
     const s = (await t.gql(VERIFY, { c: c.challengeId, code: loginCode(text) })).body.data.verifyLoginCode;
@@ -64,7 +64,9 @@ describe('onboarding that the organisation drives (portal.invited)', () => {
     const res = await post(invited('cl-daan', { relation: 'REPRESENTATIVE', email: 'mentor@voorbeeld.test', name: 'M. Mentor' }));
     expect(res).toMatchObject({ status: 202, body: { status: 'accepted' } });
     const letter = await mailTo('mentor@voorbeeld.test');
-    expect(letter.subject).toContain('GGZ Demo Amstelland');
+    expect(letter.subject).toBe('Uw activatiecode voor het cliëntenportaal van GGZ Demo Amstelland');
+    expect(letter).toMatchObject({ from: 'noreply@ggz-demo.test', user: 'portal' });
+    expect(letter.headers.from).toBe('GGZ Demo Amstelland <noreply@ggz-demo.test>');
     expect(letter.text).toContain('GGZ Demo Amstelland heeft u aangemeld');
     expect(letter.text).toContain('https://portaal.ggz-demo.test/');
     expect(letter.text).toContain('de geboortedatum van de cliënt');
@@ -80,6 +82,18 @@ describe('onboarding that the organisation drives (portal.invited)', () => {
     const opened = await t.gql(APPOINTMENTS, { id: activated.body.data.activatePortal.client.id }, token);
     expect(opened.body.errors).toBeUndefined();
     expect(opened.body.data.client.name).toBe('Daan de Vries');
+    // The access log says the practitioner system created the access.
+    const log = await t.gql(
+      'query($id: ID!) { client(id: $id) { accessLog { action actor actorRole resource } } }',
+      { id: activated.body.data.activatePortal.client.id },
+      token,
+    );
+    expect(log.body.data.client.accessLog).toContainEqual({
+      action: 'create',
+      actor: 'demo',
+      actorRole: 'PRACTITIONER_SYSTEM',
+      resource: 'Portaaltoegang: activatiecode verstuurd (REPRESENTATIVE)',
+    });
   });
 
   it('a redelivered event is answered duplicate and sends no second code; the code works once', async () => {
@@ -88,11 +102,21 @@ describe('onboarding that the organisation drives (portal.invited)', () => {
     const letter = await mailTo('karen.nieuw@voorbeeld.test');
     expect((await post(event)).body.status).toBe('duplicate');
     await new Promise((r) => setTimeout(r, 200));
-    expect(mail.sent.filter((m) => m.to === 'karen.nieuw@voorbeeld.test')).toHaveLength(1);
+    expect(inbox.received.filter((m) => m.to.includes('karen.nieuw@voorbeeld.test'))).toHaveLength(1);
     const token = await t.login({ bsn: '999990093' });
     expect((await t.gql(ACTIVATE, { c: codeIn(letter.text), d: '1988-04-12' }, token)).body.data.activatePortal.relation).toBe('SELF');
     const again = await t.gql(ACTIVATE, { c: codeIn(letter.text), d: '1988-04-12' }, await t.login({ bsn: '999990081' }));
     expect(again.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+  });
+
+  it('a mail the SMTP server refused goes out again when the event is retried, and the code in it works', async () => {
+    inbox.refuseNext('karen.later@voorbeeld.test');
+    expect((await post(invited('cl-karen', { email: 'karen.later@voorbeeld.test' }))).status).toBe(202);
+    const letter = await mailTo('karen.later@voorbeeld.test');
+    expect(inbox.refused()).toBeGreaterThanOrEqual(1);
+    expect(inbox.received.filter((m) => m.to.includes('karen.later@voorbeeld.test'))).toHaveLength(1);
+    const token = await t.login({ bsn: '999990056' });
+    expect((await t.gql(ACTIVATE, { c: codeIn(letter.text), d: '1988-04-12' }, token)).body.data.activatePortal.relation).toBe('SELF');
   });
 
   it('refuses a wrong birth date, and after five wrong ones the right one too', async () => {
