@@ -157,6 +157,14 @@ const envSchema = z.object({
     .optional(),
   // The sender of every mail, `Name <address>`.
   SMTP_FROM: z.string().trim().min(3).max(200).default('Cliëntenportaal <noreply@localhost>'),
+  // SMS (login codes, phone confirmation) through CM.com's messages API; unset token: SMS goes to the log.
+  SMS_GATEWAY_URL: z.url().default('https://gw.messaging.cm.com/v1.0/message'),
+  SMS_PRODUCT_TOKEN: z.string().trim().min(8).optional(),
+  // The sender a phone shows: up to 11 letters and digits, or a phone number.
+  SMS_SENDER: z
+    .string()
+    .regex(/^([A-Za-z0-9 ]{1,11}|\+?\d{3,16})$/, 'must be up to 11 letters and digits, or a phone number')
+    .default('Portaal'),
   // Who the portal's mails say they come from (an invitation names the care organisation).
   ORGANISATION_NAME: z.string().trim().min(1).max(100).default('uw zorgaanbieder'),
 });
@@ -193,7 +201,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const variable = String(issue.path[0] ?? 'environment');
-    const shown = raw[variable] !== undefined && !/SECRET|KEY|SMTP_URL/.test(variable) ? ` (got '${raw[variable]}')` : '';
+    const shown = raw[variable] !== undefined && !/SECRET|KEY|TOKEN|SMTP_URL/.test(variable) ? ` (got '${raw[variable]}')` : '';
     throw new ConfigError(variable, `${issue.message}${shown}`);
   }
   const e = parsed.data;
@@ -218,6 +226,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     // Login codes, resets and invitations of own accounts must reach people, not the log.
     if (e.OWN_ACCOUNTS && !e.SMTP_URL)
       throw new ConfigError('SMTP_URL', 'is required in production while own accounts are on (login codes and invitations go by mail); or set OWN_ACCOUNTS=0');
+    if (!e.SMS_GATEWAY_URL.startsWith('https://')) throw new ConfigError('SMS_GATEWAY_URL', 'must be https:// in production');
     if (e.SMTP_URL && !env.SMTP_FROM)
       throw new ConfigError('SMTP_FROM', 'is required in production with SMTP_URL (the sender people see, e.g. GGZ Demo <noreply@ggz-demo.nl>)');
   }

@@ -18,7 +18,6 @@ import { syncRoutes } from './events/sync.routes';
 import { exportRoutes } from './modules/export/export.route';
 import { OwnAccountsService } from './modules/identity/own-accounts.service';
 import { RateLimiter } from './kv/rate-limit';
-import { LogSms } from '../adapters/sms/sms';
 import { SessionsService } from './modules/identity/sessions.service';
 import { TokenService } from './auth/tokens';
 import { AccessLogService } from './audit/access-log.service';
@@ -55,7 +54,7 @@ import { QuestionnairesService } from './modules/questionnaires/questionnaires.s
 import { EhrWrites } from './modules/ehr/ehr-writes';
 import { NetworkService } from './modules/network/network.service';
 import { OnboardingService } from './modules/onboarding/onboarding.service';
-import { loadEhrAdapters, loadFileStorage, loadMailPort, type EhrAdapterSettings } from '../adapters/loader';
+import { loadEhrAdapters, loadFileStorage, loadMailPort, loadSmsPort, type EhrAdapterSettings } from '../adapters/loader';
 import { DEMO_PEOPLE } from '../adapters/demo/demo-data';
 import { fhirAuthFrom } from '../adapters/fhir/fhir.adapter';
 import { AdapterRegistry } from './modules/ehr/adapter-registry';
@@ -249,11 +248,27 @@ function buildServices({ config, options, logger, metrics, db, registry, trusted
     { smtpUrl: config.SMTP_URL, from: config.SMTP_FROM, requireTls: config.isProduction, log: logger, showText: !config.isProduction },
     options.mail,
   );
-  const sms = options.sms ?? new LogSms(logger, !config.isProduction);
+  const { port: sms, real: realSms } = loadSmsPort(
+    { gatewayUrl: config.SMS_GATEWAY_URL, productToken: config.SMS_PRODUCT_TOKEN, sender: config.SMS_SENDER, log: logger, showText: !config.isProduction },
+    options.sms,
+  );
   // Mail links open pages of the portal frontend (origins.page); download links point at this gateway (origins.absolute).
   const origins = new BrowserOrigins({ ...config.browser, isProduction: config.isProduction, port: config.PORT });
   const limiter = new RateLimiter(kv);
-  const ownAccounts = new OwnAccountsService({ db, accounts, sessions, limiter, kv, mail, sms, logger, metrics, origins, enabled: config.OWN_ACCOUNTS });
+  const ownAccounts = new OwnAccountsService({
+    db,
+    accounts,
+    sessions,
+    limiter,
+    kv,
+    mail,
+    sms,
+    logger,
+    metrics,
+    origins,
+    enabled: config.OWN_ACCOUNTS,
+    codesToPhoneOnFile: realSms,
+  });
   const s3Credentials =
     config.S3_ACCESS_KEY_ID && config.S3_SECRET_ACCESS_KEY ? { accessKeyId: config.S3_ACCESS_KEY_ID, secretAccessKey: config.S3_SECRET_ACCESS_KEY } : undefined;
   const attachments = new AttachmentsService(db, loadFileStorage(config.FILE_STORAGE_URL, s3Credentials), config.UPLOAD_MAX_BYTES);

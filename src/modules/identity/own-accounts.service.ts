@@ -61,7 +61,12 @@ export interface OwnAccountsServiceOptions {
   origins: Pick<BrowserOrigins, 'page'>;
   /** OWN_ACCOUNTS=0: no password login or reset (DigiD only); default on. */
   enabled?: boolean;
+  /** Whether login codes may go by SMS to the number the organisation has on file (a real SMS port is configured). */
+  codesToPhoneOnFile?: boolean;
 }
+
+/** Where one login code goes. */
+type CodeDestination = { channel: 'SMS'; phone: string } | { channel: 'EMAIL' };
 
 /** Refused where own accounts are off (OWN_ACCOUNTS=0). */
 const ownAccountsOff = () => new NotFoundError('This portal has no password login; log in with DigiD.');
@@ -120,7 +125,8 @@ export class OwnAccountsService {
     // Always verify against some hash, so a missing account costs the same time as a wrong password.
     const ok = await verifyPassword(password, creds?.passwordHash ?? DUMMY_HASH);
     const valid = Boolean(account && creds && ok);
-    const sms = valid && creds!.codeChannel === 'SMS' && creds!.phone && creds!.phoneVerified;
+    const destination: CodeDestination = valid ? await this.codeDestination(creds!) : { channel: 'EMAIL' };
+    const sms = destination.channel === 'SMS' ? destination.phone : null;
     const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
     const now = new Date();
     const challenge: LoginChallengeEntity = {
@@ -128,7 +134,7 @@ export class OwnAccountsService {
       accountId: valid ? account!.id : null,
       codeHash: sha256(valid ? code : randomBytes(16).toString('hex')),
       channel: sms ? 'SMS' : 'EMAIL',
-      maskedDestination: sms ? maskPhone(creds!.phone!) : maskEmail(normalized),
+      maskedDestination: sms ? maskPhone(sms) : maskEmail(normalized),
       expiresAt: new Date(now.getTime() + CODE_TTL_MS),
       attempts: 0,
       resends: 0,
@@ -137,7 +143,7 @@ export class OwnAccountsService {
     };
     await this.challenges.insert(challenge);
     if (valid) {
-      await this.sendCode(challenge, code, normalized, creds!);
+      await this.sendCode(destination, code, normalized, creds!);
     } else {
       this.deps.metrics.securityEvents.inc({ event: 'login_failed' });
       this.deps.logger.warn({ event: 'login_failed', reason: account ? 'wrong_password' : 'unknown_account', ip }, 'password login refused');
@@ -204,7 +210,11 @@ export class OwnAccountsService {
         this.deps.accounts.findById(challenge.accountId),
         this.credentials.findOneBy({ accountId: challenge.accountId }),
       ]);
-      if (account?.email && creds) await this.sendCode(challenge, code, account.email, creds);
+      if (account?.email && creds) {
+        // The same way as the first code; a number no longer there (changed meanwhile) falls back to mail.
+        const destination = challenge.channel === 'SMS' ? await this.codeDestination(creds) : ({ channel: 'EMAIL' } as const);
+        await this.sendCode(destination, code, account.email, creds);
+      }
     }
     return true;
   }
@@ -348,12 +358,28 @@ export class OwnAccountsService {
     await this.credentials.update({ accountId }, { codeChannel: channel, updatedAt: new Date() });
   }
 
-  private async sendCode(challenge: Pick<LoginChallengeEntity, 'channel'>, code: string, email: string, creds: AccountCredentialsEntity): Promise<void> {
+  /**
+   * Which number a login code goes to. The number the person confirmed with an SMS code and chose
+   * for codes wins: they proved they hold it, and chose it later than the organisation noted its own.
+   * Otherwise the mobile number the organisation has on file for their own client record (Extenzo:
+   * "het mobiele nummer dat we van jou in onze administratie hebben staan"), so the code does not
+   * go to the same mailbox as a one-time password. Otherwise the e-mail address.
+   */
+  private async codeDestination(creds: AccountCredentialsEntity): Promise<CodeDestination> {
+    if (creds.codeChannel === 'SMS' && creds.phone && creds.phoneVerified) return { channel: 'SMS', phone: creds.phone };
+    if (this.deps.codesToPhoneOnFile) {
+      const onFile = await this.deps.accounts.phoneOnFile(creds.accountId, { requestId: `login:${creds.accountId}`, accountId: creds.accountId });
+      if (onFile) return { channel: 'SMS', phone: onFile };
+    }
+    return { channel: 'EMAIL' };
+  }
+
+  private async sendCode(destination: CodeDestination, code: string, email: string, creds: AccountCredentialsEntity): Promise<void> {
     const text = `Uw inlogcode is ${code}. De code is 5 minuten geldig. Deel deze code met niemand.`;
-    if (challenge.channel === 'SMS' && creds.phone) await this.deps.sms.send({ to: creds.phone, text });
+    if (destination.channel === 'SMS') await this.deps.sms.send({ to: destination.phone, text });
     else await this.deps.mail.send({ to: email, subject: 'Uw inlogcode', text });
     this.deps.metrics.securityEvents.inc({ event: 'code_sent' });
-    this.deps.logger.info({ event: 'code_sent', accountId: creds.accountId, channel: challenge.channel }, 'login code sent');
+    this.deps.logger.info({ event: 'code_sent', accountId: creds.accountId, channel: destination.channel }, 'login code sent');
   }
 
   private async revokeOtherSessions(accountId: string, keepSessionId: string | null, reason: string): Promise<void> {
