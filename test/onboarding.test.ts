@@ -166,3 +166,38 @@ describe('onboarding that the organisation drives (portal.invited), with mail ov
     expect((await post({ id: randomUUID(), type: 'portal.invited', source: 'demo', data: { email: 'x@voorbeeld.test' } })).status).toBe(400);
   });
 });
+
+describe('a DigiD-only portal (OWN_ACCOUNTS=0)', () => {
+  const syncSecret = randomBytes(24).toString('hex');
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ env: { SYNC_SECRET: syncSecret, OWN_ACCOUNTS: '0' } });
+  });
+  afterAll(async () => t.stop());
+
+  it('offers no password login or reset', async () => {
+    const login = await t.gql(LOGIN, { e: 'client@demo.test', p: 'Demo-Portaal-2026!' });
+    expect(login.body.errors?.[0]).toMatchObject({ message: 'This portal has no password login; log in with DigiD.', extensions: { code: 'NOT_FOUND' } });
+    const reset = await t.gql('mutation { requestPasswordReset(email: "client@demo.test") }');
+    expect(reset.body.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
+  });
+
+  it('makes no own account for a one-time-password invitation, and says why in the event’s error', async () => {
+    const event = {
+      id: randomUUID(),
+      type: 'portal.invited',
+      source: 'demo',
+      clientId: 'cl-karen',
+      data: { delivery: 'oneTimePassword', email: 'otp@voorbeeld.test' },
+    };
+    expect((await postSignedSync(t.base, syncSecret, event)).status).toBe(202);
+    const deadline = Date.now() + 5000;
+    let rows: { error: string | null }[] = [];
+    while (Date.now() < deadline && !rows[0]?.error) {
+      rows = await t.app.db.query('SELECT error FROM sync_events WHERE event_id = ?', [event.id]);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    expect(rows[0]?.error).toMatch(/needs own accounts \(OWN_ACCOUNTS=1\)/);
+    expect(await t.app.services.accounts.findByEmail('otp@voorbeeld.test')).toBeNull();
+  });
+});
