@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { buildDemoData } from '../adapters/demo/demo-data';
 import { MemorySms } from '../adapters/sms/sms';
+import { AccountCredentialsEntity } from '../src/modules/identity/credentials.entity';
 import { startSmtpInbox, type ReceivedMail, type SmtpInbox } from './utils/smtp-server';
 import { postSignedSync } from './utils/live';
 import { startTestApp, type TestApp } from './utils/app';
@@ -151,6 +152,23 @@ describe('onboarding that the organisation drives (portal.invited), with mail ov
     const opened = await t.gql(APPOINTMENTS, { id: portal.client.id }, changed.accessToken);
     expect(opened.body.errors).toBeUndefined();
     expect(opened.body.data.client.name).toBe('Karen Test');
+  });
+
+  it('a one-time password left unused for 30 days no longer logs in, and a new invitation sends a fresh one', async () => {
+    await post(invited('cl-karen', { delivery: 'oneTimePassword', email: 'k.laat@voorbeeld.test' }));
+    const stale = passwordIn((await mailTo('k.laat@voorbeeld.test')).text);
+    const account = await t.app.services.accounts.findByEmail('k.laat@voorbeeld.test');
+    // The clock moved on: the password was set 31 days ago.
+    await t.app.db.getRepository(AccountCredentialsEntity).update({ accountId: account!.id }, { updatedAt: new Date(Date.now() - 31 * 86_400_000) });
+    const before = inbox.received.length;
+    const c = (await t.gql(LOGIN, { e: 'k.laat@voorbeeld.test', p: stale })).body.data.login;
+    expect(c.channel).toBe('EMAIL');
+    await new Promise((r) => setTimeout(r, 200));
+    expect(inbox.received.slice(before).filter((m) => m.to.includes('k.laat@voorbeeld.test'))).toHaveLength(0);
+    await post(invited('cl-karen', { delivery: 'oneTimePassword', email: 'k.laat@voorbeeld.test' }));
+    const fresh = passwordIn((await mailTo('k.laat@voorbeeld.test', before)).text);
+    expect(fresh).not.toBe(stale);
+    expect((await passwordLogin('k.laat@voorbeeld.test', fresh)).mustChangePassword).toBe(true);
   });
 
   it('refuses an invitation without an address, with an unknown relation or delivery, with 400 and nothing stored', async () => {

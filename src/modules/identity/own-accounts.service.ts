@@ -23,6 +23,8 @@ export const RESEND_COOLDOWN_MS = 30_000;
 const MAX_RESENDS = 5;
 const RESET_TTL_MS = 30 * 60_000;
 const ACTIVATION_MAX_ATTEMPTS = 5;
+/** A password set for someone (an invitation's one-time password, a staff reset) opens a login this long; then it must be sent again. */
+export const TEMPORARY_PASSWORD_DAYS = 30;
 
 /** 12 hex characters in groups of four (XXXX-XXXX-XXXX): 48 bits, typed from a letter. */
 function newActivationCode(): string {
@@ -124,7 +126,9 @@ export class OwnAccountsService {
     const creds = account ? await this.credentials.findOneBy({ accountId: account.id }) : null;
     // Always verify against some hash, so a missing account costs the same time as a wrong password.
     const ok = await verifyPassword(password, creds?.passwordHash ?? DUMMY_HASH);
-    const valid = Boolean(account && creds && ok);
+    // A temporary password left unused in a mailbox stops working (answered as a wrong one).
+    const expired = Boolean(creds?.mustChangePassword && creds.updatedAt.getTime() < Date.now() - TEMPORARY_PASSWORD_DAYS * 86_400_000);
+    const valid = Boolean(account && creds && ok && !expired);
     const destination: CodeDestination = valid ? await this.codeDestination(creds!) : { channel: 'EMAIL' };
     const sms = destination.channel === 'SMS' ? destination.phone : null;
     const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
@@ -146,7 +150,8 @@ export class OwnAccountsService {
       await this.sendCode(destination, code, normalized, creds!);
     } else {
       this.deps.metrics.securityEvents.inc({ event: 'login_failed' });
-      this.deps.logger.warn({ event: 'login_failed', reason: account ? 'wrong_password' : 'unknown_account', ip }, 'password login refused');
+      const reason = !account ? 'unknown_account' : ok && expired ? 'temporary_password_expired' : 'wrong_password';
+      this.deps.logger.warn({ event: 'login_failed', reason, ip }, 'password login refused');
     }
     return { challengeId: challenge.id, channel: challenge.channel, maskedDestination: challenge.maskedDestination, expiresAt: challenge.expiresAt };
   }
