@@ -207,15 +207,12 @@ export class OnboardingService {
   private async resolveClient(invitation: PortalInvitation): Promise<{ clientId: string; record: EhrClient }> {
     const ref = invitation.clientRef;
     const ctx = { requestId: `sync:${invitation.eventId}` };
-    const ownSources = (await this.deps.clients.sourcesOf([ref])).get(ref) ?? [];
-    const known = ownSources.length ? ref : await this.deps.clients.existingClientId({ source: invitation.source, externalId: ref });
-    const sources = (
-      known
-        ? ownSources.length
-          ? ownSources
-          : ((await this.deps.clients.sourcesOf([known])).get(known) ?? [])
-        : [{ source: invitation.source, externalId: ref }]
-    ).filter((s) => this.deps.registry.has(s.source));
+    const byOwnId = (await this.deps.clients.sourcesOf([ref])).get(ref) ?? [];
+    const known = byOwnId.length ? ref : await this.deps.clients.existingClientId({ source: invitation.source, externalId: ref });
+    let candidates = byOwnId;
+    if (!byOwnId.length)
+      candidates = known ? ((await this.deps.clients.sourcesOf([known])).get(known) ?? []) : [{ source: invitation.source, externalId: ref }];
+    const sources = candidates.filter((s) => this.deps.registry.has(s.source));
     // The sending system's record first: it knows the client it invites for.
     sources.sort((a, b) => Number(b.source === invitation.source) - Number(a.source === invitation.source));
     for (const s of sources) {
