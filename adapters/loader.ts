@@ -2,7 +2,11 @@ import { DemoEhrAdapter } from './demo/demo.adapter';
 import { FhirEhrAdapter, type FhirAuth } from './fhir/fhir.adapter';
 import { DemoKoppeltaal } from './koppeltaal/demo-koppeltaal';
 import { KoppeltaalFhirAdapter, type KoppeltaalAdapterOptions } from './koppeltaal/koppeltaal.adapter';
-import type { EhrAdapter, FileStoragePort, KoppeltaalPort } from './ports';
+import { LogMailer } from './mail/mail';
+import { SmtpMailer } from './mail/smtp.mailer';
+import type { EhrAdapter, FileStoragePort, KoppeltaalPort, MailPort, SmsPort } from './ports';
+import { CmSms } from './sms/cm.sms';
+import { LogSms } from './sms/sms';
 import { LocalDiskStorage } from './storage/local-disk.storage';
 import { parseS3Url, S3Storage, type S3StorageOptions } from './storage/s3.storage';
 
@@ -47,4 +51,38 @@ export function loadFileStorage(url: string, s3Credentials?: S3StorageOptions['c
 export function loadKoppeltaal(settings: { fhir?: KoppeltaalAdapterOptions; demo: boolean }): KoppeltaalPort | null {
   if (settings.fhir) return new KoppeltaalFhirAdapter(settings.fhir);
   return settings.demo ? new DemoKoppeltaal() : null;
+}
+
+/** What the mail port is built from: SMTP_URL and SMTP_FROM, or the log (the embedded default). */
+export interface MailSettings {
+  smtpUrl?: string;
+  from: string;
+  /** Production: STARTTLS is required (smtps:// is TLS from the start). */
+  requireTls: boolean;
+  log: ConstructorParameters<typeof LogMailer>[0];
+  /** Development: the log shows the text (codes, links). */
+  showText: boolean;
+}
+
+/** Picks the mail port (one place): SMTP when SMTP_URL is set, the log otherwise; `given` replaces it (tests). */
+export function loadMailPort(settings: MailSettings, given?: MailPort): MailPort {
+  if (given) return given;
+  if (settings.smtpUrl) return new SmtpMailer({ url: settings.smtpUrl, from: settings.from, requireTls: settings.requireTls });
+  return new LogMailer(settings.log, settings.showText);
+}
+
+/** What the SMS port is built from: a CM.com product token (and gateway URL, sender), or the log. */
+export interface SmsSettings {
+  gatewayUrl: string;
+  productToken?: string;
+  sender: string;
+  log: ConstructorParameters<typeof LogSms>[0];
+  showText: boolean;
+}
+
+/** Picks the SMS port (one place): CM.com's messages API when SMS_PRODUCT_TOKEN is set, the log otherwise; `given` replaces it (tests). */
+export function loadSmsPort(settings: SmsSettings, given?: SmsPort): { port: SmsPort; real: boolean } {
+  if (given) return { port: given, real: true };
+  if (settings.productToken) return { port: new CmSms({ url: settings.gatewayUrl, productToken: settings.productToken, sender: settings.sender }), real: true };
+  return { port: new LogSms(settings.log, settings.showText), real: false };
 }

@@ -26,6 +26,8 @@ export interface EhrClient {
   inTreatment?: boolean;
   /** When the last episode closed, if it did. */
   treatmentEndedAt?: IsoDateTime | null;
+  /** The client's mobile number as the organisation has it on file: login codes may go there (Extenzo). */
+  mobilePhone?: string | null;
 }
 
 export interface EhrPractitioner {

@@ -34,6 +34,8 @@ describe('configuration', () => {
       SYNC_SECRET: 'y'.repeat(32),
       BSN_HASH_KEY: 'z'.repeat(32),
       PUBLIC_URL: 'https://api.portal.test',
+      SMTP_URL: 'smtp://relay.portal.test:587',
+      SMTP_FROM: 'Portaal <noreply@portal.test>',
     };
     expect(loadConfig(prod).isProduction).toBe(true);
     expect(fail({ ...prod, PUBLIC_URL: '' }).variable).toBe('PUBLIC_URL');
@@ -60,11 +62,35 @@ describe('configuration', () => {
       SYNC_SECRET: 'y'.repeat(32),
       BSN_HASH_KEY: 'z'.repeat(32),
       PUBLIC_URL: 'https://api.portal.test',
+      OWN_ACCOUNTS: '0',
     };
     expect(fail({ ...prod, ...oidc, OIDC_REDIRECT_URI: 'http://portal.test/auth/oidc/callback' }).variable).toBe('OIDC_REDIRECT_URI');
   });
 
   it('does not echo secrets in its error lines', () => {
     expect(fail({ SESSION_SECRET: 'short-secret' }).message).not.toContain('short-secret');
+    expect(fail({ SMTP_URL: 'smtp://user:geheim@relay/x' }).message).not.toContain('geheim');
+  });
+
+  it('refuses to start in production without a real mail port while own accounts are on', () => {
+    const prod = {
+      NODE_ENV: 'production',
+      DATABASE_URL: 'mysql://u:p@db:3306/portal',
+      SESSION_SECRET: 'x'.repeat(32),
+      SYNC_SECRET: 'y'.repeat(32),
+      BSN_HASH_KEY: 'z'.repeat(32),
+      PUBLIC_URL: 'https://api.portal.test',
+    };
+    const refused = fail(prod);
+    expect(refused.variable).toBe('SMTP_URL');
+    expect(refused.message).toMatch(/^configuration error: SMTP_URL is required in production while own accounts are on/);
+    expect(fail({ ...prod, SMTP_URL: 'smtp://relay.portal.test:587' }).variable).toBe('SMTP_FROM');
+    expect(fail({ ...prod, SMTP_URL: 'http://relay.portal.test' }).variable).toBe('SMTP_URL');
+    expect(loadConfig({ ...prod, SMTP_URL: 'smtps://u:p@relay.portal.test:465', SMTP_FROM: 'Portaal <noreply@portal.test>' }).SMTP_URL).toBe(
+      'smtps://u:p@relay.portal.test:465',
+    );
+    // DigiD only: no own accounts, so no mail relay is needed.
+    expect(loadConfig({ ...prod, OWN_ACCOUNTS: '0' }).OWN_ACCOUNTS).toBe(false);
+    expect(loadConfig({}).OWN_ACCOUNTS).toBe(true);
   });
 });

@@ -165,6 +165,25 @@ const envSchema = z.object({
   KOPPELTAAL_LAUNCH_TTL_SECONDS: int(10, 300).default(120),
   TREATMENT_END_GRACE_DAYS: int(0, 3650).default(0),
   TREATMENT_END_READ_ONLY_DAYS: int(0, 3650).default(30),
+  // Own accounts (password + a code by mail or SMS); 0: DigiD only, no password login.
+  OWN_ACCOUNTS: bool.default(true),
+  // The mail relay: smtp://user:pass@host:587 (STARTTLS, required in production) or smtps://…:465; unset: mail goes to the log.
+  SMTP_URL: z
+    .string()
+    .regex(/^smtps?:\/\/[^/\s]+\/?(\?\S*)?$/, 'must be smtp://user:pass@host:587 or smtps://user:pass@host:465')
+    .optional(),
+  // The sender of every mail, `Name <address>`.
+  SMTP_FROM: z.string().trim().min(3).max(200).default('Cliëntenportaal <noreply@localhost>'),
+  // SMS (login codes, phone confirmation) through CM.com's messages API; unset token: SMS goes to the log.
+  SMS_GATEWAY_URL: z.url().default('https://gw.messaging.cm.com/v1.0/message'),
+  SMS_PRODUCT_TOKEN: z.string().trim().min(8).optional(),
+  // The sender a phone shows: up to 11 letters and digits, or a phone number.
+  SMS_SENDER: z
+    .string()
+    .regex(/^([A-Za-z0-9 ]{1,11}|\+?\d{3,16})$/, 'must be up to 11 letters and digits, or a phone number')
+    .default('Portaal'),
+  // Who the portal's mails say they come from (an invitation names the care organisation).
+  ORGANISATION_NAME: z.string().trim().min(1).max(100).default('uw zorgaanbieder'),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -199,7 +218,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const variable = String(issue.path[0] ?? 'environment');
-    const shown = raw[variable] !== undefined && !/SECRET|KEY/.test(variable) ? ` (got '${raw[variable]}')` : '';
+    const shown = raw[variable] !== undefined && !/SECRET|KEY|TOKEN|SMTP_URL/.test(variable) ? ` (got '${raw[variable]}')` : '';
     throw new ConfigError(variable, `${issue.message}${shown}`);
   }
   const e = parsed.data;
@@ -221,6 +240,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     if (!e.PUBLIC_URL?.startsWith('https://')) throw new ConfigError('PUBLIC_URL', 'must be the https:// address of the gateway in production');
     if (e.FRONTEND_URL && !e.FRONTEND_URL.startsWith('https://')) throw new ConfigError('FRONTEND_URL', 'must be https:// in production');
     if (!e.BSN_HASH_KEY) throw new ConfigError('BSN_HASH_KEY', 'is required in production (it links DigiD logins to accounts)');
+    // Login codes, resets and invitations of own accounts must reach people, not the log.
+    if (e.OWN_ACCOUNTS && !e.SMTP_URL)
+      throw new ConfigError('SMTP_URL', 'is required in production while own accounts are on (login codes and invitations go by mail); or set OWN_ACCOUNTS=0');
+    if (!e.SMS_GATEWAY_URL.startsWith('https://')) throw new ConfigError('SMS_GATEWAY_URL', 'must be https:// in production');
+    if (e.SMTP_URL && !env.SMTP_FROM)
+      throw new ConfigError('SMTP_FROM', 'is required in production with SMTP_URL (the sender people see, e.g. GGZ Demo <noreply@ggz-demo.nl>)');
   }
   if (e.EHR_ADAPTERS.includes('fhir') && !e.FHIR_BASE_URL) throw new ConfigError('FHIR_BASE_URL', "is required when EHR_ADAPTERS names 'fhir'");
   if (!!e.S3_ACCESS_KEY_ID !== !!e.S3_SECRET_ACCESS_KEY)

@@ -21,8 +21,6 @@ import { EhealthService } from './modules/ehealth/ehealth.service';
 import { LaunchKey } from './modules/ehealth/launch-key';
 import { OwnAccountsService } from './modules/identity/own-accounts.service';
 import { RateLimiter } from './kv/rate-limit';
-import { LogMailer } from '../adapters/mail/mail';
-import { LogSms } from '../adapters/sms/sms';
 import { SessionsService } from './modules/identity/sessions.service';
 import { TokenService } from './auth/tokens';
 import { AccessLogService } from './audit/access-log.service';
@@ -58,7 +56,8 @@ import { JournalService } from './modules/journal/journal.service';
 import { QuestionnairesService } from './modules/questionnaires/questionnaires.service';
 import { EhrWrites } from './modules/ehr/ehr-writes';
 import { NetworkService } from './modules/network/network.service';
-import { loadEhrAdapters, loadFileStorage, loadKoppeltaal, type EhrAdapterSettings } from '../adapters/loader';
+import { OnboardingService } from './modules/onboarding/onboarding.service';
+import { loadEhrAdapters, loadFileStorage, loadKoppeltaal, loadMailPort, loadSmsPort, type EhrAdapterSettings } from '../adapters/loader';
 import { DEMO_PEOPLE } from '../adapters/demo/demo-data';
 import { fhirAuthFrom } from '../adapters/fhir/fhir.adapter';
 import { AdapterRegistry } from './modules/ehr/adapter-registry';
@@ -250,12 +249,31 @@ function buildServices({ config, options, logger, metrics, db, registry, trusted
   const clients = new ClientsService(db);
   const sessions = new SessionsService({ db, tokens, kv, policy: config.sessions, logger, metrics });
   const accounts = new AccountsService({ db, clients, adapters: registry, bsnHashKey: config.bsnHashKey, kv });
-  const mail = options.mail ?? new LogMailer(logger, !config.isProduction);
-  const sms = options.sms ?? new LogSms(logger, !config.isProduction);
+  const mail = loadMailPort(
+    { smtpUrl: config.SMTP_URL, from: config.SMTP_FROM, requireTls: config.isProduction, log: logger, showText: !config.isProduction },
+    options.mail,
+  );
+  const { port: sms, real: realSms } = loadSmsPort(
+    { gatewayUrl: config.SMS_GATEWAY_URL, productToken: config.SMS_PRODUCT_TOKEN, sender: config.SMS_SENDER, log: logger, showText: !config.isProduction },
+    options.sms,
+  );
   // Mail links open pages of the portal frontend (origins.page); download links point at this gateway (origins.absolute).
   const origins = new BrowserOrigins({ ...config.browser, isProduction: config.isProduction, port: config.PORT });
   const limiter = new RateLimiter(kv);
-  const ownAccounts = new OwnAccountsService({ db, accounts, sessions, limiter, kv, mail, sms, logger, metrics, origins });
+  const ownAccounts = new OwnAccountsService({
+    db,
+    accounts,
+    sessions,
+    limiter,
+    kv,
+    mail,
+    sms,
+    logger,
+    metrics,
+    origins,
+    enabled: config.OWN_ACCOUNTS,
+    codesToPhoneOnFile: realSms,
+  });
   const s3Credentials =
     config.S3_ACCESS_KEY_ID && config.S3_SECRET_ACCESS_KEY ? { accessKeyId: config.S3_ACCESS_KEY_ID, secretAccessKey: config.S3_SECRET_ACCESS_KEY } : undefined;
   const attachments = new AttachmentsService(db, loadFileStorage(config.FILE_STORAGE_URL, s3Credentials), config.UPLOAD_MAX_BYTES);
@@ -327,6 +345,19 @@ function buildServices({ config, options, logger, metrics, db, registry, trusted
     ehrCache,
     messages,
     announce: (kind, clientId) => changes.notify(kind, clientId),
+    onboarding: new OnboardingService({
+      clients,
+      registry,
+      accounts,
+      ownAccounts,
+      audit: services.audit,
+      mail,
+      sms,
+      logger,
+      organisationName: config.ORGANISATION_NAME,
+      portalUrl: () => origins.page('/'),
+      ownAccountsEnabled: config.OWN_ACCOUNTS,
+    }),
   });
   return { services, sync, mailer: { drain: () => Promise.all([mailer.drain(), changes.drain()]).then(() => undefined) } };
 }

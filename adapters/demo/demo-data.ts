@@ -419,7 +419,16 @@ export function buildDemoData(now: Date = new Date()): DemoData {
   };
 
   const sanne: DemoClientRecord = {
-    client: { externalId: 'cl-sanne', bsn: DEMO_BSN.sanne, name: 'Sanne de Vries', birthDate: yearsAgo(now, 14, 3), gender: 'vrouw', inTreatment: true },
+    client: {
+      externalId: 'cl-sanne',
+      bsn: DEMO_BSN.sanne,
+      name: 'Sanne de Vries',
+      birthDate: yearsAgo(now, 14, 3),
+      gender: 'vrouw',
+      inTreatment: true,
+      // On file at the organisation: her login codes go here by SMS (Extenzo), unless she confirmed a number of her own.
+      mobilePhone: '+31612340014',
+    },
     overview: {
       dossierNumber: 'GGZ-2026-00502',
       registrationDate: date(-60),

@@ -141,6 +141,9 @@ export function toClient(patient: Patient, episodes?: EpisodeOfCare[]): EhrClien
     birthDate: patient.birthDate ?? null,
     gender: patient.gender ?? null,
   };
+  // The mobile number on file (Extenzo sends login codes there): a ContactPoint for SMS, or a mobile phone.
+  const mobile = (patient.telecom ?? []).find((t) => (t.system === 'sms' || (t.system === 'phone' && t.use === 'mobile')) && t.value && !t.period?.end);
+  if (mobile?.value) client.mobilePhone = mobile.value;
   if (episodes) {
     const open = episodes.some((e) => e.status === 'active' || e.status === 'onhold' || e.status === 'waitlist');
     client.inTreatment = open;

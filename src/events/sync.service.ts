@@ -10,6 +10,7 @@ import type { EventBus } from './event-bus';
 import { SyncEventEntity } from './sync-event.entity';
 import type { EhrCache } from '../modules/ehr/ehr-cache';
 import type { MessagesService } from '../modules/messages/messages.service';
+import { portalInvitedData, type OnboardingService } from '../modules/onboarding/onboarding.service';
 
 /** Event types of ../shared/contract/http.md; anything else is refused with 400 so a typo is noticed at once. */
 export const SYNC_EVENT_TYPES = [
@@ -20,6 +21,7 @@ export const SYNC_EVENT_TYPES = [
   'document.published',
   'questionnaire.assigned',
   'dossier.changed',
+  'portal.invited',
 ] as const;
 export type SyncEventType = (typeof SYNC_EVENT_TYPES)[number];
 
@@ -44,6 +46,7 @@ const dataSchemas: Partial<Record<SyncEventType, z.ZodType>> = {
   'videocall.ended': z.object({}),
   'message.created': z.object({ conversationId: text(128).optional(), subject: text(200).optional(), practitionerId: text(128), body: text(1000) }),
   'dossier.changed': z.object({}),
+  'portal.invited': portalInvitedData,
 };
 
 /** Types that concern one client and cannot be stored without saying which. */
@@ -55,6 +58,7 @@ const NEEDS_CLIENT = new Set<SyncEventType>([
   'appointment.upserted',
   'document.published',
   'questionnaire.assigned',
+  'portal.invited',
 ]);
 
 export interface SyncEvent {
@@ -119,6 +123,8 @@ export interface SyncServiceOptions {
   messages: MessagesService;
   /** Tells the client's people by mail that a document, appointment or questionnaire is there (their notification settings). */
   announce?: (kind: 'document' | 'appointment' | 'questionnaire', clientId: string) => void;
+  /** portal.invited: an activation code or an own account for the client or a representative. */
+  onboarding?: Pick<OnboardingService, 'invite'>;
 }
 
 /**
@@ -340,6 +346,18 @@ export class SyncService {
         });
         return true;
       }
+      case 'portal.invited': {
+        if (!this.deps.onboarding) return false;
+        // Keyed by the stored row: a retry of a failed attempt replaces what that attempt made instead of adding to it.
+        await this.deps.onboarding.invite({
+          rowId: row.id,
+          eventId: event.id,
+          source: event.source,
+          clientRef: event.clientId!,
+          data: portalInvitedData.parse(event.data),
+        });
+        return true;
+      }
       default:
         // A type without a handler yet is stored, never dropped.
         return false;
@@ -369,6 +387,7 @@ const HANDLED_TYPES: readonly SyncEventType[] = [
   'document.published',
   'questionnaire.assigned',
   'message.created',
+  'portal.invited',
 ];
 
 /** The events the client's people get a mail about (if their setting is on). */

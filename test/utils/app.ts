@@ -7,6 +7,7 @@ import type { EhrAdapter, MailPort, SmsPort } from '../../adapters/ports';
 import { loadConfig, type Config } from '../../src/config';
 import { createLogger } from '../../src/observability/logger';
 import { DEMO_PEOPLE } from '../../adapters/demo/demo-data';
+import { MemoryMailer } from '../../adapters/mail/mail';
 import { seedDemoAccounts } from '../../src/modules/portal/demo-seed';
 import { createApp, type App } from '../../src/server';
 import { createMariaDbDatabase } from './services';
@@ -70,6 +71,9 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
         BSN_HASH_KEY: randomBytes(16).toString('hex'),
         EHR_ADAPTERS: 'demo',
         PUBLIC_URL: 'https://gateway.portal.test',
+        // Production needs a mail relay for own accounts; the suites read the mail from a MemoryMailer instead.
+        SMTP_URL: 'smtp://mail.portal.test:587',
+        SMTP_FROM: 'Portaal <noreply@portal.test>',
       }
     : {};
   const config = loadConfig({
@@ -96,7 +100,12 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
       cb();
     },
   });
-  const app = await createApp(config, { logger: createLogger(config.LOG_LEVEL, sink), adapters: options.adapters, mail: options.mail, sms: options.sms });
+  const app = await createApp(config, {
+    logger: createLogger(config.LOG_LEVEL, sink),
+    adapters: options.adapters,
+    mail: options.mail ?? (options.production ? new MemoryMailer() : undefined),
+    sms: options.sms,
+  });
   // Production refuses DEMO_SEED; its suites get the same demo accounts from the seed itself.
   if (options.production) await seedDemoAccounts(app.services.accounts, app.services.clients, DEMO_PEOPLE, app.services.ownAccounts);
   const base = await app.start();

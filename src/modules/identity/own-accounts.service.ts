@@ -1,8 +1,8 @@
 import type { BrowserOrigins } from '../../http/origins';
 import { createHash, randomBytes, randomInt, randomUUID, timingSafeEqual } from 'node:crypto';
-import type { DataSource } from 'typeorm';
+import { IsNull, type DataSource } from 'typeorm';
 import type { MailPort, SmsPort } from '../../../adapters/ports';
-import { BadUserInputError, RateLimitedError, UnauthenticatedError } from '../../errors';
+import { BadUserInputError, NotFoundError, RateLimitedError, UnauthenticatedError } from '../../errors';
 import type { KeyValueStore } from '../../kv/kv';
 import type { Logger } from '../../observability/logger';
 import type { Metrics } from '../../observability/metrics';
@@ -23,6 +23,16 @@ export const RESEND_COOLDOWN_MS = 30_000;
 const MAX_RESENDS = 5;
 const RESET_TTL_MS = 30 * 60_000;
 const ACTIVATION_MAX_ATTEMPTS = 5;
+/** A password set for someone (an invitation's one-time password, a staff reset) opens a login this long; then it must be sent again. */
+export const TEMPORARY_PASSWORD_DAYS = 30;
+
+/** 12 hex characters in groups of four (XXXX-XXXX-XXXX): 48 bits, typed from a letter. */
+function newActivationCode(): string {
+  return randomBytes(6)
+    .toString('hex')
+    .toUpperCase()
+    .replace(/(.{4})(?=.)/g, '$1-');
+}
 
 export interface Challenge {
   challengeId: string;
@@ -51,7 +61,17 @@ export interface OwnAccountsServiceOptions {
   metrics: Metrics;
   /** The portal frontend's pages (the link in the mail). */
   origins: Pick<BrowserOrigins, 'page'>;
+  /** OWN_ACCOUNTS=0: no password login or reset (DigiD only); default on. */
+  enabled?: boolean;
+  /** Whether login codes may go by SMS to the number the organisation has on file (a real SMS port is configured). */
+  codesToPhoneOnFile?: boolean;
 }
+
+/** Where one login code goes. */
+type CodeDestination = { channel: 'SMS'; phone: string } | { channel: 'EMAIL' };
+
+/** Refused where own accounts are off (OWN_ACCOUNTS=0). */
+const ownAccountsOff = () => new NotFoundError('This portal has no password login; log in with DigiD.');
 
 /**
  * Own accounts (Caren, Tromp, Extenzo): password + a 6-digit code by e-mail or SMS on every
@@ -98,6 +118,7 @@ export class OwnAccountsService {
   }
 
   async login(email: string, password: string, ip: string | null): Promise<Challenge> {
+    if (this.deps.enabled === false) throw ownAccountsOff();
     const normalized = email.trim().toLowerCase();
     await this.deps.limiter.hit('login-ip', ip, LIMITS.loginPerIp);
     await this.deps.limiter.hit('login-account', normalized, LIMITS.loginPerAccount);
@@ -105,8 +126,11 @@ export class OwnAccountsService {
     const creds = account ? await this.credentials.findOneBy({ accountId: account.id }) : null;
     // Always verify against some hash, so a missing account costs the same time as a wrong password.
     const ok = await verifyPassword(password, creds?.passwordHash ?? DUMMY_HASH);
-    const valid = Boolean(account && creds && ok);
-    const sms = valid && creds!.codeChannel === 'SMS' && creds!.phone && creds!.phoneVerified;
+    // A temporary password left unused in a mailbox stops working (answered as a wrong one).
+    const expired = Boolean(creds?.mustChangePassword && creds.updatedAt.getTime() < Date.now() - TEMPORARY_PASSWORD_DAYS * 86_400_000);
+    const valid = Boolean(account && creds && ok && !expired);
+    const destination: CodeDestination = valid ? await this.codeDestination(creds!) : { channel: 'EMAIL' };
+    const sms = destination.channel === 'SMS' ? destination.phone : null;
     const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
     const now = new Date();
     const challenge: LoginChallengeEntity = {
@@ -114,7 +138,7 @@ export class OwnAccountsService {
       accountId: valid ? account!.id : null,
       codeHash: sha256(valid ? code : randomBytes(16).toString('hex')),
       channel: sms ? 'SMS' : 'EMAIL',
-      maskedDestination: sms ? maskPhone(creds!.phone!) : maskEmail(normalized),
+      maskedDestination: sms ? maskPhone(sms) : maskEmail(normalized),
       expiresAt: new Date(now.getTime() + CODE_TTL_MS),
       attempts: 0,
       resends: 0,
@@ -123,10 +147,11 @@ export class OwnAccountsService {
     };
     await this.challenges.insert(challenge);
     if (valid) {
-      await this.sendCode(challenge, code, normalized, creds!);
+      await this.sendCode(destination, code, normalized, creds!);
     } else {
       this.deps.metrics.securityEvents.inc({ event: 'login_failed' });
-      this.deps.logger.warn({ event: 'login_failed', reason: account ? 'wrong_password' : 'unknown_account', ip }, 'password login refused');
+      const reason = !account ? 'unknown_account' : ok && expired ? 'temporary_password_expired' : 'wrong_password';
+      this.deps.logger.warn({ event: 'login_failed', reason, ip }, 'password login refused');
     }
     return { challengeId: challenge.id, channel: challenge.channel, maskedDestination: challenge.maskedDestination, expiresAt: challenge.expiresAt };
   }
@@ -190,7 +215,11 @@ export class OwnAccountsService {
         this.deps.accounts.findById(challenge.accountId),
         this.credentials.findOneBy({ accountId: challenge.accountId }),
       ]);
-      if (account?.email && creds) await this.sendCode(challenge, code, account.email, creds);
+      if (account?.email && creds) {
+        // The same way as the first code; a number no longer there (changed meanwhile) falls back to mail.
+        const destination = challenge.channel === 'SMS' ? await this.codeDestination(creds) : ({ channel: 'EMAIL' } as const);
+        await this.sendCode(destination, code, account.email, creds);
+      }
     }
     return true;
   }
@@ -208,6 +237,7 @@ export class OwnAccountsService {
 
   /** Always answers the same; mails a single-use 30-minute link when the account exists. */
   async requestPasswordReset(email: string, ip: string | null): Promise<void> {
+    if (this.deps.enabled === false) throw ownAccountsOff();
     const normalized = email.trim().toLowerCase();
     await this.deps.limiter.hit('reset-ip', ip, LIMITS.resetPerIp);
     await this.deps.limiter.hit('reset-account', normalized, LIMITS.resetPerAccount);
@@ -240,10 +270,7 @@ export class OwnAccountsService {
 
   /** Issues an activation code for a client record (from a practitioner system or an invitation). */
   async createActivationCode(clientId: string, birthDate: string, relation: PortalRelation = PortalRelation.SELF, validDays = 30): Promise<string> {
-    const code = randomBytes(6)
-      .toString('hex')
-      .toUpperCase()
-      .replace(/(.{4})(?=.)/g, '$1-');
+    const code = newActivationCode();
     await this.deps.db.getRepository(ActivationCodeEntity).insert({
       id: randomUUID(),
       codeHash: sha256(code.replace(/-/g, '')),
@@ -255,6 +282,24 @@ export class OwnAccountsService {
       usedAt: null,
       createdAt: new Date(),
     });
+    return code;
+  }
+
+  /**
+   * The activation code of one invitation (`id`: the sync event's stored row). A second call for the
+   * same id, as a retried handler makes, replaces the code (the first was never sent, or is lost with
+   * the failed attempt): one invitation never has two valid codes. Null once the code was used.
+   */
+  async activationCodeFor(id: string, clientId: string, birthDate: string, relation: PortalRelation, validDays: number): Promise<string | null> {
+    const codes = this.deps.db.getRepository(ActivationCodeEntity);
+    const existing = await codes.findOneBy({ id });
+    if (existing?.usedAt) return null;
+    const code = newActivationCode();
+    const fields = { codeHash: sha256(code.replace(/-/g, '')), expiresAt: new Date(Date.now() + validDays * 86_400_000), attempts: 0 };
+    if (existing) {
+      // Used meanwhile: nothing to send.
+      if (!(await codes.update({ id, usedAt: IsNull() }, fields)).affected) return null;
+    } else await codes.insert({ id, clientId, birthDate, relation, usedAt: null, createdAt: new Date(), ...fields });
     return code;
   }
 
@@ -318,12 +363,28 @@ export class OwnAccountsService {
     await this.credentials.update({ accountId }, { codeChannel: channel, updatedAt: new Date() });
   }
 
-  private async sendCode(challenge: Pick<LoginChallengeEntity, 'channel'>, code: string, email: string, creds: AccountCredentialsEntity): Promise<void> {
+  /**
+   * Which number a login code goes to. The number the person confirmed with an SMS code and chose
+   * for codes wins: they proved they hold it, and chose it later than the organisation noted its own.
+   * Otherwise the mobile number the organisation has on file for their own client record (Extenzo:
+   * "het mobiele nummer dat we van jou in onze administratie hebben staan"), so the code does not
+   * go to the same mailbox as a one-time password. Otherwise the e-mail address.
+   */
+  private async codeDestination(creds: AccountCredentialsEntity): Promise<CodeDestination> {
+    if (creds.codeChannel === 'SMS' && creds.phone && creds.phoneVerified) return { channel: 'SMS', phone: creds.phone };
+    if (this.deps.codesToPhoneOnFile) {
+      const onFile = await this.deps.accounts.phoneOnFile(creds.accountId, { requestId: `login:${creds.accountId}`, accountId: creds.accountId });
+      if (onFile) return { channel: 'SMS', phone: onFile };
+    }
+    return { channel: 'EMAIL' };
+  }
+
+  private async sendCode(destination: CodeDestination, code: string, email: string, creds: AccountCredentialsEntity): Promise<void> {
     const text = `Uw inlogcode is ${code}. De code is 5 minuten geldig. Deel deze code met niemand.`;
-    if (challenge.channel === 'SMS' && creds.phone) await this.deps.sms.send({ to: creds.phone, text });
+    if (destination.channel === 'SMS') await this.deps.sms.send({ to: destination.phone, text });
     else await this.deps.mail.send({ to: email, subject: 'Uw inlogcode', text });
     this.deps.metrics.securityEvents.inc({ event: 'code_sent' });
-    this.deps.logger.info({ event: 'code_sent', accountId: creds.accountId, channel: challenge.channel }, 'login code sent');
+    this.deps.logger.info({ event: 'code_sent', accountId: creds.accountId, channel: destination.channel }, 'login code sent');
   }
 
   private async revokeOtherSessions(accountId: string, keepSessionId: string | null, reason: string): Promise<void> {
