@@ -1,9 +1,8 @@
-import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { NotificationRefusedError, type EhrAdapter } from '../../adapters/ports';
 import type { Config } from '../config';
 import { ErrorCode } from '../errors';
-import { BodyTooLargeError, readBody, sendError, sendJson } from '../http/io';
+import { restHookBody, sendError, sendJson } from '../http/io';
 import type { Logger } from '../observability/logger';
 import { parseSyncEvent, SyncEventInvalidError, type SyncService } from './sync.service';
 
@@ -19,25 +18,15 @@ export function fhirHookRoute(
   sync: SyncService,
   logger: Logger,
 ) {
-  const secret = Buffer.from(`Bearer ${config.FHIR_SUBSCRIPTION_SECRET ?? ''}`);
   return async (req: IncomingMessage, res: ServerResponse, url: URL, requestId: string): Promise<void> => {
     const source = url.pathname.slice('/sync/fhir/'.length);
     const found = adapter(source);
     const toEvent = found?.notificationToEvent?.bind(found);
     if (!config.FHIR_SUBSCRIPTION_SECRET || !toEvent) return sendError(res, 404, ErrorCode.NOT_FOUND, `No FHIR notification endpoint for '${source}'.`);
-    if (req.method !== 'POST') return sendError(res, 405, ErrorCode.BAD_USER_INPUT, 'Use POST.', { allow: 'POST' });
-    const given = Buffer.from(req.headers.authorization ?? '');
-    if (given.length !== secret.length || !timingSafeEqual(given, secret)) {
-      logger.warn({ requestId, source }, 'FHIR notification refused: authorization');
-      return sendError(res, 401, ErrorCode.UNAUTHENTICATED, 'The Authorization header does not carry the subscription secret.');
-    }
-    let raw: Buffer;
-    try {
-      raw = await readBody(req, config.SYNC_MAX_BODY_BYTES);
-    } catch (err) {
-      if (err instanceof BodyTooLargeError) return sendError(res, 413, ErrorCode.BAD_USER_INPUT, err.message);
-      throw err;
-    }
+    const raw = await restHookBody(req, res, config.FHIR_SUBSCRIPTION_SECRET, config.SYNC_MAX_BODY_BYTES, () =>
+      logger.warn({ requestId, source }, 'FHIR notification refused: authorization'),
+    );
+    if (!raw) return;
     // A heartbeat or handshake notification (payload empty): nothing to store.
     if (!raw.length) return sendJson(res, 200, { status: 'ok' });
     let event;

@@ -1,6 +1,8 @@
+import { timingSafeEqual } from 'node:crypto';
 import type { SessionCookies } from './cookies';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { GraphQLError } from 'graphql';
+import { ErrorCode } from '../errors';
 
 export class BodyTooLargeError extends Error {
   constructor(readonly limit: number) {
@@ -9,6 +11,27 @@ export class BodyTooLargeError extends Error {
 }
 
 /** Reads a request body up to `limit` bytes; stops reading (and says so) past the limit. */
+/**
+ * A rest-hook's POST (FHIR R4 Subscriptions carry no signature): the `Authorization: Bearer
+ * <secret>` of the Subscription's channel.header, compared in constant time, and a bounded body.
+ * Undefined when the request was answered here (405, 401, 413); `refused` is told of a wrong secret.
+ */
+export async function restHookBody(req: IncomingMessage, res: ServerResponse, secret: string, limit: number, refused: () => void): Promise<Buffer | undefined> {
+  if (req.method !== 'POST') return void sendError(res, 405, ErrorCode.BAD_USER_INPUT, 'Use POST.', { allow: 'POST' });
+  const expected = Buffer.from(`Bearer ${secret}`);
+  const given = Buffer.from(req.headers.authorization ?? '');
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+    refused();
+    return void sendError(res, 401, ErrorCode.UNAUTHENTICATED, 'The Authorization header does not carry the subscription secret.');
+  }
+  try {
+    return await readBody(req, limit);
+  } catch (err) {
+    if (err instanceof BodyTooLargeError) return void sendError(res, 413, ErrorCode.BAD_USER_INPUT, err.message);
+    throw err;
+  }
+}
+
 export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) throw new BodyTooLargeError(limit);

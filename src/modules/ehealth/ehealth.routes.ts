@@ -1,8 +1,7 @@
-import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Config } from '../../config';
 import { ErrorCode } from '../../errors';
-import { BodyTooLargeError, readBody, sendError, sendJson } from '../../http/io';
+import { restHookBody, sendError, sendJson } from '../../http/io';
 import type { RouteHandlers } from '../../http/routes';
 import type { Logger } from '../../observability/logger';
 import type { EhealthService } from './ehealth.service';
@@ -38,21 +37,12 @@ export function ehealthRoutes(
  * runs after.
  */
 function koppeltaalHook(config: Pick<Config, 'KOPPELTAAL_SUBSCRIPTION_SECRET' | 'SYNC_MAX_BODY_BYTES'>, ehealth: EhealthService, logger: Logger) {
-  const secret = Buffer.from(`Bearer ${config.KOPPELTAAL_SUBSCRIPTION_SECRET ?? ''}`);
+  const secret = config.KOPPELTAAL_SUBSCRIPTION_SECRET ?? '';
   return async (req: IncomingMessage, res: ServerResponse, _url: URL, requestId: string): Promise<void> => {
-    if (req.method !== 'POST') return sendError(res, 405, ErrorCode.BAD_USER_INPUT, 'Use POST.', { allow: 'POST' });
-    const given = Buffer.from(req.headers.authorization ?? '');
-    if (given.length !== secret.length || !timingSafeEqual(given, secret)) {
-      logger.warn({ requestId }, 'Koppeltaal notification refused: authorization');
-      return sendError(res, 401, ErrorCode.UNAUTHENTICATED, 'The Authorization header does not carry the subscription secret.');
-    }
-    let raw: Buffer;
-    try {
-      raw = await readBody(req, config.SYNC_MAX_BODY_BYTES);
-    } catch (err) {
-      if (err instanceof BodyTooLargeError) return sendError(res, 413, ErrorCode.BAD_USER_INPUT, err.message);
-      throw err;
-    }
+    const raw = await restHookBody(req, res, secret, config.SYNC_MAX_BODY_BYTES, () =>
+      logger.warn({ requestId }, 'Koppeltaal notification refused: authorization'),
+    );
+    if (!raw) return;
     const taskIds = taskIdsOf(raw);
     sendJson(res, 200, { status: 'ok' });
     ehealth.notified(taskIds).catch((err: Error) => logger.warn({ requestId, err: err.message }, 'Koppeltaal notification: re-reading the Tasks failed'));
