@@ -40,6 +40,8 @@ describe('the launch key', () => {
       PUBLIC_URL: 'https://portal.example.nl',
       BSN_HASH_KEY: 'z'.repeat(32),
       EHR_ADAPTERS: 'demo',
+      SMTP_URL: 'smtp://relay.example.nl:587',
+      SMTP_FROM: 'Portaal <noreply@example.nl>',
       KOPPELTAAL_FHIR_URL: 'https://koppeltaal.example.nl/fhir',
       KOPPELTAAL_CLIENT_ID: 'portal',
       KOPPELTAAL_TOKEN_URL: 'https://auth.koppeltaal.example.nl/token',
