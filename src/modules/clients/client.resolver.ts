@@ -88,6 +88,8 @@ export class ClientResolver {
       ]);
       if (!client) throw new NotFoundError('No care organisation knows this client any more.');
       if (client.source) await ctx.services.clients.rememberName(c.id, client.name);
+      if (client.source && 'inTreatment' in client && client.inTreatment !== undefined)
+        await ctx.services.clients.rememberTreatmentEnd(c.id, client.source, client.inTreatment ? null : (client.treatmentEndedAt ?? null));
       return client;
     });
   }
