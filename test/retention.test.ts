@@ -24,6 +24,8 @@ import {
 import { InvitationEntity } from '../src/modules/network/invitation.entity';
 import { QuestionnaireDraftEntity } from '../src/modules/questionnaires/questionnaire-draft.entity';
 import { RetentionJob, type RetentionSettings } from '../src/modules/retention/retention.service';
+import { RetentionRemovalEntity } from '../src/modules/retention/job-lease.entity';
+import { ClientTreatmentEndEntity } from '../src/modules/clients/client-treatment.entity';
 import { VideoRoomEntity } from '../src/modules/video/video-room.entity';
 import { startTestApp, type TestApp } from './utils/app';
 import { postSignedSync } from './utils/live';
@@ -53,7 +55,8 @@ async function seedPortal(db: DataSource, attachments: AttachmentsService, label
   const messageId = randomUUID();
   const insert = <T extends ObjectLiteral>(entity: EntityTarget<T>, row: T) => db.getRepository(entity).insert(row as never);
   await insert(ClientEntity, { id: clientId, createdAt: t0, displayName: `Client ${label}` });
-  await insert(ClientSourceEntity, { id: randomUUID(), clientId, source: 'demo', externalId, treatmentEndedAt: endedAt });
+  await insert(ClientSourceEntity, { id: randomUUID(), clientId, source: 'demo', externalId });
+  if (endedAt) await insert(ClientTreatmentEndEntity, { id: randomUUID(), clientId, source: 'demo', endedAt });
   await insert(AccountEntity, {
     id: accountId,
     email: `${externalId}@retention.test`,
@@ -286,9 +289,9 @@ function retentionSuite(name: string, database: 'sqlite' | 'mariadb', describeOn
         data: { endedAt: t0.toISOString() },
       });
       expect(res.status).toBe(202);
-      const repo = t.app.db.getRepository(ClientSourceEntity);
-      for (let i = 0; i < 100 && !(await repo.findOneBy({ clientId: closed.clientId }))?.treatmentEndedAt; i++) await new Promise((r) => setTimeout(r, 20));
-      expect((await repo.findOneBy({ clientId: closed.clientId }))?.treatmentEndedAt?.toISOString()).toBe(t0.toISOString());
+      const repo = t.app.db.getRepository(ClientTreatmentEndEntity);
+      for (let i = 0; i < 100 && !(await repo.findOneBy({ clientId: closed.clientId }))?.endedAt; i++) await new Promise((r) => setTimeout(r, 20));
+      expect((await repo.findOneBy({ clientId: closed.clientId, source: 'demo' }))?.endedAt?.toISOString()).toBe(t0.toISOString());
     });
 
     it('refuses a treatment.ended event without a date or null', async () => {
@@ -328,7 +331,9 @@ function retentionSuite(name: string, database: 'sqlite' | 'mariadb', describeOn
       // The client row and where the EHRs know it stay (the access log refers to them), without the name.
       const client = await t.app.db.getRepository(ClientEntity).findOneBy({ id: closed.clientId });
       expect(client).toMatchObject({ displayName: null });
-      expect(client?.personalDataRemovedAt?.toISOString()).toBe(clock.toISOString());
+      expect((await t.app.db.getRepository(RetentionRemovalEntity).findOneBy({ clientId: closed.clientId }))?.removedAt.toISOString()).toBe(
+        clock.toISOString(),
+      );
       expect(await t.app.db.getRepository(ClientSourceEntity).countBy({ clientId: closed.clientId })).toBe(1);
     });
 
@@ -351,9 +356,8 @@ function retentionSuite(name: string, database: 'sqlite' | 'mariadb', describeOn
     });
 
     it('leaves the portals of the demo EHR (no treatment end recorded) alone', async () => {
-      const demoClients = await t.app.db.getRepository(ClientEntity).find();
-      const kept = demoClients.filter((c) => ![closed.clientId].includes(c.id));
-      expect(kept.every((c) => !c.personalDataRemovedAt)).toBe(true);
+      const removed = await t.app.db.getRepository(RetentionRemovalEntity).find();
+      expect(removed.map((r) => r.clientId)).toEqual([closed.clientId]);
     });
 
     it('runs once per interval however often it is asked', async () => {

@@ -26,7 +26,8 @@ import { EhrWrites1764100000120 } from './migrations/1764100000120-EhrWrites';
 import { EhrWriteEntity } from '../modules/ehr/ehr-write.entity';
 import { MessagesOntoEhrWrites1764100000130 } from './migrations/1764100000130-MessagesOntoEhrWrites';
 import { Retention1764400000100 } from './migrations/1764400000100-Retention';
-import { JobLeaseEntity } from '../modules/retention/job-lease.entity';
+import { JobLeaseEntity, RetentionRemovalEntity } from '../modules/retention/job-lease.entity';
+import { ClientTreatmentEndEntity } from '../modules/clients/client-treatment.entity';
 import { AccessLogPruneEntity } from '../audit/access-log-prune.entity';
 import { ClientStoryEntity, DiaryEntryEntity } from '../modules/journal/journal.entity';
 import {
@@ -65,6 +66,8 @@ export const entities = [
   EhrWriteEntity,
   JobLeaseEntity,
   AccessLogPruneEntity,
+  ClientTreatmentEndEntity,
+  RetentionRemovalEntity,
 ];
 export const migrations = [
   Platform1764000000000,

@@ -1,4 +1,4 @@
-import { type MigrationInterface, type QueryRunner, Table, TableColumn } from 'typeorm';
+import { type MigrationInterface, type QueryRunner, Table, TableIndex } from 'typeorm';
 import { id, text, time } from './columns';
 
 const APPEND_ONLY = "'access_log is append-only'";
@@ -12,8 +12,14 @@ export class Retention1764400000100 implements MigrationInterface {
   name = 'Retention1764400000100';
 
   async up(q: QueryRunner): Promise<void> {
-    await q.addColumn('client_sources', new TableColumn(time('treatment_ended_at', { isNullable: true })));
-    await q.addColumn('clients', new TableColumn(time('personal_data_removed_at', { isNullable: true })));
+    await q.createTable(
+      new Table({
+        name: 'client_treatment_ends',
+        columns: [id('id', { isPrimary: true }), id('client_id'), text('source', 50), time('ended_at', { isNullable: true })],
+        indices: [new TableIndex({ name: 'uq_client_treatment_ends_client_source', columnNames: ['client_id', 'source'], isUnique: true })],
+      }),
+    );
+    await q.createTable(new Table({ name: 'retention_removals', columns: [id('client_id', { isPrimary: true }), time('removed_at')] }));
     await q.createTable(
       new Table({
         name: 'job_leases',
@@ -49,8 +55,8 @@ export class Retention1764400000100 implements MigrationInterface {
     }
     await q.dropTable('access_log_prune', true);
     await q.dropTable('job_leases', true);
-    await q.dropColumn('clients', 'personal_data_removed_at');
-    await q.dropColumn('client_sources', 'treatment_ended_at');
+    await q.dropTable('retention_removals', true);
+    await q.dropTable('client_treatment_ends', true);
   }
 }
 

@@ -8,8 +8,6 @@ export class ClientEntity {
   @Column({ name: 'created_at', ...timeColumn }) createdAt!: Date;
   /** The name the EHR last gave (shown while no EHR answers); the EHR stays the truth. */
   @Column({ name: 'display_name', type: 'varchar', length: 200, nullable: true }) displayName!: string | null;
-  /** When the retention job removed the portal's own personal data of this client (its closed portal). */
-  @Column({ name: 'personal_data_removed_at', ...timeColumn, nullable: true }) personalDataRemovedAt?: Date | null;
 }
 
 /** Where a client is known: one row per adapter (care organisation) and its id there. */
@@ -22,6 +20,4 @@ export class ClientSourceEntity {
   clientId!: string;
   @Column({ type: 'varchar', length: 50 }) source!: string;
   @Column({ name: 'external_id', type: 'varchar', length: 128 }) externalId!: string;
-  /** When this source's last episode of care closed (null: in treatment, or not told); what retention counts from. */
-  @Column({ name: 'treatment_ended_at', ...timeColumn, nullable: true }) treatmentEndedAt?: Date | null;
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { ClientEntity, ClientSourceEntity } from './client.entity';
+import { ClientTreatmentEndEntity } from './client-treatment.entity';
 
 export interface ClientSourceRef {
   source: string;
@@ -63,8 +64,14 @@ export class ClientsService {
    * retention job counts from. Answers false when that source does not know the client.
    */
   async recordTreatmentEnd(clientId: string, source: string, endedAt: Date | null): Promise<boolean> {
-    const done = await this.db.getRepository(ClientSourceEntity).update({ clientId, source }, { treatmentEndedAt: endedAt });
-    return (done.affected ?? 0) > 0;
+    if (!(await this.db.getRepository(ClientSourceEntity).existsBy({ clientId, source }))) return false;
+    const repo = this.db.getRepository(ClientTreatmentEndEntity);
+    if ((await repo.update({ clientId, source }, { endedAt })).affected) return true;
+    // The first word of this source on it; one told twice at once finds the other's row and updates that.
+    await repo.insert({ id: randomUUID(), clientId, source, endedAt }).catch(async (err: unknown) => {
+      if (!(await repo.update({ clientId, source }, { endedAt })).affected) throw err;
+    });
+    return true;
   }
 
   /** What the EHR itself says on a read of the client (besides the `treatment.ended` event), written only when it changed. */

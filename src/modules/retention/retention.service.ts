@@ -16,7 +16,9 @@ import { AttachmentEntity, ConversationEntity, ConversationParticipantEntity, Co
 import { InvitationEntity } from '../network/invitation.entity';
 import { QuestionnaireDraftEntity } from '../questionnaires/questionnaire-draft.entity';
 import { VideoRoomEntity } from '../video/video-room.entity';
+import { ClientTreatmentEndEntity } from '../clients/client-treatment.entity';
 import { JobLease } from './job-lease';
+import { RetentionRemovalEntity } from './job-lease.entity';
 
 const DAY_MS = 86_400_000;
 /** A run that holds the lease longer than this without renewing it (a crash) loses it to another instance. */
@@ -125,14 +127,15 @@ export class RetentionJob {
     const rows: { clientId: string }[] = await this.deps.db
       .getRepository(ClientSourceEntity)
       .createQueryBuilder('s')
-      .innerJoin(ClientEntity, 'c', 'c.id = s.clientId')
-      .select('s.clientId', 'clientId')
-      .groupBy('s.clientId')
-      .addGroupBy('c.personal_data_removed_at')
-      .having('COUNT(*) = COUNT(s.treatment_ended_at)')
-      .andHaving('MAX(s.treatment_ended_at) <= :cutoff', { cutoff })
-      .andHaving('(c.personal_data_removed_at IS NULL OR c.personal_data_removed_at < MAX(s.treatment_ended_at))')
-      .orderBy('s.clientId')
+      .leftJoin(ClientTreatmentEndEntity, 't', 't.client_id = s.client_id AND t.source = s.source')
+      .leftJoin(RetentionRemovalEntity, 'r', 'r.client_id = s.client_id')
+      .select('s.client_id', 'clientId')
+      .groupBy('s.client_id')
+      .addGroupBy('r.removed_at')
+      .having('COUNT(*) = COUNT(t.ended_at)')
+      .andHaving('MAX(t.ended_at) <= :cutoff', { cutoff })
+      .andHaving('(r.removed_at IS NULL OR r.removed_at < MAX(t.ended_at))')
+      .orderBy('s.client_id')
       .getRawMany();
     return rows.map((r) => r.clientId);
   }
@@ -191,7 +194,8 @@ export class RetentionJob {
         // The kept accounts no longer open this portal first.
         if (elsewhere.size) await m.getRepository(AccountEntity).update({ id: In([...elsewhere]), preferredClientId: clientId }, { preferredClientId: null });
         // The client row stays (the access log and the EHRs' ids refer to it), without the name.
-        await m.getRepository(ClientEntity).update({ id: clientId }, { displayName: null, personalDataRemovedAt: this.now() });
+        await m.getRepository(ClientEntity).update({ id: clientId }, { displayName: null });
+        await m.getRepository(RetentionRemovalEntity).upsert({ clientId, removedAt: this.now() }, ['clientId']);
       }
     };
     if (dryRun) await work(this.deps.db.manager);
