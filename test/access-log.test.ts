@@ -1,0 +1,108 @@
+import { randomUUID } from 'node:crypto';
+import { AccessLogEntity } from '../src/audit/access-log.entity';
+import { Permission, PortalRelation } from '../src/auth/permissions';
+import { clientIdOf, startTestApp, type TestApp } from './utils/app';
+
+/** Lines of the past, written as the gateway writes them (inserting is what the log allows). */
+const PAST: Pick<AccessLogEntity, 'at' | 'action' | 'eventType' | 'resource'>[] = [
+  { at: new Date('2021-01-10T09:00:00.000Z'), action: 'R', eventType: 'dossier.medications.read', resource: 'Medicatie' },
+  { at: new Date('2021-02-10T09:00:00.000Z'), action: 'C', eventType: 'journal.diary.create', resource: 'Dagboek: nieuw bericht' },
+  { at: new Date('2021-03-10T09:00:00.000Z'), action: 'R', eventType: 'messages.read', resource: 'Berichten' },
+  { at: new Date('2021-04-10T09:00:00.000Z'), action: 'U', eventType: 'consent.update', resource: 'Toestemming' },
+];
+
+const LOG = `query($c: ID!, $from: DateTime, $to: DateTime, $actions: [AccessLogAction!], $kinds: [String!]) {
+  client(id: $c) {
+    accessLog(first: 50, from: $from, to: $to, actions: $actions, dataKinds: $kinds) { at action resource eventType consentApplied }
+    accessLogConnection(first: 2, from: $from, to: $to, actions: $actions, dataKinds: $kinds) { edges { node { resource } } pageInfo { hasNextPage endCursor } }
+  }
+}`;
+
+describe('the client’s access log, filtered by period and kind', () => {
+  let t: TestApp;
+  let karen: string;
+  let karenId: string;
+
+  beforeAll(async () => {
+    t = await startTestApp({ env: { RETENTION_JOB: '0' } });
+    karen = await t.login('client@demo.test');
+    karenId = await clientIdOf(t, 'cl-karen');
+    const repo = t.app.db.getRepository(AccessLogEntity);
+    for (const line of PAST)
+      await repo.insert({
+        id: randomUUID(),
+        clientId: karenId,
+        accountId: null,
+        actorName: 'Dr. Marieke de Groot',
+        actorRole: 'SELF',
+        ...line,
+      } as AccessLogEntity);
+    // Today's lines beside them: Karen reads her medication.
+    await t.gql('query($c: ID!) { client(id: $c) { dossier { medications { name } } } }', { c: karenId }, karen);
+  });
+  afterAll(async () => t?.stop());
+
+  const read = async (variables: Record<string, unknown>, token = karen) => t.gql(LOG, { c: karenId, ...variables }, token);
+  const resources = (body: { data?: { client: { accessLog: { resource: string }[] } } }) => body.data?.client.accessLog.map((l) => l.resource);
+
+  it('answers the lines of a period only, newest first (from inclusive, to exclusive)', async () => {
+    const { body } = await read({ from: '2021-01-10T09:00:00.000Z', to: '2021-03-10T09:00:00.000Z' });
+    expect(resources(body)).toEqual(['Dagboek: nieuw bericht', 'Medicatie']);
+  });
+
+  it('answers the lines of some actions only', async () => {
+    const { body } = await read({ from: '2021-01-01T00:00:00Z', to: '2022-01-01T00:00:00Z', actions: ['READ', 'UPDATE'] });
+    expect(body.data.client.accessLog.map((l: { action: string }) => l.action)).toEqual(['update', 'read', 'read']);
+  });
+
+  it('answers the lines of some kinds of data only: an event type or a whole first part of one', async () => {
+    expect(resources((await read({ kinds: ['dossier'], to: '2022-01-01T00:00:00Z' })).body)).toEqual(['Medicatie']);
+    expect(resources((await read({ kinds: ['dossier.medications', 'journal'], to: '2022-01-01T00:00:00Z' })).body)).toEqual([
+      'Dagboek: nieuw bericht',
+      'Medicatie',
+    ]);
+    expect(resources((await read({ kinds: ['dossie'] })).body)).toEqual([]);
+    // Without a period: today's read of the medication too, with its kind.
+    const today = (await read({ kinds: ['dossier.medications.read'], actions: ['READ'] })).body.data.client.accessLog;
+    expect(today).toHaveLength(2);
+    expect(today[0]).toMatchObject({ resource: 'Medicatie', eventType: 'dossier.medications.read', consentApplied: false });
+  });
+
+  it('pages the filtered lines in the connection', async () => {
+    const first = (await read({ to: '2022-01-01T00:00:00Z' })).body.data.client.accessLogConnection;
+    expect(first.edges.map((e: { node: { resource: string } }) => e.node.resource)).toEqual(['Toestemming', 'Berichten']);
+    expect(first.pageInfo.hasNextPage).toBe(true);
+    const next = await t.gql(
+      'query($c: ID!, $after: String) { client(id: $c) { accessLogConnection(first: 5, after: $after, to: "2022-01-01T00:00:00Z") { edges { node { resource } } } } }',
+      { c: karenId, after: first.pageInfo.endCursor },
+      karen,
+    );
+    expect(next.body.data.client.accessLogConnection.edges.map((e: { node: { resource: string } }) => e.node.resource)).toEqual([
+      'Dagboek: nieuw bericht',
+      'Medicatie',
+    ]);
+  });
+
+  it('keeps accessLog(first: 50) answering as before, every line, without arguments', async () => {
+    const { body } = await t.gql('query($c: ID!) { client(id: $c) { accessLog { resource } } }', { c: karenId }, karen);
+    expect(body.data.client.accessLog.length).toBeGreaterThanOrEqual(PAST.length + 1);
+  });
+
+  it('refuses a period that ends before it starts, and a kind that is not an event-type word, with BAD_USER_INPUT', async () => {
+    const backwards = await read({ from: '2021-03-01T00:00:00Z', to: '2021-01-01T00:00:00Z' });
+    expect(backwards.body.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', argument: 'to' });
+    const wild = await read({ kinds: ['dossier%'] });
+    expect(wild.body.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', argument: 'dataKinds' });
+  });
+
+  it('refuses the filtered log to a network member without VIEW_ACCESS_LOG and to a stranger', async () => {
+    const account = await t.app.services.accounts.create({ email: 'agenda.member@demo.test', displayName: 'Agenda' });
+    await t.app.services.accounts.link(account.id, karenId, PortalRelation.NETWORK_MEMBER, [Permission.AGENDA_VIEW], false);
+    const member = await t.login('agenda.member@demo.test');
+    const refused = await read({ actions: ['READ'] }, member);
+    expect(refused.body.errors?.[0]?.extensions).toMatchObject({ code: 'FORBIDDEN', action: 'VIEW_ACCESS_LOG' });
+    expect(refused.body.data.client.accessLog).toBeNull();
+    const stranger = await read({ from: '2021-01-01T00:00:00Z' }, await t.login('stranger@demo.test'));
+    expect(stranger.body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+  });
+});
