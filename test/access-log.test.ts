@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { AccessLogEntity } from '../src/audit/access-log.entity';
 import { Permission, PortalRelation } from '../src/auth/permissions';
+import { parseExportArgs, runAccessLogExport } from '../src/audit/access-log-export';
 import { clientIdOf, startTestApp, type TestApp } from './utils/app';
 
 /** Lines of the past, written as the gateway writes them (inserting is what the log allows). */
@@ -104,5 +105,72 @@ describe('the client’s access log, filtered by period and kind', () => {
     expect(refused.body.data.client.accessLog).toBeNull();
     const stranger = await read({ from: '2021-01-01T00:00:00Z' }, await t.login('stranger@demo.test'));
     expect(stranger.body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+  });
+
+  describe('the privacy officer’s export (npm run access-log:export)', () => {
+    const run = async (argv: string[]) => {
+      const out: string[] = [];
+      const err: string[] = [];
+      const code = await runAccessLogExport(
+        argv,
+        { DATABASE_URL: t.config.DATABASE_URL },
+        (l) => out.push(l),
+        (l) => err.push(l),
+      );
+      return { code, lines: out.map((l) => JSON.parse(l) as Record<string, unknown>), err: err.join('\n') };
+    };
+
+    it('prints one JSON line per access-log line of the client in the period, oldest first, with every NEN 7513 field', async () => {
+      const { code, lines, err } = await run(['--client', karenId, '--from', '2021-01-01', '--to', '2021-03-10']);
+      expect(code).toBe(0);
+      // A date alone as --to means through the end of that day.
+      expect(lines.map((l) => l.data)).toEqual(['Medicatie', 'Dagboek: nieuw bericht', 'Berichten']);
+      expect(lines[0]).toEqual({
+        id: expect.any(String),
+        time: '2021-01-10T09:00:00.000Z',
+        action: 'R',
+        eventType: 'dossier.medications.read',
+        data: 'Medicatie',
+        clientId: karenId,
+        clientSources: [{ source: 'demo', externalId: 'cl-karen' }],
+        userAccountId: null,
+        userName: 'Dr. Marieke de Groot',
+        userRole: 'SELF',
+        responsibleUser: 'Dr. Marieke de Groot',
+        accessPoint: null,
+        requestId: null,
+        authorisationApplied: true,
+        treatmentRelationship: false,
+        consentApplied: false,
+        emergencyAccess: false,
+      });
+      expect(err).toContain('3 line(s)');
+    });
+
+    it('finds the client by the EHR’s id too (source:externalId), and names where today’s read came from', async () => {
+      const { code, lines } = await run([
+        '--client=demo:cl-karen',
+        `--from=${new Date(Date.now() - 3_600_000).toISOString()}`,
+        `--to=${new Date(Date.now() + 60_000).toISOString()}`,
+      ]);
+      expect(code).toBe(0);
+      const read = lines.find((l) => l.eventType === 'dossier.medications.read');
+      expect(read).toMatchObject({ clientId: karenId, userRole: 'SELF', userName: 'Karen Test', accessPoint: expect.stringMatching(/127\.0\.0\.1|::1/) });
+      expect(read?.userAccountId).toEqual(expect.any(String));
+    });
+
+    it('answers exit code 2 and says what is wrong for bad arguments or an unknown client, printing no line', async () => {
+      for (const [argv, reason] of [
+        [['--client', karenId, '--from', '2021-01-01'], '--to is required'],
+        [['--client', karenId, '--from', 'yesterday', '--to', '2021-02-01'], '--from must be a date'],
+        [['--client', karenId, '--from', '2021-03-01', '--to', '2021-01-01'], '--to must be later than --from'],
+        [['--client', karenId, '--from', '2021-01-01', '--to', '2021-02-01', '--format', 'csv'], "unknown argument '--format'"],
+        [['--client', 'demo:nobody', '--from', '2021-01-01', '--to', '2021-02-01'], "no client 'demo:nobody'"],
+      ] as const) {
+        const { code, lines, err } = await run([...argv]);
+        expect({ code, lines, reason: err.includes(reason) }).toEqual({ code: 2, lines: [], reason: true });
+      }
+      expect(() => parseExportArgs(['--client'])).toThrow('--client needs a value');
+    });
   });
 });
