@@ -67,4 +67,9 @@ describe('configuration', () => {
   it('does not echo secrets in its error lines', () => {
     expect(fail({ SESSION_SECRET: 'short-secret' }).message).not.toContain('short-secret');
   });
+
+  it('keeps personal data 730 days after treatment ended and the access log five years, never shorter', () => {
+    expect(loadConfig({}).retention).toMatchObject({ personalDataDays: 730, accessLogDays: 1826, closesAfterDays: 30, everyMs: 86_400_000 });
+    expect(fail({ RETENTION_ACCESS_LOG_DAYS: '365' }).variable).toBe('RETENTION_ACCESS_LOG_DAYS');
+  });
 });
