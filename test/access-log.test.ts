@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { AccessLogEntity } from '../src/audit/access-log.entity';
+import { DemoEhrAdapter } from '../adapters/demo/demo.adapter';
+import { PARENT_ACCESS } from '../src/auth/access';
 import { Permission, PortalRelation } from '../src/auth/permissions';
 import { parseExportArgs, runAccessLogExport } from '../src/audit/access-log-export';
 import { clientIdOf, startTestApp, type TestApp } from './utils/app';
@@ -23,9 +25,11 @@ describe('the client’s access log, filtered by period and kind', () => {
   let t: TestApp;
   let karen: string;
   let karenId: string;
+  const demo = new DemoEhrAdapter();
+  const record = (externalId: string) => demo.data.clients.find((c) => c.client.externalId === externalId)!;
 
   beforeAll(async () => {
-    t = await startTestApp({ env: { RETENTION_JOB: '0' } });
+    t = await startTestApp({ adapters: { demo }, env: { RETENTION_JOB: '0' } });
     karen = await t.login('client@demo.test');
     karenId = await clientIdOf(t, 'cl-karen');
     const repo = t.app.db.getRepository(AccessLogEntity);
@@ -94,6 +98,21 @@ describe('the client’s access log, filtered by period and kind', () => {
     expect(backwards.body.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', argument: 'to' });
     const wild = await read({ kinds: ['dossier%'] });
     expect(wild.body.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', argument: 'dataKinds' });
+  });
+
+  it('marks a parent’s access to a child of 16 or older as resting on the child’s consent, a younger child’s not', async () => {
+    const yearsAgo = (years: number) => new Date(Date.now() - years * 365.25 * 86_400_000).toISOString().slice(0, 10);
+    record('cl-sanne').client.birthDate = yearsAgo(17);
+    record('cl-daan').client.birthDate = yearsAgo(13);
+    const [sanneId, daanId] = [await clientIdOf(t, 'cl-sanne'), await clientIdOf(t, 'cl-daan')];
+    await t.app.services.consents.set(sanneId, PARENT_ACCESS, true, 'test');
+    const parent = await t.login('parent@demo.test');
+    const lines = async (clientId: string) => {
+      await t.gql('query($c: ID!) { client(id: $c) { dossier { medications { name } } } }', { c: clientId }, parent);
+      return (await t.app.services.audit.list(clientId, 1, undefined, { dataKinds: ['dossier.medications'] }))[0];
+    };
+    expect(await lines(sanneId)).toMatchObject({ actorRole: 'PARENT', onBehalfOf: 'Sanne de Vries', consentApplied: true });
+    expect(await lines(daanId)).toMatchObject({ actorRole: 'PARENT', consentApplied: false });
   });
 
   it('refuses the filtered log to a network member without VIEW_ACCESS_LOG and to a stranger', async () => {
