@@ -105,7 +105,8 @@ export class RetentionJob {
         if (this.stopping) return report;
         await this.removeClient(clientId, dryRun, report);
         report.clients.push(clientId);
-        if (!dryRun) await this.lease.renew(this.now());
+        // A lease lost meanwhile (a run stalled past its expiry) is another instance's now: this one stops.
+        if (!dryRun && !(await this.lease.renew(this.now()))) return report;
       }
       await this.pruneAccessLog(startedAt, dryRun, report);
       finished = !this.stopping;
@@ -216,8 +217,7 @@ export class RetentionJob {
       if (!n) return;
       report.accessLogPruned += n;
       report.accessLogBatches++;
-      await this.lease.renew(this.now());
-      if (n < this.deps.settings.accessLogBatch) return;
+      if (n < this.deps.settings.accessLogBatch || !(await this.lease.renew(this.now()))) return;
     }
   }
 }
