@@ -93,4 +93,9 @@ describe('configuration', () => {
     expect(loadConfig({ ...prod, OWN_ACCOUNTS: '0' }).OWN_ACCOUNTS).toBe(false);
     expect(loadConfig({}).OWN_ACCOUNTS).toBe(true);
   });
+
+  it('keeps personal data 730 days after treatment ended and the access log five years, never shorter', () => {
+    expect(loadConfig({}).retention).toMatchObject({ personalDataDays: 730, accessLogDays: 1826, closesAfterDays: 30, everyMs: 86_400_000 });
+    expect(fail({ RETENTION_ACCESS_LOG_DAYS: '365' }).variable).toBe('RETENTION_ACCESS_LOG_DAYS');
+  });
 });

@@ -184,6 +184,14 @@ const envSchema = z.object({
     .default('Portaal'),
   // Who the portal's mails say they come from (an invitation names the care organisation).
   ORGANISATION_NAME: z.string().trim().min(1).max(100).default('uw zorgaanbieder'),
+  // The retention job: whether this instance takes part (one at a time does the work, by a lease in the database), how often it runs,
+  // how long the portal's own personal data outlives the treatment (730 days, as Koppeltaal's retention topic), and the access log
+  // (at least 5 years, NEN 7513) before it is pruned, so many lines per transaction.
+  RETENTION_JOB: bool.default(true),
+  RETENTION_INTERVAL_MINUTES: int(1, 7 * 1440).default(1440),
+  RETENTION_PERSONAL_DATA_DAYS: int(1, 36500).default(730),
+  RETENTION_ACCESS_LOG_DAYS: int(1826, 36500).default(1826),
+  RETENTION_ACCESS_LOG_BATCH: int(1, 100000).default(1000),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -303,6 +311,13 @@ function slicesOf(e: Env) {
     },
     outbox: { pollMs: e.OUTBOX_POLL_MS, retryBaseMs: e.OUTBOX_RETRY_BASE_MS, retryMaxMs: e.OUTBOX_RETRY_MAX_MS, maxAttempts: e.OUTBOX_MAX_ATTEMPTS },
     syncRetry: { baseMs: e.SYNC_RETRY_BASE_MS, maxMs: e.SYNC_RETRY_MAX_MS, maxAttempts: e.SYNC_RETRY_MAX_ATTEMPTS, claimMs: e.SYNC_CLAIM_MS },
+    retention: {
+      personalDataDays: e.RETENTION_PERSONAL_DATA_DAYS,
+      accessLogDays: e.RETENTION_ACCESS_LOG_DAYS,
+      accessLogBatch: e.RETENTION_ACCESS_LOG_BATCH,
+      everyMs: e.RETENTION_INTERVAL_MINUTES * 60_000,
+      closesAfterDays: e.TREATMENT_END_GRACE_DAYS + e.TREATMENT_END_READ_ONLY_DAYS,
+    },
     ws: {
       maxPayloadBytes: e.WS_MAX_PAYLOAD_BYTES,
       maxSubscriptions: e.WS_MAX_SUBSCRIPTIONS,

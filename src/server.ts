@@ -64,6 +64,7 @@ import { AdapterRegistry } from './modules/ehr/adapter-registry';
 import { EhrCache } from './modules/ehr/ehr-cache';
 import { RequestEhr } from './modules/ehr/ehr.service';
 import { seedDemoAccounts } from './modules/portal/demo-seed';
+import { RetentionJob } from './modules/retention/retention.service';
 import { createLogger, type Logger } from './observability/logger';
 import { Metrics } from './observability/metrics';
 import type { Services } from './services';
@@ -134,6 +135,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     services.origins,
   );
   const httpServer = httpServerFor(dispatch, ws, lifecycle, metrics, logger);
+  // Closed portals' own personal data and the access log beyond its retention (README, "Retention").
+  const retention = new RetentionJob({ db, audit: services.audit, attachments: services.attachments, logger, settings: config.retention });
 
   let baseUrl = '';
   let uploadSweep: NodeJS.Timeout | undefined;
@@ -164,6 +167,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       // Writes stored but not yet taken by their EHR (messages, questionnaire answers…; an outage, a stop or crash in between) go out now.
       services.ehrWrites.start();
       uploadSweep = sweepUnusedUploads(services, config, logger);
+      if (config.RETENTION_JOB) retention.start();
       return baseUrl;
     },
     /** Graceful: stop accepting, close sockets with 1001, let in-flight requests finish, close pools. */
@@ -181,6 +185,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       await sync.drain();
       await services.ehealth.drain();
       await services.ehrWrites.stop();
+      await retention.stop();
       await mailer.drain();
       await shared.events.close();
       await registry.close();
@@ -344,6 +349,7 @@ function buildServices({ config, options, logger, metrics, db, registry, trusted
     retry: config.syncRetry,
     ehrCache,
     messages,
+    clients,
     announce: (kind, clientId) => changes.notify(kind, clientId),
     onboarding: new OnboardingService({
       clients,

@@ -1,8 +1,10 @@
 import DataLoader from 'dataloader';
-import type { DataSource } from 'typeorm';
+import { randomUUID } from 'node:crypto';
+import { Brackets, In, LessThan, type DataSource, type SelectQueryBuilder } from 'typeorm';
 import { v7 as timeOrderedId } from 'uuid';
 import { RawTable } from '../db/raw-table';
 import { AccessLogEntity } from './access-log.entity';
+import { AccessLogPruneEntity } from './access-log-prune.entity';
 
 export type AccessAction = 'C' | 'R' | 'U' | 'D' | 'E';
 
@@ -20,6 +22,14 @@ export interface AccessEvent {
   treatmentRelationship?: boolean;
   consentApplied?: boolean;
   emergencyAccess?: boolean;
+}
+
+/** Which lines of a client's log: a period (`from` inclusive, `to` exclusive), actions, kinds of data (an event type or its prefix, e.g. `dossier`, `dossier.medications`). */
+export interface AccessLogFilter {
+  from?: Date | null;
+  to?: Date | null;
+  actions?: readonly AccessAction[] | null;
+  dataKinds?: readonly string[] | null;
 }
 
 /**
@@ -64,8 +74,8 @@ export class AccessLogService {
     await this.insert([event]);
   }
 
-  /** The newest lines first; `after`: only lines older than that one (a page after it), by (at, id). */
-  async list(clientId: string, take: number, after?: { at: Date; id: string }): Promise<AccessLogEntity[]> {
+  /** The newest lines first; `after`: only lines older than that one (a page after it), by (at, id); `filter`: only the lines it names. */
+  async list(clientId: string, take: number, after?: { at: Date; id: string }, filter: AccessLogFilter = {}): Promise<AccessLogEntity[]> {
     const query = this.db
       .getRepository(AccessLogEntity)
       .createQueryBuilder('l')
@@ -74,7 +84,47 @@ export class AccessLogService {
       .addOrderBy('l.id', 'DESC')
       .take(take);
     if (after) query.andWhere('(l.at < :at OR (l.at = :at AND l.id < :id))', { at: after.at, id: after.id });
+    applyFilter(query, filter);
     return query.getMany();
+  }
+
+  /** A client's lines in a period, oldest first, a page at a time (the privacy officer's export). */
+  async listForExport(clientId: string, from: Date, to: Date, take: number, after?: { at: Date; id: string }): Promise<AccessLogEntity[]> {
+    const query = this.db
+      .getRepository(AccessLogEntity)
+      .createQueryBuilder('l')
+      .where('l.clientId = :clientId', { clientId })
+      .orderBy('l.at', 'ASC')
+      .addOrderBy('l.id', 'ASC')
+      .take(take);
+    if (after) query.andWhere('(l.at > :at OR (l.at = :at AND l.id > :id))', { at: after.at, id: after.id });
+    applyFilter(query, { from, to });
+    return query.getMany();
+  }
+
+  /** How many lines are older than `before` (what a prune would remove). */
+  countOlderThan(before: Date): Promise<number> {
+    return this.db.getRepository(AccessLogEntity).countBy({ at: LessThan(before) });
+  }
+
+  /**
+   * Deletes one batch (the oldest `batch` lines older than `before`); answers how many. The only
+   * delete the log allows: its trigger refuses every DELETE unless a marker row of this very
+   * transaction covers the line (older than the marker's `before_at`), and the marker goes again
+   * before the commit. Other transactions never see it.
+   */
+  async prune(before: Date, batch: number): Promise<number> {
+    return this.db.transaction(async (m) => {
+      const rows = await m
+        .getRepository(AccessLogEntity)
+        .find({ select: { id: true }, where: { at: LessThan(before) }, order: { at: 'ASC', id: 'ASC' }, take: batch });
+      if (!rows.length) return 0;
+      const marker = { id: randomUUID(), beforeAt: before };
+      await m.getRepository(AccessLogPruneEntity).insert(marker);
+      await m.getRepository(AccessLogEntity).delete({ id: In(rows.map((r) => r.id)) });
+      await m.getRepository(AccessLogPruneEntity).delete({ id: marker.id });
+      return rows.length;
+    });
   }
 
   private async insert(events: readonly AccessEvent[]): Promise<void> {
@@ -103,4 +153,18 @@ export class AccessLogService {
       })),
     );
   }
+}
+
+/** Kinds are event-type words (letters, digits, dots; checked by the callers), so LIKE needs no escaping. */
+function applyFilter(query: SelectQueryBuilder<AccessLogEntity>, filter: AccessLogFilter): void {
+  if (filter.from) query.andWhere('l.at >= :from', { from: filter.from });
+  if (filter.to) query.andWhere('l.at < :to', { to: filter.to });
+  if (filter.actions?.length) query.andWhere('l.action IN (:...actions)', { actions: [...filter.actions] });
+  const kinds = filter.dataKinds ?? [];
+  if (kinds.length)
+    query.andWhere(
+      new Brackets((q) =>
+        kinds.forEach((kind, i) => q.orWhere(`(l.eventType = :kind${i} OR l.eventType LIKE :prefix${i})`, { [`kind${i}`]: kind, [`prefix${i}`]: `${kind}.%` })),
+      ),
+    );
 }

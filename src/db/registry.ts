@@ -25,6 +25,10 @@ import { QuestionnaireDraftEntity } from '../modules/questionnaires/questionnair
 import { EhrWrites1764100000120 } from './migrations/1764100000120-EhrWrites';
 import { EhrWriteEntity } from '../modules/ehr/ehr-write.entity';
 import { MessagesOntoEhrWrites1764100000130 } from './migrations/1764100000130-MessagesOntoEhrWrites';
+import { Retention1764400000100 } from './migrations/1764400000100-Retention';
+import { JobLeaseEntity, RetentionRemovalEntity } from '../modules/retention/job-lease.entity';
+import { ClientTreatmentEndEntity } from '../modules/clients/client-treatment.entity';
+import { AccessLogPruneEntity } from '../audit/access-log-prune.entity';
 import { ClientStoryEntity, DiaryEntryEntity } from '../modules/journal/journal.entity';
 import {
   AttachmentEntity,
@@ -60,6 +64,10 @@ export const entities = [
   ClientStoryEntity,
   QuestionnaireDraftEntity,
   EhrWriteEntity,
+  JobLeaseEntity,
+  AccessLogPruneEntity,
+  ClientTreatmentEndEntity,
+  RetentionRemovalEntity,
 ];
 export const migrations = [
   Platform1764000000000,
@@ -77,4 +85,5 @@ export const migrations = [
   QuestionnaireDrafts1764100000110,
   EhrWrites1764100000120,
   MessagesOntoEhrWrites1764100000130,
+  Retention1764400000100,
 ];

@@ -11,6 +11,7 @@ import { SyncEventEntity } from './sync-event.entity';
 import type { EhrCache } from '../modules/ehr/ehr-cache';
 import type { MessagesService } from '../modules/messages/messages.service';
 import { portalInvitedData, type OnboardingService } from '../modules/onboarding/onboarding.service';
+import type { ClientsService } from '../modules/clients/clients.service';
 
 /** Event types of ../shared/contract/http.md; anything else is refused with 400 so a typo is noticed at once. */
 export const SYNC_EVENT_TYPES = [
@@ -22,6 +23,7 @@ export const SYNC_EVENT_TYPES = [
   'questionnaire.assigned',
   'dossier.changed',
   'portal.invited',
+  'treatment.ended',
 ] as const;
 export type SyncEventType = (typeof SYNC_EVENT_TYPES)[number];
 
@@ -47,6 +49,8 @@ const dataSchemas: Partial<Record<SyncEventType, z.ZodType>> = {
   'message.created': z.object({ conversationId: text(128).optional(), subject: text(200).optional(), practitionerId: text(128), body: text(1000) }),
   'dossier.changed': z.object({}),
   'portal.invited': portalInvitedData,
+  // The source's last episode closed at endedAt (null: treatment resumed); the retention job counts from it.
+  'treatment.ended': z.object({ endedAt: z.iso.datetime({ offset: true }).nullable() }),
 };
 
 /** Types that concern one client and cannot be stored without saying which. */
@@ -59,6 +63,7 @@ const NEEDS_CLIENT = new Set<SyncEventType>([
   'document.published',
   'questionnaire.assigned',
   'portal.invited',
+  'treatment.ended',
 ]);
 
 export interface SyncEvent {
@@ -121,6 +126,7 @@ export interface SyncServiceOptions {
   retry: SyncRetryOptions;
   ehrCache: EhrCache;
   messages: MessagesService;
+  clients: ClientsService;
   /** Tells the client's people by mail that a document, appointment or questionnaire is there (their notification settings). */
   announce?: (kind: 'document' | 'appointment' | 'questionnaire', clientId: string) => void;
   /** portal.invited: an activation code or an own account for the client or a representative. */
@@ -331,6 +337,15 @@ export class SyncService {
         if (kind) this.deps.announce?.(kind, clientId);
         return true;
       }
+      case 'treatment.ended': {
+        const clientId = await this.resolveClient(event);
+        const { endedAt } = event.data as { endedAt: string | null };
+        if (!(await this.deps.clients.recordTreatmentEnd(clientId, event.source, endedAt ? new Date(endedAt) : null)))
+          throw new Error(`source '${event.source}' does not know client '${clientId}'`);
+        // The portal's state (read-only, closed) follows the EHR's record; what was cached of it goes.
+        await this.deps.ehrCache.dropClient(clientId);
+        return true;
+      }
       case 'message.created': {
         const clientId = await this.resolveClient(event);
         const data = event.data as { conversationId?: string; subject?: string; practitionerId: string; body: string };
@@ -388,6 +403,7 @@ const HANDLED_TYPES: readonly SyncEventType[] = [
   'questionnaire.assigned',
   'message.created',
   'portal.invited',
+  'treatment.ended',
 ];
 
 /** The events the client's people get a mail about (if their setting is on). */

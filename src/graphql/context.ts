@@ -1,4 +1,5 @@
-import { PARENT_ACCESS, type AccessSettings, type GateReader } from '../auth/access';
+import { CHILD_DECIDES_FROM_AGE, PARENT_ACCESS, type AccessSettings, type GateReader } from '../auth/access';
+import { ageInYears } from '../auth/portal-rules';
 import { PortalRelation, type PortalAccess } from '../auth/permissions';
 import type { LiveSink } from './execution/live-execution';
 import type { HandedOver } from './execution/jit-executor';
@@ -128,7 +129,7 @@ export function createContext(input: ContextInput): GatewayContext {
       return portalsPromise;
     },
     async audit(event, access) {
-      const [account, onBehalfOf] = await Promise.all([ctx.account(), onBehalfOfName(ctx, access)]);
+      const [account, profile] = await Promise.all([ctx.account(), access.relation === PortalRelation.SELF ? null : ctx.profile(access.clientId)]);
       writer ??= services.audit.writer();
       // Every field named (not `...event`, which V8 copies several times slower), and typed so
       // that a field added to AccessEvent cannot be left out here.
@@ -138,12 +139,13 @@ export function createContext(input: ContextInput): GatewayContext {
         resource: event.resource,
         clientId: event.clientId,
         treatmentRelationship: event.treatmentRelationship,
-        consentApplied: event.consentApplied,
+        // A parent sees a child of 16 or older only by the child's consent (WGBO): such a line says so (NEN 7513).
+        consentApplied: event.consentApplied || (access.relation === PortalRelation.PARENT && (ageInYears(profile?.birthDate) ?? 0) >= CHILD_DECIDES_FROM_AGE),
         emergencyAccess: event.emergencyAccess,
         accountId: account.id,
         actorName: account.displayName,
         actorRole: access.relation,
-        onBehalfOf,
+        onBehalfOf: onBehalfOf(access, profile?.name),
         accessPoint: input.ip,
         requestId: input.requestId,
       };
@@ -166,10 +168,6 @@ export function createContext(input: ContextInput): GatewayContext {
  * client, by name (the record is already read for the portal rules); the client in person acts
  * for themselves.
  */
-async function onBehalfOfName(ctx: GatewayContext, access: PortalAccess): Promise<string | null> {
-  return access.relation === PortalRelation.SELF ? null : onBehalfOf(access, (await ctx.profile(access.clientId))?.name);
-}
-
 /** The access-log's "on behalf of" for a link: the client's name, or null for the client in person. */
 export function onBehalfOf(access: Pick<PortalAccess, 'relation'>, clientName: string | null | undefined): string | null {
   return access.relation === PortalRelation.SELF ? null : (clientName ?? UNKNOWN_CLIENT_NAME);

@@ -4,14 +4,15 @@ import { fromCursor, ForwardPage, pageOf, pageSize, type ConnectionShape } from 
 import type { EhrClient } from '../../../adapters/ports';
 import { Action, authorize } from '../../auth/access';
 import { UNKNOWN_CLIENT_NAME, type GatewayContext } from '../../graphql/context';
-import { NotFoundError } from '../../errors';
+import { BadUserInputError, NotFoundError } from '../../errors';
+import type { AccessLogFilter } from '../../audit/access-log.service';
 import { DateScalar } from '../../graphql/scalars';
 import { AppointmentWindow } from '../appointments/appointment.types';
 import { readAgenda, stillBooked } from '../appointments/appointments.service';
 import { Dossier } from '../dossier/dossier.types';
 import { dossierReads } from '../dossier/dossier.service';
 import { readAudited } from '../dossier/dossier.resolver';
-import { AccessLogConnection, AccessLogEntry, Client, Dashboard } from './client.types';
+import { AccessLogConnection, AccessLogEntry, AccessLogFilterArgs, Client, Dashboard } from './client.types';
 
 @Resolver(() => Client)
 export class ClientResolver {
@@ -49,17 +50,27 @@ export class ClientResolver {
   }
 
   @FieldResolver(() => [AccessLogEntry], { nullable: true, description: "Who opened this dossier, when, and what (the client's right to see the access log)." })
-  async accessLog(@Root() c: Client, @Arg('first', () => Int, { defaultValue: 50 }) first: number, @Ctx() ctx: GatewayContext): Promise<AccessLogEntry[]> {
+  async accessLog(
+    @Root() c: Client,
+    @Arg('first', () => Int, { defaultValue: 50 }) first: number,
+    @Args() filter: AccessLogFilterArgs,
+    @Ctx() ctx: GatewayContext,
+  ): Promise<AccessLogEntry[]> {
     await authorize(ctx, c.id, Action.VIEW_ACCESS_LOG);
-    return presentAccessLog(ctx, c.id, await ctx.services.audit.list(c.id, pageSize(first, 'first')));
+    return presentAccessLog(ctx, c.id, await ctx.services.audit.list(c.id, pageSize(first, 'first'), undefined, accessLogFilter(filter)));
   }
 
   @FieldResolver(() => AccessLogConnection, { nullable: true, description: 'The access log page by page, newest first (Relay connection).' })
-  async accessLogConnection(@Root() c: Client, @Args() page: ForwardPage, @Ctx() ctx: GatewayContext): Promise<ConnectionShape<AccessLogEntry>> {
+  async accessLogConnection(
+    @Root() c: Client,
+    @Args() page: ForwardPage,
+    @Args() filter: AccessLogFilterArgs,
+    @Ctx() ctx: GatewayContext,
+  ): Promise<ConnectionShape<AccessLogEntry>> {
     await authorize(ctx, c.id, Action.VIEW_ACCESS_LOG);
     const size = pageSize(page.first, 'first');
     const after = page.after ? fromCursor(page.after, 'after') : undefined;
-    const rows = await ctx.services.audit.list(c.id, size + 1, after ? { at: new Date(after.key), id: after.id } : undefined);
+    const rows = await ctx.services.audit.list(c.id, size + 1, after ? { at: new Date(after.key), id: after.id } : undefined, accessLogFilter(filter));
     const entries = await presentAccessLog(ctx, c.id, rows);
     const byId = new Map(entries.map((e) => [e.id, e]));
     return pageOf(
@@ -88,6 +99,8 @@ export class ClientResolver {
       ]);
       if (!client) throw new NotFoundError('No care organisation knows this client any more.');
       if (client.source) await ctx.services.clients.rememberName(c.id, client.name);
+      if (client.source && 'inTreatment' in client && client.inTreatment !== undefined)
+        await ctx.services.clients.rememberTreatmentEnd(c.id, client.source, client.inTreatment ? null : (client.treatmentEndedAt ?? null));
       return client;
     });
   }
@@ -124,5 +137,18 @@ async function presentAccessLog(ctx: GatewayContext, clientId: string, rows: Acc
     resource: r.resource,
     onBehalfOf: r.onBehalfOf?.startsWith('client:') ? clientName : r.onBehalfOf,
     emergencyAccess: r.emergencyAccess,
+    eventType: r.eventType,
+    consentApplied: r.consentApplied,
   }));
+}
+
+/** The filter arguments checked: a period that ends after it starts, at most 10 kinds, each an event-type word. */
+function accessLogFilter(args: AccessLogFilterArgs): AccessLogFilter {
+  if (args.from && args.to && args.from >= args.to) throw new BadUserInputError('`to` must be later than `from`.', { argument: 'to' });
+  const kinds = args.dataKinds ?? [];
+  if (kinds.length > 10) throw new BadUserInputError('At most 10 dataKinds.', { argument: 'dataKinds' });
+  const wrong = kinds.find((k) => !/^[a-z][a-z0-9]*(\.[a-z][a-z0-9]*)*$/.test(k) || k.length > 80);
+  if (wrong !== undefined)
+    throw new BadUserInputError(`Not a kind of data: '${wrong.slice(0, 80)}' (e.g. dossier, dossier.medications).`, { argument: 'dataKinds' });
+  return { from: args.from, to: args.to, actions: args.actions, dataKinds: kinds };
 }

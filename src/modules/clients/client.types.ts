@@ -1,4 +1,4 @@
-import { Field, ID, Int, ObjectType } from 'type-graphql';
+import { ArgsType, Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { connectionOf } from '../../graphql/connection';
 import { DateTimeScalar } from '../../graphql/scalars';
 
@@ -18,6 +18,31 @@ export class AccessLogEntry {
   @Field() resource!: string;
   @Field(() => String, { nullable: true, description: 'The person on whose behalf the actor acted' }) onBehalfOf?: string | null;
   @Field({ description: 'Whether emergency access (break-the-glass) was used' }) emergencyAccess!: boolean;
+  @Field({ description: 'What kind of event and data, e.g. dossier.medications.read (what `dataKinds` filters on)' }) eventType!: string;
+  @Field({ description: 'Whether the access rested on a consent (the client’s, or a child’s for a parent)' }) consentApplied!: boolean;
+}
+
+/** The NEN 7513 action codes, as the filter names them. */
+export enum AccessLogAction {
+  CREATE = 'C',
+  READ = 'R',
+  UPDATE = 'U',
+  DELETE = 'D',
+  EXECUTE = 'E',
+}
+registerEnumType(AccessLogAction, { name: 'AccessLogAction', description: 'NEN 7513 action: C(reate), R(ead), U(pdate), D(elete), E(xecute)' });
+
+/** Which lines of the access log (NEN 7513 §9: the client filters by period); every argument optional, all given must hold. */
+@ArgsType()
+export class AccessLogFilterArgs {
+  @Field(() => DateTimeScalar, { nullable: true, description: 'Lines at or after this time' }) from?: Date | null;
+  @Field(() => DateTimeScalar, { nullable: true, description: 'Lines before this time' }) to?: Date | null;
+  @Field(() => [AccessLogAction], { nullable: true, description: 'Only these actions' }) actions?: AccessLogAction[] | null;
+  @Field(() => [String], {
+    nullable: true,
+    description: 'Only these kinds of data: an eventType or the start of one before a dot (dossier, dossier.medications, messages); at most 10',
+  })
+  dataKinds?: string[] | null;
 }
 
 export const AccessLogConnection = connectionOf(AccessLogEntry, 'AccessLog');

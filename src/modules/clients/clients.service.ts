@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { ClientEntity, ClientSourceEntity } from './client.entity';
+import { ClientTreatmentEndEntity } from './client-treatment.entity';
 
 export interface ClientSourceRef {
   source: string;
@@ -13,6 +14,8 @@ export class ClientsService {
   private readonly cache = new Map<string, { refs: ClientSourceRef[]; until: number }>();
   /** The names this instance last stored (a cache: it only saves writes of an unchanged name). */
   private readonly names = new Map<string, string>();
+  /** The treatment ends this instance last stored, per client and source (a cache, as names). */
+  private readonly treatmentEnds = new Map<string, string | null>();
 
   constructor(
     private readonly db: DataSource,
@@ -54,6 +57,30 @@ export class ClientsService {
     await this.db.getRepository(ClientEntity).update({ id: clientId }, { displayName: name.slice(0, 200) });
     if (this.names.size > 10_000) this.names.clear();
     this.names.set(clientId, name);
+  }
+
+  /**
+   * When a source's treatment of the client ended (null: it goes on, a new episode), the date the
+   * retention job counts from. Answers false when that source does not know the client.
+   */
+  async recordTreatmentEnd(clientId: string, source: string, endedAt: Date | null): Promise<boolean> {
+    if (!(await this.db.getRepository(ClientSourceEntity).existsBy({ clientId, source }))) return false;
+    const repo = this.db.getRepository(ClientTreatmentEndEntity);
+    if ((await repo.update({ clientId, source }, { endedAt })).affected) return true;
+    // The first word of this source on it; one told twice at once finds the other's row and updates that.
+    await repo.insert({ id: randomUUID(), clientId, source, endedAt }).catch(async (err: unknown) => {
+      if (!(await repo.update({ clientId, source }, { endedAt })).affected) throw err;
+    });
+    return true;
+  }
+
+  /** What the EHR itself says on a read of the client (besides the `treatment.ended` event), written only when it changed. */
+  async rememberTreatmentEnd(clientId: string, source: string, endedAt: string | null): Promise<void> {
+    const key = `${clientId}\u0000${source}`;
+    if (this.treatmentEnds.get(key) === endedAt) return;
+    await this.recordTreatmentEnd(clientId, source, endedAt ? new Date(endedAt) : null);
+    if (this.treatmentEnds.size > 10_000) this.treatmentEnds.clear();
+    this.treatmentEnds.set(key, endedAt);
   }
 
   async sourcesOf(clientIds: readonly string[]): Promise<Map<string, ClientSourceRef[]>> {

@@ -172,6 +172,11 @@ export class AttachmentsService {
     return removed;
   }
 
+  /** The bytes under these keys, whose rows are already gone (the retention job). */
+  async removeStored(storageKeys: readonly string[]): Promise<void> {
+    await Promise.all(storageKeys.map((key) => this.storage.delete(key)));
+  }
+
   /** A deleted message's files are gone for everyone: rows and bytes. */
   async removeForMessage(messageId: string): Promise<void> {
     const rows = await this.forMessage(messageId);
