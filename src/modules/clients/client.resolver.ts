@@ -12,7 +12,7 @@ import { readAgenda, stillBooked } from '../appointments/appointments.service';
 import { Dossier } from '../dossier/dossier.types';
 import { dossierReads } from '../dossier/dossier.service';
 import { readAudited } from '../dossier/dossier.resolver';
-import { AccessLogConnection, AccessLogEntry, AccessLogFilterArgs, Client, Dashboard } from './client.types';
+import { ACCESS_LOG_CODE, AccessLogConnection, AccessLogEntry, AccessLogFilterArgs, Client, Dashboard } from './client.types';
 
 @Resolver(() => Client)
 export class ClientResolver {
@@ -150,5 +150,5 @@ function accessLogFilter(args: AccessLogFilterArgs): AccessLogFilter {
   const wrong = kinds.find((k) => !/^[a-z][a-z0-9]*(\.[a-z][a-z0-9]*)*$/.test(k) || k.length > 80);
   if (wrong !== undefined)
     throw new BadUserInputError(`Not a kind of data: '${wrong.slice(0, 80)}' (e.g. dossier, dossier.medications).`, { argument: 'dataKinds' });
-  return { from: args.from, to: args.to, actions: args.actions, dataKinds: kinds };
+  return { from: args.from, to: args.to, actions: args.actions?.map((a) => ACCESS_LOG_CODE[a]), dataKinds: kinds };
 }

@@ -22,14 +22,17 @@ export class AccessLogEntry {
   @Field({ description: 'Whether the access rested on a consent (the client’s, or a child’s for a parent)' }) consentApplied!: boolean;
 }
 
-/** The NEN 7513 action codes, as the filter names them. */
+/** The NEN 7513 actions, as the filter names them (values their names, as every enum of the schema: the compiled answers serve them as they are). */
 export enum AccessLogAction {
-  CREATE = 'C',
-  READ = 'R',
-  UPDATE = 'U',
-  DELETE = 'D',
-  EXECUTE = 'E',
+  CREATE = 'CREATE',
+  READ = 'READ',
+  UPDATE = 'UPDATE',
+  DELETE = 'DELETE',
+  EXECUTE = 'EXECUTE',
 }
+
+/** The code the access log stores for each action (C, R, U, D, E). */
+export const ACCESS_LOG_CODE = { CREATE: 'C', READ: 'R', UPDATE: 'U', DELETE: 'D', EXECUTE: 'E' } as const satisfies Record<AccessLogAction, string>;
 registerEnumType(AccessLogAction, { name: 'AccessLogAction', description: 'NEN 7513 action: C(reate), R(ead), U(pdate), D(elete), E(xecute)' });
 
 /** Which lines of the access log (NEN 7513 §9: the client filters by period); every argument optional, all given must hold. */
