@@ -18,7 +18,15 @@ export interface SocketState {
   awaitingPong: boolean;
   /** Until when it may stay without a valid session (then 4401). */
   authDeadline: number;
+  /** Which tick of the heartbeat pings it (the sockets' pings spread over the interval, not all at once). */
+  slot: number;
 }
+
+/** What the server itself knows of a new socket; the binding adds the rest. */
+export type NewSocketState = Omit<SocketState, 'awaitingPong' | 'authDeadline' | 'slot'>;
+
+/** The heartbeat ticks this many times per keep-alive interval, each tick pinging one share of the sockets. */
+const HEARTBEAT_SLOTS = 8;
 
 /** What graphql-ws hands each callback about a socket: the socket and its state, not the upgrade request. */
 export interface SocketExtra {
@@ -32,7 +40,7 @@ interface SocketOptions {
   logger: Logger;
   metrics: Metrics;
   /** A new socket's state, read from its upgrade request (which is not kept). */
-  stateOf(req: IncomingMessage): SocketState;
+  stateOf(req: IncomingMessage): NewSocketState;
 }
 
 /**
@@ -40,8 +48,9 @@ interface SocketOptions {
  * send, close, onMessage), without what 10 000 idle sockets should not each hold: the upgrade
  * request (use/ws keeps it as `extra.request` for the socket's life), a ping timer and a pong
  * listener per round, an auth timer. One heartbeat and one deadline check serve every socket:
- * pinged every keepAliveMs, dropped when the previous ping is unanswered; closed with 4401 when
- * still without a session at its deadline. `open` is the server's table of sockets and states.
+ * pinged every keepAliveMs (an eighth of the sockets per eighth of the interval, so 10 000 pings
+ * and pongs do not meet an event at once), dropped when the previous ping is unanswered; closed
+ * with 4401 when still without a session at its deadline. `open` is the server's table of sockets and states.
  */
 export function bindSockets(wss: WebSocketServer, server: Server<SocketExtra>, open: Map<WebSocket, SocketState>, options: SocketOptions) {
   const { logger, metrics } = options;
@@ -51,8 +60,13 @@ export function bindSockets(wss: WebSocketServer, server: Server<SocketExtra>, o
     if (state) state.awaitingPong = false;
   };
 
+  let slots = 0;
   wss.on('connection', (socket: WebSocket, req: IncomingMessage) => {
-    const state = options.stateOf(req);
+    const state: SocketState = Object.assign(options.stateOf(req), {
+      awaitingPong: false,
+      authDeadline: Date.now() + options.authTimeoutMs,
+      slot: slots++ % HEARTBEAT_SLOTS,
+    });
     open.set(socket, state);
     metrics.wsConnections.inc();
     const failed = (err: unknown) => {
@@ -85,15 +99,18 @@ export function bindSockets(wss: WebSocketServer, server: Server<SocketExtra>, o
     });
   });
 
+  let tick = 0;
   const heartbeat = setInterval(() => {
+    tick = (tick + 1) % HEARTBEAT_SLOTS;
     for (const [socket, state] of open) {
+      if (state.slot !== tick) continue;
       if (state.awaitingPong) socket.terminate();
       else {
         state.awaitingPong = true;
         socket.ping();
       }
     }
-  }, options.keepAliveMs);
+  }, options.keepAliveMs / HEARTBEAT_SLOTS);
   const deadlines = setInterval(
     () => {
       const now = Date.now();

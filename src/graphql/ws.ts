@@ -132,8 +132,6 @@ export function createWebSocketServer(schema: GraphQLSchema, services: Services,
       ip: clientIp(req, config.TRUST_PROXY),
       subscriptions: 0,
       active: false,
-      awaitingPong: false,
-      authDeadline: Date.now() + settings.authTimeoutMs,
     }),
   });
   const sweep = sessionSweep(open, services, logger);
