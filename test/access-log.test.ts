@@ -140,7 +140,16 @@ describe('the client’s access log, filtered by period and kind', () => {
     };
 
     it('prints one JSON line per access-log line of the client in the period, oldest first, with every NEN 7513 field', async () => {
-      const { code, lines, err } = await run(['--client', karenId, '--from', '2021-01-01', '--to', '2021-03-10']);
+      const { code, lines, err } = await run([
+        '--client',
+        karenId,
+        '--from',
+        '2021-01-01',
+        '--to',
+        '2021-03-10',
+        '--by',
+        'Fatima (functionaris gegevensbescherming)',
+      ]);
       expect(code).toBe(0);
       // A date alone as --to means through the end of that day.
       expect(lines.map((l) => l.data)).toEqual(['Medicatie', 'Dagboek: nieuw bericht', 'Berichten']);
@@ -173,6 +182,14 @@ describe('the client’s access log, filtered by period and kind', () => {
         `--to=${new Date(Date.now() + 60_000).toISOString()}`,
       ]);
       expect(code).toBe(0);
+      // The first export (above) is itself in the client's log: who exported which period, from where.
+      expect(lines.find((l) => l.eventType === 'access-log.export')).toMatchObject({
+        action: 'E',
+        data: 'Toegangslog geëxporteerd: 2021-01-01T00:00:00.000Z tot 2021-03-11T00:00:00.000Z',
+        userRole: 'PRIVACY_OFFICER',
+        userName: 'Fatima (functionaris gegevensbescherming)',
+        accessPoint: expect.stringMatching(/^access-log:export on /),
+      });
       const read = lines.find((l) => l.eventType === 'dossier.medications.read');
       expect(read).toMatchObject({ clientId: karenId, userRole: 'SELF', userName: 'Karen Test', accessPoint: expect.stringMatching(/127\.0\.0\.1|::1/) });
       expect(read?.userAccountId).toEqual(expect.any(String));

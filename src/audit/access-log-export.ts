@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import type { DataSource } from 'typeorm';
 import { ConfigError, loadConfig } from '../config';
 import { openDatabase } from '../db/data-source';
@@ -12,22 +13,24 @@ export interface AccessLogExportRequest {
   from: Date;
   /** Exclusive; a date alone (`--to 2026-03-31`) means through the end of that day. */
   to: Date;
+  /** Who exports (`--by`, default the operating-system user): the export is itself a line in the client's log. */
+  by?: string;
 }
 
 export class UsageError extends Error {}
 
 export const EXPORT_USAGE =
-  'usage: npm run -s access-log:export -- --client <client id | source:externalId> --from <YYYY-MM-DD | ISO time> --to <YYYY-MM-DD | ISO time>';
+  'usage: npm run -s access-log:export -- --client <client id | source:externalId> --from <YYYY-MM-DD | ISO time> --to <YYYY-MM-DD | ISO time> [--by <name>]';
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})$/;
 
-/** Reads `--client`, `--from`, `--to` (each once, `--name value` or `--name=value`); throws UsageError saying what is wrong. */
+/** Reads `--client`, `--from`, `--to` and optionally `--by` (each once, `--name value` or `--name=value`); throws UsageError saying what is wrong. */
 export function parseExportArgs(argv: readonly string[]): AccessLogExportRequest {
   const given = new Map<string, string>();
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
-    const match = /^--(client|from|to)(?:=(.*))?$/.exec(arg);
+    const match = /^--(client|from|to|by)(?:=(.*))?$/.exec(arg);
     if (!match) throw new UsageError(`unknown argument '${arg.slice(0, 40)}'`);
     const value = match[2] ?? argv[++i];
     if (value === undefined || value === '' || value.startsWith('--')) throw new UsageError(`--${match[1]} needs a value`);
@@ -38,7 +41,8 @@ export function parseExportArgs(argv: readonly string[]): AccessLogExportRequest
   const from = parseTime('from', given.get('from')!, false);
   const to = parseTime('to', given.get('to')!, true);
   if (from >= to) throw new UsageError('--to must be later than --from');
-  return { client: given.get('client')!, from, to };
+  const by = given.get('by')?.trim().slice(0, 200);
+  return { client: given.get('client')!, from, to, ...(by ? { by } : {}) };
 }
 
 function parseTime(name: string, value: string, endOfDay: boolean): Date {
@@ -90,6 +94,17 @@ export async function exportAccessLog(
     refs = await sources.findBy({ clientId });
   }
   const client = { id: clientId, sources: refs.map((r) => ({ source: r.source, externalId: r.externalId })) };
+  // Reading the log is an access to the client's record too: logged before a line leaves (fail closed), as the portal's reads are.
+  await audit.record({
+    action: 'E',
+    eventType: 'access-log.export',
+    resource: `Toegangslog geëxporteerd: ${request.from.toISOString()} tot ${request.to.toISOString()}`,
+    clientId,
+    accountId: null,
+    actorName: request.by ?? 'operator',
+    actorRole: 'PRIVACY_OFFICER',
+    accessPoint: `access-log:export on ${hostname()}`,
+  });
   let count = 0;
   let after: { at: Date; id: string } | undefined;
   for (;;) {
@@ -127,7 +142,7 @@ export async function runAccessLogExport(
     return 1;
   }
   try {
-    const count = await exportAccessLog(db, new AccessLogService(db), request, out);
+    const count = await exportAccessLog(db, new AccessLogService(db), { ...request, by: request.by ?? env.USER ?? env.LOGNAME }, out);
     err(`access-log:export: ${count} line(s)`);
     return 0;
   } catch (e) {
