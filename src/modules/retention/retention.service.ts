@@ -24,6 +24,47 @@ const DAY_MS = 86_400_000;
 /** A run that holds the lease longer than this without renewing it (a crash) loses it to another instance. */
 const LEASE_MS = 15 * 60_000;
 
+/**
+ * What the retention job does with each table of the portal's database for a closed client past
+ * the retention (the README's table says why). Every table has its line: a module that adds a
+ * table decides here (the retention test fails for a table without one, and for a line naming a
+ * table that does not exist).
+ */
+export const RETENTION_OF_TABLE = {
+  messages: 'removed',
+  conversations: 'removed',
+  conversation_participants: 'removed',
+  conversation_readers: 'removed',
+  message_attachments: 'removed',
+  diary_entries: 'removed',
+  client_stories: 'removed',
+  questionnaire_drafts: 'removed',
+  portal_consents: 'removed',
+  network_invitations: 'removed',
+  activation_codes: 'removed',
+  video_rooms: 'removed',
+  ehr_writes: 'removed',
+  sync_events: 'removed',
+  portal_links: 'removed',
+  accounts: 'removed',
+  account_credentials: 'removed',
+  sessions: 'removed',
+  refresh_tokens: 'removed',
+  login_challenges: 'removed',
+  password_resets: 'removed',
+  clients: 'kept',
+  client_sources: 'kept',
+  client_treatment_ends: 'kept',
+  access_log: 'kept',
+  job_leases: 'no personal data',
+  access_log_prune: 'no personal data',
+  retention_removals: 'no personal data',
+} as const satisfies Record<string, 'removed' | 'kept' | 'no personal data'>;
+
+type Table = keyof typeof RETENTION_OF_TABLE;
+/** The tables a removal step may name: those decided as removed. */
+type RemovedTable = { [T in Table]: (typeof RETENTION_OF_TABLE)[T] extends 'removed' ? T : never }[Table];
+
 export interface RetentionSettings {
   /** RETENTION_PERSONAL_DATA_DAYS: the portal's own personal data is kept this long after treatment ended. */
   personalDataDays: number;
@@ -145,7 +186,7 @@ export class RetentionJob {
   private async removeClient(clientId: string, dryRun: boolean, report: RetentionReport): Promise<void> {
     const files: string[] = [];
     const work = async (m: EntityManager) => {
-      const step = async <T extends ObjectLiteral>(table: string, entity: EntityTarget<T>, where: FindOptionsWhere<T> | null) => {
+      const step = async <T extends ObjectLiteral>(table: RemovedTable, entity: EntityTarget<T>, where: FindOptionsWhere<T> | null) => {
         if (!where) return;
         const n = dryRun ? await m.getRepository(entity).countBy(where) : ((await m.getRepository(entity).delete(where)).affected ?? 0);
         report.removed[table] = (report.removed[table] ?? 0) + n;
