@@ -19,6 +19,14 @@ describe('portal rules', () => {
     expect(ageInYears(null, now)).toBeNull();
   });
 
+  it('answers the same birth date asked again on another day by that day (the kept answer is one day’s)', () => {
+    expect(ageInYears('2010-11-23', new Date('2026-11-22T23:59:00Z'))).toBe(15);
+    expect(ageInYears('2010-11-23', new Date('2026-11-23T00:01:00Z'))).toBe(16);
+    expect(ageInYears('2010-11-23', new Date('2026-11-22T08:00:00Z'))).toBe(15);
+    expect(ageInYears('2010-11-24', new Date('2026-11-22T08:00:00Z'))).toBe(15);
+    expect(ageInYears('2010-11-23', new Date('2027-11-23T08:00:00Z'))).toBe(17);
+  });
+
   it('lets a parent see a child under 16, and a child from 16 only with the child’s consent', () => {
     expect(parentMayAccess(PortalRelation.PARENT, 14, false)).toBe(true);
     expect(parentMayAccess(PortalRelation.PARENT, 16, false)).toBe(false);
