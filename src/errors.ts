@@ -156,3 +156,9 @@ export function isExpectedError(error: unknown): boolean {
   if (original instanceof AppError) return true;
   return isClientMistake(error);
 }
+
+/**
+ * An inbound sync event that cannot be processed as it was sent (e.g. an invitation for a client
+ * under 12): recorded as failed at once with this reason, not retried; the sender sends a new one.
+ */
+export class PermanentEventError extends Error {}

@@ -208,7 +208,7 @@ describe('a DigiD-only portal (OWN_ACCOUNTS=0)', () => {
     expect(reset.body.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
   });
 
-  it('makes no own account for a one-time-password invitation, and says why in the event’s error', async () => {
+  it('makes no own account for a one-time-password invitation, says why in the event’s error, and does not try it again', async () => {
     const event = {
       id: randomUUID(),
       type: 'portal.invited',
@@ -218,12 +218,14 @@ describe('a DigiD-only portal (OWN_ACCOUNTS=0)', () => {
     };
     expect((await postSignedSync(t.base, syncSecret, event)).status).toBe(202);
     const deadline = Date.now() + 5000;
-    let rows: { error: string | null }[] = [];
+    let rows: { error: string | null; attempts: number; next_attempt_at: unknown }[] = [];
     while (Date.now() < deadline && !rows[0]?.error) {
-      rows = await t.app.db.query('SELECT error FROM sync_events WHERE event_id = ?', [event.id]);
+      rows = await t.app.db.query('SELECT error, attempts, next_attempt_at FROM sync_events WHERE event_id = ?', [event.id]);
       await new Promise((r) => setTimeout(r, 25));
     }
     expect(rows[0]?.error).toMatch(/needs own accounts \(OWN_ACCOUNTS=1\)/);
+    // It cannot succeed as sent: failed at once, not scheduled again (the sender sends a new event).
+    expect(rows[0]).toMatchObject({ attempts: 1, next_attempt_at: null });
     expect(await t.app.services.accounts.findByEmail('otp@voorbeeld.test')).toBeNull();
   });
 });

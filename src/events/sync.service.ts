@@ -1,3 +1,4 @@
+import { PermanentEventError } from '../errors';
 import { randomUUID } from 'node:crypto';
 import { In, IsNull, LessThanOrEqual, type DataSource } from 'typeorm';
 import { z } from 'zod';
@@ -293,7 +294,7 @@ export class SyncService {
     } catch (err) {
       const message = (err as Error).message.slice(0, 500);
       const attempts = row.attempts + 1;
-      const giveUp = attempts >= this.deps.retry.maxAttempts;
+      const giveUp = err instanceof PermanentEventError || attempts >= this.deps.retry.maxAttempts;
       const nextAttemptAt = giveUp ? null : new Date(Date.now() + this.backoff(attempts));
       this.deps.logger.warn(
         { eventId: event.id, type: event.type, attempts, retryAt: nextAttemptAt, err: message },

@@ -1,3 +1,4 @@
+import { PermanentEventError } from '../../errors';
 import { randomInt } from 'node:crypto';
 import { z } from 'zod';
 import type { EhrClient, MailPort, SmsPort } from '../../../adapters/ports';
@@ -96,7 +97,9 @@ export class OnboardingService {
     const { data } = invitation;
     const { clientId, record } = await this.resolveClient(invitation);
     if (data.relation === PortalRelation.SELF && (ageInYears(record.birthDate) ?? OWN_LOGIN_FROM_AGE) < OWN_LOGIN_FROM_AGE) {
-      throw new Error(`portal.invited: a client under ${OWN_LOGIN_FROM_AGE} has no own portal; invite the parents with authority (relation PARENT)`);
+      throw new PermanentEventError(
+        `portal.invited: a client under ${OWN_LOGIN_FROM_AGE} has no own portal; invite the parents with authority (relation PARENT)`,
+      );
     }
     if (data.delivery === 'oneTimePassword') await this.inviteWithPassword(invitation, clientId, record);
     else await this.inviteWithCode(invitation, clientId, record);
@@ -104,7 +107,8 @@ export class OnboardingService {
 
   private async inviteWithCode(invitation: PortalInvitation, clientId: string, record: EhrClient): Promise<void> {
     const { data } = invitation;
-    if (!record.birthDate) throw new Error('portal.invited: the EHR has no birth date for the client, which the activation code is checked against');
+    if (!record.birthDate)
+      throw new PermanentEventError('portal.invited: the EHR has no birth date for the client, which the activation code is checked against');
     const code = await this.deps.ownAccounts.activationCodeFor(invitation.rowId, clientId, record.birthDate, data.relation, INVITATION_CODE_DAYS);
     if (!code) {
       this.deps.logger.info({ eventId: invitation.eventId, clientId }, 'portal invitation already activated; nothing sent again');
@@ -146,7 +150,7 @@ export class OnboardingService {
 
   private async inviteWithPassword(invitation: PortalInvitation, clientId: string, record: EhrClient): Promise<void> {
     const { data } = invitation;
-    if (!this.deps.ownAccountsEnabled) throw new Error('portal.invited: delivery oneTimePassword needs own accounts (OWN_ACCOUNTS=1)');
+    if (!this.deps.ownAccountsEnabled) throw new PermanentEventError('portal.invited: delivery oneTimePassword needs own accounts (OWN_ACCOUNTS=1)');
     const email = data.email!.toLowerCase();
     const existing = await this.deps.accounts.findByEmail(email);
     // An account the person already uses keeps its password: it only gains the portal. One never used
