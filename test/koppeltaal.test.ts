@@ -407,5 +407,10 @@ describe('eHealth modules launched with Koppeltaal 2.0', () => {
     );
     expect(body.data!.client).toEqual({ name: 'Karen Test', ehealthModules: null });
     expect(body.errors?.[0]).toMatchObject({ path: ['client', 'ehealthModules'], extensions: { code: 'UPSTREAM_UNAVAILABLE' } });
+    // The operator sees it: /readyz names the domain's last failure, /metrics counts the failed calls.
+    const ready = (await (await fetch(`${t.base}/readyz`)).json()) as { koppeltaal?: { lastOkAt: string | null; lastFailure: { method: string } | null } };
+    expect(ready.koppeltaal).toMatchObject({ lastOkAt: expect.any(String), lastFailure: { method: 'findPatient' } });
+    const metrics = await (await fetch(`${t.base}/metrics`)).text();
+    expect(metrics).toMatch(/gateway_adapter_calls_total\{adapter="koppeltaal",method="findPatient",outcome="error"\} [1-9]/);
   });
 });

@@ -46,6 +46,7 @@ export function opsRoutes(
         ),
       ]);
       const adapters = services.registry.health();
+      const koppeltaal = services.ehealth.health();
       const ready = !isShuttingDown() && database.ok;
       // A dead letter is a write a client made that no EHR has: the operator must look (it is kept, and requeued by hand).
       const degraded = !cache.ok || Object.values(adapters).some((a) => a.state !== 'closed') || ('failed' in writes && writes.failed > 0);
@@ -55,6 +56,8 @@ export function opsRoutes(
         database,
         redis: cache,
         adapters,
+        // The Koppeltaal domain, when configured: only the eHealth modules depend on it.
+        ...(koppeltaal ? { koppeltaal } : {}),
         outbox: writes,
       });
     },

@@ -4,6 +4,7 @@ import { PortalRelation, type PortalAccess } from '../../auth/permissions';
 import { AppError, UpstreamUnavailableError } from '../../errors';
 import type { EventBus } from '../../events/event-bus';
 import type { Logger } from '../../observability/logger';
+import type { Metrics } from '../../observability/metrics';
 import type { ClientsService } from '../clients/clients.service';
 import { EHEALTH_TOPIC } from './ehealth.topics';
 import { EhealthModuleStatus, type EhealthModule } from './ehealth.types';
@@ -37,6 +38,14 @@ export interface EhealthOptions {
   clientId: string;
   launchTtlSeconds: number;
   logger: Logger;
+  /** Calls to the domain counted and timed as the EHR adapters' are (adapter `koppeltaal`). */
+  metrics: Pick<Metrics, 'adapterCalls' | 'adapterDuration'>;
+}
+
+/** What /readyz shows of the Koppeltaal domain: when it last answered and last failed. */
+export interface KoppeltaalHealth {
+  lastOkAt: string | null;
+  lastFailure: { at: string; method: string; message: string } | null;
 }
 
 /** Who the viewer is in the Koppeltaal domain for one client: the HTI `sub`. */
@@ -58,6 +67,8 @@ export class EhealthService {
   private watermark = new Date(Date.now() - 60_000);
   private refreshing: Promise<void> | null = null;
   private again = false;
+  private lastOkAt: string | null = null;
+  private lastFailure: KoppeltaalHealth['lastFailure'] = null;
 
   constructor(private readonly o: EhealthOptions) {}
 
@@ -75,7 +86,7 @@ export class EhealthService {
     const port = this.o.port;
     if (!port) return null;
     const refs = (await this.o.clients.sourcesOf([clientId])).get(clientId) ?? [];
-    return refs.length ? upstream(() => port.findPatient(refs, ctx)) : null;
+    return refs.length ? this.upstream('findPatient', () => port.findPatient(refs, ctx)) : null;
   }
 
   /** The viewer as `sub`: the client's Patient, or their own RelatedPerson of it; null when they have none. */
@@ -84,7 +95,7 @@ export class EhealthService {
     if (access.relation === PortalRelation.NETWORK_MEMBER || !email || !this.o.port) return null;
     const port = this.o.port;
     const key = `${patientId}|${email.trim().toLowerCase()}`;
-    const id = this.people.get(key) ?? (await upstream(() => port.findRelatedPerson(patientId, email, ctx)));
+    const id = this.people.get(key) ?? (await this.upstream('findRelatedPerson', () => port.findRelatedPerson(patientId, email, ctx)));
     if (id) this.people.set(key, id);
     return id ? `RelatedPerson/${id}` : null;
   }
@@ -93,13 +104,13 @@ export class EhealthService {
   async list(patientId: string, subject: Subject | null, ctx: AdapterRequestContext): Promise<EhealthModule[]> {
     const port = this.o.port;
     if (!port || !subject) return [];
-    const tasks = await upstream(() => port.listTasks(patientId, ctx));
+    const tasks = await this.upstream('listTasks', () => port.listTasks(patientId, ctx));
     return tasks.filter((t) => t.status !== 'entered-in-error' && visibleTo(t, subject, patientId)).flatMap((t) => present(t) ?? []);
   }
 
   async task(taskId: string, ctx: AdapterRequestContext): Promise<KoppeltaalTask | null> {
     const port = this.o.port;
-    return port ? upstream(() => port.getTask(taskId, ctx)) : null;
+    return port ? this.upstream('getTask', () => port.getTask(taskId, ctx)) : null;
   }
 
   /** The portal's client a domain Patient is, or null. */
@@ -108,7 +119,7 @@ export class EhealthService {
     if (!port) return null;
     const known = this.patients.get(patientId);
     if (known) return known;
-    const ref = await upstream(() => port.clientRefOf(patientId, ctx));
+    const ref = await this.upstream('clientRefOf', () => port.clientRefOf(patientId, ctx));
     const clientId = ref ? await this.o.clients.existingClientId(ref) : null;
     if (clientId) this.patients.set(patientId, clientId);
     return clientId;
@@ -152,6 +163,33 @@ export class EhealthService {
     return this.refreshing;
   }
 
+  health(): KoppeltaalHealth | null {
+    return this.o.port ? { lastOkAt: this.lastOkAt, lastFailure: this.lastFailure } : null;
+  }
+
+  /**
+   * One call to the domain (its adapter holds the timeout, retries, breaker and bulkhead): counted
+   * and timed, a failure logged and kept for /readyz, and answered as UPSTREAM_UNAVAILABLE.
+   */
+  private async upstream<T>(method: string, run: () => Promise<T>): Promise<T> {
+    const end = this.o.metrics.adapterDuration.startTimer({ adapter: 'koppeltaal', method });
+    try {
+      const result = await run();
+      this.o.metrics.adapterCalls.inc({ adapter: 'koppeltaal', method, outcome: 'ok' });
+      this.lastOkAt = new Date().toISOString();
+      return result;
+    } catch (err) {
+      if (err instanceof AppError) throw err;
+      const message = (err as Error).message.slice(0, 200);
+      this.o.metrics.adapterCalls.inc({ adapter: 'koppeltaal', method, outcome: 'error' });
+      this.lastFailure = { at: new Date().toISOString(), method, message };
+      this.o.logger.warn({ adapter: 'koppeltaal', method, err: message }, 'Koppeltaal call failed');
+      throw new UpstreamUnavailableError('koppeltaal', 'The eHealth modules (Koppeltaal) do not answer right now.');
+    } finally {
+      end();
+    }
+  }
+
   /** Waits for a re-read under way (shutdown: before the bus and database close). */
   async drain(): Promise<void> {
     await this.refreshing?.catch(() => undefined);
@@ -162,8 +200,9 @@ export class EhealthService {
     if (!port) return;
     const ctx = { requestId: 'koppeltaal-notification' };
     const since = new Date(this.watermark.getTime() - OVERLAP_MS).toISOString();
-    const changed = await port.changedTasks(since, ctx);
-    for (const id of taskIds) if (!changed.some((t) => t.id === id)) changed.push(...[await port.getTask(id, ctx)].flatMap((t) => t ?? []));
+    const changed = await this.upstream('changedTasks', () => port.changedTasks(since, ctx));
+    for (const id of taskIds)
+      if (!changed.some((t) => t.id === id)) changed.push(...[await this.upstream('getTask', () => port.getTask(id, ctx))].flatMap((t) => t ?? []));
     for (const task of changed) {
       const modified = task.updatedAt ? new Date(task.updatedAt) : null;
       if (modified && modified > this.watermark) this.watermark = modified;
@@ -200,11 +239,3 @@ export function present(task: KoppeltaalTask): EhealthModule | null {
 }
 
 /** A failure of the Koppeltaal server is the field's UPSTREAM_UNAVAILABLE, not an internal error. */
-async function upstream<T>(run: () => Promise<T>): Promise<T> {
-  try {
-    return await run();
-  } catch (err) {
-    if (err instanceof AppError) throw err;
-    throw new UpstreamUnavailableError('koppeltaal', 'The eHealth modules (Koppeltaal) do not answer right now.');
-  }
-}
