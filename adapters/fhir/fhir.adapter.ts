@@ -657,18 +657,12 @@ export class FhirEhrAdapter implements EhrAdapter {
   /** FHIR's raw Binary create: the bytes with their own Content-Type and the patient as X-Security-Context; answers the Binary's id. */
   private async postBinary(clientId: string, mediaType: string, content: NodeJS.ReadableStream, signal?: AbortSignal): Promise<string> {
     const url = new URL('Binary', this.base);
-    const headers: Record<string, string> = {
+    const res = await this.send(url, {
       accept: FHIR_JSON,
-      'content-type': mediaType,
-      'x-security-context': `Patient/${clientId}`,
-      prefer: 'return=representation',
-      ...traceHeadersOf(signal),
-    };
-    const token = await this.tokens.get(signal);
-    if (token) headers.authorization = `Bearer ${token}`;
-    const body = Readable.toWeb(Readable.from(content as AsyncIterable<Uint8Array>));
-    const res = await this.fetchFn(url, { method: 'POST', headers, body, signal, duplex: 'half' });
-    if (res.status === 401) this.tokens.invalidate();
+      signal,
+      authenticate: true,
+      raw: { contentType: mediaType, content, headers: { 'x-security-context': `Patient/${clientId}`, prefer: 'return=representation' } },
+    });
     if (!res.ok) {
       await res.body?.cancel();
       throw new FhirHttpError(res.status, url.pathname);
@@ -974,6 +968,8 @@ export class FhirEhrAdapter implements EhrAdapter {
       ifNoneExist?: string;
       ifMatch?: string;
       method?: 'POST' | 'PUT';
+      /** Bytes streamed as they are (a raw Binary create), with their own content type and headers. */
+      raw?: { contentType: string; content: NodeJS.ReadableStream; headers: Record<string, string> };
     },
   ): Promise<Response> {
     // The portal's trace goes on to the FHIR server (W3C traceparent), so its logs and traces continue it.
@@ -990,10 +986,15 @@ export class FhirEhrAdapter implements EhrAdapter {
     }
     if (init.ifNoneExist) headers['if-none-exist'] = init.ifNoneExist;
     if (init.ifMatch) headers['if-match'] = init.ifMatch;
+    if (init.raw) Object.assign(headers, init.raw.headers, { 'content-type': init.raw.contentType });
     const body = init.form ? init.form.toString() : init.json ? JSON.stringify(init.json) : undefined;
     const res = await this.fetchFn(
       url,
-      body !== undefined ? { method: init.method ?? 'POST', headers, body, signal: init.signal } : { headers, signal: init.signal },
+      init.raw
+        ? { method: 'POST', headers, body: Readable.toWeb(Readable.from(init.raw.content as AsyncIterable<Uint8Array>)), signal: init.signal, duplex: 'half' }
+        : body !== undefined
+          ? { method: init.method ?? 'POST', headers, body, signal: init.signal }
+          : { headers, signal: init.signal },
     );
     // An expired or revoked token: drop it, so the registry's retry fetches a fresh one.
     if (res.status === 401 && init.authenticate) this.tokens.invalidate();
