@@ -722,21 +722,12 @@ export class FhirEhrAdapter implements EhrAdapter {
       ),
       this.search<QuestionnaireResponse>('QuestionnaireResponse', [['patient', `Patient/${clientId}`]], ctx.signal),
     ]);
-    const questionnaires = new Map(
-      tasks.included.filter((r): r is Questionnaire => r.resourceType === 'Questionnaire').map((q) => [`Questionnaire/${q.id}`, q]),
+    // The focused Questionnaires: from _include, or (a server that ignores it) in one more search.
+    const questionnaireOf = await this.resolver(
+      tasks.included,
+      tasks.matches.map((t) => ({ ref: t.focus, type: 'Questionnaire' })),
+      ctx.signal,
     );
-    // A server that ignores _include: the focused Questionnaires in one more search.
-    const missing = [...new Set(tasks.matches.flatMap((t) => (t.focus?.reference?.startsWith('Questionnaire/') ? [t.focus.reference] : [])))].filter(
-      (ref) => !questionnaires.has(ref),
-    );
-    if (missing.length) {
-      const { matches } = await this.search<Questionnaire>(
-        'Questionnaire',
-        [['_id', missing.map((ref) => ref.slice('Questionnaire/'.length)).join(',')]],
-        ctx.signal,
-      );
-      for (const q of matches) questionnaires.set(`Questionnaire/${q.id}`, q);
-    }
     const answered = new Map(
       responses.matches.flatMap((qr) =>
         qr.identifier?.system === PORTAL_ASSIGNMENT_SYSTEM && qr.identifier.value ? [[qr.identifier.value, qr] as const] : [],
@@ -744,7 +735,7 @@ export class FhirEhrAdapter implements EhrAdapter {
     );
     return tasks.matches.flatMap((task) => {
       if (!isListedTask(task.status)) return [];
-      const questionnaire = task.focus?.reference ? questionnaires.get(task.focus.reference) : undefined;
+      const questionnaire = questionnaireOf<Questionnaire>(task.focus, 'Questionnaire');
       return questionnaire && task.id ? [toAssignment(task, questionnaire, answered.get(task.id))] : [];
     });
   }
