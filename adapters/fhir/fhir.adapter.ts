@@ -676,11 +676,7 @@ export class FhirEhrAdapter implements EhrAdapter {
 
   /** The story's DocumentReference: a conditional update on the portal's identifier creates or replaces it (withdrawn: entered in error, no text). */
   async shareClientStory(clientId: string, story: EhrClientStory, ctx: AdapterRequestContext): Promise<EhrWriteResult> {
-    const query = new URLSearchParams({ identifier: `${PORTAL_STORY_SYSTEM}|${clientId}` });
-    const url = new URL(`DocumentReference?${query.toString()}`, this.base);
-    const { status, resource } = await this.writeResource<DocumentReference>('PUT', url, toStoryDocument(clientId, story), ctx.signal);
-    if (status === 412) throw new FhirHttpError(status, url.pathname);
-    return { done: true, ...(resource?.id ? { id: resource.id } : {}) };
+    return this.putByIdentifier(toStoryDocument(clientId, story), { identifier: `${PORTAL_STORY_SYSTEM}|${clientId}` }, ctx.signal);
   }
 
   /** The patient's Consents, one per topic (the newest where a topic has several). */
@@ -697,11 +693,8 @@ export class FhirEhrAdapter implements EhrAdapter {
 
   /** One Consent per client and topic: a conditional update on the portal identifier and the patient creates or replaces it. */
   async setConsent(clientId: string, choice: EhrConsentChoice, ctx: AdapterRequestContext): Promise<EhrWriteResult> {
-    const query = new URLSearchParams({ identifier: `${PORTAL_CONSENT_SYSTEM}|${choice.topic}`, patient: `Patient/${clientId}` });
-    const url = new URL(`Consent?${query.toString()}`, this.base);
-    const { status, resource } = await this.writeResource<Consent>('PUT', url, toConsent(clientId, choice), ctx.signal);
-    if (status === 412) throw new FhirHttpError(status, url.pathname);
-    return { done: true, ...(resource?.id ? { id: resource.id } : {}) };
+    const query = { identifier: `${PORTAL_CONSENT_SYSTEM}|${choice.topic}`, patient: `Patient/${clientId}` };
+    return this.putByIdentifier(toConsent(clientId, choice), query, ctx.signal);
   }
 
   /**
@@ -829,6 +822,15 @@ export class FhirEhrAdapter implements EhrAdapter {
       const id = referenceId(ref, type);
       return id ? (known.get(`${type}/${id}`) as T | undefined) : undefined;
     };
+  }
+
+  /** A conditional update (PUT on search criteria, the portal's identifier): creates the resource or replaces the one it finds. */
+  private async putByIdentifier(resource: Resource, criteria: Record<string, string>, signal?: AbortSignal): Promise<EhrWriteResult> {
+    const url = new URL(`${resource.resourceType}?${new URLSearchParams(criteria).toString()}`, this.base);
+    const { status, resource: stored } = await this.writeResource<Resource>('PUT', url, resource, signal);
+    // 412: the criteria matched more than one (the server will not choose).
+    if (status === 412) throw new FhirHttpError(status, url.pathname);
+    return { done: true, ...(stored?.id ? { id: stored.id } : {}) };
   }
 
   /** The client's CarePlan with intent plan by id, or null. */
