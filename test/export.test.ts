@@ -1,5 +1,5 @@
 import { validateResource } from '@medplum/core';
-import type { Bundle, Communication, MedicationStatement, Observation, Patient, Resource } from '@medplum/fhirtypes';
+import type { Bundle, CareTeam, Communication, MedicationStatement, Observation, Patient, Resource } from '@medplum/fhirtypes';
 import { DEMO_BSN } from '../adapters/demo/demo-data';
 import { DemoEhrAdapter } from '../adapters/demo/demo.adapter';
 import type { AdapterRequestContext, EhrMedication } from '../adapters/ports';
@@ -67,6 +67,8 @@ describe('the dossier export (GET /export)', () => {
     for (const type of ['CarePlan', 'Goal', 'CareTeam', 'Appointment', 'DocumentReference', 'AllergyIntolerance', 'Condition'] as const)
       expect(of(type).length).toBeGreaterThan(0);
     expect(of<Communication>('Communication').some((c) => c.payload?.[0]?.contentString === 'Kan de afspraak later?')).toBe(true);
+    // The treatment team names each member with their profession, as the portal shows them.
+    expect(of<CareTeam>('CareTeam')[0].participant?.map((p) => p.member?.display)).toContain('Dr. Marieke de Groot (Psychiater)');
     expect(of<Observation>('Observation').map((o) => o.valueString)).toContain('Rustige dag gehad.');
     expect(await exports()).toEqual([expect.objectContaining({ action: 'E', resource: 'Export van het dossier (FHIR)', actorName: 'Karen Test' })]);
   });

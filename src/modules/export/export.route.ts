@@ -9,6 +9,7 @@ import { appointmentReads } from '../appointments/appointments.service';
 import { practitionerOrPlaceholder } from '../appointments/practitioners';
 import { dossierReads } from '../dossier/dossier.service';
 import { ConversationFolder } from '../messages/message.types';
+import type { MessageEntity } from '../messages/message.entity';
 import { dossierBundle, type ExportInput } from './fhir-export';
 
 /**
@@ -109,7 +110,12 @@ async function collect(ctx: GatewayContext, clientId: string): Promise<ExportInp
     allergies,
     contraIndications,
     plan,
-    team: await Promise.all(team.map(async (m) => ({ name: await name(m.practitionerId), role: m.role, from: m.from, until: m.until }))),
+    team: await Promise.all(
+      team.map(async (m) => {
+        const practitioner = await practitionerOrPlaceholder(ctx, m.practitionerId);
+        return { name: practitioner.name, profession: practitioner.profession, role: m.role, from: m.from, until: m.until };
+      }),
+    ),
     documents,
     reports: await Promise.all(reports.map(async (r) => ({ title: r.title, date: r.date, body: r.body, author: r.authorId ? await name(r.authorId) : null }))),
     appointments:
@@ -124,19 +130,15 @@ async function collect(ctx: GatewayContext, clientId: string): Promise<ExportInp
           online: a.online,
         })),
       )),
-    conversations:
-      conversations &&
-      (await Promise.all(
-        conversations.map(async (c) => ({
-          subject: c.subject,
-          messages: (await ctx.services.messages.messages(c.id)).map((m) => ({
-            author: m.authorName,
-            sentAt: m.sentAt.toISOString(),
-            body: m.deletedAt ? null : m.body,
-          })),
-        })),
-      )),
+    conversations: conversations && exportedConversations(conversations, await ctx.services.messages.messagesOf(conversations.map((c) => c.id))),
     diary: diary?.map((e) => ({ text: e.text, author: e.authorName, createdAt: e.createdAt.toISOString() })),
     story: story ? { text: story.text, updatedAt: story.updatedAt.toISOString() } : null,
   };
+}
+
+function exportedConversations(conversations: readonly { id: string; subject: string }[], messages: Map<string, MessageEntity[]>) {
+  return conversations.map((c) => ({
+    subject: c.subject,
+    messages: (messages.get(c.id) ?? []).map((m) => ({ author: m.authorName, sentAt: m.sentAt.toISOString(), body: m.deletedAt ? null : m.body })),
+  }));
 }

@@ -156,6 +156,17 @@ export class MessagesService {
     return this.deps.db.getRepository(MessageEntity).find({ where: { conversationId }, order: { sentAt: 'ASC', id: 'ASC' } });
   }
 
+  /** The messages of many conversations in one query (an export), each conversation's oldest first. */
+  async messagesOf(conversationIds: readonly string[]): Promise<Map<string, MessageEntity[]>> {
+    const byConversation = new Map<string, MessageEntity[]>(conversationIds.map((id) => [id, []]));
+    if (!conversationIds.length) return byConversation;
+    const rows = await this.deps.db
+      .getRepository(MessageEntity)
+      .find({ where: { conversationId: In([...conversationIds]) }, order: { sentAt: 'ASC', id: 'ASC' } });
+    for (const m of rows) byConversation.get(m.conversationId)?.push(m);
+    return byConversation;
+  }
+
   async start(input: {
     clientId: string;
     kind: ConversationKindValue;
