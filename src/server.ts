@@ -338,7 +338,7 @@ function buildServices({ config, options, logger, metrics, db, registry, trusted
     live: new LiveDelivery({ services: () => services, logger }),
     origins,
     cookies: new SessionCookies(config.browser),
-    ehealth: ehealthService(config, clients, events, logger, metrics),
+    ehealth: ehealthService(config, clients, events, logger, metrics, kv),
   };
   const sync = new SyncService({
     db,
@@ -369,7 +369,7 @@ function buildServices({ config, options, logger, metrics, db, registry, trusted
 }
 
 /** The Koppeltaal domain (its FHIR server, or the demo one outside production) and the key our launches are signed with. */
-function ehealthService(config: Config, clients: ClientsService, bus: EventBus, logger: Logger, metrics: Metrics): EhealthService {
+function ehealthService(config: Config, clients: ClientsService, bus: EventBus, logger: Logger, metrics: Metrics, kv: KeyValueStore): EhealthService {
   const key = LaunchKey.from(config.KOPPELTAAL_PRIVATE_KEY, config.KOPPELTAAL_KEY_ID);
   const clientId = config.KOPPELTAAL_CLIENT_ID ?? 'ggz-portal-gateway';
   const fhir =
@@ -390,7 +390,7 @@ function ehealthService(config: Config, clients: ClientsService, bus: EventBus, 
         }
       : undefined;
   const port = loadKoppeltaal({ fhir, demo: !config.isProduction && config.EHR_ADAPTERS.includes('demo') });
-  return new EhealthService({ port, clients, bus, key, clientId, launchTtlSeconds: config.KOPPELTAAL_LAUNCH_TTL_SECONDS, logger, metrics });
+  return new EhealthService({ port, clients, bus, key, clientId, launchTtlSeconds: config.KOPPELTAAL_LAUNCH_TTL_SECONDS, logger, metrics, kv });
 }
 
 /** Back after an outage: what was revoked meanwhile reached only the sessions table, so the deny-list is written again. */

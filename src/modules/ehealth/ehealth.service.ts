@@ -5,6 +5,7 @@ import { AppError, UpstreamUnavailableError } from '../../errors';
 import type { EventBus } from '../../events/event-bus';
 import type { Logger } from '../../observability/logger';
 import type { Metrics } from '../../observability/metrics';
+import type { KeyValueStore } from '../../kv/kv';
 import type { ClientsService } from '../clients/clients.service';
 import { EHEALTH_TOPIC } from './ehealth.topics';
 import { EhealthModuleStatus, type EhealthModule } from './ehealth.types';
@@ -28,6 +29,8 @@ const LAUNCHABLE = new Set([EhealthModuleStatus.ASSIGNED, EhealthModuleStatus.IN
 
 /** A rest-hook says only that something changed: Tasks are looked for from this long before the last one seen. */
 const OVERLAP_MS = 2_000;
+/** How long the instances remember a pushed change (longer than any look back). */
+const SEEN_TTL_SECONDS = 3600;
 
 export interface EhealthOptions {
   port: KoppeltaalPort | null;
@@ -40,6 +43,8 @@ export interface EhealthOptions {
   logger: Logger;
   /** Calls to the domain counted and timed as the EHR adapters' are (adapter `koppeltaal`). */
   metrics: Pick<Metrics, 'adapterCalls' | 'adapterDuration'>;
+  /** Shared by the instances: a Task's change is pushed once, whichever instance got the rest-hook. */
+  kv: Pick<KeyValueStore, 'setIfAbsent'>;
 }
 
 /** What /readyz shows of the Koppeltaal domain: when it last answered and last failed. */
@@ -211,6 +216,9 @@ export class EhealthService {
       const clientId = await this.clientOfPatient(task.patientId, ctx);
       if (!clientId) continue;
       this.seen.set(key, true);
+      // Another instance may have pushed this very change (its own rest-hook, an overlapping look back); without Redis, once per instance.
+      const first = await this.o.kv.setIfAbsent(`koppeltaal:pushed:${key}`, '1', SEEN_TTL_SECONDS).catch(() => true);
+      if (!first) continue;
       await EHEALTH_TOPIC.publish(this.o.bus, { clientId, patientId: task.patientId, task });
     }
   }
