@@ -1,3 +1,4 @@
+import { PRODUCTION_ENV } from '../test/factories';
 import { ConfigError, loadConfig } from './config';
 
 const fail = (env: Record<string, string>) => {
@@ -27,16 +28,7 @@ describe('configuration', () => {
   });
 
   it('refuses to start in production with dev login, without secrets, or on SQLite', () => {
-    const prod = {
-      NODE_ENV: 'production',
-      DATABASE_URL: 'mysql://u:p@db:3306/portal',
-      SESSION_SECRET: 'x'.repeat(32),
-      SYNC_SECRET: 'y'.repeat(32),
-      BSN_HASH_KEY: 'z'.repeat(32),
-      PUBLIC_URL: 'https://api.portal.test',
-      SMTP_URL: 'smtp://relay.portal.test:587',
-      SMTP_FROM: 'Portaal <noreply@portal.test>',
-    };
+    const prod = { ...PRODUCTION_ENV };
     expect(loadConfig(prod).isProduction).toBe(true);
     expect(fail({ ...prod, PUBLIC_URL: '' }).variable).toBe('PUBLIC_URL');
     expect(fail({ ...prod, PUBLIC_URL: 'http://api.portal.test' }).variable).toBe('PUBLIC_URL');
@@ -55,15 +47,7 @@ describe('configuration', () => {
     expect(loadConfig({ ...oidc, OIDC_CLIENT_PRIVATE_KEY: key }).OIDC_SUBJECT_TYPE).toBe('bsn');
     expect(fail({ ...oidc, OIDC_CLIENT_PRIVATE_KEY: key, OIDC_CLIENT_SECRET: 's' }).variable).toBe('OIDC_CLIENT_PRIVATE_KEY');
     expect(fail({ ...oidc, OIDC_SUBJECT_TYPE: 'email' }).variable).toBe('OIDC_SUBJECT_TYPE');
-    const prod = {
-      NODE_ENV: 'production',
-      DATABASE_URL: 'mysql://u:p@db:3306/portal',
-      SESSION_SECRET: 'x'.repeat(32),
-      SYNC_SECRET: 'y'.repeat(32),
-      BSN_HASH_KEY: 'z'.repeat(32),
-      PUBLIC_URL: 'https://api.portal.test',
-      OWN_ACCOUNTS: '0',
-    };
+    const prod = { ...PRODUCTION_ENV, OWN_ACCOUNTS: '0' };
     expect(fail({ ...prod, ...oidc, OIDC_REDIRECT_URI: 'http://portal.test/auth/oidc/callback' }).variable).toBe('OIDC_REDIRECT_URI');
   });
 
@@ -73,14 +57,7 @@ describe('configuration', () => {
   });
 
   it('refuses to start in production without a real mail port while own accounts are on', () => {
-    const prod = {
-      NODE_ENV: 'production',
-      DATABASE_URL: 'mysql://u:p@db:3306/portal',
-      SESSION_SECRET: 'x'.repeat(32),
-      SYNC_SECRET: 'y'.repeat(32),
-      BSN_HASH_KEY: 'z'.repeat(32),
-      PUBLIC_URL: 'https://api.portal.test',
-    };
+    const { SMTP_URL: _url, SMTP_FROM: _from, ...prod } = PRODUCTION_ENV;
     const refused = fail(prod);
     expect(refused.variable).toBe('SMTP_URL');
     expect(refused.message).toMatch(/^configuration error: SMTP_URL is required in production while own accounts are on/);

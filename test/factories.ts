@@ -3,6 +3,18 @@ import type { DemoEhrAdapter } from '../adapters/demo/demo.adapter';
 
 const DAY = 86_400_000;
 
+/** The least a production configuration needs (MySQL, secrets, a public URL, a mail relay): each test adds or takes away its part. */
+export const PRODUCTION_ENV: Readonly<Record<string, string>> = {
+  NODE_ENV: 'production',
+  DATABASE_URL: 'mysql://u:p@db:3306/portal',
+  SESSION_SECRET: 'x'.repeat(32),
+  SYNC_SECRET: 'y'.repeat(32),
+  BSN_HASH_KEY: 'z'.repeat(32),
+  PUBLIC_URL: 'https://api.portal.test',
+  SMTP_URL: 'smtp://relay.portal.test:587',
+  SMTP_FROM: 'Portaal <noreply@portal.test>',
+};
+
 /** A birth date this many years ago (fractions allowed), as the EHR gives it. */
 export const bornYearsAgo = (years: number): string => new Date(Date.now() - years * 365.25 * DAY).toISOString().slice(0, 10);
 

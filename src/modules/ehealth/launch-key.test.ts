@@ -1,3 +1,4 @@
+import { PRODUCTION_ENV } from '../../../test/factories';
 import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { loadConfig } from '../../config';
@@ -33,15 +34,8 @@ describe('the launch key', () => {
 
   it('is required in production once Koppeltaal is configured', () => {
     const env = {
-      NODE_ENV: 'production',
-      DATABASE_URL: 'mysql://u@db/portal',
-      SESSION_SECRET: 'x'.repeat(32),
-      SYNC_SECRET: 'y'.repeat(32),
-      PUBLIC_URL: 'https://portal.example.nl',
-      BSN_HASH_KEY: 'z'.repeat(32),
+      ...PRODUCTION_ENV,
       EHR_ADAPTERS: 'demo',
-      SMTP_URL: 'smtp://relay.example.nl:587',
-      SMTP_FROM: 'Portaal <noreply@example.nl>',
       KOPPELTAAL_FHIR_URL: 'https://koppeltaal.example.nl/fhir',
       KOPPELTAAL_CLIENT_ID: 'portal',
       KOPPELTAAL_TOKEN_URL: 'https://auth.koppeltaal.example.nl/token',
