@@ -1,7 +1,7 @@
 import { Action } from '../../auth/access';
 import type { AccountEntity } from '../identity/account.entity';
 import { presenceKey } from '../messages/message-mail';
-import { notificationText, type NotificationMailerOptions } from './notification-text';
+import { NotificationSender, notificationText, type NotificationMailerOptions } from './notification-text';
 
 /** What changed in a client's portal, as a practitioner system announced it (POST /sync/events). */
 export type ChangeKind = 'document' | 'appointment' | 'questionnaire';
@@ -41,23 +41,19 @@ export type ChangeMailerOptions = NotificationMailerOptions;
  * 15 minutes (across instances). The mail says only that something is there.
  */
 export class ChangeMailer {
-  private readonly inFlight = new Set<Promise<void>>();
-  private readonly intervalSeconds: number;
+  private readonly sender: NotificationSender;
 
   constructor(private readonly deps: ChangeMailerOptions) {
-    this.intervalSeconds = deps.intervalSeconds ?? 15 * 60;
+    this.sender = new NotificationSender(deps);
   }
 
   /** In the background: a slow or absent mail server never holds an event back. */
   notify(kind: ChangeKind, clientId: string): void {
-    const job = this.send(kind, clientId)
-      .catch((err: Error) => this.deps.logger.warn({ err: err.message, kind, clientId }, 'change mail not sent'))
-      .finally(() => this.inFlight.delete(job));
-    this.inFlight.add(job);
+    this.sender.inBackground(() => this.send(kind, clientId), 'change mail not sent', { kind, clientId });
   }
 
-  async drain(): Promise<void> {
-    await Promise.allSettled([...this.inFlight]);
+  drain(): Promise<void> {
+    return this.sender.drain();
   }
 
   private async send(kind: ChangeKind, clientId: string): Promise<void> {
@@ -65,8 +61,7 @@ export class ChangeMailer {
     for (const { account } of await this.deps.accounts.linkedAccounts(clientId)) {
       if (!account?.email || !account[setting]) continue;
       if (!('access' in (await this.deps.authorize(account.id, clientId, action)))) continue;
-      if ((await this.deps.kv.countMembers(presenceKey(clientId, account.id))) > 0) continue;
-      if (!(await this.deps.kv.setIfAbsent(`mail:change:${kind}:${clientId}:${account.id}`, '1', this.intervalSeconds))) continue;
+      if (!(await this.sender.due(presenceKey(clientId, account.id), `mail:change:${kind}:${clientId}:${account.id}`))) continue;
       await this.deps.mail.send({ to: account.email, subject, text: notificationText(account.displayName, line, this.deps.origins.page('/')) });
     }
   }

@@ -31,3 +31,34 @@ export function notificationText(displayName: string, line: string, link: string
     'U kunt deze e-mails uitzetten bij uw meldingsinstellingen in het portaal.',
   ].join('\n');
 }
+
+/**
+ * The notification mailers' common part: mails go in the background (a slow or absent mail server
+ * never holds an event or a message back; drained at shutdown), and a mail to an account is due
+ * only while it has no live subscription open for the client (the portal is open, it sees it there)
+ * and not already sent under the same throttle key within the interval (across instances, kv).
+ */
+export class NotificationSender {
+  private readonly inFlight = new Set<Promise<void>>();
+  readonly intervalSeconds: number;
+
+  constructor(private readonly options: Pick<NotificationMailerOptions, 'kv' | 'logger' | 'intervalSeconds'>) {
+    this.intervalSeconds = options.intervalSeconds ?? 15 * 60;
+  }
+
+  inBackground(job: () => Promise<void>, failure: string, bindings: Record<string, unknown>): void {
+    const running = job()
+      .catch((err: Error) => this.options.logger.warn({ err: err.message, ...bindings }, failure))
+      .finally(() => this.inFlight.delete(running));
+    this.inFlight.add(running);
+  }
+
+  async drain(): Promise<void> {
+    await Promise.allSettled([...this.inFlight]);
+  }
+
+  async due(presence: string, throttleKey: string): Promise<boolean> {
+    if ((await this.options.kv.countMembers(presence)) > 0) return false;
+    return this.options.kv.setIfAbsent(throttleKey, '1', this.intervalSeconds);
+  }
+}
