@@ -1,6 +1,4 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { createClient } from 'graphql-ws';
-import WebSocket from 'ws';
 import { openDatabase } from '../src/db/data-source';
 import { loadConfig } from '../src/config';
 import { SyncEventEntity } from '../src/events/sync-event.entity';
@@ -9,7 +7,7 @@ import { startFaultProxy, type FaultProxy } from './utils/fault-proxy';
 import { startFhirServer, type TestFhirServer } from './utils/fhir-server';
 import { EVA_BSN, INTAKE_QUESTIONNAIRE, KAREN_BSN, seedGgzClient } from './utils/fhir-ggz-seed';
 import { portalIds, startTestApp, type TestApp } from './utils/app';
-import { postSignedSync, subscribeTo, until } from './utils/live';
+import { postSignedSync, subscribeTo, until, socketClient } from './utils/live';
 import { startOwnRedis, type OwnRedis } from './utils/redis-server';
 import { createMariaDbDatabase, describeWithMariaDb } from './utils/services';
 
@@ -88,12 +86,7 @@ describeWithMariaDb('under faults: Redis, the EHR, a crashed instance', () => {
         })
       ).json()) as { refreshToken: string }
     ).refreshToken;
-    const ws = createClient({
-      url: `${b.base.replace(/^http/, 'ws')}/graphql`,
-      webSocketImpl: WebSocket,
-      connectionParams: { authorization: `Bearer ${karen}` },
-      retryAttempts: 0,
-    });
+    const ws = socketClient(b.base, karen);
     const video = subscribeTo<{ ready: boolean; joinUrl: string | null }>(
       ws,
       'subscription($c: ID!) { videoCallStatusChanged(clientId: $c) { ready joinUrl } }',
@@ -138,12 +131,7 @@ describeWithMariaDb('under faults: Redis, the EHR, a crashed instance', () => {
     expect(syncAnswers.every((s) => s === 202)).toBe(true);
 
     // New sockets and a refresh work as well while Redis is away.
-    const fresh = createClient({
-      url: `${a.base.replace(/^http/, 'ws')}/graphql`,
-      webSocketImpl: WebSocket,
-      connectionParams: { authorization: `Bearer ${karen}` },
-      retryAttempts: 0,
-    });
+    const fresh = socketClient(a.base, karen);
     const freshVideo = subscribeTo(fresh, 'subscription($c: ID!) { videoCallStatusChanged(clientId: $c) { ready } }', { c: karenId }, 'videoCallStatusChanged');
     const refreshed = await a.gql('mutation($r: String!) { refreshSession(refreshToken: $r) { accessToken } }', { r: refreshToken });
     expect(refreshed.body.data?.refreshSession?.accessToken).toBeTruthy();

@@ -1,15 +1,14 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ActivityDefinition, Device, Endpoint, Patient, RelatedPerson, Task } from '@medplum/fhirtypes';
-import { createClient, type Client as WsClient } from 'graphql-ws';
+import type { Client as WsClient } from 'graphql-ws';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify, type JWTPayload } from 'jose';
-import WebSocket from 'ws';
 import { KT2 } from '../adapters/koppeltaal/koppeltaal.mapping';
 import { EHEALTH_ROOMS } from '../src/modules/ehealth/ehealth.resolver';
 import { LaunchKey } from '../src/modules/ehealth/launch-key';
 import { clientIdOf, startTestApp, type TestApp } from './utils/app';
 import { startFhirServer, type TestFhirServer } from './utils/fhir-server';
-import { subscribeTo, until } from './utils/live';
+import { subscribeTo, until, socketClient } from './utils/live';
 
 /**
  * Koppeltaal 2.0 end to end: the domain's FHIR server is Medplum's router seeded with KT2-shaped
@@ -129,12 +128,7 @@ describe('eHealth modules launched with Koppeltaal 2.0', () => {
   const sockets: WsClient[] = [];
 
   const ws = (token: string): WsClient => {
-    const client = createClient({
-      url: `${t.base.replace(/^http/, 'ws')}/graphql`,
-      webSocketImpl: WebSocket,
-      connectionParams: { authorization: `Bearer ${token}` },
-      retryAttempts: 0,
-    });
+    const client = socketClient(t.base, token);
     sockets.push(client);
     return client;
   };

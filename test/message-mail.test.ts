@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createClient } from 'graphql-ws';
-import WebSocket from 'ws';
+import { socketClient } from './utils/live';
 import { MemoryMailer } from '../adapters/mail/mail';
 import { portalIds, startTestApp, type TestApp } from './utils/app';
 
@@ -59,12 +58,7 @@ describe('new-message e-mail', () => {
     await settle();
     expect(toKaren()).toEqual([]);
 
-    const ws = createClient({
-      url: `${t.base.replace(/^http/, 'ws')}/graphql`,
-      webSocketImpl: WebSocket,
-      connectionParams: { authorization: `Bearer ${karenToken}` },
-      retryAttempts: 0,
-    });
+    const ws = socketClient(t.base, karenToken);
     const got: unknown[] = [];
     const stop = ws.subscribe(
       { query: 'subscription($id: ID!) { messageAdded(clientId: $id) { message { id } } }', variables: { id: karenId } },
@@ -85,13 +79,7 @@ describe('new-message e-mail', () => {
   it("counts every device: one closing its subscription does not end the other's, and mail resumes when both are gone", async () => {
     mail.sent.length = 0;
     const query = 'subscription($id: ID!) { messageAdded(clientId: $id) { message { id } } }';
-    const device = () =>
-      createClient({
-        url: `${t.base.replace(/^http/, 'ws')}/graphql`,
-        webSocketImpl: WebSocket,
-        connectionParams: { authorization: `Bearer ${karenToken}` },
-        retryAttempts: 0,
-      });
+    const device = () => socketClient(t.base, karenToken);
     const [phone, laptop] = [device(), device()];
     const gotOnLaptop: unknown[] = [];
     const stopPhone = phone.subscribe({ query, variables: { id: karenId } }, { next: () => undefined, error: () => undefined, complete: () => undefined });

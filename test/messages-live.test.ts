@@ -1,11 +1,10 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { createClient, type Client as WsClient } from 'graphql-ws';
+import type { Client as WsClient } from 'graphql-ws';
 import { Redis } from 'ioredis';
-import WebSocket from 'ws';
 import { DemoEhrAdapter } from '../adapters/demo/demo.adapter';
 import { Permission, PortalRelation } from '../src/auth/permissions';
 import { portalIds, startTestApp, type TestApp } from './utils/app';
-import { postSignedSync, redisSubscribers, subscribeTo, until, type Received as LiveReceived } from './utils/live';
+import { postSignedSync, redisSubscribers, subscribeTo, until, type Received as LiveReceived, socketClient } from './utils/live';
 import { AccessLogEntity } from '../src/audit/access-log.entity';
 import { describeWithMariaDbAndRedis, redisPrefix, REDIS_URL } from './utils/services';
 
@@ -51,12 +50,7 @@ function liveSuite(name: string, setup: () => Promise<LiveSetup>, options: { red
     const sockets: WsClient[] = [];
 
     const ws = (t: TestApp, token: string): WsClient => {
-      const client = createClient({
-        url: `${t.base.replace(/^http/, 'ws')}/graphql`,
-        webSocketImpl: WebSocket,
-        connectionParams: { authorization: `Bearer ${token}` },
-        retryAttempts: 0,
-      });
+      const client = socketClient(t.base, token);
       sockets.push(client);
       return client;
     };

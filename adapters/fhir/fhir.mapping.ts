@@ -290,14 +290,15 @@ export function toPlanStatus(status: CarePlan['status']): EhrTreatmentPlanStatus
   }
 }
 
-/** Goals taken back (cancelled, rejected) or recorded by mistake are no longer part of the plan. */
 /** Task states that take a questionnaire assignment off the client's list. */
 const CLOSED_TASK: ReadonlySet<string> = new Set(['cancelled', 'rejected', 'entered-in-error', 'failed']);
 /** Whether a Task (with a Questionnaire as focus) is one of the client's assignments: open, or completed. */
 export const isListedTask = (status: string): boolean => !CLOSED_TASK.has(status);
-/** Whether it is one the client still has to fill in. */
-export const isOpenTask = (status: string): boolean => isListedTask(status) && status !== 'completed';
+/** A Task the client still has to do (FHIR R4 Task.status): not a draft, not on hold, not done. */
+const OPEN_TASK: ReadonlySet<string> = new Set(['requested', 'received', 'accepted', 'ready', 'in-progress']);
+export const isOpenTask = (status: string): boolean => OPEN_TASK.has(status);
 
+/** Goals taken back (cancelled, rejected) or recorded by mistake are no longer part of the plan. */
 const GONE_GOAL: ReadonlySet<Goal['lifecycleStatus']> = new Set(['cancelled', 'rejected', 'entered-in-error']);
 
 export function isGoneGoal(goal: Goal): boolean {

@@ -1,6 +1,17 @@
-import type { Client as WsClient } from 'graphql-ws';
+import { createClient, type Client as WsClient } from 'graphql-ws';
+import WebSocket from 'ws';
 import type { Redis } from 'ioredis';
 import { signSyncBody } from '../../src/events/sync.signature';
+
+/** A graphql-ws client of the gateway at `base` (http://…), authenticated with the token in connection_init, no reconnects. */
+export function socketClient(base: string, token: string): WsClient {
+  return createClient({
+    url: `${base.replace(/^http/, 'ws')}/graphql`,
+    webSocketImpl: WebSocket,
+    connectionParams: { authorization: `Bearer ${token}` },
+    retryAttempts: 0,
+  });
+}
 
 /** What one graphql-ws subscription received, as a browser would hold it. */
 export interface Received<T> {
