@@ -380,6 +380,9 @@ describe('eHealth modules launched with Koppeltaal 2.0', () => {
     await fhir.repo.updateResource<Task>({ ...current, status: 'completed', output: [{ type: { text: 'progress' }, valueInteger: 100 }] });
     expect((await notify()).status).toBe(200);
     expect(await seen.nth(1, 5000)).toEqual({ id: karenTask.id, status: 'COMPLETED', progress: 100 });
+    // What reached the socket is in Karen's access log as a read.
+    const lines = await t.app.services.audit.list(karenId, 50);
+    expect(lines.some((l) => l.eventType === 'ehealth.modules.read' && l.resource.startsWith('eHealth-module (live)'))).toBe(true);
     // Sanne's parent, subscribed to Sanne: the re-read (everything changed since start) brings their own Task, never Karen's nor Sanne's own.
     await new Promise((r) => setTimeout(r, 200));
     expect(parentSeen.errors).toEqual([]);

@@ -41,6 +41,11 @@ describe('FHIR Subscription notifications → sync events', () => {
     expect(
       fhirNotificationToEvent('fhir', { resourceType: 'Task', id: 't2', status: 'requested', for: eva, focus: { reference: 'ServiceRequest/s1' } }).type,
     ).toBe('dossier.changed');
+    // A draft or a Task on hold is not yet (or not now) the client's to fill in: no questionnaire mail.
+    for (const status of ['draft', 'on-hold'] as const)
+      expect(fhirNotificationToEvent('fhir', { resourceType: 'Task', id: 't3', status, for: eva, focus: { reference: 'Questionnaire/phq-9' } }).type).toBe(
+        'dossier.changed',
+      );
     expect(
       fhirNotificationToEvent('fhir', {
         resourceType: 'Appointment',

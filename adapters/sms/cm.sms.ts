@@ -1,7 +1,6 @@
 import type { SmsMessage, SmsPort } from '../ports';
 
 /** CM.com's global Business Messaging gateway (its "messages" JSON API). */
-export const CM_GATEWAY_URL = 'https://gw.messaging.cm.com/v1.0/message';
 
 export interface CmSmsOptions {
   /** SMS_GATEWAY_URL: the gateway's message endpoint (CM.com's global one, or a regional one). */

@@ -24,21 +24,14 @@ export function portalState(client: Pick<EhrClient, 'inTreatment' | 'treatmentEn
   return 'closed';
 }
 
-/**
- * Whole years between a birth date (YYYY-MM-DD) and now. The gate asks it for every subscriber of
- * a live event (thousands, all the same client): the last answer is kept for its day.
- */
-export function ageInYears(birthDate: string | null | undefined, now: Date = new Date()): number | null {
+/** Whole years between a birth date (YYYY-MM-DD) and now. */
+export function ageInYears(birthDate: string | null | undefined, now = new Date()): number | null {
   if (!birthDate) return null;
-  const day = Math.floor(now.getTime() / DAY);
-  if (lastAge && lastAge.birthDate === birthDate && lastAge.day === day) return lastAge.age;
   const [y, m, d] = birthDate.split('-').map(Number) as [number, number, number];
   let age = now.getUTCFullYear() - y;
   if (now.getUTCMonth() + 1 < m || (now.getUTCMonth() + 1 === m && now.getUTCDate() < d)) age--;
-  lastAge = { birthDate, day, age };
   return age;
 }
-let lastAge: { birthDate: string; day: number; age: number } | null = null;
 
 /**
  * Minors (WGBO): under 16 a parent with authority sees the child's portal; from 16 the child

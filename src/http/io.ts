@@ -10,7 +10,6 @@ export class BodyTooLargeError extends Error {
   }
 }
 
-/** Reads a request body up to `limit` bytes; stops reading (and says so) past the limit. */
 /**
  * A rest-hook's POST (FHIR R4 Subscriptions carry no signature): the `Authorization: Bearer
  * <secret>` of the Subscription's channel.header, compared in constant time, and a bounded body.
@@ -32,6 +31,7 @@ export async function restHookBody(req: IncomingMessage, res: ServerResponse, se
   }
 }
 
+/** Reads a request body up to `limit` bytes; stops reading (and says so) past the limit. */
 export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) throw new BodyTooLargeError(limit);

@@ -97,7 +97,20 @@ export const EHEALTH_ROOMS = defineRooms<EhealthTaskChange, EhealthModule>('ehea
     Promise.all(
       seats.map(async (seat) => {
         const subject = await subjectOf(seat.ctx, seat.access, change.patientId).catch(() => null);
-        return subject && visibleTo(change.task, subject, change.patientId) ? present(change.task) : null;
+        const shown = subject && visibleTo(change.task, subject, change.patientId) ? present(change.task) : null;
+        // What leaves over the socket is a read of the client's record, as the list is.
+        if (shown)
+          await seat.ctx.audit(
+            {
+              action: 'R',
+              eventType: 'ehealth.modules.read',
+              resource: `eHealth-module (live): ${shown.title}`,
+              clientId: change.clientId,
+              treatmentRelationship: true,
+            },
+            seat.access,
+          );
+        return shown;
       }),
     ),
 }));

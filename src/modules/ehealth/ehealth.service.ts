@@ -23,7 +23,8 @@ const STATUS: Record<string, EhealthModuleStatus | undefined> = {
   cancelled: EhealthModuleStatus.CANCELLED,
   rejected: EhealthModuleStatus.CANCELLED,
   failed: EhealthModuleStatus.CANCELLED,
-  'entered-in-error': EhealthModuleStatus.CANCELLED,
+  // Recorded by mistake: not shown, in the list or live.
+  'entered-in-error': undefined,
 };
 const LAUNCHABLE = new Set([EhealthModuleStatus.ASSIGNED, EhealthModuleStatus.IN_PROGRESS, EhealthModuleStatus.COMPLETED]);
 
@@ -72,6 +73,7 @@ export class EhealthService {
   private watermark = new Date(Date.now() - 60_000);
   private refreshing: Promise<void> | null = null;
   private again = false;
+  private readonly named = new Set<string>();
   private lastOkAt: string | null = null;
   private lastFailure: KoppeltaalHealth['lastFailure'] = null;
 
@@ -110,7 +112,7 @@ export class EhealthService {
     const port = this.o.port;
     if (!port || !subject) return [];
     const tasks = await this.upstream('listTasks', () => port.listTasks(patientId, ctx));
-    return tasks.filter((t) => t.status !== 'entered-in-error' && visibleTo(t, subject, patientId)).flatMap((t) => present(t) ?? []);
+    return tasks.filter((t) => visibleTo(t, subject, patientId)).flatMap((t) => present(t) ?? []);
   }
 
   async task(taskId: string, ctx: AdapterRequestContext): Promise<KoppeltaalTask | null> {
@@ -151,6 +153,7 @@ export class EhealthService {
    * re-read at a time; notifications meanwhile make one more afterwards.
    */
   notified(taskIds: readonly string[] = []): Promise<void> {
+    for (const id of taskIds) this.named.add(id);
     if (this.refreshing) {
       this.again = true;
       return this.refreshing;
@@ -159,7 +162,10 @@ export class EhealthService {
       try {
         do {
           this.again = false;
-          await this.refresh(taskIds);
+          // The ids named by every notification since the last look, also those that came during it.
+          const named = [...this.named];
+          this.named.clear();
+          await this.refresh(named);
         } while (this.again);
       } finally {
         this.refreshing = null;
