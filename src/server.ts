@@ -20,6 +20,7 @@ import { ehealthRoutes } from './modules/ehealth/ehealth.routes';
 import { EhealthService } from './modules/ehealth/ehealth.service';
 import { LaunchKey } from './modules/ehealth/launch-key';
 import { OwnAccountsService } from './modules/identity/own-accounts.service';
+import { phoneOnFileReader } from './modules/identity/phone-on-file';
 import { RateLimiter } from './kv/rate-limit';
 import { SessionsService } from './modules/identity/sessions.service';
 import { TokenService } from './auth/tokens';
@@ -62,7 +63,7 @@ import { DEMO_PEOPLE } from '../adapters/demo/demo-data';
 import { fhirAuthFrom } from '../adapters/fhir/fhir.adapter';
 import { AdapterRegistry } from './modules/ehr/adapter-registry';
 import { EhrCache } from './modules/ehr/ehr-cache';
-import { RequestEhr } from './modules/ehr/ehr.service';
+import { RequestEhr, type EhrRequestInfo } from './modules/ehr/ehr.service';
 import { seedDemoAccounts } from './modules/portal/demo-seed';
 import { RetentionJob } from './modules/retention/retention.service';
 import { createLogger, type Logger } from './observability/logger';
@@ -265,6 +266,9 @@ function buildServices({ config, options, logger, metrics, db, registry, trusted
   // Mail links open pages of the portal frontend (origins.page); download links point at this gateway (origins.absolute).
   const origins = new BrowserOrigins({ ...config.browser, isProduction: config.isProduction, port: config.PORT });
   const limiter = new RateLimiter(kv);
+  const ehrCache = new EhrCache(kv, config.CACHE_TTL_SECONDS);
+  const readEhr = (info: EhrRequestInfo) => new RequestEhr(registry, clients, info, ehrCache);
+  const audit = new AccessLogService(db);
   const ownAccounts = new OwnAccountsService({
     db,
     accounts,
@@ -277,13 +281,12 @@ function buildServices({ config, options, logger, metrics, db, registry, trusted
     metrics,
     origins,
     enabled: config.OWN_ACCOUNTS,
-    codesToPhoneOnFile: realSms,
+    phoneOnFile: realSms ? phoneOnFileReader({ accounts, readEhr, audit }) : undefined,
   });
   const s3Credentials =
     config.S3_ACCESS_KEY_ID && config.S3_SECRET_ACCESS_KEY ? { accessKeyId: config.S3_ACCESS_KEY_ID, secretAccessKey: config.S3_SECRET_ACCESS_KEY } : undefined;
   const attachments = new AttachmentsService(db, loadFileStorage(config.FILE_STORAGE_URL, s3Credentials), config.UPLOAD_MAX_BYTES);
   const questionnaires = new QuestionnairesService(db);
-  const ehrCache = new EhrCache(kv, config.CACHE_TTL_SECONDS);
   const ehrWrites = new EhrWrites({ db, registry, logger, kv, options: config.outbox, ...ehrWriteHooks(db, questionnaires, attachments, ehrCache) });
   const notifying = {
     accounts,
@@ -312,7 +315,7 @@ function buildServices({ config, options, logger, metrics, db, registry, trusted
     tokens,
     registry,
     ehrCache,
-    readEhr: (info) => new RequestEhr(registry, clients, info, ehrCache),
+    readEhr,
     clients,
     consents: new ConsentsService(db),
     journal: new JournalService(db),
@@ -323,7 +326,7 @@ function buildServices({ config, options, logger, metrics, db, registry, trusted
     sessions,
     accounts,
     ownAccounts,
-    audit: new AccessLogService(db),
+    audit,
     fileUrls: new FileUrlSigner(
       config.sessionKey.kind === 'secret' ? config.sessionKey.secret : config.sessionKey.privateKey,
       config.FILE_URL_TTL_SECONDS,

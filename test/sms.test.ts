@@ -92,8 +92,17 @@ describe('login codes by SMS to the number the organisation has on file (Extenzo
     const session = (await t.gql(VERIFY, { c: first.c.challengeId, code })).body.data.verifyLoginCode;
     expect(session.mustChangePassword).toBe(true);
     const changed = (await t.gql(CHANGE, { a: temporary, b: 'Groene-Appel-Boom-73!' }, session.accessToken)).body.data.changePassword;
-    const portals = await t.gql('{ me { portals { relation client { name } } } }', undefined, changed.accessToken);
-    expect(portals.body.data.me.portals).toEqual([{ relation: 'SELF', client: { name: 'Sanne de Vries' } }]);
+    const portals = await t.gql('{ me { portals { relation client { id name } } } }', undefined, changed.accessToken);
+    expect(portals.body.data.me.portals).toEqual([{ relation: 'SELF', client: { id: expect.any(String), name: 'Sanne de Vries' } }]);
+    // Her access log shows that the portal read her number from the organisation's record, and why.
+    const log = await t.gql(
+      'query($c: ID!) { client(id: $c) { accessLog(first: 10, dataKinds: ["identity"]) { action resource actor actorRole } } }',
+      { c: portals.body.data.me.portals[0].client.id },
+      changed.accessToken,
+    );
+    expect(log.body.data.client.accessLog).toEqual([
+      { action: 'read', resource: 'Mobiel nummer (voor de inlogcode)', actor: 'Portaal (inloggen)', actorRole: 'SYSTEM' },
+    ]);
 
     // She confirms a number of her own and chooses SMS: that one wins over the number on file.
     const before = gateway.accepted.length;

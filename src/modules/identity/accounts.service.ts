@@ -268,23 +268,6 @@ export class AccountsService {
     );
   }
 
-  /**
-   * The mobile number the organisation has on file for the account's own client record (its SELF
-   * link), from the first EHR that gives one; never a client's number for a parent or representative.
-   * Null when there is none, or no EHR answers (the code then goes by mail).
-   */
-  async phoneOnFile(accountId: string, ctx: AdapterRequestContext): Promise<string | null> {
-    const own = (await this.portals(accountId)).find((p) => p.relation === PortalRelation.SELF);
-    if (!own) return null;
-    const sources = (await this.clients.sourcesOf([own.clientId])).get(own.clientId) ?? [];
-    for (const s of sources.filter((x) => this.adapters.has(x.source))) {
-      const record = await this.adapters.call(s.source, 'getClient', (a, signal) => a.getClient(s.externalId, { ...ctx, signal })).catch(() => null);
-      const phone = record?.mobilePhone?.replace(/[\s()-]/g, '');
-      if (phone && /^\+?\d{9,15}$/.test(phone)) return phone;
-    }
-    return null;
-  }
-
   /** Stamps a login; the previous one is what "activity since your last login" counts from. */
   async recordLogin(accountId: string): Promise<void> {
     const account = await this.findById(accountId);

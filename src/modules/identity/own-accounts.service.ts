@@ -8,6 +8,7 @@ import type { Logger } from '../../observability/logger';
 import type { Metrics } from '../../observability/metrics';
 import { ALL_PERMISSIONS, PortalRelation } from '../../auth/permissions';
 import type { AccountsService } from './accounts.service';
+import type { PhoneOnFile } from './phone-on-file';
 import { AccountCredentialsEntity, ActivationCodeEntity, LoginChallengeEntity, PasswordResetEntity } from './credentials.entity';
 import { DUMMY_HASH, hashPassword, passwordProblem, verifyPassword } from './password';
 import { LIMITS, type RateLimiter } from '../../kv/rate-limit';
@@ -63,8 +64,8 @@ export interface OwnAccountsServiceOptions {
   origins: Pick<BrowserOrigins, 'page'>;
   /** OWN_ACCOUNTS=0: no password login or reset (DigiD only); default on. */
   enabled?: boolean;
-  /** Whether login codes may go by SMS to the number the organisation has on file (a real SMS port is configured). */
-  codesToPhoneOnFile?: boolean;
+  /** Login codes by SMS to the number the organisation has on file; given only when a real SMS port is configured. */
+  phoneOnFile?: PhoneOnFile;
 }
 
 /** Where one login code goes. */
@@ -372,10 +373,8 @@ export class OwnAccountsService {
    */
   private async codeDestination(creds: AccountCredentialsEntity): Promise<CodeDestination> {
     if (creds.codeChannel === 'SMS' && creds.phone && creds.phoneVerified) return { channel: 'SMS', phone: creds.phone };
-    if (this.deps.codesToPhoneOnFile) {
-      const onFile = await this.deps.accounts.phoneOnFile(creds.accountId, { requestId: `login:${creds.accountId}`, accountId: creds.accountId });
-      if (onFile) return { channel: 'SMS', phone: onFile };
-    }
+    const onFile = await this.deps.phoneOnFile?.(creds.accountId);
+    if (onFile) return { channel: 'SMS', phone: onFile };
     return { channel: 'EMAIL' };
   }
 
