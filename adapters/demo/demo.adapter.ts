@@ -285,8 +285,11 @@ export class DemoEhrAdapter implements EhrAdapter {
 
   private async enter(method: string, ctx: AdapterRequestContext): Promise<void> {
     this.calls.set(method, (this.calls.get(method) ?? 0) + 1);
-    if (this.delayMs > 0) await new Promise((r) => setTimeout(r, this.delayMs));
-    ctx.signal?.throwIfAborted();
+    // Only a simulated wait can outlast the gateway's deadline; an answer from memory has nothing to abort.
+    if (this.delayMs > 0) {
+      await new Promise((r) => setTimeout(r, this.delayMs));
+      ctx.signal?.throwIfAborted();
+    }
   }
 }
 

@@ -74,13 +74,13 @@ export async function tracedAdapterCall<T>(
   parent: Context | undefined,
   name: string,
   attributes: Attributes,
-  signal: AbortSignal,
+  attempt: { readonly signal: AbortSignal },
   run: () => Promise<T>,
 ): Promise<T> {
   if (!parent || !trace.getSpanContext(parent)) return run();
   const { span, context } = startSpan(name, parent, SpanKind.CLIENT, attributes);
   const headers = traceHeaders(context);
-  if (headers) traceCall(signal, headers);
+  if (headers) traceCall(attempt.signal, headers);
   try {
     const result = await run();
     endSpan(span);

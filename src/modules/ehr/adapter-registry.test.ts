@@ -2,7 +2,7 @@ import type { EhrAdapter } from '../../../adapters/ports';
 import { UpstreamUnavailableError } from '../../errors';
 import { createLogger } from '../../observability/logger';
 import { Metrics } from '../../observability/metrics';
-import { AdapterRegistry, type ResilienceOptions } from './adapter-registry';
+import { AdapterAttempt, AdapterRegistry, type ResilienceOptions } from './adapter-registry';
 
 const options: ResilienceOptions = { deadlineMs: 10_000, timeoutMs: 100, retries: 2, breakerThreshold: 3, halfOpenAfterMs: 60_000, concurrency: 10 };
 
@@ -16,8 +16,8 @@ function registryWith(options: ResilienceOptions) {
 
 /** An upstream that never answers but notices when it is told to stop. */
 function hanging(signals: AbortSignal[]) {
-  return (_adapter: EhrAdapter, signal: AbortSignal) => {
-    signals.push(signal);
+  return (_adapter: EhrAdapter, attempt: AdapterAttempt) => {
+    signals.push(attempt.context({ requestId: 'test' }).signal!);
     return new Promise<never>(() => undefined);
   };
 }
@@ -32,6 +32,21 @@ describe('AdapterRegistry', () => {
     expect(signals[0].aborted).toBe(true);
     expect(Date.now() - started).toBeLessThan(1000);
     expect(await count('timeout')).toBe(1);
+    await registry.close();
+  });
+
+  it('gives an adapter that reads its signal only after the deadline an aborted one, with the reason', async () => {
+    const { registry } = registryWith({ ...options, retries: 0 });
+    let late: AdapterAttempt | undefined;
+    await expect(
+      registry.call('ehr', 'listAppointments', (_a, attempt) => {
+        late = attempt;
+        return new Promise<never>(() => undefined);
+      }),
+    ).rejects.toBeInstanceOf(UpstreamUnavailableError);
+    const signal = late!.context({ requestId: 'test' }).signal!;
+    expect(signal.aborted).toBe(true);
+    expect((signal.reason as Error).message).toMatch(/timed out after 100ms/);
     await registry.close();
   });
 
@@ -105,8 +120,8 @@ describe('AdapterRegistry', () => {
     await expect(registry.call('ehr', 'sendMessage', hanging(signals), 'write')).rejects.toBeInstanceOf(UpstreamUnavailableError);
     expect(signals).toHaveLength(1);
     let seen: AbortSignal | undefined;
-    const answer = await registry.call('ehr', 'listMedications', async (_a, signal) => {
-      seen = signal;
+    const answer = await registry.call('ehr', 'listMedications', async (_a, attempt) => {
+      seen = attempt.signal;
       await new Promise((r) => setTimeout(r, 20));
       return ['ok'];
     });

@@ -13,7 +13,7 @@ import {
   TaskCancelledError,
   wrap,
 } from 'cockatiel';
-import type { EhrAdapter } from '../../../adapters/ports';
+import type { AdapterRequestContext, EhrAdapter } from '../../../adapters/ports';
 import { UpstreamUnavailableError } from '../../errors';
 import { tracedAdapterCall } from '../../observability/tracing';
 import type { Logger } from '../../observability/logger';
@@ -41,6 +41,46 @@ interface Guarded {
   /** The last answer and the last failure, for /readyz (which asks no EHR itself). */
   lastOk: number | null;
   lastFailure: { at: number; message: string } | null;
+}
+
+/**
+ * One attempt of an adapter call, as its function sees it: `context(base)` is the request context
+ * the adapter method takes, and the attempt's abort signal is made when the adapter first reads
+ * `signal` (an adapter that calls over the network does, for fetch). Node makes an AbortSignal in
+ * about 2 µs plus its collection (an EventTarget with a changed prototype); an adapter in this
+ * process that never reads it (the demo EHR) then costs none, measured 3 % of a 100-appointment
+ * screen's CPU at five calls per screen. A signal read after the attempt was cancelled is born
+ * aborted, with the same reason.
+ */
+export class AdapterAttempt {
+  private controller: AbortController | undefined;
+  private reason: Error | undefined;
+
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.reason) this.controller.abort(this.reason);
+    }
+    return this.controller.signal;
+  }
+
+  /** The adapter method's context for this attempt: `base` with this attempt's (lazily made) signal. */
+  context(base: Omit<AdapterRequestContext, 'signal'>): AdapterRequestContext {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the getter below is the context's, not the attempt's
+    const attempt = this;
+    return {
+      requestId: base.requestId,
+      accountId: base.accountId,
+      get signal() {
+        return attempt.signal;
+      },
+    };
+  }
+
+  abort(reason: Error): void {
+    this.reason ??= reason;
+    this.controller?.abort(reason);
+  }
 }
 
 /** What /readyz and /metrics say of one adapter: its breaker and how its last calls went. */
@@ -144,7 +184,7 @@ export class AdapterRegistry {
   async call<T>(
     source: string,
     method: string,
-    fn: (adapter: EhrAdapter, signal: AbortSignal) => Promise<T>,
+    fn: (adapter: EhrAdapter, attempt: AdapterAttempt) => Promise<T>,
     kind: 'read' | 'write' = 'read',
     trace?: OtelContext,
   ): Promise<T> {
@@ -163,12 +203,12 @@ export class AdapterRegistry {
       const result = await entry[kind].execute(
         () =>
           this.callWithin(
-            (signal) =>
+            (attempt) =>
               trace
-                ? tracedAdapterCall(trace, `ehr ${source}.${method}`, { 'ggz.ehr.adapter': source, 'ggz.ehr.method': method }, signal, () =>
-                    fn(entry.adapter, signal),
+                ? tracedAdapterCall(trace, `ehr ${source}.${method}`, { 'ggz.ehr.adapter': source, 'ggz.ehr.method': method }, attempt, () =>
+                    fn(entry.adapter, attempt),
                   )
-                : fn(entry.adapter, signal),
+                : fn(entry.adapter, attempt),
             Math.min(this.timeoutMs, deadline - Date.now()),
           ),
         this.closing.signal,
@@ -193,13 +233,13 @@ export class AdapterRegistry {
    * adapter honours the signal (cockatiel's "aggressive" strategy). An attempt that settled in time
    * leaves nothing behind: its timer is cleared and its signal is never aborted.
    */
-  private callWithin<T>(run: (signal: AbortSignal) => Promise<T>, timeoutMs: number): Promise<T> {
-    const controller = new AbortController();
+  private callWithin<T>(run: (attempt: AdapterAttempt) => Promise<T>, timeoutMs: number): Promise<T> {
+    const attempt = new AdapterAttempt();
     let timer: NodeJS.Timeout | undefined;
     let cancel!: (error: TaskCancelledError) => void;
     const expired = new Promise<never>((_, reject) => {
       cancel = (error) => {
-        controller.abort(error);
+        attempt.abort(error);
         reject(error);
       };
     });
@@ -207,13 +247,13 @@ export class AdapterRegistry {
     else if (timeoutMs <= 0) cancel(new TaskCancelledError(`The read's deadline of ${this.deadlineMs}ms has passed`));
     else timer = setTimeout(() => cancel(new TaskCancelledError(`Operation timed out after ${timeoutMs}ms`)), timeoutMs);
     this.inFlight.add(cancel);
-    let attempt: Promise<T>;
+    let running: Promise<T>;
     try {
-      attempt = run(controller.signal);
+      running = run(attempt);
     } catch (err) {
-      attempt = Promise.reject(err);
+      running = Promise.reject(err);
     }
-    return Promise.race([attempt, expired]).finally(() => {
+    return Promise.race([running, expired]).finally(() => {
       clearTimeout(timer);
       this.inFlight.delete(cancel);
     });

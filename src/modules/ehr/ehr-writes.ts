@@ -256,8 +256,9 @@ export class EhrWrites {
       const result = await this.deps.registry.call(
         row.source,
         row.method,
-        (a, signal) =>
-          CALLS[row.method as EhrWriteMethod](a, externalClientId, input, { requestId: `ehr-write:${row.id}`, signal }) ?? Promise.resolve(cannot(row)),
+        (a, attempt) =>
+          CALLS[row.method as EhrWriteMethod](a, externalClientId, input, attempt.context({ requestId: `ehr-write:${row.id}` })) ??
+          Promise.resolve(cannot(row)),
         'write',
       );
       if (!result.done) {

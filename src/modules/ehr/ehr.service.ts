@@ -136,7 +136,13 @@ export class RequestEhr {
       sources.map(async (s) => ({
         source: s.source,
         value: await this.readThrough(clientId, s.source, part, () =>
-          this.registry.call(s.source, part, (adapter, signal) => fetch(adapter, s.externalId, { ...this.adapterContext(), signal }), 'read', this.info.trace),
+          this.registry.call(
+            s.source,
+            part,
+            (adapter, attempt) => fetch(adapter, s.externalId, attempt.context(this.adapterContext())),
+            'read',
+            this.info.trace,
+          ),
         ),
       })),
     );
@@ -166,7 +172,7 @@ export class RequestEhr {
                 this.registry.call(
                   source,
                   'getPractitioners',
-                  (adapter, signal) => adapter.getPractitioners(missing, { ...this.adapterContext(), signal }),
+                  (adapter, attempt) => adapter.getPractitioners(missing, attempt.context(this.adapterContext())),
                   'read',
                   this.info.trace,
                 ),
@@ -174,7 +180,7 @@ export class RequestEhr {
             : await this.registry.call(
                 source,
                 'getPractitioners',
-                (adapter, signal) => adapter.getPractitioners(externalIds, { ...this.adapterContext(), signal }),
+                (adapter, attempt) => adapter.getPractitioners(externalIds, attempt.context(this.adapterContext())),
                 'read',
                 this.info.trace,
               );

@@ -49,8 +49,8 @@ export function filesRoute(services: Services, logger: Logger) {
 
     let content;
     try {
-      content = await services.registry.call(doc.source, 'getDocumentContent', (a, signal) =>
-        a.getDocumentContent(source.externalId, doc.externalId, { requestId, accountId: account.id, signal }),
+      content = await services.registry.call(doc.source, 'getDocumentContent', (a, attempt) =>
+        a.getDocumentContent(source.externalId, doc.externalId, attempt.context({ requestId, accountId: account.id })),
       );
     } catch {
       return sendError(res, 503, ErrorCode.UPSTREAM_UNAVAILABLE, `The care organisation's system (${doc.source}) does not answer right now.`, {

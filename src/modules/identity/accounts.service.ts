@@ -121,8 +121,8 @@ export class AccountsService {
     const found = await Promise.all(
       this.adapters.names.map(async (source) => {
         const [self, children] = await Promise.all([
-          this.adapters.call(source, 'findClientByBsn', (a, signal) => a.findClientByBsn(bsn, { ...ctx, signal })).catch(() => null),
-          this.adapters.call(source, 'findChildrenOfParent', (a, signal) => a.findChildrenOfParent(bsn, { ...ctx, signal })).catch(() => []),
+          this.adapters.call(source, 'findClientByBsn', (a, attempt) => a.findClientByBsn(bsn, attempt.context(ctx))).catch(() => null),
+          this.adapters.call(source, 'findChildrenOfParent', (a, attempt) => a.findChildrenOfParent(bsn, attempt.context(ctx))).catch(() => []),
         ]);
         return { source, self, children };
       }),

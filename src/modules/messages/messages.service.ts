@@ -449,8 +449,8 @@ export function presentMessage(m: MessageEntity): Message {
 export async function practitionerName(registry: AdapterRegistry, practitionerId: string): Promise<string | null> {
   const id = parseGlobalId(practitionerId);
   if (!id || !registry.has(id.source)) return null;
-  const found = await registry.call(id.source, 'getPractitioners', (adapter, signal) =>
-    adapter.getPractitioners([id.externalId], { requestId: `practitioner:${practitionerId}`, signal }),
+  const found = await registry.call(id.source, 'getPractitioners', (adapter, attempt) =>
+    adapter.getPractitioners([id.externalId], attempt.context({ requestId: `practitioner:${practitionerId}` })),
   );
   return found.find((p) => p.externalId === id.externalId)?.name ?? null;
 }

@@ -220,7 +220,7 @@ export class OnboardingService {
     // The sending system's record first: it knows the client it invites for.
     sources.sort((a, b) => Number(b.source === invitation.source) - Number(a.source === invitation.source));
     for (const s of sources) {
-      const record = await this.deps.registry.call(s.source, 'getClient', (a, signal) => a.getClient(s.externalId, { ...ctx, signal }));
+      const record = await this.deps.registry.call(s.source, 'getClient', (a, attempt) => a.getClient(s.externalId, attempt.context(ctx)));
       if (record) return { clientId: known ?? (await this.deps.clients.ensureClient(s)), record };
     }
     throw new Error(`unknown client '${ref}' for source '${invitation.source}'`);
