@@ -51,15 +51,15 @@ export class DirectPath {
         recordOperation(this.metrics, direct.operation.name, 'query', false, Number(process.hrtime.bigint() - started) / 1e9);
         this.metrics.graphqlDirect.inc();
         // Byte for byte what Apollo writes for the same answer (its JSON ends with a newline),
-        // encoded once into a buffer of the right length: the text plus "\n" as one string would
-        // be copied whole to flatten it, and Node would measure it again for the content length.
+        // encoded once into a buffer of at most 3 bytes per UTF-16 unit: the text plus "\n" as one
+        // string would be copied whole to flatten it, and measuring its UTF-8 length first costs a
+        // copy of its own on the heap once one character (a ’ in a name) makes it a two-byte string.
         const json = JSON.stringify({ data: result.data });
-        const length = Buffer.byteLength(json);
-        const bytes = Buffer.allocUnsafe(length + 1);
-        bytes.write(json, 0, length, 'utf8');
-        bytes[length] = NEWLINE;
-        res.writeHead(200, { 'content-type': contentType!, 'content-length': bytes.length });
-        res.end(bytes);
+        const room = Buffer.allocUnsafe(json.length * 3 + 1);
+        const length = room.write(json, 0, 'utf8');
+        room[length] = NEWLINE;
+        res.writeHead(200, { 'content-type': contentType!, 'content-length': length + 1 });
+        res.end(room.subarray(0, length + 1));
         return context;
       }
       handOverToApollo(context, { result });
