@@ -113,6 +113,22 @@ describe('the client’s access log, filtered by period and kind', () => {
     };
     expect(await lines(sanneId)).toMatchObject({ actorRole: 'PARENT', onBehalfOf: 'Sanne de Vries', consentApplied: true });
     expect(await lines(daanId)).toMatchObject({ actorRole: 'PARENT', consentApplied: false });
+
+    // A download's line says the same as a read's: the file route asks the same rule.
+    record('cl-sanne').documents.push({
+      externalId: 'dc-s-1',
+      name: 'Signaleringsplan.pdf',
+      mediaType: 'application/pdf',
+      uploadedBy: 'Dr. Marieke de Groot',
+      uploadedAt: new Date().toISOString(),
+      needsApproval: false,
+      approvedAt: null,
+      content: 'Signaleringsplan van Sanne.',
+    });
+    const docs = await t.gql('query($c: ID!) { client(id: $c) { dossier { documents { downloadUrl } } } }', { c: sanneId }, parent);
+    expect((await fetch(t.local(docs.body.data.client.dossier.documents[0].downloadUrl))).status).toBe(200);
+    const [download] = await t.app.services.audit.list(sanneId, 1, undefined, { dataKinds: ['dossier.document.download'] });
+    expect(download).toMatchObject({ actorRole: 'PARENT', onBehalfOf: 'Sanne de Vries', consentApplied: true, resource: 'Document: Signaleringsplan.pdf' });
   });
 
   it('refuses the filtered log to a network member without VIEW_ACCESS_LOG and to a stranger', async () => {

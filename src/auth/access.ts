@@ -226,8 +226,19 @@ export function portalRefusal(
   const state = portalState(profile, rules);
   if (state === 'closed') return refusal(Reason.TREATMENT_ENDED, 'This portal has closed because the treatment has ended.');
   if (state === 'read-only' && writes) return refusal(Reason.PORTAL_READ_ONLY, 'The treatment has ended: this portal can still be read but no longer changed.');
-  if (access.relation === PortalRelation.PARENT && age !== null && age >= CHILD_DECIDES_FROM_AGE) return ASK_CHILD_CONSENT;
+  if (restsOnChildConsent(access, profile)) return ASK_CHILD_CONSENT;
   return null;
+}
+
+/**
+ * Whether a link's access to the client stands only by the child's consent (WGBO: from 16 the
+ * child decides whether the parents see the portal): the gate then asks for PARENT_ACCESS, and
+ * every access-log line of such an access says consent applied (NEN 7513). One rule for both.
+ */
+export function restsOnChildConsent(access: Pick<PortalAccess, 'relation'>, profile: Pick<ClientProfile, 'birthDate'> | null | undefined): boolean {
+  if (access.relation !== PortalRelation.PARENT) return false;
+  const age = ageInYears(profile?.birthDate);
+  return age !== null && age >= CHILD_DECIDES_FROM_AGE;
 }
 
 export const childDecides = (): ForbiddenError =>

@@ -1,5 +1,4 @@
-import { CHILD_DECIDES_FROM_AGE, PARENT_ACCESS, type AccessSettings, type GateReader } from '../auth/access';
-import { ageInYears } from '../auth/portal-rules';
+import { PARENT_ACCESS, restsOnChildConsent, type AccessSettings, type GateReader } from '../auth/access';
 import { PortalRelation, type PortalAccess } from '../auth/permissions';
 import type { LiveSink } from './execution/live-execution';
 import type { HandedOver } from './execution/jit-executor';
@@ -140,7 +139,7 @@ export function createContext(input: ContextInput): GatewayContext {
         clientId: event.clientId,
         treatmentRelationship: event.treatmentRelationship,
         // A parent sees a child of 16 or older only by the child's consent (WGBO): such a line says so (NEN 7513).
-        consentApplied: event.consentApplied || (access.relation === PortalRelation.PARENT && (ageInYears(profile?.birthDate) ?? 0) >= CHILD_DECIDES_FROM_AGE),
+        consentApplied: event.consentApplied || restsOnChildConsent(access, profile),
         emergencyAccess: event.emergencyAccess,
         accountId: account.id,
         actorName: account.displayName,

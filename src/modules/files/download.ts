@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { restsOnChildConsent } from '../../auth/access';
 import { PortalRelation, type PortalAccess } from '../../auth/permissions';
 import { onBehalfOf } from '../../graphql/context';
 import { ErrorCode } from '../../errors';
@@ -28,6 +29,8 @@ export async function auditAndStream(
 ): Promise<void> {
   const { services, logger, req, res, requestId } = ctx;
   try {
+    // Read for anyone but the client in person: the line names on whose behalf, and whether the access rested on a consent.
+    const profile = who.access.relation === PortalRelation.SELF ? null : await sharedPortalProfile(services, logger)(what.clientId);
     await services.audit.record({
       action: 'R',
       eventType: what.eventType,
@@ -36,13 +39,11 @@ export async function auditAndStream(
       accountId: who.account.id,
       actorName: who.account.displayName,
       actorRole: who.access.relation,
-      onBehalfOf: onBehalfOf(
-        who.access,
-        who.access.relation === PortalRelation.SELF ? null : (await sharedPortalProfile(services, logger)(what.clientId))?.name,
-      ),
+      onBehalfOf: onBehalfOf(who.access, profile?.name),
       accessPoint: clientIp(req, services.config.TRUST_PROXY),
       requestId,
       treatmentRelationship: true,
+      consentApplied: restsOnChildConsent(who.access, profile),
     });
   } catch (err) {
     logger.error({ err, requestId }, 'access log write failed; download refused');
