@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
-import type { DataSource, EntityTarget, FindOptionsWhere, ObjectLiteral } from 'typeorm';
+import { In, type DataSource, type EntityTarget, type FindOptionsWhere, type ObjectLiteral } from 'typeorm';
+import type { FileStoragePort } from '../adapters/ports';
+import { loadFileStorage } from '../adapters/loader';
 import { AccessLogEntity } from '../src/audit/access-log.entity';
 import { AccessLogService } from '../src/audit/access-log.service';
 import { openDatabase } from '../src/db/data-source';
@@ -8,7 +10,8 @@ import { SyncEventEntity } from '../src/events/sync-event.entity';
 import { ClientEntity, ClientSourceEntity } from '../src/modules/clients/client.entity';
 import { PortalConsentEntity } from '../src/modules/consents/portal-consent.entity';
 import { EhrWriteEntity } from '../src/modules/ehr/ehr-write.entity';
-import type { AttachmentsService } from '../src/modules/files/attachments.service';
+import { AttachmentsService } from '../src/modules/files/attachments.service';
+import { StoredFileDeletionEntity } from '../src/modules/files/stored-file-deletion.entity';
 import { AccountEntity } from '../src/modules/identity/account.entity';
 import { AccountCredentialsEntity, ActivationCodeEntity, LoginChallengeEntity, PasswordResetEntity } from '../src/modules/identity/credentials.entity';
 import { PortalLinkEntity } from '../src/modules/identity/portal-link.entity';
@@ -436,6 +439,45 @@ function retentionSuite(name: string, database: 'sqlite' | 'mariadb', describeOn
       } finally {
         if (otherDb !== t.app.db) await otherDb.destroy();
       }
+    });
+
+    it('keeps a file whose storage fails at removal queued, and deletes it on the next run: no byte outlives its portal unnoticed', async () => {
+      const { db } = t.app;
+      // The same storage as the gateway's, down for deletes until it is back.
+      const disk = loadFileStorage(t.config.FILE_STORAGE_URL);
+      let down = true;
+      const storage: FileStoragePort = {
+        put: (key, stream) => disk.put(key, stream),
+        get: (key) => disk.get(key),
+        delete: async (key) => {
+          if (down) throw new Error('storage unavailable');
+          await disk.delete(key);
+        },
+      };
+      const attachments = new AttachmentsService(db, storage, t.config.UPLOAD_MAX_BYTES);
+      const flaky = new RetentionJob({ db, audit: t.app.services.audit, attachments, logger: t.app.logger, settings: SETTINGS, now: () => clock });
+      const due = await seedPortal(db, t.app.services.attachments, 'flaky', at(3000), t0);
+      clock = at(5000);
+
+      const first = await flaky.runOnce({ force: true });
+      expect(first.clients).toEqual([due.clientId]);
+      expect(anythingLeft(await holdings(db, due))).toEqual([]);
+      expect(first.filesPending).toBe(2);
+      expect(await stored(t.app.services.attachments, due.upload)).toBe(true);
+      const queued = await db.getRepository(StoredFileDeletionEntity).findBy({ storageKey: In([due.upload.storageKey, due.unusedUpload.storageKey]) });
+      expect(queued.map((q) => ({ attempts: q.attempts, lastError: q.lastError }))).toEqual([
+        { attempts: 1, lastError: 'storage unavailable' },
+        { attempts: 1, lastError: 'storage unavailable' },
+      ]);
+
+      down = false;
+      clock = at(5001);
+      const second = await flaky.runOnce({ force: true });
+      expect(second.clients).toEqual([]);
+      expect(second.filesPending).toBe(0);
+      expect(await stored(t.app.services.attachments, due.upload)).toBe(false);
+      expect(await stored(t.app.services.attachments, due.unusedUpload)).toBe(false);
+      expect(await db.getRepository(StoredFileDeletionEntity).countBy({})).toBe(0);
     });
   });
 }

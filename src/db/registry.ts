@@ -26,6 +26,8 @@ import { EhrWrites1764100000120 } from './migrations/1764100000120-EhrWrites';
 import { EhrWriteEntity } from '../modules/ehr/ehr-write.entity';
 import { MessagesOntoEhrWrites1764100000130 } from './migrations/1764100000130-MessagesOntoEhrWrites';
 import { Retention1764400000100 } from './migrations/1764400000100-Retention';
+import { StoredFileDeletions1764600000100 } from './migrations/1764600000100-StoredFileDeletions';
+import { StoredFileDeletionEntity } from '../modules/files/stored-file-deletion.entity';
 import { JobLeaseEntity, RetentionRemovalEntity } from '../modules/retention/job-lease.entity';
 import { ClientTreatmentEndEntity } from '../modules/clients/client-treatment.entity';
 import { AccessLogPruneEntity } from '../audit/access-log-prune.entity';
@@ -68,6 +70,7 @@ export const entities = [
   AccessLogPruneEntity,
   ClientTreatmentEndEntity,
   RetentionRemovalEntity,
+  StoredFileDeletionEntity,
 ];
 export const migrations = [
   Platform1764000000000,
@@ -86,4 +89,5 @@ export const migrations = [
   EhrWrites1764100000120,
   MessagesOntoEhrWrites1764100000130,
   Retention1764400000100,
+  StoredFileDeletions1764600000100,
 ];

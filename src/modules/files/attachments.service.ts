@@ -6,6 +6,7 @@ import { In, IsNull, LessThan, type DataSource, type EntityManager } from 'typeo
 import type { FileStoragePort } from '../../../adapters/ports';
 import { BadUserInputError } from '../../errors';
 import { AttachmentEntity } from '../messages/message.entity';
+import { StoredFileDeletionEntity } from './stored-file-deletion.entity';
 
 /** What may be attached: documents, images, audio and video, judged by content. Executables and archives are not on it. */
 const ALLOWED_MEDIA_TYPES = new Set([
@@ -34,6 +35,8 @@ const ALLOWED_MEDIA_TYPES = new Set([
   'text/plain',
 ]);
 const SNIFF_BYTES = 4100;
+/** Storage deletes under way at once (a portal's files at retention can be many). */
+const DELETE_CONCURRENCY = 10;
 export const MAX_ATTACHMENTS_PER_MESSAGE = 10;
 
 export class AttachmentRefusedError extends Error {
@@ -138,8 +141,11 @@ export class AttachmentsService {
   async removeFiled(id: string, documentId: string): Promise<void> {
     const row = await this.db.getRepository(AttachmentEntity).findOneBy({ id, messageId: `doc:${documentId}` });
     if (!row) return;
-    await this.db.getRepository(AttachmentEntity).delete({ id });
-    await this.storage.delete(row.storageKey);
+    await this.db.transaction(async (tx) => {
+      await tx.getRepository(AttachmentEntity).delete({ id });
+      await this.queueDeletion(tx, [row.storageKey]);
+    });
+    await this.deleteQueued([row.storageKey]);
   }
 
   find(id: string): Promise<AttachmentEntity | null> {
@@ -159,29 +165,84 @@ export class AttachmentsService {
    * bytes; answers how many. Idempotent, so every instance may run it.
    */
   async removeUnused(maxAgeMs: number, now = Date.now()): Promise<number> {
-    const repo = this.db.getRepository(AttachmentEntity);
-    const stale = await repo.find({ where: { messageId: IsNull(), createdAt: LessThan(new Date(now - maxAgeMs)) }, take: 500 });
-    let removed = 0;
+    // Bytes an earlier removal could not delete (the storage failed then) go first.
+    await this.deleteQueued();
+    const stale = await this.db
+      .getRepository(AttachmentEntity)
+      .find({ where: { messageId: IsNull(), createdAt: LessThan(new Date(now - maxAgeMs)) }, take: 500 });
+    const keys: string[] = [];
     for (const row of stale) {
       // The row first, and only while still unused: a message that took it meanwhile keeps its file.
-      const gone = await repo.delete({ id: row.id, messageId: IsNull() });
-      if (!gone.affected) continue;
-      await this.storage.delete(row.storageKey);
-      removed++;
+      await this.db.transaction(async (tx) => {
+        const gone = await tx.getRepository(AttachmentEntity).delete({ id: row.id, messageId: IsNull() });
+        if (!gone.affected) return;
+        await this.queueDeletion(tx, [row.storageKey]);
+        keys.push(row.storageKey);
+      });
     }
-    return removed;
-  }
-
-  /** The bytes under these keys, whose rows are already gone (the retention job). */
-  async removeStored(storageKeys: readonly string[]): Promise<void> {
-    await Promise.all(storageKeys.map((key) => this.storage.delete(key)));
+    await this.deleteQueued(keys);
+    return keys.length;
   }
 
   /** A deleted message's files are gone for everyone: rows and bytes. */
   async removeForMessage(messageId: string): Promise<void> {
-    const rows = await this.forMessage(messageId);
-    await this.db.getRepository(AttachmentEntity).delete({ messageId });
-    await Promise.all(rows.map((r) => this.storage.delete(r.storageKey)));
+    const keys = await this.db.transaction(async (tx) => {
+      const rows = await tx.getRepository(AttachmentEntity).findBy({ messageId });
+      if (!rows.length) return [];
+      await tx.getRepository(AttachmentEntity).delete({ messageId });
+      await this.queueDeletion(
+        tx,
+        rows.map((r) => r.storageKey),
+      );
+      return rows.map((r) => r.storageKey);
+    });
+    await this.deleteQueued(keys);
+  }
+
+  /**
+   * Notes bytes whose rows `tx` removes as still to be deleted from storage, in the same
+   * transaction: the rows and the note land together, so no file outlives its row unnoticed.
+   * The caller deletes them after the commit (deleteQueued).
+   */
+  async queueDeletion(tx: EntityManager, storageKeys: readonly string[]): Promise<void> {
+    if (!storageKeys.length) return;
+    const queuedAt = new Date();
+    await tx.getRepository(StoredFileDeletionEntity).upsert(
+      storageKeys.map((storageKey) => ({ storageKey, queuedAt, attempts: 0, lastError: null })),
+      ['storageKey'],
+    );
+  }
+
+  /**
+   * Deletes queued bytes from storage (these keys, or the oldest 500 of the queue), each on its own:
+   * a key whose delete failed stays queued with the error, for the next sweep (the hourly unused-
+   * upload sweep, or the retention job's next run). Never throws for the storage; answers the counts.
+   */
+  async deleteQueued(storageKeys?: readonly string[]): Promise<{ deleted: number; failed: number }> {
+    const queue = this.db.getRepository(StoredFileDeletionEntity);
+    const keys = storageKeys ?? (await queue.find({ select: { storageKey: true }, order: { queuedAt: 'ASC' }, take: 500 })).map((r) => r.storageKey);
+    let deleted = 0;
+    let failed = 0;
+    for (let at = 0; at < keys.length; at += DELETE_CONCURRENCY) {
+      const results = await Promise.allSettled(
+        keys.slice(at, at + DELETE_CONCURRENCY).map(async (storageKey) => {
+          try {
+            await this.storage.delete(storageKey);
+          } catch (err) {
+            await queue.update({ storageKey }, { attempts: () => 'attempts + 1', lastError: String((err as Error).message).slice(0, 200) });
+            throw err;
+          }
+          await queue.delete({ storageKey });
+        }),
+      );
+      for (const r of results) r.status === 'fulfilled' ? deleted++ : failed++;
+    }
+    return { deleted, failed };
+  }
+
+  /** How many stored files wait to be deleted (the retention report says so after each run). */
+  queuedDeletions(): Promise<number> {
+    return this.db.getRepository(StoredFileDeletionEntity).count();
   }
 }
 

@@ -59,6 +59,7 @@ export const RETENTION_OF_TABLE = {
   job_leases: 'no personal data',
   access_log_prune: 'no personal data',
   retention_removals: 'no personal data',
+  stored_file_deletions: 'no personal data',
 } as const satisfies Record<string, 'removed' | 'kept' | 'no personal data'>;
 
 type Table = keyof typeof RETENTION_OF_TABLE;
@@ -89,6 +90,8 @@ export interface RetentionReport {
   removed: Record<string, number>;
   accessLogPruned: number;
   accessLogBatches: number;
+  /** Stored files still to be deleted after this run (their storage failed): queued, tried again by the next sweep. */
+  filesPending: number;
 }
 
 export interface RetentionJobOptions {
@@ -136,12 +139,14 @@ export class RetentionJob {
   /** One run when due and this instance gets the lease; `dryRun` counts without removing (and takes no lease). */
   async runOnce(options: { dryRun?: boolean; force?: boolean } = {}): Promise<RetentionReport> {
     const dryRun = !!options.dryRun;
-    const report: RetentionReport = { ran: false, dryRun, clients: [], removed: {}, accessLogPruned: 0, accessLogBatches: 0 };
+    const report: RetentionReport = { ran: false, dryRun, clients: [], removed: {}, accessLogPruned: 0, accessLogBatches: 0, filesPending: 0 };
     const startedAt = this.now();
     if (!dryRun && !(await this.lease.take(startedAt, options.force ? 0 : this.deps.settings.everyMs))) return report;
     report.ran = true;
     let finished = false;
     try {
+      // Files an earlier run (or a message deletion) could not delete from storage: first, before new ones queue up.
+      if (!dryRun) await this.deps.attachments.deleteQueued();
       for (const clientId of await this.dueClients(startedAt)) {
         if (this.stopping) return report;
         await this.removeClient(clientId, dryRun, report);
@@ -151,6 +156,12 @@ export class RetentionJob {
       }
       await this.pruneAccessLog(startedAt, dryRun, report);
       finished = !this.stopping;
+      if (!dryRun) report.filesPending = await this.deps.attachments.queuedDeletions();
+      if (report.filesPending)
+        this.deps.logger.error(
+          { filesPending: report.filesPending },
+          'retention: stored files could not be deleted; they stay queued and are tried again by the next sweep',
+        );
       if (report.clients.length || report.accessLogPruned)
         this.deps.logger.info({ dryRun, clients: report.clients.length, removed: report.removed, accessLogPruned: report.accessLogPruned }, 'retention run');
       return report;
@@ -241,9 +252,14 @@ export class RetentionJob {
       }
     };
     if (dryRun) await work(this.deps.db.manager);
-    else await this.deps.db.transaction(work);
+    else
+      await this.deps.db.transaction(async (m) => {
+        await work(m);
+        // The bytes are noted in the same transaction, so a storage that fails after the commit leaves them queued, not forgotten.
+        await this.deps.attachments.queueDeletion(m, files);
+      });
     report.removed.files = (report.removed.files ?? 0) + files.length;
-    if (!dryRun && files.length) await this.deps.attachments.removeStored(files);
+    if (!dryRun && files.length) await this.deps.attachments.deleteQueued(files);
   }
 
   /** Lines older than their retention, in batches of RETENTION_ACCESS_LOG_BATCH, each its own transaction. */
