@@ -235,7 +235,9 @@ export class AttachmentsService {
           await queue.delete({ storageKey });
         }),
       );
-      for (const r of results) r.status === 'fulfilled' ? deleted++ : failed++;
+      for (const r of results)
+        if (r.status === 'fulfilled') deleted++;
+        else failed++;
     }
     return { deleted, failed };
   }
