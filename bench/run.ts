@@ -344,8 +344,9 @@ function composeResults(parts: { http?: string; fanout?: string; large?: string 
   const notes = old.http
     .split(/^(?=## )/m)
     .filter((section) => section.startsWith('## ') && !GENERATED_HEADINGS.some((h) => section.startsWith(h)))
-    .join('\n')
-    .trim();
+    // Each section trimmed: joined as they were, every run added a blank line after each one.
+    .map((section) => section.trim())
+    .join('\n\n');
   const http = parts.http ? [parts.http.trim(), notes].filter(Boolean).join('\n\n') : old.http;
   const text = [http, parts.fanout ?? old.fanout, parts.large ?? old.large]
     .map((x) => x.trim())
