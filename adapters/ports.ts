@@ -485,8 +485,14 @@ export interface KoppeltaalPort {
   /** The Patient's top-level Tasks (not subtasks), every status. */
   listTasks(patientId: string, ctx: AdapterRequestContext): Promise<KoppeltaalTask[]>;
   getTask(taskId: string, ctx: AdapterRequestContext): Promise<KoppeltaalTask | null>;
-  /** Tasks changed at or after `since` (a payload-less rest-hook says only that something changed). */
-  changedTasks(since: IsoDateTime, ctx: AdapterRequestContext): Promise<KoppeltaalTask[]>;
+  /** Tasks changed at or after `since`, oldest first (a payload-less rest-hook says only that something changed). */
+  changedTasks(since: IsoDateTime, ctx: AdapterRequestContext): Promise<ChangedTasks>;
+}
+
+/** One answer of changed Tasks: `complete` is false when more changed than one answer holds (ask again from the newest one's time). */
+export interface ChangedTasks {
+  tasks: KoppeltaalTask[];
+  complete: boolean;
 }
 
 // --- Tracing: what the port carries besides its arguments ---

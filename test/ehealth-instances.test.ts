@@ -49,3 +49,43 @@ describe('a Koppeltaal Task change seen by two instances', () => {
     expect(await twoInstances(false)).toBe(2);
   });
 });
+
+describe('a Koppeltaal re-read when more changed than one answer holds', () => {
+  it('asks again from the newest Task it got until the answer is complete, and pushes every change once', async () => {
+    const bus: EventBus = new InProcessEventBus();
+    const pushed: string[] = [];
+    const publish = bus.publish.bind(bus);
+    bus.publish = async (channel, payload) => {
+      pushed.push((payload as { task: { id: string } }).task.id);
+      await publish(channel, payload);
+    };
+    const demo = new DemoKoppeltaal();
+    const [template] = await demo.listTasks('cl-karen');
+    const changes = [1, 2, 3, 4, 5].map((n) => ({ ...template, id: `task-${n}`, updatedAt: new Date(Date.now() + n * 10_000).toISOString() }));
+    const asked: string[] = [];
+    // Two Tasks per answer, oldest first, as the FHIR adapter answers with maxPages.
+    const port = Object.assign(Object.create(demo) as DemoKoppeltaal, {
+      changedTasks: async (since: string) => {
+        asked.push(since);
+        const after = changes.filter((t) => t.updatedAt >= since);
+        return { tasks: after.slice(0, 2), complete: after.length <= 2 };
+      },
+    });
+    const service = new EhealthService({
+      port,
+      clients: { existingClientId: async () => 'client-karen', sourcesOf: async () => new Map() } as unknown as ClientsService,
+      bus,
+      key: LaunchKey.from(undefined, undefined),
+      clientId: 'ggz-portal-gateway',
+      launchTtlSeconds: 120,
+      logger: createLogger('silent'),
+      metrics: new Metrics({ knownOperations: null }),
+      kv: new MemoryKeyValueStore(),
+    });
+    await service.notified();
+    await bus.close();
+    // Each look after the first starts 2 s (the overlap) before the newest Task of the one before, so the last of each answer comes again and is not pushed twice.
+    expect(asked.slice(1)).toEqual([2, 3, 4].map((n) => new Date(Date.parse(changes[n - 1].updatedAt) - 2000).toISOString()));
+    expect(pushed).toEqual(['task-1', 'task-2', 'task-3', 'task-4', 'task-5']);
+  });
+});

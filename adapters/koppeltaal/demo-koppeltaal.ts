@@ -1,4 +1,4 @@
-import type { KoppeltaalClientRef, KoppeltaalPort, KoppeltaalTask } from '../ports';
+import type { ChangedTasks, KoppeltaalClientRef, KoppeltaalPort, KoppeltaalTask } from '../ports';
 
 /** The demo account of the parent of the demo children (src/modules/portal/demo-seed.ts): their RelatedPerson's e-mail. */
 const DEMO_PARENT_EMAIL = 'parent@demo.test';
@@ -79,8 +79,8 @@ export class DemoKoppeltaal implements KoppeltaalPort {
     return task(patientId, module);
   }
 
-  async changedTasks(): Promise<KoppeltaalTask[]> {
-    return [];
+  async changedTasks(): Promise<ChangedTasks> {
+    return { tasks: [], complete: true };
   }
 }
 

@@ -14,7 +14,7 @@ import {
   type IPolicy,
 } from 'cockatiel';
 import jwt, { type Algorithm } from 'jsonwebtoken';
-import type { AdapterRequestContext, KoppeltaalClientRef, KoppeltaalPort, KoppeltaalTask } from '../ports';
+import type { AdapterRequestContext, ChangedTasks, KoppeltaalClientRef, KoppeltaalPort, KoppeltaalTask } from '../ports';
 import { traceHeadersOf } from '../ports';
 import { definitionKey, definitionOf, isSubtask, KT2, refId, toKoppeltaalTask } from './koppeltaal.mapping';
 
@@ -45,6 +45,10 @@ export interface KoppeltaalAdapterOptions {
   ehrSource: string;
   resilience: KoppeltaalResilience;
   fetch?: typeof fetch;
+  /** Resources per search page (`_count`), 100 unless a test asks for fewer. */
+  pageSize?: number;
+  /** Pages one search follows at most (20): a longer one fails, but for changed Tasks, which answer the oldest so many. */
+  maxPages?: number;
 }
 
 /** A non-2xx answer from the Koppeltaal server or its token endpoint. */
@@ -137,12 +141,25 @@ export class KoppeltaalFhirAdapter implements KoppeltaalPort {
     return (await this.withDefinitions([task], ctx))[0] ?? null;
   }
 
-  async changedTasks(since: string, ctx: AdapterRequestContext): Promise<KoppeltaalTask[]> {
-    const tasks = await this.search<Task>('Task', [['_lastUpdated', `ge${since}`]], ctx);
-    return this.withDefinitions(
-      tasks.filter((t) => !isSubtask(t)),
+  /**
+   * Oldest first and at most `maxPages` pages: a domain where more changed than that since the
+   * last look (a bulk assignment) answers the oldest ones with `complete: false`, and the caller
+   * asks again from the newest one's time, instead of failing the whole re-read every time.
+   */
+  async changedTasks(since: string, ctx: AdapterRequestContext): Promise<ChangedTasks> {
+    const { items, complete } = await this.searchPages<Task>(
+      'Task',
+      [
+        ['_lastUpdated', `ge${since}`],
+        ['_sort', '_lastUpdated'],
+      ],
       ctx,
     );
+    const tasks = await this.withDefinitions(
+      items.filter((t) => !isSubtask(t)),
+      ctx,
+    );
+    return { tasks, complete };
   }
 
   /** The Tasks' ActivityDefinitions (by id or canonical url) and their Endpoints: two searches more at most, never one per Task. */
@@ -195,13 +212,24 @@ export class KoppeltaalFhirAdapter implements KoppeltaalPort {
 
   /** A search with its `next` pages (on this server only: a `next` elsewhere would take our token with it). */
   private async search<T extends Resource>(type: string, params: [string, string][], ctx: AdapterRequestContext): Promise<T[]> {
+    const { items, complete } = await this.searchPages<T>(type, params, ctx);
+    if (!complete) throw new Error(`Koppeltaal search ${type} has more than ${this.maxPages} pages`);
+    return items;
+  }
+
+  /** Up to `maxPages` pages of a search; `complete` says whether that was all of it. */
+  private async searchPages<T extends Resource>(
+    type: string,
+    params: [string, string][],
+    ctx: AdapterRequestContext,
+  ): Promise<{ items: T[]; complete: boolean }> {
     const query = new URLSearchParams(params);
-    query.set('_count', '100');
+    query.set('_count', String(this.options.pageSize ?? 100));
     return this.call(ctx, async (signal) => {
       const out: T[] = [];
       let next: URL | undefined = new URL(`${type}?${query.toString()}`, this.base);
       for (let page = 0; next; page++) {
-        if (page >= MAX_PAGES) throw new Error(`Koppeltaal search ${type} has more than ${MAX_PAGES} pages`);
+        if (page >= this.maxPages) return { items: out, complete: false };
         const res: Response = await this.get(next, signal);
         if (!res.ok) {
           await res.body?.cancel();
@@ -213,8 +241,12 @@ export class KoppeltaalFhirAdapter implements KoppeltaalPort {
         next = href ? new URL(href, this.base) : undefined;
         if (next && next.origin !== this.base.origin) throw new Error(`Koppeltaal server paged to another origin (${next.origin})`);
       }
-      return out;
+      return { items: out, complete: true };
     });
+  }
+
+  private get maxPages(): number {
+    return this.options.maxPages ?? MAX_PAGES;
   }
 
   /** One attempt under the policy, aborted by its timeout or by the caller. */

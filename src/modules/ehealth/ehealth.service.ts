@@ -211,7 +211,8 @@ export class EhealthService {
     if (!port) return;
     const ctx = { requestId: 'koppeltaal-notification' };
     const since = new Date(this.watermark.getTime() - OVERLAP_MS).toISOString();
-    const changed = await this.upstream('changedTasks', () => port.changedTasks(since, ctx));
+    const before = this.watermark.getTime();
+    const { tasks: changed, complete } = await this.upstream('changedTasks', () => port.changedTasks(since, ctx));
     for (const id of taskIds)
       if (!changed.some((t) => t.id === id)) changed.push(...[await this.upstream('getTask', () => port.getTask(id, ctx))].flatMap((t) => t ?? []));
     for (const task of changed) {
@@ -227,6 +228,10 @@ export class EhealthService {
       if (!first) continue;
       await EHEALTH_TOPIC.publish(this.o.bus, { clientId, patientId: task.patientId, task });
     }
+    if (complete) return;
+    // More changed than one answer holds: the oldest came, the rest from the newest one's time, at once.
+    if (this.watermark.getTime() > before) this.again = true;
+    else this.o.logger.warn({ since }, 'Koppeltaal: more Tasks changed within the look-back than one answer holds; the rest is read at the next notification');
   }
 }
 
