@@ -8,6 +8,21 @@ import type { ClientsService } from '../src/modules/clients/clients.service';
 import { EhealthService } from '../src/modules/ehealth/ehealth.service';
 import { LaunchKey } from '../src/modules/ehealth/launch-key';
 
+/** One instance's eHealth service on a bus and a store, every Patient being Karen's. */
+function serviceOn(port: DemoKoppeltaal, bus: EventBus, kv: KeyValueStore): EhealthService {
+  return new EhealthService({
+    port,
+    clients: { existingClientId: async () => 'client-karen', sourcesOf: async () => new Map() } as unknown as ClientsService,
+    bus,
+    key: LaunchKey.from(undefined, undefined),
+    clientId: 'ggz-portal-gateway',
+    launchTtlSeconds: 120,
+    logger: createLogger('silent'),
+    metrics: new Metrics({ knownOperations: null }),
+    kv,
+  });
+}
+
 /** Two gateway instances on one bus: what each pushes after a Koppeltaal rest-hook, with the shared store or each its own. */
 async function twoInstances(shareStore: boolean) {
   const bus: EventBus = new InProcessEventBus();
@@ -18,19 +33,7 @@ async function twoInstances(shareStore: boolean) {
     await publish(channel, payload);
   };
   const port = new DemoKoppeltaal();
-  const clients = { existingClientId: async () => 'client-karen', sourcesOf: async () => new Map() } as unknown as ClientsService;
-  const make = (kv: KeyValueStore) =>
-    new EhealthService({
-      port,
-      clients,
-      bus,
-      key: LaunchKey.from(undefined, undefined),
-      clientId: 'ggz-portal-gateway',
-      launchTtlSeconds: 120,
-      logger: createLogger('silent'),
-      metrics: new Metrics({ knownOperations: null }),
-      kv,
-    });
+  const make = (kv: KeyValueStore) => serviceOn(port, bus, kv);
   const shared = new MemoryKeyValueStore();
   const [a, b] = [make(shared), make(shareStore ? shared : new MemoryKeyValueStore())];
   const [task] = await port.listTasks('cl-karen');
@@ -71,18 +74,7 @@ describe('a Koppeltaal re-read when more changed than one answer holds', () => {
         return { tasks: after.slice(0, 2), complete: after.length <= 2 };
       },
     });
-    const service = new EhealthService({
-      port,
-      clients: { existingClientId: async () => 'client-karen', sourcesOf: async () => new Map() } as unknown as ClientsService,
-      bus,
-      key: LaunchKey.from(undefined, undefined),
-      clientId: 'ggz-portal-gateway',
-      launchTtlSeconds: 120,
-      logger: createLogger('silent'),
-      metrics: new Metrics({ knownOperations: null }),
-      kv: new MemoryKeyValueStore(),
-    });
-    await service.notified();
+    await serviceOn(port, bus, new MemoryKeyValueStore()).notified();
     await bus.close();
     // Each look after the first starts 2 s (the overlap) before the newest Task of the one before, so the last of each answer comes again and is not pushed twice.
     expect(asked.slice(1)).toEqual([2, 3, 4].map((n) => new Date(Date.parse(changes[n - 1].updatedAt) - 2000).toISOString()));
