@@ -263,6 +263,10 @@ describe('eHealth modules launched with Koppeltaal 2.0', () => {
     expect(tokens.assertions.length).toBeGreaterThan(0);
     const lines = await t.app.services.audit.list(await clientIdOf(t, 'cl-karen'), 20);
     expect(lines.some((l) => l.eventType === 'ehealth.modules.read' && l.action === 'R')).toBe(true);
+    // The screen again: her Patient is known by now, so the domain is asked for her Tasks only.
+    const before = fhir.requests.length;
+    expect((await modules(karen, await clientIdOf(t, 'cl-karen'))).body.data!.client.ehealthModules).toHaveLength(1);
+    expect(fhir.requests.slice(before).map((r) => r.path)).not.toContain('Patient');
   });
 
   it('launches: the module stand-in accepts the HTI token the browser posts, with the claims as Koppeltaal composes them', async () => {
@@ -406,8 +410,9 @@ describe('eHealth modules launched with Koppeltaal 2.0', () => {
     expect(body.errors?.[0]).toMatchObject({ path: ['client', 'ehealthModules'], extensions: { code: 'UPSTREAM_UNAVAILABLE' } });
     // The operator sees it: /readyz names the domain's last failure, /metrics counts the failed calls.
     const ready = (await (await fetch(`${t.base}/readyz`)).json()) as { koppeltaal?: { lastOkAt: string | null; lastFailure: { method: string } | null } };
-    expect(ready.koppeltaal).toMatchObject({ lastOkAt: expect.any(String), lastFailure: { method: 'findPatient' } });
+    // (Karen's Patient is known from the screens before: the call that failed is the one for her Tasks.)
+    expect(ready.koppeltaal).toMatchObject({ lastOkAt: expect.any(String), lastFailure: { method: 'listTasks' } });
     const metrics = await (await fetch(`${t.base}/metrics`)).text();
-    expect(metrics).toMatch(/gateway_adapter_calls_total\{adapter="koppeltaal",method="findPatient",outcome="error"\} [1-9]/);
+    expect(metrics).toMatch(/gateway_adapter_calls_total\{adapter="koppeltaal",method="listTasks",outcome="error"\} [1-9]/);
   });
 });

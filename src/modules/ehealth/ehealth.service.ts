@@ -69,6 +69,7 @@ export class EhealthService {
   /** Found RelatedPersons (patient|e-mail → id) and a Patient's client, briefly: a live event asks for every seat. */
   private readonly people = new LRUCache<string, string>({ max: 10_000, ttl: 60_000 });
   private readonly patients = new LRUCache<string, string>({ max: 10_000, ttl: 300_000 });
+  private readonly patientOfClient = new LRUCache<string, string>({ max: 10_000, ttl: 300_000 });
   /** A rest-hook's re-read looks from here; process start at first (notifications before it are not ours to catch up). */
   private watermark = new Date(Date.now() - 60_000);
   private refreshing: Promise<void> | null = null;
@@ -92,8 +93,16 @@ export class EhealthService {
   async patientOf(clientId: string, ctx: AdapterRequestContext): Promise<string | null> {
     const port = this.o.port;
     if (!port) return null;
+    const known = this.patientOfClient.get(clientId);
+    if (known) return known;
     const refs = (await this.o.clients.sourcesOf([clientId])).get(clientId) ?? [];
-    return refs.length ? this.upstream('findPatient', () => port.findPatient(refs, ctx)) : null;
+    const patientId = refs.length ? await this.upstream('findPatient', () => port.findPatient(refs, ctx)) : null;
+    // Both ways, as briefly as clientOfPatient keeps them: a screen and its live events then search the domain once.
+    if (patientId) {
+      this.patientOfClient.set(clientId, patientId);
+      this.patients.set(patientId, clientId);
+    }
+    return patientId;
   }
 
   /** The viewer as `sub`: the client's Patient, or their own RelatedPerson of it; null when they have none. */
