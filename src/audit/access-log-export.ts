@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import type { DataSource } from 'typeorm';
 import { ConfigError, loadConfig } from '../config';
 import { openDatabase } from '../db/data-source';
-import { ClientSourceEntity } from '../modules/clients/client.entity';
+import { ClientsService } from '../modules/clients/clients.service';
 import type { AccessLogEntity } from './access-log.entity';
 import { AccessLogService } from './access-log.service';
 
@@ -83,15 +83,16 @@ export async function exportAccessLog(
   request: AccessLogExportRequest,
   write: (line: string) => void,
 ): Promise<number> {
-  const sources = db.getRepository(ClientSourceEntity);
+  const clients = new ClientsService(db);
+  const sourcesOf = async (id: string) => (await clients.sourcesOf([id])).get(id) ?? [];
   let clientId = request.client;
-  let refs = await sources.findBy({ clientId });
+  let refs = await sourcesOf(clientId);
   if (!refs.length) {
     const at = request.client.indexOf(':');
-    const bySource = at > 0 ? await sources.findOneBy({ source: request.client.slice(0, at), externalId: request.client.slice(at + 1) }) : null;
+    const bySource = at > 0 ? await clients.existingClientId({ source: request.client.slice(0, at), externalId: request.client.slice(at + 1) }) : null;
     if (!bySource) throw new UsageError(`no client '${request.client.slice(0, 140)}' (give the portal's client id or source:externalId)`);
-    clientId = bySource.clientId;
-    refs = await sources.findBy({ clientId });
+    clientId = bySource;
+    refs = await sourcesOf(clientId);
   }
   const client = { id: clientId, sources: refs.map((r) => ({ source: r.source, externalId: r.externalId })) };
   // Reading the log is an access to the client's record too: logged before a line leaves (fail closed), as the portal's reads are.

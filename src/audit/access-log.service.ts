@@ -75,30 +75,33 @@ export class AccessLogService {
   }
 
   /** The newest lines first; `after`: only lines older than that one (a page after it), by (at, id); `filter`: only the lines it names. */
-  async list(clientId: string, take: number, after?: { at: Date; id: string }, filter: AccessLogFilter = {}): Promise<AccessLogEntity[]> {
-    const query = this.db
-      .getRepository(AccessLogEntity)
-      .createQueryBuilder('l')
-      .where('l.clientId = :clientId', { clientId })
-      .orderBy('l.at', 'DESC')
-      .addOrderBy('l.id', 'DESC')
-      .take(take);
-    if (after) query.andWhere('(l.at < :at OR (l.at = :at AND l.id < :id))', { at: after.at, id: after.id });
-    applyFilter(query, filter);
-    return query.getMany();
+  list(clientId: string, take: number, after?: { at: Date; id: string }, filter: AccessLogFilter = {}): Promise<AccessLogEntity[]> {
+    return this.page(clientId, take, 'DESC', after, filter);
   }
 
   /** A client's lines in a period, oldest first, a page at a time (the privacy officer's export). */
-  async listForExport(clientId: string, from: Date, to: Date, take: number, after?: { at: Date; id: string }): Promise<AccessLogEntity[]> {
+  listForExport(clientId: string, from: Date, to: Date, take: number, after?: { at: Date; id: string }): Promise<AccessLogEntity[]> {
+    return this.page(clientId, take, 'ASC', after, { from, to });
+  }
+
+  /** One page of a client's lines in (at, id) order; `after`: the lines past that one in the same order. */
+  private page(
+    clientId: string,
+    take: number,
+    order: 'ASC' | 'DESC',
+    after: { at: Date; id: string } | undefined,
+    filter: AccessLogFilter,
+  ): Promise<AccessLogEntity[]> {
+    const past = order === 'ASC' ? '>' : '<';
     const query = this.db
       .getRepository(AccessLogEntity)
       .createQueryBuilder('l')
       .where('l.clientId = :clientId', { clientId })
-      .orderBy('l.at', 'ASC')
-      .addOrderBy('l.id', 'ASC')
+      .orderBy('l.at', order)
+      .addOrderBy('l.id', order)
       .take(take);
-    if (after) query.andWhere('(l.at > :at OR (l.at = :at AND l.id > :id))', { at: after.at, id: after.id });
-    applyFilter(query, { from, to });
+    if (after) query.andWhere(`(l.at ${past} :at OR (l.at = :at AND l.id ${past} :id))`, { at: after.at, id: after.id });
+    applyFilter(query, filter);
     return query.getMany();
   }
 
