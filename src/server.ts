@@ -55,7 +55,7 @@ import { ClientsService } from './modules/clients/clients.service';
 import { ConsentsService } from './modules/consents/consents.service';
 import { JournalService } from './modules/journal/journal.service';
 import { QuestionnairesService } from './modules/questionnaires/questionnaires.service';
-import { EhrWrites } from './modules/ehr/ehr-writes';
+import { EhrWrites, payloadOf } from './modules/ehr/ehr-writes';
 import { NetworkService } from './modules/network/network.service';
 import { OnboardingService } from './modules/onboarding/onboarding.service';
 import { loadEhrAdapters, loadFileStorage, loadKoppeltaal, loadMailPort, loadSmsPort, type EhrAdapterSettings } from '../adapters/loader';
@@ -488,7 +488,7 @@ function ehrWriteHooks(
     onDelivered: async (row) => {
       if (row.method === 'uploadDocument') {
         // The EHR holds it now; the portal keeps no copy.
-        const { uploadId, documentId } = (JSON.parse(row.payload) as { input: { uploadId: string; documentId: string } }).input;
+        const { uploadId, documentId } = payloadOf(row).input as { uploadId: string; documentId: string };
         await attachments.removeFiled(uploadId, documentId);
         return ehrCache.dropPart(row.clientId, row.source, 'listDocuments');
       }
@@ -509,7 +509,7 @@ function ehrWriteHooks(
     onRefused: async (row) => {
       if (row.method === 'saveQuestionnaireAnswers') await questionnaires.reopen(row.clientId, row.subject);
       if (row.method === 'uploadDocument') {
-        const { uploadId, documentId } = (JSON.parse(row.payload) as { input: { uploadId: string; documentId: string } }).input;
+        const { uploadId, documentId } = payloadOf(row).input as { uploadId: string; documentId: string };
         await attachments.releaseFromDocument(uploadId, documentId);
       }
     },

@@ -128,7 +128,7 @@ export class EhrWrites {
       source: request.source,
       method: request.method,
       subject: request.subject,
-      payload: JSON.stringify({ externalClientId: request.externalClientId, input: request.input }),
+      payload: JSON.stringify({ externalClientId: request.externalClientId, input: request.input } satisfies WritePayload),
       status: 'pending',
       attempts: 0,
       nextAttemptAt: new Date(),
@@ -181,7 +181,7 @@ export class EhrWrites {
       .find({ where: { clientId, status: In(['pending', 'failed']), method: Not(In([...UNSHOWN])) }, order: { createdAt: 'ASC' } });
     const out = new Map<EhrWriteMethod, Map<string, OpenWrite>>();
     for (const r of rows) {
-      const input = (JSON.parse(r.payload) as { input?: Record<string, unknown> }).input ?? {};
+      const input = (payloadOf(r).input as Record<string, unknown> | undefined) ?? {};
       const method = r.method as EhrWriteMethod;
       if (!out.has(method)) out.set(method, new Map());
       out.get(method)!.set(r.subject, { status: r.status, at: typeof input.at === 'string' ? input.at : null, input });
@@ -250,7 +250,7 @@ export class EhrWrites {
       if (!UNSHOWN.has(row.method as EhrWriteMethod)) await this.changed(row.clientId);
     };
     try {
-      const { externalClientId, input: stored } = JSON.parse(row.payload) as { externalClientId: string; input: unknown };
+      const { externalClientId, input: stored } = payloadOf(row);
       const input = this.deps.prepare ? await this.deps.prepare(row, stored) : stored;
       // An adapter not loaded here (another instance may have it: a rolling configuration change) fails the call below: the row is kept and retried.
       const result = await this.deps.registry.call(
@@ -303,6 +303,15 @@ const UNSHOWN: ReadonlySet<EhrWriteMethod> = new Set(['sendMessage', 'withdrawMe
  * could not be renewed (the store away during a write) is noticed by this age limit.
  */
 const KEPT_MAX_AGE_MS = 30_000;
+
+/** What a write's row keeps in `payload`: the client's id in that EHR and the method's input. */
+interface WritePayload {
+  externalClientId: string;
+  input: unknown;
+}
+
+/** A write row's payload as stored by enqueue (the one place that knows its format). */
+export const payloadOf = (row: Pick<EhrWriteEntity, 'payload'>): WritePayload => JSON.parse(row.payload) as WritePayload;
 
 const cannot = (row: EhrWriteEntity): EhrWriteResult => ({ done: false, refusal: 'NOT_CHANGEABLE', reason: `adapter '${row.source}' cannot ${row.method}` });
 

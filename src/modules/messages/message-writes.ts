@@ -3,7 +3,7 @@ import type { ClientSourceRef } from '../clients/clients.service';
 import type { EhrOutboundAttachment, EhrOutboundMessage } from '../../../adapters/ports';
 import type { AttachmentsService } from '../files/attachments.service';
 import { EhrWriteEntity, type EhrWriteStatus } from '../ehr/ehr-write.entity';
-import { WriteCancelled, type EhrWrites } from '../ehr/ehr-writes';
+import { payloadOf, WriteCancelled, type EhrWrites } from '../ehr/ehr-writes';
 import { parseGlobalId } from '../ehr/global-id';
 import { ConversationEntity, ConversationParticipantEntity, MessageEntity } from './message.entity';
 
@@ -36,7 +36,7 @@ export async function sentTo(tx: EntityManager, message: Pick<MessageEntity, 'id
     method: 'sendMessage',
     status: Not(In(['cancelled', 'refused', 'superseded'])),
   });
-  return rows.map((r) => ({ source: r.source, externalId: (JSON.parse(r.payload) as { externalClientId: string }).externalClientId }));
+  return rows.map((r) => ({ source: r.source, externalId: payloadOf(r).externalClientId }));
 }
 
 /** The outbox states of every message of a conversation that goes to an EHR (its sends), by message id: one query for the whole conversation. */
