@@ -512,3 +512,22 @@ export function traceCall(signal: AbortSignal, headers: Readonly<Record<string, 
 export function traceHeadersOf(signal: AbortSignal | undefined): Readonly<Record<string, string>> | undefined {
   return signal ? bySignal.get(signal) : undefined;
 }
+
+// --- Failures: what an adapter's caller may try again ---
+
+/**
+ * Whether a failed upstream call was a passing trouble of the way there: the upstream saying it is
+ * overloaded or unavailable (429, 502, 503, 504, as `status` on the error), or a refused, reset or
+ * timed-out connection (`code` on the error or its cause; fetch's "fetch failed" carries it as the
+ * cause). One rule for every caller that retries (the EHR registry, the Koppeltaal adapter).
+ */
+export function transientUpstreamFailure(err: unknown): boolean {
+  const status = (err as { status?: unknown }).status;
+  if (typeof status === 'number') return status === 429 || status === 502 || status === 503 || status === 504;
+  const code = (err as { code?: unknown; cause?: { code?: unknown } }).code ?? (err as { cause?: { code?: unknown } }).cause?.code;
+  if (typeof code === 'string') return TRANSIENT_CODES.has(code);
+  // Anything else is not known to pass.
+  return err instanceof TypeError && /fetch failed|socket/i.test(err.message);
+}
+
+const TRANSIENT_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT']);

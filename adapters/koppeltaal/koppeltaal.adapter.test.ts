@@ -36,25 +36,41 @@ const task = (n: number): Task => ({
   meta: { lastUpdated: new Date(Date.UTC(2026, 11, 1, 9, 0, n)).toISOString() },
 });
 
+const adapterOn = (fetchFn: typeof fetch, extra: { pageSize?: number; maxPages?: number; retries?: number } = {}) =>
+  new KoppeltaalFhirAdapter({
+    baseUrl: 'http://koppeltaal.test/fhir',
+    auth: {
+      tokenUrl: 'http://koppeltaal.test/token',
+      clientId: 'portal',
+      privateKey: generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey,
+      keyId: 'k1',
+      algorithm: 'ES256',
+    },
+    patientIdentifierSystem: 'urn:test',
+    ehrSource: 'demo',
+    resilience: { timeoutMs: 2000, retries: extra.retries ?? 0, breakerThreshold: 5, halfOpenAfterMs: 1000, concurrency: 4 },
+    fetch: fetchFn,
+    pageSize: extra.pageSize,
+    maxPages: extra.maxPages,
+  });
+
+describe('Koppeltaal adapter retries', () => {
+  it('tries again after a socket the server closed (undici’s UND_ERR_SOCKET), as the EHR registry does', async () => {
+    const { fetchFn } = domainWith([task(1)]);
+    let failures = 1;
+    const flaky = (async (input: string | URL | Request, init?: RequestInit) => {
+      if (String(input).includes('/fhir/Task') && failures-- > 0) throw Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET' });
+      return fetchFn(input, init);
+    }) as typeof fetch;
+    const answer = await adapterOn(flaky, { retries: 2 }).changedTasks('2026-12-01T09:00:00.000Z', { requestId: 'test' });
+    expect(answer).toMatchObject({ complete: true, tasks: [{ id: 'task-1' }] });
+  });
+});
+
 describe('Koppeltaal changed Tasks, more than one answer holds', () => {
   it('answers the oldest pages with complete: false, and the rest when asked again from the newest one’s time', async () => {
     const { searches, fetchFn } = domainWith([5, 1, 4, 2, 3].map(task));
-    const adapter = new KoppeltaalFhirAdapter({
-      baseUrl: 'http://koppeltaal.test/fhir',
-      auth: {
-        tokenUrl: 'http://koppeltaal.test/token',
-        clientId: 'portal',
-        privateKey: generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey,
-        keyId: 'k1',
-        algorithm: 'ES256',
-      },
-      patientIdentifierSystem: 'urn:test',
-      ehrSource: 'demo',
-      resilience: { timeoutMs: 2000, retries: 0, breakerThreshold: 5, halfOpenAfterMs: 1000, concurrency: 4 },
-      fetch: fetchFn,
-      pageSize: 2,
-      maxPages: 1,
-    });
+    const adapter = adapterOn(fetchFn, { pageSize: 2, maxPages: 1 });
     const ctx = { requestId: 'test' };
     const first = await adapter.changedTasks('2026-12-01T09:00:00.000Z', ctx);
     expect(first).toMatchObject({ complete: false, tasks: [{ id: 'task-1' }, { id: 'task-2' }] });

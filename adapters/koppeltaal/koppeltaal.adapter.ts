@@ -15,7 +15,7 @@ import {
 } from 'cockatiel';
 import jwt, { type Algorithm } from 'jsonwebtoken';
 import type { AdapterRequestContext, ChangedTasks, KoppeltaalClientRef, KoppeltaalPort, KoppeltaalTask } from '../ports';
-import { traceHeadersOf } from '../ports';
+import { traceHeadersOf, transientUpstreamFailure } from '../ports';
 import { definitionKey, definitionOf, isSubtask, KT2, refId, toKoppeltaalTask } from './koppeltaal.mapping';
 
 /** SMART backend services (`private_key_jwt`): the client assertion is signed with our key, as the HTI tokens are. */
@@ -67,13 +67,6 @@ const MAX_PAGES = 20;
 const TOKEN_TIMEOUT_MS = 10_000;
 const CLIENT_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 
-/** 429/502/503/504 and connection failures: another attempt may help (as the EHR registry decides). */
-function worthRetrying(err: unknown): boolean {
-  const status = (err as { status?: unknown }).status;
-  if (typeof status === 'number') return status === 429 || status === 502 || status === 503 || status === 504;
-  return err instanceof TypeError && /fetch failed|socket/i.test(err.message);
-}
-
 /**
  * The Koppeltaal domain's FHIR R4 server (the KT2 profiles). Every call goes through its own
  * cockatiel policy: a bulkhead, retries of reads with capped backoff, a circuit breaker and a
@@ -93,7 +86,7 @@ export class KoppeltaalFhirAdapter implements KoppeltaalPort {
     const r = options.resilience;
     this.policy = wrap(
       bulkhead(r.concurrency, r.concurrency * 4),
-      retry(handleWhen(worthRetrying), { maxAttempts: r.retries, backoff: new ExponentialBackoff({ initialDelay: 50, maxDelay: 1000 }) }),
+      retry(handleWhen(transientUpstreamFailure), { maxAttempts: r.retries, backoff: new ExponentialBackoff({ initialDelay: 50, maxDelay: 1000 }) }),
       circuitBreaker(handleAll, { halfOpenAfter: r.halfOpenAfterMs, breaker: new ConsecutiveBreaker(r.breakerThreshold) }),
       timeout(r.timeoutMs, TimeoutStrategy.Aggressive),
     );

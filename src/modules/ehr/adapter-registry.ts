@@ -13,7 +13,7 @@ import {
   TaskCancelledError,
   wrap,
 } from 'cockatiel';
-import type { AdapterRequestContext, EhrAdapter } from '../../../adapters/ports';
+import { transientUpstreamFailure, type AdapterRequestContext, type EhrAdapter } from '../../../adapters/ports';
 import { UpstreamUnavailableError } from '../../errors';
 import { tracedAdapterCall } from '../../observability/tracing';
 import type { Logger } from '../../observability/logger';
@@ -97,13 +97,7 @@ export interface AdapterHealth {
  */
 export function worthRetrying(err: unknown): boolean {
   if (err instanceof BrokenCircuitError || err instanceof TaskCancelledError) return false;
-  const status = (err as { status?: unknown }).status;
-  if (typeof status === 'number') return status === 429 || status === 502 || status === 503 || status === 504;
-  const code = (err as { code?: unknown; cause?: { code?: unknown } }).code ?? (err as { cause?: { code?: unknown } }).cause?.code;
-  if (typeof code === 'string')
-    return ['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT'].includes(code);
-  // fetch's "fetch failed" carries the socket error as its cause; anything else is not known to pass.
-  return err instanceof TypeError && /fetch failed|socket/i.test(err.message);
+  return transientUpstreamFailure(err);
 }
 
 interface MethodMetrics {
