@@ -60,6 +60,7 @@ import type {
 } from '../ports';
 import { traceHeadersOf, writeRefused, type EhrNotificationEvent } from '../ports';
 import { fhirNotificationToEvent } from './fhir-notification';
+import { issuedToken, readPages, TokenCache, type IssuedToken } from './fhir-http';
 import {
   type Approvals,
   approvalsByTarget,
@@ -918,15 +919,16 @@ export class FhirEhrAdapter implements EhrAdapter {
     const first = options.byPost ? new URL(`${type}/_search`, this.base) : new URL(`${type}?${query.toString()}`, this.base);
     const matches: T[] = [];
     const included: Resource[] = [];
-    let next: URL | undefined = first;
-    for (let page = 0; next; page++) {
-      if (page >= this.maxPages) throw new Error(`FHIR search ${type} has more than ${this.maxPages} pages`);
-      const res: Response = await this.send(next, { accept: FHIR_JSON, signal, authenticate: true, ...(page === 0 && options.byPost ? { form: query } : {}) });
+    const { bundles, complete } = await readPages(first, this.base, this.maxPages, async (url, page) => {
+      const res: Response = await this.send(url, { accept: FHIR_JSON, signal, authenticate: true, ...(page === 0 && options.byPost ? { form: query } : {}) });
       if (!res.ok) {
         await res.body?.cancel();
-        throw new FhirHttpError(res.status, next.pathname);
+        throw new FhirHttpError(res.status, url.pathname);
       }
-      const bundle = (await res.json()) as Bundle;
+      return (await res.json()) as Bundle;
+    });
+    if (!complete) throw new Error(`FHIR search ${type} has more than ${this.maxPages} pages`);
+    for (const bundle of bundles)
       for (const entry of bundle.entry ?? []) {
         const resource = entry.resource;
         if (!resource) continue;
@@ -935,18 +937,7 @@ export class FhirEhrAdapter implements EhrAdapter {
         if (isMatch) matches.push(resource as T);
         else included.push(resource);
       }
-      next = this.nextPage(bundle);
-    }
     return { matches, included };
-  }
-
-  /** Only pages on our own server are followed: a `next` elsewhere would take our token with it. */
-  private nextPage(bundle: Bundle): URL | undefined {
-    const href = bundle.link?.find((l) => l.relation === 'next')?.url;
-    if (!href) return undefined;
-    const url = new URL(href, this.base);
-    if (url.origin !== this.base.origin) throw new Error(`FHIR server paged to another origin (${url.origin})`);
-    return url;
   }
 
   /** One HTTP exchange: GET, POST with a form body (search by POST), or POST of a resource (conditional create). */
@@ -995,57 +986,46 @@ export class FhirEhrAdapter implements EhrAdapter {
   }
 }
 
-/** The access token per FHIR_AUTH: none, a fixed bearer, or client_credentials cached until expiry. */
+/** The access token per FHIR_AUTH: none, a fixed bearer, or client_credentials cached until expiry (fhir-http.ts). */
 class TokenSource {
-  private cached?: { token: string; expiresAt: number };
-  private pending?: Promise<string>;
+  private readonly cache?: TokenCache;
 
   constructor(
     private readonly auth: FhirAuth,
-    private readonly fetchFn: typeof fetch,
-  ) {}
+    fetchFn: typeof fetch,
+  ) {
+    if (auth.kind === 'client_credentials') this.cache = new TokenCache((signal) => fetchToken(auth, fetchFn, signal));
+  }
 
   async get(signal?: AbortSignal): Promise<string | undefined> {
     if (this.auth.kind === 'none') return undefined;
     if (this.auth.kind === 'bearer') return this.auth.token;
-    // A margin, so a token does not expire between here and the FHIR server.
-    if (this.cached && this.cached.expiresAt - 30_000 > Date.now()) return this.cached.token;
-    // Concurrent calls share one token request, bounded by its own timeout: one caller giving up
-    // must not fail the others waiting for the same token.
-    this.pending ??= this.fetchToken(this.auth, AbortSignal.timeout(TOKEN_TIMEOUT_MS)).finally(() => {
-      this.pending = undefined;
-    });
-    return untilAborted(this.pending, signal);
+    return this.cache!.get(signal);
   }
 
   invalidate(): void {
-    this.cached = undefined;
-  }
-
-  private async fetchToken(auth: Extract<FhirAuth, { kind: 'client_credentials' }>, signal?: AbortSignal): Promise<string> {
-    const res = await this.fetchFn(auth.tokenUrl, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/x-www-form-urlencoded',
-        accept: 'application/json',
-        authorization: `Basic ${Buffer.from(`${encodeURIComponent(auth.clientId)}:${encodeURIComponent(auth.clientSecret)}`).toString('base64')}`,
-      },
-      body: new URLSearchParams({ grant_type: 'client_credentials' }).toString(),
-      signal,
-    });
-    if (!res.ok) {
-      await res.body?.cancel();
-      throw new FhirHttpError(res.status, 'token endpoint');
-    }
-    const body = (await res.json()) as { access_token?: unknown; expires_in?: unknown };
-    if (typeof body.access_token !== 'string') throw new Error('token endpoint answered without an access_token');
-    const lifetime = typeof body.expires_in === 'number' ? body.expires_in : 300;
-    this.cached = { token: body.access_token, expiresAt: Date.now() + lifetime * 1000 };
-    return body.access_token;
+    this.cache?.invalidate();
   }
 }
 
-const TOKEN_TIMEOUT_MS = 10_000;
+async function fetchToken(auth: Extract<FhirAuth, { kind: 'client_credentials' }>, fetchFn: typeof fetch, signal: AbortSignal): Promise<IssuedToken> {
+  const res = await fetchFn(auth.tokenUrl, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      accept: 'application/json',
+      authorization: `Basic ${Buffer.from(`${encodeURIComponent(auth.clientId)}:${encodeURIComponent(auth.clientSecret)}`).toString('base64')}`,
+    },
+    body: new URLSearchParams({ grant_type: 'client_credentials' }).toString(),
+    signal,
+  });
+  if (!res.ok) {
+    await res.body?.cancel();
+    throw new FhirHttpError(res.status, 'token endpoint');
+  }
+  return issuedToken(res, 'token endpoint');
+}
+
 /** Read-modify-write passes before a resource that keeps changing under us counts as a failure. */
 const CONFLICT_ATTEMPTS = 3;
 
@@ -1057,17 +1037,6 @@ function isOpenPlan(plan: CarePlan): boolean {
 /** "DocumentReference/d1" for each resource, as a `target` search and Provenance.target name them. */
 function referencesTo(resources: Resource[]): string[] {
   return resources.flatMap((r) => resourceKey(r) ?? []);
-}
-
-/** Waits for `promise`, or rejects as soon as `signal` aborts (the promise itself runs on). */
-function untilAborted<T>(promise: Promise<T>, signal?: AbortSignal): Promise<T> {
-  if (!signal) return promise;
-  signal.throwIfAborted();
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason as Error);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
 }
 
 /** FHIR_AUTH as parsed config → the adapter's auth. */

@@ -16,6 +16,7 @@ import {
 import jwt, { type Algorithm } from 'jsonwebtoken';
 import type { AdapterRequestContext, ChangedTasks, KoppeltaalClientRef, KoppeltaalPort, KoppeltaalTask } from '../ports';
 import { traceHeadersOf, transientUpstreamFailure } from '../ports';
+import { issuedToken, readPages, TokenCache, type IssuedToken } from '../fhir/fhir-http';
 import { definitionKey, definitionOf, isSubtask, KT2, refId, toKoppeltaalTask } from './koppeltaal.mapping';
 
 /** SMART backend services (`private_key_jwt`): the client assertion is signed with our key, as the HTI tokens are. */
@@ -64,7 +65,6 @@ export class KoppeltaalHttpError extends Error {
 
 const FHIR_JSON = 'application/fhir+json';
 const MAX_PAGES = 20;
-const TOKEN_TIMEOUT_MS = 10_000;
 const CLIENT_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 
 /**
@@ -77,12 +77,12 @@ export class KoppeltaalFhirAdapter implements KoppeltaalPort {
   private readonly base: URL;
   private readonly fetchFn: typeof fetch;
   private readonly policy: IPolicy;
-  private token?: { value: string; expiresAt: number };
-  private pendingToken?: Promise<string>;
+  private readonly tokens: TokenCache;
 
   constructor(private readonly options: KoppeltaalAdapterOptions) {
     this.base = new URL(options.baseUrl.endsWith('/') ? options.baseUrl : `${options.baseUrl}/`);
     this.fetchFn = options.fetch ?? fetch;
+    this.tokens = new TokenCache((signal) => this.fetchToken(signal));
     const r = options.resilience;
     this.policy = wrap(
       bulkhead(r.concurrency, r.concurrency * 4),
@@ -219,22 +219,18 @@ export class KoppeltaalFhirAdapter implements KoppeltaalPort {
     const query = new URLSearchParams(params);
     query.set('_count', String(this.options.pageSize ?? 100));
     return this.call(ctx, async (signal) => {
-      const out: T[] = [];
-      let next: URL | undefined = new URL(`${type}?${query.toString()}`, this.base);
-      for (let page = 0; next; page++) {
-        if (page >= this.maxPages) return { items: out, complete: false };
-        const res: Response = await this.get(next, signal);
+      const { bundles, complete } = await readPages(new URL(`${type}?${query.toString()}`, this.base), this.base, this.maxPages, async (url) => {
+        const res: Response = await this.get(url, signal);
         if (!res.ok) {
           await res.body?.cancel();
-          throw new KoppeltaalHttpError(res.status, next.pathname);
+          throw new KoppeltaalHttpError(res.status, url.pathname);
         }
-        const bundle = (await res.json()) as Bundle;
-        for (const entry of bundle.entry ?? []) if (entry.resource?.resourceType === type && entry.search?.mode !== 'include') out.push(entry.resource as T);
-        const href = bundle.link?.find((l) => l.relation === 'next')?.url;
-        next = href ? new URL(href, this.base) : undefined;
-        if (next && next.origin !== this.base.origin) throw new Error(`Koppeltaal server paged to another origin (${next.origin})`);
-      }
-      return { items: out, complete: true };
+        return (await res.json()) as Bundle;
+      });
+      const items: T[] = [];
+      for (const bundle of bundles)
+        for (const entry of bundle.entry ?? []) if (entry.resource?.resourceType === type && entry.search?.mode !== 'include') items.push(entry.resource as T);
+      return { items, complete };
     });
   }
 
@@ -248,25 +244,15 @@ export class KoppeltaalFhirAdapter implements KoppeltaalPort {
   }
 
   private async get(url: URL, signal: AbortSignal): Promise<Response> {
-    const token = await this.accessToken(signal);
+    const token = await this.tokens.get(signal);
     const res = await this.fetchFn(url, { headers: { accept: FHIR_JSON, authorization: `Bearer ${token}`, ...traceHeadersOf(signal) }, signal });
     // An expired or revoked token: dropped, so the next attempt fetches a fresh one.
-    if (res.status === 401) this.token = undefined;
+    if (res.status === 401) this.tokens.invalidate();
     return res;
   }
 
-  private async accessToken(signal: AbortSignal): Promise<string> {
-    if (this.token && this.token.expiresAt - 30_000 > Date.now()) return this.token.value;
-    // Concurrent calls share one token request, bounded by its own timeout.
-    this.pendingToken ??= this.fetchToken(AbortSignal.timeout(TOKEN_TIMEOUT_MS)).finally(() => {
-      this.pendingToken = undefined;
-    });
-    signal.throwIfAborted();
-    return this.pendingToken;
-  }
-
   /** SMART Backend Services: client_credentials with a client assertion (RFC 7523) signed with our key. */
-  private async fetchToken(signal: AbortSignal): Promise<string> {
+  private async fetchToken(signal: AbortSignal): Promise<IssuedToken> {
     const { tokenUrl, clientId, privateKey, keyId, algorithm, scope } = this.options.auth;
     const assertion = jwt.sign({}, privateKey, {
       algorithm,
@@ -289,10 +275,6 @@ export class KoppeltaalFhirAdapter implements KoppeltaalPort {
       await res.body?.cancel();
       throw new KoppeltaalHttpError(res.status, 'the token endpoint');
     }
-    const answer = (await res.json()) as { access_token?: unknown; expires_in?: unknown };
-    if (typeof answer.access_token !== 'string') throw new Error('the Koppeltaal token endpoint answered without an access_token');
-    const lifetime = typeof answer.expires_in === 'number' ? answer.expires_in : 300;
-    this.token = { value: answer.access_token, expiresAt: Date.now() + lifetime * 1000 };
-    return answer.access_token;
+    return issuedToken(res, 'the Koppeltaal token endpoint');
   }
 }

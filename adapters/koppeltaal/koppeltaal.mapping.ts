@@ -1,5 +1,6 @@
 import type { ActivityDefinition, Endpoint, Extension, Reference, Task } from '@medplum/fhirtypes';
 import type { KoppeltaalTask } from '../ports';
+import { referenceId, referenceKey } from '../fhir/fhir.mapping';
 
 /**
  * Names from the vzvznl Koppeltaal-2.0-FHIR implementation guide (profiles KT2_Task,
@@ -24,18 +25,13 @@ function extensionRef(extensions: Extension[] | undefined, url: string): string 
   return extensions?.find((e) => e.url === url)?.valueReference?.reference ?? null;
 }
 
-/** `Type/id` of a relative or absolute reference (history suffix dropped); null for another type. */
+/** The id of a relative or absolute reference of that type (history suffix dropped); null for another type. The FHIR adapter's rule. */
 export function refId(reference: string | null | undefined, type: string): string | null {
-  if (!reference) return null;
-  const m = new RegExp(`(?:^|/)${type}/([A-Za-z0-9\\-.]{1,64})(?:/_history/[^/]+)?$`).exec(reference);
-  return m ? m[1] : null;
+  return reference ? (referenceId({ reference }, type) ?? null) : null;
 }
 
-/** `Type/id` of a Reference (relative form), or null. */
-function relative(ref: Reference | undefined): string | null {
-  const m = ref?.reference ? /([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[^/]+)?$/.exec(ref.reference) : null;
-  return m ? `${m[1]}/${m[2]}` : null;
-}
+/** `Type/id` of a Reference, or null. */
+const relative = (ref: Reference | undefined): string | null => referenceKey(ref) ?? null;
 
 /** What a Task says of its ActivityDefinition: the `instantiates` extension first, `instantiatesCanonical` else. */
 export function definitionOf(task: Task): string | null {
