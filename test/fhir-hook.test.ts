@@ -29,6 +29,11 @@ describe('FHIR Subscription rest-hook → sync events', () => {
       body: JSON.stringify(body),
     });
 
+  it('publishes no launch key and takes no Koppeltaal notification on a gateway without a Koppeltaal domain (this one: a FHIR EHR only)', async () => {
+    expect((await fetch(`${t.base}/.well-known/jwks.json`)).status).toBe(404);
+    expect((await fetch(`${t.base}/koppeltaal/notify`, { method: 'POST', body: '' })).status).toBe(404);
+  });
+
   it('drops the cached dossier when the FHIR server reports a change about the patient, once per version', async () => {
     const token = await t.login({ bsn: '999990019' });
     const [id] = await portalIds(t, token);

@@ -189,7 +189,7 @@ export const ROUTES = {
   },
   koppeltaal_jwks: {
     path: '/.well-known/jwks.json',
-    access: { kind: 'public', note: 'the public key of the HTI launch tokens and Koppeltaal client assertions' },
+    access: { kind: 'public', note: 'the public key of the HTI launch tokens and Koppeltaal client assertions; mounted with a Koppeltaal domain' },
   },
   koppeltaal_hook: {
     path: '/koppeltaal/notify',

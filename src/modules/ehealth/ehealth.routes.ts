@@ -8,14 +8,16 @@ import type { EhealthService } from './ehealth.service';
 
 /**
  * The eHealth module's HTTP routes: the JWKS that modules verify our HTI launch tokens (and the
- * domain our client assertions) with, and the Koppeltaal rest-hook. The hook is mounted only with
- * KOPPELTAAL_SUBSCRIPTION_SECRET and a Koppeltaal domain.
+ * domain our client assertions) with, and the Koppeltaal rest-hook. Neither is mounted without a
+ * Koppeltaal domain (no key to publish that anyone verifies); the hook also needs
+ * KOPPELTAAL_SUBSCRIPTION_SECRET.
  */
 export function ehealthRoutes(
   config: Pick<Config, 'KOPPELTAAL_SUBSCRIPTION_SECRET' | 'SYNC_MAX_BODY_BYTES'>,
   ehealth: EhealthService,
   logger: Logger,
 ): RouteHandlers {
+  if (!ehealth.configured) return {};
   const jwks = JSON.stringify(ehealth.jwks());
   const handlers: RouteHandlers = {
     koppeltaal_jwks: (req, res) => {
@@ -24,7 +26,7 @@ export function ehealthRoutes(
       res.end(req.method === 'HEAD' ? undefined : jwks);
     },
   };
-  if (config.KOPPELTAAL_SUBSCRIPTION_SECRET && ehealth.configured) handlers.koppeltaal_hook = koppeltaalHook(config, ehealth, logger);
+  if (config.KOPPELTAAL_SUBSCRIPTION_SECRET) handlers.koppeltaal_hook = koppeltaalHook(config, ehealth, logger);
   return handlers;
 }
 
