@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import { startFhirServer, type TestFhirServer } from '../../test/utils/fhir-server';
 import { parseSearchRequest } from '@medplum/core';
 import type { Bundle, CarePlan, Consent, DocumentReference, Goal, Patient, Provenance, QuestionnaireResponse, Resource } from '@medplum/fhirtypes';
@@ -38,7 +39,7 @@ const bundle = (resources: Resource[], next?: string): Bundle => ({
 const BASE = 'https://ehr.ggz-noord.test/fhir/R4';
 const ctx = { requestId: 'req-1' };
 
-function adapter(fetchFn: typeof fetch, auth: FhirAuth = { kind: 'none' }, extra: { pageSize?: number } = {}) {
+function adapter(fetchFn: typeof fetch, auth: FhirAuth = { kind: 'none' }, extra: { pageSize?: number; inlineAttachmentMaxBytes?: number } = {}) {
   return new FhirEhrAdapter({ baseUrl: BASE, auth, intakeQuestionnaire: 'intake', fetch: fetchFn, ...extra });
 }
 
@@ -688,5 +689,46 @@ describe('writes to a FHIR server (Medplum over HTTP)', () => {
       refusal: 'NOT_CHANGEABLE',
     });
     expect((await all<QuestionnaireResponse>('QuestionnaireResponse', `patient=Patient/${patient.id}`))[0]?.item?.[1]?.answer).toEqual([{ valueInteger: 2 }]);
+  });
+});
+
+describe('a large upload filed as Binary + DocumentReference', () => {
+  const upload = (documentId: string) => ({
+    documentId,
+    title: 'Verwijsbrief',
+    fileName: 'verwijsbrief.pdf',
+    mediaType: 'application/pdf',
+    size: 64,
+    content: async () => Readable.from([Buffer.from('%PDF-1.4 '.padEnd(64, 'x'))]),
+    uploadedBy: { name: 'Karen Test', kind: 'CLIENT' as const },
+    at: '2026-12-02T10:00:00.000Z',
+  });
+
+  function server(documentStatus: number) {
+    const { calls, fetchFn } = fakeFhir({
+      '/fhir/R4/DocumentReference': () =>
+        calls.at(-1)!.method === 'GET'
+          ? json(bundle([]))
+          : json({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'invalid' }] }, documentStatus),
+      '/fhir/R4/Binary': () => json({ resourceType: 'Binary', id: 'bin-1' }, 201),
+      '/fhir/R4/Binary/bin-1': () => new Response(null, { status: 204 }),
+    });
+    // Above 16 bytes an upload goes as a Binary of its own.
+    return {
+      ehr: adapter(fetchFn, { kind: 'none' }, { inlineAttachmentMaxBytes: 16 }),
+      removed: () => calls.filter((c) => c.method === 'DELETE').map((c) => c.url.pathname),
+    };
+  }
+
+  it('deletes the Binary again when the server refuses the DocumentReference outright (nothing points at it)', async () => {
+    const { ehr, removed } = server(422);
+    await expect(ehr.uploadDocument('p-1', upload('doc-1'), ctx)).rejects.toThrow(/422/);
+    expect(removed()).toEqual(['/fhir/R4/Binary/bin-1']);
+  });
+
+  it('keeps the Binary when the DocumentReference may have been filed (a 5xx: the answer says nothing)', async () => {
+    const { ehr, removed } = server(503);
+    await expect(ehr.uploadDocument('p-1', upload('doc-2'), ctx)).rejects.toThrow(/503/);
+    expect(removed()).toEqual([]);
   });
 });

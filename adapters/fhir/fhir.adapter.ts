@@ -645,14 +645,28 @@ export class FhirEhrAdapter implements EhrAdapter {
       return { done: true, id: resource.id };
     }
     // Larger: the bytes as a Binary of their own, streamed as they are (no base64 in memory), then the
-    // DocumentReference pointing at it. Filed already (a retry after a lost answer): nothing more. A
-    // retry after the Binary but before the DocumentReference leaves that Binary unreferenced (it
-    // names the patient as its security context, so the EHR's own clean-up can find it).
+    // DocumentReference pointing at it. Filed already (a retry after a lost answer): nothing more.
     const filed = (await this.search<DocumentReference>('DocumentReference', [...new URLSearchParams(identifier)] as Param[], ctx.signal)).matches[0];
     if (filed?.id) return { done: true, id: filed.id };
     const binaryId = await this.postBinary(clientId, upload.mediaType, await upload.content(), ctx.signal);
-    const { resource } = await this.createOnce(toUploadedDocument(clientId, upload, { url: `Binary/${binaryId}` }), identifier, ctx.signal);
-    return { done: true, id: resource.id };
+    try {
+      const { resource } = await this.createOnce(toUploadedDocument(clientId, upload, { url: `Binary/${binaryId}` }), identifier, ctx.signal);
+      return { done: true, id: resource.id };
+    } catch (err) {
+      // The server refused the DocumentReference outright (a 4xx but a conflict or too many requests):
+      // nothing points at the Binary, so it goes again rather than stay as the client's bytes without
+      // a document. Any other failure may have filed it (a lost answer): the Binary stays (it names
+      // the patient as its security context, so the EHR's own clean-up can find one left over).
+      if (definitelyRefused(err)) await this.deleteBinary(binaryId, ctx.signal).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  private async deleteBinary(id: string, signal?: AbortSignal): Promise<void> {
+    const url = new URL(`Binary/${encodeURIComponent(id)}`, this.base);
+    const res = await this.send(url, { accept: FHIR_JSON, signal, authenticate: true, method: 'DELETE' });
+    await res.body?.cancel();
+    if (!res.ok && res.status !== 404 && res.status !== 410) throw new FhirHttpError(res.status, url.pathname);
   }
 
   /** FHIR's raw Binary create: the bytes with their own Content-Type and the patient as X-Security-Context; answers the Binary's id. */
@@ -951,7 +965,7 @@ export class FhirEhrAdapter implements EhrAdapter {
       json?: Resource;
       ifNoneExist?: string;
       ifMatch?: string;
-      method?: 'POST' | 'PUT';
+      method?: 'POST' | 'PUT' | 'DELETE';
       /** Bytes streamed as they are (a raw Binary create), with their own content type and headers. */
       raw?: { contentType: string; content: NodeJS.ReadableStream; headers: Record<string, string> };
     },
@@ -978,7 +992,7 @@ export class FhirEhrAdapter implements EhrAdapter {
         ? { method: 'POST', headers, body: Readable.toWeb(Readable.from(init.raw.content as AsyncIterable<Uint8Array>)), signal: init.signal, duplex: 'half' }
         : body !== undefined
           ? { method: init.method ?? 'POST', headers, body, signal: init.signal }
-          : { headers, signal: init.signal },
+          : { method: init.method ?? 'GET', headers, signal: init.signal },
     );
     // An expired or revoked token: drop it, so the registry's retry fetches a fresh one.
     if (res.status === 401 && init.authenticate) this.tokens.invalidate();
@@ -1028,6 +1042,11 @@ async function fetchToken(auth: Extract<FhirAuth, { kind: 'client_credentials' }
 
 /** Read-modify-write passes before a resource that keeps changing under us counts as a failure. */
 const CONFLICT_ATTEMPTS = 3;
+
+/** A refusal that says the server did not store the resource: a 4xx but 408 (timeout), 409 (conflict) and 429 (too many). */
+function definitelyRefused(err: unknown): boolean {
+  return err instanceof FhirHttpError && err.status >= 400 && err.status < 500 && ![408, 409, 429].includes(err.status);
+}
 
 /** Goals may change until the client approves: a draft or a plan on hold, not an agreed or withdrawn one. */
 function isOpenPlan(plan: CarePlan): boolean {
