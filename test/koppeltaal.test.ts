@@ -269,6 +269,21 @@ describe('eHealth modules launched with Koppeltaal 2.0', () => {
     expect(fhir.requests.slice(before).map((r) => r.path)).not.toContain('Patient');
   });
 
+  it('passes the caller’s trace on to the Koppeltaal server (W3C traceparent), as the EHR calls do', async () => {
+    const karen = await t.login('client@demo.test');
+    const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    const before = fhir.requests.length;
+    const res = await fetch(`${t.base}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${karen}`, traceparent },
+      body: JSON.stringify({ query: 'query($c: ID!) { client(id: $c) { ehealthModules { id } } }', variables: { c: await clientIdOf(t, 'cl-karen') } }),
+    });
+    expect(((await res.json()) as { errors?: unknown }).errors).toBeUndefined();
+    const sent = fhir.requests.slice(before);
+    expect(sent.length).toBeGreaterThan(0);
+    expect(sent.map((r) => r.traceparent)).toEqual(sent.map(() => traceparent));
+  });
+
   it('launches: the module stand-in accepts the HTI token the browser posts, with the claims as Koppeltaal composes them', async () => {
     const karen = await t.login('client@demo.test');
     const { body } = await launch(karen, karenTask.id!);

@@ -15,7 +15,7 @@ import {
 } from 'cockatiel';
 import jwt, { type Algorithm } from 'jsonwebtoken';
 import type { AdapterRequestContext, ChangedTasks, KoppeltaalClientRef, KoppeltaalPort, KoppeltaalTask } from '../ports';
-import { traceHeadersOf, transientUpstreamFailure } from '../ports';
+import { traceCall, traceHeadersOf, transientUpstreamFailure } from '../ports';
 import { issuedToken, readPages, TokenCache, type IssuedToken } from '../fhir/fhir-http';
 import { definitionKey, definitionOf, isSubtask, KT2, refId, toKoppeltaalTask } from './koppeltaal.mapping';
 
@@ -238,9 +238,14 @@ export class KoppeltaalFhirAdapter implements KoppeltaalPort {
     return this.options.maxPages ?? MAX_PAGES;
   }
 
-  /** One attempt under the policy, aborted by its timeout or by the caller. */
+  /** One attempt under the policy, aborted by its timeout or by the caller; the caller's trace goes with it (to get's headers). */
   private call<T>(ctx: AdapterRequestContext, run: (signal: AbortSignal) => Promise<T>): Promise<T> {
-    return this.policy.execute(({ signal }) => run(ctx.signal ? AbortSignal.any([signal, ctx.signal]) : signal));
+    const trace = traceHeadersOf(ctx.signal);
+    return this.policy.execute(({ signal }) => {
+      const attempt = ctx.signal ? AbortSignal.any([signal, ctx.signal]) : signal;
+      if (trace) traceCall(attempt, trace);
+      return run(attempt);
+    });
   }
 
   private async get(url: URL, signal: AbortSignal): Promise<Response> {

@@ -24,6 +24,8 @@ export interface GatewayContext extends GateReader {
   rootLogger: Logger;
   ehr: RequestEhr;
   partialFailures: PartialFailure[];
+  /** The operation's trace (its span's context), for calls that are not the EHR reader's (Koppeltaal). */
+  trace?: OtelContext;
   /** When the GraphQL route's direct path began executing (hrtime), so a hand-over to Apollo times the whole operation. */
   operationStarted?: bigint;
   /** Why a presented token was refused (expired, revoked), for a precise UNAUTHENTICATED message. */
@@ -80,6 +82,7 @@ export function createContext(input: ContextInput): GatewayContext {
     ip: input.ip,
     viewer,
     partialFailures,
+    trace: input.trace,
     rootLogger: input.logger,
     get logger() {
       return (logger ??= input.logBindings ? input.logger.child(input.logBindings) : input.logger);

@@ -5,6 +5,8 @@ import { AppError, UpstreamUnavailableError } from '../../errors';
 import type { EventBus } from '../../events/event-bus';
 import type { Logger } from '../../observability/logger';
 import type { Metrics } from '../../observability/metrics';
+import { tracedAdapterCall } from '../../observability/tracing';
+import type { Context as OtelContext } from '@opentelemetry/api';
 import type { KeyValueStore } from '../../kv/kv';
 import type { ClientsService } from '../clients/clients.service';
 import { EHEALTH_TOPIC } from './ehealth.topics';
@@ -96,7 +98,7 @@ export class EhealthService {
     const known = this.patientOfClient.get(clientId);
     if (known) return known;
     const refs = (await this.o.clients.sourcesOf([clientId])).get(clientId) ?? [];
-    const patientId = refs.length ? await this.upstream('findPatient', () => port.findPatient(refs, ctx)) : null;
+    const patientId = refs.length ? await this.upstream('findPatient', ctx, (c) => port.findPatient(refs, c)) : null;
     // Both ways, as briefly as clientOfPatient keeps them: a screen and its live events then search the domain once.
     if (patientId) {
       this.patientOfClient.set(clientId, patientId);
@@ -111,7 +113,7 @@ export class EhealthService {
     if (access.relation === PortalRelation.NETWORK_MEMBER || !email || !this.o.port) return null;
     const port = this.o.port;
     const key = `${patientId}|${email.trim().toLowerCase()}`;
-    const id = this.people.get(key) ?? (await this.upstream('findRelatedPerson', () => port.findRelatedPerson(patientId, email, ctx)));
+    const id = this.people.get(key) ?? (await this.upstream('findRelatedPerson', ctx, (c) => port.findRelatedPerson(patientId, email, c)));
     if (id) this.people.set(key, id);
     return id ? `RelatedPerson/${id}` : null;
   }
@@ -120,13 +122,13 @@ export class EhealthService {
   async list(patientId: string, subject: Subject | null, ctx: AdapterRequestContext): Promise<EhealthModule[]> {
     const port = this.o.port;
     if (!port || !subject) return [];
-    const tasks = await this.upstream('listTasks', () => port.listTasks(patientId, ctx));
+    const tasks = await this.upstream('listTasks', ctx, (c) => port.listTasks(patientId, c));
     return tasks.filter((t) => visibleTo(t, subject, patientId)).flatMap((t) => present(t) ?? []);
   }
 
   async task(taskId: string, ctx: AdapterRequestContext): Promise<KoppeltaalTask | null> {
     const port = this.o.port;
-    return port ? this.upstream('getTask', () => port.getTask(taskId, ctx)) : null;
+    return port ? this.upstream('getTask', ctx, (c) => port.getTask(taskId, c)) : null;
   }
 
   /** The portal's client a domain Patient is, or null. */
@@ -135,7 +137,7 @@ export class EhealthService {
     if (!port) return null;
     const known = this.patients.get(patientId);
     if (known) return known;
-    const ref = await this.upstream('clientRefOf', () => port.clientRefOf(patientId, ctx));
+    const ref = await this.upstream('clientRefOf', ctx, (c) => port.clientRefOf(patientId, c));
     const clientId = ref ? await this.o.clients.existingClientId(ref) : null;
     if (clientId) this.patients.set(patientId, clientId);
     return clientId;
@@ -191,10 +193,10 @@ export class EhealthService {
    * One call to the domain (its adapter holds the timeout, retries, breaker and bulkhead): counted
    * and timed, a failure logged and kept for /readyz, and answered as UPSTREAM_UNAVAILABLE.
    */
-  private async upstream<T>(method: string, run: () => Promise<T>): Promise<T> {
+  private async upstream<T>(method: string, ctx: UpstreamContext, run: (ctx: AdapterRequestContext) => Promise<T>): Promise<T> {
     const end = this.o.metrics.adapterDuration.startTimer({ adapter: 'koppeltaal', method });
     try {
-      const result = await run();
+      const result = ctx.trace ? await traced(method, ctx, ctx.trace, run) : await run(ctx);
       this.o.metrics.adapterCalls.inc({ adapter: 'koppeltaal', method, outcome: 'ok' });
       this.lastOkAt = new Date().toISOString();
       return result;
@@ -221,9 +223,9 @@ export class EhealthService {
     const ctx = { requestId: 'koppeltaal-notification' };
     const since = new Date(this.watermark.getTime() - OVERLAP_MS).toISOString();
     const before = this.watermark.getTime();
-    const { tasks: changed, complete } = await this.upstream('changedTasks', () => port.changedTasks(since, ctx));
+    const { tasks: changed, complete } = await this.upstream('changedTasks', ctx, (c) => port.changedTasks(since, c));
     for (const id of taskIds)
-      if (!changed.some((t) => t.id === id)) changed.push(...[await this.upstream('getTask', () => port.getTask(id, ctx))].flatMap((t) => t ?? []));
+      if (!changed.some((t) => t.id === id)) changed.push(...[await this.upstream('getTask', ctx, (c) => port.getTask(id, c))].flatMap((t) => t ?? []));
     for (const task of changed) {
       const modified = task.updatedAt ? new Date(task.updatedAt) : null;
       if (modified && modified > this.watermark) this.watermark = modified;
@@ -267,3 +269,17 @@ export function present(task: KoppeltaalTask): EhealthModule | null {
 }
 
 /** A failure of the Koppeltaal server is the field's UPSTREAM_UNAVAILABLE, not an internal error. */
+
+/** A Koppeltaal call's context: a request's, with its trace when it has one (GatewayContext). */
+type UpstreamContext = AdapterRequestContext & { trace?: OtelContext };
+
+/**
+ * The call as a CLIENT span under the request's trace; the span's W3C headers reach the adapter by
+ * a signal of the call's own (the ports' traceHeadersOf), so the Koppeltaal server continues it.
+ */
+function traced<T>(method: string, ctx: UpstreamContext, trace: OtelContext, run: (ctx: AdapterRequestContext) => Promise<T>): Promise<T> {
+  const carrier = { signal: ctx.signal ? AbortSignal.any([ctx.signal]) : new AbortController().signal };
+  return tracedAdapterCall(trace, `koppeltaal ${method}`, { 'ggz.ehr.adapter': 'koppeltaal', 'ggz.ehr.method': method }, carrier, () =>
+    run({ requestId: ctx.requestId, accountId: ctx.accountId, signal: carrier.signal }),
+  );
+}
