@@ -117,6 +117,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const outboxCounts = () => services.ehrWrites.counts();
   const ops = opsRoutes(services, db, () => lifecycle.shuttingDown, outboxCounts);
   metrics.outboxCounts = outboxCounts;
+  metrics.fileDeletionsPending = () => services.attachments.queuedDeletions();
   const graphql = graphqlRoute(apollo, services, logger, known ? new DirectPath(known, metrics) : undefined);
   // Every module's routes, each at the path its row in ROUTES gives (docs/authorisation.md lists them).
   const { routes, dispatch } = mountRoutes(

@@ -469,6 +469,8 @@ function retentionSuite(name: string, database: 'sqlite' | 'mariadb', describeOn
         { attempts: 1, lastError: 'storage unavailable' },
         { attempts: 1, lastError: 'storage unavailable' },
       ]);
+      // The operator sees them waiting.
+      expect(await (await fetch(`${t.base}/metrics`)).text()).toMatch(/^gateway_stored_file_deletions_pending 2$/m);
 
       down = false;
       clock = at(5001);

@@ -79,6 +79,18 @@ export class Metrics {
     },
   });
 
+  /** How many stored files wait to be deleted after their rows went, read at scrape time (set by the composition root). */
+  fileDeletionsPending: (() => Promise<number>) | null = null;
+  readonly storedFileDeletions = new Gauge({
+    name: 'gateway_stored_file_deletions_pending',
+    help: 'Stored files whose rows are gone and whose bytes are still to be deleted (file storage failed; the next sweep tries again)',
+    registers: [this.registry],
+    collect: async () => {
+      const pending = await this.fileDeletionsPending?.().catch(() => null);
+      if (pending !== null && pending !== undefined) this.storedFileDeletions.set(pending);
+    },
+  });
+
   /** The operation names that may become label values (bounded: see OperationLabels). */
   readonly operations: OperationLabels;
 

@@ -242,7 +242,7 @@ export class AttachmentsService {
     return { deleted, failed };
   }
 
-  /** How many stored files wait to be deleted (the retention report says so after each run). */
+  /** How many stored files wait to be deleted (/metrics: gateway_stored_file_deletions_pending; the retention report). */
   queuedDeletions(): Promise<number> {
     return this.db.getRepository(StoredFileDeletionEntity).count();
   }
