@@ -255,7 +255,8 @@ function buildServices({ config, options, logger, metrics, db, registry, trusted
   const tokens = new TokenService(config.sessionKey, config.SESSION_KEY_ID, config.ACCESS_TOKEN_TTL_SECONDS);
   const clients = new ClientsService(db);
   const sessions = new SessionsService({ db, tokens, kv, policy: config.sessions, logger, metrics });
-  const accounts = new AccountsService({ db, clients, adapters: registry, bsnHashKey: config.bsnHashKey, kv });
+  const audit = new AccessLogService(db);
+  const accounts = new AccountsService({ db, clients, adapters: registry, bsnHashKey: config.bsnHashKey, kv, audit });
   const mail = loadMailPort(
     { smtpUrl: config.SMTP_URL, from: config.SMTP_FROM, requireTls: config.isProduction, log: logger, showText: !config.isProduction },
     options.mail,
@@ -269,7 +270,6 @@ function buildServices({ config, options, logger, metrics, db, registry, trusted
   const limiter = new RateLimiter(kv);
   const ehrCache = new EhrCache(kv, config.CACHE_TTL_SECONDS);
   const readEhr = (info: EhrRequestInfo) => new RequestEhr(registry, clients, info, ehrCache);
-  const audit = new AccessLogService(db);
   const ownAccounts = new OwnAccountsService({
     db,
     accounts,

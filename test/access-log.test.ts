@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { AccessLogEntity } from '../src/audit/access-log.entity';
 import { DemoEhrAdapter } from '../adapters/demo/demo.adapter';
+import { DEMO_BSN } from '../adapters/demo/demo-data';
 import { PARENT_ACCESS } from '../src/auth/access';
 import { Permission, PortalRelation } from '../src/auth/permissions';
 import { parseExportArgs, runAccessLogExport } from '../src/audit/access-log-export';
@@ -129,6 +130,34 @@ describe('the client’s access log, filtered by period and kind', () => {
     expect((await fetch(t.local(docs.body.data.client.dossier.documents[0].downloadUrl))).status).toBe(200);
     const [download] = await t.app.services.audit.list(sanneId, 1, undefined, { dataKinds: ['dossier.document.download'] });
     expect(download).toMatchObject({ actorRole: 'PARENT', onBehalfOf: 'Sanne de Vries', consentApplied: true, resource: 'Document: Signaleringsplan.pdf' });
+  });
+
+  it('writes a portal opened by a DigiD login into the client’s log, once (a login after it changes nothing)', async () => {
+    const sanneId = await clientIdOf(t, 'cl-sanne');
+    const linked = async () =>
+      (await t.app.services.audit.list(sanneId, 50, undefined, { dataKinds: ['portal.linked'] })).filter((l) => l.actorRole === 'SELF');
+    expect(await linked()).toEqual([]);
+    await t.login({ bsn: DEMO_BSN.sanne });
+    expect(await linked()).toMatchObject([
+      { action: 'C', resource: 'Toegang tot het portaal via DigiD (cliënt)', actorName: 'Sanne de Vries', treatmentRelationship: true },
+    ]);
+    await t.login({ bsn: DEMO_BSN.sanne });
+    expect(await linked()).toHaveLength(1);
+
+    // The parent's link to Daan gone (the seed made it), the next DigiD login makes it again: Daan's log says so, on his behalf.
+    const daanId = await clientIdOf(t, 'cl-daan');
+    const parent = (await t.app.services.accounts.findByEmail('parent@demo.test'))!;
+    const link = (await t.app.services.accounts.linkedAccounts(daanId, PortalRelation.PARENT)).find((l) => l.account?.id === parent.id)!.link;
+    await t.app.services.accounts.removeLink(link.id);
+    await t.login({ bsn: DEMO_BSN.parent });
+    const [line] = await t.app.services.audit.list(daanId, 1, undefined, { dataKinds: ['portal.linked'] });
+    expect(line).toMatchObject({
+      action: 'C',
+      actorRole: 'PARENT',
+      actorName: 'Peter de Vries',
+      onBehalfOf: 'Daan de Vries',
+      resource: 'Toegang tot het portaal via DigiD (ouder met gezag)',
+    });
   });
 
   it('refuses the filtered log to a network member without VIEW_ACCESS_LOG and to a stranger', async () => {

@@ -2,6 +2,7 @@ import { createHmac, randomUUID } from 'node:crypto';
 import DataLoader from 'dataloader';
 import { In, type DataSource } from 'typeorm';
 import type { AdapterRequestContext } from '../../../adapters/ports';
+import type { AccessLogService } from '../../audit/access-log.service';
 import { BadUserInputError } from '../../errors';
 import type { ClientsService } from '../clients/clients.service';
 import type { AdapterRegistry } from '../ehr/adapter-registry';
@@ -28,6 +29,9 @@ export type NotificationSettingsValue = Pick<AccountEntity, 'notifyNewMessage' |
 const LIVE_LINKS_MAX_AGE_MS = 30_000;
 
 /** Accounts and their portal links; owns the accounts and portal_links tables. */
+/** What `link` did: made the link, changed its relation or rights, or found it as asked. */
+export type LinkChange = 'created' | 'changed' | 'unchanged';
+
 export class AccountsService {
   /**
    * Coalesce the lookups of one turn of the event loop (every request it served; live subscribers
@@ -55,10 +59,19 @@ export class AccountsService {
   private readonly db: DataSource;
   private readonly clients: ClientsService;
   private readonly adapters: AdapterRegistry;
+  private readonly audit: Pick<AccessLogService, 'record'>;
   private readonly bsnHashKey: string;
 
-  constructor(options: { db: DataSource; clients: ClientsService; adapters: AdapterRegistry; bsnHashKey: string; kv: KeyValueStore }) {
-    ({ db: this.db, clients: this.clients, adapters: this.adapters, bsnHashKey: this.bsnHashKey } = options);
+  constructor(options: {
+    db: DataSource;
+    clients: ClientsService;
+    adapters: AdapterRegistry;
+    bsnHashKey: string;
+    kv: KeyValueStore;
+    /** Where a portal opened by a DigiD login is logged (NEN 7513). */
+    audit: Pick<AccessLogService, 'record'>;
+  }) {
+    ({ db: this.db, clients: this.clients, adapters: this.adapters, bsnHashKey: this.bsnHashKey, audit: this.audit } = options);
     const { db, kv } = options;
     this.rawAccounts = new RawTable(db, AccountEntity);
     this.rawLinks = new RawTable(db, PortalLinkEntity);
@@ -138,17 +151,38 @@ export class AccountsService {
     const selfRefs = found.flatMap(({ source, self }) => (self && ownLogin(self) ? [{ source, externalId: self.externalId }] : []));
     const known = await Promise.all(selfRefs.map((ref) => this.clients.existingClientId(ref)));
     let ownClientId = known.find((id): id is string => Boolean(id));
+    const granted: { clientId: string; relation: PortalRelation; change: LinkChange; childName?: string }[] = [];
     for (const [i, ref] of selfRefs.entries()) {
       const clientId = known[i] ?? (await this.clients.ensureClient(ref, ownClientId));
       ownClientId ??= clientId;
-      await this.link(account.id, clientId, PortalRelation.SELF, [...ALL_PERMISSIONS], true);
+      granted.push({ clientId, relation: PortalRelation.SELF, change: await this.link(account.id, clientId, PortalRelation.SELF, [...ALL_PERMISSIONS], true) });
     }
     for (const { source, children } of found) {
       for (const child of children) {
         const childId = await this.clients.ensureClient({ source, externalId: child.externalId });
-        await this.link(account.id, childId, PortalRelation.PARENT, [...ALL_PERMISSIONS], true);
+        granted.push({
+          clientId: childId,
+          relation: PortalRelation.PARENT,
+          change: await this.link(account.id, childId, PortalRelation.PARENT, [...ALL_PERMISSIONS], true),
+          childName: child.name,
+        });
       }
     }
+    // A portal opened to this person by what the EHR says of their BSN is in that client's access log (who, as what, since when).
+    for (const g of granted.filter((x) => x.change !== 'unchanged'))
+      await this.audit.record({
+        action: g.change === 'created' ? 'C' : 'U',
+        eventType: 'portal.linked',
+        resource: `Toegang tot het portaal via DigiD (${g.relation === PortalRelation.SELF ? 'cliënt' : 'ouder met gezag'})`,
+        clientId: g.clientId,
+        accountId: account.id,
+        actorName: account.displayName,
+        actorRole: g.relation,
+        // A parent acts for the child: the line says on whose behalf (NEN 7513's responsible user).
+        onBehalfOf: g.childName ?? null,
+        requestId: ctx.requestId,
+        treatmentRelationship: true,
+      });
     return account;
   }
 
@@ -170,20 +204,21 @@ export class AccountsService {
     }
   }
 
-  /** Creates or updates the link between an account and a client portal. */
-  async link(accountId: string, clientId: string, relation: PortalRelation, permissions: Permission[], isAdmin: boolean): Promise<void> {
+  /** Creates or updates the link between an account and a client portal; answers what it did. */
+  async link(accountId: string, clientId: string, relation: PortalRelation, permissions: Permission[], isAdmin: boolean): Promise<LinkChange> {
     const existing = await this.links.findOneBy({ accountId, clientId });
     if (existing) {
-      if (existing.relation !== relation || existing.isAdmin !== isAdmin || existing.permissions.join() !== permissions.join()) {
-        await this.changingLinks(() => this.links.update({ id: existing.id }, { relation, permissions, isAdmin }));
-      }
-      return;
+      if (existing.relation === relation && existing.isAdmin === isAdmin && existing.permissions.join() === permissions.join()) return 'unchanged';
+      await this.changingLinks(() => this.links.update({ id: existing.id }, { relation, permissions, isAdmin }));
+      return 'changed';
     }
     try {
       await this.changingLinks(() => this.links.insert({ id: randomUUID(), accountId, clientId, relation, permissions, isAdmin, createdAt: new Date() }));
+      return 'created';
     } catch (err) {
       // Made at the same moment elsewhere (two instances seeding, two first logins): the unique index let one in.
       if (!(await this.links.findOneBy({ accountId, clientId }))) throw err;
+      return 'unchanged';
     }
   }
 
