@@ -6,6 +6,7 @@ import type { EventBus } from '../../events/event-bus';
 import type { Logger } from '../../observability/logger';
 import type { Metrics } from '../../observability/metrics';
 import { tracedAdapterCall } from '../../observability/tracing';
+import { AdapterAttempt } from '../ehr/adapter-registry';
 import type { Context as OtelContext } from '@opentelemetry/api';
 import type { KeyValueStore } from '../../kv/kv';
 import type { ClientsService } from '../clients/clients.service';
@@ -268,18 +269,20 @@ export function present(task: KoppeltaalTask): EhealthModule | null {
   };
 }
 
-/** A failure of the Koppeltaal server is the field's UPSTREAM_UNAVAILABLE, not an internal error. */
-
-/** A Koppeltaal call's context: a request's, with its trace when it has one (GatewayContext). */
-type UpstreamContext = AdapterRequestContext & { trace?: OtelContext };
+/**
+ * A Koppeltaal call's context: a request's (GatewayContext) or the re-read's, with the request's
+ * trace when it has one. No caller's signal: the adapter's own policy holds the timeout.
+ */
+type UpstreamContext = Omit<AdapterRequestContext, 'signal'> & { trace?: OtelContext };
 
 /**
- * The call as a CLIENT span under the request's trace; the span's W3C headers reach the adapter by
- * a signal of the call's own (the ports' traceHeadersOf), so the Koppeltaal server continues it.
+ * The call as a CLIENT span under the request's trace, as the EHR registry makes its attempts: the
+ * span's W3C headers reach the adapter by the attempt's signal (the ports' traceHeadersOf), so the
+ * Koppeltaal server continues the trace.
  */
 function traced<T>(method: string, ctx: UpstreamContext, trace: OtelContext, run: (ctx: AdapterRequestContext) => Promise<T>): Promise<T> {
-  const carrier = { signal: ctx.signal ? AbortSignal.any([ctx.signal]) : new AbortController().signal };
-  return tracedAdapterCall(trace, `koppeltaal ${method}`, { 'ggz.ehr.adapter': 'koppeltaal', 'ggz.ehr.method': method }, carrier, () =>
-    run({ requestId: ctx.requestId, accountId: ctx.accountId, signal: carrier.signal }),
+  const attempt = new AdapterAttempt();
+  return tracedAdapterCall(trace, `koppeltaal ${method}`, { 'ggz.ehr.adapter': 'koppeltaal', 'ggz.ehr.method': method }, attempt, () =>
+    run(attempt.context(ctx)),
   );
 }

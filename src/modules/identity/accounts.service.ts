@@ -3,6 +3,7 @@ import DataLoader from 'dataloader';
 import { In, type DataSource } from 'typeorm';
 import type { AdapterRequestContext } from '../../../adapters/ports';
 import type { AccessLogService } from '../../audit/access-log.service';
+import { onBehalfOf } from '../../graphql/context';
 import { BadUserInputError } from '../../errors';
 import type { ClientsService } from '../clients/clients.service';
 import type { AdapterRegistry } from '../ehr/adapter-registry';
@@ -28,10 +29,10 @@ export type NotificationSettingsValue = Pick<AccountEntity, 'notifyNewMessage' |
 /** What livePortalsMany keeps is read again after this long even without a new stamp (a stamp lost while Redis was down). */
 const LIVE_LINKS_MAX_AGE_MS = 30_000;
 
-/** Accounts and their portal links; owns the accounts and portal_links tables. */
 /** What `link` did: made the link, changed its relation or rights, or found it as asked. */
 export type LinkChange = 'created' | 'changed' | 'unchanged';
 
+/** Accounts and their portal links; owns the accounts and portal_links tables. */
 export class AccountsService {
   /**
    * Coalesce the lookups of one turn of the event loop (every request it served; live subscribers
@@ -178,8 +179,8 @@ export class AccountsService {
         accountId: account.id,
         actorName: account.displayName,
         actorRole: g.relation,
-        // A parent acts for the child: the line says on whose behalf (NEN 7513's responsible user).
-        onBehalfOf: g.childName ?? null,
+        // A parent acts for the child: the line says on whose behalf (NEN 7513's responsible user), as every other line does.
+        onBehalfOf: onBehalfOf({ relation: g.relation }, g.childName),
         requestId: ctx.requestId,
         treatmentRelationship: true,
       });
