@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { Client as UrqlClient, cacheExchange, fetchExchange } from '@urql/core';
 import autocannon from 'autocannon';
 import { fanoutMarkdown, runFanout, type FanoutOptions } from './fanout';
 import { W1_QUERY, W2_QUERY } from './fixture';
@@ -19,7 +20,8 @@ import { W1_QUERY, W2_QUERY } from './fixture';
  *   npm run bench -- --fanout-only                 only the fan-out; replaces that section of RESULTS.md
  *   npm run bench -- --fanout-only --large         the fan-out with 10 000 sockets (ulimit -n ≥ 12 000), its own section
  *   npm run bench -- --http-only                   only W1 and W2; the fan-out section of RESULTS.md is kept
- *   npm run bench -- --w2-compare <other dist>     this build against another side by side on W2 (CPU per request), both orders
+ *   npm run bench -- --w2-compare <other dist>     this build against another side by side on W2 (CPU per request), both orders;
+ *                                                  `--as apollo` or `--as urql` asks as that client does
  */
 
 interface Started {
@@ -82,8 +84,11 @@ type Run = () => Promise<Measured>;
  * HttpLink sends it: its Accept header (the GraphQL-over-HTTP media type first), the operation's
  * name and the `clientLibrary` extension, in the order of its body.
  */
-/** How a request is sent: as the bench does, as Apollo Client 4 does, or as a trusted document by its hash alone (Apollo Client's persisted-query link). */
-type Asker = 'bench' | 'apollo' | 'trusted';
+/**
+ * How a request is sent: as the bench does, as Apollo Client 4 does, as a trusted document by its
+ * hash alone (Apollo Client's persisted-query link), or as urql sends it (captured from @urql/core).
+ */
+type Asker = 'bench' | 'apollo' | 'trusted' | 'urql';
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 /** The trusted-documents file of the gateway run with TRUSTED_DOCUMENTS: the bench's queries by their SHA-256. */
 function trustedDocumentsFile(): string {
@@ -94,10 +99,49 @@ function trustedDocumentsFile(): string {
 const APOLLO_ACCEPT = 'application/graphql-response+json,application/json;q=0.9';
 const APOLLO_LIBRARY = { name: '@apollo/client', version: version('@apollo/client') };
 
-/** The benchmark query as a POST to one server, for fetch and autocannon alike. */
+/** A client id in the captured urql request, replaced by each server's own. */
+const CLIENT_PLACEHOLDER = 'bench-client-placeholder';
+/** urql's request for each query, as its own code builds it: `urqlRequests` fills it before any load. */
+const urqlAsks = new Map<string, { search: string; headers: Record<string, string> }>();
+
+/**
+ * The request @urql/core's Client sends for a query with its default exchanges (the document cache,
+ * which adds `__typename` to every selection, and fetch) and `preferGetMethod` as it comes: a GET
+ * with the query in the URL, urql's Accept header, and the header CSRF prevention asks of a GET
+ * (the README tells urql users to set it). Captured by a fetch that answers nothing.
+ */
+async function urqlRequests(queries: string[]): Promise<void> {
+  for (const query of queries) {
+    let sent: { url: string; headers: Record<string, string> } | undefined;
+    const client = new UrqlClient({
+      url: 'http://bench.invalid/graphql',
+      exchanges: [cacheExchange, fetchExchange],
+      fetchOptions: { headers: { 'apollo-require-preflight': 'true' } },
+      fetch: async (url, init) => {
+        sent = { url: String(url), headers: Object.fromEntries(new Headers(init?.headers).entries()) };
+        if (init?.method !== 'GET') throw new Error(`urql sent the W2 query as ${init?.method}, not GET`);
+        return new Response(JSON.stringify({ data: null }), { headers: { 'content-type': 'application/json' } });
+      },
+    });
+    await client.query(query, { id: CLIENT_PLACEHOLDER }, { requestPolicy: 'network-only' }).toPromise();
+    if (!sent) throw new Error('urql sent no request');
+    urqlAsks.set(query, { search: new URL(sent.url).search, headers: sent.headers });
+  }
+}
+
+/** The benchmark query as a request to one server, for fetch and autocannon alike. */
 function requestTo(s: Started, query: string, as: Asker = 'bench') {
   const url = `http://127.0.0.1:${s.port}/graphql`;
   const auth = { authorization: `Bearer ${s.token}` };
+  if (as === 'urql') {
+    const asked = urqlAsks.get(query);
+    if (!asked) throw new Error('urqlRequests was not run for this query');
+    return {
+      url: `${url}${asked.search.replace(CLIENT_PLACEHOLDER, encodeURIComponent(s.clientId))}`,
+      method: 'GET' as const,
+      headers: { ...asked.headers, ...auth },
+    };
+  }
   if (as === 'trusted') {
     const operationName = /^(?:query|mutation)\s+(\w+)/.exec(query)?.[1];
     return {
@@ -220,8 +264,15 @@ interface SideBySide {
   rawMs: number;
   /** The raw handler beside the stock server and trusted documents (the second group). */
   secondRawMs: number;
+  /** urql's GETs (a third group, with its own raw handler). */
+  urqlMs: number;
+  thirdRawMs: number;
   /** The share of the Apollo-shaped requests the direct path answered (gateway_graphql_direct_total); null without /metrics. */
   apolloDirect: number | null;
+  urqlDirect: number | null;
+  /** The answer's size as urql asks (with __typename) and as the bench asks. */
+  urqlBytes: number;
+  benchBytes: number;
 }
 
 async function directAnswers(s: Started): Promise<number | null> {
@@ -241,8 +292,9 @@ async function directAnswers(s: Started): Promise<number | null> {
  * Apollo Client 4 asks. Medians of three rounds; null without /proc.
  */
 async function sideBySide(query: string, seconds: number): Promise<SideBySide | null> {
-  // Two groups of three, as many as the load generator's one core keeps CPU-bound: the bench's own and
-  // Apollo Client 4's requests with the raw handler, then the stock server and trusted documents with it.
+  // Groups of at most three, as many as the load generator's one core keeps CPU-bound: the bench's own and
+  // Apollo Client 4's requests with the raw handler, then the stock server and trusted documents with it,
+  // then urql's.
   const first = await sideBySideGroup(query, seconds, [
     { settings: {}, as: 'bench' },
     { settings: {}, as: 'apollo' },
@@ -253,6 +305,9 @@ async function sideBySide(query: string, seconds: number): Promise<SideBySide | 
     { settings: { TRUSTED_DOCUMENTS: trustedDocumentsFile() }, as: 'trusted' },
   ]);
   if (!second) return null;
+  // urql's GETs beside the raw handler (its answer carries __typename, so it is compared on its own).
+  const third = await sideBySideGroup(query, seconds, [{ settings: {}, as: 'urql' }]);
+  if (!third) return null;
   return {
     gatewayMs: first.ms[0],
     apolloMs: first.ms[1],
@@ -260,7 +315,12 @@ async function sideBySide(query: string, seconds: number): Promise<SideBySide | 
     stockMs: second.ms[0],
     trustedMs: second.ms[1],
     secondRawMs: second.ms[2],
+    urqlMs: third.ms[0],
+    thirdRawMs: third.ms[1],
     apolloDirect: first.direct[1],
+    urqlDirect: third.direct[0],
+    urqlBytes: third.bytes[0],
+    benchBytes: first.bytes[0],
   };
 }
 
@@ -273,13 +333,14 @@ async function sideBySideGroup(
   query: string,
   seconds: number,
   variants: { settings: Record<string, string>; as: Asker }[],
-): Promise<{ ms: number[]; direct: (number | null)[] } | null> {
+): Promise<{ ms: number[]; direct: (number | null)[]; bytes: number[] } | null> {
   const started = await Promise.all([...variants.map((v) => startServer('gateway', 0, v.settings)), startServer('raw', 0)]);
   const servers: [Started, Asker][] = started.map((s, i) => [s, variants[i]?.as ?? 'bench']);
   try {
     if (cpuMs(started[0].child.pid!) === null) return null;
     const firsts = await Promise.all(servers.map(([s, as]) => firstAnswer(s, query, as)));
-    const gatewayAnswers = firsts.slice(0, variants.length);
+    // urql's answer is the same data with `__typename` on every object (its document cache asks for it).
+    const gatewayAnswers = firsts.slice(0, variants.length).map((f, i) => (variants[i].as === 'urql' ? withoutTypenames(f) : f));
     if (gatewayAnswers.some((f) => f !== gatewayAnswers[0]) || firsts[variants.length] !== gatewayAnswers[0].trimEnd())
       throw new Error('side-by-side W2: the servers answered differently');
     const load = (i: number, duration: number) =>
@@ -301,11 +362,17 @@ async function sideBySideGroup(
     const median = (j: number) => rounds.map((r) => r[j]).sort((a, b) => a - b)[1];
     return {
       ms: servers.map((_, j) => median(j)),
+      bytes: firsts.map((f) => Buffer.byteLength(f)),
       direct: gateways.map((_, j) => (directBefore[j] === null || directAfter[j] === null ? null : (directAfter[j]! - directBefore[j]!) / total[j])),
     };
   } finally {
     for (const s of started) s.child.kill('SIGKILL');
   }
+}
+
+/** An answer's JSON with every `__typename` taken out, in Apollo's bytes (a closing newline). */
+function withoutTypenames(answer: string): string {
+  return `${JSON.stringify(JSON.parse(answer), (key, value: unknown) => (key === '__typename' ? undefined : value))}\n`;
 }
 
 function version(pkg: string): string {
@@ -404,8 +471,9 @@ async function fanoutSection(large = args.includes('--large')): Promise<string> 
  * then the same with the other build started first; prints new / old per round and the medians.
  * RESULTS.md is not written: the comparison goes into its hand-written sections.
  */
-async function compareBuilds(otherDist: string): Promise<void> {
+async function compareBuilds(otherDist: string, as: Asker): Promise<void> {
   const otherBench = join(otherDist, 'bench');
+  if (as === 'urql') await urqlRequests([W2_QUERY]);
   const seconds = Number(process.env.BENCH_SECONDS ?? 10);
   for (const otherFirst of [false, true]) {
     const [first, second] = await Promise.all([
@@ -414,9 +482,9 @@ async function compareBuilds(otherDist: string): Promise<void> {
     ]);
     const [mine, other] = otherFirst ? [second, first] : [first, second];
     try {
-      const answers = await Promise.all([firstAnswer(mine, W2_QUERY), firstAnswer(other, W2_QUERY)]);
+      const answers = await Promise.all([firstAnswer(mine, W2_QUERY, as), firstAnswer(other, W2_QUERY, as)]);
       if (answers[0] !== answers[1]) throw new Error('w2-compare: the two builds answer W2 differently');
-      const load = (s: Started, duration: number) => autocannon({ ...requestTo(s, W2_QUERY), connections: 10, duration, expectBody: answers[0] });
+      const load = (s: Started, duration: number) => autocannon({ ...requestTo(s, W2_QUERY, as), connections: 10, duration, expectBody: answers[0] });
       await Promise.all([load(first, 5), load(second, 5)]);
       const ratios: number[] = [];
       for (let i = 0; i < 5; i++) {
@@ -439,7 +507,10 @@ async function main(): Promise<void> {
   const compareAt = args.indexOf('--w2-compare');
   if (compareAt >= 0) {
     if (hasTaskset) execFileSync('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' });
-    await compareBuilds(args[compareAt + 1] ?? '');
+    const asAt = args.indexOf('--as');
+    const as = (asAt >= 0 ? args[asAt + 1] : 'bench') as Asker;
+    if (!['bench', 'apollo', 'urql'].includes(as)) throw new Error(`--as ${as}: one of bench, apollo, urql`);
+    await compareBuilds(args[compareAt + 1] ?? '', as);
     return;
   }
   if (args.includes('--fanout-only')) {
@@ -450,6 +521,7 @@ async function main(): Promise<void> {
   if (hasTaskset) execFileSync('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' });
   const seconds = Number(process.env.BENCH_SECONDS ?? 5);
   const delay = 5;
+  await urqlRequests([W2_QUERY]);
   console.log(`bench: ${seconds}s runs, taskset ${hasTaskset ? 'on (server core 0, load core 1)' : 'not available'}`);
 
   const { gateway: w1Gateway, raw: w1Raw } = await gatewayAgainstRaw(W1_QUERY, 1, seconds, delay);
@@ -524,14 +596,19 @@ answer was the same bytes, and every later answer equalled it.
 | the same code as a stock Apollo + type-graphql server runs it (\`GRAPHQL_EXECUTOR=graphql-js GRAPHQL_DIRECT_PATH=0\`; second group) | ${w2Cpu.stockMs.toFixed(3)} | ${(w2Cpu.secondRawMs / w2Cpu.stockMs).toFixed(2)} |
 | trusted documents (\`TRUSTED_DOCUMENTS\`, sent by hash alone; second group) | ${w2Cpu.trustedMs.toFixed(3)} | ${(w2Cpu.secondRawMs / w2Cpu.trustedMs).toFixed(2)} |
 | raw handler (second group) | ${w2Cpu.secondRawMs.toFixed(3)} | 1.00 |
+| gateway, as urql asks (@urql/core ${version('@urql/core')}'s own request: a GET, its Accept header, \`__typename\` on every object; third group) | ${w2Cpu.urqlMs.toFixed(3)} | ${(w2Cpu.thirdRawMs / w2Cpu.urqlMs).toFixed(2)} |
+| raw handler (third group) | ${w2Cpu.thirdRawMs.toFixed(3)} | 1.00 |
 
-Two groups of three processes, one after the other (the load generator has one core: five servers at
-once would not keep core 0 busy, and every server's CPU per request would then grow with its idle
-wake-ups); each ratio is to the raw handler of its own group.
-Aims of issue 17: ≥ 0.45 for any request Apollo accepts → ${Math.min(w2Cpu.rawMs / w2Cpu.gatewayMs, w2Cpu.rawMs / w2Cpu.apolloMs) >= 0.45 ? 'met' : 'not met'}; ≥ 0.60 for trusted documents → ${w2Cpu.secondRawMs / w2Cpu.trustedMs >= 0.6 ? 'met' : 'not met'}.
+Three groups, one after the other, of at most three processes (the load generator has one core: five
+servers at once would not keep core 0 busy, and every server's CPU per request would then grow with
+its idle wake-ups); each ratio is to the raw handler of its own group. urql's request is the one
+@urql/core builds with its default exchanges, captured by a fetch of the bench's: its document cache
+adds \`__typename\` to every selection, so its answer is ${w2Cpu.urqlBytes} bytes against ${w2Cpu.benchBytes} (the same data
+otherwise, checked), and the raw handler answers the bench's JSON.
+Aims of issue 17: ≥ 0.45 for any request Apollo accepts → ${Math.min(w2Cpu.rawMs / w2Cpu.gatewayMs, w2Cpu.rawMs / w2Cpu.apolloMs, w2Cpu.thirdRawMs / w2Cpu.urqlMs) >= 0.45 ? 'met' : 'not met'}; ≥ 0.60 for trusted documents → ${w2Cpu.secondRawMs / w2Cpu.trustedMs >= 0.6 ? 'met' : 'not met'}.
 
 Asked as Apollo Client 4 asks, the gateway's ratio is ${(w2Cpu.rawMs / w2Cpu.apolloMs / (w2Cpu.rawMs / w2Cpu.gatewayMs)).toFixed(3)} of the bench's own
-(aim: within 5 % → ${Math.abs(w2Cpu.gatewayMs / w2Cpu.apolloMs - 1) <= 0.05 ? 'met' : 'not met'}); the direct path answered ${w2Cpu.apolloDirect === null ? 'an unknown share' : `${(w2Cpu.apolloDirect * 100).toFixed(0)} %`} of those requests.
+(aim: within 5 % → ${Math.abs(w2Cpu.gatewayMs / w2Cpu.apolloMs - 1) <= 0.05 ? 'met' : 'not met'}); the direct path answered ${w2Cpu.apolloDirect === null ? 'an unknown share' : `${(w2Cpu.apolloDirect * 100).toFixed(0)} %`} of those requests; of urql's GETs, ${w2Cpu.urqlDirect === null ? 'an unknown share' : `${(w2Cpu.urqlDirect * 100).toFixed(0)} %`}.
 `
     : ''
 }`;

@@ -202,6 +202,68 @@ describe('the direct path: a query text Apollo accepted before runs without its 
     expect(JSON.parse(second.text).data.client.appointments.length).toBeGreaterThan(0);
   });
 
+  it('answers a GET as urql asks directly too (query in the URL, its Accept header, the preflight header), with the same bytes and headers as Apollo', async () => {
+    const accept = 'application/graphql-response+json, application/graphql+json, application/json, text/event-stream, multipart/mixed';
+    const search = new URLSearchParams({ query: SCREEN, operationName: 'Screen', variables: JSON.stringify({ id }) });
+    const get = async (headers: Record<string, string>, params = search) => {
+      const res = await fetch(`${t.base}/graphql?${params.toString()}`, { headers: { accept, authorization: `Bearer ${token}`, ...headers } });
+      return {
+        status: res.status,
+        type: res.headers.get('content-type'),
+        requestId: res.headers.get('x-request-id')!,
+        text: await res.text(),
+        headers: [...res.headers].filter(([n]) => !['x-request-id', 'date'].includes(n)),
+      };
+    };
+    const first = await get({ 'apollo-require-preflight': 'true' });
+    expect(first.status).toBe(200);
+    expect(first.type).toBe('application/graphql-response+json; charset=utf-8');
+    const before = await direct();
+    const second = await get({ 'apollo-require-preflight': 'true' });
+    expect(await direct()).toBe(before + 1);
+    expect(second.text).toBe(first.text);
+    expect(second.headers).toEqual(first.headers);
+    expect(JSON.parse(second.text).data.client.appointments.length).toBeGreaterThan(0);
+    expect(await logLines(second.requestId)).toBe(await logLines(first.requestId));
+    // Apollo's other header for CSRF prevention, and a GET with a JSON content type, also pass.
+    expect((await get({ 'x-apollo-operation-name': 'Screen' })).text).toBe(first.text);
+    expect((await get({ 'content-type': 'application/json' })).text).toBe(first.text);
+    expect(await direct()).toBe(before + 3);
+
+    // What Apollo refuses stays refused, by Apollo: no preflight header (a link a page could embed),
+    // an empty one, another content type, a parameter given twice, variables that are not JSON.
+    const refused = [
+      await get({}),
+      await get({ 'apollo-require-preflight': '' }),
+      await get({ 'apollo-require-preflight': 'true', 'content-type': 'text/plain' }),
+      await get({ 'apollo-require-preflight': 'true' }, new URLSearchParams([...search, ['query', SCREEN]])),
+      await get({ 'apollo-require-preflight': 'true' }, new URLSearchParams({ query: SCREEN, variables: '{id' })),
+    ];
+    expect(refused.map((r) => r.status)).toEqual([400, 400, 415, 400, 400]);
+    expect(refused.every((r) => !r.text.includes('"data"'))).toBe(true);
+    expect(await direct()).toBe(before + 3);
+  });
+
+  it('never answers a GET that asks for the landing page, nor a mutation by GET', async () => {
+    const search = new URLSearchParams({ query: SCREEN, variables: JSON.stringify({ id }) });
+    const html = { accept: 'text/html,application/json;q=0.9', 'apollo-require-preflight': 'true', authorization: `Bearer ${token}` };
+    const page = await fetch(`${t.base}/graphql?${search.toString()}`, { headers: html });
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+    await page.text();
+    const before = await direct();
+    // Asked as a POST with the same Accept, Apollo answers JSON: learned for POST, not for GET.
+    expect((await post(SCREEN, token, { accept: html.accept })).status).toBe(200);
+    await post(SCREEN, token, { accept: html.accept });
+    const again = await fetch(`${t.base}/graphql?${search.toString()}`, { headers: html });
+    expect(again.headers.get('content-type')).toMatch(/^text\/html/);
+    await again.text();
+    const mutation = await fetch(`${t.base}/graphql?${new URLSearchParams({ query: 'mutation { logout }' }).toString()}`, {
+      headers: { 'apollo-require-preflight': 'true', authorization: `Bearer ${token}` },
+    });
+    expect(mutation.status).toBe(405);
+    expect(await direct()).toBe(before + 1);
+  });
+
   it('leaves to Apollo what it would answer differently: another extension, or an Accept header it refuses', async () => {
     await post(SCREEN, token);
     const before = await direct();

@@ -225,6 +225,12 @@ describe('frontend clients in browser mode: Apollo Client 4 and urql with a cook
     const me = await client.query(ME, {}).toPromise();
     expect(me.error).toBeUndefined();
     expect(me.data).toMatchObject({ me: { id: expect.any(String), displayName: 'Karen Test' } });
+    // Asked again (a refetch): urql's GET of a text Apollo has answered takes the direct path, with the same data.
+    const directBefore = await directAnswers();
+    const again = await client.query(ME, {}, { requestPolicy: 'network-only' }).toPromise();
+    expect(again.error).toBeUndefined();
+    expect(again.data).toEqual(me.data);
+    expect(await directAnswers()).toBe(directBefore + 1);
 
     const received: { message: { body: string } }[] = [];
     const { unsubscribe } = client.subscription(MESSAGES, { id: karenId }).subscribe((result) => {

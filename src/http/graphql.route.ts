@@ -85,7 +85,7 @@ export function graphqlRoute(apollo: ApolloServer<GatewayContext>, services: Ser
     };
 
     // A query Apollo accepted before runs here when its answer is error-free; anything else goes on to Apollo with the outcome.
-    const context = direct ? await direct.answer(req, res, body, makeContext) : undefined;
+    const context = direct ? await direct.answer(req, res, body, search, makeContext) : undefined;
     if (res.writableEnded) return;
 
     const headers = new HeaderMap();
