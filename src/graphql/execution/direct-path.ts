@@ -21,22 +21,22 @@ import { handOverToApollo, type KnownOperation, type KnownOperations } from './j
 export class DirectPath {
   // Method and Accept header → the content type Apollo answered a successful query with; bounded,
   // as clients choose the header. By method, as Apollo's landing page answers some GETs only.
-  private readonly contentTypes = new LRUCache<string, string>({ max: 64 });
+  private readonly contentTypes = { POST: new LRUCache<string, string>({ max: 64 }), GET: new LRUCache<string, string>({ max: 64 }) };
 
   constructor(
     private readonly known: KnownOperations,
     private readonly metrics: Metrics,
   ) {
     // No Accept, anything, or JSON: Apollo answers JSON (a GET without Accept never gets the landing page).
-    for (const method of ['POST', 'GET']) for (const accept of ['', '*/*', 'application/json']) this.contentTypes.set(typeKey(method, accept), JSON_UTF8);
+    for (const types of [this.contentTypes.POST, this.contentTypes.GET]) for (const accept of ['', '*/*', 'application/json']) types.set(accept, JSON_UTF8);
   }
 
   /** What Apollo answered a query with: its content type is what this method and Accept header get. */
   learn(req: IncomingMessage, status: number, contentType: string | undefined): void {
     if ((req.method !== 'POST' && req.method !== 'GET') || status !== 200 || !contentType || !ANSWER_TYPES.has(contentType)) return;
     const accept = req.headers.accept ?? '';
-    const key = typeKey(req.method, accept);
-    if (accept.length <= 256 && !this.contentTypes.has(key)) this.contentTypes.set(key, contentType);
+    const types = this.contentTypes[req.method];
+    if (accept.length <= 256 && !types.has(accept)) types.set(accept, contentType);
   }
 
   /**
@@ -51,15 +51,9 @@ export class DirectPath {
     search: string,
     makeContext: () => GatewayContext,
   ): Promise<GatewayContext | undefined> {
-    const method = req.method ?? '';
-    const contentType = this.contentTypes.get(typeKey(method, req.headers.accept ?? ''));
-    const direct = !contentType
-      ? undefined
-      : method === 'POST'
-        ? postedRequest(req, body, this.known)
-        : method === 'GET'
-          ? getRequest(req, search, this.known)
-          : undefined;
+    const method = req.method;
+    const contentType = method === 'POST' || method === 'GET' ? this.contentTypes[method].get(req.headers.accept ?? '') : undefined;
+    const direct = !contentType ? undefined : method === 'POST' ? postedRequest(req, body, this.known) : getRequest(req, search, this.known);
     if (!direct) return undefined;
     const context = makeContext();
     const started = (context.operationStarted = process.hrtime.bigint());
@@ -152,10 +146,6 @@ function jsonOnce(params: URLSearchParams, name: string): Record<string, unknown
 
 function isJson(contentType: string | undefined): boolean {
   return !!contentType && contentType.split(';', 1)[0].trim().toLowerCase() === 'application/json';
-}
-
-function typeKey(method: string, accept: string): string {
-  return `${method} ${accept}`;
 }
 
 const JSON_UTF8 = 'application/json; charset=utf-8';
