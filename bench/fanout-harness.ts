@@ -116,7 +116,8 @@ async function connect(cmd: HarnessConnect, count: number): Promise<void> {
     const batch = Array.from({ length: Math.min(wave, count - i) }, (_, k) => {
       const n = i + k;
       const url = cmd.urls[n % cmd.urls.length];
-      return cmd.mode === 'gateway' ? gatewaySocket(n, url, cmd.tokens[n], cmd.clientId) : rawSocket(n, url);
+      // The protocol baseline's sockets are graphql-ws clients as the gateway's (it ignores the token).
+      return cmd.mode === 'raw' ? rawSocket(n, url) : gatewaySocket(n, url, cmd.tokens[n] ?? '', cmd.clientId);
     });
     failed += (await Promise.all(batch)).filter((ok) => !ok).length;
   }

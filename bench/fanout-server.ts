@@ -15,7 +15,8 @@ import type { FanoutServerCommand, FanoutServerReply, FanoutServerSpec } from '.
 /**
  * One fan-out instance in its own process (forked by bench/fanout.ts, commands over IPC):
  * `gateway` builds the real app on the shared MariaDB + Redis; `raw` is the baseline, a bare `ws`
- * server that writes the same bytes to every socket when a message arrives on the same Redis.
+ * server that writes the same bytes to every socket when a message arrives on the same Redis;
+ * `raw-protocol` the same speaking graphql-transport-ws (each socket's own subscription id).
  * `appDist` lets the runner load the gateway from another build (a before/after in one run).
  */
 const spec = JSON.parse(process.argv[2]) as FanoutServerSpec;
@@ -89,21 +90,39 @@ async function startGateway(): Promise<{ base: string; stop: () => Promise<void>
   return { base, stop: () => app.stop() };
 }
 
-async function startRaw(): Promise<{ base: string; stop: () => Promise<void> }> {
-  const channel = `${spec.redisPrefix}raw`;
+async function startRaw(protocol: boolean): Promise<{ base: string; stop: () => Promise<void> }> {
+  const channel = `${spec.redisPrefix}${spec.mode}`;
   const publisher = new Redis(spec.redisUrl);
   const subscriber = new Redis(spec.redisUrl);
   const wss = new WebSocketServer({ noServer: true });
   const sockets = new Set<WebSocket>();
+  // The protocol baseline: each socket's subscription, as the start of its `next` frame (made once, as the gateway's sink does).
+  const heads = new Map<WebSocket, string>();
   wss.on('connection', (ws) => {
     sockets.add(ws);
-    ws.once('close', () => sockets.delete(ws));
-    // Answers graphql-ws's handshake so the harness's clients count as connected.
-    ws.once('message', () => ws.send('{"type":"connection_ack"}'));
+    ws.once('close', () => (sockets.delete(ws), heads.delete(ws)));
+    if (!protocol) {
+      // Answers graphql-ws's handshake so the harness's clients count as connected.
+      ws.once('message', () => ws.send('{"type":"connection_ack"}'));
+      return;
+    }
+    ws.on('message', (data: Buffer) => {
+      const msg = JSON.parse(data.toString()) as { type: string; id?: string };
+      if (msg.type === 'connection_init') ws.send('{"type":"connection_ack"}');
+      else if (msg.type === 'subscribe') heads.set(ws, `{"id":${JSON.stringify(msg.id)},"type":"next","payload":`);
+      else if (msg.type === 'complete') heads.delete(ws);
+      else if (msg.type === 'ping') ws.send('{"type":"pong"}');
+    });
   });
   await subscriber.subscribe(channel);
   subscriber.on('messageBuffer', (_channel: Buffer, message: Buffer) => {
-    for (const ws of sockets) ws.send(message);
+    if (!protocol) {
+      for (const ws of sockets) ws.send(message);
+      return;
+    }
+    // The message is the payload's JSON; each subscriber gets it in a frame with its own id.
+    const payload = message.toString();
+    for (const [ws, head] of heads) ws.send(`${head}${payload}}`);
   });
   const http: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -129,7 +148,7 @@ async function startRaw(): Promise<{ base: string; stop: () => Promise<void> }> 
 }
 
 async function main(): Promise<void> {
-  const started = spec.mode === 'gateway' ? await startGateway() : await startRaw();
+  const started = spec.mode === 'gateway' ? await startGateway() : await startRaw(spec.mode === 'raw-protocol');
   process.on('message', (msg: FanoutServerCommand) => {
     if (msg.type === 'stats') {
       if (msg.gc) (globalThis as { gc?: () => void }).gc?.();

@@ -4,7 +4,10 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { createConnection } from 'mysql2/promise';
 import { signSyncBody } from '../src/events/sync.signature';
-import { stampUrl, wallMs, type FanoutServerReply, type FanoutServerSpec, type HarnessReply, type LoopDelay } from './fanout.types';
+import { stampUrl, wallMs, type FanoutMode, type FanoutServerReply, type FanoutServerSpec, type HarnessReply, type LoopDelay } from './fanout.types';
+
+/** The second baseline: a bare server speaking graphql-transport-ws to graphql-ws clients. */
+const PROTOCOL_LABEL = 'raw graphql-ws broadcast (own id per socket, graphql-ws clients)';
 
 /**
  * The fan-out run: N authenticated graphql-ws subscribers to one client's videoCallStatusChanged,
@@ -136,7 +139,7 @@ interface Phase {
   bases: string[];
   /** Sends event `seq` through instance `seq % 2`; resolves when the instance accepted it. */
   trigger(seq: number, sentAt: number): Promise<void>;
-  mode: 'gateway' | 'raw';
+  mode: FanoutMode;
   tokens: string[];
   clientId: string;
 }
@@ -362,6 +365,24 @@ export async function runFanout(options: FanoutOptions): Promise<FanoutResult> {
     } finally {
       await stopAll(servers);
     }
+
+    const protocolSpec: FanoutServerSpec = { mode: 'raw-protocol', redisUrl: options.redisUrl, redisPrefix, appDist: '' };
+    const protocolServers = [startServer(protocolSpec), startServer(protocolSpec)];
+    try {
+      const bases = await Promise.all(protocolServers.map(ready));
+      const readySince = new Date().toISOString();
+      const trigger = async (seq: number, sentAt: number): Promise<void> => {
+        // The payload a gateway socket receives; each server puts it in each socket's own frame.
+        const payload = JSON.stringify({ data: { videoCallStatusChanged: { ready: true, joinUrl: stampUrl(seq, sentAt), readySince } } });
+        const res = await fetch(`${bases[seq % 2]}/publish`, { method: 'POST', body: payload });
+        if (res.status !== 202) throw new Error(`raw publish answered ${res.status}`);
+      };
+      variants.push(
+        await measurePhase({ label: PROTOCOL_LABEL, servers: protocolServers, bases, trigger, mode: 'raw-protocol', tokens: [], clientId }, options),
+      );
+    } finally {
+      await stopAll(protocolServers);
+    }
   } finally {
     const c = await createConnection(options.mariadbUrl);
     await c.query(`DROP DATABASE IF EXISTS \`${dbName}\``);
@@ -378,7 +399,8 @@ export function fanoutMarkdown(result: FanoutResult, command: string, environmen
   if ('skipped' in result)
     return `${head}Skipped: ${result.skipped}. Start MariaDB and Redis (or set FANOUT_MARIADB_URL / FANOUT_REDIS_URL) and run \`${command}\`.\n`;
   const { options, variants } = result;
-  const raw = variants.find((v) => v.label.startsWith('raw'))!;
+  const raw = variants.find((v) => v.label === 'raw ws broadcast')!;
+  const protocol = variants.find((v) => v.label === PROTOCOL_LABEL);
   const rows = variants
     .map(
       (v) =>
@@ -398,7 +420,11 @@ at a time (the next after every socket got the previous one, 20 ms apart), each 
 event reaches every socket. Latency = trigger sent → last socket's arrival (wall clock in both processes,
 \`performance.timeOrigin + performance.now()\`; the sequence number and send time ride in the joinUrl).
 Raw baseline in the same run: two bare \`ws\` servers on the same Redis; each event is one PUBLISH of
-the same graphql-ws \`next\` frame, which both write to every socket; same harness, same parsing.
+the same graphql-ws \`next\` frame, which both write to every socket, read by bare \`ws\` clients that
+parse it. The ratios are to this baseline. A second one, also in the same run: the same two bare
+servers speaking graphql-transport-ws just enough (the handshake's ack, each socket's subscription id
+in its \`next\` frame, a PUBLISH of the payload alone), read by graphql-ws clients as the gateway's
+sockets are: what the protocol and its client cost without any of the gateway.
 
 | server | sockets | delivered | p50 ms | p95 ms | p99 ms | max ms | ratio to raw (p50/p95/p99) | 202 / first arrival p50 ms | RSS KB / idle socket | heap KB / socket | loop delay p99 / max ms | CPU ms / event (to raw) |
 | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
@@ -416,6 +442,15 @@ ${rows}
   defaults; \`FANOUT_COMPARE_DIST=/path/to/other/dist\` (+ \`FANOUT_COMPARE_LABEL\`) runs a second build of the gateway
   on the same database and tokens in the same run (before/after; \`FANOUT_COMPARE_FIRST=1\` runs it first); \`FANOUT_PROFILE_DIR\` / \`FANOUT_HEAP_DIR\` write
   CPU profiles / heap snapshots of the instances.
+${
+  protocol
+    ? `- Against the graphql-ws baseline (the same clients on both sides of a bare server), the gateway's p50 / p95 / p99 are ${(gw.p50 / protocol.p50).toFixed(2)} / ${(gw.p95 / protocol.p95).toFixed(2)} / ${(gw.p99 / protocol.p99).toFixed(2)}× and its CPU per event ${(gw.cpuPerEventMs / protocol.cpuPerEventMs).toFixed(2)}×; that baseline's own are ${(protocol.p95 / raw.p95).toFixed(2)}× (p95) and ${(protocol.cpuPerEventMs / raw.cpuPerEventMs).toFixed(2)}× (CPU) the bare broadcast's.\n`
+    : ''
+}- Aims of issue 17: ${
+    gw.sockets >= 10_000
+      ? `p95 ≤ 1.5× the raw broadcast at 10 000 sockets → ${gw.p95 <= 1.5 * raw.p95 ? 'met' : 'not met'} (${(gw.p95 / raw.p95).toFixed(2)}×); ≤ 20 KB RSS per idle socket → ${gw.rssPerSocketKb <= 20 ? 'met' : 'not met'} (${gw.rssPerSocketKb.toFixed(1)} KB)`
+      : `p99 ≤ 2× the raw broadcast at 1 000 sockets → ${gw.p99 <= 2 * raw.p99 ? 'met' : 'not met'} (${(gw.p99 / raw.p99).toFixed(2)}×)`
+  }; every event delivered → ${gw.delivered === gw.expected && gw.duplicates === 0 ? 'met' : 'not met'}.
 - Aim (issue 5): ${
     gw.sockets >= 10_000
       ? `p95 within 2× the raw broadcast and under 500 ms at 10 000 sockets → ${gw.p95 <= 2 * raw.p95 && gw.p95 < 500 ? 'met' : 'not met'} (${(gw.p95 / raw.p95).toFixed(2)}×, ${ms(gw.p95)} ms)`

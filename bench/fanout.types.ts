@@ -1,7 +1,14 @@
 /** The IPC messages between bench/fanout.ts and its children (instances and client harnesses). */
 
+/**
+ * `raw`: a bare ws broadcast of one frame to every socket, read by bare ws clients; `raw-protocol`:
+ * a bare ws server speaking graphql-transport-ws just enough (the ack, each socket's subscription
+ * id in its `next` frame), read by graphql-ws clients as the gateway's sockets are.
+ */
+export type FanoutMode = 'gateway' | 'raw' | 'raw-protocol';
+
 export interface FanoutServerSpec {
-  mode: 'gateway' | 'raw';
+  mode: FanoutMode;
   redisUrl: string;
   redisPrefix: string;
   /** The build the gateway is loaded from (its `dist` directory). */
@@ -30,7 +37,7 @@ export type FanoutServerReply =
 
 export interface HarnessConnect {
   type: 'connect';
-  mode: 'gateway' | 'raw';
+  mode: FanoutMode;
   /** Socket i connects to urls[i % urls.length]. */
   urls: string[];
   sockets: number;
