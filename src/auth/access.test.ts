@@ -1,4 +1,15 @@
-import { Action, ASK_CHILD_CONSENT, grantFromLinks, mayReadConversation, mayStartConversation, portalRefusal, Reason, rightsOf } from './access';
+import {
+  Action,
+  ASK_CHILD_CONSENT,
+  authorizeMany,
+  decide,
+  grantFromLinks,
+  mayReadConversation,
+  mayStartConversation,
+  portalRefusal,
+  Reason,
+  rightsOf,
+} from './access';
 import { ALL_PERMISSIONS, Permission, PortalRelation, permissionSetProblem, type PortalAccess } from './permissions';
 
 const link = (relation: PortalRelation, permissions: Permission[] = [], isAdmin = false): PortalAccess => ({ clientId: 'c1', relation, permissions, isAdmin });
@@ -103,5 +114,51 @@ describe('the gate’s decision', () => {
     expect(portalRefusal(settings, ended(10), self, false)).toBeNull();
     expect(why(portalRefusal(settings, ended(10), self, true)).extensions.reason).toBe(Reason.PORTAL_READ_ONLY);
     expect(why(portalRefusal(settings, ended(40), self, false)).extensions.reason).toBe(Reason.TREATMENT_ENDED);
+  });
+});
+
+describe('the batched gate for the subscribers of one event', () => {
+  const viewerOf = (n: number, mustChangePassword = false) => ({ accountId: `a${n}`, sessionId: `s${n}`, tokenId: `t${n}`, expiresAt: 0, mustChangePassword });
+  const parent = link(PortalRelation.PARENT);
+  const self = link(PortalRelation.SELF);
+  const agendaOnly = member(Permission.AGENDA_VIEW);
+  const readers = (childAgeYears: number, consented: boolean, counts: { consent: number }) => ({
+    settings,
+    sessionsActive: async (ids: readonly string[]) => ids.map((id) => id !== 's3'),
+    links: async (ids: readonly string[]) =>
+      ids.map((id) => ({ a0: [self], a1: [parent], a2: [agendaOnly], a3: [parent], a4: [parent], a5: [self] })[id] ?? []),
+    profile: async () => ({ birthDate: born(childAgeYears), inTreatment: true, treatmentEndedAt: null }),
+    childConsented: async () => (counts.consent++, consented),
+  });
+  const viewers = [viewerOf(0), viewerOf(1), viewerOf(2), viewerOf(3), viewerOf(4), viewerOf(5, true)];
+
+  it('answers each seat as the gate answers it alone: relations decided once each, the child asked at most once', async () => {
+    for (const [age, consented, expected] of [
+      // A client of 17: the parents by the child's consent only; a member without the dossier right; an ended session; a password to replace.
+      [17, false, [true, false, false, false, false, false]],
+      [17, true, [true, true, false, false, true, false]],
+      // Under 16 the parents see the portal without consent; under 12 the client has no own login.
+      [14, false, [true, true, false, false, true, false]],
+      [10, false, [false, true, false, false, true, false]],
+    ] as const) {
+      const counts = { consent: 0 };
+      const batch = await authorizeMany(readers(age, consented, counts), 'c1', viewers, Action.VIEW_DOSSIER);
+      expect([age, consented, batch.map((g) => g !== null)]).toEqual([age, consented, expected]);
+      expect(counts.consent).toBeLessThanOrEqual(1);
+      const alone = await Promise.all(
+        viewers.map(async (v, i) => {
+          const r = readers(age, consented, { consent: 0 });
+          const links = (await r.links([v.accountId]))[0];
+          if (!(await r.sessionsActive([v.sessionId]))[0]) return false;
+          const answer = await decide(
+            { viewer: v, settings, portals: async () => [...links], profile: r.profile, childConsented: r.childConsented },
+            'c1',
+            Action.VIEW_DOSSIER,
+          );
+          return !(answer instanceof Error) && batch[i]?.access === answer.access;
+        }),
+      );
+      expect(alone).toEqual(expected);
+    }
   });
 });

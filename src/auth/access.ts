@@ -215,7 +215,8 @@ export const ASK_CHILD_CONSENT = 'ask-child-consent';
 export function portalRefusal(
   settings: AccessSettings,
   profile: ClientProfile | null,
-  access: PortalAccess,
+  // Of the link, the rules read its relation alone (by type: the live rooms' batch decides once per relation).
+  access: Pick<PortalAccess, 'relation'>,
   writes: boolean,
 ): ForbiddenError | typeof ASK_CHILD_CONSENT | null {
   const age = ageInYears(profile?.birthDate);
@@ -301,6 +302,8 @@ export async function authorizeMany(readers: SeatReaders, clientId: string, view
     readers.profile(clientId),
   ]);
   const writes = RULES[action].writes;
+  // The portal rules read of a link its relation alone: worked out once per relation for all seats, not per seat.
+  const refusals = new Map<PortalRelation, ReturnType<typeof portalRefusal>>();
   let consent: Promise<boolean> | undefined;
   let asked = false;
   const answers = viewers.map((viewer, i): Grant | null | Promise<Grant | null> => {
@@ -312,7 +315,8 @@ export async function authorizeMany(readers: SeatReaders, clientId: string, view
       if (err instanceof ForbiddenError) return null;
       throw err;
     }
-    const refused = portalRefusal(readers.settings, profile, grant.access, writes);
+    let refused = refusals.get(grant.access.relation);
+    if (refused === undefined) refusals.set(grant.access.relation, (refused = portalRefusal(readers.settings, profile, grant.access, writes)));
     if (refused === ASK_CHILD_CONSENT) {
       asked = true;
       consent ??= readers.childConsented(clientId);
