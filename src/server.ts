@@ -107,7 +107,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
 
   const schema = await buildGatewaySchema(shared.events);
   const known = config.GRAPHQL_EXECUTOR === 'jit' && config.GRAPHQL_DIRECT_PATH ? new KnownOperations() : undefined;
-  const apollo = createApollo(schema, config, metrics, logger, { known, apq: apqCacheFor(config, shared, logger) });
+  const apq = apqCacheFor(config, shared, logger);
+  const apollo = createApollo(schema, config, metrics, logger, { known, apq });
   await apollo.start();
   const protection = queryProtection(config);
   const ws = createWebSocketServer(schema, services, logger, protection.validationRules, protection.maxTokens);
@@ -118,7 +119,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const ops = opsRoutes(services, db, () => lifecycle.shuttingDown, outboxCounts);
   metrics.outboxCounts = outboxCounts;
   metrics.fileDeletionsPending = () => services.attachments.queuedDeletions();
-  const graphql = graphqlRoute(apollo, services, logger, known ? new DirectPath(known, metrics) : undefined);
+  const graphql = graphqlRoute(apollo, services, logger, known ? new DirectPath(known, metrics, apq) : undefined);
   // Every module's routes, each at the path its row in ROUTES gives (docs/authorisation.md lists them).
   const { routes, dispatch } = mountRoutes(
     {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { portalIds, startTestApp, type TestApp } from './utils/app';
 import { describeWithMariaDb } from './utils/services';
 import { RawTable } from '../src/db/raw-table';
@@ -242,6 +243,42 @@ describe('the direct path: a query text Apollo accepted before runs without its 
     expect(refused.map((r) => r.status)).toEqual([400, 400, 415, 400, 400]);
     expect(refused.every((r) => !r.text.includes('"data"'))).toBe(true);
     expect(await direct()).toBe(before + 3);
+  });
+
+  it('answers a persisted query sent by its hash alone (APQ) once Apollo has registered it, and leaves to Apollo a hash its cache does not hold', async () => {
+    const hash = createHash('sha256').update(SCREEN).digest('hex');
+    const persisted = (extensions: Record<string, unknown>, query?: string) =>
+      fetch(`${t.base}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify({ query, variables: { id }, extensions }),
+      });
+    const read = async (res: Response) => ({
+      status: res.status,
+      text: await res.text(),
+      headers: [...res.headers].filter(([n]) => !['x-request-id', 'date'].includes(n)),
+    });
+    const persistedQuery = { version: 1, sha256Hash: hash };
+    await post(SCREEN, token);
+    const before = await direct();
+    // The text is known (asked as text before) but was never registered: Apollo's answer, not the direct path's.
+    const miss = await read(await persisted({ persistedQuery }));
+    expect(JSON.parse(miss.text).errors?.[0]?.message).toBe('PersistedQueryNotFound');
+    const registered = await read(await persisted({ persistedQuery }, SCREEN));
+    expect(JSON.parse(registered.text).data.client.appointments.length).toBeGreaterThan(0);
+    expect(await direct()).toBe(before);
+    // Registered: the hash alone (as Apollo Client's persisted-query link sends it, with its clientLibrary) is answered directly, by POST and by GET.
+    const byHash = await read(await persisted({ clientLibrary: { name: '@apollo/client', version: '4.0.0' }, persistedQuery }));
+    expect(byHash.text).toBe(registered.text);
+    expect(byHash.headers).toEqual(registered.headers);
+    const search = new URLSearchParams({ variables: JSON.stringify({ id }), extensions: JSON.stringify({ persistedQuery }) });
+    const byGet = await fetch(`${t.base}/graphql?${search.toString()}`, { headers: { authorization: `Bearer ${token}`, 'apollo-require-preflight': 'true' } });
+    expect(await byGet.text()).toBe(registered.text);
+    expect(await direct()).toBe(before + 2);
+    // Another version, or a text with a hash (a registration Apollo checks): Apollo's.
+    expect((await persisted({ persistedQuery: { version: 2, sha256Hash: hash } })).status).toBe(400);
+    expect((await read(await persisted({ persistedQuery }, SCREEN))).text).toBe(registered.text);
+    expect(await direct()).toBe(before + 2);
   });
 
   it('never answers a GET that asks for the landing page, nor a mutation by GET', async () => {

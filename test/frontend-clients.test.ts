@@ -186,10 +186,12 @@ describe('frontend clients in browser mode: Apollo Client 4 and urql with a cook
     `;
     const first = new ApolloClient({ link, cache: new InMemoryCache() });
     expect((await first.query({ query })).data).toMatchObject({ me: { displayName: 'Karen Test' } });
-    // Another page load (a new cache): only the hash goes, and the shared APQ cache knows it.
+    // Another page load (a new cache): only the hash goes, and the shared APQ cache knows it; the direct path answers it.
+    const directBefore = await directAnswers();
     const second = new ApolloClient({ link, cache: new InMemoryCache() });
     expect((await second.query({ query })).data).toMatchObject({ me: { displayName: 'Karen Test' } });
     expect(bodies.map((b) => ('query' in b ? 'text' : 'hash'))).toEqual(['hash', 'text', 'hash']);
+    expect(await directAnswers()).toBe(directBefore + 1);
     first.stop();
     second.stop();
   });

@@ -14,6 +14,12 @@ export interface ApqCache {
   delete(key: string): Promise<boolean | void>;
 }
 
+/**
+ * The key Apollo asks this cache for a hash under (its APQ_CACHE_PREFIX, added by the
+ * PrefixingKeyValueCache it wraps the cache in), for the direct path's lookups of the same entries.
+ */
+export const apolloApqKey = (sha256Hash: string): string => `apq:${sha256Hash}`;
+
 /** Longer texts are not kept (the client sends them in full each time, as without APQ). */
 const MAX_TEXT_CHARS = 64 * 1024;
 
