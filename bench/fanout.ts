@@ -346,43 +346,29 @@ export async function runFanout(options: FanoutOptions): Promise<FanoutResult> {
       }
     }
 
-    const rawSpec: FanoutServerSpec = { mode: 'raw', redisUrl: options.redisUrl, redisPrefix, appDist: '' };
-    const servers = [startServer(rawSpec), startServer(rawSpec)];
-    try {
-      const bases = await Promise.all(servers.map(ready));
-      const readySince = new Date().toISOString();
-      const trigger = async (seq: number, sentAt: number): Promise<void> => {
-        // The frame a gateway socket receives, byte for byte in shape and size.
-        const frame = JSON.stringify({
-          id: randomUUID(),
-          type: 'next',
-          payload: { data: { videoCallStatusChanged: { ready: true, joinUrl: stampUrl(seq, sentAt), readySince } } },
-        });
-        const res = await fetch(`${bases[seq % 2]}/publish`, { method: 'POST', body: frame });
-        if (res.status !== 202) throw new Error(`raw publish answered ${res.status}`);
-      };
-      variants.push(await measurePhase({ label: 'raw ws broadcast', servers, bases, trigger, mode: 'raw', tokens: [], clientId }, options));
-    } finally {
-      await stopAll(servers);
-    }
-
-    const protocolSpec: FanoutServerSpec = { mode: 'raw-protocol', redisUrl: options.redisUrl, redisPrefix, appDist: '' };
-    const protocolServers = [startServer(protocolSpec), startServer(protocolSpec)];
-    try {
-      const bases = await Promise.all(protocolServers.map(ready));
-      const readySince = new Date().toISOString();
-      const trigger = async (seq: number, sentAt: number): Promise<void> => {
-        // The payload a gateway socket receives; each server puts it in each socket's own frame.
-        const payload = JSON.stringify({ data: { videoCallStatusChanged: { ready: true, joinUrl: stampUrl(seq, sentAt), readySince } } });
-        const res = await fetch(`${bases[seq % 2]}/publish`, { method: 'POST', body: payload });
-        if (res.status !== 202) throw new Error(`raw publish answered ${res.status}`);
-      };
-      variants.push(
-        await measurePhase({ label: PROTOCOL_LABEL, servers: protocolServers, bases, trigger, mode: 'raw-protocol', tokens: [], clientId }, options),
-      );
-    } finally {
-      await stopAll(protocolServers);
-    }
+    // The baselines: the same events, published through the same Redis to two bare servers.
+    const rawPhase = async (mode: FanoutMode, label: string, body: (seq: number, sentAt: number, readySince: string) => string) => {
+      const spec: FanoutServerSpec = { mode, redisUrl: options.redisUrl, redisPrefix, appDist: '' };
+      const servers = [startServer(spec), startServer(spec)];
+      try {
+        const bases = await Promise.all(servers.map(ready));
+        const readySince = new Date().toISOString();
+        const trigger = async (seq: number, sentAt: number): Promise<void> => {
+          const res = await fetch(`${bases[seq % 2]}/publish`, { method: 'POST', body: body(seq, sentAt, readySince) });
+          if (res.status !== 202) throw new Error(`raw publish answered ${res.status}`);
+        };
+        variants.push(await measurePhase({ label, servers, bases, trigger, mode, tokens: [], clientId }, options));
+      } finally {
+        await stopAll(servers);
+      }
+    };
+    const payload = (seq: number, sentAt: number, readySince: string) => ({
+      data: { videoCallStatusChanged: { ready: true, joinUrl: stampUrl(seq, sentAt), readySince } },
+    });
+    // The frame a gateway socket receives, byte for byte in shape and size.
+    await rawPhase('raw', 'raw ws broadcast', (seq, sentAt, since) => JSON.stringify({ id: randomUUID(), type: 'next', payload: payload(seq, sentAt, since) }));
+    // The payload alone; each server puts it in each socket's own frame.
+    await rawPhase('raw-protocol', PROTOCOL_LABEL, (seq, sentAt, since) => JSON.stringify(payload(seq, sentAt, since)));
   } finally {
     const c = await createConnection(options.mariadbUrl);
     await c.query(`DROP DATABASE IF EXISTS \`${dbName}\``);

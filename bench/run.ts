@@ -143,43 +143,19 @@ function requestTo(s: Started, query: string, as: Asker = 'bench') {
       headers: { ...asked.headers, ...auth },
     };
   }
-  if (as === 'trusted') {
-    const operationName = /^(?:query|mutation)\s+(\w+)/.exec(query)?.[1];
-    return {
-      url,
-      method: 'POST' as const,
-      headers: { 'content-type': 'application/json', ...auth },
-      body: JSON.stringify({ operationName, variables: { id: s.clientId }, extensions: { persistedQuery: { version: 1, sha256Hash: sha256(query) } } }),
-    };
-  }
-  if (as === 'apq') {
-    const operationName = /^(?:query|mutation)\s+(\w+)/.exec(query)?.[1];
-    return {
-      url,
-      method: 'POST' as const,
-      headers: { 'content-type': 'application/json', accept: APOLLO_ACCEPT, ...auth },
-      body: JSON.stringify({
-        operationName,
-        variables: { id: s.clientId },
-        extensions: { clientLibrary: APOLLO_LIBRARY, persistedQuery: { version: 1, sha256Hash: sha256(query) } },
-      }),
-    };
-  }
-  if (as === 'apollo') {
-    const operationName = /^(?:query|mutation)\s+(\w+)/.exec(query)?.[1];
-    return {
-      url,
-      method: 'POST' as const,
-      headers: { 'content-type': 'application/json', accept: APOLLO_ACCEPT, ...auth },
-      body: JSON.stringify({ operationName, variables: { id: s.clientId }, extensions: { clientLibrary: APOLLO_LIBRARY }, query }),
-    };
-  }
-  return {
+  const operationName = /^(?:query|mutation)\s+(\w+)/.exec(query)?.[1];
+  const variables = { id: s.clientId };
+  const persistedQuery = { version: 1, sha256Hash: sha256(query) };
+  const post = (headers: Record<string, string>, body: Record<string, unknown>) => ({
     url,
     method: 'POST' as const,
-    headers: { 'content-type': 'application/json', ...auth },
-    body: JSON.stringify({ query, variables: { id: s.clientId } }),
-  };
+    headers: { 'content-type': 'application/json', ...headers, ...auth },
+    body: JSON.stringify(body),
+  });
+  if (as === 'trusted') return post({}, { operationName, variables, extensions: { persistedQuery } });
+  if (as === 'apq') return post({ accept: APOLLO_ACCEPT }, { operationName, variables, extensions: { clientLibrary: APOLLO_LIBRARY, persistedQuery } });
+  if (as === 'apollo') return post({ accept: APOLLO_ACCEPT }, { operationName, variables, extensions: { clientLibrary: APOLLO_LIBRARY }, query });
+  return post({}, { query, variables });
 }
 
 /** The server's answer to the query, which every later answer must equal; a query that fails stops the bench. */
@@ -187,7 +163,7 @@ async function firstAnswer(s: Started, query: string, as: Asker = 'bench'): Prom
   // APQ: the link sends the text with its hash once (the server did not know the hash), then the hash alone.
   if (as === 'apq') {
     const registration = requestTo(s, query, 'apq');
-    const body = JSON.parse(registration.body ?? '{}') as Record<string, unknown>;
+    const body = JSON.parse('body' in registration ? registration.body : '{}') as Record<string, unknown>;
     await (await fetch(registration.url, { ...registration, body: JSON.stringify({ ...body, query }) })).text();
   }
   const request = requestTo(s, query, as);
