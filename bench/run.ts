@@ -80,14 +80,11 @@ interface Measured {
 type Run = () => Promise<Measured>;
 
 /**
- * Who asks: the bench's own request (JSON in, JSON out), or the same query as Apollo Client 4's
- * HttpLink sends it: its Accept header (the GraphQL-over-HTTP media type first), the operation's
- * name and the `clientLibrary` extension, in the order of its body.
- */
-/**
- * How a request is sent: as the bench does, as Apollo Client 4 does, as a trusted document by its
- * hash alone, as urql sends it (captured from @urql/core), or as Apollo Client 4 with its
- * persisted-query link sends a registered query (APQ: the hash alone, beside clientLibrary).
+ * How a request is sent: as the bench does (JSON in, JSON out); as Apollo Client 4's HttpLink does
+ * (its Accept header, the operation's name and the `clientLibrary` extension, in the order of its
+ * body); as a trusted document by its hash alone; as urql sends it (captured from @urql/core); or as
+ * Apollo Client 4 with its persisted-query link sends a registered query (APQ: the hash alone,
+ * beside clientLibrary).
  */
 type Asker = 'bench' | 'apollo' | 'trusted' | 'urql' | 'apq';
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
@@ -131,7 +128,7 @@ async function urqlRequests(queries: string[]): Promise<void> {
 }
 
 /** The benchmark query as a request to one server, for fetch and autocannon alike. */
-function requestTo(s: Started, query: string, as: Asker = 'bench') {
+function requestTo(s: Started, query: string, as: Asker = 'bench', register = false) {
   const url = `http://127.0.0.1:${s.port}/graphql`;
   const auth = { authorization: `Bearer ${s.token}` };
   if (as === 'urql') {
@@ -153,7 +150,12 @@ function requestTo(s: Started, query: string, as: Asker = 'bench') {
     body: JSON.stringify(body),
   });
   if (as === 'trusted') return post({}, { operationName, variables, extensions: { persistedQuery } });
-  if (as === 'apq') return post({ accept: APOLLO_ACCEPT }, { operationName, variables, extensions: { clientLibrary: APOLLO_LIBRARY, persistedQuery } });
+  // `register`: the text beside its hash, as the link sends it once when the server did not know the hash.
+  if (as === 'apq')
+    return post(
+      { accept: APOLLO_ACCEPT },
+      { operationName, variables, extensions: { clientLibrary: APOLLO_LIBRARY, persistedQuery }, ...(register ? { query } : {}) },
+    );
   if (as === 'apollo') return post({ accept: APOLLO_ACCEPT }, { operationName, variables, extensions: { clientLibrary: APOLLO_LIBRARY }, query });
   return post({}, { query, variables });
 }
@@ -162,9 +164,8 @@ function requestTo(s: Started, query: string, as: Asker = 'bench') {
 async function firstAnswer(s: Started, query: string, as: Asker = 'bench'): Promise<string> {
   // APQ: the link sends the text with its hash once (the server did not know the hash), then the hash alone.
   if (as === 'apq') {
-    const registration = requestTo(s, query, 'apq');
-    const body = JSON.parse('body' in registration ? registration.body : '{}') as Record<string, unknown>;
-    await (await fetch(registration.url, { ...registration, body: JSON.stringify({ ...body, query }) })).text();
+    const registration = requestTo(s, query, 'apq', true);
+    await (await fetch(registration.url, registration)).text();
   }
   const request = requestTo(s, query, as);
   const first = await (await fetch(request.url, request)).text();
@@ -286,13 +287,13 @@ async function directAnswers(s: Started): Promise<number | null> {
  * W2 a second way: the servers on the same core at the same time, loaded together, CPU time per
  * request of each read from /proc. Whatever else the machine does then hits all alike, so the
  * ratio of two (the throughput ratio when all are CPU-bound) varies far less than separate
- * throughput runs a minute apart. Two gateway processes: one asked as the bench asks, one as
- * Apollo Client 4 asks. Medians of three rounds; null without /proc.
+ * throughput runs a minute apart. Three groups of gateway processes, each process asked one way
+ * (see `Asker`), each group beside a raw handler of its own. Medians of three rounds; null without /proc.
  */
 async function sideBySide(query: string, seconds: number): Promise<SideBySide | null> {
   // Groups of at most three, as many as the load generator's one core keeps CPU-bound: the bench's own and
   // Apollo Client 4's requests with the raw handler, then the stock server and trusted documents with it,
-  // then urql's.
+  // then urql's GETs and Apollo Client's APQ hashes.
   const first = await sideBySideGroup(query, seconds, [
     { settings: {}, as: 'bench' },
     { settings: {}, as: 'apollo' },
@@ -303,7 +304,7 @@ async function sideBySide(query: string, seconds: number): Promise<SideBySide | 
     { settings: { TRUSTED_DOCUMENTS: trustedDocumentsFile() }, as: 'trusted' },
   ]);
   if (!second) return null;
-  // urql's GETs beside the raw handler (its answer carries __typename, so it is compared on its own).
+  // urql's answer carries __typename: the group compares it with the others without them.
   const third = await sideBySideGroup(query, seconds, [
     { settings: {}, as: 'urql' },
     { settings: {}, as: 'apq' },

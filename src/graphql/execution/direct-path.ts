@@ -10,8 +10,9 @@ import { handOverToApollo, type KnownOperation, type KnownOperations } from './j
  * The direct path (GRAPHQL_DIRECT_PATH=1 with GRAPHQL_EXECUTOR=jit): a query (POSTed as JSON, or
  * a GET as urql and Apollo's `useGETForQueries` send it, or a persisted query's hash alone whose
  * text Apollo's APQ cache holds) whose text Apollo has already parsed, validated and run
- * (KnownOperations) is executed here with the same compiled operation and the same per-request context, and when it answers without errors and
- * without partial failures the answer is written as Apollo would write it. Anything else (errors,
+ * (KnownOperations) is executed here with the same compiled operation and the same per-request
+ * context, and when it answers without errors and without partial failures the answer is written
+ * as Apollo would write it. Anything else (errors,
  * partial answers, a thrown error) is handed to Apollo with the outcome, so errors are formatted,
  * logged and extended by Apollo's pipeline alone, without executing twice. Apollo's pipeline cost
  * about a fifth of a screen's CPU. Assumes Apollo's answer bytes: JSON.stringify({ data }) plus a
@@ -94,7 +95,8 @@ export class DirectPath {
   /**
    * A hash alone, as Apollo Client's persisted-query link sends it once the text is registered: the
    * text from Apollo's own cache under Apollo's own key, so a hash Apollo would not find (never
-   * registered, expired, Redis away) is Apollo's to answer (PERSISTED_QUERY_NOT_FOUND) here too.
+   * registered, expired, Redis away) is Apollo's to answer (PersistedQueryNotFound) here too; such a
+   * miss costs a second lookup, Apollo's, once per client and text before the client registers it.
    */
   private async persistedRequest(asked: AskedRequest, hash: string): Promise<DirectRequest | undefined> {
     if (!this.apq) return undefined;
@@ -177,7 +179,7 @@ function persistedQueryHash(extensions: unknown): string | undefined | typeof RE
   return hash;
 }
 
-/** A search parameter Apollo would refuse (given twice, or not a JSON object): Apollo answers it. */
+/** Something the direct path leaves to Apollo: a search parameter given twice or not a JSON object, an extension it does not read. */
 const REFUSED = Symbol('refused');
 
 function once(params: URLSearchParams, name: string): string | undefined | typeof REFUSED {
