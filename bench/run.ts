@@ -43,7 +43,7 @@ const hasTaskset = (() => {
 })();
 
 async function startServer(
-  mode: 'gateway' | 'raw',
+  mode: 'gateway' | 'raw' | 'duties',
   delayMs: number,
   settings: Record<string, string> = {},
   /** Another build's bench directory (dist/bench of a worktree), for a comparison of two builds. */
@@ -265,6 +265,10 @@ interface SideBySide {
   urqlMs: number;
   apqMs: number;
   thirdRawMs: number;
+  /** A fourth group: the gateway beside a server doing its duties without GraphQL (bench/server.ts, dutiesServer). */
+  fourthGatewayMs: number;
+  dutiesMs: number;
+  fourthRawMs: number;
   /** The share of the Apollo-shaped requests the direct path answered (gateway_graphql_direct_total); null without /metrics. */
   apolloDirect: number | null;
   urqlDirect: number | null;
@@ -287,13 +291,13 @@ async function directAnswers(s: Started): Promise<number | null> {
  * W2 a second way: the servers on the same core at the same time, loaded together, CPU time per
  * request of each read from /proc. Whatever else the machine does then hits all alike, so the
  * ratio of two (the throughput ratio when all are CPU-bound) varies far less than separate
- * throughput runs a minute apart. Three groups of gateway processes, each process asked one way
+ * throughput runs a minute apart. Four groups of gateway processes, each process asked one way
  * (see `Asker`), each group beside a raw handler of its own. Medians of three rounds; null without /proc.
  */
 async function sideBySide(query: string, seconds: number): Promise<SideBySide | null> {
   // Groups of at most three, as many as the load generator's one core keeps CPU-bound: the bench's own and
   // Apollo Client 4's requests with the raw handler, then the stock server and trusted documents with it,
-  // then urql's GETs and Apollo Client's APQ hashes.
+  // then urql's GETs and Apollo Client's APQ hashes, then the gateway beside its duties without GraphQL.
   const first = await sideBySideGroup(query, seconds, [
     { settings: {}, as: 'bench' },
     { settings: {}, as: 'apollo' },
@@ -310,6 +314,11 @@ async function sideBySide(query: string, seconds: number): Promise<SideBySide | 
     { settings: {}, as: 'apq' },
   ]);
   if (!third) return null;
+  const fourth = await sideBySideGroup(query, seconds, [
+    { settings: {}, as: 'bench' },
+    { settings: {}, as: 'bench', mode: 'duties' },
+  ]);
+  if (!fourth) return null;
   return {
     gatewayMs: first.ms[0],
     apolloMs: first.ms[1],
@@ -320,6 +329,9 @@ async function sideBySide(query: string, seconds: number): Promise<SideBySide | 
     urqlMs: third.ms[0],
     apqMs: third.ms[1],
     thirdRawMs: third.ms[2],
+    fourthGatewayMs: fourth.ms[0],
+    dutiesMs: fourth.ms[1],
+    fourthRawMs: fourth.ms[2],
     apolloDirect: first.direct[1],
     urqlDirect: third.direct[0],
     apqDirect: third.direct[1],
@@ -336,9 +348,10 @@ async function sideBySide(query: string, seconds: number): Promise<SideBySide | 
 async function sideBySideGroup(
   query: string,
   seconds: number,
-  variants: { settings: Record<string, string>; as: Asker }[],
+  /** `mode: 'duties'`: the gateway's duties without GraphQL (bench/server.ts, dutiesServer) instead of the gateway. */
+  variants: { settings: Record<string, string>; as: Asker; mode?: 'gateway' | 'duties' }[],
 ): Promise<{ ms: number[]; direct: (number | null)[]; bytes: number[] } | null> {
-  const started = await Promise.all([...variants.map((v) => startServer('gateway', 0, v.settings)), startServer('raw', 0)]);
+  const started = await Promise.all([...variants.map((v) => startServer(v.mode ?? 'gateway', 0, v.settings)), startServer('raw', 0)]);
   const servers: [Started, Asker][] = started.map((s, i) => [s, variants[i]?.as ?? 'bench']);
   try {
     if (cpuMs(started[0].child.pid!) === null) return null;
@@ -367,7 +380,9 @@ async function sideBySideGroup(
     return {
       ms: servers.map((_, j) => median(j)),
       bytes: firsts.map((f) => Buffer.byteLength(f)),
-      direct: gateways.map((_, j) => (directBefore[j] === null || directAfter[j] === null ? null : (directAfter[j]! - directBefore[j]!) / total[j])),
+      direct: gateways.map((_, j) =>
+        variants[j].mode === 'duties' || directBefore[j] === null || directAfter[j] === null ? null : (directAfter[j]! - directBefore[j]!) / total[j],
+      ),
     };
   } finally {
     for (const s of started) s.child.kill('SIGKILL');
@@ -603,14 +618,20 @@ answer was the same bytes, and every later answer equalled it.
 | gateway, as urql asks (@urql/core ${version('@urql/core')}'s own request: a GET, its Accept header, \`__typename\` on every object; third group) | ${w2Cpu.urqlMs.toFixed(3)} | ${(w2Cpu.thirdRawMs / w2Cpu.urqlMs).toFixed(2)} |
 | gateway, as Apollo Client 4 with its persisted-query link asks (APQ: the hash alone, once registered; third group) | ${w2Cpu.apqMs.toFixed(3)} | ${(w2Cpu.thirdRawMs / w2Cpu.apqMs).toFixed(2)} |
 | raw handler (third group) | ${w2Cpu.thirdRawMs.toFixed(3)} | 1.00 |
+| gateway (fourth group) | ${w2Cpu.fourthGatewayMs.toFixed(3)} | ${(w2Cpu.fourthRawMs / w2Cpu.fourthGatewayMs).toFixed(2)} |
+| the gateway's duties without GraphQL: a node:http handler calling W2's services as its resolvers do (session check, gate, access-log lines awaited, EHR reader with adapter policies, mapping), the JSON built by hand; fourth group | ${w2Cpu.dutiesMs.toFixed(3)} | ${(w2Cpu.fourthRawMs / w2Cpu.dutiesMs).toFixed(2)} |
+| raw handler (fourth group) | ${w2Cpu.fourthRawMs.toFixed(3)} | 1.00 |
 
-Three groups, one after the other, of at most three processes (the load generator has one core: five
+Four groups, one after the other, of at most three processes (the load generator has one core: five
 servers at once would not keep core 0 busy, and every server's CPU per request would then grow with
 its idle wake-ups); each ratio is to the raw handler of its own group. urql's request is the one
 @urql/core builds with its default exchanges, captured by a fetch of the bench's: its document cache
 adds \`__typename\` to every selection, so its answer is ${w2Cpu.urqlBytes} bytes against ${w2Cpu.benchBytes} (the same data
 otherwise, checked), and the raw handler answers the bench's JSON.
 Aims of issue 17: ≥ 0.45 for any request Apollo accepts → ${Math.min(w2Cpu.rawMs / w2Cpu.gatewayMs, w2Cpu.rawMs / w2Cpu.apolloMs, w2Cpu.thirdRawMs / w2Cpu.urqlMs, w2Cpu.thirdRawMs / w2Cpu.apqMs) >= 0.45 ? 'met' : 'not met'}; ≥ 0.60 for trusted documents → ${w2Cpu.secondRawMs / w2Cpu.trustedMs >= 0.6 ? 'met' : 'not met'}.
+Beside its own duties done without GraphQL (fourth group), the gateway takes ${(w2Cpu.fourthGatewayMs / w2Cpu.dutiesMs).toFixed(2)}× their CPU per
+request: that is what executing GraphQL (Apollo's checks, graphql-jit, type-graphql, the HTTP layer) adds. The duties alone reach
+${(w2Cpu.fourthRawMs / w2Cpu.dutiesMs).toFixed(2)} of the raw handler, which does none of them: no change to the execution can take the gateway past that.
 
 Asked as Apollo Client 4 asks, the gateway's ratio is ${(w2Cpu.rawMs / w2Cpu.apolloMs / (w2Cpu.rawMs / w2Cpu.gatewayMs)).toFixed(3)} of the bench's own
 (aim: within 5 % → ${Math.abs(w2Cpu.gatewayMs / w2Cpu.apolloMs - 1) <= 0.05 ? 'met' : 'not met'}); the direct path answered ${w2Cpu.apolloDirect === null ? 'an unknown share' : `${(w2Cpu.apolloDirect * 100).toFixed(0)} %`} of those requests; of urql's GETs, ${w2Cpu.urqlDirect === null ? 'an unknown share' : `${(w2Cpu.urqlDirect * 100).toFixed(0)} %`}; of the APQ hashes, ${w2Cpu.apqDirect === null ? 'an unknown share' : `${(w2Cpu.apqDirect * 100).toFixed(0)} %`}.

@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { createServer } from 'node:http';
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,11 +9,21 @@ import { ALL_PERMISSIONS, PortalRelation } from '../src/auth/permissions';
 import { loadConfig } from '../src/config';
 import { createLogger } from '../src/observability/logger';
 import { createApp } from '../src/server';
+import { Action, authorize } from '../src/auth/access';
+import { createContext } from '../src/graphql/context';
+import { writeAnswer } from '../src/graphql/execution/direct-path';
+import { bearerToken, clientIp, readBody } from '../src/http/io';
+import type { Services } from '../src/services';
+import { AppointmentWindow } from '../src/modules/appointments/appointment.types';
+import { readAgenda } from '../src/modules/appointments/appointments.service';
+import { practitionerOrPlaceholder, withPractitioners } from '../src/modules/appointments/practitioners';
+import { readAudited } from '../src/modules/dossier/dossier.resolver';
+import { dossierReads } from '../src/modules/dossier/dossier.service';
 import { benchData } from './fixture';
 
 /**
- * One benchmark server, run in its own (pinned) process: `gateway` or `raw`, with an adapter
- * delay in ms. Prints one JSON line {port, token, clientId, statsPort} when ready; GET on
+ * One benchmark server, run in its own (pinned) process: `gateway`, `raw` or `duties` (see
+ * dutiesServer), with an adapter delay in ms. Prints one JSON line {port, token, clientId, statsPort} when ready; GET on
  * statsPort answers the adapter's call counts so the runner can compute calls per request.
  */
 async function main(): Promise<void> {
@@ -22,7 +33,7 @@ async function main(): Promise<void> {
   let token = '';
   let clientId = 'cl-karen';
 
-  if (mode === 'gateway') {
+  if (mode === 'gateway' || mode === 'duties') {
     const config = loadConfig({
       PORT: '0',
       HOST: '127.0.0.1',
@@ -41,7 +52,7 @@ async function main(): Promise<void> {
     clientId = await clients.ensureClient({ source: 'demo', externalId: 'cl-karen' });
     await accounts.link(account.id, clientId, PortalRelation.SELF, [...ALL_PERMISSIONS], true);
     token = (await sessions.create(account.id, 'bench')).accessToken;
-    port = Number(new URL(await app.start()).port);
+    port = mode === 'duties' ? await dutiesServer(app.services) : Number(new URL(await app.start()).port);
   } else {
     port = await rawServer(adapter);
   }
@@ -117,6 +128,71 @@ async function rawServer(adapter: DemoEhrAdapter): Promise<number> {
     const text = JSON.stringify(body);
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
     res.end(text);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return (server.address() as { port: number }).port;
+}
+
+/**
+ * W2 answered with the gateway's own duties and no GraphQL: the same session check, access gate,
+ * access-log lines (awaited before the answer leaves), EHR reader with its adapter policies, and
+ * mapping, called as W2's resolvers call them, and the answer's JSON built by hand in W2's shape.
+ * Not there: graphql-jit, type-graphql, Apollo, the direct path, and the gateway's HTTP layer
+ * (routing, security headers, rate limits, metrics). What the gateway costs beyond this server is
+ * what executing GraphQL costs it; what this server costs beyond the raw handler is the duties.
+ * W2 only (any other query is answered as W2 is), with the client id of the request's variables.
+ */
+async function dutiesServer(services: Services): Promise<number> {
+  const { config } = services;
+  const logger = createLogger('silent');
+  const server = createServer((req, res) => {
+    void (async () => {
+      const { variables } = JSON.parse((await readBody(req, config.GRAPHQL_MAX_BODY_BYTES)).toString('utf8')) as { variables: { id: string } };
+      const token = bearerToken(req, services.cookies);
+      const viewer = token ? await services.sessions.authenticate(token) : null;
+      const requestId = randomUUID();
+      const ctx = createContext({ services, logger, logBindings: { requestId }, requestId, ip: clientIp(req, config.TRUST_PROXY), viewer });
+      const id = variables.id;
+      await authorize(ctx, id, Action.VIEW_PORTAL);
+      const [appointments, [medications, team]] = await Promise.all([
+        readAgenda(ctx, id, AppointmentWindow.ALL).then((list) => withPractitioners(ctx, list)),
+        authorize(ctx, id, Action.VIEW_DOSSIER).then(() =>
+          Promise.all([
+            readAudited(ctx, id, 'dossier.medications.read', 'Medicatie', () => dossierReads.medications(ctx, id)),
+            readAudited(ctx, id, 'dossier.team.read', 'Behandelteam', () => dossierReads.treatmentTeam(ctx, id)),
+          ]),
+        ),
+      ]);
+      const teamPractitioners = await Promise.all(team.map(async (m) => practitionerOrPlaceholder(ctx, m.practitionerId)));
+      const body = {
+        data: {
+          client: {
+            appointments: appointments.map((a) => ({
+              id: a.id,
+              start: a.start,
+              end: a.end,
+              type: a.type,
+              location: a.location,
+              online: a.online,
+              practitioner: { id: a.practitioner.id, name: a.practitioner.name, profession: a.practitioner.profession },
+            })),
+            dossier: {
+              medications: medications.map((m) => ({ id: m.id, name: m.name, dosage: m.dosage })),
+              treatmentTeam: team.map((m, i) => ({
+                role: m.role,
+                from: m.from,
+                practitioner: { id: teamPractitioners[i].id, name: teamPractitioners[i].name },
+              })),
+            },
+          },
+        },
+      };
+      // Apollo's bytes, written as the gateway's direct path writes them.
+      writeAnswer(res, 'application/json; charset=utf-8', body);
+    })().catch((err: unknown) => {
+      res.writeHead(500, { 'content-type': 'text/plain' });
+      res.end(String(err));
+    });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   return (server.address() as { port: number }).port;

@@ -68,16 +68,7 @@ export class DirectPath {
       if (!result.errors && !result.extensions && !context.partialFailures.length) {
         recordOperation(this.metrics, direct.operation.name, 'query', false, Number(process.hrtime.bigint() - started) / 1e9);
         this.metrics.graphqlDirect.inc();
-        // Byte for byte what Apollo writes for the same answer (its JSON ends with a newline),
-        // encoded once into a buffer of at most 3 bytes per UTF-16 unit: the text plus "\n" as one
-        // string would be copied whole to flatten it, and measuring its UTF-8 length first costs a
-        // copy of its own on the heap once one character (a ’ in a name) makes it a two-byte string.
-        const json = JSON.stringify({ data: result.data });
-        const room = Buffer.allocUnsafe(json.length * 3 + 1);
-        const length = room.write(json, 0, 'utf8');
-        room[length] = NEWLINE;
-        res.writeHead(200, { 'content-type': contentType!, 'content-length': length + 1 });
-        res.end(room.subarray(0, length + 1));
+        writeAnswer(res, contentType!, { data: result.data });
         return context;
       }
       handOverToApollo(context, { result });
@@ -206,3 +197,18 @@ const JSON_UTF8 = 'application/json; charset=utf-8';
 /** The content types of Apollo's single answers; anything else (its landing page, a callback type) is never learned. */
 const ANSWER_TYPES = new Set([JSON_UTF8, 'application/graphql-response+json; charset=utf-8']);
 const NEWLINE = 0x0a;
+
+/**
+ * Writes an answer byte for byte as Apollo does (its JSON ends with a newline), encoded once into
+ * a buffer of at most 3 bytes per UTF-16 unit: the text plus "\n" as one string would be copied
+ * whole to flatten it, and measuring its UTF-8 length first costs a copy of its own on the heap
+ * once one character (a ’ in a name) makes it a two-byte string.
+ */
+export function writeAnswer(res: ServerResponse, contentType: string, answer: unknown): void {
+  const json = JSON.stringify(answer);
+  const room = Buffer.allocUnsafe(json.length * 3 + 1);
+  const length = room.write(json, 0, 'utf8');
+  room[length] = NEWLINE;
+  res.writeHead(200, { 'content-type': contentType, 'content-length': length + 1 });
+  res.end(room.subarray(0, length + 1));
+}
