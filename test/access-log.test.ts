@@ -132,6 +132,29 @@ describe('the client’s access log, filtered by period and kind', () => {
     expect(download).toMatchObject({ actorRole: 'PARENT', onBehalfOf: 'Sanne de Vries', consentApplied: true, resource: 'Document: Signaleringsplan.pdf' });
   });
 
+  it('dates a line at the start of the access, not at the moment a slow EHR told who the client is (NEN 7513)', async () => {
+    const parent = await t.login('parent@demo.test');
+    const daanId = await clientIdOf(t, 'cl-daan');
+    // A parent's read waits for the child's record (the portal rules need the birth date) before its line is made.
+    const getClient = demo.getClient.bind(demo);
+    demo.getClient = async (...args) => {
+      await new Promise((r) => setTimeout(r, 1500));
+      return getClient(...args);
+    };
+    try {
+      const started = Date.now();
+      const { body } = await t.gql('query($c: ID!) { client(id: $c) { dossier { medications { name } } } }', { c: daanId }, parent);
+      expect(body.errors).toBeUndefined();
+      expect(Date.now() - started).toBeGreaterThanOrEqual(1500);
+      const [line] = await t.app.services.audit.list(daanId, 1, undefined, { dataKinds: ['dossier.medications'] });
+      expect(line).toMatchObject({ actorRole: 'PARENT' });
+      // To the second, at the start: the request's arrival, not 1.5 s later.
+      expect(Math.abs(line.at.getTime() - started)).toBeLessThan(500);
+    } finally {
+      demo.getClient = getClient;
+    }
+  });
+
   it('writes a portal opened by a DigiD login into the client’s log, once (a login after it changes nothing)', async () => {
     const sanneId = await clientIdOf(t, 'cl-sanne');
     const linked = async () =>

@@ -9,6 +9,8 @@ import { AccessLogPruneEntity } from './access-log-prune.entity';
 export type AccessAction = 'C' | 'R' | 'U' | 'D' | 'E';
 
 export interface AccessEvent {
+  /** When the access began (NEN 7513: the time at the start of the event); without it, the time the line is written. */
+  at?: Date;
   action: AccessAction;
   eventType: string;
   resource: string;
@@ -138,7 +140,7 @@ export class AccessLogService {
         // random page, which halves the cost of each INSERT on SQLite and avoids page splits in
         // InnoDB's clustered index on MySQL/MariaDB.
         id: timeOrderedId(),
-        at,
+        at: e.at ?? at,
         action: e.action,
         eventType: e.eventType,
         resource: e.resource,

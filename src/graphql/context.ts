@@ -41,7 +41,7 @@ export interface GatewayContext extends GateReader {
   /** The viewer's portal links, loaded once per request. */
   portals(): Promise<PortalAccess[]>;
   /** Writes an access-log line; awaited before the data it covers leaves (fail closed). */
-  audit(event: Omit<AccessEvent, 'accountId' | 'actorName' | 'actorRole' | 'accessPoint' | 'requestId'>, access: PortalAccess): Promise<void>;
+  audit(event: Omit<AccessEvent, 'at' | 'accountId' | 'actorName' | 'actorRole' | 'accessPoint' | 'requestId'>, access: PortalAccess): Promise<void>;
   /** The client's record as the portal rules need it (treatment end, birth date); null when no EHR answers. */
   profile(clientId: string): Promise<EhrClient | null>;
   settings: AccessSettings;
@@ -59,6 +59,13 @@ export interface ContextInput {
   profile?: (clientId: string) => Promise<EhrClient | null>;
   /** The operation's trace (its span's context): adapter calls and access-log writes are its children. */
   trace?: OtelContext;
+  /**
+   * When the request came in (Date.now()): its access-log lines carry it as the start of the event
+   * (NEN 7513), not the later moment the line was made (after the EHR answered who the client is,
+   * for a parent's read). Without it (a subscription, which lives for many events), a line carries
+   * the time it is made.
+   */
+  startedAt?: number;
 }
 
 /**
@@ -131,11 +138,13 @@ export function createContext(input: ContextInput): GatewayContext {
       return portalsPromise;
     },
     async audit(event, access) {
+      const at = new Date(input.startedAt ?? Date.now());
       const [account, profile] = await Promise.all([ctx.account(), access.relation === PortalRelation.SELF ? null : ctx.profile(access.clientId)]);
       writer ??= services.audit.writer();
       // Every field named (not `...event`, which V8 copies several times slower), and typed so
       // that a field added to AccessEvent cannot be left out here.
       const line: { [K in keyof Required<AccessEvent>]: AccessEvent[K] } = {
+        at,
         action: event.action,
         eventType: event.eventType,
         resource: event.resource,

@@ -23,13 +23,14 @@ import { dossierBundle, type ExportInput } from './fhir-export';
 export function exportRoutes(services: Services, logger: Logger): RouteHandlers {
   return {
     dossier_export: async (req, res, url, requestId) => {
+      const startedAt = Date.now();
       if (req.method !== 'GET') return sendError(res, 405, ErrorCode.BAD_USER_INPUT, 'Use GET /export?clientId=…', { allow: 'GET' });
       const clientId = url.searchParams.get('clientId');
       if (!clientId) return sendError(res, 400, ErrorCode.BAD_USER_INPUT, 'Say whose dossier: GET /export?clientId=<Client.id>.');
       const token = bearerToken(req, services.cookies);
       const viewer = token ? await services.sessions.authenticate(token).catch(() => null) : null;
       if (!viewer) return sendError(res, 401, ErrorCode.UNAUTHENTICATED, 'Log in first: the export needs a session.');
-      const ctx = createContext({ services, logger, requestId, ip: clientIp(req, services.config.TRUST_PROXY), viewer });
+      const ctx = createContext({ services, logger, requestId, ip: clientIp(req, services.config.TRUST_PROXY), viewer, startedAt });
       const grant = await decide(ctx, clientId, Action.VIEW_DOSSIER);
       if (!('access' in grant)) {
         if (grant.extensions.code === ErrorCode.UNAUTHENTICATED) return sendError(res, 401, ErrorCode.UNAUTHENTICATED, grant.message);
