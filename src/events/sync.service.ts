@@ -2,7 +2,6 @@ import { PermanentEventError } from '../errors';
 import { randomUUID } from 'node:crypto';
 import { In, IsNull, LessThanOrEqual, type DataSource } from 'typeorm';
 import { z } from 'zod';
-import { ClientEntity, ClientSourceEntity } from '../modules/clients/client.entity';
 import { parseGlobalId, globalId } from '../modules/ehr/global-id';
 import type { VideoService } from '../modules/video/video.service';
 import type { Logger } from '../observability/logger';
@@ -386,11 +385,9 @@ export class SyncService {
    * the event's source.
    */
   private async resolveClient(event: SyncEvent): Promise<string> {
-    const ref = event.clientId!;
-    if (await this.deps.db.getRepository(ClientEntity).existsBy({ id: ref })) return ref;
-    const bySource = await this.deps.db.getRepository(ClientSourceEntity).findOneBy({ source: event.source, externalId: ref });
-    if (bySource) return bySource.clientId;
-    throw new Error(`unknown client '${ref}' for source '${event.source}'`);
+    const clientId = await this.deps.clients.resolveRef(event.clientId!, event.source);
+    if (!clientId) throw new Error(`unknown client '${event.clientId}' for source '${event.source}'`);
+    return clientId;
   }
 }
 

@@ -16,11 +16,38 @@ export class ClientsService {
   private readonly names = new Map<string, string>();
   /** The treatment ends this instance last stored, per client and source (a cache, as names). */
   private readonly treatmentEnds = new Map<string, string | null>();
+  /** Client ids found to exist, and the client each (source, id there) was found linked to: clients are never deleted, links never change. */
+  private readonly known = new Set<string>();
+  private readonly linked = new Map<string, string>();
 
   constructor(
     private readonly db: DataSource,
     private readonly cacheMs = 30_000,
   ) {}
+
+  /**
+   * The portal's client that `ref` names, as an event of `source` names it: the portal's own client
+   * id, or the id that source system knows the client by; null while neither is known. What was
+   * found is kept, so the events about a client already seen cost no query; what was not is asked
+   * again next time (the client may log in meanwhile).
+   */
+  async resolveRef(ref: string, source: string): Promise<string | null> {
+    if (this.known.has(ref)) return ref;
+    const key = `${source}\u0000${ref}`;
+    const linked = this.linked.get(key);
+    if (linked) return linked;
+    if (await this.db.getRepository(ClientEntity).existsBy({ id: ref })) {
+      if (this.known.size >= 100_000) this.known.clear();
+      this.known.add(ref);
+      return ref;
+    }
+    const bySource = await this.existingClientId({ source, externalId: ref });
+    if (bySource) {
+      if (this.linked.size >= 100_000) this.linked.clear();
+      this.linked.set(key, bySource);
+    }
+    return bySource;
+  }
 
   async existingClientId(ref: ClientSourceRef): Promise<string | null> {
     return (await this.db.getRepository(ClientSourceEntity).findOneBy({ source: ref.source, externalId: ref.externalId }))?.clientId ?? null;
