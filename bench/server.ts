@@ -138,7 +138,7 @@ async function rawServer(adapter: DemoEhrAdapter): Promise<number> {
  * access-log lines (awaited before the answer leaves), EHR reader with its adapter policies, and
  * mapping, called as W2's resolvers call them, and the answer's JSON built by hand in W2's shape.
  * Not there: graphql-jit, type-graphql, Apollo, the direct path, and the gateway's HTTP layer
- * (routing, security headers, rate limits, metrics). What the gateway costs beyond this server is
+ * (routing, the request id and nosniff headers, metrics). What the gateway costs beyond this server is
  * what executing GraphQL costs it; what this server costs beyond the raw handler is the duties.
  * W2 only (any other query is answered as W2 is), with the client id of the request's variables.
  */
