@@ -274,6 +274,25 @@ describeWithMariaDbAndRedis('sync events and video-call readiness across two ins
     expect(metrics).toMatch(/gateway_sync_events_total\{type="videocall.ready",outcome="accepted"\} [1-9]/);
   });
 
+  it('keeps the later of two events for one room processed at the same time on two instances (an older one never wins the race)', async () => {
+    // Ended received after ready, both processed at once: whichever write lands last, the room ends up ended, and the
+    // last state pushed to the room's subscribers is the ended one too.
+    const rooms = Array.from({ length: 12 }, () => randomUUID());
+    const t0 = Date.now();
+    await Promise.all(
+      rooms.map(async (clientId, i) => {
+        const readyAt = new Date(t0 - 1000 + i);
+        const endedAt = new Date(readyAt.getTime() + 5);
+        const [first, second] = i % 2 ? [a, b] : [b, a];
+        await Promise.all([
+          first.app.services.video.markEnded(clientId, randomUUID(), endedAt),
+          second.app.services.video.markReady(clientId, 'demo:pr-elamrani', 'https://video.ggz-demo.test/room/race', randomUUID(), readyAt),
+        ]);
+      }),
+    );
+    for (const clientId of rooms) expect(await a.app.services.video.status(clientId)).toMatchObject({ ready: false, joinUrl: null });
+  });
+
   it('refuses a bad signature and a stale timestamp with 401 and a reason, storing nothing', async () => {
     const bad = ready(karenId);
     const wrongKey = await post(b, bad, { secret: 'not-the-sync-secret-at-all' });
@@ -456,6 +475,42 @@ describe('sync events and video-call readiness on the embedded defaults (SQLite,
       expect(await sub.nth(2)).toMatchObject({ ready: false, joinUrl: null, practitioner: null, readySince: null });
       const { body } = await t.gql('query($id: ID!) { client(id: $id) { videoCall { ready joinUrl } } }', { id: karenId }, token);
       expect(body.data.client.videoCall).toEqual({ ready: false, joinUrl: null });
+    } finally {
+      await client.dispose();
+    }
+  });
+
+  it('passes over a room state published after a later one (two writers, the older slower to publish)', async () => {
+    const token = await t.login('client@demo.test');
+    const [karenId] = await portalIds(t, token);
+    const client = createClient({
+      url: `${t.base.replace(/^http/, 'ws')}/graphql`,
+      webSocketImpl: WebSocket,
+      connectionParams: { authorization: `Bearer ${token}` },
+      retryAttempts: 0,
+    });
+    try {
+      const sub = subscribe(client, karenId);
+      await until(() => (t.app.services.events.localSubscribers(VIDEO_TOPIC.channel(karenId)) ? true : undefined), 2000, 'the room');
+      const now = Date.now();
+      const state = (at: number, joinUrl: string | null) => ({
+        clientId: karenId,
+        at: new Date(at).toISOString(),
+        ready: joinUrl !== null,
+        practitionerId: joinUrl ? 'demo:pr-bakker' : null,
+        joinUrl,
+        readySince: joinUrl ? new Date(at).toISOString() : null,
+        expiresAt: joinUrl ? new Date(at + 60_000).toISOString() : null,
+      });
+      const bus = t.app.services.events;
+      await VIDEO_TOPIC.publish(bus, state(now, 'https://video.ggz-demo.test/room/newer'));
+      expect(await sub.nth(1)).toMatchObject({ ready: true, joinUrl: 'https://video.ggz-demo.test/room/newer' });
+      // An ended received before the ready above, published only now: the subscriber keeps the ready room.
+      await VIDEO_TOPIC.publish(bus, state(now - 500, null));
+      await VIDEO_TOPIC.publish(bus, state(now + 1, 'https://video.ggz-demo.test/room/latest'));
+      expect(await sub.nth(2)).toMatchObject({ ready: true, joinUrl: 'https://video.ggz-demo.test/room/latest' });
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(sub.events.map((e) => e.joinUrl)).toEqual(['https://video.ggz-demo.test/room/newer', 'https://video.ggz-demo.test/room/latest']);
     } finally {
       await client.dispose();
     }

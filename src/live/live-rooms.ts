@@ -21,6 +21,12 @@ export interface RoomKind<E extends { clientId: string }, V> {
    * for this event (it stays open). Seats with the same answer may share one object.
    */
   present(event: E, seats: readonly Admitted[]): (V | null)[] | Promise<(V | null)[]>;
+  /**
+   * Where an event stands in its room's order (e.g. when its source reported it), null if it has
+   * none: an event published after a later one (two writers, one slower to publish) is passed over,
+   * so a subscriber's last event is the latest. Equal orders are delivered (a lapse of the same state).
+   */
+  order?(event: E): number | null;
   /** When an event lapses without a newer one (readiness expiring): the room then asks `current`. */
   lapsesAt?(event: E): number | null;
   /** The room's state now, asked when a lapse falls due (and when the room opens, to time it). */
@@ -98,6 +104,8 @@ class Room<E extends { clientId: string }, V> {
   /** Bumped by every schedule, so a lapse that fell due before a newer event changes nothing. */
   private generation = 0;
   private closed = false;
+  /** The order of the latest event delivered (RoomKind.order). */
+  private latest = -Infinity;
 
   constructor(
     private readonly services: Services,
@@ -177,6 +185,11 @@ class Room<E extends { clientId: string }, V> {
   }
 
   private async deliver(event: E): Promise<void> {
+    const order = this.kind.order?.(event) ?? null;
+    if (order !== null) {
+      if (order < this.latest) return;
+      this.latest = order;
+    }
     this.schedule(this.kind.lapsesAt?.(event) ?? null);
     const seats = [...this.seats];
     if (!seats.length) return;

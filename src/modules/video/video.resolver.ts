@@ -71,6 +71,8 @@ export const VIDEO_ROOMS = defineRooms<VideoRoomState, VideoCallStatus>('video',
   topic: VIDEO_TOPIC,
   action: Action.VIEW_VIDEO_CALL,
   present: (state, seats) => seats.map((seat) => presentVideoCallLive(state, seat.can)),
+  // The state of the latest event received wins, whichever instance published first.
+  order: (state) => (state.at ? Date.parse(state.at) : null),
   // While the room is ready: when it lapses without a refresh, subscribers are told so.
   lapsesAt: (state) => (state.ready && state.expiresAt ? Date.parse(state.expiresAt) : null),
   current: (clientId) => services.video.status(clientId),

@@ -3,6 +3,11 @@ import { topic } from '../../live/topic';
 /** The room state as stored and as carried on the event bus (JSON-safe: dates as ISO strings). */
 export interface VideoRoomState {
   clientId: string;
+  /**
+   * When the event this state comes from was received (null: the room was never reported). States
+   * are published after their write, so one may arrive after a later one; a room passes it over.
+   */
+  at: string | null;
   ready: boolean;
   practitionerId: string | null;
   joinUrl: string | null;
