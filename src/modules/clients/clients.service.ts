@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import type { DataSource } from 'typeorm';
 import { ClientEntity, ClientSourceEntity } from './client.entity';
 import { ClientTreatmentEndEntity } from './client-treatment.entity';
@@ -11,14 +12,17 @@ export interface ClientSourceRef {
 /** Maps the portal's client ids to where the EHRs know the client; owns the clients tables. */
 export class ClientsService {
   /** Sources are only ever added, so a short in-process cache is safe; it saves a query per request. */
-  private readonly cache = new Map<string, { refs: ClientSourceRef[]; until: number }>();
+  private readonly cache = new LRUCache<string, { refs: ClientSourceRef[]; until: number }>({ max: 10_000 });
   /** The names this instance last stored (a cache: it only saves writes of an unchanged name). */
-  private readonly names = new Map<string, string>();
-  /** The treatment ends this instance last stored, per client and source (a cache, as names). */
-  private readonly treatmentEnds = new Map<string, string | null>();
-  /** Client ids found to exist, and the client each (source, id there) was found linked to: clients are never deleted, links never change. */
-  private readonly known = new Set<string>();
-  private readonly linked = new Map<string, string>();
+  private readonly names = new LRUCache<string, string>({ max: 10_000 });
+  /** The treatment ends this instance last stored, per client and source, '' for none (a cache, as names). */
+  private readonly treatmentEnds = new LRUCache<string, string>({ max: 10_000 });
+  /**
+   * Client ids found to exist, and the client each (source, id there) was found linked to: client
+   * rows are never deleted (retention keeps them, nameless) and a source's id for a client never changes.
+   */
+  private readonly known = new LRUCache<string, true>({ max: 100_000 });
+  private readonly linked = new LRUCache<string, string>({ max: 100_000 });
 
   constructor(
     private readonly db: DataSource,
@@ -37,15 +41,11 @@ export class ClientsService {
     const linked = this.linked.get(key);
     if (linked) return linked;
     if (await this.db.getRepository(ClientEntity).existsBy({ id: ref })) {
-      if (this.known.size >= 100_000) this.known.clear();
-      this.known.add(ref);
+      this.known.set(ref, true);
       return ref;
     }
     const bySource = await this.existingClientId({ source, externalId: ref });
-    if (bySource) {
-      if (this.linked.size >= 100_000) this.linked.clear();
-      this.linked.set(key, bySource);
-    }
+    if (bySource) this.linked.set(key, bySource);
     return bySource;
   }
 
@@ -82,7 +82,6 @@ export class ClientsService {
   async rememberName(clientId: string, name: string): Promise<void> {
     if (this.names.get(clientId) === name) return;
     await this.db.getRepository(ClientEntity).update({ id: clientId }, { displayName: name.slice(0, 200) });
-    if (this.names.size > 10_000) this.names.clear();
     this.names.set(clientId, name);
   }
 
@@ -104,10 +103,9 @@ export class ClientsService {
   /** What the EHR itself says on a read of the client (besides the `treatment.ended` event), written only when it changed. */
   async rememberTreatmentEnd(clientId: string, source: string, endedAt: string | null): Promise<void> {
     const key = `${clientId}\u0000${source}`;
-    if (this.treatmentEnds.get(key) === endedAt) return;
+    if (this.treatmentEnds.get(key) === (endedAt ?? '')) return;
     await this.recordTreatmentEnd(clientId, source, endedAt ? new Date(endedAt) : null);
-    if (this.treatmentEnds.size > 10_000) this.treatmentEnds.clear();
-    this.treatmentEnds.set(key, endedAt);
+    this.treatmentEnds.set(key, endedAt ?? '');
   }
 
   async sourcesOf(clientIds: readonly string[]): Promise<Map<string, ClientSourceRef[]>> {
@@ -122,7 +120,6 @@ export class ClientsService {
       const rows = await this.db.getRepository(ClientSourceEntity).createQueryBuilder('s').where('s.client_id IN (:...ids)', { ids: missing }).getMany();
       for (const id of missing) out.set(id, []);
       for (const row of rows) out.get(row.clientId)!.push({ source: row.source, externalId: row.externalId });
-      if (this.cache.size > 10_000) this.cache.clear();
       for (const id of missing) if (out.get(id)!.length) this.cache.set(id, { refs: out.get(id)!, until: now + this.cacheMs });
     }
     return out;
