@@ -1,7 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { Redis } from 'ioredis';
 import { portalIds, startTestApp, type TestApp } from './utils/app';
 import { freePort } from './utils/redis-server';
-import { describeWithMariaDb, describeWithRedis, REDIS_URL, redisPrefix } from './utils/services';
+import { describeWithMariaDb, describeWithMariaDbAndRedis, describeWithRedis, REDIS_URL, redisPrefix } from './utils/services';
 
 describeWithMariaDb('the gateway on MariaDB (its own throwaway database)', () => {
   let t: TestApp;
@@ -56,6 +58,36 @@ describeWithMariaDb('the gateway on MariaDB (its own throwaway database)', () =>
       if (REDIS_URL) expect((await other.gql('{ me { id } }', undefined, token)).body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
     } finally {
       await other.app.stop();
+    }
+  });
+});
+
+describeWithMariaDbAndRedis('persisted queries (APQ) shared through Redis', () => {
+  it('answers by hash alone on a second instance a query registered on the first, stored in Redis under the key Apollo names', async () => {
+    const env = { REDIS_URL: REDIS_URL!, REDIS_KEY_PREFIX: redisPrefix(), SESSION_SECRET: 'a'.repeat(64) };
+    const a = await startTestApp({ database: 'mariadb', env });
+    const b = await startTestApp({ databaseUrl: a.config.DATABASE_URL, env });
+    const redis = new Redis(REDIS_URL!);
+    try {
+      const token = await a.login('client@demo.test');
+      const [id] = await portalIds(a, token);
+      const query = 'query Agenda($id: ID!) { client(id: $id) { appointments(when: ALL) { id start } } }';
+      const sha256Hash = createHash('sha256').update(query).digest('hex');
+      const ask = (t: TestApp, withText: boolean) =>
+        fetch(`${t.base}/graphql`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+          body: JSON.stringify({ query: withText ? query : undefined, variables: { id }, extensions: { persistedQuery: { version: 1, sha256Hash } } }),
+        }).then(async (res) => (await res.json()) as { data?: unknown; errors?: { message: string }[] });
+      expect((await ask(b, false)).errors?.[0]?.message).toBe('PersistedQueryNotFound');
+      const registered = await ask(a, true);
+      expect(registered.errors).toBeUndefined();
+      expect(await redis.get(`${env.REDIS_KEY_PREFIX}apq:${sha256Hash}`)).toBe(query);
+      expect(await ask(b, false)).toEqual(registered);
+    } finally {
+      await redis.quit();
+      await b.stop();
+      await a.stop();
     }
   });
 });

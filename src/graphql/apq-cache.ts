@@ -29,38 +29,38 @@ const MAX_TEXT_CHARS = 64 * 1024;
  * (and by Redis's maxmemory policy); Redis away: a miss, and the client sends the full text again.
  */
 export function sharedApqCache(kv: KeyValueStore, ttlSeconds: number, logger: Logger): ApqCache {
-  const key = (hash: string) => `apq:${hash}`;
+  // Apollo's keys already name what they are (apolloApqKey: `apq:<hash>`); the store adds its own prefix.
   return {
-    async get(hash) {
+    async get(key) {
       try {
-        return (await kv.get(key(hash))) ?? undefined;
+        return (await kv.get(key)) ?? undefined;
       } catch (err) {
         logger.debug({ err: (err as Error).message }, 'APQ lookup failed; the client sends the query again');
         return undefined;
       }
     },
-    async set(hash, text) {
+    async set(key, text) {
       if (text.length > MAX_TEXT_CHARS) return;
-      await kv.set(key(hash), text, ttlSeconds).catch((err: Error) => logger.debug({ err: err.message }, 'APQ store failed'));
+      await kv.set(key, text, ttlSeconds).catch((err: Error) => logger.debug({ err: err.message }, 'APQ store failed'));
     },
-    async delete(hash) {
-      await kv.del(key(hash)).catch(() => undefined);
+    async delete(key) {
+      await kv.del(key).catch(() => undefined);
     },
   };
 }
 
 /** Without Redis: this instance only, least recently used texts dropped beyond APQ_MEMORY_BYTES. */
 export function memoryApqCache(maxBytes: number, ttlSeconds: number): ApqCache {
-  const texts = new LRUCache<string, string>({ maxSize: maxBytes, sizeCalculation: (text, hash) => text.length + hash.length, ttl: ttlSeconds * 1000 });
+  const texts = new LRUCache<string, string>({ maxSize: maxBytes, sizeCalculation: (text, key) => text.length + key.length, ttl: ttlSeconds * 1000 });
   return {
-    async get(hash) {
-      return texts.get(hash);
+    async get(key) {
+      return texts.get(key);
     },
-    async set(hash, text) {
-      if (text.length <= MAX_TEXT_CHARS) texts.set(hash, text);
+    async set(key, text) {
+      if (text.length <= MAX_TEXT_CHARS) texts.set(key, text);
     },
-    async delete(hash) {
-      return texts.delete(hash);
+    async delete(key) {
+      return texts.delete(key);
     },
   };
 }
