@@ -297,6 +297,25 @@ function retentionSuite(name: string, database: 'sqlite' | 'mariadb', describeOn
       expect((await repo.findOneBy({ clientId: closed.clientId, source: 'demo' }))?.endedAt?.toISOString()).toBe(t0.toISOString());
     });
 
+    it('keeps the latest report of a treatment end: an older event processed after a later one (a retry) changes nothing', async () => {
+      const { db, services } = t.app;
+      const resumed = await seedPortal(db, services.attachments, 'resumed', null, t0);
+      const stored = async () => (await db.getRepository(ClientTreatmentEndEntity).findOneBy({ clientId: resumed.clientId, source: 'demo' }))?.endedAt ?? null;
+      // Arrivals an hour ago (before the EHR read below, which reports now).
+      const received = (ms: number) => new Date(Date.now() - 3_600_000 + ms);
+      // Ended (received first), then resumed (received later); the ended one fails and is only processed again now.
+      expect(await services.clients.recordTreatmentEnd(resumed.clientId, 'demo', null, received(2_000))).toBe(true);
+      expect(await services.clients.recordTreatmentEnd(resumed.clientId, 'demo', at(-10), received(1_000))).toBe(true);
+      expect(await stored()).toBeNull();
+      // A later report of an end is taken, also through the EHR's own read of the client (now).
+      expect(await services.clients.recordTreatmentEnd(resumed.clientId, 'demo', at(-5), received(3_000))).toBe(true);
+      expect((await stored())?.toISOString()).toBe(at(-5).toISOString());
+      await services.clients.rememberTreatmentEnd(resumed.clientId, 'demo', null);
+      expect(await stored()).toBeNull();
+      expect(await services.clients.recordTreatmentEnd(resumed.clientId, 'demo', at(-5), received(4_000))).toBe(true);
+      expect(await stored()).toBeNull();
+    });
+
     it('refuses a treatment.ended event without a date or null', async () => {
       const res = await postSignedSync(t.base, t.config.syncSecret, {
         id: randomUUID(),

@@ -27,6 +27,7 @@ import { EhrWriteEntity } from '../modules/ehr/ehr-write.entity';
 import { MessagesOntoEhrWrites1764100000130 } from './migrations/1764100000130-MessagesOntoEhrWrites';
 import { Retention1764400000100 } from './migrations/1764400000100-Retention';
 import { StoredFileDeletions1764600000100 } from './migrations/1764600000100-StoredFileDeletions';
+import { TreatmentEndReports1764800000100 } from './migrations/1764800000100-TreatmentEndReports';
 import { StoredFileDeletionEntity } from '../modules/files/stored-file-deletion.entity';
 import { JobLeaseEntity, RetentionRemovalEntity } from '../modules/retention/job-lease.entity';
 import { ClientTreatmentEndEntity } from '../modules/clients/client-treatment.entity';
@@ -90,4 +91,5 @@ export const migrations = [
   MessagesOntoEhrWrites1764100000130,
   Retention1764400000100,
   StoredFileDeletions1764600000100,
+  TreatmentEndReports1764800000100,
 ];

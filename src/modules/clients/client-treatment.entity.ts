@@ -9,4 +9,6 @@ export class ClientTreatmentEndEntity {
   @Column({ name: 'client_id', ...idColumn }) clientId!: string;
   @Column({ type: 'varchar', length: 50 }) source!: string;
   @Column({ name: 'ended_at', ...timeColumn, nullable: true }) endedAt!: Date | null;
+  /** When this was reported (the event's arrival, or the EHR read): an older report that comes later (a retry) changes nothing. Null: before this was kept. */
+  @Column({ name: 'reported_at', ...timeColumn, nullable: true }) reportedAt?: Date | null;
 }

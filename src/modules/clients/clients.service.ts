@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
-import type { DataSource } from 'typeorm';
+import { Brackets, type DataSource } from 'typeorm';
 import { ClientEntity, ClientSourceEntity } from './client.entity';
 import { ClientTreatmentEndEntity } from './client-treatment.entity';
 
@@ -87,15 +87,30 @@ export class ClientsService {
 
   /**
    * When a source's treatment of the client ended (null: it goes on, a new episode), the date the
-   * retention job counts from. Answers false when that source does not know the client.
+   * retention job counts from, as reported at `reportedAt` (the event's arrival, the EHR's read). A
+   * report older than the one stored changes nothing: an event retried after a later one, or two
+   * instances processing at once, leave the latest word. Answers false when that source does not
+   * know the client.
    */
-  async recordTreatmentEnd(clientId: string, source: string, endedAt: Date | null): Promise<boolean> {
+  async recordTreatmentEnd(clientId: string, source: string, endedAt: Date | null, reportedAt: Date): Promise<boolean> {
     if (!(await this.db.getRepository(ClientSourceEntity).existsBy({ clientId, source }))) return false;
+    // What this instance last wrote may not be what is stored after this (another report may be later).
+    this.treatmentEnds.delete(`${clientId}\u0000${source}`);
     const repo = this.db.getRepository(ClientTreatmentEndEntity);
-    if ((await repo.update({ clientId, source }, { endedAt })).affected) return true;
-    // The first word of this source on it; one told twice at once finds the other's row and updates that.
-    await repo.insert({ id: randomUUID(), clientId, source, endedAt }).catch(async (err: unknown) => {
-      if (!(await repo.update({ clientId, source }, { endedAt })).affected) throw err;
+    const updateIfLater = async () =>
+      (
+        await repo
+          .createQueryBuilder()
+          .update()
+          .set({ endedAt, reportedAt })
+          .where({ clientId, source })
+          .andWhere(new Brackets((w) => w.where('reported_at IS NULL').orWhere('reported_at <= :reportedAt', { reportedAt })))
+          .execute()
+      ).affected;
+    if ((await updateIfLater()) || (await repo.existsBy({ clientId, source }))) return true;
+    // The first word of this source on it; one told twice at once finds the other's row and updates that (if later).
+    await repo.insert({ id: randomUUID(), clientId, source, endedAt, reportedAt }).catch(async (err: unknown) => {
+      if (!(await updateIfLater()) && !(await repo.existsBy({ clientId, source }))) throw err;
     });
     return true;
   }
@@ -104,7 +119,7 @@ export class ClientsService {
   async rememberTreatmentEnd(clientId: string, source: string, endedAt: string | null): Promise<void> {
     const key = `${clientId}\u0000${source}`;
     if (this.treatmentEnds.get(key) === (endedAt ?? '')) return;
-    await this.recordTreatmentEnd(clientId, source, endedAt ? new Date(endedAt) : null);
+    await this.recordTreatmentEnd(clientId, source, endedAt ? new Date(endedAt) : null, new Date());
     this.treatmentEnds.set(key, endedAt ?? '');
   }
 
