@@ -86,6 +86,22 @@ describe('own accounts: password, a code by e-mail, sessions', () => {
     expect((await t.gql(VERIFY, { c: c.challengeId, code: second })).body.data.verifyLoginCode.accessToken).toBeTruthy();
   });
 
+  it('sends one new code for two resends asked at the same moment (a double tap), and that code works', async () => {
+    const c = await challenge('relative@demo.test', DEMO_PASSWORD);
+    await t.app.db.getRepository(LoginChallengeEntity).update({ id: c.challengeId }, { lastSentAt: new Date(Date.now() - 60_000) });
+    const before = mail.sent.filter((m) => m.to === 'relative@demo.test').length;
+    // Both under way at once, as two requests on two instances would be.
+    const resend = () =>
+      t.app.services.ownAccounts.resendLoginCode(c.challengeId).then(
+        (sent) => sent,
+        (err: Error) => err.constructor.name,
+      );
+    expect((await Promise.all([resend(), resend()])).sort()).toEqual(['RateLimitedError', true]);
+    const sent = mail.sent.filter((m) => m.to === 'relative@demo.test');
+    expect(sent.length - before).toBe(1);
+    expect((await t.gql(VERIFY, { c: c.challengeId, code: codeIn(sent.at(-1)?.text) })).body.data.verifyLoginCode.accessToken).toBeTruthy();
+  });
+
   it('rate-limits password attempts per account with RATE_LIMITED and a retry-after', async () => {
     let last: Awaited<ReturnType<TestApp['gql']>> | undefined;
     for (let i = 0; i < 11; i++) last = await t.gql(LOGIN, { e: 'limited@demo.test', p: 'Whatever-123!' });
@@ -167,6 +183,21 @@ describe('own accounts: password, a code by e-mail, sessions', () => {
     const ACTIVATE = 'mutation($c: String!, $d: Date!) { activatePortal(activationCode: $c, birthDate: $d) { relation } }';
     for (let i = 0; i < 5; i++) await t.gql(ACTIVATE, { c: code, d: `1990-01-0${i + 1}` }, token);
     expect((await t.gql(ACTIVATE, { c: code, d: '1988-04-12' }, token)).body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+  });
+
+  it('counts every try of an activation code before comparing: wrong birth dates sent at once do not buy more than 5 tries', async () => {
+    const karenClient = (await portalIds(t, await t.login('client@demo.test')))[0];
+    const code = await t.app.services.ownAccounts.createActivationCode(karenClient, '1988-04-12');
+    const token = await t.login('relative@demo.test');
+    const accountId = (await t.gql('{ me { id } }', undefined, token)).body.data.me.id as string;
+    const tries = [...Array.from({ length: 8 }, (_, i) => `1990-02-0${i + 1}`), '1988-04-12'].map((date) =>
+      t.app.services.ownAccounts.activatePortal(accountId, code, date).then(
+        () => 'activated',
+        (err: Error) => err.constructor.name,
+      ),
+    );
+    // The right birth date, after eight wrong ones that were under way at the same time, is the ninth try.
+    expect(await Promise.all(tries)).toEqual(Array(9).fill('BadUserInputError'));
   });
 
   it('sends login codes by SMS once a phone number is confirmed by an SMS code, ending the other sessions', async () => {

@@ -201,16 +201,20 @@ export class OwnAccountsService {
     if (challenge.resends >= MAX_RESENDS) throw new RateLimitedError(Math.ceil(CODE_TTL_MS / 1000));
     const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
     const now = new Date();
-    await this.challenges.update(
-      { id: challengeId },
-      // A new code replaces the old one and gets its own 5 minutes.
-      {
+    // A new code replaces the old one and gets its own 5 minutes; only if no other resend came first
+    // (two at once would send two codes, the one arriving last perhaps the one no longer valid).
+    const replaced = await this.challenges
+      .createQueryBuilder()
+      .update()
+      .set({
         codeHash: sha256(challenge.accountId ? code : randomBytes(16).toString('hex')),
         expiresAt: new Date(now.getTime() + CODE_TTL_MS),
         lastSentAt: now,
         resends: challenge.resends + 1,
-      },
-    );
+      })
+      .where('id = :id AND resends = :resends AND consumed_at IS NULL', { id: challengeId, resends: challenge.resends })
+      .execute();
+    if (!replaced.affected) throw new RateLimitedError(Math.ceil(RESEND_COOLDOWN_MS / 1000));
     if (challenge.accountId) {
       const [account, creds] = await Promise.all([
         this.deps.accounts.findById(challenge.accountId),
@@ -311,13 +315,15 @@ export class OwnAccountsService {
     const row = await codes.findOneBy({ codeHash: sha256(activationCode.trim().toUpperCase().replace(/[\s-]/g, '')) });
     const refuse = () => new BadUserInputError('The activation code or the birth date is not right, or the code is no longer valid.');
     if (!row || row.usedAt || row.expiresAt <= new Date() || row.attempts >= ACTIVATION_MAX_ATTEMPTS) throw refuse();
+    // Count the try before comparing, in one statement, so birth dates tried at once cannot exceed the limit.
+    const counted = await codes
+      .createQueryBuilder()
+      .update()
+      .set({ attempts: () => 'attempts + 1' })
+      .where('id = :id AND attempts < :max AND used_at IS NULL', { id: row.id, max: ACTIVATION_MAX_ATTEMPTS })
+      .execute();
+    if (!counted.affected) throw refuse();
     if (row.birthDate !== birthDate) {
-      await codes
-        .createQueryBuilder()
-        .update()
-        .set({ attempts: () => 'attempts + 1' })
-        .where('id = :id', { id: row.id })
-        .execute();
       this.deps.logger.warn({ event: 'activation_failed', accountId }, 'activation with a wrong birth date');
       throw refuse();
     }
