@@ -1,3 +1,6 @@
+import { randomUUID } from 'node:crypto';
+import { SyncEventEntity } from '../src/events/sync-event.entity';
+import { until } from './utils/live';
 import { Permission, PortalRelation } from '../src/auth/permissions';
 import { portalIds, startTestApp, type TestApp } from './utils/app';
 
@@ -179,6 +182,51 @@ describe('messages: conversations, replies, unread, archive, delete and refusals
     } finally {
       await setRelativePermissions([Permission.AGENDA_VIEW]);
     }
+  });
+
+  it("counts a practitioner's reply as new when its event is processed only after the client read the conversation (a retry)", async () => {
+    const first = await t.app.services.messages.receiveFromPractitioner({
+      clientId: karenId,
+      eventId: randomUUID(),
+      subject: 'Afspraak verzet',
+      practitionerId: 'demo:pr-bakker',
+      body: 'Uw afspraak is verzet.',
+      at: new Date(Date.now() - 300_000),
+    });
+    expect((await t.gql(READ, { id: first.conversationId }, karenToken)).body.data.markConversationRead.unreadCount).toBe(0);
+    // The reply arrived a minute ago, its first processing failed, and it is due again now.
+    const event = {
+      id: randomUUID(),
+      type: 'message.created',
+      source: 'demo',
+      clientId: karenId,
+      data: { conversationId: first.conversationId, practitionerId: 'pr-bakker', body: 'Kunt u donderdag om 10 uur?' },
+    };
+    const minuteAgo = new Date(Date.now() - 60_000);
+    await t.app.db.getRepository(SyncEventEntity).insert({
+      id: randomUUID(),
+      eventId: event.id,
+      type: event.type,
+      source: event.source,
+      clientRef: karenId,
+      occurredAt: null,
+      payload: JSON.stringify(event),
+      receivedAt: minuteAgo,
+      processedAt: null,
+      error: 'the EHR did not answer',
+      attempts: 1,
+      nextAttemptAt: new Date(Date.now() - 1000),
+    });
+    const unread = async () => {
+      const list = (await t.gql(LIST, { id: karenId, folder: 'ALL' }, karenToken)).body.data.client.conversations as {
+        id: string;
+        unreadCount: number;
+        messages: { body: string }[];
+      }[];
+      const conv = list.find((c) => c.id === first.conversationId)!;
+      return conv.messages.some((m) => m.body === 'Kunt u donderdag om 10 uur?') ? conv.unreadCount : undefined;
+    };
+    expect(await until(unread, 5000, 'the retried reply')).toBe(1);
   });
 
   it('counts new messages by others on the dashboard, only in conversations the viewer may read', async () => {

@@ -349,7 +349,9 @@ export class SyncService {
       case 'message.created': {
         const clientId = await this.resolveClient(event);
         const data = event.data as { conversationId?: string; subject?: string; practitionerId: string; body: string };
-        // The time we received it, not the sender's occurredAt: unread counts and order follow arrival here.
+        // The time it is added here (for a retried event later than its arrival), not the sender's occurredAt: unread
+        // counts, order and a screen's catch-up after a bus outage follow what the client could see, so a message that
+        // lands after the client read the conversation counts as new.
         await this.deps.messages.receiveFromPractitioner({
           clientId,
           eventId: event.id,
@@ -357,7 +359,7 @@ export class SyncService {
           subject: data.subject,
           practitionerId: practitionerGlobalId(event.source, data.practitionerId),
           body: data.body,
-          at: row.receivedAt,
+          at: new Date(),
         });
         return true;
       }

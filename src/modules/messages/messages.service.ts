@@ -319,8 +319,15 @@ export class MessagesService {
 
   private async addToConversation(tx: EntityManager, conversation: ConversationEntity, message: MessageEntity, author: Author): Promise<void> {
     await tx.getRepository(MessageEntity).insert(message);
-    await tx.getRepository(ConversationEntity).update({ id: conversation.id }, { lastMessageAt: message.sentAt });
-    conversation.lastMessageAt = message.sentAt;
+    // Never back: another message of this conversation may have landed meanwhile with a later time.
+    await tx
+      .getRepository(ConversationEntity)
+      .createQueryBuilder()
+      .update()
+      .set({ lastMessageAt: message.sentAt })
+      .where('id = :id AND last_message_at < :at', { id: conversation.id, at: message.sentAt })
+      .execute();
+    conversation.lastMessageAt = latest(conversation.lastMessageAt, message.sentAt);
     if (!(await tx.getRepository(ConversationParticipantEntity).existsBy({ conversationId: conversation.id, ref: author.ref }))) {
       await tx
         .getRepository(ConversationParticipantEntity)
