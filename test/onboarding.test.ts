@@ -1,9 +1,12 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { buildDemoData } from '../adapters/demo/demo-data';
+import { MemoryMailer } from '../adapters/mail/mail';
+import type { MailMessage } from '../adapters/ports';
 import { MemorySms } from '../adapters/sms/sms';
 import { AccountCredentialsEntity } from '../src/modules/identity/credentials.entity';
+import { SyncEventEntity } from '../src/events/sync-event.entity';
 import { startSmtpInbox, type ReceivedMail, type SmtpInbox } from './utils/smtp-server';
-import { postSignedSync } from './utils/live';
+import { postSignedSync, until } from './utils/live';
 import { startTestApp, type TestApp } from './utils/app';
 import { MARIADB_URL } from './utils/services';
 
@@ -227,5 +230,81 @@ describe('a DigiD-only portal (OWN_ACCOUNTS=0)', () => {
     // It cannot succeed as sent: failed at once, not scheduled again (the sender sends a new event).
     expect(rows[0]).toMatchObject({ attempts: 1, next_attempt_at: null });
     expect(await t.app.services.accounts.findByEmail('otp@voorbeeld.test')).toBeNull();
+  });
+});
+
+describe('an invitation whose handler outlasts its claim (a slow mail server), on SQLite', () => {
+  /** Takes each mail only after a while, as a slow SMTP server would. */
+  class SlowMailer extends MemoryMailer {
+    override async send(message: MailMessage): Promise<void> {
+      await new Promise((resolve) => setTimeout(resolve, 1200));
+      await super.send(message);
+    }
+  }
+  const syncSecret = randomBytes(24).toString('hex');
+  const mail = new SlowMailer();
+  let t: TestApp;
+
+  beforeAll(async () => {
+    // A claim of 300 ms, and a retry pass every 100 ms that would take any row whose claim lapsed.
+    t = await startTestApp({ mail, env: { SYNC_SECRET: syncSecret, SYNC_CLAIM_MS: '300', SYNC_RETRY_BASE_MS: '100', LOG_LEVEL: 'warn' } });
+  });
+  afterAll(async () => t.stop());
+
+  it('sends one letter with one code: no retry pass takes the event while its first handler still sends', async () => {
+    const event = {
+      id: randomUUID(),
+      type: 'portal.invited',
+      source: 'demo',
+      clientId: 'cl-daan',
+      data: { relation: 'REPRESENTATIVE', email: 'traag@voorbeeld.test', name: 'T. Raag' },
+    };
+    expect((await postSignedSync(t.base, syncSecret, event)).status).toBe(202);
+    const processed = async () =>
+      ((await t.app.db.query('SELECT processed_at FROM sync_events WHERE event_id = ?', [event.id])) as { processed_at: unknown }[])[0]?.processed_at ??
+      undefined;
+    await until(processed, 10_000, 'the processed invitation');
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(mail.sent.filter((m) => m.to === 'traag@voorbeeld.test')).toHaveLength(1);
+  });
+
+  it('leaves alone at start an event another instance holds (a rolling deploy), and takes one whose claim lapsed', async () => {
+    const row = (email: string, claimedUntil: Date) => {
+      const event = {
+        id: randomUUID(),
+        type: 'portal.invited',
+        source: 'demo',
+        clientId: 'cl-daan',
+        data: { relation: 'REPRESENTATIVE', email, name: 'N. Ieuw' },
+      };
+      return t.app.db.getRepository(SyncEventEntity).insert({
+        id: randomUUID(),
+        eventId: event.id,
+        type: event.type,
+        source: event.source,
+        clientRef: event.clientId,
+        occurredAt: null,
+        payload: JSON.stringify(event),
+        receivedAt: new Date(),
+        processedAt: null,
+        error: null,
+        attempts: 0,
+        nextAttemptAt: claimedUntil,
+      });
+    };
+    await row('bezet@voorbeeld.test', new Date(Date.now() + 60_000));
+    await row('verlopen@voorbeeld.test', new Date(Date.now() - 1_000));
+    const fresh = new MemoryMailer();
+    const second = await startTestApp({ mail: fresh, databaseUrl: t.config.DATABASE_URL, env: { SYNC_SECRET: syncSecret, LOG_LEVEL: 'warn' } });
+    try {
+      // The lapsed one goes out once, from whichever instance claimed it first (the running one's retry pass, or the new one at start).
+      const sent = () => [...mail.sent, ...fresh.sent];
+      await until(() => (sent().some((m) => m.to === 'verlopen@voorbeeld.test') ? true : undefined), 5000, 'the lapsed invitation');
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(sent().filter((m) => m.to === 'verlopen@voorbeeld.test')).toHaveLength(1);
+      expect(sent().filter((m) => m.to === 'bezet@voorbeeld.test')).toHaveLength(0);
+    } finally {
+      await second.stop();
+    }
   });
 });

@@ -181,26 +181,23 @@ export class SyncService {
 
   /**
    * Processes events that were stored (and answered 202) but never processed, because the
-   * process stopped in between. Handlers are idempotent (an older room event never overrides a
-   * newer one), so two instances starting together may both run this safely.
+   * process stopped in between: at start, those no live instance holds (a claim that is due, or
+   * none). Each is claimed as a retry is, so two instances starting together, or one starting
+   * while another processes what it just accepted, never run one handler twice.
    */
-  async resumePending(limit = 500): Promise<number> {
+  async resumePending(limit = 500, now = new Date()): Promise<number> {
+    const pending = { processedAt: IsNull(), error: IsNull(), type: In([...HANDLED_TYPES]) };
     const rows = await this.deps.db.getRepository(SyncEventEntity).find({
-      where: { processedAt: IsNull(), error: IsNull(), type: In([...HANDLED_TYPES]) },
+      where: [
+        { ...pending, nextAttemptAt: IsNull() },
+        { ...pending, nextAttemptAt: LessThanOrEqual(now) },
+      ],
       order: { receivedAt: 'ASC' },
       take: limit,
     });
-    for (const row of rows) {
-      let event: SyncEvent;
-      try {
-        event = parseSyncEvent(Buffer.from(row.payload, 'utf8'));
-      } catch (err) {
-        await this.deps.db.getRepository(SyncEventEntity).update({ id: row.id }, { error: (err as Error).message.slice(0, 500) });
-        continue;
-      }
-      await this.process(row, event);
-    }
-    if (rows.length) this.deps.logger.info({ count: rows.length }, 'resumed pending sync events');
+    let resumed = 0;
+    for (const row of rows) if (await this.claim(row)) resumed += (await this.runClaimed(row)) ? 1 : 0;
+    if (rows.length) this.deps.logger.info({ count: rows.length, resumed }, 'resumed pending sync events');
     return rows.length;
   }
 
@@ -258,21 +255,34 @@ export class SyncService {
       take: batch,
     });
     let processed = 0;
-    for (const row of due) {
-      // Claim: only the instance whose update moved the row on tries it now (a crash leaves it due again after the lease).
-      const lease = new Date(Date.now() + 60_000);
-      const claimed = await repo.update({ id: row.id, processedAt: IsNull(), nextAttemptAt: row.nextAttemptAt ?? IsNull() }, { nextAttemptAt: lease });
-      if (claimed.affected !== 1) continue;
-      let event: SyncEvent;
-      try {
-        event = parseSyncEvent(Buffer.from(row.payload, 'utf8'));
-      } catch (err) {
-        await repo.update({ id: row.id }, { error: (err as Error).message.slice(0, 500), nextAttemptAt: null });
-        continue;
-      }
-      if (await this.process(row, event)) processed++;
-    }
+    for (const row of due) if ((await this.claim(row)) && (await this.runClaimed(row))) processed++;
     return processed;
+  }
+
+  /**
+   * Takes a stored row for this instance if its claim is still the one read (none, or due): only
+   * the instance whose update moved it on runs it now; a crash leaves it due again after the lease.
+   */
+  private async claim(row: SyncEventEntity): Promise<boolean> {
+    const lease = new Date(Date.now() + RETRY_LEASE_MS);
+    const claimed = await this.deps.db
+      .getRepository(SyncEventEntity)
+      .update({ id: row.id, processedAt: IsNull(), nextAttemptAt: row.nextAttemptAt ?? IsNull() }, { nextAttemptAt: lease });
+    if (claimed.affected !== 1) return false;
+    row.nextAttemptAt = lease;
+    return true;
+  }
+
+  /** A claimed row's event, parsed and processed under its lease; a payload that no longer parses is recorded as its error. */
+  private async runClaimed(row: SyncEventEntity): Promise<boolean> {
+    let event: SyncEvent;
+    try {
+      event = parseSyncEvent(Buffer.from(row.payload, 'utf8'));
+    } catch (err) {
+      await this.deps.db.getRepository(SyncEventEntity).update({ id: row.id }, { error: (err as Error).message.slice(0, 500), nextAttemptAt: null });
+      return false;
+    }
+    return this.process(row, event, RETRY_LEASE_MS);
   }
 
   async drain(): Promise<void> {
@@ -280,9 +290,14 @@ export class SyncService {
     await Promise.allSettled([...this.inFlight]);
   }
 
-  /** Answers whether the event was processed; a failure is recorded and scheduled again with backoff. */
-  async process(row: SyncEventEntity, event: SyncEvent): Promise<boolean> {
+  /**
+   * Answers whether the event was processed; a failure is recorded and scheduled again with backoff.
+   * The row is this instance's (its claim, `leaseMs` long, in next_attempt_at) and stays so while the
+   * handler runs, however long that takes (see holdClaim).
+   */
+  async process(row: SyncEventEntity, event: SyncEvent, leaseMs = this.deps.retry.claimMs): Promise<boolean> {
     const repo = this.deps.db.getRepository(SyncEventEntity);
+    const held = this.holdClaim(row, leaseMs);
     try {
       const handled = await this.handle(row, event);
       if (handled) {
@@ -302,7 +317,48 @@ export class SyncService {
       this.deps.metrics.syncEvents.inc({ type: event.type, outcome: giveUp ? 'failed' : 'retry' });
       await repo.update({ id: row.id }, { error: message, attempts, nextAttemptAt }).catch(() => undefined);
       return false;
+    } finally {
+      held.stop();
     }
+  }
+
+  /**
+   * Keeps this instance's claim on a row while its handler runs (a slow mail server, an EHR near its
+   * timeout): renewed every third of its length, so no other instance's retry pass takes the row and
+   * runs the handler a second time meanwhile (a second invitation mail with another code). A handler
+   * done within a third of the claim costs a timer and nothing else.
+   */
+  private holdClaim(row: SyncEventEntity, leaseMs: number): { stop(): void } {
+    const repo = this.deps.db.getRepository(SyncEventEntity);
+    let stopped = false;
+    let timer: NodeJS.Timeout | undefined;
+    const renew = async (): Promise<void> => {
+      const next = new Date(Date.now() + leaseMs);
+      const kept = await repo
+        .update({ id: row.id, processedAt: IsNull(), nextAttemptAt: row.nextAttemptAt ?? IsNull() }, { nextAttemptAt: next })
+        .catch((err: Error) => {
+          this.deps.logger.warn({ eventId: row.eventId, err: err.message }, 'sync event: its claim could not be renewed; trying again');
+          return null;
+        });
+      if (stopped) return;
+      if (kept && kept.affected !== 1) {
+        this.deps.logger.warn({ eventId: row.eventId }, 'sync event: its claim lapsed while its handler ran; another instance may run it too');
+        return;
+      }
+      if (kept) row.nextAttemptAt = next;
+      schedule();
+    };
+    const schedule = () => {
+      timer = setTimeout(() => void renew(), Math.max(1, Math.floor(leaseMs / 3)));
+      timer.unref();
+    };
+    schedule();
+    return {
+      stop: () => {
+        stopped = true;
+        clearTimeout(timer);
+      },
+    };
   }
 
   private backoff(attempts: number): number {
@@ -392,6 +448,9 @@ export class SyncService {
     return clientId;
   }
 }
+
+/** How long a claim taken by a retry (or at start) lasts; renewed while its handler runs. */
+const RETRY_LEASE_MS = 60_000;
 
 /** Types with a handler today; the others stay pending until their module handles them. */
 const HANDLED_TYPES: readonly SyncEventType[] = [
