@@ -79,6 +79,32 @@ function cacheSuite(name: string, env: () => Record<string, string>) {
       expect((demo.calls.get('listMedications') ?? 0) - before).toBeGreaterThanOrEqual(1);
     });
 
+    it('keeps nothing a read got from the EHR before a drop: the read under way when the event came does not answer the next one', async () => {
+      const cache = t.app.services.ehrCache;
+      const clientId = randomUUID();
+      let answer: ((names: string[]) => void) | undefined;
+      const slow = cache.read(clientId, 'demo', 'medications', () => new Promise<string[]>((resolve) => (answer = resolve)));
+      for (let i = 0; i < 100 && !answer; i++) await new Promise((r) => setTimeout(r, 5));
+      // The EHR is still answering the first read when its dossier.changed arrives.
+      await cache.dropClient(clientId);
+      answer!(['Sertraline 50 mg']);
+      expect(await slow).toEqual(['Sertraline 50 mg']);
+      expect(await cache.read(clientId, 'demo', 'medications', async () => ['Sertraline 50 mg', 'Melatonine 1 mg tablet'])).toEqual([
+        'Sertraline 50 mg',
+        'Melatonine 1 mg tablet',
+      ]);
+      // The same after a part dropped by the portal's own write.
+      const before = cache.read(clientId, 'demo', 'consents', () => new Promise<string[]>((resolve) => (answer = resolve)));
+      answer = undefined;
+      for (let i = 0; i < 100 && !answer; i++) await new Promise((r) => setTimeout(r, 5));
+      await cache.dropPart(clientId, 'demo', 'consents');
+      answer!(['GRANTED']);
+      await before;
+      expect(await cache.read(clientId, 'demo', 'consents', async () => ['REVOKED'])).toEqual(['REVOKED']);
+      // And a steady client is answered from the cache.
+      expect(await cache.read(clientId, 'demo', 'consents', async () => ['asked again'])).toEqual(['REVOKED']);
+    });
+
     it('shows a changed appointment after a signed appointment.upserted event (its cache dropped)', async () => {
       const token = await t.login('client@demo.test');
       const [id] = await portalIds(t, token);

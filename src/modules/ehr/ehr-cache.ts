@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { KeyValueStore } from '../../kv/kv';
 
 /**
@@ -5,6 +6,12 @@ import type { KeyValueStore } from '../../kv/kv';
  * process. Keys are per portal client, source and part (`ehr:<client>:<source>:<part>`), never per
  * viewer: the data is the same for everyone allowed to see it, and authorisation runs before any
  * read. Document content is never cached. A `dossier.changed` sync event drops a client's keys.
+ *
+ * Each client's entries are kept under the client's stamp (`ehr-stamp:<client>`, renewed by every
+ * drop) and count only while it is unchanged: a read that asked the EHR before a drop and stores
+ * its answer after it (the EHR was slow, the event quick) leaves an entry nobody takes, so the
+ * next read asks the EHR again instead of serving the old answer for CACHE_TTL_SECONDS. The stamp
+ * comes with the entry in one round trip.
  */
 export class EhrCache {
   constructor(
@@ -19,11 +26,15 @@ export class EhrCache {
   async read<T>(clientId: string, source: string, part: string, load: () => Promise<T>): Promise<T> {
     if (!this.enabled) return load();
     const key = partKey(clientId, source, part);
-    const hit = await this.kv.get(key).catch(() => null);
-    if (hit !== null) return JSON.parse(hit) as T;
+    const [hit, stamp] = await this.kv.getMany([key, stampKey(clientId)]).catch(() => [null, null]);
+    const under = stamp ?? '';
+    if (hit !== null) {
+      const cut = hit.indexOf('|');
+      if (cut >= 0 && hit.slice(0, cut) === under) return JSON.parse(hit.slice(cut + 1)) as T;
+    }
     const value = await load();
     // A cache that cannot be written is no reason to fail a read.
-    await this.kv.set(key, JSON.stringify(value ?? null), this.ttlSeconds).catch(() => undefined);
+    await this.kv.set(key, `${under}|${JSON.stringify(value ?? null)}`, this.ttlSeconds).catch(() => undefined);
     return value;
   }
 
@@ -55,13 +66,25 @@ export class EhrCache {
 
   /** One part of one source, after the portal wrote it (an approval): the next read asks the EHR. */
   async dropPart(clientId: string, source: string, part: string): Promise<void> {
-    if (this.enabled) await this.kv.del(partKey(clientId, source, part));
+    if (!this.enabled) return;
+    // The client's stamp too: a read of this part under way now must not store its answer for later reads.
+    await Promise.all([this.renewStamp(clientId), this.kv.del(partKey(clientId, source, part))]);
   }
 
   async dropClient(clientId: string): Promise<void> {
-    await this.kv.deletePrefix(`ehr:${clientId}:`);
+    await Promise.all([this.enabled ? this.renewStamp(clientId) : undefined, this.kv.deletePrefix(`ehr:${clientId}:`)]);
+  }
+
+  /**
+   * Outlives every entry stored under it by an hour (an entry stored under the stamp's absence
+   * before a drop must not count again once the drop's stamp lapses).
+   */
+  private renewStamp(clientId: string): Promise<void> {
+    return this.kv.set(stampKey(clientId), randomUUID(), this.ttlSeconds + 3600);
   }
 }
 
 const partKey = (clientId: string, source: string, part: string): string => `ehr:${clientId}:${source}:${part}`;
+// Not under `ehr:<client>:`, which a drop deletes.
+const stampKey = (clientId: string): string => `ehr-stamp:${clientId}`;
 const itemKey = (kind: string, source: string, id: string): string => `ehr-${kind}:${source}:${id}`;
