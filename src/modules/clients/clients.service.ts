@@ -9,14 +9,21 @@ export interface ClientSourceRef {
   externalId: string;
 }
 
+/** How long an instance trusts that what it last wrote of a client (name, treatment end) is still what is stored. */
+const WRITTEN_TTL_MS = 5 * 60_000;
+
 /** Maps the portal's client ids to where the EHRs know the client; owns the clients tables. */
 export class ClientsService {
   /** Sources are only ever added, so a short in-process cache is safe; it saves a query per request. */
   private readonly cache = new LRUCache<string, { refs: ClientSourceRef[]; until: number }>({ max: 10_000 });
-  /** The names this instance last stored (a cache: it only saves writes of an unchanged name). */
-  private readonly names = new LRUCache<string, string>({ max: 10_000 });
+  /**
+   * The names this instance last stored (a cache: it only saves writes of an unchanged name). Kept
+   * for minutes only: another instance may store another name meanwhile, which this one would
+   * otherwise never correct while its own reads agree with what it wrote.
+   */
+  private readonly names = new LRUCache<string, string>({ max: 10_000, ttl: WRITTEN_TTL_MS });
   /** The treatment ends this instance last stored, per client and source, '' for none (a cache, as names). */
-  private readonly treatmentEnds = new LRUCache<string, string>({ max: 10_000 });
+  private readonly treatmentEnds = new LRUCache<string, string>({ max: 10_000, ttl: WRITTEN_TTL_MS });
   /**
    * Client ids found to exist, and the client each (source, id there) was found linked to: client
    * rows are never deleted (retention keeps them, nameless) and a source's id for a client never changes.
