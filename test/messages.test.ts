@@ -229,6 +229,26 @@ describe('messages: conversations, replies, unread, archive, delete and refusals
     expect(await until(unread, 5000, 'the retried reply')).toBe(1);
   });
 
+  it('keeps both a read and an archive made at the same moment (two devices of one person)', async () => {
+    const first = await t.app.services.messages.receiveFromPractitioner({
+      clientId: karenId,
+      eventId: randomUUID(),
+      subject: 'Twee apparaten',
+      practitionerId: 'demo:pr-bakker',
+      body: 'Hoe gaat het?',
+      at: new Date(Date.now() - 60_000),
+    });
+    const messages = t.app.services.messages;
+    const conversation = (await messages.conversation(first.conversationId))!;
+    const karen = (await t.app.services.accounts.findByEmail('client@demo.test'))!;
+    await Promise.all([messages.markRead(conversation, karen.id), messages.archive(conversation, karen.id, true)]);
+    const archived = (await t.gql(LIST, { id: karenId, folder: 'ARCHIVE' }, karenToken)).body.data.client.conversations as {
+      id: string;
+      unreadCount: number;
+    }[];
+    expect(archived.find((c) => c.id === first.conversationId)).toMatchObject({ unreadCount: 0, archived: true });
+  });
+
   it('counts new messages by others on the dashboard, only in conversations the viewer may read', async () => {
     await t.app.services.messages.receiveFromPractitioner({
       clientId: karenId,

@@ -306,9 +306,15 @@ export class MessagesService {
   }
 
   async archive(conversation: ConversationEntity, accountId: string, archived: boolean): Promise<void> {
-    const state = await readerState(this.deps.db.manager, conversation.id, accountId);
-    state.archivedAt = archived ? latest(new Date(), conversation.lastMessageAt) : null;
-    await this.deps.db.getRepository(ConversationReaderEntity).save(state);
+    const m = this.deps.db.manager;
+    await ensureReader(m, conversation.id, accountId);
+    // This column only: a read marked meanwhile (another tab, another device) stays.
+    await m
+      .createQueryBuilder()
+      .update(ConversationReaderEntity)
+      .set({ archivedAt: archived ? latest(new Date(), conversation.lastMessageAt) : null })
+      .where('conversation_id = :conversationId AND account_id = :accountId', { conversationId: conversation.id, accountId })
+      .execute();
   }
 
   private async claimAttachments(tx: EntityManager, ids: string[] | undefined, author: Author, messageId: string): Promise<void> {
@@ -410,23 +416,26 @@ function newMessage(conversation: ConversationEntity, author: Author, body: stri
   };
 }
 
-async function readerState(m: EntityManager, conversationId: string, accountId: string): Promise<ConversationReaderEntity> {
-  return (
-    (await m.getRepository(ConversationReaderEntity).findOneBy({ conversationId, accountId })) ?? {
-      id: randomUUID(),
-      conversationId,
-      accountId,
-      lastReadAt: null,
-      archivedAt: null,
-    }
-  );
+/** The reader's row, made if absent; first reads at once make one row (the unique index, an INSERT that ignores a duplicate). */
+async function ensureReader(m: EntityManager, conversationId: string, accountId: string): Promise<void> {
+  await m
+    .createQueryBuilder()
+    .insert()
+    .into(ConversationReaderEntity)
+    .values({ id: randomUUID(), conversationId, accountId, lastReadAt: null, archivedAt: null })
+    .orIgnore()
+    .execute();
 }
 
+/** Read up to `at`: only forward, and only this column (an archive toggled meanwhile stays). */
 async function markRead(m: EntityManager, conversationId: string, accountId: string, at: Date): Promise<void> {
-  const state = await readerState(m, conversationId, accountId);
-  if (state.lastReadAt && state.lastReadAt >= at) return;
-  state.lastReadAt = at;
-  await m.getRepository(ConversationReaderEntity).save(state);
+  await ensureReader(m, conversationId, accountId);
+  await m
+    .createQueryBuilder()
+    .update(ConversationReaderEntity)
+    .set({ lastReadAt: at })
+    .where('conversation_id = :conversationId AND account_id = :accountId AND (last_read_at IS NULL OR last_read_at < :at)', { conversationId, accountId, at })
+    .execute();
 }
 
 const latest = (a: Date, b: Date): Date => (a.getTime() >= b.getTime() ? a : b);
