@@ -99,6 +99,44 @@ describe('a consent changed while the EHR is away (the EHR write outbox)', () =>
   });
 });
 
+describe('a consent changed again while the EHR is still taking the first change (a slow EHR)', () => {
+  it('hands the second change over only after the first settled, so the EHR ends as the client left it', async () => {
+    const ehr = new DemoEhrAdapter();
+    const real = ehr.setConsent.bind(ehr);
+    let release: (() => void) | undefined;
+    const calls: boolean[] = [];
+    ehr.setConsent = async (clientId, choice, ctx) => {
+      calls.push(choice.granted);
+      // The first change takes the EHR a while; it is applied when it finally answers.
+      if (calls.length === 1) await new Promise<void>((resolve) => (release = resolve));
+      return real(clientId, choice, ctx);
+    };
+    const t = await startTestApp({ env: { ...OUTAGE_ENV, ADAPTER_TIMEOUT_MS: '10000' }, adapters: { demo: ehr } });
+    try {
+      const token = await t.login('client@demo.test');
+      const [karenId] = await portalIds(t, token);
+      const id = `ehr:${karenId}:demo:onderzoek`;
+      const set = (g: boolean) =>
+        t.gql('mutation($id: ID!, $g: Boolean!) { setConsent(consentId: $id, granted: $g) { granted syncStatus } }', { id, g }, token);
+      const granting = set(true);
+      await until(() => release, 5000, 'the first change at the EHR');
+      // Revoked while the grant is still under way: it waits for the grant, shown as the client chose it.
+      expect((await set(false)).body.data.setConsent).toEqual({ granted: false, syncStatus: 'PENDING' });
+      expect(calls).toEqual([true]);
+      release!();
+      // Its answer shows the client's latest choice (the revocation, waiting).
+      expect((await granting).body.data.setConsent).toMatchObject({ granted: false });
+      await until(() => (calls.length === 2 ? true : undefined), 5000, 'the second change at the EHR');
+      await until(async () => (ehr.consents.get('cl-karen')?.get('onderzoek')?.granted === false ? true : undefined), 5000, 'the revocation applied');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(calls).toEqual([true, false]);
+      expect(ehr.consents.get('cl-karen')?.get('onderzoek')?.granted).toBe(false);
+    } finally {
+      await t.stop();
+    }
+  });
+});
+
 describe('a consent change the EHR never takes (a dead letter of the EHR write outbox)', () => {
   it('shows FAILED after OUTBOX_MAX_ATTEMPTS (degraded /readyz), and goes once it is requeued and the EHR is back', async () => {
     const ehr = ehrAway('setConsent');

@@ -28,6 +28,7 @@ import { MessagesOntoEhrWrites1764100000130 } from './migrations/1764100000130-M
 import { Retention1764400000100 } from './migrations/1764400000100-Retention';
 import { StoredFileDeletions1764600000100 } from './migrations/1764600000100-StoredFileDeletions';
 import { TreatmentEndReports1764800000100 } from './migrations/1764800000100-TreatmentEndReports';
+import { EhrWritesSending1764800000200 } from './migrations/1764800000200-EhrWritesSending';
 import { StoredFileDeletionEntity } from '../modules/files/stored-file-deletion.entity';
 import { JobLeaseEntity, RetentionRemovalEntity } from '../modules/retention/job-lease.entity';
 import { ClientTreatmentEndEntity } from '../modules/clients/client-treatment.entity';
@@ -92,4 +93,5 @@ export const migrations = [
   Retention1764400000100,
   StoredFileDeletions1764600000100,
   TreatmentEndReports1764800000100,
+  EhrWritesSending1764800000200,
 ];

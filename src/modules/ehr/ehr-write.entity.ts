@@ -32,4 +32,10 @@ export class EhrWriteEntity {
   @Column({ name: 'last_error', type: 'varchar', length: 500, nullable: true }) lastError!: string | null;
   @Column({ name: 'created_at', ...timeColumn }) createdAt!: Date;
   @Column({ name: 'delivered_at', ...timeColumn, nullable: true }) deliveredAt!: Date | null;
+  /**
+   * Set while an instance hands it to the EHR (until its claim runs out), cleared when that attempt
+   * settles: a newer write of the same thing waits for it, so the EHR never takes the two in the
+   * wrong order (a consent revoked while its grant was still under way).
+   */
+  @Column({ name: 'sending_until', ...timeColumn, nullable: true }) sendingUntil?: Date | null;
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { In, LessThanOrEqual, Not, type DataSource, type EntityManager } from 'typeorm';
+import { In, IsNull, LessThanOrEqual, MoreThan, Not, type DataSource, type EntityManager } from 'typeorm';
 import type { AdapterRequestContext, EhrAdapter, EhrWriteResult } from '../../../adapters/ports';
 import { LRUCache } from 'lru-cache';
 import { ChangeStamp } from '../../kv/change-stamp';
@@ -242,13 +242,44 @@ export class EhrWrites {
   /** Claims the row (only the instance whose update moved it on tries it now), calls the EHR, records what came of it. */
   private async attempt(row: EhrWriteEntity): Promise<WriteOutcome> {
     const repo = this.deps.db.getRepository(EhrWriteEntity);
-    const lease = new Date(Date.now() + (this.deps.options.leaseMs ?? 60_000));
-    const claimed = await repo.update({ id: row.id, status: 'pending', nextAttemptAt: row.nextAttemptAt }, { nextAttemptAt: lease });
+    const now = new Date();
+    const lease = new Date(now.getTime() + (this.deps.options.leaseMs ?? 60_000));
+    const overlaid = !UNSHOWN.has(row.method as EhrWriteMethod);
+    const sameThing = { clientId: row.clientId, source: row.source, subject: row.subject, method: row.method };
+    if (overlaid) {
+      // One write of a thing at a time: while an earlier one is still being handed over (this instance or another),
+      // this one waits for it, at most until its claim runs out; it is woken as soon as that attempt settles.
+      const busy = await repo.findOne({ where: { ...sameThing, id: Not(row.id), sendingUntil: MoreThan(now) }, select: { id: true, sendingUntil: true } });
+      if (busy?.sendingUntil) {
+        await repo.update({ id: row.id, status: 'pending', nextAttemptAt: row.nextAttemptAt }, { nextAttemptAt: busy.sendingUntil });
+        return { state: 'pending' };
+      }
+    }
+    const claimed = await repo.update({ id: row.id, status: 'pending', nextAttemptAt: row.nextAttemptAt }, { nextAttemptAt: lease, sendingUntil: lease });
     if (claimed.affected !== 1) return { state: 'pending' };
     const settle = async (status: EhrWriteStatus, changes: Partial<EhrWriteEntity>) => {
-      await repo.update({ id: row.id }, { status, attempts: row.attempts + 1, ...changes });
-      if (!UNSHOWN.has(row.method as EhrWriteMethod)) await this.changed(row.clientId);
+      await repo.update({ id: row.id }, { status, attempts: row.attempts + 1, sendingUntil: null, ...changes });
+      if (overlaid) await this.changed(row.clientId);
     };
+    const released = async () => {
+      if (!overlaid) return;
+      // A newer write of the same thing that waited for this one goes now.
+      const woken = await repo.update(
+        { ...sameThing, id: Not(row.id), status: 'pending', sendingUntil: IsNull(), nextAttemptAt: MoreThan(new Date()) },
+        { nextAttemptAt: new Date() },
+      );
+      if (woken.affected) this.kick();
+    };
+    try {
+      return await this.send(row, settle);
+    } finally {
+      await released().catch((err: Error) => this.deps.logger.warn({ err: err.message, writeId: row.id }, 'waking the next write of the same thing'));
+    }
+  }
+
+  /** The claimed row's call to its EHR, and what came of it (settled, or back in line with backoff). */
+  private async send(row: EhrWriteEntity, settle: (status: EhrWriteStatus, changes: Partial<EhrWriteEntity>) => Promise<void>): Promise<WriteOutcome> {
+    const repo = this.deps.db.getRepository(EhrWriteEntity);
     try {
       const { externalClientId, input: stored } = payloadOf(row);
       const input = this.deps.prepare ? await this.deps.prepare(row, stored) : stored;
@@ -286,6 +317,7 @@ export class EhrWrites {
           {
             attempts,
             lastError: reason,
+            sendingUntil: null,
             nextAttemptAt: new Date(Date.now() + cappedBackoff(attempts, this.deps.options.retryBaseMs, this.deps.options.retryMaxMs)),
           },
         );
