@@ -95,4 +95,35 @@ describe('the personal network: invitations, registration by invitation, rights'
     const late = await t.gql('mutation($t: String!) { acceptInvitation(token: $t) { relation } }', { t: tokenIn(mail.last('late@demo.test')?.text) }, parent);
     expect(late.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
   });
+
+  it('gives an accepted invitation the rights its inviter last saved: narrowed while it is being accepted, the change counts or is refused', async () => {
+    const { network, accounts } = t.app.services;
+    const inviter = (await accounts.findByEmail('client@demo.test'))!;
+    const outcomes: string[] = [];
+    for (let wait = 0; wait < 10; wait++) {
+      const email = `gelijktijdig-${wait}-${Date.now()}@demo.test`;
+      const account = await accounts.create({ email, displayName: 'Gelijk Tijdig' });
+      const { invitation } = await network.invite(karenId, inviter.id, {
+        name: 'Gelijk Tijdig',
+        email,
+        language: 'nl',
+        permissions: ['AGENDA_VIEW', 'DOSSIER_VIEW'] as never,
+      });
+      const ref = await network.find(`inv:${invitation.id}`);
+      const accepting = network.accept(tokenIn(mail.last(email)?.text), account.id);
+      for (let i = 0; i < wait; i++) await new Promise((resolve) => setImmediate(resolve));
+      const narrowing = network.setPermissions(ref, ['AGENDA_VIEW'] as never, false).then(
+        () => 'saved',
+        (err: Error) => err.constructor.name,
+      );
+      const [accepted, outcome] = await Promise.all([accepting, narrowing]);
+      outcomes.push(outcome);
+      // What the inviter was told is what the member got.
+      if (outcome === 'saved') expect(accepted.permissions).toEqual(['AGENDA_VIEW']);
+      else expect([outcome, accepted.permissions]).toEqual(['ConflictError', ['AGENDA_VIEW', 'DOSSIER_VIEW']]);
+      const member = (await network.members(karenId)).find((m) => m.email === email)!;
+      expect(member.permissions).toEqual(accepted.permissions);
+    }
+    expect(outcomes).toContain('saved');
+  });
 });

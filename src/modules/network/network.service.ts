@@ -179,8 +179,16 @@ export class NetworkService {
     if (problem) throw new BadUserInputError(`The permissions do not fit together: ${problem}.`);
     const unique = [...new Set(permissions)];
     if (target.kind === 'link') await this.deps.accounts.updateLink(target.id, unique, admin ?? target.admin);
-    else await this.invitations.update({ id: target.id }, { permissions: unique, admin: admin ?? target.admin });
-    const member = (await this.members(target.clientId)).find((m) => m.id === target.memberId);
+    // Only while nobody accepted it: the rights an accepted invitation gave are the member's now.
+    else if (!(await this.invitations.update({ id: target.id, acceptedAt: IsNull() }, { permissions: unique, admin: admin ?? target.admin })).affected)
+      throw new ConflictError('The invitation was accepted just now: change the rights of the member it made.');
+    const members = await this.members(target.clientId);
+    let member = members.find((m) => m.id === target.memberId);
+    if (!member && target.kind === 'inv') {
+      // Accepted right after this change (which it took): the member it made, with these rights.
+      const email = (await this.invitations.findOneBy({ id: target.id }))?.email;
+      member = members.find((m) => m.status === 'ACTIVE' && m.email === email);
+    }
     if (!member) throw new NotFoundError('No such network member.');
     return member;
   }
@@ -188,7 +196,8 @@ export class NetworkService {
   /** Removes a member (their access ends at once) or withdraws an invitation. */
   async remove(target: MemberRef): Promise<void> {
     if (target.kind === 'link') await this.deps.accounts.removeLink(target.id);
-    else await this.invitations.delete({ id: target.id });
+    else if (!(await this.invitations.delete({ id: target.id, acceptedAt: IsNull() })).affected)
+      throw new ConflictError('The invitation was accepted just now: remove the member it made.');
   }
 
   /** Which client's network a member id belongs to (so the caller can ask the gate first); NOT_FOUND otherwise. */
@@ -216,6 +225,7 @@ export class NetworkService {
       .where('id = :id AND accepted_at IS NULL', { id: row.id })
       .execute();
     if (!claimed.affected) throw new BadUserInputError('This invitation was already used.');
-    return row;
+    // The rights as they are now: changed after the read above but before the claim, they count (after it, they cannot change).
+    return (await this.invitations.findOneBy({ id: row.id })) ?? row;
   }
 }
