@@ -253,7 +253,7 @@ describe('the client’s access log, filtered by period and kind', () => {
       // The first export (above) is itself in the client's log: who exported which period, from where.
       expect(lines.find((l) => l.eventType === 'access-log.export')).toMatchObject({
         action: 'E',
-        data: 'Toegangslog geëxporteerd: 2021-01-01T00:00:00.000Z tot 2021-03-11T00:00:00.000Z',
+        data: 'Toegangslog geëxporteerd: 2020-12-31T23:00:00.000Z tot 2021-03-10T23:00:00.000Z',
         userRole: 'PRIVACY_OFFICER',
         userName: 'Fatima (functionaris gegevensbescherming)',
         accessPoint: expect.stringMatching(/^access-log:export on /),
@@ -275,6 +275,15 @@ describe('the client’s access log, filtered by period and kind', () => {
         expect({ code, lines, reason: err.includes(reason) }).toEqual({ code: 2, lines: [], reason: true });
       }
       expect(() => parseExportArgs(['--client'])).toThrow('--client needs a value');
+      // Dates are Dutch days: 1 March is from 00:00 Amsterdam (23:00 UTC the evening before) to 00:00 on 2 March.
+      expect(parseExportArgs(['--client', karenId, '--from', '2026-03-01', '--to', '2026-03-01'])).toMatchObject({
+        from: new Date('2026-02-28T23:00:00.000Z'),
+        to: new Date('2026-03-01T23:00:00.000Z'),
+      });
+      expect(parseExportArgs(['--client', karenId, '--from', '2026-06-01', '--to', '2026-06-30'])).toMatchObject({
+        from: new Date('2026-05-31T22:00:00.000Z'),
+        to: new Date('2026-06-30T22:00:00.000Z'),
+      });
     });
   });
 });

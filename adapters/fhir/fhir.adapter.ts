@@ -116,6 +116,7 @@ import {
   withoutGoal,
   isListedTask,
 } from './fhir.mapping';
+import { dutchDate } from '../calendar';
 
 export type FhirAuth =
   { kind: 'none' } | { kind: 'bearer'; token: string } | { kind: 'client_credentials'; tokenUrl: string; clientId: string; clientSecret: string };
@@ -601,7 +602,7 @@ export class FhirEhrAdapter implements EhrAdapter {
         return isGoneGoal(goal) ? { done: true } : writeRefused('NOT_FOUND', 'The goal is not part of this plan.');
       if (!isOpenPlan(plan)) return writeRefused('NOT_CHANGEABLE', 'The treatment plan is approved: its goals can no longer change.');
       if (!isClientGoal(goal)) return writeRefused('NOT_CHANGEABLE', 'Only goals the client added can be removed.');
-      if (!isGoneGoal(goal) && !(await this.update({ ...goal, lifecycleStatus: 'cancelled', statusDate: removal.at.slice(0, 10) }, ctx.signal, attempt)))
+      if (!isGoneGoal(goal) && !(await this.update({ ...goal, lifecycleStatus: 'cancelled', statusDate: dutchDate(removal.at) }, ctx.signal, attempt)))
         continue;
       if (await this.update(withoutGoal(plan, ref), ctx.signal, attempt)) return { done: true };
     }

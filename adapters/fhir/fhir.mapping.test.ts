@@ -47,6 +47,7 @@ import {
   toAllergy,
   toAppointment,
   toClient,
+  toDate,
   toContraIndication,
   toDocument,
   toDossierOverview,
@@ -111,6 +112,38 @@ describe('Patient → client', () => {
       },
     ];
     expect(toClient(patient, episodes)).toMatchObject({ inTreatment: false, treatmentEndedAt: '2024-06-30T10:00:00.000Z' });
+  });
+  test('treatment ended at the latest episode end by time, whatever the offsets', () => {
+    const ended = (end: string): EpisodeOfCare => ({
+      resourceType: 'EpisodeOfCare',
+      status: 'finished',
+      patient: { reference: 'Patient/pat-1' },
+      period: { start: '2023-01-02', end },
+    });
+    // 09:00+01:00 is 08:00Z, before 08:30Z (by text it sorts after).
+    expect(toClient(patient, [ended('2026-03-10T08:30:00Z'), ended('2026-03-10T09:00:00+01:00')]).treatmentEndedAt).toBe('2026-03-10T08:30:00.000Z');
+  });
+});
+
+describe('FHIR dates → the port’s whole dates', () => {
+  test('a dateTime gives its date; a partial date (year, year-month) its first day; anything else nothing', () => {
+    expect(toDate('2024-06-30T12:00:00+02:00')).toBe('2024-06-30');
+    expect(toDate('2019')).toBe('2019-01-01');
+    expect(toDate('2024-03')).toBe('2024-03-01');
+    expect(toDate('soon')).toBeNull();
+    expect(toDate(undefined)).toBeNull();
+  });
+  test('a medication since 2019 and a team member since March 2024 are read, not refused by the Date scalar', () => {
+    expect(
+      toMedication({
+        resourceType: 'MedicationStatement',
+        status: 'active',
+        subject: { reference: 'Patient/pat-1' },
+        medicationCodeableConcept: { text: 'Sertraline 50 mg' },
+        effectivePeriod: { start: '2019' },
+      }).since,
+    ).toBe('2019-01-01');
+    expect(toClient({ ...patient, birthDate: '1991-04' }).birthDate).toBe('1991-04-01');
   });
 });
 

@@ -62,6 +62,7 @@ import type {
   IsoDate,
   IsoDateTime,
 } from '../ports';
+import { dutchDate } from '../calendar';
 
 /**
  * Pure FHIR R4 → port mappings (issue 4's table). No I/O here: the adapter fetches, these map,
@@ -111,9 +112,15 @@ export function referenceKey(ref: Reference | undefined): string | undefined {
   return m ? `${m[1]}/${m[2]}` : undefined;
 }
 
-/** FHIR dateTime may carry a time; the port's IsoDate is the date part only. */
+/**
+ * FHIR date or dateTime to the port's IsoDate: a dateTime's date part; a partial date (2019,
+ * 2019-05, which FHIR allows) as its first day, since the port's dates are whole; anything else null.
+ */
 export function toDate(value: string | undefined): IsoDate | null {
-  return value ? value.slice(0, 10) : null;
+  if (!value) return null;
+  if (/^\d{4}$/.test(value)) return `${value}-01-01`;
+  if (/^\d{4}-\d{2}$/.test(value)) return `${value}-01`;
+  return /^\d{4}-\d{2}-\d{2}/.test(value) ? value.slice(0, 10) : null;
 }
 
 /** FHIR allows partial dates (2024, 2024-03); the port wants a full ISO date-time. */
@@ -138,7 +145,7 @@ export function toClient(patient: Patient, episodes?: EpisodeOfCare[]): EhrClien
   const client: EhrClient = {
     externalId: patient.id ?? '',
     name: personName(patient.name) ?? 'Onbekende cliënt',
-    birthDate: patient.birthDate ?? null,
+    birthDate: toDate(patient.birthDate),
     gender: patient.gender ?? null,
   };
   // The mobile number on file (Extenzo sends login codes there): a ContactPoint for SMS, or a mobile phone.
@@ -147,11 +154,12 @@ export function toClient(patient: Patient, episodes?: EpisodeOfCare[]): EhrClien
   if (episodes) {
     const open = episodes.some((e) => e.status === 'active' || e.status === 'onhold' || e.status === 'waitlist');
     client.inTreatment = open;
+    // The latest by time, not by text (offsets differ: 09:00+01:00 is before 08:30Z).
     const ends = episodes
-      .map((e) => e.period?.end)
+      .map((e) => toDateTime(e.period?.end))
       .filter((e): e is string => !!e)
       .sort();
-    client.treatmentEndedAt = open ? null : toDateTime(ends[ends.length - 1]);
+    client.treatmentEndedAt = open ? null : (ends[ends.length - 1] ?? null);
   }
   return client;
 }
@@ -789,8 +797,8 @@ export function toPortalGoal(clientId: string, goal: EhrNewGoal): Goal {
     description: { text: goal.description },
     subject: { reference: `Patient/${clientId}` },
     expressedBy: actorReference(clientId, goal.addedBy),
-    startDate: goal.at.slice(0, 10),
-    statusDate: goal.at.slice(0, 10),
+    startDate: dutchDate(goal.at),
+    statusDate: dutchDate(goal.at),
   };
 }
 

@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import type { DataSource } from 'typeorm';
+import { nextDay, startOfDutchDay } from '../../adapters/calendar';
 import { ConfigError, loadConfig } from '../config';
 import { openDatabase } from '../db/data-source';
 import { ClientsService } from '../modules/clients/clients.service';
@@ -45,11 +46,15 @@ export function parseExportArgs(argv: readonly string[]): AccessLogExportRequest
   return { client: given.get('client')!, from, to, ...(by ? { by } : {}) };
 }
 
+/**
+ * A date is a Dutch calendar day (the client's "1 March" begins at 00:00 in Amsterdam): `--from`
+ * its start, `--to` the start of the day after, so the day itself is in the export.
+ */
 function parseTime(name: string, value: string, endOfDay: boolean): Date {
-  const time = DATE.test(value) ? new Date(`${value}T00:00:00.000Z`) : DATE_TIME.test(value) ? new Date(value) : null;
-  if (!time || Number.isNaN(time.getTime()))
-    throw new UsageError(`--${name} must be a date (YYYY-MM-DD) or an ISO 8601 time with its offset, got '${value.slice(0, 40)}'`);
-  return DATE.test(value) && endOfDay ? new Date(time.getTime() + 86_400_000) : time;
+  const valid = DATE.test(value) ? !Number.isNaN(Date.parse(`${value}T00:00:00Z`)) : DATE_TIME.test(value) && !Number.isNaN(Date.parse(value));
+  if (!valid) throw new UsageError(`--${name} must be a date (YYYY-MM-DD) or an ISO 8601 time with its offset, got '${value.slice(0, 40)}'`);
+  if (!DATE.test(value)) return new Date(value);
+  return startOfDutchDay(endOfDay ? nextDay(value) : value);
 }
 
 /** One access-log line with every NEN 7513 field, as the export prints it (README, "The access log"). */

@@ -20,11 +20,19 @@ describe('portal rules', () => {
   });
 
   it('answers the same birth date asked again on another day by that day (the kept answer is one day’s)', () => {
-    expect(ageInYears('2010-11-23', new Date('2026-11-22T23:59:00Z'))).toBe(15);
-    expect(ageInYears('2010-11-23', new Date('2026-11-23T00:01:00Z'))).toBe(16);
+    expect(ageInYears('2010-11-23', new Date('2026-11-22T22:59:00Z'))).toBe(15);
+    expect(ageInYears('2010-11-23', new Date('2026-11-22T23:01:00Z'))).toBe(16);
     expect(ageInYears('2010-11-23', new Date('2026-11-22T08:00:00Z'))).toBe(15);
     expect(ageInYears('2010-11-24', new Date('2026-11-22T08:00:00Z'))).toBe(15);
     expect(ageInYears('2010-11-23', new Date('2027-11-23T08:00:00Z'))).toBe(17);
+  });
+
+  it('counts a birthday from midnight in the Netherlands, not in UTC (winter and summer time)', () => {
+    // 00:30 on the 16th birthday in Amsterdam is still the day before in UTC: the child is 16, the parent needs consent.
+    expect(ageInYears('2010-06-10', new Date('2026-06-09T22:30:00Z'))).toBe(16);
+    expect(ageInYears('2010-06-10', new Date('2026-06-09T21:59:00Z'))).toBe(15);
+    expect(ageInYears('2014-01-10', new Date('2026-01-09T23:30:00Z'))).toBe(12);
+    expect(ageInYears('2014-01-10', new Date('2026-01-09T22:59:00Z'))).toBe(11);
   });
 
   it('lets a parent see a child under 16, and a child from 16 only with the child’s consent', () => {

@@ -1,4 +1,5 @@
 import type { EhrClient } from '../../adapters/ports';
+import { dutchDate } from '../../adapters/calendar';
 import { PortalRelation } from './permissions';
 
 export type PortalState = 'open' | 'read-only' | 'closed';
@@ -24,12 +25,13 @@ export function portalState(client: Pick<EhrClient, 'inTreatment' | 'treatmentEn
   return 'closed';
 }
 
-/** Whole years between a birth date (YYYY-MM-DD) and now. */
+/** Whole years between a birth date (YYYY-MM-DD) and now, by the Dutch calendar: a birthday begins at midnight in Amsterdam. */
 export function ageInYears(birthDate: string | null | undefined, now = new Date()): number | null {
   if (!birthDate) return null;
   const [y, m, d] = birthDate.split('-').map(Number) as [number, number, number];
-  let age = now.getUTCFullYear() - y;
-  if (now.getUTCMonth() + 1 < m || (now.getUTCMonth() + 1 === m && now.getUTCDate() < d)) age--;
+  const [ty, tm, td] = dutchDate(now).split('-').map(Number) as [number, number, number];
+  let age = ty - y;
+  if (tm < m || (tm === m && td < d)) age--;
   return age;
 }
 

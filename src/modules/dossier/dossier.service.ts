@@ -16,6 +16,7 @@ import {
   TreatmentPlan,
   TreatmentPlanStatus,
 } from './dossier.types';
+import { dutchDate } from '../../../adapters/calendar';
 
 /**
  * Reads the dossier parts of one client through the request's EHR reader and maps them to the
@@ -112,7 +113,7 @@ export const dossierReads = {
   },
 
   async treatmentTeam(ctx: GatewayContext, clientId: string): Promise<TeamMember[]> {
-    const today = new Date().toISOString().slice(0, 10);
+    const today = dutchDate();
     return ctx.ehr.collect(
       clientId,
       'listTreatmentTeam',

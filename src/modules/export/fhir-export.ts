@@ -17,6 +17,7 @@ import type {
   Reference,
   Resource,
 } from '@medplum/fhirtypes';
+import { dutchDate } from '../../../adapters/calendar';
 
 /**
  * What the export holds of one client: each part as the viewer may see it (a part left out is
@@ -104,7 +105,7 @@ function clinical(input: ExportInput, add: Add, subject: Reference<Patient>): vo
   for (const m of input.medications ?? [])
     add<MedicationStatement>({
       resourceType: 'MedicationStatement',
-      status: m.until && m.until < input.exportedAt.slice(0, 10) ? 'completed' : 'active',
+      status: m.until && m.until < dutchDate(input.exportedAt) ? 'completed' : 'active',
       medicationCodeableConcept: { text: m.name },
       subject,
       ...(m.dosage ? { dosage: [{ text: m.dosage }] } : {}),
