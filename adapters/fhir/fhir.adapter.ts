@@ -58,7 +58,7 @@ import type {
   EhrWriteResult,
   TimeWindow,
 } from '../ports';
-import { traceHeadersOf, writeRefused, type EhrNotificationEvent } from '../ports';
+import { dutchDate, traceHeadersOf, writeRefused, type EhrNotificationEvent } from '../ports';
 import { fhirNotificationToEvent } from './fhir-notification';
 import { issuedToken, readPages, TokenCache, type IssuedToken } from './fhir-http';
 import {
@@ -116,7 +116,6 @@ import {
   withoutGoal,
   isListedTask,
 } from './fhir.mapping';
-import { dutchDate } from '../calendar';
 
 export type FhirAuth =
   { kind: 'none' } | { kind: 'bearer'; token: string } | { kind: 'client_credentials'; tokenUrl: string; clientId: string; clientSecret: string };

@@ -62,7 +62,7 @@ import type {
   IsoDate,
   IsoDateTime,
 } from '../ports';
-import { dutchDate } from '../calendar';
+import { dutchDate } from '../ports';
 
 /**
  * Pure FHIR R4 → port mappings (issue 4's table). No I/O here: the adapter fetches, these map,

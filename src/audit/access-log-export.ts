@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import type { DataSource } from 'typeorm';
-import { nextDay, startOfDutchDay } from '../../adapters/calendar';
+import { nextDay, startOfDutchDay } from '../../adapters/ports';
 import { ConfigError, loadConfig } from '../config';
 import { openDatabase } from '../db/data-source';
 import { ClientsService } from '../modules/clients/clients.service';

@@ -1,5 +1,5 @@
 import type { EhrClient } from '../../adapters/ports';
-import { dutchDate } from '../../adapters/calendar';
+import { dutchDate } from '../../adapters/ports';
 import { PortalRelation } from './permissions';
 
 export type PortalState = 'open' | 'read-only' | 'closed';

@@ -16,7 +16,7 @@ import {
   TreatmentPlan,
   TreatmentPlanStatus,
 } from './dossier.types';
-import { dutchDate } from '../../../adapters/calendar';
+import { dutchDate } from '../../../adapters/ports';
 
 /**
  * Reads the dossier parts of one client through the request's EHR reader and maps them to the

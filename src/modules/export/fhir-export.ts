@@ -17,7 +17,7 @@ import type {
   Reference,
   Resource,
 } from '@medplum/fhirtypes';
-import { dutchDate } from '../../../adapters/calendar';
+import { dutchDate } from '../../../adapters/ports';
 
 /**
  * What the export holds of one client: each part as the viewer may see it (a part left out is

@@ -1,4 +1,4 @@
-import { dutchDate, nextDay, startOfDutchDay } from './calendar';
+import { dutchDate, nextDay, startOfDutchDay } from './ports';
 
 describe('Dutch calendar days', () => {
   it('gives the date in the Netherlands, which begins before UTC’s (an hour in winter, two in summer)', () => {
