@@ -15,7 +15,16 @@ describe('FHIR Subscription rest-hook → sync events', () => {
   const fhir = Object.assign(new DemoEhrAdapter({}, 'fhir'), { notificationToEvent: (n: unknown) => fhirNotificationToEvent('fhir', n) });
   beforeAll(async () => {
     t = await startTestApp({
-      env: { EHR_ADAPTERS: 'fhir', FHIR_BASE_URL: 'http://127.0.0.1:9/fhir', FHIR_SUBSCRIPTION_SECRET: SECRET, CACHE_TTL_SECONDS: '60', DEMO_SEED: '0' },
+      env: {
+        EHR_ADAPTERS: 'fhir',
+        FHIR_BASE_URL: 'http://127.0.0.1:9/fhir',
+        FHIR_SUBSCRIPTION_SECRET: SECRET,
+        CACHE_TTL_SECONDS: '60',
+        DEMO_SEED: '0',
+        // A notification that cannot be processed yet is tried again quickly here (production: seconds to an hour).
+        SYNC_RETRY_BASE_MS: '100',
+        SYNC_RETRY_MAX_MS: '300',
+      },
       adapters: { fhir },
       mail,
     });
@@ -100,6 +109,65 @@ describe('FHIR Subscription rest-hook → sync events', () => {
     expect(res.status).toBe(202);
     const rows = (await t.app.db.query("SELECT type FROM sync_events WHERE event_id = 'fhir:Communication/com-1/_history/1'")) as { type: string }[];
     expect(rows.map((r) => r.type)).toEqual(['message.created']);
+  });
+
+  it("puts a practitioner's reply in the portal conversation it answers (the conversation named in its topic, as the portal's own Communication carries it)", async () => {
+    const token = await t.login({ bsn: '999990019' });
+    const [id] = await portalIds(t, token);
+    const started = await t.gql(
+      'mutation($c: ID!) { startConversation(clientId: $c, subject: "Slaapproblemen", recipientIds: ["fhir:pr-bakker"], body: "Ik slaap slecht sinds de nieuwe medicatie.") { id } }',
+      { c: id },
+      token,
+    );
+    expect(started.body.errors).toBeUndefined();
+    const conversationId = started.body.data.startConversation.id as string;
+    const reply = await notify({
+      resourceType: 'Communication',
+      id: 'com-reply-1',
+      meta: { versionId: '1' },
+      subject: { reference: 'Patient/cl-karen' },
+      sender: { reference: 'Practitioner/pr-bakker' },
+      inResponseTo: [{ reference: 'Communication/com-from-portal-1' }],
+      topic: { coding: [{ system: 'urn:ggz-portal:conversation', code: conversationId }], text: 'Slaapproblemen' },
+      payload: [{ contentString: 'Dank voor uw bericht; we bespreken het donderdag.' }],
+    });
+    expect(reply.status).toBe(202);
+    const bodies = async () =>
+      (
+        (await t.gql('query($id: ID!) { client(id: $id) { conversations(folder: ALL) { id messages { body } } } }', { id }, token)).body.data.client
+          .conversations as { id: string; messages: { body: string }[] }[]
+      )
+        .find((c) => c.id === conversationId)
+        ?.messages.map((m) => m.body);
+    expect(await until(async () => ((await bodies())?.length === 2 ? await bodies() : undefined), 5000, 'the reply in the conversation')).toEqual([
+      'Ik slaap slecht sinds de nieuwe medicatie.',
+      'Dank voor uw bericht; we bespreken het donderdag.',
+    ]);
+  });
+
+  it('processes a notification that failed at first once it can be, from what was stored (a practitioner the EHR did not list yet)', async () => {
+    const res = await notify({
+      resourceType: 'Communication',
+      id: 'com-later-1',
+      meta: { versionId: '1' },
+      subject: { reference: 'Patient/cl-karen' },
+      sender: { reference: 'Practitioner/pr-nieuw' },
+      payload: [{ contentString: 'Welkom, ik ben uw nieuwe behandelaar.' }],
+    });
+    expect(res.status).toBe(202);
+    const stored = async () =>
+      (
+        (await t.app.db.query("SELECT attempts, error, processed_at FROM sync_events WHERE event_id = 'fhir:Communication/com-later-1/_history/1'")) as {
+          attempts: number;
+          error: string | null;
+          processed_at: unknown;
+        }[]
+      )[0];
+    await until(async () => ((await stored()).attempts >= 1 ? true : undefined), 5000, 'the first attempt');
+    fhir.data.practitioners.push({ externalId: 'pr-nieuw', name: 'Noor Nieuw', profession: 'GZ-psycholoog', phone: null, email: null });
+    await until(async () => ((await stored()).processed_at ? true : undefined), 5000, 'the retried attempt');
+    const rows = (await t.app.db.query("SELECT body FROM messages WHERE source_event_id = 'fhir:Communication/com-later-1/_history/1'")) as { body: string }[];
+    expect(rows.map((r) => r.body)).toEqual(['Welkom, ik ben uw nieuwe behandelaar.']);
   });
 
   it('refuses a wrong secret (401), a body that is not a patient resource (400), and an unknown adapter (404)', async () => {

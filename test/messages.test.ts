@@ -229,6 +229,27 @@ describe('messages: conversations, replies, unread, archive, delete and refusals
     expect(await until(unread, 5000, 'the retried reply')).toBe(1);
   });
 
+  it("puts a practitioner's message naming a conversation the client does not have in a new conversation, instead of never showing it", async () => {
+    const message = await t.app.services.messages.receiveFromPractitioner({
+      clientId: karenId,
+      eventId: randomUUID(),
+      conversationId: randomUUID(),
+      subject: 'Uitslag bloedonderzoek',
+      practitionerId: 'demo:pr-bakker',
+      body: 'De uitslag is binnen.',
+      at: new Date(),
+    });
+    const list = (await t.gql(LIST, { id: karenId, folder: 'ALL' }, karenToken)).body.data.client.conversations as {
+      id: string;
+      subject: string;
+      messages: { body: string }[];
+    }[];
+    expect(list.find((c) => c.id === message.conversationId)).toMatchObject({
+      subject: 'Uitslag bloedonderzoek',
+      messages: [{ body: 'De uitslag is binnen.' }],
+    });
+  });
+
   it('keeps both a read and an archive made at the same moment (two devices of one person)', async () => {
     const first = await t.app.services.messages.receiveFromPractitioner({
       clientId: karenId,

@@ -2,7 +2,8 @@
  * Turns a FHIR R4 Subscription rest-hook notification (the changed resource itself, payload
  * `application/fhir+json`) into the gateway's sync event. Pure: the route stores and processes it.
  *
- * - Communication from a Practitioner to a Patient → `message.created` (a practitioner's message)
+ * - Communication from a Practitioner to a Patient → `message.created` (a practitioner's message;
+ *   a reply in the portal's conversation its topic names, as the portal's own Communications carry it)
  * - Task for a Patient with a Questionnaire as focus, still to do → `questionnaire.assigned`
  * - Appointment (not cancelled) → `appointment.upserted`
  * - DocumentReference in force that the portal did not write itself → `document.published`
@@ -17,7 +18,7 @@
 
 import type { DocumentReference } from '@medplum/fhirtypes';
 import { NotificationRefusedError, type EhrNotificationEvent } from '../ports';
-import { isClientStory, isOpenTask, PORTAL_DOCUMENT_SYSTEM } from './fhir.mapping';
+import { isClientStory, isOpenTask, PORTAL_CONVERSATION_SYSTEM, PORTAL_DOCUMENT_SYSTEM } from './fhir.mapping';
 
 interface Reference {
   reference?: string;
@@ -31,7 +32,7 @@ interface AnyResource {
   participant?: { actor?: Reference }[];
   sender?: Reference;
   payload?: { contentString?: string }[];
-  topic?: { text?: string };
+  topic?: { text?: string; coding?: { system?: string; code?: string }[] };
   inResponseTo?: Reference[];
   sent?: string;
   for?: Reference;
@@ -68,6 +69,8 @@ export function fhirNotificationToEvent(source: string, body: unknown): FhirNoti
 
   const practitionerId = idOf(r.sender, 'Practitioner');
   const body0 = r.payload?.map((p) => p.contentString).find((t) => t && t.trim());
+  // The portal's conversation id, where the Communication answers one of the portal's (its topic coding, copied into the reply).
+  const conversationId = r.topic?.coding?.find((c) => c.system === PORTAL_CONVERSATION_SYSTEM && c.code)?.code?.slice(0, 128);
   if (r.resourceType === 'Communication' && practitionerId && body0) {
     return {
       ...base,
@@ -76,7 +79,7 @@ export function fhirNotificationToEvent(source: string, body: unknown): FhirNoti
         practitionerId,
         body: body0.trim().slice(0, 1000),
         ...(r.topic?.text ? { subject: r.topic.text.slice(0, 200) } : {}),
-        ...(idOf(r.inResponseTo?.[0], 'Communication') ? { conversationId: `fhir:${idOf(r.inResponseTo?.[0], 'Communication')}` } : {}),
+        ...(conversationId ? { conversationId } : {}),
       },
     };
   }

@@ -115,6 +115,7 @@ import {
   withGoal,
   withoutGoal,
   isListedTask,
+  PORTAL_CONVERSATION_SYSTEM,
 } from './fhir.mapping';
 
 export type FhirAuth =
@@ -158,7 +159,7 @@ type Param = [string, string];
 const FHIR_JSON = 'application/fhir+json';
 /** Identifies the portal's messages (and conversations) in the EHR, so a resent message is recognised. */
 export const PORTAL_MESSAGE_SYSTEM = 'urn:ggz-portal:message';
-export const PORTAL_CONVERSATION_SYSTEM = 'urn:ggz-portal:conversation';
+export { PORTAL_CONVERSATION_SYSTEM };
 
 /**
  * EHR adapter over FHIR R4 REST. Every read is one search with `_include` where the screen needs

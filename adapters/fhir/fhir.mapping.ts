@@ -679,6 +679,8 @@ export function toInsurance(c: Coverage): EhrInsurance | null {
 
 /** A document the client added from the portal, identified by the portal's document id. */
 export const PORTAL_DOCUMENT_SYSTEM = 'urn:ggz-portal:document';
+/** The portal's conversation a Communication belongs to (topic.coding), on what the portal sends and what answers it. */
+export const PORTAL_CONVERSATION_SYSTEM = 'urn:ggz-portal:conversation';
 
 /** The client's upload as a DocumentReference: the bytes inline (small), or a reference to the Binary that holds them. */
 export function toUploadedDocument(clientId: string, upload: EhrUploadedDocument, content: { bytes: Buffer } | { url: string }): DocumentReference {

@@ -39,7 +39,8 @@ export function fhirHookRoute(
       }
       throw err;
     }
-    const { result, row } = await sync.store(event, raw);
+    // The event as mapped, not the FHIR resource: a retry (or a restart) parses what is stored as a sync event.
+    const { result, row } = await sync.store(event, Buffer.from(JSON.stringify(event)));
     sendJson(res, 202, result);
     if (row) sync.processInBackground(row, event);
   };

@@ -254,11 +254,11 @@ export class MessagesService {
     const practitioner: Author = { kind: 'PRACTITIONER', ref: input.practitionerId, name };
     let conversation: ConversationEntity;
     let isNew = false;
-    if (input.conversationId) {
-      const found = await this.conversation(input.conversationId);
-      if (!found || found.clientId !== input.clientId) throw new Error(`conversation '${input.conversationId}' is not a conversation of this client`);
-      conversation = found;
-    } else {
+    const found = input.conversationId ? await this.conversation(input.conversationId) : null;
+    if (found && found.clientId === input.clientId) conversation = found;
+    else {
+      // No conversation named, or none of this client's by that id (deleted by retention, a sender's mistake): a
+      // new one, so the message reaches the client instead of being retried until given up.
       conversation = {
         id: randomUUID(),
         clientId: input.clientId,
