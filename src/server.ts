@@ -116,8 +116,10 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const lifecycle = { shuttingDown: false, inFlight: 0 };
   // The outbox to the EHRs (messages and every other write) for the operator.
   const outboxCounts = () => services.ehrWrites.counts();
-  const ops = opsRoutes(services, db, () => lifecycle.shuttingDown, outboxCounts);
+  const syncCounts = () => sync.counts();
+  const ops = opsRoutes(services, db, () => lifecycle.shuttingDown, outboxCounts, syncCounts);
   metrics.outboxCounts = outboxCounts;
+  metrics.syncEventCounts = syncCounts;
   metrics.fileDeletionsPending = () => services.attachments.queuedDeletions();
   const graphql = graphqlRoute(apollo, services, logger, known ? new DirectPath(known, metrics, apq) : undefined);
   // Every module's routes, each at the path its row in ROUTES gives (docs/authorisation.md lists them).

@@ -4,6 +4,7 @@ import { Redis } from 'ioredis';
 import WebSocket from 'ws';
 import { PortalRelation, Permission } from '../src/auth/permissions';
 import { signSyncBody } from '../src/events/sync.signature';
+import { requeueGivenUpEvents } from '../src/events/sync.service';
 import { portalIds, startTestApp, type TestApp } from './utils/app';
 import { VIDEO_ROOMS } from '../src/modules/video/video.resolver';
 import { VIDEO_TOPIC } from '../src/modules/video/video.topics';
@@ -585,6 +586,36 @@ describe('sync events and video-call readiness on the embedded defaults (SQLite,
     await leaving.dispose();
     await until(() => (t.app.services.live.rooms(VIDEO_ROOMS).seats(karenId) === 0 ? true : undefined), 2000, 'the seat released on close');
     expect(t.app.services.events.localSubscribers(VIDEO_TOPIC.channel(karenId))).toBe(0);
+  });
+});
+
+describe('sync events given up: shown to the operator and requeued', () => {
+  const syncSecret = randomBytes(24).toString('hex');
+  let t: TestApp;
+  beforeAll(async () => {
+    // One try only, so the event is given up at once here (production: SYNC_RETRY_MAX_ATTEMPTS 12).
+    t = await startTestApp({ env: { SYNC_SECRET: syncSecret, SYNC_RETRY_MAX_ATTEMPTS: '1', LOG_LEVEL: 'error' } });
+  });
+  afterAll(async () => t.stop());
+
+  it('counts a given-up event in /readyz and /metrics, and processes it once requeued after its cause is fixed', async () => {
+    const ref = `nieuw-${randomUUID().slice(0, 8)}`;
+    const event = {
+      id: randomUUID(),
+      type: 'videocall.ready',
+      source: 'demo',
+      clientId: ref,
+      data: { practitionerId: 'pr-bakker', joinUrl: 'https://video.ggz-demo.test/room/later' },
+    };
+    expect((await postSignedSync(t.base, syncSecret, event)).status).toBe(202);
+    const readyz = async () => ((await (await fetch(`${t.base}/readyz`)).json()) as { syncEvents: { pending: number; givenUp: number } }).syncEvents;
+    expect(await until(async () => ((await readyz()).givenUp === 1 ? readyz() : undefined), 5000, 'the given-up event')).toEqual({ pending: 0, givenUp: 1 });
+    expect(await (await fetch(`${t.base}/metrics`)).text()).toMatch(/gateway_sync_events_open\{state="given_up"\} 1/);
+    // The client becomes known to the portal (a first login), and the operator requeues the event.
+    const clientId = await t.app.services.clients.ensureClient({ source: 'demo', externalId: ref });
+    expect(await requeueGivenUpEvents(t.app.db, [event.id])).toBe(1);
+    await until(async () => ((await t.app.services.video.status(clientId)).ready ? true : undefined), 5000, 'the requeued event processed');
+    expect(await readyz()).toEqual({ pending: 0, givenUp: 0 });
   });
 });
 

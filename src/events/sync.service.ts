@@ -1,6 +1,6 @@
 import { PermanentEventError } from '../errors';
 import { randomUUID } from 'node:crypto';
-import { In, IsNull, LessThanOrEqual, type DataSource } from 'typeorm';
+import { In, IsNull, LessThanOrEqual, Not, type DataSource } from 'typeorm';
 import { z } from 'zod';
 import { parseGlobalId, globalId } from '../modules/ehr/global-id';
 import type { VideoService } from '../modules/video/video.service';
@@ -285,6 +285,21 @@ export class SyncService {
     return this.process(row, event, RETRY_LEASE_MS);
   }
 
+  /**
+   * For the operator (/readyz, /metrics): events still to be processed (waiting for their handler or
+   * their next try) and those given up (tried SYNC_RETRY_MAX_ATTEMPTS times, or refused as they
+   * can never succeed), which nothing tries again until `npm run sync-events -- requeue`.
+   */
+  async counts(): Promise<{ pending: number; givenUp: number }> {
+    const repo = this.deps.db.getRepository(SyncEventEntity);
+    const open = { processedAt: IsNull(), type: In([...HANDLED_TYPES]) };
+    const [pending, givenUp] = await Promise.all([
+      repo.countBy({ ...open, nextAttemptAt: Not(IsNull()) }),
+      repo.countBy({ ...open, nextAttemptAt: IsNull(), error: Not(IsNull()) }),
+    ]);
+    return { pending, givenUp };
+  }
+
   async drain(): Promise<void> {
     this.stopRetries();
     await Promise.allSettled([...this.inFlight]);
@@ -447,6 +462,19 @@ export class SyncService {
     if (!clientId) throw new Error(`unknown client '${event.clientId}' for source '${event.source}'`);
     return clientId;
   }
+}
+
+/**
+ * Given-up events (all, or those with the given event ids) back in line, tried again from the first
+ * backoff step by whichever instance's next retry pass claims them; answers how many.
+ * `npm run sync-events -- requeue` calls it while the gateway runs. The last error stays until a try succeeds.
+ */
+export async function requeueGivenUpEvents(db: DataSource, eventIds?: string[]): Promise<number> {
+  const givenUp = { processedAt: IsNull(), nextAttemptAt: IsNull(), error: Not(IsNull()), type: In([...HANDLED_TYPES]) };
+  const result = await db
+    .getRepository(SyncEventEntity)
+    .update(eventIds?.length ? { ...givenUp, eventId: In(eventIds) } : givenUp, { attempts: 0, nextAttemptAt: new Date() });
+  return result.affected ?? 0;
 }
 
 /** How long a claim taken by a retry (or at start) lasts; renewed while its handler runs. */

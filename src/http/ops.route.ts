@@ -5,9 +5,14 @@ import { sendError, sendJson } from './io';
 
 type Check = { ok: boolean; error?: string; [key: string]: unknown };
 
+/** The promise's answer, or a rejection once `ms` passed without one. */
+function within<T>(promise: Promise<T>, ms: number): Promise<T> {
+  return Promise.race([promise, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms).unref())]);
+}
+
 async function timed(fn: () => Promise<unknown>, ms: number): Promise<Check> {
   try {
-    await Promise.race([fn(), new Promise((_, reject) => setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms).unref())]);
+    await within(fn(), ms);
     return { ok: true };
   } catch (err) {
     return { ok: false, error: (err as Error).message };
@@ -21,6 +26,8 @@ export function opsRoutes(
   isShuttingDown: () => boolean,
   /** The outbox to the EHRs: rows waiting and dead letters. */
   outbox: () => Promise<{ pending: number; failed: number }>,
+  /** Inbound sync events: waiting to be processed, and given up. */
+  syncEvents: () => Promise<{ pending: number; givenUp: number }>,
 ) {
   return {
     healthz(_req: IncomingMessage, res: ServerResponse) {
@@ -35,14 +42,19 @@ export function opsRoutes(
      */
     async readyz(_req: IncomingMessage, res: ServerResponse) {
       let writes: { pending: number; failed: number } | { error: string } = { pending: 0, failed: 0 };
+      let inbound: { pending: number; givenUp: number } | { error: string } = { pending: 0, givenUp: 0 };
       const [database, cache] = await Promise.all([
         timed(() => db.query('SELECT 1'), 2000),
         services.config.REDIS_URL
           ? timed(() => services.kv.ping(), services.config.REDIS_COMMAND_TIMEOUT_MS + 100)
           : Promise.resolve({ ok: true, mode: 'in-process' } as Check),
-        Promise.race([outbox(), new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no answer within 2000 ms')), 2000).unref())]).then(
+        within(outbox(), 2000).then(
           (counts) => void (writes = counts),
           (err: Error) => void (writes = { error: err.message }),
+        ),
+        within(syncEvents(), 2000).then(
+          (counts) => void (inbound = counts),
+          (err: Error) => void (inbound = { error: err.message }),
         ),
       ]);
       const adapters = services.registry.health();
@@ -59,6 +71,8 @@ export function opsRoutes(
         // The Koppeltaal domain, when configured: only the eHealth modules depend on it.
         ...(koppeltaal ? { koppeltaal } : {}),
         outbox: writes,
+        // Given up: a practitioner's message or an invitation that never reached the portal (npm run sync-events -- list).
+        syncEvents: inbound,
       });
     },
     async metrics(req: IncomingMessage, res: ServerResponse) {

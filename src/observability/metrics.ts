@@ -79,6 +79,21 @@ export class Metrics {
     },
   });
 
+  /** What the inbound sync events hold, read at scrape time (set by the composition root). */
+  syncEventCounts: (() => Promise<{ pending: number; givenUp: number }>) | null = null;
+  readonly syncEventRows = new Gauge({
+    name: 'gateway_sync_events_open',
+    help: 'Inbound sync events not processed: waiting (pending) and given up (given_up: tried no more until requeued)',
+    labelNames: ['state'] as const,
+    registers: [this.registry],
+    collect: async () => {
+      const counts = await this.syncEventCounts?.().catch(() => null);
+      if (!counts) return;
+      this.syncEventRows.set({ state: 'pending' }, counts.pending);
+      this.syncEventRows.set({ state: 'given_up' }, counts.givenUp);
+    },
+  });
+
   /** How many stored files wait to be deleted after their rows went, read at scrape time (set by the composition root). */
   fileDeletionsPending: (() => Promise<number>) | null = null;
   readonly storedFileDeletions = new Gauge({
