@@ -135,3 +135,35 @@ describe('a goal the EHR refuses', () => {
     }
   });
 });
+
+describe('a goal the EHR took while reading the plan again fails (the EHR degrades right after the write)', () => {
+  it('answers the plan with the goal, not an error that would make the client add it twice', async () => {
+    /** Takes the goal, then stops answering reads of the plan. */
+    class DegradingEhr extends DemoEhrAdapter {
+      tookGoal = false;
+      override async addTreatmentGoal(...args: Parameters<DemoEhrAdapter['addTreatmentGoal']>) {
+        const result = await super.addTreatmentGoal(...args);
+        this.tookGoal = true;
+        return result;
+      }
+      override async getTreatmentPlan(...args: Parameters<DemoEhrAdapter['getTreatmentPlan']>) {
+        if (this.tookGoal) throw Object.assign(new Error('503 from the EHR (simulated)'), { status: 503 });
+        return super.getTreatmentPlan(...args);
+      }
+    }
+    const ehr = new DegradingEhr();
+    const t = await startTestApp({ env: OUTAGE_ENV, adapters: { demo: ehr } });
+    try {
+      const token = await t.login('client@demo.test');
+      const [karenId] = await portalIds(t, token);
+      const { body } = await t.gql(ADD, { c: karenId, d: 'Twee keer per week fietsen.' }, token);
+      expect(body.errors).toBeUndefined();
+      expect(body.data.addTreatmentGoal.goals).toEqual(
+        expect.arrayContaining([expect.objectContaining({ description: 'Twee keer per week fietsen.', addedBy: 'Karen Test', removable: true })]),
+      );
+      expect(ehr.tookGoal).toBe(true);
+    } finally {
+      await t.stop();
+    }
+  });
+});

@@ -151,7 +151,8 @@ async function setEhrConsent(ctx: GatewayContext, id: string, clientId: string, 
   if (outcome.state === 'pending')
     return { id, topic: current.topic, description: current.description, granted, changedAt: new Date(choice.at), syncStatus: SyncStatus.PENDING };
   await ctx.ehr.forget(clientId, source, 'listConsents');
-  const fresh = (await ehrConsents(ctx, clientId)).find((c) => c.id === id);
+  // The EHR took it: a re-read that fails now (the EHR just degraded) answers the change as made, not an error.
+  const fresh = (await ehrConsents(ctx, clientId).catch(() => [])).find((c) => c.id === id);
   const shown = fresh ?? { ...current, granted, changedAt: new Date(choice.at) };
   return { id, topic: shown.topic, description: shown.description, granted: shown.granted, changedAt: shown.changedAt };
 }

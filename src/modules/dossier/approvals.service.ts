@@ -110,8 +110,8 @@ export async function approveDossierItem<T extends { id: string }>(ctx: GatewayC
   await ctx.audit({ action: 'U', eventType: kind.eventType, resource: kind.resource(item), clientId, treatmentRelationship: true }, access);
   if (outcome.state === 'pending') return kind.pending(item, at, 'pending');
   await ctx.ehr.forget(clientId, source, kind.part);
-  // The EHR's own record of the akkoord (its time); should the read miss it, the akkoord just given.
-  const fresh = (await kind.read(ctx, clientId)).find((x) => x.id === id);
+  // The EHR's own record of the akkoord (its time); should the read miss it or fail (the EHR took it), the akkoord just given.
+  const fresh = (await kind.read(ctx, clientId).catch(() => [])).find((x) => x.id === id);
   return fresh ?? { ...item, approvedAt: at };
 }
 

@@ -76,7 +76,8 @@ export class DocumentUploadResolver {
     await ctx.ehr.forget(clientId, target.source, 'listDocuments');
     const externalId = outcome.id ?? documentId;
     const id = globalId(target.source, externalId);
-    const listed = (await dossierReads.documents(ctx, clientId)).find((d) => d.id === id);
+    // The EHR took it: a re-read that fails now answers the document as filed, not an error (which would make the person upload it again).
+    const listed = (await dossierReads.documents(ctx, clientId).catch(() => [])).find((d) => d.id === id);
     return listed ?? { ...pendingDocument(clientId, target.source, input, 'pending'), id, externalId, syncStatus: null };
   }
 }

@@ -110,7 +110,9 @@ export async function addTreatmentGoal(ctx: GatewayContext, clientId: string, de
     access,
   );
   if (outcome === 'pending') return withPendingGoals(ctx, clientId, plan);
-  return reread(ctx, clientId, plan.source);
+  const added: TreatmentGoal = { id: globalId(plan.source, goal.goalId), description: text, addedBy: by.name, removable: true, syncStatus: null };
+  // The EHR took it: should the re-read fail (the EHR just degraded), the plan as changed, not an error that makes the person add it twice.
+  return reread(ctx, clientId, plan.source).catch(() => withPendingGoals(ctx, clientId, { ...plan, goals: [...plan.goals, added] }));
 }
 
 /**
@@ -145,5 +147,6 @@ export async function removeTreatmentGoal(ctx: GatewayContext, goalId: string): 
     access,
   );
   if (outcome === 'pending') return withPendingGoals(ctx, clientId, plan);
-  return reread(ctx, clientId, source);
+  // As for an added goal: the EHR took it, so a failed re-read answers the plan without it.
+  return reread(ctx, clientId, source).catch(() => withPendingGoals(ctx, clientId, { ...plan, goals: plan.goals.filter((g) => g.id !== goalId) }));
 }

@@ -139,6 +139,7 @@ export async function saveAnswers(ctx: GatewayContext, assignmentId: string, inp
   }
   if (outcome.state === 'pending') return present(item, { answers: draft, submittedAt: at }, { status: 'pending' });
   await ctx.ehr.forget(clientId, item.source, 'listQuestionnaireAssignments');
-  const fresh = (await assignments(ctx, clientId)).find((a) => a.id === item.id);
+  // The EHR took them: a re-read that fails now answers the questionnaire as sent, not an error.
+  const fresh = (await assignments(ctx, clientId).catch(() => [])).find((a) => a.id === item.id);
   return present(fresh ?? { ...item, completedAt: sent.at, answers: sent.answers }, undefined);
 }
