@@ -119,3 +119,40 @@ describe('new-message e-mail', () => {
     }
   });
 });
+
+describe('new-message e-mail when the mail server fails once', () => {
+  /** Refuses its first mail, as a mail server that is briefly away would. */
+  class FlakyMailer extends MemoryMailer {
+    refused = 0;
+    override async send(message: Parameters<MemoryMailer['send']>[0]): Promise<void> {
+      if (this.refused++ === 0) throw new Error('421 service not available (simulated)');
+      await super.send(message);
+    }
+  }
+
+  it('mails about the next message in the conversation instead of none for 15 minutes', async () => {
+    const mail = new FlakyMailer();
+    const t = await startTestApp({ mail, env: { LOG_LEVEL: 'error' } });
+    try {
+      const [karenId] = await portalIds(t, await t.login('client@demo.test'));
+      const fromPractitioner = (conversationId?: string) =>
+        t.app.services.messages.receiveFromPractitioner({
+          clientId: karenId,
+          eventId: randomUUID(),
+          conversationId,
+          subject: 'Uw behandeling',
+          practitionerId: 'demo:pr-bakker',
+          body: 'Een bericht',
+          at: new Date(),
+        });
+      const first = await fromPractitioner();
+      await settle();
+      expect(mail.refused).toBe(1);
+      await fromPractitioner(first.conversationId);
+      await settle();
+      expect(mail.sent.filter((m) => m.to === 'client@demo.test')).toHaveLength(1);
+    } finally {
+      await t.stop();
+    }
+  });
+});

@@ -58,7 +58,21 @@ export class NotificationSender {
   }
 
   async due(presence: string, throttleKey: string): Promise<boolean> {
-    if ((await this.options.kv.countMembers(presence)) > 0) return false;
-    return this.options.kv.setIfAbsent(throttleKey, '1', this.intervalSeconds);
+    // The store away: whether the portal is open, or a mail just went, is unknown; a notice twice is better than none.
+    if ((await this.options.kv.countMembers(presence).catch(() => 0)) > 0) return false;
+    return this.options.kv.setIfAbsent(throttleKey, '1', this.intervalSeconds).catch(() => true);
+  }
+
+  /**
+   * One recipient's mail, after `due` said yes: a failure is logged and frees the throttle key (the
+   * next change mails again instead of none for the interval), and the other recipients still get theirs.
+   */
+  async sendTo(throttleKey: string, send: () => Promise<void>, bindings: Record<string, unknown>): Promise<void> {
+    try {
+      await send();
+    } catch (err) {
+      this.options.logger.warn({ err: (err as Error).message, ...bindings }, 'notification mail not sent; the next change mails again');
+      await this.options.kv.del(throttleKey).catch(() => undefined);
+    }
   }
 }
