@@ -228,3 +228,21 @@ describe('own accounts: password, a code by e-mail, sessions', () => {
     expect((await t.gql(VERIFY, { c: second.c.challengeId, code: second.code() })).body.data.verifyLoginCode.accessToken).toBeTruthy();
   });
 });
+
+describe('a password reset while the mail server refuses', () => {
+  it('answers exactly as for an address without an account (no error that tells which addresses have one)', async () => {
+    const mail = Object.assign(new MemoryMailer(), {
+      send: async () => {
+        throw new Error('421 service not available (simulated)');
+      },
+    });
+    const t = await startTestApp({ mail, env: { LOG_LEVEL: 'fatal' } });
+    try {
+      const ask = async (email: string) => (await t.gql('mutation($e: String!) { requestPasswordReset(email: $e) }', { e: email })).body;
+      expect(await ask('client@demo.test')).toEqual(await ask('nobody@demo.test'));
+      expect(await ask('client@demo.test')).toEqual({ data: { requestPasswordReset: true } });
+    } finally {
+      await t.stop();
+    }
+  });
+});

@@ -252,11 +252,15 @@ export class OwnAccountsService {
     await this.deps.db
       .getRepository(PasswordResetEntity)
       .insert({ id: randomUUID(), accountId: account.id, tokenHash: sha256(token), expiresAt: new Date(Date.now() + RESET_TTL_MS), usedAt: null });
-    await this.deps.mail.send({
-      to: normalized,
-      subject: 'Nieuw wachtwoord instellen',
-      text: `Via deze link stelt u een nieuw wachtwoord in (30 minuten geldig, één keer te gebruiken):\n${this.deps.origins.page(`/wachtwoord-herstellen?token=${token}`)}\n\nHeeft u dit niet aangevraagd? Dan kunt u deze e-mail negeren.`,
-    });
+    // A mail that fails answers as any other request does (an error only for addresses with an account would tell
+    // which exist); the operator sees it logged, the person asks again.
+    await this.deps.mail
+      .send({
+        to: normalized,
+        subject: 'Nieuw wachtwoord instellen',
+        text: `Via deze link stelt u een nieuw wachtwoord in (30 minuten geldig, één keer te gebruiken):\n${this.deps.origins.page(`/wachtwoord-herstellen?token=${token}`)}\n\nHeeft u dit niet aangevraagd? Dan kunt u deze e-mail negeren.`,
+      })
+      .catch((err: Error) => this.deps.logger.error({ err: err.message, event: 'password_reset_mail_failed' }, 'password reset mail not sent'));
   }
 
   async resetPassword(token: string, password: string): Promise<void> {
