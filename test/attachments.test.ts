@@ -45,6 +45,22 @@ describe('attachments: POST /files, use once by the uploader, signed downloads f
     expect(res.body).toEqual({ id: expect.any(String), name: 'foto.png', mediaType: 'image/png', size: PNG.length });
   });
 
+  it('answers 503 with UPSTREAM_UNAVAILABLE, not a bad-input 400, when file storage does not take an upload', async () => {
+    const storage = (t.app.services.attachments as unknown as { storage: { put: (key: string, stream: NodeJS.ReadableStream) => Promise<number> } }).storage;
+    const put = storage.put;
+    storage.put = async (_key, stream) => {
+      for await (const chunk of stream as AsyncIterable<Buffer>) void chunk;
+      throw new Error('connect ECONNREFUSED (simulated storage outage)');
+    };
+    try {
+      const res = await upload(PNG, 'foto.png', karenToken);
+      expect({ status: res.status, code: code(res.body as never) }).toEqual({ status: 503, code: 'UPSTREAM_UNAVAILABLE' });
+    } finally {
+      storage.put = put;
+    }
+    expect((await upload(PNG, 'foto.png', karenToken)).status).toBe(200);
+  });
+
   it('refuses archives and executables by content, whatever the name says (415), a file over the limit (413), and no session (401)', async () => {
     expect((await upload(ZIP, 'vakantie.png', karenToken)).status).toBe(415);
     const exe = await upload(EXE, 'rapport.pdf', karenToken);

@@ -52,6 +52,9 @@ export class AttachmentRefusedError extends Error {
  * Uploaded files and their use as message attachments. The bytes go to file storage behind a
  * port; the row says who uploaded it and, once used, to which message it belongs (only once).
  */
+/** The upload could not be kept (file storage or the database did not take it): not the sender's fault, answered 503. */
+export class UploadNotKeptError extends Error {}
+
 export class AttachmentsService {
   constructor(
     private readonly db: DataSource,
@@ -84,7 +87,9 @@ export class AttachmentsService {
     } catch (err) {
       // Let busboy finish the request so the answer (413) can go out.
       stream.resume();
-      throw err;
+      // A refusal, or the sender gone (its stream failed): as it is; anything else is the storage's.
+      if (err instanceof AttachmentRefusedError || stream.errored) throw err;
+      throw new UploadNotKeptError(`file storage did not take the upload: ${(err as Error).message}`);
     }
     const row: AttachmentEntity = {
       id: randomUUID(),
@@ -96,7 +101,17 @@ export class AttachmentsService {
       storageKey,
       createdAt: new Date(),
     };
-    await this.db.getRepository(AttachmentEntity).insert(row);
+    try {
+      await this.db.getRepository(AttachmentEntity).insert(row);
+    } catch (err) {
+      // Bytes without a row: noted and deleted (straight from storage, should the note fail too), never left unnoticed.
+      await this.db
+        .transaction((tx) => this.queueDeletion(tx, [storageKey]))
+        .then(() => this.deleteQueued([storageKey]))
+        .catch(() => this.storage.delete(storageKey))
+        .catch(() => undefined);
+      throw new UploadNotKeptError(`the upload's record could not be stored: ${(err as Error).message}`);
+    }
     return row;
   }
 

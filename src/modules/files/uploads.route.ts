@@ -4,7 +4,7 @@ import busboy from 'busboy';
 import { Reason } from '../../auth/access';
 import { LIMITS } from '../../kv/rate-limit';
 import { ErrorCode, RateLimitedError } from '../../errors';
-import { AttachmentRefusedError } from './attachments.service';
+import { AttachmentRefusedError, UploadNotKeptError } from './attachments.service';
 import type { AttachmentEntity } from '../messages/message.entity';
 import type { Logger } from '../../observability/logger';
 import type { Services } from '../../services';
@@ -89,6 +89,12 @@ export function uploadsRoute(services: Services, logger: Logger) {
       sendJson(res, 200, { id: row.id, name: row.name, mediaType: row.mediaType, size: row.size });
     } catch (err) {
       if (err instanceof AttachmentRefusedError) return refuseNow(req, res, err);
+      if (err instanceof UploadNotKeptError) {
+        logger.error({ err: err.message, requestId }, 'upload not kept');
+        if (!res.headersSent)
+          sendError(res, 503, ErrorCode.UPSTREAM_UNAVAILABLE, 'The file could not be kept just now; try again in a moment.', { connection: 'close' });
+        return;
+      }
       logger.warn({ err: (err as Error).message, requestId }, 'upload failed');
       if (!res.headersSent) sendError(res, 400, ErrorCode.BAD_USER_INPUT, 'The upload could not be read.', { connection: 'close' });
     }
