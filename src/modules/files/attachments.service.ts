@@ -199,19 +199,17 @@ export class AttachmentsService {
     return keys.length;
   }
 
-  /** A deleted message's files are gone for everyone: rows and bytes. */
-  async removeForMessage(messageId: string): Promise<void> {
-    const keys = await this.db.transaction(async (tx) => {
-      const rows = await tx.getRepository(AttachmentEntity).findBy({ messageId });
-      if (!rows.length) return [];
-      await tx.getRepository(AttachmentEntity).delete({ messageId });
-      await this.queueDeletion(
-        tx,
-        rows.map((r) => r.storageKey),
-      );
-      return rows.map((r) => r.storageKey);
-    });
-    await this.deleteQueued(keys);
+  /**
+   * A deleted message's files are gone for everyone: their rows go in the message's own deletion
+   * (`tx`), their bytes are noted there and answered, for deleteQueued once it committed.
+   */
+  async removeForMessage(tx: EntityManager, messageId: string): Promise<string[]> {
+    const rows = await tx.getRepository(AttachmentEntity).findBy({ messageId });
+    if (!rows.length) return [];
+    await tx.getRepository(AttachmentEntity).delete({ messageId });
+    const keys = rows.map((r) => r.storageKey);
+    await this.queueDeletion(tx, keys);
+    return keys;
   }
 
   /**

@@ -289,13 +289,16 @@ export class MessagesService {
   async delete(message: MessageEntity): Promise<MessageEntity> {
     if (message.deletedAt) return message;
     const deletedAt = new Date();
-    await this.deps.db.transaction(async (tx) => {
+    // The body, the attachments' rows and the note of their bytes go together: a delete is never half done.
+    const files = await this.deps.db.transaction(async (tx) => {
       await tx.getRepository(MessageEntity).update({ id: message.id }, { body: null, deletedAt });
       // Every EHR that was (or may yet be) handed a copy gets it withdrawn; an undelivered send is cancelled by the outbox.
       await enqueueMessageWrites(tx, this.deps.writes, message, await sentTo(tx, message), 'withdrawMessage');
+      return this.deps.attachments.removeForMessage(tx, message.id);
     });
     this.deps.writes.kick();
-    await this.deps.attachments.removeForMessage(message.id);
+    // Bytes a storage does not delete now stay noted and go with the next sweep.
+    await this.deps.attachments.deleteQueued(files).catch(() => undefined);
     const deleted = { ...message, body: null, deletedAt };
     await this.announce(deleted, 'DELETED', false);
     return deleted;
