@@ -553,9 +553,22 @@ const clock = new Intl.DateTimeFormat('en-US', {
   second: 'numeric',
 });
 
-/** The date (YYYY-MM-DD) in the Netherlands at an instant (now by default; an ISO string is read as one). */
+let lastMinute = Number.NaN;
+let lastDate = '';
+
+/**
+ * The date (YYYY-MM-DD) in the Netherlands at an instant (now by default; an ISO string is read as
+ * one). The gate asks it for every decision (a child's age): the last answer is kept for its UTC
+ * minute, which lies wholly in one Dutch day (the offsets are whole hours), so it is exact.
+ */
 export function dutchDate(at: Date | number | string = Date.now()): string {
-  return days.format(typeof at === 'string' ? new Date(at) : at);
+  const ms = typeof at === 'number' ? at : typeof at === 'string' ? Date.parse(at) : at.getTime();
+  const minute = Math.floor(ms / 60_000);
+  if (minute !== lastMinute) {
+    lastDate = days.format(ms);
+    lastMinute = minute;
+  }
+  return lastDate;
 }
 
 /** The instant a Dutch calendar day (YYYY-MM-DD) begins: its 00:00 in Amsterdam, winter or summer time. */

@@ -127,3 +127,28 @@ describe('the personal network: invitations, registration by invitation, rights'
     expect(outcomes).toContain('saved');
   });
 });
+
+describe('an invitation whose mail cannot be sent', () => {
+  it('answers UPSTREAM_UNAVAILABLE and lists no invitation nobody received', async () => {
+    const mail = Object.assign(new MemoryMailer(), {
+      send: async () => {
+        throw new Error('421 service not available (simulated)');
+      },
+    });
+    const t = await startTestApp({ mail, env: { LOG_LEVEL: 'fatal' } });
+    try {
+      const karen = await t.login('client@demo.test');
+      const [karenId] = await portalIds(t, karen);
+      const { body } = await t.gql(
+        INVITE,
+        { c: karenId, i: { name: 'Mark de Boer', email: 'mark.b@demo.test', language: 'nl', permissions: ['AGENDA_VIEW'] } },
+        karen,
+      );
+      expect(body.errors?.[0]?.extensions?.code).toBe('UPSTREAM_UNAVAILABLE');
+      const network = (await t.gql(NETWORK, { id: karenId }, karen)).body.data.client.network as { email: string }[];
+      expect(network.map((m) => m.email)).not.toContain('mark.b@demo.test');
+    } finally {
+      await t.stop();
+    }
+  });
+});

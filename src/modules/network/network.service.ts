@@ -8,7 +8,7 @@ import type { AccountsService } from '../identity/accounts.service';
 import type { OwnAccountsService } from '../identity/own-accounts.service';
 import { passwordProblem } from '../identity/password';
 import type { IssuedSession, SessionsService } from '../identity/sessions.service';
-import { BadUserInputError, ConflictError, ForbiddenError, NotFoundError, UnauthenticatedError } from '../../errors';
+import { BadUserInputError, ConflictError, ForbiddenError, NotFoundError, UnauthenticatedError, UpstreamUnavailableError } from '../../errors';
 import { InvitationEntity } from './invitation.entity';
 
 /** FORBIDDEN reason: the logged-in account's e-mail address is not the one the invitation was sent to. */
@@ -127,14 +127,23 @@ export class NetworkService {
     const inviter = await this.deps.accounts.findById(invitedBy);
     const link = this.deps.origins.page(`/uitnodiging?token=${token}`);
     const personal = parsed.data.message ? `\n\n${parsed.data.message}\n` : '\n';
-    await this.deps.mail.send({
-      to: email,
-      subject: parsed.data.language === 'en' ? 'You are invited to a care page' : 'Uitnodiging voor een zorgpagina',
-      text:
-        parsed.data.language === 'en'
-          ? `${inviter?.displayName ?? 'Someone'} invites you to their personal network on the care page.${personal}\nAccept within 3 days: ${link}`
-          : `${inviter?.displayName ?? 'Iemand'} nodigt u uit voor het persoonlijk netwerk op de zorgpagina.${personal}\nAccepteer binnen 3 dagen: ${link}`,
-    });
+    try {
+      await this.deps.mail.send({
+        to: email,
+        subject: parsed.data.language === 'en' ? 'You are invited to a care page' : 'Uitnodiging voor een zorgpagina',
+        text:
+          parsed.data.language === 'en'
+            ? `${inviter?.displayName ?? 'Someone'} invites you to their personal network on the care page.${personal}\nAccept within 3 days: ${link}`
+            : `${inviter?.displayName ?? 'Iemand'} nodigt u uit voor het persoonlijk netwerk op de zorgpagina.${personal}\nAccepteer binnen 3 dagen: ${link}`,
+      });
+    } catch (err) {
+      // Not listed as invited with a link nobody received: gone again, and the inviter is told to try again.
+      await this.invitations.delete({ id: invitation.id, acceptedAt: IsNull() }).catch(() => undefined);
+      throw new UpstreamUnavailableError(
+        'mail',
+        `The invitation mail could not be sent (${(err as Error).message.slice(0, 100)}); nothing was saved, try again.`,
+      );
+    }
     return {
       invitation,
       member: { id: `inv:${invitation.id}`, name: invitation.name, email, admin: false, permissions: invitation.permissions, status: 'INVITED' },
