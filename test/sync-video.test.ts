@@ -404,6 +404,17 @@ describeWithMariaDbAndRedis('sync events and video-call readiness across two ins
     }
   });
 
+  it("catches up a subscriber on instance A after instance B could not publish for a moment (only B's publisher connection away)", async () => {
+    const sub = subscribe(ws(a, karenToken), karenId);
+    await redisSubscribers(karenId, 1);
+    // B's publisher drops and reconnects; A's subscriber connection stays up, so A would never resync by itself.
+    (b.app.services.events as unknown as { publisher: { disconnect(reconnect?: boolean): void } }).publisher.disconnect(true);
+    await b.app.services.video.markReady(karenId, 'demo:pr-elamrani', 'https://video.ggz-demo.test/room/publisher-away', randomUUID());
+    const got = await until(() => sub.events.find((e) => e.joinUrl === 'https://video.ggz-demo.test/room/publisher-away'), 5000, 'the caught-up event');
+    expect(got.ready).toBe(true);
+    sub.stop();
+  });
+
   it('keeps subscriptions working after Redis drops every connection of both instances', async () => {
     const sub = subscribe(ws(a, karenToken), karenId);
     await redisSubscribers(karenId, 1);

@@ -3,6 +3,9 @@ import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from '../observability/logger';
 import { listen, type EventBus } from './event-bus';
 
+/** Where an instance whose publishes failed asks every instance to catch up (its own channel under the prefix). */
+const RESYNC_CHANNEL = '__bus:resync';
+
 export interface RedisEventBusOptions {
   url: string;
   /** Channels live under this prefix (config.REDIS_KEY_PREFIX), so deployments sharing a Redis stay apart. */
@@ -29,6 +32,8 @@ export class RedisEventBus implements EventBus {
   /** When the subscriber connection was lost (null while it is up), and who wants to know it came back. */
   private downSince: Date | null = null;
   private readonly reconnectListeners = new Set<(since: Date) => void>();
+  /** The first publish that failed since the publisher was last up (null: none): the others are told once it is back. */
+  private publishLostSince: Date | null = null;
 
   constructor(private readonly options: RedisEventBusOptions) {
     const base: RedisOptions = {
@@ -49,6 +54,18 @@ export class RedisEventBus implements EventBus {
     ] as const) {
       conn.on('error', (err: Error) => options.logger.warn({ err: err.message, role }, 'event bus: redis connection problem'));
     }
+    // Publishes failed while this publisher was away but the other instances' subscribers were not: they never
+    // resync by themselves, so they are told to catch up from when the first publish failed.
+    this.publisher.on('ready', () => {
+      const since = this.publishLostSince;
+      if (!since) return;
+      this.publisher
+        .publish(options.prefix + RESYNC_CHANNEL, JSON.stringify({ since: since.toISOString() }))
+        .then(() => {
+          if (this.publishLostSince === since) this.publishLostSince = null;
+        })
+        .catch(() => undefined);
+    });
     this.subscriber.on('close', () => {
       if (!this.closed && !this.downSince) this.downSince = new Date();
     });
@@ -59,10 +76,11 @@ export class RedisEventBus implements EventBus {
       // Whatever was published while it was away never arrived here: the subscribers are told to catch up.
       if (since) for (const listener of this.reconnectListeners) listener(since);
       // Belt and braces beside autoResubscribe: a SUBSCRIBE that failed during an outage was never recorded by ioredis.
-      if (this.counts.size) this.subscriber.subscribe(...[...this.counts.keys()].map((c) => options.prefix + c)).catch(() => undefined);
+      this.subscriber.subscribe(...[RESYNC_CHANNEL, ...this.counts.keys()].map((c) => options.prefix + c)).catch(() => undefined);
     });
     this.subscriber.on('message', (channel: string, message: string) => {
       if (!channel.startsWith(options.prefix)) return;
+      if (channel === options.prefix + RESYNC_CHANNEL) return this.resyncAsked(message);
       let payload: unknown;
       try {
         payload = JSON.parse(message);
@@ -89,8 +107,22 @@ export class RedisEventBus implements EventBus {
     } catch (err) {
       // Redis is down: other instances miss this signal (they catch up by query), this one still delivers it.
       this.options.logger.warn({ err: (err as Error).message, channel }, 'event bus: publish failed, delivering locally only');
+      this.publishLostSince ??= new Date();
       this.local.emit(channel, JSON.parse(message) as unknown);
     }
+  }
+
+  /** Another instance (or this one) could not publish for a while: what was published meanwhile never arrived here. */
+  private resyncAsked(message: string): void {
+    let since: Date;
+    try {
+      since = new Date((JSON.parse(message) as { since: string }).since);
+    } catch {
+      return;
+    }
+    if (Number.isNaN(since.getTime())) return;
+    this.options.logger.info({ since }, 'event bus: an instance could not publish for a while; catching up');
+    for (const listener of this.reconnectListeners) listener(since);
   }
 
   localSubscribers(channel: string): number {
