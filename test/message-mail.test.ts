@@ -7,22 +7,26 @@ async function settle(ms = 150): Promise<void> {
   await new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/** A practitioner's message to the client, as a sync event hands it to the messages module. */
+function practitionerMessage(t: TestApp, clientId: string, body: string, conversationId?: string) {
+  return t.app.services.messages.receiveFromPractitioner({
+    clientId,
+    eventId: randomUUID(),
+    conversationId,
+    subject: 'Uw behandeling',
+    practitionerId: 'demo:pr-bakker',
+    body,
+    at: new Date(),
+  });
+}
+
 describe('new-message e-mail', () => {
   let t: TestApp;
   const mail = new MemoryMailer();
   let karenToken: string;
   let karenId: string;
   const toKaren = () => mail.sent.filter((m) => m.to === 'client@demo.test');
-  const fromPractitioner = (body: string, conversationId?: string) =>
-    t.app.services.messages.receiveFromPractitioner({
-      clientId: karenId,
-      eventId: randomUUID(),
-      conversationId,
-      subject: 'Uw behandeling',
-      practitionerId: 'demo:pr-bakker',
-      body,
-      at: new Date(),
-    });
+  const fromPractitioner = (body: string, conversationId?: string) => practitionerMessage(t, karenId, body, conversationId);
 
   beforeAll(async () => {
     t = await startTestApp({ mail, env: { LOG_LEVEL: 'warn' } });
@@ -135,16 +139,7 @@ describe('new-message e-mail when the mail server fails once', () => {
     const t = await startTestApp({ mail, env: { LOG_LEVEL: 'error' } });
     try {
       const [karenId] = await portalIds(t, await t.login('client@demo.test'));
-      const fromPractitioner = (conversationId?: string) =>
-        t.app.services.messages.receiveFromPractitioner({
-          clientId: karenId,
-          eventId: randomUUID(),
-          conversationId,
-          subject: 'Uw behandeling',
-          practitionerId: 'demo:pr-bakker',
-          body: 'Een bericht',
-          at: new Date(),
-        });
+      const fromPractitioner = (conversationId?: string) => practitionerMessage(t, karenId, 'Een bericht', conversationId);
       const first = await fromPractitioner();
       await settle();
       expect(mail.refused).toBe(1);

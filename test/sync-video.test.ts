@@ -8,7 +8,7 @@ import { requeueGivenUpEvents } from '../src/events/sync.service';
 import { portalIds, startTestApp, type TestApp } from './utils/app';
 import { VIDEO_ROOMS } from '../src/modules/video/video.resolver';
 import { VIDEO_TOPIC } from '../src/modules/video/video.topics';
-import { postSignedSync, redisSubscribers as waitForRedisSubscribers, subscribeTo, until, type Received as LiveReceived } from './utils/live';
+import { postSignedSync, redisSubscribers as waitForRedisSubscribers, socketClient, subscribeTo, until, type Received as LiveReceived } from './utils/live';
 import { describeWithMariaDbAndRedis, redisPrefix, REDIS_URL } from './utils/services';
 
 const videoSubscription = 'subscription($id: ID!) { videoCallStatusChanged(clientId: $id) { ready joinUrl readySince practitioner { id name } } }';
@@ -31,12 +31,7 @@ describeWithMariaDbAndRedis('sync events and video-call readiness across two ins
   const wsClients: WsClient[] = [];
 
   const ws = (t: TestApp, token: string): WsClient => {
-    const client = createClient({
-      url: `${t.base.replace(/^http/, 'ws')}/graphql`,
-      webSocketImpl: WebSocket,
-      connectionParams: { authorization: `Bearer ${token}` },
-      retryAttempts: 0,
-    });
+    const client = socketClient(t.base, token);
     wsClients.push(client);
     return client;
   };
@@ -460,12 +455,7 @@ describe('sync events and video-call readiness on the embedded defaults (SQLite,
   it('pushes a signed videocall.ready and videocall.ended to the client without Redis', async () => {
     const token = await t.login('client@demo.test');
     const [karenId] = await portalIds(t, token);
-    const client = createClient({
-      url: `${t.base.replace(/^http/, 'ws')}/graphql`,
-      webSocketImpl: WebSocket,
-      connectionParams: { authorization: `Bearer ${token}` },
-      retryAttempts: 0,
-    });
+    const client = socketClient(t.base, token);
     try {
       const sub = subscribe(client, karenId);
       await new Promise((resolve) => setTimeout(resolve, 200));
@@ -495,12 +485,7 @@ describe('sync events and video-call readiness on the embedded defaults (SQLite,
   it('passes over a room state published after a later one (two writers, the older slower to publish)', async () => {
     const token = await t.login('client@demo.test');
     const [karenId] = await portalIds(t, token);
-    const client = createClient({
-      url: `${t.base.replace(/^http/, 'ws')}/graphql`,
-      webSocketImpl: WebSocket,
-      connectionParams: { authorization: `Bearer ${token}` },
-      retryAttempts: 0,
-    });
+    const client = socketClient(t.base, token);
     try {
       const sub = subscribe(client, karenId);
       await until(() => (t.app.services.events.localSubscribers(VIDEO_TOPIC.channel(karenId)) ? true : undefined), 2000, 'the room');
@@ -531,12 +516,7 @@ describe('sync events and video-call readiness on the embedded defaults (SQLite,
   it('tells subscribers when readiness lapses after VIDEO_READY_TTL_SECONDS without a refresh event', async () => {
     const token = await t.login('client@demo.test');
     const [karenId] = await portalIds(t, token);
-    const client = createClient({
-      url: `${t.base.replace(/^http/, 'ws')}/graphql`,
-      webSocketImpl: WebSocket,
-      connectionParams: { authorization: `Bearer ${token}` },
-      retryAttempts: 0,
-    });
+    const client = socketClient(t.base, token);
     try {
       const sub = subscribe(client, karenId);
       await new Promise((resolve) => setTimeout(resolve, 200));
@@ -569,12 +549,7 @@ describe('sync events and video-call readiness on the embedded defaults (SQLite,
     expect((await postSignedSync(t.base, syncSecret, event)).status).toBe(202);
     await until(async () => ((await t.app.services.video.status(karenId)).ready ? true : undefined), 2000, 'the open room');
     // The portal shows the open room (Client.videoCall), then subscribes: no event for this socket yet.
-    const client = createClient({
-      url: `${t.base.replace(/^http/, 'ws')}/graphql`,
-      webSocketImpl: WebSocket,
-      connectionParams: { authorization: `Bearer ${token}` },
-      retryAttempts: 0,
-    });
+    const client = socketClient(t.base, token);
     try {
       const sub = subscribe(client, karenId);
       expect(await sub.nth(1, 3000)).toMatchObject({ ready: false, joinUrl: null });
