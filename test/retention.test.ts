@@ -310,7 +310,7 @@ function retentionSuite(name: string, database: 'sqlite' | 'mariadb', describeOn
       // A later report of an end is taken, also through the EHR's own read of the client (now).
       expect(await services.clients.recordTreatmentEnd(resumed.clientId, 'demo', at(-5), received(3_000))).toBe(true);
       expect((await stored())?.toISOString()).toBe(at(-5).toISOString());
-      await services.clients.rememberTreatmentEnd(resumed.clientId, 'demo', null);
+      await services.clients.rememberTreatmentEnd(resumed.clientId, 'demo', null, new Date());
       expect(await stored()).toBeNull();
       expect(await services.clients.recordTreatmentEnd(resumed.clientId, 'demo', at(-5), received(4_000))).toBe(true);
       expect(await stored()).toBeNull();

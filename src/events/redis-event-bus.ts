@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from '../observability/logger';
@@ -34,6 +35,8 @@ export class RedisEventBus implements EventBus {
   private readonly reconnectListeners = new Set<(since: Date) => void>();
   /** The first publish that failed since the publisher was last up (null: none): the others are told once it is back. */
   private publishLostSince: Date | null = null;
+  /** Names this bus in its resync requests, so it does not redeliver to its own sockets what it delivered locally. */
+  private readonly busId = randomUUID();
 
   constructor(private readonly options: RedisEventBusOptions) {
     const base: RedisOptions = {
@@ -60,7 +63,7 @@ export class RedisEventBus implements EventBus {
       const since = this.publishLostSince;
       if (!since) return;
       this.publisher
-        .publish(options.prefix + RESYNC_CHANNEL, JSON.stringify({ since: since.toISOString() }))
+        .publish(options.prefix + RESYNC_CHANNEL, JSON.stringify({ since: since.toISOString(), from: this.busId }))
         .then(() => {
           if (this.publishLostSince === since) this.publishLostSince = null;
         })
@@ -116,7 +119,10 @@ export class RedisEventBus implements EventBus {
   private resyncAsked(message: string): void {
     let since: Date;
     try {
-      since = new Date((JSON.parse(message) as { since: string }).since);
+      const asked = JSON.parse(message) as { since: string; from?: string };
+      // Its own request: what it published meanwhile it delivered here itself.
+      if (asked.from === this.busId) return;
+      since = new Date(asked.since);
     } catch {
       return;
     }

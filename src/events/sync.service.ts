@@ -411,10 +411,11 @@ export class SyncService {
       case 'treatment.ended': {
         const clientId = await this.resolveClient(event);
         const { endedAt } = event.data as { endedAt: string | null };
+        // The portal's state (read-only, closed) follows the EHR's record; what was cached of it goes first, so no read
+        // from here on reports the old record as newer than this event.
+        await this.deps.ehrCache.dropClient(clientId);
         if (!(await this.deps.clients.recordTreatmentEnd(clientId, event.source, endedAt ? new Date(endedAt) : null, row.receivedAt)))
           throw new PermanentEventError(`source '${event.source}' does not know client '${clientId}'`);
-        // The portal's state (read-only, closed) follows the EHR's record; what was cached of it goes.
-        await this.deps.ehrCache.dropClient(clientId);
         return true;
       }
       case 'message.created': {

@@ -86,6 +86,7 @@ export class ClientResolver {
   private profile(c: Client, ctx: GatewayContext): Promise<EhrClient> {
     return ctx.once(`client-profile:${c.id}`, async () => {
       const { access } = await authorize(ctx, c.id, Action.VIEW_PORTAL);
+      const askedAt = new Date();
       const [client] = await Promise.all([
         ctx.ehr
           .first(c.id, 'getClient', (a, id, actx) => a.getClient(id, actx))
@@ -100,7 +101,7 @@ export class ClientResolver {
       if (!client) throw new NotFoundError('No care organisation knows this client any more.');
       if (client.source) await ctx.services.clients.rememberName(c.id, client.name);
       if (client.source && 'inTreatment' in client && client.inTreatment !== undefined)
-        await ctx.services.clients.rememberTreatmentEnd(c.id, client.source, client.inTreatment ? null : (client.treatmentEndedAt ?? null));
+        await ctx.services.clients.rememberTreatmentEnd(c.id, client.source, client.inTreatment ? null : (client.treatmentEndedAt ?? null), askedAt);
       return client;
     });
   }

@@ -123,10 +123,11 @@ export class ClientsService {
   }
 
   /** What the EHR itself says on a read of the client (besides the `treatment.ended` event), written only when it changed. */
-  async rememberTreatmentEnd(clientId: string, source: string, endedAt: string | null): Promise<void> {
+  async rememberTreatmentEnd(clientId: string, source: string, endedAt: string | null, askedAt: Date): Promise<void> {
     const key = `${clientId}\u0000${source}`;
     if (this.treatmentEnds.get(key) === (endedAt ?? '')) return;
-    await this.recordTreatmentEnd(clientId, source, endedAt ? new Date(endedAt) : null, new Date());
+    // Reported when the EHR was asked, not when it answered: an event processed while it answered is later.
+    await this.recordTreatmentEnd(clientId, source, endedAt ? new Date(endedAt) : null, askedAt);
     this.treatmentEnds.set(key, endedAt ?? '');
   }
 

@@ -3,7 +3,7 @@ import type { KeyValueStore } from '../../kv/kv';
 
 /**
  * Read-through cache of EHR answers, in Redis when configured (shared by all instances) or in
- * process. Keys are per portal client, source and part (`ehr:<client>:<source>:<part>`), never per
+ * process. Keys are per portal client, source and part (`ehr2:<client>:<source>:<part>`), never per
  * viewer: the data is the same for everyone allowed to see it, and authorisation runs before any
  * read. Document content is never cached. A `dossier.changed` sync event drops a client's keys.
  *
@@ -72,7 +72,12 @@ export class EhrCache {
   }
 
   async dropClient(clientId: string): Promise<void> {
-    await Promise.all([this.enabled ? this.renewStamp(clientId) : undefined, this.kv.deletePrefix(`ehr:${clientId}:`)]);
+    // Also the keys of the build before the stamps (`ehr:`), which instances of it still write during a rolling update.
+    await Promise.all([
+      this.enabled ? this.renewStamp(clientId) : undefined,
+      this.kv.deletePrefix(`${PART_PREFIX}${clientId}:`),
+      this.kv.deletePrefix(`ehr:${clientId}:`),
+    ]);
   }
 
   /**
@@ -84,7 +89,12 @@ export class EhrCache {
   }
 }
 
-const partKey = (clientId: string, source: string, part: string): string => `ehr:${clientId}:${source}:${part}`;
-// Not under `ehr:<client>:`, which a drop deletes.
+/**
+ * Entries under the stamp (`<stamp>|<json>`) live under their own prefix: an instance of the build
+ * before, still running during a rolling update, reads its plain JSON under `ehr:` and never this.
+ */
+const PART_PREFIX = 'ehr2:';
+const partKey = (clientId: string, source: string, part: string): string => `${PART_PREFIX}${clientId}:${source}:${part}`;
+// Not under a prefix a drop deletes.
 const stampKey = (clientId: string): string => `ehr-stamp:${clientId}`;
 const itemKey = (kind: string, source: string, id: string): string => `ehr-${kind}:${source}:${id}`;

@@ -252,6 +252,12 @@ export class EhrWrites {
       const busy = await repo.findOne({ where: { ...sameThing, id: Not(row.id), sendingUntil: MoreThan(now) }, select: { id: true, sendingUntil: true } });
       if (busy?.sendingUntil) {
         await repo.update({ id: row.id, status: 'pending', nextAttemptAt: row.nextAttemptAt }, { nextAttemptAt: busy.sendingUntil });
+        // Settled meanwhile (its wake came before this wait was set): due now instead of at its lease's end.
+        const still = await repo.findOne({ where: { id: busy.id }, select: { id: true, sendingUntil: true } });
+        if (!still?.sendingUntil || still.sendingUntil <= new Date()) {
+          await repo.update({ id: row.id, status: 'pending', nextAttemptAt: busy.sendingUntil }, { nextAttemptAt: new Date() });
+          this.kick();
+        }
         return { state: 'pending' };
       }
     }
