@@ -260,11 +260,12 @@ export class SyncService {
   }
 
   /**
-   * Takes a stored row for this instance if its claim is still the one read (none, or due): only
-   * the instance whose update moved it on runs it now; a crash leaves it due again after the lease.
+   * Takes a stored row for this instance if its claim is still the one read (none, or due, or this
+   * instance's own when it renews it): only the instance whose update moved it on runs it now; a
+   * crash leaves it due again after the lease.
    */
-  private async claim(row: SyncEventEntity): Promise<boolean> {
-    const lease = new Date(Date.now() + RETRY_LEASE_MS);
+  private async claim(row: SyncEventEntity, leaseMs = RETRY_LEASE_MS): Promise<boolean> {
+    const lease = new Date(Date.now() + leaseMs);
     const claimed = await this.deps.db
       .getRepository(SyncEventEntity)
       .update({ id: row.id, processedAt: IsNull(), nextAttemptAt: row.nextAttemptAt ?? IsNull() }, { nextAttemptAt: lease });
@@ -344,23 +345,18 @@ export class SyncService {
    * done within a third of the claim costs a timer and nothing else.
    */
   private holdClaim(row: SyncEventEntity, leaseMs: number): { stop(): void } {
-    const repo = this.deps.db.getRepository(SyncEventEntity);
     let stopped = false;
     let timer: NodeJS.Timeout | undefined;
     const renew = async (): Promise<void> => {
-      const next = new Date(Date.now() + leaseMs);
-      const kept = await repo
-        .update({ id: row.id, processedAt: IsNull(), nextAttemptAt: row.nextAttemptAt ?? IsNull() }, { nextAttemptAt: next })
-        .catch((err: Error) => {
-          this.deps.logger.warn({ eventId: row.eventId, err: err.message }, 'sync event: its claim could not be renewed; trying again');
-          return null;
-        });
+      const kept = await this.claim(row, leaseMs).catch((err: Error) => {
+        this.deps.logger.warn({ eventId: row.eventId, err: err.message }, 'sync event: its claim could not be renewed; trying again');
+        return null;
+      });
       if (stopped) return;
-      if (kept && kept.affected !== 1) {
+      if (kept === false) {
         this.deps.logger.warn({ eventId: row.eventId }, 'sync event: its claim lapsed while its handler ran; another instance may run it too');
         return;
       }
-      if (kept) row.nextAttemptAt = next;
       schedule();
     };
     const schedule = () => {

@@ -12,6 +12,9 @@ export interface ClientSourceRef {
 /** How long an instance trusts that what it last wrote of a client (name, treatment end) is still what is stored. */
 const WRITTEN_TTL_MS = 5 * 60_000;
 
+/** The key of one client's treatment end at one source in the instance's cache of what it wrote. */
+const endKey = (clientId: string, source: string): string => `${clientId}\u0000${source}`;
+
 /** Maps the portal's client ids to where the EHRs know the client; owns the clients tables. */
 export class ClientsService {
   /** Sources are only ever added, so a short in-process cache is safe; it saves a query per request. */
@@ -102,7 +105,7 @@ export class ClientsService {
   async recordTreatmentEnd(clientId: string, source: string, endedAt: Date | null, reportedAt: Date): Promise<boolean> {
     if (!(await this.db.getRepository(ClientSourceEntity).existsBy({ clientId, source }))) return false;
     // What this instance last wrote may not be what is stored after this (another report may be later).
-    this.treatmentEnds.delete(`${clientId}\u0000${source}`);
+    this.treatmentEnds.delete(endKey(clientId, source));
     const repo = this.db.getRepository(ClientTreatmentEndEntity);
     const updateIfLater = async () =>
       (
@@ -124,7 +127,7 @@ export class ClientsService {
 
   /** What the EHR itself says on a read of the client (besides the `treatment.ended` event), written only when it changed. */
   async rememberTreatmentEnd(clientId: string, source: string, endedAt: string | null, askedAt: Date): Promise<void> {
-    const key = `${clientId}\u0000${source}`;
+    const key = endKey(clientId, source);
     if (this.treatmentEnds.get(key) === (endedAt ?? '')) return;
     // Reported when the EHR was asked, not when it answered: an event processed while it answered is later.
     await this.recordTreatmentEnd(clientId, source, endedAt ? new Date(endedAt) : null, askedAt);

@@ -33,7 +33,7 @@ export class MessageMailer {
   }
 
   private async send(message: MessageEntity): Promise<void> {
-    const { db, accounts, mail, origins } = this.deps;
+    const { db, accounts, origins } = this.deps;
     const conversation = await db.getRepository(ConversationEntity).findOneBy({ id: message.conversationId });
     if (!conversation) return;
     const candidates = (await accounts.linkedAccounts(message.clientId)).filter(({ link }) => link.accountId !== message.authorRef);
@@ -46,19 +46,16 @@ export class MessageMailer {
       // access, a closed portal) hold for a mail about it as much as for the portal.
       const grant = await this.deps.authorize(account.id, message.clientId, Action.READ_MESSAGES);
       if (!('access' in grant) || !mayReadConversation(grant, conversation.kind, refs.has(account.id))) continue;
-      const throttle = `mail:new-message:${conversation.id}:${account.id}`;
-      if (!(await this.sender.due(presenceKey(message.clientId, account.id), throttle))) continue;
-      const to = account.email;
-      await this.sender.sendTo(
-        throttle,
-        () =>
-          mail.send({
-            to,
-            subject: 'Nieuw bericht in uw cliëntportaal',
-            text: notificationText(account.displayName, 'Er staat een nieuw bericht voor u klaar in het cliëntportaal.', origins.page('/'), [
-              'Berichten zijn niet bedoeld voor crisissituaties. Bel bij een crisis uw behandelaar of de crisisdienst, of 112 bij direct gevaar.',
-            ]),
-          }),
+      await this.sender.sendIfDue(
+        presenceKey(message.clientId, account.id),
+        `mail:new-message:${conversation.id}:${account.id}`,
+        {
+          to: account.email,
+          subject: 'Nieuw bericht in uw cliëntportaal',
+          text: notificationText(account.displayName, 'Er staat een nieuw bericht voor u klaar in het cliëntportaal.', origins.page('/'), [
+            'Berichten zijn niet bedoeld voor crisissituaties. Bel bij een crisis uw behandelaar of de crisisdienst, of 112 bij direct gevaar.',
+          ]),
+        },
         { messageId: message.id, accountId: account.id },
       );
     }

@@ -61,12 +61,10 @@ export class ChangeMailer {
     for (const { account } of await this.deps.accounts.linkedAccounts(clientId)) {
       if (!account?.email || !account[setting]) continue;
       if (!('access' in (await this.deps.authorize(account.id, clientId, action)))) continue;
-      const throttle = `mail:change:${kind}:${clientId}:${account.id}`;
-      if (!(await this.sender.due(presenceKey(clientId, account.id), throttle))) continue;
-      const to = account.email;
-      await this.sender.sendTo(
-        throttle,
-        () => this.deps.mail.send({ to, subject, text: notificationText(account.displayName, line, this.deps.origins.page('/')) }),
+      await this.sender.sendIfDue(
+        presenceKey(clientId, account.id),
+        `mail:change:${kind}:${clientId}:${account.id}`,
+        { to: account.email, subject, text: notificationText(account.displayName, line, this.deps.origins.page('/')) },
         { kind, clientId, accountId: account.id },
       );
     }

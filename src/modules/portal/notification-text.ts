@@ -1,4 +1,4 @@
-import type { MailPort } from '../../../adapters/ports';
+import type { MailMessage, MailPort } from '../../../adapters/ports';
 import type { Action, Grant } from '../../auth/access';
 import type { BrowserOrigins } from '../../http/origins';
 import type { KeyValueStore } from '../../kv/kv';
@@ -42,7 +42,7 @@ export class NotificationSender {
   private readonly inFlight = new Set<Promise<void>>();
   readonly intervalSeconds: number;
 
-  constructor(private readonly options: Pick<NotificationMailerOptions, 'kv' | 'logger' | 'intervalSeconds'>) {
+  constructor(private readonly options: Pick<NotificationMailerOptions, 'kv' | 'logger' | 'intervalSeconds' | 'mail'>) {
     this.intervalSeconds = options.intervalSeconds ?? 15 * 60;
   }
 
@@ -57,19 +57,16 @@ export class NotificationSender {
     await Promise.allSettled([...this.inFlight]);
   }
 
-  async due(presence: string, throttleKey: string): Promise<boolean> {
-    // The store away: whether the portal is open, or a mail just went, is unknown; a notice twice is better than none.
-    if ((await this.options.kv.countMembers(presence).catch(() => 0)) > 0) return false;
-    return this.options.kv.setIfAbsent(throttleKey, '1', this.intervalSeconds).catch(() => true);
-  }
-
   /**
-   * One recipient's mail, after `due` said yes: a failure is logged and frees the throttle key (the
-   * next change mails again instead of none for the interval), and the other recipients still get theirs.
+   * One recipient's mail, when due: a failure is logged and frees the throttle key (the next change
+   * mails again instead of none for the interval), and the other recipients still get theirs.
    */
-  async sendTo(throttleKey: string, send: () => Promise<void>, bindings: Record<string, unknown>): Promise<void> {
+  async sendIfDue(presence: string, throttleKey: string, message: MailMessage, bindings: Record<string, unknown>): Promise<void> {
+    // The store away: whether the portal is open, or a mail just went, is unknown; a notice twice is better than none.
+    if ((await this.options.kv.countMembers(presence).catch(() => 0)) > 0) return;
+    if (!(await this.options.kv.setIfAbsent(throttleKey, '1', this.intervalSeconds).catch(() => true))) return;
     try {
-      await send();
+      await this.options.mail.send(message);
     } catch (err) {
       this.options.logger.warn({ err: (err as Error).message, ...bindings }, 'notification mail not sent; the next change mails again');
       await this.options.kv.del(throttleKey).catch(() => undefined);
